@@ -1,0 +1,30 @@
+// The one bundler config: ESM bundles for the runner (index, post) and the CLI, sharing chunks.
+import { build } from 'esbuild'
+import { rmSync } from 'node:fs'
+
+rmSync('dist', { recursive: true, force: true })
+await build({
+  entryPoints: { index: 'src/index.ts', post: 'src/post-index.ts', cli: 'src/cli.ts' },
+  outdir: 'dist',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  chunkNames: 'chunks/[name]-[hash]',
+  // ssh2's native speed-ups are optional; without them it runs in pure JS.
+  external: ['cpu-features', '*.node'],
+  // Some bundled CommonJS (ssh2, the Azure SDK) calls require/__dirname at run time.
+  banner: {
+    js: [
+      "import { createRequire as __bivCreateRequire } from 'node:module';",
+      "import { fileURLToPath as __bivFileURLToPath } from 'node:url';",
+      "import { dirname as __bivDirname } from 'node:path';",
+      'const require = __bivCreateRequire(import.meta.url);',
+      'const __filename = __bivFileURLToPath(import.meta.url);',
+      'const __dirname = __bivDirname(__filename);'
+    ].join('\n')
+  },
+  legalComments: 'none',
+  logLevel: 'warning'
+})

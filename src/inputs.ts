@@ -1,0 +1,214 @@
+// Turns raw inputs into one typed, validated object up front. Nothing downstream reads inputs.
+// The same parser serves the action (core.getInput) and the command line (flags).
+import type { ProbeSpec } from './model.js'
+
+export type BuildIn = 'host' | 'devshell' | 'both'
+export type NixMode = 'auto' | 'install' | 'existing'
+export type KvmMode = 'auto' | 'require' | 'off'
+export type Firmware = 'bios' | 'uefi'
+export type UploadMode = 'always' | 'failure' | 'never'
+
+export interface Inputs {
+  flake: string
+  image: string
+  /** Empty: no devshell, so no env diff. */
+  devshell: string
+  buildIn: BuildIn
+  rootKeyEnv: string
+  nix: NixMode
+  nixVersion: string
+  extraNixConf: string[]
+  githubToken: string
+  kvm: KvmMode
+  memoryMiB: number
+  cpus: number
+  firmware: Firmware
+  bootTimeoutSeconds: number
+  probes: ProbeSpec[]
+  testCommand: string
+  upload: UploadMode
+  artifactName: string
+  /** undefined: the repository's default retention. */
+  retentionDays: number | undefined
+  cache: boolean
+}
+
+/** Every input with its default, as in action.yml. */
+export const INPUT_DEFAULTS = {
+  flake: '.',
+  image: 'bootImage',
+  devshell: 'bootImageTest',
+  'build-in': 'host',
+  'root-key-env': 'PRE_NIXOS_ROOT_KEY',
+  nix: 'auto',
+  'nix-version': '',
+  'extra-nix-conf': '',
+  'github-token': '',
+  kvm: 'auto',
+  memory: '2048',
+  cpus: '2',
+  firmware: 'bios',
+  'boot-timeout': '600',
+  probes: '',
+  'test-command': '',
+  upload: 'always',
+  'artifact-name': 'boot-image-vm-logs',
+  'retention-days': '',
+  cache: 'true'
+} as const
+
+export type InputName = keyof typeof INPUT_DEFAULTS
+
+export class InputError extends Error {
+  constructor(
+    readonly input: string,
+    message: string
+  ) {
+    super(`Input '${input}': ${message}`)
+    this.name = 'InputError'
+  }
+}
+
+/** The default probes: provisioning and networking logs from a systemd guest (NixOS). */
+export const DEFAULT_PROBES = `
+system-state [timeout=120]: systemctl is-system-running --wait || true; systemctl is-system-running
+failed-units [optional]: systemctl list-units --failed --no-pager --plain
+journal [optional]: journalctl -b --no-pager -o short-monotonic
+addresses [optional]: ip -json address show || ip address show
+routes [optional]: ip -json route show || ip route show
+dns [optional]: resolvectl status --no-pager 2>/dev/null || cat /etc/resolv.conf
+listening [optional]: ss -tulpn
+os-release [optional]: cat /etc/os-release
+kernel [optional]: uname -a
+`
+
+const PROBE_LINE =
+  /^(?<name>[A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[(?<options>[^\]]*)\])?\s*:\s*(?<command>.*)$/
+const DEFAULT_PROBE_TIMEOUT = 60
+const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
+
+/** Parses the `probes` input: one `name [optional, timeout=N]: command` per line. */
+export function parseProbes(text: string, input = 'probes'): ProbeSpec[] {
+  const probes: ProbeSpec[] = []
+  const lines = text.split('\n')
+  lines.forEach((raw, index) => {
+    const line = raw.trim()
+    if (!line || line.startsWith('#')) return
+    const where = `line ${index + 1} ('${line}')`
+    const match = PROBE_LINE.exec(line)
+    if (!match?.groups) {
+      throw new InputError(input, `${where} is not 'name: command' (name: letters, digits, . _ -).`)
+    }
+    const { name, options = '', command } = match.groups
+    if (!command.trim()) throw new InputError(input, `${where} has no command after the colon.`)
+    if (probes.some(probe => probe.name === name)) {
+      throw new InputError(
+        input,
+        `${where} repeats the probe name '${name}'; names must be unique.`
+      )
+    }
+    const probe: ProbeSpec = {
+      name,
+      command: command.trim(),
+      required: true,
+      timeoutSeconds: DEFAULT_PROBE_TIMEOUT
+    }
+    for (const option of options
+      .split(',')
+      .map(o => o.trim())
+      .filter(Boolean)) {
+      const timeout = /^timeout=(\d+)$/.exec(option)
+      if (option === 'optional') probe.required = false
+      else if (option === 'required') probe.required = true
+      else if (timeout && Number(timeout[1]) > 0) probe.timeoutSeconds = Number(timeout[1])
+      else {
+        throw new InputError(
+          input,
+          `${where} has the unknown option '${option}'; use 'optional', 'required' or 'timeout=<seconds>'.`
+        )
+      }
+    }
+    probes.push(probe)
+  })
+  return probes
+}
+
+function oneOf<T extends string>(input: InputName, value: string, allowed: readonly T[]): T {
+  if ((allowed as readonly string[]).includes(value)) return value as T
+  throw new InputError(input, `'${value}' is not one of ${allowed.map(a => `'${a}'`).join(', ')}.`)
+}
+
+function integer(input: InputName, value: string, min: number, max: number, unit = ''): number {
+  const number = /^\d+$/.test(value) ? Number(value) : NaN
+  if (Number.isSafeInteger(number) && number >= min && number <= max) return number
+  throw new InputError(input, `'${value}' is not a whole number from ${min} to ${max}${unit}.`)
+}
+
+function boolean(input: InputName, value: string): boolean {
+  if (/^(true|yes|1)$/i.test(value)) return true
+  if (/^(false|no|0)$/i.test(value)) return false
+  throw new InputError(input, `'${value}' is not 'true' or 'false'.`)
+}
+
+/**
+ * Reads and validates every input. `read` returns the raw value ('' when unset); defaults apply
+ * to empty values. Throws InputError naming the input and what it accepts.
+ */
+export function parseInputs(read: (name: InputName) => string): Inputs {
+  const get = (name: InputName): string => read(name).trim() || INPUT_DEFAULTS[name]
+  const nonEmpty = (name: InputName): string => {
+    const value = get(name)
+    if (!value) throw new InputError(name, 'must not be empty.')
+    return value
+  }
+
+  const rootKeyEnv = get('root-key-env')
+  if (!VARIABLE_NAME.test(rootKeyEnv)) {
+    throw new InputError(
+      'root-key-env',
+      `'${rootKeyEnv}' is not a valid environment variable name (letters, digits and _, not starting with a digit).`
+    )
+  }
+  const artifactName = nonEmpty('artifact-name')
+  if (/[":<>|*?\\/\r\n]/.test(artifactName)) {
+    throw new InputError(
+      'artifact-name',
+      `'${artifactName}' contains a character artifacts cannot have (" : < > | * ? \\ / or a newline).`
+    )
+  }
+  const retention = get('retention-days')
+  const image = nonEmpty('image')
+  if (/\s/.test(image))
+    throw new InputError(
+      'image',
+      `'${image}' contains white space; give one attribute, e.g. 'bootImage'.`
+    )
+  const probesText = read('probes').trim()
+
+  return {
+    flake: nonEmpty('flake'),
+    image,
+    // Empty is meaningful here (skip the diff); the runner and the CLI fill in the default.
+    devshell: read('devshell').trim(),
+    buildIn: oneOf('build-in', get('build-in'), ['host', 'devshell', 'both'] as const),
+    rootKeyEnv,
+    nix: oneOf('nix', get('nix'), ['auto', 'install', 'existing'] as const),
+    nixVersion: get('nix-version'),
+    extraNixConf: read('extra-nix-conf')
+      .split('\n')
+      .map(l => l.trim())
+      .filter(Boolean),
+    githubToken: read('github-token').trim(),
+    kvm: oneOf('kvm', get('kvm'), ['auto', 'require', 'off'] as const),
+    memoryMiB: integer('memory', get('memory'), 128, 1048576, ' (MiB)'),
+    cpus: integer('cpus', get('cpus'), 1, 256),
+    firmware: oneOf('firmware', get('firmware'), ['bios', 'uefi'] as const),
+    bootTimeoutSeconds: integer('boot-timeout', get('boot-timeout'), 5, 86400, ' (seconds)'),
+    probes: parseProbes(probesText || DEFAULT_PROBES, probesText ? 'probes' : 'probes (default)'),
+    testCommand: read('test-command').trim(),
+    upload: oneOf('upload', get('upload'), ['always', 'failure', 'never'] as const),
+    artifactName,
+    retentionDays: retention ? integer('retention-days', retention, 1, 90, ' (days)') : undefined,
+    cache: boolean('cache', get('cache'))
+  }
+}

@@ -1,0 +1,217 @@
+// The typed results each stage returns, and the shape of report.json (schema: docs/report-schema.md).
+// Types only: stages produce these, the report renders them, main decides the verdict from them.
+
+export type Result =
+  | 'passed'
+  | 'setup-failed'
+  | 'eval-failed'
+  | 'build-failed'
+  | 'boot-failed'
+  | 'probe-failed'
+  | 'test-failed'
+
+export type StageName = 'setup' | 'build' | 'env-diff' | 'boot' | 'probes' | 'test' | 'upload'
+export type StageStatus = 'passed' | 'failed' | 'warning' | 'skipped'
+
+export interface StageRecord {
+  status: StageStatus
+  durationMs: number
+  /** One line a human reads in the stage table. */
+  detail: string
+}
+
+// ---- setup -------------------------------------------------------------------------------------
+
+export type NixVariant = 'nix' | 'lix' | 'determinate'
+
+export interface NixCapabilities {
+  /** `nix build --print-out-paths` (2.12+); otherwise `--json`. */
+  printOutPaths: boolean
+  /** `nix config show` (2.20+) or the older `nix show-config`. */
+  configShow: string[]
+  /** `nix derivation show` (2.15+) or `nix show-derivation`. */
+  derivationShow: string[]
+  /** `nix store info` (2.19+) or `nix store ping`. */
+  storeInfo: string[]
+  /** The `json-log-path` setting (2.30+). */
+  jsonLogPath: boolean
+}
+
+export interface NixInstallation {
+  /** Absolute path of the `nix` binary every later call uses. */
+  nixPath: string
+  version: string
+  variant: NixVariant
+  capabilities: NixCapabilities
+  /** Variables every nix call must carry (the action's configuration drop-in). */
+  env: Record<string, string>
+  storeMode: 'daemon' | 'in-process'
+}
+
+export interface KvmSetup {
+  /** What the action did to /dev/kvm, in words (e.g. "udev rule installed", "already usable"). */
+  action: string
+  deviceUsable: boolean
+}
+
+export interface SetupResult {
+  ok: boolean
+  error?: string
+  nix?: NixInstallation
+  /** Everything the action changed on the machine, for the report and for post to undo. */
+  changes: string[]
+  /** Files post must delete (the access-token configuration). */
+  cleanupPaths: string[]
+  kvm: KvmSetup
+}
+
+// ---- build -------------------------------------------------------------------------------------
+
+export type BuildContext = 'host' | 'devshell'
+
+export interface FailedDerivation {
+  /** /nix/store/…-name.drv */
+  drv: string
+  /** The derivation's name without hash and .drv. */
+  name: string
+  /** One line: "builder failed with exit code 1", "hash mismatch", "missing system features: kvm", … */
+  reason: string
+  exitCode: number | null
+  /** Report-relative path of the full log (build/failed/<name>.log). */
+  log: string
+  /** The last lines of the log, for annotations and the summary. */
+  tail: string[]
+}
+
+export interface BuildResult {
+  context: BuildContext
+  status: 'passed' | 'eval-failed' | 'build-failed'
+  /** The error Nix printed, for eval failures and failures with no derivation to blame. */
+  error?: string
+  drvPath?: string
+  outPath?: string
+  isoPath?: string
+  /** Every derivation whose own builder failed (never the parents that failed because of them). */
+  failures: FailedDerivation[]
+  /** Derivations that failed only because a dependency did. */
+  dependents: string[]
+  durationMs: number
+}
+
+// ---- env diff ----------------------------------------------------------------------------------
+
+export type Likelihood = 'high' | 'medium' | 'low'
+
+export interface EnvDifference {
+  name: string
+  kind: 'added' | 'removed' | 'changed'
+  host?: string
+  devshell?: string
+  likelihood: Likelihood
+  reason: string
+}
+
+export interface EnvDiffResult {
+  ok: boolean
+  error?: string
+  /** Plain-language lines, most important first. */
+  verdicts: string[]
+  differences: EnvDifference[]
+  durationMs: number
+}
+
+// ---- vm ----------------------------------------------------------------------------------------
+
+export type Accelerator = 'kvm' | 'tcg'
+
+export interface KvmCheck {
+  /** Whether a guest actually ran code under KVM. */
+  runsGuest: boolean
+  /** Why not, in one line (device missing, permission, "KVM internal error", …). */
+  reason: string
+  durationMs: number
+}
+
+export interface BootMilestone {
+  name: 'firmware' | 'kernel' | 'init' | 'network' | 'sshd' | 'ready'
+  /** Seconds since QEMU started. */
+  seconds: number
+  line?: string
+}
+
+export interface BootResult {
+  status: 'passed' | 'failed'
+  error?: string
+  accel?: Accelerator
+  kvmCheck?: KvmCheck
+  bootSeconds?: number
+  timeline: BootMilestone[]
+  hostKeyFingerprint?: string
+  consoleHostKeyFingerprint?: string
+  /** Report-relative paths of PNG screenshots. */
+  screenshots: string[]
+  /** A panic (or similar) line from the console that ended the boot early. */
+  panic?: string
+}
+
+export interface ProbeSpec {
+  name: string
+  command: string
+  /** A required probe that fails makes the run probe-failed; others only gather logs. */
+  required: boolean
+  timeoutSeconds: number
+}
+
+export interface ProbeResult {
+  name: string
+  command: string
+  required: boolean
+  exitCode: number | null
+  signal?: string
+  timedOut: boolean
+  /** The command was not found on the guest (exit 127). */
+  missing: boolean
+  durationMs: number
+  /** Report-relative path: probes/<name>.txt */
+  file: string
+}
+
+export interface TestResult {
+  exitCode: number | null
+  timedOut: boolean
+  durationMs: number
+  /** Report-relative path: test/output.log */
+  file: string
+}
+
+export interface VmStageResult {
+  boot: BootResult
+  probes: ProbeResult[]
+  test?: TestResult
+}
+
+// ---- report ------------------------------------------------------------------------------------
+
+export interface UploadResult {
+  status: 'uploaded' | 'skipped' | 'failed'
+  artifactId?: number
+  artifactUrl?: string
+  detail: string
+  /** Report-relative files withheld because they held a secret. */
+  withheld: string[]
+}
+
+export interface Report {
+  schemaVersion: 1
+  result: Result
+  /** The stage whose outcome decided the result (null when everything passed). */
+  decidedBy: StageName | null
+  startedAt: string
+  finishedAt: string
+  stages: Partial<Record<StageName, StageRecord>>
+  setup?: SetupResult
+  builds: BuildResult[]
+  envDiff?: EnvDiffResult
+  vm?: VmStageResult
+  upload?: UploadResult
+}

@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config'
+
+export default defineConfig({
+  test: {
+    include: ['tests/**/*.test.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 300_000,
+    // Integration tests boot QEMU under TCG; two cores do not take more than one at a time well.
+    fileParallelism: false,
+    reporters: ['default']
+  }
+})
