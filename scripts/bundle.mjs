@@ -14,17 +14,19 @@ await build({
   chunkNames: 'chunks/[name]-[hash]',
   // ssh2's native speed-ups are optional; without them it runs in pure JS.
   external: ['cpu-features', '*.node'],
-  // Some bundled CommonJS (ssh2, the Azure SDK) calls require/__dirname at run time.
+  // Some bundled CommonJS (ssh2, the Azure SDK) calls require/__dirname at run time. The names
+  // are given through `define` so that bundled ES modules declaring their own stay untouched.
   banner: {
     js: [
       "import { createRequire as __bivCreateRequire } from 'node:module';",
       "import { fileURLToPath as __bivFileURLToPath } from 'node:url';",
-      "import { dirname as __bivDirname } from 'node:path';",
+      "import { dirname as __bivDirnameOf } from 'node:path';",
       'const require = __bivCreateRequire(import.meta.url);',
-      'const __filename = __bivFileURLToPath(import.meta.url);',
-      'const __dirname = __bivDirname(__filename);'
+      'const __bivFilename = __bivFileURLToPath(import.meta.url);',
+      'const __bivDirname = __bivDirnameOf(__bivFilename);'
     ].join('\n')
   },
+  define: { __filename: '__bivFilename', __dirname: '__bivDirname' },
   legalComments: 'none',
   logLevel: 'warning'
 })

@@ -185,12 +185,21 @@ export function parseInputs(read: (name: InputName) => string): Inputs {
     )
   const probesText = read('probes').trim()
 
+  const devshell = read('devshell').trim()
+  const buildIn = oneOf('build-in', get('build-in'), ['host', 'devshell', 'both'] as const)
+  if (buildIn !== 'host' && !devshell) {
+    throw new InputError(
+      'build-in',
+      `'${buildIn}' needs a devshell to build in; set 'devshell' (e.g. bootImageTest) or use 'host'.`
+    )
+  }
+
   return {
     flake: nonEmpty('flake'),
     image,
     // Empty is meaningful here (skip the diff); the runner and the CLI fill in the default.
-    devshell: read('devshell').trim(),
-    buildIn: oneOf('build-in', get('build-in'), ['host', 'devshell', 'both'] as const),
+    devshell,
+    buildIn,
     rootKeyEnv,
     nix: oneOf('nix', get('nix'), ['auto', 'install', 'existing'] as const),
     nixVersion: get('nix-version'),

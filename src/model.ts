@@ -206,6 +206,12 @@ export interface Report {
   result: Result
   /** The stage whose outcome decided the result (null when everything passed). */
   decidedBy: StageName | null
+  /** False while the run is in progress (report.json is rewritten after every stage). */
+  complete: boolean
+  /** The job was cancelled (SIGINT/SIGTERM) before every stage ran. */
+  cancelled?: boolean
+  /** Set when the action itself crashed; what it had written before is kept. */
+  error?: string
   startedAt: string
   finishedAt: string
   stages: Partial<Record<StageName, StageRecord>>

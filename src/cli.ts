@@ -1,0 +1,118 @@
+#!/usr/bin/env node
+// `boot-image-vm`: the same pipeline outside Actions. Flags mirror the inputs; the report goes to
+// a directory; nothing is uploaded; the exit code says the result.
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { INPUT_DEFAULTS, parseInputs, type InputName } from './inputs.js'
+import { consoleLog } from './log.js'
+import { cleanupSetup } from './nix/setup.js'
+import { runPipeline } from './pipeline.js'
+import { errorMessage } from './process.js'
+import { EXIT_CODES, exitCodeFor } from './report/outputs.js'
+import { renderSummary } from './report/summary.js'
+import { Secrets } from './secrets.js'
+
+const INPUT_NAMES = Object.keys(INPUT_DEFAULTS) as InputName[]
+
+export function usage(): string {
+  const width = Math.max(...INPUT_NAMES.map(name => name.length)) + 4
+  const lines = INPUT_NAMES.map(name => {
+    const fallback = INPUT_DEFAULTS[name] === '' ? '(empty)' : INPUT_DEFAULTS[name]
+    return `  --${name.padEnd(width)}default: ${fallback}`
+  })
+  return [
+    'Usage: boot-image-vm [flags]',
+    '',
+    'Builds a boot image with Nix, boots it in QEMU, SSHes in and probes it; writes a report directory.',
+    'Flags mirror the action inputs (see README):',
+    ...lines,
+    `  --${'report-dir'.padEnd(width)}default: ./boot-image-vm-report (an earlier report there is replaced)`,
+    `  --${'help'.padEnd(width)}this text`,
+    '',
+    'Exit codes: ' +
+      Object.entries(EXIT_CODES)
+        .map(([result, code]) => `${code} ${result}`)
+        .join(', ')
+  ].join('\n')
+}
+
+/** Empties a previous report; refuses a directory that holds anything else. */
+function prepareReportDir(dir: string): void {
+  const entries = existsSync(dir) ? readdirSync(dir) : []
+  if (entries.length && !entries.includes('report.json')) {
+    throw new Error(
+      `--report-dir ${dir} is not empty and holds no earlier report; name a new or empty directory.`
+    )
+  }
+  rmSync(dir, { recursive: true, force: true })
+  mkdirSync(dir, { recursive: true })
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const options = Object.fromEntries([
+    ...INPUT_NAMES.map(name => [name, { type: 'string' as const }]),
+    ['report-dir', { type: 'string' as const }],
+    ['help', { type: 'boolean' as const, short: 'h' }]
+  ])
+  let values: Record<string, unknown>
+  try {
+    values = parseArgs({ args: argv, options, allowPositionals: false }).values as Record<
+      string,
+      unknown
+    >
+  } catch (error) {
+    process.stderr.write(`${errorMessage(error)}\n\n${usage()}\n`)
+    return 1
+  }
+  if (values.help) {
+    process.stdout.write(usage() + '\n')
+    return 0
+  }
+  const log = consoleLog()
+  let inputs
+  try {
+    inputs = parseInputs(name => {
+      const value = values[name]
+      return typeof value === 'string' ? value : INPUT_DEFAULTS[name]
+    })
+  } catch (error) {
+    log.error(errorMessage(error))
+    return EXIT_CODES['setup-failed']
+  }
+
+  const reportDir = resolve(
+    typeof values['report-dir'] === 'string' ? values['report-dir'] : 'boot-image-vm-report'
+  )
+  try {
+    prepareReportDir(reportDir)
+  } catch (error) {
+    log.error(errorMessage(error))
+    return EXIT_CODES['internal-error']
+  }
+  const tempDir = mkdtempSync(join(tmpdir(), 'boot-image-vm-'))
+  const secrets = new Secrets()
+  secrets.addFromEnvironment(process.env)
+  secrets.add(inputs.githubToken)
+  const cancel = new AbortController()
+  process.once('SIGINT', () => cancel.abort())
+  process.once('SIGTERM', () => cancel.abort())
+
+  let cleanupPaths: string[] = []
+  try {
+    const report = await runPipeline(
+      inputs,
+      { log, secrets, reportDir, tempDir, env: process.env, signal: cancel.signal },
+      { onCleanupPaths: paths => (cleanupPaths = paths) }
+    )
+    const firstLines = renderSummary(report).split('\n').slice(0, 3).join('\n')
+    process.stdout.write(`${firstLines}\n\nresult: ${report.result}\nreport: ${reportDir}\n`)
+    return exitCodeFor(report.result)
+  } finally {
+    cleanupSetup(cleanupPaths)
+    rmSync(tempDir, { recursive: true, force: true })
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2))

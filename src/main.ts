@@ -1,0 +1,179 @@
+// The runner's main step: inputs from the runner, the pipeline, then outputs, the job summary
+// and the artifact — on every path, failures included. Hands post what it must clean up.
+import * as core from '@actions/core'
+import { mkdtempSync, mkdirSync, readFileSync } from 'node:fs'
+import { delimiter, dirname, join } from 'node:path'
+import { tmpdir } from 'node:os'
+import type { StageContext } from './context.js'
+import { InputError, parseInputs, type Inputs } from './inputs.js'
+import { actionsLog } from './log.js'
+import type { Report } from './model.js'
+import { runPipeline } from './pipeline.js'
+import { errorMessage } from './process.js'
+import { uploadReport } from './report/artifacts.js'
+import { annotate, probeOutputReader } from './report/annotations.js'
+import { actionOutputs } from './report/outputs.js'
+import { writeReportFiles } from './report/report-file.js'
+import { renderSummary } from './report/summary.js'
+import { Secrets } from './secrets.js'
+import { STATE } from './state.js'
+
+export async function run(): Promise<void> {
+  const secrets = new Secrets(value => core.setSecret(value))
+  secrets.addFromEnvironment(process.env)
+  const base = mkdtempSync(join(process.env.RUNNER_TEMP || tmpdir(), 'boot-image-vm-'))
+  const reportDir = join(base, 'report')
+  const tempDir = join(base, 'work')
+  mkdirSync(reportDir, { recursive: true })
+  mkdirSync(tempDir, { recursive: true, mode: 0o700 })
+  core.saveState(STATE.reportDir, reportDir)
+  core.setOutput('report-dir', reportDir)
+
+  const cancel = new AbortController()
+  const onSignal = (signal: NodeJS.Signals): void => {
+    core.warning(`Received ${signal}: stopping the current stage and writing the report.`)
+    cancel.abort()
+  }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+
+  let inputs: Inputs
+  try {
+    inputs = parseInputs(name => core.getInput(name))
+  } catch (error) {
+    // Bad input still leaves a report: a setup-failed one that says which input and why.
+    const message = errorMessage(error)
+    core.setFailed(message)
+    const report = inputErrorReport(message)
+    finishReport(report, reportDir)
+    await upload(
+      report,
+      reportDir,
+      'failure',
+      core.getInput('artifact-name') || 'boot-image-vm-logs',
+      undefined,
+      secrets
+    )
+    if (!(error instanceof InputError)) throw error
+    return
+  }
+  secrets.add(inputs.githubToken)
+
+  const ctx: StageContext = {
+    log: actionsLog,
+    secrets,
+    reportDir,
+    tempDir,
+    env: process.env,
+    signal: cancel.signal
+  }
+  let report: Report
+  try {
+    report = await runPipeline(inputs, ctx, {
+      onKey: key => core.saveState(STATE.keyDir, key.dir),
+      onCleanupPaths: paths => core.saveState(STATE.cleanupPaths, JSON.stringify(paths)),
+      onQemuStarted: pid => core.saveState(STATE.qemuPid, String(pid))
+    })
+  } catch (error) {
+    // An unexpected crash: still report, upload and fail with the message.
+    report = crashReport(reportDir, errorMessage(error))
+    core.error(errorMessage(error), { title: 'boot-image-vm crashed' })
+  }
+
+  // Later steps get the same Nix, configured the same way.
+  const nix = report.setup?.nix
+  if (nix) {
+    for (const [name, value] of Object.entries(nix.env)) core.exportVariable(name, value)
+    const nixDir = dirname(nix.nixPath)
+    if (!(process.env.PATH ?? '').split(delimiter).includes(nixDir)) core.addPath(nixDir)
+  }
+  finishReport(report, reportDir)
+  await upload(report, reportDir, inputs.upload, inputs.artifactName, inputs.retentionDays, secrets)
+  annotate(report, actionsLog, probeOutputReader(reportDir))
+  if (report.result !== 'passed') core.setFailed(`boot-image-vm: ${report.result}`)
+}
+
+function setOutputs(report: Report, reportDir: string): void {
+  for (const [name, value] of Object.entries(actionOutputs(report, { reportDir })))
+    core.setOutput(name, value)
+}
+
+function finishReport(report: Report, reportDir: string): string {
+  const summary = renderSummary(report)
+  writeReportFiles(reportDir, report, summary)
+  return summary
+}
+
+async function upload(
+  report: Report,
+  reportDir: string,
+  mode: Inputs['upload'],
+  name: string,
+  retentionDays: number | undefined,
+  secrets: Secrets
+): Promise<void> {
+  const wanted = mode === 'always' || (mode === 'failure' && report.result !== 'passed')
+  report.upload = wanted
+    ? await uploadReport({ reportDir, name, retentionDays, secrets, log: actionsLog })
+    : { status: 'skipped', detail: `upload: ${mode}`, withheld: [] }
+  report.stages.upload = {
+    status:
+      report.upload.status === 'failed'
+        ? 'warning'
+        : report.upload.status === 'skipped'
+          ? 'skipped'
+          : 'passed',
+    durationMs: 0,
+    detail: report.upload.detail
+  }
+  // The uploaded copy says the upload was under way; the job summary and the local copy say how it went.
+  const summary = finishReport(report, reportDir)
+  setOutputs(report, reportDir)
+  try {
+    await core.summary.addRaw(summary).write()
+  } catch (error) {
+    core.warning(`The job summary was not written: ${errorMessage(error)}`)
+  }
+}
+
+function emptyReport(): Report {
+  const now = new Date().toISOString()
+  return {
+    schemaVersion: 1,
+    result: 'setup-failed',
+    decidedBy: 'setup',
+    complete: true,
+    startedAt: now,
+    finishedAt: now,
+    stages: {},
+    builds: []
+  }
+}
+
+function inputErrorReport(message: string): Report {
+  const report = emptyReport()
+  report.stages.setup = { status: 'failed', durationMs: 0, detail: message }
+  report.setup = {
+    ok: false,
+    error: message,
+    changes: [],
+    cleanupPaths: [],
+    kvm: { action: 'not checked', deviceUsable: false }
+  }
+  return report
+}
+
+/** What the pipeline had written before it crashed, marked as such. */
+function crashReport(reportDir: string, message: string): Report {
+  let report: Report
+  try {
+    report = JSON.parse(readFileSync(join(reportDir, 'report.json'), 'utf8')) as Report
+  } catch {
+    report = emptyReport()
+  }
+  report.error = `boot-image-vm crashed: ${message}`
+  report.complete = true
+  if (report.result === 'passed')
+    Object.assign(report, { result: 'setup-failed', decidedBy: 'setup' })
+  return report
+}

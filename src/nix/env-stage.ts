@@ -1,0 +1,95 @@
+// The env-diff stage: capture the build's own context and the devshell's, diff them, and write
+// env/diff.md, env/diff.json, env/host.env and env/devshell.env (schema: docs/env-diff.md).
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { StageContext } from '../context.js'
+import type { EnvDiffResult, NixInstallation } from '../model.js'
+import { errorMessage } from '../process.js'
+import { captureContexts, type CaptureRequest } from './env-capture.js'
+import { contextFacts, diffEnvironments, redactEnv, renderDiffMarkdown } from './env-diff.js'
+import type { ContextCapture, EnvDiffReport } from './env-types.js'
+
+export const ENV_FILES = ['env/diff.md', 'env/diff.json', 'env/host.env', 'env/devshell.env']
+
+/** `NAME=value` lines sorted by name; a backslash or line break in a value is escaped (\\, \n). */
+export function renderEnvFile(env: Record<string, string>): string {
+  const escape = (value: string) =>
+    value.replace(/\\/g, '\\\\').replace(/\r/g, '\\r').replace(/\n/g, '\\n')
+  return Object.keys(env)
+    .sort()
+    .map(name => `${name}=${escape(env[name])}\n`)
+    .join('')
+}
+
+export async function diffBuildEnvironment(
+  nix: NixInstallation,
+  request: CaptureRequest,
+  ctx: StageContext
+): Promise<EnvDiffResult> {
+  const started = Date.now()
+  const dir = join(ctx.reportDir, 'env')
+  await mkdir(dir, { recursive: true })
+  const installable = `${request.flake}#${request.devshell}`
+  let captures
+  try {
+    captures = await captureContexts(nix, request, {
+      env: ctx.env,
+      tempDir: ctx.tempDir,
+      debug: message => ctx.log.debug(message)
+    })
+  } catch (error) {
+    const message = `the environment capture failed: ${errorMessage(error)}`
+    const result = { ok: false, error: message, verdicts: [], differences: [], durationMs: 0 }
+    result.durationMs = Date.now() - started
+    await writeFile(join(dir, 'diff.json'), ctx.secrets.redact(JSON.stringify(result, null, 2)))
+    return result
+  }
+  // A devshell can bring secrets of its own: mask them in the job log, keep them out of files.
+  ctx.secrets.addFromEnvironment(captures.host.env)
+  ctx.secrets.addFromEnvironment(captures.devshell.env)
+  const redacted = (c: ContextCapture): ContextCapture => ({
+    ...c,
+    env: redactEnv(c.env, ctx.secrets)
+  })
+  const host = redacted(captures.host)
+  const devshell = redacted(captures.devshell)
+  const keyNames = Object.keys(request.keyEnv)
+  const { verdicts, differences } = diffEnvironments(host, devshell, {
+    image: request.image,
+    installable,
+    keyNames
+  })
+  const error = devshell.ok ? undefined : `nix develop ${installable} failed: ${devshell.error}`
+  const result: EnvDiffResult = {
+    ok: devshell.ok,
+    ...(error ? { error } : {}),
+    verdicts,
+    differences,
+    durationMs: Date.now() - started
+  }
+  const files = devshell.ok ? ENV_FILES : ENV_FILES.filter(f => f !== 'env/devshell.env')
+  const report: EnvDiffReport = {
+    schemaVersion: 1,
+    ...result,
+    request: { flake: request.flake, image: request.image, devshell: request.devshell, keyNames },
+    contexts: { host: contextFacts(host), devshell: contextFacts(devshell) },
+    files
+  }
+  // Last guard: any registered secret left anywhere (an error message, a setting) becomes ***.
+  const write = (name: string, text: string) => writeFile(join(dir, name), ctx.secrets.redact(text))
+  await Promise.all([
+    write('diff.md', renderDiffMarkdown(report)),
+    write('diff.json', JSON.stringify(report, null, 2) + '\n'),
+    write('host.env', renderEnvFile(host.env)),
+    devshell.ok ? write('devshell.env', renderEnvFile(devshell.env)) : Promise.resolve()
+  ])
+  for (const verdict of verdicts.slice(0, 6)) ctx.log.info(ctx.secrets.redact(verdict))
+  ctx.log.info(
+    `env diff: ${differences.length} variables differ; capture took ${result.durationMs} ms (host ${host.durationMs} ms, devshell ${devshell.durationMs} ms)`
+  )
+  return {
+    ...result,
+    verdicts: verdicts.map(v => ctx.secrets.redact(v)),
+    ...(error ? { error: ctx.secrets.redact(error) } : {})
+  }
+}

@@ -1,0 +1,24 @@
+// The post step: undo what main left behind — a QEMU it could not stop, the ephemeral key, the
+// access-token configuration. Housekeeping never fails the job, and the step always ends.
+import * as core from '@actions/core'
+import { rmSync } from 'node:fs'
+import { cleanupSetup } from './nix/setup.js'
+import { errorMessage } from './process.js'
+import { STATE } from './state.js'
+import { stopLeftoverQemu } from './vm/leftover.js'
+
+export async function run(): Promise<void> {
+  try {
+    const pid = Number(core.getState(STATE.qemuPid))
+    if (pid > 0) {
+      const outcome = await stopLeftoverQemu(pid)
+      if (outcome !== 'not running') core.info(`QEMU (pid ${pid}): ${outcome}`)
+    }
+    const keyDir = core.getState(STATE.keyDir)
+    if (keyDir) rmSync(keyDir, { recursive: true, force: true })
+    const cleanup = core.getState(STATE.cleanupPaths)
+    if (cleanup) cleanupSetup(JSON.parse(cleanup) as string[])
+  } catch (error) {
+    core.warning(`Post step clean-up: ${errorMessage(error)}`)
+  }
+}

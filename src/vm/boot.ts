@@ -1,0 +1,157 @@
+// One boot attempt: start a Machine under one accelerator and wait for SSH, raced against QEMU
+// exiting, a panic line, cancellation and (under KVM) a watchdog for a KVM that cannot run guests.
+import type { StageContext } from '../context.js'
+import type { Accelerator } from '../model.js'
+import type { Firmware } from '../inputs.js'
+import { kvmFailureFromOutput } from './kvm.js'
+import { Machine, describeExit } from './machine.js'
+import { waitForSsh, type SshSession } from './ssh.js'
+import { findPanic } from './timeline.js'
+
+/** Under KVM, a console that stays silent this long counts as a KVM that cannot run the guest. */
+export const KVM_SILENT_CONSOLE_SECONDS = 8
+
+export interface BootAttemptOptions {
+  accel: Accelerator
+  iso: string
+  firmware: Firmware
+  memoryMiB: number
+  cpus: number
+  sshPort: number
+  privateKey: string
+  /** Epoch ms: the boot-timeout deadline. */
+  deadline: number
+  vmDir: string
+  onQemuStarted?: (pid: number) => void
+}
+
+export type BootOutcome =
+  | { kind: 'ready'; session: SshSession; fingerprint: string; bootSeconds: number }
+  /** KVM could not run the guest: the caller may retry under TCG. */
+  | { kind: 'kvm-failed'; reason: string }
+  | { kind: 'failed'; error: string; panic?: string }
+
+/** Starts the machine (always returned, for teardown) and waits until SSH runs a command. */
+export async function bootAttempt(
+  options: BootAttemptOptions,
+  ctx: StageContext
+): Promise<{ machine: Machine; outcome: BootOutcome }> {
+  const machine = new Machine({
+    accel: options.accel,
+    memoryMiB: options.memoryMiB,
+    cpus: options.cpus,
+    iso: options.iso,
+    firmware: options.firmware,
+    sshPort: options.sshPort,
+    dir: options.vmDir,
+    tempDir: ctx.tempDir,
+    log: ctx.log,
+    redact: text => ctx.secrets.redact(text)
+  })
+  try {
+    await machine.start()
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error)
+    const kvm = options.accel === 'kvm' ? kvmFailureFromOutput(message) : undefined
+    if (kvm) return { machine, outcome: { kind: 'kvm-failed', reason: kvm } }
+    return { machine, outcome: { kind: 'failed', error: `QEMU did not start: ${message}` } }
+  }
+  if (machine.pid) options.onQemuStarted?.(machine.pid)
+  ctx.log.info(
+    `QEMU started (pid ${machine.pid}, ${options.accel}, SSH forwarded from 127.0.0.1:${options.sshPort})`
+  )
+
+  type Stop =
+    { kind: 'kvm-failed'; reason: string } | { kind: 'failed'; error: string; panic?: string }
+  let stop: Stop | undefined
+  let trigger: (value: Stop) => void = () => {}
+  const stopped = new Promise<Stop>(resolve => {
+    trigger = value => {
+      if (stop) return
+      stop = value
+      resolve(value)
+    }
+  })
+
+  const unsubscribe = machine.onLine(line => {
+    const panic = findPanic(line.text)
+    if (panic) trigger({ kind: 'failed', error: `the guest panicked: ${panic}`, panic })
+  })
+  void machine.exited.then(exit => {
+    const stderr = machine.stderr
+    const kvm = options.accel === 'kvm' ? kvmFailureFromOutput(stderr) : undefined
+    if (kvm) return trigger({ kind: 'kvm-failed', reason: kvm })
+    const panic = machine.lines.map(line => findPanic(line.text)).find(Boolean)
+    const last = stderr.trim().split('\n').pop()
+    trigger({
+      kind: 'failed',
+      error:
+        `QEMU exited (${describeExit(exit)}) after ${machine.secondsSinceStart().toFixed(1)} s, ` +
+        `before SSH answered` +
+        (panic ? `; the guest panicked: ${panic}` : last ? `: ${last}` : ''),
+      panic
+    })
+  })
+  const onAbort = (): void => trigger({ kind: 'failed', error: 'cancelled before SSH answered' })
+  if (ctx.signal.aborted) onAbort()
+  ctx.signal.addEventListener('abort', onAbort)
+
+  const watchdog = options.accel === 'kvm' ? kvmWatchdog(machine, trigger) : undefined
+  try {
+    const ready = await waitForSsh({
+      port: options.sshPort,
+      privateKey: options.privateKey,
+      deadline: options.deadline,
+      abort: stopped.then(value => (value.kind === 'failed' ? value.error : value.reason))
+    })
+    const bootSeconds = machine.secondsSinceStart()
+    return { machine, outcome: { kind: 'ready', ...ready, session: ready.client, bootSeconds } }
+  } catch (error) {
+    if (stop) return { machine, outcome: stop }
+    const lastLine = machine.lines.filter(line => line.text.trim()).pop()
+    return {
+      machine,
+      outcome: {
+        kind: 'failed',
+        error:
+          `${error instanceof Error ? error.message : String(error)}; ` +
+          (lastLine
+            ? `last console line at +${lastLine.seconds.toFixed(1)} s: ${lastLine.text.trim()}`
+            : 'the serial console stayed empty (does the image pass console=ttyS0?)')
+      }
+    }
+  } finally {
+    if (watchdog) clearInterval(watchdog)
+    unsubscribe()
+    ctx.signal.removeEventListener('abort', onAbort)
+  }
+}
+
+/** Catches what the KVM check missed: QEMU's KVM errors, a stopped VM, a silent console. */
+function kvmWatchdog(
+  machine: Machine,
+  trigger: (value: { kind: 'kvm-failed'; reason: string }) => void
+): NodeJS.Timeout {
+  let busy = false
+  return setInterval(() => {
+    if (busy || !machine.running) return
+    const kvm = kvmFailureFromOutput(machine.stderr)
+    if (kvm) return trigger({ kind: 'kvm-failed', reason: kvm })
+    const seconds = machine.secondsSinceStart()
+    if (machine.lines.length === 0 && seconds >= KVM_SILENT_CONSOLE_SECONDS) {
+      return trigger({
+        kind: 'kvm-failed',
+        reason: `the serial console stayed silent for ${seconds.toFixed(0)} s under KVM`
+      })
+    }
+    busy = true
+    void machine
+      .status()
+      .then(status => {
+        if (status && status !== 'running' && status !== 'prelaunch' && machine.running) {
+          trigger({ kind: 'kvm-failed', reason: `QEMU reports the VM as '${status}' under KVM` })
+        }
+      })
+      .finally(() => (busy = false))
+  }, 500)
+}

@@ -1,0 +1,250 @@
+// The Machine: owns one QEMU process, its QMP socket, its serial console and its teardown.
+// Callers never touch the process: they start it, wait for console lines, take screenshots,
+// ask its status, and shut it down.
+import { spawn, type ChildProcess } from 'node:child_process'
+import {
+  copyFileSync,
+  createWriteStream,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  writeFileSync
+} from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Log } from '../log.js'
+import type { Accelerator } from '../model.js'
+import type { Firmware } from '../inputs.js'
+import { LineSplitter } from '../process.js'
+import { ppmToPng } from './png.js'
+import { QEMU_BINARY, findOvmf, qemuArgs } from './qemu.js'
+import { QmpClient, withTimeout } from './qmp.js'
+import { cleanConsoleText, type ConsoleLine } from './timeline.js'
+
+export interface MachineOptions {
+  accel: Accelerator
+  memoryMiB: number
+  cpus: number
+  iso: string
+  firmware: Firmware
+  sshPort: number
+  /** Absolute directory for serial.log, qemu.log, qemu-args.txt and screenshots (<report>/vm). */
+  dir: string
+  /** Private scratch space (the OVMF vars copy, the QMP socket when its path is short enough). */
+  tempDir: string
+  log: Log
+  /** Console prefix in the log. */
+  name?: string
+  qemu?: string
+  /** Applied to every console line before it reaches the log. */
+  redact?: (text: string) => string
+}
+
+export interface MachineExit {
+  code: number | null
+  signal: NodeJS.Signals | null
+}
+
+/** A unix socket path must fit in sun_path (108 bytes). */
+const MAX_SOCKET_PATH = 100
+
+export class Machine {
+  readonly lines: ConsoleLine[] = []
+  readonly serialLog: string
+  readonly qemuLog: string
+  exited: Promise<MachineExit> = new Promise(() => {})
+  private child?: ChildProcess
+  private qmp?: QmpClient
+  private startedAt = 0
+  private stderrTail = ''
+  private runtimeDir?: string
+  private readonly listeners = new Set<(line: ConsoleLine) => void>()
+  private exitInfo?: MachineExit
+
+  constructor(private readonly options: MachineOptions) {
+    mkdirSync(options.dir, { recursive: true })
+    this.serialLog = join(options.dir, 'serial.log')
+    this.qemuLog = join(options.dir, 'qemu.log')
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid
+  }
+
+  get running(): boolean {
+    return this.child !== undefined && this.exitInfo === undefined
+  }
+
+  /** The last 64 KiB QEMU wrote to stderr. */
+  get stderr(): string {
+    return this.stderrTail
+  }
+
+  secondsSinceStart(): number {
+    return this.startedAt ? (Date.now() - this.startedAt) / 1000 : 0
+  }
+
+  /** Starts QEMU and connects to its QMP socket. Throws when QEMU cannot be started at all. */
+  async start(): Promise<void> {
+    const { options } = this
+    const socketDir = join(options.tempDir, 'qemu')
+    this.runtimeDir =
+      socketDir.length + 10 <= MAX_SOCKET_PATH ? socketDir : mkdtempSync('/tmp/biv-')
+    mkdirSync(this.runtimeDir, { recursive: true })
+    const qmpSocket = join(this.runtimeDir, 'qmp.sock')
+    rmSync(qmpSocket, { force: true })
+    let ovmf: { code?: string; vars?: string } = {}
+    if (options.firmware === 'uefi') {
+      const found = findOvmf()
+      const vars = join(options.tempDir, 'OVMF_VARS.fd')
+      copyFileSync(found.vars, vars)
+      ovmf = { code: found.code, vars }
+    }
+    const args = qemuArgs({
+      accel: options.accel,
+      memoryMiB: options.memoryMiB,
+      cpus: options.cpus,
+      iso: options.iso,
+      firmware: options.firmware,
+      ovmfCode: ovmf.code,
+      ovmfVars: ovmf.vars,
+      sshPort: options.sshPort,
+      serialLog: this.serialLog,
+      qmpSocket
+    })
+    const qemu = options.qemu ?? QEMU_BINARY
+    writeFileSync(join(options.dir, 'qemu-args.txt'), [qemu, ...args].join('\n') + '\n')
+    const qemuLog = createWriteStream(this.qemuLog, { flags: 'a' })
+    const prefix = options.name ?? 'vm'
+    const redact = options.redact ?? ((text: string) => text)
+
+    this.startedAt = Date.now()
+    const child = spawn(qemu, args, { stdio: ['pipe', 'pipe', 'pipe'] })
+    this.child = child
+    this.exited = new Promise(resolve => {
+      child.once('exit', (code, signal) => {
+        this.exitInfo = { code, signal }
+        resolve(this.exitInfo)
+      })
+      child.once('error', error => {
+        this.stderrTail += `${error.message}\n`
+        this.exitInfo = { code: null, signal: null }
+        resolve(this.exitInfo)
+      })
+    })
+    const console = new LineSplitter(raw => {
+      const line = { seconds: this.secondsSinceStart(), text: cleanConsoleText(raw) }
+      this.lines.push(line)
+      options.log.info(`[${prefix} +${line.seconds.toFixed(1)}s] ${redact(line.text)}`)
+      for (const listener of this.listeners) listener(line)
+    })
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => console.push(chunk))
+    child.stdout?.on('end', () => console.end())
+    child.stderr?.on('data', (chunk: Buffer) => {
+      qemuLog.write(chunk)
+      this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-65536)
+    })
+    child.stderr?.on('end', () => qemuLog.end())
+    child.stdin?.on('error', () => {})
+
+    const connected = QmpClient.connect(qmpSocket, 10_000)
+    const outcome = await Promise.race([
+      connected.then(client => ({ client })),
+      this.exited.then(exit => ({ exit }))
+    ])
+    if ('exit' in outcome) {
+      connected.then(client => client.close()).catch(() => {})
+      throw new Error(
+        `QEMU exited at once (${describeExit(outcome.exit)}): ${this.stderrTail.trim() || 'no output'}`
+      )
+    }
+    this.qmp = outcome.client
+  }
+
+  /** Calls listener with every console line from now on; returns the unsubscribe function. */
+  onLine(listener: (line: ConsoleLine) => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  /** The first console line (already seen or still to come) that matches, or an error. */
+  waitForLine(pattern: RegExp, timeoutMs: number): Promise<ConsoleLine> {
+    const seen = this.lines.find(line => pattern.test(line.text))
+    if (seen) return Promise.resolve(seen)
+    return new Promise((resolve, reject) => {
+      const done = (): void => {
+        clearTimeout(timer)
+        unsubscribe()
+      }
+      const timer = setTimeout(() => {
+        done()
+        reject(new Error(`no console line matching ${pattern} within ${timeoutMs / 1000} s`))
+      }, timeoutMs)
+      const unsubscribe = this.onLine(line => {
+        if (!pattern.test(line.text)) return
+        done()
+        resolve(line)
+      })
+      void this.exited.then(exit => {
+        done()
+        reject(new Error(`QEMU exited (${describeExit(exit)}) before a line matching ${pattern}`))
+      })
+    })
+  }
+
+  /** QMP query-status: 'running', 'paused', 'internal-error', 'shutdown', … (undefined: no answer). */
+  async status(): Promise<string | undefined> {
+    if (!this.qmp || !this.running) return undefined
+    try {
+      const reply = await this.qmp.execute<{ status: string }>('query-status', undefined, 2_000)
+      return reply.status
+    } catch {
+      return undefined
+    }
+  }
+
+  /** Saves the screen as vm/screen-<name>.png; returns its absolute path, or undefined. */
+  async screenshot(name: string): Promise<string | undefined> {
+    if (!this.qmp || !this.running || !this.runtimeDir) return undefined
+    const ppm = join(this.runtimeDir, `screen-${name}.ppm`)
+    const png = join(this.options.dir, `screen-${name}.png`)
+    try {
+      await this.qmp.execute('screendump', { filename: ppm }, 5_000)
+      writeFileSync(png, ppmToPng(await readFile(ppm)))
+      rmSync(ppm, { force: true })
+      return png
+    } catch (error) {
+      this.options.log.debug(`screenshot ${name} failed: ${String(error)}`)
+      return undefined
+    }
+  }
+
+  /** QMP quit, then SIGTERM, then SIGKILL, each bounded; always leaves no QEMU behind. */
+  async shutdown(graceMs = 3_000): Promise<MachineExit | undefined> {
+    const child = this.child
+    if (!child) return undefined
+    const waitExit = (ms: number): Promise<boolean> =>
+      withTimeout(this.exited, ms, 'QEMU exit').then(
+        () => true,
+        () => false
+      )
+    if (this.running && this.qmp) {
+      await this.qmp.execute('quit', undefined, 1_000).catch(() => undefined)
+    }
+    if (this.running && !(await waitExit(graceMs))) {
+      child.kill('SIGTERM')
+      if (!(await waitExit(graceMs))) {
+        child.kill('SIGKILL')
+        await waitExit(graceMs)
+      }
+    }
+    this.qmp?.close()
+    this.qmp = undefined
+    if (this.runtimeDir) rmSync(this.runtimeDir, { recursive: true, force: true })
+    return this.exitInfo
+  }
+}
+
+export function describeExit(exit: MachineExit): string {
+  return exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`
+}

@@ -1,0 +1,195 @@
+// SSH readiness and one reused session. QEMU's forward accepts TCP before the guest listens and
+// then stalls or drops the connection, so a connect proves nothing: each attempt is a fresh, short
+// ssh2 client that must run `true`, retried with backoff under one deadline, raced against QEMU.
+import { createHash } from 'node:crypto'
+import ssh2 from 'ssh2'
+
+export interface ExecResult {
+  /** null when the command died by a signal or timed out. */
+  exitCode: number | null
+  signal?: string
+  stdout: string
+  stderr: string
+  timedOut: boolean
+}
+
+/** OpenSSH's form of a host key fingerprint: SHA256:<base64 without padding>. */
+export function sshFingerprint(key: Buffer): string {
+  return `SHA256:${createHash('sha256').update(key).digest('base64').replace(/=+$/, '')}`
+}
+
+/** One SSH connection that every probe reuses (a handshake costs ~1.2 s under TCG). */
+export class SshSession {
+  constructor(private readonly client: ssh2.Client) {}
+
+  exec(command: string, options: { timeoutMs: number }): Promise<ExecResult> {
+    return new Promise(resolve => {
+      let stdout = ''
+      let stderr = ''
+      let settled = false
+      let stream: ssh2.ClientChannel | undefined
+      const finish = (result: Omit<ExecResult, 'stdout' | 'stderr'>): void => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        resolve({ ...result, stdout, stderr })
+      }
+      const timer = setTimeout(() => {
+        // Ask the guest to end it, then stop waiting: the connection stays usable.
+        try {
+          stream?.signal('KILL')
+          stream?.close()
+        } catch {
+          // the channel is already gone
+        }
+        finish({ exitCode: null, timedOut: true })
+      }, options.timeoutMs)
+      this.client.exec(command, (error, channel) => {
+        if (error) {
+          stderr += `${error.message}\n`
+          finish({ exitCode: null, timedOut: false })
+          return
+        }
+        stream = channel
+        let exitCode: number | null = null
+        let signal: string | undefined
+        channel.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')))
+        channel.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')))
+        channel.on('exit', (code: number | null, signalName?: string) => {
+          exitCode = typeof code === 'number' ? code : null
+          if (signalName) signal = signalName
+        })
+        channel.on('close', () => finish({ exitCode, signal, timedOut: false }))
+      })
+    })
+  }
+
+  close(): void {
+    this.client.end()
+  }
+}
+
+export interface WaitForSshOptions {
+  port: number
+  privateKey: string
+  /** Epoch milliseconds after which no new attempt starts. */
+  deadline: number
+  attemptTimeoutMs?: number
+  /** Settles when waiting is pointless (QEMU exited, a panic line): its value is the reason. */
+  abort: Promise<string>
+  host?: string
+  username?: string
+}
+
+interface Attempt {
+  client?: ssh2.Client
+  fingerprint?: string
+  error?: string
+}
+
+function attempt(options: WaitForSshOptions, timeoutMs: number): Promise<Attempt> {
+  return new Promise(resolve => {
+    const client = new ssh2.Client()
+    let fingerprint: string | undefined
+    let settled = false
+    const settle = (result: Attempt): void => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      if (!result.client) client.end()
+      resolve(result)
+    }
+    const timer = setTimeout(() => settle({ error: `no answer in ${timeoutMs} ms` }), timeoutMs)
+    client.on('error', error => settle({ error: error.message }))
+    client.on('close', () => settle({ error: 'connection closed' }))
+    client.on('ready', () => {
+      // Ready means a command ran, not merely that the handshake finished.
+      client.exec('true', (error, channel) => {
+        if (error) return settle({ error: error.message })
+        channel.on('exit', (code: number | null) => {
+          if (code === 0) settle({ client, fingerprint })
+          else settle({ error: `'true' exited with ${code}` })
+        })
+        channel.on('close', () => settle({ error: "'true' ended without an exit code" }))
+        channel.resume()
+      })
+    })
+    try {
+      client.connect({
+        host: options.host ?? '127.0.0.1',
+        port: options.port,
+        username: options.username ?? 'root',
+        privateKey: options.privateKey,
+        readyTimeout: timeoutMs,
+        keepaliveInterval: 10_000,
+        hostVerifier: (key: Buffer) => {
+          fingerprint = sshFingerprint(key)
+          return true
+        }
+      })
+    } catch (error) {
+      settle({ error: error instanceof Error ? error.message : String(error) })
+    }
+  })
+}
+
+/** At most this many attempts in flight: a stalled one does not hold up the next. */
+const MAX_IN_FLIGHT = 2
+
+/**
+ * Retries until SSH runs a command, the deadline passes, or abort settles (which rejects).
+ * Attempts start with backoff (250 ms doubling to 2 s); a new one may start while an earlier
+ * one is stalled in the banner exchange.
+ */
+export async function waitForSsh(
+  options: WaitForSshOptions
+): Promise<{ client: SshSession; fingerprint: string }> {
+  let aborted: string | undefined
+  const abort = options.abort.then(
+    reason => (aborted = reason),
+    (error: unknown) => (aborted = error instanceof Error ? error.message : String(error))
+  )
+  let winner: Attempt | undefined
+  let attempts = 0
+  let lastError = 'no attempt made'
+  const inFlight = new Set<Promise<void>>()
+  const launch = (timeoutMs: number): void => {
+    attempts++
+    const tracked: Promise<void> = attempt(options, timeoutMs)
+      .then(result => {
+        if (!result.client) lastError = result.error ?? 'unknown error'
+        else if (winner || aborted !== undefined) result.client.end()
+        else winner = result
+      })
+      .finally(() => inFlight.delete(tracked))
+    inFlight.add(tracked)
+  }
+  let backoff = 250
+  let nextLaunch = Date.now()
+  for (;;) {
+    if (winner?.client) {
+      return { client: new SshSession(winner.client), fingerprint: winner.fingerprint ?? '' }
+    }
+    if (aborted !== undefined) throw new Error(aborted)
+    const now = Date.now()
+    const remaining = options.deadline - now
+    if (remaining <= 0 && inFlight.size === 0) break
+    if (remaining > 0 && inFlight.size < MAX_IN_FLIGHT && now >= nextLaunch) {
+      launch(Math.max(500, Math.min(options.attemptTimeoutMs ?? 4_000, remaining)))
+      nextLaunch = now + backoff
+      backoff = Math.min(2_000, backoff * 2)
+    }
+    const wait = Math.max(20, Math.min(nextLaunch, options.deadline) - Date.now())
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([
+      ...inFlight,
+      abort,
+      new Promise(resolve => (timer = setTimeout(resolve, wait)))
+    ])
+    clearTimeout(timer)
+  }
+  throw new Error(
+    `SSH on 127.0.0.1:${options.port} did not run a command before the deadline ` +
+      `(${attempts} attempts; last: ${lastError})`
+  )
+}

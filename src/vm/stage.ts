@@ -1,0 +1,205 @@
+// The VM stage: choose the accelerator, boot the image, wait for SSH, run the probes and the
+// user's test command, take screenshots, and always tear QEMU down. Expected failures come back
+// as `status: 'failed'` with an error; the stage never throws for them.
+import { existsSync, readFileSync, renameSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import type { StageContext } from '../context.js'
+import type { Firmware, KvmMode } from '../inputs.js'
+import type { Accelerator, BootResult, KvmCheck, ProbeSpec, VmStageResult } from '../model.js'
+import { bootAttempt, type BootOutcome } from './boot.js'
+import { checkKvm } from './kvm.js'
+import type { Machine } from './machine.js'
+import { runProbes } from './probes.js'
+import { freePort } from './qemu.js'
+import type { SshSession } from './ssh.js'
+import { runTestCommand } from './test-command.js'
+import { bootTimeline, findFingerprint } from './timeline.js'
+
+export interface VmRequest {
+  iso: string
+  firmware: Firmware
+  memoryMiB: number
+  cpus: number
+  kvm: KvmMode
+  /** Already done by the pipeline; otherwise the stage does it. */
+  kvmCheck?: KvmCheck
+  bootTimeoutSeconds: number
+  privateKeyPath: string
+  probes: ProbeSpec[]
+  testCommand: string
+  testTimeoutSeconds?: number
+  onQemuStarted?: (pid: number) => void
+}
+
+export const DEFAULT_TEST_TIMEOUT_SECONDS = 1800
+const TCG_COST = 'TCG emulates the CPU in software and is roughly 5–10× slower than KVM'
+
+/** Which accelerator to boot under, or the boot error when kvm is 'require' and KVM cannot. */
+export function chooseAccelerator(
+  mode: KvmMode,
+  check: KvmCheck | undefined
+): { accel: Accelerator; warning?: string; error?: string } {
+  if (mode === 'off') return { accel: 'tcg' }
+  if (check?.runsGuest) return { accel: 'kvm' }
+  const reason = check?.reason ?? 'not checked'
+  if (mode === 'require') {
+    return {
+      accel: 'kvm',
+      error: `input 'kvm' is 'require', but KVM cannot run a guest on this machine: ${reason}`
+    }
+  }
+  return {
+    accel: 'tcg',
+    warning: `KVM cannot run a guest on this machine (${reason}); booting under TCG instead. ${TCG_COST}: raise boot-timeout if boots time out, or use a runner with working KVM.`
+  }
+}
+
+export async function runVm(request: VmRequest, ctx: StageContext): Promise<VmStageResult> {
+  const boot: BootResult = { status: 'failed', timeline: [], screenshots: [] }
+  const result: VmStageResult = { boot, probes: [] }
+  const vmDir = join(ctx.reportDir, 'vm')
+  let machine: Machine | undefined
+  let session: SshSession | undefined
+  const closeSession = (): void => session?.close()
+  ctx.signal.addEventListener('abort', closeSession)
+  const screenshot = async (name: string): Promise<void> => {
+    const png = await machine?.screenshot(name)
+    if (png) boot.screenshots.push(relative(ctx.reportDir, png))
+  }
+
+  try {
+    let check = request.kvmCheck
+    if (request.kvm !== 'off' && !check) check = await checkKvm()
+    if (check) boot.kvmCheck = check
+    const choice = chooseAccelerator(request.kvm, check)
+    boot.accel = choice.accel
+    if (choice.error) {
+      boot.error = choice.error
+      return result
+    }
+    if (choice.warning) ctx.log.warning(choice.warning, { title: 'Booting without KVM' })
+
+    const privateKey = readFileSync(request.privateKeyPath, 'utf8')
+    const deadline = Date.now() + request.bootTimeoutSeconds * 1000
+    let accel = choice.accel
+    let outcome: BootOutcome
+    let sshPort = 0
+    for (;;) {
+      sshPort = await freePort()
+      const attempt = await bootAttempt(
+        { ...request, accel, sshPort, privateKey, deadline, vmDir },
+        ctx
+      )
+      machine = attempt.machine
+      outcome = attempt.outcome
+      if (outcome.kind !== 'kvm-failed') break
+      await screenshot('kvm-failure')
+      await machine.shutdown(1_000)
+      keepKvmAttemptLogs(vmDir)
+      if (request.kvm === 'require') {
+        outcome = {
+          kind: 'failed',
+          error: `input 'kvm' is 'require', but KVM could not run the guest: ${outcome.reason}`
+        }
+        break
+      }
+      ctx.log.warning(
+        `KVM could not run the guest (${outcome.reason}); restarting under TCG. ${TCG_COST}.`,
+        { title: 'Booting without KVM' }
+      )
+      accel = 'tcg'
+      boot.accel = 'tcg'
+      machine = undefined
+    }
+
+    if (outcome.kind !== 'ready') {
+      boot.error = outcome.error
+      if (outcome.panic) boot.panic = outcome.panic
+      ctx.log.error(outcome.error, { title: 'Boot failed' })
+      await screenshot('failure')
+      return result
+    }
+    session = outcome.session
+    boot.status = 'passed'
+    boot.bootSeconds = Math.round(outcome.bootSeconds * 10) / 10
+    boot.hostKeyFingerprint = outcome.fingerprint
+    ctx.log.info(
+      `SSH ready after ${boot.bootSeconds} s under ${accel} (host key ${outcome.fingerprint})`
+    )
+    checkConsoleFingerprint(boot, machine, ctx)
+
+    result.probes = await runProbes(session, request.probes, join(ctx.reportDir, 'probes'), ctx)
+    if (request.testCommand && !ctx.signal.aborted) {
+      result.test = await runTestCommand(
+        {
+          command: request.testCommand,
+          sshPort,
+          privateKeyPath: request.privateKeyPath,
+          iso: request.iso,
+          serialLog: machine?.serialLog ?? join(vmDir, 'serial.log'),
+          timeoutSeconds: request.testTimeoutSeconds ?? DEFAULT_TEST_TIMEOUT_SECONDS
+        },
+        ctx
+      )
+    }
+    await screenshot('final')
+    return result
+  } catch (error) {
+    // Unexpected (a bug or the machine itself): still a result, never a throw.
+    const stage = boot.status === 'passed' ? 'after the boot' : 'during the boot'
+    boot.error ??= `the VM stage failed ${stage}: ${error instanceof Error ? error.message : String(error)}`
+    ctx.log.error(boot.error)
+    return result
+  } finally {
+    ctx.signal.removeEventListener('abort', closeSession)
+    if (machine) boot.timeline = bootTimeline(machine.lines)
+    await teardown(machine, session, ctx)
+  }
+}
+
+/** Compares the host key SSH saw with the fingerprints the console printed, when it printed any. */
+function checkConsoleFingerprint(
+  boot: BootResult,
+  machine: Machine | undefined,
+  ctx: StageContext
+): void {
+  const printed = (machine?.lines ?? [])
+    .map(line => findFingerprint(line.text))
+    .filter((f): f is string => Boolean(f))
+  if (!printed.length) return
+  const match = printed.find(f => f === boot.hostKeyFingerprint)
+  boot.consoleHostKeyFingerprint = match ?? printed[printed.length - 1]
+  if (match) ctx.log.info(`The host key matches the fingerprint the console printed.`)
+  else {
+    ctx.log.warning(
+      `The SSH host key (${boot.hostKeyFingerprint}) is not among the fingerprints the guest ` +
+        `printed on its console (${printed.join(', ')}): SSH may not have reached this guest.`,
+      { title: 'Host key mismatch' }
+    )
+  }
+}
+
+/** A failed KVM attempt's logs stay, renamed, beside the TCG boot's. */
+function keepKvmAttemptLogs(vmDir: string): void {
+  for (const [from, to] of [
+    ['serial.log', 'serial-kvm.log'],
+    ['qemu.log', 'qemu-kvm.log'],
+    ['qemu-args.txt', 'qemu-args-kvm.txt']
+  ]) {
+    if (existsSync(join(vmDir, from))) renameSync(join(vmDir, from), join(vmDir, to))
+  }
+}
+
+/** Power off over SSH, then QMP quit, then signals: each bounded, whatever happened before. */
+async function teardown(
+  machine: Machine | undefined,
+  session: SshSession | undefined,
+  ctx: StageContext
+): Promise<void> {
+  if (session && machine?.running && !ctx.signal.aborted) {
+    await session.exec('poweroff', { timeoutMs: 2_000 }).catch(() => undefined)
+    await Promise.race([machine.exited, new Promise(r => setTimeout(r, 5_000))])
+  }
+  session?.close()
+  if (machine) await machine.shutdown(ctx.signal.aborted ? 1_000 : 3_000)
+}

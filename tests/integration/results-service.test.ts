@@ -1,0 +1,251 @@
+// The real @actions/artifact and @actions/cache clients against the fake results service: proves
+// the fake speaks the protocol the clients speak, so tests that use it mean something.
+import { randomBytes } from 'node:crypto'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { DefaultArtifactClient } from '@actions/artifact'
+import * as cache from '@actions/cache'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import {
+  runtimeToken,
+  startFakeResultsService,
+  type FakeResultsService
+} from '../helpers/fake-results-service.js'
+
+let dir: string
+let fake: FakeResultsService | undefined
+let restoreEnv: () => void
+
+/** Sets (or, for undefined, removes) process.env variables; returns the function that undoes it. */
+function setEnv(vars: Record<string, string | undefined>): () => void {
+  const saved = Object.fromEntries(Object.keys(vars).map(name => [name, process.env[name]]))
+  const apply = (values: Record<string, string | undefined>): void => {
+    for (const [name, value] of Object.entries(values)) {
+      if (value === undefined) delete process.env[name]
+      else process.env[name] = value
+    }
+  }
+  apply(vars)
+  return () => apply(saved)
+}
+
+async function start(options?: Parameters<typeof startFakeResultsService>[0]) {
+  fake = await startFakeResultsService(options)
+  restoreEnv = setEnv({
+    ACTIONS_RUNTIME_TOKEN: runtimeToken(),
+    ACTIONS_RESULTS_URL: fake.url,
+    ACTIONS_CACHE_SERVICE_V2: 'true',
+    ACTIONS_CACHE_MODE: undefined,
+    ACTIONS_CACHE_URL: undefined,
+    GITHUB_SERVER_URL: undefined,
+    GITHUB_WORKSPACE: join(dir, 'workspace'),
+    RUNNER_TEMP: join(dir, 'runner-temp')
+  })
+  return fake
+}
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'results-service-'))
+  await mkdir(join(dir, 'workspace'))
+  await mkdir(join(dir, 'runner-temp'))
+  restoreEnv = () => {}
+})
+
+afterEach(async () => {
+  restoreEnv()
+  await fake?.close()
+  fake = undefined
+  await rm(dir, { recursive: true, force: true })
+})
+
+async function writeTree(root: string, files: Record<string, string | Buffer>): Promise<string[]> {
+  const paths: string[] = []
+  for (const [name, content] of Object.entries(files)) {
+    const path = join(root, name)
+    await mkdir(join(path, '..'), { recursive: true })
+    await writeFile(path, content)
+    paths.push(path)
+  }
+  return paths
+}
+
+describe('artifacts', () => {
+  it('uploads, lists and downloads an artifact with its files intact', async () => {
+    const service = await start()
+    const root = join(dir, 'report')
+    const binary = randomBytes(50_000)
+    const files = await writeTree(root, {
+      'report.json': '{"result":"passed"}\n',
+      'vm/serial.log': 'Welcome to NixOS\n'.repeat(1000),
+      'vm/screenshot.png': binary
+    })
+    const client = new DefaultArtifactClient()
+
+    const { id, size } = await client.uploadArtifact('logs', files, root, { retentionDays: 3 })
+
+    expect(id).toBe(service.artifacts[0].id)
+    expect(size).toBe(service.artifacts[0].size)
+    const stored = await service.artifacts[0].files()
+    expect(Object.keys(stored).sort()).toEqual([
+      'report.json',
+      'vm/screenshot.png',
+      'vm/serial.log'
+    ])
+    expect(stored['vm/screenshot.png'].equals(binary)).toBe(true)
+    expect(service.calls.map(c => c.method)).toEqual(
+      expect.arrayContaining(['CreateArtifact', 'PutBlock', 'PutBlockList', 'FinalizeArtifact'])
+    )
+    const create = service.calls.find(c => c.method === 'CreateArtifact')!.body as {
+      expires_at?: string
+    }
+    expect(Date.parse(create.expires_at!) - Date.now()).toBeGreaterThan(2.9 * 86400_000)
+
+    const { artifacts } = await client.listArtifacts()
+    expect(artifacts).toMatchObject([{ id, name: 'logs', size }])
+
+    const out = join(dir, 'download')
+    await client.downloadArtifact(id!, { path: out })
+    expect(await readFile(join(out, 'vm/serial.log'), 'utf8')).toBe(
+      'Welcome to NixOS\n'.repeat(1000)
+    )
+    expect((await readFile(join(out, 'vm/screenshot.png'))).equals(binary)).toBe(true)
+  })
+
+  it('assembles a multi-block upload in block-list order', async () => {
+    const service = await start()
+    const root = join(dir, 'big')
+    // Incompressible and larger than the client's 8 MiB block: several blocks go up at once.
+    const big = randomBytes(20 * 1024 * 1024)
+    const files = await writeTree(root, { 'disk.img': big })
+
+    await new DefaultArtifactClient().uploadArtifact('big', files, root, { compressionLevel: 0 })
+
+    expect(service.calls.filter(c => c.method === 'PutBlock').length).toBeGreaterThan(1)
+    expect((await service.artifacts[0].files())['disk.img'].equals(big)).toBe(true)
+  })
+
+  it('assembles blocks in block-list order, not arrival order', async () => {
+    const service = await start()
+    const twirp = (method: string, body: object) =>
+      fetch(`${service.url}twirp/github.actions.results.api.v1.ArtifactService/${method}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${runtimeToken()}` },
+        body: JSON.stringify(body)
+      }).then(r => r.json() as Promise<Record<string, string>>)
+    const ids = {
+      workflow_run_backend_id: 'b3a8c0f4-1c9e-4d4e-9a57-0f6c2b1d7e11',
+      workflow_job_run_backend_id: '5d0e6f2a-8b47-4c1a-b2f9-3e7d9c4a6b22'
+    }
+    const { signed_upload_url: url } = await twirp('CreateArtifact', {
+      ...ids,
+      name: 'raw',
+      version: 7
+    })
+    for (const [id, text] of [
+      ['Mg==', 'two'],
+      ['MQ==', 'one']
+    ]) {
+      const put = await fetch(`${url}&comp=block&blockid=${encodeURIComponent(id)}`, {
+        method: 'PUT',
+        body: text
+      })
+      expect(put.status).toBe(201)
+    }
+    const list =
+      '<?xml version="1.0"?><BlockList><Latest>MQ==</Latest><Latest>Mg==</Latest></BlockList>'
+    expect((await fetch(`${url}&comp=blocklist`, { method: 'PUT', body: list })).status).toBe(201)
+    const forged = await fetch(url.replace(/sig=[^&]+/, 'sig=forged'))
+    expect(forged.status).toBe(403)
+    expect(await (await fetch(url)).text()).toBe('onetwo')
+    expect(await twirp('FinalizeArtifact', { ...ids, name: 'raw', size: '6' })).toEqual({
+      ok: true,
+      artifact_id: '1'
+    })
+    expect(service.artifacts[0].zip.toString()).toBe('onetwo')
+    const missing = await twirp('GetSignedArtifactURL', { ...ids, name: 'nope' })
+    expect(missing).toEqual({ code: 'not_found', msg: 'artifact nope not found' })
+  })
+
+  it('refuses a second artifact of the same name in the run with a 409', async () => {
+    await start()
+    const root = join(dir, 'r')
+    const files = await writeTree(root, { a: 'a' })
+    const client = new DefaultArtifactClient()
+    await client.uploadArtifact('same', files, root)
+
+    await expect(client.uploadArtifact('same', files, root)).rejects.toThrow(
+      /\(409\).*already exists/
+    )
+  })
+
+  it('retries through transient 500s and then succeeds', async () => {
+    const service = await start({ failFirst: 1 })
+    const root = join(dir, 'r')
+    const files = await writeTree(root, { a: 'a' })
+
+    const { id } = await new DefaultArtifactClient().uploadArtifact('flaky', files, root)
+
+    expect(id).toBe(service.artifacts[0].id)
+    expect(service.calls.filter(c => c.method === 'CreateArtifact')).toHaveLength(2)
+  })
+})
+
+describe('cache', () => {
+  it('saves an entry and restores it by exact key and by restore-key prefix, newest first', async () => {
+    const service = await start()
+    const cached = join(dir, 'workspace', 'binary-cache')
+    const paths = [cached]
+    await writeTree(cached, { 'nix-cache-info': 'StoreDir: /nix/store\n', 'a.narinfo': 'one' })
+    expect(await cache.saveCache(paths, 'image-linux-aaa')).toBeGreaterThan(0)
+    await writeFile(join(cached, 'a.narinfo'), 'two')
+    expect(await cache.saveCache(paths, 'image-linux-bbb')).toBeGreaterThan(0)
+    // A key that exists is not saved again.
+    expect(await cache.saveCache(paths, 'image-linux-bbb')).toBe(-1)
+    expect(service.caches.map(c => c.key)).toEqual(['image-linux-aaa', 'image-linux-bbb'])
+
+    await rm(cached, { recursive: true })
+    expect(await cache.restoreCache(paths, 'image-linux-aaa')).toBe('image-linux-aaa')
+    expect(await readFile(join(cached, 'a.narinfo'), 'utf8')).toBe('one')
+
+    await rm(cached, { recursive: true })
+    expect(await cache.restoreCache(paths, 'image-linux-ccc', ['image-mac-', 'image-linux-'])).toBe(
+      'image-linux-bbb'
+    )
+    expect(await readFile(join(cached, 'a.narinfo'), 'utf8')).toBe('two')
+
+    // The version hashes the paths: other paths never match, whatever the key.
+    expect(await cache.restoreCache([join(dir, 'elsewhere')], 'image-linux-aaa')).toBeUndefined()
+    expect(await cache.restoreCache(paths, 'other', ['image-mac-'])).toBeUndefined()
+  })
+})
+
+describe('a failing service', () => {
+  it('fails a 4xx at once, and gives up on 500s within the clients’ ~30 s of retries', async () => {
+    const service = await start({ failAll: 403 })
+    const root = join(dir, 'r')
+    const files = await writeTree(root, { a: 'a' })
+    const client = new DefaultArtifactClient()
+
+    let started = Date.now()
+    await expect(client.uploadArtifact('x', files, root)).rejects.toThrow(/403/)
+    expect(Date.now() - started).toBeLessThan(2000)
+
+    service.setFaults({ failAll: 500 })
+    started = Date.now()
+    const cachedDir = join(dir, 'workspace', 'c')
+    await writeTree(cachedDir, { f: 'f' })
+    const [upload, saved] = await Promise.allSettled([
+      client.uploadArtifact('x', files, root),
+      cache.saveCache([cachedDir], 'key')
+    ])
+    const elapsed = Date.now() - started
+    expect(upload.status).toBe('rejected')
+    expect(String((upload as PromiseRejectedResult).reason)).toMatch(/after 5 attempts.*500/)
+    // The cache client swallows the failure: save returns -1 rather than throwing.
+    expect(saved).toEqual({ status: 'fulfilled', value: -1 })
+    expect(elapsed).toBeLessThan(45_000)
+    expect(service.artifacts).toHaveLength(0)
+    expect(service.caches).toHaveLength(0)
+  }, 60_000)
+})

@@ -1,0 +1,43 @@
+// The real KVM of this machine: /dev/kvm exists and answers, but cannot run guests at hardware
+// speed (see docs/offline-lab notes). The check must say so quickly and leave no QEMU behind.
+import { spawnSync } from 'node:child_process'
+import { describe, expect, it } from 'vitest'
+import { checkKvm } from '../../../src/vm/kvm.js'
+
+function testGuests(): string[] {
+  const out = spawnSync('pgrep', ['-af', 'kvm-test.rom'], { encoding: 'utf8' }).stdout
+  return out.split('\n').filter(line => line.includes('qemu-system'))
+}
+
+describe('checkKvm', () => {
+  it('finds that this machine’s KVM cannot run a guest, in under 10 s, and kills its QEMU', async () => {
+    const started = Date.now()
+    const check = await checkKvm()
+    const elapsed = Date.now() - started
+    expect(check.runsGuest).toBe(false)
+    expect(check.reason).toMatch(/KVM/)
+    expect(check.durationMs).toBeLessThan(5_000)
+    expect(elapsed).toBeLessThan(10_000)
+    expect(testGuests()).toEqual([])
+  })
+
+  it('passes the same test guest under TCG (the harness itself works)', async () => {
+    const check = await checkKvm({ accel: 'tcg' })
+    expect(check.runsGuest).toBe(true)
+    expect(check.reason).toMatch(/100M instructions/)
+    expect(testGuests()).toEqual([])
+  })
+
+  it('names a missing device without starting QEMU', async () => {
+    const check = await checkKvm({ device: '/dev/kvm-does-not-exist' })
+    expect(check).toMatchObject({ runsGuest: false })
+    expect(check.reason).toMatch(/does not exist/)
+    expect(check.durationMs).toBeLessThan(100)
+  })
+
+  it('says when QEMU cannot be started', async () => {
+    const check = await checkKvm({ qemu: '/nonexistent/qemu-system-x86_64' })
+    expect(check.runsGuest).toBe(false)
+    expect(check.reason).toMatch(/could not start|exited|ENOENT/)
+  })
+})

@@ -1,0 +1,247 @@
+// The VM stage against real QEMU (TCG: this machine's KVM cannot run guests) and the offline
+// fixture ISOs: busybox + dropbear guests that print `boot-image-vm: ready` on the console.
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import type { StageContext } from '../../../src/context.js'
+import { consoleLog } from '../../../src/log.js'
+import { Secrets } from '../../../src/secrets.js'
+import { runVm, type VmRequest } from '../../../src/vm/stage.js'
+import { fixtureIso } from '../../helpers/lab.js'
+
+const root = mkdtempSync(join(tmpdir(), 'biv-vm-stage-'))
+const pids: number[] = []
+let runs = 0
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** QEMU processes whose command line points into this test's temp dir. */
+function ourQemus(): string[] {
+  const out = spawnSync('pgrep', ['-af', 'qemu-system'], { encoding: 'utf8' }).stdout
+  return out.split('\n').filter(line => line.includes(root))
+}
+
+interface Harness {
+  ctx: StageContext
+  lines: string[]
+  warnings: string[]
+  controller: AbortController
+}
+
+function harness(): Harness {
+  const dir = join(root, `run-${++runs}`)
+  const lines: string[] = []
+  const warnings: string[] = []
+  const controller = new AbortController()
+  const log = consoleLog(line => {
+    lines.push(line)
+    if (line.startsWith('warning:')) warnings.push(line)
+  })
+  const ctx: StageContext = {
+    log,
+    secrets: new Secrets(),
+    reportDir: join(dir, 'report'),
+    tempDir: join(dir, 'tmp'),
+    env: process.env,
+    signal: controller.signal
+  }
+  return { ctx, lines, warnings, controller }
+}
+
+async function request(attr: string, over: Partial<VmRequest> = {}): Promise<VmRequest> {
+  const fixture = await fixtureIso(attr)
+  return {
+    iso: fixture.iso,
+    firmware: 'bios',
+    memoryMiB: 512,
+    cpus: 2,
+    kvm: 'off',
+    bootTimeoutSeconds: 180,
+    privateKeyPath: fixture.privateKeyPath,
+    probes: [],
+    testCommand: '',
+    onQemuStarted: pid => pids.push(pid),
+    ...over
+  }
+}
+
+function isPng(path: string): boolean {
+  return readFileSync(path).subarray(0, 8).equals(Buffer.from('\x89PNG\r\n\x1a\n', 'latin1'))
+}
+
+afterEach(() => {
+  // Teardown is the stage's job: every QEMU it started is gone when it returns.
+  for (const pid of pids) expect(alive(pid), `QEMU ${pid} still runs`).toBe(false)
+})
+
+afterAll(() => {
+  const left = ourQemus()
+  for (const line of left) process.kill(Number(line.split(' ')[0]), 'SIGKILL')
+  rmSync(root, { recursive: true, force: true })
+  expect(left).toEqual([])
+})
+
+describe('runVm', () => {
+  it('boots under kvm:auto by falling back to TCG, runs the probes and the test command', async () => {
+    const { ctx, lines, warnings } = harness()
+    ctx.secrets.add('s3cr3t-value-xyz')
+    const result = await runVm(
+      await request('bootImage', {
+        kvm: 'auto',
+        probes: [
+          { name: 'kernel', command: 'uname -a', required: true, timeoutSeconds: 10 },
+          { name: 'fails', command: 'echo boom >&2; exit 3', required: true, timeoutSeconds: 10 },
+          { name: 'optional', command: 'cat /nonexistent', required: false, timeoutSeconds: 10 },
+          {
+            name: 'missing',
+            command: 'no-such-tool --version',
+            required: false,
+            timeoutSeconds: 10
+          },
+          { name: 'hang', command: 'sleep 60', required: true, timeoutSeconds: 2 },
+          {
+            name: 'after',
+            command: 'echo s3cr3t-value-xyz after',
+            required: true,
+            timeoutSeconds: 10
+          }
+        ],
+        testCommand:
+          'ssh -i "$BOOT_IMAGE_VM_SSH_KEY" -p "$BOOT_IMAGE_VM_SSH_PORT" -o StrictHostKeyChecking=no ' +
+          '-o UserKnownHostsFile=/dev/null -o BatchMode=yes root@127.0.0.1 echo hi; ' +
+          'echo "iso=$BOOT_IMAGE_VM_ISO user=$BOOT_IMAGE_VM_SSH_USER"; test -s "$BOOT_IMAGE_VM_SERIAL_LOG"'
+      }),
+      ctx
+    )
+    const { boot } = result
+    expect(boot.error).toBeUndefined()
+    expect(boot).toMatchObject({ status: 'passed', accel: 'tcg' })
+    expect(boot.kvmCheck?.runsGuest).toBe(false)
+    expect(warnings.join('\n')).toMatch(/Booting without KVM.*5–10× slower/)
+    expect(boot.bootSeconds).toBeGreaterThan(0)
+    expect(boot.bootSeconds).toBeLessThan(180)
+    expect(boot.timeline.map(m => m.name)).toEqual(
+      expect.arrayContaining(['kernel', 'init', 'network', 'sshd', 'ready'])
+    )
+    expect(boot.hostKeyFingerprint).toMatch(/^SHA256:[A-Za-z0-9+/]{43}$/)
+    expect(boot.consoleHostKeyFingerprint).toBe(boot.hostKeyFingerprint)
+    expect(lines.some(line => /^\[vm \+\d+\.\ds\] boot-image-vm: ready/.test(line))).toBe(true)
+
+    const probes = Object.fromEntries(result.probes.map(p => [p.name, p]))
+    expect(probes.kernel).toMatchObject({ exitCode: 0, timedOut: false, missing: false })
+    expect(probes.fails).toMatchObject({ exitCode: 3, required: true, missing: false })
+    expect(probes.optional).toMatchObject({ exitCode: 1, required: false })
+    expect(probes.missing).toMatchObject({ exitCode: 127, missing: true })
+    expect(probes.hang).toMatchObject({ exitCode: null, timedOut: true })
+    expect(probes.hang.durationMs).toBeLessThan(5_000)
+    expect(probes.after).toMatchObject({ exitCode: 0, file: 'probes/after.txt' })
+    const after = readFileSync(join(ctx.reportDir, 'probes', 'after.txt'), 'utf8')
+    expect(after).toContain('*** after')
+    expect(after).not.toContain('s3cr3t')
+    expect(readFileSync(join(ctx.reportDir, 'probes', 'fails.txt'), 'utf8')).toMatch(
+      /exit code: 3[\s\S]*--- stderr ---\nboom/
+    )
+
+    expect(result.test).toMatchObject({ exitCode: 0, timedOut: false, file: 'test/output.log' })
+    const output = readFileSync(join(ctx.reportDir, 'test', 'output.log'), 'utf8')
+    expect(output).toMatch(/^hi$/m)
+    expect(output).toContain(`user=root`)
+
+    const vm = join(ctx.reportDir, 'vm')
+    expect(readFileSync(join(vm, 'serial.log'), 'utf8')).toContain('boot-image-vm: ready')
+    expect(readFileSync(join(vm, 'qemu-args.txt'), 'utf8')).toMatch(/^-accel\ntcg$/m)
+    expect(existsSync(join(vm, 'qemu.log'))).toBe(true)
+    expect(boot.screenshots).toContain('vm/screen-final.png')
+    expect(isPng(join(ctx.reportDir, 'vm', 'screen-final.png'))).toBe(true)
+  })
+
+  it('fails quickly and clearly under kvm:require when KVM cannot run a guest', async () => {
+    const { ctx } = harness()
+    const started = Date.now()
+    const before = pids.length
+    const result = await runVm(await request('bootImage', { kvm: 'require' }), ctx)
+    expect(Date.now() - started).toBeLessThan(10_000)
+    expect(result.boot.status).toBe('failed')
+    expect(result.boot.error).toMatch(/'kvm' is 'require', but KVM cannot run a guest/)
+    expect(pids.length).toBe(before)
+  })
+
+  it('restarts under TCG when KVM was said to work but the guest does not run', async () => {
+    const { ctx, warnings } = harness()
+    const result = await runVm(
+      await request('bootImage', {
+        kvm: 'auto',
+        kvmCheck: { runsGuest: true, reason: 'pretend it works', durationMs: 1 }
+      }),
+      ctx
+    )
+    expect(result.boot).toMatchObject({ status: 'passed', accel: 'tcg' })
+    expect(warnings.join('\n')).toMatch(/KVM could not run the guest.*restarting under TCG/)
+    const vm = join(ctx.reportDir, 'vm')
+    expect(readFileSync(join(vm, 'qemu-args-kvm.txt'), 'utf8')).toMatch(/^-accel\nkvm$/m)
+    expect(readFileSync(join(vm, 'qemu-args.txt'), 'utf8')).toMatch(/^-accel\ntcg$/m)
+    expect(pids.length).toBeGreaterThanOrEqual(2)
+  })
+
+  it('boots UEFI', async () => {
+    const { ctx } = harness()
+    const result = await runVm(await request('bootImage', { firmware: 'uefi' }), ctx)
+    expect(result.boot.error).toBeUndefined()
+    expect(result.boot.status).toBe('passed')
+    const args = readFileSync(join(ctx.reportDir, 'vm', 'qemu-args.txt'), 'utf8')
+    expect(args).toMatch(/if=pflash,format=raw,readonly=on,file=.*OVMF_CODE/)
+    expect(args).toMatch(/^q35$/m)
+  })
+
+  it('fails fast with the panic line when the guest panics', async () => {
+    const { ctx } = harness()
+    const started = Date.now()
+    const result = await runVm(await request('panicImage'), ctx)
+    const { boot } = result
+    expect(boot.status).toBe('failed')
+    expect(boot.panic).toMatch(/Kernel panic - not syncing/)
+    expect(boot.error).toContain(boot.panic)
+    expect(Date.now() - started).toBeLessThan(90_000)
+    expect(boot.screenshots).toContain('vm/screen-failure.png')
+    expect(isPng(join(ctx.reportDir, 'vm', 'screen-failure.png'))).toBe(true)
+    expect(result.probes).toEqual([])
+  })
+
+  it('fails at the boot timeout when sshd never answers, naming the last console line', async () => {
+    const { ctx } = harness()
+    const result = await runVm(await request('noSshd', { bootTimeoutSeconds: 30 }), ctx)
+    expect(result.boot.status).toBe('failed')
+    expect(result.boot.error).toMatch(/did not run a command before the deadline/)
+    expect(result.boot.error).toMatch(/last console line/)
+  })
+
+  it('tears down promptly when the job is cancelled', async () => {
+    const { ctx, controller } = harness()
+    let abortedAt = 0
+    const vm = runVm(
+      await request('bootImage', {
+        onQemuStarted: pid => {
+          pids.push(pid)
+          setTimeout(() => {
+            abortedAt = Date.now()
+            controller.abort()
+          }, 2_000)
+        }
+      }),
+      ctx
+    )
+    const result = await vm
+    expect(Date.now() - abortedAt).toBeLessThan(5_000)
+    expect(result.boot.status).toBe('failed')
+    expect(result.boot.error).toMatch(/cancelled/)
+  })
+})

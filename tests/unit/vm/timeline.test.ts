@@ -1,0 +1,126 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import {
+  bootTimeline,
+  cleanConsoleText,
+  findFingerprint,
+  findPanic,
+  type ConsoleLine
+} from '../../../src/vm/timeline.js'
+
+const FIXTURES = join(import.meta.dirname, '..', '..', 'fixtures', 'serial')
+
+/** A recorded serial log as console lines, a tenth of a second apart. */
+function recorded(name: string): ConsoleLine[] {
+  return readFileSync(join(FIXTURES, name), 'utf8')
+    .split('\n')
+    .map((text, index) => ({ seconds: index / 10, text: cleanConsoleText(text) }))
+}
+
+const names = (lines: ConsoleLine[]): string[] => bootTimeline(lines).map(m => m.name)
+
+describe('bootTimeline', () => {
+  it('finds every milestone of the busybox fixture booted by BIOS, in order', () => {
+    const timeline = bootTimeline(recorded('busybox-bios.log'))
+    expect(timeline.map(m => m.name)).toEqual([
+      'firmware',
+      'kernel',
+      'init',
+      'network',
+      'sshd',
+      'ready'
+    ])
+    expect(timeline[0].line).toContain("Booting `boot-image-vm fixture'")
+    expect(timeline[1].line).toMatch(/Linux version 6\./)
+    expect(timeline[5].line).toBe('boot-image-vm: ready')
+    const seconds = timeline.map(m => m.seconds)
+    expect(seconds).toEqual([...seconds].sort((a, b) => a - b))
+  })
+
+  it('takes the UEFI boot manager as the firmware and not GRUB’s welcome as init', () => {
+    const timeline = bootTimeline(recorded('busybox-uefi.log'))
+    expect(timeline.map(m => m.name)).toEqual([
+      'firmware',
+      'kernel',
+      'init',
+      'network',
+      'sshd',
+      'ready'
+    ])
+    expect(timeline[0].line).toMatch(/^BdsDxe: loading Boot0001/)
+    expect(timeline.find(m => m.name === 'init')?.line).not.toMatch(/GRUB/)
+  })
+
+  it('stops where a panicking guest stopped', () => {
+    expect(names(recorded('panic-bios.log'))).toEqual(['firmware', 'kernel', 'init'])
+  })
+
+  it('recognises a systemd guest (NixOS)', () => {
+    const lines = [
+      'SeaBIOS (version 1.16.2-debian-1.16.2-1)',
+      'ISOLINUX 6.04 20200816 ETCD Copyright (C) 1994-2015 H. Peter Anvin et al',
+      '[    0.000000] Linux version 6.6.30 (nixbld@localhost) (gcc (GCC) 13.2.0) #1-NixOS SMP',
+      '<<< Welcome to NixOS 24.05.20240601.abcdef (x86_64) >>>',
+      '[    5.120000] systemd[1]: Started Journal Service.',
+      '[  OK  ] Reached target Network.',
+      '[  OK  ] Started SSH Daemon.',
+      '[  OK  ] Reached target Multi-User System.',
+      'nixos login: '
+    ].map((text, index) => ({ seconds: index, text }))
+    const timeline = bootTimeline(lines)
+    expect(timeline.map(m => [m.name, m.seconds])).toEqual([
+      ['firmware', 0],
+      ['kernel', 2],
+      ['init', 3],
+      ['network', 5],
+      ['sshd', 6],
+      ['ready', 7]
+    ])
+  })
+
+  it('is empty for a silent console', () => {
+    expect(bootTimeline([])).toEqual([])
+  })
+})
+
+describe('findPanic', () => {
+  it('finds the panic of the panic fixture', () => {
+    const panics = recorded('panic-bios.log')
+      .map(line => findPanic(line.text))
+      .filter(Boolean)
+    expect(panics[0]).toMatch(/Kernel panic - not syncing: Attempted to kill init!/)
+  })
+
+  it('finds the usual fatal lines', () => {
+    for (const line of [
+      '[    1.2] Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)',
+      '[    1.3] ---[ end Kernel panic - not syncing: Fatal exception ]---',
+      'KVM internal error. Suberror: 1'
+    ]) {
+      expect(findPanic(line)).toBe(line.trim())
+    }
+  })
+
+  it('ignores ordinary lines, including panic= on the kernel command line', () => {
+    for (const line of recorded('busybox-bios.log')) expect(findPanic(line.text)).toBeUndefined()
+    expect(findPanic('[    0.0] Kernel command line: console=ttyS0 panic=-1')).toBeUndefined()
+  })
+})
+
+describe('cleanConsoleText', () => {
+  it('removes escape sequences and carriage returns', () => {
+    expect(
+      cleanConsoleText('\x1b[2J\x1b[01;01H\x1b[=3h\x1b[0m\x1b[30m\x1b[47mWelcome to GRUB!\r')
+    ).toBe('Welcome to GRUB!')
+  })
+})
+
+describe('findFingerprint', () => {
+  it('reads an OpenSSH SHA256 fingerprint from a console line', () => {
+    expect(
+      findFingerprint('boot-image-vm: host key SHA256:efDjRapILWf8CfY1zfUc4edVpL6WBbNDLs4H35QWMmc')
+    ).toBe('SHA256:efDjRapILWf8CfY1zfUc4edVpL6WBbNDLs4H35QWMmc')
+    expect(findFingerprint('256 SHA256:abc (too short)')).toBeUndefined()
+  })
+})
