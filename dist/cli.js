@@ -14,11 +14,12 @@ import {
   parseInputs,
   renderSummary,
   runPipeline
-} from "./chunks/chunk-SYKIRGKN.js";
+} from "./chunks/chunk-LKVJCTV3.js";
 import {
   cleanupSetup,
-  errorMessage
-} from "./chunks/chunk-AHWTF6ZW.js";
+  errorMessage,
+  signalChildren
+} from "./chunks/chunk-5BIUNGTV.js";
 
 // src/cli.ts
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
@@ -99,8 +100,12 @@ ${usage()}
   secrets.addFromEnvironment(process.env);
   secrets.add(inputs.githubToken);
   const cancel = new AbortController();
-  process.once("SIGINT", () => cancel.abort());
-  process.once("SIGTERM", () => cancel.abort());
+  for (const signal of ["SIGINT", "SIGTERM"]) {
+    process.once(signal, () => {
+      cancel.abort();
+      signalChildren("SIGTERM");
+    });
+  }
   let cleanupPaths = [];
   try {
     const report = await runPipeline(

@@ -16,7 +16,7 @@ import {
   renderSummary,
   runPipeline,
   writeReportFiles
-} from "./chunks/chunk-SYKIRGKN.js";
+} from "./chunks/chunk-LKVJCTV3.js";
 import {
   BearerCredentialHandler,
   HttpClient,
@@ -38,9 +38,10 @@ import {
   setFailed,
   setOutput,
   setSecret,
+  signalChildren,
   summary,
   warning
-} from "./chunks/chunk-AHWTF6ZW.js";
+} from "./chunks/chunk-5BIUNGTV.js";
 
 // node_modules/@protobuf-ts/runtime/build/commonjs/json-typings.js
 var require_json_typings = __commonJS({
@@ -85810,6 +85811,7 @@ async function run() {
   const onSignal = (signal) => {
     warning(`Received ${signal}: stopping the current stage and writing the report.`);
     cancel3.abort();
+    signalChildren("SIGTERM");
   };
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);

@@ -13,7 +13,7 @@ import {
   getState,
   info,
   warning
-} from "./chunks/chunk-AHWTF6ZW.js";
+} from "./chunks/chunk-5BIUNGTV.js";
 
 // src/post.ts
 import { rmSync } from "node:fs";

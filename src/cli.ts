@@ -9,7 +9,7 @@ import { INPUT_DEFAULTS, parseInputs, type InputName } from './inputs.js'
 import { consoleLog } from './log.js'
 import { cleanupSetup } from './nix/setup.js'
 import { runPipeline } from './pipeline.js'
-import { errorMessage } from './process.js'
+import { errorMessage, signalChildren } from './process.js'
 import { EXIT_CODES, exitCodeFor } from './report/outputs.js'
 import { renderSummary } from './report/summary.js'
 import { Secrets } from './secrets.js'
@@ -96,8 +96,12 @@ export async function main(argv: string[]): Promise<number> {
   secrets.addFromEnvironment(process.env)
   secrets.add(inputs.githubToken)
   const cancel = new AbortController()
-  process.once('SIGINT', () => cancel.abort())
-  process.once('SIGTERM', () => cancel.abort())
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      cancel.abort()
+      signalChildren('SIGTERM')
+    })
+  }
 
   let cleanupPaths: string[] = []
   try {

@@ -9,7 +9,7 @@ import { InputError, parseInputs, type Inputs } from './inputs.js'
 import { actionsLog } from './log.js'
 import type { Report } from './model.js'
 import { runPipeline } from './pipeline.js'
-import { errorMessage } from './process.js'
+import { errorMessage, signalChildren } from './process.js'
 import { uploadReport } from './report/artifacts.js'
 import { annotate, probeOutputReader } from './report/annotations.js'
 import { actionOutputs } from './report/outputs.js'
@@ -33,6 +33,7 @@ export async function run(): Promise<void> {
   const onSignal = (signal: NodeJS.Signals): void => {
     core.warning(`Received ${signal}: stopping the current stage and writing the report.`)
     cancel.abort()
+    signalChildren('SIGTERM')
   }
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)

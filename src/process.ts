@@ -1,6 +1,7 @@
 // The thin process runner every short command goes through: an argument array in, the exit code
 // and the whole output back, lines streamed as they arrive. Never a shell string.
 import * as exec from '@actions/exec'
+import { readdirSync, readFileSync } from 'node:fs'
 
 export interface RunOptions {
   cwd?: string
@@ -86,4 +87,35 @@ export function stringEnv(env: NodeJS.ProcessEnv): Record<string, string> {
 
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
+}
+
+/**
+ * Sends a signal to every process this one started (a cancelled job must not leave a `nix build`
+ * or `nix develop` running). @actions/exec hands out no child handle, so the kernel's list is read.
+ */
+export function signalChildren(signal: NodeJS.Signals = 'SIGTERM'): number[] {
+  const pids: number[] = []
+  let tasks: string[] = []
+  try {
+    tasks = readdirSync('/proc/self/task')
+  } catch {
+    return pids
+  }
+  for (const task of tasks) {
+    let children = ''
+    try {
+      children = readFileSync(`/proc/self/task/${task}/children`, 'utf8')
+    } catch {
+      continue
+    }
+    for (const pid of children.split(/\s+/).filter(Boolean).map(Number)) {
+      try {
+        process.kill(pid, signal)
+        pids.push(pid)
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+  return pids
 }

@@ -85,7 +85,7 @@ export async function diffBuildEnvironment(
   ])
   for (const verdict of verdicts.slice(0, 6)) ctx.log.info(ctx.secrets.redact(verdict))
   ctx.log.info(
-    `env diff: ${differences.length} variables differ; capture took ${result.durationMs} ms (host ${host.durationMs} ms, devshell ${devshell.durationMs} ms)`
+    `env diff: ${differences.length} differences; capture took ${result.durationMs} ms (host ${host.durationMs} ms, devshell ${devshell.durationMs} ms)`
   )
   return {
     ...result,

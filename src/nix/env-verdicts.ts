@@ -277,6 +277,7 @@ export function verdictsFor(
   const image = options.image ?? 'the image'
   const keyNames = options.keyNames ?? []
   const out: Verdict[] = []
+  const variables = differences.filter(d => !isPseudoVariable(d.name))
   if (!dev.ok) {
     const what = options.installable ? `\`nix develop ${options.installable}\`` : 'nix develop'
     out.push({ weight: 100, text: `${what} failed: ${firstLine(dev.error)}` })
@@ -295,7 +296,6 @@ export function verdictsFor(
       text: `the devshell ${verb} ${d.name}: ${d.reason}`
     })
   }
-  const variables = differences.filter(d => !isPseudoVariable(d.name))
   if (variables.length) {
     const count = (l: string) => variables.filter(d => d.likelihood === l).length
     const text = `${variables.length} variables differ: ${count('high')} likely to change a build, ${count('medium')} possibly, ${count('low')} unlikely`

@@ -6,7 +6,7 @@ import type { Firmware } from '../inputs.js'
 import { kvmFailureFromOutput } from './kvm.js'
 import { Machine, describeExit } from './machine.js'
 import { waitForSsh, type SshSession } from './ssh.js'
-import { findPanic } from './timeline.js'
+import { findPanic, isSshdLine } from './timeline.js'
 
 /** Under KVM, a console that stays silent this long counts as a KVM that cannot run the guest. */
 export const KVM_SILENT_CONSOLE_SECONDS = 8
@@ -102,7 +102,8 @@ export async function bootAttempt(
       port: options.sshPort,
       privateKey: options.privateKey,
       deadline: options.deadline,
-      abort: stopped.then(value => (value.kind === 'failed' ? value.error : value.reason))
+      abort: stopped.then(value => (value.kind === 'failed' ? value.error : value.reason)),
+      nudge: wake => machine.onLine(line => (isSshdLine(line.text) ? wake() : undefined))
     })
     const bootSeconds = machine.secondsSinceStart()
     return { machine, outcome: { kind: 'ready', ...ready, session: ready.client, bootSeconds } }
@@ -138,7 +139,7 @@ function kvmWatchdog(
     const kvm = kvmFailureFromOutput(machine.stderr)
     if (kvm) return trigger({ kind: 'kvm-failed', reason: kvm })
     const seconds = machine.secondsSinceStart()
-    if (machine.lines.length === 0 && seconds >= KVM_SILENT_CONSOLE_SECONDS) {
+    if (machine.consoleBytes === 0 && seconds >= KVM_SILENT_CONSOLE_SECONDS) {
       return trigger({
         kind: 'kvm-failed',
         reason: `the serial console stayed silent for ${seconds.toFixed(0)} s under KVM`

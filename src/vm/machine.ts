@@ -60,6 +60,7 @@ export class Machine {
   private runtimeDir?: string
   private readonly listeners = new Set<(line: ConsoleLine) => void>()
   private exitInfo?: MachineExit
+  private bytes = 0
 
   constructor(private readonly options: MachineOptions) {
     mkdirSync(options.dir, { recursive: true })
@@ -78,6 +79,11 @@ export class Machine {
   /** The last 64 KiB QEMU wrote to stderr. */
   get stderr(): string {
     return this.stderrTail
+  }
+
+  /** Bytes the guest has printed on the serial console (escape sequences included). */
+  get consoleBytes(): number {
+    return this.bytes
   }
 
   secondsSinceStart(): number {
@@ -132,14 +138,17 @@ export class Machine {
         resolve(this.exitInfo)
       })
     })
-    const console = new LineSplitter(raw => {
+    const serial = new LineSplitter(raw => {
       const line = { seconds: this.secondsSinceStart(), text: cleanConsoleText(raw) }
       this.lines.push(line)
       options.log.info(`[${prefix} +${line.seconds.toFixed(1)}s] ${redact(line.text)}`)
       for (const listener of this.listeners) listener(line)
     })
-    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => console.push(chunk))
-    child.stdout?.on('end', () => console.end())
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+      this.bytes += chunk.length
+      serial.push(chunk)
+    })
+    child.stdout?.on('end', () => serial.end())
     child.stderr?.on('data', (chunk: Buffer) => {
       qemuLog.write(chunk)
       this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-65536)

@@ -74,7 +74,11 @@ export async function runProbes(
       ? `timed out after ${spec.timeoutSeconds} s`
       : missing
         ? 'command not found on the guest'
-        : `exit ${result.exitCode ?? `signal ${result.signal}`}`
+        : result.exitCode !== null
+          ? `exit ${result.exitCode}`
+          : result.signal
+            ? `killed by signal ${result.signal}`
+            : `no exit status (${result.stderr.trim().split('\n').pop() || 'unknown'})`
     const line = `probe ${spec.name}: ${what} (${(durationMs / 1000).toFixed(1)} s)`
     if (passed || !spec.required) ctx.log.info(line)
     else ctx.log.warning(`${line}; see ${probe.file}`, { title: `Probe ${spec.name} failed` })

@@ -18,16 +18,43 @@ export function sshFingerprint(key: Buffer): string {
   return `SHA256:${createHash('sha256').update(key).digest('base64').replace(/=+$/, '')}`
 }
 
-/** One SSH connection that every probe reuses (a handshake costs ~1.2 s under TCG). */
+/**
+ * One SSH connection that every probe reuses (a handshake costs ~1.2 s under TCG). A command
+ * that times out takes its connection with it (closing the connection is the one way to stop it
+ * that every sshd honours); the next command opens a fresh one.
+ */
 export class SshSession {
-  constructor(private readonly client: ssh2.Client) {}
+  private stale = false
+  private closed = false
 
-  exec(command: string, options: { timeoutMs: number }): Promise<ExecResult> {
+  constructor(
+    private client: ssh2.Client,
+    private readonly reconnect?: () => Promise<ssh2.Client>
+  ) {}
+
+  async exec(command: string, options: { timeoutMs: number }): Promise<ExecResult> {
+    if (this.closed) return failed('the SSH session is closed')
+    if (this.stale) {
+      if (!this.reconnect) return failed('the SSH connection was dropped after a timeout')
+      try {
+        this.client = await this.reconnect()
+        this.stale = false
+      } catch (error) {
+        return failed(`could not reconnect over SSH: ${String(error)}`)
+      }
+      if (this.closed) {
+        this.client.end()
+        return failed('the SSH session is closed')
+      }
+    }
+    return this.run(this.client, command, options.timeoutMs)
+  }
+
+  private run(client: ssh2.Client, command: string, timeoutMs: number): Promise<ExecResult> {
     return new Promise(resolve => {
       let stdout = ''
       let stderr = ''
       let settled = false
-      let stream: ssh2.ClientChannel | undefined
       const finish = (result: Omit<ExecResult, 'stdout' | 'stderr'>): void => {
         if (settled) return
         settled = true
@@ -35,22 +62,22 @@ export class SshSession {
         resolve({ ...result, stdout, stderr })
       }
       const timer = setTimeout(() => {
-        // Ask the guest to end it, then stop waiting: the connection stays usable.
-        try {
-          stream?.signal('KILL')
-          stream?.close()
-        } catch {
-          // the channel is already gone
-        }
+        this.stale = true
+        client.end()
         finish({ exitCode: null, timedOut: true })
-      }, options.timeoutMs)
-      this.client.exec(command, (error, channel) => {
+      }, timeoutMs)
+      const onClose = (): void => {
+        stderr += 'the SSH connection closed\n'
+        finish({ exitCode: null, timedOut: false })
+      }
+      client.once('close', onClose)
+      client.exec(command, (error, channel) => {
         if (error) {
           stderr += `${error.message}\n`
+          client.off('close', onClose)
           finish({ exitCode: null, timedOut: false })
           return
         }
-        stream = channel
         let exitCode: number | null = null
         let signal: string | undefined
         channel.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')))
@@ -59,14 +86,22 @@ export class SshSession {
           exitCode = typeof code === 'number' ? code : null
           if (signalName) signal = signalName
         })
-        channel.on('close', () => finish({ exitCode, signal, timedOut: false }))
+        channel.on('close', () => {
+          client.off('close', onClose)
+          finish({ exitCode, signal, timedOut: false })
+        })
       })
     })
   }
 
   close(): void {
+    this.closed = true
     this.client.end()
   }
+}
+
+function failed(message: string): ExecResult {
+  return { exitCode: null, stdout: '', stderr: `${message}\n`, timedOut: false }
 }
 
 export interface WaitForSshOptions {
@@ -77,6 +112,11 @@ export interface WaitForSshOptions {
   attemptTimeoutMs?: number
   /** Settles when waiting is pointless (QEMU exited, a panic line): its value is the reason. */
   abort: Promise<string>
+  /**
+   * Subscribes to hints that sshd just came up (a console line): the next attempt starts at
+   * once instead of after the backoff. Returns the unsubscribe function.
+   */
+  nudge?: (wake: () => void) => () => void
   host?: string
   username?: string
 }
@@ -166,27 +206,62 @@ export async function waitForSsh(
   }
   let backoff = 250
   let nextLaunch = Date.now()
-  for (;;) {
-    if (winner?.client) {
-      return { client: new SshSession(winner.client), fingerprint: winner.fingerprint ?? '' }
+  let nudged = false
+  let wakeUp: () => void = () => {}
+  const unsubscribe = options.nudge?.(() => {
+    nudged = true
+    wakeUp()
+  })
+  try {
+    for (;;) {
+      if (winner?.client) {
+        const reconnect = async (): Promise<ssh2.Client> => {
+          for (let tries = 1; ; tries++) {
+            const again = await attempt(options, options.attemptTimeoutMs ?? 4_000)
+            if (again.client && again.fingerprint !== winner?.fingerprint) {
+              again.client.end()
+              throw new Error(
+                `the host key changed (${again.fingerprint}, was ${winner?.fingerprint})`
+              )
+            }
+            if (again.client) return again.client
+            if (tries >= 3) throw new Error(again.error)
+            await new Promise(resolve => setTimeout(resolve, 500))
+          }
+        }
+        const session = new SshSession(winner.client, reconnect)
+        return { client: session, fingerprint: winner.fingerprint ?? '' }
+      }
+      if (aborted !== undefined) throw new Error(aborted)
+      const now = Date.now()
+      const remaining = options.deadline - now
+      if (remaining <= 0 && inFlight.size === 0) break
+      if (nudged) {
+        // sshd just said it listens: try now, even beside attempts stalled on an earlier state.
+        nudged = false
+        if (remaining > 0 && inFlight.size <= MAX_IN_FLIGHT) nextLaunch = now
+        backoff = 250
+      }
+      const limit = nextLaunch === now ? MAX_IN_FLIGHT + 1 : MAX_IN_FLIGHT
+      if (remaining > 0 && inFlight.size < limit && now >= nextLaunch) {
+        launch(Math.max(500, Math.min(options.attemptTimeoutMs ?? 4_000, remaining)))
+        nextLaunch = now + backoff
+        backoff = Math.min(2_000, backoff * 2)
+      }
+      const wait = Math.max(20, Math.min(nextLaunch, options.deadline) - Date.now())
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([
+        ...inFlight,
+        abort,
+        new Promise<void>(resolve => {
+          timer = setTimeout(resolve, wait)
+          wakeUp = resolve
+        })
+      ])
+      clearTimeout(timer)
     }
-    if (aborted !== undefined) throw new Error(aborted)
-    const now = Date.now()
-    const remaining = options.deadline - now
-    if (remaining <= 0 && inFlight.size === 0) break
-    if (remaining > 0 && inFlight.size < MAX_IN_FLIGHT && now >= nextLaunch) {
-      launch(Math.max(500, Math.min(options.attemptTimeoutMs ?? 4_000, remaining)))
-      nextLaunch = now + backoff
-      backoff = Math.min(2_000, backoff * 2)
-    }
-    const wait = Math.max(20, Math.min(nextLaunch, options.deadline) - Date.now())
-    let timer: NodeJS.Timeout | undefined
-    await Promise.race([
-      ...inFlight,
-      abort,
-      new Promise(resolve => (timer = setTimeout(resolve, wait)))
-    ])
-    clearTimeout(timer)
+  } finally {
+    unsubscribe?.()
   }
   throw new Error(
     `SSH on 127.0.0.1:${options.port} did not run a command before the deadline ` +

@@ -25,6 +25,13 @@ const MILESTONES: [BootMilestone['name'], RegExp][] = [
   ['ready', /\blogin: |boot-image-vm: ready|Reached target Multi-User|Reached target .*Multi-User/]
 ]
 
+/** Whether a console line says the SSH server (or the whole system) is up. */
+export function isSshdLine(text: string): boolean {
+  return MILESTONES.some(
+    ([name, pattern]) => (name === 'sshd' || name === 'ready') && pattern.test(text)
+  )
+}
+
 /** The first line of each milestone, in the order the milestones occur in a boot. */
 export function bootTimeline(lines: ConsoleLine[]): BootMilestone[] {
   const milestones: BootMilestone[] = []

@@ -16,7 +16,7 @@ import type { NixInstallation } from '../../../src/model.js'
 import { capabilitiesFor, parseNixVersion } from '../../../src/nix/capabilities.js'
 import { diffBuildEnvironment } from '../../../src/nix/env-stage.js'
 import type { EnvDiffReport } from '../../../src/nix/env-types.js'
-import { SUN_PATH_MAX } from '../../../src/nix/env-verdicts.js'
+import { isPseudoVariable, SUN_PATH_MAX } from '../../../src/nix/env-verdicts.js'
 import { Secrets } from '../../../src/secrets.js'
 import { labNixEnv, LAB_NIX_CONF_DIR, makeFixtureFlake, makeKeyPair } from '../../helpers/lab.js'
 
@@ -238,7 +238,14 @@ describe('diffBuildEnvironment with real Nix', () => {
     const key = result.differences.find(d => d.name === 'PRE_NIXOS_ROOT_KEY')
     expect(key?.devshell).toBe(`${devshell.tmpdir.path}/pytest-of-root/id_ed25519.pub`)
     // The shellHook's "Welcome…" on stdout ran ahead of env -0's output and was not parsed.
-    for (const d of result.differences) expect(d.name).toMatch(/^[A-Za-z_][A-Za-z0-9_]*$/)
+    const variables = result.differences.filter(d => !isPseudoVariable(d.name))
+    for (const d of variables) expect(d.name).toMatch(/^[A-Za-z_][A-Za-z0-9_]*$/)
+    expect(variables.length).toBeGreaterThan(10)
+    expect(result.differences.find(d => d.name === 'nix version')).toMatchObject({
+      host: nix.version,
+      devshell: '2.18.1',
+      likelihood: 'high'
+    })
     expect(devshell.tmpdir).toMatchObject({ builderDir: '/build', socketHeadroom: 100 })
   })
 })

@@ -248,6 +248,7 @@ describe('diffEnvironments', () => {
       'same nix in both contexts: 2.24.0 (/usr/bin/nix)'
     ])
     expect(differences.map(d => [d.name, d.kind, d.likelihood])).toEqual([
+      ['socket headroom', 'changed', 'high'],
       ['TMPDIR', 'changed', 'high'],
       ['IN_NIX_SHELL', 'added', 'medium'],
       ['shellHook', 'added', 'low']
@@ -285,6 +286,18 @@ describe('diffEnvironments', () => {
       expect.stringMatching(/^the devshell unsets SSL_CERT_FILE: .*#12234/)
     ])
     expect(differences.find(d => d.name === 'PATH')?.likelihood).toBe('high')
+    // The facts travel in report.json too, as pseudo-variables ahead of the variables.
+    expect(differences.slice(0, 3).map(d => [d.name, d.host, d.devshell])).toEqual([
+      ['.drv', DRV, OTHER_DRV],
+      ['nix version', '2.24.0', '2.18.1'],
+      ['nix.conf sandbox', 'false', 'true']
+    ])
+    // The sandbox shows the builder /build: more room than the host's /tmp, so not a suspect.
+    expect(differences.find(d => d.name === 'socket headroom')).toMatchObject({
+      host: '40 bytes',
+      devshell: '100 bytes',
+      likelihood: 'low'
+    })
     expect(differences.slice(0, 5).every(d => d.likelihood === 'high')).toBe(true)
   })
 

@@ -19874,6 +19874,7 @@ function exec(commandLine, args, options) {
 }
 
 // src/process.ts
+import { readdirSync, readFileSync } from "node:fs";
 var LineSplitter = class {
   constructor(onLine) {
     this.onLine = onLine;
@@ -19934,6 +19935,31 @@ function stringEnv(env) {
 }
 function errorMessage(error2) {
   return error2 instanceof Error ? error2.message : String(error2);
+}
+function signalChildren(signal = "SIGTERM") {
+  const pids = [];
+  let tasks = [];
+  try {
+    tasks = readdirSync("/proc/self/task");
+  } catch {
+    return pids;
+  }
+  for (const task of tasks) {
+    let children = "";
+    try {
+      children = readFileSync(`/proc/self/task/${task}/children`, "utf8");
+    } catch {
+      continue;
+    }
+    for (const pid of children.split(/\s+/).filter(Boolean).map(Number)) {
+      try {
+        process.kill(pid, signal);
+        pids.push(pid);
+      } catch {
+      }
+    }
+  }
+  return pids;
 }
 
 // src/nix/setup.ts
@@ -21864,6 +21890,7 @@ export {
   run,
   stringEnv,
   errorMessage,
+  signalChildren,
   parseNixVersion,
   capabilitiesFor,
   setupNix,

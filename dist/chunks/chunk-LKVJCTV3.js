@@ -20,7 +20,7 @@ import {
   setupNix,
   stringEnv,
   warning
-} from "./chunk-AHWTF6ZW.js";
+} from "./chunk-5BIUNGTV.js";
 
 // node_modules/asn1/lib/ber/errors.js
 var require_errors = __commonJS({
@@ -20651,10 +20651,10 @@ function probesSection(probes) {
     formatDuration(p.durationMs),
     codeCell(p.file)
   ]);
-  const failed = probes.filter((p) => p.required && probeFailed(p)).length;
+  const failed2 = probes.filter((p) => p.required && probeFailed(p)).length;
   const head = `### Probes
 
-${probes.length - failed} of ${probes.length} passed or optional; ${failed} required failed.`;
+${probes.length - failed2} of ${probes.length} passed or optional; ${failed2} required failed.`;
   return head + "\n\n" + table(["Probe", "Required", "Exit code", "Duration", "Output"], rows) + more(probes.length - shown.length, "probe", "probes/");
 }
 function testSection(report) {
@@ -20719,10 +20719,10 @@ function lead(report) {
     case "setup-failed":
       return report.setup?.error ? "Setting up Nix failed:\n\n" + errorBlock(report.setup.error) : "";
     case "eval-failed": {
-      const failed = report.builds.find((b) => b.status === "eval-failed");
-      return failed?.error ? `Evaluating the image failed (${failed.context}):
+      const failed2 = report.builds.find((b) => b.status === "eval-failed");
+      return failed2?.error ? `Evaluating the image failed (${failed2.context}):
 
-` + errorBlock(failed.error, "build/build.log") : "";
+` + errorBlock(failed2.error, "build/build.log") : "";
     }
     case "build-failed": {
       const names = report.builds.flatMap((b) => b.failures.map((f) => escapeCell(f.name, 100)));
@@ -20735,9 +20735,9 @@ function lead(report) {
       return parts.filter(Boolean).join("\n\n");
     }
     case "probe-failed": {
-      const failed = (report.vm?.probes ?? []).filter((p) => p.required && probeFailed(p));
-      const names = failed.slice(0, 10).map((p) => escapeCell(p.name, 80));
-      return `Required probe${failed.length === 1 ? "" : "s"} failed: ${names.join(", ")}${failed.length > 10 ? ", \u2026" : ""}.`;
+      const failed2 = (report.vm?.probes ?? []).filter((p) => p.required && probeFailed(p));
+      const names = failed2.slice(0, 10).map((p) => escapeCell(p.name, 80));
+      return `Required probe${failed2.length === 1 ? "" : "s"} failed: ${names.join(", ")}${failed2.length > 10 ? ", \u2026" : ""}.`;
     }
     case "test-failed": {
       const test = report.vm?.test;
@@ -21259,10 +21259,10 @@ var BuildEvents = class {
   }
   /** "[3/7 built, 1 running] building foo (buildPhase)" */
   progressLine() {
-    const { done, expected, running, failed } = this.progress;
+    const { done, expected, running, failed: failed2 } = this.progress;
     const counts = [`${done}/${expected} built`];
     if (running) counts.push(`${running} running`);
-    if (failed) counts.push(`${failed} failed`);
+    if (failed2) counts.push(`${failed2} failed`);
     const current = this.runningBuilds().at(-1);
     const what = current ? ` building ${current.name}${current.phase ? ` (${current.phase})` : ""}` : "";
     return `[${counts.join(", ")}]${what}`;
@@ -21329,8 +21329,8 @@ var BuildEvents = class {
       return { human: [] };
     }
     if (event.type === ResultType.progress && event.id === this.buildsActivity) {
-      const [done, expected, running, failed] = event.fields.map(Number);
-      Object.assign(this.progress, { done, expected, running, failed });
+      const [done, expected, running, failed2] = event.fields.map(Number);
+      Object.assign(this.progress, { done, expected, running, failed: failed2 });
     }
     return { human: [] };
   }
@@ -21736,6 +21736,7 @@ function verdictsFor(host, dev, differences, options) {
   const image = options.image ?? "the image";
   const keyNames = options.keyNames ?? [];
   const out = [];
+  const variables = differences.filter((d) => !isPseudoVariable(d.name));
   if (!dev.ok) {
     const what = options.installable ? `\`nix develop ${options.installable}\`` : "nix develop";
     out.push({ weight: 100, text: `${what} failed: ${firstLine(dev.error)}` });
@@ -21754,7 +21755,6 @@ function verdictsFor(host, dev, differences, options) {
       text: `the devshell ${verb} ${d.name}: ${d.reason}`
     });
   }
-  const variables = differences.filter((d) => !isPseudoVariable(d.name));
   if (variables.length) {
     const count = (l) => variables.filter((d) => d.likelihood === l).length;
     const text2 = `${variables.length} variables differ: ${count("high")} likely to change a build, ${count("medium")} possibly, ${count("low")} unlikely`;
@@ -22309,7 +22309,7 @@ async function diffBuildEnvironment(nix, request, ctx) {
   ]);
   for (const verdict of verdicts.slice(0, 6)) ctx.log.info(ctx.secrets.redact(verdict));
   ctx.log.info(
-    `env diff: ${differences.length} variables differ; capture took ${result.durationMs} ms (host ${host.durationMs} ms, devshell ${devshell.durationMs} ms)`
+    `env diff: ${differences.length} differences; capture took ${result.durationMs} ms (host ${host.durationMs} ms, devshell ${devshell.durationMs} ms)`
   );
   return {
     ...result,
@@ -22811,6 +22811,11 @@ var MILESTONES = [
   ],
   ["ready", /\blogin: |boot-image-vm: ready|Reached target Multi-User|Reached target .*Multi-User/]
 ];
+function isSshdLine(text2) {
+  return MILESTONES.some(
+    ([name, pattern]) => (name === "sshd" || name === "ready") && pattern.test(text2)
+  );
+}
 function bootTimeline(lines2) {
   const milestones = [];
   for (const [name, pattern] of MILESTONES) {
@@ -22853,6 +22858,7 @@ var Machine = class {
   runtimeDir;
   listeners = /* @__PURE__ */ new Set();
   exitInfo;
+  bytes = 0;
   get pid() {
     return this.child?.pid;
   }
@@ -22862,6 +22868,10 @@ var Machine = class {
   /** The last 64 KiB QEMU wrote to stderr. */
   get stderr() {
     return this.stderrTail;
+  }
+  /** Bytes the guest has printed on the serial console (escape sequences included). */
+  get consoleBytes() {
+    return this.bytes;
   }
   secondsSinceStart() {
     return this.startedAt ? (Date.now() - this.startedAt) / 1e3 : 0;
@@ -22913,14 +22923,17 @@ var Machine = class {
         resolve2(this.exitInfo);
       });
     });
-    const console2 = new LineSplitter((raw) => {
+    const serial = new LineSplitter((raw) => {
       const line = { seconds: this.secondsSinceStart(), text: cleanConsoleText(raw) };
       this.lines.push(line);
       options.log.info(`[${prefix} +${line.seconds.toFixed(1)}s] ${redact(line.text)}`);
       for (const listener of this.listeners) listener(line);
     });
-    child.stdout?.setEncoding("utf8").on("data", (chunk2) => console2.push(chunk2));
-    child.stdout?.on("end", () => console2.end());
+    child.stdout?.setEncoding("utf8").on("data", (chunk2) => {
+      this.bytes += chunk2.length;
+      serial.push(chunk2);
+    });
+    child.stdout?.on("end", () => serial.end());
     child.stderr?.on("data", (chunk2) => {
       qemuLog.write(chunk2);
       this.stderrTail = (this.stderrTail + chunk2.toString("utf8")).slice(-65536);
@@ -23031,16 +23044,36 @@ function sshFingerprint(key) {
   return `SHA256:${createHash("sha256").update(key).digest("base64").replace(/=+$/, "")}`;
 }
 var SshSession = class {
-  constructor(client) {
+  constructor(client, reconnect) {
     this.client = client;
+    this.reconnect = reconnect;
   }
   client;
-  exec(command, options) {
+  reconnect;
+  stale = false;
+  closed = false;
+  async exec(command, options) {
+    if (this.closed) return failed("the SSH session is closed");
+    if (this.stale) {
+      if (!this.reconnect) return failed("the SSH connection was dropped after a timeout");
+      try {
+        this.client = await this.reconnect();
+        this.stale = false;
+      } catch (error2) {
+        return failed(`could not reconnect over SSH: ${String(error2)}`);
+      }
+      if (this.closed) {
+        this.client.end();
+        return failed("the SSH session is closed");
+      }
+    }
+    return this.run(this.client, command, options.timeoutMs);
+  }
+  run(client, command, timeoutMs) {
     return new Promise((resolve2) => {
       let stdout = "";
       let stderr = "";
       let settled = false;
-      let stream;
       const finish2 = (result) => {
         if (settled) return;
         settled = true;
@@ -23048,21 +23081,23 @@ var SshSession = class {
         resolve2({ ...result, stdout, stderr });
       };
       const timer = setTimeout(() => {
-        try {
-          stream?.signal("KILL");
-          stream?.close();
-        } catch {
-        }
+        this.stale = true;
+        client.end();
         finish2({ exitCode: null, timedOut: true });
-      }, options.timeoutMs);
-      this.client.exec(command, (error2, channel) => {
+      }, timeoutMs);
+      const onClose = () => {
+        stderr += "the SSH connection closed\n";
+        finish2({ exitCode: null, timedOut: false });
+      };
+      client.once("close", onClose);
+      client.exec(command, (error2, channel) => {
         if (error2) {
           stderr += `${error2.message}
 `;
+          client.off("close", onClose);
           finish2({ exitCode: null, timedOut: false });
           return;
         }
-        stream = channel;
         let exitCode = null;
         let signal;
         channel.on("data", (chunk2) => stdout += chunk2.toString("utf8"));
@@ -23071,14 +23106,22 @@ var SshSession = class {
           exitCode = typeof code2 === "number" ? code2 : null;
           if (signalName) signal = signalName;
         });
-        channel.on("close", () => finish2({ exitCode, signal, timedOut: false }));
+        channel.on("close", () => {
+          client.off("close", onClose);
+          finish2({ exitCode, signal, timedOut: false });
+        });
       });
     });
   }
   close() {
+    this.closed = true;
     this.client.end();
   }
 };
+function failed(message) {
+  return { exitCode: null, stdout: "", stderr: `${message}
+`, timedOut: false };
+}
 function attempt(options, timeoutMs) {
   return new Promise((resolve2) => {
     const client = new import_ssh22.default.Client();
@@ -23145,27 +23188,62 @@ async function waitForSsh(options) {
   };
   let backoff = 250;
   let nextLaunch = Date.now();
-  for (; ; ) {
-    if (winner?.client) {
-      return { client: new SshSession(winner.client), fingerprint: winner.fingerprint ?? "" };
+  let nudged = false;
+  let wakeUp = () => {
+  };
+  const unsubscribe = options.nudge?.(() => {
+    nudged = true;
+    wakeUp();
+  });
+  try {
+    for (; ; ) {
+      if (winner?.client) {
+        const reconnect = async () => {
+          for (let tries = 1; ; tries++) {
+            const again = await attempt(options, options.attemptTimeoutMs ?? 4e3);
+            if (again.client && again.fingerprint !== winner?.fingerprint) {
+              again.client.end();
+              throw new Error(
+                `the host key changed (${again.fingerprint}, was ${winner?.fingerprint})`
+              );
+            }
+            if (again.client) return again.client;
+            if (tries >= 3) throw new Error(again.error);
+            await new Promise((resolve2) => setTimeout(resolve2, 500));
+          }
+        };
+        const session = new SshSession(winner.client, reconnect);
+        return { client: session, fingerprint: winner.fingerprint ?? "" };
+      }
+      if (aborted !== void 0) throw new Error(aborted);
+      const now = Date.now();
+      const remaining = options.deadline - now;
+      if (remaining <= 0 && inFlight.size === 0) break;
+      if (nudged) {
+        nudged = false;
+        if (remaining > 0 && inFlight.size <= MAX_IN_FLIGHT) nextLaunch = now;
+        backoff = 250;
+      }
+      const limit = nextLaunch === now ? MAX_IN_FLIGHT + 1 : MAX_IN_FLIGHT;
+      if (remaining > 0 && inFlight.size < limit && now >= nextLaunch) {
+        launch(Math.max(500, Math.min(options.attemptTimeoutMs ?? 4e3, remaining)));
+        nextLaunch = now + backoff;
+        backoff = Math.min(2e3, backoff * 2);
+      }
+      const wait = Math.max(20, Math.min(nextLaunch, options.deadline) - Date.now());
+      let timer;
+      await Promise.race([
+        ...inFlight,
+        abort,
+        new Promise((resolve2) => {
+          timer = setTimeout(resolve2, wait);
+          wakeUp = resolve2;
+        })
+      ]);
+      clearTimeout(timer);
     }
-    if (aborted !== void 0) throw new Error(aborted);
-    const now = Date.now();
-    const remaining = options.deadline - now;
-    if (remaining <= 0 && inFlight.size === 0) break;
-    if (remaining > 0 && inFlight.size < MAX_IN_FLIGHT && now >= nextLaunch) {
-      launch(Math.max(500, Math.min(options.attemptTimeoutMs ?? 4e3, remaining)));
-      nextLaunch = now + backoff;
-      backoff = Math.min(2e3, backoff * 2);
-    }
-    const wait = Math.max(20, Math.min(nextLaunch, options.deadline) - Date.now());
-    let timer;
-    await Promise.race([
-      ...inFlight,
-      abort,
-      new Promise((resolve2) => timer = setTimeout(resolve2, wait))
-    ]);
-    clearTimeout(timer);
+  } finally {
+    unsubscribe?.();
   }
   throw new Error(
     `SSH on 127.0.0.1:${options.port} did not run a command before the deadline (${attempts} attempts; last: ${lastError})`
@@ -23234,7 +23312,8 @@ async function bootAttempt(options, ctx) {
       port: options.sshPort,
       privateKey: options.privateKey,
       deadline: options.deadline,
-      abort: stopped.then((value) => value.kind === "failed" ? value.error : value.reason)
+      abort: stopped.then((value) => value.kind === "failed" ? value.error : value.reason),
+      nudge: (wake) => machine.onLine((line) => isSshdLine(line.text) ? wake() : void 0)
     });
     const bootSeconds = machine.secondsSinceStart();
     return { machine, outcome: { kind: "ready", ...ready, session: ready.client, bootSeconds } };
@@ -23261,7 +23340,7 @@ function kvmWatchdog(machine, trigger) {
     const kvm = kvmFailureFromOutput(machine.stderr);
     if (kvm) return trigger({ kind: "kvm-failed", reason: kvm });
     const seconds2 = machine.secondsSinceStart();
-    if (machine.lines.length === 0 && seconds2 >= KVM_SILENT_CONSOLE_SECONDS) {
+    if (machine.consoleBytes === 0 && seconds2 >= KVM_SILENT_CONSOLE_SECONDS) {
       return trigger({
         kind: "kvm-failed",
         reason: `the serial console stayed silent for ${seconds2.toFixed(0)} s under KVM`
@@ -23321,7 +23400,7 @@ async function runProbes(session, probes, dir, ctx) {
     if (result.signal) probe.signal = result.signal;
     results.push(probe);
     const passed = result.exitCode === 0 && !result.timedOut;
-    const what = result.timedOut ? `timed out after ${spec.timeoutSeconds} s` : missing ? "command not found on the guest" : `exit ${result.exitCode ?? `signal ${result.signal}`}`;
+    const what = result.timedOut ? `timed out after ${spec.timeoutSeconds} s` : missing ? "command not found on the guest" : result.exitCode !== null ? `exit ${result.exitCode}` : result.signal ? `killed by signal ${result.signal}` : `no exit status (${result.stderr.trim().split("\n").pop() || "unknown"})`;
     const line = `probe ${spec.name}: ${what} (${(durationMs / 1e3).toFixed(1)} s)`;
     if (passed || !spec.required) ctx.log.info(line);
     else ctx.log.warning(`${line}; see ${probe.file}`, { title: `Probe ${spec.name} failed` });
@@ -23701,12 +23780,12 @@ async function runPipeline(inputs, ctx, hooks = {}) {
     detail: boot.status === "passed" ? `SSH ready after ${boot.bootSeconds?.toFixed(1)} s under ${boot.accel}` : boot.error ?? "boot failed"
   };
   if (boot.status === "passed") {
-    const failed = vm.probes.filter((probe) => probe.exitCode !== 0 || probe.timedOut);
-    const failedRequired = failed.filter((probe) => probe.required);
+    const failed2 = vm.probes.filter((probe) => probe.exitCode !== 0 || probe.timedOut);
+    const failedRequired = failed2.filter((probe) => probe.required);
     report.stages.probes = {
-      status: failedRequired.length ? "failed" : failed.length ? "warning" : "passed",
+      status: failedRequired.length ? "failed" : failed2.length ? "warning" : "passed",
       durationMs: vm.probes.reduce((sum, probe) => sum + probe.durationMs, 0),
-      detail: `${vm.probes.length - failed.length}/${vm.probes.length} passed${failed.length ? `; failed: ${failed.map((probe) => probe.name).join(", ")}` : ""}`
+      detail: `${vm.probes.length - failed2.length}/${vm.probes.length} passed${failed2.length ? `; failed: ${failed2.map((probe) => probe.name).join(", ")}` : ""}`
     };
     if (vm.test) {
       report.stages.test = {
@@ -23719,8 +23798,8 @@ async function runPipeline(inputs, ctx, hooks = {}) {
   return finish(report, save, ctx.signal);
 }
 function judgeBuilds(builds, cancelled) {
-  const failed = builds.filter((build) => build.status !== "passed");
-  const status = failed.length || cancelled ? "failed" : "passed";
+  const failed2 = builds.filter((build) => build.status !== "passed");
+  const status = failed2.length || cancelled ? "failed" : "passed";
   const describe = (build) => build.status === "passed" ? `${build.context}: built` : `${build.context}: ${build.status}${build.failures.length ? ` (${build.failures.map((f) => f.name).join(", ")})` : ""}`;
   return {
     status,
