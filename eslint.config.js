@@ -17,7 +17,8 @@ export default tseslint.config(
             {
               name: 'node:child_process',
               importNames: ['exec', 'execSync'],
-              message: 'Use argument arrays (spawn/execFile or src/process.ts), never a shell string.'
+              message:
+                'Use argument arrays (spawn/execFile or src/process.ts), never a shell string.'
             },
             {
               name: 'child_process',

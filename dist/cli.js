@@ -14,7 +14,7 @@ import {
   parseInputs,
   renderSummary,
   runPipeline
-} from "./chunks/chunk-LKVJCTV3.js";
+} from "./chunks/chunk-2E52T5LX.js";
 import {
   cleanupSetup,
   errorMessage,

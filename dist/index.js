@@ -16,7 +16,7 @@ import {
   renderSummary,
   runPipeline,
   writeReportFiles
-} from "./chunks/chunk-LKVJCTV3.js";
+} from "./chunks/chunk-2E52T5LX.js";
 import {
   BearerCredentialHandler,
   HttpClient,

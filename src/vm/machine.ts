@@ -127,8 +127,14 @@ export class Machine {
     this.startedAt = Date.now()
     const child = spawn(qemu, args, { stdio: ['pipe', 'pipe', 'pipe'] })
     this.child = child
+    // If this process dies without a teardown (a crash, a broken pipe), QEMU must not outlive it.
+    const killOnExit = (): void => {
+      child.kill('SIGKILL')
+    }
+    process.once('exit', killOnExit)
     this.exited = new Promise(resolve => {
       child.once('exit', (code, signal) => {
+        process.off('exit', killOnExit)
         this.exitInfo = { code, signal }
         resolve(this.exitInfo)
       })

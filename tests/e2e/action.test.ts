@@ -41,7 +41,9 @@ async function artifactFiles(id: string): Promise<Record<string, string>> {
   const artifact = service.artifacts.find(a => String(a.id) === id)
   expect(artifact, `artifact ${id} received`).toBeDefined()
   const files = await artifact!.files()
-  return Object.fromEntries(Object.entries(files).map(([name, data]) => [name, data.toString('utf8')]))
+  return Object.fromEntries(
+    Object.entries(files).map(([name, data]) => [name, data.toString('utf8')])
+  )
 }
 
 function expectNoSecrets(run: ActionRun, files: Record<string, string>): void {
@@ -49,7 +51,8 @@ function expectNoSecrets(run: ActionRun, files: Record<string, string>): void {
   expect(privateKeyLines.length).toBeGreaterThan(0)
   for (const [name, text] of Object.entries(files)) {
     expect(text, name).not.toContain('OPENSSH PRIVATE KEY')
-    for (const mask of privateKeyLines) expect(text.includes(mask), `${name} holds a secret`).toBe(false)
+    for (const mask of privateKeyLines)
+      expect(text.includes(mask), `${name} holds a secret`).toBe(false)
   }
 }
 
@@ -64,10 +67,20 @@ describe('the bundled action on the offline fixture', () => {
     expect(Number(result.outputs['boot-seconds'])).toBeGreaterThan(0)
     expect(result.summary.split('\n')[0]).toMatch(/passed/)
     // This machine's /dev/kvm cannot run a guest: the fallback is said out loud.
-    expect(result.annotations.some(a => a.level === 'warning' && /TCG/i.test(a.message + (a.title ?? '')))).toBe(true)
+    expect(
+      result.annotations.some(
+        a => a.level === 'warning' && /TCG/i.test(a.message + (a.title ?? ''))
+      )
+    ).toBe(true)
 
     const files = await artifactFiles(result.outputs['artifact-id'])
-    for (const name of ['report.json', 'summary.md', 'build/build.log', 'vm/serial.log', 'probes/kernel.txt']) {
+    for (const name of [
+      'report.json',
+      'summary.md',
+      'build/build.log',
+      'vm/serial.log',
+      'probes/kernel.txt'
+    ]) {
       expect(Object.keys(files)).toContain(name)
     }
     expect(files['vm/serial.log']).toContain('boot-image-vm: ready')
@@ -86,7 +99,9 @@ describe('the bundled action on the offline fixture', () => {
     expect(result.main.exitCode).not.toBe(0)
     const failed = JSON.parse(result.outputs['failed-drvs']) as { name: string; log: string }[]
     expect(failed.map(f => f.name)).toEqual(['broken-leaf'])
-    expect(result.annotations.some(a => a.level === 'error' && a.title?.includes('broken-leaf'))).toBe(true)
+    expect(
+      result.annotations.some(a => a.level === 'error' && a.title?.includes('broken-leaf'))
+    ).toBe(true)
 
     const files = await artifactFiles(result.outputs['artifact-id'])
     expect(files[failed[0].log]).toContain('line 40')

@@ -22911,8 +22911,13 @@ var Machine = class {
     this.startedAt = Date.now();
     const child = spawn2(qemu, args, { stdio: ["pipe", "pipe", "pipe"] });
     this.child = child;
+    const killOnExit = () => {
+      child.kill("SIGKILL");
+    };
+    process.once("exit", killOnExit);
     this.exited = new Promise((resolve2) => {
       child.once("exit", (code2, signal) => {
+        process.off("exit", killOnExit);
         this.exitInfo = { code: code2, signal };
         resolve2(this.exitInfo);
       });
