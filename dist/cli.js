@@ -9,17 +9,22 @@ import {
   EXIT_CODES,
   INPUT_DEFAULTS,
   Secrets,
-  consoleLog,
+  currentBaseline,
   exitCodeFor,
   parseInputs,
-  renderSummary,
-  runPipeline
-} from "./chunks/chunk-2E52T5LX.js";
+  readBaselineFile,
+  runPipeline,
+  writeBaselineFile
+} from "./chunks/chunk-4NJ34THV.js";
 import {
   cleanupSetup,
+  compareWithBaseline,
+  consoleLog,
   errorMessage,
-  signalChildren
-} from "./chunks/chunk-5BIUNGTV.js";
+  renderSummary,
+  signalChildren,
+  writeReportFiles
+} from "./chunks/chunk-6ACW6K3J.js";
 
 // src/cli.ts
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
@@ -27,6 +32,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 var INPUT_NAMES = Object.keys(INPUT_DEFAULTS);
+var REGRESSION_EXIT_CODE = 8;
 function usage() {
   const width = Math.max(...INPUT_NAMES.map((name) => name.length)) + 4;
   const lines = INPUT_NAMES.map((name) => {
@@ -40,9 +46,11 @@ function usage() {
     "Flags mirror the action inputs (see README):",
     ...lines,
     `  --${"report-dir".padEnd(width)}default: ./boot-image-vm-report (an earlier report there is replaced)`,
+    `  --${"baseline".padEnd(width)}a baseline.json (from an earlier passing run's report) to compare with`,
+    `  ${"".padEnd(width + 2)}(a passing run always writes <report-dir>/baseline.json)`,
     `  --${"help".padEnd(width)}this text`,
     "",
-    "Exit codes: " + Object.entries(EXIT_CODES).map(([result, code]) => `${code} ${result}`).join(", ")
+    "Exit codes: " + Object.entries(EXIT_CODES).map(([result, code]) => `${code} ${result}`).join(", ") + `, ${REGRESSION_EXIT_CODE} passed with regressions (--fail-on-regression true)`
   ].join("\n");
 }
 function prepareReportDir(dir) {
@@ -59,6 +67,7 @@ async function main(argv) {
   const options = Object.fromEntries([
     ...INPUT_NAMES.map((name) => [name, { type: "string" }]),
     ["report-dir", { type: "string" }],
+    ["baseline", { type: "string" }],
     ["help", { type: "boolean", short: "h" }]
   ]);
   let values;
@@ -89,6 +98,14 @@ ${usage()}
   const reportDir = resolve(
     typeof values["report-dir"] === "string" ? values["report-dir"] : "boot-image-vm-report"
   );
+  let baseline;
+  const baselinePath = typeof values.baseline === "string" ? resolve(values.baseline) : void 0;
+  try {
+    if (baselinePath && inputs.compare !== "off") baseline = readBaselineFile(baselinePath);
+  } catch (error) {
+    log.error(`--baseline: ${errorMessage(error)}`);
+    return EXIT_CODES["setup-failed"];
+  }
   try {
     prepareReportDir(reportDir);
   } catch (error) {
@@ -113,20 +130,41 @@ ${usage()}
       { log, secrets, reportDir, tempDir, env: process.env, signal: cancel.signal },
       { onCleanupPaths: (paths) => cleanupPaths = paths }
     );
+    await compareRun(report, reportDir, inputs, baseline, baselinePath);
     const firstLines = renderSummary(report).split("\n").slice(0, 3).join("\n");
-    process.stdout.write(`${firstLines}
+    const compared = report.comparison ? `compared: ${report.comparison.detail}
+` : "";
+    process.stdout.write(
+      `${firstLines}
 
 result: ${report.result}
-report: ${reportDir}
-`);
-    return exitCodeFor(report.result);
+${compared}report: ${reportDir}
+`
+    );
+    const regressed = inputs.failOnRegression && (report.comparison?.regressions.length ?? 0) > 0;
+    return report.result === "passed" && regressed ? REGRESSION_EXIT_CODE : exitCodeFor(report.result);
   } finally {
     cleanupSetup(cleanupPaths);
     rmSync(tempDir, { recursive: true, force: true });
   }
 }
+async function compareRun(report, reportDir, inputs, baseline, baselinePath) {
+  const current = await currentBaseline(report, reportDir, {
+    flake: inputs.flake,
+    attribute: inputs.image,
+    run: "boot-image-vm command line"
+  });
+  if (report.result === "passed" && !report.error) writeBaselineFile(reportDir, current);
+  if (!baseline) return;
+  report.comparison = compareWithBaseline(baseline, current, {
+    slowdownThresholdPercent: inputs.slowdownThresholdPercent,
+    source: baselinePath
+  });
+  writeReportFiles(reportDir, report, renderSummary(report));
+}
 process.exitCode = await main(process.argv.slice(2));
 export {
+  REGRESSION_EXIT_CODE,
   main,
   usage
 };

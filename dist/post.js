@@ -5,25 +5,56 @@ const require = __bivCreateRequire(import.meta.url);
 const __bivFilename = __bivFileURLToPath(import.meta.url);
 const __bivDirname = __bivDirnameOf(__bivFilename);
 import {
-  STATE
-} from "./chunks/chunk-GGXRBJ4D.js";
+  STATE,
+  saveBaseline
+} from "./chunks/chunk-JZZISORV.js";
 import {
+  actionsLog,
+  cacheSaveLine,
   cleanupSetup,
   errorMessage,
   getState,
   info,
-  warning
-} from "./chunks/chunk-5BIUNGTV.js";
+  renderSummary,
+  saveImageCache,
+  summary,
+  warning,
+  writeReportFiles
+} from "./chunks/chunk-6ACW6K3J.js";
 
 // src/post.ts
 import { rmSync } from "node:fs";
 
+// src/cache/post-save.ts
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+async function saveImageCacheFromState(rawState, reportDir, log) {
+  if (!rawState) return;
+  try {
+    const save = await saveImageCache(JSON.parse(rawState), log);
+    const file = reportDir ? join(reportDir, "report.json") : "";
+    if (file && existsSync(file)) {
+      const report = JSON.parse(readFileSync(file, "utf8"));
+      if (report.cache) {
+        report.cache.save = save;
+        writeReportFiles(reportDir, report, renderSummary(report));
+      }
+    }
+    await summary.addRaw(`### Image cache
+
+${cacheSaveLine(save)}
+`).write();
+  } catch (error) {
+    log.warning(`Image cache save: ${errorMessage(error)}`);
+  }
+}
+
 // src/vm/leftover.ts
-import { readFileSync } from "node:fs";
+import { readFileSync as readFileSync2 } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 function isQemuProcess(pid) {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0].includes("qemu-system");
+    return readFileSync2(`/proc/${pid}/cmdline`, "utf8").split("\0")[0].includes("qemu-system");
   } catch {
     return false;
   }
@@ -53,6 +84,16 @@ async function run() {
     if (cleanup) cleanupSetup(JSON.parse(cleanup));
   } catch (error) {
     warning(`Post step clean-up: ${errorMessage(error)}`);
+  }
+  await saveImageCacheFromState(
+    getState(STATE.imageCache),
+    getState(STATE.reportDir),
+    actionsLog
+  );
+  const baselineFile = getState(STATE.baselineFile);
+  const baselineKey = getState(STATE.baselineKey);
+  if (baselineFile && baselineKey) {
+    info(`Baseline: ${await saveBaseline(baselineFile, baselineKey, actionsLog)}`);
   }
 }
 

@@ -6,6 +6,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 LAB="$PWD/.lab"
+# --systemd (or BOOT_IMAGE_VM_LAB_SYSTEMD=1): also the Debian systemd root filesystem in .lab/rootfs
+# for the fixture's systemdImage (debootstrap from the host's apt mirror: root, ~40-60 s, once).
+SYSTEMD=${BOOT_IMAGE_VM_LAB_SYSTEMD:-}
+for arg in "$@"; do
+  case "$arg" in
+    --systemd) SYSTEMD=1 ;;
+    *) echo "usage: scripts/setup-lab.sh [--systemd]" >&2 && exit 2 ;;
+  esac
+done
 PACKAGES=(nix-bin qemu-system-x86 qemu-utils xorriso isolinux syslinux-common busybox-static
   dropbear-bin cpio openssh-client ovmf grub-pc-bin grub-efi-amd64-bin grub-common mtools zstd
   python3-minimal) # python3: the socketImage fixture binds a unix socket with it
@@ -13,6 +22,7 @@ PACKAGES=(nix-bin qemu-system-x86 qemu-utils xorriso isolinux syslinux-common bu
 # dependencies are resolved from the modules themselves (Debian 12: failover net_failover
 # virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci, in load order).
 NIC_MODULES=(virtio_pci virtio_net e1000)
+[ -z "$SYSTEMD" ] || PACKAGES+=(debootstrap squashfs-tools)
 
 say() { echo "setup-lab: $*"; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -145,4 +155,140 @@ if [ "$(cat "$CONF/nix.conf" 2>/dev/null || true)" != "$conf" ]; then
   say "wrote $CONF/nix.conf"
 else
   say "nix config in $CONF"
+fi
+
+# ---- optional (--systemd): a Debian root filesystem with systemd and openssh ---------------------
+# For the fixture's systemdImage, which proves the default probes on a real systemd guest.
+# .lab/rootfs/: rootfs.squashfs (debootstrap minbase + systemd, openssh-server, networkd, resolved,
+# trimmed, the kernel's module closure under /lib/modules), initrd-modules/*.ko + order (what the
+# ISO's busybox initramfs loads to mount the CD, the squashfs and the overlay), suite, kernel-version,
+# .done (the stamp below). No key in here: the fixture bakes root's key in when it builds the ISO.
+# Rebuilt only when the suite, the kernel or ROOTFS_RECIPE changes (bump it when editing this part).
+ROOTFS_RECIPE=2
+# The guest's modules (closure by modprobe --show-depends): NICs, disks, CD, filesystems, and what
+# systemd's modprobe@ units and udev ask for.
+GUEST_MODULES=(virtio_pci virtio_net virtio_blk virtio_scsi virtio_console virtio_rng e1000 ata_piix
+  ata_generic ahci sr_mod sd_mod cdrom isofs squashfs overlay loop autofs4 ext4 vfat configfs fuse
+  dm_mod efi_pstore qemu_fw_cfg i2c_piix4 evdev serio_raw)
+# (No drm/bochs: a framebuffer console only slows a TCG boot; screenshots show VGA text mode.)
+INITRD_MODULES=(ata_piix ahci sr_mod isofs squashfs overlay loop)
+if [ -n "$SYSTEMD" ]; then
+  ROOTFS="$LAB/rootfs"
+  suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+  [ -n "$suite" ] || { echo "setup-lab: no VERSION_CODENAME in /etc/os-release" >&2; exit 1; }
+  kver=$(cat "$KERNEL/version")
+  stamp="debian-$suite kernel-$kver recipe-$ROOTFS_RECIPE"
+  if [ "$(cat "$ROOTFS/.done" 2>/dev/null || true)" = "$stamp" ]; then
+    say "systemd rootfs ($stamp) present"
+  else
+    # The mirror apt already uses (deb822 .sources or one-line .list), never the security one.
+    mirror=${BOOT_IMAGE_VM_LAB_MIRROR:-$(
+      {
+        sed -n 's/^URIs:[[:space:]]*//p' /etc/apt/sources.list.d/*.sources 2>/dev/null | tr ' ' '\n'
+        sed -n 's/^deb[[:space:]]\+\(\[[^]]*\][[:space:]]\+\)\?\([^[:space:]]\+\).*/\2/p' \
+          /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null
+      } | grep -v -e security -e '^$' | grep -E '^(https?|file):' | head -n1 || true
+    )}
+    mirror=${mirror:-http://deb.debian.org/debian}
+    deb=$(ls "$LAB/cache/"linux-image-*"_"*.deb | grep -F "linux-image-${kver}_" | head -n1)
+    mkdir -p "$LAB/cache/debootstrap"
+    tmp=$(mktemp -d "$LAB/rootfs.XXXXXX")
+    # debootstrap mounts proc/sys inside the target: unmount anything left before deleting.
+    cleanup() {
+      { findmnt -rn -o TARGET | grep -F "$tmp/" || true; } | sort -r | while read -r m; do umount -l "$m" || true; done
+      rm -rf --one-file-system "$tmp"
+    }
+    trap cleanup EXIT
+    dir="$tmp/root"
+    say "debootstrap $suite from $mirror (about a minute)"
+    started=$(date +%s)
+    as_root debootstrap --variant=minbase --cache-dir="$LAB/cache/debootstrap" \
+      --include=systemd,systemd-sysv,udev,dbus,kmod,openssh-server,iproute2,systemd-resolved,procps,iputils-ping \
+      "$suite" "$dir" "$mirror" >"$tmp/debootstrap.log" 2>&1 || {
+      tail -n 30 "$tmp/debootstrap.log" >&2
+      echo "setup-lab: debootstrap failed (log above)" >&2
+      exit 1
+    }
+    say "debootstrap took $(($(date +%s) - started)) s"
+
+    # Kernel modules: the whole tree from the .deb into the chroot's /tmp (one pass), then the
+    # guest's own kmod computes the closure, so the host needs no kmod.
+    mkdir -p "$dir/tmp/k"
+    dpkg-deb --fsys-tarfile "$deb" |
+      tar -x -C "$dir/tmp/k" --wildcards './lib/modules/*' './usr/lib/modules/*' 2>/dev/null || true
+    kmods=$(ls -d "$dir"/tmp/k/lib/modules/"$kver" "$dir"/tmp/k/usr/lib/modules/"$kver" 2>/dev/null | head -n1 || true)
+    [ -n "$kmods" ] || { echo "setup-lab: no modules for $kver in $deb" >&2; exit 1; }
+    if [ "$kmods" != "$dir/tmp/k/lib/modules/$kver" ]; then
+      mkdir -p "$dir/tmp/k/lib/modules" && mv "$kmods" "$dir/tmp/k/lib/modules/$kver"
+    fi
+    chroot "$dir" depmod -b /tmp/k "$kver"
+    depends() { chroot "$dir" modprobe -d /tmp/k -S "$kver" --show-depends "$@" | sed -n 's/^insmod \/tmp\/k\/*\([^ ]*\).*/\1/p'; }
+    : >"$tmp/guest.list"
+    for m in "${GUEST_MODULES[@]}"; do depends "$m" >>"$tmp/guest.list" || say "no module $m (skipped)"; done
+    sort -u "$tmp/guest.list" | while read -r f; do
+      # f: lib/modules/<kver>/kernel/…; usr/lib/… in the merged-/usr guest is the same place.
+      mkdir -p "$dir/usr/$(dirname "$f")"
+      cp "$dir/tmp/k/$f" "$dir/usr/$f"
+    done
+    for f in modules.order modules.builtin modules.builtin.modinfo; do
+      [ ! -e "$dir/tmp/k/lib/modules/$kver/$f" ] || cp "$dir/tmp/k/lib/modules/$kver/$f" "$dir/usr/lib/modules/$kver/"
+    done
+    mkdir -p "$tmp/out/initrd-modules"
+    : >"$tmp/out/initrd-modules/order"
+    for m in "${INITRD_MODULES[@]}"; do depends "$m"; done | awk '!seen[$0]++' | while read -r f; do
+      name=$(basename "$f" | sed 's/\.ko\(\.xz\|\.zst\|\.gz\)\?$//; s/-/_/g')
+      case "$f" in
+        *.ko.xz) xz -dc "$dir/tmp/k/$f" ;;
+        *.ko.zst) zstd -q -dc "$dir/tmp/k/$f" ;;
+        *.ko.gz) gzip -dc "$dir/tmp/k/$f" ;;
+        *) cat "$dir/tmp/k/$f" ;;
+      esac >"$tmp/out/initrd-modules/$name.ko"
+      echo "$name" >>"$tmp/out/initrd-modules/order"
+    done
+    rm -rf "$dir/tmp/k"
+    chroot "$dir" depmod "$kver"
+
+    # Guest configuration (everything but root's key, which the fixture adds per build).
+    echo boot-image-vm >"$dir/etc/hostname"
+    printf '127.0.0.1 localhost\n127.0.1.1 boot-image-vm\n::1 localhost ip6-localhost ip6-loopback\n' >"$dir/etc/hosts"
+    : >"$dir/etc/fstab"
+    echo 'LANG=C.UTF-8' >"$dir/etc/default/locale"
+    # An empty machine-id: systemd makes one per boot (so every boot is a first boot: firstboot
+    # would wait on the console forever, hence masked below).
+    : >"$dir/etc/machine-id"
+    mkdir -p "$dir/var/lib/dbus" && ln -sf /etc/machine-id "$dir/var/lib/dbus/machine-id"
+    mkdir -p "$dir/etc/ssh/sshd_config.d"
+    printf '%s\n' 'PermitRootLogin prohibit-password' 'PasswordAuthentication no' \
+      'KbdInteractiveAuthentication no' 'UseDNS no' >"$dir/etc/ssh/sshd_config.d/boot-image-vm.conf"
+    mkdir -p "$dir/etc/systemd/network"
+    printf '%s\n' '[Match]' 'Name=en* eth*' '' '[Network]' 'DHCP=yes' \
+      >"$dir/etc/systemd/network/80-boot-image-vm.network"
+    chroot "$dir" systemctl enable -q systemd-networkd.service systemd-resolved.service ssh.service
+    chroot "$dir" systemctl mask -q systemd-firstboot.service
+    for t in apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer e2scrub_all.timer fstrim.timer; do
+      chroot "$dir" systemctl disable -q "$t" 2>/dev/null || true
+    done
+    ln -sf /run/systemd/resolve/stub-resolv.conf "$dir/etc/resolv.conf"
+    mkdir -p "$dir/root/.ssh" && chmod 0700 "$dir/root" "$dir/root/.ssh"
+    # Trim: apt lists and caches, docs, man pages, locales (293 MB -> ~150 MB).
+    rm -rf "$dir"/var/lib/apt/lists/* "$dir"/var/cache/apt/* "$dir"/var/cache/debconf/*-old \
+      "$dir"/usr/share/doc/* "$dir"/usr/share/man/* "$dir"/usr/share/info/* "$dir"/usr/share/locale/* \
+      "$dir"/var/log/*.log "$dir"/var/log/apt/* "$dir"/tmp/*
+
+    say "squashfs of the rootfs ($(du -sh "$dir" | cut -f1))"
+    # (squashfs-tools 4.5 warns about the journal's ACL xattrs, which it skips: only real errors shown)
+    mksquashfs "$dir" "$tmp/out/rootfs.squashfs" -comp zstd -noappend -quiet -no-progress \
+      >/dev/null 2>"$tmp/mksquashfs.log" || {
+      cat "$tmp/mksquashfs.log" >&2
+      exit 1
+    }
+    echo "$suite" >"$tmp/out/suite"
+    echo "$kver" >"$tmp/out/kernel-version"
+    echo "$stamp" >"$tmp/out/.done"
+    rm -rf "$ROOTFS"
+    mv "$tmp/out" "$ROOTFS"
+    cleanup
+    trap - EXIT
+    say "systemd rootfs ($stamp): $(du -h "$ROOTFS/rootfs.squashfs" | cut -f1), $(($(date +%s) - started)) s, initrd modules: $(tr '\n' ' ' <"$ROOTFS/initrd-modules/order")"
+  fi
 fi

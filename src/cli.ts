@@ -5,16 +5,23 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { INPUT_DEFAULTS, parseInputs, type InputName } from './inputs.js'
+import { INPUT_DEFAULTS, parseInputs, type InputName, type Inputs } from './inputs.js'
 import { consoleLog } from './log.js'
 import { cleanupSetup } from './nix/setup.js'
 import { runPipeline } from './pipeline.js'
 import { errorMessage, signalChildren } from './process.js'
+import type { Report } from './model.js'
+import type { Baseline } from './report/baseline.js'
+import { currentBaseline, readBaselineFile, writeBaselineFile } from './report/baseline-file.js'
+import { compareWithBaseline } from './report/compare.js'
 import { EXIT_CODES, exitCodeFor } from './report/outputs.js'
+import { writeReportFiles } from './report/report-file.js'
 import { renderSummary } from './report/summary.js'
 import { Secrets } from './secrets.js'
 
 const INPUT_NAMES = Object.keys(INPUT_DEFAULTS) as InputName[]
+/** The exit code of a run that passed but has regressions, with --fail-on-regression true. */
+export const REGRESSION_EXIT_CODE = 8
 
 export function usage(): string {
   const width = Math.max(...INPUT_NAMES.map(name => name.length)) + 4
@@ -29,12 +36,15 @@ export function usage(): string {
     'Flags mirror the action inputs (see README):',
     ...lines,
     `  --${'report-dir'.padEnd(width)}default: ./boot-image-vm-report (an earlier report there is replaced)`,
+    `  --${'baseline'.padEnd(width)}a baseline.json (from an earlier passing run's report) to compare with`,
+    `  ${''.padEnd(width + 2)}(a passing run always writes <report-dir>/baseline.json)`,
     `  --${'help'.padEnd(width)}this text`,
     '',
     'Exit codes: ' +
       Object.entries(EXIT_CODES)
         .map(([result, code]) => `${code} ${result}`)
-        .join(', ')
+        .join(', ') +
+      `, ${REGRESSION_EXIT_CODE} passed with regressions (--fail-on-regression true)`
   ].join('\n')
 }
 
@@ -54,6 +64,7 @@ export async function main(argv: string[]): Promise<number> {
   const options = Object.fromEntries([
     ...INPUT_NAMES.map(name => [name, { type: 'string' as const }]),
     ['report-dir', { type: 'string' as const }],
+    ['baseline', { type: 'string' as const }],
     ['help', { type: 'boolean' as const, short: 'h' }]
   ])
   let values: Record<string, unknown>
@@ -85,6 +96,15 @@ export async function main(argv: string[]): Promise<number> {
   const reportDir = resolve(
     typeof values['report-dir'] === 'string' ? values['report-dir'] : 'boot-image-vm-report'
   )
+  // Read first: the baseline may be the one in the report directory about to be replaced.
+  let baseline: Baseline | undefined
+  const baselinePath = typeof values.baseline === 'string' ? resolve(values.baseline) : undefined
+  try {
+    if (baselinePath && inputs.compare !== 'off') baseline = readBaselineFile(baselinePath)
+  } catch (error) {
+    log.error(`--baseline: ${errorMessage(error)}`)
+    return EXIT_CODES['setup-failed']
+  }
   try {
     prepareReportDir(reportDir)
   } catch (error) {
@@ -110,13 +130,42 @@ export async function main(argv: string[]): Promise<number> {
       { log, secrets, reportDir, tempDir, env: process.env, signal: cancel.signal },
       { onCleanupPaths: paths => (cleanupPaths = paths) }
     )
+    await compareRun(report, reportDir, inputs, baseline, baselinePath)
     const firstLines = renderSummary(report).split('\n').slice(0, 3).join('\n')
-    process.stdout.write(`${firstLines}\n\nresult: ${report.result}\nreport: ${reportDir}\n`)
-    return exitCodeFor(report.result)
+    const compared = report.comparison ? `compared: ${report.comparison.detail}\n` : ''
+    process.stdout.write(
+      `${firstLines}\n\nresult: ${report.result}\n${compared}report: ${reportDir}\n`
+    )
+    const regressed = inputs.failOnRegression && (report.comparison?.regressions.length ?? 0) > 0
+    return report.result === 'passed' && regressed
+      ? REGRESSION_EXIT_CODE
+      : exitCodeFor(report.result)
   } finally {
     cleanupSetup(cleanupPaths)
     rmSync(tempDir, { recursive: true, force: true })
   }
+}
+
+/** baseline.json for a passing run; the comparison with --baseline; the report rewritten. */
+async function compareRun(
+  report: Report,
+  reportDir: string,
+  inputs: Inputs,
+  baseline: Baseline | undefined,
+  baselinePath: string | undefined
+): Promise<void> {
+  const current = await currentBaseline(report, reportDir, {
+    flake: inputs.flake,
+    attribute: inputs.image,
+    run: 'boot-image-vm command line'
+  })
+  if (report.result === 'passed' && !report.error) writeBaselineFile(reportDir, current)
+  if (!baseline) return
+  report.comparison = compareWithBaseline(baseline, current, {
+    slowdownThresholdPercent: inputs.slowdownThresholdPercent,
+    source: baselinePath
+  })
+  writeReportFiles(reportDir, report, renderSummary(report))
 }
 
 process.exitCode = await main(process.argv.slice(2))

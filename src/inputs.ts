@@ -7,6 +7,7 @@ export type NixMode = 'auto' | 'install' | 'existing'
 export type KvmMode = 'auto' | 'require' | 'off'
 export type Firmware = 'bios' | 'uefi'
 export type UploadMode = 'always' | 'failure' | 'never'
+export type CompareMode = 'auto' | 'off'
 
 export interface Inputs {
   flake: string
@@ -31,6 +32,12 @@ export interface Inputs {
   /** undefined: the repository's default retention. */
   retentionDays: number | undefined
   cache: boolean
+  cacheMaxSizeMiB: number
+  /** Bound on the cache restore (main) and on the save (post), each. */
+  cacheTimeoutSeconds: number
+  compare: CompareMode
+  failOnRegression: boolean
+  slowdownThresholdPercent: number
 }
 
 /** Every input with its default, as in action.yml. */
@@ -54,7 +61,12 @@ export const INPUT_DEFAULTS = {
   upload: 'always',
   'artifact-name': 'boot-image-vm-logs',
   'retention-days': '',
-  cache: 'true'
+  cache: 'true',
+  'cache-max-size': '4096',
+  'cache-timeout': '120',
+  compare: 'auto',
+  'fail-on-regression': 'false',
+  'slowdown-threshold': '25'
 } as const
 
 export type InputName = keyof typeof INPUT_DEFAULTS
@@ -218,6 +230,17 @@ export function parseInputs(read: (name: InputName) => string): Inputs {
     upload: oneOf('upload', get('upload'), ['always', 'failure', 'never'] as const),
     artifactName,
     retentionDays: retention ? integer('retention-days', retention, 1, 90, ' (days)') : undefined,
-    cache: boolean('cache', get('cache'))
+    cache: boolean('cache', get('cache')),
+    cacheMaxSizeMiB: integer('cache-max-size', get('cache-max-size'), 1, 10240, ' (MiB)'),
+    cacheTimeoutSeconds: integer('cache-timeout', get('cache-timeout'), 5, 3600, ' (seconds)'),
+    compare: oneOf('compare', get('compare'), ['auto', 'off'] as const),
+    failOnRegression: boolean('fail-on-regression', get('fail-on-regression')),
+    slowdownThresholdPercent: integer(
+      'slowdown-threshold',
+      get('slowdown-threshold'),
+      1,
+      1000,
+      ' (percent)'
+    )
   }
 }

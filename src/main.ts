@@ -5,13 +5,15 @@ import { mkdtempSync, mkdirSync, readFileSync } from 'node:fs'
 import { delimiter, dirname, join } from 'node:path'
 import { tmpdir } from 'node:os'
 import type { StageContext } from './context.js'
-import { InputError, parseInputs, type Inputs } from './inputs.js'
+import { INPUT_DEFAULTS, InputError, parseInputs, type Inputs } from './inputs.js'
 import { actionsLog } from './log.js'
 import type { Report } from './model.js'
 import { runPipeline } from './pipeline.js'
 import { errorMessage, signalChildren } from './process.js'
 import { uploadReport } from './report/artifacts.js'
 import { annotate, probeOutputReader } from './report/annotations.js'
+import { annotateComparison } from './report/comparison-section.js'
+import { regressionView } from './report/regression-view.js'
 import { actionOutputs } from './report/outputs.js'
 import { writeReportFiles } from './report/report-file.js'
 import { renderSummary } from './report/summary.js'
@@ -21,7 +23,7 @@ import { STATE } from './state.js'
 export async function run(): Promise<void> {
   const secrets = new Secrets(value => core.setSecret(value))
   secrets.addFromEnvironment(process.env)
-  const base = mkdtempSync(join(process.env.RUNNER_TEMP || tmpdir(), 'boot-image-vm-'))
+  const base = reportBase()
   const reportDir = join(base, 'report')
   const tempDir = join(base, 'work')
   mkdirSync(reportDir, { recursive: true })
@@ -51,7 +53,10 @@ export async function run(): Promise<void> {
       report,
       reportDir,
       'failure',
-      core.getInput('artifact-name') || 'boot-image-vm-logs',
+      // A bad artifact-name would fail the upload too: the report goes under the default name.
+      (error instanceof InputError && error.input === 'artifact-name'
+        ? ''
+        : core.getInput('artifact-name').trim()) || INPUT_DEFAULTS['artifact-name'],
       undefined,
       secrets
     )
@@ -73,7 +78,8 @@ export async function run(): Promise<void> {
     report = await runPipeline(inputs, ctx, {
       onKey: key => core.saveState(STATE.keyDir, key.dir),
       onCleanupPaths: paths => core.saveState(STATE.cleanupPaths, JSON.stringify(paths)),
-      onQemuStarted: pid => core.saveState(STATE.qemuPid, String(pid))
+      onQemuStarted: pid => core.saveState(STATE.qemuPid, String(pid)),
+      onCacheSave: state => core.saveState(STATE.imageCache, JSON.stringify(state))
     })
   } catch (error) {
     // An unexpected crash: still report, upload and fail with the message.
@@ -88,10 +94,40 @@ export async function run(): Promise<void> {
     const nixDir = dirname(nix.nixPath)
     if (!(process.env.PATH ?? '').split(delimiter).includes(nixDir)) core.addPath(nixDir)
   }
+  // Compared with the last good run (issue 9); post saves this run as the baseline when it may.
+  const view = await actionsLog.group('Compare with the last good run', () =>
+    regressionView(report, reportDir, { ...inputs, env: process.env, log: actionsLog })
+  )
+  report.comparison = view.comparison
+  if (view.saveKey && view.baselineFile) {
+    core.saveState(STATE.baselineFile, view.baselineFile)
+    core.saveState(STATE.baselineKey, view.saveKey)
+  }
   finishReport(report, reportDir)
   await upload(report, reportDir, inputs.upload, inputs.artifactName, inputs.retentionDays, secrets)
   annotate(report, actionsLog, probeOutputReader(reportDir))
+  annotateComparison(report.comparison, actionsLog)
   if (report.result !== 'passed') core.setFailed(`boot-image-vm: ${report.result}`)
+  else if (inputs.failOnRegression && report.comparison.regressions.length) {
+    core.setFailed(
+      `boot-image-vm: passed, but with ${report.comparison.regressions.length} regression(s) since the last good run (fail-on-regression)`
+    )
+  }
+}
+
+/** A fresh directory in RUNNER_TEMP, or in the system's temp directory when that is not writable. */
+function reportBase(): string {
+  const runnerTemp = process.env.RUNNER_TEMP
+  if (runnerTemp) {
+    try {
+      return mkdtempSync(join(runnerTemp, 'boot-image-vm-'))
+    } catch (error) {
+      core.warning(
+        `RUNNER_TEMP (${runnerTemp}) cannot hold the report (${errorMessage(error)}); using ${tmpdir()} instead.`
+      )
+    }
+  }
+  return mkdtempSync(join(tmpdir(), 'boot-image-vm-'))
 }
 
 function setOutputs(report: Report, reportDir: string): void {
@@ -101,7 +137,12 @@ function setOutputs(report: Report, reportDir: string): void {
 
 function finishReport(report: Report, reportDir: string): string {
   const summary = renderSummary(report)
-  writeReportFiles(reportDir, report, summary)
+  try {
+    writeReportFiles(reportDir, report, summary)
+  } catch (error) {
+    // A full or failing disk must not cost the outputs, the job summary or the upload.
+    core.warning(`The report files were not written to ${reportDir}: ${errorMessage(error)}`)
+  }
   return summary
 }
 

@@ -95,6 +95,8 @@ export interface BuildResult {
   failures: FailedDerivation[]
   /** Derivations that failed only because a dependency did. */
   dependents: string[]
+  /** Derivations this build ran (set when it passed); empty when every output was already in the store. */
+  built?: string[]
   durationMs: number
 }
 
@@ -190,6 +192,85 @@ export interface VmStageResult {
   test?: TestResult
 }
 
+// ---- cache (the image as a Nix binary cache in @actions/cache) ---------------------------------
+
+export interface CacheResult {
+  status: 'hit' | 'partial' | 'miss' | 'disabled' | 'error'
+  /** The exact key this image's entry has (or would have). */
+  key?: string
+  /** The key of the entry restored (equal to key on a hit). */
+  matchedKey?: string
+  bytesRestored?: number
+  restoreMs?: number
+  detail: string
+  /** The post step's save (in the local report.json and the job summary; the artifact predates it). */
+  save?: CacheSave
+}
+
+export interface CacheSave {
+  status: 'saved' | 'skipped' | 'error'
+  key: string
+  /** Bytes of the entry's binary cache directory (compressed NARs). */
+  bytes?: number
+  /** Store paths in the entry. */
+  paths?: number
+  saveMs?: number
+  /** Closures left out to stay under cache-max-size, with their uncompressed size. */
+  leftOut: { root: string; bytes: number }[]
+  detail: string
+}
+
+// ---- comparison with the last passing run (the baseline) ---------------------------------------
+
+export interface Regression {
+  /**
+   * What changed: 'result', 'boot-time', 'iso-size', 'closure-size', 'failed-unit', 'resolved-unit',
+   * 'system-state', 'probe-result', 'probe-output', 'probe-added', 'probe-removed', 'nix-version',
+   * 'accelerator', 'test'.
+   */
+  kind: string
+  /** One line a human reads. */
+  summary: string
+  /** The probe or unit it is about. */
+  subject?: string
+  before?: string | number
+  after?: string | number
+}
+
+export interface ComparisonChange extends Regression {
+  /** Counts as a regression (and is in `regressions`). */
+  regression: boolean
+  /** A short unified diff of a probe's normalised output. */
+  diff?: string
+}
+
+/** A number then and now (boot seconds, bytes). */
+export interface ComparedValue {
+  before?: number
+  after?: number
+  /** after - before relative to before, in percent (when both are known and before > 0). */
+  deltaPercent?: number
+}
+
+export interface Comparison {
+  status: 'no-baseline' | 'unchanged' | 'changed' | 'error' | 'off'
+  /** Where the baseline came from (a cache key or a file). */
+  baselineSource?: string
+  /** When the baseline's run finished, and which run it was. */
+  baselineCreatedAt?: string
+  baselineRun?: string
+  detail: string
+  /** The changes that count as regressions (the `regressions` output). */
+  regressions: Regression[]
+  /** Every difference found, regressions included, in reading order. */
+  changes?: ComparisonChange[]
+  bootSeconds?: ComparedValue
+  isoBytes?: ComparedValue
+  closureBytes?: ComparedValue
+  /** The slowdown (percent) above which boot time counts as a regression. */
+  slowdownThresholdPercent?: number
+}
+
 // ---- report ------------------------------------------------------------------------------------
 
 export interface UploadResult {
@@ -219,5 +300,7 @@ export interface Report {
   builds: BuildResult[]
   envDiff?: EnvDiffResult
   vm?: VmStageResult
+  cache?: CacheResult
+  comparison?: Comparison
   upload?: UploadResult
 }

@@ -14,6 +14,14 @@ import type {
   StageRecord,
   StageStatus
 } from './model.js'
+import {
+  cacheReport,
+  cacheSaveState,
+  devshellEnvPath,
+  restoreImageCache,
+  type CacheRestore,
+  type CacheSaveState
+} from './cache/image-cache.js'
 import { buildImage } from './nix/build.js'
 import { diffBuildEnvironment } from './nix/env-stage.js'
 import { setupNix } from './nix/setup.js'
@@ -30,6 +38,8 @@ export interface PipelineHooks {
   onCleanupPaths?(paths: string[]): void
   /** QEMU runs: post must stop it if main could not. */
   onQemuStarted?(pid: number): void
+  /** What the post step needs to save the image cache. */
+  onCacheSave?(state: CacheSaveState): void
 }
 
 export interface Verdict {
@@ -140,11 +150,30 @@ export async function runPipeline(
 
   const keyEnv = { [inputs.rootKeyEnv]: key.publicKeyPath }
   const contexts = buildContexts(inputs)
+  const restore: CacheRestore = inputs.cache
+    ? await ctx.log.group('Restore the image cache', () =>
+        restoreImageCache(
+          nix,
+          {
+            flake: inputs.flake,
+            image: inputs.image,
+            keyEnv,
+            buildDir: join(ctx.reportDir, 'build'),
+            timeoutSeconds: inputs.cacheTimeoutSeconds
+          },
+          ctx
+        )
+      )
+    : { status: 'disabled', hit: false, detail: "input 'cache' is false" }
+  report.cache = cacheReport(restore)
   const builds: BuildResult[] = []
   const started = Date.now()
-  for (const context of contexts) {
+  for (const [index, context] of contexts.entries()) {
     if (cancelled()) break
     const dir = context === 'devshell' && contexts.length > 1 ? 'build/devshell' : 'build'
+    // The same key would make the same .drv, and Nix would only reuse the first context's output:
+    // a later context gets a key of its own (as a harness makes a fresh one), so it really builds.
+    const buildEnv = index === 0 ? keyEnv : { [inputs.rootKeyEnv]: contextKey(key, context, ctx) }
     const build = await ctx.log.group(`Build ${inputs.image} (${context})`, () =>
       buildImage(
         nix,
@@ -153,8 +182,9 @@ export async function runPipeline(
           image: inputs.image,
           context,
           devshell: inputs.devshell || undefined,
-          env: keyEnv,
-          dir: join(ctx.reportDir, dir)
+          env: buildEnv,
+          dir: join(ctx.reportDir, dir),
+          drvPath: index === 0 && context === 'host' ? restore.drvPath : undefined
         },
         ctx
       )
@@ -163,8 +193,10 @@ export async function runPipeline(
     report.builds = builds
     save()
   }
+  const judged = judgeBuilds(builds, cancelled())
   report.stages.build = {
-    ...judgeBuilds(builds, cancelled()),
+    ...judged,
+    detail: `${judged.detail}; cache: ${restore.status}`,
     durationMs: Date.now() - started
   }
   save()
@@ -184,6 +216,25 @@ export async function runPipeline(
         detail: result.ok ? (result.verdicts[0] ?? 'no differences') : (result.error ?? 'failed')
       })
     )
+  }
+
+  // Saved by the post step even when a later stage fails: what was built is worth keeping.
+  if (restore.key && !cancelled()) {
+    const devshellUsed = Boolean(inputs.devshell) || contexts.includes('devshell')
+    const envPath =
+      devshellUsed && inputs.devshell
+        ? await devshellEnvPath(nix, `${inputs.flake}#${inputs.devshell}`, keyEnv, ctx.tempDir)
+        : undefined
+    const state = cacheSaveState(restore, nix, {
+      roots: [
+        ...builds.flatMap(b => (b.outPath ? [b.outPath] : [])),
+        ...(envPath ? [envPath] : [])
+      ],
+      drvPaths: builds.flatMap(b => (b.drvPath ? [b.drvPath] : [])),
+      maxSizeMiB: inputs.cacheMaxSizeMiB,
+      timeoutSeconds: inputs.cacheTimeoutSeconds
+    })
+    if (state) hooks.onCacheSave?.(state)
   }
 
   const iso = builds[0]?.isoPath
@@ -237,6 +288,16 @@ export async function runPipeline(
     }
   }
   return finish(report, save, ctx.signal)
+}
+
+/** A fresh key for one more build context, inside the run's key dir (post deletes it). */
+function contextKey(key: EphemeralKey, context: BuildContext, ctx: StageContext): string {
+  const extra = createEphemeralKey(join(key.dir, context))
+  ctx.secrets.add(extra.privateKey)
+  ctx.log.info(
+    `${context} build: its own ephemeral key, so Nix builds it instead of reusing the store`
+  )
+  return extra.publicKeyPath
 }
 
 function judgeBuilds(builds: BuildResult[], cancelled: boolean): Omit<StageRecord, 'durationMs'> {

@@ -3,5 +3,10 @@ export const STATE = {
   reportDir: 'report-dir',
   keyDir: 'key-dir',
   cleanupPaths: 'cleanup-paths',
-  qemuPid: 'qemu-pid'
+  qemuPid: 'qemu-pid',
+  /** The image cache entry post saves (CacheSaveState as JSON). */
+  imageCache: 'image-cache',
+  /** baseline.json of a passing run, and the cache key post saves it under. */
+  baselineFile: 'baseline-file',
+  baselineKey: 'baseline-key'
 } as const

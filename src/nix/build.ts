@@ -2,7 +2,7 @@
 // every event and a human-readable log on disk as they arrive, and explaining any failure by the
 // derivations whose own builder failed. On success, the ISO inside the output.
 import { createWriteStream, type WriteStream } from 'node:fs'
-import { mkdir, readdir, stat } from 'node:fs/promises'
+import { lstat, mkdir, readdir, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { StageContext } from '../context.js'
 import type { BuildContext, BuildResult, NixInstallation } from '../model.js'
@@ -28,6 +28,8 @@ export interface BuildRequest {
   /** absolute report subdirectory for this build, e.g. <report>/build */
   dir: string
   system?: string
+  /** Already evaluated in this context (by the cache restore): the build skips `nix eval`. */
+  drvPath?: string
 }
 
 /** At most one progress line this often (plus one per derivation started or finished). */
@@ -136,7 +138,89 @@ async function listing(path: string): Promise<string> {
   return names.length ? shown : 'nothing (an empty directory)'
 }
 
+/** The directory `nix develop` creates its `nix-shell.XXXXXX` in: TMPDIR, or /tmp when unset. */
+export function shellTempParent(env: Record<string, string>): string {
+  return env.TMPDIR || '/tmp'
+}
+
+/** Names of the `nix-shell.*` directories in dir (none when it cannot be read). */
+export async function nixShellDirs(dir: string): Promise<Set<string>> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => [])
+  return new Set(
+    entries.filter(e => e.isDirectory() && e.name.startsWith('nix-shell.')).map(e => e.name)
+  )
+}
+
+/**
+ * `nix develop` never deletes the `$TMPDIR/nix-shell.XXXXXX` it creates. The devshell build must
+ * see that real nesting (it is what a harness inside the devshell gets), so the directories are
+ * deleted afterwards: exactly those that appeared during the build and are still directories
+ * owned by this user, never a symlink or anyone else's.
+ */
+export async function removeNewShellDirs(dir: string, before: Set<string>): Promise<string[]> {
+  const removed: string[] = []
+  const uid = process.getuid?.()
+  for (const name of await nixShellDirs(dir)) {
+    if (before.has(name)) continue
+    const path = join(dir, name)
+    const info = await lstat(path).catch(() => undefined)
+    if (!info?.isDirectory() || (uid !== undefined && info.uid !== uid)) continue
+    await rm(path, { recursive: true, force: true }).then(
+      () => removed.push(path),
+      () => undefined
+    )
+  }
+  return removed
+}
+
+/** The environment every nix call of this request runs with. */
+function buildEnv(
+  nix: NixInstallation,
+  request: BuildRequest,
+  ctx: StageContext
+): Record<string, string> {
+  return { ...stringEnv(ctx.env), ...nix.env, ...request.env }
+}
+
+/**
+ * `nix eval --raw --impure <flake>#<image>.drvPath` in the request's context, its stderr in
+ * <dir>/eval.log. Evaluating first is cheap, names the .drv (which differs between contexts when
+ * --impure evaluation sees other values), and tells an evaluation error from a build failure.
+ */
+export async function evaluateDrvPath(
+  nix: NixInstallation,
+  request: BuildRequest,
+  ctx: StageContext
+): Promise<{ drvPath?: string; error?: string }> {
+  await mkdir(request.dir, { recursive: true })
+  const evalArgs = ['eval', '--raw', '--impure', `${request.flake}#${request.image}.drvPath`]
+  const evaluation = await runNix(nix, request, evalArgs, buildEnv(nix, request, ctx))
+  const evalLog = new AppendFile(join(request.dir, 'eval.log'), text => ctx.secrets.redact(text))
+  evalLog.write(stripAnsi(evaluation.stderr).trimEnd())
+  await evalLog.close()
+  if (evaluation.exitCode !== 0) {
+    return { error: evaluation.startError ?? (nixError(evaluation.stderr) || 'nix eval failed') }
+  }
+  return { drvPath: evaluation.stdout.trim() }
+}
+
 export async function buildImage(
+  nix: NixInstallation,
+  request: BuildRequest,
+  ctx: StageContext
+): Promise<BuildResult> {
+  if (request.context !== 'devshell') return buildInContext(nix, request, ctx)
+  const parent = shellTempParent({ ...stringEnv(ctx.env), ...nix.env, ...request.env })
+  const before = await nixShellDirs(parent)
+  try {
+    return await buildInContext(nix, request, ctx)
+  } finally {
+    const removed = await removeNewShellDirs(parent, before)
+    if (removed.length) ctx.log.debug(`removed what nix develop left: ${removed.join(', ')}`)
+  }
+}
+
+async function buildInContext(
   nix: NixInstallation,
   request: BuildRequest,
   ctx: StageContext
@@ -151,22 +235,17 @@ export async function buildImage(
     durationMs: Date.now() - started
   })
   await mkdir(request.dir, { recursive: true })
-  const env = { ...stringEnv(ctx.env), ...nix.env, ...request.env }
-  const installable = `${request.flake}#${request.image}`
+  const env = buildEnv(nix, request, ctx)
 
-  // Evaluating first is cheap, names the .drv (which differs between contexts when --impure
-  // evaluation sees other values), and tells an evaluation error from a build failure.
-  const evalArgs = ['eval', '--raw', '--impure', `${installable}.drvPath`]
-  const evaluation = await runNix(nix, request, evalArgs, env)
-  const evalLog = new AppendFile(join(request.dir, 'eval.log'), redact)
-  evalLog.write(stripAnsi(evaluation.stderr).trimEnd())
-  await evalLog.close()
-  if (evaluation.exitCode !== 0) {
-    const error = evaluation.startError ?? (nixError(evaluation.stderr) || 'nix eval failed')
-    ctx.log.error(redact(error), { title: `evaluation of ${request.image} failed` })
-    return result({ status: 'eval-failed', error: redact(error) })
+  const evaluation = request.drvPath
+    ? { drvPath: request.drvPath }
+    : await evaluateDrvPath(nix, request, ctx)
+  if (!evaluation.drvPath) {
+    const error = redact(evaluation.error ?? 'nix eval failed')
+    ctx.log.error(error, { title: `evaluation of ${request.image} failed` })
+    return result({ status: 'eval-failed', error })
   }
-  const drvPath = evaluation.stdout.trim()
+  const drvPath = evaluation.drvPath
   ctx.log.info(`${request.image} (${request.context}): ${drvPath}`)
 
   const events = new BuildEvents()
@@ -209,7 +288,9 @@ export async function buildImage(
       if (!roots.has(failure.drv)) roots.set(failure.drv, failure)
     const dependents = findDependents(errorText).filter(drv => !roots.has(drv))
     const error = redact(nixError(errorText) || `nix build exited with code ${build.exitCode}`)
-    if (!roots.size && isEvaluationError(errorText)) {
+    // Once a derivation started building (or the job was cancelled), it is not the evaluator's.
+    const startedBuilding = events.builds.size > 0 || ctx.signal.aborted
+    if (!roots.size && !startedBuilding && isEvaluationError(errorText)) {
       return result({ status: 'eval-failed', drvPath, error })
     }
     const failures = await collectFailureLogs(nix, [...roots.values()], events, request.dir, ctx)
@@ -229,7 +310,8 @@ export async function buildImage(
     ctx.log.error(redact(iso.error ?? ''), { title: `no ISO in ${request.image}` })
     return result({ status: 'build-failed', drvPath, outPath, error: redact(iso.error ?? '') })
   }
-  return result({ status: 'passed', drvPath, outPath, isoPath: iso.isoPath })
+  const built = [...events.builds.keys()]
+  return result({ status: 'passed', drvPath, outPath, isoPath: iso.isoPath, built })
 }
 
 function runNix(

@@ -127,6 +127,9 @@ interface Attempt {
   error?: string
 }
 
+/** How long a logged-in attempt may take to run its command. */
+const LOGGED_IN_MS = 20_000
+
 function attempt(options: WaitForSshOptions, timeoutMs: number): Promise<Attempt> {
   return new Promise(resolve => {
     const client = new ssh2.Client()
@@ -139,10 +142,18 @@ function attempt(options: WaitForSshOptions, timeoutMs: number): Promise<Attempt
       if (!result.client) client.end()
       resolve(result)
     }
-    const timer = setTimeout(() => settle({ error: `no answer in ${timeoutMs} ms` }), timeoutMs)
+    let timer = setTimeout(() => settle({ error: `no answer in ${timeoutMs} ms` }), timeoutMs)
     client.on('error', error => settle({ error: error.message }))
     client.on('close', () => settle({ error: 'connection closed' }))
     client.on('ready', () => {
+      // Logged in, so sshd is up; the session (PAM, logind starting user@0 on a systemd guest)
+      // can take seconds more under a loaded TCG. Cutting it off at the handshake's budget
+      // starves every attempt (measured: 50 s lost), so the command gets a budget of its own.
+      clearTimeout(timer)
+      timer = setTimeout(
+        () => settle({ error: `'true' did not finish within ${LOGGED_IN_MS} ms of the login` }),
+        LOGGED_IN_MS
+      )
       // Ready means a command ran, not merely that the handshake finished.
       client.exec('true', (error, channel) => {
         if (error) return settle({ error: error.message })
@@ -173,6 +184,9 @@ function attempt(options: WaitForSshOptions, timeoutMs: number): Promise<Attempt
   })
 }
 
+/** The longest a handshake attempt may grow to after attempts that ran out of time. */
+const MAX_ATTEMPT_MS = 16_000
+
 /** At most this many attempts in flight: a stalled one does not hold up the next. */
 const MAX_IN_FLIGHT = 2
 
@@ -191,12 +205,18 @@ export async function waitForSsh(
   )
   let winner: Attempt | undefined
   let attempts = 0
+  let attemptMs = options.attemptTimeoutMs ?? 4_000
   let lastError = 'no attempt made'
   const inFlight = new Set<Promise<void>>()
   const launch = (timeoutMs: number): void => {
     attempts++
     const tracked: Promise<void> = attempt(options, timeoutMs)
       .then(result => {
+        // A handshake that ran out of time is a slow guest more often than a dead one: allow the
+        // next attempts longer (a loaded TCG host took over 4 s to finish one).
+        if (/^no answer in|Timed out while waiting for handshake/.test(result.error ?? '')) {
+          attemptMs = Math.min(attemptMs * 2, MAX_ATTEMPT_MS)
+        }
         if (!result.client) lastError = result.error ?? 'unknown error'
         else if (winner || aborted !== undefined) result.client.end()
         else winner = result
@@ -244,7 +264,7 @@ export async function waitForSsh(
       }
       const limit = nextLaunch === now ? MAX_IN_FLIGHT + 1 : MAX_IN_FLIGHT
       if (remaining > 0 && inFlight.size < limit && now >= nextLaunch) {
-        launch(Math.max(500, Math.min(options.attemptTimeoutMs ?? 4_000, remaining)))
+        launch(Math.max(500, Math.min(attemptMs, remaining)))
         nextLaunch = now + backoff
         backoff = Math.min(2_000, backoff * 2)
       }

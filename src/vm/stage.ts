@@ -114,8 +114,12 @@ export async function runVm(request: VmRequest, ctx: StageContext): Promise<VmSt
 
     if (outcome.kind !== 'ready') {
       boot.error = outcome.error
+      // Name the input to raise when the deadline is what ended the boot.
+      if (Date.now() >= deadline) {
+        boot.error += ` (input 'boot-timeout' is ${request.bootTimeoutSeconds} s)`
+      }
       if (outcome.panic) boot.panic = outcome.panic
-      ctx.log.error(outcome.error, { title: 'Boot failed' })
+      ctx.log.error(boot.error, { title: 'Boot failed' })
       await screenshot('failure')
       return result
     }

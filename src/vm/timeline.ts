@@ -16,11 +16,11 @@ const MILESTONES: [BootMilestone['name'], RegExp][] = [
   ],
   [
     'network',
-    /DHCP lease|DHCPv4 address|lease of \d|network up|Reached target Network\b|Reached target .*Network\.|boot-image-vm: network/
+    /DHCP lease|DHCPv4 address|lease of \d|network up|Reached target Network\b|Reached target network\.target\b|boot-image-vm: network/
   ],
   [
     'sshd',
-    /Server listening on|Started .*OpenSSH|Started .*SSH Daemon|Started sshd|dropbear.*(started|Running in background|Not backgrounding)|sshd listening/i
+    /Server listening on|Started .*OpenSSH|Started .*OpenBSD Secure Shell|Started .*SSH Daemon|Started sshd|Started ssh\.service|dropbear.*(started|Running in background|Not backgrounding)|sshd listening/i
   ],
   ['ready', /\blogin: |boot-image-vm: ready|Reached target Multi-User|Reached target .*Multi-User/]
 ]

@@ -23,6 +23,8 @@ export const REPO_ROOT: string = resolve(dirname(fileURLToPath(import.meta.url))
 export const LAB_DIR: string = join(REPO_ROOT, '.lab')
 export const LAB_NIX_CONF_DIR: string = join(LAB_DIR, 'nix-conf')
 export const LAB_KERNEL_DIR: string = join(LAB_DIR, 'kernel')
+/** The Debian systemd root filesystem for the systemdImage fixture (setup-lab.sh --systemd). */
+export const LAB_ROOTFS_DIR: string = join(LAB_DIR, 'rootfs')
 export const FIXTURE_FLAKE_SOURCE: string = join(REPO_ROOT, 'tests', 'fixtures', 'offline-iso')
 
 // Temp dirs this process made; removed when it exits (the Nix store keeps what was built).
@@ -37,20 +39,29 @@ function tempDir(prefix: string): string {
   return dir
 }
 
-/** process.env plus what every lab nix call needs: the isolated config dir and the kernel dir. */
+/**
+ * process.env plus what every lab nix call needs: the isolated config dir, the kernel dir and the
+ * systemd root filesystem dir (read only by the systemdImage attribute).
+ */
 export function labNixEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return {
     ...process.env,
     NIX_CONF_DIR: LAB_NIX_CONF_DIR,
     BOOT_IMAGE_VM_LAB_KERNEL: LAB_KERNEL_DIR,
+    BOOT_IMAGE_VM_LAB_ROOTFS: LAB_ROOTFS_DIR,
     ...extra
   }
 }
 
-function assertLabReady(): void {
+function assertLabReady(attr?: string): void {
   for (const file of [join(LAB_NIX_CONF_DIR, 'nix.conf'), join(LAB_KERNEL_DIR, '.done')]) {
     if (!existsSync(file))
       throw new Error(`${file} is missing: run bash scripts/setup-lab.sh first`)
+  }
+  if (attr === 'systemdImage' && !existsSync(join(LAB_ROOTFS_DIR, '.done'))) {
+    throw new Error(
+      `${join(LAB_ROOTFS_DIR, '.done')} is missing: run bash scripts/setup-lab.sh --systemd first`
+    )
   }
 }
 
@@ -97,7 +108,7 @@ export function buildFixture(
   env: NodeJS.ProcessEnv = labNixEnv(),
   extraArgs: string[] = []
 ): Promise<FixtureBuild> {
-  assertLabReady()
+  assertLabReady(attr)
   const args = [
     'build',
     `${fixtureFlake()}#${attr}`,

@@ -9,18 +9,23 @@ import {
   __commonJS,
   __require,
   __toESM,
+  baselineFrom,
+  baselineJson,
+  buildImage,
+  cacheReport,
+  cacheSaveState,
   capabilitiesFor,
-  debug,
-  error,
+  devshellEnvPath,
   errorMessage,
-  group,
-  info,
+  parseBaseline,
   parseNixVersion,
+  renderSummary,
+  restoreImageCache,
   run,
   setupNix,
   stringEnv,
-  warning
-} from "./chunk-5BIUNGTV.js";
+  writeReportFiles
+} from "./chunk-6ACW6K3J.js";
 
 // node_modules/asn1/lib/ber/errors.js
 var require_errors = __commonJS({
@@ -108,14 +113,14 @@ var require_safer = __commonJS({
       };
     }
     if (!Safer.alloc) {
-      Safer.alloc = function(size2, fill, encoding) {
-        if (typeof size2 !== "number") {
-          throw new TypeError('The "size" argument must be of type number. Received type ' + typeof size2);
+      Safer.alloc = function(size, fill, encoding) {
+        if (typeof size !== "number") {
+          throw new TypeError('The "size" argument must be of type number. Received type ' + typeof size);
         }
-        if (size2 < 0 || size2 >= 2 * (1 << 30)) {
-          throw new RangeError('The value "' + size2 + '" is invalid for option "size"');
+        if (size < 0 || size >= 2 * (1 << 30)) {
+          throw new RangeError('The value "' + size + '" is invalid for option "size"');
         }
-        var buf = Buffer2(size2);
+        var buf = Buffer2(size);
         if (!fill || fill.length === 0) {
           buf.fill(0);
         } else if (typeof encoding === "string") {
@@ -3952,13 +3957,13 @@ var require_bcrypt_pbkdf = __commonJS({
       }
       BLF_J = 0;
     };
-    Blowfish.prototype.enc = function(data, blocks2) {
-      for (var i = 0; i < blocks2; i++) {
+    Blowfish.prototype.enc = function(data, blocks) {
+      for (var i = 0; i < blocks; i++) {
         this.encipher(data.subarray(i * 2));
       }
     };
-    Blowfish.prototype.dec = function(data, blocks2) {
-      for (var i = 0; i < blocks2; i++) {
+    Blowfish.prototype.dec = function(data, blocks) {
+      for (var i = 0; i < blocks; i++) {
         this.decipher(data.subarray(i * 2));
       }
     };
@@ -5237,7 +5242,7 @@ var require_crypto = __commonJS({
     }
     var CIPHER_STREAM = 1 << 0;
     var CIPHER_INFO = (() => {
-      function info2(sslName, blockLen, keyLen, ivLen, authLen, discardLen, flags) {
+      function info(sslName, blockLen, keyLen, ivLen, authLen, discardLen, flags) {
         return {
           sslName,
           blockLen,
@@ -5249,25 +5254,25 @@ var require_crypto = __commonJS({
         };
       }
       return {
-        "chacha20-poly1305@openssh.com": info2("chacha20", 8, 64, 0, 16, 0, CIPHER_STREAM),
-        "aes128-gcm": info2("aes-128-gcm", 16, 16, 12, 16, 0, CIPHER_STREAM),
-        "aes256-gcm": info2("aes-256-gcm", 16, 32, 12, 16, 0, CIPHER_STREAM),
-        "aes128-gcm@openssh.com": info2("aes-128-gcm", 16, 16, 12, 16, 0, CIPHER_STREAM),
-        "aes256-gcm@openssh.com": info2("aes-256-gcm", 16, 32, 12, 16, 0, CIPHER_STREAM),
-        "aes128-cbc": info2("aes-128-cbc", 16, 16, 0, 0, 0, 0),
-        "aes192-cbc": info2("aes-192-cbc", 16, 24, 0, 0, 0, 0),
-        "aes256-cbc": info2("aes-256-cbc", 16, 32, 0, 0, 0, 0),
-        "rijndael-cbc@lysator.liu.se": info2("aes-256-cbc", 16, 32, 0, 0, 0, 0),
-        "3des-cbc": info2("des-ede3-cbc", 8, 24, 0, 0, 0, 0),
-        "blowfish-cbc": info2("bf-cbc", 8, 16, 0, 0, 0, 0),
-        "idea-cbc": info2("idea-cbc", 8, 16, 0, 0, 0, 0),
-        "cast128-cbc": info2("cast-cbc", 8, 16, 0, 0, 0, 0),
-        "aes128-ctr": info2("aes-128-ctr", 16, 16, 16, 0, 0, CIPHER_STREAM),
-        "aes192-ctr": info2("aes-192-ctr", 16, 24, 16, 0, 0, CIPHER_STREAM),
-        "aes256-ctr": info2("aes-256-ctr", 16, 32, 16, 0, 0, CIPHER_STREAM),
-        "3des-ctr": info2("des-ede3", 8, 24, 8, 0, 0, CIPHER_STREAM),
-        "blowfish-ctr": info2("bf-ecb", 8, 16, 8, 0, 0, CIPHER_STREAM),
-        "cast128-ctr": info2("cast5-ecb", 8, 16, 8, 0, 0, CIPHER_STREAM),
+        "chacha20-poly1305@openssh.com": info("chacha20", 8, 64, 0, 16, 0, CIPHER_STREAM),
+        "aes128-gcm": info("aes-128-gcm", 16, 16, 12, 16, 0, CIPHER_STREAM),
+        "aes256-gcm": info("aes-256-gcm", 16, 32, 12, 16, 0, CIPHER_STREAM),
+        "aes128-gcm@openssh.com": info("aes-128-gcm", 16, 16, 12, 16, 0, CIPHER_STREAM),
+        "aes256-gcm@openssh.com": info("aes-256-gcm", 16, 32, 12, 16, 0, CIPHER_STREAM),
+        "aes128-cbc": info("aes-128-cbc", 16, 16, 0, 0, 0, 0),
+        "aes192-cbc": info("aes-192-cbc", 16, 24, 0, 0, 0, 0),
+        "aes256-cbc": info("aes-256-cbc", 16, 32, 0, 0, 0, 0),
+        "rijndael-cbc@lysator.liu.se": info("aes-256-cbc", 16, 32, 0, 0, 0, 0),
+        "3des-cbc": info("des-ede3-cbc", 8, 24, 0, 0, 0, 0),
+        "blowfish-cbc": info("bf-cbc", 8, 16, 0, 0, 0, 0),
+        "idea-cbc": info("idea-cbc", 8, 16, 0, 0, 0, 0),
+        "cast128-cbc": info("cast-cbc", 8, 16, 0, 0, 0, 0),
+        "aes128-ctr": info("aes-128-ctr", 16, 16, 16, 0, 0, CIPHER_STREAM),
+        "aes192-ctr": info("aes-192-ctr", 16, 24, 16, 0, 0, CIPHER_STREAM),
+        "aes256-ctr": info("aes-256-ctr", 16, 32, 16, 0, 0, CIPHER_STREAM),
+        "3des-ctr": info("des-ede3", 8, 24, 8, 0, 0, CIPHER_STREAM),
+        "blowfish-ctr": info("bf-ecb", 8, 16, 8, 0, 0, CIPHER_STREAM),
+        "cast128-ctr": info("cast5-ecb", 8, 16, 8, 0, 0, CIPHER_STREAM),
         /* The "arcfour128" algorithm is the RC4 cipher, as described in
                [SCHNEIER], using a 128-bit key.  The first 1536 bytes of keystream
                generated by the cipher MUST be discarded, and the first byte of the
@@ -5275,14 +5280,14 @@ var require_crypto = __commonJS({
                keystream.
         
                -- http://tools.ietf.org/html/rfc4345#section-4 */
-        "arcfour": info2("rc4", 8, 16, 0, 0, 1536, CIPHER_STREAM),
-        "arcfour128": info2("rc4", 8, 16, 0, 0, 1536, CIPHER_STREAM),
-        "arcfour256": info2("rc4", 8, 32, 0, 0, 1536, CIPHER_STREAM),
-        "arcfour512": info2("rc4", 8, 64, 0, 0, 1536, CIPHER_STREAM)
+        "arcfour": info("rc4", 8, 16, 0, 0, 1536, CIPHER_STREAM),
+        "arcfour128": info("rc4", 8, 16, 0, 0, 1536, CIPHER_STREAM),
+        "arcfour256": info("rc4", 8, 32, 0, 0, 1536, CIPHER_STREAM),
+        "arcfour512": info("rc4", 8, 64, 0, 0, 1536, CIPHER_STREAM)
       };
     })();
     var MAC_INFO = (() => {
-      function info2(sslName, len, actualLen, isETM) {
+      function info(sslName, len, actualLen, isETM) {
         return {
           sslName,
           len,
@@ -5291,18 +5296,18 @@ var require_crypto = __commonJS({
         };
       }
       return {
-        "hmac-md5": info2("md5", 16, 16, false),
-        "hmac-md5-96": info2("md5", 16, 12, false),
-        "hmac-ripemd160": info2("ripemd160", 20, 20, false),
-        "hmac-sha1": info2("sha1", 20, 20, false),
-        "hmac-sha1-etm@openssh.com": info2("sha1", 20, 20, true),
-        "hmac-sha1-96": info2("sha1", 20, 12, false),
-        "hmac-sha2-256": info2("sha256", 32, 32, false),
-        "hmac-sha2-256-etm@openssh.com": info2("sha256", 32, 32, true),
-        "hmac-sha2-256-96": info2("sha256", 32, 12, false),
-        "hmac-sha2-512": info2("sha512", 64, 64, false),
-        "hmac-sha2-512-etm@openssh.com": info2("sha512", 64, 64, true),
-        "hmac-sha2-512-96": info2("sha512", 64, 12, false)
+        "hmac-md5": info("md5", 16, 16, false),
+        "hmac-md5-96": info("md5", 16, 12, false),
+        "hmac-ripemd160": info("ripemd160", 20, 20, false),
+        "hmac-sha1": info("sha1", 20, 20, false),
+        "hmac-sha1-etm@openssh.com": info("sha1", 20, 20, true),
+        "hmac-sha1-96": info("sha1", 20, 12, false),
+        "hmac-sha2-256": info("sha256", 32, 32, false),
+        "hmac-sha2-256-etm@openssh.com": info("sha256", 32, 32, true),
+        "hmac-sha2-256-96": info("sha256", 32, 12, false),
+        "hmac-sha2-512": info("sha512", 64, 64, false),
+        "hmac-sha2-512-etm@openssh.com": info("sha512", 64, 64, true),
+        "hmac-sha2-512-96": info("sha512", 64, 12, false)
       };
     })();
     var NullCipher = class {
@@ -7947,20 +7952,20 @@ var require_agent = __commonJS({
           if (this.buffer.length > 4 + len)
             return cb(new Error("Unexpected multiple agent requests"));
           this.buffer = null;
-          let error2;
+          let error;
           const proc = this.proc = spawn4(EXEPATH, [data.length]);
           proc.stdout.on("data", (data2) => {
             this.push(data2);
           });
           proc.on("error", (err) => {
-            error2 = err;
-            cb(error2);
+            error = err;
+            cb(error);
           });
           proc.on("close", (code2) => {
             this.proc = void 0;
-            if (!error2) {
-              if (error2 = ERROR[code2])
-                return cb(error2);
+            if (!error) {
+              if (error = ERROR[code2])
+                return cb(error);
               cb();
             }
           });
@@ -8615,10 +8620,10 @@ var require_zlib = __commonJS({
     }
     function zlibOnError(message, errno, code2) {
       const self2 = this._owner;
-      const error2 = new Error(message);
-      error2.errno = errno;
-      error2.code = code2;
-      self2._err = error2;
+      const error = new Error(message);
+      error.errno = errno;
+      error.code = code2;
+      self2._err = error;
     }
     function _close(engine) {
       if (!engine._handle)
@@ -9889,10 +9894,10 @@ var require_kex = __commonJS({
       let clientList;
       let serverList;
       let i;
-      const debug2 = self2._debug;
-      debug2 && debug2("Inbound: Handshake in progress");
-      debug2 && debug2(`Handshake: (local) KEX method: ${localKex}`);
-      debug2 && debug2(`Handshake: (remote) KEX method: ${remote.kex}`);
+      const debug = self2._debug;
+      debug && debug("Inbound: Handshake in progress");
+      debug && debug(`Handshake: (local) KEX method: ${localKex}`);
+      debug && debug(`Handshake: (remote) KEX method: ${remote.kex}`);
       let remoteExtInfoEnabled;
       if (self2._server) {
         serverList = localKex;
@@ -9910,10 +9915,10 @@ var require_kex = __commonJS({
           self2._strictMode = serverList.indexOf("kex-strict-s-v00@openssh.com") !== -1;
         }
         if (self2._strictMode) {
-          debug2 && debug2("Handshake: strict KEX mode enabled");
+          debug && debug("Handshake: strict KEX mode enabled");
           if (self2._decipher.inSeqno !== 1) {
-            if (debug2)
-              debug2("Handshake: KEXINIT not first packet in strict KEX mode");
+            if (debug)
+              debug("Handshake: KEXINIT not first packet in strict KEX mode");
             return doFatalError(
               self2,
               "Handshake failed: KEXINIT not first packet in strict KEX mode",
@@ -9925,7 +9930,7 @@ var require_kex = __commonJS({
       }
       for (i = 0; i < clientList.length && serverList.indexOf(clientList[i]) === -1; ++i) ;
       if (i === clientList.length) {
-        debug2 && debug2("Handshake: no matching key exchange algorithm");
+        debug && debug("Handshake: no matching key exchange algorithm");
         return doFatalError(
           self2,
           "Handshake failed: no matching key exchange algorithm",
@@ -9934,13 +9939,13 @@ var require_kex = __commonJS({
         );
       }
       init.kex = clientList[i];
-      debug2 && debug2(`Handshake: KEX algorithm: ${clientList[i]}`);
+      debug && debug(`Handshake: KEX algorithm: ${clientList[i]}`);
       if (firstFollows && (!remote.kex.length || clientList[i] !== remote.kex[0])) {
         self2._skipNextInboundPacket = true;
       }
       const localSrvHostKey = local.lists.serverHostKey.array;
-      debug2 && debug2(`Handshake: (local) Host key format: ${localSrvHostKey}`);
-      debug2 && debug2(
+      debug && debug(`Handshake: (local) Host key format: ${localSrvHostKey}`);
+      debug && debug(
         `Handshake: (remote) Host key format: ${remote.serverHostKey}`
       );
       if (self2._server) {
@@ -9952,7 +9957,7 @@ var require_kex = __commonJS({
       }
       for (i = 0; i < clientList.length && serverList.indexOf(clientList[i]) === -1; ++i) ;
       if (i === clientList.length) {
-        debug2 && debug2("Handshake: No matching host key format");
+        debug && debug("Handshake: No matching host key format");
         return doFatalError(
           self2,
           "Handshake failed: no matching host key format",
@@ -9961,10 +9966,10 @@ var require_kex = __commonJS({
         );
       }
       init.serverHostKey = clientList[i];
-      debug2 && debug2(`Handshake: Host key format: ${clientList[i]}`);
+      debug && debug(`Handshake: Host key format: ${clientList[i]}`);
       const localCSCipher = local.lists.cs.cipher.array;
-      debug2 && debug2(`Handshake: (local) C->S cipher: ${localCSCipher}`);
-      debug2 && debug2(`Handshake: (remote) C->S cipher: ${remote.cs.cipher}`);
+      debug && debug(`Handshake: (local) C->S cipher: ${localCSCipher}`);
+      debug && debug(`Handshake: (remote) C->S cipher: ${remote.cs.cipher}`);
       if (self2._server) {
         serverList = localCSCipher;
         clientList = remote.cs.cipher;
@@ -9974,7 +9979,7 @@ var require_kex = __commonJS({
       }
       for (i = 0; i < clientList.length && serverList.indexOf(clientList[i]) === -1; ++i) ;
       if (i === clientList.length) {
-        debug2 && debug2("Handshake: No matching C->S cipher");
+        debug && debug("Handshake: No matching C->S cipher");
         return doFatalError(
           self2,
           "Handshake failed: no matching C->S cipher",
@@ -9983,10 +9988,10 @@ var require_kex = __commonJS({
         );
       }
       init.cs.cipher = clientList[i];
-      debug2 && debug2(`Handshake: C->S Cipher: ${clientList[i]}`);
+      debug && debug(`Handshake: C->S Cipher: ${clientList[i]}`);
       const localSCCipher = local.lists.sc.cipher.array;
-      debug2 && debug2(`Handshake: (local) S->C cipher: ${localSCCipher}`);
-      debug2 && debug2(`Handshake: (remote) S->C cipher: ${remote.sc.cipher}`);
+      debug && debug(`Handshake: (local) S->C cipher: ${localSCCipher}`);
+      debug && debug(`Handshake: (remote) S->C cipher: ${remote.sc.cipher}`);
       if (self2._server) {
         serverList = localSCCipher;
         clientList = remote.sc.cipher;
@@ -9996,7 +10001,7 @@ var require_kex = __commonJS({
       }
       for (i = 0; i < clientList.length && serverList.indexOf(clientList[i]) === -1; ++i) ;
       if (i === clientList.length) {
-        debug2 && debug2("Handshake: No matching S->C cipher");
+        debug && debug("Handshake: No matching S->C cipher");
         return doFatalError(
           self2,
           "Handshake failed: no matching S->C cipher",
@@ -10005,13 +10010,13 @@ var require_kex = __commonJS({
         );
       }
       init.sc.cipher = clientList[i];
-      debug2 && debug2(`Handshake: S->C cipher: ${clientList[i]}`);
+      debug && debug(`Handshake: S->C cipher: ${clientList[i]}`);
       const localCSMAC = local.lists.cs.mac.array;
-      debug2 && debug2(`Handshake: (local) C->S MAC: ${localCSMAC}`);
-      debug2 && debug2(`Handshake: (remote) C->S MAC: ${remote.cs.mac}`);
+      debug && debug(`Handshake: (local) C->S MAC: ${localCSMAC}`);
+      debug && debug(`Handshake: (remote) C->S MAC: ${remote.cs.mac}`);
       if (CIPHER_INFO[init.cs.cipher].authLen > 0) {
         init.cs.mac = "";
-        debug2 && debug2("Handshake: C->S MAC: <implicit>");
+        debug && debug("Handshake: C->S MAC: <implicit>");
       } else {
         if (self2._server) {
           serverList = localCSMAC;
@@ -10022,7 +10027,7 @@ var require_kex = __commonJS({
         }
         for (i = 0; i < clientList.length && serverList.indexOf(clientList[i]) === -1; ++i) ;
         if (i === clientList.length) {
-          debug2 && debug2("Handshake: No matching C->S MAC");
+          debug && debug("Handshake: No matching C->S MAC");
           return doFatalError(
             self2,
             "Handshake failed: no matching C->S MAC",
@@ -10031,14 +10036,14 @@ var require_kex = __commonJS({
           );
         }
         init.cs.mac = clientList[i];
-        debug2 && debug2(`Handshake: C->S MAC: ${clientList[i]}`);
+        debug && debug(`Handshake: C->S MAC: ${clientList[i]}`);
       }
       const localSCMAC = local.lists.sc.mac.array;
-      debug2 && debug2(`Handshake: (local) S->C MAC: ${localSCMAC}`);
-      debug2 && debug2(`Handshake: (remote) S->C MAC: ${remote.sc.mac}`);
+      debug && debug(`Handshake: (local) S->C MAC: ${localSCMAC}`);
+      debug && debug(`Handshake: (remote) S->C MAC: ${remote.sc.mac}`);
       if (CIPHER_INFO[init.sc.cipher].authLen > 0) {
         init.sc.mac = "";
-        debug2 && debug2("Handshake: S->C MAC: <implicit>");
+        debug && debug("Handshake: S->C MAC: <implicit>");
       } else {
         if (self2._server) {
           serverList = localSCMAC;
@@ -10049,7 +10054,7 @@ var require_kex = __commonJS({
         }
         for (i = 0; i < clientList.length && serverList.indexOf(clientList[i]) === -1; ++i) ;
         if (i === clientList.length) {
-          debug2 && debug2("Handshake: No matching S->C MAC");
+          debug && debug("Handshake: No matching S->C MAC");
           return doFatalError(
             self2,
             "Handshake failed: no matching S->C MAC",
@@ -10058,11 +10063,11 @@ var require_kex = __commonJS({
           );
         }
         init.sc.mac = clientList[i];
-        debug2 && debug2(`Handshake: S->C MAC: ${clientList[i]}`);
+        debug && debug(`Handshake: S->C MAC: ${clientList[i]}`);
       }
       const localCSCompress = local.lists.cs.compress.array;
-      debug2 && debug2(`Handshake: (local) C->S compression: ${localCSCompress}`);
-      debug2 && debug2(`Handshake: (remote) C->S compression: ${remote.cs.compress}`);
+      debug && debug(`Handshake: (local) C->S compression: ${localCSCompress}`);
+      debug && debug(`Handshake: (remote) C->S compression: ${remote.cs.compress}`);
       if (self2._server) {
         serverList = localCSCompress;
         clientList = remote.cs.compress;
@@ -10072,7 +10077,7 @@ var require_kex = __commonJS({
       }
       for (i = 0; i < clientList.length && serverList.indexOf(clientList[i]) === -1; ++i) ;
       if (i === clientList.length) {
-        debug2 && debug2("Handshake: No matching C->S compression");
+        debug && debug("Handshake: No matching C->S compression");
         return doFatalError(
           self2,
           "Handshake failed: no matching C->S compression",
@@ -10081,10 +10086,10 @@ var require_kex = __commonJS({
         );
       }
       init.cs.compress = clientList[i];
-      debug2 && debug2(`Handshake: C->S compression: ${clientList[i]}`);
+      debug && debug(`Handshake: C->S compression: ${clientList[i]}`);
       const localSCCompress = local.lists.sc.compress.array;
-      debug2 && debug2(`Handshake: (local) S->C compression: ${localSCCompress}`);
-      debug2 && debug2(`Handshake: (remote) S->C compression: ${remote.sc.compress}`);
+      debug && debug(`Handshake: (local) S->C compression: ${localSCCompress}`);
+      debug && debug(`Handshake: (remote) S->C compression: ${remote.sc.compress}`);
       if (self2._server) {
         serverList = localSCCompress;
         clientList = remote.sc.compress;
@@ -10094,7 +10099,7 @@ var require_kex = __commonJS({
       }
       for (i = 0; i < clientList.length && serverList.indexOf(clientList[i]) === -1; ++i) ;
       if (i === clientList.length) {
-        debug2 && debug2("Handshake: No matching S->C compression");
+        debug && debug("Handshake: No matching S->C compression");
         return doFatalError(
           self2,
           "Handshake failed: no matching S->C compression",
@@ -10103,7 +10108,7 @@ var require_kex = __commonJS({
         );
       }
       init.sc.compress = clientList[i];
-      debug2 && debug2(`Handshake: S->C compression: ${clientList[i]}`);
+      debug && debug(`Handshake: S->C compression: ${clientList[i]}`);
       init.cs.lang = "";
       init.sc.lang = "";
       if (self2._kex) {
@@ -11479,9 +11484,9 @@ var require_Protocol = __commonJS({
         this._onError = (err) => {
           onError(err);
         };
-        const debug2 = config.debug;
-        this._debug = typeof debug2 === "function" ? (msg) => {
-          debug2(msg);
+        const debug = config.debug;
+        this._debug = typeof debug === "function" ? (msg) => {
+          debug(msg);
         } : void 0;
         const onHeader = config.onHeader;
         this._onHeader = typeof onHeader === "function" ? (...args) => {
@@ -12811,7 +12816,7 @@ var require_Protocol = __commonJS({
       let end = p;
       let needNL = false;
       let lineLen = 0;
-      let lines2 = 0;
+      let lines = 0;
       for (; p < data.length; ++p) {
         const ch = data[p];
         if (ch === 13) {
@@ -12849,7 +12854,7 @@ var require_Protocol = __commonJS({
           }
           if (this._server)
             throw new Error("Greetings from clients not permitted");
-          if (++lines2 > MAX_LINES)
+          if (++lines > MAX_LINES)
             throw new Error("Max greeting lines exceeded");
           needNL = false;
           start = p + 1;
@@ -13506,7 +13511,7 @@ var require_SFTP = __commonJS({
         const encoding = options.encoding;
         if (encoding && !Buffer.isEncoding(encoding))
           throw new Error(`Unknown encoding: ${encoding}`);
-        let size2;
+        let size;
         let buffer;
         let buffers;
         let pos = 0;
@@ -13514,11 +13519,11 @@ var require_SFTP = __commonJS({
         let bytesRead = 0;
         const flag = options.flag || "r";
         const read = () => {
-          if (size2 === 0) {
+          if (size === 0) {
             buffer = Buffer.allocUnsafe(8192);
             this.read(handle, buffer, 0, 8192, bytesRead, afterRead);
           } else {
-            this.read(handle, buffer, pos, size2 - pos, bytesRead, afterRead);
+            this.read(handle, buffer, pos, size - pos, bytesRead, afterRead);
           }
         };
         const afterRead = (er, nbytes) => {
@@ -13533,12 +13538,12 @@ var require_SFTP = __commonJS({
           } else {
             eof = false;
           }
-          if (eof || size2 === 0 && nbytes === 0)
+          if (eof || size === 0 && nbytes === 0)
             return close();
           bytesRead += nbytes;
           pos += nbytes;
-          if (size2 !== 0) {
-            if (pos === size2)
+          if (size !== 0) {
+            if (pos === size)
               close();
             else
               read();
@@ -13550,9 +13555,9 @@ var require_SFTP = __commonJS({
         afterRead._wantEOFError = true;
         const close = () => {
           this.close(handle, (er) => {
-            if (size2 === 0) {
+            if (size === 0) {
               buffer = Buffer.concat(buffers, pos);
-            } else if (pos < size2) {
+            } else if (pos < size) {
               buffer = bufferSlice(buffer, 0, pos);
             }
             if (encoding)
@@ -13576,12 +13581,12 @@ var require_SFTP = __commonJS({
               });
               return;
             }
-            size2 = st.size || 0;
-            if (size2 === 0) {
+            size = st.size || 0;
+            if (size === 0) {
               buffers = [];
               return read();
             }
-            buffer = Buffer.allocUnsafe(size2);
+            buffer = Buffer.allocUnsafe(size);
             read();
           };
           this.fstat(handle, tryStat);
@@ -14634,9 +14639,9 @@ var require_SFTP = __commonJS({
         );
       }
     };
-    function tryCreateBuffer(size2) {
+    function tryCreateBuffer(size) {
       try {
-        return Buffer.allocUnsafe(size2);
+        return Buffer.allocUnsafe(size);
       } catch (ex) {
         return ex;
       }
@@ -15031,10 +15036,10 @@ var require_SFTP = __commonJS({
         return;
       const attrs = new Stats();
       if (flags & ATTR.SIZE) {
-        const size2 = bufferParser.readUInt64BE(biOpt);
-        if (size2 === void 0)
+        const size = bufferParser.readUInt64BE(biOpt);
+        if (size === void 0)
           return;
-        attrs.size = size2;
+        attrs.size = size;
       }
       if (flags & ATTR.UIDGID) {
         const uid = bufferParser.readUInt32BE();
@@ -16172,7 +16177,7 @@ var require_Channel = __commonJS({
       }
     };
     var Channel = class extends DuplexStream {
-      constructor(client, info2, opts) {
+      constructor(client, info, opts) {
         const streamOpts = {
           highWaterMark: MAX_WINDOW,
           allowHalfOpen: !opts || opts && opts.allowHalfOpen !== false,
@@ -16182,10 +16187,10 @@ var require_Channel = __commonJS({
         this.allowHalfOpen = streamOpts.allowHalfOpen;
         const server = !!(opts && opts.server);
         this.server = server;
-        this.type = info2.type;
+        this.type = info.type;
         this.subtype = void 0;
-        this.incoming = info2.incoming;
-        this.outgoing = info2.outgoing;
+        this.incoming = info.incoming;
+        this.outgoing = info.outgoing;
         this._callbacks = [];
         this._client = client;
         this._hasX11 = false;
@@ -16341,16 +16346,16 @@ var require_utils2 = __commonJS({
     "use strict";
     var { SFTP } = require_SFTP();
     var MAX_CHANNEL = 2 ** 32 - 1;
-    function onChannelOpenFailure(self2, recipient, info2, cb) {
+    function onChannelOpenFailure(self2, recipient, info, cb) {
       self2._chanMgr.remove(recipient);
       if (typeof cb !== "function")
         return;
       let err;
-      if (info2 instanceof Error) {
-        err = info2;
-      } else if (typeof info2 === "object" && info2 !== null) {
-        err = new Error(`(SSH) Channel open failure: ${info2.description}`);
-        err.reason = info2.reason;
+      if (info instanceof Error) {
+        err = info;
+      } else if (typeof info === "object" && info !== null) {
+        err = new Error(`(SSH) Channel open failure: ${info.description}`);
+        err.reason = info.reason;
       } else {
         err = new Error(
           "(SSH) Channel open failure: server closed channel unexpectedly"
@@ -16805,7 +16810,7 @@ var require_client = __commonJS({
         this.config.allowAgentFwd = cfg.agentForward === true && this.config.agent !== void 0;
         let authHandler = this.config.authHandler = typeof cfg.authHandler === "function" || Array.isArray(cfg.authHandler) ? cfg.authHandler : void 0;
         this.config.strictVendor = typeof cfg.strictVendor === "boolean" ? cfg.strictVendor : true;
-        const debug2 = this.config.debug = typeof cfg.debug === "function" ? cfg.debug : void 0;
+        const debug = this.config.debug = typeof cfg.debug === "function" ? cfg.debug : void 0;
         if (cfg.agentForward === true && !this.config.allowAgentFwd) {
           throw new Error(
             "You must set a valid agent path to allow agent forwarding"
@@ -16853,8 +16858,8 @@ var require_client = __commonJS({
         let sawHeader = false;
         if (this._protocol)
           this._protocol.cleanup();
-        const DEBUG_HANDLER = !debug2 ? void 0 : (p, display, msg) => {
-          debug2(`Debug output from server: ${JSON.stringify(msg)}`);
+        const DEBUG_HANDLER = !debug ? void 0 : (p, display, msg) => {
+          debug(`Debug output from server: ${JSON.stringify(msg)}`);
         };
         let serverSigAlgs;
         const proto = this._protocol = new Protocol({
@@ -16888,7 +16893,7 @@ var require_client = __commonJS({
               proto.service("ssh-userauth");
             }
           },
-          debug: debug2,
+          debug,
           hostVerifier,
           messageHandlers: {
             DEBUG: DEBUG_HANDLER,
@@ -16931,8 +16936,8 @@ var require_client = __commonJS({
             USERAUTH_FAILURE: (p, authMethods, partialSuccess) => {
               if (curAuth.keyAlgos) {
                 const oldKeyAlgo = curAuth.keyAlgos[0][0];
-                if (debug2)
-                  debug2(`Client: ${curAuth.type} (${oldKeyAlgo}) auth failed`);
+                if (debug)
+                  debug(`Client: ${curAuth.type} (${oldKeyAlgo}) auth failed`);
                 curAuth.keyAlgos.shift();
                 if (curAuth.keyAlgos.length) {
                   const [keyAlgo, hashAlgo] = curAuth.keyAlgos[0];
@@ -16973,10 +16978,10 @@ var require_client = __commonJS({
               }
               if (curAuth.type === "agent") {
                 const pos = curAuth.agentCtx.pos();
-                debug2 && debug2(`Client: Agent key #${pos + 1} failed`);
+                debug && debug(`Client: Agent key #${pos + 1} failed`);
                 return tryNextAgentKey();
               }
-              debug2 && debug2(`Client: ${curAuth.type} auth failed`);
+              debug && debug(`Client: ${curAuth.type} auth failed`);
               curPartial = partialSuccess;
               curAuthsLeft = authMethods;
               tryNextAuth();
@@ -17028,7 +17033,7 @@ var require_client = __commonJS({
               if (curAuth.type === "keyboard-interactive") {
                 const nprompts = Array.isArray(prompts) ? prompts.length : 0;
                 if (nprompts === 0) {
-                  debug2 && debug2(
+                  debug && debug(
                     "Client: Sending automatic USERAUTH_INFO_RESPONSE"
                   );
                   proto.authInfoRes();
@@ -17069,11 +17074,11 @@ var require_client = __commonJS({
                     proto.requestFailure();
               }
             },
-            CHANNEL_OPEN: (p, info2) => {
-              onCHANNEL_OPEN(this, info2);
+            CHANNEL_OPEN: (p, info) => {
+              onCHANNEL_OPEN(this, info);
             },
-            CHANNEL_OPEN_CONFIRMATION: (p, info2) => {
-              const channel = this._chanMgr.get(info2.recipient);
+            CHANNEL_OPEN_CONFIRMATION: (p, info) => {
+              const channel = this._chanMgr.get(info.recipient);
               if (typeof channel !== "function")
                 return;
               const isSFTP = channel.type === "sftp";
@@ -17081,28 +17086,28 @@ var require_client = __commonJS({
               const chanInfo = {
                 type,
                 incoming: {
-                  id: info2.recipient,
+                  id: info.recipient,
                   window: MAX_WINDOW,
                   packetSize: PACKET_SIZE,
                   state: "open"
                 },
                 outgoing: {
-                  id: info2.sender,
-                  window: info2.window,
-                  packetSize: info2.packetSize,
+                  id: info.sender,
+                  window: info.window,
+                  packetSize: info.packetSize,
                   state: "open"
                 }
               };
-              const instance = isSFTP ? new SFTP(this, chanInfo, { debug: debug2 }) : new Channel(this, chanInfo);
-              this._chanMgr.update(info2.recipient, instance);
+              const instance = isSFTP ? new SFTP(this, chanInfo, { debug }) : new Channel(this, chanInfo);
+              this._chanMgr.update(info.recipient, instance);
               channel(void 0, instance);
             },
             CHANNEL_OPEN_FAILURE: (p, recipient, reason, description) => {
               const channel = this._chanMgr.get(recipient);
               if (typeof channel !== "function")
                 return;
-              const info2 = { reason, description };
-              onChannelOpenFailure(this, recipient, info2, channel);
+              const info = { reason, description };
+              onChannelOpenFailure(this, recipient, info, channel);
             },
             CHANNEL_DATA: (p, recipient, data) => {
               const channel = this._chanMgr.get(recipient);
@@ -17264,7 +17269,7 @@ var require_client = __commonJS({
               return;
             called = true;
             wasConnected = true;
-            debug2 && debug2("Socket connected");
+            debug && debug("Socket connected");
             this.emit("connect");
             cryptoInit.then(() => {
               proto.start();
@@ -17297,19 +17302,19 @@ var require_client = __commonJS({
         sock.on("connect", onConnect).on("timeout", () => {
           this.emit("timeout");
         }).on("error", (err) => {
-          debug2 && debug2(`Socket error: ${err.message}`);
+          debug && debug(`Socket error: ${err.message}`);
           clearTimeout(this._readyTimeout);
           err.level = "client-socket";
           this.emit("error", err);
         }).on("end", () => {
-          debug2 && debug2("Socket ended");
+          debug && debug("Socket ended");
           onDone();
           proto.cleanup();
           clearTimeout(this._readyTimeout);
           clearInterval(katimer);
           this.emit("end");
         }).on("close", () => {
-          debug2 && debug2("Socket closed");
+          debug && debug("Socket closed");
           onDone();
           proto.cleanup();
           clearTimeout(this._readyTimeout);
@@ -17543,7 +17548,7 @@ var require_client = __commonJS({
           }
         };
         function skipAuth(msg) {
-          debug2 && debug2(msg);
+          debug && debug(msg);
           process.nextTick(tryNextAuth);
         }
         function tryNextAuth() {
@@ -17557,8 +17562,8 @@ var require_client = __commonJS({
           if (curAuth.type === "agent") {
             const key = curAuth.agentCtx.nextKey();
             if (key === false) {
-              debug2 && debug2("Agent: No more keys left to try");
-              debug2 && debug2("Client: agent auth failed");
+              debug && debug("Agent: No more keys left to try");
+              debug && debug("Client: agent auth failed");
               tryNextAuth();
             } else {
               const pos = curAuth.agentCtx.pos();
@@ -17568,14 +17573,14 @@ var require_client = __commonJS({
                 if (curAuth.keyAlgos.length) {
                   keyAlgo = curAuth.keyAlgos[0][0];
                 } else {
-                  debug2 && debug2(
+                  debug && debug(
                     `Agent: Skipping key #${pos + 1} (no mutual hash algorithm)`
                   );
                   tryNextAgentKey();
                   return;
                 }
               }
-              debug2 && debug2(`Agent: Trying key #${pos + 1}`);
+              debug && debug(`Agent: Trying key #${pos + 1}`);
               proto.authPK(curAuth.username, key, keyAlgo);
             }
           }
@@ -17594,7 +17599,7 @@ var require_client = __commonJS({
           let host = this.config.host;
           const forceIPv4 = this.config.forceIPv4;
           const forceIPv6 = this.config.forceIPv6;
-          debug2 && debug2(`Client: Trying ${host} on port ${this.config.port} ...`);
+          debug && debug(`Client: Trying ${host} on port ${this.config.port} ...`);
           const doConnect = () => {
             startTimeout();
             sock.connect({
@@ -17612,12 +17617,12 @@ var require_client = __commonJS({
             dnsLookup(host, forceIPv4 ? 4 : 6, (err, address, family) => {
               if (err) {
                 const type = forceIPv4 ? "IPv4" : "IPv6";
-                const error2 = new Error(
+                const error = new Error(
                   `Error while looking up ${type} address for '${host}': ${err}`
                 );
                 clearTimeout(this._readyTimeout);
-                error2.level = "client-dns";
-                this.emit("error", error2);
+                error.level = "client-dns";
+                this.emit("error", error);
                 this.emit("close");
                 return;
               }
@@ -18199,12 +18204,12 @@ var require_client = __commonJS({
       });
       chan._client._protocol.subsystem(chan.outgoing.id, name, true);
     }
-    function onCHANNEL_OPEN(self2, info2) {
+    function onCHANNEL_OPEN(self2, info) {
       let localChan = -1;
       let reason;
       const accept = () => {
         const chanInfo = {
-          type: info2.type,
+          type: info.type,
           incoming: {
             id: localChan,
             window: MAX_WINDOW,
@@ -18212,16 +18217,16 @@ var require_client = __commonJS({
             state: "open"
           },
           outgoing: {
-            id: info2.sender,
-            window: info2.window,
-            packetSize: info2.packetSize,
+            id: info.sender,
+            window: info.window,
+            packetSize: info.packetSize,
             state: "open"
           }
         };
         const stream = new Channel(self2, chanInfo);
         self2._chanMgr.update(localChan, stream);
         self2._protocol.channelOpenConfirm(
-          info2.sender,
+          info.sender,
           localChan,
           MAX_WINDOW,
           PACKET_SIZE
@@ -18237,7 +18242,7 @@ var require_client = __commonJS({
         }
         if (localChan !== -1)
           self2._chanMgr.remove(localChan);
-        self2._protocol.channelOpenFail(info2.sender, reason, "");
+        self2._protocol.channelOpenFail(info.sender, reason, "");
       };
       const reserveChannel = () => {
         localChan = self2._chanMgr.add();
@@ -18251,8 +18256,8 @@ var require_client = __commonJS({
         }
         return localChan !== -1;
       };
-      const data = info2.data;
-      switch (info2.type) {
+      const data = info.data;
+      switch (info.type) {
         case "forwarded-tcpip": {
           const val = self2._forwarding[`${data.destIP}:${data.destPort}`];
           if (val !== void 0 && reserveChannel()) {
@@ -18290,7 +18295,7 @@ var require_client = __commonJS({
           reason = CHANNEL_OPEN_FAILURE.UNKNOWN_CHANNEL_TYPE;
           if (self2.config.debug) {
             self2.config.debug(
-              `Client: Automatic rejection of unsupported incoming channel open type: ${info2.type}`
+              `Client: Automatic rejection of unsupported incoming channel open type: ${info.type}`
             );
           }
       }
@@ -18298,7 +18303,7 @@ var require_client = __commonJS({
         reason = CHANNEL_OPEN_FAILURE.ADMINISTRATIVELY_PROHIBITED;
         if (self2.config.debug) {
           self2.config.debug(
-            "Client: Automatic rejection of unexpected incoming channel open for: " + info2.type
+            "Client: Automatic rejection of unexpected incoming channel open for: " + info.type
           );
         }
       }
@@ -18655,7 +18660,7 @@ var require_server = __commonJS({
       }
     };
     var Session = class extends EventEmitter {
-      constructor(client, info2, localChan) {
+      constructor(client, info, localChan) {
         super();
         this.type = "session";
         this.subtype = void 0;
@@ -18671,9 +18676,9 @@ var require_server = __commonJS({
             state: "open"
           },
           outgoing: {
-            id: info2.sender,
-            window: info2.window,
-            packetSize: info2.packetSize,
+            id: info.sender,
+            window: info.window,
+            packetSize: info.packetSize,
             state: "open"
           }
         };
@@ -18780,14 +18785,14 @@ var require_server = __commonJS({
           socket.once("close", () => {
             --this._connections;
           });
-          let debug2;
+          let debug;
           if (origDebug) {
             const debugPrefix = `[${process.hrtime().join(".")}] `;
-            debug2 = (msg) => {
+            debug = (msg) => {
               origDebug(`${debugPrefix}${msg}`);
             };
           }
-          new Client(socket, hostKeys, ident, offer, debug2, this, cfg);
+          new Client(socket, hostKeys, ident, offer, debug, this, cfg);
         }).on("error", (err) => {
           this.emit("error", err);
         }).on("listening", () => {
@@ -18828,7 +18833,7 @@ var require_server = __commonJS({
     Server.KEEPALIVE_CLIENT_INTERVAL = 15e3;
     Server.KEEPALIVE_CLIENT_COUNT_MAX = 3;
     var Client = class extends EventEmitter {
-      constructor(socket, hostKeys, ident, offer, debug2, server, srvCfg) {
+      constructor(socket, hostKeys, ident, offer, debug, server, srvCfg) {
         super();
         let exchanges = 0;
         let acceptedAuthSvc = false;
@@ -18839,14 +18844,14 @@ var require_server = __commonJS({
         const unsentGlobalRequestsReplies = [];
         this._sock = socket;
         this._chanMgr = new ChannelManager(this);
-        this._debug = debug2;
+        this._debug = debug;
         this.noMoreSessions = false;
         this.authenticated = false;
         function onClientPreHeaderError(err) {
         }
         this.on("error", onClientPreHeaderError);
-        const DEBUG_HANDLER = !debug2 ? void 0 : (p, display, msg) => {
-          debug2(`Debug output from client: ${JSON.stringify(msg)}`);
+        const DEBUG_HANDLER = !debug ? void 0 : (p, display, msg) => {
+          debug(`Debug output from client: ${JSON.stringify(msg)}`);
         };
         const kaIntvl = typeof srvCfg.keepaliveInterval === "number" && isFinite(srvCfg.keepaliveInterval) && srvCfg.keepaliveInterval > 0 ? srvCfg.keepaliveInterval : typeof Server.KEEPALIVE_CLIENT_INTERVAL === "number" && isFinite(Server.KEEPALIVE_CLIENT_INTERVAL) && Server.KEEPALIVE_CLIENT_INTERVAL > 0 ? Server.KEEPALIVE_CLIENT_INTERVAL : -1;
         const kaCountMax = typeof srvCfg.keepaliveCountMax === "number" && isFinite(srvCfg.keepaliveCountMax) && srvCfg.keepaliveCountMax >= 0 ? srvCfg.keepaliveCountMax : typeof Server.KEEPALIVE_CLIENT_COUNT_MAX === "number" && isFinite(Server.KEEPALIVE_CLIENT_COUNT_MAX) && Server.KEEPALIVE_CLIENT_COUNT_MAX >= 0 ? Server.KEEPALIVE_CLIENT_COUNT_MAX : -1;
@@ -18897,13 +18902,13 @@ var require_server = __commonJS({
           },
           onHeader: (header) => {
             this.removeListener("error", onClientPreHeaderError);
-            const info2 = {
+            const info = {
               ip: socket.remoteAddress,
               family: socket.remoteFamily,
               port: socket.remotePort,
               header
             };
-            if (!server.emit("connection", this, info2)) {
+            if (!server.emit("connection", this, info)) {
               proto.disconnect(DISCONNECT_REASON.BY_APPLICATION);
               socket.end();
               return;
@@ -18916,7 +18921,7 @@ var require_server = __commonJS({
               this.emit("rekey");
             this.emit("handshake", negotiated);
           },
-          debug: debug2,
+          debug,
           messageHandlers: {
             DEBUG: DEBUG_HANDLER,
             DISCONNECT: (p, reason, desc) => {
@@ -18932,10 +18937,10 @@ var require_server = __commonJS({
               }
               socket.end();
             },
-            CHANNEL_OPEN: (p, info2) => {
-              if (info2.type === "session" && this.noMoreSessions || !this.authenticated) {
+            CHANNEL_OPEN: (p, info) => {
+              if (info.type === "session" && this.noMoreSessions || !this.authenticated) {
                 const reasonCode = CHANNEL_OPEN_FAILURE.ADMINISTRATIVELY_PROHIBITED;
-                return proto.channelOpenFail(info2.sender, reasonCode);
+                return proto.channelOpenFail(info.sender, reasonCode);
               }
               let localChan = -1;
               let reason;
@@ -18953,30 +18958,30 @@ var require_server = __commonJS({
                 }
                 if (localChan !== -1)
                   this._chanMgr.remove(localChan);
-                proto.channelOpenFail(info2.sender, reason, "");
+                proto.channelOpenFail(info.sender, reason, "");
               };
               const reserveChannel = () => {
                 localChan = this._chanMgr.add();
                 if (localChan === -1) {
                   reason = CHANNEL_OPEN_FAILURE.RESOURCE_SHORTAGE;
-                  if (debug2) {
-                    debug2("Automatic rejection of incoming channel open: no channels available");
+                  if (debug) {
+                    debug("Automatic rejection of incoming channel open: no channels available");
                   }
                 }
                 return localChan !== -1;
               };
-              const data = info2.data;
-              switch (info2.type) {
+              const data = info.data;
+              switch (info.type) {
                 case "session":
                   if (listenerCount(this, "session") && reserveChannel()) {
                     accept = () => {
                       if (replied)
                         return;
                       replied = true;
-                      const instance = new Session(this, info2, localChan);
+                      const instance = new Session(this, info, localChan);
                       this._chanMgr.update(localChan, instance);
                       proto.channelOpenConfirm(
-                        info2.sender,
+                        info.sender,
                         localChan,
                         MAX_WINDOW,
                         PACKET_SIZE
@@ -19002,16 +19007,16 @@ var require_server = __commonJS({
                           state: "open"
                         },
                         outgoing: {
-                          id: info2.sender,
-                          window: info2.window,
-                          packetSize: info2.packetSize,
+                          id: info.sender,
+                          window: info.window,
+                          packetSize: info.packetSize,
                           state: "open"
                         }
                       };
                       const stream = new Channel(this, chanInfo, { server: true });
                       this._chanMgr.update(localChan, stream);
                       proto.channelOpenConfirm(
-                        info2.sender,
+                        info.sender,
                         localChan,
                         MAX_WINDOW,
                         PACKET_SIZE
@@ -19037,16 +19042,16 @@ var require_server = __commonJS({
                           state: "open"
                         },
                         outgoing: {
-                          id: info2.sender,
-                          window: info2.window,
-                          packetSize: info2.packetSize,
+                          id: info.sender,
+                          window: info.window,
+                          packetSize: info.packetSize,
                           state: "open"
                         }
                       };
                       const stream = new Channel(this, chanInfo, { server: true });
                       this._chanMgr.update(localChan, stream);
                       proto.channelOpenConfirm(
-                        info2.sender,
+                        info.sender,
                         localChan,
                         MAX_WINDOW,
                         PACKET_SIZE
@@ -19059,47 +19064,47 @@ var require_server = __commonJS({
                   break;
                 default:
                   reason = CHANNEL_OPEN_FAILURE.UNKNOWN_CHANNEL_TYPE;
-                  if (debug2) {
-                    debug2(`Automatic rejection of unsupported incoming channel open type: ${info2.type}`);
+                  if (debug) {
+                    debug(`Automatic rejection of unsupported incoming channel open type: ${info.type}`);
                   }
               }
               if (reason === void 0) {
                 reason = CHANNEL_OPEN_FAILURE.ADMINISTRATIVELY_PROHIBITED;
-                if (debug2) {
-                  debug2(`Automatic rejection of unexpected incoming channel open for: ${info2.type}`);
+                if (debug) {
+                  debug(`Automatic rejection of unexpected incoming channel open for: ${info.type}`);
                 }
               }
               reject();
             },
-            CHANNEL_OPEN_CONFIRMATION: (p, info2) => {
-              const channel = this._chanMgr.get(info2.recipient);
+            CHANNEL_OPEN_CONFIRMATION: (p, info) => {
+              const channel = this._chanMgr.get(info.recipient);
               if (typeof channel !== "function")
                 return;
               const chanInfo = {
                 type: channel.type,
                 incoming: {
-                  id: info2.recipient,
+                  id: info.recipient,
                   window: MAX_WINDOW,
                   packetSize: PACKET_SIZE,
                   state: "open"
                 },
                 outgoing: {
-                  id: info2.sender,
-                  window: info2.window,
-                  packetSize: info2.packetSize,
+                  id: info.sender,
+                  window: info.window,
+                  packetSize: info.packetSize,
                   state: "open"
                 }
               };
               const instance = new Channel(this, chanInfo, { server: true });
-              this._chanMgr.update(info2.recipient, instance);
+              this._chanMgr.update(info.recipient, instance);
               channel(void 0, instance);
             },
             CHANNEL_OPEN_FAILURE: (p, recipient, reason, description) => {
               const channel = this._chanMgr.get(recipient);
               if (typeof channel !== "function")
                 return;
-              const info2 = { reason, description };
-              onChannelOpenFailure(this, recipient, info2, channel);
+              const info = { reason, description };
+              onChannelOpenFailure(this, recipient, info, channel);
             },
             CHANNEL_DATA: (p, recipient, data) => {
               let channel = this._chanMgr.get(recipient);
@@ -19308,7 +19313,7 @@ var require_server = __commonJS({
                     if (useSFTP) {
                       instance = new SFTP(this, session._chanInfo, {
                         server: true,
-                        debug: debug2
+                        debug
                       });
                     } else {
                       instance = new Channel(
@@ -19337,7 +19342,7 @@ var require_server = __commonJS({
                   break;
                 }
               }
-              debug2 && debug2(
+              debug && debug(
                 `Automatic rejection of incoming channel request: ${type}`
               );
               reject && reject();
@@ -19547,11 +19552,11 @@ var require_server = __commonJS({
           err.level = "socket";
           this.emit("error", err);
         }).once("end", () => {
-          debug2 && debug2("Socket ended");
+          debug && debug("Socket ended");
           proto.cleanup();
           this.emit("end");
         }).once("close", () => {
-          debug2 && debug2("Socket closed");
+          debug && debug("Socket closed");
           proto.cleanup();
           this.emit("close");
           const err = new Error("No response from server");
@@ -19610,15 +19615,15 @@ var require_server = __commonJS({
         return this;
       }
       rekey(cb) {
-        let error2;
+        let error;
         try {
           this._protocol.rekey();
         } catch (ex) {
-          error2 = ex;
+          error = ex;
         }
         if (typeof cb === "function") {
-          if (error2)
-            process.nextTick(cb, error2);
+          if (error)
+            process.nextTick(cb, error);
           else
             this.once("rekey", cb);
         }
@@ -20163,7 +20168,12 @@ var INPUT_DEFAULTS = {
   upload: "always",
   "artifact-name": "boot-image-vm-logs",
   "retention-days": "",
-  cache: "true"
+  cache: "true",
+  "cache-max-size": "4096",
+  "cache-timeout": "120",
+  compare: "auto",
+  "fail-on-regression": "false",
+  "slowdown-threshold": "25"
 };
 var InputError = class extends Error {
   constructor(input, message) {
@@ -20187,10 +20197,10 @@ kernel [optional]: uname -a
 var PROBE_LINE = /^(?<name>[A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[(?<options>[^\]]*)\])?\s*:\s*(?<command>.*)$/;
 var DEFAULT_PROBE_TIMEOUT = 60;
 var VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-function parseProbes(text2, input = "probes") {
+function parseProbes(text, input = "probes") {
   const probes = [];
-  const lines2 = text2.split("\n");
-  lines2.forEach((raw, index) => {
+  const lines = text.split("\n");
+  lines.forEach((raw, index) => {
     const line = raw.trim();
     if (!line || line.startsWith("#")) return;
     const where = `line ${index + 1} ('${line}')`;
@@ -20300,31 +20310,18 @@ function parseInputs(read) {
     upload: oneOf("upload", get("upload"), ["always", "failure", "never"]),
     artifactName,
     retentionDays: retention ? integer("retention-days", retention, 1, 90, " (days)") : void 0,
-    cache: boolean("cache", get("cache"))
-  };
-}
-
-// src/log.ts
-var actionsLog = {
-  info: (message) => info(message),
-  debug: (message) => debug(message),
-  warning: (message, annotation) => warning(message, annotation ?? {}),
-  error: (message, annotation) => error(message, annotation ?? {}),
-  group: (name, fn) => group(name, fn)
-};
-function consoleLog(write = (line) => process.stderr.write(line + "\n")) {
-  const titled = (level, message, annotation) => `${level}: ${annotation?.title ? annotation.title + ": " : ""}${message}`;
-  return {
-    info: (message) => write(message),
-    debug: (message) => {
-      if (process.env.BOOT_IMAGE_VM_DEBUG) write(`debug: ${message}`);
-    },
-    warning: (message, annotation) => write(titled("warning", message, annotation)),
-    error: (message, annotation) => write(titled("error", message, annotation)),
-    group: async (name, fn) => {
-      write(`\u2500\u2500 ${name}`);
-      return fn();
-    }
+    cache: boolean("cache", get("cache")),
+    cacheMaxSizeMiB: integer("cache-max-size", get("cache-max-size"), 1, 10240, " (MiB)"),
+    cacheTimeoutSeconds: integer("cache-timeout", get("cache-timeout"), 5, 3600, " (seconds)"),
+    compare: oneOf("compare", get("compare"), ["auto", "off"]),
+    failOnRegression: boolean("fail-on-regression", get("fail-on-regression")),
+    slowdownThresholdPercent: integer(
+      "slowdown-threshold",
+      get("slowdown-threshold"),
+      1,
+      1e3,
+      " (percent)"
+    )
   };
 }
 
@@ -20367,459 +20364,16 @@ var Secrets = class {
     return [...this.known].sort((a, b) => b.length - a.length);
   }
   /** Replaces every known secret in the text with ***. */
-  redact(text2) {
-    let out = text2;
+  redact(text) {
+    let out = text;
     for (const value of this.values()) if (out.includes(value)) out = out.split(value).join("***");
     return out;
   }
   /** The first known secret the text contains, if any. */
-  findIn(text2) {
-    return this.values().find((value) => text2.includes(value));
+  findIn(text) {
+    return this.values().find((value) => text.includes(value));
   }
 };
-
-// src/report/markdown.ts
-function byteLength(text2) {
-  return Buffer.byteLength(text2, "utf8");
-}
-var ANSI = /\u001b(?:\[[0-?]*[ -/]*[@-~]|\][^\u0007\u001b]*(?:\u0007|\u001b\\)|[@-Z\\-_])/g;
-var CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
-function stripControl(text2) {
-  return text2.replace(ANSI, "").replace(CONTROL, "");
-}
-function escapeHtml(text2) {
-  return text2.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
-}
-function escapeCell(text2, maxChars = 300) {
-  const flat = stripControl(text2).replace(/\s*[\r\n]+\s*/g, " ");
-  const short = flat.length > maxChars ? flat.slice(0, maxChars - 1) + "\u2026" : flat;
-  return escapeHtml(short).replace(/[\\`*_[\]~|#!]/g, (character) => "\\" + character);
-}
-function codeCell(text2, maxChars = 300) {
-  const flat = stripControl(text2).replace(/\s*[\r\n]+\s*/g, " ");
-  if (!flat) return "";
-  if (/[`<>]/.test(flat) || flat.length > maxChars) return escapeCell(flat, maxChars);
-  return "`" + flat.replace(/\|/g, "\\|") + "`";
-}
-function headBytes(text2, maxBytes) {
-  const bytes2 = Buffer.from(text2, "utf8");
-  if (bytes2.length <= maxBytes) return text2;
-  let end = Math.max(0, maxBytes);
-  while (end > 0 && (bytes2[end] & 192) === 128) end--;
-  return bytes2.subarray(0, end).toString("utf8");
-}
-function tailBytes(text2, maxBytes) {
-  const bytes2 = Buffer.from(text2, "utf8");
-  if (bytes2.length <= maxBytes) return text2;
-  let start = bytes2.length - Math.max(0, maxBytes);
-  while (start < bytes2.length && (bytes2[start] & 192) === 128) start++;
-  return bytes2.subarray(start).toString("utf8");
-}
-function clipTail(lines2, limits) {
-  const maxLineChars = limits.maxLineChars ?? 2e3;
-  const kept = [];
-  let bytes2 = 0;
-  let longLines = 0;
-  for (let index = lines2.length - 1; index >= 0 && kept.length < limits.maxLines; index--) {
-    let line = stripControl(lines2[index] ?? "").replace(/\r$/, "");
-    if (line.length > maxLineChars) {
-      line = "\u2026" + line.slice(-(maxLineChars - 1));
-      longLines++;
-    }
-    const size2 = byteLength(line) + 1;
-    if (bytes2 + size2 > limits.maxBytes) {
-      if (kept.length === 0) kept.push(tailBytes(line, limits.maxBytes));
-      break;
-    }
-    kept.push(line);
-    bytes2 += size2;
-  }
-  kept.reverse();
-  const dropped = lines2.length - kept.length;
-  const parts = [];
-  if (dropped > 0) parts.push(`${dropped} earlier line${dropped === 1 ? "" : "s"}`);
-  if (longLines > 0) parts.push(`the start of ${longLines} long line${longLines === 1 ? "" : "s"}`);
-  return { text: kept.join("\n"), cut: parts.join(" and ") };
-}
-function fence(text2, info2 = "text") {
-  const longest = Math.max(0, ...(text2.match(/`+/g) ?? []).map((run2) => run2.length));
-  const marks = "`".repeat(Math.max(3, longest + 1));
-  return `${marks}${info2}
-${text2}
-${marks}`;
-}
-function details(summary, body, open = false) {
-  return `<details${open ? " open" : ""}><summary>${escapeHtml(summary)}</summary>
-
-${body}
-
-</details>`;
-}
-function table(header, rows) {
-  const line = (cells) => `| ${cells.join(" | ")} |`;
-  return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
-}
-function formatDuration(ms) {
-  if (ms === void 0 || !Number.isFinite(ms) || ms < 0) return "";
-  const seconds2 = ms / 1e3;
-  if (seconds2 < 60) return `${seconds2.toFixed(1)} s`;
-  const minutes = Math.floor(seconds2 / 60);
-  return `${minutes} min ${Math.round(seconds2 - minutes * 60)} s`;
-}
-
-// src/report/summary-sections.ts
-var STAGES = [
-  "setup",
-  "build",
-  "env-diff",
-  "boot",
-  "probes",
-  "test",
-  "upload"
-];
-var LIMITS = {
-  tailLines: 80,
-  tailBytes: 24 * 1024,
-  errorLines: 60,
-  errorBytes: 16 * 1024,
-  derivationsWithLog: 10,
-  derivationRows: 50,
-  dependents: 20,
-  verdicts: 10,
-  differences: 15,
-  probes: 150,
-  screenshots: 20,
-  withheld: 50
-};
-var STATUS_EMOJI = {
-  passed: "\u2705",
-  failed: "\u274C",
-  warning: "\u26A0\uFE0F",
-  skipped: "\u23ED\uFE0F"
-};
-var plural = (count, word) => `${count} ${word}${count === 1 ? "" : "s"}`;
-var more = (left, what, where) => left > 0 ? `
-
-_\u2026 and ${plural(left, what)} more (see ${where} in the artifact)._` : "";
-function errorBlock(text2, where = "report.json") {
-  const clipped = clipTail(text2.split("\n"), {
-    maxLines: LIMITS.errorLines,
-    maxBytes: LIMITS.errorBytes
-  });
-  const note = clipped.cut ? `
-
-_Cut ${clipped.cut}; the full text is in ${where}._` : "";
-  return fence(clipped.text) + note;
-}
-function stageTable(report) {
-  const rows = STAGES.map((name) => {
-    const stage = report.stages[name];
-    if (!stage) return [name, "\u23ED\uFE0F not run", "", ""];
-    return [
-      name,
-      `${STATUS_EMOJI[stage.status]} ${stage.status}`,
-      formatDuration(stage.durationMs),
-      escapeCell(stage.detail)
-    ];
-  });
-  return "### Stages\n\n" + table(["Stage", "Status", "Duration", "Detail"], rows);
-}
-function derivationBlock(failure, open) {
-  const clipped = clipTail(failure.tail, {
-    maxLines: LIMITS.tailLines,
-    maxBytes: LIMITS.tailBytes
-  });
-  const exit = failure.exitCode === null || /exit code/.test(failure.reason) ? "" : ` (exit code ${failure.exitCode})`;
-  const cut = clipped.cut ? ` Cut ${clipped.cut} from this tail.` : "";
-  const body = [
-    `${codeCell(failure.drv)}: ${escapeCell(failure.reason)}${exit}.`,
-    clipped.text ? fence(clipped.text, "log") : "_The log is empty._",
-    `_Full log: ${codeCell(failure.log)} in the artifact.${cut}_`
-  ].join("\n\n");
-  return details(`\u274C ${failure.name}: ${failure.reason}`, body, open);
-}
-function buildSection(build, titled, openFirst = true) {
-  const title = titled ? `### Build (${build.context})` : "### Build";
-  const lines2 = [title, `**${build.status}** in ${formatDuration(build.durationMs)}.`];
-  const paths = [];
-  if (build.drvPath) paths.push(`- Derivation: ${codeCell(build.drvPath)}`);
-  if (build.outPath) paths.push(`- Output: ${codeCell(build.outPath)}`);
-  if (build.isoPath) paths.push(`- ISO: ${codeCell(build.isoPath)}`);
-  if (paths.length) lines2.push(paths.join("\n"));
-  if (build.error) lines2.push(errorBlock(build.error, "build/build.log"));
-  const failures = build.failures;
-  if (failures.length) {
-    const own = failures.length === 1 ? "its own builder" : "their own builders";
-    lines2.push(`${plural(failures.length, "derivation")} failed in ${own}:`);
-    failures.slice(0, LIMITS.derivationsWithLog).forEach((failure, index) => lines2.push(derivationBlock(failure, openFirst && index === 0)));
-    const rest = failures.slice(LIMITS.derivationsWithLog);
-    if (rest.length) {
-      const rows = rest.slice(0, LIMITS.derivationRows).map((f) => [escapeCell(f.name), escapeCell(f.reason), codeCell(f.log)]);
-      lines2.push(
-        table(["Derivation", "Reason", "Log"], rows) + more(rest.length - rows.length, "failed derivation", "build/failed/")
-      );
-    }
-  }
-  if (build.dependents.length) {
-    const shown = build.dependents.slice(0, LIMITS.dependents);
-    const list = shown.map((drv) => `- ${codeCell(drv)}`).join("\n");
-    lines2.push(
-      details(`${plural(build.dependents.length, "dependent")} failed only because of these`, list) + more(build.dependents.length - shown.length, "dependent", "report.json")
-    );
-  }
-  return lines2.join("\n\n");
-}
-function envDiffSection(diff, heading = "### Environment diff") {
-  const lines2 = [heading];
-  if (diff.error) lines2.push(`The diff did not complete: ${escapeCell(diff.error)}`);
-  const verdicts = diff.verdicts.slice(0, LIMITS.verdicts);
-  if (verdicts.length) lines2.push(verdicts.map((v) => `- ${escapeCell(v, 1e3)}`).join("\n"));
-  const order = { high: 0, medium: 1, low: 2 };
-  const likely = [...diff.differences].sort((a, b) => order[a.likelihood] - order[b.likelihood]);
-  const shown = likely.slice(0, LIMITS.differences);
-  if (shown.length) {
-    const rows = shown.map((d) => [
-      codeCell(d.name),
-      d.kind,
-      d.likelihood,
-      codeCell(d.host ?? "", 120),
-      codeCell(d.devshell ?? "", 120),
-      escapeCell(d.reason)
-    ]);
-    const header = ["Variable", "Change", "Likelihood", "Host", "Devshell", "Why it matters"];
-    lines2.push(table(header, rows) + more(likely.length - shown.length, "difference", "env/diff.md"));
-  }
-  lines2.push("_The whole comparison: `env/diff.md` (and `env/diff.json`) in the artifact._");
-  return lines2.join("\n\n");
-}
-function bootSection(report) {
-  const boot = report.vm?.boot;
-  if (!boot) return "";
-  const lines2 = ["### Boot"];
-  const facts = [`- Status: **${boot.status}**`];
-  if (boot.accel) facts.push(`- Accelerator: **${boot.accel}**`);
-  if (boot.kvmCheck) {
-    const verdict = boot.kvmCheck.runsGuest ? "KVM runs a guest" : "KVM cannot run a guest";
-    const reason = boot.kvmCheck.reason ? `: ${escapeCell(boot.kvmCheck.reason)}` : "";
-    facts.push(`- KVM check: ${verdict}${reason} (${formatDuration(boot.kvmCheck.durationMs)})`);
-  }
-  if (boot.bootSeconds !== void 0) facts.push(`- Ready after ${boot.bootSeconds.toFixed(1)} s`);
-  if (boot.hostKeyFingerprint) facts.push(`- SSH host key: ${codeCell(boot.hostKeyFingerprint)}`);
-  if (boot.consoleHostKeyFingerprint && boot.consoleHostKeyFingerprint !== boot.hostKeyFingerprint)
-    facts.push(`- Host key printed on the console: ${codeCell(boot.consoleHostKeyFingerprint)}`);
-  lines2.push(facts.join("\n"));
-  if (boot.error) lines2.push(`**Error:** ${escapeCell(boot.error, 1e3)}`);
-  if (boot.panic) lines2.push("The console said, before the boot ended:\n\n" + fence(boot.panic));
-  if (boot.timeline.length) {
-    const rows = boot.timeline.map((m) => [
-      m.name,
-      m.seconds.toFixed(1),
-      m.line ? codeCell(m.line, 160) : ""
-    ]);
-    lines2.push(table(["Milestone", "Seconds", "Console line"], rows));
-  }
-  const shots = boot.screenshots.slice(0, LIMITS.screenshots);
-  if (shots.length) {
-    lines2.push(
-      "Screenshots: " + shots.map((shot) => codeCell(shot)).join(", ") + more(boot.screenshots.length - shots.length, "screenshot", "vm/")
-    );
-  }
-  lines2.push("_Console: `vm/serial.log`; QEMU: `vm/qemu.log`, `vm/qemu-args.txt`._");
-  return lines2.join("\n\n");
-}
-function probeFailed(probe) {
-  return probe.exitCode !== 0 || probe.timedOut || probe.missing;
-}
-function probeOutcome(probe) {
-  if (probe.timedOut) return "\u23F1\uFE0F timed out";
-  if (probe.missing) return "\u2753 command missing";
-  if (probe.exitCode === 0) return "\u2705 0";
-  const code2 = probe.exitCode === null ? probe.signal ?? "no exit code" : String(probe.exitCode);
-  return `${probe.required ? "\u274C" : "\u26A0\uFE0F"} ${escapeCell(code2)}`;
-}
-function probesSection(probes) {
-  if (!probes.length) return "";
-  const ordered2 = [
-    ...probes.filter((p) => p.required && probeFailed(p)),
-    ...probes.filter((p) => !(p.required && probeFailed(p)))
-  ];
-  const shown = ordered2.slice(0, LIMITS.probes);
-  const rows = shown.map((p) => [
-    escapeCell(p.name, 80),
-    p.required ? "yes" : "no",
-    probeOutcome(p),
-    formatDuration(p.durationMs),
-    codeCell(p.file)
-  ]);
-  const failed2 = probes.filter((p) => p.required && probeFailed(p)).length;
-  const head = `### Probes
-
-${probes.length - failed2} of ${probes.length} passed or optional; ${failed2} required failed.`;
-  return head + "\n\n" + table(["Probe", "Required", "Exit code", "Duration", "Output"], rows) + more(probes.length - shown.length, "probe", "probes/");
-}
-function testSection(report) {
-  const test = report.vm?.test;
-  if (!test) return "";
-  const outcome = test.timedOut ? "\u23F1\uFE0F timed out" : test.exitCode === 0 ? "\u2705 exit code 0" : `\u274C exit code ${test.exitCode ?? "none"}`;
-  return `### Test
-
-${outcome} after ${formatDuration(test.durationMs)}. Output: ${codeCell(test.file)}.`;
-}
-function uploadSection(report) {
-  const upload = report.upload;
-  if (!upload) return "";
-  const lines2 = ["### Upload", `**${upload.status}**: ${escapeCell(upload.detail, 1e3)}`];
-  if (upload.artifactUrl) {
-    const id = upload.artifactId === void 0 ? "" : ` (ID ${upload.artifactId})`;
-    lines2.push(`Artifact: <a href="${escapeHtml(upload.artifactUrl)}">download</a>${id}`);
-  }
-  const withheld = upload.withheld.slice(0, LIMITS.withheld);
-  if (withheld.length) {
-    lines2.push(
-      "Withheld because they held a secret: " + withheld.map((file) => codeCell(file)).join(", ") + more(upload.withheld.length - withheld.length, "file", "report.json")
-    );
-  }
-  return lines2.join("\n\n");
-}
-
-// src/report/summary.ts
-var SUMMARY_LIMIT_BYTES = 1024 * 1024;
-var DEFAULT_SUMMARY_MAX_BYTES = 1e3 * 1024 - 8 * 1024;
-function headline(report) {
-  if (report.result === "passed") return `## \u2705 passed${report.cancelled ? " (cancelled)" : ""}`;
-  const decided = report.decidedBy ? ` \u2014 decided by ${report.decidedBy}` : "";
-  return `## \u274C ${report.result}${decided}${report.cancelled ? " (cancelled)" : ""}`;
-}
-function disagreement(builds) {
-  const host = builds.find((b) => b.context === "host");
-  const devshell = builds.find((b) => b.context === "devshell");
-  if (!host || !devshell) return void 0;
-  if (host.status === "passed" === (devshell.status === "passed")) return void 0;
-  return host.status === "passed" ? [host, devshell] : [devshell, host];
-}
-function contextName(build) {
-  return build.context === "host" ? "on the host" : "in the devshell";
-}
-function lead(report) {
-  const split = disagreement(report.builds);
-  if (split) {
-    const [passing, failing] = split;
-    const parts = [
-      `**Passes ${contextName(passing)}, fails ${contextName(failing)}** (${failing.status} in ${failing.context}).`
-    ];
-    const first = failing.failures[0];
-    if (first) parts.push(derivationBlock(first, true));
-    else if (failing.error) parts.push(errorBlock(failing.error, "build/build.log"));
-    if (report.envDiff) {
-      parts.push(envDiffSection(report.envDiff, "#### What differs between the two contexts"));
-    }
-    return parts.join("\n\n");
-  }
-  switch (report.result) {
-    case "setup-failed":
-      return report.setup?.error ? "Setting up Nix failed:\n\n" + errorBlock(report.setup.error) : "";
-    case "eval-failed": {
-      const failed2 = report.builds.find((b) => b.status === "eval-failed");
-      return failed2?.error ? `Evaluating the image failed (${failed2.context}):
-
-` + errorBlock(failed2.error, "build/build.log") : "";
-    }
-    case "build-failed": {
-      const names = report.builds.flatMap((b) => b.failures.map((f) => escapeCell(f.name, 100)));
-      return names.length ? `Failing derivation${names.length === 1 ? "" : "s"}: ${names.slice(0, 10).join(", ")}${names.length > 10 ? ", \u2026" : ""}.` : "";
-    }
-    case "boot-failed": {
-      const boot = report.vm?.boot;
-      const parts = [boot?.error ? `The image did not boot: ${escapeCell(boot.error, 1e3)}` : ""];
-      if (boot?.panic) parts.push(fence(boot.panic));
-      return parts.filter(Boolean).join("\n\n");
-    }
-    case "probe-failed": {
-      const failed2 = (report.vm?.probes ?? []).filter((p) => p.required && probeFailed(p));
-      const names = failed2.slice(0, 10).map((p) => escapeCell(p.name, 80));
-      return `Required probe${failed2.length === 1 ? "" : "s"} failed: ${names.join(", ")}${failed2.length > 10 ? ", \u2026" : ""}.`;
-    }
-    case "test-failed": {
-      const test = report.vm?.test;
-      if (!test) return "";
-      return test.timedOut ? "The test command timed out." : `The test command exited with code ${test.exitCode ?? "none"}.`;
-    }
-    default:
-      return "";
-  }
-}
-function setupSection(report) {
-  const setup = report.setup;
-  if (!setup) return "";
-  const lines2 = [];
-  const nix = setup.nix;
-  if (nix) {
-    lines2.push(
-      `- Nix: ${escapeCell(nix.version)} (${nix.variant}, ${nix.storeMode}) at \`${nix.nixPath.replace(/`/g, "")}\``
-    );
-  }
-  lines2.push(
-    `- KVM device: ${setup.kvm.deviceUsable ? "usable" : "not usable"} (${escapeCell(setup.kvm.action)})`
-  );
-  for (const change of setup.changes.slice(0, 20)) lines2.push(`- Changed: ${escapeCell(change)}`);
-  return "### Setup\n\n" + lines2.join("\n");
-}
-function blocks(report) {
-  const list = [{ name: "headline", text: headline(report), drop: 0 }];
-  if (report.complete === false) {
-    const note = report.cancelled ? "_The run was cancelled before every stage ran; this report is partial._" : "_The run did not finish; this report is partial._";
-    list.push({ name: "progress", text: note, drop: 0 });
-  }
-  if (report.error) {
-    const text2 = "The action itself failed (a bug):\n\n" + errorBlock(report.error);
-    list.push({ name: "error", text: text2, drop: 2 });
-  }
-  list.push({ name: "lead", text: lead(report), drop: 2 });
-  list.push({ name: "stages", text: stageTable(report), drop: 1 });
-  list.push({ name: "setup", text: setupSection(report), drop: 5 });
-  const titled = report.builds.length > 1;
-  const split = disagreement(report.builds) !== void 0;
-  for (const build of report.builds) {
-    const text2 = buildSection(build, titled, !split);
-    list.push({ name: `build (${build.context})`, text: text2, drop: 3 });
-  }
-  if (report.envDiff && !split) {
-    list.push({ name: "env-diff", text: envDiffSection(report.envDiff), drop: 4 });
-  }
-  list.push({ name: "boot", text: bootSection(report), drop: 3 });
-  list.push({ name: "probes", text: probesSection(report.vm?.probes ?? []), drop: 6 });
-  list.push({ name: "test", text: testSection(report), drop: 3 });
-  list.push({ name: "upload", text: uploadSection(report), drop: 3 });
-  list.push({
-    name: "footer",
-    text: "_Everything above, and the full logs, are in the report artifact: start with `report.json` and `summary.md`._",
-    drop: 7
-  });
-  return list.filter((block) => block.text);
-}
-var SEPARATOR = "\n\n";
-var size = (list) => list.reduce((total, block) => total + byteLength(block.text) + SEPARATOR.length, 0);
-var omitted = (name) => `_The ${name} section was left out to keep the summary under GitHub's size limit; it is in \`report.json\` in the artifact._`;
-function renderSummary(report, options = {}) {
-  const maxBytes = Math.min(options.maxBytes ?? DEFAULT_SUMMARY_MAX_BYTES, SUMMARY_LIMIT_BYTES);
-  let list = blocks(report);
-  const candidates = list.map((block, index) => ({ block, index })).filter(({ block }) => block.drop > 0).sort((a, b) => b.block.drop - a.block.drop || b.index - a.index);
-  for (const { block } of candidates) {
-    if (size(list) <= maxBytes) break;
-    list = list.map((b) => b === block ? { ...b, text: omitted(block.name), drop: 0 } : b);
-  }
-  if (size(list) > maxBytes) {
-    const kept = [];
-    const note = "_The rest of the summary was cut for size; see `report.json` in the artifact._";
-    for (const block of list) {
-      if (size([...kept, block]) + byteLength(note) + SEPARATOR.length > maxBytes) break;
-      kept.push(block);
-    }
-    if (kept.length === 0) return headBytes(headline(report), maxBytes);
-    list = [...kept, { name: "note", text: note, drop: 0 }];
-  }
-  return list.map((block) => block.text).join(SEPARATOR) + "\n";
-}
 
 // src/key.ts
 var import_ssh2 = __toESM(require_lib2(), 1);
@@ -20836,710 +20390,23 @@ function createEphemeralKey(parentDir) {
   return { dir, privateKeyPath, publicKeyPath, privateKey: pair2.private };
 }
 
-// src/nix/build.ts
-import { createWriteStream } from "node:fs";
-import { mkdir as mkdir2, readdir, stat } from "node:fs/promises";
-import { join as join3 } from "node:path";
-
-// src/nix/diagnostics.ts
-import { mkdir, writeFile } from "node:fs/promises";
-import { join as join2, relative } from "node:path";
-
-// src/nix/failures.ts
-var ESC = String.fromCharCode(27);
-var BEL = String.fromCharCode(7);
-var ANSI2 = new RegExp(
-  `${ESC}\\[[0-9;?]*[ -/]*[@-~]|${ESC}\\][^${BEL}${ESC}]*(?:${BEL}|${ESC}\\\\)|${ESC}[@-Z\\\\-_]`,
-  "g"
-);
-var DRV = String.raw`(/[^\s']*?/[0-9a-z]{32}-[^\s'/!^]+?\.drv)`;
-var drvIn = (text2) => new RegExp(DRV).exec(text2)?.[1];
-function stripAnsi(text2) {
-  return text2.replace(ANSI2, "");
-}
-function derivationName(drvPath) {
-  const base = drvPath.slice(drvPath.lastIndexOf("/") + 1).replace(/\.drv$/, "");
-  return /^[0-9a-z]{32}-/.test(base) ? base.slice(33) : base;
-}
-function normalise(line) {
-  return line.trim().replace(/^(?:error|note):\s+/, "").trim();
-}
-var BUILDER = new RegExp(
-  `^builder for '${DRV}' failed (with exit code (\\d+)|due to signal (\\d+)(?: \\(([^)]*)\\))?|to produce output path.*)`
-);
-var CANNOT_BUILD = new RegExp(`^Cannot build '${DRV}'\\.`);
-var HASH = new RegExp(`^hash mismatch in fixed-output derivation '${DRV}'`);
-var FEATURES = new RegExp(
-  `^a '([^']*)' with features \\{([^}]*)\\} is required to build '${DRV}', but I am a '([^']*)' with features \\{([^}]*)\\}`
-);
-var TIMEOUT = /^(?:building of '[^']*'.*? )?timed out after (\d+) seconds( of silence)?/;
-var LOG_LIMIT = /^(?:building of '[^']*'.*? )?killed after writing more than (\d+) bytes of log/;
-var DEPENDENTS = [
-  new RegExp(`^cannot build derivation '${DRV}': \\d+ dependencies couldn't be built`),
-  new RegExp(`^\\d+ dependencies of derivation '${DRV}' failed to build`)
-];
-var featureSet = (list) => list.split(",").map((s) => s.trim()).filter(Boolean);
-function missingFeatures(required, available) {
-  const have = new Set(featureSet(available));
-  const missing = featureSet(required).filter((f) => !have.has(f));
-  return missing.length ? `missing system features: ${missing.join(", ")}` : "";
-}
-function builderStatus(text2) {
-  const exit = /failed with exit code (\d+)/.exec(text2);
-  if (exit) return { reason: `builder failed with exit code ${exit[1]}`, exitCode: Number(exit[1]) };
-  const signal = /failed due to signal (\d+)(?: \(([^)]*)\))?/.exec(text2);
-  if (signal) {
-    const name = signal[2] ? `${signal[1]} (${signal[2]})` : signal[1];
-    return { reason: `builder failed due to signal ${name}`, exitCode: null, signal: name };
-  }
-  return { reason: "builder " + text2.replace(/\.$/, ""), exitCode: null };
-}
-function replaceReason(reasons, general, detail) {
-  const at = reasons.indexOf(general);
-  if (!detail) return;
-  if (at < 0) reasons.push(detail);
-  else reasons[at] = detail;
-}
-function cannotBuild(lines2, start, drv) {
-  const reasons = [];
-  let status;
-  let i = start + 1;
-  for (; i < lines2.length; i++) {
-    const line = lines2[i];
-    const reason2 = /^Reason: (.*)$/.exec(line);
-    if (reason2) {
-      const text2 = reason2[1].replace(/\.$/, "");
-      if (/^\d+ dependenc(?:y|ies) failed$/.test(text2)) return "dependent";
-      if (text2.startsWith("builder ")) status = builderStatus(text2.slice("builder ".length));
-      else reasons.push(text2);
-      continue;
-    }
-    const oldFeatures = /^Required system: '([^']*)' with features \{([^}]*)\}/.exec(line);
-    const current = /^Current system: '([^']*)' with features \{([^}]*)\}/.exec(lines2[i + 1] ?? "");
-    if (oldFeatures && current) {
-      const platform2 = oldFeatures[1] !== current[1] ? `platform mismatch: needs ${oldFeatures[1]}, this machine is ${current[1]}` : "";
-      const detail = [missingFeatures(oldFeatures[2], current[2]), platform2].filter(Boolean);
-      replaceReason(reasons, "required system or feature not available", detail.join("; "));
-      i++;
-      continue;
-    }
-    const required = /^Required features: \{([^}]*)\}/.exec(line);
-    const available = /^Available features: \{([^}]*)\}/.exec(lines2[i + 1] ?? "");
-    if (required && available) {
-      const missing = missingFeatures(required[1], available[1]);
-      replaceReason(reasons, "missing system features", missing);
-      i++;
-      continue;
-    }
-    const platform = /^Required system: '([^']*)'$/.exec(line);
-    const here = /^Current system: '([^']*)'$/.exec(lines2[i + 1] ?? "");
-    if (platform && here) {
-      const detail = `platform mismatch: needs ${platform[1]}, this machine is ${here[1]}`;
-      replaceReason(reasons, "platform mismatch", detail);
-      i++;
-      continue;
-    }
-    if (/^(Hint|Note|Output paths):/.test(line) || /^\/\S+$/.test(line)) continue;
-    break;
-  }
-  const reason = status ? status.reason : reasons.filter(Boolean).join("; ") || "cannot build";
-  return { drv, reason, exitCode: status?.exitCode ?? null, signal: status?.signal, next: i };
-}
-function rootCauseAt(lines2, i, activeBuild) {
-  const line = lines2[i];
-  let m = BUILDER.exec(line);
-  if (m) {
-    if (m[3] || m[4]) return { drv: m[1], ...builderStatus(`failed ${m[2]}`), next: i + 1 };
-    return {
-      drv: m[1],
-      reason: "builder failed " + m[2].replace(/ at '.*$/, ""),
-      exitCode: null,
-      next: i + 1
-    };
-  }
-  if (m = CANNOT_BUILD.exec(line)) return cannotBuild(lines2, i, m[1]);
-  if (m = HASH.exec(line)) {
-    const near = lines2.slice(i + 1, i + 6);
-    const wanted = near.map((l) => /^(?:specified|wanted):\s*(\S+)/.exec(l)?.[1]).find(Boolean);
-    const got = near.map((l) => /^got:\s*(\S+)/.exec(l)?.[1]).find(Boolean);
-    const detail = wanted && got ? `: specified ${wanted}, got ${got}` : "";
-    return {
-      drv: m[1],
-      reason: `hash mismatch in fixed-output derivation${detail}`,
-      exitCode: null,
-      next: i + 1
-    };
-  }
-  if (m = FEATURES.exec(line)) {
-    const missing = missingFeatures(m[2], m[5]);
-    const platform = m[1] !== m[4] ? `platform mismatch: needs ${m[1]}, this machine is ${m[4]}` : "";
-    const reason = [missing, platform].filter(Boolean).join("; ") || "required system or feature not available";
-    return { drv: m[3], reason, exitCode: null, next: i + 1 };
-  }
-  const timeout = TIMEOUT.exec(line);
-  if (timeout) {
-    const drv = drvIn(line) ?? activeBuild;
-    const what = timeout[2] ? "of silence (max-silent-time)" : "(timeout)";
-    if (drv)
-      return {
-        drv,
-        reason: `timed out after ${timeout[1]} seconds ${what}`,
-        exitCode: null,
-        next: i + 1
-      };
-  }
-  const limit = LOG_LIMIT.exec(line);
-  const limitDrv = limit && (drvIn(line) ?? activeBuild);
-  if (limit && limitDrv) {
-    const reason = `killed after writing more than ${limit[1]} bytes of log output`;
-    return { drv: limitDrv, reason, exitCode: null, next: i + 1 };
-  }
-  return DEPENDENTS.some((re) => re.test(line)) ? "dependent" : void 0;
-}
-function quotedTail(raw, lines2, from) {
-  let heading = -1;
-  for (let i = from - 1; i < Math.min(lines2.length, from + 8) && heading < 0; i++) {
-    if (/last \d+ log lines:$/i.test(lines2[i])) heading = i;
-    else if (i >= from && /^\S/.test(raw[i])) return [];
-  }
-  if (heading < 0) return [];
-  const tail = [];
-  const legacy = !lines2[heading].startsWith("last") && !lines2[heading].startsWith("Last");
-  for (let i = heading + 1; i < lines2.length; i++) {
-    const quoted = /^\s*> ?(.*)$/.exec(raw[i]);
-    if (quoted) tail.push(quoted[1]);
-    else if (legacy && /^ {2}/.test(raw[i])) tail.push(raw[i].slice(2));
-    else break;
-  }
-  return tail;
-}
-function scan(text2, activeBuild) {
-  const raw = stripAnsi(text2).split("\n");
-  const lines2 = raw.map(normalise);
-  const roots = /* @__PURE__ */ new Map();
-  const dependents = [];
-  let last;
-  let building = activeBuild;
-  for (let i = 0; i < lines2.length; i++) {
-    const started = /^building '([^']+\.drv)'/.exec(lines2[i]);
-    if (started && !activeBuild) building = started[1];
-    if (/build failure may have been caused by lack of free disk space/.test(lines2[i])) {
-      if (last && !last.reason.includes("disk space"))
-        last.reason += " (possibly lack of free disk space)";
-      continue;
-    }
-    const found = rootCauseAt(lines2, i, building);
-    if (found === "dependent") {
-      const drv = drvIn(lines2[i]);
-      if (drv && !dependents.includes(drv)) dependents.push(drv);
-      continue;
-    }
-    if (!found) continue;
-    const tail = quotedTail(raw, lines2, found.next);
-    const failure = {
-      drv: found.drv,
-      name: derivationName(found.drv),
-      reason: found.reason,
-      exitCode: found.exitCode,
-      ...found.signal ? { signal: found.signal } : {},
-      tail
-    };
-    const seen = roots.get(found.drv);
-    if (seen) {
-      if (!seen.tail.length && tail.length) seen.tail = tail;
-      if (seen.exitCode === null && failure.exitCode !== null)
-        Object.assign(seen, failure, { tail: seen.tail });
-      last = seen;
-    } else {
-      roots.set(found.drv, failure);
-      last = failure;
-    }
-  }
-  return { roots: [...roots.values()], dependents: dependents.filter((d) => !roots.has(d)) };
-}
-function findRootFailures(text2, activeBuild) {
-  return scan(text2, activeBuild).roots;
-}
-function findDependents(text2) {
-  return scan(text2).dependents;
-}
-var EVALUATION_ERRORS = [
-  /error: attribute '[^']*' missing/,
-  /does not provide attribute/,
-  /error: getting status of/,
-  /path '[^']*' does not exist/,
-  /\bthrow\b|evaluation aborted/,
-  /error: .*flake.*does not exist/,
-  /error: undefined variable/,
-  /error: (?:syntax error|value is|expected a|cannot coerce|infinite recursion|assertion)/,
-  /while evaluating/
-];
-var NOT_EVALUATION = /cannot connect to|Permission denied|No space left|opening lock file|experimental Nix feature|unrecognised flag|unknown setting|database is locked/;
-function isEvaluationError(text2) {
-  const plain = stripAnsi(text2);
-  const { roots, dependents } = scan(plain);
-  if (roots.length || dependents.length) return false;
-  if (EVALUATION_ERRORS.some((re) => re.test(plain))) return true;
-  const started = /^building '|^\s*these \d+ derivations will be built/m.test(plain);
-  return !started && /^error:/m.test(plain) && !NOT_EVALUATION.test(plain);
-}
-
-// src/nix/diagnostics.ts
-var TAIL_LINES = 25;
-function failureFileNames(failures) {
-  const count = /* @__PURE__ */ new Map();
-  for (const failure of failures) count.set(failure.name, (count.get(failure.name) ?? 0) + 1);
-  return failures.map((failure) => {
-    const safe = failure.name.replace(/[^A-Za-z0-9._+-]/g, "_");
-    if ((count.get(failure.name) ?? 0) < 2) return safe;
-    const hash = failure.drv.slice(failure.drv.lastIndexOf("/") + 1).slice(0, 8);
-    return `${hash}-${safe}`;
-  });
-}
-function lines(text2) {
-  const all = stripAnsi(text2).replace(/\r/g, "").split("\n");
-  while (all.length && all[all.length - 1] === "") all.pop();
-  return all;
-}
-async function fullLog(nix, failure, events, env) {
-  const result = await run(nix.nixPath, ["log", failure.drv], { env });
-  if (result.exitCode === 0 && result.stdout.trim()) {
-    return { log: lines(result.stdout), source: `nix log ${failure.drv}` };
-  }
-  const said = lines(result.startError ?? result.stderr).filter((l) => l.startsWith("error:"));
-  const why = said.length ? said.join(" ") : `exit code ${result.exitCode}`;
-  const captured = events.logOf(failure.drv);
-  if (captured.length) {
-    return { log: captured, source: `the build's events (nix log had none: ${why})` };
-  }
-  if (failure.tail.length) {
-    return {
-      log: failure.tail,
-      source: `the tail Nix quoted in its error (nix log had none: ${why})`
-    };
-  }
-  return { log: [], source: `nowhere: nix log had none (${why}) and the build printed nothing` };
-}
-async function derivationJson(nix, drv, env) {
-  const result = await run(nix.nixPath, [...nix.capabilities.derivationShow, drv], { env });
-  if (result.exitCode === 0) {
-    try {
-      return JSON.stringify(JSON.parse(result.stdout), null, 2) + "\n";
-    } catch {
-      return result.stdout;
-    }
-  }
-  const command = ["nix", ...nix.capabilities.derivationShow, drv].join(" ");
-  const error2 = stripAnsi(result.startError ?? result.stderr).trim();
-  return JSON.stringify({ error: `${command} failed: ${error2}` }, null, 2) + "\n";
-}
-async function collectFailureLogs(nix, failures, events, dir, ctx) {
-  const failedDir = join2(dir, "failed");
-  await mkdir(failedDir, { recursive: true });
-  const env = { ...ctx.env, ...nix.env };
-  const names = failureFileNames(failures);
-  const collected = [];
-  for (const [index, failure] of failures.entries()) {
-    const { log, source } = await fullLog(nix, failure, events, env);
-    const logFile = join2(failedDir, `${names[index]}.log`);
-    const header = [`# ${failure.drv}`, `# ${failure.reason}`, `# log from ${source}`, ""];
-    await writeFile(logFile, ctx.secrets.redact([...header, ...log].join("\n") + "\n"));
-    const json = await derivationJson(nix, failure.drv, env);
-    await writeFile(join2(failedDir, `${names[index]}.drv.json`), ctx.secrets.redact(json));
-    const tail = log.slice(-TAIL_LINES).map((line) => ctx.secrets.redact(line));
-    const shown = tail.length ? tail : failure.tail.map((line) => ctx.secrets.redact(line));
-    ctx.log.error(shown.join("\n") || `(no log) ${failure.drv}`, {
-      title: `build failed: ${failure.name} \u2014 ${failure.reason}`
-    });
-    collected.push({
-      drv: failure.drv,
-      name: failure.name,
-      reason: failure.reason,
-      exitCode: failure.exitCode,
-      log: relative(ctx.reportDir, logFile),
-      tail: shown
-    });
-  }
-  return collected;
-}
-
-// src/nix/events.ts
-var ActivityType = {
-  copyPath: 100,
-  fileTransfer: 101,
-  realise: 102,
-  copyPaths: 103,
-  builds: 104,
-  build: 105,
-  substitute: 108,
-  fetchTree: 112
-};
-var ResultType = {
-  buildLogLine: 101,
-  setPhase: 104,
-  progress: 105,
-  postBuildLogLine: 107
-};
-var PREFIX = "@nix ";
-function parseEventLine(line) {
-  if (!line.startsWith(PREFIX)) return void 0;
-  let json;
-  try {
-    json = JSON.parse(line.slice(PREFIX.length));
-  } catch {
-    return void 0;
-  }
-  if (typeof json !== "object" || json === null) return void 0;
-  const e = json;
-  const num = (value) => typeof value === "number" ? value : 0;
-  const fields = Array.isArray(e.fields) ? e.fields : [];
-  switch (e.action) {
-    case "start":
-      return {
-        action: "start",
-        id: num(e.id),
-        level: num(e.level),
-        type: num(e.type),
-        text: typeof e.text === "string" ? e.text : "",
-        fields,
-        parent: num(e.parent)
-      };
-    case "stop":
-      return { action: "stop", id: num(e.id) };
-    case "result":
-      return { action: "result", id: num(e.id), type: num(e.type), fields };
-    case "msg": {
-      const msg = typeof e.msg === "string" ? e.msg : "";
-      const rawMsg = typeof e.raw_msg === "string" ? e.raw_msg : void 0;
-      return {
-        action: "msg",
-        level: num(e.level),
-        msg,
-        ...rawMsg === void 0 ? {} : { rawMsg }
-      };
-    }
-    default:
-      return void 0;
-  }
-}
-var text = (value) => typeof value === "string" ? value : String(value ?? "");
-var BuildEvents = class {
-  activities = /* @__PURE__ */ new Map();
-  /** By derivation path, in the order builds started. */
-  builds = /* @__PURE__ */ new Map();
-  progress = { done: 0, expected: 0, running: 0, failed: 0 };
-  errors = [];
-  /** Lines that were not events (other programs, `nix develop`, older Nix). */
-  plainLines = [];
-  human = [];
-  buildByActivity = /* @__PURE__ */ new Map();
-  buildsActivity;
-  lastStopped;
-  /** Consumes one stderr line. */
-  push(line) {
-    const event = parseEventLine(line);
-    const outcome = event ? this.apply(event) : this.plain(line);
-    this.human.push(...outcome.human);
-    return event ? { ...outcome, event } : outcome;
-  }
-  /** Consumes many lines (a recorded transcript). */
-  pushAll(lines2) {
-    for (const line of lines2) this.push(line);
-    return this;
-  }
-  humanLines() {
-    return [...this.human];
-  }
-  /** The log lines of one derivation's build (empty if it never ran here). */
-  logOf(drv) {
-    return this.builds.get(drv)?.log ?? [];
-  }
-  runningBuilds() {
-    return [...this.builds.values()].filter((build) => build.running);
-  }
-  /** "[3/7 built, 1 running] building foo (buildPhase)" */
-  progressLine() {
-    const { done, expected, running, failed: failed2 } = this.progress;
-    const counts = [`${done}/${expected} built`];
-    if (running) counts.push(`${running} running`);
-    if (failed2) counts.push(`${failed2} failed`);
-    const current = this.runningBuilds().at(-1);
-    const what = current ? ` building ${current.name}${current.phase ? ` (${current.phase})` : ""}` : "";
-    return `[${counts.join(", ")}]${what}`;
-  }
-  /** Every error message, one after the other, as Nix printed them. */
-  errorText() {
-    return this.errors.map((error2) => error2.text).join("\n");
-  }
-  plain(line) {
-    const clean = stripAnsi(line);
-    this.plainLines.push(clean);
-    return { human: [clean] };
-  }
-  apply(event) {
-    switch (event.action) {
-      case "start":
-        return this.start(event);
-      case "stop":
-        return this.stop(event.id);
-      case "result":
-        return this.result(event);
-      case "msg":
-        return this.message(event);
-    }
-  }
-  start(event) {
-    const { id, type, fields, parent } = event;
-    this.activities.set(id, { id, type, text: event.text, fields, parent, running: true });
-    if (type === ActivityType.builds) this.buildsActivity = id;
-    if (type === ActivityType.build) {
-      const drv = text(fields[0]);
-      const build = {
-        drv,
-        name: derivationName(drv),
-        activityId: id,
-        running: true,
-        log: []
-      };
-      this.builds.set(drv, build);
-      this.buildByActivity.set(id, build);
-      return { human: [`${stripAnsi(event.text) || `building '${drv}'`}...`], started: drv };
-    }
-    const say = event.level <= 3 && event.text ? [stripAnsi(event.text)] : [];
-    return { human: say };
-  }
-  stop(id) {
-    const activity = this.activities.get(id);
-    if (activity) activity.running = false;
-    const build = this.buildByActivity.get(id);
-    if (!build) return { human: [] };
-    build.running = false;
-    this.lastStopped = build.drv;
-    return { human: [], finished: build.drv };
-  }
-  result(event) {
-    const build = this.buildByActivity.get(event.id);
-    if (build && (event.type === ResultType.buildLogLine || event.type === ResultType.postBuildLogLine)) {
-      const line = stripAnsi(text(event.fields[0]));
-      build.log.push(line);
-      return { human: [`${build.name}> ${line}`] };
-    }
-    if (build && event.type === ResultType.setPhase) {
-      build.phase = text(event.fields[0]);
-      return { human: [] };
-    }
-    if (event.type === ResultType.progress && event.id === this.buildsActivity) {
-      const [done, expected, running, failed2] = event.fields.map(Number);
-      Object.assign(this.progress, { done, expected, running, failed: failed2 });
-    }
-    return { human: [] };
-  }
-  message(event) {
-    const message = stripAnsi(event.msg);
-    if (event.level !== 0) return { human: [message] };
-    const active = this.runningBuilds().at(-1)?.drv ?? this.lastStopped;
-    const error2 = { text: message, ...active ? { activeBuild: active } : {} };
-    this.errors.push(error2);
-    return { human: [message], error: error2 };
-  }
-};
-
-// src/nix/build.ts
-var PROGRESS_INTERVAL_MS = 5e3;
-function nixCommand(nix, request, args) {
-  if (request.context !== "devshell") return { command: nix.nixPath, args };
-  if (!request.devshell) throw new Error("a devshell build needs the devshell attribute");
-  const shell = `${request.flake}#${request.devshell}`;
-  return { command: nix.nixPath, args: ["develop", shell, "-c", nix.nixPath, ...args] };
-}
-function buildArguments(nix, request) {
-  const args = [
-    "build",
-    `${request.flake}#${request.image}`,
-    "--impure",
-    "--no-link",
-    "-L",
-    "--keep-going",
-    "--log-format",
-    "internal-json",
-    nix.capabilities.printOutPaths ? "--print-out-paths" : "--json"
-  ];
-  if (request.system) args.push("--system", request.system);
-  return args;
-}
-function parseOutPath(stdout, printOutPaths) {
-  if (printOutPaths)
-    return stdout.split("\n").find((line) => line.trim().startsWith("/"))?.trim();
-  try {
-    const built = JSON.parse(stdout);
-    const outputs = built[0]?.outputs ?? {};
-    return outputs.out ?? Object.values(outputs)[0];
-  } catch {
-    return void 0;
-  }
-}
-function nixError(stderr) {
-  const lines2 = stripAnsi(stderr).replace(/\r/g, "").trimEnd().split("\n");
-  const first = lines2.findIndex((line) => line.startsWith("error:"));
-  return (first < 0 ? lines2 : lines2.slice(first)).join("\n").trim();
-}
-var AppendFile = class {
-  constructor(path, redact) {
-    this.redact = redact;
-    this.stream = createWriteStream(path, { flags: "a" });
-    this.stream.on("error", () => void 0);
-  }
-  redact;
-  stream;
-  write(line) {
-    this.stream.write(this.redact(line) + "\n");
-  }
-  close() {
-    return new Promise((resolve2) => this.stream.end(() => resolve2()));
-  }
-};
-async function findIso(outPath) {
-  const isoDir = join3(outPath, "iso");
-  const entries = await readdir(isoDir).catch(() => void 0);
-  const isos = (entries ?? []).filter((name) => name.endsWith(".iso"));
-  if (isos.length === 1) return { isoPath: join3(isoDir, isos[0]) };
-  if (isos.length > 1) {
-    return { error: `several ISOs in ${isoDir}: ${isos.join(", ")}; expected exactly one` };
-  }
-  const found = await listing(outPath);
-  return {
-    error: `no ISO in the build output: expected ${isoDir}/*.iso, but ${outPath} holds ${found}`
-  };
-}
-async function listing(path) {
-  const info2 = await stat(path).catch(() => void 0);
-  if (!info2) return "nothing (it does not exist)";
-  if (!info2.isDirectory()) return "a single file, not a directory";
-  const names = [];
-  for (const entry of await readdir(path, { withFileTypes: true })) {
-    if (!entry.isDirectory()) names.push(entry.name);
-    else {
-      const inner = await readdir(join3(path, entry.name)).catch(() => []);
-      names.push(
-        ...inner.length ? inner.map((name) => `${entry.name}/${name}`) : [`${entry.name}/`]
-      );
-    }
-  }
-  const shown = names.slice(0, 20).join(", ") + (names.length > 20 ? ", \u2026" : "");
-  return names.length ? shown : "nothing (an empty directory)";
-}
-async function buildImage(nix, request, ctx) {
-  const started = Date.now();
-  const redact = (text2) => ctx.secrets.redact(text2);
-  const result = (fields) => ({
-    context: request.context,
-    failures: [],
-    dependents: [],
-    ...fields,
-    durationMs: Date.now() - started
-  });
-  await mkdir2(request.dir, { recursive: true });
-  const env = { ...stringEnv(ctx.env), ...nix.env, ...request.env };
-  const installable = `${request.flake}#${request.image}`;
-  const evalArgs = ["eval", "--raw", "--impure", `${installable}.drvPath`];
-  const evaluation = await runNix(nix, request, evalArgs, env);
-  const evalLog = new AppendFile(join3(request.dir, "eval.log"), redact);
-  evalLog.write(stripAnsi(evaluation.stderr).trimEnd());
-  await evalLog.close();
-  if (evaluation.exitCode !== 0) {
-    const error2 = evaluation.startError ?? (nixError(evaluation.stderr) || "nix eval failed");
-    ctx.log.error(redact(error2), { title: `evaluation of ${request.image} failed` });
-    return result({ status: "eval-failed", error: redact(error2) });
-  }
-  const drvPath = evaluation.stdout.trim();
-  ctx.log.info(`${request.image} (${request.context}): ${drvPath}`);
-  const events = new BuildEvents();
-  const eventsFile = new AppendFile(join3(request.dir, "events.jsonl"), redact);
-  const humanLog = new AppendFile(join3(request.dir, "build.log"), redact);
-  const buildArgs = buildArguments(nix, request);
-  const where = request.context === "devshell" ? ` (in nix develop ${request.devshell})` : "";
-  humanLog.write(`$ ${nix.nixPath} ${buildArgs.join(" ")}${where}`);
-  let lastProgress = 0;
-  let lastLine2 = "";
-  const progress = (force) => {
-    const now = Date.now();
-    const line = events.progressLine();
-    const idle = !force && (line === lastLine2 || line.startsWith("[0/0 built]"));
-    if (idle || !force && now - lastProgress < PROGRESS_INTERVAL_MS) return;
-    lastProgress = now;
-    lastLine2 = line;
-    ctx.log.info(redact(line));
-  };
-  const onLine = (line) => {
-    const outcome = events.push(line);
-    if (outcome.event) eventsFile.write(line.slice(line.indexOf("{")));
-    for (const human of outcome.human) humanLog.write(human);
-    if (outcome.error) ctx.log.info(redact(outcome.error.text));
-    progress(Boolean(outcome.started || outcome.finished));
-  };
-  const build = await runNix(nix, request, buildArgs, env, onLine);
-  await Promise.all([eventsFile.close(), humanLog.close()]);
-  if (build.startError) {
-    return result({ status: "build-failed", drvPath, error: redact(build.startError) });
-  }
-  if (build.exitCode !== 0) {
-    const errorText = [events.errorText(), ...events.plainLines].join("\n");
-    const roots = /* @__PURE__ */ new Map();
-    for (const error3 of events.errors)
-      for (const failure of findRootFailures(error3.text, error3.activeBuild))
-        if (!roots.has(failure.drv)) roots.set(failure.drv, failure);
-    for (const failure of findRootFailures(events.plainLines.join("\n")))
-      if (!roots.has(failure.drv)) roots.set(failure.drv, failure);
-    const dependents = findDependents(errorText).filter((drv) => !roots.has(drv));
-    const error2 = redact(nixError(errorText) || `nix build exited with code ${build.exitCode}`);
-    if (!roots.size && isEvaluationError(errorText)) {
-      return result({ status: "eval-failed", drvPath, error: error2 });
-    }
-    const failures = await collectFailureLogs(nix, [...roots.values()], events, request.dir, ctx);
-    if (failures.length) return result({ status: "build-failed", drvPath, failures, dependents });
-    ctx.log.error(error2, { title: `build of ${request.image} failed` });
-    return result({ status: "build-failed", drvPath, error: error2, dependents });
-  }
-  const outPath = parseOutPath(build.stdout, nix.capabilities.printOutPaths);
-  if (!outPath) {
-    const error2 = `nix build succeeded but printed no output path: ${redact(build.stdout.trim())}`;
-    return result({ status: "build-failed", drvPath, error: error2 });
-  }
-  const iso = await findIso(outPath);
-  if (!iso.isoPath) {
-    ctx.log.error(redact(iso.error ?? ""), { title: `no ISO in ${request.image}` });
-    return result({ status: "build-failed", drvPath, outPath, error: redact(iso.error ?? "") });
-  }
-  return result({ status: "passed", drvPath, outPath, isoPath: iso.isoPath });
-}
-function runNix(nix, request, args, env, onStderrLine) {
-  let command;
-  try {
-    command = nixCommand(nix, request, args);
-  } catch (error2) {
-    const startError = error2 instanceof Error ? error2.message : String(error2);
-    return Promise.resolve({ exitCode: null, stdout: "", stderr: "", startError });
-  }
-  return run(command.command, command.args, { env, onStderrLine });
-}
-
 // src/nix/env-stage.ts
-import { mkdir as mkdir4, writeFile as writeFile2 } from "node:fs/promises";
-import { join as join5 } from "node:path";
+import { mkdir as mkdir2, writeFile } from "node:fs/promises";
+import { join as join3 } from "node:path";
 
 // src/nix/env-capture.ts
 import { constants } from "node:fs";
-import { access, mkdir as mkdir3, mkdtemp, realpath, rm, stat as stat2, statfs } from "node:fs/promises";
-import { join as join4, resolve } from "node:path";
+import { access, mkdir, mkdtemp, realpath, rm, stat, statfs } from "node:fs/promises";
+import { join as join2, resolve } from "node:path";
 
 // src/nix/env-diff.ts
 import { createHmac, randomBytes } from "node:crypto";
 
 // src/nix/env-verdicts.ts
 var SUN_PATH_MAX = 108;
-var byteLength2 = (text2) => Buffer.byteLength(text2, "utf8");
+var byteLength = (text) => Buffer.byteLength(text, "utf8");
 function socketHeadroom(dir) {
-  return SUN_PATH_MAX - 1 - byteLength2(dir.replace(/\/+$/, "") + "/");
+  return SUN_PATH_MAX - 1 - byteLength(dir.replace(/\/+$/, "") + "/");
 }
 function versionAtLeast(version, major, minor) {
   const match = /^(\d+)\.(\d+)/.exec(version ?? "");
@@ -21624,7 +20491,7 @@ var SETTING_WEIGHT = {
   "build-users-group": 52,
   substituters: 50
 };
-var firstLine = (text2) => (text2 ?? "").split("\n")[0].slice(0, 300);
+var firstLine = (text) => (text ?? "").split("\n")[0].slice(0, 300);
 function describeDrv(c) {
   return c.drvPath ?? `no .drv (${firstLine(c.evalError) || "not evaluated"})`;
 }
@@ -21642,14 +20509,14 @@ function drvVerdicts(host, dev, image, keyNames) {
       });
     }
   } else if (dev.ok && !dev.drvPath && host.drvPath) {
-    const text2 = `${image} does not evaluate in the devshell: ${firstLine(dev.evalError)}`;
-    out.push({ weight: 92, text: text2 });
+    const text = `${image} does not evaluate in the devshell: ${firstLine(dev.evalError)}`;
+    out.push({ weight: 92, text });
   } else if (!host.drvPath && dev.drvPath) {
-    const text2 = `${image} does not evaluate on the host (${firstLine(host.evalError)}), but does in the devshell: ${dev.drvPath}`;
-    out.push({ weight: 90, text: text2 });
+    const text = `${image} does not evaluate on the host (${firstLine(host.evalError)}), but does in the devshell: ${dev.drvPath}`;
+    out.push({ weight: 90, text });
   } else if (!dev.ok) {
-    const text2 = host.drvPath ? `the host evaluates ${image} to ${host.drvPath}` : `${image} does not evaluate on the host: ${firstLine(host.evalError)}`;
-    out.push({ weight: host.drvPath ? 10 : 70, text: text2 });
+    const text = host.drvPath ? `the host evaluates ${image} to ${host.drvPath}` : `${image} does not evaluate on the host: ${firstLine(host.evalError)}`;
+    out.push({ weight: host.drvPath ? 10 : 70, text });
   } else {
     out.push({ weight: 70, text: `${image} evaluates in neither context: ${describeDrv(host)}` });
   }
@@ -21667,9 +20534,9 @@ function tmpdirVerdicts(host, dev) {
   if (n !== null && dev.builderDir) {
     const where = dev.buildDir && dev.buildDir.startsWith(dev.path.replace(/\/+$/, "") + "/") ? `in-process under ${dev.path.replace(/\/+$/, "")}/` : `in ${dev.builderDir}/`;
     const room = n < 0 ? `already ${-n} bytes over the unix socket path limit` : `leaving ${n} bytes for socket paths`;
-    const text2 = `builds in the devshell run ${where}, ${room} (host: ${m ?? "n/a, daemon"})`;
+    const text = `builds in the devshell run ${where}, ${room} (host: ${m ?? "n/a, daemon"})`;
     const weight = m !== null && n < m ? n < 40 ? 86 : 64 : 30;
-    out.push({ weight, text: text2 });
+    out.push({ weight, text });
   } else {
     out.push({
       weight: 25,
@@ -21688,23 +20555,23 @@ function nixVerdicts(host, dev) {
   const out = [];
   const [h, d] = [host.nix, dev.nix];
   if (!d.onPath) {
-    const text2 = `the devshell has no nix on its PATH: a harness that runs \`nix\` inside it fails`;
-    out.push({ weight: 85, text: text2 });
+    const text = `the devshell has no nix on its PATH: a harness that runs \`nix\` inside it fails`;
+    out.push({ weight: 85, text });
   }
   if (h.version && d.version && h.version !== d.version) {
-    const text2 = `the devshell's nix is ${d.version} (${d.path}), the host's is ${h.version} (${h.path})`;
-    out.push({ weight: 80, text: text2 });
+    const text = `the devshell's nix is ${d.version} (${d.path}), the host's is ${h.version} (${h.path})`;
+    out.push({ weight: 80, text });
   } else if (h.realPath !== d.realPath) {
-    const text2 = `the devshell runs another nix binary (${d.path}) than the host (${h.path}), both ${h.version ?? "of unknown version"}`;
-    out.push({ weight: 45, text: text2 });
+    const text = `the devshell runs another nix binary (${d.path}) than the host (${h.path}), both ${h.version ?? "of unknown version"}`;
+    out.push({ weight: 45, text });
   } else if (d.onPath) {
     out.push({ weight: 5, text: `same nix in both contexts: ${h.version ?? "?"} (${h.path})` });
   }
   if (d.error)
     out.push({ weight: 40, text: `the devshell's nix did not run: ${firstLine(d.error)}` });
   if (host.store.mode !== dev.store.mode) {
-    const text2 = `builds in the devshell go ${dev.store.mode === "daemon" ? "through the daemon" : dev.store.mode}, on the host ${host.store.mode === "daemon" ? "through the daemon" : host.store.mode}`;
-    out.push({ weight: 75, text: text2 });
+    const text = `builds in the devshell go ${dev.store.mode === "daemon" ? "through the daemon" : dev.store.mode}, on the host ${host.store.mode === "daemon" ? "through the daemon" : host.store.mode}`;
+    out.push({ weight: 75, text });
   }
   for (const [c, label] of [
     [host, "host"],
@@ -21721,8 +20588,8 @@ function nixVerdicts(host, dev) {
   for (const key of [...keys].sort()) {
     const [a, b] = [host.settings[key], dev.settings[key]];
     if (a === b || host.settingsError || dev.settingsError) continue;
-    const text2 = `the devshell's nix has ${key} = ${b ?? "(unset)"} (host: ${a ?? "(unset)"})`;
-    out.push({ weight: SETTING_WEIGHT[key] ?? 48, text: text2 });
+    const text = `the devshell's nix has ${key} = ${b ?? "(unset)"} (host: ${a ?? "(unset)"})`;
+    out.push({ weight: SETTING_WEIGHT[key] ?? 48, text });
   }
   return out;
 }
@@ -21757,26 +20624,26 @@ function verdictsFor(host, dev, differences, options) {
   }
   if (variables.length) {
     const count = (l) => variables.filter((d) => d.likelihood === l).length;
-    const text2 = `${variables.length} variables differ: ${count("high")} likely to change a build, ${count("medium")} possibly, ${count("low")} unlikely`;
-    out.push({ weight: 8, text: text2 });
+    const text = `${variables.length} variables differ: ${count("high")} likely to change a build, ${count("medium")} possibly, ${count("low")} unlikely`;
+    out.push({ weight: 8, text });
   }
   return out.sort((a, b) => b.weight - a.weight).map((v) => v.text);
 }
 
 // src/nix/env-render.ts
 var MAX_CELL = 160;
-function cell(text2, max = MAX_CELL) {
-  const flat = text2.replace(/\r?\n/g, "\u23CE").replace(/\|/g, "\\|");
+function cell(text, max = MAX_CELL) {
+  const flat = text.replace(/\r?\n/g, "\u23CE").replace(/\|/g, "\\|");
   return flat.length > max ? `${flat.slice(0, max - 1)}\u2026` : flat;
 }
-function code(text2, max = MAX_CELL) {
-  if (text2 === null || text2 === void 0) return "\u2013";
-  if (text2 === "") return "(empty)";
-  const body = cell(text2, max);
-  const fence2 = body.includes("`") ? "``" : "`";
-  return `${fence2}${fence2.length > 1 ? " " : ""}${body}${fence2.length > 1 ? " " : ""}${fence2}`;
+function code(text, max = MAX_CELL) {
+  if (text === null || text === void 0) return "\u2013";
+  if (text === "") return "(empty)";
+  const body = cell(text, max);
+  const fence = body.includes("`") ? "``" : "`";
+  return `${fence}${fence.length > 1 ? " " : ""}${body}${fence.length > 1 ? " " : ""}${fence}`;
 }
-function table2(header, rows) {
+function table(header, rows) {
   const line = (cells) => `| ${cells.join(" | ")} |`;
   return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
 }
@@ -21845,7 +20712,7 @@ function renderDiffMarkdown(report) {
   out.push("## Verdicts", report.verdicts.map((v) => `- ${v}`).join("\n") || "- no differences");
   out.push(
     "## Derivation",
-    table2(
+    table(
       ["", "Host", "Devshell"],
       [
         pair(".drv", code(host.drvPath), code(devshell.drvPath)),
@@ -21853,10 +20720,10 @@ function renderDiffMarkdown(report) {
       ]
     )
   );
-  out.push("## Nix", table2(["", "Host", "Devshell"], nixRows(host, devshell)));
+  out.push("## Nix", table(["", "Host", "Devshell"], nixRows(host, devshell)));
   out.push(
     "## TMPDIR",
-    table2(["", "Host", "Devshell"], tmpdirRows(host, devshell)),
+    table(["", "Host", "Devshell"], tmpdirRows(host, devshell)),
     `Socket headroom = ${SUN_PATH_MAX - 1} (sun_path's ${SUN_PATH_MAX} bytes less the NUL) \u2212 the bytes of "<the builder sees>/": what is left for a socket path inside the build directory. The devshell's TMPDIR is shown as it is for you: the capture ran in a private scratch directory and its prefix is written back as your TMPDIR.`
   );
   const variables = report.differences.filter((d) => !isPseudoVariable(d.name));
@@ -21864,7 +20731,7 @@ function renderDiffMarkdown(report) {
   out.push(`## Variables (${variables.length} differ: ${counts})`);
   if (variables.length) {
     const header = ["Variable", "Change", "Likelihood", "Host", "Devshell", "Why it matters"];
-    out.push(table2(header, variables.map(differenceRow)));
+    out.push(table(header, variables.map(differenceRow)));
   }
   out.push(
     `Host: ${host.variables} variables, devshell: ${devshell.variables}. Whole environments (secret values redacted to a keyed hash: equal tags mean equal values): \`env/host.env\`, \`env/devshell.env\`.`
@@ -21875,9 +20742,9 @@ function renderDiffMarkdown(report) {
 // src/nix/env-diff.ts
 var NAME = /^[A-Za-z_][A-Za-z0-9_]*=/;
 var NAME_AFTER_NEWLINE = /\n([A-Za-z_][A-Za-z0-9_]*=)/;
-function parseEnv0(text2) {
+function parseEnv0(text) {
   const env = {};
-  const records = text2.split("\0");
+  const records = text.split("\0");
   for (let i = 0; i < records.length; i++) {
     let record = records[i];
     if (i === 0 && !NAME.test(record)) {
@@ -21937,19 +20804,19 @@ function renderSetting(key, value) {
   if (value === null || value === void 0) return "";
   return typeof value === "object" ? JSON.stringify(value) : String(value);
 }
-function parseConfigJson(text2) {
-  const config = JSON.parse(text2);
+function parseConfigJson(text) {
+  const config = JSON.parse(text);
   const out = {};
   for (const key of CAPTURED_SETTINGS) {
     if (key in config) out[key] = renderSetting(key, config[key]?.value);
   }
   return out;
 }
-var ANSI3 = /\x1b\[[0-9;?]*[A-Za-z]/g;
-function nixError2(stderr, fallback) {
-  const lines2 = stderr.replace(ANSI3, "").split("\n").filter((line) => line.trim() && !/^warning: Git tree '.*' is dirty$/.test(line));
-  const first = lines2.findIndex((line) => line.startsWith("error"));
-  const kept = (first >= 0 ? lines2.slice(first) : lines2).slice(0, 20).join("\n").slice(0, 2e3);
+var ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
+function nixError(stderr, fallback) {
+  const lines = stderr.replace(ANSI, "").split("\n").filter((line) => line.trim() && !/^warning: Git tree '.*' is dirty$/.test(line));
+  const first = lines.findIndex((line) => line.startsWith("error"));
+  const kept = (first >= 0 ? lines.slice(first) : lines).slice(0, 20).join("\n").slice(0, 2e3);
   return kept || fallback;
 }
 var TMP_NAMES = ["TMPDIR", "TMP", "TEMP", "TEMPDIR", "NIX_BUILD_TOP"];
@@ -22058,17 +20925,17 @@ async function resolveOnPath(path, cwd) {
     const candidate = resolve(cwd, dir || ".", "nix");
     try {
       await access(candidate, constants.X_OK);
-      if ((await stat2(candidate)).isFile()) return candidate;
+      if ((await stat(candidate)).isFile()) return candidate;
     } catch {
     }
   }
   return null;
 }
-var escapeRegExp = (text2) => text2.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+var escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 var realOrSelf = (path) => realpath(path).catch(() => path);
 var holds = (promise, test = () => true) => promise.then(test, () => false);
 async function measureDir(path, statfsPath = path) {
-  const exists = await holds(stat2(path), (s) => s.isDirectory());
+  const exists = await holds(stat(path), (s) => s.isDirectory());
   const writable = exists && await holds(access(path, constants.W_OK));
   const freeBytes = await statfs(statfsPath).then(
     (s) => s.bavail * s.bsize,
@@ -22082,7 +20949,7 @@ async function storeFacts(env, settings) {
   const facts = {
     nixRemote: env.NIX_REMOTE ?? null,
     store: settings.store ?? null,
-    daemonSocket: await holds(stat2(socket), (s) => s.isSocket()),
+    daemonSocket: await holds(stat(socket), (s) => s.isSocket()),
     stateDirWritable: await holds(access(stateDir, constants.R_OK | constants.W_OK)),
     uid: process.getuid?.() ?? -1
   };
@@ -22104,37 +20971,37 @@ async function probeNix(p) {
   let settingsError;
   try {
     if (config.exitCode !== 0)
-      throw new Error(nixError2(config.stderr, config.startError ?? "failed"));
+      throw new Error(nixError(config.stderr, config.startError ?? "failed"));
     settings = parseConfigJson(config.stdout);
-  } catch (error2) {
-    settingsError = errorMessage(error2);
+  } catch (error) {
+    settingsError = errorMessage(error);
   }
   const drvPath = evaluation.exitCode === 0 ? evaluation.stdout.trim() || null : null;
-  const evalError = evaluation.exitCode === 0 ? void 0 : nixError2(evaluation.stderr, evaluation.startError ?? `exit code ${evaluation.exitCode}`);
+  const evalError = evaluation.exitCode === 0 ? void 0 : nixError(evaluation.stderr, evaluation.startError ?? `exit code ${evaluation.exitCode}`);
   return { settings, settingsError, drvPath, evalError };
 }
 async function identify(onPath, fallback, known) {
   const path = onPath ?? fallback.nixPath;
   const realPath = await realOrSelf(path);
   const onPathRealPath = onPath ? realPath : null;
-  let error2;
+  let error;
   if (!known.has(realPath)) {
     const result = await run(path, ["--version"]);
     let parsed2 = null;
     try {
       if (result.exitCode !== 0) {
-        throw new Error(result.startError ?? nixError2(result.stderr, "nix --version failed"));
+        throw new Error(result.startError ?? nixError(result.stderr, "nix --version failed"));
       }
       parsed2 = parseNixVersion(result.stdout);
     } catch (e) {
-      error2 = errorMessage(e);
+      error = errorMessage(e);
     }
     known.set(realPath, parsed2);
   }
   const parsed = known.get(realPath) ?? null;
   const version = parsed?.version ?? null;
   const variant = parsed?.variant ?? null;
-  return { onPath, onPathRealPath, path, realPath, version, variant, ...error2 ? { error: error2 } : {} };
+  return { onPath, onPathRealPath, path, realPath, version, variant, ...error ? { error } : {} };
 }
 async function captureContexts(nix, request, options) {
   const cwd = options.cwd ?? process.cwd();
@@ -22143,8 +21010,8 @@ async function captureContexts(nix, request, options) {
   const known = /* @__PURE__ */ new Map([
     [await realOrSelf(nix.nixPath), { version: nix.version, variant: nix.variant }]
   ]);
-  await mkdir3(options.tempDir, { recursive: true });
-  const scratch = await mkdtemp(join4(options.tempDir, "env-capture-"));
+  await mkdir(options.tempDir, { recursive: true });
+  const scratch = await mkdtemp(join2(options.tempDir, "env-capture-"));
   try {
     const [host, devshell] = await Promise.all([
       captureHost(nix, request, hostEnv, cwd, known),
@@ -22218,14 +21085,14 @@ async function captureDevshell(nix, request, o) {
     ...NO_BUILD_DIR
   };
   if (entered.exitCode !== 0 || !Object.keys(realEnv).length) {
-    const error2 = nixError2(entered.stderr, entered.startError ?? `exit code ${entered.exitCode}`);
+    const error = nixError(entered.stderr, entered.startError ?? `exit code ${entered.exitCode}`);
     const identity2 = { ...await identify(null, nix, o.known), onPath: null, onPathRealPath: null };
     const store2 = await storeFacts(o.hostEnv, {});
     const durationMs2 = Date.now() - started;
     return {
       context: "devshell",
       ok: false,
-      error: error2,
+      error,
       env,
       nix: identity2,
       settings: {},
@@ -22253,8 +21120,8 @@ function renderEnvFile(env) {
 }
 async function diffBuildEnvironment(nix, request, ctx) {
   const started = Date.now();
-  const dir = join5(ctx.reportDir, "env");
-  await mkdir4(dir, { recursive: true });
+  const dir = join3(ctx.reportDir, "env");
+  await mkdir2(dir, { recursive: true });
   const installable = `${request.flake}#${request.devshell}`;
   let captures;
   try {
@@ -22263,11 +21130,11 @@ async function diffBuildEnvironment(nix, request, ctx) {
       tempDir: ctx.tempDir,
       debug: (message) => ctx.log.debug(message)
     });
-  } catch (error3) {
-    const message = `the environment capture failed: ${errorMessage(error3)}`;
+  } catch (error2) {
+    const message = `the environment capture failed: ${errorMessage(error2)}`;
     const result2 = { ok: false, error: message, verdicts: [], differences: [], durationMs: 0 };
     result2.durationMs = Date.now() - started;
-    await writeFile2(join5(dir, "diff.json"), ctx.secrets.redact(JSON.stringify(result2, null, 2)));
+    await writeFile(join3(dir, "diff.json"), ctx.secrets.redact(JSON.stringify(result2, null, 2)));
     return result2;
   }
   ctx.secrets.addFromEnvironment(captures.host.env);
@@ -22284,10 +21151,10 @@ async function diffBuildEnvironment(nix, request, ctx) {
     installable,
     keyNames
   });
-  const error2 = devshell.ok ? void 0 : `nix develop ${installable} failed: ${devshell.error}`;
+  const error = devshell.ok ? void 0 : `nix develop ${installable} failed: ${devshell.error}`;
   const result = {
     ok: devshell.ok,
-    ...error2 ? { error: error2 } : {},
+    ...error ? { error } : {},
     verdicts,
     differences,
     durationMs: Date.now() - started
@@ -22300,7 +21167,7 @@ async function diffBuildEnvironment(nix, request, ctx) {
     contexts: { host: contextFacts(host), devshell: contextFacts(devshell) },
     files
   };
-  const write = (name, text2) => writeFile2(join5(dir, name), ctx.secrets.redact(text2));
+  const write = (name, text) => writeFile(join3(dir, name), ctx.secrets.redact(text));
   await Promise.all([
     write("diff.md", renderDiffMarkdown(report)),
     write("diff.json", JSON.stringify(report, null, 2) + "\n"),
@@ -22314,66 +21181,21 @@ async function diffBuildEnvironment(nix, request, ctx) {
   return {
     ...result,
     verdicts: verdicts.map((v) => ctx.secrets.redact(v)),
-    ...error2 ? { error: ctx.secrets.redact(error2) } : {}
+    ...error ? { error: ctx.secrets.redact(error) } : {}
   };
-}
-
-// src/report/report-file.ts
-import { mkdirSync as mkdirSync2, renameSync, writeFileSync as writeFileSync2 } from "node:fs";
-import { join as join6 } from "node:path";
-var REPORT_KEYS = [
-  "schemaVersion",
-  "result",
-  "decidedBy",
-  "complete",
-  "cancelled",
-  "error",
-  "startedAt",
-  "finishedAt",
-  "stages",
-  "setup",
-  "builds",
-  "envDiff",
-  "vm",
-  "upload"
-];
-function rank(order, key) {
-  const index = order.indexOf(key);
-  return index === -1 ? order.length : index;
-}
-function ordered(value, order = []) {
-  if (Array.isArray(value)) return value.map((item) => ordered(item));
-  if (value === null || typeof value !== "object") return value;
-  const entries = Object.entries(value).filter(([, v]) => v !== void 0).sort(([a], [b]) => rank(order, a) - rank(order, b) || (a < b ? -1 : a > b ? 1 : 0));
-  const out = {};
-  for (const [key, v] of entries) out[key] = ordered(v, key === "stages" ? STAGES : []);
-  return out;
-}
-function reportJson(report) {
-  return JSON.stringify(ordered(report, REPORT_KEYS), null, 2) + "\n";
-}
-function writeAtomically(path, text2) {
-  const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync2(temporary, text2, { mode: 420 });
-  renameSync(temporary, path);
-}
-function writeReportFiles(reportDir, report, summary) {
-  mkdirSync2(reportDir, { recursive: true });
-  writeAtomically(join6(reportDir, "report.json"), reportJson(report));
-  writeAtomically(join6(reportDir, "summary.md"), summary.endsWith("\n") ? summary : summary + "\n");
 }
 
 // src/vm/kvm.ts
 import { spawn } from "node:child_process";
 import { constants as constants2 } from "node:fs";
-import { access as access2, mkdtemp as mkdtemp2, rm as rm2, stat as stat3, writeFile as writeFile3 } from "node:fs/promises";
+import { access as access2, mkdtemp as mkdtemp2, rm as rm2, stat as stat2, writeFile as writeFile2 } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join as join8 } from "node:path";
+import { join as join5 } from "node:path";
 
 // src/vm/qemu.ts
 import { existsSync } from "node:fs";
 import { createServer } from "node:net";
-import { join as join7 } from "node:path";
+import { join as join4 } from "node:path";
 var QEMU_BINARY = "qemu-system-x86_64";
 function qemuEscape(value) {
   return value.replaceAll(",", ",,");
@@ -22416,12 +21238,12 @@ function qemuArgs(config) {
 function ovmfCandidates(env = process.env) {
   const pairs = [];
   for (const root of [env.OVMF, env.OVMF_FD].filter((v) => Boolean(v))) {
-    pairs.push([join7(root, "FV", "OVMF_CODE.fd"), join7(root, "FV", "OVMF_VARS.fd")]);
-    pairs.push([join7(root, "OVMF_CODE.fd"), join7(root, "OVMF_VARS.fd")]);
+    pairs.push([join4(root, "FV", "OVMF_CODE.fd"), join4(root, "FV", "OVMF_VARS.fd")]);
+    pairs.push([join4(root, "OVMF_CODE.fd"), join4(root, "OVMF_VARS.fd")]);
   }
   for (const dir of ["/usr/share/OVMF", "/usr/share/ovmf", "/usr/share/edk2/ovmf"]) {
-    pairs.push([join7(dir, "OVMF_CODE_4M.fd"), join7(dir, "OVMF_VARS_4M.fd")]);
-    pairs.push([join7(dir, "OVMF_CODE.fd"), join7(dir, "OVMF_VARS.fd")]);
+    pairs.push([join4(dir, "OVMF_CODE_4M.fd"), join4(dir, "OVMF_VARS_4M.fd")]);
+    pairs.push([join4(dir, "OVMF_CODE.fd"), join4(dir, "OVMF_VARS.fd")]);
   }
   pairs.push(["/usr/share/edk2/x64/OVMF_CODE.4m.fd", "/usr/share/edk2/x64/OVMF_VARS.4m.fd"]);
   pairs.push(["/run/libvirt/nix-ovmf/OVMF_CODE.fd", "/run/libvirt/nix-ovmf/OVMF_VARS.fd"]);
@@ -22503,20 +21325,20 @@ function kvmCheckArgs(rom, accel = "kvm") {
   ];
 }
 var FAILURES = /KVM internal error[^\n]*|failed to set MSR[^\n]*|emulation failure[^\n]*|Could not access KVM kernel module[^\n]*|failed to initialize kvm[^\n]*|(?:kvm|KVM)[^\n]*(?:not supported|unavailable|Permission denied|No such file)[^\n]*|Assertion[^\n]*failed[^\n]*/;
-function kvmFailureFromOutput(text2) {
-  return FAILURES.exec(text2)?.[0].replace(/^qemu-system-\S+: /, "").trim();
+function kvmFailureFromOutput(text) {
+  return FAILURES.exec(text)?.[0].replace(/^qemu-system-\S+: /, "").trim();
 }
 async function deviceProblem(device) {
   try {
-    await stat3(device);
+    await stat2(device);
   } catch {
     return `${device} does not exist: this machine exposes no hardware virtualization`;
   }
   try {
     await access2(device, constants2.R_OK | constants2.W_OK);
   } catch {
-    const info2 = await stat3(device);
-    return `${device} is not readable and writable by this user (mode ${(info2.mode & 511).toString(8)}, uid ${info2.uid}, gid ${info2.gid}); a udev rule with MODE="0666" opens it`;
+    const info = await stat2(device);
+    return `${device} is not readable and writable by this user (mode ${(info.mode & 511).toString(8)}, uid ${info.uid}, gid ${info.gid}); a udev rule with MODE="0666" opens it`;
   }
   return void 0;
 }
@@ -22530,9 +21352,9 @@ async function checkKvm(options = {}) {
   const problem = await deviceProblem(options.device ?? KVM_DEVICE);
   if (problem) return done(false, problem);
   const timeoutMs = options.timeoutMs ?? 3e3;
-  const dir = await mkdtemp2(join8(tmpdir(), "biv-kvm-"));
-  const rom = join8(dir, "kvm-test.rom");
-  await writeFile3(rom, kvmTestRom());
+  const dir = await mkdtemp2(join5(tmpdir(), "biv-kvm-"));
+  const rom = join5(dir, "kvm-test.rom");
+  await writeFile2(rom, kvmTestRom());
   try {
     const outcome = await runTestGuest(
       options.qemu ?? QEMU_BINARY,
@@ -22584,7 +21406,7 @@ function runTestGuest(qemu, args, timeoutMs) {
       const failure = kvmFailureFromOutput(stderr);
       if (failure) finish2(false, `QEMU under KVM: ${failure}`);
     });
-    child.on("error", (error2) => finish2(false, `could not start ${qemu}: ${error2.message}`));
+    child.on("error", (error) => finish2(false, `could not start ${qemu}: ${error.message}`));
     child.on("exit", (code2, signal) => {
       if (settled) return;
       const failure = kvmFailureFromOutput(stderr);
@@ -22595,27 +21417,27 @@ function runTestGuest(qemu, args, timeoutMs) {
     });
   });
 }
-function lastLine(text2) {
-  const lines2 = text2.trim().split("\n");
-  return (lines2[lines2.length - 1] ?? "").replace(/^qemu-system-\S+: /, "").trim();
+function lastLine(text) {
+  const lines = text.trim().split("\n");
+  return (lines[lines.length - 1] ?? "").replace(/^qemu-system-\S+: /, "").trim();
 }
 
 // src/vm/stage.ts
-import { existsSync as existsSync2, readFileSync, renameSync as renameSync2 } from "node:fs";
-import { join as join12, relative as relative4 } from "node:path";
+import { existsSync as existsSync2, readFileSync, renameSync } from "node:fs";
+import { join as join9, relative as relative3 } from "node:path";
 
 // src/vm/machine.ts
 import { spawn as spawn2 } from "node:child_process";
 import {
   copyFileSync,
-  createWriteStream as createWriteStream2,
-  mkdirSync as mkdirSync3,
+  createWriteStream,
+  mkdirSync as mkdirSync2,
   mkdtempSync,
   rmSync,
-  writeFileSync as writeFileSync3
+  writeFileSync as writeFileSync2
 } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { join as join9 } from "node:path";
+import { join as join6 } from "node:path";
 
 // src/vm/png.ts
 import { deflateSync } from "node:zlib";
@@ -22639,20 +21461,20 @@ function parsePpm(data) {
   if (!(width > 0 && height > 0 && maxval > 0 && maxval < 256)) {
     throw new Error(`unsupported PPM header ${width}x${height} maxval ${maxval}`);
   }
-  const size2 = width * height * 3;
-  if (data.length - offset < size2) throw new Error("PPM image data is truncated");
-  let rgb = data.subarray(offset, offset + size2);
+  const size = width * height * 3;
+  if (data.length - offset < size) throw new Error("PPM image data is truncated");
+  let rgb = data.subarray(offset, offset + size);
   if (maxval !== 255) rgb = Buffer.from(rgb.map((v) => Math.round(v * 255 / maxval)));
   return { width, height, rgb: Buffer.from(rgb) };
 }
 var CRC_TABLE = (() => {
-  const table3 = new Uint32Array(256);
+  const table2 = new Uint32Array(256);
   for (let n = 0; n < 256; n++) {
     let c = n;
     for (let k = 0; k < 8; k++) c = c & 1 ? 3988292384 ^ c >>> 1 : c >>> 1;
-    table3[n] = c >>> 0;
+    table2[n] = c >>> 0;
   }
-  return table3;
+  return table2;
 })();
 function crc32(data) {
   let crc = 4294967295;
@@ -22698,9 +21520,9 @@ var QmpClient = class _QmpClient {
     this.socket = socket;
     socket.setEncoding("utf8");
     socket.on("data", (chunk2) => this.receive(chunk2));
-    const fail = (error2) => {
+    const fail = (error) => {
       this.closed = true;
-      for (const pending of [this.greeted, ...this.queue.splice(0)]) pending?.reject(error2);
+      for (const pending of [this.greeted, ...this.queue.splice(0)]) pending?.reject(error);
       this.greeted = void 0;
     };
     socket.on("error", fail);
@@ -22725,8 +21547,8 @@ var QmpClient = class _QmpClient {
         const client = new _QmpClient(socket);
         await client.handshake(Math.max(500, deadline - Date.now()));
         return client;
-      } catch (error2) {
-        lastError = error2;
+      } catch (error) {
+        lastError = error;
         await new Promise((r) => setTimeout(r, 50));
       }
     }
@@ -22761,8 +21583,8 @@ var QmpClient = class _QmpClient {
       } else if ("return" in message) {
         this.queue.shift()?.resolve(message.return);
       } else if ("error" in message) {
-        const error2 = message.error;
-        this.queue.shift()?.reject(new Error(`QMP error ${error2.class}: ${error2.desc}`));
+        const error = message.error;
+        this.queue.shift()?.reject(new Error(`QMP error ${error.class}: ${error.desc}`));
       }
     }
   }
@@ -22803,23 +21625,23 @@ var MILESTONES = [
   ],
   [
     "network",
-    /DHCP lease|DHCPv4 address|lease of \d|network up|Reached target Network\b|Reached target .*Network\.|boot-image-vm: network/
+    /DHCP lease|DHCPv4 address|lease of \d|network up|Reached target Network\b|Reached target network\.target\b|boot-image-vm: network/
   ],
   [
     "sshd",
-    /Server listening on|Started .*OpenSSH|Started .*SSH Daemon|Started sshd|dropbear.*(started|Running in background|Not backgrounding)|sshd listening/i
+    /Server listening on|Started .*OpenSSH|Started .*OpenBSD Secure Shell|Started .*SSH Daemon|Started sshd|Started ssh\.service|dropbear.*(started|Running in background|Not backgrounding)|sshd listening/i
   ],
   ["ready", /\blogin: |boot-image-vm: ready|Reached target Multi-User|Reached target .*Multi-User/]
 ];
-function isSshdLine(text2) {
+function isSshdLine(text) {
   return MILESTONES.some(
-    ([name, pattern]) => (name === "sshd" || name === "ready") && pattern.test(text2)
+    ([name, pattern]) => (name === "sshd" || name === "ready") && pattern.test(text)
   );
 }
-function bootTimeline(lines2) {
+function bootTimeline(lines) {
   const milestones = [];
   for (const [name, pattern] of MILESTONES) {
-    const found = lines2.find((line) => pattern.test(line.text));
+    const found = lines.find((line) => pattern.test(line.text));
     if (found) milestones.push({ name, seconds: found.seconds, line: found.text.trim() });
   }
   return milestones.sort((a, b) => a.seconds - b.seconds);
@@ -22828,8 +21650,8 @@ var PANIC = /Kernel panic - not syncing|end Kernel panic|Attempted to kill init|
 function findPanic(line) {
   return PANIC.test(line) ? line.trim() : void 0;
 }
-function cleanConsoleText(text2) {
-  return text2.replace(/\x1b\[[0-?]*[ -/]*[@-~]/g, "").replace(/\x1b[()][0-9A-Za-z]|\x1b[=>c78DEHM]/g, "").replace(/\r/g, "").replace(/[\x00-\x08\x0b-\x1f\x7f]/g, "");
+function cleanConsoleText(text) {
+  return text.replace(/\x1b\[[0-?]*[ -/]*[@-~]/g, "").replace(/\x1b[()][0-9A-Za-z]|\x1b[=>c78DEHM]/g, "").replace(/\r/g, "").replace(/[\x00-\x08\x0b-\x1f\x7f]/g, "");
 }
 function findFingerprint(line) {
   const match = /SHA256:([A-Za-z0-9+/]{43})=?/i.exec(line);
@@ -22841,9 +21663,9 @@ var MAX_SOCKET_PATH = 100;
 var Machine = class {
   constructor(options) {
     this.options = options;
-    mkdirSync3(options.dir, { recursive: true });
-    this.serialLog = join9(options.dir, "serial.log");
-    this.qemuLog = join9(options.dir, "qemu.log");
+    mkdirSync2(options.dir, { recursive: true });
+    this.serialLog = join6(options.dir, "serial.log");
+    this.qemuLog = join6(options.dir, "qemu.log");
   }
   options;
   lines = [];
@@ -22879,15 +21701,15 @@ var Machine = class {
   /** Starts QEMU and connects to its QMP socket. Throws when QEMU cannot be started at all. */
   async start() {
     const { options } = this;
-    const socketDir = join9(options.tempDir, "qemu");
+    const socketDir = join6(options.tempDir, "qemu");
     this.runtimeDir = socketDir.length + 10 <= MAX_SOCKET_PATH ? socketDir : mkdtempSync("/tmp/biv-");
-    mkdirSync3(this.runtimeDir, { recursive: true });
-    const qmpSocket = join9(this.runtimeDir, "qmp.sock");
+    mkdirSync2(this.runtimeDir, { recursive: true });
+    const qmpSocket = join6(this.runtimeDir, "qmp.sock");
     rmSync(qmpSocket, { force: true });
     let ovmf = {};
     if (options.firmware === "uefi") {
       const found = findOvmf();
-      const vars = join9(options.tempDir, "OVMF_VARS.fd");
+      const vars = join6(options.tempDir, "OVMF_VARS.fd");
       copyFileSync(found.vars, vars);
       ovmf = { code: found.code, vars };
     }
@@ -22904,10 +21726,10 @@ var Machine = class {
       qmpSocket
     });
     const qemu = options.qemu ?? QEMU_BINARY;
-    writeFileSync3(join9(options.dir, "qemu-args.txt"), [qemu, ...args].join("\n") + "\n");
-    const qemuLog = createWriteStream2(this.qemuLog, { flags: "a" });
+    writeFileSync2(join6(options.dir, "qemu-args.txt"), [qemu, ...args].join("\n") + "\n");
+    const qemuLog = createWriteStream(this.qemuLog, { flags: "a" });
     const prefix = options.name ?? "vm";
-    const redact = options.redact ?? ((text2) => text2);
+    const redact = options.redact ?? ((text) => text);
     this.startedAt = Date.now();
     const child = spawn2(qemu, args, { stdio: ["pipe", "pipe", "pipe"] });
     this.child = child;
@@ -22921,8 +21743,8 @@ var Machine = class {
         this.exitInfo = { code: code2, signal };
         resolve2(this.exitInfo);
       });
-      child.once("error", (error2) => {
-        this.stderrTail += `${error2.message}
+      child.once("error", (error) => {
+        this.stderrTail += `${error.message}
 `;
         this.exitInfo = { code: null, signal: null };
         resolve2(this.exitInfo);
@@ -23002,15 +21824,15 @@ var Machine = class {
   /** Saves the screen as vm/screen-<name>.png; returns its absolute path, or undefined. */
   async screenshot(name) {
     if (!this.qmp || !this.running || !this.runtimeDir) return void 0;
-    const ppm = join9(this.runtimeDir, `screen-${name}.ppm`);
-    const png = join9(this.options.dir, `screen-${name}.png`);
+    const ppm = join6(this.runtimeDir, `screen-${name}.ppm`);
+    const png = join6(this.options.dir, `screen-${name}.png`);
     try {
       await this.qmp.execute("screendump", { filename: ppm }, 5e3);
-      writeFileSync3(png, ppmToPng(await readFile(ppm)));
+      writeFileSync2(png, ppmToPng(await readFile(ppm)));
       rmSync(ppm, { force: true });
       return png;
-    } catch (error2) {
-      this.options.log.debug(`screenshot ${name} failed: ${String(error2)}`);
+    } catch (error) {
+      this.options.log.debug(`screenshot ${name} failed: ${String(error)}`);
       return void 0;
     }
   }
@@ -23064,8 +21886,8 @@ var SshSession = class {
       try {
         this.client = await this.reconnect();
         this.stale = false;
-      } catch (error2) {
-        return failed(`could not reconnect over SSH: ${String(error2)}`);
+      } catch (error) {
+        return failed(`could not reconnect over SSH: ${String(error)}`);
       }
       if (this.closed) {
         this.client.end();
@@ -23095,9 +21917,9 @@ var SshSession = class {
         finish2({ exitCode: null, timedOut: false });
       };
       client.once("close", onClose);
-      client.exec(command, (error2, channel) => {
-        if (error2) {
-          stderr += `${error2.message}
+      client.exec(command, (error, channel) => {
+        if (error) {
+          stderr += `${error.message}
 `;
           client.off("close", onClose);
           finish2({ exitCode: null, timedOut: false });
@@ -23127,6 +21949,7 @@ function failed(message) {
   return { exitCode: null, stdout: "", stderr: `${message}
 `, timedOut: false };
 }
+var LOGGED_IN_MS = 2e4;
 function attempt(options, timeoutMs) {
   return new Promise((resolve2) => {
     const client = new import_ssh22.default.Client();
@@ -23139,12 +21962,17 @@ function attempt(options, timeoutMs) {
       if (!result.client) client.end();
       resolve2(result);
     };
-    const timer = setTimeout(() => settle({ error: `no answer in ${timeoutMs} ms` }), timeoutMs);
-    client.on("error", (error2) => settle({ error: error2.message }));
+    let timer = setTimeout(() => settle({ error: `no answer in ${timeoutMs} ms` }), timeoutMs);
+    client.on("error", (error) => settle({ error: error.message }));
     client.on("close", () => settle({ error: "connection closed" }));
     client.on("ready", () => {
-      client.exec("true", (error2, channel) => {
-        if (error2) return settle({ error: error2.message });
+      clearTimeout(timer);
+      timer = setTimeout(
+        () => settle({ error: `'true' did not finish within ${LOGGED_IN_MS} ms of the login` }),
+        LOGGED_IN_MS
+      );
+      client.exec("true", (error, channel) => {
+        if (error) return settle({ error: error.message });
         channel.on("exit", (code2) => {
           if (code2 === 0) settle({ client, fingerprint });
           else settle({ error: `'true' exited with ${code2}` });
@@ -23166,25 +21994,30 @@ function attempt(options, timeoutMs) {
           return true;
         }
       });
-    } catch (error2) {
-      settle({ error: error2 instanceof Error ? error2.message : String(error2) });
+    } catch (error) {
+      settle({ error: error instanceof Error ? error.message : String(error) });
     }
   });
 }
+var MAX_ATTEMPT_MS = 16e3;
 var MAX_IN_FLIGHT = 2;
 async function waitForSsh(options) {
   let aborted;
   const abort = options.abort.then(
     (reason) => aborted = reason,
-    (error2) => aborted = error2 instanceof Error ? error2.message : String(error2)
+    (error) => aborted = error instanceof Error ? error.message : String(error)
   );
   let winner;
   let attempts = 0;
+  let attemptMs = options.attemptTimeoutMs ?? 4e3;
   let lastError = "no attempt made";
   const inFlight = /* @__PURE__ */ new Set();
   const launch = (timeoutMs) => {
     attempts++;
     const tracked = attempt(options, timeoutMs).then((result) => {
+      if (/^no answer in|Timed out while waiting for handshake/.test(result.error ?? "")) {
+        attemptMs = Math.min(attemptMs * 2, MAX_ATTEMPT_MS);
+      }
       if (!result.client) lastError = result.error ?? "unknown error";
       else if (winner || aborted !== void 0) result.client.end();
       else winner = result;
@@ -23231,7 +22064,7 @@ async function waitForSsh(options) {
       }
       const limit = nextLaunch === now ? MAX_IN_FLIGHT + 1 : MAX_IN_FLIGHT;
       if (remaining > 0 && inFlight.size < limit && now >= nextLaunch) {
-        launch(Math.max(500, Math.min(options.attemptTimeoutMs ?? 4e3, remaining)));
+        launch(Math.max(500, Math.min(attemptMs, remaining)));
         nextLaunch = now + backoff;
         backoff = Math.min(2e3, backoff * 2);
       }
@@ -23268,12 +22101,12 @@ async function bootAttempt(options, ctx) {
     dir: options.vmDir,
     tempDir: ctx.tempDir,
     log: ctx.log,
-    redact: (text2) => ctx.secrets.redact(text2)
+    redact: (text) => ctx.secrets.redact(text)
   });
   try {
     await machine.start();
-  } catch (error2) {
-    const message = error2 instanceof Error ? error2.message : String(error2);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
     const kvm = options.accel === "kvm" ? kvmFailureFromOutput(message) : void 0;
     if (kvm) return { machine, outcome: { kind: "kvm-failed", reason: kvm } };
     return { machine, outcome: { kind: "failed", error: `QEMU did not start: ${message}` } };
@@ -23322,14 +22155,14 @@ async function bootAttempt(options, ctx) {
     });
     const bootSeconds = machine.secondsSinceStart();
     return { machine, outcome: { kind: "ready", ...ready, session: ready.client, bootSeconds } };
-  } catch (error2) {
+  } catch (error) {
     if (stop) return { machine, outcome: stop };
     const lastLine2 = machine.lines.filter((line) => line.text.trim()).pop();
     return {
       machine,
       outcome: {
         kind: "failed",
-        error: `${error2 instanceof Error ? error2.message : String(error2)}; ` + (lastLine2 ? `last console line at +${lastLine2.seconds.toFixed(1)} s: ${lastLine2.text.trim()}` : "the serial console stayed empty (does the image pass console=ttyS0?)")
+        error: `${error instanceof Error ? error.message : String(error)}; ` + (lastLine2 ? `last console line at +${lastLine2.seconds.toFixed(1)} s: ${lastLine2.text.trim()}` : "the serial console stayed empty (does the image pass console=ttyS0?)")
       }
     };
   } finally {
@@ -23361,8 +22194,8 @@ function kvmWatchdog(machine, trigger) {
 }
 
 // src/vm/probes.ts
-import { mkdirSync as mkdirSync4, writeFileSync as writeFileSync4 } from "node:fs";
-import { join as join10, relative as relative2 } from "node:path";
+import { mkdirSync as mkdirSync3, writeFileSync as writeFileSync3 } from "node:fs";
+import { join as join7, relative } from "node:path";
 function isMissingCommand(result) {
   if (result.exitCode === 127) return true;
   return result.exitCode !== 0 && result.exitCode !== null && /(?:command not found|: not found|No such file or directory)\s*$/m.test(result.stderr) && !result.stdout.trim();
@@ -23382,15 +22215,15 @@ function renderProbeFile(spec, result, durationMs) {
   ].join("\n");
 }
 async function runProbes(session, probes, dir, ctx) {
-  mkdirSync4(dir, { recursive: true });
+  mkdirSync3(dir, { recursive: true });
   const results = [];
   for (const spec of probes) {
     if (ctx.signal.aborted) break;
     const started = Date.now();
     const result = await session.exec(spec.command, { timeoutMs: spec.timeoutSeconds * 1e3 });
     const durationMs = Date.now() - started;
-    const path = join10(dir, `${spec.name}.txt`);
-    writeFileSync4(path, ctx.secrets.redact(renderProbeFile(spec, result, durationMs)));
+    const path = join7(dir, `${spec.name}.txt`);
+    writeFileSync3(path, ctx.secrets.redact(renderProbeFile(spec, result, durationMs)));
     const missing = isMissingCommand(result);
     const probe = {
       name: spec.name,
@@ -23400,7 +22233,7 @@ async function runProbes(session, probes, dir, ctx) {
       timedOut: result.timedOut,
       missing,
       durationMs,
-      file: relative2(ctx.reportDir, path)
+      file: relative(ctx.reportDir, path)
     };
     if (result.signal) probe.signal = result.signal;
     results.push(probe);
@@ -23415,8 +22248,8 @@ async function runProbes(session, probes, dir, ctx) {
 
 // src/vm/test-command.ts
 import { spawn as spawn3 } from "node:child_process";
-import { createWriteStream as createWriteStream3, mkdirSync as mkdirSync5 } from "node:fs";
-import { join as join11, relative as relative3 } from "node:path";
+import { createWriteStream as createWriteStream2, mkdirSync as mkdirSync4 } from "node:fs";
+import { join as join8, relative as relative2 } from "node:path";
 function testCommandEnv(options, env) {
   return {
     ...stringEnv(env),
@@ -23429,10 +22262,10 @@ function testCommandEnv(options, env) {
   };
 }
 async function runTestCommand(options, ctx) {
-  const dir = join11(ctx.reportDir, "test");
-  mkdirSync5(dir, { recursive: true });
-  const file = join11(dir, "output.log");
-  const output = createWriteStream3(file);
+  const dir = join8(ctx.reportDir, "test");
+  mkdirSync4(dir, { recursive: true });
+  const file = join8(dir, "output.log");
+  const output = createWriteStream2(file);
   const started = Date.now();
   const write = (line) => {
     const clean = ctx.secrets.redact(line);
@@ -23445,9 +22278,9 @@ async function runTestCommand(options, ctx) {
     env: testCommandEnv(options, ctx.env),
     stdio: ["ignore", "pipe", "pipe"]
   });
-  const lines2 = new LineSplitter(write);
-  child.stdout.setEncoding("utf8").on("data", (chunk2) => lines2.push(chunk2));
-  child.stderr.setEncoding("utf8").on("data", (chunk2) => lines2.push(chunk2));
+  const lines = new LineSplitter(write);
+  child.stdout.setEncoding("utf8").on("data", (chunk2) => lines.push(chunk2));
+  child.stderr.setEncoding("utf8").on("data", (chunk2) => lines.push(chunk2));
   let timedOut = false;
   const killGroup = (signal) => {
     try {
@@ -23470,8 +22303,8 @@ async function runTestCommand(options, ctx) {
   ctx.signal.addEventListener("abort", onAbort);
   const closed = new Promise((resolve2) => child.once("close", () => resolve2()));
   const exitCode = await new Promise((resolve2) => {
-    child.on("error", (error2) => {
-      write(`boot-image-vm: could not start bash: ${error2.message}`);
+    child.on("error", (error) => {
+      write(`boot-image-vm: could not start bash: ${error.message}`);
       resolve2(null);
     });
     child.on("exit", (code2) => resolve2(code2));
@@ -23481,11 +22314,11 @@ async function runTestCommand(options, ctx) {
   ctx.signal.removeEventListener("abort", onAbort);
   killGroup("SIGKILL");
   await Promise.race([closed, new Promise((r) => setTimeout(r, 2e3))]);
-  lines2.end();
+  lines.end();
   const durationMs = Date.now() - started;
   write(`boot-image-vm: exit code ${exitCode ?? "none"} after ${(durationMs / 1e3).toFixed(1)} s`);
   await new Promise((resolve2) => output.end(resolve2));
-  return { exitCode, timedOut, durationMs, file: relative3(ctx.reportDir, file) };
+  return { exitCode, timedOut, durationMs, file: relative2(ctx.reportDir, file) };
 }
 
 // src/vm/stage.ts
@@ -23509,14 +22342,14 @@ function chooseAccelerator(mode, check) {
 async function runVm(request, ctx) {
   const boot = { status: "failed", timeline: [], screenshots: [] };
   const result = { boot, probes: [] };
-  const vmDir = join12(ctx.reportDir, "vm");
+  const vmDir = join9(ctx.reportDir, "vm");
   let machine;
   let session;
   const closeSession = () => session?.close();
   ctx.signal.addEventListener("abort", closeSession);
   const screenshot = async (name) => {
     const png = await machine?.screenshot(name);
-    if (png) boot.screenshots.push(relative4(ctx.reportDir, png));
+    if (png) boot.screenshots.push(relative3(ctx.reportDir, png));
   };
   try {
     let check = request.kvmCheck;
@@ -23563,8 +22396,11 @@ async function runVm(request, ctx) {
     }
     if (outcome.kind !== "ready") {
       boot.error = outcome.error;
+      if (Date.now() >= deadline) {
+        boot.error += ` (input 'boot-timeout' is ${request.bootTimeoutSeconds} s)`;
+      }
       if (outcome.panic) boot.panic = outcome.panic;
-      ctx.log.error(outcome.error, { title: "Boot failed" });
+      ctx.log.error(boot.error, { title: "Boot failed" });
       await screenshot("failure");
       return result;
     }
@@ -23576,7 +22412,7 @@ async function runVm(request, ctx) {
       `SSH ready after ${boot.bootSeconds} s under ${accel} (host key ${outcome.fingerprint})`
     );
     checkConsoleFingerprint(boot, machine, ctx);
-    result.probes = await runProbes(session, request.probes, join12(ctx.reportDir, "probes"), ctx);
+    result.probes = await runProbes(session, request.probes, join9(ctx.reportDir, "probes"), ctx);
     if (request.testCommand && !ctx.signal.aborted) {
       result.test = await runTestCommand(
         {
@@ -23584,7 +22420,7 @@ async function runVm(request, ctx) {
           sshPort,
           privateKeyPath: request.privateKeyPath,
           iso: request.iso,
-          serialLog: machine?.serialLog ?? join12(vmDir, "serial.log"),
+          serialLog: machine?.serialLog ?? join9(vmDir, "serial.log"),
           timeoutSeconds: request.testTimeoutSeconds ?? DEFAULT_TEST_TIMEOUT_SECONDS
         },
         ctx
@@ -23592,9 +22428,9 @@ async function runVm(request, ctx) {
     }
     await screenshot("final");
     return result;
-  } catch (error2) {
+  } catch (error) {
     const stage = boot.status === "passed" ? "after the boot" : "during the boot";
-    boot.error ??= `the VM stage failed ${stage}: ${error2 instanceof Error ? error2.message : String(error2)}`;
+    boot.error ??= `the VM stage failed ${stage}: ${error instanceof Error ? error.message : String(error)}`;
     ctx.log.error(boot.error);
     return result;
   } finally {
@@ -23622,7 +22458,7 @@ function keepKvmAttemptLogs(vmDir) {
     ["qemu.log", "qemu-kvm.log"],
     ["qemu-args.txt", "qemu-args-kvm.txt"]
   ]) {
-    if (existsSync2(join12(vmDir, from))) renameSync2(join12(vmDir, from), join12(vmDir, to));
+    if (existsSync2(join9(vmDir, from))) renameSync(join9(vmDir, from), join9(vmDir, to));
   }
 }
 async function teardown(machine, session, ctx) {
@@ -23635,7 +22471,7 @@ async function teardown(machine, session, ctx) {
 }
 
 // src/pipeline.ts
-import { join as join13 } from "node:path";
+import { join as join10 } from "node:path";
 function decideVerdict(report) {
   if (report.setup && !report.setup.ok) return { result: "setup-failed", decidedBy: "setup" };
   const failedBuild = report.builds.find((build) => build.status !== "passed");
@@ -23712,11 +22548,27 @@ async function runPipeline(inputs, ctx, hooks = {}) {
   if (!setup.ok || !nix || cancelled()) return finish(report, save, ctx.signal);
   const keyEnv = { [inputs.rootKeyEnv]: key.publicKeyPath };
   const contexts = buildContexts(inputs);
+  const restore = inputs.cache ? await ctx.log.group(
+    "Restore the image cache",
+    () => restoreImageCache(
+      nix,
+      {
+        flake: inputs.flake,
+        image: inputs.image,
+        keyEnv,
+        buildDir: join10(ctx.reportDir, "build"),
+        timeoutSeconds: inputs.cacheTimeoutSeconds
+      },
+      ctx
+    )
+  ) : { status: "disabled", hit: false, detail: "input 'cache' is false" };
+  report.cache = cacheReport(restore);
   const builds = [];
   const started = Date.now();
-  for (const context of contexts) {
+  for (const [index, context] of contexts.entries()) {
     if (cancelled()) break;
     const dir = context === "devshell" && contexts.length > 1 ? "build/devshell" : "build";
+    const buildEnv = index === 0 ? keyEnv : { [inputs.rootKeyEnv]: contextKey(key, context, ctx) };
     const build = await ctx.log.group(
       `Build ${inputs.image} (${context})`,
       () => buildImage(
@@ -23726,8 +22578,9 @@ async function runPipeline(inputs, ctx, hooks = {}) {
           image: inputs.image,
           context,
           devshell: inputs.devshell || void 0,
-          env: keyEnv,
-          dir: join13(ctx.reportDir, dir)
+          env: buildEnv,
+          dir: join10(ctx.reportDir, dir),
+          drvPath: index === 0 && context === "host" ? restore.drvPath : void 0
         },
         ctx
       )
@@ -23736,8 +22589,10 @@ async function runPipeline(inputs, ctx, hooks = {}) {
     report.builds = builds;
     save();
   }
+  const judged = judgeBuilds(builds, cancelled());
   report.stages.build = {
-    ...judgeBuilds(builds, cancelled()),
+    ...judged,
+    detail: `${judged.detail}; cache: ${restore.status}`,
     durationMs: Date.now() - started
   };
   save();
@@ -23755,6 +22610,20 @@ async function runPipeline(inputs, ctx, hooks = {}) {
         detail: result.ok ? result.verdicts[0] ?? "no differences" : result.error ?? "failed"
       })
     );
+  }
+  if (restore.key && !cancelled()) {
+    const devshellUsed = Boolean(inputs.devshell) || contexts.includes("devshell");
+    const envPath = devshellUsed && inputs.devshell ? await devshellEnvPath(nix, `${inputs.flake}#${inputs.devshell}`, keyEnv, ctx.tempDir) : void 0;
+    const state = cacheSaveState(restore, nix, {
+      roots: [
+        ...builds.flatMap((b) => b.outPath ? [b.outPath] : []),
+        ...envPath ? [envPath] : []
+      ],
+      drvPaths: builds.flatMap((b) => b.drvPath ? [b.drvPath] : []),
+      maxSizeMiB: inputs.cacheMaxSizeMiB,
+      timeoutSeconds: inputs.cacheTimeoutSeconds
+    });
+    if (state) hooks.onCacheSave?.(state);
   }
   const iso = builds[0]?.isoPath;
   if (!iso || builds.some((build) => build.status !== "passed") || cancelled()) {
@@ -23786,9 +22655,9 @@ async function runPipeline(inputs, ctx, hooks = {}) {
   };
   if (boot.status === "passed") {
     const failed2 = vm.probes.filter((probe) => probe.exitCode !== 0 || probe.timedOut);
-    const failedRequired = failed2.filter((probe) => probe.required);
+    const failedRequired2 = failed2.filter((probe) => probe.required);
     report.stages.probes = {
-      status: failedRequired.length ? "failed" : failed2.length ? "warning" : "passed",
+      status: failedRequired2.length ? "failed" : failed2.length ? "warning" : "passed",
       durationMs: vm.probes.reduce((sum, probe) => sum + probe.durationMs, 0),
       detail: `${vm.probes.length - failed2.length}/${vm.probes.length} passed${failed2.length ? `; failed: ${failed2.map((probe) => probe.name).join(", ")}` : ""}`
     };
@@ -23801,6 +22670,14 @@ async function runPipeline(inputs, ctx, hooks = {}) {
     }
   }
   return finish(report, save, ctx.signal);
+}
+function contextKey(key, context, ctx) {
+  const extra = createEphemeralKey(join10(key.dir, context));
+  ctx.secrets.add(extra.privateKey);
+  ctx.log.info(
+    `${context} build: its own ephemeral key, so Nix builds it instead of reusing the store`
+  );
+  return extra.publicKeyPath;
 }
 function judgeBuilds(builds, cancelled) {
   const failed2 = builds.filter((build) => build.status !== "passed");
@@ -23816,6 +22693,187 @@ function finish(report, save, signal) {
   if (signal?.aborted) report.cancelled = true;
   save();
   return report;
+}
+
+// src/report/baseline-file.ts
+import { readFileSync as readFileSync3, statSync, writeFileSync as writeFileSync4 } from "node:fs";
+import { join as join12 } from "node:path";
+
+// src/report/annotations.ts
+import { readFileSync as readFileSync2 } from "node:fs";
+import { join as join11 } from "node:path";
+var MAX_PROBE_ERRORS = 5;
+var MAX_MESSAGE = 4e3;
+var clip = (text) => text.length > MAX_MESSAGE ? text.slice(0, MAX_MESSAGE - 1) + "\u2026" : text;
+function probeOutputReader(reportDir) {
+  return (file) => {
+    try {
+      return readFileSync2(join11(reportDir, file), "utf8");
+    } catch {
+      return void 0;
+    }
+  };
+}
+function annotateBuilds(report, log) {
+  for (const build of report.builds) {
+    if (build.status === "eval-failed") {
+      log.error(clip(build.error ?? "Nix could not evaluate the image."), {
+        title: `Evaluation failed (${build.context})`
+      });
+    } else if (build.status === "build-failed" && build.failures.length === 0) {
+      log.error(clip(build.error ?? "nix build failed; see build/build.log in the artifact."), {
+        title: `Build failed (${build.context})`
+      });
+    }
+  }
+}
+function annotateBoot(report, log) {
+  const boot = report.vm?.boot;
+  if (boot?.status !== "failed") return;
+  const parts = [boot.error ?? "The image did not boot to a working SSH server."];
+  if (boot.panic) parts.push(`Console: ${boot.panic}`);
+  parts.push("See vm/serial.log and vm/*.png in the artifact.");
+  log.error(clip(parts.join("\n")), { title: "Boot failed" });
+}
+function failedRequired(probe) {
+  return probe.required && (probe.exitCode !== 0 || probe.timedOut || probe.missing);
+}
+function describeProbe(probe) {
+  if (probe.timedOut) return `timed out after ${Math.round(probe.durationMs / 1e3)} s`;
+  if (probe.missing) return "its command was not found on the guest";
+  if (probe.exitCode === null) return `ended by ${probe.signal ?? "a signal"}`;
+  return `exited with code ${probe.exitCode}`;
+}
+function annotateProbes(report, log) {
+  const failed2 = (report.vm?.probes ?? []).filter(failedRequired);
+  for (const probe of failed2.slice(0, MAX_PROBE_ERRORS)) {
+    log.error(clip(`\`${probe.command}\` ${describeProbe(probe)}. Output: ${probe.file}.`), {
+      title: `Probe ${probe.name} failed`
+    });
+  }
+  const rest = failed2.slice(MAX_PROBE_ERRORS);
+  if (rest.length) {
+    log.error(clip(`Also failed: ${rest.map((p) => p.name).join(", ")}. See probes/.`), {
+      title: `${rest.length} more required probes failed`
+    });
+  }
+}
+function annotateTest(report, log) {
+  const test = report.vm?.test;
+  if (!test || test.exitCode === 0 && !test.timedOut) return;
+  const what = test.timedOut ? "timed out" : `exited with code ${test.exitCode ?? "none"}`;
+  log.error(`The test command ${what}. Output: ${test.file}.`, { title: "Test failed" });
+}
+function failedUnits(output) {
+  const unit = /^\s*[●*]?\s*(\S+\.(?:service|socket|mount|automount|target|timer|path|device|swap|scope|slice))\s/;
+  return output.split("\n").map((line) => unit.exec(line)?.[1]).filter((name) => Boolean(name));
+}
+function probeStdout(text) {
+  const start = text.indexOf("--- stdout ---\n");
+  if (start < 0) return text;
+  const body = text.slice(start + "--- stdout ---\n".length);
+  const end = body.lastIndexOf("--- stderr ---");
+  return end < 0 ? body : body.slice(0, end);
+}
+function annotateGuestHealth(report, log, read) {
+  const probes = report.vm?.probes ?? [];
+  const stdout = (file) => {
+    const text = read?.(file);
+    return text === void 0 ? void 0 : probeStdout(text);
+  };
+  const state = probes.find((p) => p.name === "system-state");
+  if (state && !failedRequired(state)) {
+    const output = stdout(state.file)?.trim();
+    const last = output?.split("\n").pop()?.trim();
+    if (last !== void 0 && last !== "running") {
+      log.warning(`systemctl is-system-running says '${last}', not 'running'.`, {
+        title: "Guest degraded"
+      });
+    } else if (last === void 0 && state.exitCode !== 0) {
+      log.warning(`The system-state probe ${describeProbe(state)}: the guest is not 'running'.`, {
+        title: "Guest degraded"
+      });
+    }
+  }
+  const units = probes.find((p) => p.name === "failed-units");
+  const names = units ? failedUnits(stdout(units.file) ?? "") : [];
+  if (names.length) {
+    const shown = names.slice(0, 20).join(", ") + (names.length > 20 ? ", \u2026" : "");
+    log.warning(`Failed units on the guest: ${shown}. See ${units?.file}.`, {
+      title: `${names.length} failed unit${names.length === 1 ? "" : "s"}`
+    });
+  }
+}
+function annotateUpload(report, log) {
+  const upload = report.upload;
+  if (!upload) return;
+  if (upload.status === "failed") {
+    log.warning(clip(`The report was not uploaded: ${upload.detail}`), { title: "Upload failed" });
+  }
+  if (upload.withheld.length) {
+    log.warning(
+      clip(`Withheld from the artifact because they held a secret: ${upload.withheld.join(", ")}`),
+      { title: "Files withheld" }
+    );
+  }
+}
+function annotate(report, log, read) {
+  annotateBuilds(report, log);
+  annotateBoot(report, log);
+  annotateProbes(report, log);
+  annotateTest(report, log);
+  annotateGuestHealth(report, log, read);
+  annotateUpload(report, log);
+}
+
+// src/report/baseline-file.ts
+var BASELINE_FILE = "baseline.json";
+function parseClosureSize(json) {
+  try {
+    const value = JSON.parse(json);
+    const entries = Array.isArray(value) ? value : Object.values(value);
+    const size = entries[0]?.closureSize;
+    return typeof size === "number" ? size : void 0;
+  } catch {
+    return void 0;
+  }
+}
+async function closureBytes(nix, outPath) {
+  const result = await run(nix.nixPath, ["path-info", "--closure-size", "--json", outPath], {
+    env: { ...process.env, ...nix.env }
+  });
+  return result.exitCode === 0 ? parseClosureSize(result.stdout) : void 0;
+}
+async function currentBaseline(report, reportDir, facts) {
+  const build = report.builds.find((b) => b.status === "passed" && b.outPath);
+  const sizes = {};
+  if (build?.isoPath) {
+    try {
+      sizes.isoBytes = statSync(build.isoPath).size;
+    } catch {
+    }
+  }
+  const nix = report.setup?.nix;
+  if (nix && build?.outPath) sizes.closureBytes = await closureBytes(nix, build.outPath);
+  return baselineFrom(report, probeOutputReader(reportDir), { ...facts, ...sizes });
+}
+function writeBaselineFile(reportDir, baseline) {
+  const path = join12(reportDir, BASELINE_FILE);
+  writeFileSync4(path, baselineJson(baseline), { mode: 420 });
+  return path;
+}
+function readBaselineFile(path) {
+  let text;
+  try {
+    text = readFileSync3(path, "utf8");
+  } catch (error) {
+    throw new Error(`cannot read the baseline ${path}: ${error.message}`);
+  }
+  try {
+    return parseBaseline(text);
+  } catch (error) {
+    throw new Error(`the baseline ${path} is unusable: ${error.message}`);
+  }
 }
 
 // src/report/outputs.ts
@@ -23866,7 +22924,8 @@ function actionOutputs(report, context) {
     "nix-version": context.nixVersion ?? report.setup?.nix?.version ?? "",
     "report-dir": context.reportDir,
     "artifact-id": upload?.artifactId === void 0 ? "" : String(upload.artifactId),
-    "artifact-url": upload?.artifactUrl ?? ""
+    "artifact-url": upload?.artifactUrl ?? "",
+    regressions: JSON.stringify(report.comparison?.regressions ?? [])
   };
 }
 
@@ -23874,12 +22933,13 @@ export {
   INPUT_DEFAULTS,
   InputError,
   parseInputs,
-  actionsLog,
-  consoleLog,
   Secrets,
-  renderSummary,
-  writeReportFiles,
   runPipeline,
+  probeOutputReader,
+  annotate,
+  currentBaseline,
+  writeBaselineFile,
+  readBaselineFile,
   EXIT_CODES,
   exitCodeFor,
   actionOutputs

@@ -1,0 +1,123 @@
+import { createRequire as __bivCreateRequire } from 'node:module';
+import { fileURLToPath as __bivFileURLToPath } from 'node:url';
+import { dirname as __bivDirnameOf } from 'node:path';
+const require = __bivCreateRequire(import.meta.url);
+const __bivFilename = __bivFileURLToPath(import.meta.url);
+const __bivDirname = __bivDirnameOf(__bivFilename);
+import {
+  BASELINE_SCHEMA_VERSION,
+  errorMessage,
+  isFeatureAvailable,
+  parseBaseline,
+  restoreCache,
+  saveCache
+} from "./chunk-6ACW6K3J.js";
+
+// src/report/baseline-store.ts
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+var CACHE_PATH = ".boot-image-vm-baseline/baseline.json";
+var RESTORE_TIMEOUT_MS = 6e4;
+var SAVE_TIMEOUT_MS = 12e4;
+function baselineScope(env, image) {
+  const repository = env.GITHUB_REPOSITORY;
+  const pullRequest = (env.GITHUB_EVENT_NAME ?? "").startsWith("pull_request");
+  const branch = pullRequest ? env.GITHUB_BASE_REF : env.GITHUB_REF_NAME || env.GITHUB_REF?.replace(/^refs\/(heads|tags)\//, "");
+  if (!repository || !branch) {
+    return pullRequest ? "GITHUB_REPOSITORY or GITHUB_BASE_REF is not set" : "GITHUB_REPOSITORY or GITHUB_REF_NAME is not set";
+  }
+  const arch = { x64: "x86_64", arm64: "aarch64" }[process.arch] ?? process.arch;
+  return {
+    repository,
+    branch,
+    saves: !pullRequest,
+    ...image,
+    system: `${arch}-${process.platform}`,
+    runId: env.GITHUB_RUN_ID || String(Date.now()),
+    runAttempt: env.GITHUB_RUN_ATTEMPT || "1"
+  };
+}
+function baselineKeyPrefix(scope) {
+  const flake = createHash("sha256").update(scope.flake).digest("hex").slice(0, 8);
+  return [
+    `boot-image-vm-baseline-v${BASELINE_SCHEMA_VERSION}`,
+    scope.repository,
+    scope.branch,
+    `${scope.image}@${flake}`,
+    scope.system
+  ].map((part) => encodeURIComponent(part)).join("/").concat("/");
+}
+function baselineKey(scope) {
+  return `${baselineKeyPrefix(scope)}${scope.runId}-${scope.runAttempt}`;
+}
+function withTimeout(work, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms / 1e3} s`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+async function restoreBaseline(scope, log, timeoutMs = RESTORE_TIMEOUT_MS) {
+  if (!isFeatureAvailable()) {
+    return { status: "unavailable", detail: "the cache service is not available to this job" };
+  }
+  const prefix = baselineKeyPrefix(scope);
+  rmSync(dirname(CACHE_PATH), { recursive: true, force: true });
+  try {
+    const key = await withTimeout(
+      restoreCache([CACHE_PATH], baselineKey(scope), [prefix]),
+      timeoutMs,
+      "restoring the baseline"
+    );
+    if (!key) return { status: "none", detail: `no baseline under ${prefix}` };
+    let baseline;
+    try {
+      baseline = parseBaseline(readFileSync(CACHE_PATH, "utf8"));
+    } catch (error) {
+      log.warning(`The baseline ${key} is unusable: ${errorMessage(error)}`);
+      return { status: "error", key, detail: `the baseline is unusable: ${errorMessage(error)}` };
+    }
+    return { status: "restored", baseline, key, detail: `restored ${key}` };
+  } catch (error) {
+    log.warning(`The baseline was not restored: ${errorMessage(error)}`);
+    return { status: "error", detail: `not restored: ${errorMessage(error)}` };
+  } finally {
+    rmSync(dirname(CACHE_PATH), { recursive: true, force: true });
+  }
+}
+async function saveBaseline(file, key, log, timeoutMs = SAVE_TIMEOUT_MS) {
+  if (!isFeatureAvailable()) return "not saved: the cache service is not available";
+  try {
+    mkdirSync(dirname(CACHE_PATH), { recursive: true });
+    writeFileSync(CACHE_PATH, readFileSync(file));
+    const id = await withTimeout(saveCache([CACHE_PATH], key), timeoutMs, "saving");
+    return id === -1 ? `not saved under ${key}` : `saved as ${key}`;
+  } catch (error) {
+    log.warning(`The baseline was not saved: ${errorMessage(error)}`);
+    return `not saved: ${errorMessage(error)}`;
+  } finally {
+    rmSync(dirname(CACHE_PATH), { recursive: true, force: true });
+  }
+}
+
+// src/state.ts
+var STATE = {
+  reportDir: "report-dir",
+  keyDir: "key-dir",
+  cleanupPaths: "cleanup-paths",
+  qemuPid: "qemu-pid",
+  /** The image cache entry post saves (CacheSaveState as JSON). */
+  imageCache: "image-cache",
+  /** baseline.json of a passing run, and the cache key post saves it under. */
+  baselineFile: "baseline-file",
+  baselineKey: "baseline-key"
+};
+
+export {
+  baselineScope,
+  baselineKey,
+  restoreBaseline,
+  saveBaseline,
+  STATE
+};

@@ -1,0 +1,266 @@
+// Uploads the report directory as a workflow artifact — after a last scan that withholds (deletes)
+// any file holding a secret. The upload never throws and never hangs the step: a failure, a
+// refusing or an unresponsive results service all end as status 'failed' with a warning.
+import { DefaultArtifactClient } from '@actions/artifact'
+import { createHash } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import { readdir, rm, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Log } from '../log.js'
+import type { UploadResult } from '../model.js'
+import { errorMessage } from '../process.js'
+import type { Secrets } from '../secrets.js'
+
+export interface UploadReportOptions {
+  reportDir: string
+  name: string
+  /** 1-90; undefined keeps the repository's default. */
+  retentionDays?: number
+  secrets: Secrets
+  log: Log
+  /** Bound on the whole upload, retries and renaming included. Default 60 s. */
+  timeoutMs?: number
+  /** Where GITHUB_* come from (the artifact client itself always reads process.env). */
+  env?: NodeJS.ProcessEnv
+}
+
+const DEFAULT_TIMEOUT_MS = 60_000
+/** Characters the artifact service refuses in a file path inside an artifact. */
+const INVALID_PATH_CHARS = /[":<>|*?\r\n]/
+/** …and in an artifact name (paths may hold slashes; names may not). */
+const INVALID_NAME_CHARS = /[":<>|*?\r\n\\/]/g
+
+export async function uploadReport(options: UploadReportOptions): Promise<UploadResult> {
+  const { reportDir, name, secrets, log } = options
+  const env = options.env ?? process.env
+  const withheld: string[] = []
+  try {
+    const entries = await listReport(reportDir)
+    const needles = secretNeedles(secrets)
+    const files: string[] = []
+    const excluded: string[] = []
+    for (const entry of entries) {
+      if (entry.kind !== 'file') {
+        excluded.push(`${entry.path} (${entry.kind})`)
+        continue
+      }
+      const hit = await holdsSecret(reportDir, entry.path, needles)
+      if (hit instanceof Error) {
+        excluded.push(`${entry.path} (unreadable: ${hit.message})`)
+      } else if (hit) {
+        withheld.push(entry.path)
+      } else if (INVALID_PATH_CHARS.test(entry.path)) {
+        excluded.push(`${entry.path} (a character the artifact service refuses)`)
+      } else {
+        files.push(join(reportDir, entry.path))
+      }
+    }
+    for (const path of withheld) {
+      await rm(join(reportDir, path), { force: true })
+      log.warning(
+        `${path} was withheld from the report artifact and deleted: it contains the value of a secret.`,
+        { title: 'Report file withheld' }
+      )
+    }
+    if (excluded.length > 0) {
+      log.warning(`Left out of the report artifact: ${excluded.join(', ')}.`, {
+        title: 'Report files left out'
+      })
+    }
+    const withheldNote =
+      withheld.length > 0 ? `; ${count(withheld.length, 'file')} withheld (secret)` : ''
+    if (files.length === 0) {
+      return { status: 'skipped', detail: `no files to upload${withheldNote}`, withheld }
+    }
+    if (!env.ACTIONS_RUNTIME_TOKEN || !env.ACTIONS_RESULTS_URL) {
+      throw new Error('the runner gave no ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL')
+    }
+
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
+    const uploaded = await withTimeout(
+      uploadUnderFreeName(name, files, reportDir, options.retentionDays, env, log),
+      timeoutMs,
+      `the results service did not finish the upload within ${Math.round(timeoutMs / 1000)} s`
+    )
+    const url = artifactUrl(uploaded.id, env)
+    log.info(`Report uploaded as artifact "${uploaded.name}" (id ${uploaded.id})${url ? `: ${url}` : ''}`)
+    return {
+      status: 'uploaded',
+      artifactId: uploaded.id,
+      ...(url ? { artifactUrl: url } : {}),
+      detail:
+        `${count(files.length, 'file')} (${uploaded.size ?? '?'} bytes zipped) as ` +
+        `"${uploaded.name}"${withheldNote}`,
+      withheld
+    }
+  } catch (error) {
+    const message = secrets.redact(scrubUrls(errorMessage(error)))
+    log.warning(`The report was not uploaded: ${message}. It is still in ${reportDir}.`, {
+      title: 'Report upload failed'
+    })
+    return { status: 'failed', detail: `upload failed: ${message}`, withheld }
+  }
+}
+
+/**
+ * The artifact names tried, in order. Artifact names are unique per workflow run, and several
+ * uses of this action in one run (other jobs, matrix legs, a second step in the same job) would
+ * all want the default name. So when the service refuses a name as taken (409 already exists):
+ *   1. `<name>`
+ *   2. `<name>-<GITHUB_JOB>-<GITHUB_ACTION>` — the job id and the step id, unique within a run
+ *      except across matrix legs and re-run attempts, which share both
+ *   3. `<name>-<GITHUB_JOB>-<GITHUB_ACTION>-<6 hex of the job run's backend id>` — that id (from
+ *      the runtime token) is unique per job run, matrix legs and attempts included
+ * Any other failure ends the upload: only a taken name is worth another try.
+ */
+export function artifactNameCandidates(name: string, env: NodeJS.ProcessEnv): string[] {
+  const clean = (part: string | undefined): string =>
+    (part ?? '').replace(INVALID_NAME_CHARS, '-').replace(/^[_-]+|[_-]+$/g, '')
+  const job = clean(env.GITHUB_JOB)
+  const step = clean(env.GITHUB_ACTION)
+  const base = [name, job, step].filter(Boolean).join('-')
+  const jobRun = jobBackendId(env.ACTIONS_RUNTIME_TOKEN) ?? `${Date.now()}-${Math.random()}`
+  const unique = createHash('sha256').update(jobRun).digest('hex').slice(0, 6)
+  return [...new Set([name, base, `${base}-${unique}`])]
+}
+
+/** Report-relative paths (with /) of every file that holds a secret value, in name or content. */
+export async function scanForSecrets(reportDir: string, secrets: Secrets): Promise<string[]> {
+  const needles = secretNeedles(secrets)
+  const hits: string[] = []
+  for (const entry of await listReport(reportDir)) {
+    if (entry.kind === 'file' && (await holdsSecret(reportDir, entry.path, needles)) === true) {
+      hits.push(entry.path)
+    }
+  }
+  return hits
+}
+
+interface ReportEntry {
+  /** Report-relative, with /. */
+  path: string
+  kind: 'file' | 'directory symlink' | 'broken symlink' | 'special file'
+}
+
+async function listReport(reportDir: string, prefix = ''): Promise<ReportEntry[]> {
+  const out: ReportEntry[] = []
+  const dirents = await readdir(join(reportDir, prefix), { withFileTypes: true })
+  for (const dirent of dirents.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const path = prefix ? `${prefix}/${dirent.name}` : dirent.name
+    if (dirent.isDirectory()) {
+      out.push(...(await listReport(reportDir, path)))
+    } else if (dirent.isFile()) {
+      out.push({ path, kind: 'file' })
+    } else if (dirent.isSymbolicLink()) {
+      // The artifact client zips what a link points at: scan that, and only link files.
+      const target = await stat(join(reportDir, path)).catch(() => undefined)
+      const kind = !target
+        ? 'broken symlink'
+        : target.isFile()
+          ? 'file'
+          : target.isDirectory()
+            ? 'directory symlink'
+            : 'special file'
+      out.push({ path, kind })
+    } else {
+      out.push({ path, kind: 'special file' })
+    }
+  }
+  return out
+}
+
+function secretNeedles(secrets: Secrets): Buffer[] {
+  return secrets.values().map(value => Buffer.from(value, 'utf8'))
+}
+
+/** Whether the file's name or content holds a needle; an Error when it cannot be read. */
+async function holdsSecret(
+  reportDir: string,
+  path: string,
+  needles: Buffer[]
+): Promise<boolean | Error> {
+  if (needles.length === 0) return false
+  if (needles.some(needle => Buffer.from(path).includes(needle))) return true
+  // Streamed, with an overlap so a value split across two chunks is still found.
+  const overlap = Math.max(...needles.map(needle => needle.length)) - 1
+  let tail = Buffer.alloc(0)
+  try {
+    for await (const chunk of createReadStream(join(reportDir, path))) {
+      const window = Buffer.concat([tail, chunk as Buffer])
+      if (needles.some(needle => window.includes(needle))) return true
+      tail = window.subarray(Math.max(0, window.length - overlap))
+    }
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error))
+  }
+  return false
+}
+
+async function uploadUnderFreeName(
+  name: string,
+  files: string[],
+  reportDir: string,
+  retentionDays: number | undefined,
+  env: NodeJS.ProcessEnv,
+  log: Log
+): Promise<{ id: number; size?: number; name: string }> {
+  const client = new DefaultArtifactClient()
+  const candidates = artifactNameCandidates(name, env)
+  for (const [index, candidate] of candidates.entries()) {
+    try {
+      const result = await client.uploadArtifact(candidate, files, reportDir, {
+        ...(retentionDays ? { retentionDays } : {})
+      })
+      if (result.id === undefined) throw new Error('the results service returned no artifact id')
+      return { id: result.id, size: result.size, name: candidate }
+    } catch (error) {
+      const taken = /\(409\)|already exists/i.test(errorMessage(error))
+      if (!taken || index === candidates.length - 1) throw error
+      log.info(`An artifact named "${candidate}" already exists in this run; trying another name.`)
+    }
+  }
+  throw new Error('no artifact name left to try')
+}
+
+/** Races the upload against a deadline; the artifact client has no way to cancel, so it is left. */
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms)
+    timer.unref()
+  })
+  promise.catch(() => {}) // a late failure of the abandoned upload is not unhandled
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer))
+}
+
+/** The artifact's page; the toolkit returns only the id. */
+function artifactUrl(id: number, env: NodeJS.ProcessEnv): string | undefined {
+  const { GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: runId } = env
+  if (!repository || !runId) return undefined
+  const server = (env.GITHUB_SERVER_URL || 'https://github.com').replace(/\/+$/, '')
+  return `${server}/${repository}/actions/runs/${runId}/artifacts/${id}`
+}
+
+/** The job run's backend id from the runtime token's `Actions.Results:<run>:<job>` scope. */
+function jobBackendId(token: string | undefined): string | undefined {
+  try {
+    const payload = JSON.parse(
+      Buffer.from(token?.split('.')[1] ?? '', 'base64url').toString('utf8')
+    ) as { scp?: unknown }
+    const scope = String(payload.scp ?? '')
+      .split(' ')
+      .find(part => part.startsWith('Actions.Results:'))
+    return scope?.split(':')[2] || undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Signed URLs carry their signature in the query: never let one reach a report or summary. */
+function scrubUrls(text: string): string {
+  return text.replace(/(https?:\/\/[^\s?'"]+)\?[^\s'"]*/g, '$1')
+}
+
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`
+}

@@ -1,0 +1,151 @@
+// Where baselines live between runs: @actions/cache, one immutable entry per passing run, under a
+// key per repository, branch (the base branch for pull requests), image and system, restored by
+// prefix to get the newest. Never fails a run: unavailable is said quietly, errors are warnings,
+// and every call is bounded in time.
+import * as cache from '@actions/cache'
+import { createHash } from 'node:crypto'
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { dirname } from 'node:path'
+import type { Log } from '../log.js'
+import { errorMessage } from '../process.js'
+import { BASELINE_SCHEMA_VERSION, parseBaseline, type Baseline } from './baseline.js'
+
+/**
+ * The file as the cache stores it: relative to the workspace, so that the cache version (a hash of
+ * the path strings) is the same on every runner. It exists only while a restore or save runs.
+ */
+export const CACHE_PATH = '.boot-image-vm-baseline/baseline.json'
+export const RESTORE_TIMEOUT_MS = 60_000
+export const SAVE_TIMEOUT_MS = 120_000
+
+export interface BaselineScope {
+  repository: string
+  /** The branch whose baselines this run compares with (the base branch for a pull request). */
+  branch: string
+  /** False for pull requests: they compare with their base branch and never replace its baseline. */
+  saves: boolean
+  flake: string
+  image: string
+  system: string
+  runId: string
+  runAttempt: string
+}
+
+/** The scope from the runner's variables; a string saying why not when they do not name one. */
+export function baselineScope(
+  env: NodeJS.ProcessEnv,
+  image: { flake: string; image: string }
+): BaselineScope | string {
+  const repository = env.GITHUB_REPOSITORY
+  const pullRequest = (env.GITHUB_EVENT_NAME ?? '').startsWith('pull_request')
+  const branch = pullRequest
+    ? env.GITHUB_BASE_REF
+    : env.GITHUB_REF_NAME || env.GITHUB_REF?.replace(/^refs\/(heads|tags)\//, '')
+  if (!repository || !branch) {
+    return pullRequest
+      ? 'GITHUB_REPOSITORY or GITHUB_BASE_REF is not set'
+      : 'GITHUB_REPOSITORY or GITHUB_REF_NAME is not set'
+  }
+  const arch = { x64: 'x86_64', arm64: 'aarch64' }[process.arch as string] ?? process.arch
+  return {
+    repository,
+    branch,
+    saves: !pullRequest,
+    ...image,
+    system: `${arch}-${process.platform}`,
+    runId: env.GITHUB_RUN_ID || String(Date.now()),
+    runAttempt: env.GITHUB_RUN_ATTEMPT || '1'
+  }
+}
+
+/** Every baseline of this scope's image starts with this (each part URI-encoded, '/' between). */
+export function baselineKeyPrefix(scope: BaselineScope): string {
+  const flake = createHash('sha256').update(scope.flake).digest('hex').slice(0, 8)
+  return [
+    `boot-image-vm-baseline-v${BASELINE_SCHEMA_VERSION}`,
+    scope.repository,
+    scope.branch,
+    `${scope.image}@${flake}`,
+    scope.system
+  ]
+    .map(part => encodeURIComponent(part))
+    .join('/')
+    .concat('/')
+}
+
+/** This run's key: the prefix plus the run id and attempt (cache keys are immutable). */
+export function baselineKey(scope: BaselineScope): string {
+  return `${baselineKeyPrefix(scope)}${scope.runId}-${scope.runAttempt}`
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms / 1000} s`)), ms)
+  })
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer))
+}
+
+export interface RestoredBaseline {
+  status: 'restored' | 'none' | 'unavailable' | 'error'
+  baseline?: Baseline
+  /** The key of the entry restored. */
+  key?: string
+  detail: string
+}
+
+/** The newest baseline of the scope's image, if the cache service is there and has one. */
+export async function restoreBaseline(
+  scope: BaselineScope,
+  log: Log,
+  timeoutMs = RESTORE_TIMEOUT_MS
+): Promise<RestoredBaseline> {
+  if (!cache.isFeatureAvailable()) {
+    return { status: 'unavailable', detail: 'the cache service is not available to this job' }
+  }
+  const prefix = baselineKeyPrefix(scope)
+  rmSync(dirname(CACHE_PATH), { recursive: true, force: true })
+  try {
+    const key = await withTimeout(
+      cache.restoreCache([CACHE_PATH], baselineKey(scope), [prefix]),
+      timeoutMs,
+      'restoring the baseline'
+    )
+    if (!key) return { status: 'none', detail: `no baseline under ${prefix}` }
+    let baseline: Baseline
+    try {
+      baseline = parseBaseline(readFileSync(CACHE_PATH, 'utf8'))
+    } catch (error) {
+      log.warning(`The baseline ${key} is unusable: ${errorMessage(error)}`)
+      return { status: 'error', key, detail: `the baseline is unusable: ${errorMessage(error)}` }
+    }
+    return { status: 'restored', baseline, key, detail: `restored ${key}` }
+  } catch (error) {
+    log.warning(`The baseline was not restored: ${errorMessage(error)}`)
+    return { status: 'error', detail: `not restored: ${errorMessage(error)}` }
+  } finally {
+    rmSync(dirname(CACHE_PATH), { recursive: true, force: true })
+  }
+}
+
+/** Saves a baseline.json under key. Returns what happened in one line; errors are warnings. */
+export async function saveBaseline(
+  file: string,
+  key: string,
+  log: Log,
+  timeoutMs = SAVE_TIMEOUT_MS
+): Promise<string> {
+  if (!cache.isFeatureAvailable()) return 'not saved: the cache service is not available'
+  try {
+    mkdirSync(dirname(CACHE_PATH), { recursive: true })
+    writeFileSync(CACHE_PATH, readFileSync(file))
+    const id = await withTimeout(cache.saveCache([CACHE_PATH], key), timeoutMs, 'saving')
+    // saveCache warns itself and returns -1 when it could not save.
+    return id === -1 ? `not saved under ${key}` : `saved as ${key}`
+  } catch (error) {
+    log.warning(`The baseline was not saved: ${errorMessage(error)}`)
+    return `not saved: ${errorMessage(error)}`
+  } finally {
+    rmSync(dirname(CACHE_PATH), { recursive: true, force: true })
+  }
+}

@@ -1,0 +1,94 @@
+// "Compared with the last good run": the summary section and the annotations of a Comparison.
+// Pure rendering, with its own caps, like every section of the summary.
+import type { Log } from '../log.js'
+import type { ComparedValue, Comparison } from '../model.js'
+import { formatBytes } from './compare.js'
+import { codeCell, details, escapeCell, fence, table } from './markdown.js'
+
+export const COMPARISON_LIMITS = { changes: 30, diffs: 10, annotations: 5 }
+
+const HEADING = '### Compared with the last good run'
+
+function row(name: string, value: ComparedValue | undefined, format: (n: number) => string) {
+  if (!value || (value.before === undefined && value.after === undefined)) return undefined
+  const delta =
+    value.deltaPercent === undefined
+      ? ''
+      : `${value.deltaPercent > 0 ? '+' : ''}${value.deltaPercent}%`
+  return [
+    name,
+    value.before === undefined ? '' : format(value.before),
+    value.after === undefined ? '' : format(value.after),
+    delta
+  ]
+}
+
+export function comparisonSection(comparison: Comparison | undefined): string {
+  if (!comparison || comparison.status === 'off') return ''
+  const lines = [HEADING]
+  if (comparison.status === 'no-baseline' || comparison.status === 'error') {
+    const what =
+      comparison.status === 'no-baseline'
+        ? 'No earlier passing run of this image to compare with'
+        : 'The comparison did not run'
+    lines.push(`${what}: ${escapeCell(comparison.detail, 1000)}.`)
+    return lines.join('\n\n')
+  }
+  const from = [
+    comparison.baselineRun ? escapeCell(comparison.baselineRun) : '',
+    comparison.baselineCreatedAt ? `finished ${escapeCell(comparison.baselineCreatedAt)}` : '',
+    comparison.baselineSource ? `from ${codeCell(comparison.baselineSource, 400)}` : ''
+  ].filter(Boolean)
+  if (from.length) lines.push(`Baseline: ${from.join(', ')}.`)
+  const changes = comparison.changes ?? []
+  lines.push(
+    comparison.status === 'unchanged'
+      ? '**Nothing changed** since the last good run.'
+      : `**${comparison.regressions.length} regression${comparison.regressions.length === 1 ? '' : 's'}**, ${changes.length} change${changes.length === 1 ? '' : 's'} in all:`
+  )
+  const shown = changes.slice(0, COMPARISON_LIMITS.changes)
+  if (shown.length) {
+    const list = shown.map(c => `- ${c.regression ? '⚠️' : 'ℹ️'} ${escapeCell(c.summary, 500)}`)
+    if (changes.length > shown.length) {
+      list.push(`- _… and ${changes.length - shown.length} more (see \`report.json\`)._`)
+    }
+    lines.push(list.join('\n'))
+  }
+  const threshold = comparison.slowdownThresholdPercent
+  const rows = [
+    row(
+      `Boot (s)${threshold === undefined ? '' : `, allowed +${threshold}%`}`,
+      comparison.bootSeconds,
+      n => n.toFixed(1)
+    ),
+    row('ISO size', comparison.isoBytes, formatBytes),
+    row('Closure size', comparison.closureBytes, formatBytes)
+  ].filter((r): r is string[] => r !== undefined)
+  if (rows.length) lines.push(table(['', 'Last good run', 'This run', 'Change'], rows))
+  const diffs = changes.filter(c => c.diff).slice(0, COMPARISON_LIMITS.diffs)
+  for (const change of diffs) {
+    lines.push(details(`Diff: ${change.subject ?? change.kind}`, fence(change.diff!, 'diff')))
+  }
+  return lines.join('\n\n')
+}
+
+/** A warning annotation per regression (the first few), the slowdown first; not for `result`. */
+export function annotateComparison(comparison: Comparison | undefined, log: Log): void {
+  // A worse result is already the run's error annotation.
+  const regressions = (comparison?.regressions ?? [])
+    .filter(regression => regression.kind !== 'result')
+    .sort((a, b) => Number(b.kind === 'boot-time') - Number(a.kind === 'boot-time'))
+  for (const regression of regressions.slice(0, COMPARISON_LIMITS.annotations)) {
+    const title =
+      regression.kind === 'boot-time'
+        ? 'Boot slower than the last good run'
+        : `Regression since the last good run (${regression.kind})`
+    log.warning(regression.summary, { title })
+  }
+  const left = regressions.length - COMPARISON_LIMITS.annotations
+  if (left > 0) {
+    log.warning(`… and ${left} more; see the job summary.`, {
+      title: 'Regressions since the last good run'
+    })
+  }
+}

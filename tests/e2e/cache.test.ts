@@ -1,0 +1,230 @@
+// The image cache through the bundled action (dist/, run as a runner runs it) with the real
+// @actions/cache against the fake results service. The Nix store here is shared by every test, so
+// each test makes its derivations fresh (a nonce, a fresh key) and deletes the first run's outputs
+// from the store before the second run: what the second run has, it got from the cache.
+import { spawnSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import type { Report } from '../../src/model.js'
+import { runAction, type ActionRun } from '../helpers/action-runner.js'
+import {
+  startFakeResultsService,
+  type FakeResultsService
+} from '../helpers/fake-results-service.js'
+import {
+  LAB_KERNEL_DIR,
+  LAB_NIX_CONF_DIR,
+  labNixEnv,
+  makeFixtureFlake,
+  makeKeyPair
+} from '../helpers/lab.js'
+
+const labEnv = { NIX_CONF_DIR: LAB_NIX_CONF_DIR, BOOT_IMAGE_VM_LAB_KERNEL: LAB_KERNEL_DIR }
+const busyboxProbes = ['addresses: ip address show', 'kernel: uname -a'].join('\n')
+
+const runs: ActionRun[] = []
+const services: FakeResultsService[] = []
+afterAll(async () => {
+  await Promise.all(services.map(service => service.close()))
+  await Promise.all(runs.map(run => run.cleanup()))
+})
+
+async function service(): Promise<FakeResultsService> {
+  const started = await startFakeResultsService()
+  services.push(started)
+  return started
+}
+
+async function run(
+  results: FakeResultsService,
+  inputs: Record<string, string>,
+  env: Record<string, string> = {}
+): Promise<ActionRun> {
+  const result = await runAction({
+    inputs: { memory: '512', 'boot-timeout': '240', probes: busyboxProbes, ...inputs },
+    env: { ...labEnv, ...env },
+    resultsService: results
+  })
+  runs.push(result)
+  return result
+}
+
+/** Keys of the image cache's entries (other parts of the action save entries of their own). */
+function imageEntries(results: FakeResultsService): string[] {
+  return results.caches.map(entry => entry.key).filter(key => key.startsWith('boot-image-vm-v1-'))
+}
+
+/** The local report.json (post has added the cache save to it). */
+function report(result: ActionRun): Report {
+  return JSON.parse(readFileSync(join(result.outputs['report-dir'], 'report.json'), 'utf8'))
+}
+
+/** Derivations whose builds started, from the build's internal-json events. */
+function buildActivities(result: ActionRun): string[] {
+  const events = readFileSync(join(result.outputs['report-dir'], 'build/events.jsonl'), 'utf8')
+  return events
+    .split('\n')
+    .filter(Boolean)
+    .map(line => JSON.parse(line) as { action: string; type?: number; fields?: unknown[] })
+    .filter(event => event.action === 'start' && event.type === 105)
+    .map(event => String(event.fields?.[0]))
+}
+
+function nix(args: string[]): string {
+  const result = spawnSync('nix', args, { env: labNixEnv(), encoding: 'utf8' })
+  if (result.status !== 0) throw new Error(`nix ${args.join(' ')}: ${result.stderr}`)
+  return result.stdout
+}
+
+/** Makes paths absent from the (shared) store, as on a fresh runner. */
+function deleteFromStore(paths: string[]): void {
+  nix(['store', 'delete', ...paths])
+  for (const path of paths) expect(existsSync(path), path).toBe(false)
+}
+
+/**
+ * The fixture plus a key-independent dependency of the image (`payload`, fresh per test): the
+ * image's own .drv changes with each run's ephemeral key, the payload's does not, as a NixOS
+ * image's packages do not.
+ */
+function layeredFlake(): string {
+  const dir = makeFixtureFlake()
+  renameSync(join(dir, 'flake.nix'), join(dir, 'fixture.nix'))
+  const nonce = randomBytes(8).toString('hex')
+  writeFileSync(
+    join(dir, 'flake.nix'),
+    `{
+  outputs = { self }:
+    let
+      fixture = (import ./fixture.nix).outputs { inherit self; };
+      payload = builtins.derivation {
+        name = "cache-test-payload";
+        system = "x86_64-linux";
+        builder = "/bin/bash";
+        nonce = "${nonce}";
+        args = [ "-c" "echo $nonce > $out" ];
+      };
+    in {
+      packages.x86_64-linux = {
+        inherit payload;
+        bootImage = builtins.derivation (fixture.packages.x86_64-linux.bootImage.drvAttrs // {
+          cachePayload = payload;
+        });
+      };
+    };
+}
+`
+  )
+  for (const args of [
+    ['add', '-A'],
+    ['commit', '-q', '-m', 'layered']
+  ]) {
+    const git = spawnSync('git', args, { cwd: dir, encoding: 'utf8' })
+    if (git.status !== 0) throw new Error(`git ${args.join(' ')}: ${git.stderr}`)
+  }
+  return dir
+}
+
+describe('the image cache (cache: true) through the bundled action', () => {
+  it('restores an unchanged image on the second run instead of building it', async () => {
+    const results = await service()
+    const flake = makeFixtureFlake()
+    // The same .drv twice needs the same key in the image: the image gets a fixed test key
+    // (the action's per-run key goes to a variable the image does not read), so SSH cannot log in
+    // and both runs end boot-failed; the cache is what is under test here.
+    const fixed = makeKeyPair()
+    const inputs = {
+      flake,
+      image: 'bootImage',
+      'root-key-env': 'BOOT_IMAGE_VM_UNUSED_KEY',
+      'boot-timeout': '5',
+      kvm: 'off'
+    }
+    const env = { PRE_NIXOS_ROOT_KEY: fixed.publicKeyPath }
+    const first = await run(results, inputs, env)
+    const firstReport = report(first)
+    expect(firstReport.cache?.status).toBe('miss')
+    const outPath = firstReport.builds[0].outPath as string
+    expect(buildActivities(first).length).toBe(1)
+    expect(firstReport.cache?.save?.status).toBe('saved')
+    expect(imageEntries(results)).toEqual([firstReport.cache?.key])
+    expect(first.post.exitCode).toBe(0)
+
+    deleteFromStore([outPath])
+    const second = await run(results, inputs, env)
+    const secondReport = report(second)
+    expect(secondReport.cache?.status).toBe('hit')
+    expect(secondReport.cache?.key).toBe(firstReport.cache?.key)
+    expect(secondReport.cache?.bytesRestored).toBeGreaterThan(1_000_000)
+    expect(secondReport.builds[0].status).toBe('passed')
+    expect(secondReport.builds[0].outPath).toBe(outPath)
+    expect(secondReport.builds[0].built).toEqual([])
+    expect(buildActivities(second)).toEqual([])
+    expect(existsSync(second.outputs['iso-path'])).toBe(true)
+    // An exact hit saves nothing.
+    expect(secondReport.cache?.save?.status).toBe('skipped')
+    expect(imageEntries(results)).toHaveLength(1)
+    expect(second.summary).toMatch(/### Cache/)
+    expect(second.annotations.filter(a => /cache/i.test(a.message))).toEqual([])
+    console.log(
+      `hit: restore ${secondReport.cache?.restoreMs} ms, ${secondReport.cache?.bytesRestored} B; ` +
+        `first save: ${firstReport.cache?.save?.saveMs} ms, ${firstReport.cache?.save?.bytes} B`
+    )
+  })
+
+  it('restores the closest entry for a changed image, so only what changed is built', async () => {
+    const results = await service()
+    const flake = layeredFlake()
+    const payload = nix(['eval', '--raw', `${flake}#payload.outPath`])
+    const first = await run(results, { flake, image: 'bootImage' })
+    const firstReport = report(first)
+    expect(first.outputs.result).toBe('passed')
+    expect(firstReport.cache?.status).toBe('miss')
+    expect(buildActivities(first)).toHaveLength(2)
+    expect(firstReport.cache?.save?.status).toBe('saved')
+
+    deleteFromStore([firstReport.builds[0].outPath as string, payload])
+    // A new run has a new ephemeral key: a new image .drv, the same payload .drv.
+    const second = await run(results, { flake, image: 'bootImage' })
+    const secondReport = report(second)
+    expect(second.outputs.result).toBe('passed')
+    expect(secondReport.cache?.status).toBe('partial')
+    expect(secondReport.cache?.key).not.toBe(firstReport.cache?.key)
+    expect(secondReport.cache?.matchedKey).toBe(firstReport.cache?.key)
+    expect(existsSync(payload)).toBe(true)
+    const built = buildActivities(second)
+    expect(built).toHaveLength(1)
+    expect(built[0]).toMatch(/boot-image-vm-fixture\.iso\.drv$/)
+    expect(secondReport.builds[0].built).toEqual(built)
+    expect(secondReport.cache?.save?.status).toBe('saved')
+    expect(imageEntries(results)).toHaveLength(2)
+    console.log(
+      `partial: restore ${secondReport.cache?.restoreMs} ms, ${secondReport.cache?.bytesRestored} B; ` +
+        `save ${secondReport.cache?.save?.saveMs} ms, ${secondReport.cache?.save?.bytes} B`
+    )
+  })
+
+  it('only warns when the cache service is down, and the result is unaffected', async () => {
+    const results = await service()
+    results.setFaults({ failAll: 500 })
+    const flake = makeFixtureFlake()
+    const result = await run(results, { flake, image: 'bootImage' })
+    expect(result.outputs.result).toBe('passed')
+    expect(result.main.exitCode).toBe(0)
+    expect(result.post.exitCode).toBe(0)
+    const cache = report(result).cache
+    expect(cache?.status).toBe('error')
+    expect(cache?.save?.status).toBe('error')
+    console.log(JSON.stringify(result.annotations.map(a => [a.step, a.level, a.message.slice(0, 150)])))
+    expect(result.annotations.filter(a => a.level === "error")).toEqual([])
+    expect(result.annotations.some(a => a.level === 'warning' && /restore/i.test(a.message))).toBe(
+      true
+    )
+    expect(result.post.durationMs).toBeLessThan(125_000)
+    expect(result.leftovers).toEqual([])
+    console.log(result.main.stdout.split("\n").filter(l => /cache|restore|Baseline|upload/i.test(l)).join("\n").slice(0, 3000)); console.log(result.post.stdout.slice(0, 3000))
+    console.log(`outage: main ${result.main.durationMs} ms, post ${result.post.durationMs} ms`)
+  }, 600_000)
+})

@@ -1,0 +1,427 @@
+// Faults, tried the way the world will bring them: no QEMU, QEMU killed, a guest that panics, one
+// without sshd, one that rejects the key, probes and test commands that hang or are missing, a
+// results service that fails or hangs, a report directory that is read-only or full, and a job
+// cancelled during the build and during the boot. Through the bundled action in the harness.
+// For each: the right `result`, the logs of every stage that ran, no QEMU or nix-shell leftovers,
+// and a post step that ends within 30 s.
+import { execFileSync, spawnSync } from 'node:child_process'
+import {
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync
+} from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { runAction, type ActionRun, type RunOptions } from '../helpers/action-runner.js'
+import {
+  startFakeResultsService,
+  type FakeResultsService
+} from '../helpers/fake-results-service.js'
+import { artifactOf, jobLog } from '../helpers/hardening.js'
+import { LAB_KERNEL_DIR, LAB_NIX_CONF_DIR, makeFixtureFlake, makeKeyPair } from '../helpers/lab.js'
+import { FAULT_CASES, type FaultId } from './hardening-cases.js'
+
+const labEnv = { NIX_CONF_DIR: LAB_NIX_CONF_DIR, BOOT_IMAGE_VM_LAB_KERNEL: LAB_KERNEL_DIR }
+const busyboxProbes = 'kernel: uname -a'
+const BOOT_TEST_TIMEOUT = 300_000
+
+let service: FakeResultsService
+let flake: string
+const scratch: string[] = []
+const runs: ActionRun[] = []
+
+beforeAll(async () => {
+  service = await startFakeResultsService()
+  flake = makeFixtureFlake()
+  // A build that takes long enough to be cancelled in the middle of it.
+  const nix = join(flake, 'flake.nix')
+  writeFileSync(
+    nix,
+    readFileSync(nix, 'utf8').replace(
+      'packages.${system} = {',
+      'packages.${system} = {\n        slowBuild = drv { name = "boot-image-vm-slow"; ' +
+        `nonce = "${Date.now()}"; args = [ "-c" "echo slow build started; sleep 300; mkdir $out" ]; };`
+    )
+  )
+  execFileSync('git', ['commit', '-qam', 'slowBuild'], { cwd: flake })
+})
+afterAll(async () => {
+  await service.close()
+  await Promise.all(runs.map(run => run.cleanup()))
+  for (const dir of scratch) rmSync(dir, { recursive: true, force: true })
+})
+
+function scratchDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  scratch.push(dir)
+  return dir
+}
+
+interface FaultRun {
+  run: ActionRun
+  /** The action's RUNNER_TEMP (ours, so a test can watch it while main runs). */
+  runnerTemp: string
+  /** The TMPDIR both steps had. */
+  tmp: string
+}
+
+/** Runs the action with its own RUNNER_TEMP and TMPDIR; `during` watches it while main runs. */
+async function faultRun(
+  inputs: Record<string, string>,
+  options: Partial<RunOptions> & {
+    runnerTemp?: string
+    during?: (temp: string) => Promise<void>
+  } = {}
+): Promise<FaultRun> {
+  const runnerTemp = options.runnerTemp ?? scratchDir('hardening-temp-')
+  const tmp = scratchDir('hardening-tmp-')
+  const job = `hardening-${runs.length}-${Math.random().toString(36).slice(2, 8)}`
+  const pending = runAction({
+    resultsService: service,
+    ...options,
+    inputs: {
+      flake,
+      devshell: '',
+      memory: '512',
+      'boot-timeout': '240',
+      probes: busyboxProbes,
+      ...inputs
+    },
+    env: { ...labEnv, RUNNER_TEMP: runnerTemp, TMPDIR: tmp, GITHUB_JOB: job, ...options.env }
+  })
+  const watcher = options.during?.(runnerTemp)
+  const run = await pending
+  await watcher
+  runs.push(run)
+  return { run, runnerTemp, tmp }
+}
+
+/** What every fault must leave: a result, a report, no leftovers, a post step that ends. */
+function expectCleanEnd({ run, tmp }: FaultRun, result: string): void {
+  expect(run.outputs.result, jobLog(run).slice(-4000)).toBe(result)
+  expect(run.main.exitCode).toBe(1)
+  expect(run.main.timedOut).toBe(false)
+  expect(run.leftovers).toEqual([])
+  expect(readdirSync(tmp).filter(name => name.startsWith('nix-shell.'))).toEqual([])
+  expect(run.post.exitCode).toBe(0)
+  expect(run.post.durationMs).toBeLessThan(30_000)
+  expect(run.state['key-dir'] && existsSync(run.state['key-dir'])).toBeFalsy()
+  expect(jobLog(run)).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m)
+}
+
+/** The artifact holds report.json with the result, and the log of every stage that ran. */
+async function expectStageLogs(
+  run: ActionRun,
+  result: string,
+  qemuStarted = true
+): Promise<Record<string, string>> {
+  const files = await artifactOf(service, run)
+  const report = JSON.parse(files['report.json']) as {
+    result: string
+    stages: Record<string, unknown>
+  }
+  expect(report.result).toBe(result)
+  if (report.stages.build) expect(files['build/build.log'], 'build log').toBeDefined()
+  if (report.stages.boot) {
+    const logs = qemuStarted ? ['vm/serial.log', 'vm/qemu.log'] : []
+    for (const name of [...logs, 'vm/qemu-args.txt']) {
+      expect(files[name], name).toBeDefined()
+    }
+    expect(files['vm/qemu-args.txt']).toContain('hostfwd=tcp:127.0.0.1:')
+  }
+  return files
+}
+
+/** A pid whose command line holds every needle, polled until it appears. */
+async function waitForProcess(needles: string[], timeoutMs = 180_000): Promise<number> {
+  const started = Date.now()
+  while (Date.now() - started < timeoutMs) {
+    for (const pid of readdirSync('/proc').filter(name => /^\d+$/.test(name))) {
+      let cmdline = ''
+      try {
+        cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+      } catch {
+        continue
+      }
+      if (needles.every(needle => cmdline.includes(needle))) return Number(pid)
+    }
+    await new Promise(r => setTimeout(r, 200))
+  }
+  throw new Error(`no process with ${needles.join(' ')} within ${timeoutMs} ms`)
+}
+
+function parentOf(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  return Number(/^PPid:\s+(\d+)/m.exec(status)?.[1])
+}
+
+/** Waits until some file under dir/boot-image-vm-*\/report/<path> exists and is not empty. */
+async function waitForReportFile(dir: string, path: string, timeoutMs = 180_000): Promise<string> {
+  const started = Date.now()
+  while (Date.now() - started < timeoutMs) {
+    for (const base of readdirSync(dir).filter(name => name.startsWith('boot-image-vm-'))) {
+      const file = join(dir, base, 'report', path)
+      if (existsSync(file) && readFileSync(file).length > 0) return file
+    }
+    await new Promise(r => setTimeout(r, 200))
+  }
+  throw new Error(`no ${path} under ${dir} within ${timeoutMs} ms`)
+}
+
+const caseName = (id: FaultId): string => FAULT_CASES.find(c => c.id === id)!.name
+
+describe('faults before or without a boot', () => {
+  it(caseName('qemu-missing'), async () => {
+    // Everything on PATH except QEMU: nix, git and bash stay reachable.
+    const bin = scratchDir('hardening-noqemu-')
+    for (const dir of ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin']) {
+      if (!existsSync(dir)) continue
+      for (const name of readdirSync(dir)) {
+        if (name.startsWith('qemu-system') || existsSync(join(bin, name))) continue
+        symlinkSync(join(dir, name), join(bin, name))
+      }
+    }
+    const fault = await faultRun({}, { env: { PATH: bin } })
+    expectCleanEnd(fault, 'boot-failed')
+    const files = await expectStageLogs(fault.run, 'boot-failed', false)
+    const errors = fault.run.annotations.filter(a => a.level === 'error')
+    expect(errors.map(a => a.message).join('\n')).toMatch(/qemu-system-x86_64/)
+    expect(JSON.parse(files['report.json']).vm.boot.error).toMatch(/qemu-system-x86_64/)
+  })
+
+  it(caseName('results-fail-all'), async () => {
+    service.setFaults({ failAll: 500 })
+    try {
+      const fault = await faultRun({ image: 'notAnIso' })
+      expectCleanEnd(fault, 'build-failed')
+      expect(fault.run.outputs['artifact-id']).toBe('')
+      const warnings = fault.run.annotations.filter(a => a.level === 'warning')
+      expect(warnings.map(a => a.title).join('\n')).toContain('Report upload failed')
+      // The report stays on the runner, saying what happened.
+      const report = JSON.parse(
+        readFileSync(join(fault.run.outputs['report-dir'], 'report.json'), 'utf8')
+      )
+      expect(report.result).toBe('build-failed')
+      expect(report.upload.status).toBe('failed')
+    } finally {
+      service.setFaults({})
+    }
+  })
+
+  it(caseName('results-fail-then-recover'), async () => {
+    service.setFaults({ failFirst: 2 })
+    try {
+      const fault = await faultRun({ image: 'notAnIso' })
+      expectCleanEnd(fault, 'build-failed')
+      await expectStageLogs(fault.run, 'build-failed')
+    } finally {
+      service.setFaults({})
+    }
+  })
+
+  it(
+    caseName('results-hang'),
+    async () => {
+      service.setFaults({ hang: true })
+      try {
+        const started = Date.now()
+        const fault = await faultRun({ image: 'notAnIso' })
+        expectCleanEnd(fault, 'build-failed')
+        expect(fault.run.main.durationMs).toBeLessThan(120_000)
+        expect(Date.now() - started).toBeLessThan(150_000)
+        const warnings = fault.run.annotations.filter(a => a.level === 'warning')
+        expect(warnings.map(a => a.message).join('\n')).toMatch(/did not finish the upload/)
+      } finally {
+        service.setFaults({})
+      }
+    },
+    BOOT_TEST_TIMEOUT
+  )
+
+  it(caseName('temp-read-only'), async () => {
+    const dir = scratchDir('hardening-ro-')
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=64k', 'tmpfs', dir])
+    try {
+      const fault = await faultRun({ image: 'notAnIso' }, { runnerTemp: dir })
+      expectCleanEnd(fault, 'build-failed')
+      await expectStageLogs(fault.run, 'build-failed')
+    } finally {
+      spawnSync('umount', [dir])
+    }
+  })
+
+  it(caseName('temp-full'), async () => {
+    const dir = scratchDir('hardening-full-')
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir])
+    try {
+      const fault = await faultRun({ image: 'failingLeaf' }, { runnerTemp: dir })
+      // The build's own verdict stands; the report says what could not be written.
+      expect(fault.run.outputs.result, jobLog(fault.run).slice(-4000)).toMatch(
+        /build-failed|setup-failed/
+      )
+      expect(fault.run.main.exitCode).toBe(1)
+      expect(fault.run.leftovers).toEqual([])
+      expect(fault.run.post.exitCode).toBe(0)
+      expect(fault.run.post.durationMs).toBeLessThan(30_000)
+      expect(fault.run.outputs['artifact-id']).toMatch(/^\d+$/)
+    } finally {
+      spawnSync('umount', [dir])
+    }
+  })
+
+  it(
+    caseName('cancel-during-build'),
+    async () => {
+      const fault = await faultRun(
+        { image: 'slowBuild' },
+        {
+          during: async () => {
+            const nixPid = await waitForProcess([`${flake}#slowBuild\0`, '--keep-going'])
+            await new Promise(r => setTimeout(r, 4_000))
+            process.kill(parentOf(nixPid), 'SIGTERM')
+          }
+        }
+      )
+      expectCleanEnd(fault, 'build-failed')
+      const files = await expectStageLogs(fault.run, 'build-failed')
+      expect(JSON.parse(files['report.json']).cancelled).toBe(true)
+      expect(files['build/build.log']).toContain('slow build started')
+    },
+    BOOT_TEST_TIMEOUT
+  )
+})
+
+describe('faults during and after the boot', () => {
+  it(
+    caseName('qemu-killed'),
+    async () => {
+      const fault = await faultRun(
+        {},
+        {
+          during: async temp => {
+            const serial = await waitForReportFile(temp, 'vm/serial.log')
+            const qemu = await waitForProcess(['qemu-system-x86_64', serial])
+            process.kill(qemu, 'SIGKILL')
+          }
+        }
+      )
+      expectCleanEnd(fault, 'boot-failed')
+      const files = await expectStageLogs(fault.run, 'boot-failed')
+      expect(JSON.parse(files['report.json']).vm.boot.error).toMatch(/QEMU|exited|killed/i)
+    },
+    BOOT_TEST_TIMEOUT
+  )
+
+  it(
+    caseName('guest-panics'),
+    async () => {
+      const fault = await faultRun({ image: 'panicImage' })
+      expectCleanEnd(fault, 'boot-failed')
+      const files = await expectStageLogs(fault.run, 'boot-failed')
+      expect(files['vm/serial.log']).toContain('Kernel panic')
+      expect(JSON.parse(files['report.json']).vm.boot.panic).toBeTruthy()
+    },
+    BOOT_TEST_TIMEOUT
+  )
+
+  it(
+    caseName('no-sshd'),
+    async () => {
+      const fault = await faultRun({ image: 'noSshd', 'boot-timeout': '60' })
+      expectCleanEnd(fault, 'boot-failed')
+      const files = await expectStageLogs(fault.run, 'boot-failed')
+      // Under load the guest may not even reach its network within the timeout; it never listens.
+      expect(files['vm/serial.log']).toContain('boot-image-vm: init (variant nosshd)')
+      expect(files['vm/serial.log']).not.toContain('sshd listening')
+      expect(JSON.parse(files['report.json']).vm.boot.error).toContain(
+        "input 'boot-timeout' is 60 s"
+      )
+    },
+    BOOT_TEST_TIMEOUT
+  )
+
+  it(
+    caseName('key-rejected'),
+    async () => {
+      // The image reads PRE_NIXOS_ROOT_KEY; the action hands its key over OTHER_KEY instead, so
+      // the guest trusts a foreign key and rejects the action's.
+      const foreign = makeKeyPair()
+      const fault = await faultRun(
+        { 'root-key-env': 'OTHER_KEY', 'boot-timeout': '90' },
+        { env: { PRE_NIXOS_ROOT_KEY: foreign.publicKeyPath } }
+      )
+      expectCleanEnd(fault, 'boot-failed')
+      const files = await expectStageLogs(fault.run, 'boot-failed')
+      expect(files['vm/serial.log']).toContain('boot-image-vm: ready')
+      expect(JSON.parse(files['report.json']).vm.boot.error).toMatch(/auth|key|rejected/i)
+    },
+    BOOT_TEST_TIMEOUT
+  )
+
+  it(
+    caseName('probe-hangs-test-missing'),
+    async () => {
+      const fault = await faultRun({
+        probes: 'kernel: uname -a\nhang [optional, timeout=5]: sleep 600',
+        'test-command': 'no-such-command-boot-image-vm --check'
+      })
+      expectCleanEnd(fault, 'test-failed')
+      const files = await expectStageLogs(fault.run, 'test-failed')
+      const report = JSON.parse(files['report.json']) as {
+        vm: { probes: { name: string; timedOut: boolean }[]; test: { exitCode: number } }
+      }
+      expect(report.vm.probes.find(p => p.name === 'hang')?.timedOut).toBe(true)
+      expect(report.vm.test.exitCode).toBe(127)
+      expect(files['test/output.log']).toMatch(/command not found/)
+      expect(Object.keys(files)).toContain('probes/kernel.txt')
+    },
+    BOOT_TEST_TIMEOUT
+  )
+
+  it(
+    caseName('cancel-during-test'),
+    async () => {
+      const fault = await faultRun(
+        { 'test-command': 'echo test started; sleep 600' },
+        {
+          during: async temp => {
+            await waitForReportFile(temp, 'test/output.log')
+            await new Promise(r => setTimeout(r, 3_000))
+            const qemu = await waitForProcess(['qemu-system-x86_64', temp])
+            process.kill(parentOf(qemu), 'SIGTERM')
+          }
+        }
+      )
+      expectCleanEnd(fault, 'test-failed')
+      const files = await expectStageLogs(fault.run, 'test-failed')
+      expect(files['test/output.log']).toContain('test started')
+      expect(JSON.parse(files['report.json']).cancelled).toBe(true)
+    },
+    BOOT_TEST_TIMEOUT
+  )
+
+  it(
+    caseName('cancel-during-boot'),
+    async () => {
+      const fault = await faultRun(
+        {},
+        {
+          during: async temp => {
+            const serial = await waitForReportFile(temp, 'vm/serial.log')
+            const qemu = await waitForProcess(['qemu-system-x86_64', serial])
+            process.kill(parentOf(qemu), 'SIGTERM')
+          }
+        }
+      )
+      expectCleanEnd(fault, 'boot-failed')
+      const files = await expectStageLogs(fault.run, 'boot-failed')
+      expect(JSON.parse(files['report.json']).cancelled).toBe(true)
+    },
+    BOOT_TEST_TIMEOUT
+  )
+})

@@ -1,0 +1,58 @@
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { consoleLog } from '../../../src/log.js'
+import { regressionView, runDescription } from '../../../src/report/regression-view.js'
+import { failedReport, passedReport } from './fixtures.js'
+
+const lines: string[] = []
+const base = {
+  slowdownThresholdPercent: 25,
+  failOnRegression: false,
+  flake: '.',
+  image: 'bootImage',
+  log: consoleLog(line => lines.push(line))
+}
+const noNix = (report = passedReport()) => {
+  report.setup!.nix!.nixPath = '/nonexistent/nix'
+  return report
+}
+
+describe('regressionView', () => {
+  it('writes baseline.json for a passing run and says why nothing was compared outside Actions', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'biv-view-'))
+    const view = await regressionView(noNix(), dir, { ...base, compare: 'auto', env: {} })
+    expect(view.comparison).toMatchObject({ status: 'error', regressions: [] })
+    expect(view.comparison.detail).toMatch(/GITHUB_REPOSITORY or GITHUB_REF_NAME is not set/)
+    expect(view.saveKey).toBeUndefined()
+    expect(view.baselineFile).toBe(join(dir, 'baseline.json'))
+    expect(JSON.parse(readFileSync(view.baselineFile!, 'utf8')).image.attribute).toBe('bootImage')
+  })
+
+  it('is off when asked, and writes no baseline for a failing run', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'biv-view-'))
+    const off = await regressionView(noNix(), dir, { ...base, compare: 'off', env: {} })
+    expect(off.comparison.status).toBe('off')
+    const failing = mkdtempSync(join(tmpdir(), 'biv-view-'))
+    const view = await regressionView(noNix(failedReport('probe-failed')), failing, {
+      ...base,
+      compare: 'off',
+      env: {}
+    })
+    expect(view.baselineFile).toBeUndefined()
+    expect(existsSync(join(failing, 'baseline.json'))).toBe(false)
+  })
+
+  it('describes the run the baseline comes from', () => {
+    expect(
+      runDescription({
+        GITHUB_REPOSITORY: 'o/r',
+        GITHUB_RUN_ID: '5',
+        GITHUB_RUN_ATTEMPT: '2',
+        GITHUB_REF_NAME: 'main'
+      })
+    ).toBe('o/r run 5 attempt 2 on main')
+    expect(runDescription({})).toBeUndefined()
+  })
+})
