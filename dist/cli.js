@@ -15,7 +15,7 @@ import {
   readBaselineFile,
   runPipeline,
   writeBaselineFile
-} from "./chunks/chunk-4NJ34THV.js";
+} from "./chunks/chunk-PLYT5NW4.js";
 import {
   cleanupSetup,
   compareWithBaseline,
@@ -24,7 +24,7 @@ import {
   renderSummary,
   signalChildren,
   writeReportFiles
-} from "./chunks/chunk-6ACW6K3J.js";
+} from "./chunks/chunk-Q6LP6VOV.js";
 
 // src/cli.ts
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";

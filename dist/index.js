@@ -9,7 +9,7 @@ import {
   baselineKey,
   baselineScope,
   restoreBaseline
-} from "./chunks/chunk-JZZISORV.js";
+} from "./chunks/chunk-GJWLV7DL.js";
 import {
   INPUT_DEFAULTS,
   InputError,
@@ -21,7 +21,7 @@ import {
   probeOutputReader,
   runPipeline,
   writeBaselineFile
-} from "./chunks/chunk-4NJ34THV.js";
+} from "./chunks/chunk-PLYT5NW4.js";
 import {
   AbortError,
   AnonymousCredential,
@@ -89,7 +89,7 @@ import {
   summary,
   warning,
   writeReportFiles
-} from "./chunks/chunk-6ACW6K3J.js";
+} from "./chunks/chunk-Q6LP6VOV.js";
 
 // node_modules/@actions/artifact/package.json
 var require_package = __commonJS({
@@ -65271,7 +65271,14 @@ async function regressionView(report, reportDir, options) {
       run: runDescription(env)
     });
     const passed = report.result === "passed" && !report.error;
-    const baselineFile = passed ? writeBaselineFile(reportDir, current) : void 0;
+    let baselineFile;
+    try {
+      if (passed) baselineFile = writeBaselineFile(reportDir, current);
+    } catch (error2) {
+      log.warning(
+        `baseline.json was not written, so this run cannot become the baseline: ${errorMessage(error2)}`
+      );
+    }
     if (options.compare === "off") {
       return { comparison: noComparison("off", "input 'compare' is off"), baselineFile };
     }

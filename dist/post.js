@@ -7,7 +7,7 @@ const __bivDirname = __bivDirnameOf(__bivFilename);
 import {
   STATE,
   saveBaseline
-} from "./chunks/chunk-JZZISORV.js";
+} from "./chunks/chunk-GJWLV7DL.js";
 import {
   actionsLog,
   cacheSaveLine,
@@ -20,7 +20,7 @@ import {
   summary,
   warning,
   writeReportFiles
-} from "./chunks/chunk-6ACW6K3J.js";
+} from "./chunks/chunk-Q6LP6VOV.js";
 
 // src/post.ts
 import { rmSync } from "node:fs";

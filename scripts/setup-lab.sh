@@ -221,8 +221,10 @@ if [ -n "$SYSTEMD" ]; then
     if [ "$kmods" != "$dir/tmp/k/lib/modules/$kver" ]; then
       mkdir -p "$dir/tmp/k/lib/modules" && mv "$kmods" "$dir/tmp/k/lib/modules/$kver"
     fi
+    # Whichever of /lib/modules and /usr/lib/modules the guest's kmod reads (merged /usr).
+    rm -rf "$dir/tmp/k/usr" && mkdir -p "$dir/tmp/k/usr/lib" && ln -s ../../lib/modules "$dir/tmp/k/usr/lib/modules"
     chroot "$dir" depmod -b /tmp/k "$kver"
-    depends() { chroot "$dir" modprobe -d /tmp/k -S "$kver" --show-depends "$@" | sed -n 's/^insmod \/tmp\/k\/*\([^ ]*\).*/\1/p'; }
+    depends() { chroot "$dir" modprobe -d /tmp/k -S "$kver" --show-depends "$@" | sed -n 's/^insmod \/tmp\/k\/*\(usr\/\)\?\([^ ]*\).*/\2/p'; }
     : >"$tmp/guest.list"
     for m in "${GUEST_MODULES[@]}"; do depends "$m" >>"$tmp/guest.list" || say "no module $m (skipped)"; done
     sort -u "$tmp/guest.list" | while read -r f; do

@@ -29,6 +29,10 @@ qemu-system-x86_64 -machine pc -accel tcg -cpu max -m "$memory" -smp "$cpus" \
   -serial "file:$logs/serial.log" -monitor none -display none -vga std -no-reboot \
   </dev/null >"$logs/qemu.log" 2>&1 &
 qemu=$!
+# The console with a timestamp per line, as the action logs it; ends when QEMU does.
+tail -n +1 -s 0.1 --pid="$qemu" -F "$logs/serial.log" 2>/dev/null |
+  while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "$line"; done >"$logs/serial-timed.log" &
+watcher=$!
 cleanup() {
   ssh -o ControlPath="$work/cm" -O exit root@127.0.0.1 >/dev/null 2>&1 || true
   kill -KILL "$qemu" 2>/dev/null || true
@@ -51,12 +55,11 @@ until timeout 5 ssh "${ssh_opts[@]}" root@127.0.0.1 true </dev/null >/dev/null 2
 done
 ready=$(now)
 echo "bare: ssh ready after $(since "$qemu_start" "$ready") s ($((attempts + 1)) attempts)"
-
-# For the bench's context, not part of the job (the bench takes it out of this script's time):
-# how long one fresh SSH connection takes to run `true` once sshd is up, without the master.
-hs_start=$(now)
-ssh -o ControlMaster=no -o ControlPath=none "${ssh_opts[@]}" root@127.0.0.1 true </dev/null >/dev/null 2>&1 || true
-echo "bare: fresh handshake took $(since "$hs_start" "$(now)") s"
+line_at() { awk -v pattern="$1" '$0 ~ pattern { print $1; exit }' "$logs/serial-timed.log"; }
+for mark in 'Linux version:kernel' 'sshd listening:sshd'; do
+  at=$(line_at "${mark%%:*}")
+  [ -z "$at" ] || echo "bare: ${mark##*:} line after $(since "$qemu_start" "$at") s"
+done
 
 # ---- probes, power off ---------------------------------------------------------------------------
 i=0
@@ -71,6 +74,7 @@ for _ in $(seq 1 50); do
 done
 cleanup
 wait "$qemu" 2>/dev/null || true
+wait "$watcher" 2>/dev/null || true
 trap - EXIT
 
 # ---- logs ----------------------------------------------------------------------------------------

@@ -66,7 +66,7 @@ export function parsePathInfo(json: string): PathInfo[] {
   const entries: [string | undefined, Record<string, unknown>][] = Array.isArray(parsed)
     ? parsed.map(item => [undefined, item as Record<string, unknown>])
     : Object.entries(parsed as Record<string, Record<string, unknown> | null>).map(
-        ([path, item]) => [path, item ?? {}]
+        ([path, item]) => [path, item ?? { valid: false }]
       )
   const infos: PathInfo[] = []
   for (const [key, item] of entries) {

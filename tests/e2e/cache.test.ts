@@ -216,15 +216,18 @@ describe('the image cache (cache: true) through the bundled action', () => {
     expect(result.post.exitCode).toBe(0)
     const cache = report(result).cache
     expect(cache?.status).toBe('error')
-    expect(cache?.save?.status).toBe('error')
-    console.log(JSON.stringify(result.annotations.map(a => [a.step, a.level, a.message.slice(0, 150)])))
-    expect(result.annotations.filter(a => a.level === "error")).toEqual([])
+    // The restore found the service down; the post step does not try again (it ends quickly).
+    expect(cache?.save?.status).toBe('skipped')
+    expect(cache?.save?.detail).toMatch(/failed during the restore/)
+    console.log(
+      JSON.stringify(result.annotations.map(a => [a.step, a.level, a.message.slice(0, 150)]))
+    )
+    expect(result.annotations.filter(a => a.level === 'error')).toEqual([])
     expect(result.annotations.some(a => a.level === 'warning' && /restore/i.test(a.message))).toBe(
       true
     )
-    expect(result.post.durationMs).toBeLessThan(125_000)
+    expect(result.post.durationMs).toBeLessThan(30_000)
     expect(result.leftovers).toEqual([])
-    console.log(result.main.stdout.split("\n").filter(l => /cache|restore|Baseline|upload/i.test(l)).join("\n").slice(0, 3000)); console.log(result.post.stdout.slice(0, 3000))
     console.log(`outage: main ${result.main.durationMs} ms, post ${result.post.durationMs} ms`)
   }, 600_000)
 })

@@ -34,7 +34,7 @@ afterAll(() => {
       // already gone, as it should be
     }
   }
-  if (!process.env.BIV_KEEP) rmSync(root, { recursive: true, force: true })
+  rmSync(root, { recursive: true, force: true })
   expect(left).toEqual([])
 })
 

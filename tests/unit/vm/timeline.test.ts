@@ -56,6 +56,24 @@ describe('bootTimeline', () => {
     expect(names(recorded('panic-bios.log'))).toEqual(['firmware', 'kernel', 'init'])
   })
 
+  it('finds every milestone of the Debian systemd fixture, and not network-pre as the network', () => {
+    // Recorded from the systemdImage fixture (tests/fixtures/README.md) booted by BIOS under TCG.
+    const timeline = bootTimeline(recorded('debian-systemd-bios.log'))
+    expect(timeline.map(m => m.name)).toEqual([
+      'firmware',
+      'kernel',
+      'init',
+      'network',
+      'sshd',
+      'ready'
+    ])
+    const line = (name: string): string | undefined => timeline.find(m => m.name === name)?.line
+    expect(line('init')).toMatch(/Run \/init as init process/)
+    expect(line('network')).toBe('[  OK  ] Reached target network.target - Network.')
+    expect(line('sshd')).toBe('[  OK  ] Started ssh.service - OpenBSD Secure Shell server.')
+    expect(line('ready')).toMatch(/Reached target multi-user\.target|login: /)
+  })
+
   it('recognises a systemd guest (NixOS)', () => {
     const lines = [
       'SeaBIOS (version 1.16.2-debian-1.16.2-1)',

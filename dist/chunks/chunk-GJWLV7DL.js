@@ -11,7 +11,7 @@ import {
   parseBaseline,
   restoreCache,
   saveCache
-} from "./chunk-6ACW6K3J.js";
+} from "./chunk-Q6LP6VOV.js";
 
 // src/report/baseline-store.ts
 import { createHash } from "node:crypto";

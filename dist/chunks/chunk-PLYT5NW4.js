@@ -25,7 +25,7 @@ import {
   setupNix,
   stringEnv,
   writeReportFiles
-} from "./chunk-6ACW6K3J.js";
+} from "./chunk-Q6LP6VOV.js";
 
 // node_modules/asn1/lib/ber/errors.js
 var require_errors = __commonJS({

@@ -71878,7 +71878,7 @@ function narinfoStorePath(text2) {
 function parsePathInfo(json) {
   const parsed = JSON.parse(json);
   const entries = Array.isArray(parsed) ? parsed.map((item) => [void 0, item]) : Object.entries(parsed).map(
-    ([path13, item]) => [path13, item ?? {}]
+    ([path13, item]) => [path13, item ?? { valid: false }]
   );
   const infos = [];
   for (const [key, item] of entries) {
@@ -71932,9 +71932,10 @@ function formatBytes2(bytes) {
 
 // src/cache/image-cache.ts
 var CACHE_PATH = ".boot-image-vm-nix-cache";
+var LOOKUP_TIMEOUT_MS = 2e4;
 function cacheReport(restore) {
-  const { hit, drvPath, dir, ...result } = restore;
-  void [hit, drvPath, dir];
+  const { hit, drvPath, dir, serviceDown, ...result } = restore;
+  void [hit, drvPath, dir, serviceDown];
   return result;
 }
 function cacheUnavailable(env) {
@@ -71987,7 +71988,7 @@ async function quietly(work, failures) {
         const match3 = pattern.exec(line.trim());
         if (match3) failures.push(match3[1].replace(/%0A/g, " ").replace(/%25/g, "%"));
       }
-      chunk = chunk.replace(/^::error::(Failed to (?:restore|save): )/gm, "::warning::$1");
+      chunk = chunk.replace(/^::(?:error|warning)::(Failed to (?:restore|save): )/gm, "$1");
     }
     return original.call(this, chunk, ...rest);
   };
@@ -72072,29 +72073,39 @@ async function restoreImageCache(nix, request, ctx) {
     await rm3(dir, { recursive: true, force: true });
     const failures = [];
     const timeoutMs = request.timeoutSeconds * 1e3;
-    const lookup = quietly(
-      () => restoreCache([CACHE_PATH], key, restoreKeys, {
-        timeoutInMs: timeoutMs,
-        segmentTimeoutInMs: timeoutMs
-      }),
-      failures
+    const lookupMs = Math.min(LOOKUP_TIMEOUT_MS, timeoutMs);
+    const found = await withDeadline(
+      quietly(
+        () => restoreCache([CACHE_PATH], key, restoreKeys, { lookupOnly: true }),
+        failures
+      ),
+      lookupMs
     );
-    const matchedKey = await withDeadline(lookup, timeoutMs);
-    if (matchedKey === TIMED_OUT) {
-      ctx.log.warning(
-        `The cache restore took over ${request.timeoutSeconds} s; building without it.`
-      );
-      return miss({ status: "error", key, detail: `timed out after ${request.timeoutSeconds} s` });
+    if (found === TIMED_OUT || !found && failures.length) {
+      const detail2 = found === TIMED_OUT ? `the cache service did not answer in ${lookupMs / 1e3} s` : `restore failed: ${failures.join("; ")}`;
+      ctx.log.warning(`The image cache was not restored (building without it): ${detail2}`);
+      return miss({ status: "error", key, detail: detail2, serviceDown: true });
     }
-    if (!matchedKey) {
-      if (failures.length) {
-        return miss({ status: "error", key, detail: `restore failed: ${failures.join("; ")}` });
-      }
+    if (!found) {
       return miss({
         status: "miss",
         key,
         detail: "no entry for this image, its lock file or system"
       });
+    }
+    const remaining = Math.max(1e3, timeoutMs - (Date.now() - started));
+    const download = quietly(
+      () => restoreCache([CACHE_PATH], key, restoreKeys, {
+        timeoutInMs: remaining,
+        segmentTimeoutInMs: remaining
+      }),
+      failures
+    );
+    const matchedKey = await withDeadline(download, remaining);
+    if (matchedKey === TIMED_OUT || !matchedKey) {
+      const detail2 = matchedKey === TIMED_OUT ? `the download of ${found} took over ${request.timeoutSeconds} s` : `restore of ${found} failed: ${failures.join("; ") || "no entry after all"}`;
+      ctx.log.warning(`The image cache was not restored (building without it): ${detail2}`);
+      return miss({ status: "error", key, detail: detail2, serviceDown: matchedKey === TIMED_OUT });
     }
     const bytesRestored = await directoryBytes(dir);
     const imported = await importEntry(nix.nixPath, dir, env);
@@ -72148,6 +72159,7 @@ function cacheSaveState(restore, nix, parts) {
   return {
     key: restore.key,
     hit: restore.hit,
+    skip: restore.serviceDown ? "the cache service failed during the restore; not trying again" : void 0,
     dir: restore.dir,
     nixPath: nix.nixPath,
     nixEnv: nix.env,
@@ -72191,7 +72203,7 @@ async function saveImageCache(state3, log2) {
   if (state3.hit) {
     return { ...base, status: "skipped", detail: "exact hit: the entry exists already" };
   }
-  const unavailable = cacheUnavailable(process.env);
+  const unavailable = state3.skip ?? cacheUnavailable(process.env);
   if (unavailable) return { ...base, status: "skipped", detail: unavailable };
   const env = { ...stringEnv(process.env), ...state3.nixEnv };
   const failures = [];
