@@ -2,8 +2,9 @@
 # The bare baseline of `npm run bench`: the job boot-image-vm does, written as a plain shell script
 # by someone who knows exactly what they want. A fresh ed25519 key, `nix build` of the image with
 # the key's path in the environment, QEMU (same machine, accelerator, memory, CPUs and NIC as the
-# action), an OpenSSH polling loop until `true` runs, the probes over the same connection, power
-# off, and a tarball of the logs. Timestamps (seconds since QEMU started) go to stdout.
+# action), its console timestamped line by line, an OpenSSH polling loop until `true` runs, the
+# probes over the same connection, power off, and a tarball of the logs. What the bench reads goes
+# to stdout as `bare: …` lines (seconds since QEMU started).
 #
 # Usage: bare.sh <flake> <image-attr> <memory-MiB> <cpus> <ssh-port> <work-dir> [probe-command]...
 set -euo pipefail
