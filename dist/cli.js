@@ -15,7 +15,7 @@ import {
   readBaselineFile,
   runPipeline,
   writeBaselineFile
-} from "./chunks/chunk-PLYT5NW4.js";
+} from "./chunks/chunk-LYCBHSNA.js";
 import {
   cleanupSetup,
   compareWithBaseline,
@@ -24,7 +24,7 @@ import {
   renderSummary,
   signalChildren,
   writeReportFiles
-} from "./chunks/chunk-Q6LP6VOV.js";
+} from "./chunks/chunk-5HHIZWZY.js";
 
 // src/cli.ts
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";

@@ -9,7 +9,7 @@ import {
   baselineKey,
   baselineScope,
   restoreBaseline
-} from "./chunks/chunk-GJWLV7DL.js";
+} from "./chunks/chunk-RSEY4BNO.js";
 import {
   INPUT_DEFAULTS,
   InputError,
@@ -21,7 +21,7 @@ import {
   probeOutputReader,
   runPipeline,
   writeBaselineFile
-} from "./chunks/chunk-PLYT5NW4.js";
+} from "./chunks/chunk-LYCBHSNA.js";
 import {
   AbortError,
   AnonymousCredential,
@@ -89,7 +89,7 @@ import {
   summary,
   warning,
   writeReportFiles
-} from "./chunks/chunk-Q6LP6VOV.js";
+} from "./chunks/chunk-5HHIZWZY.js";
 
 // node_modules/@actions/artifact/package.json
 var require_package = __commonJS({
@@ -65141,7 +65141,9 @@ async function uploadReport(options) {
       `the results service did not finish the upload within ${Math.round(timeoutMs / 1e3)} s`
     );
     const url2 = artifactUrl(uploaded.id, env);
-    log.info(`Report uploaded as artifact "${uploaded.name}" (id ${uploaded.id})${url2 ? `: ${url2}` : ""}`);
+    log.info(
+      `Report uploaded as artifact "${uploaded.name}" (id ${uploaded.id})${url2 ? `: ${url2}` : ""}`
+    );
     return {
       status: "uploaded",
       artifactId: uploaded.id,

@@ -7,7 +7,7 @@ const __bivDirname = __bivDirnameOf(__bivFilename);
 import {
   STATE,
   saveBaseline
-} from "./chunks/chunk-GJWLV7DL.js";
+} from "./chunks/chunk-RSEY4BNO.js";
 import {
   actionsLog,
   cacheSaveLine,
@@ -20,7 +20,7 @@ import {
   summary,
   warning,
   writeReportFiles
-} from "./chunks/chunk-Q6LP6VOV.js";
+} from "./chunks/chunk-5HHIZWZY.js";
 
 // src/post.ts
 import { rmSync } from "node:fs";

@@ -22,6 +22,7 @@ import {
 } from 'node:fs'
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import { join, relative } from 'node:path'
+import * as prettier from 'prettier'
 import type { Report } from '../src/model.js'
 import { checkKvm } from '../src/vm/kvm.js'
 import { waitForSsh as actionWaitForSsh } from '../src/vm/ssh.js'
@@ -265,6 +266,7 @@ interface BootSample {
   kernelSeconds?: number
   kvmCheckMs?: number
   envDiffMs?: number
+  setupMs?: number
   buildMs?: number
   cache?: Report['cache']
   error?: string
@@ -340,6 +342,7 @@ async function runActionSample(
       kernelSeconds: boot?.timeline.find(m => m.name === 'kernel')?.seconds,
       kvmCheckMs: boot?.kvmCheck?.durationMs,
       envDiffMs: report?.stages['env-diff']?.durationMs,
+      setupMs: report?.stages.setup?.durationMs,
       buildMs: report?.stages.build?.durationMs,
       cache: report?.cache,
       error: ok
@@ -380,6 +383,10 @@ async function runBareSample(flake: string, round: number): Promise<BootSample> 
       readySeconds: ready ? Number(ready[1]) : undefined,
       sshdSeconds: mark('sshd'),
       kernelSeconds: mark('kernel'),
+      buildMs: (() => {
+        const build = /bare: key and build took ([\d.]+) s/.exec(run.stdout)
+        return build ? Number(build[1]) * 1000 : undefined
+      })(),
       error: ok ? undefined : `exit ${run.code}: ${run.stderr.slice(-300)}`
     }
   } finally {
@@ -649,6 +656,7 @@ async function main(): Promise<void> {
   const startedAt = new Date()
   const loadBefore = loadavg()
   const dist = snapshotDist()
+  process.on('exit', () => rmSync(dist.dir, { recursive: true, force: true }))
   const flake = makeFixtureFlake()
   const machineRows = machine(dist.hash)
   say(
@@ -918,7 +926,7 @@ async function main(): Promise<void> {
   }
 
   const finishedAt = new Date()
-  const notes = findings(rows, dist.dir, kvmSamples)
+  const notes = findings(rows, samples, dist.dir, kvmSamples)
   process.stdout.write(`\n${textTable(rows)}\n`)
   if (notes.length) process.stdout.write(`\n${notes.map(n => `- ${n}`).join('\n')}\n`)
   if (failed.length) {
@@ -930,21 +938,21 @@ async function main(): Promise<void> {
     `\nload average (1, 5, 15 min): ${load(loadBefore)} before, ${load(loadAfter)} after\n`
   )
   if (OUT !== '-') {
-    writeFileSync(
-      OUT,
-      renderMarkdown({
-        rows,
-        notes,
-        machineRows,
-        samples,
-        failed,
-        coldSamples,
-        kvmSamples,
-        startedAt,
-        finishedAt,
-        load: `${load(loadBefore)} at the start, ${load(loadAfter)} at the end`
-      })
-    )
+    const markdown = renderMarkdown({
+      rows,
+      notes,
+      machineRows,
+      samples,
+      failed,
+      coldSamples,
+      kvmSamples,
+      startedAt,
+      finishedAt,
+      load: `${load(loadBefore)} at the start, ${load(loadAfter)} at the end`
+    })
+    // In the repository's style, so that `npm run lint` (prettier --check .) passes on it.
+    const style = (await prettier.resolveConfig(OUT)) ?? {}
+    writeFileSync(OUT, await prettier.format(markdown, { ...style, filepath: OUT }))
     say(`wrote ${relative(process.cwd(), OUT) || OUT}`)
   }
   rmSync(dist.dir, { recursive: true, force: true })
@@ -955,18 +963,25 @@ async function main(): Promise<void> {
 
 // ---- what the figures say -------------------------------------------------------------------------------
 
-function directoryBytes(dir: string): number {
-  let total = 0
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name)
-    total += entry.isDirectory() ? directoryBytes(path) : readFileSync(path).length
+/** dist/<entry> and every chunk it imports, directly or not. */
+function bundleBytes(distDir: string, entry = 'index.js'): number {
+  const seen = new Set<string>()
+  const visit = (file: string): void => {
+    if (seen.has(file) || !existsSync(file)) return
+    seen.add(file)
+    const text = readFileSync(file, 'utf8')
+    for (const match of text.matchAll(/from\s*"\.\.?\/(?:chunks\/)?([^"]+\.js)"/g)) {
+      visit(join(distDir, 'chunks', match[1]))
+    }
   }
-  return total
+  visit(join(distDir, entry))
+  return [...seen].reduce((sum, file) => sum + readFileSync(file).length, 0)
 }
 
 /** One line per figure that needs explaining, from this run's numbers. */
 function findings(
   rows: Row[],
+  samples: BootSample[],
   distDir: string,
   kvmSamples: { ms: number; runsGuest: boolean; reason: string }[]
 ): string[] {
@@ -986,18 +1001,31 @@ function findings(
   const notes: string[] = []
 
   const off = find('overhead: action (kvm off)')
+  const medianOf = (values: (number | undefined)[]): string => {
+    const st = stats(values.filter((v): v is number => v !== undefined))
+    return st ? format(st.median, 'ms') : '—'
+  }
+  const offRuns = samples.filter(x => x.ok && x.variant === 'action-kvm-off')
+  const bareRuns = samples.filter(x => x.ok && x.variant === 'bare')
+  const breakdown =
+    `Of that: the setup stage (finding and checking Nix) takes ` +
+    `${medianOf(offRuns.map(x => x.setupMs))}, the build stage (evaluating the .drv, then ` +
+    `\`nix build\`) ${medianOf(offRuns.map(x => x.buildMs))} against the bare script's key and ` +
+    `build in ${medianOf(bareRuns.map(x => x.buildMs))} (medians, kvm off).`
   if (off?.stats) {
     notes.push(
       `Overhead: ${off.stats.median <= 1.05 ? 'within' : 'outside'} the 5% budget at the median, ` +
         `but the per-round ratios span ${range('overhead: action (kvm off)')} (kvm off) and ` +
         `${range('overhead: action (kvm auto)') ?? '—'} (kvm auto): the guest's boot under TCG ` +
-        `(QEMU start → SSH ready ${range('  action: QEMU start') ?? '—'} for the action, ` +
-        `${range('  bare: QEMU start') ?? '—'} for the bare script) varies between back-to-back ` +
-        `runs by far more than 5% of a run. Outside the boot wait the action spends ` +
+        (find('  action: QEMU start')?.stats
+          ? `(QEMU start → SSH ready ${range('  action: QEMU start')} for the action, ` +
+            `${range('  bare: QEMU start') ?? '—'} for the bare script) `
+          : '') +
+        `varies between back-to-back runs by far more than 5% of a run. Outside the boot wait the action spends ` +
         `${med('  outside the boot wait: action (kvm off)') ?? '—'} more than the bare script with ` +
         `kvm off and ${med('  outside the boot wait: action (kvm auto)') ?? '—'} more with kvm auto ` +
         `(the KVM check, ${med('KVM check') ?? '~3 s'}): that is the action's own cost, which weighs ` +
-        `more on a machine whose guest boots in seconds.`
+        `more on a machine whose guest boots in seconds. ${breakdown}`
     )
   }
   if (find('readiness')?.stats) {
@@ -1014,17 +1042,15 @@ function findings(
     )
   }
   if (find('cold start')?.stats) {
-    const bundle = format(
-      directoryBytes(distDir) -
-        (existsSync(join(distDir, 'cli.js')) ? readFileSync(join(distDir, 'cli.js')).length : 0),
-      'bytes'
-    )
+    const bundle = format(bundleBytes(distDir), 'bytes')
+    const postBundle = format(bundleBytes(distDir, 'post.js'), 'bytes')
     notes.push(
       `Cold start${missed('cold start') ? ' (MISSED)' : ''}: Node itself starts in ` +
         `${med('  node alone') ?? '—'}; the rest is loading and evaluating the bundle ` +
         `(dist/index.js and its chunks, ${bundle}), which includes @actions/artifact and ` +
         `@actions/cache (the Azure storage SDK, undici) although neither is needed before the ` +
-        `first line.`
+        `first line. The post step loads ${postBundle} of it again, so the runner pays this ` +
+        `twice per job — part of the action's time outside the boot wait above.`
     )
   }
   const failedChecks = kvmSamples.filter(k => !k.runsGuest)
@@ -1068,6 +1094,8 @@ function renderMarkdown(data: {
     s.readySeconds !== undefined ? String(s.readySeconds) : '',
     s.kvmCheckMs !== undefined ? String(s.kvmCheckMs) : '',
     s.envDiffMs !== undefined ? String(s.envDiffMs) : '',
+    s.setupMs !== undefined ? String(s.setupMs) : '',
+    s.buildMs !== undefined ? String(Math.round(s.buildMs)) : '',
     s.cache ? `${s.cache.status}${s.cache.bytesRestored ? ` ${s.cache.bytesRestored} B` : ''}` : ''
   ])
   const firstLines = [...new Set(data.coldSamples.map(s => s.action.firstLine))]
@@ -1108,7 +1136,8 @@ environment and the local fake results service); its time is main + post. Both s
 - build fresh: a new ed25519 key per run, whose path is read into the image at evaluation
   (\`PRE_NIXOS_ROOT_KEY\`), so every run really builds its ISO (about a second for the fixture);
 - boot the same fixture ISO under TCG with ${MEMORY_MIB} MiB and ${CPUS} CPUs, virtio-net and
-  user networking (the bare script passes the action's own QEMU arguments, minus QMP);
+  user networking (the bare script passes the action's own QEMU arguments, minus QMP, with the
+  serial console written to a file rather than read from a pipe);
 - wait for SSH to run \`true\` (the action: ssh2 with backoff and a nudge from the console; the bare
   script: \`ssh -o ConnectTimeout=1 … true\` every 0.2 s, OpenSSH, whose master connection
   the probes reuse, as the action reuses its session);
@@ -1131,14 +1160,17 @@ env diff (\`devshell\` is empty; it is timed on its own below) nor the cache (\`
 **Readiness** — from the guest's \`boot-image-vm: sshd listening on :22\` console line to the
 action's "SSH ready", both on the action's clock (seconds since QEMU started): the line's time
 from report.json's boot timeline (ms resolution), minus \`vm.boot.bootSeconds\` (which the action
-rounds to 0.1 s, so each sample is ±50 ms). Every passing action run contributes a sample. For
-context: on a fixture guest that is already up and idle (booted once for this, by
-tests/helpers/lab.ts), the action's readiness check itself — \`waitForSsh\` from src/vm/ssh.ts: a
-fresh ssh2 connection that must run \`true\` — against one plain ssh2 client running \`true\`
-(tests/helpers/lab.ts \`sshExec\`) and one OpenSSH \`ssh … true\`, interleaved: what
-the check costs once sshd listens, whatever the timing of the attempts (the guest's side of the
-key exchange runs in emulation under TCG); the bare script's own latency (its console is timestamped per line as
-it arrives, like the action's); and QEMU start → SSH ready for both.
+rounds to 0.1 s, so each sample is ±50 ms). Every passing action run contributes a sample. The
+rows under it, for context:
+
+- the bare script's latency from the same line to its polling loop's success (its console is
+  timestamped line by line as it arrives, as the action's is);
+- on a fixture guest that is already up and idle (booted once for this with
+  tests/helpers/lab.ts), interleaved: the action's readiness check itself (\`waitForSsh\` from
+  src/vm/ssh.ts: a fresh ssh2 connection that must run \`true\`), one plain ssh2 client running
+  \`true\` (lab.ts \`sshExec\`) and one OpenSSH \`ssh … true\` — what a check costs once sshd
+  listens, whenever it starts (under TCG the guest's side of the key exchange runs in emulation);
+- QEMU start → SSH ready, for the action and for the bare script.
 
 **KVM fallback** — on this machine /dev/kvm exists but cannot run a guest. The figure is
 \`checkKvm()\` (src/vm/kvm.ts) timed in-process: from the start of the check (device access,
@@ -1170,14 +1202,15 @@ save here.
 
 \`\`\`sh
 npm run bundle              # the bench runs dist/ as it is (a copy taken at the start)
-npm run bench               # all figures: about 5 boots per round, 3 rounds
+npm run bench               # everything: 6 boots a round, 3 rounds, and one more boot
 BENCH_REPS=1 npm run bench  # one repetition of everything (a smoke run)
 BENCH_ONLY=cold-start,kvm BENCH_OUT=- npm run bench   # a subset, no markdown
 \`\`\`
 
 \`BENCH_REPS\` sets the repetitions of the cheap figures (default 5) and, when set, of the boots;
-\`BENCH_BOOT_REPS\` sets the boot rounds alone (default 3). Boots take about 40 s each under TCG
-here; run the bench when the machine is otherwise quiet and compare the load averages above.
+\`BENCH_BOOT_REPS\` sets the boot rounds alone (default 3). A boot takes 20–45 s under TCG here
+(depending on the load), the whole bench 10–15 minutes; run it when the machine is otherwise quiet
+and compare the load averages above.
 
 ## Raw boot samples
 
@@ -1193,6 +1226,8 @@ ${markdownTable(
     'SSH ready s',
     'KVM check ms',
     'env diff ms',
+    'setup ms',
+    'build ms',
     'cache'
   ],
   raw

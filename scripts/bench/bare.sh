@@ -17,10 +17,12 @@ now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 
 # ---- key and build -------------------------------------------------------------------------------
+build_start=$(now)
 ssh-keygen -q -t ed25519 -N '' -C bare-bench -f "$work/id_ed25519"
 PRE_NIXOS_ROOT_KEY=$work/id_ed25519.pub nix build "$flake#$attr" --impure -L \
   --out-link "$work/result" >"$logs/build.log" 2>&1
 iso=$(ls "$work"/result/iso/*.iso | head -n1)
+echo "bare: key and build took $(since "$build_start" "$(now)") s"
 
 # ---- boot ----------------------------------------------------------------------------------------
 qemu_start=$(now)

@@ -83,7 +83,9 @@ export async function uploadReport(options: UploadReportOptions): Promise<Upload
       `the results service did not finish the upload within ${Math.round(timeoutMs / 1000)} s`
     )
     const url = artifactUrl(uploaded.id, env)
-    log.info(`Report uploaded as artifact "${uploaded.name}" (id ${uploaded.id})${url ? `: ${url}` : ''}`)
+    log.info(
+      `Report uploaded as artifact "${uploaded.name}" (id ${uploaded.id})${url ? `: ${url}` : ''}`
+    )
     return {
       status: 'uploaded',
       artifactId: uploaded.id,

@@ -45,16 +45,19 @@ export interface OutputContext {
 /** The build whose paths the outputs name: the first context's (the one booted) when it has them. */
 function primaryBuild(builds: BuildResult[]): BuildResult | undefined {
   return (
-    builds.find(b => b.status === 'passed' && b.outPath) ??
-    builds.find(b => b.drvPath) ??
-    builds[0]
+    builds.find(b => b.status === 'passed' && b.outPath) ?? builds.find(b => b.drvPath) ?? builds[0]
   )
 }
 
 function failedDrvs(builds: BuildResult[]): string {
   const seen = new Set<string>()
-  const list: { drv: string; name: string; reason: string; exitCode: number | null; log: string }[] =
-    []
+  const list: {
+    drv: string
+    name: string
+    reason: string
+    exitCode: number | null
+    log: string
+  }[] = []
   for (const build of builds) {
     for (const f of build.failures) {
       if (seen.has(f.drv)) continue

@@ -72,7 +72,9 @@ function lead(report: Report): string {
   }
   switch (report.result) {
     case 'setup-failed':
-      return report.setup?.error ? 'Setting up Nix failed:\n\n' + errorBlock(report.setup.error) : ''
+      return report.setup?.error
+        ? 'Setting up Nix failed:\n\n' + errorBlock(report.setup.error)
+        : ''
     case 'eval-failed': {
       const failed = report.builds.find(b => b.status === 'eval-failed')
       return failed?.error
@@ -82,7 +84,9 @@ function lead(report: Report): string {
     }
     case 'build-failed': {
       const names = report.builds.flatMap(b => b.failures.map(f => escapeCell(f.name, 100)))
-      return names.length ? `Failing derivation${names.length === 1 ? '' : 's'}: ${names.slice(0, 10).join(', ')}${names.length > 10 ? ', …' : ''}.` : ''
+      return names.length
+        ? `Failing derivation${names.length === 1 ? '' : 's'}: ${names.slice(0, 10).join(', ')}${names.length > 10 ? ', …' : ''}.`
+        : ''
     }
     case 'boot-failed': {
       const boot = report.vm?.boot

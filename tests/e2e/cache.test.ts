@@ -219,9 +219,6 @@ describe('the image cache (cache: true) through the bundled action', () => {
     // The restore found the service down; the post step does not try again (it ends quickly).
     expect(cache?.save?.status).toBe('skipped')
     expect(cache?.save?.detail).toMatch(/failed during the restore/)
-    console.log(
-      JSON.stringify(result.annotations.map(a => [a.step, a.level, a.message.slice(0, 150)]))
-    )
     expect(result.annotations.filter(a => a.level === 'error')).toEqual([])
     expect(result.annotations.some(a => a.level === 'warning' && /restore/i.test(a.message))).toBe(
       true

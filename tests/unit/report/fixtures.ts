@@ -8,7 +8,8 @@ import type {
   StageName
 } from '../../../src/model.js'
 
-export const ISO_DRV = '/nix/store/sxdfwpm10pwks6cppwbk2w9vqyxk8dpg-nixos-24.05-x86_64-linux.iso.drv'
+export const ISO_DRV =
+  '/nix/store/sxdfwpm10pwks6cppwbk2w9vqyxk8dpg-nixos-24.05-x86_64-linux.iso.drv'
 export const ISO_OUT = '/nix/store/49m7n0iaz9v4clk8zl9hf2srbn7gap9p-nixos-24.05-x86_64-linux.iso'
 
 export function failure(name = 'nixos-24.05-x86_64-linux.iso', tail = ['xorriso: error']) {
@@ -129,7 +130,12 @@ export function failedReport(result: Exclude<Result, 'passed'>): Report {
   switch (result) {
     case 'setup-failed':
       decide('setup')
-      report.setup = { ...report.setup!, ok: false, error: 'nix: command not found', nix: undefined }
+      report.setup = {
+        ...report.setup!,
+        ok: false,
+        error: 'nix: command not found',
+        nix: undefined
+      }
       report.builds = []
       delete report.vm
       delete report.envDiff
@@ -137,13 +143,26 @@ export function failedReport(result: Exclude<Result, 'passed'>): Report {
     case 'eval-failed':
       decide('build')
       report.builds = [
-        build({ status: 'eval-failed', error: "error: attribute 'bootImage' missing", drvPath: undefined, outPath: undefined, isoPath: undefined })
+        build({
+          status: 'eval-failed',
+          error: "error: attribute 'bootImage' missing",
+          drvPath: undefined,
+          outPath: undefined,
+          isoPath: undefined
+        })
       ]
       delete report.vm
       break
     case 'build-failed':
       decide('build')
-      report.builds = [build({ status: 'build-failed', outPath: undefined, isoPath: undefined, failures: [failure()] })]
+      report.builds = [
+        build({
+          status: 'build-failed',
+          outPath: undefined,
+          isoPath: undefined,
+          failures: [failure()]
+        })
+      ]
       delete report.vm
       break
     case 'boot-failed':
@@ -161,7 +180,10 @@ export function failedReport(result: Exclude<Result, 'passed'>): Report {
       break
     case 'probe-failed':
       decide('probes')
-      report.vm!.probes = [probe('system-state', { exitCode: 1 }), probe('journal', { required: false })]
+      report.vm!.probes = [
+        probe('system-state', { exitCode: 1 }),
+        probe('journal', { required: false })
+      ]
       delete report.vm!.test
       break
     case 'test-failed':

@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest'
 import { actionOutputs, EXIT_CODES, OUTPUT_NAMES } from '../../../src/report/outputs.js'
 import { readActionYml } from '../action-yml.js'
-import { build, failedReport, failure, FAILURE_KINDS, ISO_DRV, ISO_OUT, passedReport } from './fixtures.js'
+import {
+  build,
+  failedReport,
+  failure,
+  FAILURE_KINDS,
+  ISO_DRV,
+  ISO_OUT,
+  passedReport
+} from './fixtures.js'
 
 const declared = readActionYml().outputs.map(output => output.name)
 const context = { reportDir: '/tmp/report' }

@@ -64,14 +64,23 @@ describe('renderSummary: what explains the verdict', () => {
       build({
         context: 'devshell',
         status: 'build-failed',
-        failures: [failure('nixos.iso', ['mkdir: cannot create directory /tmp/x: Permission denied'])]
+        failures: [
+          failure('nixos.iso', ['mkdir: cannot create directory /tmp/x: Permission denied'])
+        ]
       })
     ]
     report.envDiff = {
       ok: true,
       verdicts: ['TMPDIR differs: /tmp in the devshell, unset on the host.'],
       differences: [
-        { name: 'PATH', kind: 'changed', host: '/a', devshell: '/b', likelihood: 'low', reason: 'tools' },
+        {
+          name: 'PATH',
+          kind: 'changed',
+          host: '/a',
+          devshell: '/b',
+          likelihood: 'low',
+          reason: 'tools'
+        },
         { name: 'TMPDIR', kind: 'added', devshell: '/tmp', likelihood: 'high', reason: 'build dir' }
       ],
       durationMs: 10
@@ -170,7 +179,11 @@ describe('renderSummary: size', () => {
 describe('renderSummary: escaping', () => {
   it('keeps user text in tables on one row and inert', () => {
     const report = passedReport()
-    report.stages.test = { status: 'failed', durationMs: 1, detail: 'a | b\n<script>alert(1)</script>' }
+    report.stages.test = {
+      status: 'failed',
+      durationMs: 1,
+      detail: 'a | b\n<script>alert(1)</script>'
+    }
     report.vm!.probes = [probe('p1', { file: 'probes/a|b`.txt' })]
     const summary = renderSummary(report)
     expect(summary).not.toContain('<script>')

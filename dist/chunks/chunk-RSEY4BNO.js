@@ -11,7 +11,7 @@ import {
   parseBaseline,
   restoreCache,
   saveCache
-} from "./chunk-Q6LP6VOV.js";
+} from "./chunk-5HHIZWZY.js";
 
 // src/report/baseline-store.ts
 import { createHash } from "node:crypto";

@@ -2169,9 +2169,9 @@ var require_dispatcher_base = __commonJS({
       }
       close(callback) {
         if (callback === void 0) {
-          return new Promise((resolve4, reject) => {
+          return new Promise((resolve5, reject) => {
             this.close((err, data) => {
-              return err ? reject(err) : resolve4(data);
+              return err ? reject(err) : resolve5(data);
             });
           });
         }
@@ -2209,12 +2209,12 @@ var require_dispatcher_base = __commonJS({
           err = null;
         }
         if (callback === void 0) {
-          return new Promise((resolve4, reject) => {
+          return new Promise((resolve5, reject) => {
             this.destroy(err, (err2, data) => {
               return err2 ? (
                 /* istanbul ignore next: should never error */
                 reject(err2)
-              ) : resolve4(data);
+              ) : resolve5(data);
             });
           });
         }
@@ -4481,8 +4481,8 @@ var require_util2 = __commonJS({
     function createDeferredPromise() {
       let res;
       let rej;
-      const promise = new Promise((resolve4, reject) => {
-        res = resolve4;
+      const promise = new Promise((resolve5, reject) => {
+        res = resolve5;
         rej = reject;
       });
       return { promise, resolve: res, reject: rej };
@@ -6733,12 +6733,12 @@ upgrade: ${upgrade}\r
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve4, reject) => {
+      const waitForDrain = () => new Promise((resolve5, reject) => {
         assert4(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve4;
+          callback = resolve5;
         }
       });
       socket.on("close", onDrain).on("drain", onDrain);
@@ -7408,12 +7408,12 @@ var require_client_h2 = __commonJS({
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve4, reject) => {
+      const waitForDrain = () => new Promise((resolve5, reject) => {
         assert4(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve4;
+          callback = resolve5;
         }
       });
       h2stream.on("close", onDrain).on("drain", onDrain);
@@ -7892,16 +7892,16 @@ var require_client = __commonJS({
         return this[kNeedDrain] < 2;
       }
       async [kClose]() {
-        return new Promise((resolve4) => {
+        return new Promise((resolve5) => {
           if (this[kSize]) {
-            this[kClosedResolve] = resolve4;
+            this[kClosedResolve] = resolve5;
           } else {
-            resolve4(null);
+            resolve5(null);
           }
         });
       }
       async [kDestroy](err) {
-        return new Promise((resolve4) => {
+        return new Promise((resolve5) => {
           const requests = this[kQueue].splice(this[kPendingIdx]);
           for (let i = 0; i < requests.length; i++) {
             const request = requests[i];
@@ -7912,7 +7912,7 @@ var require_client = __commonJS({
               this[kClosedResolve]();
               this[kClosedResolve] = null;
             }
-            resolve4(null);
+            resolve5(null);
           };
           if (this[kHTTPContext]) {
             this[kHTTPContext].destroy(err, callback);
@@ -7963,7 +7963,7 @@ var require_client = __commonJS({
         });
       }
       try {
-        const socket = await new Promise((resolve4, reject) => {
+        const socket = await new Promise((resolve5, reject) => {
           client[kConnector]({
             host,
             hostname,
@@ -7975,7 +7975,7 @@ var require_client = __commonJS({
             if (err) {
               reject(err);
             } else {
-              resolve4(socket2);
+              resolve5(socket2);
             }
           });
         });
@@ -8311,8 +8311,8 @@ var require_pool_base = __commonJS({
         if (this[kQueue].isEmpty()) {
           await Promise.all(this[kClients].map((c) => c.close()));
         } else {
-          await new Promise((resolve4) => {
-            this[kClosedResolve] = resolve4;
+          await new Promise((resolve5) => {
+            this[kClosedResolve] = resolve5;
           });
         }
       }
@@ -9581,7 +9581,7 @@ var require_readable = __commonJS({
         if (this._readableState.closeEmitted) {
           return null;
         }
-        return await new Promise((resolve4, reject) => {
+        return await new Promise((resolve5, reject) => {
           if (this[kContentLength] > limit) {
             this.destroy(new AbortError3());
           }
@@ -9594,7 +9594,7 @@ var require_readable = __commonJS({
             if (signal?.aborted) {
               reject(signal.reason ?? new AbortError3());
             } else {
-              resolve4(null);
+              resolve5(null);
             }
           }).on("error", noop).on("data", function(chunk) {
             limit -= chunk.length;
@@ -9613,7 +9613,7 @@ var require_readable = __commonJS({
     }
     async function consume(stream2, type) {
       assert4(!stream2[kConsume]);
-      return new Promise((resolve4, reject) => {
+      return new Promise((resolve5, reject) => {
         if (isUnusable(stream2)) {
           const rState = stream2._readableState;
           if (rState.destroyed && rState.closeEmitted === false) {
@@ -9630,7 +9630,7 @@ var require_readable = __commonJS({
             stream2[kConsume] = {
               type,
               stream: stream2,
-              resolve: resolve4,
+              resolve: resolve5,
               reject,
               length: 0,
               body: []
@@ -9700,18 +9700,18 @@ var require_readable = __commonJS({
       return buffer3;
     }
     function consumeEnd(consume2) {
-      const { type, body: body2, resolve: resolve4, stream: stream2, length } = consume2;
+      const { type, body: body2, resolve: resolve5, stream: stream2, length } = consume2;
       try {
         if (type === "text") {
-          resolve4(chunksDecode(body2, length));
+          resolve5(chunksDecode(body2, length));
         } else if (type === "json") {
-          resolve4(JSON.parse(chunksDecode(body2, length)));
+          resolve5(JSON.parse(chunksDecode(body2, length)));
         } else if (type === "arrayBuffer") {
-          resolve4(chunksConcat(body2, length).buffer);
+          resolve5(chunksConcat(body2, length).buffer);
         } else if (type === "blob") {
-          resolve4(new Blob(body2, { type: stream2[kContentType] }));
+          resolve5(new Blob(body2, { type: stream2[kContentType] }));
         } else if (type === "bytes") {
-          resolve4(chunksConcat(body2, length));
+          resolve5(chunksConcat(body2, length));
         }
         consumeFinish(consume2);
       } catch (err) {
@@ -9968,9 +9968,9 @@ var require_api_request = __commonJS({
     };
     function request(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve4, reject) => {
+        return new Promise((resolve5, reject) => {
           request.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve4(data);
+            return err ? reject(err) : resolve5(data);
           });
         });
       }
@@ -10193,9 +10193,9 @@ var require_api_stream = __commonJS({
     };
     function stream2(opts, factory, callback) {
       if (callback === void 0) {
-        return new Promise((resolve4, reject) => {
+        return new Promise((resolve5, reject) => {
           stream2.call(this, opts, factory, (err, data) => {
-            return err ? reject(err) : resolve4(data);
+            return err ? reject(err) : resolve5(data);
           });
         });
       }
@@ -10480,9 +10480,9 @@ var require_api_upgrade = __commonJS({
     };
     function upgrade(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve4, reject) => {
+        return new Promise((resolve5, reject) => {
           upgrade.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve4(data);
+            return err ? reject(err) : resolve5(data);
           });
         });
       }
@@ -10574,9 +10574,9 @@ var require_api_connect = __commonJS({
     };
     function connect(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve4, reject) => {
+        return new Promise((resolve5, reject) => {
           connect.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve4(data);
+            return err ? reject(err) : resolve5(data);
           });
         });
       }
@@ -14439,7 +14439,7 @@ var require_fetch = __commonJS({
       function dispatch({ body: body2 }) {
         const url2 = requestCurrentURL(request);
         const agent = fetchParams.controller.dispatcher;
-        return new Promise((resolve4, reject) => agent.dispatch(
+        return new Promise((resolve5, reject) => agent.dispatch(
           {
             path: url2.pathname + url2.search,
             origin: url2.origin,
@@ -14515,7 +14515,7 @@ var require_fetch = __commonJS({
               }
               this.body = new Readable7({ read: resume });
               const onError = this.onError.bind(this);
-              resolve4({
+              resolve5({
                 status,
                 statusText,
                 headersList,
@@ -14558,7 +14558,7 @@ var require_fetch = __commonJS({
               for (let i = 0; i < rawHeaders.length; i += 2) {
                 headersList.append(bufferToLowerCasedHeaderName(rawHeaders[i]), rawHeaders[i + 1].toString("latin1"), true);
               }
-              resolve4({
+              resolve5({
                 status,
                 statusText: STATUS_CODES[status],
                 headersList,
@@ -18299,8 +18299,8 @@ var require_util8 = __commonJS({
       return true;
     }
     function delay5(ms) {
-      return new Promise((resolve4) => {
-        setTimeout(resolve4, ms).unref();
+      return new Promise((resolve5) => {
+        setTimeout(resolve5, ms).unref();
       });
     }
     module.exports = {
@@ -22194,8 +22194,8 @@ var require_helpers = __commonJS({
     function req(url2, opts = {}) {
       const href = typeof url2 === "string" ? url2 : url2.href;
       const req2 = (href.startsWith("https:") ? https3 : http3).request(url2, opts);
-      const promise = new Promise((resolve4, reject) => {
-        req2.once("response", resolve4).once("error", reject).end();
+      const promise = new Promise((resolve5, reject) => {
+        req2.once("response", resolve5).once("error", reject).end();
       });
       req2.then = promise.then.bind(promise);
       return req2;
@@ -22372,7 +22372,7 @@ var require_parse_proxy_response = __commonJS({
     var debug_1 = __importDefault(require_src());
     var debug2 = (0, debug_1.default)("https-proxy-agent:parse-proxy-response");
     function parseProxyResponse(socket) {
-      return new Promise((resolve4, reject) => {
+      return new Promise((resolve5, reject) => {
         let buffersLength = 0;
         const buffers = [];
         function read2() {
@@ -22438,7 +22438,7 @@ var require_parse_proxy_response = __commonJS({
           }
           debug2("got proxy server response: %o %o", firstLine, headers);
           cleanup();
-          resolve4({
+          resolve5({
             connect: {
               statusCode,
               statusText,
@@ -26098,8 +26098,8 @@ var require_deferred = __commonJS({
        */
       constructor(preventUnhandledRejectionWarning = true) {
         this._state = DeferredState.PENDING;
-        this._promise = new Promise((resolve4, reject) => {
-          this._resolve = resolve4;
+        this._promise = new Promise((resolve5, reject) => {
+          this._resolve = resolve5;
           this._reject = reject;
         });
         if (preventUnhandledRejectionWarning) {
@@ -26314,11 +26314,11 @@ var require_unary_call = __commonJS({
     "use strict";
     var __awaiter19 = exports2 && exports2.__awaiter || function(thisArg, _arguments, P, generator) {
       function adopt(value) {
-        return value instanceof P ? value : new P(function(resolve4) {
-          resolve4(value);
+        return value instanceof P ? value : new P(function(resolve5) {
+          resolve5(value);
         });
       }
-      return new (P || (P = Promise))(function(resolve4, reject) {
+      return new (P || (P = Promise))(function(resolve5, reject) {
         function fulfilled(value) {
           try {
             step(generator.next(value));
@@ -26334,7 +26334,7 @@ var require_unary_call = __commonJS({
           }
         }
         function step(result) {
-          result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+          result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
         }
         step((generator = generator.apply(thisArg, _arguments || [])).next());
       });
@@ -26383,11 +26383,11 @@ var require_server_streaming_call = __commonJS({
     "use strict";
     var __awaiter19 = exports2 && exports2.__awaiter || function(thisArg, _arguments, P, generator) {
       function adopt(value) {
-        return value instanceof P ? value : new P(function(resolve4) {
-          resolve4(value);
+        return value instanceof P ? value : new P(function(resolve5) {
+          resolve5(value);
         });
       }
-      return new (P || (P = Promise))(function(resolve4, reject) {
+      return new (P || (P = Promise))(function(resolve5, reject) {
         function fulfilled(value) {
           try {
             step(generator.next(value));
@@ -26403,7 +26403,7 @@ var require_server_streaming_call = __commonJS({
           }
         }
         function step(result) {
-          result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+          result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
         }
         step((generator = generator.apply(thisArg, _arguments || [])).next());
       });
@@ -26453,11 +26453,11 @@ var require_client_streaming_call = __commonJS({
     "use strict";
     var __awaiter19 = exports2 && exports2.__awaiter || function(thisArg, _arguments, P, generator) {
       function adopt(value) {
-        return value instanceof P ? value : new P(function(resolve4) {
-          resolve4(value);
+        return value instanceof P ? value : new P(function(resolve5) {
+          resolve5(value);
         });
       }
-      return new (P || (P = Promise))(function(resolve4, reject) {
+      return new (P || (P = Promise))(function(resolve5, reject) {
         function fulfilled(value) {
           try {
             step(generator.next(value));
@@ -26473,7 +26473,7 @@ var require_client_streaming_call = __commonJS({
           }
         }
         function step(result) {
-          result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+          result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
         }
         step((generator = generator.apply(thisArg, _arguments || [])).next());
       });
@@ -26522,11 +26522,11 @@ var require_duplex_streaming_call = __commonJS({
     "use strict";
     var __awaiter19 = exports2 && exports2.__awaiter || function(thisArg, _arguments, P, generator) {
       function adopt(value) {
-        return value instanceof P ? value : new P(function(resolve4) {
-          resolve4(value);
+        return value instanceof P ? value : new P(function(resolve5) {
+          resolve5(value);
         });
       }
-      return new (P || (P = Promise))(function(resolve4, reject) {
+      return new (P || (P = Promise))(function(resolve5, reject) {
         function fulfilled(value) {
           try {
             step(generator.next(value));
@@ -26542,7 +26542,7 @@ var require_duplex_streaming_call = __commonJS({
           }
         }
         function step(result) {
-          result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+          result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
         }
         step((generator = generator.apply(thisArg, _arguments || [])).next());
       });
@@ -26590,11 +26590,11 @@ var require_test_transport = __commonJS({
     "use strict";
     var __awaiter19 = exports2 && exports2.__awaiter || function(thisArg, _arguments, P, generator) {
       function adopt(value) {
-        return value instanceof P ? value : new P(function(resolve4) {
-          resolve4(value);
+        return value instanceof P ? value : new P(function(resolve5) {
+          resolve5(value);
         });
       }
-      return new (P || (P = Promise))(function(resolve4, reject) {
+      return new (P || (P = Promise))(function(resolve5, reject) {
         function fulfilled(value) {
           try {
             step(generator.next(value));
@@ -26610,7 +26610,7 @@ var require_test_transport = __commonJS({
           }
         }
         function step(result) {
-          result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+          result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
         }
         step((generator = generator.apply(thisArg, _arguments || [])).next());
       });
@@ -26807,11 +26807,11 @@ var require_test_transport = __commonJS({
       responseTrailer: "test"
     };
     function delay5(ms, abort) {
-      return (v) => new Promise((resolve4, reject) => {
+      return (v) => new Promise((resolve5, reject) => {
         if (abort === null || abort === void 0 ? void 0 : abort.aborted) {
           reject(new rpc_error_1.RpcError("user cancel", "CANCELLED"));
         } else {
-          const id = setTimeout(() => resolve4(v), ms);
+          const id = setTimeout(() => resolve5(v), ms);
           if (abort) {
             abort.addEventListener("abort", (ev) => {
               clearTimeout(id);
@@ -27254,11 +27254,11 @@ var tunnel = __toESM(require_tunnel2(), 1);
 var import_undici = __toESM(require_undici(), 1);
 var __awaiter = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve4) {
-      resolve4(value);
+    return value instanceof P ? value : new P(function(resolve5) {
+      resolve5(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve4, reject) {
+  return new (P || (P = Promise))(function(resolve5, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -27274,7 +27274,7 @@ var __awaiter = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -27347,26 +27347,26 @@ var HttpClientResponse = class {
   }
   readBody() {
     return __awaiter(this, void 0, void 0, function* () {
-      return new Promise((resolve4) => __awaiter(this, void 0, void 0, function* () {
+      return new Promise((resolve5) => __awaiter(this, void 0, void 0, function* () {
         let output = Buffer.alloc(0);
         this.message.on("data", (chunk) => {
           output = Buffer.concat([output, chunk]);
         });
         this.message.on("end", () => {
-          resolve4(output.toString());
+          resolve5(output.toString());
         });
       }));
     });
   }
   readBodyBuffer() {
     return __awaiter(this, void 0, void 0, function* () {
-      return new Promise((resolve4) => __awaiter(this, void 0, void 0, function* () {
+      return new Promise((resolve5) => __awaiter(this, void 0, void 0, function* () {
         const chunks = [];
         this.message.on("data", (chunk) => {
           chunks.push(chunk);
         });
         this.message.on("end", () => {
-          resolve4(Buffer.concat(chunks));
+          resolve5(Buffer.concat(chunks));
         });
       }));
     });
@@ -27569,14 +27569,14 @@ var HttpClient = class {
    */
   requestRaw(info2, data) {
     return __awaiter(this, void 0, void 0, function* () {
-      return new Promise((resolve4, reject) => {
+      return new Promise((resolve5, reject) => {
         function callbackForResult(err, res) {
           if (err) {
             reject(err);
           } else if (!res) {
             reject(new Error("Unknown error"));
           } else {
-            resolve4(res);
+            resolve5(res);
           }
         }
         this.requestRawWithCallback(info2, data, callbackForResult);
@@ -27820,12 +27820,12 @@ var HttpClient = class {
     return __awaiter(this, void 0, void 0, function* () {
       retryNumber = Math.min(ExponentialBackoffCeiling, retryNumber);
       const ms = ExponentialBackoffTimeSlice * Math.pow(2, retryNumber);
-      return new Promise((resolve4) => setTimeout(() => resolve4(), ms));
+      return new Promise((resolve5) => setTimeout(() => resolve5(), ms));
     });
   }
   _processResponse(res, options) {
     return __awaiter(this, void 0, void 0, function* () {
-      return new Promise((resolve4, reject) => __awaiter(this, void 0, void 0, function* () {
+      return new Promise((resolve5, reject) => __awaiter(this, void 0, void 0, function* () {
         const statusCode = res.message.statusCode || 0;
         const response = {
           statusCode,
@@ -27833,7 +27833,7 @@ var HttpClient = class {
           headers: {}
         };
         if (statusCode === HttpCodes.NotFound) {
-          resolve4(response);
+          resolve5(response);
         }
         function dateTimeDeserializer(key, value) {
           if (typeof value === "string") {
@@ -27872,7 +27872,7 @@ var HttpClient = class {
           err.result = response.result;
           reject(err);
         } else {
-          resolve4(response);
+          resolve5(response);
         }
       }));
     });
@@ -27883,11 +27883,11 @@ var lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => (c[k.toLowerCase(
 // node_modules/@actions/http-client/lib/auth.js
 var __awaiter2 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve4) {
-      resolve4(value);
+    return value instanceof P ? value : new P(function(resolve5) {
+      resolve5(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve4, reject) {
+  return new (P || (P = Promise))(function(resolve5, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -27903,7 +27903,7 @@ var __awaiter2 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -27936,11 +27936,11 @@ import { EOL as EOL3 } from "os";
 import { constants, promises } from "fs";
 var __awaiter3 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve4) {
-      resolve4(value);
+    return value instanceof P ? value : new P(function(resolve5) {
+      resolve5(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve4, reject) {
+  return new (P || (P = Promise))(function(resolve5, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -27956,7 +27956,7 @@ var __awaiter3 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -28234,11 +28234,11 @@ import * as fs2 from "fs";
 import * as path from "path";
 var __awaiter4 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve4) {
-      resolve4(value);
+    return value instanceof P ? value : new P(function(resolve5) {
+      resolve5(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve4, reject) {
+  return new (P || (P = Promise))(function(resolve5, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -28254,7 +28254,7 @@ var __awaiter4 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -28358,11 +28358,11 @@ function isUnixExecutable(stats) {
 // node_modules/@actions/io/lib/io.js
 var __awaiter5 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve4) {
-      resolve4(value);
+    return value instanceof P ? value : new P(function(resolve5) {
+      resolve5(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve4, reject) {
+  return new (P || (P = Promise))(function(resolve5, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -28378,7 +28378,7 @@ var __awaiter5 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -28477,11 +28477,11 @@ function findInPath(tool) {
 import { setTimeout as setTimeout2 } from "timers";
 var __awaiter6 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve4) {
-      resolve4(value);
+    return value instanceof P ? value : new P(function(resolve5) {
+      resolve5(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve4, reject) {
+  return new (P || (P = Promise))(function(resolve5, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -28497,7 +28497,7 @@ var __awaiter6 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -28716,7 +28716,7 @@ var ToolRunner = class extends events.EventEmitter {
         this.toolPath = path3.resolve(process.cwd(), this.options.cwd || process.cwd(), this.toolPath);
       }
       this.toolPath = yield which(this.toolPath, true);
-      return new Promise((resolve4, reject) => __awaiter6(this, void 0, void 0, function* () {
+      return new Promise((resolve5, reject) => __awaiter6(this, void 0, void 0, function* () {
         this._debug(`exec tool: ${this.toolPath}`);
         this._debug("arguments:");
         for (const arg of this.args) {
@@ -28799,7 +28799,7 @@ var ToolRunner = class extends events.EventEmitter {
           if (error2) {
             reject(error2);
           } else {
-            resolve4(exitCode);
+            resolve5(exitCode);
           }
         });
         if (this.options.input) {
@@ -28922,11 +28922,11 @@ var ExecState = class _ExecState extends events.EventEmitter {
 // node_modules/@actions/exec/lib/exec.js
 var __awaiter7 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve4) {
-      resolve4(value);
+    return value instanceof P ? value : new P(function(resolve5) {
+      resolve5(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve4, reject) {
+  return new (P || (P = Promise))(function(resolve5, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -28942,7 +28942,7 @@ var __awaiter7 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -28967,11 +28967,11 @@ var arch = os4.arch();
 // node_modules/@actions/core/lib/core.js
 var __awaiter8 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve4) {
-      resolve4(value);
+    return value instanceof P ? value : new P(function(resolve5) {
+      resolve5(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve4, reject) {
+  return new (P || (P = Promise))(function(resolve5, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -28987,7 +28987,7 @@ var __awaiter8 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -29338,8 +29338,8 @@ async function fetchOnce(url2, options) {
   return Buffer.from(await response.arrayBuffer());
 }
 function delay(ms, signal) {
-  return new Promise((resolve4, reject) => {
-    const timer = setTimeout(resolve4, ms);
+  return new Promise((resolve5, reject) => {
+    const timer = setTimeout(resolve5, ms);
     signal?.addEventListener(
       "abort",
       () => {
@@ -29629,7 +29629,7 @@ async function waitUntilUsable(options) {
   for (; ; ) {
     if (await options.usable(options.devicePath)) return true;
     if (Date.now() >= deadline) return false;
-    await new Promise((resolve4) => setTimeout(resolve4, 100));
+    await new Promise((resolve5) => setTimeout(resolve5, 100));
   }
 }
 
@@ -31275,7 +31275,7 @@ var AppendFile = class {
     this.stream.write(this.redact(line) + "\n");
   }
   close() {
-    return new Promise((resolve4) => this.stream.end(() => resolve4()));
+    return new Promise((resolve5) => this.stream.end(() => resolve5()));
   }
 };
 async function findIso(outPath) {
@@ -33844,11 +33844,11 @@ var SearchState = class {
 // node_modules/@actions/glob/lib/internal-globber.js
 var __awaiter9 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve4) {
-      resolve4(value);
+    return value instanceof P ? value : new P(function(resolve5) {
+      resolve5(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve4, reject) {
+  return new (P || (P = Promise))(function(resolve5, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -33864,7 +33864,7 @@ var __awaiter9 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -33877,14 +33877,14 @@ var __asyncValues = function(o) {
   }, i);
   function verb(n) {
     i[n] = o[n] && function(v) {
-      return new Promise(function(resolve4, reject) {
-        v = o[n](v), settle(resolve4, reject, v.done, v.value);
+      return new Promise(function(resolve5, reject) {
+        v = o[n](v), settle(resolve5, reject, v.done, v.value);
       });
     };
   }
-  function settle(resolve4, reject, d, v) {
+  function settle(resolve5, reject, d, v) {
     Promise.resolve(v).then(function(v2) {
-      resolve4({ value: v2, done: d });
+      resolve5({ value: v2, done: d });
     }, reject);
   }
 };
@@ -34081,11 +34081,11 @@ var DefaultGlobber = class _DefaultGlobber {
 // node_modules/@actions/glob/lib/glob.js
 var __awaiter10 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve4) {
-      resolve4(value);
+    return value instanceof P ? value : new P(function(resolve5) {
+      resolve5(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve4, reject) {
+  return new (P || (P = Promise))(function(resolve5, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -34101,7 +34101,7 @@ var __awaiter10 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -34149,11 +34149,11 @@ var CacheReadDeniedMessagePrefix = "cache read denied:";
 // node_modules/@actions/cache/lib/internal/cacheUtils.js
 var __awaiter11 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve4) {
-      resolve4(value);
+    return value instanceof P ? value : new P(function(resolve5) {
+      resolve5(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve4, reject) {
+  return new (P || (P = Promise))(function(resolve5, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -34169,7 +34169,7 @@ var __awaiter11 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -34182,14 +34182,14 @@ var __asyncValues2 = function(o) {
   }, i);
   function verb(n) {
     i[n] = o[n] && function(v) {
-      return new Promise(function(resolve4, reject) {
-        v = o[n](v), settle(resolve4, reject, v.done, v.value);
+      return new Promise(function(resolve5, reject) {
+        v = o[n](v), settle(resolve5, reject, v.done, v.value);
       });
     };
   }
-  function settle(resolve4, reject, d, v) {
+  function settle(resolve5, reject, d, v) {
     Promise.resolve(v).then(function(v2) {
-      resolve4({ value: v2, done: d });
+      resolve5({ value: v2, done: d });
     }, reject);
   }
 };
@@ -35172,9 +35172,9 @@ function isStreamComplete(stream2) {
   if (stream2.readable === false) {
     return Promise.resolve();
   }
-  return new Promise((resolve4) => {
+  return new Promise((resolve5) => {
     const handler = () => {
-      resolve4();
+      resolve5();
       stream2.removeListener("close", handler);
       stream2.removeListener("end", handler);
       stream2.removeListener("error", handler);
@@ -35329,8 +35329,8 @@ var NodeHttpClient = class {
       headers: request.headers.toJSON({ preserveCase: true }),
       ...request.requestOverrides
     };
-    return new Promise((resolve4, reject) => {
-      const req = isInsecure ? http2.request(options, resolve4) : https2.request(options, resolve4);
+    return new Promise((resolve5, reject) => {
+      const req = isInsecure ? http2.request(options, resolve5) : https2.request(options, resolve5);
       req.once("error", (err) => {
         reject(new RestError(err.message, { code: err.code ?? RestError.REQUEST_SEND_ERROR, request }));
       });
@@ -35414,7 +35414,7 @@ function getDecodedResponseStream(stream2, headers) {
   return stream2;
 }
 function streamToText(stream2) {
-  return new Promise((resolve4, reject) => {
+  return new Promise((resolve5, reject) => {
     const buffer3 = [];
     stream2.on("data", (chunk) => {
       if (Buffer.isBuffer(chunk)) {
@@ -35424,7 +35424,7 @@ function streamToText(stream2) {
       }
     });
     stream2.on("end", () => {
-      resolve4(Buffer.concat(buffer3).toString("utf8"));
+      resolve5(Buffer.concat(buffer3).toString("utf8"));
     });
     stream2.on("error", (e) => {
       if (e && e?.name === "AbortError") {
@@ -35519,7 +35519,7 @@ function calculateRetryDelay(retryAttempt, config) {
 // node_modules/@typespec/ts-http-runtime/dist/esm/util/helpers.js
 var StandardAbortMessage = "The operation was aborted.";
 function delay2(delayInMs, value, options) {
-  return new Promise((resolve4, reject) => {
+  return new Promise((resolve5, reject) => {
     let timer = void 0;
     let onAborted = void 0;
     const rejectOnAbort = () => {
@@ -35542,7 +35542,7 @@ function delay2(delayInMs, value, options) {
     }
     timer = setTimeout(() => {
       removeListeners();
-      resolve4(value);
+      resolve5(value);
     }, delayInMs);
     if (options?.abortSignal) {
       options.abortSignal.addEventListener("abort", onAborted);
@@ -36298,7 +36298,7 @@ var AbortError2 = class extends Error {
 // node_modules/@azure/core-util/dist/esm/createAbortablePromise.js
 function createAbortablePromise(buildPromise, options) {
   const { cleanupBeforeAbort, abortSignal, abortErrorMsg } = options ?? {};
-  return new Promise((resolve4, reject) => {
+  return new Promise((resolve5, reject) => {
     function rejectOnAbort() {
       reject(new AbortError2(abortErrorMsg ?? "The operation was aborted."));
     }
@@ -36316,7 +36316,7 @@ function createAbortablePromise(buildPromise, options) {
     try {
       buildPromise((x) => {
         removeListeners();
-        resolve4(x);
+        resolve5(x);
       }, (x) => {
         removeListeners();
         reject(x);
@@ -36333,8 +36333,8 @@ var StandardAbortMessage2 = "The delay was aborted.";
 function delay3(timeInMs, options) {
   let token;
   const { abortSignal, abortErrorMsg } = options ?? {};
-  return createAbortablePromise((resolve4) => {
-    token = setTimeout(resolve4, timeInMs);
+  return createAbortablePromise((resolve5) => {
+    token = setTimeout(resolve5, timeInMs);
   }, {
     cleanupBeforeAbort: () => clearTimeout(token),
     abortSignal,
@@ -44465,7 +44465,7 @@ var BufferScheduler = class {
    *
    */
   async do() {
-    return new Promise((resolve4, reject) => {
+    return new Promise((resolve5, reject) => {
       this.readable.on("data", (data) => {
         data = typeof data === "string" ? Buffer.from(data, this.encoding) : data;
         this.appendUnresolvedData(data);
@@ -44493,11 +44493,11 @@ var BufferScheduler = class {
         if (this.isStreamEnd && this.executingOutgoingHandlers === 0) {
           if (this.unresolvedLength > 0 && this.unresolvedLength < this.bufferSize) {
             const buffer3 = this.shiftBufferFromUnresolvedDataArray();
-            this.outgoingHandler(() => buffer3.getReadableStream(), buffer3.size, this.offset).then(resolve4).catch(reject);
+            this.outgoingHandler(() => buffer3.getReadableStream(), buffer3.size, this.offset).then(resolve5).catch(reject);
           } else if (this.unresolvedLength >= this.bufferSize) {
             return;
           } else {
-            resolve4();
+            resolve5();
           }
         }
       });
@@ -44625,8 +44625,8 @@ var NativeCRC64 = (() => {
     NativeCRC642 = NativeCRC642 || {};
     var Module = typeof NativeCRC642 != "undefined" ? NativeCRC642 : {};
     var readyPromiseResolve, readyPromiseReject;
-    Module["ready"] = new Promise(function(resolve4, reject) {
-      readyPromiseResolve = resolve4;
+    Module["ready"] = new Promise(function(resolve5, reject) {
+      readyPromiseResolve = resolve5;
       readyPromiseReject = reject;
     });
     ["_malloc", "_free", "_emscripten_bind_VoidPtr___destroy___0", "_emscripten_bind_Crc64Hash_Crc64Hash_0", "_emscripten_bind_Crc64Hash_OnAppend_2", "_emscripten_bind_Crc64Hash_OnFinal_3", "_emscripten_bind_Crc64Hash___destroy___0", "_fflush", "onRuntimeInitialized"].forEach((prop) => {
@@ -47760,7 +47760,7 @@ function getURLQueries(url2) {
   return queries;
 }
 async function delay4(timeInMs, aborter, abortError) {
-  return new Promise((resolve4, reject) => {
+  return new Promise((resolve5, reject) => {
     let timeout;
     const abortHandler = () => {
       if (timeout !== void 0) {
@@ -47772,7 +47772,7 @@ async function delay4(timeInMs, aborter, abortError) {
       if (aborter !== void 0) {
         aborter.removeEventListener("abort", abortHandler);
       }
-      resolve4();
+      resolve5();
     };
     timeout = setTimeout(resolveHandler, timeInMs);
     if (aborter !== void 0) {
@@ -65547,7 +65547,7 @@ var AvroReadableFromStream = class extends AvroReadable {
       this._position += chunk.length;
       return this.toUint8Array(chunk);
     } else {
-      return new Promise((resolve4, reject) => {
+      return new Promise((resolve5, reject) => {
         const cleanUp = () => {
           this._readable.removeListener("readable", readableCallback);
           this._readable.removeListener("error", rejectCallback);
@@ -65562,7 +65562,7 @@ var AvroReadableFromStream = class extends AvroReadable {
           if (callbackChunk) {
             this._position += callbackChunk.length;
             cleanUp();
-            resolve4(this.toUint8Array(callbackChunk));
+            resolve5(this.toUint8Array(callbackChunk));
           }
         };
         const rejectCallback = () => {
@@ -66208,8 +66208,8 @@ var Poller = class {
     this.stopped = true;
     this.pollProgressCallbacks = [];
     this.operation = operation;
-    this.promise = new Promise((resolve4, reject) => {
-      this.resolve = resolve4;
+    this.promise = new Promise((resolve5, reject) => {
+      this.resolve = resolve5;
       this.reject = reject;
     });
     this.promise.catch(() => {
@@ -66614,8 +66614,8 @@ var Batch = class {
       return Promise.resolve();
     }
     this.parallelExecute();
-    return new Promise((resolve4, reject) => {
-      this.emitter.on("finish", resolve4);
+    return new Promise((resolve5, reject) => {
+      this.emitter.on("finish", resolve5);
       this.emitter.on("error", (error2) => {
         this.state = BatchStates.Error;
         reject(error2);
@@ -66662,12 +66662,12 @@ import util3 from "node:util";
 async function streamToBuffer(stream2, buffer3, offset, end, encoding) {
   let pos = 0;
   const count = end - offset;
-  return new Promise((resolve4, reject) => {
+  return new Promise((resolve5, reject) => {
     const timeout = setTimeout(() => reject(new Error(`The operation cannot be completed in timeout.`)), REQUEST_TIMEOUT);
     stream2.on("readable", () => {
       if (pos >= count) {
         clearTimeout(timeout);
-        resolve4();
+        resolve5();
         return;
       }
       let chunk = stream2.read();
@@ -66686,7 +66686,7 @@ async function streamToBuffer(stream2, buffer3, offset, end, encoding) {
       if (pos < count) {
         reject(new Error(`Stream drains before getting enough data needed. Data read: ${pos}, data need: ${count}`));
       }
-      resolve4();
+      resolve5();
     });
     stream2.on("error", (msg) => {
       clearTimeout(timeout);
@@ -66695,7 +66695,7 @@ async function streamToBuffer(stream2, buffer3, offset, end, encoding) {
   });
 }
 async function readStreamToLocalFile(rs, file) {
-  return new Promise((resolve4, reject) => {
+  return new Promise((resolve5, reject) => {
     const ws = fs5.createWriteStream(file);
     rs.on("error", (err) => {
       reject(err);
@@ -66703,7 +66703,7 @@ async function readStreamToLocalFile(rs, file) {
     ws.on("error", (err) => {
       reject(err);
     });
-    ws.on("close", resolve4);
+    ws.on("close", resolve5);
     rs.pipe(ws);
   });
 }
@@ -67615,7 +67615,7 @@ var BlobClient = class _BlobClient extends StorageClient2 {
    * @returns The SAS URI consisting of the URI to the resource represented by this client, followed by the generated SAS token.
    */
   generateSasUrl(options) {
-    return new Promise((resolve4) => {
+    return new Promise((resolve5) => {
       if (!(this.credential instanceof StorageSharedKeyCredential)) {
         throw new RangeError("Can only generate the SAS when the client is initialized with a shared key credential");
       }
@@ -67626,7 +67626,7 @@ var BlobClient = class _BlobClient extends StorageClient2 {
         versionId: this._versionId,
         ...options
       }, this.credential).toString();
-      resolve4(appendToURLQuery(this.url, sas));
+      resolve5(appendToURLQuery(this.url, sas));
     });
   }
   /**
@@ -67665,7 +67665,7 @@ var BlobClient = class _BlobClient extends StorageClient2 {
    * @returns The SAS URI consisting of the URI to the resource represented by this client, followed by the generated SAS token.
    */
   generateUserDelegationSasUrl(options, userDelegationKey) {
-    return new Promise((resolve4) => {
+    return new Promise((resolve5) => {
       const sas = generateBlobSASQueryParameters({
         containerName: this._containerName,
         blobName: this._name,
@@ -67673,7 +67673,7 @@ var BlobClient = class _BlobClient extends StorageClient2 {
         versionId: this._versionId,
         ...options
       }, userDelegationKey, this.accountName).toString();
-      resolve4(appendToURLQuery(this.url, sas));
+      resolve5(appendToURLQuery(this.url, sas));
     });
   }
   /**
@@ -69430,11 +69430,11 @@ var RateLimitError = class extends Error {
 // node_modules/@actions/cache/lib/internal/uploadUtils.js
 var __awaiter12 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve4) {
-      resolve4(value);
+    return value instanceof P ? value : new P(function(resolve5) {
+      resolve5(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve4, reject) {
+  return new (P || (P = Promise))(function(resolve5, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -69450,7 +69450,7 @@ var __awaiter12 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -69574,11 +69574,11 @@ import * as util4 from "util";
 // node_modules/@actions/cache/lib/internal/requestUtils.js
 var __awaiter13 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve4) {
-      resolve4(value);
+    return value instanceof P ? value : new P(function(resolve5) {
+      resolve5(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve4, reject) {
+  return new (P || (P = Promise))(function(resolve5, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -69594,7 +69594,7 @@ var __awaiter13 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -69624,7 +69624,7 @@ function isRetryableStatusCode(statusCode) {
 }
 function sleep(milliseconds) {
   return __awaiter13(this, void 0, void 0, function* () {
-    return new Promise((resolve4) => setTimeout(resolve4, milliseconds));
+    return new Promise((resolve5) => setTimeout(resolve5, milliseconds));
   });
 }
 function retry(name_1, method_1, getStatusCode_1) {
@@ -69699,11 +69699,11 @@ function retryHttpClientResponse(name_1, method_1) {
 // node_modules/@actions/cache/lib/internal/downloadUtils.js
 var __awaiter14 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve4) {
-      resolve4(value);
+    return value instanceof P ? value : new P(function(resolve5) {
+      resolve5(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve4, reject) {
+  return new (P || (P = Promise))(function(resolve5, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -69719,7 +69719,7 @@ var __awaiter14 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -69998,8 +69998,8 @@ function downloadCacheStorageSDK(archiveLocation, archivePath, options) {
 }
 var promiseWithTimeout = (timeoutMs, promise) => __awaiter14(void 0, void 0, void 0, function* () {
   let timeoutHandle;
-  const timeoutPromise = new Promise((resolve4) => {
-    timeoutHandle = setTimeout(() => resolve4("timeout"), timeoutMs);
+  const timeoutPromise = new Promise((resolve5) => {
+    timeoutHandle = setTimeout(() => resolve5("timeout"), timeoutMs);
   });
   return Promise.race([promise, timeoutPromise]).then((result) => {
     clearTimeout(timeoutHandle);
@@ -70123,11 +70123,11 @@ function getUserAgentString2() {
 // node_modules/@actions/cache/lib/internal/cacheHttpClient.js
 var __awaiter15 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve4) {
-      resolve4(value);
+    return value instanceof P ? value : new P(function(resolve5) {
+      resolve5(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve4, reject) {
+  return new (P || (P = Promise))(function(resolve5, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -70143,7 +70143,7 @@ var __awaiter15 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -71020,11 +71020,11 @@ function maskSecretUrls(body2) {
 // node_modules/@actions/cache/lib/internal/shared/cacheTwirpClient.js
 var __awaiter16 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve4) {
-      resolve4(value);
+    return value instanceof P ? value : new P(function(resolve5) {
+      resolve5(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve4, reject) {
+  return new (P || (P = Promise))(function(resolve5, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -71040,7 +71040,7 @@ var __awaiter16 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -71169,7 +71169,7 @@ var CacheServiceClient = class {
   }
   sleep(milliseconds) {
     return __awaiter16(this, void 0, void 0, function* () {
-      return new Promise((resolve4) => setTimeout(resolve4, milliseconds));
+      return new Promise((resolve5) => setTimeout(resolve5, milliseconds));
     });
   }
   getExponentialRetryTimeMilliseconds(attempt) {
@@ -71194,11 +71194,11 @@ import { existsSync as existsSync5, writeFileSync as writeFileSync3 } from "fs";
 import * as path11 from "path";
 var __awaiter17 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve4) {
-      resolve4(value);
+    return value instanceof P ? value : new P(function(resolve5) {
+      resolve5(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve4, reject) {
+  return new (P || (P = Promise))(function(resolve5, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -71214,7 +71214,7 @@ var __awaiter17 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -71408,11 +71408,11 @@ function createTar(archiveFolder, sourceDirectories, compressionMethod) {
 // node_modules/@actions/cache/lib/cache.js
 var __awaiter18 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve4) {
-      resolve4(value);
+    return value instanceof P ? value : new P(function(resolve5) {
+      resolve5(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve4, reject) {
+  return new (P || (P = Promise))(function(resolve5, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -71428,7 +71428,7 @@ var __awaiter18 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -71845,8 +71845,63 @@ function saveCacheV2(paths_1, key_1, options_1) {
 // src/cache/image-cache.ts
 import { createHash as createHash3 } from "node:crypto";
 import { existsSync as existsSync6, readFileSync as readFileSync2 } from "node:fs";
-import { mkdir as mkdir8, readdir as readdir3, readlink as readlink2, rm as rm3, stat as stat3 } from "node:fs/promises";
-import { dirname as dirname7, join as join13, resolve as resolve3 } from "node:path";
+import { mkdir as mkdir8, readdir as readdir4, readlink as readlink2, rm as rm4 } from "node:fs/promises";
+import { dirname as dirname8, join as join15, resolve as resolve4 } from "node:path";
+
+// src/cache/actions-cache.ts
+import { readdir as readdir3, stat as stat3 } from "node:fs/promises";
+import { join as join13, resolve as resolve3 } from "node:path";
+var CACHE_PATH = ".boot-image-vm-nix-cache";
+var LOOKUP_TIMEOUT_MS = 2e4;
+function cacheUnavailable(env) {
+  if (!env.ACTIONS_RUNTIME_TOKEN || !isFeatureAvailable()) {
+    return "the Actions cache service is not available here (no ACTIONS_RUNTIME_TOKEN / ACTIONS_RESULTS_URL)";
+  }
+  const workspace = resolve3(env.GITHUB_WORKSPACE || process.cwd());
+  if (workspace !== resolve3(process.cwd())) {
+    return `the working directory is not GITHUB_WORKSPACE (${workspace}), where @actions/cache puts entries`;
+  }
+  return void 0;
+}
+var nixFlags = ["--extra-experimental-features", "nix-command"];
+async function directoryBytes(dir) {
+  let total = 0;
+  for (const entry of await readdir3(dir, { withFileTypes: true }).catch(() => [])) {
+    const path13 = join13(dir, entry.name);
+    if (entry.isDirectory()) total += await directoryBytes(path13);
+    else if (entry.isFile()) total += (await stat3(path13)).size;
+  }
+  return total;
+}
+async function quietly(work, failures) {
+  const original = process.stdout.write;
+  const pattern = /^(?:::(?:error|warning|debug)::)?((?:Failed to (?:restore|save|reserve cache)|Cache reservation failed): .*)$/;
+  process.stdout.write = function(chunk, ...rest) {
+    if (typeof chunk === "string") {
+      for (const line of chunk.split("\n")) {
+        const match3 = pattern.exec(line.trim());
+        if (match3) failures.push(match3[1].replace(/%0A/g, " ").replace(/%25/g, "%"));
+      }
+      chunk = chunk.replace(/^::(?:error|warning)::(Failed to (?:restore|save): )/gm, "$1");
+    }
+    return original.call(this, chunk, ...rest);
+  };
+  try {
+    return await work();
+  } finally {
+    process.stdout.write = original;
+  }
+}
+var TIMED_OUT = /* @__PURE__ */ Symbol("timed out");
+async function withDeadline(work, ms) {
+  let timer;
+  const deadline = new Promise((res) => timer = setTimeout(res, ms, TIMED_OUT));
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 // src/cache/keys.ts
 var KEY_PREFIX = "boot-image-vm-v1";
@@ -71930,248 +71985,12 @@ function formatBytes2(bytes) {
   return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
 }
 
-// src/cache/image-cache.ts
-var CACHE_PATH = ".boot-image-vm-nix-cache";
-var LOOKUP_TIMEOUT_MS = 2e4;
-function cacheReport(restore) {
-  const { hit, drvPath, dir, serviceDown, ...result } = restore;
-  void [hit, drvPath, dir, serviceDown];
-  return result;
-}
-function cacheUnavailable(env) {
-  if (!env.ACTIONS_RUNTIME_TOKEN || !isFeatureAvailable()) {
-    return "the Actions cache service is not available here (no ACTIONS_RUNTIME_TOKEN / ACTIONS_RESULTS_URL)";
-  }
-  const workspace = resolve3(env.GITHUB_WORKSPACE || process.cwd());
-  if (workspace !== resolve3(process.cwd())) {
-    return `the working directory is not GITHUB_WORKSPACE (${workspace}), where @actions/cache puts entries`;
-  }
-  return void 0;
-}
-var nixFlags = ["--extra-experimental-features", "nix-command"];
-function nixEnvOf(nix, env) {
-  return { ...stringEnv(env), ...nix.env };
-}
-async function flakeLockHash(nix, flake, env) {
-  const sha = (text2) => createHash3("sha256").update(text2).digest("hex");
-  const local = /^(?:path:|git\+file:(?:\/\/)?)?(\.{1,2}|\.{0,2}\/[^?#]*)(?:[?#].*)?$/.exec(flake);
-  if (local) {
-    const lock = join13(resolve3(local[1]), "flake.lock");
-    return existsSync6(lock) ? sha(readFileSync2(lock, "utf8")) : "";
-  }
-  const metadata2 = await run(nix.nixPath, ["flake", "metadata", "--json", ...nixFlags, flake], {
-    env
-  });
-  if (metadata2.exitCode !== 0) return "";
-  try {
-    const locks = JSON.parse(metadata2.stdout).locks;
-    return locks ? sha(JSON.stringify(locks)) : "";
-  } catch {
-    return "";
-  }
-}
-async function directoryBytes(dir) {
-  let total = 0;
-  for (const entry of await readdir3(dir, { withFileTypes: true }).catch(() => [])) {
-    const path13 = join13(dir, entry.name);
-    if (entry.isDirectory()) total += await directoryBytes(path13);
-    else if (entry.isFile()) total += (await stat3(path13)).size;
-  }
-  return total;
-}
-async function quietly(work, failures) {
-  const original = process.stdout.write;
-  const pattern = /^(?:::(?:error|warning|debug)::)?((?:Failed to (?:restore|save|reserve cache)|Cache reservation failed): .*)$/;
-  process.stdout.write = function(chunk, ...rest) {
-    if (typeof chunk === "string") {
-      for (const line of chunk.split("\n")) {
-        const match3 = pattern.exec(line.trim());
-        if (match3) failures.push(match3[1].replace(/%0A/g, " ").replace(/%25/g, "%"));
-      }
-      chunk = chunk.replace(/^::(?:error|warning)::(Failed to (?:restore|save): )/gm, "$1");
-    }
-    return original.call(this, chunk, ...rest);
-  };
-  try {
-    return await work();
-  } finally {
-    process.stdout.write = original;
-  }
-}
-var TIMED_OUT = /* @__PURE__ */ Symbol("timed out");
-async function withDeadline(work, ms) {
-  let timer;
-  const deadline = new Promise((res) => timer = setTimeout(res, ms, TIMED_OUT));
-  try {
-    return await Promise.race([work, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-async function importEntry(nixPath, dir, env) {
-  const paths = [];
-  for (const name of await readdir3(dir)) {
-    if (!name.endsWith(".narinfo")) continue;
-    const path13 = narinfoStorePath(readFileSync2(join13(dir, name), "utf8"));
-    if (path13) paths.push(path13);
-  }
-  if (!paths.length) return { paths: 0, error: "the restored entry holds no store paths" };
-  for (let i = 0; i < paths.length; i += 200) {
-    const batch = paths.slice(i, i + 200);
-    const args = ["copy", ...nixFlags, "--from", `file://${dir}`, "--no-check-sigs", ...batch];
-    const copy = await run(nixPath, args, { env });
-    if (copy.exitCode !== 0) {
-      return { paths: 0, error: copy.startError ?? nixError(copy.stderr) ?? "nix copy failed" };
-    }
-  }
-  return { paths: paths.length };
-}
-async function restoreImageCache(nix, request, ctx) {
-  const started = Date.now();
-  const unavailable = cacheUnavailable(ctx.env);
-  if (unavailable) return { status: "disabled", hit: false, detail: unavailable };
-  const env = nixEnvOf(nix, ctx.env);
-  const evaluation = await evaluateDrvPath(
-    nix,
-    {
-      flake: request.flake,
-      image: request.image,
-      context: "host",
-      env: request.keyEnv,
-      dir: request.buildDir
-    },
-    ctx
-  );
-  if (!evaluation.drvPath) {
-    return {
-      status: "error",
-      hit: false,
-      detail: "the image did not evaluate, so it has no cache key (the build stage says why)"
-    };
-  }
-  const drvPath = evaluation.drvPath;
-  const dir = resolve3(process.cwd(), CACHE_PATH);
-  const miss = (fields) => ({
-    hit: false,
-    drvPath,
-    dir,
-    restoreMs: Date.now() - started,
-    ...fields
-  });
-  try {
-    const system = await run(
-      nix.nixPath,
-      ["eval", ...nixFlags, "--raw", "--impure", "--expr", "builtins.currentSystem"],
-      { env }
-    );
-    const { key, restoreKeys } = cacheKeys({
-      system: system.exitCode === 0 ? system.stdout.trim() : "unknown-system",
-      drvPath,
-      nixVersion: nix.version,
-      flakeLockHash: await flakeLockHash(nix, request.flake, env)
-    });
-    await rm3(dir, { recursive: true, force: true });
-    const failures = [];
-    const timeoutMs = request.timeoutSeconds * 1e3;
-    const lookupMs = Math.min(LOOKUP_TIMEOUT_MS, timeoutMs);
-    const found = await withDeadline(
-      quietly(
-        () => restoreCache([CACHE_PATH], key, restoreKeys, { lookupOnly: true }),
-        failures
-      ),
-      lookupMs
-    );
-    if (found === TIMED_OUT || !found && failures.length) {
-      const detail2 = found === TIMED_OUT ? `the cache service did not answer in ${lookupMs / 1e3} s` : `restore failed: ${failures.join("; ")}`;
-      ctx.log.warning(`The image cache was not restored (building without it): ${detail2}`);
-      return miss({ status: "error", key, detail: detail2, serviceDown: true });
-    }
-    if (!found) {
-      return miss({
-        status: "miss",
-        key,
-        detail: "no entry for this image, its lock file or system"
-      });
-    }
-    const remaining = Math.max(1e3, timeoutMs - (Date.now() - started));
-    const download = quietly(
-      () => restoreCache([CACHE_PATH], key, restoreKeys, {
-        timeoutInMs: remaining,
-        segmentTimeoutInMs: remaining
-      }),
-      failures
-    );
-    const matchedKey = await withDeadline(download, remaining);
-    if (matchedKey === TIMED_OUT || !matchedKey) {
-      const detail2 = matchedKey === TIMED_OUT ? `the download of ${found} took over ${request.timeoutSeconds} s` : `restore of ${found} failed: ${failures.join("; ") || "no entry after all"}`;
-      ctx.log.warning(`The image cache was not restored (building without it): ${detail2}`);
-      return miss({ status: "error", key, detail: detail2, serviceDown: matchedKey === TIMED_OUT });
-    }
-    const bytesRestored = await directoryBytes(dir);
-    const imported = await importEntry(nix.nixPath, dir, env);
-    await rm3(dir, { recursive: true, force: true });
-    if (imported.error) {
-      ctx.log.warning(`The restored cache entry was not imported: ${imported.error}`);
-      return miss({ status: "error", key, matchedKey, bytesRestored, detail: imported.error });
-    }
-    const hit = matchedKey === key;
-    const restoreMs = Date.now() - started;
-    const detail = `${hit ? "restored" : `restored the closest entry (${matchedKey})`}: ${imported.paths} store paths, ${formatBytes2(bytesRestored)} in ${(restoreMs / 1e3).toFixed(1)} s`;
-    ctx.log.info(`Cache ${hit ? "hit" : "partial"}: ${detail}`);
-    return {
-      status: hit ? "hit" : "partial",
-      hit,
-      drvPath,
-      dir,
-      key,
-      matchedKey,
-      bytesRestored,
-      restoreMs,
-      detail
-    };
-  } catch (error2) {
-    await rm3(dir, { recursive: true, force: true }).catch(() => void 0);
-    ctx.log.warning(`The image cache was not restored: ${errorMessage(error2)}`);
-    return miss({ status: "error", detail: errorMessage(error2) });
-  }
-}
-async function devshellEnvPath(nix, installable, env, tempDir) {
-  const profileDir = join13(tempDir, "devshell-profile");
-  await mkdir8(profileDir, { recursive: true });
-  const profile = join13(profileDir, "env");
-  try {
-    const args = ["print-dev-env", ...nixFlags, "--impure", installable, "--profile", profile];
-    const printed = await run(nix.nixPath, args, { env: { ...env, ...nix.env } });
-    if (printed.exitCode !== 0) return void 0;
-    let target = profile;
-    for (let hop = 0; hop < 5 && !target.startsWith("/nix/store/"); hop++) {
-      target = resolve3(dirname7(target), await readlink2(target));
-    }
-    return target.startsWith("/nix/store/") ? target : void 0;
-  } catch {
-    return void 0;
-  } finally {
-    await rm3(profileDir, { recursive: true, force: true }).catch(() => void 0);
-  }
-}
-function cacheSaveState(restore, nix, parts) {
-  if (!restore.key || !restore.dir) return void 0;
-  return {
-    key: restore.key,
-    hit: restore.hit,
-    skip: restore.serviceDown ? "the cache service failed during the restore; not trying again" : void 0,
-    dir: restore.dir,
-    nixPath: nix.nixPath,
-    nixEnv: nix.env,
-    roots: [...new Set(parts.roots)],
-    drvPaths: [...new Set(parts.drvPaths)],
-    maxBytes: parts.maxSizeMiB * 1024 * 1024,
-    timeoutSeconds: parts.timeoutSeconds
-  };
-}
+// src/cache/save.ts
+import { rm as rm3 } from "node:fs/promises";
+import { dirname as dirname7, join as join14 } from "node:path";
 async function buildClosure(state3, env) {
   if (!state3.drvPaths.length) return [];
-  const nixStore = join13(dirname7(state3.nixPath), "nix-store");
+  const nixStore = join14(dirname7(state3.nixPath), "nix-store");
   const query = await run(nixStore, ["-qR", "--include-outputs", ...state3.drvPaths], { env });
   if (query.exitCode !== 0) return [];
   return query.stdout.split("\n").map((line) => line.trim()).filter((line) => line.startsWith("/") && !line.endsWith(".drv"));
@@ -72260,6 +72079,195 @@ async function saveImageCache(state3, log2) {
   if (save.status === "error") log2.warning(`The image cache was not saved: ${save.detail}`);
   else log2.info(`Image cache ${save.status} (${state3.key}): ${save.detail}`);
   return save;
+}
+
+// src/cache/image-cache.ts
+function cacheReport(restore) {
+  const { hit, drvPath, dir, serviceDown, ...result } = restore;
+  void [hit, drvPath, dir, serviceDown];
+  return result;
+}
+function nixEnvOf(nix, env) {
+  return { ...stringEnv(env), ...nix.env };
+}
+async function flakeLockHash(nix, flake, env) {
+  const sha = (text2) => createHash3("sha256").update(text2).digest("hex");
+  const local = /^(?:path:|git\+file:(?:\/\/)?)?(\.{1,2}|\.{0,2}\/[^?#]*)(?:[?#].*)?$/.exec(flake);
+  if (local) {
+    const lock = join15(resolve4(local[1]), "flake.lock");
+    return existsSync6(lock) ? sha(readFileSync2(lock, "utf8")) : "";
+  }
+  const metadata2 = await run(nix.nixPath, ["flake", "metadata", "--json", ...nixFlags, flake], {
+    env
+  });
+  if (metadata2.exitCode !== 0) return "";
+  try {
+    const locks = JSON.parse(metadata2.stdout).locks;
+    return locks ? sha(JSON.stringify(locks)) : "";
+  } catch {
+    return "";
+  }
+}
+async function importEntry(nixPath, dir, env) {
+  const paths = [];
+  for (const name of await readdir4(dir)) {
+    if (!name.endsWith(".narinfo")) continue;
+    const path13 = narinfoStorePath(readFileSync2(join15(dir, name), "utf8"));
+    if (path13) paths.push(path13);
+  }
+  if (!paths.length) return { paths: 0, error: "the restored entry holds no store paths" };
+  for (let i = 0; i < paths.length; i += 200) {
+    const batch = paths.slice(i, i + 200);
+    const args = ["copy", ...nixFlags, "--from", `file://${dir}`, "--no-check-sigs", ...batch];
+    const copy = await run(nixPath, args, { env });
+    if (copy.exitCode !== 0) {
+      return { paths: 0, error: copy.startError ?? nixError(copy.stderr) ?? "nix copy failed" };
+    }
+  }
+  return { paths: paths.length };
+}
+async function restoreImageCache(nix, request, ctx) {
+  const started = Date.now();
+  const unavailable = cacheUnavailable(ctx.env);
+  if (unavailable) return { status: "disabled", hit: false, detail: unavailable };
+  const env = nixEnvOf(nix, ctx.env);
+  const evaluation = await evaluateDrvPath(
+    nix,
+    {
+      flake: request.flake,
+      image: request.image,
+      context: "host",
+      env: request.keyEnv,
+      dir: request.buildDir
+    },
+    ctx
+  );
+  if (!evaluation.drvPath) {
+    return {
+      status: "error",
+      hit: false,
+      detail: "the image did not evaluate, so it has no cache key (the build stage says why)"
+    };
+  }
+  const drvPath = evaluation.drvPath;
+  const dir = resolve4(process.cwd(), CACHE_PATH);
+  const miss = (fields) => ({
+    hit: false,
+    drvPath,
+    dir,
+    restoreMs: Date.now() - started,
+    ...fields
+  });
+  try {
+    const system = await run(
+      nix.nixPath,
+      ["eval", ...nixFlags, "--raw", "--impure", "--expr", "builtins.currentSystem"],
+      { env }
+    );
+    const { key, restoreKeys } = cacheKeys({
+      system: system.exitCode === 0 ? system.stdout.trim() : "unknown-system",
+      drvPath,
+      nixVersion: nix.version,
+      flakeLockHash: await flakeLockHash(nix, request.flake, env)
+    });
+    await rm4(dir, { recursive: true, force: true });
+    const failures = [];
+    const timeoutMs = request.timeoutSeconds * 1e3;
+    const lookupMs = Math.min(LOOKUP_TIMEOUT_MS, timeoutMs);
+    const found = await withDeadline(
+      quietly(
+        () => restoreCache([CACHE_PATH], key, restoreKeys, { lookupOnly: true }),
+        failures
+      ),
+      lookupMs
+    );
+    if (found === TIMED_OUT || !found && failures.length) {
+      const detail2 = found === TIMED_OUT ? `the cache service did not answer in ${lookupMs / 1e3} s` : `restore failed: ${failures.join("; ")}`;
+      ctx.log.warning(`The image cache was not restored (building without it): ${detail2}`);
+      return miss({ status: "error", key, detail: detail2, serviceDown: true });
+    }
+    if (!found) {
+      return miss({
+        status: "miss",
+        key,
+        detail: "no entry for this image, its lock file or system"
+      });
+    }
+    const remaining = Math.max(1e3, timeoutMs - (Date.now() - started));
+    const download = quietly(
+      () => restoreCache([CACHE_PATH], key, restoreKeys, {
+        timeoutInMs: remaining,
+        segmentTimeoutInMs: remaining
+      }),
+      failures
+    );
+    const matchedKey = await withDeadline(download, remaining);
+    if (matchedKey === TIMED_OUT || !matchedKey) {
+      const detail2 = matchedKey === TIMED_OUT ? `the download of ${found} took over ${request.timeoutSeconds} s` : `restore of ${found} failed: ${failures.join("; ") || "no entry after all"}`;
+      ctx.log.warning(`The image cache was not restored (building without it): ${detail2}`);
+      return miss({ status: "error", key, detail: detail2, serviceDown: matchedKey === TIMED_OUT });
+    }
+    const bytesRestored = await directoryBytes(dir);
+    const imported = await importEntry(nix.nixPath, dir, env);
+    await rm4(dir, { recursive: true, force: true });
+    if (imported.error) {
+      ctx.log.warning(`The restored cache entry was not imported: ${imported.error}`);
+      return miss({ status: "error", key, matchedKey, bytesRestored, detail: imported.error });
+    }
+    const hit = matchedKey === key;
+    const restoreMs = Date.now() - started;
+    const detail = `${hit ? "restored" : `restored the closest entry (${matchedKey})`}: ${imported.paths} store paths, ${formatBytes2(bytesRestored)} in ${(restoreMs / 1e3).toFixed(1)} s`;
+    ctx.log.info(`Cache ${hit ? "hit" : "partial"}: ${detail}`);
+    return {
+      status: hit ? "hit" : "partial",
+      hit,
+      drvPath,
+      dir,
+      key,
+      matchedKey,
+      bytesRestored,
+      restoreMs,
+      detail
+    };
+  } catch (error2) {
+    await rm4(dir, { recursive: true, force: true }).catch(() => void 0);
+    ctx.log.warning(`The image cache was not restored: ${errorMessage(error2)}`);
+    return miss({ status: "error", detail: errorMessage(error2) });
+  }
+}
+async function devshellEnvPath(nix, installable, env, tempDir) {
+  const profileDir = join15(tempDir, "devshell-profile");
+  await mkdir8(profileDir, { recursive: true });
+  const profile = join15(profileDir, "env");
+  try {
+    const args = ["print-dev-env", ...nixFlags, "--impure", installable, "--profile", profile];
+    const printed = await run(nix.nixPath, args, { env: { ...env, ...nix.env } });
+    if (printed.exitCode !== 0) return void 0;
+    let target = profile;
+    for (let hop = 0; hop < 5 && !target.startsWith("/nix/store/"); hop++) {
+      target = resolve4(dirname8(target), await readlink2(target));
+    }
+    return target.startsWith("/nix/store/") ? target : void 0;
+  } catch {
+    return void 0;
+  } finally {
+    await rm4(profileDir, { recursive: true, force: true }).catch(() => void 0);
+  }
+}
+function cacheSaveState(restore, nix, parts) {
+  if (!restore.key || !restore.dir) return void 0;
+  return {
+    key: restore.key,
+    hit: restore.hit,
+    skip: restore.serviceDown ? "the cache service failed during the restore; not trying again" : void 0,
+    dir: restore.dir,
+    nixPath: nix.nixPath,
+    nixEnv: nix.env,
+    roots: [...new Set(parts.roots)],
+    drvPaths: [...new Set(parts.drvPaths)],
+    maxBytes: parts.maxSizeMiB * 1024 * 1024,
+    timeoutSeconds: parts.timeoutSeconds
+  };
 }
 
 // src/report/baseline.ts
@@ -72481,11 +72489,11 @@ export {
   errorMessage,
   signalChildren,
   buildImage,
+  saveImageCache,
   cacheReport,
   restoreImageCache,
   devshellEnvPath,
   cacheSaveState,
-  saveImageCache,
   parseNixVersion,
   capabilitiesFor,
   setupNix,

@@ -25,7 +25,7 @@ import {
   setupNix,
   stringEnv,
   writeReportFiles
-} from "./chunk-Q6LP6VOV.js";
+} from "./chunk-5HHIZWZY.js";
 
 // node_modules/asn1/lib/ber/errors.js
 var require_errors = __commonJS({
