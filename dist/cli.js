@@ -15,7 +15,7 @@ import {
   readBaselineFile,
   runPipeline,
   writeBaselineFile
-} from "./chunks/chunk-LYCBHSNA.js";
+} from "./chunks/chunk-NUSMVSIM.js";
 import {
   cleanupSetup,
   compareWithBaseline,

@@ -21,7 +21,7 @@ import {
   probeOutputReader,
   runPipeline,
   writeBaselineFile
-} from "./chunks/chunk-LYCBHSNA.js";
+} from "./chunks/chunk-NUSMVSIM.js";
 import {
   AbortError,
   AnonymousCredential,

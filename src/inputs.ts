@@ -27,6 +27,7 @@ export interface Inputs {
   bootTimeoutSeconds: number
   probes: ProbeSpec[]
   testCommand: string
+  testTimeoutSeconds: number
   upload: UploadMode
   artifactName: string
   /** undefined: the repository's default retention. */
@@ -58,6 +59,7 @@ export const INPUT_DEFAULTS = {
   'boot-timeout': '600',
   probes: '',
   'test-command': '',
+  'test-timeout': '1800',
   upload: 'always',
   'artifact-name': 'boot-image-vm-logs',
   'retention-days': '',
@@ -227,6 +229,7 @@ export function parseInputs(read: (name: InputName) => string): Inputs {
     bootTimeoutSeconds: integer('boot-timeout', get('boot-timeout'), 5, 86400, ' (seconds)'),
     probes: parseProbes(probesText || DEFAULT_PROBES, probesText ? 'probes' : 'probes (default)'),
     testCommand: read('test-command').trim(),
+    testTimeoutSeconds: integer('test-timeout', get('test-timeout'), 1, 86400, ' (seconds)'),
     upload: oneOf('upload', get('upload'), ['always', 'failure', 'never'] as const),
     artifactName,
     retentionDays: retention ? integer('retention-days', retention, 1, 90, ' (days)') : undefined,

@@ -255,6 +255,7 @@ export async function runPipeline(
       privateKeyPath: key.privateKeyPath,
       probes: inputs.probes,
       testCommand: inputs.testCommand,
+      testTimeoutSeconds: inputs.testTimeoutSeconds,
       onQemuStarted: hooks.onQemuStarted
     },
     ctx

@@ -4,7 +4,7 @@
 import { existsSync, readFileSync, renameSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import type { StageContext } from '../context.js'
-import type { Firmware, KvmMode } from '../inputs.js'
+import { INPUT_DEFAULTS, type Firmware, type KvmMode } from '../inputs.js'
 import type { Accelerator, BootResult, KvmCheck, ProbeSpec, VmStageResult } from '../model.js'
 import { bootAttempt, type BootOutcome } from './boot.js'
 import { checkKvm } from './kvm.js'
@@ -31,7 +31,7 @@ export interface VmRequest {
   onQemuStarted?: (pid: number) => void
 }
 
-export const DEFAULT_TEST_TIMEOUT_SECONDS = 1800
+export const DEFAULT_TEST_TIMEOUT_SECONDS = Number(INPUT_DEFAULTS['test-timeout'])
 const TCG_COST = 'TCG emulates the CPU in software and is roughly 5–10× slower than KVM'
 
 /** Which accelerator to boot under, or the boot error when kvm is 'require' and KVM cannot. */

@@ -39,6 +39,8 @@ export const BAD_INPUTS: BadInputCase[] = [
   ...['0', '91', 'x', '-3'].map(v => numberCase('retention-days', v, 1, 90)),
   ...['0', 'big', '99999', '1.5'].map(v => numberCase('cache-max-size', v, 1, 10240)),
   ...['0', '-5', '25%', '5000'].map(v => numberCase('slowdown-threshold', v, 1, 1000)),
+  ...['0', 'forever'].map(v => numberCase('test-timeout', v, 1, 86400)),
+  ...['1', 'soon'].map(v => numberCase('cache-timeout', v, 5, 3600)),
   { input: 'probes', value: ': uname -a', accepts: /is not 'name: command'/ },
   { input: 'probes', value: 'just-a-name', accepts: /is not 'name: command'/ },
   { input: 'probes', value: 'bad name!: uname', accepts: /is not 'name: command'/ },

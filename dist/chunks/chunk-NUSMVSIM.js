@@ -20165,6 +20165,7 @@ var INPUT_DEFAULTS = {
   "boot-timeout": "600",
   probes: "",
   "test-command": "",
+  "test-timeout": "1800",
   upload: "always",
   "artifact-name": "boot-image-vm-logs",
   "retention-days": "",
@@ -20307,6 +20308,7 @@ function parseInputs(read) {
     bootTimeoutSeconds: integer("boot-timeout", get("boot-timeout"), 5, 86400, " (seconds)"),
     probes: parseProbes(probesText || DEFAULT_PROBES, probesText ? "probes" : "probes (default)"),
     testCommand: read("test-command").trim(),
+    testTimeoutSeconds: integer("test-timeout", get("test-timeout"), 1, 86400, " (seconds)"),
     upload: oneOf("upload", get("upload"), ["always", "failure", "never"]),
     artifactName,
     retentionDays: retention ? integer("retention-days", retention, 1, 90, " (days)") : void 0,
@@ -22322,7 +22324,7 @@ async function runTestCommand(options, ctx) {
 }
 
 // src/vm/stage.ts
-var DEFAULT_TEST_TIMEOUT_SECONDS = 1800;
+var DEFAULT_TEST_TIMEOUT_SECONDS = Number(INPUT_DEFAULTS["test-timeout"]);
 var TCG_COST = "TCG emulates the CPU in software and is roughly 5\u201310\xD7 slower than KVM";
 function chooseAccelerator(mode, check) {
   if (mode === "off") return { accel: "tcg" };
@@ -22642,6 +22644,7 @@ async function runPipeline(inputs, ctx, hooks = {}) {
       privateKeyPath: key.privateKeyPath,
       probes: inputs.probes,
       testCommand: inputs.testCommand,
+      testTimeoutSeconds: inputs.testTimeoutSeconds,
       onQemuStarted: hooks.onQemuStarted
     },
     ctx
