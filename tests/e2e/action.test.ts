@@ -7,11 +7,8 @@ import {
   startFakeResultsService,
   type FakeResultsService
 } from '../helpers/fake-results-service.js'
-import { LAB_KERNEL_DIR, LAB_NIX_CONF_DIR, makeFixtureFlake } from '../helpers/lab.js'
-
-const labEnv = { NIX_CONF_DIR: LAB_NIX_CONF_DIR, BOOT_IMAGE_VM_LAB_KERNEL: LAB_KERNEL_DIR }
-// The fixture guest is busybox + dropbear; the default probes expect systemd.
-const busyboxProbes = ['addresses: ip address show', 'kernel: uname -a'].join('\n')
+import { BUSYBOX_PROBES, LAB_ACTION_ENV, artifactOf } from '../helpers/e2e.js'
+import { makeFixtureFlake } from '../helpers/lab.js'
 
 let service: FakeResultsService
 let flake: string
@@ -28,22 +25,12 @@ afterAll(async () => {
 
 async function run(inputs: Record<string, string>): Promise<ActionRun> {
   const result = await runAction({
-    inputs: { flake, memory: '512', 'boot-timeout': '240', probes: busyboxProbes, ...inputs },
-    env: labEnv,
+    inputs: { flake, memory: '512', 'boot-timeout': '240', probes: BUSYBOX_PROBES, ...inputs },
+    env: LAB_ACTION_ENV,
     resultsService: service
   })
   runs.push(result)
   return result
-}
-
-/** Every artifact file, as text. */
-async function artifactFiles(id: string): Promise<Record<string, string>> {
-  const artifact = service.artifacts.find(a => String(a.id) === id)
-  expect(artifact, `artifact ${id} received`).toBeDefined()
-  const files = await artifact!.files()
-  return Object.fromEntries(
-    Object.entries(files).map(([name, data]) => [name, data.toString('utf8')])
-  )
 }
 
 function expectNoSecrets(run: ActionRun, files: Record<string, string>): void {
@@ -73,7 +60,7 @@ describe('the bundled action on the offline fixture', () => {
       )
     ).toBe(true)
 
-    const files = await artifactFiles(result.outputs['artifact-id'])
+    const files = await artifactOf(service, result)
     for (const name of [
       'report.json',
       'summary.md',
@@ -103,7 +90,7 @@ describe('the bundled action on the offline fixture', () => {
       result.annotations.some(a => a.level === 'error' && a.title?.includes('broken-leaf'))
     ).toBe(true)
 
-    const files = await artifactFiles(result.outputs['artifact-id'])
+    const files = await artifactOf(service, result)
     expect(files[failed[0].log]).toContain('line 40')
     expect(files['report.json']).toBeDefined()
     expect(result.summary.split('\n')[0]).toMatch(/build-failed/)

@@ -13,16 +13,8 @@ import {
   startFakeResultsService,
   type FakeResultsService
 } from '../helpers/fake-results-service.js'
-import {
-  LAB_KERNEL_DIR,
-  LAB_NIX_CONF_DIR,
-  labNixEnv,
-  makeFixtureFlake,
-  makeKeyPair
-} from '../helpers/lab.js'
-
-const labEnv = { NIX_CONF_DIR: LAB_NIX_CONF_DIR, BOOT_IMAGE_VM_LAB_KERNEL: LAB_KERNEL_DIR }
-const busyboxProbes = ['addresses: ip address show', 'kernel: uname -a'].join('\n')
+import { BUSYBOX_PROBES, LAB_ACTION_ENV } from '../helpers/e2e.js'
+import { labNixEnv, makeFixtureFlake, makeKeyPair } from '../helpers/lab.js'
 
 const runs: ActionRun[] = []
 const services: FakeResultsService[] = []
@@ -43,8 +35,8 @@ async function run(
   env: Record<string, string> = {}
 ): Promise<ActionRun> {
   const result = await runAction({
-    inputs: { memory: '512', 'boot-timeout': '240', probes: busyboxProbes, ...inputs },
-    env: { ...labEnv, ...env },
+    inputs: { memory: '512', 'boot-timeout': '240', probes: BUSYBOX_PROBES, ...inputs },
+    env: { ...LAB_ACTION_ENV, ...env },
     resultsService: results
   })
   runs.push(result)

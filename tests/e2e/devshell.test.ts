@@ -10,10 +10,8 @@ import {
   startFakeResultsService,
   type FakeResultsService
 } from '../helpers/fake-results-service.js'
-import { LAB_KERNEL_DIR, LAB_NIX_CONF_DIR, makeFixtureFlake } from '../helpers/lab.js'
-
-const labEnv = { NIX_CONF_DIR: LAB_NIX_CONF_DIR, BOOT_IMAGE_VM_LAB_KERNEL: LAB_KERNEL_DIR }
-const busyboxProbes = ['addresses: ip address show', 'kernel: uname -a'].join('\n')
+import { BUSYBOX_PROBES, LAB_ACTION_ENV, artifactOf, jobLog } from '../helpers/e2e.js'
+import { makeFixtureFlake } from '../helpers/lab.js'
 
 // Secrets planted in the job's environment: none may reach a file, the summary, an output or the log.
 const canaries = {
@@ -49,30 +47,17 @@ function tmpdirOf(name: string): string {
 
 async function run(inputs: Record<string, string>, tmpdir: string): Promise<ActionRun> {
   const result = await runAction({
-    inputs: { flake, memory: '512', 'boot-timeout': '240', probes: busyboxProbes, ...inputs },
-    env: { ...labEnv, ...canaries, TMPDIR: tmpdir },
+    inputs: { flake, memory: '512', 'boot-timeout': '240', probes: BUSYBOX_PROBES, ...inputs },
+    env: { ...LAB_ACTION_ENV, ...canaries, TMPDIR: tmpdir },
     resultsService: service
   })
   runs.push(result)
   return result
 }
 
-async function artifactFiles(id: string): Promise<Record<string, string>> {
-  const artifact = service.artifacts.find(a => String(a.id) === id)
-  expect(artifact, `artifact ${id} received`).toBeDefined()
-  const files = await artifact!.files()
-  return Object.fromEntries(
-    Object.entries(files).map(([name, data]) => [name, data.toString('utf8')])
-  )
-}
-
 /** No planted secret (nor the ephemeral private key) anywhere but in ::add-mask:: lines. */
 function expectNoSecrets(run: ActionRun, files: Record<string, string>): void {
-  const log = [run.main.stdout, run.main.stderr, run.post.stdout, run.post.stderr]
-    .join('\n')
-    .split('\n')
-    .filter(line => !line.startsWith('::add-mask::'))
-    .join('\n')
+  const log = jobLog(run)
   const places: Record<string, string> = {
     ...Object.fromEntries(Object.entries(files).map(([name, text]) => [`artifact ${name}`, text])),
     summary: run.summary,
@@ -112,7 +97,7 @@ describe('build-in: the devshell as a test harness would enter it', () => {
     // The worse outcome decides; nothing is booted.
     expect(result.outputs.result).toBe('build-failed')
     expect(result.main.exitCode).not.toBe(0)
-    const files = await artifactFiles(result.outputs['artifact-id'])
+    const files = await artifactOf(service, result)
     const report = JSON.parse(files['report.json']) as {
       result: string
       decidedBy: string
@@ -194,7 +179,7 @@ describe('build-in: the devshell as a test harness would enter it', () => {
     expect(result.main.stderr).not.toMatch(/TypeError|ReferenceError/)
     expect(result.outputs.result).toBe('passed')
     expect(result.outputs['iso-path']).toMatch(/\.iso$/)
-    const files = await artifactFiles(result.outputs['artifact-id'])
+    const files = await artifactOf(service, result)
     const report = JSON.parse(files['report.json']) as {
       builds: { context: string; status: string }[]
       stages: Record<string, { durationMs: number }>

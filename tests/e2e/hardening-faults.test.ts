@@ -22,11 +22,10 @@ import {
   startFakeResultsService,
   type FakeResultsService
 } from '../helpers/fake-results-service.js'
-import { artifactOf, jobLog } from '../helpers/hardening.js'
-import { LAB_KERNEL_DIR, LAB_NIX_CONF_DIR, makeFixtureFlake, makeKeyPair } from '../helpers/lab.js'
+import { LAB_ACTION_ENV, artifactOf, jobLog } from '../helpers/e2e.js'
+import { makeFixtureFlake, makeKeyPair } from '../helpers/lab.js'
 import { FAULT_CASES, type FaultId } from './hardening-cases.js'
 
-const labEnv = { NIX_CONF_DIR: LAB_NIX_CONF_DIR, BOOT_IMAGE_VM_LAB_KERNEL: LAB_KERNEL_DIR }
 const busyboxProbes = 'kernel: uname -a'
 const BOOT_TEST_TIMEOUT = 400_000
 
@@ -91,7 +90,13 @@ async function faultRun(
       probes: busyboxProbes,
       ...inputs
     },
-    env: { ...labEnv, RUNNER_TEMP: runnerTemp, TMPDIR: tmp, GITHUB_JOB: job, ...options.env }
+    env: {
+      ...LAB_ACTION_ENV,
+      RUNNER_TEMP: runnerTemp,
+      TMPDIR: tmp,
+      GITHUB_JOB: job,
+      ...options.env
+    }
   })
   const watcher = options.during?.(runnerTemp)
   const run = await pending

@@ -8,11 +8,10 @@ import {
   startFakeResultsService,
   type FakeResultsService
 } from '../helpers/fake-results-service.js'
-import { LAB_KERNEL_DIR, LAB_NIX_CONF_DIR, makeFixtureFlake } from '../helpers/lab.js'
-import { artifactOf, jobLog } from '../helpers/hardening.js'
+import { LAB_ACTION_ENV, artifactOf, jobLog } from '../helpers/e2e.js'
+import { makeFixtureFlake } from '../helpers/lab.js'
 import { BAD_INPUTS, NIX_INPUTS } from './hardening-cases.js'
 
-const labEnv = { NIX_CONF_DIR: LAB_NIX_CONF_DIR, BOOT_IMAGE_VM_LAB_KERNEL: LAB_KERNEL_DIR }
 let service: FakeResultsService
 let flake: string
 const runs: ActionRun[] = []
@@ -73,7 +72,7 @@ describe('inputs only Nix can judge', () => {
   it.each(NIX_INPUTS.map(c => [c.name, c] as const))('%s', async (_, c) => {
     const result = await run(
       { ...c.inputs(flake), devshell: '', memory: '512', 'boot-timeout': '60' },
-      labEnv
+      LAB_ACTION_ENV
     )
     expect(result.outputs.result, jobLog(result)).toBe(c.result)
     expect(result.main.exitCode).toBe(1)

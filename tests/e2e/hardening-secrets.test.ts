@@ -13,8 +13,8 @@ import {
   startFakeResultsService,
   type FakeResultsService
 } from '../helpers/fake-results-service.js'
-import { artifactOf, jobLog } from '../helpers/hardening.js'
-import { LAB_KERNEL_DIR, LAB_NIX_CONF_DIR, makeFixtureFlake } from '../helpers/lab.js'
+import { LAB_ACTION_ENV, artifactOf, jobLog } from '../helpers/e2e.js'
+import { makeFixtureFlake } from '../helpers/lab.js'
 import { SECRET_CANARIES, SECRET_PLACES } from './hardening-cases.js'
 
 const canary = (name: string): string => SECRET_CANARIES.find(c => c.name === name)!.value
@@ -49,8 +49,7 @@ beforeAll(async () => {
       ].join('\n')
     },
     env: {
-      NIX_CONF_DIR: LAB_NIX_CONF_DIR,
-      BOOT_IMAGE_VM_LAB_KERNEL: LAB_KERNEL_DIR,
+      ...LAB_ACTION_ENV,
       GITHUB_TOKEN: canary('GITHUB_TOKEN'),
       MY_API_TOKEN: canary('MY_API_TOKEN'),
       CUSTOM_SERVICE_TOKEN: canary('CUSTOM_SERVICE_TOKEN'),

@@ -12,9 +12,9 @@ import {
   startFakeResultsService,
   type FakeResultsService
 } from '../helpers/fake-results-service.js'
-import { LAB_KERNEL_DIR, LAB_NIX_CONF_DIR, makeFixtureFlake } from '../helpers/lab.js'
+import { LAB_ACTION_ENV } from '../helpers/e2e.js'
+import { makeFixtureFlake } from '../helpers/lab.js'
 
-const labEnv = { NIX_CONF_DIR: LAB_NIX_CONF_DIR, BOOT_IMAGE_VM_LAB_KERNEL: LAB_KERNEL_DIR }
 // Busybox guest: no systemd probes. `variant` shows what the fixture's /init was built as. IPv4
 // only: the guest's IPv6 addresses come and go with router advertisements, a real boot-to-boot
 // difference that no masking hides.
@@ -68,7 +68,7 @@ async function run(
       ...inputs
     },
     // A run id of its own per run, as GitHub gives: the baseline key ends with it.
-    env: { ...labEnv, GITHUB_RUN_ID: String(++runNumber), ...env },
+    env: { ...LAB_ACTION_ENV, GITHUB_RUN_ID: String(++runNumber), ...env },
     resultsService: service
   })
   runs.push(result)

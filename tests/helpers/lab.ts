@@ -334,3 +334,17 @@ export async function waitForSerial(
     await new Promise(r => setTimeout(r, 250))
   }
 }
+
+/** Adds a package to a fixture flake copy (from makeFixtureFlake) and commits it, for one test's own variant. */
+export function addFixturePackage(flake: string, name: string, definition: string): void {
+  const file = join(flake, 'flake.nix')
+  const marker = 'packages.${system} = {'
+  const text = readFileSync(file, 'utf8')
+  if (!text.includes(marker)) throw new Error(`${file} has no '${marker}' to add ${name} to`)
+  writeFileSync(file, text.replace(marker, `${marker}\n        ${name} = ${definition};`))
+  const commit = spawnSync('git', ['commit', '-qam', `add ${name}`], {
+    cwd: flake,
+    encoding: 'utf8'
+  })
+  if (commit.status !== 0) throw new Error(`git commit failed in ${flake}: ${commit.stderr}`)
+}

@@ -1,7 +1,19 @@
-// Shared by the hardening suite (tests/e2e/hardening-*.test.ts).
+// Shared by the end-to-end tests (tests/e2e/*.test.ts): the lab env, probes for the busybox
+// fixture guest, the job log and the uploaded artifact.
 import { expect } from 'vitest'
 import type { ActionRun } from './action-runner.js'
 import type { FakeResultsService } from './fake-results-service.js'
+import { LAB_KERNEL_DIR, LAB_NIX_CONF_DIR, LAB_ROOTFS_DIR } from './lab.js'
+
+/** The env every end-to-end test passes to runAction: the lab's Nix config, kernel and rootfs. */
+export const LAB_ACTION_ENV: Record<string, string> = {
+  NIX_CONF_DIR: LAB_NIX_CONF_DIR,
+  BOOT_IMAGE_VM_LAB_KERNEL: LAB_KERNEL_DIR,
+  BOOT_IMAGE_VM_LAB_ROOTFS: LAB_ROOTFS_DIR
+}
+
+/** The fixture guest is busybox + dropbear; the default probes expect systemd. */
+export const BUSYBOX_PROBES: string = ['addresses: ip address show', 'kernel: uname -a'].join('\n')
 
 /** The job log without the lines that only register masks. */
 export function jobLog(run: ActionRun): string {
