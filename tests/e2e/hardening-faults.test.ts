@@ -5,15 +5,7 @@
 // For each: the right `result`, the logs of every stage that ran, no QEMU or nix-shell leftovers,
 // and a post step that ends within 30 s.
 import { execFileSync, spawnSync } from 'node:child_process'
-import {
-  existsSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync
-} from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -23,7 +15,7 @@ import {
   type FakeResultsService
 } from '../helpers/fake-results-service.js'
 import { LAB_ACTION_ENV, artifactOf, jobLog } from '../helpers/e2e.js'
-import { makeFixtureFlake, makeKeyPair } from '../helpers/lab.js'
+import { addFixturePackage, makeFixtureFlake, makeKeyPair } from '../helpers/lab.js'
 import { FAULT_CASES, type FaultId } from './hardening-cases.js'
 
 const busyboxProbes = 'kernel: uname -a'
@@ -38,16 +30,12 @@ beforeAll(async () => {
   service = await startFakeResultsService()
   flake = makeFixtureFlake()
   // A build that takes long enough to be cancelled in the middle of it.
-  const nix = join(flake, 'flake.nix')
-  writeFileSync(
-    nix,
-    readFileSync(nix, 'utf8').replace(
-      'packages.${system} = {',
-      'packages.${system} = {\n        slowBuild = drv { name = "boot-image-vm-slow"; ' +
-        `nonce = "${Date.now()}"; args = [ "-c" "echo slow build started; sleep 300; mkdir $out" ]; };`
-    )
+  addFixturePackage(
+    flake,
+    'slowBuild',
+    `drv { name = "boot-image-vm-slow"; nonce = "${Date.now()}"; ` +
+      'args = [ "-c" "echo slow build started; sleep 300; mkdir $out" ]; }'
   )
-  execFileSync('git', ['commit', '-qam', 'slowBuild'], { cwd: flake })
 })
 afterAll(async () => {
   await service.close()
