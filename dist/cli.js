@@ -15,7 +15,7 @@ import {
   readBaselineFile,
   runPipeline,
   writeBaselineFile
-} from "./chunks/chunk-NUSMVSIM.js";
+} from "./chunks/chunk-3WNGYZXJ.js";
 import {
   cleanupSetup,
   compareWithBaseline,
@@ -24,7 +24,8 @@ import {
   renderSummary,
   signalChildren,
   writeReportFiles
-} from "./chunks/chunk-5HHIZWZY.js";
+} from "./chunks/chunk-ED4RVMGR.js";
+import "./chunks/chunk-3BV2LLEE.js";
 
 // src/cli.ts
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";

@@ -7,20 +7,22 @@ const __bivDirname = __bivDirnameOf(__bivFilename);
 import {
   STATE,
   saveBaseline
-} from "./chunks/chunk-RSEY4BNO.js";
+} from "./chunks/chunk-6FDJ46YD.js";
 import {
   actionsLog,
   cacheSaveLine,
   cleanupSetup,
   errorMessage,
-  getState,
-  info,
   renderSummary,
   saveImageCache,
-  summary,
-  warning,
   writeReportFiles
-} from "./chunks/chunk-5HHIZWZY.js";
+} from "./chunks/chunk-ED4RVMGR.js";
+import {
+  getState,
+  info,
+  summary,
+  warning
+} from "./chunks/chunk-3BV2LLEE.js";
 
 // src/post.ts
 import { rmSync } from "node:fs";

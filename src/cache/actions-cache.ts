@@ -1,6 +1,6 @@
 // The parts of the image cache that touch @actions/cache and the entry's directory, shared by the
 // restore (main) and the save (post).
-import * as cache from '@actions/cache'
+import { actionsCache } from '../toolkit.js'
 import { readdir, stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 
@@ -18,8 +18,8 @@ export const CACHE_PATH = '.boot-image-vm-nix-cache'
 export const LOOKUP_TIMEOUT_MS = 20_000
 
 /** Why the Actions cache cannot be used here, or undefined when it can. */
-export function cacheUnavailable(env: NodeJS.ProcessEnv): string | undefined {
-  if (!env.ACTIONS_RUNTIME_TOKEN || !cache.isFeatureAvailable()) {
+export async function cacheUnavailable(env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  if (!env.ACTIONS_RUNTIME_TOKEN || !(await actionsCache()).isFeatureAvailable()) {
     return 'the Actions cache service is not available here (no ACTIONS_RUNTIME_TOKEN / ACTIONS_RESULTS_URL)'
   }
   const workspace = resolve(env.GITHUB_WORKSPACE || process.cwd())

@@ -2,7 +2,7 @@
 // @actions/cache. Restored and imported with `nix copy --from` before the build, so an unchanged
 // image is not rebuilt and a changed one builds only what changed; saved by the post step. Every
 // failure is a warning, and both directions are bounded in time.
-import * as cache from '@actions/cache'
+import { actionsCache } from '../toolkit.js'
 import { createHash } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, readdir, readlink, rm } from 'node:fs/promises'
@@ -114,7 +114,7 @@ export async function restoreImageCache(
   ctx: StageContext
 ): Promise<CacheRestore> {
   const started = Date.now()
-  const unavailable = cacheUnavailable(ctx.env)
+  const unavailable = await cacheUnavailable(ctx.env)
   if (unavailable) return { status: 'disabled', hit: false, detail: unavailable }
   const env = nixEnvOf(nix, ctx.env)
   const evaluation = await evaluateDrvPath(
@@ -162,6 +162,7 @@ export async function restoreImageCache(
     // The lookup first, briefly: a service that is down or hangs costs LOOKUP_TIMEOUT_MS, not the
     // whole budget, and then the post step does not try again (it must end quickly).
     const lookupMs = Math.min(LOOKUP_TIMEOUT_MS, timeoutMs)
+    const cache = await actionsCache()
     const found = await withDeadline(
       quietly(
         () => cache.restoreCache([CACHE_PATH], key, restoreKeys, { lookupOnly: true }),

@@ -1,6 +1,6 @@
 // The post step's save of the image cache: plan what fits, write it as a binary cache directory
 // with `nix copy --to`, upload it with @actions/cache. Bounded in time; never throws.
-import * as cache from '@actions/cache'
+import { actionsCache } from '../toolkit.js'
 import { rm } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { Log } from '../log.js'
@@ -88,7 +88,7 @@ export async function saveImageCache(state: CacheSaveState, log: Log): Promise<C
   if (state.hit) {
     return { ...base, status: 'skipped', detail: 'exact hit: the entry exists already' }
   }
-  const unavailable = state.skip ?? cacheUnavailable(process.env)
+  const unavailable = state.skip ?? (await cacheUnavailable(process.env))
   if (unavailable) return { ...base, status: 'skipped', detail: unavailable }
   const env = { ...stringEnv(process.env), ...state.nixEnv }
   const failures: string[] = []
@@ -110,6 +110,7 @@ export async function saveImageCache(state: CacheSaveState, log: Log): Promise<C
     }
     const compression = await writeEntry(state, plan.paths, env)
     const bytes = await directoryBytes(state.dir)
+    const cache = await actionsCache()
     const id = await quietly(() => cache.saveCache([CACHE_PATH], state.key), failures)
     const saveMs = Date.now() - started
     const notes = [

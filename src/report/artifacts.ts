@@ -1,7 +1,7 @@
 // Uploads the report directory as a workflow artifact — after a last scan that withholds (deletes)
 // any file holding a secret. The upload never throws and never hangs the step: a failure, a
 // refusing or an unresponsive results service all end as status 'failed' with a warning.
-import { DefaultArtifactClient } from '@actions/artifact'
+import { actionsArtifact } from '../toolkit.js'
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { readdir, rm, stat } from 'node:fs/promises'
@@ -206,7 +206,7 @@ async function uploadUnderFreeName(
   env: NodeJS.ProcessEnv,
   log: Log
 ): Promise<{ id: number; size?: number; name: string }> {
-  const client = new DefaultArtifactClient()
+  const client = new (await actionsArtifact()).DefaultArtifactClient()
   const candidates = artifactNameCandidates(name, env)
   for (const [index, candidate] of candidates.entries()) {
     try {

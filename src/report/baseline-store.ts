@@ -2,7 +2,7 @@
 // key per repository, branch (the base branch for pull requests), image and system, restored by
 // prefix to get the newest. Never fails a run: unavailable is said quietly, errors are warnings,
 // and every call is bounded in time.
-import * as cache from '@actions/cache'
+import { actionsCache } from '../toolkit.js'
 import { createHash } from 'node:crypto'
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
@@ -100,6 +100,7 @@ export async function restoreBaseline(
   log: Log,
   timeoutMs = RESTORE_TIMEOUT_MS
 ): Promise<RestoredBaseline> {
+  const cache = await actionsCache()
   if (!cache.isFeatureAvailable()) {
     return { status: 'unavailable', detail: 'the cache service is not available to this job' }
   }
@@ -135,6 +136,7 @@ export async function saveBaseline(
   log: Log,
   timeoutMs = SAVE_TIMEOUT_MS
 ): Promise<string> {
+  const cache = await actionsCache()
   if (!cache.isFeatureAvailable()) return 'not saved: the cache service is not available'
   try {
     mkdirSync(dirname(CACHE_PATH), { recursive: true })

@@ -6,9 +6,6 @@ const __bivFilename = __bivFileURLToPath(import.meta.url);
 const __bivDirname = __bivDirnameOf(__bivFilename);
 import {
   LineSplitter,
-  __commonJS,
-  __require,
-  __toESM,
   baselineFrom,
   baselineJson,
   buildImage,
@@ -25,7 +22,12 @@ import {
   setupNix,
   stringEnv,
   writeReportFiles
-} from "./chunk-5HHIZWZY.js";
+} from "./chunk-ED4RVMGR.js";
+import {
+  __commonJS,
+  __require,
+  __toESM
+} from "./chunk-3BV2LLEE.js";
 
 // node_modules/asn1/lib/ber/errors.js
 var require_errors = __commonJS({

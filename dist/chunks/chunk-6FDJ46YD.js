@@ -6,12 +6,10 @@ const __bivFilename = __bivFileURLToPath(import.meta.url);
 const __bivDirname = __bivDirnameOf(__bivFilename);
 import {
   BASELINE_SCHEMA_VERSION,
+  actionsCache,
   errorMessage,
-  isFeatureAvailable,
-  parseBaseline,
-  restoreCache,
-  saveCache
-} from "./chunk-5HHIZWZY.js";
+  parseBaseline
+} from "./chunk-ED4RVMGR.js";
 
 // src/report/baseline-store.ts
 import { createHash } from "node:crypto";
@@ -59,14 +57,15 @@ function withTimeout(work, ms, what) {
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 async function restoreBaseline(scope, log, timeoutMs = RESTORE_TIMEOUT_MS) {
-  if (!isFeatureAvailable()) {
+  const cache = await actionsCache();
+  if (!cache.isFeatureAvailable()) {
     return { status: "unavailable", detail: "the cache service is not available to this job" };
   }
   const prefix = baselineKeyPrefix(scope);
   rmSync(dirname(CACHE_PATH), { recursive: true, force: true });
   try {
     const key = await withTimeout(
-      restoreCache([CACHE_PATH], baselineKey(scope), [prefix]),
+      cache.restoreCache([CACHE_PATH], baselineKey(scope), [prefix]),
       timeoutMs,
       "restoring the baseline"
     );
@@ -87,11 +86,12 @@ async function restoreBaseline(scope, log, timeoutMs = RESTORE_TIMEOUT_MS) {
   }
 }
 async function saveBaseline(file, key, log, timeoutMs = SAVE_TIMEOUT_MS) {
-  if (!isFeatureAvailable()) return "not saved: the cache service is not available";
+  const cache = await actionsCache();
+  if (!cache.isFeatureAvailable()) return "not saved: the cache service is not available";
   try {
     mkdirSync(dirname(CACHE_PATH), { recursive: true });
     writeFileSync(CACHE_PATH, readFileSync(file));
-    const id = await withTimeout(saveCache([CACHE_PATH], key), timeoutMs, "saving");
+    const id = await withTimeout(cache.saveCache([CACHE_PATH], key), timeoutMs, "saving");
     return id === -1 ? `not saved under ${key}` : `saved as ${key}`;
   } catch (error) {
     log.warning(`The baseline was not saved: ${errorMessage(error)}`);
