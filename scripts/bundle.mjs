@@ -28,5 +28,8 @@ await build({
   },
   define: { __filename: '__bivFilename', __dirname: '__bivDirname' },
   legalComments: 'none',
+  // Keep module paths as npm lays them out, even where node_modules is a symlink (a scratch
+  // worktree), so dist/ is the same byte for byte wherever it is built.
+  preserveSymlinks: true,
   logLevel: 'warning'
 })
