@@ -131,7 +131,18 @@ export async function main(argv: string[]): Promise<number> {
       { onCleanupPaths: paths => (cleanupPaths = paths) }
     )
     await compareRun(report, reportDir, inputs, baseline, baselinePath)
-    const firstLines = renderSummary(report).split('\n').slice(0, 3).join('\n')
+    // The summary's head: the verdict and the stage table (the rest is in summary.md).
+    const lines = renderSummary(report).split('\n')
+    const secondSection = lines.findIndex(
+      (line, index) =>
+        index > 0 &&
+        line.startsWith('### ') &&
+        lines.slice(0, index).some(l => l.startsWith('### '))
+    )
+    const firstLines = lines
+      .slice(0, secondSection > 0 ? secondSection : 12)
+      .join('\n')
+      .trimEnd()
     const compared = report.comparison ? `compared: ${report.comparison.detail}\n` : ''
     process.stdout.write(
       `${firstLines}\n\nresult: ${report.result}\n${compared}report: ${reportDir}\n`
