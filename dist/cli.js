@@ -15,7 +15,7 @@ import {
   readBaselineFile,
   runPipeline,
   writeBaselineFile
-} from "./chunks/chunk-3WNGYZXJ.js";
+} from "./chunks/chunk-HYOPULHE.js";
 import {
   cleanupSetup,
   compareWithBaseline,
@@ -24,7 +24,7 @@ import {
   renderSummary,
   signalChildren,
   writeReportFiles
-} from "./chunks/chunk-ED4RVMGR.js";
+} from "./chunks/chunk-ZT2JFO3U.js";
 import "./chunks/chunk-3BV2LLEE.js";
 
 // src/cli.ts

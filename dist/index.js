@@ -9,7 +9,7 @@ import {
   baselineKey,
   baselineScope,
   restoreBaseline
-} from "./chunks/chunk-6FDJ46YD.js";
+} from "./chunks/chunk-AV7IBJFX.js";
 import {
   INPUT_DEFAULTS,
   InputError,
@@ -21,7 +21,7 @@ import {
   probeOutputReader,
   runPipeline,
   writeBaselineFile
-} from "./chunks/chunk-3WNGYZXJ.js";
+} from "./chunks/chunk-HYOPULHE.js";
 import {
   actionsArtifact,
   actionsLog,
@@ -32,7 +32,7 @@ import {
   renderSummary,
   signalChildren,
   writeReportFiles
-} from "./chunks/chunk-ED4RVMGR.js";
+} from "./chunks/chunk-ZT2JFO3U.js";
 import {
   addPath,
   error,

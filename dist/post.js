@@ -7,7 +7,7 @@ const __bivDirname = __bivDirnameOf(__bivFilename);
 import {
   STATE,
   saveBaseline
-} from "./chunks/chunk-6FDJ46YD.js";
+} from "./chunks/chunk-AV7IBJFX.js";
 import {
   actionsLog,
   cacheSaveLine,
@@ -16,7 +16,7 @@ import {
   renderSummary,
   saveImageCache,
   writeReportFiles
-} from "./chunks/chunk-ED4RVMGR.js";
+} from "./chunks/chunk-ZT2JFO3U.js";
 import {
   getState,
   info,

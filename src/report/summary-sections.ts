@@ -60,6 +60,13 @@ const plural = (count: number, word: string): string => `${count} ${word}${count
 const more = (left: number, what: string, where: string): string =>
   left > 0 ? `\n\n_… and ${plural(left, what)} more (see ${where} in the artifact)._` : ''
 
+/** Up to `limit` items as code, comma-separated, and a note of how many more are elsewhere. */
+const codeList = (items: string[], limit: number, what: string, where: string): string =>
+  items
+    .slice(0, limit)
+    .map(item => codeCell(item))
+    .join(', ') + more(items.length - Math.min(items.length, limit), what, where)
+
 /** Text from Nix or a stage (an error), clipped to its end, in a fence. */
 export function errorBlock(text: string, where = 'report.json'): string {
   const clipped = clipTail(text.split('\n'), {
@@ -195,12 +202,9 @@ export function bootSection(report: Report): string {
     ])
     lines.push(table(['Milestone', 'Seconds', 'Console line'], rows))
   }
-  const shots = boot.screenshots.slice(0, LIMITS.screenshots)
-  if (shots.length) {
+  if (boot.screenshots.length) {
     lines.push(
-      'Screenshots: ' +
-        shots.map(shot => codeCell(shot)).join(', ') +
-        more(boot.screenshots.length - shots.length, 'screenshot', 'vm/')
+      'Screenshots: ' + codeList(boot.screenshots, LIMITS.screenshots, 'screenshot', 'vm/')
     )
   }
   lines.push('_Console: `vm/serial.log`; QEMU: `vm/qemu.log`, `vm/qemu-args.txt`._')
@@ -263,12 +267,10 @@ export function uploadSection(report: Report): string {
     const id = upload.artifactId === undefined ? '' : ` (ID ${upload.artifactId})`
     lines.push(`Artifact: <a href="${escapeHtml(upload.artifactUrl)}">download</a>${id}`)
   }
-  const withheld = upload.withheld.slice(0, LIMITS.withheld)
-  if (withheld.length) {
+  if (upload.withheld.length) {
     lines.push(
       'Withheld because they held a secret: ' +
-        withheld.map(file => codeCell(file)).join(', ') +
-        more(upload.withheld.length - withheld.length, 'file', 'report.json')
+        codeList(upload.withheld, LIMITS.withheld, 'file', 'report.json')
     )
   }
   return lines.join('\n\n')

@@ -9,7 +9,7 @@ import {
   actionsCache,
   errorMessage,
   parseBaseline
-} from "./chunk-ED4RVMGR.js";
+} from "./chunk-ZT2JFO3U.js";
 
 // src/report/baseline-store.ts
 import { createHash } from "node:crypto";

@@ -1169,6 +1169,7 @@ var plural = (count, word) => `${count} ${word}${count === 1 ? "" : "s"}`;
 var more = (left, what, where) => left > 0 ? `
 
 _\u2026 and ${plural(left, what)} more (see ${where} in the artifact)._` : "";
+var codeList = (items, limit, what, where) => items.slice(0, limit).map((item) => codeCell(item)).join(", ") + more(items.length - Math.min(items.length, limit), what, where);
 function errorBlock(text2, where = "report.json") {
   const clipped = clipTail(text2.split("\n"), {
     maxLines: LIMITS.errorLines,
@@ -1291,10 +1292,9 @@ function bootSection(report) {
     ]);
     lines2.push(table(["Milestone", "Seconds", "Console line"], rows));
   }
-  const shots = boot.screenshots.slice(0, LIMITS.screenshots);
-  if (shots.length) {
+  if (boot.screenshots.length) {
     lines2.push(
-      "Screenshots: " + shots.map((shot) => codeCell(shot)).join(", ") + more(boot.screenshots.length - shots.length, "screenshot", "vm/")
+      "Screenshots: " + codeList(boot.screenshots, LIMITS.screenshots, "screenshot", "vm/")
     );
   }
   lines2.push("_Console: `vm/serial.log`; QEMU: `vm/qemu.log`, `vm/qemu-args.txt`._");
@@ -1346,10 +1346,9 @@ function uploadSection(report) {
     const id = upload.artifactId === void 0 ? "" : ` (ID ${upload.artifactId})`;
     lines2.push(`Artifact: <a href="${escapeHtml(upload.artifactUrl)}">download</a>${id}`);
   }
-  const withheld = upload.withheld.slice(0, LIMITS.withheld);
-  if (withheld.length) {
+  if (upload.withheld.length) {
     lines2.push(
-      "Withheld because they held a secret: " + withheld.map((file) => codeCell(file)).join(", ") + more(upload.withheld.length - withheld.length, "file", "report.json")
+      "Withheld because they held a secret: " + codeList(upload.withheld, LIMITS.withheld, "file", "report.json")
     );
   }
   return lines2.join("\n\n");

@@ -22,7 +22,7 @@ import {
   setupNix,
   stringEnv,
   writeReportFiles
-} from "./chunk-ED4RVMGR.js";
+} from "./chunk-ZT2JFO3U.js";
 import {
   __commonJS,
   __require,
