@@ -35,6 +35,8 @@
             boot.kernelParams = [ "console=tty0" "console=ttyS0,115200n8" ];
             services.openssh.enable = true;
             services.openssh.settings.PermitRootLogin = "prohibit-password";
+            # Baked in: a new image every run. To reuse cached images whole, take the key at boot
+            # instead (the README's "Cache" section: the credential ssh.authorized_keys.root).
             users.users.root.openssh.authorizedKeys.keys = [ rootKey ];
           }
         ];

@@ -15,7 +15,7 @@ import {
   readBaselineFile,
   runPipeline,
   writeBaselineFile
-} from "./chunks/chunk-HYOPULHE.js";
+} from "./chunks/chunk-JTGI2IBQ.js";
 import {
   cleanupSetup,
   compareWithBaseline,
@@ -24,7 +24,7 @@ import {
   renderSummary,
   signalChildren,
   writeReportFiles
-} from "./chunks/chunk-ZT2JFO3U.js";
+} from "./chunks/chunk-H2JDHKX6.js";
 import "./chunks/chunk-3BV2LLEE.js";
 
 // src/cli.ts

@@ -9,7 +9,7 @@ import {
   baselineKey,
   baselineScope,
   restoreBaseline
-} from "./chunks/chunk-AV7IBJFX.js";
+} from "./chunks/chunk-6GAPME7K.js";
 import {
   INPUT_DEFAULTS,
   InputError,
@@ -21,7 +21,7 @@ import {
   probeOutputReader,
   runPipeline,
   writeBaselineFile
-} from "./chunks/chunk-HYOPULHE.js";
+} from "./chunks/chunk-JTGI2IBQ.js";
 import {
   actionsArtifact,
   actionsLog,
@@ -31,8 +31,9 @@ import {
   noComparison,
   renderSummary,
   signalChildren,
+  withTimeout,
   writeReportFiles
-} from "./chunks/chunk-ZT2JFO3U.js";
+} from "./chunks/chunk-H2JDHKX6.js";
 import {
   addPath,
   error,
@@ -193,16 +194,6 @@ async function uploadUnderFreeName(name, files, reportDir, retentionDays, env, l
   }
   throw new Error("no artifact name left to try");
 }
-function withTimeout(promise, ms, message) {
-  let timer;
-  const deadline = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), ms);
-    timer.unref();
-  });
-  promise.catch(() => {
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
-}
 function artifactUrl(id, env) {
   const { GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: runId } = env;
   if (!repository || !runId) return void 0;
@@ -271,12 +262,9 @@ async function regressionView(report, reportDir, options) {
     }
     log.info(`Compared with the last good run: ${comparison.detail}`);
     const failsOnRegression = options.failOnRegression && comparison.regressions.length > 0;
-    const saveKey = baselineFile && scope.saves && !failsOnRegression ? baselineKey(scope) : void 0;
-    if (baselineFile && !saveKey) {
-      log.info(
-        scope.saves ? "This run does not become the baseline: it failed on its regressions." : "This run does not become the baseline: pull requests compare with their base branch."
-      );
-    }
+    const notSaved = !scope.saves ? "pull requests compare with their base branch" : failsOnRegression ? "it failed on its regressions" : restored.serviceDown ? "the cache service failed the lookup, so post does not try it again" : void 0;
+    const saveKey = baselineFile && !notSaved ? baselineKey(scope) : void 0;
+    if (baselineFile && notSaved) log.info(`This run does not become the baseline: ${notSaved}.`);
     return { comparison, baselineFile, saveKey };
   } catch (error2) {
     log.warning(`The comparison with the last good run failed: ${errorMessage(error2)}`);

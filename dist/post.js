@@ -7,7 +7,7 @@ const __bivDirname = __bivDirnameOf(__bivFilename);
 import {
   STATE,
   saveBaseline
-} from "./chunks/chunk-AV7IBJFX.js";
+} from "./chunks/chunk-6GAPME7K.js";
 import {
   actionsLog,
   cacheSaveLine,
@@ -16,7 +16,7 @@ import {
   renderSummary,
   saveImageCache,
   writeReportFiles
-} from "./chunks/chunk-ZT2JFO3U.js";
+} from "./chunks/chunk-H2JDHKX6.js";
 import {
   getState,
   info,

@@ -800,7 +800,7 @@ async function main(): Promise<void> {
       stats: stats(handshakes.ssh2)
     })
     rows.push({
-      figure: '  ready guest: one ssh2 client running `true`',
+      figure: '  ready guest: one ssh2 client running `true` (Nagle on)',
       unit: 'ms',
       stats: stats(handshakes.ssh2Plain)
     })
@@ -1039,9 +1039,10 @@ function findings(
       `Readiness${missed('readiness') ? ' (MISSED)' : ''}: on a guest that is already up and idle, ` +
         `the action's SSH check alone takes ${med('  ready guest: the action') ?? '—'} ` +
         `(one plain ssh2 client ${med('  ready guest: one ssh2') ?? '—'}, one OpenSSH ` +
-        `${med('  ready guest: one OpenSSH') ?? '—'}): under TCG the guest's half of the key ` +
-        `exchange runs in emulation, so ${missed('readiness') ? 'the 300 ms budget is mostly spent before any scheduling delay' : 'little is left for scheduling delays'}; ` +
-        `at boot the guest is also still finishing its init. The bare script's polling loop ` +
+        `${med('  ready guest: one OpenSSH') ?? '—'}). The plain client leaves Nagle's algorithm ` +
+        `on, so each of the handshake's small writes waits for the guest's delayed ACK (~40 ms, ` +
+        `about ten times); the action's check sets TCP_NODELAY. At boot the guest is also still ` +
+        `finishing its init${missed('readiness') ? ', which is where the budget goes' : ''}. The bare script's polling loop ` +
         `measured ${med('  bare: "sshd listening"') ?? '—'} (${range('  bare: "sshd listening"') ?? '—'}) ` +
         `from the same console line. Each action sample is ±50 ms: report.json rounds bootSeconds ` +
         `to 0.1 s.` +
@@ -1178,8 +1179,8 @@ rows under it, for context:
 - on a fixture guest that is already up and idle (booted once for this with
   tests/helpers/lab.ts), interleaved: the action's readiness check itself (\`waitForSsh\` from
   src/vm/ssh.ts: a fresh ssh2 connection that must run \`true\`), one plain ssh2 client running
-  \`true\` (lab.ts \`sshExec\`) and one OpenSSH \`ssh … true\` — what a check costs once sshd
-  listens, whenever it starts (under TCG the guest's side of the key exchange runs in emulation);
+  \`true\` (lab.ts \`sshExec\`, Nagle's algorithm left on) and one OpenSSH \`ssh … true\` — what a
+  check costs once sshd listens, whenever it starts;
 - QEMU start → SSH ready, for the action and for the bare script.
 
 **KVM fallback** — on this machine /dev/kvm exists but cannot run a guest. The figure is

@@ -1,4 +1,5 @@
-// The ephemeral root key: made for one run, baked into the image, used by SSH, deleted by post.
+// The ephemeral root key: made for one run, baked into the image (or offered to it at boot), used by
+// SSH, deleted by post.
 import ssh2 from 'ssh2'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -8,6 +9,14 @@ export interface EphemeralKey {
   privateKeyPath: string
   publicKeyPath: string
   privateKey: string
+}
+
+/** The OpenSSH public key line ("ssh-ed25519 AAAA…") of a private key. */
+export function publicKeyLine(privateKey: string): string {
+  const parsed = ssh2.utils.parseKey(privateKey)
+  const key = Array.isArray(parsed) ? parsed[0] : parsed
+  if (key instanceof Error) throw new Error(`the SSH private key cannot be read: ${key.message}`)
+  return `${key.type} ${key.getPublicSSH().toString('base64')}`
 }
 
 export function createEphemeralKey(parentDir: string): EphemeralKey {

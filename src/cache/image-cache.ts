@@ -2,7 +2,8 @@
 // @actions/cache. Restored and imported with `nix copy --from` before the build, so an unchanged
 // image is not rebuilt and a changed one builds only what changed; saved by the post step. Every
 // failure is a warning, and both directions are bounded in time.
-import { actionsCache } from '../toolkit.js'
+import { actionsCache, quietly } from '../toolkit.js'
+import { TIMED_OUT, withDeadline } from '../deadline.js'
 import { createHash } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, readdir, readlink, rm } from 'node:fs/promises'
@@ -14,12 +15,9 @@ import { errorMessage, run, stringEnv } from '../process.js'
 import {
   CACHE_PATH,
   LOOKUP_TIMEOUT_MS,
-  TIMED_OUT,
   cacheUnavailable,
   directoryBytes,
-  nixFlags,
-  quietly,
-  withDeadline
+  nixFlags
 } from './actions-cache.js'
 import { cacheKeys, formatBytes, narinfoStorePath } from './keys.js'
 import type { CacheSaveState } from './save.js'

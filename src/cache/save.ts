@@ -1,21 +1,14 @@
 // The post step's save of the image cache: plan what fits, write it as a binary cache directory
 // with `nix copy --to`, upload it with @actions/cache. Bounded in time; never throws.
-import { actionsCache } from '../toolkit.js'
+import { actionsCache, cacheKeyTaken, quietly } from '../toolkit.js'
+import { TIMED_OUT, withDeadline } from '../deadline.js'
 import { rm } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { Log } from '../log.js'
 import type { CacheSave } from '../model.js'
 import { nixError } from '../nix/build.js'
 import { errorMessage, run, signalChildren, stringEnv } from '../process.js'
-import {
-  CACHE_PATH,
-  TIMED_OUT,
-  cacheUnavailable,
-  directoryBytes,
-  nixFlags,
-  quietly,
-  withDeadline
-} from './actions-cache.js'
+import { CACHE_PATH, cacheUnavailable, directoryBytes, nixFlags } from './actions-cache.js'
 import { formatBytes, parsePathInfo, planSave, type PathInfo } from './keys.js'
 
 /** What main hands the post step (as JSON state) to save the entry. */
@@ -129,10 +122,7 @@ export async function saveImageCache(state: CacheSaveState, log: Log): Promise<C
         status: 'saved',
         detail: `saved in ${(saveMs / 1000).toFixed(1)} s: ${notes.join('; ')}`
       }
-    // Any failure to create the entry is "Unable to reserve cache"; only a refusal (ok: false)
-    // means the key exists, and the library says which only in a debug line.
-    const refused = failures.find(f => f.startsWith('Failed to reserve cache:'))
-    if (refused && /Response was not ok|already exists/i.test(refused)) {
+    if (cacheKeyTaken(failures)) {
       return { ...fields, status: 'skipped', detail: 'another job saved this key first' }
     }
     return {

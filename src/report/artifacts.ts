@@ -2,6 +2,7 @@
 // any file holding a secret. The upload never throws and never hangs the step: a failure, a
 // refusing or an unresponsive results service all end as status 'failed' with a warning.
 import { actionsArtifact } from '../toolkit.js'
+import { withTimeout } from '../deadline.js'
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { readdir, rm, stat } from 'node:fs/promises'
@@ -222,17 +223,6 @@ async function uploadUnderFreeName(
     }
   }
   throw new Error('no artifact name left to try')
-}
-
-/** Races the upload against a deadline; the artifact client has no way to cancel, so it is left. */
-function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), ms)
-    timer.unref()
-  })
-  promise.catch(() => {}) // a late failure of the abandoned upload is not unhandled
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer))
 }
 
 /** The artifact's page; the toolkit returns only the id. */

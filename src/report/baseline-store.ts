@@ -2,7 +2,8 @@
 // key per repository, branch (the base branch for pull requests), image and system, restored by
 // prefix to get the newest. Never fails a run: unavailable is said quietly, errors are warnings,
 // and every call is bounded in time.
-import { actionsCache } from '../toolkit.js'
+import { actionsCache, cacheKeyTaken, quietly } from '../toolkit.js'
+import { TIMED_OUT, withDeadline } from '../deadline.js'
 import { createHash } from 'node:crypto'
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
@@ -15,7 +16,8 @@ import { BASELINE_SCHEMA_VERSION, parseBaseline, type Baseline } from './baselin
  * the path strings) is the same on every runner. It exists only while a restore or save runs.
  */
 export const CACHE_PATH = '.boot-image-vm-baseline/baseline.json'
-export const RESTORE_TIMEOUT_MS = 60_000
+// A baseline is a few KiB: a healthy service restores it in well under a second.
+export const RESTORE_TIMEOUT_MS = 20_000
 export const SAVE_TIMEOUT_MS = 120_000
 
 export interface BaselineScope {
@@ -78,20 +80,14 @@ export function baselineKey(scope: BaselineScope): string {
   return `${baselineKeyPrefix(scope)}${scope.runId}-${scope.runAttempt}`
 }
 
-function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms / 1000} s`)), ms)
-  })
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer))
-}
-
 export interface RestoredBaseline {
   status: 'restored' | 'none' | 'unavailable' | 'error'
   baseline?: Baseline
   /** The key of the entry restored. */
   key?: string
   detail: string
+  /** The service failed or did not answer: the post step does not try it again. */
+  serviceDown?: boolean
 }
 
 /** The newest baseline of the scope's image, if the cache service is there and has one. */
@@ -106,12 +102,20 @@ export async function restoreBaseline(
   }
   const prefix = baselineKeyPrefix(scope)
   rmSync(dirname(CACHE_PATH), { recursive: true, force: true })
+  const failures: string[] = []
   try {
-    const key = await withTimeout(
-      cache.restoreCache([CACHE_PATH], baselineKey(scope), [prefix]),
-      timeoutMs,
-      'restoring the baseline'
+    const key = await withDeadline(
+      quietly(() => cache.restoreCache([CACHE_PATH], baselineKey(scope), [prefix]), failures),
+      timeoutMs
     )
+    if (key === TIMED_OUT || (!key && failures.length)) {
+      const detail =
+        key === TIMED_OUT
+          ? `the cache service did not answer in ${timeoutMs / 1000} s`
+          : failures.join('; ')
+      log.warning(`The baseline was not restored: ${detail}`)
+      return { status: 'error', detail: `not restored: ${detail}`, serviceDown: true }
+    }
     if (!key) return { status: 'none', detail: `no baseline under ${prefix}` }
     let baseline: Baseline
     try {
@@ -138,12 +142,19 @@ export async function saveBaseline(
 ): Promise<string> {
   const cache = await actionsCache()
   if (!cache.isFeatureAvailable()) return 'not saved: the cache service is not available'
+  const failures: string[] = []
   try {
     mkdirSync(dirname(CACHE_PATH), { recursive: true })
     writeFileSync(CACHE_PATH, readFileSync(file))
-    const id = await withTimeout(cache.saveCache([CACHE_PATH], key), timeoutMs, 'saving')
-    // saveCache warns itself and returns -1 when it could not save.
-    return id === -1 ? `not saved under ${key}` : `saved as ${key}`
+    const id = await withDeadline(
+      quietly(() => cache.saveCache([CACHE_PATH], key), failures),
+      timeoutMs
+    )
+    if (id === TIMED_OUT) throw new Error(`saving took longer than ${timeoutMs / 1000} s`)
+    // saveCache returns -1 when it could not save, and says why only in its log.
+    if (id === -1 && cacheKeyTaken(failures)) return `not saved: ${key} exists already`
+    if (id === -1) throw new Error(failures.join('; ') || `nothing saved under ${key}`)
+    return `saved as ${key}`
   } catch (error) {
     log.warning(`The baseline was not saved: ${errorMessage(error)}`)
     return `not saved: ${errorMessage(error)}`

@@ -77,17 +77,18 @@ export async function regressionView(
     }
     log.info(`Compared with the last good run: ${comparison.detail}`)
     // The baseline is the last good run: a pull request never replaces its base branch's, and a
-    // run failed for its regressions must not become the baseline that hides them next time.
+    // run failed for its regressions must not become the baseline that hides them next time. A
+    // service that failed the lookup is not tried again by post (it must end quickly).
     const failsOnRegression = options.failOnRegression && comparison.regressions.length > 0
-    const saveKey =
-      baselineFile && scope.saves && !failsOnRegression ? baselineKey(scope) : undefined
-    if (baselineFile && !saveKey) {
-      log.info(
-        scope.saves
-          ? 'This run does not become the baseline: it failed on its regressions.'
-          : 'This run does not become the baseline: pull requests compare with their base branch.'
-      )
-    }
+    const notSaved = !scope.saves
+      ? 'pull requests compare with their base branch'
+      : failsOnRegression
+        ? 'it failed on its regressions'
+        : restored.serviceDown
+          ? 'the cache service failed the lookup, so post does not try it again'
+          : undefined
+    const saveKey = baselineFile && !notSaved ? baselineKey(scope) : undefined
+    if (baselineFile && notSaved) log.info(`This run does not become the baseline: ${notSaved}.`)
     return { comparison, baselineFile, saveKey }
   } catch (error) {
     log.warning(`The comparison with the last good run failed: ${errorMessage(error)}`)

@@ -3,6 +3,7 @@
 import type { StageContext } from '../context.js'
 import type { Accelerator } from '../model.js'
 import type { Firmware } from '../inputs.js'
+import { publicKeyLine } from '../key.js'
 import { kvmFailureFromOutput } from './kvm.js'
 import { Machine, describeExit } from './machine.js'
 import { waitForSsh, type SshSession } from './ssh.js'
@@ -43,6 +44,7 @@ export async function bootAttempt(
     iso: options.iso,
     firmware: options.firmware,
     sshPort: options.sshPort,
+    rootPublicKey: publicKeyLine(options.privateKey),
     dir: options.vmDir,
     tempDir: ctx.tempDir,
     log: ctx.log,

@@ -12,13 +12,14 @@ import {
 } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { withTimeout } from '../deadline.js'
 import type { Log } from '../log.js'
 import type { Accelerator } from '../model.js'
 import type { Firmware } from '../inputs.js'
 import { LineSplitter } from '../process.js'
 import { ppmToPng } from './png.js'
 import { QEMU_BINARY, findOvmf, qemuArgs } from './qemu.js'
-import { QmpClient, withTimeout } from './qmp.js'
+import { QmpClient } from './qmp.js'
 import { cleanConsoleText, type ConsoleLine } from './timeline.js'
 
 export interface MachineOptions {
@@ -28,6 +29,8 @@ export interface MachineOptions {
   iso: string
   firmware: Firmware
   sshPort: number
+  /** root's public key, offered to the guest at boot (see qemuArgs). */
+  rootPublicKey?: string
   /** Absolute directory for serial.log, qemu.log, qemu-args.txt and screenshots (<report>/vm). */
   dir: string
   /** Private scratch space (the OVMF vars copy, the QMP socket when its path is short enough). */
@@ -116,7 +119,8 @@ export class Machine {
       ovmfVars: ovmf.vars,
       sshPort: options.sshPort,
       serialLog: this.serialLog,
-      qmpSocket
+      qmpSocket,
+      rootPublicKey: options.rootPublicKey
     })
     const qemu = options.qemu ?? QEMU_BINARY
     writeFileSync(join(options.dir, 'qemu-args.txt'), [qemu, ...args].join('\n') + '\n')

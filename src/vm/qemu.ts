@@ -22,7 +22,15 @@ export interface QemuConfig {
   /** QEMU appends everything the guest prints on the serial port to this file. */
   serialLog: string
   qmpSocket: string
+  /** Offered to the guest at boot as the systemd credential ssh.authorized_keys.root. */
+  rootPublicKey?: string
 }
+
+/**
+ * The systemd credential that provisions root's authorized_keys (systemd's provision.conf), as an
+ * SMBIOS type 11 string: an image that takes its key at boot need not bake in a per-run key.
+ */
+export const ROOT_KEY_CREDENTIAL = 'io.systemd.credential:ssh.authorized_keys.root'
 
 /** QEMU's option values separate sub-options with commas; a comma in a value is doubled. */
 export function qemuEscape(value: string): string {
@@ -65,6 +73,12 @@ export function qemuArgs(config: QemuConfig): string[] {
     '-serial',
     'chardev:serial0'
   )
+  if (config.rootPublicKey) {
+    args.push(
+      '-smbios',
+      `type=11,value=${qemuEscape(`${ROOT_KEY_CREDENTIAL}=${config.rootPublicKey}`)}`
+    )
+  }
   args.push('-qmp', `unix:${qemuEscape(config.qmpSocket)},server=on,wait=off`)
   args.push('-monitor', 'none', '-display', 'none', '-vga', 'std', '-no-reboot')
   return args

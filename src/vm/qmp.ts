@@ -1,5 +1,6 @@
 // A minimal QMP client over QEMU's unix socket: greeting, capabilities, one command at a time.
 import { connect, type Socket } from 'node:net'
+import { withTimeout } from '../deadline.js'
 
 interface Pending {
   resolve: (value: unknown) => void
@@ -52,7 +53,7 @@ export class QmpClient {
     await withTimeout(
       new Promise((resolve, reject) => (this.greeted = { resolve, reject })),
       timeoutMs,
-      'QMP greeting'
+      `QMP greeting timed out after ${timeoutMs} ms`
     )
     await this.execute('qmp_capabilities', undefined, timeoutMs)
   }
@@ -96,22 +97,11 @@ export class QmpClient {
     this.socket.write(
       JSON.stringify(args ? { execute: command, arguments: args } : { execute: command }) + '\n'
     )
-    return withTimeout(reply, timeoutMs, `QMP ${command}`)
+    return withTimeout(reply, timeoutMs, `QMP ${command} timed out after ${timeoutMs} ms`)
   }
 
   close(): void {
     this.closed = true
     this.socket.destroy()
   }
-}
-
-export function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`${what} timed out after ${timeoutMs} ms`)),
-      timeoutMs
-    )
-  })
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }

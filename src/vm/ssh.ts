@@ -143,6 +143,9 @@ function attempt(options: WaitForSshOptions, timeoutMs: number): Promise<Attempt
       resolve(result)
     }
     let timer = setTimeout(() => settle({ error: `no answer in ${timeoutMs} ms` }), timeoutMs)
+    // Without TCP_NODELAY each of the handshake's small writes waits for the guest's delayed ACK
+    // (~40 ms): measured 400 ms to a command under TCG, 110–140 ms with it (docs/benchmarks.md).
+    client.on('connect', () => client.setNoDelay(true))
     client.on('error', error => settle({ error: error.message }))
     client.on('close', () => settle({ error: 'connection closed' }))
     client.on('ready', () => {

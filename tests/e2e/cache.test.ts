@@ -13,8 +13,8 @@ import {
   startFakeResultsService,
   type FakeResultsService
 } from '../helpers/fake-results-service.js'
-import { BUSYBOX_PROBES, LAB_ACTION_ENV } from '../helpers/e2e.js'
-import { labNixEnv, makeFixtureFlake, makeKeyPair } from '../helpers/lab.js'
+import { BUSYBOX_PROBES, LAB_ACTION_ENV, jobLog } from '../helpers/e2e.js'
+import { labNixEnv, makeFixtureFlake } from '../helpers/lab.js'
 
 const runs: ActionRun[] = []
 const services: FakeResultsService[] = []
@@ -77,11 +77,11 @@ function deleteFromStore(paths: string[]): void {
 }
 
 /**
- * The fixture plus a key-independent dependency of the image (`payload`, fresh per test): the
- * image's own .drv changes with each run's ephemeral key, the payload's does not, as a NixOS
- * image's packages do not.
+ * The fixture's `image` (bootImage: the per-run key is baked in; bootKeyImage: it is taken at boot)
+ * plus a key-independent dependency (`payload`, fresh per call, so every test has its own .drvs),
+ * as a NixOS image's packages are: exposed as `bootImage`.
  */
-function layeredFlake(): string {
+function layeredFlake(image = 'bootImage'): string {
   const dir = makeFixtureFlake()
   renameSync(join(dir, 'flake.nix'), join(dir, 'fixture.nix'))
   const nonce = randomBytes(8).toString('hex')
@@ -101,7 +101,7 @@ function layeredFlake(): string {
     in {
       packages.x86_64-linux = {
         inherit payload;
-        bootImage = builtins.derivation (fixture.packages.x86_64-linux.bootImage.drvAttrs // {
+        bootImage = builtins.derivation (fixture.packages.x86_64-linux.${image}.drvAttrs // {
           cachePayload = payload;
         });
       };
@@ -122,39 +122,40 @@ function layeredFlake(): string {
 describe('the image cache (cache: true) through the bundled action', () => {
   it('restores an unchanged image on the second run instead of building it', async () => {
     const results = await service()
-    const flake = makeFixtureFlake()
-    // The same .drv twice needs the same key in the image: the image gets a fixed test key
-    // (the action's per-run key goes to a variable the image does not read), so SSH cannot log in
-    // and both runs end boot-failed; the cache is what is under test here.
-    const fixed = makeKeyPair()
-    const inputs = {
-      flake,
-      image: 'bootImage',
-      'root-key-env': 'BOOT_IMAGE_VM_UNUSED_KEY',
-      'boot-timeout': '5',
-      kvm: 'off'
-    }
-    const env = { PRE_NIXOS_ROOT_KEY: fixed.publicKeyPath }
-    const first = await run(results, inputs, env)
+    // An image that takes root's key at boot: its .drv is the same whatever each run's key is.
+    const flake = layeredFlake('bootKeyImage')
+    const payload = nix(['eval', '--raw', `${flake}#payload.outPath`])
+    const first = await run(results, { flake, image: 'bootImage' })
     const firstReport = report(first)
+    expect(first.outputs.result, jobLog(first).slice(-3000)).toBe('passed')
     expect(firstReport.cache?.status).toBe('miss')
     const outPath = firstReport.builds[0].outPath as string
-    expect(buildActivities(first).length).toBe(1)
+    expect(buildActivities(first)).toHaveLength(2)
     expect(firstReport.cache?.save?.status).toBe('saved')
     expect(imageEntries(results)).toEqual([firstReport.cache?.key])
     expect(first.post.exitCode).toBe(0)
 
-    deleteFromStore([outPath])
-    const second = await run(results, inputs, env)
+    // A fresh runner: neither the image nor what it was built from is in the store.
+    deleteFromStore([outPath, payload])
+    const second = await run(results, { flake, image: 'bootImage' })
     const secondReport = report(second)
+    // Its own key, offered at boot, let it in.
+    expect(second.outputs.result, jobLog(second).slice(-3000)).toBe('passed')
+    const offeredKey = (result: ActionRun): string =>
+      /ssh\.authorized_keys\.root=(ssh-ed25519 \S+)/.exec(
+        readFileSync(join(result.outputs['report-dir'], 'vm/qemu-args.txt'), 'utf8')
+      )?.[1] ?? ''
+    expect(offeredKey(second)).toMatch(/^ssh-ed25519 /)
+    expect(offeredKey(second)).not.toBe(offeredKey(first))
     expect(secondReport.cache?.status).toBe('hit')
     expect(secondReport.cache?.key).toBe(firstReport.cache?.key)
     expect(secondReport.cache?.bytesRestored).toBeGreaterThan(1_000_000)
-    expect(secondReport.builds[0].status).toBe('passed')
     expect(secondReport.builds[0].outPath).toBe(outPath)
     expect(secondReport.builds[0].built).toEqual([])
     expect(buildActivities(second)).toEqual([])
-    expect(existsSync(second.outputs['iso-path'])).toBe(true)
+    expect(readFileSync(join(second.outputs['report-dir'], 'vm/serial.log'), 'utf8')).toContain(
+      'root key from the credential ssh.authorized_keys.root'
+    )
     // An exact hit saves nothing.
     expect(secondReport.cache?.save?.status).toBe('skipped')
     expect(imageEntries(results)).toHaveLength(1)
@@ -215,7 +216,10 @@ describe('the image cache (cache: true) through the bundled action', () => {
     expect(result.annotations.some(a => a.level === 'warning' && /restore/i.test(a.message))).toBe(
       true
     )
-    expect(result.post.durationMs).toBeLessThan(30_000)
+    // Neither the image cache nor the baseline tries the service again: post saves nothing.
+    expect(results.calls.filter(c => c.method === 'CreateCacheEntry')).toEqual([])
+    expect(jobLog(result)).toMatch(/does not become the baseline: the cache service failed/)
+    expect(result.post.timedOut).toBe(false)
     expect(result.leftovers).toEqual([])
     console.log(`outage: main ${result.main.durationMs} ms, post ${result.post.durationMs} ms`)
   }, 600_000)

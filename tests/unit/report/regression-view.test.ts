@@ -5,6 +5,11 @@ import { describe, expect, it } from 'vitest'
 import { consoleLog } from '../../../src/log.js'
 import { regressionView, runDescription } from '../../../src/report/regression-view.js'
 import { failedReport, passedReport } from './fixtures.js'
+import {
+  clientEnv,
+  setClientEnv,
+  startFakeResultsService
+} from '../../helpers/fake-results-service.js'
 
 const lines: string[] = []
 const base = {
@@ -54,5 +59,28 @@ describe('regressionView', () => {
       })
     ).toBe('o/r run 5 attempt 2 on main')
     expect(runDescription({})).toBeUndefined()
+  })
+
+  it('does not leave post a save to try when the service failed the lookup', async () => {
+    const service = await startFakeResultsService({ failAll: 403 })
+    const workspace = mkdtempSync(join(tmpdir(), 'biv-view-'))
+    const restoreEnv = setClientEnv({ ...clientEnv(service), GITHUB_WORKSPACE: workspace })
+    const cwd = process.cwd()
+    process.chdir(workspace)
+    lines.length = 0
+    try {
+      const env = { GITHUB_REPOSITORY: 'o/r', GITHUB_REF_NAME: 'main', GITHUB_RUN_ID: '5' }
+      const view = await regressionView(noNix(), workspace, { ...base, compare: 'auto', env })
+      expect(view.comparison.status).toBe('error')
+      expect(view.baselineFile).toBe(join(workspace, 'baseline.json'))
+      expect(view.saveKey).toBeUndefined()
+      expect(lines).toContain(
+        'This run does not become the baseline: the cache service failed the lookup, so post does not try it again.'
+      )
+    } finally {
+      process.chdir(cwd)
+      restoreEnv()
+      await service.close()
+    }
   })
 })

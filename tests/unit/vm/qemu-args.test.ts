@@ -65,6 +65,17 @@ describe('qemuArgs', () => {
     expect(() => qemuArgs({ ...base, firmware: 'uefi' })).toThrow(/OVMF/)
   })
 
+  it("offers root's key at boot as the systemd credential, in an SMBIOS type 11 string", () => {
+    expect(values(qemuArgs(base), '-smbios')).toEqual([])
+    const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIO+x/y=='
+    expect(values(qemuArgs({ ...base, rootPublicKey: key }), '-smbios')).toEqual([
+      `type=11,value=io.systemd.credential:ssh.authorized_keys.root=${key}`
+    ])
+    // A comma cannot end the value and add an option.
+    const [smbios] = values(qemuArgs({ ...base, rootPublicKey: 'a,path=/x' }), '-smbios')
+    expect(smbios).toBe('type=11,value=io.systemd.credential:ssh.authorized_keys.root=a,,path=/x')
+  })
+
   it('doubles commas in paths so they cannot add options', () => {
     expect(qemuEscape('/a,b/c.iso')).toBe('/a,,b/c.iso')
     const args = qemuArgs({ ...base, iso: '/tmp/x,readonly=off.iso' })

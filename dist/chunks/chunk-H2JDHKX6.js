@@ -2381,6 +2381,49 @@ function runNix(nix, request, args, env, onStderrLine) {
 // src/toolkit.ts
 var actionsCache = () => import("./cache-SXVXI4JB.js");
 var actionsArtifact = () => import("./artifact-F323T2UA.js");
+async function quietly(work, failures) {
+  const original = process.stdout.write;
+  const pattern = /^(?:::(?:error|warning|debug)::)?((?:Failed to (?:restore|save|reserve cache)|Cache reservation failed): .*)$/;
+  process.stdout.write = function(chunk, ...rest) {
+    if (typeof chunk === "string") {
+      for (const line of chunk.split("\n")) {
+        const match = pattern.exec(line.trim());
+        if (match) failures.push(match[1].replace(/%0A/g, " ").replace(/%25/g, "%"));
+      }
+      chunk = chunk.replace(/^::(?:error|warning)::(Failed to (?:restore|save): )/gm, "$1");
+    }
+    return original.call(this, chunk, ...rest);
+  };
+  try {
+    return await work();
+  } finally {
+    process.stdout.write = original;
+  }
+}
+function cacheKeyTaken(failures) {
+  const refused = failures.find((failure) => failure.startsWith("Failed to reserve cache:"));
+  return refused !== void 0 && /Response was not ok|already exists/i.test(refused);
+}
+
+// src/deadline.ts
+var TIMED_OUT = /* @__PURE__ */ Symbol("timed out");
+async function withDeadline(work, ms) {
+  let timer;
+  const deadline = new Promise((resolve3) => {
+    timer = setTimeout(resolve3, ms, TIMED_OUT);
+  });
+  work.catch(() => void 0);
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+async function withTimeout(work, ms, message) {
+  const outcome = await withDeadline(work, ms);
+  if (outcome === TIMED_OUT) throw new Error(message);
+  return outcome;
+}
 
 // src/cache/image-cache.ts
 import { createHash as createHash2 } from "node:crypto";
@@ -2412,35 +2455,6 @@ async function directoryBytes(dir) {
     else if (entry.isFile()) total += (await stat2(path)).size;
   }
   return total;
-}
-async function quietly(work, failures) {
-  const original = process.stdout.write;
-  const pattern = /^(?:::(?:error|warning|debug)::)?((?:Failed to (?:restore|save|reserve cache)|Cache reservation failed): .*)$/;
-  process.stdout.write = function(chunk, ...rest) {
-    if (typeof chunk === "string") {
-      for (const line of chunk.split("\n")) {
-        const match = pattern.exec(line.trim());
-        if (match) failures.push(match[1].replace(/%0A/g, " ").replace(/%25/g, "%"));
-      }
-      chunk = chunk.replace(/^::(?:error|warning)::(Failed to (?:restore|save): )/gm, "$1");
-    }
-    return original.call(this, chunk, ...rest);
-  };
-  try {
-    return await work();
-  } finally {
-    process.stdout.write = original;
-  }
-}
-var TIMED_OUT = /* @__PURE__ */ Symbol("timed out");
-async function withDeadline(work, ms) {
-  let timer;
-  const deadline = new Promise((res) => timer = setTimeout(res, ms, TIMED_OUT));
-  try {
-    return await Promise.race([work, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 // src/cache/keys.ts
@@ -2598,8 +2612,7 @@ async function saveImageCache(state, log) {
         status: "saved",
         detail: `saved in ${(saveMs / 1e3).toFixed(1)} s: ${notes.join("; ")}`
       };
-    const refused = failures.find((f) => f.startsWith("Failed to reserve cache:"));
-    if (refused && /Response was not ok|already exists/i.test(refused)) {
+    if (cacheKeyTaken(failures)) {
       return { ...fields, status: "skipped", detail: "another job saved this key first" };
     }
     return {
@@ -2965,6 +2978,11 @@ export {
   consoleLog,
   actionsCache,
   actionsArtifact,
+  quietly,
+  cacheKeyTaken,
+  TIMED_OUT,
+  withDeadline,
+  withTimeout,
   LineSplitter,
   run,
   stringEnv,

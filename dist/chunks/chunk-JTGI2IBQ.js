@@ -21,8 +21,9 @@ import {
   run,
   setupNix,
   stringEnv,
+  withTimeout,
   writeReportFiles
-} from "./chunk-ZT2JFO3U.js";
+} from "./chunk-H2JDHKX6.js";
 import {
   __commonJS,
   __require,
@@ -20383,6 +20384,12 @@ var Secrets = class {
 var import_ssh2 = __toESM(require_lib2(), 1);
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+function publicKeyLine(privateKey) {
+  const parsed = import_ssh2.default.utils.parseKey(privateKey);
+  const key = Array.isArray(parsed) ? parsed[0] : parsed;
+  if (key instanceof Error) throw new Error(`the SSH private key cannot be read: ${key.message}`);
+  return `${key.type} ${key.getPublicSSH().toString("base64")}`;
+}
 function createEphemeralKey(parentDir) {
   const dir = join(parentDir, "ssh-key");
   mkdirSync(dir, { recursive: true, mode: 448 });
@@ -21201,6 +21208,7 @@ import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { join as join4 } from "node:path";
 var QEMU_BINARY = "qemu-system-x86_64";
+var ROOT_KEY_CREDENTIAL = "io.systemd.credential:ssh.authorized_keys.root";
 function qemuEscape(value) {
   return value.replaceAll(",", ",,");
 }
@@ -21235,6 +21243,12 @@ function qemuArgs(config) {
     "-serial",
     "chardev:serial0"
   );
+  if (config.rootPublicKey) {
+    args.push(
+      "-smbios",
+      `type=11,value=${qemuEscape(`${ROOT_KEY_CREDENTIAL}=${config.rootPublicKey}`)}`
+    );
+  }
   args.push("-qmp", `unix:${qemuEscape(config.qmpSocket)},server=on,wait=off`);
   args.push("-monitor", "none", "-display", "none", "-vga", "std", "-no-reboot");
   return args;
@@ -21564,7 +21578,7 @@ var QmpClient = class _QmpClient {
     await withTimeout(
       new Promise((resolve2, reject) => this.greeted = { resolve: resolve2, reject }),
       timeoutMs,
-      "QMP greeting"
+      `QMP greeting timed out after ${timeoutMs} ms`
     );
     await this.execute("qmp_capabilities", void 0, timeoutMs);
   }
@@ -21601,23 +21615,13 @@ var QmpClient = class _QmpClient {
     this.socket.write(
       JSON.stringify(args ? { execute: command, arguments: args } : { execute: command }) + "\n"
     );
-    return withTimeout(reply, timeoutMs, `QMP ${command}`);
+    return withTimeout(reply, timeoutMs, `QMP ${command} timed out after ${timeoutMs} ms`);
   }
   close() {
     this.closed = true;
     this.socket.destroy();
   }
 };
-function withTimeout(promise, timeoutMs, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`${what} timed out after ${timeoutMs} ms`)),
-      timeoutMs
-    );
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 // src/vm/timeline.ts
 var MILESTONES = [
@@ -21727,7 +21731,8 @@ var Machine = class {
       ovmfVars: ovmf.vars,
       sshPort: options.sshPort,
       serialLog: this.serialLog,
-      qmpSocket
+      qmpSocket,
+      rootPublicKey: options.rootPublicKey
     });
     const qemu = options.qemu ?? QEMU_BINARY;
     writeFileSync2(join6(options.dir, "qemu-args.txt"), [qemu, ...args].join("\n") + "\n");
@@ -21967,6 +21972,7 @@ function attempt(options, timeoutMs) {
       resolve2(result);
     };
     let timer = setTimeout(() => settle({ error: `no answer in ${timeoutMs} ms` }), timeoutMs);
+    client.on("connect", () => client.setNoDelay(true));
     client.on("error", (error) => settle({ error: error.message }));
     client.on("close", () => settle({ error: "connection closed" }));
     client.on("ready", () => {
@@ -22102,6 +22108,7 @@ async function bootAttempt(options, ctx) {
     iso: options.iso,
     firmware: options.firmware,
     sshPort: options.sshPort,
+    rootPublicKey: publicKeyLine(options.privateKey),
     dir: options.vmDir,
     tempDir: ctx.tempDir,
     log: ctx.log,

@@ -6,17 +6,21 @@ const __bivFilename = __bivFileURLToPath(import.meta.url);
 const __bivDirname = __bivDirnameOf(__bivFilename);
 import {
   BASELINE_SCHEMA_VERSION,
+  TIMED_OUT,
   actionsCache,
+  cacheKeyTaken,
   errorMessage,
-  parseBaseline
-} from "./chunk-ZT2JFO3U.js";
+  parseBaseline,
+  quietly,
+  withDeadline
+} from "./chunk-H2JDHKX6.js";
 
 // src/report/baseline-store.ts
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 var CACHE_PATH = ".boot-image-vm-baseline/baseline.json";
-var RESTORE_TIMEOUT_MS = 6e4;
+var RESTORE_TIMEOUT_MS = 2e4;
 var SAVE_TIMEOUT_MS = 12e4;
 function baselineScope(env, image) {
   const repository = env.GITHUB_REPOSITORY;
@@ -49,13 +53,6 @@ function baselineKeyPrefix(scope) {
 function baselineKey(scope) {
   return `${baselineKeyPrefix(scope)}${scope.runId}-${scope.runAttempt}`;
 }
-function withTimeout(work, ms, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms / 1e3} s`)), ms);
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
-}
 async function restoreBaseline(scope, log, timeoutMs = RESTORE_TIMEOUT_MS) {
   const cache = await actionsCache();
   if (!cache.isFeatureAvailable()) {
@@ -63,12 +60,17 @@ async function restoreBaseline(scope, log, timeoutMs = RESTORE_TIMEOUT_MS) {
   }
   const prefix = baselineKeyPrefix(scope);
   rmSync(dirname(CACHE_PATH), { recursive: true, force: true });
+  const failures = [];
   try {
-    const key = await withTimeout(
-      cache.restoreCache([CACHE_PATH], baselineKey(scope), [prefix]),
-      timeoutMs,
-      "restoring the baseline"
+    const key = await withDeadline(
+      quietly(() => cache.restoreCache([CACHE_PATH], baselineKey(scope), [prefix]), failures),
+      timeoutMs
     );
+    if (key === TIMED_OUT || !key && failures.length) {
+      const detail = key === TIMED_OUT ? `the cache service did not answer in ${timeoutMs / 1e3} s` : failures.join("; ");
+      log.warning(`The baseline was not restored: ${detail}`);
+      return { status: "error", detail: `not restored: ${detail}`, serviceDown: true };
+    }
     if (!key) return { status: "none", detail: `no baseline under ${prefix}` };
     let baseline;
     try {
@@ -88,11 +90,18 @@ async function restoreBaseline(scope, log, timeoutMs = RESTORE_TIMEOUT_MS) {
 async function saveBaseline(file, key, log, timeoutMs = SAVE_TIMEOUT_MS) {
   const cache = await actionsCache();
   if (!cache.isFeatureAvailable()) return "not saved: the cache service is not available";
+  const failures = [];
   try {
     mkdirSync(dirname(CACHE_PATH), { recursive: true });
     writeFileSync(CACHE_PATH, readFileSync(file));
-    const id = await withTimeout(cache.saveCache([CACHE_PATH], key), timeoutMs, "saving");
-    return id === -1 ? `not saved under ${key}` : `saved as ${key}`;
+    const id = await withDeadline(
+      quietly(() => cache.saveCache([CACHE_PATH], key), failures),
+      timeoutMs
+    );
+    if (id === TIMED_OUT) throw new Error(`saving took longer than ${timeoutMs / 1e3} s`);
+    if (id === -1 && cacheKeyTaken(failures)) return `not saved: ${key} exists already`;
+    if (id === -1) throw new Error(failures.join("; ") || `nothing saved under ${key}`);
+    return `saved as ${key}`;
   } catch (error) {
     log.warning(`The baseline was not saved: ${errorMessage(error)}`);
     return `not saved: ${errorMessage(error)}`;
