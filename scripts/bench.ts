@@ -39,6 +39,8 @@ import {
   type FakeResultsService
 } from '../tests/helpers/fake-results-service.js'
 import {
+  addLayeredImage,
+  deleteStorePaths,
   fixtureIso,
   freePort,
   LAB_DIR,
@@ -269,6 +271,8 @@ interface BootSample {
   setupMs?: number
   buildMs?: number
   cache?: Report['cache']
+  /** The image's store path (the action only). */
+  outPath?: string
   error?: string
 }
 
@@ -287,7 +291,8 @@ function actionInputs(flake: string, variant: Variant): Record<string, string> {
   const cached = variant === 'cache-cold' || variant === 'cache-warm'
   return declared({
     flake,
-    image: 'bootImage',
+    // The cache pair's image takes its key at boot (its .drv does not change with the key).
+    image: cached ? 'layeredImage' : 'bootImage',
     devshell: variant === 'action-env-diff' ? DEVSHELL : '',
     kvm: variant === 'action' ? 'auto' : 'off',
     memory: String(MEMORY_MIB),
@@ -345,6 +350,7 @@ async function runActionSample(
       setupMs: report?.stages.setup?.durationMs,
       buildMs: report?.stages.build?.durationMs,
       cache: report?.cache,
+      outPath: report?.builds[0]?.outPath,
       error: ok
         ? undefined
         : `result ${run.outputs.result ?? '?'}, exit ${run.main.exitCode}: ${(report?.error ?? run.main.stderr).slice(-300)}`
@@ -408,17 +414,25 @@ async function runBoots(
       const order = units.map((_, i) => units[(i + round - 1) % units.length])
       for (const unit of order) {
         if (unit[0] === 'cache-cold' && cacheNotWired) continue
-        // A cache pair gets a results service of its own: the cold run finds nothing, the warm
-        // run what the cold run's post step saved.
-        const pairService = unit[0] === 'cache-cold' ? await startFakeResultsService() : undefined
+        // A cache pair gets a results service and an image of its own: the cold run finds
+        // nothing and builds, the warm run finds what the cold run's post step saved, on a store
+        // that no longer has the image or what it was built from (as on a fresh runner).
+        const pair = unit[0] === 'cache-cold'
+        const pairService = pair ? await startFakeResultsService() : undefined
+        const pairFlake = pair ? makeFixtureFlake() : flake
+        const payload = pair ? addLayeredImage(pairFlake, 'bootKeyImage') : undefined
         try {
           for (const variant of unit) {
+            const cold = samples.at(-1)
+            if (variant === 'cache-warm' && cold?.outPath && payload) {
+              deleteStorePaths([cold.outPath, payload])
+            }
             const started = Date.now()
             say(`round ${round}/${BOOT_REPS}: ${variant} …`)
             const sample =
               variant === 'bare'
                 ? await runBareSample(flake, round)
-                : await runActionSample(scripts, flake, variant, round, pairService ?? service)
+                : await runActionSample(scripts, pairFlake, variant, round, pairService ?? service)
             samples.push(sample)
             say(
               `round ${round}/${BOOT_REPS}: ${variant} ${sample.ok ? 'ok' : 'FAILED'} in ` +
@@ -850,9 +864,8 @@ async function main(): Promise<void> {
     })
   }
   if (wanted('cache')) {
-    // The image's .drv changes with every ephemeral key, so the second run may restore the
-    // closest entry ('partial') rather than its own ('hit'): both count as restored, and the
-    // statuses seen are named.
+    // The pair's image takes its key at boot, so the second run should restore its own entry
+    // ('hit'); a 'partial' would count as restored too, and the statuses seen are named.
     const restored = (sample: BootSample): boolean =>
       (sample.cache?.status === 'hit' || sample.cache?.status === 'partial') &&
       (sample.cache.bytesRestored ?? 0) > 0
@@ -1196,10 +1209,11 @@ killed (its process group) once that line arrives. "node alone" is \`node -e\` p
 the floor set by Node itself. First line seen: ${firstLines.map(l => `\`${l}\``).join(', ') || '—'}.
 
 **Cache** — a pair of runs per round with \`cache: true\` against a fresh results service: the first
-finds nothing (\`miss\`) and saves the image in its post step; the second restores what the first
-saved. On this fixture the image's .drv includes the run's ephemeral public key, so the second
-run's exact key never exists and it restores the closest entry (\`partial\`) where a run with an
-unchanged .drv would get a \`hit\`; the row names the statuses seen. Time to verdict is the main
+finds nothing (\`miss\`), builds and saves the image in its post step; the image and what it was
+built from are then deleted from the store, and the second run restores what the first saved. The
+pair's image is the fixture's \`bootKeyImage\` (it takes root's key at boot, so its .drv does not
+change with each run's ephemeral key) plus a fresh dependency, so each pair has its own .drvs and
+the second run gets an exact \`hit\`; the row names the statuses seen. Time to verdict is the main
 step's duration (everything up to the verdict, the report and the upload); also the build stage's
 duration and report.json's \`cache.bytesRestored\` and \`cache.restoreMs\`. Both runs boot the
 image; the fixture's local build is already about a second, so there is little for a restore to

@@ -2,9 +2,7 @@
 // @actions/cache against the fake results service. The Nix store here is shared by every test, so
 // each test makes its derivations fresh (a nonce, a fresh key) and deletes the first run's outputs
 // from the store before the second run: what the second run has, it got from the cache.
-import { spawnSync } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { Report } from '../../src/model.js'
@@ -14,7 +12,7 @@ import {
   type FakeResultsService
 } from '../helpers/fake-results-service.js'
 import { BUSYBOX_PROBES, LAB_ACTION_ENV, jobLog } from '../helpers/e2e.js'
-import { labNixEnv, makeFixtureFlake } from '../helpers/lab.js'
+import { addLayeredImage, deleteStorePaths, makeFixtureFlake } from '../helpers/lab.js'
 
 const runs: ActionRun[] = []
 const services: FakeResultsService[] = []
@@ -64,68 +62,19 @@ function buildActivities(result: ActionRun): string[] {
     .map(event => String(event.fields?.[0]))
 }
 
-function nix(args: string[]): string {
-  const result = spawnSync('nix', args, { env: labNixEnv(), encoding: 'utf8' })
-  if (result.status !== 0) throw new Error(`nix ${args.join(' ')}: ${result.stderr}`)
-  return result.stdout
-}
-
 /** Makes paths absent from the (shared) store, as on a fresh runner. */
 function deleteFromStore(paths: string[]): void {
-  nix(['store', 'delete', ...paths])
+  deleteStorePaths(paths)
   for (const path of paths) expect(existsSync(path), path).toBe(false)
-}
-
-/**
- * The fixture's `image` (bootImage: the per-run key is baked in; bootKeyImage: it is taken at boot)
- * plus a key-independent dependency (`payload`, fresh per call, so every test has its own .drvs),
- * as a NixOS image's packages are: exposed as `bootImage`.
- */
-function layeredFlake(image = 'bootImage'): string {
-  const dir = makeFixtureFlake()
-  renameSync(join(dir, 'flake.nix'), join(dir, 'fixture.nix'))
-  const nonce = randomBytes(8).toString('hex')
-  writeFileSync(
-    join(dir, 'flake.nix'),
-    `{
-  outputs = { self }:
-    let
-      fixture = (import ./fixture.nix).outputs { inherit self; };
-      payload = builtins.derivation {
-        name = "cache-test-payload";
-        system = "x86_64-linux";
-        builder = "/bin/bash";
-        nonce = "${nonce}";
-        args = [ "-c" "echo $nonce > $out" ];
-      };
-    in {
-      packages.x86_64-linux = {
-        inherit payload;
-        bootImage = builtins.derivation (fixture.packages.x86_64-linux.${image}.drvAttrs // {
-          cachePayload = payload;
-        });
-      };
-    };
-}
-`
-  )
-  for (const args of [
-    ['add', '-A'],
-    ['commit', '-q', '-m', 'layered']
-  ]) {
-    const git = spawnSync('git', args, { cwd: dir, encoding: 'utf8' })
-    if (git.status !== 0) throw new Error(`git ${args.join(' ')}: ${git.stderr}`)
-  }
-  return dir
 }
 
 describe('the image cache (cache: true) through the bundled action', () => {
   it('restores an unchanged image on the second run instead of building it', async () => {
     const results = await service()
     // An image that takes root's key at boot: its .drv is the same whatever each run's key is.
-    const flake = layeredFlake('bootKeyImage')
-    const payload = nix(['eval', '--raw', `${flake}#payload.outPath`])
-    const first = await run(results, { flake, image: 'bootImage' })
+    const flake = makeFixtureFlake()
+    const payload = addLayeredImage(flake, 'bootKeyImage')
+    const first = await run(results, { flake, image: 'layeredImage' })
     const firstReport = report(first)
     expect(first.outputs.result, jobLog(first).slice(-3000)).toBe('passed')
     expect(firstReport.cache?.status).toBe('miss')
@@ -137,7 +86,7 @@ describe('the image cache (cache: true) through the bundled action', () => {
 
     // A fresh runner: neither the image nor what it was built from is in the store.
     deleteFromStore([outPath, payload])
-    const second = await run(results, { flake, image: 'bootImage' })
+    const second = await run(results, { flake, image: 'layeredImage' })
     const secondReport = report(second)
     // Its own key, offered at boot, let it in.
     expect(second.outputs.result, jobLog(second).slice(-3000)).toBe('passed')
@@ -169,9 +118,9 @@ describe('the image cache (cache: true) through the bundled action', () => {
 
   it('restores the closest entry for a changed image, so only what changed is built', async () => {
     const results = await service()
-    const flake = layeredFlake()
-    const payload = nix(['eval', '--raw', `${flake}#payload.outPath`])
-    const first = await run(results, { flake, image: 'bootImage' })
+    const flake = makeFixtureFlake()
+    const payload = addLayeredImage(flake, 'bootImage')
+    const first = await run(results, { flake, image: 'layeredImage' })
     const firstReport = report(first)
     expect(first.outputs.result).toBe('passed')
     expect(firstReport.cache?.status).toBe('miss')
@@ -180,7 +129,7 @@ describe('the image cache (cache: true) through the bundled action', () => {
 
     deleteFromStore([firstReport.builds[0].outPath as string, payload])
     // A new run has a new ephemeral key: a new image .drv, the same payload .drv.
-    const second = await run(results, { flake, image: 'bootImage' })
+    const second = await run(results, { flake, image: 'layeredImage' })
     const secondReport = report(second)
     expect(second.outputs.result).toBe('passed')
     expect(secondReport.cache?.status).toBe('partial')

@@ -2,7 +2,7 @@
 // ed25519 key per fixture ISO, and a QEMU (TCG) boot of it. scripts/setup-lab.sh prepares .lab/.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import {
   chmodSync,
   cpSync,
@@ -347,4 +347,38 @@ export function addFixturePackage(flake: string, name: string, definition: strin
     encoding: 'utf8'
   })
   if (commit.status !== 0) throw new Error(`git commit failed in ${flake}: ${commit.stderr}`)
+}
+
+/**
+ * Adds `payload` (a fresh derivation that does not depend on the key) and `layeredImage` (the
+ * fixture's `base` image depending on it, as a NixOS image depends on its packages) to a fixture
+ * flake copy: every call makes new .drvs. Returns the payload's output path.
+ */
+export function addLayeredImage(flake: string, base: 'bootImage' | 'bootKeyImage'): string {
+  const nonce = randomBytes(8).toString('hex')
+  addFixturePackage(
+    flake,
+    'payload',
+    `drv { name = "cache-test-payload"; nonce = "${nonce}"; args = [ "-c" "echo $nonce > $out" ]; }`
+  )
+  addFixturePackage(
+    flake,
+    'layeredImage',
+    `builtins.derivation (self.packages.\${system}.${base}.drvAttrs // { cachePayload = self.packages.\${system}.payload; })`
+  )
+  const payload = spawnSync('nix', ['eval', '--raw', `${flake}#payload.outPath`], {
+    env: labNixEnv(),
+    encoding: 'utf8'
+  })
+  if (payload.status !== 0) throw new Error(`nix eval ${flake}#payload: ${payload.stderr}`)
+  return payload.stdout
+}
+
+/** Deletes store paths (and nothing that still needs them), as on a fresh runner. */
+export function deleteStorePaths(paths: string[]): void {
+  const result = spawnSync('nix', ['store', 'delete', ...paths], {
+    env: labNixEnv(),
+    encoding: 'utf8'
+  })
+  if (result.status !== 0) throw new Error(`nix store delete: ${result.stderr}`)
 }
