@@ -15,7 +15,7 @@ import {
   readBaselineFile,
   runPipeline,
   writeBaselineFile
-} from "./chunks/chunk-JTGI2IBQ.js";
+} from "./chunks/chunk-NZ5GALLR.js";
 import {
   cleanupSetup,
   compareWithBaseline,

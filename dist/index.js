@@ -21,7 +21,7 @@ import {
   probeOutputReader,
   runPipeline,
   writeBaselineFile
-} from "./chunks/chunk-JTGI2IBQ.js";
+} from "./chunks/chunk-NZ5GALLR.js";
 import {
   actionsArtifact,
   actionsLog,

@@ -26,8 +26,16 @@ export interface BootAttemptOptions {
   onQemuStarted?: (pid: number) => void
 }
 
+/**
+ * QEMU could not bind the SSH forward: another process took the port between freePort() closing
+ * it and QEMU binding it.
+ */
+const PORT_TAKEN = /Could not set up host forwarding rule/
+
 export type BootOutcome =
   | { kind: 'ready'; session: SshSession; fingerprint: string; bootSeconds: number }
+  /** The forward's port was taken: the caller may retry on another. */
+  | { kind: 'port-taken' }
   /** KVM could not run the guest: the caller may retry under TCG. */
   | { kind: 'kvm-failed'; reason: string }
   | { kind: 'failed'; error: string; panic?: string }
@@ -54,6 +62,7 @@ export async function bootAttempt(
     await machine.start()
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error)
+    if (PORT_TAKEN.test(message)) return { machine, outcome: { kind: 'port-taken' } }
     const kvm = options.accel === 'kvm' ? kvmFailureFromOutput(message) : undefined
     if (kvm) return { machine, outcome: { kind: 'kvm-failed', reason: kvm } }
     return { machine, outcome: { kind: 'failed', error: `QEMU did not start: ${message}` } }

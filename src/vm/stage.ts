@@ -31,6 +31,9 @@ export interface VmRequest {
   onQemuStarted?: (pid: number) => void
 }
 
+/** Ports tried for the SSH forward (another process may take a free port before QEMU binds it). */
+const MAX_PORT_TRIES = 3
+
 export const DEFAULT_TEST_TIMEOUT_SECONDS = Number(INPUT_DEFAULTS['test-timeout'])
 const TCG_COST = 'TCG emulates the CPU in software and is roughly 5–10× slower than KVM'
 
@@ -84,6 +87,7 @@ export async function runVm(request: VmRequest, ctx: StageContext): Promise<VmSt
     let accel = choice.accel
     let outcome: BootOutcome
     let sshPort = 0
+    let portsTaken = 0
     for (;;) {
       sshPort = await freePort()
       const attempt = await bootAttempt(
@@ -92,6 +96,18 @@ export async function runVm(request: VmRequest, ctx: StageContext): Promise<VmSt
       )
       machine = attempt.machine
       outcome = attempt.outcome
+      if (outcome.kind === 'port-taken') {
+        await machine.shutdown(1_000)
+        if (++portsTaken < MAX_PORT_TRIES) {
+          ctx.log.info(`Port ${sshPort} was taken before QEMU could bind it; trying another.`)
+          machine = undefined
+          continue
+        }
+        outcome = {
+          kind: 'failed',
+          error: `QEMU could not bind a port for the SSH forward (${MAX_PORT_TRIES} tries; the last: ${sshPort})`
+        }
+      }
       if (outcome.kind !== 'kvm-failed') break
       await screenshot('kvm-failure')
       await machine.shutdown(1_000)

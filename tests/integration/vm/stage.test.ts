@@ -2,12 +2,14 @@
 // fixture ISOs: busybox + dropbear guests that print `boot-image-vm: ready` on the console.
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import type { StageContext } from '../../../src/context.js'
 import { consoleLog } from '../../../src/log.js'
 import { Secrets } from '../../../src/secrets.js'
+import { bootAttempt } from '../../../src/vm/boot.js'
 import { runVm, type VmRequest } from '../../../src/vm/stage.js'
 import { fixtureIso } from '../../helpers/lab.js'
 
@@ -237,5 +239,30 @@ describe('runVm', () => {
     const result = await vm
     expect(result.boot.status).toBe('failed')
     expect(result.boot.error).toMatch(/cancelled/)
+  })
+
+  it('reports a forward port taken before QEMU bound it, so the stage can pick another', async () => {
+    const { ctx } = harness()
+    const squatter = createServer()
+    await new Promise<void>(resolve => squatter.listen(0, '127.0.0.1', resolve))
+    const port = (squatter.address() as { port: number }).port
+    try {
+      const fixture = await request('bootImage')
+      const attempt = await bootAttempt(
+        {
+          ...fixture,
+          accel: 'tcg',
+          sshPort: port,
+          privateKey: readFileSync(fixture.privateKeyPath, 'utf8'),
+          deadline: Date.now() + 30_000,
+          vmDir: join(ctx.reportDir, 'vm')
+        },
+        ctx
+      )
+      expect(attempt.outcome).toEqual({ kind: 'port-taken' })
+      expect(attempt.machine.running).toBe(false)
+    } finally {
+      squatter.close()
+    }
   })
 })

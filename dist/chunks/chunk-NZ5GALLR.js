@@ -22100,6 +22100,7 @@ async function waitForSsh(options) {
 
 // src/vm/boot.ts
 var KVM_SILENT_CONSOLE_SECONDS = 8;
+var PORT_TAKEN = /Could not set up host forwarding rule/;
 async function bootAttempt(options, ctx) {
   const machine = new Machine({
     accel: options.accel,
@@ -22118,6 +22119,7 @@ async function bootAttempt(options, ctx) {
     await machine.start();
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
+    if (PORT_TAKEN.test(message)) return { machine, outcome: { kind: "port-taken" } };
     const kvm = options.accel === "kvm" ? kvmFailureFromOutput(message) : void 0;
     if (kvm) return { machine, outcome: { kind: "kvm-failed", reason: kvm } };
     return { machine, outcome: { kind: "failed", error: `QEMU did not start: ${message}` } };
@@ -22333,6 +22335,7 @@ async function runTestCommand(options, ctx) {
 }
 
 // src/vm/stage.ts
+var MAX_PORT_TRIES = 3;
 var DEFAULT_TEST_TIMEOUT_SECONDS = Number(INPUT_DEFAULTS["test-timeout"]);
 var TCG_COST = "TCG emulates the CPU in software and is roughly 5\u201310\xD7 slower than KVM";
 function chooseAccelerator(mode, check) {
@@ -22378,6 +22381,7 @@ async function runVm(request, ctx) {
     let accel = choice.accel;
     let outcome;
     let sshPort = 0;
+    let portsTaken = 0;
     for (; ; ) {
       sshPort = await freePort();
       const attempt2 = await bootAttempt(
@@ -22386,6 +22390,18 @@ async function runVm(request, ctx) {
       );
       machine = attempt2.machine;
       outcome = attempt2.outcome;
+      if (outcome.kind === "port-taken") {
+        await machine.shutdown(1e3);
+        if (++portsTaken < MAX_PORT_TRIES) {
+          ctx.log.info(`Port ${sshPort} was taken before QEMU could bind it; trying another.`);
+          machine = void 0;
+          continue;
+        }
+        outcome = {
+          kind: "failed",
+          error: `QEMU could not bind a port for the SSH forward (${MAX_PORT_TRIES} tries; the last: ${sshPort})`
+        };
+      }
       if (outcome.kind !== "kvm-failed") break;
       await screenshot("kvm-failure");
       await machine.shutdown(1e3);
