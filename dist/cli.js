@@ -15,7 +15,7 @@ import {
   readBaselineFile,
   runPipeline,
   writeBaselineFile
-} from "./chunks/chunk-NZ5GALLR.js";
+} from "./chunks/chunk-6XS2RPTZ.js";
 import {
   cleanupSetup,
   compareWithBaseline,
@@ -24,7 +24,7 @@ import {
   renderSummary,
   signalChildren,
   writeReportFiles
-} from "./chunks/chunk-H2JDHKX6.js";
+} from "./chunks/chunk-ZUQBHTZQ.js";
 import "./chunks/chunk-3BV2LLEE.js";
 
 // src/cli.ts

@@ -9,7 +9,7 @@ import {
   baselineKey,
   baselineScope,
   restoreBaseline
-} from "./chunks/chunk-6GAPME7K.js";
+} from "./chunks/chunk-JUH3K35K.js";
 import {
   INPUT_DEFAULTS,
   InputError,
@@ -21,7 +21,7 @@ import {
   probeOutputReader,
   runPipeline,
   writeBaselineFile
-} from "./chunks/chunk-NZ5GALLR.js";
+} from "./chunks/chunk-6XS2RPTZ.js";
 import {
   actionsArtifact,
   actionsLog,
@@ -33,7 +33,7 @@ import {
   signalChildren,
   withTimeout,
   writeReportFiles
-} from "./chunks/chunk-H2JDHKX6.js";
+} from "./chunks/chunk-ZUQBHTZQ.js";
 import {
   addPath,
   error,
@@ -249,7 +249,11 @@ async function regressionView(report, reportDir, options) {
     if (typeof scope === "string") {
       return { comparison: noComparison("error", `no baseline scope: ${scope}`), baselineFile };
     }
-    const restored = await restoreBaseline(scope, log);
+    const restored = report.cache?.serviceDown ? {
+      status: "error",
+      detail: "not restored: the cache service failed the image cache lookup of this run",
+      serviceDown: true
+    } : await restoreBaseline(scope, log);
     let comparison;
     if (restored.status === "restored" && restored.baseline) {
       comparison = compareWithBaseline(restored.baseline, current, {

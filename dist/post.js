@@ -7,7 +7,7 @@ const __bivDirname = __bivDirnameOf(__bivFilename);
 import {
   STATE,
   saveBaseline
-} from "./chunks/chunk-6GAPME7K.js";
+} from "./chunks/chunk-JUH3K35K.js";
 import {
   actionsLog,
   cacheSaveLine,
@@ -16,7 +16,7 @@ import {
   renderSummary,
   saveImageCache,
   writeReportFiles
-} from "./chunks/chunk-H2JDHKX6.js";
+} from "./chunks/chunk-ZUQBHTZQ.js";
 import {
   getState,
   info,

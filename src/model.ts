@@ -203,6 +203,8 @@ export interface CacheResult {
   bytesRestored?: number
   restoreMs?: number
   detail: string
+  /** The service failed or did not answer: no later cache call of this run tries it again. */
+  serviceDown?: boolean
   /** The post step's save (in the local report.json and the job summary; the artifact predates it). */
   save?: CacheSave
 }

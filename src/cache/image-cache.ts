@@ -36,8 +36,6 @@ export interface CacheRestoreRequest {
 
 export type CacheRestore = CacheResult & {
   hit: boolean
-  /** The service failed or hung during the restore: post does not try to save. */
-  serviceDown?: boolean
   /** The host build's .drv, evaluated here so the build does not evaluate it again. */
   drvPath?: string
   dir?: string
@@ -45,8 +43,8 @@ export type CacheRestore = CacheResult & {
 
 /** The report's part of a restore. */
 export function cacheReport(restore: CacheRestore): CacheResult {
-  const { hit, drvPath, dir, serviceDown, ...result } = restore
-  void [hit, drvPath, dir, serviceDown]
+  const { hit, drvPath, dir, ...result } = restore
+  void [hit, drvPath, dir]
   return result
 }
 

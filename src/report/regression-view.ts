@@ -6,7 +6,12 @@ import type { Log } from '../log.js'
 import type { Comparison, Report } from '../model.js'
 import { errorMessage } from '../process.js'
 import { currentBaseline, writeBaselineFile } from './baseline-file.js'
-import { baselineKey, baselineScope, restoreBaseline } from './baseline-store.js'
+import {
+  baselineKey,
+  baselineScope,
+  restoreBaseline,
+  type RestoredBaseline
+} from './baseline-store.js'
 import { compareWithBaseline, noComparison } from './compare.js'
 
 export interface RegressionViewOptions {
@@ -64,7 +69,15 @@ export async function regressionView(
     if (typeof scope === 'string') {
       return { comparison: noComparison('error', `no baseline scope: ${scope}`), baselineFile }
     }
-    const restored = await restoreBaseline(scope, log)
+    // A service that failed the image cache's lookup is not asked again (in a hang, each call
+    // would wait for its own bound).
+    const restored: RestoredBaseline = report.cache?.serviceDown
+      ? {
+          status: 'error',
+          detail: 'not restored: the cache service failed the image cache lookup of this run',
+          serviceDown: true
+        }
+      : await restoreBaseline(scope, log)
     let comparison: Comparison
     if (restored.status === 'restored' && restored.baseline) {
       comparison = compareWithBaseline(restored.baseline, current, {

@@ -239,7 +239,7 @@ describe('faults before or without a boot', () => {
       service.setFaults({ hang: true })
       try {
         const fault = await faultRun({ image: 'notAnIso' })
-        // Bounded: the cache lookup, the baseline lookup (20 s each) and the upload (60 s) give up.
+        // Bounded: the cache lookup (20 s; then the baseline is not looked up) and the upload (60 s).
         expectCleanEnd(fault, 'build-failed')
         const warnings = fault.run.annotations.filter(a => a.level === 'warning')
         expect(warnings.map(a => a.message).join('\n')).toMatch(/did not finish the upload/)

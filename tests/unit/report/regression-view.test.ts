@@ -83,4 +83,23 @@ describe('regressionView', () => {
       await service.close()
     }
   })
+
+  it('does not ask a service that failed the image cache lookup of the same run', async () => {
+    const service = await startFakeResultsService()
+    const workspace = mkdtempSync(join(tmpdir(), 'biv-view-'))
+    const restoreEnv = setClientEnv({ ...clientEnv(service), GITHUB_WORKSPACE: workspace })
+    try {
+      const report = noNix()
+      report.cache = { status: 'error', detail: 'restore failed', serviceDown: true }
+      const env = { GITHUB_REPOSITORY: 'o/r', GITHUB_REF_NAME: 'main', GITHUB_RUN_ID: '5' }
+      const view = await regressionView(report, workspace, { ...base, compare: 'auto', env })
+      expect(view.comparison.status).toBe('error')
+      expect(view.comparison.detail).toMatch(/failed the image cache lookup of this run/)
+      expect(view.saveKey).toBeUndefined()
+      expect(service.calls).toEqual([])
+    } finally {
+      restoreEnv()
+      await service.close()
+    }
+  })
 })

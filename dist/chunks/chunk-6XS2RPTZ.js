@@ -23,7 +23,7 @@ import {
   stringEnv,
   withTimeout,
   writeReportFiles
-} from "./chunk-H2JDHKX6.js";
+} from "./chunk-ZUQBHTZQ.js";
 import {
   __commonJS,
   __require,

@@ -13,7 +13,7 @@ import {
   parseBaseline,
   quietly,
   withDeadline
-} from "./chunk-H2JDHKX6.js";
+} from "./chunk-ZUQBHTZQ.js";
 
 // src/report/baseline-store.ts
 import { createHash } from "node:crypto";

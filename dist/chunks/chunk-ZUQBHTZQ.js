@@ -2637,8 +2637,8 @@ async function saveImageCache(state, log) {
 
 // src/cache/image-cache.ts
 function cacheReport(restore) {
-  const { hit, drvPath, dir, serviceDown, ...result } = restore;
-  void [hit, drvPath, dir, serviceDown];
+  const { hit, drvPath, dir, ...result } = restore;
+  void [hit, drvPath, dir];
   return result;
 }
 function nixEnvOf(nix, env) {
