@@ -15,7 +15,7 @@ import {
   readBaselineFile,
   runPipeline,
   writeBaselineFile
-} from "./chunks/chunk-6XS2RPTZ.js";
+} from "./chunks/chunk-XNKPMI2R.js";
 import {
   cleanupSetup,
   compareWithBaseline,

@@ -21,7 +21,7 @@ import {
   probeOutputReader,
   runPipeline,
   writeBaselineFile
-} from "./chunks/chunk-6XS2RPTZ.js";
+} from "./chunks/chunk-XNKPMI2R.js";
 import {
   actionsArtifact,
   actionsLog,

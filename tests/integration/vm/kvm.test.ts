@@ -19,9 +19,17 @@ describe('checkKvm', () => {
   })
 
   it('passes the same test guest under TCG (the harness itself works)', async () => {
-    const check = await checkKvm({ accel: 'tcg' })
+    // TCG runs this loop in ~200 ms; a loaded machine must not make the harness look broken.
+    const check = await checkKvm({ accel: 'tcg', runBudgetMs: 10_000 })
     expect(check.runsGuest).toBe(true)
     expect(check.reason).toMatch(/100M instructions/)
+    expect(testGuests()).toEqual([])
+  })
+
+  it('decides on a started guest that has not finished within its run budget', async () => {
+    const check = await checkKvm({ accel: 'tcg', runBudgetMs: 1 })
+    expect(check.runsGuest).toBe(false)
+    expect(check.reason).toMatch(/started the test guest but did not run it at hardware speed/)
     expect(testGuests()).toEqual([])
   })
 

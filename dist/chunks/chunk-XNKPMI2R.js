@@ -21370,6 +21370,7 @@ async function checkKvm(options = {}) {
   const problem = await deviceProblem(options.device ?? KVM_DEVICE);
   if (problem) return done(false, problem);
   const timeoutMs = options.timeoutMs ?? 3e3;
+  const runBudgetMs = options.runBudgetMs ?? 1e3;
   const dir = await mkdtemp2(join5(tmpdir(), "biv-kvm-"));
   const rom = join5(dir, "kvm-test.rom");
   await writeFile2(rom, kvmTestRom());
@@ -21377,14 +21378,15 @@ async function checkKvm(options = {}) {
     const outcome = await runTestGuest(
       options.qemu ?? QEMU_BINARY,
       kvmCheckArgs(rom, options.accel),
-      timeoutMs
+      timeoutMs,
+      runBudgetMs
     );
     return done(outcome.runsGuest, outcome.reason);
   } finally {
     await rm2(dir, { recursive: true, force: true });
   }
 }
-function runTestGuest(qemu, args, timeoutMs) {
+function runTestGuest(qemu, args, timeoutMs, runBudgetMs) {
   return new Promise((resolve2) => {
     const started = Date.now();
     const child = spawn(qemu, args, { stdio: ["pipe", "pipe", "pipe"] });
@@ -21395,22 +21397,28 @@ function runTestGuest(qemu, args, timeoutMs) {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      clearTimeout(runTimer);
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
       const exited = () => resolve2({ runsGuest, reason });
       if (child.exitCode !== null || child.signalCode !== null) exited();
       else child.once("close", exited);
     };
     const timer = setTimeout(() => {
-      const seconds2 = (timeoutMs / 1e3).toFixed(1);
       finish2(
         false,
-        stdout.includes("S") ? `KVM started the test guest but did not run it at hardware speed: ${2 * KVM_TEST_LOOPS / 1e6} million instructions took more than ${seconds2} s (hardware takes milliseconds); /dev/kvm is emulated or nested without vmx/svm` : `the test guest printed nothing under KVM within ${seconds2} s` + (stderr.trim() ? `: ${lastLine(stderr)}` : "")
+        `the test guest printed nothing under KVM within ${(timeoutMs / 1e3).toFixed(1)} s` + (stderr.trim() ? `: ${lastLine(stderr)}` : "")
       );
     }, timeoutMs);
+    let runTimer;
+    const tooSlow = () => finish2(
+      false,
+      `KVM started the test guest but did not run it at hardware speed: ${2 * KVM_TEST_LOOPS / 1e6} million instructions took more than ${(runBudgetMs / 1e3).toFixed(1)} s (hardware takes milliseconds); /dev/kvm is emulated or nested without vmx/svm`
+    );
     child.stdin.on("error", () => {
     });
     child.stdout.setEncoding("utf8").on("data", (chunk2) => {
       stdout += chunk2;
+      if (!runTimer && stdout.includes("S")) runTimer = setTimeout(tooSlow, runBudgetMs);
       if (stdout.includes("K")) {
         const ms = Date.now() - started;
         finish2(
