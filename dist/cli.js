@@ -15,7 +15,7 @@ import {
   readBaselineFile,
   runPipeline,
   writeBaselineFile
-} from "./chunks/chunk-XNKPMI2R.js";
+} from "./chunks/chunk-PRGJ67QF.js";
 import {
   cleanupSetup,
   compareWithBaseline,
@@ -24,7 +24,7 @@ import {
   renderSummary,
   signalChildren,
   writeReportFiles
-} from "./chunks/chunk-ZUQBHTZQ.js";
+} from "./chunks/chunk-RKIA5DEX.js";
 import "./chunks/chunk-3BV2LLEE.js";
 
 // src/cli.ts

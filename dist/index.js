@@ -9,7 +9,7 @@ import {
   baselineKey,
   baselineScope,
   restoreBaseline
-} from "./chunks/chunk-JUH3K35K.js";
+} from "./chunks/chunk-XTEAH5GN.js";
 import {
   INPUT_DEFAULTS,
   InputError,
@@ -21,7 +21,7 @@ import {
   probeOutputReader,
   runPipeline,
   writeBaselineFile
-} from "./chunks/chunk-XNKPMI2R.js";
+} from "./chunks/chunk-PRGJ67QF.js";
 import {
   actionsArtifact,
   actionsLog,
@@ -33,7 +33,7 @@ import {
   signalChildren,
   withTimeout,
   writeReportFiles
-} from "./chunks/chunk-ZUQBHTZQ.js";
+} from "./chunks/chunk-RKIA5DEX.js";
 import {
   addPath,
   error,

@@ -7,7 +7,7 @@ const __bivDirname = __bivDirnameOf(__bivFilename);
 import {
   STATE,
   saveBaseline
-} from "./chunks/chunk-JUH3K35K.js";
+} from "./chunks/chunk-XTEAH5GN.js";
 import {
   actionsLog,
   cacheSaveLine,
@@ -16,7 +16,7 @@ import {
   renderSummary,
   saveImageCache,
   writeReportFiles
-} from "./chunks/chunk-ZUQBHTZQ.js";
+} from "./chunks/chunk-RKIA5DEX.js";
 import {
   getState,
   info,

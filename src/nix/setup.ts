@@ -88,6 +88,20 @@ export async function setupNix(options: SetupNixOptions, ctx: StageContext): Pro
   }
 
   try {
+    // The KVM device first, then whether KVM really runs a guest: the check (a second or so) runs
+    // while Nix is found or installed.
+    const device = await ensureKvmDevice(
+      { ...defaultKvmDeviceOptions(), ...options.kvmDevice },
+      ctx.log
+    )
+    kvm = device.kvm
+    changes.push(...device.changes)
+    const checked = options.checkKvm().catch((error): KvmCheck => ({
+      runsGuest: false,
+      reason: `the check failed: ${errorMessage(error)}`,
+      durationMs: 0
+    }))
+
     const searched = () =>
       `PATH (${ctx.env.PATH || 'empty'}) and ${paths.nixLocations.join(', ') || 'no other location'}`
     let nixPath =
@@ -135,18 +149,7 @@ export async function setupNix(options: SetupNixOptions, ctx: StageContext): Pro
     const capabilities = capabilitiesFor(version, variant)
     ctx.log.info(`Using ${nixPath}: ${variant} ${version}`)
 
-    // The KVM device, then whether KVM really runs a guest.
-    const device = await ensureKvmDevice(
-      { ...defaultKvmDeviceOptions(), ...options.kvmDevice },
-      ctx.log
-    )
-    kvm = device.kvm
-    changes.push(...device.changes)
-    const check = await options.checkKvm().catch((error): KvmCheck => ({
-      runsGuest: false,
-      reason: `the check failed: ${errorMessage(error)}`,
-      durationMs: 0
-    }))
+    const check = await checked
     if (!check.runsGuest) {
       kvm = { ...kvm, action: `${kvm.action}; system feature kvm not added: ${check.reason}` }
     }

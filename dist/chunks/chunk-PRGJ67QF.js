@@ -23,7 +23,7 @@ import {
   stringEnv,
   withTimeout,
   writeReportFiles
-} from "./chunk-ZUQBHTZQ.js";
+} from "./chunk-RKIA5DEX.js";
 import {
   __commonJS,
   __require,

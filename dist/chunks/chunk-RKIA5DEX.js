@@ -603,6 +603,17 @@ async function setupNix(options, ctx) {
     return { ...result, changes, cleanupPaths, kvm };
   };
   try {
+    const device = await ensureKvmDevice(
+      { ...defaultKvmDeviceOptions(), ...options.kvmDevice },
+      ctx.log
+    );
+    kvm = device.kvm;
+    changes.push(...device.changes);
+    const checked = options.checkKvm().catch((error2) => ({
+      runsGuest: false,
+      reason: `the check failed: ${errorMessage(error2)}`,
+      durationMs: 0
+    }));
     const searched = () => `PATH (${ctx.env.PATH || "empty"}) and ${paths.nixLocations.join(", ") || "no other location"}`;
     let nixPath = options.mode === "install" ? void 0 : await findNix(ctx.env.PATH ?? "", paths.nixLocations);
     if (!nixPath && options.mode === "existing") {
@@ -642,17 +653,7 @@ async function setupNix(options, ctx) {
     const { version, variant } = parseNixVersion(probe.stdout + "\n" + probe.stderr);
     const capabilities = capabilitiesFor(version, variant);
     ctx.log.info(`Using ${nixPath}: ${variant} ${version}`);
-    const device = await ensureKvmDevice(
-      { ...defaultKvmDeviceOptions(), ...options.kvmDevice },
-      ctx.log
-    );
-    kvm = device.kvm;
-    changes.push(...device.changes);
-    const check = await options.checkKvm().catch((error2) => ({
-      runsGuest: false,
-      reason: `the check failed: ${errorMessage(error2)}`,
-      durationMs: 0
-    }));
+    const check = await checked;
     if (!check.runsGuest) {
       kvm = { ...kvm, action: `${kvm.action}; system feature kvm not added: ${check.reason}` };
     }

@@ -13,7 +13,7 @@ import {
   parseBaseline,
   quietly,
   withDeadline
-} from "./chunk-ZUQBHTZQ.js";
+} from "./chunk-RKIA5DEX.js";
 
 // src/report/baseline-store.ts
 import { createHash } from "node:crypto";
