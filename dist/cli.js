@@ -15,7 +15,7 @@ import {
   readBaselineFile,
   runPipeline,
   writeBaselineFile
-} from "./chunks/chunk-PRGJ67QF.js";
+} from "./chunks/chunk-O6OUE2BY.js";
 import {
   cleanupSetup,
   compareWithBaseline,
@@ -24,7 +24,7 @@ import {
   renderSummary,
   signalChildren,
   writeReportFiles
-} from "./chunks/chunk-RKIA5DEX.js";
+} from "./chunks/chunk-LQ4FWHP5.js";
 import "./chunks/chunk-3BV2LLEE.js";
 
 // src/cli.ts

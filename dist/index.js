@@ -9,7 +9,7 @@ import {
   baselineKey,
   baselineScope,
   restoreBaseline
-} from "./chunks/chunk-XTEAH5GN.js";
+} from "./chunks/chunk-NRSFI5VV.js";
 import {
   INPUT_DEFAULTS,
   InputError,
@@ -21,7 +21,7 @@ import {
   probeOutputReader,
   runPipeline,
   writeBaselineFile
-} from "./chunks/chunk-PRGJ67QF.js";
+} from "./chunks/chunk-O6OUE2BY.js";
 import {
   actionsArtifact,
   actionsLog,
@@ -33,7 +33,7 @@ import {
   signalChildren,
   withTimeout,
   writeReportFiles
-} from "./chunks/chunk-RKIA5DEX.js";
+} from "./chunks/chunk-LQ4FWHP5.js";
 import {
   addPath,
   error,

@@ -7,7 +7,7 @@ const __bivDirname = __bivDirnameOf(__bivFilename);
 import {
   STATE,
   saveBaseline
-} from "./chunks/chunk-XTEAH5GN.js";
+} from "./chunks/chunk-NRSFI5VV.js";
 import {
   actionsLog,
   cacheSaveLine,
@@ -16,7 +16,7 @@ import {
   renderSummary,
   saveImageCache,
   writeReportFiles
-} from "./chunks/chunk-RKIA5DEX.js";
+} from "./chunks/chunk-LQ4FWHP5.js";
 import {
   getState,
   info,

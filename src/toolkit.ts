@@ -1,5 +1,7 @@
 // The results-service clients are large (several MiB bundled): they load when first used, so the
 // action's first log line does not wait for them.
+import { TIMED_OUT, withDeadline } from './deadline.js'
+
 export const actionsCache = (): Promise<typeof import('@actions/cache')> => import('@actions/cache')
 export const actionsArtifact = (): Promise<typeof import('@actions/artifact')> =>
   import('@actions/artifact')
@@ -39,4 +41,19 @@ export async function quietly<T>(work: () => Promise<T>, failures: string[]): Pr
 export function cacheKeyTaken(failures: string[]): boolean {
   const refused = failures.find(failure => failure.startsWith('Failed to reserve cache:'))
   return refused !== undefined && /Response was not ok|already exists/i.test(refused)
+}
+
+/**
+ * A lookup in @actions/cache, bounded by ms. `down` says why the service failed it: no answer in
+ * time, or nothing found while the library logged failures (it swallows them).
+ */
+export async function cacheLookup<T>(
+  work: () => Promise<T>,
+  ms: number
+): Promise<{ found?: T; down?: string }> {
+  const failures: string[] = []
+  const found = await withDeadline(quietly(work, failures), ms)
+  if (found === TIMED_OUT) return { down: `the cache service did not answer in ${ms / 1000} s` }
+  if (!found && failures.length) return { down: failures.join('; ') }
+  return { found }
 }

@@ -2,7 +2,7 @@
 // @actions/cache. Restored and imported with `nix copy --from` before the build, so an unchanged
 // image is not rebuilt and a changed one builds only what changed; saved by the post step. Every
 // failure is a warning, and both directions are bounded in time.
-import { actionsCache, quietly } from '../toolkit.js'
+import { actionsCache, cacheLookup, quietly } from '../toolkit.js'
 import { TIMED_OUT, withDeadline } from '../deadline.js'
 import { createHash } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
@@ -153,26 +153,18 @@ export async function restoreImageCache(
       flakeLockHash: await flakeLockHash(nix, request.flake, env)
     })
     await rm(dir, { recursive: true, force: true })
-    const failures: string[] = []
     const timeoutMs = request.timeoutSeconds * 1000
     // The lookup first, briefly: a service that is down or hangs costs LOOKUP_TIMEOUT_MS, not the
     // whole budget, and then the post step does not try again (it must end quickly).
     const lookupMs = Math.min(LOOKUP_TIMEOUT_MS, timeoutMs)
     const cache = await actionsCache()
-    const found = await withDeadline(
-      quietly(
-        () => cache.restoreCache([CACHE_PATH], key, restoreKeys, { lookupOnly: true }),
-        failures
-      ),
+    const { found, down } = await cacheLookup(
+      () => cache.restoreCache([CACHE_PATH], key, restoreKeys, { lookupOnly: true }),
       lookupMs
     )
-    if (found === TIMED_OUT || (!found && failures.length)) {
-      const detail =
-        found === TIMED_OUT
-          ? `the cache service did not answer in ${lookupMs / 1000} s`
-          : `restore failed: ${failures.join('; ')}`
-      ctx.log.warning(`The image cache was not restored (building without it): ${detail}`)
-      return miss({ status: 'error', key, detail, serviceDown: true })
+    if (down) {
+      ctx.log.warning(`The image cache was not restored (building without it): ${down}`)
+      return miss({ status: 'error', key, detail: down, serviceDown: true })
     }
     if (!found) {
       return miss({
@@ -182,6 +174,7 @@ export async function restoreImageCache(
       })
     }
     const remaining = Math.max(1000, timeoutMs - (Date.now() - started))
+    const failures: string[] = []
     const download = quietly(
       () =>
         cache.restoreCache([CACHE_PATH], key, restoreKeys, {

@@ -2,7 +2,7 @@
 // key per repository, branch (the base branch for pull requests), image and system, restored by
 // prefix to get the newest. Never fails a run: unavailable is said quietly, errors are warnings,
 // and every call is bounded in time.
-import { actionsCache, cacheKeyTaken, quietly } from '../toolkit.js'
+import { actionsCache, cacheKeyTaken, cacheLookup, quietly } from '../toolkit.js'
 import { TIMED_OUT, withDeadline } from '../deadline.js'
 import { createHash } from 'node:crypto'
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -102,19 +102,14 @@ export async function restoreBaseline(
   }
   const prefix = baselineKeyPrefix(scope)
   rmSync(dirname(CACHE_PATH), { recursive: true, force: true })
-  const failures: string[] = []
   try {
-    const key = await withDeadline(
-      quietly(() => cache.restoreCache([CACHE_PATH], baselineKey(scope), [prefix]), failures),
+    const { found: key, down } = await cacheLookup(
+      () => cache.restoreCache([CACHE_PATH], baselineKey(scope), [prefix]),
       timeoutMs
     )
-    if (key === TIMED_OUT || (!key && failures.length)) {
-      const detail =
-        key === TIMED_OUT
-          ? `the cache service did not answer in ${timeoutMs / 1000} s`
-          : failures.join('; ')
-      log.warning(`The baseline was not restored: ${detail}`)
-      return { status: 'error', detail: `not restored: ${detail}`, serviceDown: true }
+    if (down) {
+      log.warning(`The baseline was not restored: ${down}`)
+      return { status: 'error', detail: `not restored: ${down}`, serviceDown: true }
     }
     if (!key) return { status: 'none', detail: `no baseline under ${prefix}` }
     let baseline: Baseline

@@ -2379,6 +2379,26 @@ function runNix(nix, request, args, env, onStderrLine) {
   return run(command.command, command.args, { env, onStderrLine });
 }
 
+// src/deadline.ts
+var TIMED_OUT = /* @__PURE__ */ Symbol("timed out");
+async function withDeadline(work, ms) {
+  let timer;
+  const deadline = new Promise((resolve3) => {
+    timer = setTimeout(resolve3, ms, TIMED_OUT);
+  });
+  work.catch(() => void 0);
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+async function withTimeout(work, ms, message) {
+  const outcome = await withDeadline(work, ms);
+  if (outcome === TIMED_OUT) throw new Error(message);
+  return outcome;
+}
+
 // src/toolkit.ts
 var actionsCache = () => import("./cache-SXVXI4JB.js");
 var actionsArtifact = () => import("./artifact-F323T2UA.js");
@@ -2405,25 +2425,12 @@ function cacheKeyTaken(failures) {
   const refused = failures.find((failure) => failure.startsWith("Failed to reserve cache:"));
   return refused !== void 0 && /Response was not ok|already exists/i.test(refused);
 }
-
-// src/deadline.ts
-var TIMED_OUT = /* @__PURE__ */ Symbol("timed out");
-async function withDeadline(work, ms) {
-  let timer;
-  const deadline = new Promise((resolve3) => {
-    timer = setTimeout(resolve3, ms, TIMED_OUT);
-  });
-  work.catch(() => void 0);
-  try {
-    return await Promise.race([work, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-async function withTimeout(work, ms, message) {
-  const outcome = await withDeadline(work, ms);
-  if (outcome === TIMED_OUT) throw new Error(message);
-  return outcome;
+async function cacheLookup(work, ms) {
+  const failures = [];
+  const found = await withDeadline(quietly(work, failures), ms);
+  if (found === TIMED_OUT) return { down: `the cache service did not answer in ${ms / 1e3} s` };
+  if (!found && failures.length) return { down: failures.join("; ") };
+  return { found };
 }
 
 // src/cache/image-cache.ts
@@ -2726,21 +2733,16 @@ async function restoreImageCache(nix, request, ctx) {
       flakeLockHash: await flakeLockHash(nix, request.flake, env)
     });
     await rm3(dir, { recursive: true, force: true });
-    const failures = [];
     const timeoutMs = request.timeoutSeconds * 1e3;
     const lookupMs = Math.min(LOOKUP_TIMEOUT_MS, timeoutMs);
     const cache = await actionsCache();
-    const found = await withDeadline(
-      quietly(
-        () => cache.restoreCache([CACHE_PATH], key, restoreKeys, { lookupOnly: true }),
-        failures
-      ),
+    const { found, down } = await cacheLookup(
+      () => cache.restoreCache([CACHE_PATH], key, restoreKeys, { lookupOnly: true }),
       lookupMs
     );
-    if (found === TIMED_OUT || !found && failures.length) {
-      const detail2 = found === TIMED_OUT ? `the cache service did not answer in ${lookupMs / 1e3} s` : `restore failed: ${failures.join("; ")}`;
-      ctx.log.warning(`The image cache was not restored (building without it): ${detail2}`);
-      return miss({ status: "error", key, detail: detail2, serviceDown: true });
+    if (down) {
+      ctx.log.warning(`The image cache was not restored (building without it): ${down}`);
+      return miss({ status: "error", key, detail: down, serviceDown: true });
     }
     if (!found) {
       return miss({
@@ -2750,6 +2752,7 @@ async function restoreImageCache(nix, request, ctx) {
       });
     }
     const remaining = Math.max(1e3, timeoutMs - (Date.now() - started));
+    const failures = [];
     const download = quietly(
       () => cache.restoreCache([CACHE_PATH], key, restoreKeys, {
         timeoutInMs: remaining,
@@ -2977,13 +2980,14 @@ function parseBaseline(text2) {
 export {
   actionsLog,
   consoleLog,
+  TIMED_OUT,
+  withDeadline,
+  withTimeout,
   actionsCache,
   actionsArtifact,
   quietly,
   cacheKeyTaken,
-  TIMED_OUT,
-  withDeadline,
-  withTimeout,
+  cacheLookup,
   LineSplitter,
   run,
   stringEnv,

@@ -23,7 +23,7 @@ import {
   stringEnv,
   withTimeout,
   writeReportFiles
-} from "./chunk-RKIA5DEX.js";
+} from "./chunk-LQ4FWHP5.js";
 import {
   __commonJS,
   __require,

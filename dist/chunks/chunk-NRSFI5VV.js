@@ -9,11 +9,12 @@ import {
   TIMED_OUT,
   actionsCache,
   cacheKeyTaken,
+  cacheLookup,
   errorMessage,
   parseBaseline,
   quietly,
   withDeadline
-} from "./chunk-RKIA5DEX.js";
+} from "./chunk-LQ4FWHP5.js";
 
 // src/report/baseline-store.ts
 import { createHash } from "node:crypto";
@@ -60,16 +61,14 @@ async function restoreBaseline(scope, log, timeoutMs = RESTORE_TIMEOUT_MS) {
   }
   const prefix = baselineKeyPrefix(scope);
   rmSync(dirname(CACHE_PATH), { recursive: true, force: true });
-  const failures = [];
   try {
-    const key = await withDeadline(
-      quietly(() => cache.restoreCache([CACHE_PATH], baselineKey(scope), [prefix]), failures),
+    const { found: key, down } = await cacheLookup(
+      () => cache.restoreCache([CACHE_PATH], baselineKey(scope), [prefix]),
       timeoutMs
     );
-    if (key === TIMED_OUT || !key && failures.length) {
-      const detail = key === TIMED_OUT ? `the cache service did not answer in ${timeoutMs / 1e3} s` : failures.join("; ");
-      log.warning(`The baseline was not restored: ${detail}`);
-      return { status: "error", detail: `not restored: ${detail}`, serviceDown: true };
+    if (down) {
+      log.warning(`The baseline was not restored: ${down}`);
+      return { status: "error", detail: `not restored: ${down}`, serviceDown: true };
     }
     if (!key) return { status: "none", detail: `no baseline under ${prefix}` };
     let baseline;
