@@ -15,7 +15,7 @@ import {
   readBaselineFile,
   runPipeline,
   writeBaselineFile
-} from "./chunks/chunk-O6OUE2BY.js";
+} from "./chunks/chunk-BXWUXUDF.js";
 import {
   cleanupSetup,
   compareWithBaseline,
@@ -24,7 +24,7 @@ import {
   renderSummary,
   signalChildren,
   writeReportFiles
-} from "./chunks/chunk-LQ4FWHP5.js";
+} from "./chunks/chunk-2G75TP2E.js";
 import "./chunks/chunk-3BV2LLEE.js";
 
 // src/cli.ts

@@ -9,7 +9,7 @@ import {
   baselineKey,
   baselineScope,
   restoreBaseline
-} from "./chunks/chunk-NRSFI5VV.js";
+} from "./chunks/chunk-BNMFBXLM.js";
 import {
   INPUT_DEFAULTS,
   InputError,
@@ -21,7 +21,7 @@ import {
   probeOutputReader,
   runPipeline,
   writeBaselineFile
-} from "./chunks/chunk-O6OUE2BY.js";
+} from "./chunks/chunk-BXWUXUDF.js";
 import {
   actionsArtifact,
   actionsLog,
@@ -33,7 +33,7 @@ import {
   signalChildren,
   withTimeout,
   writeReportFiles
-} from "./chunks/chunk-LQ4FWHP5.js";
+} from "./chunks/chunk-2G75TP2E.js";
 import {
   addPath,
   error,

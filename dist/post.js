@@ -7,7 +7,7 @@ const __bivDirname = __bivDirnameOf(__bivFilename);
 import {
   STATE,
   saveBaseline
-} from "./chunks/chunk-NRSFI5VV.js";
+} from "./chunks/chunk-BNMFBXLM.js";
 import {
   actionsLog,
   cacheSaveLine,
@@ -16,7 +16,7 @@ import {
   renderSummary,
   saveImageCache,
   writeReportFiles
-} from "./chunks/chunk-LQ4FWHP5.js";
+} from "./chunks/chunk-2G75TP2E.js";
 import {
   getState,
   info,

@@ -146,7 +146,7 @@ export async function runPipeline(
   report.setup = setup
   hooks.onCleanupPaths?.(setup.cleanupPaths)
   const nix = setup.nix
-  if (!setup.ok || !nix || cancelled()) return finish(report, save, ctx.signal)
+  if (!setup.ok || !nix || cancelled()) return finish(report, save, ctx.signal, kvm)
 
   const keyEnv = { [inputs.rootKeyEnv]: key.publicKeyPath }
   const contexts = buildContexts(inputs)
@@ -239,7 +239,7 @@ export async function runPipeline(
 
   const iso = builds[0]?.isoPath
   if (!iso || builds.some(build => build.status !== 'passed') || cancelled()) {
-    return finish(report, save, ctx.signal)
+    return finish(report, save, ctx.signal, kvm)
   }
 
   const vmStarted = Date.now()
@@ -288,7 +288,7 @@ export async function runPipeline(
       }
     }
   }
-  return finish(report, save, ctx.signal)
+  return finish(report, save, ctx.signal, kvm)
 }
 
 /** A fresh key for one more build context, inside the run's key dir (post deletes it). */
@@ -316,7 +316,14 @@ function judgeBuilds(builds: BuildResult[], cancelled: boolean): Omit<StageRecor
   }
 }
 
-function finish(report: Report, save: () => void, signal?: AbortSignal): Report {
+async function finish(
+  report: Report,
+  save: () => void,
+  signal: AbortSignal,
+  kvmCheck: Promise<KvmCheck> | undefined
+): Promise<Report> {
+  // A KVM check the VM stage never waited for (the build failed) must not outlive the run's QEMU.
+  await kvmCheck
   report.complete = true
   if (signal?.aborted) report.cancelled = true
   save()

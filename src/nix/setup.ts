@@ -30,6 +30,7 @@ export interface SetupNixOptions {
   nixVersion: string
   extraNixConf: string[]
   githubToken: string
+  /** Never rejects (as checkKvm): setup may leave it running for the VM stage. */
   checkKvm: () => Promise<KvmCheck>
   paths?: Partial<SetupPaths>
   kvmDevice?: Partial<KvmDeviceOptions>
@@ -89,18 +90,14 @@ export async function setupNix(options: SetupNixOptions, ctx: StageContext): Pro
 
   try {
     // The KVM device first, then whether KVM really runs a guest: the check (a second or so) runs
-    // while Nix is found or installed.
+    // while Nix is found or installed, and on past setup when Nix does not need its verdict.
     const device = await ensureKvmDevice(
       { ...defaultKvmDeviceOptions(), ...options.kvmDevice },
       ctx.log
     )
     kvm = device.kvm
     changes.push(...device.changes)
-    const checked = options.checkKvm().catch((error): KvmCheck => ({
-      runsGuest: false,
-      reason: `the check failed: ${errorMessage(error)}`,
-      durationMs: 0
-    }))
+    const checked = options.checkKvm()
 
     const searched = () =>
       `PATH (${ctx.env.PATH || 'empty'}) and ${paths.nixLocations.join(', ') || 'no other location'}`
@@ -149,19 +146,38 @@ export async function setupNix(options: SetupNixOptions, ctx: StageContext): Pro
     const capabilities = capabilitiesFor(version, variant)
     ctx.log.info(`Using ${nixPath}: ${variant} ${version}`)
 
-    const check = await checked
-    if (!check.runsGuest) {
-      kvm = { ...kvm, action: `${kvm.action}; system feature kvm not added: ${check.reason}` }
+    // Nix lists kvm by its own default where it can open /dev/kvm read-write, so the drop-in's
+    // `extra-system-features = kvm` only matters where the effective features lack it. Only there
+    // does setup wait for the KVM check; elsewhere the check goes on beside the build, for the VM.
+    const foundNix = nixPath
+    const configure = async (withKvm: boolean) => {
+      const written = await writeDropIn({
+        dir: join(ctx.tempDir, 'nix'),
+        extraNixConf: options.extraNixConf,
+        githubToken: options.githubToken,
+        kvm: withKvm,
+        env: ctx.env,
+        secrets: ctx.secrets
+      })
+      const read = await effectiveConfig(foundNix, capabilities.configShow, {
+        ...ctx.env,
+        ...written.env
+      })
+      return { dropIn: written, config: read }
     }
-
-    const dropIn = await writeDropIn({
-      dir: join(ctx.tempDir, 'nix'),
-      extraNixConf: options.extraNixConf,
-      githubToken: options.githubToken,
-      kvm: check.runsGuest,
-      env: ctx.env,
-      secrets: ctx.secrets
-    })
+    let { dropIn, config } = await configure(false)
+    const features = config.json?.['system-features']?.value
+    let check: KvmCheck | undefined
+    if (Array.isArray(features) && features.includes('kvm')) {
+      kvm = {
+        ...kvm,
+        action: `${kvm.action}; system feature kvm listed by Nix itself (the device is read-write for it)`
+      }
+    } else {
+      check = await checked
+      if (check.runsGuest) ({ dropIn, config } = await configure(true))
+      else kvm = { ...kvm, action: `${kvm.action}; system feature kvm not added: ${check.reason}` }
+    }
     changes.push(...dropIn.changes)
     if (dropIn.tokenPath) cleanupPaths.push(dropIn.tokenPath)
     cleanupPaths.push(dropIn.confPath)
@@ -171,8 +187,6 @@ export async function setupNix(options: SetupNixOptions, ctx: StageContext): Pro
       )
     }
 
-    const nixEnv = { ...ctx.env, ...dropIn.env }
-    const config = await effectiveConfig(nixPath, capabilities.configShow, nixEnv)
     const redacted = config.json ? redactConfig(config.json, ctx.secrets) : undefined
     await writeFile(
       join(dir, 'config.json'),
@@ -183,13 +197,6 @@ export async function setupNix(options: SetupNixOptions, ctx: StageContext): Pro
     const writable = await can(paths.stateDir, constants.R_OK | constants.W_OK)
     const store = storeModeFor(storeSetting, writable, await can(paths.daemonSocket))
 
-    const features = config.json?.['system-features']?.value
-    if (!check.runsGuest && Array.isArray(features) && features.includes('kvm')) {
-      kvm = {
-        ...kvm,
-        action: `${kvm.action} (Nix still lists kvm by its own default: the device is read-write)`
-      }
-    }
     if (store.mode === 'daemon') {
       changes.push(
         'note: the daemon builds with its own system-features (kvm when /dev/kvm is read-write for it)'

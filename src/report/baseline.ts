@@ -107,7 +107,7 @@ const MASKS: [RegExp, string][] = [
  * host keys, per-boot ids — so that only meaningful changes remain. Also trims trailing blanks.
  */
 export function normaliseProbeOutput(text: string): string {
-  let out = text.replace(/\r\n?/g, '\n')
+  let out = settleLinkStates(text.replace(/\r\n?/g, '\n'))
   for (const [pattern, replacement] of MASKS) out = out.replace(pattern, replacement)
   const lines = out.split('\n').map(line => line.replace(/[ \t]+$/, ''))
   // `ip address`: an autoconfigured (dynamic) IPv6 address is there or not depending on when the
@@ -118,6 +118,31 @@ export function normaliseProbeOutput(text: string): string {
       !(/^\s*valid_lft /.test(line) && /^\s*inet6 <ipv6> .*\bdynamic\b/.test(lines[i - 1] ?? ''))
   )
   return kept.join('\n').replace(/\n+$/, '\n')
+}
+
+/**
+ * A link that has its carrier (LOWER_UP) but is not operationally up yet (NO-CARRIER, state DOWN)
+ * is in the kernel's linkwatch delay, about a second after it was brought up; a probe that runs then
+ * or a moment later sees a different flag set for the same healthy link. Both read as up. A link
+ * without LOWER_UP has really lost its carrier and is left as it is.
+ */
+function settleLinkStates(text: string): string {
+  const settling = (flags: string): boolean =>
+    /\bNO-CARRIER\b/.test(flags) && /\bLOWER_UP\b/.test(flags)
+  // `ip address show`: "2: eth0: <NO-CARRIER,BROADCAST,UP,LOWER_UP> mtu 1500 ... state DOWN ..."
+  const plain = text.replace(/^(\d+: \S+ <)([^>\n]*)(>[^\n]*)$/gm, (line, head, flags, rest) =>
+    settling(flags)
+      ? `${head}${flags.replace(/NO-CARRIER,?/, '').replace(/,$/, '')}${rest.replace(/ state DOWN\b/, ' state UP')}`
+      : line
+  )
+  // `ip -json address show`: "flags":["NO-CARRIER",...,"LOWER_UP"],...,"operstate":"DOWN"
+  return plain.replace(
+    /("flags":\[)([^\]]*)(\][^{}[\]]*?"operstate":")(\w+)"/g,
+    (whole, head, flags, middle, state) =>
+      settling(flags)
+        ? `${head}${flags.replace(/"NO-CARRIER",?/, '').replace(/,$/, '')}${middle}${state === 'DOWN' ? 'UP' : state}"`
+        : whole
+  )
 }
 
 /** probes/<name>.txt without its header (exit code and duration are kept as numbers instead). */

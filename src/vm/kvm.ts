@@ -9,6 +9,7 @@ import { access, mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { KvmCheck } from '../model.js'
+import { errorMessage } from '../process.js'
 import { QEMU_BINARY } from './qemu.js'
 
 export const KVM_DEVICE = '/dev/kvm'
@@ -105,7 +106,10 @@ export interface KvmCheckOptions {
   accel?: 'kvm' | 'tcg'
 }
 
-/** Proves (or disproves) in a few seconds that KVM runs guest code at hardware speed. */
+/**
+ * Proves (or disproves) in a few seconds that KVM runs guest code at hardware speed. Never rejects:
+ * a check that could not run says so in its reason.
+ */
 export async function checkKvm(options: KvmCheckOptions = {}): Promise<KvmCheck> {
   const started = Date.now()
   const done = (runsGuest: boolean, reason: string): KvmCheck => ({
@@ -118,10 +122,11 @@ export async function checkKvm(options: KvmCheckOptions = {}): Promise<KvmCheck>
 
   const timeoutMs = options.timeoutMs ?? 3_000
   const runBudgetMs = options.runBudgetMs ?? 1_000
-  const dir = await mkdtemp(join(tmpdir(), 'biv-kvm-'))
-  const rom = join(dir, 'kvm-test.rom')
-  await writeFile(rom, kvmTestRom())
+  let dir: string | undefined
   try {
+    dir = await mkdtemp(join(tmpdir(), 'biv-kvm-'))
+    const rom = join(dir, 'kvm-test.rom')
+    await writeFile(rom, kvmTestRom())
     const outcome = await runTestGuest(
       options.qemu ?? QEMU_BINARY,
       kvmCheckArgs(rom, options.accel),
@@ -129,8 +134,10 @@ export async function checkKvm(options: KvmCheckOptions = {}): Promise<KvmCheck>
       runBudgetMs
     )
     return done(outcome.runsGuest, outcome.reason)
+  } catch (error) {
+    return done(false, `the check failed: ${errorMessage(error)}`)
   } finally {
-    await rm(dir, { recursive: true, force: true })
+    if (dir) await rm(dir, { recursive: true, force: true })
   }
 }
 

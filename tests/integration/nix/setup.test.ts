@@ -28,14 +28,21 @@ afterEach(() => {
   work = ''
 })
 
-function lab(): { ctx: StageContext; home: string } {
+/**
+ * An isolated Nix configuration. Its system features are set, not Nix's default (which lists kvm
+ * whenever /dev/kvm is read-write): without kvm unless `nixListsKvm`.
+ */
+function lab({ nixListsKvm = false } = {}): { ctx: StageContext; home: string } {
   work = mkdtempSync(join(tmpdir(), 'bivm-setup-'))
   const confDir = join(work, 'etc-nix')
   const home = join(work, 'home')
   mkdirSync(confDir)
   mkdirSync(join(home, '.config/nix'), { recursive: true })
   // The system file enables nothing: flakes can only come from the action's drop-in.
-  writeFileSync(join(confDir, 'nix.conf'), 'experimental-features =\n')
+  writeFileSync(
+    join(confDir, 'nix.conf'),
+    `experimental-features =\nsystem-features = benchmark big-parallel${nixListsKvm ? ' kvm' : ''}\n`
+  )
   // The user's own file must still apply.
   writeFileSync(join(home, '.config/nix/nix.conf'), 'keep-outputs = true\n')
   const env = labNixEnv({ NIX_CONF_DIR: confDir, HOME: home, XDG_CONFIG_DIRS: join(work, 'xdg') })
@@ -182,6 +189,29 @@ describe('setupNix with the real nix', () => {
     expect(result.kvm.deviceUsable).toBe(false)
     expect(result.kvm.action).toMatch(
       /no .*no-kvm.*system feature kvm not added: KVM internal error/
+    )
+  })
+
+  it('leaves the KVM check running where Nix lists kvm by itself', async () => {
+    const { ctx } = lab({ nixListsKvm: true })
+    let checked = false
+    const result = await setupNix(
+      options({
+        checkKvm: () =>
+          new Promise<KvmCheck>(() => {
+            checked = true
+          })
+      }),
+      ctx
+    )
+    expect(checked).toBe(true)
+    expect(result.ok).toBe(true)
+    expect(read(join(ctx.tempDir, 'nix', 'nix.conf'))).not.toMatch(/system-features/)
+    expect(result.kvm.action).toMatch(/system feature kvm listed by Nix itself/)
+    const env = { ...ctx.env, ...result.nix?.env }
+    expect(nix(['show-config'], env)).toMatch(/^system-features = .*\bkvm\b/m)
+    expect(JSON.parse(read(join(ctx.reportDir, 'setup', 'nix.json')))).not.toHaveProperty(
+      'kvmCheck'
     )
   })
 

@@ -40,6 +40,19 @@ describe('checkKvm', () => {
     expect(testGuests()).toEqual([])
   })
 
+  it('resolves with the reason when it cannot even prepare its test guest', async () => {
+    const saved = process.env.TMPDIR
+    process.env.TMPDIR = '/nonexistent/tmp'
+    try {
+      const check = await checkKvm({ accel: 'tcg' })
+      expect(check.runsGuest).toBe(false)
+      expect(check.reason).toMatch(/^the check failed: .*ENOENT/)
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR
+      else process.env.TMPDIR = saved
+    }
+  })
+
   it('says when QEMU cannot be started', async () => {
     const check = await checkKvm({ qemu: '/nonexistent/qemu-system-x86_64' })
     expect(check.runsGuest).toBe(false)

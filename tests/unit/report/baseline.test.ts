@@ -81,6 +81,31 @@ describe('normaliseProbeOutput', () => {
     expect(normaliseProbeOutput(late)).toBe(normaliseProbeOutput(early))
   })
 
+  // Recorded from the busybox fixture guest (two boots), then iproute2's text and JSON forms.
+  it('reads a link in its linkwatch delay (carrier, not yet operationally up) as up', () => {
+    const settling = [
+      '2: eth0: <NO-CARRIER,BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc fq_codel qlen 1000',
+      '2: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP,NO-CARRIER> mtu 1500 qdisc fq_codel state DOWN group default qlen 1000',
+      '[{"ifindex":2,"ifname":"eth0","flags":["NO-CARRIER","BROADCAST","MULTICAST","UP","LOWER_UP"],"mtu":1500,"qdisc":"fq_codel","operstate":"DOWN","group":"default"}]'
+    ]
+    const settled = [
+      '2: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc fq_codel qlen 1000',
+      '2: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc fq_codel state UP group default qlen 1000',
+      '[{"ifindex":2,"ifname":"eth0","flags":["BROADCAST","MULTICAST","UP","LOWER_UP"],"mtu":1500,"qdisc":"fq_codel","operstate":"UP","group":"default"}]'
+    ]
+    settling.forEach((line, i) =>
+      expect(normaliseProbeOutput(line)).toBe(normaliseProbeOutput(settled[i]!))
+    )
+  })
+
+  it('keeps a link that has lost its carrier as it is', () => {
+    const lost = [
+      '2: eth0: <NO-CARRIER,BROADCAST,MULTICAST,UP> mtu 1500 qdisc fq_codel state DOWN qlen 1000',
+      '[{"ifindex":2,"ifname":"eth0","flags":["NO-CARRIER","BROADCAST","MULTICAST","UP"],"mtu":1500,"operstate":"DOWN"}]'
+    ].join('\n')
+    expect(normaliseProbeOutput(lost)).toBe(lost)
+  })
+
   it('keeps what matters: names, states, store paths, kernel versions', () => {
     const text =
       'Linux boot-image-vm 6.1.0-28-amd64 #1 SMP PREEMPT_DYNAMIC Debian 6.1.119-1 x86_64 GNU/Linux\n' +

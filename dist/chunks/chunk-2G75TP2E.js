@@ -609,11 +609,7 @@ async function setupNix(options, ctx) {
     );
     kvm = device.kvm;
     changes.push(...device.changes);
-    const checked = options.checkKvm().catch((error2) => ({
-      runsGuest: false,
-      reason: `the check failed: ${errorMessage(error2)}`,
-      durationMs: 0
-    }));
+    const checked = options.checkKvm();
     const searched = () => `PATH (${ctx.env.PATH || "empty"}) and ${paths.nixLocations.join(", ") || "no other location"}`;
     let nixPath = options.mode === "install" ? void 0 : await findNix(ctx.env.PATH ?? "", paths.nixLocations);
     if (!nixPath && options.mode === "existing") {
@@ -653,18 +649,35 @@ async function setupNix(options, ctx) {
     const { version, variant } = parseNixVersion(probe.stdout + "\n" + probe.stderr);
     const capabilities = capabilitiesFor(version, variant);
     ctx.log.info(`Using ${nixPath}: ${variant} ${version}`);
-    const check = await checked;
-    if (!check.runsGuest) {
-      kvm = { ...kvm, action: `${kvm.action}; system feature kvm not added: ${check.reason}` };
+    const foundNix = nixPath;
+    const configure = async (withKvm) => {
+      const written = await writeDropIn({
+        dir: join3(ctx.tempDir, "nix"),
+        extraNixConf: options.extraNixConf,
+        githubToken: options.githubToken,
+        kvm: withKvm,
+        env: ctx.env,
+        secrets: ctx.secrets
+      });
+      const read = await effectiveConfig(foundNix, capabilities.configShow, {
+        ...ctx.env,
+        ...written.env
+      });
+      return { dropIn: written, config: read };
+    };
+    let { dropIn, config } = await configure(false);
+    const features = config.json?.["system-features"]?.value;
+    let check;
+    if (Array.isArray(features) && features.includes("kvm")) {
+      kvm = {
+        ...kvm,
+        action: `${kvm.action}; system feature kvm listed by Nix itself (the device is read-write for it)`
+      };
+    } else {
+      check = await checked;
+      if (check.runsGuest) ({ dropIn, config } = await configure(true));
+      else kvm = { ...kvm, action: `${kvm.action}; system feature kvm not added: ${check.reason}` };
     }
-    const dropIn = await writeDropIn({
-      dir: join3(ctx.tempDir, "nix"),
-      extraNixConf: options.extraNixConf,
-      githubToken: options.githubToken,
-      kvm: check.runsGuest,
-      env: ctx.env,
-      secrets: ctx.secrets
-    });
     changes.push(...dropIn.changes);
     if (dropIn.tokenPath) cleanupPaths.push(dropIn.tokenPath);
     cleanupPaths.push(dropIn.confPath);
@@ -673,8 +686,6 @@ async function setupNix(options, ctx) {
         "note: NIX_CONFIG is set and overrides every configuration file, the drop-in too"
       );
     }
-    const nixEnv = { ...ctx.env, ...dropIn.env };
-    const config = await effectiveConfig(nixPath, capabilities.configShow, nixEnv);
     const redacted = config.json ? redactConfig(config.json, ctx.secrets) : void 0;
     await writeFile4(
       join3(dir, "config.json"),
@@ -683,13 +694,6 @@ async function setupNix(options, ctx) {
     const storeSetting = ctx.env.NIX_REMOTE ?? stringValue(config.json?.store?.value) ?? "auto";
     const writable = await can(paths.stateDir, constants2.R_OK | constants2.W_OK);
     const store = storeModeFor(storeSetting, writable, await can(paths.daemonSocket));
-    const features = config.json?.["system-features"]?.value;
-    if (!check.runsGuest && Array.isArray(features) && features.includes("kvm")) {
-      kvm = {
-        ...kvm,
-        action: `${kvm.action} (Nix still lists kvm by its own default: the device is read-write)`
-      };
-    }
     if (store.mode === "daemon") {
       changes.push(
         "note: the daemon builds with its own system-features (kvm when /dev/kvm is read-write for it)"
@@ -2870,13 +2874,24 @@ var MASKS = [
   [/ (?:tentative|optimistic)\b/g, ""]
 ];
 function normaliseProbeOutput(text2) {
-  let out = text2.replace(/\r\n?/g, "\n");
+  let out = settleLinkStates(text2.replace(/\r\n?/g, "\n"));
   for (const [pattern, replacement] of MASKS) out = out.replace(pattern, replacement);
   const lines2 = out.split("\n").map((line) => line.replace(/[ \t]+$/, ""));
   const kept = lines2.filter(
     (line, i) => !/^\s*inet6 <ipv6> .*\bdynamic\b/.test(line) && !(/^\s*valid_lft /.test(line) && /^\s*inet6 <ipv6> .*\bdynamic\b/.test(lines2[i - 1] ?? ""))
   );
   return kept.join("\n").replace(/\n+$/, "\n");
+}
+function settleLinkStates(text2) {
+  const settling = (flags) => /\bNO-CARRIER\b/.test(flags) && /\bLOWER_UP\b/.test(flags);
+  const plain = text2.replace(
+    /^(\d+: \S+ <)([^>\n]*)(>[^\n]*)$/gm,
+    (line, head, flags, rest) => settling(flags) ? `${head}${flags.replace(/NO-CARRIER,?/, "").replace(/,$/, "")}${rest.replace(/ state DOWN\b/, " state UP")}` : line
+  );
+  return plain.replace(
+    /("flags":\[)([^\]]*)(\][^{}[\]]*?"operstate":")(\w+)"/g,
+    (whole, head, flags, middle, state) => settling(flags) ? `${head}${flags.replace(/"NO-CARRIER",?/, "").replace(/,$/, "")}${middle}${state === "DOWN" ? "UP" : state}"` : whole
+  );
 }
 function probeOutputBody(text2) {
   const start = text2.indexOf("--- stdout ---");

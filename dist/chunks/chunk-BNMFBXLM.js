@@ -14,7 +14,7 @@ import {
   parseBaseline,
   quietly,
   withDeadline
-} from "./chunk-LQ4FWHP5.js";
+} from "./chunk-2G75TP2E.js";
 
 // src/report/baseline-store.ts
 import { createHash } from "node:crypto";

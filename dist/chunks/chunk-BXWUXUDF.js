@@ -23,7 +23,7 @@ import {
   stringEnv,
   withTimeout,
   writeReportFiles
-} from "./chunk-LQ4FWHP5.js";
+} from "./chunk-2G75TP2E.js";
 import {
   __commonJS,
   __require,
@@ -21371,10 +21371,11 @@ async function checkKvm(options = {}) {
   if (problem) return done(false, problem);
   const timeoutMs = options.timeoutMs ?? 3e3;
   const runBudgetMs = options.runBudgetMs ?? 1e3;
-  const dir = await mkdtemp2(join5(tmpdir(), "biv-kvm-"));
-  const rom = join5(dir, "kvm-test.rom");
-  await writeFile2(rom, kvmTestRom());
+  let dir;
   try {
+    dir = await mkdtemp2(join5(tmpdir(), "biv-kvm-"));
+    const rom = join5(dir, "kvm-test.rom");
+    await writeFile2(rom, kvmTestRom());
     const outcome = await runTestGuest(
       options.qemu ?? QEMU_BINARY,
       kvmCheckArgs(rom, options.accel),
@@ -21382,8 +21383,10 @@ async function checkKvm(options = {}) {
       runBudgetMs
     );
     return done(outcome.runsGuest, outcome.reason);
+  } catch (error) {
+    return done(false, `the check failed: ${errorMessage(error)}`);
   } finally {
-    await rm2(dir, { recursive: true, force: true });
+    if (dir) await rm2(dir, { recursive: true, force: true });
   }
 }
 function runTestGuest(qemu, args, timeoutMs, runBudgetMs) {
@@ -22580,7 +22583,7 @@ async function runPipeline(inputs, ctx, hooks = {}) {
   report.setup = setup;
   hooks.onCleanupPaths?.(setup.cleanupPaths);
   const nix = setup.nix;
-  if (!setup.ok || !nix || cancelled()) return finish(report, save, ctx.signal);
+  if (!setup.ok || !nix || cancelled()) return finish(report, save, ctx.signal, kvm);
   const keyEnv = { [inputs.rootKeyEnv]: key.publicKeyPath };
   const contexts = buildContexts(inputs);
   const restore = inputs.cache ? await ctx.log.group(
@@ -22662,7 +22665,7 @@ async function runPipeline(inputs, ctx, hooks = {}) {
   }
   const iso = builds[0]?.isoPath;
   if (!iso || builds.some((build) => build.status !== "passed") || cancelled()) {
-    return finish(report, save, ctx.signal);
+    return finish(report, save, ctx.signal, kvm);
   }
   const vmStarted = Date.now();
   const vm = await runVm(
@@ -22705,7 +22708,7 @@ async function runPipeline(inputs, ctx, hooks = {}) {
       };
     }
   }
-  return finish(report, save, ctx.signal);
+  return finish(report, save, ctx.signal, kvm);
 }
 function contextKey(key, context, ctx) {
   const extra = createEphemeralKey(join10(key.dir, context));
@@ -22724,7 +22727,8 @@ function judgeBuilds(builds, cancelled) {
     detail: [...builds.map(describe), ...cancelled ? ["cancelled"] : []].join("; ")
   };
 }
-function finish(report, save, signal) {
+async function finish(report, save, signal, kvmCheck) {
+  await kvmCheck;
   report.complete = true;
   if (signal?.aborted) report.cancelled = true;
   save();
