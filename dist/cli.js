@@ -15,7 +15,7 @@ import {
   readBaselineFile,
   runPipeline,
   writeBaselineFile
-} from "./chunks/chunk-BXWUXUDF.js";
+} from "./chunks/chunk-HMYJ4TWC.js";
 import {
   cleanupSetup,
   compareWithBaseline,

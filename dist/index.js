@@ -21,7 +21,7 @@ import {
   probeOutputReader,
   runPipeline,
   writeBaselineFile
-} from "./chunks/chunk-BXWUXUDF.js";
+} from "./chunks/chunk-HMYJ4TWC.js";
 import {
   actionsArtifact,
   actionsLog,

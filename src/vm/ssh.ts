@@ -2,6 +2,7 @@
 // then stalls or drops the connection, so a connect proves nothing: each attempt is a fresh, short
 // ssh2 client that must run `true`, retried with backoff under one deadline, raced against QEMU.
 import { createHash } from 'node:crypto'
+import { connect } from 'node:net'
 import ssh2 from 'ssh2'
 
 export interface ExecResult {
@@ -125,12 +126,24 @@ interface Attempt {
   client?: ssh2.Client
   fingerprint?: string
   error?: string
+  /** The server sent something (its SSH version line) before the attempt ended. */
+  answered?: boolean
 }
 
 /** How long a logged-in attempt may take to run its command. */
 const LOGGED_IN_MS = 20_000
 
-function attempt(options: WaitForSshOptions, timeoutMs: number): Promise<Attempt> {
+/** What an attempt in flight has shown so far. */
+interface Progress {
+  startedAt: number
+  answered: boolean
+}
+
+function attempt(
+  options: WaitForSshOptions,
+  timeoutMs: number,
+  progress: Progress = { startedAt: Date.now(), answered: false }
+): Promise<Attempt> {
   return new Promise(resolve => {
     const client = new ssh2.Client()
     let fingerprint: string | undefined
@@ -139,13 +152,23 @@ function attempt(options: WaitForSshOptions, timeoutMs: number): Promise<Attempt
       if (settled) return
       settled = true
       clearTimeout(timer)
-      if (!result.client) client.end()
-      resolve(result)
+      if (!result.client) {
+        client.end()
+        // Also when ssh2 never took the socket (connect threw): a stalled one would stay open.
+        socket.destroy()
+      }
+      resolve({ ...result, answered: progress.answered })
     }
     let timer = setTimeout(() => settle({ error: `no answer in ${timeoutMs} ms` }), timeoutMs)
+    const socket = connect({ host: options.host ?? '127.0.0.1', port: options.port })
     // Without TCP_NODELAY each of the handshake's small writes waits for the guest's delayed ACK
     // (~40 ms): measured 400 ms to a command under TCG, 110–140 ms with it (docs/benchmarks.md).
-    client.on('connect', () => client.setNoDelay(true))
+    socket.setNoDelay(true)
+    // Attached in the same tick as ssh2's own reader, so no byte is missed by either.
+    socket.once('data', () => (progress.answered = true))
+    // ssh2 reports socket errors as the client's; this one only keeps an error on a socket ssh2
+    // never took from being thrown.
+    socket.on('error', () => {})
     client.on('error', error => settle({ error: error.message }))
     client.on('close', () => settle({ error: 'connection closed' }))
     client.on('ready', () => {
@@ -170,8 +193,7 @@ function attempt(options: WaitForSshOptions, timeoutMs: number): Promise<Attempt
     })
     try {
       client.connect({
-        host: options.host ?? '127.0.0.1',
-        port: options.port,
+        sock: socket,
         username: options.username ?? 'root',
         privateKey: options.privateKey,
         readyTimeout: timeoutMs,
@@ -190,13 +212,34 @@ function attempt(options: WaitForSshOptions, timeoutMs: number): Promise<Attempt
 /** The longest a handshake attempt may grow to after attempts that ran out of time. */
 const MAX_ATTEMPT_MS = 16_000
 
-/** At most this many attempts in flight: a stalled one does not hold up the next. */
-const MAX_IN_FLIGHT = 2
+/**
+ * The time the next attempts get, after one ended. A handshake that the server began but that ran
+ * out of time is a slow guest more often than a dead one: the next attempts get twice as long (a
+ * loaded TCG host took over 4 s to finish one). A server that never answered is not there yet.
+ */
+export function nextAttemptBudget(
+  currentMs: number,
+  ended: { error?: string; answered?: boolean }
+): number {
+  const ranOutOfTime = /^no answer in|Timed out while waiting for handshake/.test(ended.error ?? '')
+  return ended.answered && ranOutOfTime ? Math.min(currentMs * 2, MAX_ATTEMPT_MS) : currentMs
+}
+
+/** At most this many attempts under way: started lately, or answered by the server. */
+const MAX_UNDER_WAY = 2
+
+/** An attempt the server has not answered in this long is stalled: it no longer holds a slot. */
+const STALLED_AFTER_MS = 1_000
+
+/** At most this many attempts open at all, stalled ones included. */
+const MAX_OPEN = 6
 
 /**
  * Retries until SSH runs a command, the deadline passes, or abort settles (which rejects).
- * Attempts start with backoff (250 ms doubling to 2 s); a new one may start while an earlier
- * one is stalled in the banner exchange.
+ * Attempts start with backoff (250 ms doubling to 2 s), two at a time. Before the guest's network
+ * is up, QEMU's forward accepts the connection and then nothing ever comes back on it (measured:
+ * not even once sshd listens), so an attempt the server has not answered within a second stops
+ * counting against the two; it stays open until its own time runs out, in case it does connect.
  */
 export async function waitForSsh(
   options: WaitForSshOptions
@@ -210,23 +253,25 @@ export async function waitForSsh(
   let attempts = 0
   let attemptMs = options.attemptTimeoutMs ?? 4_000
   let lastError = 'no attempt made'
-  const inFlight = new Set<Promise<void>>()
+  const inFlight = new Map<Promise<void>, Progress>()
   const launch = (timeoutMs: number): void => {
     attempts++
-    const tracked: Promise<void> = attempt(options, timeoutMs)
+    const progress: Progress = { startedAt: Date.now(), answered: false }
+    const tracked: Promise<void> = attempt(options, timeoutMs, progress)
       .then(result => {
-        // A handshake that ran out of time is a slow guest more often than a dead one: allow the
-        // next attempts longer (a loaded TCG host took over 4 s to finish one).
-        if (/^no answer in|Timed out while waiting for handshake/.test(result.error ?? '')) {
-          attemptMs = Math.min(attemptMs * 2, MAX_ATTEMPT_MS)
-        }
+        attemptMs = nextAttemptBudget(attemptMs, result)
         if (!result.client) lastError = result.error ?? 'unknown error'
         else if (winner || aborted !== undefined) result.client.end()
         else winner = result
       })
       .finally(() => inFlight.delete(tracked))
-    inFlight.add(tracked)
+    inFlight.set(tracked, progress)
   }
+  /** When each unanswered attempt counts (or counted) as stalled. */
+  const stallTimes = (): number[] =>
+    [...inFlight.values()].filter(p => !p.answered).map(p => p.startedAt + STALLED_AFTER_MS)
+  const underWay = (now: number): number =>
+    [...inFlight.values()].filter(p => p.answered || now < p.startedAt + STALLED_AFTER_MS).length
   let backoff = 250
   let nextLaunch = Date.now()
   let nudged = false
@@ -259,22 +304,26 @@ export async function waitForSsh(
       const now = Date.now()
       const remaining = options.deadline - now
       if (remaining <= 0 && inFlight.size === 0) break
+      // sshd just said it listens: try now, even beside attempts under way on an earlier state
+      // (measured: a hint that waited for a stalled attempt's slot cost 7 s).
+      const hinted = nudged
       if (nudged) {
-        // sshd just said it listens: try now, even beside attempts stalled on an earlier state.
         nudged = false
-        if (remaining > 0 && inFlight.size <= MAX_IN_FLIGHT) nextLaunch = now
+        nextLaunch = now
         backoff = 250
       }
-      const limit = nextLaunch === now ? MAX_IN_FLIGHT + 1 : MAX_IN_FLIGHT
-      if (remaining > 0 && inFlight.size < limit && now >= nextLaunch) {
+      const slotFree = hinted || underWay(now) < MAX_UNDER_WAY
+      if (remaining > 0 && slotFree && inFlight.size < MAX_OPEN && now >= nextLaunch) {
         launch(Math.max(500, Math.min(attemptMs, remaining)))
         nextLaunch = now + backoff
         backoff = Math.min(2_000, backoff * 2)
       }
-      const wait = Math.max(20, Math.min(nextLaunch, options.deadline) - Date.now())
+      // Wake for the next launch, or when an attempt under way turns stalled and frees its slot.
+      const nextStall = Math.min(...stallTimes().filter(at => at > Date.now()))
+      const wait = Math.max(20, Math.min(nextLaunch, nextStall, options.deadline) - Date.now())
       let timer: NodeJS.Timeout | undefined
       await Promise.race([
-        ...inFlight,
+        ...inFlight.keys(),
         abort,
         new Promise<void>(resolve => {
           timer = setTimeout(resolve, wait)

@@ -21887,6 +21887,7 @@ function describeExit(exit) {
 // src/vm/ssh.ts
 var import_ssh22 = __toESM(require_lib2(), 1);
 import { createHash } from "node:crypto";
+import { connect as connect2 } from "node:net";
 function sshFingerprint(key) {
   return `SHA256:${createHash("sha256").update(key).digest("base64").replace(/=+$/, "")}`;
 }
@@ -21970,7 +21971,7 @@ function failed(message) {
 `, timedOut: false };
 }
 var LOGGED_IN_MS = 2e4;
-function attempt(options, timeoutMs) {
+function attempt(options, timeoutMs, progress = { startedAt: Date.now(), answered: false }) {
   return new Promise((resolve2) => {
     const client = new import_ssh22.default.Client();
     let fingerprint;
@@ -21979,11 +21980,18 @@ function attempt(options, timeoutMs) {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      if (!result.client) client.end();
-      resolve2(result);
+      if (!result.client) {
+        client.end();
+        socket.destroy();
+      }
+      resolve2({ ...result, answered: progress.answered });
     };
     let timer = setTimeout(() => settle({ error: `no answer in ${timeoutMs} ms` }), timeoutMs);
-    client.on("connect", () => client.setNoDelay(true));
+    const socket = connect2({ host: options.host ?? "127.0.0.1", port: options.port });
+    socket.setNoDelay(true);
+    socket.once("data", () => progress.answered = true);
+    socket.on("error", () => {
+    });
     client.on("error", (error) => settle({ error: error.message }));
     client.on("close", () => settle({ error: "connection closed" }));
     client.on("ready", () => {
@@ -22004,8 +22012,7 @@ function attempt(options, timeoutMs) {
     });
     try {
       client.connect({
-        host: options.host ?? "127.0.0.1",
-        port: options.port,
+        sock: socket,
         username: options.username ?? "root",
         privateKey: options.privateKey,
         readyTimeout: timeoutMs,
@@ -22021,7 +22028,13 @@ function attempt(options, timeoutMs) {
   });
 }
 var MAX_ATTEMPT_MS = 16e3;
-var MAX_IN_FLIGHT = 2;
+function nextAttemptBudget(currentMs, ended) {
+  const ranOutOfTime = /^no answer in|Timed out while waiting for handshake/.test(ended.error ?? "");
+  return ended.answered && ranOutOfTime ? Math.min(currentMs * 2, MAX_ATTEMPT_MS) : currentMs;
+}
+var MAX_UNDER_WAY = 2;
+var STALLED_AFTER_MS = 1e3;
+var MAX_OPEN = 6;
 async function waitForSsh(options) {
   let aborted;
   const abort = options.abort.then(
@@ -22032,19 +22045,20 @@ async function waitForSsh(options) {
   let attempts = 0;
   let attemptMs = options.attemptTimeoutMs ?? 4e3;
   let lastError = "no attempt made";
-  const inFlight = /* @__PURE__ */ new Set();
+  const inFlight = /* @__PURE__ */ new Map();
   const launch = (timeoutMs) => {
     attempts++;
-    const tracked = attempt(options, timeoutMs).then((result) => {
-      if (/^no answer in|Timed out while waiting for handshake/.test(result.error ?? "")) {
-        attemptMs = Math.min(attemptMs * 2, MAX_ATTEMPT_MS);
-      }
+    const progress = { startedAt: Date.now(), answered: false };
+    const tracked = attempt(options, timeoutMs, progress).then((result) => {
+      attemptMs = nextAttemptBudget(attemptMs, result);
       if (!result.client) lastError = result.error ?? "unknown error";
       else if (winner || aborted !== void 0) result.client.end();
       else winner = result;
     }).finally(() => inFlight.delete(tracked));
-    inFlight.add(tracked);
+    inFlight.set(tracked, progress);
   };
+  const stallTimes = () => [...inFlight.values()].filter((p) => !p.answered).map((p) => p.startedAt + STALLED_AFTER_MS);
+  const underWay = (now) => [...inFlight.values()].filter((p) => p.answered || now < p.startedAt + STALLED_AFTER_MS).length;
   let backoff = 250;
   let nextLaunch = Date.now();
   let nudged = false;
@@ -22078,21 +22092,23 @@ async function waitForSsh(options) {
       const now = Date.now();
       const remaining = options.deadline - now;
       if (remaining <= 0 && inFlight.size === 0) break;
+      const hinted = nudged;
       if (nudged) {
         nudged = false;
-        if (remaining > 0 && inFlight.size <= MAX_IN_FLIGHT) nextLaunch = now;
+        nextLaunch = now;
         backoff = 250;
       }
-      const limit = nextLaunch === now ? MAX_IN_FLIGHT + 1 : MAX_IN_FLIGHT;
-      if (remaining > 0 && inFlight.size < limit && now >= nextLaunch) {
+      const slotFree = hinted || underWay(now) < MAX_UNDER_WAY;
+      if (remaining > 0 && slotFree && inFlight.size < MAX_OPEN && now >= nextLaunch) {
         launch(Math.max(500, Math.min(attemptMs, remaining)));
         nextLaunch = now + backoff;
         backoff = Math.min(2e3, backoff * 2);
       }
-      const wait = Math.max(20, Math.min(nextLaunch, options.deadline) - Date.now());
+      const nextStall = Math.min(...stallTimes().filter((at) => at > Date.now()));
+      const wait = Math.max(20, Math.min(nextLaunch, nextStall, options.deadline) - Date.now());
       let timer;
       await Promise.race([
-        ...inFlight,
+        ...inFlight.keys(),
         abort,
         new Promise((resolve2) => {
           timer = setTimeout(resolve2, wait);
