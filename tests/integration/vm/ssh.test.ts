@@ -36,9 +36,10 @@ async function startGuest(clientPublicKey: string): Promise<Guest> {
     connection.on('ready', () =>
       connection.on('session', accept =>
         accept().on('exec', (acceptExec, _reject, info) => {
-          const channel = acceptExec()
-          channel.exit(info.command === 'true' ? 0 : 127)
-          channel.end()
+          // undefined when the client has gone meanwhile (a losing attempt being ended).
+          const channel = acceptExec() as ReturnType<typeof acceptExec> | undefined
+          channel?.exit(info.command === 'true' ? 0 : 127)
+          channel?.end()
         })
       )
     )
