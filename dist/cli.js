@@ -15,7 +15,7 @@ import {
   readBaselineFile,
   runPipeline,
   writeBaselineFile
-} from "./chunks/chunk-HMYJ4TWC.js";
+} from "./chunks/chunk-KK3BH7SK.js";
 import {
   cleanupSetup,
   compareWithBaseline,

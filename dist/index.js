@@ -21,7 +21,7 @@ import {
   probeOutputReader,
   runPipeline,
   writeBaselineFile
-} from "./chunks/chunk-HMYJ4TWC.js";
+} from "./chunks/chunk-KK3BH7SK.js";
 import {
   actionsArtifact,
   actionsLog,

@@ -79,6 +79,31 @@ export async function runPipeline(
   ctx: StageContext,
   hooks: PipelineHooks = {}
 ): Promise<Report> {
+  // Started by setup, awaited by the VM stage, or by nobody when a stage failed or threw: it must
+  // not outlive the run (its QEMU would be left behind).
+  let kvm: Promise<KvmCheck> | undefined
+  const kvmCheck = (): Promise<KvmCheck> =>
+    (kvm ??=
+      inputs.kvm === 'off'
+        ? Promise.resolve({
+            runsGuest: false,
+            reason: "not checked: input 'kvm' is off",
+            durationMs: 0
+          })
+        : checkKvm())
+  try {
+    return await runStages(inputs, ctx, hooks, kvmCheck)
+  } finally {
+    await kvm
+  }
+}
+
+async function runStages(
+  inputs: Inputs,
+  ctx: StageContext,
+  hooks: PipelineHooks,
+  kvmCheck: () => Promise<KvmCheck>
+): Promise<Report> {
   const report: Report = {
     schemaVersion: 1,
     result: 'passed',
@@ -111,17 +136,6 @@ export async function runPipeline(
   ctx.secrets.add(key.privateKey)
   hooks.onKey?.(key)
 
-  let kvm: Promise<KvmCheck> | undefined
-  const kvmCheck = (): Promise<KvmCheck> =>
-    (kvm ??=
-      inputs.kvm === 'off'
-        ? Promise.resolve({
-            runsGuest: false,
-            reason: "not checked: input 'kvm' is off",
-            durationMs: 0
-          })
-        : checkKvm())
-
   const setup = await stage(
     'setup',
     'Set up Nix',
@@ -146,7 +160,7 @@ export async function runPipeline(
   report.setup = setup
   hooks.onCleanupPaths?.(setup.cleanupPaths)
   const nix = setup.nix
-  if (!setup.ok || !nix || cancelled()) return finish(report, save, ctx.signal, kvm)
+  if (!setup.ok || !nix || cancelled()) return finish(report, save, ctx.signal)
 
   const keyEnv = { [inputs.rootKeyEnv]: key.publicKeyPath }
   const contexts = buildContexts(inputs)
@@ -239,7 +253,7 @@ export async function runPipeline(
 
   const iso = builds[0]?.isoPath
   if (!iso || builds.some(build => build.status !== 'passed') || cancelled()) {
-    return finish(report, save, ctx.signal, kvm)
+    return finish(report, save, ctx.signal)
   }
 
   const vmStarted = Date.now()
@@ -288,7 +302,7 @@ export async function runPipeline(
       }
     }
   }
-  return finish(report, save, ctx.signal, kvm)
+  return finish(report, save, ctx.signal)
 }
 
 /** A fresh key for one more build context, inside the run's key dir (post deletes it). */
@@ -316,14 +330,7 @@ function judgeBuilds(builds: BuildResult[], cancelled: boolean): Omit<StageRecor
   }
 }
 
-async function finish(
-  report: Report,
-  save: () => void,
-  signal: AbortSignal,
-  kvmCheck: Promise<KvmCheck> | undefined
-): Promise<Report> {
-  // A KVM check the VM stage never waited for (the build failed) must not outlive the run's QEMU.
-  await kvmCheck
+function finish(report: Report, save: () => void, signal: AbortSignal): Report {
   report.complete = true
   if (signal?.aborted) report.cancelled = true
   save()

@@ -22547,6 +22547,19 @@ function buildContexts(inputs) {
   return inputs.buildIn === "both" ? ["host", "devshell"] : [inputs.buildIn];
 }
 async function runPipeline(inputs, ctx, hooks = {}) {
+  let kvm;
+  const kvmCheck = () => kvm ??= inputs.kvm === "off" ? Promise.resolve({
+    runsGuest: false,
+    reason: "not checked: input 'kvm' is off",
+    durationMs: 0
+  }) : checkKvm();
+  try {
+    return await runStages(inputs, ctx, hooks, kvmCheck);
+  } finally {
+    await kvm;
+  }
+}
+async function runStages(inputs, ctx, hooks, kvmCheck) {
   const report = {
     schemaVersion: 1,
     result: "passed",
@@ -22572,12 +22585,6 @@ async function runPipeline(inputs, ctx, hooks = {}) {
   const key = createEphemeralKey(ctx.tempDir);
   ctx.secrets.add(key.privateKey);
   hooks.onKey?.(key);
-  let kvm;
-  const kvmCheck = () => kvm ??= inputs.kvm === "off" ? Promise.resolve({
-    runsGuest: false,
-    reason: "not checked: input 'kvm' is off",
-    durationMs: 0
-  }) : checkKvm();
   const setup = await stage(
     "setup",
     "Set up Nix",
@@ -22599,7 +22606,7 @@ async function runPipeline(inputs, ctx, hooks = {}) {
   report.setup = setup;
   hooks.onCleanupPaths?.(setup.cleanupPaths);
   const nix = setup.nix;
-  if (!setup.ok || !nix || cancelled()) return finish(report, save, ctx.signal, kvm);
+  if (!setup.ok || !nix || cancelled()) return finish(report, save, ctx.signal);
   const keyEnv = { [inputs.rootKeyEnv]: key.publicKeyPath };
   const contexts = buildContexts(inputs);
   const restore = inputs.cache ? await ctx.log.group(
@@ -22681,7 +22688,7 @@ async function runPipeline(inputs, ctx, hooks = {}) {
   }
   const iso = builds[0]?.isoPath;
   if (!iso || builds.some((build) => build.status !== "passed") || cancelled()) {
-    return finish(report, save, ctx.signal, kvm);
+    return finish(report, save, ctx.signal);
   }
   const vmStarted = Date.now();
   const vm = await runVm(
@@ -22724,7 +22731,7 @@ async function runPipeline(inputs, ctx, hooks = {}) {
       };
     }
   }
-  return finish(report, save, ctx.signal, kvm);
+  return finish(report, save, ctx.signal);
 }
 function contextKey(key, context, ctx) {
   const extra = createEphemeralKey(join10(key.dir, context));
@@ -22743,8 +22750,7 @@ function judgeBuilds(builds, cancelled) {
     detail: [...builds.map(describe), ...cancelled ? ["cancelled"] : []].join("; ")
   };
 }
-async function finish(report, save, signal, kvmCheck) {
-  await kvmCheck;
+function finish(report, save, signal) {
   report.complete = true;
   if (signal?.aborted) report.cancelled = true;
   save();
