@@ -4,14 +4,16 @@
 import { createServer, type Server, type Socket } from 'node:net'
 import ssh2 from 'ssh2'
 import { afterEach, describe, expect, it } from 'vitest'
-import { nextAttemptBudget, waitForSsh } from '../../../src/vm/ssh.js'
+import { nextAttemptBudget, waitForSsh, type WaitForSshOptions } from '../../../src/vm/ssh.js'
 
 interface Guest {
   port: number
   /** Connections the forward held silent, the client's still open among them. */
   silent: Socket[]
-  /** From now on, new connections reach sshd (and the console says so). */
+  /** From now on, new connections reach sshd. */
   networkUp(): void
+  /** The console's "sshd listening" line, to every waitForSsh subscribed through `nudge`. */
+  hint(): void
   nudge(wake: () => void): () => void
   close(): Promise<void>
 }
@@ -61,6 +63,8 @@ async function startGuest(clientPublicKey: string): Promise<Guest> {
     silent,
     networkUp() {
       up = true
+    },
+    hint() {
       for (const wake of hints) wake()
     },
     nudge(wake) {
@@ -86,81 +90,72 @@ const waitUntil = async (condition: () => boolean): Promise<void> => {
   while (!condition()) await new Promise(resolve => setTimeout(resolve, 10))
 }
 
+/** waitForSsh as the VM stage calls it, with attempts that would stall for a whole minute. */
+function waitOn(
+  guest: Guest,
+  key: { privateKey: string },
+  options: Partial<WaitForSshOptions> = {}
+): ReturnType<typeof waitForSsh> {
+  return waitForSsh({
+    port: guest.port,
+    privateKey: key.privateKey,
+    deadline: Date.now() + 120_000,
+    attemptTimeoutMs: 60_000,
+    abort: new Promise<string>(() => {}),
+    nudge: wake => guest.nudge(wake),
+    ...options
+  })
+}
+
+/** In: the session runs a command, and `stalled` attempts were still waiting when it got in. */
+async function expectIn(
+  ready: Awaited<ReturnType<typeof waitForSsh>>,
+  guest: Guest,
+  stalled: number
+): Promise<void> {
+  expect(ready.fingerprint).toMatch(/^SHA256:[A-Za-z0-9+/]{43}$/)
+  expect((await ready.client.exec('true', { timeoutMs: 5_000 })).exitCode).toBe(0)
+  expect(guest.silent.filter(socket => !socket.destroyed).length).toBeGreaterThanOrEqual(stalled)
+  ready.client.close()
+}
+
 describe('waitForSsh', () => {
   it('starts a fresh attempt on the console hint instead of waiting out stalled ones', async () => {
     const key = clientKey()
     const guest = await startGuest(key.publicKey)
-    // Stalled attempts would hold their slots for a minute: only a new attempt can answer first.
-    const waiting = waitForSsh({
-      port: guest.port,
-      privateKey: key.privateKey,
-      deadline: Date.now() + 120_000,
-      attemptTimeoutMs: 60_000,
-      abort: new Promise<string>(() => {}),
-      nudge: wake => guest.nudge(wake)
-    })
+    const waiting = waitOn(guest, key)
     await waitUntil(() => guest.silent.length >= 2)
     guest.networkUp()
-    const ready = await waiting
-    expect(ready.fingerprint).toMatch(/^SHA256:[A-Za-z0-9+/]{43}$/)
-    expect((await ready.client.exec('true', { timeoutMs: 5_000 })).exitCode).toBe(0)
-    // The stalled attempts were still waiting when the new one got in.
-    expect(guest.silent.filter(socket => !socket.destroyed).length).toBeGreaterThanOrEqual(2)
-    ready.client.close()
-  }, 60_000)
+    guest.hint()
+    await expectIn(await waiting, guest, 2)
+  }, 30_000)
 
   it('keeps trying beside stalled attempts when the hint came before the network', async () => {
     const key = clientKey()
     const guest = await startGuest(key.publicKey)
-    const hints = new Set<() => void>()
-    const waiting = waitForSsh({
-      port: guest.port,
-      privateKey: key.privateKey,
-      deadline: Date.now() + 120_000,
-      attemptTimeoutMs: 60_000,
-      abort: new Promise<string>(() => {}),
-      nudge: wake => (hints.add(wake), () => hints.delete(wake))
-    })
+    const waiting = waitOn(guest, key)
     // sshd says it listens, but the guest's network is not up yet: the hinted attempt stalls too.
     await waitUntil(() => guest.silent.length >= 2)
-    for (const wake of hints) wake()
+    guest.hint()
     await waitUntil(() => guest.silent.length >= 3)
     guest.networkUp()
-    const ready = await waiting
-    expect((await ready.client.exec('true', { timeoutMs: 5_000 })).exitCode).toBe(0)
-    expect(guest.silent.filter(socket => !socket.destroyed).length).toBeGreaterThanOrEqual(3)
-    ready.client.close()
+    await expectIn(await waiting, guest, 3)
   }, 30_000)
 
   it('gets in without a hint while stalled attempts are still open', async () => {
     const key = clientKey()
     const guest = await startGuest(key.publicKey)
-    const waiting = waitForSsh({
-      port: guest.port,
-      privateKey: key.privateKey,
-      deadline: Date.now() + 120_000,
-      attemptTimeoutMs: 60_000,
-      abort: new Promise<string>(() => {})
-    })
+    const waiting = waitOn(guest, key, { nudge: undefined })
     await waitUntil(() => guest.silent.length >= 3)
     guest.networkUp()
-    const ready = await waiting
-    expect((await ready.client.exec('true', { timeoutMs: 5_000 })).exitCode).toBe(0)
-    expect(guest.silent.filter(socket => !socket.destroyed).length).toBeGreaterThanOrEqual(3)
-    ready.client.close()
+    await expectIn(await waiting, guest, 3)
   }, 30_000)
 
   it('rejects with the reason when waiting becomes pointless', async () => {
     const key = clientKey()
     const guest = await startGuest(key.publicKey)
     await expect(
-      waitForSsh({
-        port: guest.port,
-        privateKey: key.privateKey,
-        deadline: Date.now() + 60_000,
-        attemptTimeoutMs: 60_000,
-        abort: Promise.resolve('QEMU exited with code 1')
-      })
+      waitOn(guest, key, { abort: Promise.resolve('QEMU exited with code 1') })
     ).rejects.toThrow('QEMU exited with code 1')
   })
 })
