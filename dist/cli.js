@@ -14,8 +14,9 @@ import {
   parseInputs,
   readBaselineFile,
   runPipeline,
-  writeBaselineFile
-} from "./chunks/chunk-KK3BH7SK.js";
+  writeBaselineFile,
+  writeBootHistory
+} from "./chunks/chunk-CYIH73O6.js";
 import {
   cleanupSetup,
   compareWithBaseline,
@@ -23,8 +24,9 @@ import {
   errorMessage,
   renderSummary,
   signalChildren,
+  withHistory,
   writeReportFiles
-} from "./chunks/chunk-2G75TP2E.js";
+} from "./chunks/chunk-VK5SQI6Y.js";
 import "./chunks/chunk-3BV2LLEE.js";
 
 // src/cli.ts
@@ -157,14 +159,18 @@ async function compareRun(report, reportDir, inputs, baseline, baselinePath) {
   const current = await currentBaseline(report, reportDir, {
     flake: inputs.flake,
     attribute: inputs.image,
+    firmware: inputs.firmware,
     run: "boot-image-vm command line"
   });
-  if (report.result === "passed" && !report.error) writeBaselineFile(reportDir, current);
+  if (report.result === "passed" && !report.error) {
+    writeBaselineFile(reportDir, withHistory(current, baseline));
+  }
   if (!baseline) return;
   report.comparison = compareWithBaseline(baseline, current, {
     slowdownThresholdPercent: inputs.slowdownThresholdPercent,
     source: baselinePath
   });
+  writeBootHistory(reportDir, report.comparison);
   writeReportFiles(reportDir, report, renderSummary(report));
 }
 process.exitCode = await main(process.argv.slice(2));

@@ -9,7 +9,7 @@ import {
   baselineKey,
   baselineScope,
   restoreBaseline
-} from "./chunks/chunk-BNMFBXLM.js";
+} from "./chunks/chunk-CQJFVJO2.js";
 import {
   INPUT_DEFAULTS,
   InputError,
@@ -17,23 +17,28 @@ import {
   actionOutputs,
   annotate,
   currentBaseline,
+  missingPaths,
+  nixStepEnv,
   parseInputs,
   probeOutputReader,
   runPipeline,
-  writeBaselineFile
-} from "./chunks/chunk-KK3BH7SK.js";
+  writeBaselineFile,
+  writeBootHistory
+} from "./chunks/chunk-CYIH73O6.js";
 import {
   actionsArtifact,
   actionsLog,
   annotateComparison,
   compareWithBaseline,
   errorMessage,
+  judgeBootTime,
   noComparison,
   renderSummary,
   signalChildren,
+  withHistory,
   withTimeout,
   writeReportFiles
-} from "./chunks/chunk-2G75TP2E.js";
+} from "./chunks/chunk-VK5SQI6Y.js";
 import {
   addPath,
   error,
@@ -49,15 +54,64 @@ import {
 
 // src/main.ts
 import { mkdtempSync, mkdirSync, readFileSync } from "node:fs";
-import { delimiter, dirname, join as join2 } from "node:path";
+import { join as join2 } from "node:path";
 import { tmpdir } from "node:os";
+
+// src/report/upload-retry.ts
+var UPLOAD_BUDGET_MS = 12e4;
+var FINAL = /non-retryable|storage quota|insufficient usage|not currently supported on GHES|No files were found|Invalid|\((?:400|401|403|404|409|422)\)/i;
+function retryDelayMs(message, attempt, retryAfterMs2) {
+  if (FINAL.test(message)) return void 0;
+  const backoff = Math.min(3e4, 2e3 * 2 ** (attempt - 1));
+  return Math.max(backoff, retryAfterMs2 ?? 0);
+}
+function retryAfterMs(logLine) {
+  const seconds = [...logLine.matchAll(/"retry-after":\s*"(\d+)"/gi)].map((m) => Number(m[1]));
+  return seconds.length ? Math.max(...seconds) * 1e3 : void 0;
+}
+async function watchingRetryAfter(work) {
+  const original = process.stdout.write;
+  let seen;
+  process.stdout.write = function(chunk, ...rest) {
+    if (typeof chunk === "string" && chunk.includes("etry-after")) {
+      const ms = retryAfterMs(chunk);
+      if (ms !== void 0) seen = Math.max(seen ?? 0, ms);
+    }
+    return original.call(this, chunk, ...rest);
+  };
+  try {
+    return { value: await work(), retryAfterMs: seen };
+  } catch (error2) {
+    return { error: error2, retryAfterMs: seen };
+  } finally {
+    process.stdout.write = original;
+  }
+}
+async function retryWithinBudget(attempt, options) {
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+  const started = now();
+  for (let n = 1; ; n++) {
+    const outcome = await watchingRetryAfter(() => attempt(n));
+    if (!("error" in outcome) || outcome.error === void 0) return outcome.value;
+    const message = errorMessage(outcome.error);
+    const wait = retryDelayMs(message, n, outcome.retryAfterMs);
+    const elapsed = now() - started;
+    if (wait === void 0) throw outcome.error;
+    if (elapsed + wait >= options.budgetMs) {
+      const tried = `tried ${n} time${n === 1 ? "" : "s"} over ${Math.round(elapsed / 1e3)} s`;
+      throw new Error(`${message} (${tried}, up to the ${options.budgetMs / 1e3} s bound)`);
+    }
+    options.onRetry(message, wait);
+    await sleep(wait);
+  }
+}
 
 // src/report/artifacts.ts
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { readdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
-var DEFAULT_TIMEOUT_MS = 6e4;
 var INVALID_PATH_CHARS = /[":<>|*?\r\n]/;
 var INVALID_NAME_CHARS = /[":<>|*?\r\n\\/]/g;
 async function uploadReport(options) {
@@ -104,9 +158,13 @@ async function uploadReport(options) {
     if (!env.ACTIONS_RUNTIME_TOKEN || !env.ACTIONS_RESULTS_URL) {
       throw new Error("the runner gave no ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL");
     }
-    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const timeoutMs = options.timeoutMs ?? UPLOAD_BUDGET_MS;
+    const attempt = (n) => uploadUnderFreeName(name, files, reportDir, options.retentionDays, env, log, n);
+    const onRetry = (message, waitMs) => log.info(
+      `The report upload failed (${secrets.redact(scrubUrls(message))}); trying again in ${Math.ceil(waitMs / 1e3)} s.`
+    );
     const uploaded = await withTimeout(
-      uploadUnderFreeName(name, files, reportDir, options.retentionDays, env, log),
+      retryWithinBudget(attempt, { budgetMs: timeoutMs, onRetry }),
       timeoutMs,
       `the results service did not finish the upload within ${Math.round(timeoutMs / 1e3)} s`
     );
@@ -176,9 +234,10 @@ async function holdsSecret(reportDir, path, needles) {
   }
   return false;
 }
-async function uploadUnderFreeName(name, files, reportDir, retentionDays, env, log) {
+async function uploadUnderFreeName(name, files, reportDir, retentionDays, env, log, attempt = 1) {
   const client = new (await actionsArtifact()).DefaultArtifactClient();
   const candidates = artifactNameCandidates(name, env);
+  if (attempt > 1) candidates.push(`${candidates[candidates.length - 1]}-retry${attempt}`);
   for (const [index, candidate] of candidates.entries()) {
     try {
       const result = await client.uploadArtifact(candidate, files, reportDir, {
@@ -230,40 +289,18 @@ async function regressionView(report, reportDir, options) {
     const current = await currentBaseline(report, reportDir, {
       flake: options.flake,
       attribute: options.image,
+      firmware: options.firmware,
       run: runDescription(env)
     });
     const passed = report.result === "passed" && !report.error;
-    let baselineFile;
-    try {
-      if (passed) baselineFile = writeBaselineFile(reportDir, current);
-    } catch (error2) {
-      log.warning(
-        `baseline.json was not written, so this run cannot become the baseline: ${errorMessage(error2)}`
-      );
-    }
-    if (options.compare === "off") {
-      return { comparison: noComparison("off", "input 'compare' is off"), baselineFile };
-    }
     if (report.cancelled) return { comparison: noComparison("off", "the run was cancelled") };
-    const scope = baselineScope(env, { flake: options.flake, image: options.image });
-    if (typeof scope === "string") {
-      return { comparison: noComparison("error", `no baseline scope: ${scope}`), baselineFile };
-    }
-    const restored = report.cache?.serviceDown ? {
-      status: "error",
-      detail: "not restored: the cache service failed the image cache lookup of this run",
-      serviceDown: true
-    } : await restoreBaseline(scope, log);
-    let comparison;
-    if (restored.status === "restored" && restored.baseline) {
-      comparison = compareWithBaseline(restored.baseline, current, {
-        slowdownThresholdPercent: options.slowdownThresholdPercent,
-        source: restored.key
-      });
-    } else {
-      const status = restored.status === "none" ? "no-baseline" : "error";
-      comparison = noComparison(status, restored.detail, restored.key);
-    }
+    const { comparison, restored, scope } = await compare(report, current, options);
+    const baselineFile = passed ? writeSafely(
+      () => writeBaselineFile(reportDir, withHistory(current, restored?.baseline)),
+      log
+    ) : void 0;
+    writeBootHistory(reportDir, comparison, log);
+    if (!scope || !restored) return { comparison, baselineFile };
     log.info(`Compared with the last good run: ${comparison.detail}`);
     const failsOnRegression = options.failOnRegression && comparison.regressions.length > 0;
     const notSaved = !scope.saves ? "pull requests compare with their base branch" : failsOnRegression ? "it failed on its regressions" : restored.serviceDown ? "the cache service failed the lookup, so post does not try it again" : void 0;
@@ -273,6 +310,46 @@ async function regressionView(report, reportDir, options) {
   } catch (error2) {
     log.warning(`The comparison with the last good run failed: ${errorMessage(error2)}`);
     return { comparison: noComparison("error", errorMessage(error2)) };
+  }
+}
+async function compare(report, current, options) {
+  if (options.compare === "off")
+    return { comparison: noComparison("off", "input 'compare' is off") };
+  const scope = baselineScope(options.env, options);
+  if (typeof scope === "string") {
+    return { comparison: noComparison("error", `no baseline scope: ${scope}`) };
+  }
+  const restored = report.cache?.serviceDown ? {
+    status: "error",
+    detail: "not restored: the cache service failed the image cache lookup of this run",
+    serviceDown: true
+  } : await restoreBaseline(scope, options.log);
+  if (restored.status === "restored" && restored.baseline) {
+    const comparison2 = compareWithBaseline(restored.baseline, current, {
+      slowdownThresholdPercent: options.slowdownThresholdPercent,
+      source: restored.key
+    });
+    return { comparison: comparison2, restored, scope };
+  }
+  const status = restored.status === "none" ? "no-baseline" : "error";
+  const comparison = noComparison(status, restored.detail, restored.key);
+  return {
+    comparison: {
+      ...comparison,
+      ...judgeBootTime(void 0, current, options.slowdownThresholdPercent)
+    },
+    restored,
+    scope
+  };
+}
+function writeSafely(write, log) {
+  try {
+    return write();
+  } catch (error2) {
+    log.warning(
+      `baseline.json was not written, so this run cannot become the baseline: ${errorMessage(error2)}`
+    );
+    return void 0;
   }
 }
 
@@ -330,17 +407,14 @@ async function run() {
       onKey: (key) => saveState(STATE.keyDir, key.dir),
       onCleanupPaths: (paths) => saveState(STATE.cleanupPaths, JSON.stringify(paths)),
       onQemuStarted: (pid) => saveState(STATE.qemuPid, String(pid)),
-      onCacheSave: (state) => saveState(STATE.imageCache, JSON.stringify(state))
+      onCacheSave: (state) => saveState(STATE.imageCache, JSON.stringify(state)),
+      onSetup: (setup) => {
+        if (setup.ok && setup.nix) exportNixEnv(nixStepEnv(setup.nix, process.env));
+      }
     });
   } catch (error2) {
     report = crashReport(reportDir, errorMessage(error2));
     error(errorMessage(error2), { title: "boot-image-vm crashed" });
-  }
-  const nix = report.setup?.nix;
-  if (nix) {
-    for (const [name, value] of Object.entries(nix.env)) exportVariable(name, value);
-    const nixDir = dirname(nix.nixPath);
-    if (!(process.env.PATH ?? "").split(delimiter).includes(nixDir)) addPath(nixDir);
   }
   const view = await actionsLog.group(
     "Compare with the last good run",
@@ -361,6 +435,10 @@ async function run() {
       `boot-image-vm: passed, but with ${report.comparison.regressions.length} regression(s) since the last good run (fail-on-regression)`
     );
   }
+}
+function exportNixEnv(step) {
+  for (const [name, value] of Object.entries(step.variables)) exportVariable(name, value);
+  for (const dir of missingPaths(step, process.env.PATH).reverse()) addPath(dir);
 }
 function reportBase() {
   const runnerTemp = process.env.RUNNER_TEMP;

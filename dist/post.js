@@ -7,7 +7,7 @@ const __bivDirname = __bivDirnameOf(__bivFilename);
 import {
   STATE,
   saveBaseline
-} from "./chunks/chunk-BNMFBXLM.js";
+} from "./chunks/chunk-CQJFVJO2.js";
 import {
   actionsLog,
   cacheSaveLine,
@@ -16,7 +16,7 @@ import {
   renderSummary,
   saveImageCache,
   writeReportFiles
-} from "./chunks/chunk-2G75TP2E.js";
+} from "./chunks/chunk-VK5SQI6Y.js";
 import {
   getState,
   info,

@@ -460,7 +460,7 @@ async function runBoots(
 
 async function kvmCheckSample(): Promise<{ ms: number; runsGuest: boolean; reason: string }> {
   const started = performance.now()
-  const check = await checkKvm()
+  const check = await checkKvm({ qemu: 'qemu-system-x86_64' })
   return { ms: performance.now() - started, runsGuest: check.runsGuest, reason: check.reason }
 }
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The offline lab: host packages, a Debian kernel with its NIC modules, node_modules, and an
+# The offline lab: host packages, a distribution kernel with its NIC modules, node_modules, and an
 # isolated Nix configuration directory. Idempotent and quiet when everything is already in place.
-# It never edits /etc/nix: tests point NIX_CONF_DIR at .lab/nix-conf (tests/helpers/lab.ts).
+# Runs on Debian (as root, as on the project's machines) and on Ubuntu 24.04 as a user with sudo
+# (GitHub's runner): sudo only for apt, the Nix daemon's trusted users and the --systemd rootfs.
+# As root it never edits /etc/nix: tests point NIX_CONF_DIR at .lab/nix-conf (tests/helpers/lab.ts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +11,8 @@ LAB="$PWD/.lab"
 # --systemd (or BOOT_IMAGE_VM_LAB_SYSTEMD=1): also the Debian systemd root filesystem in .lab/rootfs
 # for the fixture's systemdImage (debootstrap from the host's apt mirror: root, ~40-60 s, once).
 SYSTEMD=${BOOT_IMAGE_VM_LAB_SYSTEMD:-}
+# Set only by this script when it re-runs itself under sudo for the --systemd rootfs alone.
+ROOTFS_ONLY=${BOOT_IMAGE_VM_LAB_ROOTFS_ONLY:-}
 for arg in "$@"; do
   case "$arg" in
     --systemd) SYSTEMD=1 ;;
@@ -23,9 +27,45 @@ PACKAGES=(nix-bin qemu-system-x86 qemu-utils xorriso isolinux syslinux-common bu
 # virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci, in load order).
 NIC_MODULES=(virtio_pci virtio_net e1000)
 [ -z "$SYSTEMD" ] || PACKAGES+=(debootstrap squashfs-tools)
+# Not root: Nix cannot write /nix itself, so builds go through the daemon the package sets up.
+[ "$(id -u)" -eq 0 ] || PACKAGES+=(nix-setup-systemd)
 
 say() { echo "setup-lab: $*"; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# The packages holding the guest's kernel and its modules. Debian: the linux-image-<abi>-amd64
+# that the linux-image-amd64 metapackage depends on (modules inside). Ubuntu: the
+# linux-image-<version>-generic that linux-image-generic depends on, whose modules ship apart in
+# linux-modules-<version> (.ko.zst). Prints nothing when apt knows neither.
+kernel_packages() {
+  local image version
+  image=$(apt-cache depends linux-image-amd64 2>/dev/null |
+    sed -n 's/^ *Depends: \(linux-image-[0-9].*-amd64\)$/\1/p' | head -n1)
+  if [ -n "$image" ]; then
+    echo "$image"
+    return 0
+  fi
+  image=$(apt-cache depends linux-image-generic 2>/dev/null |
+    sed -n 's/^ *Depends: \(linux-image-\(unsigned-\)\?[0-9].*-generic\)$/\1/p' | head -n1)
+  [ -n "$image" ] || return 0
+  version=${image#linux-image-}
+  echo "$image linux-modules-${version#unsigned-}"
+}
+
+# The package's .deb in .lab/cache, downloaded (not installed: its hooks would run) when missing.
+cached_deb() {
+  local deb
+  deb=$(ls "$LAB/cache/${1}_"*.deb 2>/dev/null | head -n1 || true)
+  if [ -z "$deb" ]; then
+    say "downloading $1" >&2
+    # As root, apt's _apt sandbox user cannot write into .lab/cache: download as root, quietly.
+    local sandbox=()
+    [ "$(id -u)" -ne 0 ] || sandbox=(-o APT::Sandbox::User=root)
+    (cd "$LAB/cache" && apt-get download -q "${sandbox[@]}" "$1" >/dev/null)
+    deb=$(ls "$LAB/cache/${1}_"*.deb | head -n1)
+  fi
+  echo "$deb"
+}
 
 # ---- host packages -------------------------------------------------------------------------------
 missing=()
@@ -49,27 +89,22 @@ if [ -f "$KERNEL/.done" ]; then
   say "kernel $(cat "$KERNEL/version") present"
 else
   mkdir -p "$LAB/cache"
-  # linux-image-amd64 is a metapackage: the real one is the linux-image-<abi>-amd64 it depends on.
-  pkg=$(apt-cache depends linux-image-amd64 | sed -n 's/^ *Depends: \(linux-image-[0-9].*-amd64\)$/\1/p' | head -n1)
-  if [ -z "$pkg" ]; then
+  packages=$(kernel_packages)
+  if [ -z "$packages" ]; then
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    pkg=$(apt-cache depends linux-image-amd64 | sed -n 's/^ *Depends: \(linux-image-[0-9].*-amd64\)$/\1/p' | head -n1)
+    packages=$(kernel_packages)
   fi
-  [ -n "$pkg" ] || { echo "setup-lab: cannot find the package linux-image-amd64 depends on" >&2; exit 1; }
-  deb=$(ls "$LAB/cache/${pkg}_"*.deb 2>/dev/null | head -n1 || true)
-  if [ -z "$deb" ]; then
-    say "downloading $pkg"
-    # As root, apt's _apt sandbox user cannot write into .lab/cache: download as root, quietly.
-    sandbox=()
-    [ "$(id -u)" -ne 0 ] || sandbox=(-o APT::Sandbox::User=root)
-    (cd "$LAB/cache" && apt-get download -q "${sandbox[@]}" "$pkg" >/dev/null)
-    deb=$(ls "$LAB/cache/${pkg}_"*.deb | head -n1)
-  fi
+  [ -n "$packages" ] || {
+    echo "setup-lab: no kernel package: neither linux-image-amd64 (Debian) nor linux-image-generic (Ubuntu) is known to apt" >&2
+    exit 1
+  }
+  debs=()
+  for pkg in $packages; do debs+=("$(cached_deb "$pkg")"); done
   tmp=$(mktemp -d "$LAB/kernel.XXXXXX")
   trap 'rm -rf "$tmp"' EXIT
   mkdir -p "$tmp/x" "$tmp/ko" "$tmp/out/modules"
-  # One pass over the 400 MB data tarball (~3.5 s): the kernel, modules.builtin and the module
-  # directories the NICs and their dependencies live in (/lib or /usr/lib, .ko or compressed).
+  # One pass over each package (~3.5 s for Debian's 400 MB): the kernel, modules.builtin and the
+  # module directories the NICs and their dependencies live in (/lib or /usr/lib, .ko or compressed).
   patterns=('./boot/vmlinuz-*')
   for root in './lib/modules/*' './usr/lib/modules/*'; do
     patterns+=("$root/modules.builtin")
@@ -77,11 +112,14 @@ else
       patterns+=("$root/kernel/$dir/*.ko*")
     done
   done
-  # Patterns that match nothing (the other /lib layout) make tar complain: checked below instead.
-  dpkg-deb --fsys-tarfile "$deb" |
-    tar -x -C "$tmp/x" --wildcards --no-wildcards-match-slash "${patterns[@]}" 2>/dev/null || true
+  # Patterns that match nothing (the other /lib layout, or the image-only package) make tar
+  # complain: checked below instead.
+  for deb in "${debs[@]}"; do
+    dpkg-deb --fsys-tarfile "$deb" |
+      tar -x -C "$tmp/x" --wildcards --no-wildcards-match-slash "${patterns[@]}" 2>/dev/null || true
+  done
   vmlinuz=$(ls "$tmp"/x/boot/vmlinuz-* 2>/dev/null | head -n1 || true)
-  [ -n "$vmlinuz" ] || { echo "setup-lab: no vmlinuz in $deb" >&2; exit 1; }
+  [ -n "$vmlinuz" ] || { echo "setup-lab: no vmlinuz in ${debs[*]}" >&2; exit 1; }
   find_ko() { find "$tmp/x" -name "$(echo "$1" | sed 's/_/[_-]/g').ko*" | head -n1; }
   builtin() { cat "$tmp"/x/*lib/modules/*/modules.builtin 2>/dev/null | sed 's/-/_/g' | grep -q "/$1\.ko$"; }
   # The closure of the NIC modules, from the depends= field of each module's .modinfo.
@@ -94,9 +132,13 @@ else
     if [ -z "$f" ]; then
       builtin "$m" && continue
       # Not in the usual directories: look it up in the whole package (one more pass, rare).
-      member=$(dpkg-deb --fsys-tarfile "$deb" | tar -t |
-        grep -E "/kernel/.*/$(echo "$m" | sed 's/_/[_-]/g')\.ko(\.xz|\.zst|\.gz)?$" | head -n1 || true)
-      [ -n "$member" ] || { echo "setup-lab: kernel module $m not found in $deb" >&2; exit 1; }
+      member=
+      for deb in "${debs[@]}"; do
+        member=$(dpkg-deb --fsys-tarfile "$deb" | tar -t |
+          grep -E "/kernel/.*/$(echo "$m" | sed 's/_/[_-]/g')\.ko(\.xz|\.zst|\.gz)?$" | head -n1 || true)
+        [ -z "$member" ] || break
+      done
+      [ -n "$member" ] || { echo "setup-lab: kernel module $m not found in ${debs[*]}" >&2; exit 1; }
       dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp/x" "$member"
       f="$tmp/x/$member"
     fi
@@ -122,6 +164,10 @@ else
   : >"$tmp/out/modules/order"
   for m in "${NIC_MODULES[@]}"; do visit "$m"; done
   cp "$vmlinuz" "$tmp/out/vmlinuz"
+  # Ubuntu ships it mode 0600; Nix's build users must read it.
+  chmod 0644 "$tmp/out/vmlinuz"
+  # The packages the modules came from, for the --systemd rootfs below.
+  for deb in "${debs[@]}"; do basename "$deb"; done >"$tmp/out/debs"
   basename "$vmlinuz" | sed 's/^vmlinuz-//' >"$tmp/out/version"
   touch "$tmp/out/.done"
   rm -rf "$KERNEL"
@@ -132,7 +178,9 @@ else
 fi
 
 # ---- node_modules --------------------------------------------------------------------------------
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
+if [ -n "$ROOTFS_ONLY" ]; then
+  : # the sudo re-run for the rootfs: node_modules and the Nix configuration stay the user's
+elif [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
   say "npm ci"
   npm ci --no-audit --no-fund --loglevel=error
   touch node_modules
@@ -141,20 +189,30 @@ else
 fi
 
 # ---- isolated Nix configuration (NIX_CONF_DIR) ---------------------------------------------------
-CONF="$LAB/nix-conf"
-mkdir -p "$CONF"
-registry='{"flakes":[],"version":2}'
-[ "$(cat "$CONF/registry.json" 2>/dev/null || true)" = "$registry" ] || echo "$registry" >"$CONF/registry.json"
-conf="experimental-features = nix-command flakes
+if [ -z "$ROOTFS_ONLY" ]; then
+  CONF="$LAB/nix-conf"
+  mkdir -p "$CONF"
+  registry='{"flakes":[],"version":2}'
+  [ "$(cat "$CONF/registry.json" 2>/dev/null || true)" = "$registry" ] || echo "$registry" >"$CONF/registry.json"
+  conf="experimental-features = nix-command flakes
 build-users-group =
 substituters =
 sandbox = false
 flake-registry = $CONF/registry.json"
-if [ "$(cat "$CONF/nix.conf" 2>/dev/null || true)" != "$conf" ]; then
-  echo "$conf" >"$CONF/nix.conf"
-  say "wrote $CONF/nix.conf"
-else
-  say "nix config in $CONF"
+  if [ "$(cat "$CONF/nix.conf" 2>/dev/null || true)" != "$conf" ]; then
+    echo "$conf" >"$CONF/nix.conf"
+    say "wrote $CONF/nix.conf"
+  else
+    say "nix config in $CONF"
+  fi
+  # Not root (a runner): builds go through the daemon, which takes the settings above (sandbox,
+  # build users) from a client only when it trusts it.
+  user=$(id -un)
+  if [ "$(id -u)" -ne 0 ] && ! grep -qE "^trusted-users *=.* $user( |$)" /etc/nix/nix.conf 2>/dev/null; then
+    say "adding $user to the Nix daemon's trusted-users (sudo)"
+    echo "trusted-users = root $user" | sudo tee -a /etc/nix/nix.conf >/dev/null
+    sudo systemctl restart nix-daemon.service || sudo systemctl restart nix-daemon.socket
+  fi
 fi
 
 # ---- optional (--systemd): a Debian root filesystem with systemd and openssh ---------------------
@@ -180,6 +238,13 @@ if [ -n "$SYSTEMD" ]; then
   stamp="debian-$suite kernel-$kver recipe-$ROOTFS_RECIPE"
   if [ "$(cat "$ROOTFS/.done" 2>/dev/null || true)" = "$stamp" ]; then
     say "systemd rootfs ($stamp) present"
+  elif [ "$(id -u)" -ne 0 ]; then
+    # debootstrap, chroot and the root-owned tree need root: this part alone runs under sudo.
+    say "the systemd rootfs needs root: building it under sudo"
+    sudo env BOOT_IMAGE_VM_LAB_ROOTFS_ONLY=1 \
+      ${BOOT_IMAGE_VM_LAB_MIRROR:+BOOT_IMAGE_VM_LAB_MIRROR="$BOOT_IMAGE_VM_LAB_MIRROR"} \
+      bash "$PWD/scripts/setup-lab.sh" --systemd
+    sudo chown -R "$(id -u):$(id -g)" "$ROOTFS"
   else
     # The mirror apt already uses (deb822 .sources or one-line .list), never the security one.
     mirror=${BOOT_IMAGE_VM_LAB_MIRROR:-$(
@@ -190,7 +255,13 @@ if [ -n "$SYSTEMD" ]; then
       } | grep -v -e security -e '^$' | grep -E '^(https?|file):' | head -n1 || true
     )}
     mirror=${mirror:-http://deb.debian.org/debian}
-    deb=$(ls "$LAB/cache/"linux-image-*"_"*.deb | grep -F "linux-image-${kver}_" | head -n1)
+    # The kernel's packages (Ubuntu: the image and linux-modules-<version>); a kernel set up
+    # before that list was kept is Debian's one package.
+    if [ -f "$KERNEL/debs" ]; then
+      mapfile -t debs < <(sed "s|^|$LAB/cache/|" "$KERNEL/debs")
+    else
+      debs=("$(ls "$LAB/cache/"linux-image-*"_"*.deb | grep -F "linux-image-${kver}_" | head -n1)")
+    fi
     mkdir -p "$LAB/cache/debootstrap"
     tmp=$(mktemp -d "$LAB/rootfs.XXXXXX")
     # debootstrap mounts proc/sys inside the target: unmount anything left before deleting.
@@ -214,10 +285,12 @@ if [ -n "$SYSTEMD" ]; then
     # Kernel modules: the whole tree from the .deb into the chroot's /tmp (one pass), then the
     # guest's own kmod computes the closure, so the host needs no kmod.
     mkdir -p "$dir/tmp/k"
-    dpkg-deb --fsys-tarfile "$deb" |
-      tar -x -C "$dir/tmp/k" --wildcards './lib/modules/*' './usr/lib/modules/*' 2>/dev/null || true
+    for deb in "${debs[@]}"; do
+      dpkg-deb --fsys-tarfile "$deb" |
+        tar -x -C "$dir/tmp/k" --wildcards './lib/modules/*' './usr/lib/modules/*' 2>/dev/null || true
+    done
     kmods=$(ls -d "$dir"/tmp/k/lib/modules/"$kver" "$dir"/tmp/k/usr/lib/modules/"$kver" 2>/dev/null | head -n1 || true)
-    [ -n "$kmods" ] || { echo "setup-lab: no modules for $kver in $deb" >&2; exit 1; }
+    [ -n "$kmods" ] || { echo "setup-lab: no modules for $kver in ${debs[*]}" >&2; exit 1; }
     if [ "$kmods" != "$dir/tmp/k/lib/modules/$kver" ]; then
       mkdir -p "$dir/tmp/k/lib/modules" && mv "$kmods" "$dir/tmp/k/lib/modules/$kver"
     fi

@@ -11,8 +11,13 @@ import { cleanupSetup } from './nix/setup.js'
 import { runPipeline } from './pipeline.js'
 import { errorMessage, signalChildren } from './process.js'
 import type { Report } from './model.js'
-import type { Baseline } from './report/baseline.js'
-import { currentBaseline, readBaselineFile, writeBaselineFile } from './report/baseline-file.js'
+import { withHistory, type Baseline } from './report/baseline.js'
+import {
+  currentBaseline,
+  readBaselineFile,
+  writeBaselineFile,
+  writeBootHistory
+} from './report/baseline-file.js'
 import { compareWithBaseline } from './report/compare.js'
 import { EXIT_CODES, exitCodeFor } from './report/outputs.js'
 import { writeReportFiles } from './report/report-file.js'
@@ -168,14 +173,19 @@ async function compareRun(
   const current = await currentBaseline(report, reportDir, {
     flake: inputs.flake,
     attribute: inputs.image,
+    firmware: inputs.firmware,
     run: 'boot-image-vm command line'
   })
-  if (report.result === 'passed' && !report.error) writeBaselineFile(reportDir, current)
+  // The new baseline carries the window of recent runs from --baseline, this run added.
+  if (report.result === 'passed' && !report.error) {
+    writeBaselineFile(reportDir, withHistory(current, baseline))
+  }
   if (!baseline) return
   report.comparison = compareWithBaseline(baseline, current, {
     slowdownThresholdPercent: inputs.slowdownThresholdPercent,
     source: baselinePath
   })
+  writeBootHistory(reportDir, report.comparison)
   writeReportFiles(reportDir, report, renderSummary(report))
 }
 

@@ -1,10 +1,13 @@
 // Turns raw inputs into one typed, validated object up front. Nothing downstream reads inputs.
 // The same parser serves the action (core.getInput) and the command line (flags).
 import type { ProbeSpec } from './model.js'
+import { extraNixConfProblem, githubTokenProblem, nixVersionProblem } from './inputs-nix.js'
 
 export type BuildIn = 'host' | 'devshell' | 'both'
 export type NixMode = 'auto' | 'install' | 'existing'
 export type KvmMode = 'auto' | 'require' | 'off'
+/** Where QEMU and OVMF come from (src/qemu/): auto tries path, then nix, then apt. */
+export type QemuMode = 'auto' | 'path' | 'nix' | 'apt'
 export type Firmware = 'bios' | 'uefi'
 export type UploadMode = 'always' | 'failure' | 'never'
 export type CompareMode = 'auto' | 'off'
@@ -21,6 +24,7 @@ export interface Inputs {
   extraNixConf: string[]
   githubToken: string
   kvm: KvmMode
+  qemu: QemuMode
   memoryMiB: number
   cpus: number
   firmware: Firmware
@@ -53,6 +57,7 @@ export const INPUT_DEFAULTS = {
   'extra-nix-conf': '',
   'github-token': '',
   kvm: 'auto',
+  qemu: 'auto',
   memory: '2048',
   cpus: '2',
   firmware: 'bios',
@@ -158,6 +163,13 @@ function integer(input: InputName, value: string, min: number, max: number, unit
   throw new InputError(input, `'${value}' is not a whole number from ${min} to ${max}${unit}.`)
 }
 
+/** The value, or an InputError with what `problem` found wrong in it. */
+function checked<T>(input: InputName, value: T, problem: (value: T) => string | undefined): T {
+  const wrong = problem(value)
+  if (wrong) throw new InputError(input, wrong)
+  return value
+}
+
 function boolean(input: InputName, value: string): boolean {
   if (/^(true|yes|1)$/i.test(value)) return true
   if (/^(false|no|0)$/i.test(value)) return false
@@ -216,13 +228,18 @@ export function parseInputs(read: (name: InputName) => string): Inputs {
     buildIn,
     rootKeyEnv,
     nix: oneOf('nix', get('nix'), ['auto', 'install', 'existing'] as const),
-    nixVersion: get('nix-version'),
-    extraNixConf: read('extra-nix-conf')
-      .split('\n')
-      .map(l => l.trim())
-      .filter(Boolean),
-    githubToken: read('github-token').trim(),
+    nixVersion: checked('nix-version', get('nix-version'), nixVersionProblem),
+    extraNixConf: checked(
+      'extra-nix-conf',
+      read('extra-nix-conf')
+        .split('\n')
+        .map(l => l.trim())
+        .filter(Boolean),
+      extraNixConfProblem
+    ),
+    githubToken: checked('github-token', read('github-token').trim(), githubTokenProblem),
     kvm: oneOf('kvm', get('kvm'), ['auto', 'require', 'off'] as const),
+    qemu: oneOf('qemu', get('qemu'), ['auto', 'path', 'nix', 'apt'] as const),
     memoryMiB: integer('memory', get('memory'), 128, 1048576, ' (MiB)'),
     cpus: integer('cpus', get('cpus'), 1, 256),
     firmware: oneOf('firmware', get('firmware'), ['bios', 'uefi'] as const),

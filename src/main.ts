@@ -2,12 +2,13 @@
 // and the artifact — on every path, failures included. Hands post what it must clean up.
 import * as core from '@actions/core'
 import { mkdtempSync, mkdirSync, readFileSync } from 'node:fs'
-import { delimiter, dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { tmpdir } from 'node:os'
 import type { StageContext } from './context.js'
 import { INPUT_DEFAULTS, InputError, parseInputs, type Inputs } from './inputs.js'
 import { actionsLog } from './log.js'
 import type { Report } from './model.js'
+import { missingPaths, nixStepEnv, type NixStepEnv } from './nix/setup-env.js'
 import { runPipeline } from './pipeline.js'
 import { errorMessage, signalChildren } from './process.js'
 import { uploadReport } from './report/artifacts.js'
@@ -79,7 +80,10 @@ export async function run(): Promise<void> {
       onKey: key => core.saveState(STATE.keyDir, key.dir),
       onCleanupPaths: paths => core.saveState(STATE.cleanupPaths, JSON.stringify(paths)),
       onQemuStarted: pid => core.saveState(STATE.qemuPid, String(pid)),
-      onCacheSave: state => core.saveState(STATE.imageCache, JSON.stringify(state))
+      onCacheSave: state => core.saveState(STATE.imageCache, JSON.stringify(state)),
+      onSetup: setup => {
+        if (setup.ok && setup.nix) exportNixEnv(nixStepEnv(setup.nix, process.env))
+      }
     })
   } catch (error) {
     // An unexpected crash: still report, upload and fail with the message.
@@ -87,13 +91,6 @@ export async function run(): Promise<void> {
     core.error(errorMessage(error), { title: 'boot-image-vm crashed' })
   }
 
-  // Later steps get the same Nix, configured the same way.
-  const nix = report.setup?.nix
-  if (nix) {
-    for (const [name, value] of Object.entries(nix.env)) core.exportVariable(name, value)
-    const nixDir = dirname(nix.nixPath)
-    if (!(process.env.PATH ?? '').split(delimiter).includes(nixDir)) core.addPath(nixDir)
-  }
   // Compared with the last good run (issue 9); post saves this run as the baseline when it may.
   const view = await actionsLog.group('Compare with the last good run', () =>
     regressionView(report, reportDir, { ...inputs, env: process.env, log: actionsLog })
@@ -113,6 +110,17 @@ export async function run(): Promise<void> {
       `boot-image-vm: passed, but with ${report.comparison.regressions.length} regression(s) since the last good run (fail-on-regression)`
     )
   }
+}
+
+/**
+ * Later steps get the action's Nix, configured the same way: written to GITHUB_ENV and GITHUB_PATH
+ * at once (each file command is appended as it is called), so a main killed after setup still
+ * leaves them. core also sets them in this process, so the stages that follow see them too.
+ */
+function exportNixEnv(step: NixStepEnv): void {
+  for (const [name, value] of Object.entries(step.variables)) core.exportVariable(name, value)
+  // addPath puts each directory first: the last added ends up in front.
+  for (const dir of missingPaths(step, process.env.PATH).reverse()) core.addPath(dir)
 }
 
 /** A fresh directory in RUNNER_TEMP, or in the system's temp directory when that is not writable. */

@@ -10,7 +10,8 @@ export type Result =
   | 'probe-failed'
   | 'test-failed'
 
-export type StageName = 'setup' | 'build' | 'env-diff' | 'boot' | 'probes' | 'test' | 'upload'
+export type StageName =
+  'setup' | 'qemu' | 'build' | 'env-diff' | 'boot' | 'probes' | 'test' | 'upload'
 export type StageStatus = 'passed' | 'failed' | 'warning' | 'skipped'
 
 export interface StageRecord {
@@ -65,6 +66,40 @@ export interface SetupResult {
   kvm: KvmSetup
 }
 
+// ---- qemu (src/qemu/: where QEMU and OVMF come from) ---------------------------------------------
+
+export type QemuSource = 'path' | 'nix' | 'apt'
+
+export interface QemuAttempt {
+  source: QemuSource
+  /** used: gave QEMU; failed: tried, gave nothing; skipped: not tried (the reason says why). */
+  outcome: 'used' | 'failed' | 'skipped'
+  /** What it gave, or why it was passed over, in one line. */
+  reason: string
+  durationMs: number
+}
+
+export interface QemuProvision {
+  /** ready: QEMU (and OVMF for uefi) are there; failed: no source gave them; stopped: no longer needed. */
+  status: 'ready' | 'failed' | 'stopped'
+  mode: 'auto' | 'path' | 'nix' | 'apt'
+  source?: QemuSource
+  /** Absolute path of the qemu-system-x86_64 every QEMU of the run starts from. */
+  binary?: string
+  /** From `qemu-system-x86_64 --version`, e.g. "7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)". */
+  version?: string
+  /** The OVMF pair (firmware uefi only). */
+  ovmf?: { code: string; vars: string }
+  /** Every source, in the order considered. */
+  attempts: QemuAttempt[]
+  /** Why no source gave QEMU, naming each way and its fix. */
+  error?: string
+  /** From the start of the run until QEMU was ready (or provisioning ended). */
+  readyAfterMs: number
+  /** How long the boot waited for QEMU after the build (its cost on the critical path). */
+  bootWaitedMs?: number
+}
+
 // ---- build -------------------------------------------------------------------------------------
 
 export type BuildContext = 'host' | 'devshell'
@@ -97,6 +132,8 @@ export interface BuildResult {
   dependents: string[]
   /** Derivations this build ran (set when it passed); empty when every output was already in the store. */
   built?: string[]
+  /** Set when the disk looked too small before the build: the free and needed figures, and where. */
+  diskWarning?: string
   durationMs: number
 }
 
@@ -205,6 +242,11 @@ export interface CacheResult {
   detail: string
   /** The service failed or did not answer: no later cache call of this run tries it again. */
   serviceDown?: boolean
+  /**
+   * The image's evaluation with the run's key and, beside it, with a throw-away key (what does not
+   * depend on the key), each on its own, and both together (the cost the build stage waits for).
+   */
+  evaluations?: { runKeyMs: number; otherKeyMs: number; bothMs: number }
   /** The post step's save (in the local report.json and the job summary; the artifact predates it). */
   save?: CacheSave
 }
@@ -271,6 +313,56 @@ export interface Comparison {
   closureBytes?: ComparedValue
   /** The slowdown (percent) above which boot time counts as a regression. */
   slowdownThresholdPercent?: number
+  /** Boot time judged against the recent passing runs (absent when this run did not boot). */
+  boot?: BootJudgement
+  /** Those runs and this one, oldest first: the chart and boot-history.csv. */
+  history?: BootHistoryRow[]
+}
+
+/** The boot times (or one phase's) of the recent passing runs of the same accelerator and firmware. */
+export interface NoiseBand {
+  runs: number
+  low: number
+  high: number
+  median: number
+}
+
+export interface PhaseJudgement {
+  /** firmware, kernel, init, network or sshd: from its milestone to the next one seen. */
+  name: string
+  seconds: number
+  band?: NoiseBand
+  /** Beyond its band by more than its allowance. */
+  slower: boolean
+}
+
+export interface BootJudgement {
+  /** slower-throughout: past the band, but every phase grew alike (load): not a regression. */
+  verdict: 'slower' | 'slower-throughout' | 'faster' | 'within-noise' | 'too-little-history'
+  seconds: number
+  accel?: Accelerator
+  firmware?: string
+  /** Absent when there is no earlier run. */
+  band?: NoiseBand
+  /** How far past the band boot time may go: the largest of the floor in seconds, the percent
+   * floor (of the median) and three times the runs' spread (scaled median absolute deviation). */
+  allowanceSeconds?: number
+  phases: PhaseJudgement[]
+  /** The phases named as slower (slowest first), when the verdict is slower. */
+  slowerPhases?: string[]
+  /** One sentence, e.g. "Boot 10.4 s, within the last 5 runs' 8.1–11.0 s." */
+  sentence: string
+}
+
+export interface BootHistoryRow {
+  /** "#123", a time, or "this run". */
+  label: string
+  createdAt: string
+  run?: string
+  current?: boolean
+  bootSeconds: number
+  /** Phase name → seconds. */
+  phases: Record<string, number>
 }
 
 // ---- report ------------------------------------------------------------------------------------
@@ -299,6 +391,8 @@ export interface Report {
   finishedAt: string
   stages: Partial<Record<StageName, StageRecord>>
   setup?: SetupResult
+  /** Where QEMU and OVMF came from (absent when the run stopped before looking). */
+  qemu?: QemuProvision
   builds: BuildResult[]
   envDiff?: EnvDiffResult
   vm?: VmStageResult

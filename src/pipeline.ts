@@ -8,7 +8,10 @@ import type {
   BuildContext,
   BuildResult,
   KvmCheck,
+  NixInstallation,
+  QemuProvision,
   Report,
+  SetupResult,
   Result,
   StageName,
   StageRecord,
@@ -25,9 +28,15 @@ import {
 import { buildImage } from './nix/build.js'
 import { diffBuildEnvironment } from './nix/env-stage.js'
 import { setupNix } from './nix/setup.js'
+import { nixStepEnv, withNixStepEnv } from './nix/setup-env.js'
 import { renderSummary } from './report/summary.js'
 import { writeReportFiles } from './report/report-file.js'
 import { checkKvm } from './vm/kvm.js'
+import type { OvmfFiles } from './vm/qemu.js'
+import type { Log } from './log.js'
+import { errorMessage, signalChildren } from './process.js'
+import { provisionQemu, qemuFromPath, type QemuRequest } from './qemu/index.js'
+import { describeProvision } from './qemu/plan.js'
 import { runVm } from './vm/stage.js'
 import { join } from 'node:path'
 
@@ -40,6 +49,8 @@ export interface PipelineHooks {
   onQemuStarted?(pid: number): void
   /** What the post step needs to save the image cache. */
   onCacheSave?(state: CacheSaveState): void
+  /** Setup is done: later steps may get its Nix now (a crash or cancel later still leaves it). */
+  onSetup?(setup: SetupResult): void
 }
 
 export interface Verdict {
@@ -50,6 +61,8 @@ export interface Verdict {
 /** The verdict from what the stages returned, in the order the stages run. */
 export function decideVerdict(report: Report): Verdict {
   if (report.setup && !report.setup.ok) return { result: 'setup-failed', decidedBy: 'setup' }
+  // No QEMU can come: the build was stopped for it (a stopped provisioning was not needed).
+  if (report.qemu?.status === 'failed') return { result: 'setup-failed', decidedBy: 'qemu' }
   const failedBuild = report.builds.find(build => build.status !== 'passed')
   if (failedBuild) return { result: failedBuild.status as Result, decidedBy: 'build' }
   const vm = report.vm
@@ -74,27 +87,42 @@ export function buildContexts(inputs: Inputs): BuildContext[] {
   return inputs.buildIn === 'both' ? ['host', 'devshell'] : [inputs.buildIn]
 }
 
+/**
+ * What runs beside the stages: QEMU's provisioning, the KVM check (once QEMU exists) and the env
+ * diff. Each promise never rejects, and every path out of the run awaits all of them: none of
+ * their processes (a QEMU, a nix, an apt-get) outlives the run.
+ */
+interface Beside {
+  qemu?: Promise<QemuProvision>
+  kvm?: Promise<KvmCheck>
+  envDiff?: Promise<void>
+  /** Aborted when nobody needs QEMU any more (a failed build, the end of the run). */
+  stopQemu: AbortController
+}
+
+/** What setup's KVM wait gets when QEMU is not there yet (see runStages). */
+const KVM_NOT_CHECKED_YET: KvmCheck = {
+  runsGuest: false,
+  reason:
+    'not checked before the build: QEMU is provisioned beside it (the kvm system feature only matters to derivations that require it)',
+  durationMs: 0
+}
+
 export async function runPipeline(
   inputs: Inputs,
   ctx: StageContext,
   hooks: PipelineHooks = {}
 ): Promise<Report> {
-  // Started by setup, awaited by the VM stage, or by nobody when a stage failed or threw: it must
-  // not outlive the run (its QEMU would be left behind).
-  let kvm: Promise<KvmCheck> | undefined
-  const kvmCheck = (): Promise<KvmCheck> =>
-    (kvm ??=
-      inputs.kvm === 'off'
-        ? Promise.resolve({
-            runsGuest: false,
-            reason: "not checked: input 'kvm' is off",
-            durationMs: 0
-          })
-        : checkKvm())
+  const beside: Beside = { stopQemu: new AbortController() }
   try {
-    return await runStages(inputs, ctx, hooks, kvmCheck)
+    return await runStages(inputs, ctx, hooks, beside)
   } finally {
-    await kvm
+    // A stage that threw still leaves nothing behind: provisioning first (it may start the KVM
+    // check), then the rest.
+    beside.stopQemu.abort()
+    await beside.qemu
+    await beside.kvm
+    await beside.envDiff
   }
 }
 
@@ -102,14 +130,15 @@ async function runStages(
   inputs: Inputs,
   ctx: StageContext,
   hooks: PipelineHooks,
-  kvmCheck: () => Promise<KvmCheck>
+  beside: Beside
 ): Promise<Report> {
+  const startedAt = Date.now()
   const report: Report = {
     schemaVersion: 1,
     result: 'passed',
     decidedBy: null,
     complete: false,
-    startedAt: new Date().toISOString(),
+    startedAt: new Date(startedAt).toISOString(),
     finishedAt: '',
     stages: {},
     builds: []
@@ -131,12 +160,57 @@ async function runStages(
     return result
   }
   const cancelled = (): boolean => ctx.signal.aborted
+  // Every way out: whatever runs beside is stopped or awaited, and its results are in the report.
+  const end = async (): Promise<Report> => {
+    beside.stopQemu.abort()
+    await beside.qemu
+    await beside.kvm
+    await beside.envDiff
+    return finish(report, save, ctx.signal)
+  }
+  const kvmCheck = (qemu: string): Promise<KvmCheck> =>
+    (beside.kvm ??=
+      inputs.kvm === 'off'
+        ? Promise.resolve({
+            runsGuest: false,
+            reason: "not checked: input 'kvm' is off",
+            durationMs: 0
+          })
+        : checkKvm({ qemu }))
 
   const key = createEphemeralKey(ctx.tempDir)
   ctx.secrets.add(key.privateKey)
   hooks.onKey?.(key)
 
-  const setup = await stage(
+  // QEMU: the path source now (milliseconds), the others beside setup and the build. A provisioning
+  // that fails stops the build: an image that cannot be booted is not worth waiting for.
+  let nixReady: (nix: NixInstallation | undefined) => void = () => {}
+  const setupNixPromise = new Promise<NixInstallation | undefined>(r => (nixReady = r))
+  const buildStop = new AbortController()
+  let building = false
+  const qemu = await startQemu(
+    inputs,
+    ctx,
+    { startedAt, nix: () => setupNixPromise },
+    beside,
+    provision => {
+      report.qemu = provision
+      report.stages.qemu = qemuStageRecord(provision)
+      if (provision.status === 'ready' && provision.binary) void kvmCheck(provision.binary)
+      if (provision.status === 'failed') {
+        buildStop.abort()
+        // The build's nix (and the env diff's, the only other children by now) end here.
+        if (building) signalChildren('SIGTERM')
+      }
+      save()
+    }
+  )
+  if (inputs.qemu === 'path') await beside.qemu
+  // Set by the provisioning's handler whenever it settles, so read anew at each point.
+  const qemuFailed = (): boolean => report.qemu?.status === 'failed'
+  if (qemuFailed()) return end()
+
+  const setupRun = stage(
     'setup',
     'Set up Nix',
     () =>
@@ -146,7 +220,13 @@ async function runStages(
           nixVersion: inputs.nixVersion,
           extraNixConf: inputs.extraNixConf,
           githubToken: inputs.githubToken,
-          checkKvm: kvmCheck
+          // Where Nix's own system features lack kvm, setup waits for this verdict to add it.
+          // With QEMU already found it is the real check (the VM reuses it); while QEMU is still
+          // being provisioned, setup does not wait for it: the kvm feature only matters to
+          // derivations that require it (a NixOS test, not an ISO), and blocking the build on
+          // provisioning for it would put apt or nixpkgs' QEMU on the critical path. The real
+          // check runs once QEMU exists, for the boot.
+          checkKvm: () => (qemu.ready ? kvmCheck(qemu.ready) : Promise.resolve(KVM_NOT_CHECKED_YET))
         },
         ctx
       ),
@@ -157,12 +237,151 @@ async function runStages(
         : (result.error ?? 'failed')
     })
   )
+  // The nix source waits for setup's Nix; a setup that throws gives it none.
+  setupRun.then(
+    result => nixReady(result.ok ? result.nix : undefined),
+    () => nixReady(undefined)
+  )
+  const setup = await setupRun
   report.setup = setup
   hooks.onCleanupPaths?.(setup.cleanupPaths)
+  hooks.onSetup?.(setup)
   const nix = setup.nix
-  if (!setup.ok || !nix || cancelled()) return finish(report, save, ctx.signal)
+  if (!setup.ok || !nix || cancelled() || qemuFailed()) return end()
 
   const keyEnv = { [inputs.rootKeyEnv]: key.publicKeyPath }
+  // The env diff runs beside the build and the boot: nobody waits for it but the report.
+  if (inputs.devshell) beside.envDiff = startEnvDiff(inputs, nix, keyEnv, ctx, report, save)
+
+  const buildCtx: StageContext = { ...ctx, signal: AbortSignal.any([ctx.signal, buildStop.signal]) }
+  building = true
+  const builds = await runBuilds(inputs, nix, key, keyEnv, buildCtx, hooks, report, save)
+  building = false
+  if (buildStop.signal.aborted && !cancelled()) {
+    // Stopped for want of QEMU: what the killed build said is not the image's fault.
+    report.builds = builds.filter(build => build.status === 'passed')
+    report.stages.build = {
+      ...(report.stages.build ?? { durationMs: 0 }),
+      status: 'skipped',
+      detail: 'stopped: no source could provide QEMU (see the qemu stage)'
+    }
+    return end()
+  }
+
+  const iso = builds[0]?.isoPath
+  if (!iso || builds.some(build => build.status !== 'passed') || cancelled()) return end()
+
+  // The boot needs QEMU: ready by now unless provisioning is slower than the build.
+  const waitStarted = Date.now()
+  if (!qemu.settled) ctx.log.info('The image is built; waiting for QEMU to be provisioned.')
+  const provision = await beside.qemu
+  if (provision?.status !== 'ready' || !provision.binary || cancelled()) return end()
+  provision.bootWaitedMs = Date.now() - waitStarted
+  save()
+
+  const provisioned = { binary: provision.binary, ovmf: provision.ovmf }
+  await bootStage(inputs, iso, provisioned, key, kvmCheck, nix, ctx, hooks, report)
+  return end()
+}
+
+/** The path source at once; the rest of the mode's sources beside setup and the build. */
+async function startQemu(
+  inputs: Inputs,
+  ctx: StageContext,
+  from: { startedAt: number; nix: () => Promise<NixInstallation | undefined> },
+  beside: Beside,
+  settle: (provision: QemuProvision) => void
+): Promise<{ ready?: string; settled: boolean }> {
+  const request: QemuRequest = {
+    mode: inputs.qemu,
+    firmware: inputs.firmware,
+    flake: inputs.flake,
+    ...from
+  }
+  const state: { ready?: string; settled: boolean } = { settled: false }
+  const early = await qemuFromPath(request, ctx)
+  if ('status' in early) state.ready = early.binary
+  const provisioning =
+    'status' in early
+      ? Promise.resolve(early)
+      : provisionQemu(request, ctx, { stop: beside.stopQemu.signal, cancel: ctx.signal }, [early])
+  beside.qemu = provisioning.then(provision => {
+    state.settled = true
+    settle(provision)
+    return provision
+  })
+  return state
+}
+
+function qemuStageRecord(provision: QemuProvision): StageRecord {
+  const spent = provision.attempts.reduce((sum, a) => sum + a.durationMs, 0)
+  const status: StageStatus =
+    provision.status === 'ready' ? 'passed' : provision.status === 'failed' ? 'failed' : 'skipped'
+  return { status, durationMs: spent, detail: describeProvision(provision) }
+}
+
+/** The env diff, beside the build and the boot; its record lands in the report when it ends. */
+function startEnvDiff(
+  inputs: Inputs,
+  nix: NixInstallation,
+  keyEnv: Record<string, string>,
+  ctx: StageContext,
+  report: Report,
+  save: () => void
+): Promise<void> {
+  const started = Date.now()
+  const log = labelledLog(ctx.log, 'env diff')
+  log.info(`Diffing the build environment against ${inputs.devshell}, beside the build`)
+  return diffBuildEnvironment(
+    nix,
+    { flake: inputs.flake, image: inputs.image, devshell: inputs.devshell, keyEnv },
+    { ...ctx, log }
+  )
+    .then(
+      (result): Omit<StageRecord, 'durationMs'> => {
+        report.envDiff = result
+        return {
+          status: result.ok ? 'passed' : 'warning',
+          detail: result.ok ? (result.verdicts[0] ?? 'no differences') : (result.error ?? 'failed')
+        }
+      },
+      (error: unknown): Omit<StageRecord, 'durationMs'> => ({
+        status: 'warning',
+        detail: `the env diff failed: ${errorMessage(error)}`
+      })
+    )
+    .then(record => {
+      report.stages['env-diff'] = { ...record, durationMs: Date.now() - started }
+      save()
+    })
+}
+
+/**
+ * A branch's log inside another stage's group: its lines say whose they are, and it opens no
+ * group of its own (the job log has one open group at a time).
+ */
+function labelledLog(log: Log, label: string): Log {
+  return {
+    info: message => log.info(`[${label}] ${message}`),
+    debug: message => log.debug(`[${label}] ${message}`),
+    warning: (message, annotation) => log.warning(message, annotation),
+    error: (message, annotation) => log.error(message, annotation),
+    group: (_name, fn) => fn()
+  }
+}
+
+/** The cache restore and every build context; report.json after each. */
+async function runBuilds(
+  inputs: Inputs,
+  nix: NixInstallation,
+  key: EphemeralKey,
+  keyEnv: Record<string, string>,
+  ctx: StageContext,
+  hooks: PipelineHooks,
+  report: Report,
+  save: () => void
+): Promise<BuildResult[]> {
+  const cancelled = (): boolean => ctx.signal.aborted
   const contexts = buildContexts(inputs)
   const restore: CacheRestore = inputs.cache
     ? await ctx.log.group('Restore the image cache', () =>
@@ -215,23 +434,6 @@ async function runStages(
   }
   save()
 
-  if (inputs.devshell && !cancelled()) {
-    report.envDiff = await stage(
-      'env-diff',
-      `Diff the build environment against ${inputs.devshell}`,
-      () =>
-        diffBuildEnvironment(
-          nix,
-          { flake: inputs.flake, image: inputs.image, devshell: inputs.devshell, keyEnv },
-          ctx
-        ),
-      result => ({
-        status: result.ok ? 'passed' : 'warning',
-        detail: result.ok ? (result.verdicts[0] ?? 'no differences') : (result.error ?? 'failed')
-      })
-    )
-  }
-
   // Saved by the post step even when a later stage fails: what was built is worth keeping.
   if (restore.key && !cancelled()) {
     const devshellUsed = Boolean(inputs.devshell) || contexts.includes('devshell')
@@ -250,21 +452,32 @@ async function runStages(
     })
     if (state) hooks.onCacheSave?.(state)
   }
+  return builds
+}
 
-  const iso = builds[0]?.isoPath
-  if (!iso || builds.some(build => build.status !== 'passed') || cancelled()) {
-    return finish(report, save, ctx.signal)
-  }
-
+/** Boot, probes and test with the provisioned QEMU; their records in the report. */
+async function bootStage(
+  inputs: Inputs,
+  iso: string,
+  qemu: { binary: string; ovmf?: OvmfFiles },
+  key: EphemeralKey,
+  kvmCheck: (qemu: string) => Promise<KvmCheck>,
+  nix: NixInstallation,
+  ctx: StageContext,
+  hooks: PipelineHooks,
+  report: Report
+): Promise<void> {
   const vmStarted = Date.now()
   const vm = await runVm(
     {
       iso,
       firmware: inputs.firmware,
+      qemu: qemu.binary,
+      ovmf: qemu.ovmf,
       memoryMiB: inputs.memoryMiB,
       cpus: inputs.cpus,
       kvm: inputs.kvm,
-      kvmCheck: inputs.kvm === 'off' ? undefined : await kvmCheck(),
+      kvmCheck: inputs.kvm === 'off' ? undefined : await kvmCheck(qemu.binary),
       bootTimeoutSeconds: inputs.bootTimeoutSeconds,
       privateKeyPath: key.privateKeyPath,
       probes: inputs.probes,
@@ -272,7 +485,8 @@ async function runStages(
       testTimeoutSeconds: inputs.testTimeoutSeconds,
       onQemuStarted: hooks.onQemuStarted
     },
-    ctx
+    // The test command runs with the action's Nix, as later steps do.
+    { ...ctx, env: withNixStepEnv(ctx.env, nixStepEnv(nix, ctx.env)) }
   )
   report.vm = vm
   const boot = vm.boot
@@ -284,25 +498,23 @@ async function runStages(
         ? `SSH ready after ${boot.bootSeconds?.toFixed(1)} s under ${boot.accel}`
         : (boot.error ?? 'boot failed')
   }
-  if (boot.status === 'passed') {
-    const failed = vm.probes.filter(probe => probe.exitCode !== 0 || probe.timedOut)
-    const failedRequired = failed.filter(probe => probe.required)
-    report.stages.probes = {
-      status: failedRequired.length ? 'failed' : failed.length ? 'warning' : 'passed',
-      durationMs: vm.probes.reduce((sum, probe) => sum + probe.durationMs, 0),
-      detail: `${vm.probes.length - failed.length}/${vm.probes.length} passed${
-        failed.length ? `; failed: ${failed.map(probe => probe.name).join(', ')}` : ''
-      }`
-    }
-    if (vm.test) {
-      report.stages.test = {
-        status: vm.test.exitCode === 0 && !vm.test.timedOut ? 'passed' : 'failed',
-        durationMs: vm.test.durationMs,
-        detail: vm.test.timedOut ? 'timed out' : `exit code ${vm.test.exitCode}`
-      }
+  if (boot.status !== 'passed') return
+  const failed = vm.probes.filter(probe => probe.exitCode !== 0 || probe.timedOut)
+  const failedRequired = failed.filter(probe => probe.required)
+  report.stages.probes = {
+    status: failedRequired.length ? 'failed' : failed.length ? 'warning' : 'passed',
+    durationMs: vm.probes.reduce((sum, probe) => sum + probe.durationMs, 0),
+    detail: `${vm.probes.length - failed.length}/${vm.probes.length} passed${
+      failed.length ? `; failed: ${failed.map(probe => probe.name).join(', ')}` : ''
+    }`
+  }
+  if (vm.test) {
+    report.stages.test = {
+      status: vm.test.exitCode === 0 && !vm.test.timedOut ? 'passed' : 'failed',
+      durationMs: vm.test.durationMs,
+      detail: vm.test.timedOut ? 'timed out' : `exit code ${vm.test.exitCode}`
     }
   }
-  return finish(report, save, ctx.signal)
 }
 
 /** A fresh key for one more build context, inside the run's key dir (post deletes it). */

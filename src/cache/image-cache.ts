@@ -1,16 +1,17 @@
-// The image cache: the built image (and what built it) as a Nix binary cache directory in
-// @actions/cache. Restored and imported with `nix copy --from` before the build, so an unchanged
-// image is not rebuilt and a changed one builds only what changed; saved by the post step. Every
-// failure is a warning, and both directions are bounded in time.
+// The image cache: what a build produced that is worth keeping, as a Nix binary cache directory
+// in @actions/cache. Restored and imported before the build, so an unchanged image is not rebuilt
+// and a changed one builds only what changed; saved by the post step. For an image that bakes
+// the run's key (its .drv changes with every key) the entry holds only the derivations that do
+// not depend on the key, found by evaluating the image a second time with a throw-away key
+// (reuse.ts). Never what a substituter serves (save.ts). Every failure is a warning, and the
+// lookup, download and import share one time bound.
 import { actionsCache, cacheLookup, quietly } from '../toolkit.js'
 import { TIMED_OUT, withDeadline } from '../deadline.js'
-import { createHash } from 'node:crypto'
-import { existsSync, readFileSync } from 'node:fs'
-import { mkdir, readdir, readlink, rm } from 'node:fs/promises'
-import { dirname, join, resolve } from 'node:path'
+import { rm } from 'node:fs/promises'
+import { resolve } from 'node:path'
 import type { StageContext } from '../context.js'
 import type { CacheResult, NixInstallation } from '../model.js'
-import { evaluateDrvPath, nixError } from '../nix/build.js'
+import { evaluateDrvPath } from '../nix/build.js'
 import { errorMessage, run, stringEnv } from '../process.js'
 import {
   CACHE_PATH,
@@ -19,10 +20,16 @@ import {
   directoryBytes,
   nixFlags
 } from './actions-cache.js'
-import { cacheKeys, formatBytes, narinfoStorePath } from './keys.js'
+import { entryFileSizes, importEntry, type ImportOutcome } from './entry.js'
+import { cacheKeys, formatBytes, storeName } from './keys.js'
+import { analyseReuse, evaluateWithOtherKey, type ReuseAnalysis } from './reuse.js'
 import type { CacheSaveState } from './save.js'
+import { substituterConfig, type SubstituterConfig } from './substituters.js'
+import { flakeLockHash, storeTrust, UNTRUSTED_ADVICE } from './run-facts.js'
+import { cacheRestoreNeeds, checkDisk } from '../disk.js'
 
 export { saveImageCache, type CacheSaveState } from './save.js'
+export { devshellEnvPath, flakeLockHash, storeTrust, UNTRUSTED_ADVICE } from './run-facts.js'
 
 export interface CacheRestoreRequest {
   flake: string
@@ -34,17 +41,25 @@ export interface CacheRestoreRequest {
   timeoutSeconds: number
 }
 
+/** How long after the library's own download bounds the restore stops waiting regardless. */
+const DOWNLOAD_BACKSTOP_MS = 5_000
+
 export type CacheRestore = CacheResult & {
   hit: boolean
   /** The host build's .drv, evaluated here so the build does not evaluate it again. */
   drvPath?: string
   dir?: string
+  /** What the entry holds, and the image's .drv with the throw-away key. */
+  reuse?: Pick<ReuseAnalysis, 'basis' | 'otherDrvPath'>
+  substituters?: SubstituterConfig
+  /** Why the post step must not save (the store would refuse the entry's paths). */
+  refused?: string
 }
 
 /** The report's part of a restore. */
 export function cacheReport(restore: CacheRestore): CacheResult {
-  const { hit, drvPath, dir, ...result } = restore
-  void [hit, drvPath, dir]
+  const { hit, drvPath, dir, reuse, substituters, refused, ...result } = restore
+  void [hit, drvPath, dir, reuse, substituters, refused]
   return result
 }
 
@@ -52,57 +67,118 @@ function nixEnvOf(nix: Pick<NixInstallation, 'env'>, env: NodeJS.ProcessEnv) {
   return { ...stringEnv(env), ...nix.env }
 }
 
-/** A hash of the flake's lock file: the file for a local flake, `nix flake metadata` otherwise. */
-export async function flakeLockHash(
+/** Both evaluations at once (one extra evaluation, beside the first: on 2 cores it mostly overlaps). */
+async function evaluateBoth(
   nix: NixInstallation,
-  flake: string,
-  env: Record<string, string>
-): Promise<string> {
-  const sha = (text: string): string => createHash('sha256').update(text).digest('hex')
-  const local = /^(?:path:|git\+file:(?:\/\/)?)?(\.{1,2}|\.{0,2}\/[^?#]*)(?:[?#].*)?$/.exec(flake)
-  if (local) {
-    const lock = join(resolve(local[1]), 'flake.lock')
-    return existsSync(lock) ? sha(readFileSync(lock, 'utf8')) : ''
+  request: CacheRestoreRequest,
+  ctx: StageContext
+): Promise<{ drvPath?: string; otherDrvPath?: string; error?: string; ms: EvalTimes }> {
+  const started = Date.now()
+  const keyVar = Object.keys(request.keyEnv)[0] ?? 'PRE_NIXOS_ROOT_KEY'
+  const first = evaluateDrvPath(
+    nix,
+    {
+      flake: request.flake,
+      image: request.image,
+      context: 'host',
+      env: request.keyEnv,
+      dir: request.buildDir
+    },
+    ctx
+  ).then(result => ({ ...result, ms: Date.now() - started }))
+  const second = evaluateWithOtherKey(nix, { ...request, keyVar }, ctx)
+  const [a, b] = await Promise.all([first, second])
+  const ms = { runKeyMs: a.ms, otherKeyMs: b.ms, bothMs: Date.now() - started }
+  if (!a.drvPath) return { error: a.error, ms }
+  if (!b.drvPath) {
+    return { drvPath: a.drvPath, error: `with a second key, it did not evaluate: ${b.error}`, ms }
   }
-  const metadata = await run(nix.nixPath, ['flake', 'metadata', '--json', ...nixFlags, flake], {
-    env
-  })
-  if (metadata.exitCode !== 0) return ''
-  try {
-    const locks = (JSON.parse(metadata.stdout) as { locks?: unknown }).locks
-    return locks ? sha(JSON.stringify(locks)) : ''
-  } catch {
-    return ''
-  }
+  return { drvPath: a.drvPath, otherDrvPath: b.drvPath, ms }
 }
 
-/** Imports every path of the binary cache in dir into the store. */
-async function importEntry(
-  nixPath: string,
-  dir: string,
-  env: Record<string, string>
-): Promise<{ paths: number; error?: string }> {
-  const paths: string[] = []
-  for (const name of await readdir(dir)) {
-    if (!name.endsWith('.narinfo')) continue
-    const path = narinfoStorePath(readFileSync(join(dir, name), 'utf8'))
-    if (path) paths.push(path)
+type EvalTimes = NonNullable<CacheResult['evaluations']>
+
+/** What a restore brought, used and left, in words. */
+function describeImport(
+  outcome: ImportOutcome,
+  sizes: Map<string, number>,
+  reuse: ReuseAnalysis,
+  matched: string | undefined
+): string {
+  const bytes = (paths: string[]): string =>
+    formatBytes(paths.reduce((sum, path) => sum + (sizes.get(path) ?? 0), 0))
+  const from = matched ? ` from the closest entry (${matched})` : ''
+  const parts = [
+    reuse.basis.kind === 'image'
+      ? `restored${from}: ${outcome.imported.length} store paths, ${bytes(outcome.imported)}`
+      : `restored${from} ${outcome.imported.length} store paths (${bytes(outcome.imported)}) that do not depend on the run's key`
+  ]
+  if (reuse.keyDependent.length) {
+    const names = reuse.keyDependent.map(storeName)
+    parts.push(
+      `still built: the ${names.length} derivation(s) that depend on the run's key (${names.slice(0, 10).join(', ')}${names.length > 10 ? ', …' : ''})`
+    )
   }
-  if (!paths.length) return { paths: 0, error: 'the restored entry holds no store paths' }
-  for (let i = 0; i < paths.length; i += 200) {
-    const batch = paths.slice(i, i + 200)
-    const args = ['copy', ...nixFlags, '--from', `file://${dir}`, '--no-check-sigs', ...batch]
-    const copy = await run(nixPath, args, { env })
-    if (copy.exitCode !== 0) {
-      return { paths: 0, error: copy.startError ?? nixError(copy.stderr) ?? 'nix copy failed' }
+  if (outcome.unused.length) {
+    parts.push(
+      `${outcome.unused.length} restored paths (${bytes(outcome.unused)}) this build does not use were not imported`
+    )
+  }
+  return parts.join('; ')
+}
+
+/** The image's reusable part and the keys for it (the system and the lock file are in the key). */
+async function entryKeys(
+  nix: NixInstallation,
+  request: CacheRestoreRequest,
+  drvs: { drvPath: string; otherDrvPath: string },
+  env: Record<string, string>,
+  deadline: number
+): Promise<{ reuse: ReuseAnalysis; key: string; restoreKeys: string[] }> {
+  const reuse = await analyseReuse(nix.nixPath, drvs.drvPath, drvs.otherDrvPath, env, deadline)
+  const system = await run(
+    nix.nixPath,
+    ['eval', ...nixFlags, '--raw', '--impure', '--expr', 'builtins.currentSystem'],
+    { env }
+  )
+  const keys = cacheKeys({
+    system: system.exitCode === 0 ? system.stdout.trim() : 'unknown-system',
+    installable: `${request.flake}#${request.image}`,
+    basis: reuse.basis,
+    nixVersion: nix.version,
+    flakeLockHash: await flakeLockHash(nix, request.flake, env)
+  })
+  return { reuse, ...keys }
+}
+
+/** hit: this image's own entry; partial: what does not depend on the key, or the closest entry. */
+export function importedOutcome(
+  imported: ImportOutcome,
+  sizes: Map<string, number>,
+  reuse: ReuseAnalysis,
+  exact: boolean,
+  matchedKey: string
+): { status: 'hit' | 'partial' | 'miss'; detail: string } {
+  if (!imported.imported.length) {
+    // Restored in vain: counted, reported, and not imported.
+    const bytes = [...sizes.values()].reduce((sum, size) => sum + size, 0)
+    return {
+      status: 'miss',
+      detail:
+        `restored in vain: the closest entry (${matchedKey}) holds nothing this build uses ` +
+        `(${imported.unused.length} paths, ${formatBytes(bytes)}); not imported`
     }
   }
-  return { paths: paths.length }
+  return {
+    status: exact && reuse.basis.kind === 'image' ? 'hit' : 'partial',
+    detail: describeImport(imported, sizes, reuse, exact ? undefined : matchedKey)
+  }
 }
 
 /**
- * Before the build: evaluates the image's .drv (the host build reuses it), looks up the entry by
- * key and restore keys, and imports what it restored. Never fails the run.
+ * Before the build: evaluates the image's .drv (the host build reuses it) and, with a throw-away
+ * key, what of it does not depend on the run's key; looks up the entry by key and restore key, and
+ * imports what the build uses of what it restored. Never fails the run.
  */
 export async function restoreImageCache(
   nix: NixInstallation,
@@ -113,50 +189,50 @@ export async function restoreImageCache(
   const unavailable = await cacheUnavailable(ctx.env)
   if (unavailable) return { status: 'disabled', hit: false, detail: unavailable }
   const env = nixEnvOf(nix, ctx.env)
-  const evaluation = await evaluateDrvPath(
-    nix,
-    {
-      flake: request.flake,
-      image: request.image,
-      context: 'host',
-      env: request.keyEnv,
-      dir: request.buildDir
-    },
-    ctx
-  )
-  if (!evaluation.drvPath) {
+  const evaluated = await evaluateBoth(nix, request, ctx)
+  if (!evaluated.drvPath) {
     return {
       status: 'error',
       hit: false,
       detail: 'the image did not evaluate, so it has no cache key (the build stage says why)'
     }
   }
-  const drvPath = evaluation.drvPath
+  const drvPath = evaluated.drvPath
   const dir = resolve(process.cwd(), CACHE_PATH)
   const miss = (fields: Partial<CacheRestore> & Pick<CacheRestore, 'status' | 'detail'>) => ({
     hit: false,
     drvPath,
     dir,
     restoreMs: Date.now() - started,
+    evaluations: evaluated.ms,
     ...fields
   })
+  if (!evaluated.otherDrvPath) {
+    return miss({ status: 'error', detail: `not cached: ${evaluated.error}` })
+  }
+  const timeoutMs = request.timeoutSeconds * 1000
+  const deadline = started + timeoutMs
   try {
-    const system = await run(
-      nix.nixPath,
-      ['eval', ...nixFlags, '--raw', '--impure', '--expr', 'builtins.currentSystem'],
-      { env }
+    const { reuse, key, restoreKeys } = await entryKeys(
+      nix,
+      request,
+      { drvPath, otherDrvPath: evaluated.otherDrvPath },
+      env,
+      deadline
     )
-    const { key, restoreKeys } = cacheKeys({
-      system: system.exitCode === 0 ? system.stdout.trim() : 'unknown-system',
-      drvPath,
-      nixVersion: nix.version,
-      flakeLockHash: await flakeLockHash(nix, request.flake, env)
-    })
+    const substituters = (await substituterConfig(
+      nix.nixPath,
+      nix.capabilities.configShow,
+      env,
+      10_000
+    )) ?? { substituters: [], trustedKeys: [] }
+    const kept = { key, reuse, substituters }
+    const short = await checkDisk(cacheRestoreNeeds(dir, ctx.env), 'the image cache restore')
+    if (short) ctx.log.warning(short, { title: 'Low disk space' })
     await rm(dir, { recursive: true, force: true })
-    const timeoutMs = request.timeoutSeconds * 1000
     // The lookup first, briefly: a service that is down or hangs costs LOOKUP_TIMEOUT_MS, not the
     // whole budget, and then the post step does not try again (it must end quickly).
-    const lookupMs = Math.min(LOOKUP_TIMEOUT_MS, timeoutMs)
+    const lookupMs = Math.min(LOOKUP_TIMEOUT_MS, Math.max(1000, deadline - Date.now()))
     const cache = await actionsCache()
     const { found, down } = await cacheLookup(
       () => cache.restoreCache([CACHE_PATH], key, restoreKeys, { lookupOnly: true }),
@@ -164,17 +240,28 @@ export async function restoreImageCache(
     )
     if (down) {
       ctx.log.warning(`The image cache was not restored (building without it): ${down}`)
-      return miss({ status: 'error', key, detail: down, serviceDown: true })
+      return miss({ status: 'error', ...kept, detail: down, serviceDown: true })
     }
     if (!found) {
       return miss({
         status: 'miss',
-        key,
-        detail: 'no entry for this image, its lock file or system'
+        ...kept,
+        detail:
+          reuse.basis.kind === 'image'
+            ? 'no entry for this image, its lock file or system'
+            : `no entry for this image's ${reuse.basis.drvPaths.length} derivations that do not depend on the run's key`
       })
     }
-    const remaining = Math.max(1000, timeoutMs - (Date.now() - started))
+    // A daemon that says it does not trust this user would refuse the import: no download.
+    if ((await storeTrust(nix, env)) === 'untrusted') {
+      ctx.log.warning(`The image cache was found (${found}) but not used: ${UNTRUSTED_ADVICE}`)
+      const detail = UNTRUSTED_ADVICE
+      return miss({ status: 'error', ...kept, matchedKey: found, detail, refused: detail })
+    }
+    const remaining = Math.max(1000, deadline - Date.now())
     const failures: string[] = []
+    // The library's own bounds (per request, per segment) come first: they abort its requests, so
+    // a stalled segment ends cleanly; the deadline, a little later, is the backstop.
     const download = quietly(
       () =>
         cache.restoreCache([CACHE_PATH], key, restoreKeys, {
@@ -183,72 +270,49 @@ export async function restoreImageCache(
         }),
       failures
     )
-    const matchedKey = await withDeadline(download, remaining)
+    const matchedKey = await withDeadline(download, remaining + DOWNLOAD_BACKSTOP_MS)
     if (matchedKey === TIMED_OUT || !matchedKey) {
       const detail =
         matchedKey === TIMED_OUT
           ? `the download of ${found} took over ${request.timeoutSeconds} s`
           : `restore of ${found} failed: ${failures.join('; ') || 'no entry after all'}`
       ctx.log.warning(`The image cache was not restored (building without it): ${detail}`)
-      return miss({ status: 'error', key, detail, serviceDown: matchedKey === TIMED_OUT })
+      return miss({ status: 'error', ...kept, detail, serviceDown: matchedKey === TIMED_OUT })
     }
     const bytesRestored = await directoryBytes(dir)
-    const imported = await importEntry(nix.nixPath, dir, env)
+    const sizes = await entryFileSizes(dir)
+    const imported = await importEntry(nix.nixPath, dir, new Set(reuse.wanted), env, deadline)
     await rm(dir, { recursive: true, force: true })
+    const restored = { ...kept, matchedKey, bytesRestored }
     if (imported.error) {
-      ctx.log.warning(`The restored cache entry was not imported: ${imported.error}`)
-      return miss({ status: 'error', key, matchedKey, bytesRestored, detail: imported.error })
+      const detail = imported.untrusted ? UNTRUSTED_ADVICE : imported.error
+      ctx.log.warning(`The restored cache entry was not imported: ${detail}`)
+      return miss({
+        status: 'error',
+        ...restored,
+        detail,
+        refused: imported.untrusted ? detail : undefined
+      })
     }
-    const hit = matchedKey === key
+    const outcome = importedOutcome(imported, sizes, reuse, matchedKey === key, matchedKey)
     const restoreMs = Date.now() - started
-    const detail =
-      `${hit ? 'restored' : `restored the closest entry (${matchedKey})`}: ` +
-      `${imported.paths} store paths, ${formatBytes(bytesRestored)} in ${(restoreMs / 1000).toFixed(1)} s`
-    ctx.log.info(`Cache ${hit ? 'hit' : 'partial'}: ${detail}`)
+    const detail = `${outcome.detail} (${(restoreMs / 1000).toFixed(1)} s)`
+    ctx.log.info(`Cache ${outcome.status}: ${detail}`)
+    if (outcome.status === 'miss') return miss({ status: 'miss', ...restored, detail })
     return {
-      status: hit ? 'hit' : 'partial',
-      hit,
+      status: outcome.status,
+      hit: matchedKey === key,
       drvPath,
       dir,
-      key,
-      matchedKey,
-      bytesRestored,
+      ...restored,
       restoreMs,
+      evaluations: evaluated.ms,
       detail
     }
   } catch (error) {
     await rm(dir, { recursive: true, force: true }).catch(() => undefined)
     ctx.log.warning(`The image cache was not restored: ${errorMessage(error)}`)
     return miss({ status: 'error', detail: errorMessage(error) })
-  }
-}
-
-/**
- * The environment derivation `nix develop` builds for the devshell (its closure is everything
- * the shell puts on PATH), through a throw-away profile; undefined when it cannot be had.
- */
-export async function devshellEnvPath(
-  nix: NixInstallation,
-  installable: string,
-  env: Record<string, string>,
-  tempDir: string
-): Promise<string | undefined> {
-  const profileDir = join(tempDir, 'devshell-profile')
-  await mkdir(profileDir, { recursive: true })
-  const profile = join(profileDir, 'env')
-  try {
-    const args = ['print-dev-env', ...nixFlags, '--impure', installable, '--profile', profile]
-    const printed = await run(nix.nixPath, args, { env: { ...env, ...nix.env } })
-    if (printed.exitCode !== 0) return undefined
-    let target = profile
-    for (let hop = 0; hop < 5 && !target.startsWith('/nix/store/'); hop++) {
-      target = resolve(dirname(target), await readlink(target))
-    }
-    return target.startsWith('/nix/store/') ? target : undefined
-  } catch {
-    return undefined
-  } finally {
-    await rm(profileDir, { recursive: true, force: true }).catch(() => undefined)
   }
 }
 
@@ -262,18 +326,24 @@ export function cacheSaveState(
     timeoutSeconds: number
   }
 ): CacheSaveState | undefined {
-  if (!restore.key || !restore.dir) return undefined
+  if (!restore.key || !restore.dir || !restore.reuse || !restore.drvPath) return undefined
+  const basis = restore.reuse.basis
   return {
     key: restore.key,
     hit: restore.hit,
     skip: restore.serviceDown
       ? 'the cache service failed during the restore; not trying again'
-      : undefined,
+      : restore.refused,
     dir: restore.dir,
     nixPath: nix.nixPath,
     nixEnv: nix.env,
     roots: [...new Set(parts.roots)],
-    drvPaths: [...new Set(parts.drvPaths)],
+    // The image evaluated with the run's key first: the deps split starts from it.
+    drvPaths: [...new Set([restore.drvPath, ...parts.drvPaths])],
+    kind: basis.kind,
+    otherDrvPath: basis.kind === 'deps' ? restore.reuse.otherDrvPath : undefined,
+    substituters: restore.substituters?.substituters ?? [],
+    trustedKeys: restore.substituters?.trustedKeys ?? [],
     maxBytes: parts.maxSizeMiB * 1024 * 1024,
     timeoutSeconds: parts.timeoutSeconds
   }

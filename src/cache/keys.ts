@@ -1,14 +1,24 @@
-// Pure parts of the image cache: the cache key (what Nix itself keys on: the system and the image's
-// .drv hash), the restore keys that find the closest earlier entry, and which store paths fit in
-// an entry of a given size.
+// Pure parts of the image cache: the cache key, the restore key that finds the closest earlier
+// entry, which derivations do not depend on the run's key, and which store paths fit in an entry.
+import { createHash } from 'node:crypto'
 
-export const KEY_PREFIX = 'boot-image-vm-v1'
+/** v2: an entry of an image that bakes the run's key holds only what does not depend on the key. */
+export const KEY_PREFIX = 'boot-image-vm-v2'
+
+/**
+ * What the entry holds. 'image': the image's .drv is the same whatever the key (it takes its key
+ * at boot), so the entry holds the image and is keyed on its .drv, as Nix keys it. 'deps': the image
+ * bakes the run's key, so the entry holds only the derivations that do not depend on it, and is
+ * keyed on exactly that set (the same set on the next run means an exact hit).
+ */
+export type EntryBasis = { kind: 'image'; drvPath: string } | { kind: 'deps'; drvPaths: string[] }
 
 export interface KeyParts {
   /** Nix's system, e.g. x86_64-linux. */
   system: string
-  /** /nix/store/<hash>-<name>.drv */
-  drvPath: string
+  /** `<flake>#<image>`: entries of another image are never restored for this one. */
+  installable: string
+  basis: EntryBasis
   /** `nix --version`'s version, e.g. 2.8.0 or 2.26.3. */
   nixVersion: string
   /** A hash of the flake's lock file ('' when it has none). */
@@ -17,7 +27,11 @@ export interface KeyParts {
 
 export interface CacheKeys {
   key: string
-  /** Most specific first: same lock and Nix, same lock, same system. */
+  /**
+   * One prefix: the same system, lock file, Nix minor, image and kind. Broader prefixes (another
+   * image, another lock file) would bring entries whose paths this build does not use: a
+   * download for nothing (README.md, "Cache"; its cost: docs/benchmarks.md, "restore in vain").
+   */
   restoreKeys: string[]
 }
 
@@ -39,14 +53,49 @@ function segment(text: string): string {
   return text.replace(/[^A-Za-z0-9._]+/g, '_') || 'none'
 }
 
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex')
+
+/** A short, readable and unique name for the image: `bootImage.1a2b3c4d`. */
+export function imageId(installable: string): string {
+  const attr = installable.slice(installable.lastIndexOf('#') + 1)
+  return `${segment(attr).slice(0, 40)}.${sha256(installable).slice(0, 8)}`
+}
+
+/** The hash the entry is keyed on: the image's .drv hash, or a hash of the reusable .drv set. */
+export function basisHash(basis: EntryBasis): string {
+  if (basis.kind === 'image') return storeHash(basis.drvPath)
+  return sha256([...new Set(basis.drvPaths)].sort().join('\n')).slice(0, 32)
+}
+
 export function cacheKeys(parts: KeyParts): CacheKeys {
   const system = segment(parts.system)
   const lock = parts.flakeLockHash ? parts.flakeLockHash.slice(0, 16) : 'nolock'
   const nix = `nix${nixGeneration(parts.nixVersion)}`
-  const bySystem = `${KEY_PREFIX}-${system}-`
-  const byLock = `${bySystem}${lock}-`
-  const byNix = `${byLock}${nix}-`
-  return { key: `${byNix}${storeHash(parts.drvPath)}`, restoreKeys: [byNix, byLock, bySystem] }
+  const kind = parts.basis.kind === 'image' ? 'i' : 'd'
+  const prefix = `${KEY_PREFIX}-${system}-${lock}-${nix}-${imageId(parts.installable)}-${kind}-`
+  return { key: `${prefix}${basisHash(parts.basis)}`, restoreKeys: [prefix] }
+}
+
+/**
+ * Splits the image's build closure (`nix-store -qR <drv>`, evaluated with the run's key) by the
+ * closure evaluated with a second, throw-away key: a .drv in both does not depend on the key (a
+ * .drv's path hashes all of its inputs), one only in the first does. Sources are neither.
+ */
+export function splitByKey(
+  withRunKey: string[],
+  withOtherKey: string[]
+): { reusable: string[]; keyDependent: string[] } {
+  const other = new Set(withOtherKey)
+  const drvs = [...new Set(withRunKey)].filter(path => path.endsWith('.drv')).sort()
+  return {
+    reusable: drvs.filter(drv => other.has(drv)),
+    keyDependent: drvs.filter(drv => !other.has(drv))
+  }
+}
+
+/** `name` of a store path or .drv: `/nix/store/<hash>-foo-1.0.drv` → `foo-1.0`. */
+export function storeName(path: string): string {
+  return (path.split('/').pop() ?? path).replace(/^[0-9a-z]{32}-/, '').replace(/\.drv$/, '')
 }
 
 /** `StorePath:` of a .narinfo file. */
@@ -58,6 +107,12 @@ export interface PathInfo {
   path: string
   narSize: number
   references: string[]
+  /** As Nix prints it (`sha256:<base32>` or SRI); needed to describe a path in a .narinfo. */
+  narHash?: string
+  /** `name:base64`; a path signed by a trusted key came from a substituter. */
+  signatures?: string[]
+  /** Built in this store (not copied or substituted into it). */
+  ultimate?: boolean
 }
 
 /** `nix path-info --json`: an array before Nix 2.19, an object keyed by path from then on. */
@@ -77,11 +132,22 @@ export function parsePathInfo(json: string): PathInfo[] {
       : []
     // 2.19+ lists references by base name; make them full paths like the older output.
     const dir = path.slice(0, path.lastIndexOf('/') + 1)
-    infos.push({
+    const info: PathInfo = {
       path,
       narSize: Number(item.narSize) || 0,
       references: references.map(r => (r.startsWith('/') ? r : dir + r))
-    })
+    }
+    if (typeof item.narHash === 'string') info.narHash = item.narHash
+    // `name:base64` strings; objects `{ keyName, sig }` in the JSON format version 3 (Nix 2.33+).
+    if (Array.isArray(item.signatures)) {
+      info.signatures = item.signatures.flatMap((sig: unknown) => {
+        if (typeof sig === 'string') return [sig]
+        const { keyName, sig: value } = (sig ?? {}) as { keyName?: unknown; sig?: unknown }
+        return typeof keyName === 'string' ? [`${keyName}:${String(value ?? '')}`] : []
+      })
+    }
+    if (typeof item.ultimate === 'boolean') info.ultimate = item.ultimate
+    infos.push(info)
   }
   return infos
 }
@@ -136,4 +202,31 @@ export function formatBytes(bytes: number): string {
   if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`
   if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`
   return `${(bytes / 1024 ** 3).toFixed(2)} GiB`
+}
+
+/** paths ordered so that each comes after the paths it refers to (references outside are ignored). */
+export function dependenciesFirst(paths: string[], infos: PathInfo[]): string[] {
+  const inSet = new Set(paths)
+  const byPath = new Map(infos.map(info => [info.path, info]))
+  const ordered: string[] = []
+  const done = new Set<string>()
+  const visit = (root: string): void => {
+    // Iterative depth-first walk: closures can be thousands of paths deep in references.
+    const stack: [string, boolean][] = [[root, false]]
+    while (stack.length) {
+      const [path, expanded] = stack.pop() as [string, boolean]
+      if (done.has(path)) continue
+      if (expanded) {
+        done.add(path)
+        ordered.push(path)
+        continue
+      }
+      stack.push([path, true])
+      for (const ref of byPath.get(path)?.references ?? []) {
+        if (ref !== path && inSet.has(ref) && !done.has(ref)) stack.push([ref, false])
+      }
+    }
+  }
+  for (const path of [...paths].sort()) visit(path)
+  return ordered
 }

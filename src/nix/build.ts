@@ -8,7 +8,13 @@ import type { StageContext } from '../context.js'
 import type { BuildContext, BuildResult, NixInstallation } from '../model.js'
 import { run, stringEnv, type RunResult } from '../process.js'
 import { collectFailureLogs } from './diagnostics.js'
+import { buildNeeds, checkDisk } from '../disk.js'
 import { BuildEvents } from './events.js'
+import {
+  findMachineFailure,
+  machineFailureMessage,
+  type MachineFailure
+} from './machine-failures.js'
 import {
   findDependents,
   findRootFailures,
@@ -209,6 +215,18 @@ export async function buildImage(
   request: BuildRequest,
   ctx: StageContext
 ): Promise<BuildResult> {
+  // A short disk is said up front (and the build still tried) rather than found half-way.
+  const diskWarning = await checkDisk(buildNeeds(ctx.env), `building ${request.image}`)
+  if (diskWarning) ctx.log.warning(diskWarning, { title: 'Low disk space' })
+  const result = await buildAndCleanShellDirs(nix, request, ctx)
+  return diskWarning ? { ...result, diskWarning } : result
+}
+
+async function buildAndCleanShellDirs(
+  nix: NixInstallation,
+  request: BuildRequest,
+  ctx: StageContext
+): Promise<BuildResult> {
   if (request.context !== 'devshell') return buildInContext(nix, request, ctx)
   const parent = shellTempParent({ ...stringEnv(ctx.env), ...nix.env, ...request.env })
   const before = await nixShellDirs(parent)
@@ -234,6 +252,11 @@ async function buildInContext(
     ...fields,
     durationMs: Date.now() - started
   })
+  const machineFailed = (machine: MachineFailure, drvPath: string | undefined): BuildResult => {
+    const error = redact(machineFailureMessage(machine))
+    ctx.log.error(error, { title: `this machine could not build ${request.image}` })
+    return result({ status: 'build-failed', drvPath, error })
+  }
   await mkdir(request.dir, { recursive: true })
   const env = buildEnv(nix, request, ctx)
 
@@ -241,6 +264,8 @@ async function buildInContext(
     ? { drvPath: request.drvPath }
     : await evaluateDrvPath(nix, request, ctx)
   if (!evaluation.drvPath) {
+    const machine = findMachineFailure(evaluation.error ?? '')
+    if (machine) return machineFailed(machine, undefined)
     const error = redact(evaluation.error ?? 'nix eval failed')
     ctx.log.error(error, { title: `evaluation of ${request.image} failed` })
     return result({ status: 'eval-failed', error })
@@ -288,6 +313,9 @@ async function buildInContext(
       if (!roots.has(failure.drv)) roots.set(failure.drv, failure)
     const dependents = findDependents(errorText).filter(drv => !roots.has(drv))
     const error = redact(nixError(errorText) || `nix build exited with code ${build.exitCode}`)
+    // No builder failed, and Nix's error is the machine's (no pty, no daemon, no disk): say so.
+    const machine = roots.size || ctx.signal.aborted ? undefined : findMachineFailure(errorText)
+    if (machine) return machineFailed(machine, drvPath)
     // Once a derivation started building (or the job was cancelled), it is not the evaluator's.
     const startedBuilding = events.builds.size > 0 || ctx.signal.aborted
     if (!roots.size && !startedBuilding && isEvaluationError(errorText)) {

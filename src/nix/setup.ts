@@ -112,11 +112,12 @@ export async function setupNix(options: SetupNixOptions, ctx: StageContext): Pro
           `${PINNED_NIX_VERSION}.`
       })
     }
+    let installed: Awaited<ReturnType<typeof installNix>> | undefined
     if (!nixPath) {
       ctx.log.info(
         options.mode === 'install' ? 'nix: install' : `No nix found (searched ${searched()}).`
       )
-      const installed = await installNix(
+      installed = await installNix(
         {
           nixVersion: options.nixVersion,
           systemdDir: paths.systemdDir,
@@ -145,6 +146,8 @@ export async function setupNix(options: SetupNixOptions, ctx: StageContext): Pro
     const { version, variant } = parseNixVersion(probe.stdout + '\n' + probe.stderr)
     const capabilities = capabilitiesFor(version, variant)
     ctx.log.info(`Using ${nixPath}: ${variant} ${version}`)
+    const mismatch = versionMismatch(options.nixVersion, { nixPath, variant, version })
+    if (mismatch && !installed) ctx.log.warning(mismatch, { title: 'nix-version not used' })
 
     // Nix lists kvm by its own default where it can open /dev/kvm read-write, so the drop-in's
     // `extra-system-features = kvm` only matters where the effective features lack it. Only there
@@ -239,6 +242,20 @@ export async function setupNix(options: SetupNixOptions, ctx: StageContext): Pro
   } catch (error) {
     return await finish({ ok: false, error: ctx.secrets.redact(errorMessage(error)) })
   }
+}
+
+/** The warning when `nix-version` asks for another version than the Nix found. Pure. */
+export function versionMismatch(
+  requested: string,
+  found: { nixPath: string; variant: string; version: string }
+): string | undefined {
+  const wanted = requested.split('@')[0]
+  if (!wanted || found.version === wanted) return undefined
+  return (
+    `nix-version asks for Nix ${wanted}, but the Nix already here (${found.nixPath}) is ` +
+    `${found.variant} ${found.version}, and the action uses it as it is. Set 'nix: install' to ` +
+    `install ${wanted}, or clear nix-version to accept the Nix the runner has.`
+  )
 }
 
 function stringValue(value: unknown): string | undefined {

@@ -1,8 +1,11 @@
 // Uploads the report directory as a workflow artifact — after a last scan that withholds (deletes)
 // any file holding a secret. The upload never throws and never hangs the step: a failure, a
-// refusing or an unresponsive results service all end as status 'failed' with a warning.
+// refusing or an unresponsive results service all end as status 'failed' with a warning. A
+// failure another try can fix (a rate limit, a 5xx, a storage error) is tried again as a whole,
+// honouring Retry-After, within a bound (upload-retry.ts).
 import { actionsArtifact } from '../toolkit.js'
 import { withTimeout } from '../deadline.js'
+import { UPLOAD_BUDGET_MS, retryWithinBudget } from './upload-retry.js'
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { readdir, rm, stat } from 'node:fs/promises'
@@ -19,13 +22,12 @@ export interface UploadReportOptions {
   retentionDays?: number
   secrets: Secrets
   log: Log
-  /** Bound on the whole upload, retries and renaming included. Default 60 s. */
+  /** Bound on the whole upload, retries, waits and renaming included. Default 120 s. */
   timeoutMs?: number
   /** Where GITHUB_* come from (the artifact client itself always reads process.env). */
   env?: NodeJS.ProcessEnv
 }
 
-const DEFAULT_TIMEOUT_MS = 60_000
 /** Characters the artifact service refuses in a file path inside an artifact. */
 const INVALID_PATH_CHARS = /[":<>|*?\r\n]/
 /** …and in an artifact name (paths may hold slashes; names may not). */
@@ -77,9 +79,16 @@ export async function uploadReport(options: UploadReportOptions): Promise<Upload
       throw new Error('the runner gave no ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL')
     }
 
-    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
+    const timeoutMs = options.timeoutMs ?? UPLOAD_BUDGET_MS
+    const attempt = (n: number) =>
+      uploadUnderFreeName(name, files, reportDir, options.retentionDays, env, log, n)
+    const onRetry = (message: string, waitMs: number): void =>
+      log.info(
+        `The report upload failed (${secrets.redact(scrubUrls(message))}); ` +
+          `trying again in ${Math.ceil(waitMs / 1000)} s.`
+      )
     const uploaded = await withTimeout(
-      uploadUnderFreeName(name, files, reportDir, options.retentionDays, env, log),
+      retryWithinBudget(attempt, { budgetMs: timeoutMs, onRetry }),
       timeoutMs,
       `the results service did not finish the upload within ${Math.round(timeoutMs / 1000)} s`
     )
@@ -205,10 +214,14 @@ async function uploadUnderFreeName(
   reportDir: string,
   retentionDays: number | undefined,
   env: NodeJS.ProcessEnv,
-  log: Log
+  log: Log,
+  attempt = 1
 ): Promise<{ id: number; size?: number; name: string }> {
   const client = new (await actionsArtifact()).DefaultArtifactClient()
   const candidates = artifactNameCandidates(name, env)
+  // An earlier attempt that failed after CreateArtifact may still hold the name it took (the
+  // service does not say whether an unfinished artifact frees its name): a retry has one more.
+  if (attempt > 1) candidates.push(`${candidates[candidates.length - 1]}-retry${attempt}`)
   for (const [index, candidate] of candidates.entries()) {
     try {
       const result = await client.uploadArtifact(candidate, files, reportDir, {

@@ -1,10 +1,12 @@
-// The baseline on disk: this run's (from the report directory, the ISO and `nix path-info`), and
-// baseline.json files in and out. The thin, impure side of baseline.ts.
+// The baseline on disk: this run's (from the report directory, the ISO and `nix path-info`),
+// baseline.json files in and out, and boot-history.csv. The thin, impure side of baseline.ts.
 import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { NixInstallation, Report } from '../model.js'
-import { run } from '../process.js'
+import type { Log } from '../log.js'
+import type { Comparison, NixInstallation, Report } from '../model.js'
+import { errorMessage, run } from '../process.js'
 import { probeOutputReader } from './annotations.js'
+import { BOOT_HISTORY_FILE, bootHistoryCsv } from './boot-chart.js'
 import {
   baselineFrom,
   baselineJson,
@@ -72,5 +74,17 @@ export function readBaselineFile(path: string): Baseline {
     return parseBaseline(text)
   } catch (error) {
     throw new Error(`the baseline ${path} is unusable: ${(error as Error).message}`)
+  }
+}
+
+/** boot-history.csv in the report directory (the chart's figures), when there is a history. */
+export function writeBootHistory(reportDir: string, comparison: Comparison, log?: Log): void {
+  if (!comparison.history?.length) return
+  try {
+    writeFileSync(join(reportDir, BOOT_HISTORY_FILE), bootHistoryCsv(comparison.history), {
+      mode: 0o644
+    })
+  } catch (error) {
+    log?.warning(`${BOOT_HISTORY_FILE} was not written: ${errorMessage(error)}`)
   }
 }

@@ -1,6 +1,7 @@
 // Where baselines live between runs: @actions/cache, one immutable entry per passing run, under a
-// key per repository, branch (the base branch for pull requests), image and system, restored by
-// prefix to get the newest. Never fails a run: unavailable is said quietly, errors are warnings,
+// key per repository, branch (the base branch for pull requests), image, system and firmware,
+// restored by prefix to get the newest (which carries the window of recent runs); a version 1
+// entry (no firmware in its key) is restored when there is no version 2 one yet. Never fails a run: unavailable is said quietly, errors are warnings,
 // and every call is bounded in time.
 import { actionsCache, cacheKeyTaken, cacheLookup, quietly } from '../toolkit.js'
 import { TIMED_OUT, withDeadline } from '../deadline.js'
@@ -29,6 +30,8 @@ export interface BaselineScope {
   flake: string
   image: string
   system: string
+  /** The firmware input (bios, uefi): boots under each are judged apart. */
+  firmware: string
   runId: string
   runAttempt: string
 }
@@ -36,7 +39,7 @@ export interface BaselineScope {
 /** The scope from the runner's variables; a string saying why not when they do not name one. */
 export function baselineScope(
   env: NodeJS.ProcessEnv,
-  image: { flake: string; image: string }
+  image: { flake: string; image: string; firmware?: string }
 ): BaselineScope | string {
   const repository = env.GITHUB_REPOSITORY
   const pullRequest = (env.GITHUB_EVENT_NAME ?? '').startsWith('pull_request')
@@ -53,22 +56,28 @@ export function baselineScope(
     repository,
     branch,
     saves: !pullRequest,
-    ...image,
+    flake: image.flake,
+    image: image.image,
+    firmware: image.firmware ?? 'bios',
     system: `${arch}-${process.platform}`,
     runId: env.GITHUB_RUN_ID || String(Date.now()),
     runAttempt: env.GITHUB_RUN_ATTEMPT || '1'
   }
 }
 
-/** Every baseline of this scope's image starts with this (each part URI-encoded, '/' between). */
-export function baselineKeyPrefix(scope: BaselineScope): string {
+/**
+ * Every baseline of this scope's image starts with this (each part URI-encoded, '/' between).
+ * Version 1 keys had no firmware part.
+ */
+export function baselineKeyPrefix(scope: BaselineScope, version = BASELINE_SCHEMA_VERSION): string {
   const flake = createHash('sha256').update(scope.flake).digest('hex').slice(0, 8)
   return [
-    `boot-image-vm-baseline-v${BASELINE_SCHEMA_VERSION}`,
+    `boot-image-vm-baseline-v${version}`,
     scope.repository,
     scope.branch,
     `${scope.image}@${flake}`,
-    scope.system
+    scope.system,
+    ...(version >= 2 ? [scope.firmware] : [])
   ]
     .map(part => encodeURIComponent(part))
     .join('/')
@@ -104,7 +113,8 @@ export async function restoreBaseline(
   rmSync(dirname(CACHE_PATH), { recursive: true, force: true })
   try {
     const { found: key, down } = await cacheLookup(
-      () => cache.restoreCache([CACHE_PATH], baselineKey(scope), [prefix]),
+      () =>
+        cache.restoreCache([CACHE_PATH], baselineKey(scope), [prefix, baselineKeyPrefix(scope, 1)]),
       timeoutMs
     )
     if (down) {

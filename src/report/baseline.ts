@@ -1,10 +1,16 @@
 // The baseline: what a passing run keeps so that the next run can say what changed. A small,
-// versioned summary of report.json plus each probe's normalised output. Pure: a Report and a way to
-// read probe files in, a Baseline out (schema: docs/report-schema.md, "baseline.json").
+// versioned summary of report.json plus each probe's normalised output, and the boot times of the
+// last few passing runs (its window, boot-history.ts). Pure: a Report and a way to read probe files
+// in, a Baseline out (schema: docs/report-schema.md, "baseline.json").
 import { createHash } from 'node:crypto'
 import type { Accelerator, Report, Result } from '../model.js'
+import { mergeHistory, runLabel, type BaselineRun } from './boot-history.js'
+import { normaliseProbeOutput } from './probe-normalise.js'
 
-export const BASELINE_SCHEMA_VERSION = 1
+export { normaliseProbeOutput }
+
+/** 2 added the window (`history`) and `firmware`; version 1 files are still read. */
+export const BASELINE_SCHEMA_VERSION = 2
 /** Normalised output kept per probe for the diff; the digest always covers the whole output. */
 export const BASELINE_OUTPUT_MAX_CHARS = 8 * 1024
 
@@ -41,9 +47,16 @@ export interface Baseline {
   image: BaselineImage
   nix?: { version: string; variant: string }
   accel?: Accelerator
+  /** The `firmware` input (bios, uefi); absent in version 1 baselines. */
+  firmware?: string
   bootSeconds?: number
   /** Boot timeline: milestone name → seconds since QEMU started. */
   milestones: Record<string, number>
+  /**
+   * The recent passing runs, this one included when it passed, oldest first: the newest
+   * HISTORY_RUNS per accelerator and firmware. Boot time is judged against them.
+   */
+  history: BaselineRun[]
   /** From the `failed-units` probe; absent when no such probe ran. */
   failedUnits?: string[]
   /** From the `system-state` probe (systemctl is-system-running); absent when none ran. */
@@ -60,90 +73,11 @@ export interface BaselineFacts {
   isoBytes?: number
   closureBytes?: number
   run?: string
+  firmware?: string
 }
 
 /** Reads a probe's saved output by its report-relative path; undefined when it cannot. */
 export type ReadProbeOutput = (file: string) => string | undefined
-
-const MASKS: [RegExp, string][] = [
-  // Host keys and fingerprints (a fresh host key each boot).
-  [/\bSHA256:[A-Za-z0-9+/]{43}=?/g, '<fingerprint>'],
-  [/\b(ssh-(?:ed25519|rsa|dss)|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/]{40,}={0,2}/g, '$1 <key>'],
-  // MAC addresses (before the times of day, which look like their first three groups).
-  [/\b[0-9a-f]{2}(?::[0-9a-f]{2}){5}\b/gi, '<mac>'],
-  // Timestamps: ISO 8601, syslog-style, times of day, kernel and journal monotonic stamps.
-  [/\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?/g, '<time>'],
-  [
-    /\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun),? (?:\d{1,2} )?(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b[^\n]*?\d{2}:\d{2}:\d{2}(?: \w{1,5})?(?: \d{4})?/g,
-    '<time>'
-  ],
-  [
-    /\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) {1,2}\d{1,2} \d{2}:\d{2}:\d{2}/g,
-    '<time>'
-  ],
-  [/\b\d{2}:\d{2}:\d{2}(?:\.\d+)?\b/g, '<time>'],
-  [/\[ *\d+\.\d+\]/g, '[<t>]'],
-  // Durations and lifetimes (systemd's "in 1.234s", ip's "valid_lft 86399sec", "up 5 min").
-  [/\b\d+(?:\.\d+)?(?:ms|us|µs|sec|min|s)\b/g, '<duration>'],
-  // Identifiers that change per boot: UUIDs, boot and machine ids.
-  [/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, '<uuid>'],
-  [/\b[0-9a-f]{32}\b/g, '<id>'],
-  // Addresses: IPv4 (with an optional prefix), IPv6 (two groups or more, or with ::).
-  [/\b\d{1,3}(?:\.\d{1,3}){3}(?:\/\d{1,2})?\b/g, '<ipv4>'],
-  [
-    /(?<![\w:])(?:(?:[0-9a-f]{1,4}:){2,7}[0-9a-f]{1,4}|(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4})*)?::(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4})*)?)(?:\/\d{1,3})?(?![\w:])/gi,
-    '<ipv6>'
-  ],
-  // Ephemeral ports after an address (54321), and pids in their usual spellings.
-  [/(<ipv[46]>|\*|\]):(?:3[2-9]\d{3}|[4-6]\d{4})\b/g, '$1:<port>'],
-  [/\bpid[=: ]+\d+/gi, 'pid=<pid>'],
-  [/\b([A-Za-z][\w.@-]*)\[\d+\]/g, '$1[<pid>]'],
-  // Duplicate address detection states of a fresh IPv6 address.
-  [/ (?:tentative|optimistic)\b/g, '']
-]
-
-/**
- * A probe's output with what differs on every boot masked — addresses, timestamps, durations, pids,
- * host keys, per-boot ids — so that only meaningful changes remain. Also trims trailing blanks.
- */
-export function normaliseProbeOutput(text: string): string {
-  let out = settleLinkStates(text.replace(/\r\n?/g, '\n'))
-  for (const [pattern, replacement] of MASKS) out = out.replace(pattern, replacement)
-  const lines = out.split('\n').map(line => line.replace(/[ \t]+$/, ''))
-  // `ip address`: an autoconfigured (dynamic) IPv6 address is there or not depending on when the
-  // router advertisement arrived; its entry (and its lifetime line) is left out.
-  const kept = lines.filter(
-    (line, i) =>
-      !/^\s*inet6 <ipv6> .*\bdynamic\b/.test(line) &&
-      !(/^\s*valid_lft /.test(line) && /^\s*inet6 <ipv6> .*\bdynamic\b/.test(lines[i - 1] ?? ''))
-  )
-  return kept.join('\n').replace(/\n+$/, '\n')
-}
-
-/**
- * A link that has its carrier (LOWER_UP) but is not operationally up yet (NO-CARRIER, state DOWN)
- * is in the kernel's linkwatch delay, about a second after it was brought up; a probe that runs then
- * or a moment later sees a different flag set for the same healthy link. Both read as up. A link
- * without LOWER_UP has really lost its carrier and is left as it is.
- */
-function settleLinkStates(text: string): string {
-  const settling = (flags: string): boolean =>
-    /\bNO-CARRIER\b/.test(flags) && /\bLOWER_UP\b/.test(flags)
-  // `ip address show`: "2: eth0: <NO-CARRIER,BROADCAST,UP,LOWER_UP> mtu 1500 ... state DOWN ..."
-  const plain = text.replace(/^(\d+: \S+ <)([^>\n]*)(>[^\n]*)$/gm, (line, head, flags, rest) =>
-    settling(flags)
-      ? `${head}${flags.replace(/NO-CARRIER,?/, '').replace(/,$/, '')}${rest.replace(/ state DOWN\b/, ' state UP')}`
-      : line
-  )
-  // `ip -json address show`: "flags":["NO-CARRIER",...,"LOWER_UP"],...,"operstate":"DOWN"
-  return plain.replace(
-    /("flags":\[)([^\]]*)(\][^{}[\]]*?"operstate":")(\w+)"/g,
-    (whole, head, flags, middle, state) =>
-      settling(flags)
-        ? `${head}${flags.replace(/"NO-CARRIER",?/, '').replace(/,$/, '')}${middle}${state === 'DOWN' ? 'UP' : state}"`
-        : whole
-  )
-}
 
 /** probes/<name>.txt without its header (exit code and duration are kept as numbers instead). */
 export function probeOutputBody(text: string): string {
@@ -213,10 +147,14 @@ export function baselineFrom(
       ? { version: report.setup.nix.version, variant: report.setup.nix.variant }
       : undefined,
     accel: boot?.accel,
+    firmware: facts.firmware,
     bootSeconds: boot?.status === 'passed' ? boot.bootSeconds : undefined,
     milestones: Object.fromEntries((boot?.timeline ?? []).map(m => [m.name, m.seconds])),
+    history: [],
     test: vm?.test ? { exitCode: vm.test.exitCode, timedOut: vm.test.timedOut } : undefined
   }
+  const run = runOf(baseline)
+  if (run) baseline.history = [run]
   if (vm && boot?.status === 'passed') {
     baseline.probes = vm.probes.map(probe => {
       const text = readProbeOutput(probe.file)
@@ -258,14 +196,58 @@ export function parseBaseline(text: string): Baseline {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new Error('not a baseline object')
   }
-  const candidate = value as Partial<Baseline>
-  if (candidate.schemaVersion !== BASELINE_SCHEMA_VERSION) {
+  const candidate = value as Partial<Omit<Baseline, 'schemaVersion'>> & { schemaVersion?: unknown }
+  if (candidate.schemaVersion !== 1 && candidate.schemaVersion !== BASELINE_SCHEMA_VERSION) {
     throw new Error(
-      `schemaVersion ${String(candidate.schemaVersion)} is not ${BASELINE_SCHEMA_VERSION} (written by another version of boot-image-vm)`
+      `schemaVersion ${String(candidate.schemaVersion)} is not 1 or ${BASELINE_SCHEMA_VERSION} (written by another version of boot-image-vm)`
     )
   }
   if (typeof candidate.createdAt !== 'string' || typeof candidate.image !== 'object') {
     throw new Error('createdAt or image is missing')
   }
-  return { ...candidate, milestones: candidate.milestones ?? {} } as Baseline
+  const baseline = {
+    ...candidate,
+    schemaVersion: BASELINE_SCHEMA_VERSION,
+    milestones: candidate.milestones ?? {},
+    history: []
+  } as Baseline
+  // Version 1 kept one run: its window is that run. A malformed entry is left out, not fatal.
+  const runs = candidate.schemaVersion === 1 ? [runOf(baseline)] : (candidate.history ?? [])
+  baseline.history = (Array.isArray(runs) ? runs : []).filter(isRun)
+  return baseline
+}
+
+function isRun(run: unknown): run is BaselineRun {
+  const r = run as Partial<BaselineRun> | undefined
+  return (
+    typeof r?.createdAt === 'string' &&
+    typeof r.bootSeconds === 'number' &&
+    Number.isFinite(r.bootSeconds) &&
+    typeof r.milestones === 'object' &&
+    r.milestones !== null
+  )
+}
+
+/** The baseline's own run as a window entry; undefined unless it passed and booted. */
+export function runOf(baseline: Baseline): BaselineRun | undefined {
+  return baseline.result === 'passed' ? bootOf(baseline) : undefined
+}
+
+/** The baseline's boot as a window entry, whatever the result; undefined when it did not boot. */
+export function bootOf(baseline: Baseline): BaselineRun | undefined {
+  if (baseline.bootSeconds === undefined) return undefined
+  return {
+    createdAt: baseline.createdAt,
+    run: baseline.run,
+    label: runLabel(baseline.run),
+    accel: baseline.accel,
+    firmware: baseline.firmware,
+    bootSeconds: baseline.bootSeconds,
+    milestones: baseline.milestones
+  }
+}
+
+/** What this run saves: itself, with the window of the baseline it was compared with. */
+export function withHistory(current: Baseline, earlier: Baseline | undefined): Baseline {
+  return { ...current, history: mergeHistory(earlier?.history ?? [], runOf(current)) }
 }

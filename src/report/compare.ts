@@ -1,114 +1,22 @@
 // What changed since the last good run: a baseline then, the same summary of this run now, and
 // the differences — each a change, some of them regressions. Pure.
 import type { ComparedValue, Comparison, ComparisonChange, Regression } from '../model.js'
-import type { Baseline, BaselineProbe } from './baseline.js'
+import { bootOf, type Baseline, type BaselineProbe } from './baseline.js'
+import { sameMachine } from './boot-history.js'
+import { historyRows, judgeBoot } from './boot-judgement.js'
+import { unifiedDiff } from './unified-diff.js'
+
+export { DIFF_MAX_LINES, unifiedDiff } from './unified-diff.js'
 
 export interface CompareOptions {
-  /** Boot time may grow by this many percent before it is a regression. */
+  /** Boot time may pass the recent runs' band by this many percent of their median. */
   slowdownThresholdPercent: number
   /** Where the baseline came from (a cache key, a file). */
   source?: string
 }
 
-/** Boot time must also grow by at least this much before it is a regression (noise on short boots). */
-export const MIN_SLOWDOWN_SECONDS = 1
 /** Sizes that move by less than this (percent) are not a change (padding, the embedded key). */
 export const SIZE_CHANGE_PERCENT = 1
-export const DIFF_MAX_LINES = 40
-
-// ---- the tiny unified diff ---------------------------------------------------------------------
-
-type Op = { kind: ' ' | '-' | '+'; line: string; a: number; b: number }
-
-function diffOps(a: string[], b: string[]): Op[] {
-  // Common head and tail first: most outputs differ in a few lines.
-  let start = 0
-  while (start < a.length && start < b.length && a[start] === b[start]) start++
-  let endA = a.length
-  let endB = b.length
-  while (endA > start && endB > start && a[endA - 1] === b[endB - 1]) {
-    endA--
-    endB--
-  }
-  const midA = a.slice(start, endA)
-  const midB = b.slice(start, endB)
-  const ops: Op[] = []
-  for (let i = 0; i < start; i++) ops.push({ kind: ' ', line: a[i], a: i, b: i })
-  if (midA.length * midB.length > 4_000_000) {
-    // Too big for the table: all old lines out, all new lines in.
-    midA.forEach((line, i) => ops.push({ kind: '-', line, a: start + i, b: start }))
-    midB.forEach((line, i) => ops.push({ kind: '+', line, a: endA, b: start + i }))
-  } else {
-    // Longest common subsequence, walked from the front.
-    const n = midA.length
-    const m = midB.length
-    const lcs = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1))
-    for (let i = n - 1; i >= 0; i--) {
-      for (let j = m - 1; j >= 0; j--) {
-        lcs[i][j] =
-          midA[i] === midB[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1])
-      }
-    }
-    let i = 0
-    let j = 0
-    while (i < n || j < m) {
-      if (i < n && j < m && midA[i] === midB[j]) {
-        ops.push({ kind: ' ', line: midA[i], a: start + i++, b: start + j++ })
-      } else if (j < m && (i === n || lcs[i][j + 1] > lcs[i + 1][j])) {
-        ops.push({ kind: '+', line: midB[j], a: start + i, b: start + j++ })
-      } else {
-        ops.push({ kind: '-', line: midA[i], a: start + i++, b: start + j })
-      }
-    }
-  }
-  for (let k = 0; endA + k < a.length; k++) {
-    ops.push({ kind: ' ', line: a[endA + k], a: endA + k, b: endB + k })
-  }
-  return ops
-}
-
-/**
- * A unified diff of two texts (`---`/`+++` header, `@@` hunks with `context` lines around each
- * change), cut after maxLines lines with a note. '' when the texts are equal.
- */
-export function unifiedDiff(
-  before: string,
-  after: string,
-  options: { context?: number; maxLines?: number; labels?: [string, string] } = {}
-): string {
-  if (before === after) return ''
-  const context = options.context ?? 2
-  const maxLines = options.maxLines ?? DIFF_MAX_LINES
-  const [labelA, labelB] = options.labels ?? ['before', 'after']
-  const split = (text: string): string[] => (text === '' ? [] : text.replace(/\n$/, '').split('\n'))
-  const ops = diffOps(split(before), split(after))
-  const changed = ops.map((op, index) => (op.kind === ' ' ? -1 : index)).filter(i => i >= 0)
-  const lines = [`--- ${labelA}`, `+++ ${labelB}`]
-  let index = 0
-  while (index < changed.length) {
-    const first = Math.max(0, changed[index] - context)
-    let last = Math.min(ops.length - 1, changed[index] + context)
-    while (index + 1 < changed.length && changed[index + 1] - context <= last + 1) {
-      index++
-      last = Math.min(ops.length - 1, changed[index] + context)
-    }
-    index++
-    const hunk = ops.slice(first, last + 1)
-    const countA = hunk.filter(op => op.kind !== '+').length
-    const countB = hunk.filter(op => op.kind !== '-').length
-    const startA = hunk[0].a + (countA ? 1 : 0)
-    const startB = hunk[0].b + (countB ? 1 : 0)
-    lines.push(`@@ -${startA},${countA} +${startB},${countB} @@`)
-    for (const op of hunk) lines.push(op.kind + op.line)
-  }
-  if (lines.length > maxLines) {
-    const left = lines.length - maxLines
-    return [...lines.slice(0, maxLines), `… ${left} more diff line${left === 1 ? '' : 's'}`].join(
-      '\n'
-    )
-  }
-  return lines.join('\n')
-}
 
 // ---- the comparison ----------------------------------------------------------------------------
 
@@ -119,8 +27,6 @@ function compared(before: number | undefined, after: number | undefined): Compar
   }
   return value
 }
-
-const seconds = (value: number): string => `${value.toFixed(1)} s`
 
 export function formatBytes(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
@@ -222,26 +128,21 @@ export function compareWithBaseline(
   }
 
   const boot = compared(baseline.bootSeconds, current.bootSeconds)
-  if (boot.before !== undefined && boot.after !== undefined && boot.deltaPercent !== undefined) {
-    const delta = boot.after - boot.before
-    const text = `${seconds(boot.before)} → ${seconds(boot.after)} (${signed(boot.deltaPercent)})`
-    if (boot.deltaPercent > threshold && delta >= MIN_SLOWDOWN_SECONDS) {
-      changes.push({
-        kind: 'boot-time',
-        summary: `Boot is slower: ${text}, more than the ${threshold}% allowed.`,
-        before: boot.before,
-        after: boot.after,
-        regression: true
-      })
-    } else if (-boot.deltaPercent > threshold && -delta >= MIN_SLOWDOWN_SECONDS) {
-      changes.push({
-        kind: 'boot-time',
-        summary: `Boot is faster: ${text}.`,
-        before: boot.before,
-        after: boot.after,
-        regression: false
-      })
-    }
+  const judged = judgeBootTime(baseline, current, threshold)
+  if (
+    judged.boot &&
+    judged.boot.verdict !== 'within-noise' &&
+    judged.boot.verdict !== 'too-little-history'
+  ) {
+    const slower = judged.boot.verdict === 'slower'
+    changes.push({
+      kind: 'boot-time',
+      subject: slower ? judged.boot.slowerPhases?.[0] : undefined,
+      summary: judged.boot.sentence,
+      before: judged.boot.band?.high,
+      after: judged.boot.seconds,
+      regression: slower
+    })
   }
 
   const iso = compared(baseline.image.isoBytes, current.image.isoBytes)
@@ -352,8 +253,27 @@ export function compareWithBaseline(
     bootSeconds: boot,
     isoBytes: iso,
     closureBytes: closure,
-    slowdownThresholdPercent: threshold
+    slowdownThresholdPercent: threshold,
+    ...judged
   }
+}
+
+/**
+ * This boot against the baseline's window (none: no baseline yet): only runs of the same
+ * accelerator and firmware (a TCG boot is never judged against KVM ones), and never this run
+ * itself (a re-read baseline).
+ */
+export function judgeBootTime(
+  baseline: Baseline | undefined,
+  current: Baseline,
+  percent: number
+): Pick<Comparison, 'boot' | 'history'> {
+  const now = bootOf(current)
+  if (!now) return {}
+  const window = (baseline?.history ?? []).filter(
+    run => sameMachine(run, now) && !(run.createdAt === now.createdAt && run.run === now.run)
+  )
+  return { boot: judgeBoot(window, now, percent), history: historyRows(window, now) }
 }
 
 /** The comparison when there is nothing to compare with. */

@@ -1,7 +1,9 @@
-// "Compared with the last good run": the summary section and the annotations of a Comparison.
-// Pure rendering, with its own caps, like every section of the summary.
+// "Compared with the last good run": the summary section and the annotations of a Comparison —
+// what changed since the last good run, and boot time against the recent runs (a sentence, a
+// chart, a table). Pure rendering, with its own caps, like every section of the summary.
 import type { Log } from '../log.js'
 import type { ComparedValue, Comparison } from '../model.js'
+import { bootChart, bootHistoryTable, CHART_CAPTION } from './boot-chart.js'
 import { formatBytes } from './compare.js'
 import { codeCell, details, escapeCell, fence, table } from './markdown.js'
 
@@ -54,13 +56,8 @@ export function comparisonSection(comparison: Comparison | undefined): string {
     }
     lines.push(list.join('\n'))
   }
-  const threshold = comparison.slowdownThresholdPercent
+  lines.push(...bootLines(comparison))
   const rows = [
-    row(
-      `Boot (s)${threshold === undefined ? '' : `, allowed +${threshold}%`}`,
-      comparison.bootSeconds,
-      n => n.toFixed(1)
-    ),
     row('ISO size', comparison.isoBytes, formatBytes),
     row('Closure size', comparison.closureBytes, formatBytes)
   ].filter((r): r is string[] => r !== undefined)
@@ -72,6 +69,26 @@ export function comparisonSection(comparison: Comparison | undefined): string {
   return lines.join('\n\n')
 }
 
+/** Boot time against the recent runs: the sentence (unless a change says it), chart and table. */
+function bootLines(comparison: Comparison): string[] {
+  const boot = comparison.boot
+  if (!boot) return []
+  const lines: string[] = []
+  if (boot.verdict === 'within-noise' || boot.verdict === 'too-little-history') {
+    lines.push(`**Boot time:** ${escapeCell(boot.sentence, 500)}`)
+  }
+  const history = comparison.history ?? []
+  const machine = [boot.accel?.toUpperCase(), boot.firmware?.toUpperCase()]
+    .filter(Boolean)
+    .join(', ')
+  const chart = bootChart(history, machine)
+  if (chart) lines.push(chart, `_${CHART_CAPTION}_`)
+  if (history.length) {
+    lines.push(details('Boot time and phases of the recent runs', bootHistoryTable(history)))
+  }
+  return lines
+}
+
 /** A warning annotation per regression (the first few), the slowdown first; not for `result`. */
 export function annotateComparison(comparison: Comparison | undefined, log: Log): void {
   // A worse result is already the run's error annotation.
@@ -81,7 +98,7 @@ export function annotateComparison(comparison: Comparison | undefined, log: Log)
   for (const regression of regressions.slice(0, COMPARISON_LIMITS.annotations)) {
     const title =
       regression.kind === 'boot-time'
-        ? 'Boot slower than the last good run'
+        ? 'Boot slower than the recent runs'
         : `Regression since the last good run (${regression.kind})`
     log.warning(regression.summary, { title })
   }

@@ -1,18 +1,20 @@
-// The regression view of a finished run, in Actions: this run's baseline (baseline.json in the
-// report directory when it passed), the newest baseline of the same image restored from the cache,
-// the comparison, and the key post saves under. Never throws: a failure is the comparison's 'error'.
+// The regression view of a finished run, in Actions: the newest baseline of the same image restored
+// from the cache, the comparison, this run's baseline (baseline.json in the report directory when
+// it passed, carrying the window of recent runs), boot-history.csv, and the key post saves under. Never throws: a failure is the comparison's 'error'.
 import type { CompareMode } from '../inputs.js'
 import type { Log } from '../log.js'
 import type { Comparison, Report } from '../model.js'
 import { errorMessage } from '../process.js'
-import { currentBaseline, writeBaselineFile } from './baseline-file.js'
+import { withHistory, type Baseline } from './baseline.js'
+import { currentBaseline, writeBaselineFile, writeBootHistory } from './baseline-file.js'
 import {
   baselineKey,
   baselineScope,
   restoreBaseline,
+  type BaselineScope,
   type RestoredBaseline
 } from './baseline-store.js'
-import { compareWithBaseline, noComparison } from './compare.js'
+import { compareWithBaseline, judgeBootTime, noComparison } from './compare.js'
 
 export interface RegressionViewOptions {
   compare: CompareMode
@@ -20,6 +22,8 @@ export interface RegressionViewOptions {
   failOnRegression: boolean
   flake: string
   image: string
+  /** The firmware input: part of the baseline's key and of what boot time is judged against. */
+  firmware?: string
   env: NodeJS.ProcessEnv
   log: Log
 }
@@ -49,45 +53,22 @@ export async function regressionView(
     const current = await currentBaseline(report, reportDir, {
       flake: options.flake,
       attribute: options.image,
+      firmware: options.firmware,
       run: runDescription(env)
     })
     const passed = report.result === 'passed' && !report.error
-    let baselineFile: string | undefined
-    try {
-      if (passed) baselineFile = writeBaselineFile(reportDir, current)
-    } catch (error) {
-      log.warning(
-        `baseline.json was not written, so this run cannot become the baseline: ${errorMessage(error)}`
-      )
-    }
-    if (options.compare === 'off') {
-      return { comparison: noComparison('off', "input 'compare' is off"), baselineFile }
-    }
-    // A cancelled job has seconds left: no cache calls.
+    // A cancelled job has seconds left: no cache calls, and it is no baseline.
     if (report.cancelled) return { comparison: noComparison('off', 'the run was cancelled') }
-    const scope = baselineScope(env, { flake: options.flake, image: options.image })
-    if (typeof scope === 'string') {
-      return { comparison: noComparison('error', `no baseline scope: ${scope}`), baselineFile }
-    }
-    // A service that failed the image cache's lookup is not asked again (in a hang, each call
-    // would wait for its own bound).
-    const restored: RestoredBaseline = report.cache?.serviceDown
-      ? {
-          status: 'error',
-          detail: 'not restored: the cache service failed the image cache lookup of this run',
-          serviceDown: true
-        }
-      : await restoreBaseline(scope, log)
-    let comparison: Comparison
-    if (restored.status === 'restored' && restored.baseline) {
-      comparison = compareWithBaseline(restored.baseline, current, {
-        slowdownThresholdPercent: options.slowdownThresholdPercent,
-        source: restored.key
-      })
-    } else {
-      const status = restored.status === 'none' ? 'no-baseline' : 'error'
-      comparison = noComparison(status, restored.detail, restored.key)
-    }
+    const { comparison, restored, scope } = await compare(report, current, options)
+    // This run's baseline carries the window it was judged against, itself added.
+    const baselineFile = passed
+      ? writeSafely(
+          () => writeBaselineFile(reportDir, withHistory(current, restored?.baseline)),
+          log
+        )
+      : undefined
+    writeBootHistory(reportDir, comparison, log)
+    if (!scope || !restored) return { comparison, baselineFile }
     log.info(`Compared with the last good run: ${comparison.detail}`)
     // The baseline is the last good run: a pull request never replaces its base branch's, and a
     // run failed for its regressions must not become the baseline that hides them next time. A
@@ -106,5 +87,57 @@ export async function regressionView(
   } catch (error) {
     log.warning(`The comparison with the last good run failed: ${errorMessage(error)}`)
     return { comparison: noComparison('error', errorMessage(error)) }
+  }
+}
+
+/** The comparison with the newest stored baseline of this image, when there is one to ask for. */
+async function compare(
+  report: Report,
+  current: Baseline,
+  options: RegressionViewOptions
+): Promise<{ comparison: Comparison; restored?: RestoredBaseline; scope?: BaselineScope }> {
+  if (options.compare === 'off')
+    return { comparison: noComparison('off', "input 'compare' is off") }
+  const scope = baselineScope(options.env, options)
+  if (typeof scope === 'string') {
+    return { comparison: noComparison('error', `no baseline scope: ${scope}`) }
+  }
+  // A service that failed the image cache's lookup is not asked again (in a hang, each call
+  // would wait for its own bound).
+  const restored: RestoredBaseline = report.cache?.serviceDown
+    ? {
+        status: 'error',
+        detail: 'not restored: the cache service failed the image cache lookup of this run',
+        serviceDown: true
+      }
+    : await restoreBaseline(scope, options.log)
+  if (restored.status === 'restored' && restored.baseline) {
+    const comparison = compareWithBaseline(restored.baseline, current, {
+      slowdownThresholdPercent: options.slowdownThresholdPercent,
+      source: restored.key
+    })
+    return { comparison, restored, scope }
+  }
+  const status = restored.status === 'none' ? 'no-baseline' : 'error'
+  const comparison = noComparison(status, restored.detail, restored.key)
+  // With no baseline there is no window yet, but this run's boot is still said plainly.
+  return {
+    comparison: {
+      ...comparison,
+      ...judgeBootTime(undefined, current, options.slowdownThresholdPercent)
+    },
+    restored,
+    scope
+  }
+}
+
+function writeSafely(write: () => string, log: Log): string | undefined {
+  try {
+    return write()
+  } catch (error) {
+    log.warning(
+      `baseline.json was not written, so this run cannot become the baseline: ${errorMessage(error)}`
+    )
+    return undefined
   }
 }

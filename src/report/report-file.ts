@@ -17,6 +17,7 @@ const REPORT_KEYS: readonly string[] = [
   'finishedAt',
   'stages',
   'setup',
+  'qemu',
   'builds',
   'envDiff',
   'vm',

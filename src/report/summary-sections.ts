@@ -24,6 +24,7 @@ import {
 
 export const STAGES: readonly StageName[] = [
   'setup',
+  'qemu',
   'build',
   'env-diff',
   'boot',

@@ -16,6 +16,7 @@ import {
   uploadSection
 } from './summary-sections.js'
 import { comparisonSection } from './comparison-section.js'
+import { qemuLines } from './summary-qemu.js'
 
 /** GitHub refuses a step summary larger than this. */
 export const SUMMARY_LIMIT_BYTES = 1024 * 1024
@@ -72,6 +73,12 @@ function lead(report: Report): string {
   }
   switch (report.result) {
     case 'setup-failed':
+      if (report.decidedBy === 'qemu' && report.qemu?.error) {
+        return (
+          'No QEMU to boot the image with, so the run stopped before the boot:\n\n' +
+          errorBlock(report.qemu.error)
+        )
+      }
       return report.setup?.error
         ? 'Setting up Nix failed:\n\n' + errorBlock(report.setup.error)
         : ''
@@ -113,7 +120,8 @@ function lead(report: Report): string {
 
 function setupSection(report: Report): string {
   const setup = report.setup
-  if (!setup) return ''
+  const qemu = qemuLines(report.qemu)
+  if (!setup) return qemu.length ? '### Setup\n\n' + qemu.join('\n') : ''
   const lines: string[] = []
   const nix = setup.nix
   if (nix) {
@@ -121,6 +129,7 @@ function setupSection(report: Report): string {
       `- Nix: ${escapeCell(nix.version)} (${nix.variant}, ${nix.storeMode}) at \`${nix.nixPath.replace(/`/g, '')}\``
     )
   }
+  lines.push(...qemu)
   lines.push(
     `- KVM device: ${setup.kvm.deviceUsable ? 'usable' : 'not usable'} (${escapeCell(setup.kvm.action)})`
   )

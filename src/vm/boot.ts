@@ -6,6 +6,7 @@ import type { Firmware } from '../inputs.js'
 import { publicKeyLine } from '../key.js'
 import { kvmFailureFromOutput } from './kvm.js'
 import { Machine, describeExit } from './machine.js'
+import type { OvmfFiles } from './qemu.js'
 import { waitForSsh, type SshSession } from './ssh.js'
 import { findPanic, isSshdLine } from './timeline.js'
 
@@ -23,6 +24,9 @@ export interface BootAttemptOptions {
   /** Epoch ms: the boot-timeout deadline. */
   deadline: number
   vmDir: string
+  /** The provisioned qemu-system-x86_64 and OVMF (src/qemu/). */
+  qemu: string
+  ovmf?: OvmfFiles
   onQemuStarted?: (pid: number) => void
 }
 
@@ -52,6 +56,8 @@ export async function bootAttempt(
     iso: options.iso,
     firmware: options.firmware,
     sshPort: options.sshPort,
+    qemu: options.qemu,
+    ovmf: options.ovmf,
     rootPublicKey: publicKeyLine(options.privateKey),
     dir: options.vmDir,
     tempDir: ctx.tempDir,

@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { KvmCheck } from '../model.js'
 import { errorMessage } from '../process.js'
-import { QEMU_BINARY } from './qemu.js'
 
 export const KVM_DEVICE = '/dev/kvm'
 /** Iterations of the test guest's loop (two instructions each). */
@@ -92,7 +91,8 @@ async function deviceProblem(device: string): Promise<string | undefined> {
 }
 
 export interface KvmCheckOptions {
-  qemu?: string
+  /** The QEMU to test with: the run's provisioned binary (src/qemu/), never a name guessed here. */
+  qemu: string
   /** How long QEMU may take to start the test guest (its first output; default 3 s). */
   timeoutMs?: number
   /**
@@ -110,7 +110,7 @@ export interface KvmCheckOptions {
  * Proves (or disproves) in a few seconds that KVM runs guest code at hardware speed. Never rejects:
  * a check that could not run says so in its reason.
  */
-export async function checkKvm(options: KvmCheckOptions = {}): Promise<KvmCheck> {
+export async function checkKvm(options: KvmCheckOptions): Promise<KvmCheck> {
   const started = Date.now()
   const done = (runsGuest: boolean, reason: string): KvmCheck => ({
     runsGuest,
@@ -128,7 +128,7 @@ export async function checkKvm(options: KvmCheckOptions = {}): Promise<KvmCheck>
     const rom = join(dir, 'kvm-test.rom')
     await writeFile(rom, kvmTestRom())
     const outcome = await runTestGuest(
-      options.qemu ?? QEMU_BINARY,
+      options.qemu,
       kvmCheckArgs(rom, options.accel),
       timeoutMs,
       runBudgetMs

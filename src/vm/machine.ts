@@ -18,7 +18,7 @@ import type { Accelerator } from '../model.js'
 import type { Firmware } from '../inputs.js'
 import { LineSplitter } from '../process.js'
 import { ppmToPng } from './png.js'
-import { QEMU_BINARY, findOvmf, qemuArgs } from './qemu.js'
+import { findOvmf, qemuArgs, type OvmfFiles } from './qemu.js'
 import { QmpClient } from './qmp.js'
 import { cleanConsoleText, type ConsoleLine } from './timeline.js'
 
@@ -38,7 +38,10 @@ export interface MachineOptions {
   log: Log
   /** Console prefix in the log. */
   name?: string
-  qemu?: string
+  /** The qemu-system-x86_64 to start: the run's provisioned binary (src/qemu/). */
+  qemu: string
+  /** OVMF for uefi: the provisioned pair (else the usual places are searched). */
+  ovmf?: OvmfFiles
   /** Applied to every console line before it reaches the log. */
   redact?: (text: string) => string
 }
@@ -104,7 +107,7 @@ export class Machine {
     rmSync(qmpSocket, { force: true })
     let ovmf: { code?: string; vars?: string } = {}
     if (options.firmware === 'uefi') {
-      const found = findOvmf()
+      const found = options.ovmf ?? findOvmf()
       const vars = join(options.tempDir, 'OVMF_VARS.fd')
       copyFileSync(found.vars, vars)
       ovmf = { code: found.code, vars }
@@ -122,7 +125,7 @@ export class Machine {
       qmpSocket,
       rootPublicKey: options.rootPublicKey
     })
-    const qemu = options.qemu ?? QEMU_BINARY
+    const qemu = options.qemu
     writeFileSync(join(options.dir, 'qemu-args.txt'), [qemu, ...args].join('\n') + '\n')
     const qemuLog = createWriteStream(this.qemuLog, { flags: 'a' })
     const prefix = options.name ?? 'vm'

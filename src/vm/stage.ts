@@ -10,7 +10,7 @@ import { bootAttempt, type BootOutcome } from './boot.js'
 import { checkKvm } from './kvm.js'
 import type { Machine } from './machine.js'
 import { runProbes } from './probes.js'
-import { freePort } from './qemu.js'
+import { freePort, type OvmfFiles } from './qemu.js'
 import type { SshSession } from './ssh.js'
 import { runTestCommand } from './test-command.js'
 import { bootTimeline, findFingerprint } from './timeline.js'
@@ -18,6 +18,10 @@ import { bootTimeline, findFingerprint } from './timeline.js'
 export interface VmRequest {
   iso: string
   firmware: Firmware
+  /** The provisioned qemu-system-x86_64 (src/qemu/): the KVM check and the boot start it. */
+  qemu: string
+  /** The provisioned OVMF pair, for uefi. */
+  ovmf?: OvmfFiles
   memoryMiB: number
   cpus: number
   kvm: KvmMode
@@ -72,7 +76,7 @@ export async function runVm(request: VmRequest, ctx: StageContext): Promise<VmSt
 
   try {
     let check = request.kvmCheck
-    if (request.kvm !== 'off' && !check) check = await checkKvm()
+    if (request.kvm !== 'off' && !check) check = await checkKvm({ qemu: request.qemu })
     if (check) boot.kvmCheck = check
     const choice = chooseAccelerator(request.kvm, check)
     boot.accel = choice.accel

@@ -1,6 +1,6 @@
 // The command line's side of the regression view (the bundled dist/cli.js): a passing run leaves
 // baseline.json in its report directory, and --baseline compares with one — even the one in the
-// report directory the next run replaces.
+// report directory the next run replaces — and the new baseline carries the window of runs on.
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -69,9 +69,41 @@ describe('boot-image-vm --baseline', () => {
       ])
       expect(first.status, first.stderr.slice(-3000)).toBe(0)
       const baseline = JSON.parse(readFileSync(join(reportDir, 'baseline.json'), 'utf8'))
-      expect(baseline).toMatchObject({ schemaVersion: 1, result: 'passed' })
+      expect(baseline).toMatchObject({ schemaVersion: 2, result: 'passed', firmware: 'bios' })
       expect(baseline.image.attribute).toBe('bootImage')
       expect(baseline.image.isoBytes).toBeGreaterThan(1_000_000)
+      expect(baseline.history).toHaveLength(1)
+
+      // A second pass compared with the first: boot time is said, with too little history to
+      // judge, and its baseline carries both runs.
+      const again = cli([
+        '--flake',
+        flake,
+        '--image',
+        'bootImage',
+        '--memory',
+        '512',
+        '--boot-timeout',
+        '240',
+        '--probes',
+        'kernel: uname -a',
+        '--baseline',
+        join(reportDir, 'baseline.json'),
+        '--report-dir',
+        reportDir
+      ])
+      expect(again.status, again.stderr.slice(-3000)).toBe(0)
+      const compared = (JSON.parse(readFileSync(join(reportDir, 'report.json'), 'utf8')) as Report)
+        .comparison
+      expect(compared?.status).toBe('unchanged')
+      expect(compared?.boot?.sentence).toMatch(
+        /too little history to judge: only 1 earlier passing run with (?:TCG|KVM), BIOS \(3 needed\)\.$/
+      )
+      expect(
+        readFileSync(join(reportDir, 'boot-history.csv'), 'utf8').trim().split('\n')
+      ).toHaveLength(3)
+      const carried = JSON.parse(readFileSync(join(reportDir, 'baseline.json'), 'utf8'))
+      expect(carried.history).toHaveLength(2)
 
       // The same report directory: the baseline is read before it is emptied.
       const second = cli([

@@ -72,6 +72,23 @@ export const BAD_INPUTS: BadInputCase[] = [
     accepts: /character artifacts cannot have/
   })),
   { input: 'image', value: 'bootImage --impure', accepts: /give one attribute/ },
+  // Values that reach Nix's configuration files or the installer's URL (issue 13): a newline in
+  // the token would have added its own lines (a post-build-hook) to the effective configuration.
+  ...['x\npost-build-hook = /tmp/evil-hook', 'ghs_abc def', 'ghs_abc\tdef'].map(value => ({
+    input: 'github-token',
+    value,
+    accepts: /white space or a control character.*a token is one word/
+  })),
+  ...['2.35.2; rm -rf /', 'latest', '2.35'].map(value => ({
+    input: 'nix-version',
+    value,
+    accepts: /not a version like '2\.35\.2'/
+  })),
+  ...['sandbox=false', 'rm -rf /', 'substituters =https://evil.example'].map(value => ({
+    input: 'extra-nix-conf',
+    value,
+    accepts: /is not a Nix setting: write one 'name = value' per line/
+  })),
   {
     input: 'build-in',
     value: 'devshell',
@@ -128,7 +145,10 @@ export type FaultId =
 
 /** One test each in tests/e2e/hardening-faults.test.ts. */
 export const FAULT_CASES: { id: FaultId; name: string }[] = [
-  { id: 'qemu-missing', name: 'QEMU missing from PATH: boot-failed, naming qemu-system-x86_64' },
+  {
+    id: 'qemu-missing',
+    name: 'QEMU missing from PATH with qemu: path: setup-failed before any build, naming the three ways'
+  },
   {
     id: 'results-fail-all',
     name: 'the results (and cache) service fails every call: result unchanged, a warning'

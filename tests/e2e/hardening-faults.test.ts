@@ -17,6 +17,9 @@ import {
 import { LAB_ACTION_ENV, artifactOf, jobLog } from '../helpers/e2e.js'
 import { addFixturePackage, makeFixtureFlake, makeKeyPair } from '../helpers/lab.js'
 import { FAULT_CASES, type FaultId } from './hardening-cases.js'
+import { tallyCases } from '../helpers/reliability-tally.js'
+
+tallyCases('Faults')
 
 const busyboxProbes = 'kernel: uname -a'
 const BOOT_TEST_TIMEOUT = 400_000
@@ -186,12 +189,16 @@ describe('faults before or without a boot', () => {
         symlinkSync(join(dir, name), join(bin, name))
       }
     }
-    const fault = await faultRun({}, { env: { PATH: bin } })
-    expectCleanEnd(fault, 'boot-failed')
-    const files = await expectStageLogs(fault.run, 'boot-failed', false)
+    // qemu: path (under the default auto, apt would install QEMU here: tests/e2e/qemu.test.ts).
+    const fault = await faultRun({ qemu: 'path' }, { env: { PATH: bin } })
+    expectCleanEnd(fault, 'setup-failed')
+    const files = await expectStageLogs(fault.run, 'setup-failed', false)
     const errors = fault.run.annotations.filter(a => a.level === 'error')
-    expect(errors.map(a => a.message).join('\n')).toMatch(/qemu-system-x86_64/)
-    expect(JSON.parse(files['report.json']).vm.boot.error).toMatch(/qemu-system-x86_64/)
+    expect(errors.map(a => a.message).join('\n')).toMatch(/qemu-system-x86_64 is not on PATH/)
+    const report = JSON.parse(files['report.json'])
+    expect(report.qemu.error).toMatch(/- path: .*\n- nix: .*\n- apt: /)
+    expect(report.stages.build).toBeUndefined()
+    expect(report.vm).toBeUndefined()
   })
 
   it(
@@ -223,11 +230,16 @@ describe('faults before or without a boot', () => {
   )
 
   it(caseName('results-fail-then-recover'), async () => {
-    service.setFaults({ failFirst: 2 })
+    // Only the artifact calls fail: the cache lookup would otherwise absorb the failures.
+    service.setFaults({ failFirst: 2, only: 'ArtifactService' })
+    const calls = service.calls.length
     try {
       const fault = await faultRun({ image: 'notAnIso' })
       expectCleanEnd(fault, 'build-failed')
       await expectStageLogs(fault.run, 'build-failed')
+      // The two failures reached the upload, which went on to succeed.
+      const creates = service.calls.slice(calls).filter(call => call.method === 'CreateArtifact')
+      expect(creates.length).toBeGreaterThanOrEqual(3)
     } finally {
       service.setFaults({})
     }

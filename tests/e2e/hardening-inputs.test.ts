@@ -11,6 +11,9 @@ import {
 import { LAB_ACTION_ENV, artifactOf, jobLog } from '../helpers/e2e.js'
 import { makeFixtureFlake } from '../helpers/lab.js'
 import { BAD_INPUTS, NIX_INPUTS } from './hardening-cases.js'
+import { tallyCases } from '../helpers/reliability-tally.js'
+
+tallyCases('Bad input')
 
 let service: FakeResultsService
 let flake: string

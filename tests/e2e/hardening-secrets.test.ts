@@ -16,6 +16,9 @@ import {
 import { LAB_ACTION_ENV, artifactOf, jobLog } from '../helpers/e2e.js'
 import { makeFixtureFlake } from '../helpers/lab.js'
 import { SECRET_CANARIES, SECRET_PLACES } from './hardening-cases.js'
+import { tallyCases } from '../helpers/reliability-tally.js'
+
+tallyCases('Secrets')
 
 const canary = (name: string): string => SECRET_CANARIES.find(c => c.name === name)!.value
 

@@ -30,8 +30,29 @@ export interface RunOptions {
   postTimeoutMs?: number
   /** Sends main a signal (a cancelled job: use SIGINT), then escalates as the runner does. */
   signalAfterMs?: { signal: NodeJS.Signals; afterMs: number }
+  /** Cancels main (SIGINT, then the runner's escalation) once this resolves (e.g. QEMU is up). */
+  cancelWhen?: () => Promise<void>
   /** The action.yml whose input defaults apply; the repository's by default. */
   actionYml?: string
+  /** Runs the steps somewhere else than this machine's own Node (runner-image.ts); locally by default. */
+  launcher?: StepLauncher
+}
+
+/**
+ * Where and how the steps run when not as a child of this process on this machine (a runner image
+ * entered with chroot). The run's files are made on this machine; the step sees them through toGuest.
+ */
+export interface StepLauncher {
+  /** The directory (on this machine) that holds the run's _temp, _tool and workspace. */
+  runDir: string
+  /** A path on this machine → the same file as the step sees it. */
+  toGuest(hostPath: string): string
+  /** The job's environment before the runner's variables, in place of this machine's own. */
+  baseEnv: Record<string, string>
+  /** Hands the run's files to the job's user (they are made here as root). */
+  own(hostPath: string): Promise<void>
+  /** [command, args] that runs `node <script>` with exactly env, in cwd (all as the step sees them). */
+  command(script: string, env: Record<string, string>, cwd: string): [string, string[]]
 }
 
 export interface StepRun {
@@ -96,7 +117,9 @@ export function runAction(options: RunOptions): Promise<ActionRun> {
 /** Runs any main (and post) script under the same runner environment as runAction. */
 export async function runScripts(scripts: ActionScripts, options: RunOptions): Promise<ActionRun> {
   const inputs = inputEnv(options.inputs, options.actionYml ?? join(REPO_ROOT, 'action.yml'))
-  const root = await mkdtemp(join(tmpdir(), 'action-run-'))
+  const launcher = options.launcher
+  const guest = launcher ? (path: string) => launcher.toGuest(path) : (path: string) => path
+  const root = launcher?.runDir ?? (await mkdtemp(join(tmpdir(), 'action-run-')))
   const runnerTemp = join(root, '_temp')
   const workspace = options.workspace ?? join(root, 'workspace')
   const commands = join(runnerTemp, '_runner_file_commands')
@@ -106,11 +129,17 @@ export async function runScripts(scripts: ActionScripts, options: RunOptions): P
   await mkdir(join(root, '_tool'), { recursive: true })
   await mkdir(workspace, { recursive: true })
   await writeFile(eventPath, JSON.stringify({ ref: 'refs/heads/main', repository: REPOSITORY }))
+  await launcher?.own(root)
 
   const trackingId = `github_${randomUUID()}`
   const jobEnv: Record<string, string> = {
-    ...ambientEnv(),
-    ...runnerEnv({ runnerTemp, workspace, toolCache: join(root, '_tool'), eventPath }),
+    ...(launcher ? launcher.baseEnv : ambientEnv()),
+    ...runnerEnv({
+      runnerTemp: guest(runnerTemp),
+      workspace: guest(workspace),
+      toolCache: guest(join(root, '_tool')),
+      eventPath: guest(eventPath)
+    }),
     RUNNER_TRACKING_ID: trackingId,
     ...(options.resultsService
       ? {
@@ -130,18 +159,32 @@ export async function runScripts(scripts: ActionScripts, options: RunOptions): P
       GITHUB_PATH: join(commands, `add_path_${step}_${randomUUID()}`),
       GITHUB_STEP_SUMMARY: join(commands, `step_summary_${step}_${randomUUID()}`)
     }
-    for (const file of Object.values(files)) await writeFile(file, '')
+    for (const file of Object.values(files)) {
+      await writeFile(file, '')
+      await launcher?.own(file)
+    }
     return files
   }
+  const guestFiles = (files: Record<string, string>) =>
+    Object.fromEntries(Object.entries(files).map(([name, file]) => [name, guest(file)]))
+  const launch = (script: string, env: Record<string, string>): [string, string[], StepEnv] =>
+    launcher
+      ? [
+          ...launcher.command(script, env, guest(workspace)),
+          { env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' }, cwd: '/' }
+        ]
+      : [NODE24, [script], { env, cwd: workspace }]
   const read = (file: string): string => (existsSync(file) ? readFileSync(file, 'utf8') : '')
 
   const mainFiles = await stepFiles('main')
-  const main = await runStep(NODE24, scripts.main, {
-    env: { ...jobEnv, ...inputs, ...mainFiles },
-    cwd: workspace,
-    timeoutMs: options.timeoutMs ?? 30 * 60_000,
-    signalAfterMs: options.signalAfterMs
-  })
+  const main = await runStep(
+    launch(scripts.main, { ...jobEnv, ...inputs, ...guestFiles(mainFiles) }),
+    {
+      timeoutMs: options.timeoutMs ?? 30 * 60_000,
+      signalAfterMs: options.signalAfterMs,
+      cancelWhen: options.cancelWhen
+    }
+  )
   const outputs = parseFileCommand(read(mainFiles.GITHUB_OUTPUT))
   const state = parseFileCommand(read(mainFiles.GITHUB_STATE))
   const mainEnv = parseFileCommand(read(mainFiles.GITHUB_ENV))
@@ -154,13 +197,11 @@ export async function runScripts(scripts: ActionScripts, options: RunOptions): P
     ...mainEnv,
     ...inputs,
     ...stateEnv,
-    ...postFiles
+    ...guestFiles(postFiles)
   }
   postEnv.PATH = [...mainPath, postEnv.PATH].filter(Boolean).join(delimiter)
   const post = scripts.post
-    ? await runStep(NODE24, scripts.post, {
-        env: postEnv,
-        cwd: workspace,
+    ? await runStep(launch(scripts.post, postEnv), {
         timeoutMs: options.postTimeoutMs ?? 120_000
       })
     : { exitCode: 0, signal: null, stdout: '', stderr: '', durationMs: 0, timedOut: false, pid: 0 }
@@ -191,7 +232,8 @@ export async function runScripts(scripts: ActionScripts, options: RunOptions): P
     leftovers,
     runnerTemp,
     workspace,
-    cleanup: () => rm(root, { recursive: true, force: true })
+    // A launcher's run directory belongs to whoever made it (the runner image's overlay).
+    cleanup: () => (launcher ? Promise.resolve() : rm(root, { recursive: true, force: true }))
   }
 }
 
@@ -397,20 +439,27 @@ function unescape(value: string, property: boolean): string {
   return out.replace(/%25/g, '%')
 }
 
-interface StepOptions {
+interface StepEnv {
   env: Record<string, string>
   cwd: string
+}
+
+interface StepOptions {
   timeoutMs: number
   signalAfterMs?: { signal: NodeJS.Signals; afterMs: number }
+  cancelWhen?: () => Promise<void>
 }
 
 /** One step: node <script>, stopped on timeout/cancel the runner's way (SIGINT, +7.5 s SIGTERM, +2.5 s SIGKILL). */
-function runStep(node: string, script: string, options: StepOptions): Promise<StepRun> {
+function runStep(
+  [command, args, { env, cwd }]: [string, string[], StepEnv],
+  options: StepOptions
+): Promise<StepRun> {
   return new Promise((resolve, reject) => {
     const started = Date.now()
-    const child = spawn(node, [script], {
-      cwd: options.cwd,
-      env: options.env,
+    const child = spawn(command, args, {
+      cwd,
+      env,
       stdio: ['ignore', 'pipe', 'pipe']
     })
     let stdout = ''
@@ -436,6 +485,10 @@ function runStep(node: string, script: string, options: StepOptions): Promise<St
       const { signal, afterMs } = options.signalAfterMs
       timers.push(setTimeout(() => stop(signal), afterMs))
     }
+    options.cancelWhen?.().then(
+      () => stop('SIGINT'),
+      () => undefined
+    )
     child.on('error', reject)
     child.on('exit', (exitCode, signal) => {
       exited = true

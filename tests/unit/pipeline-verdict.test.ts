@@ -50,3 +50,27 @@ describe('decideVerdict with build-in: both', () => {
     expect(verdict).toEqual({ result: 'passed', decidedBy: null })
   })
 })
+
+describe('decideVerdict with QEMU provisioning', () => {
+  const qemu = (status: 'ready' | 'failed' | 'stopped'): Report['qemu'] => ({
+    status,
+    mode: 'auto',
+    attempts: [],
+    readyAfterMs: 1
+  })
+
+  it('no source gave QEMU: setup-failed, decided by qemu (the build was stopped for it)', () => {
+    expect(decideVerdict({ ...report([]), qemu: qemu('failed') })).toEqual({
+      result: 'setup-failed',
+      decidedBy: 'qemu'
+    })
+  })
+
+  it('a provisioning stopped because the build failed leaves the verdict to the build', () => {
+    const verdict = decideVerdict({
+      ...report([build('host', 'eval-failed')]),
+      qemu: qemu('stopped')
+    })
+    expect(verdict).toEqual({ result: 'eval-failed', decidedBy: 'build' })
+  })
+})

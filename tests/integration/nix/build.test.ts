@@ -171,6 +171,39 @@ describe(`buildImage with real Nix (${NIX})`, () => {
     expect(result.error).toContain('PRE_NIXOS_ROOT_KEY is empty')
   })
 
+  // The machine's failures (issue 13), made for real: a daemon store with no daemon behind it.
+  // Before the change these were eval-failed, blaming the flake.
+  const noDaemon = (ctx: StageContext) => ({
+    ...keyEnv,
+    NIX_REMOTE: 'daemon',
+    NIX_DAEMON_SOCKET_PATH: join(ctx.tempDir, 'no-daemon.sock')
+  })
+
+  it('no daemon at evaluation: build-failed saying the machine lacks a running daemon', async () => {
+    const { ctx, said } = context()
+    const result = await buildImage(nix, request(ctx, 'bootImage', { env: noDaemon(ctx) }), ctx)
+    expect(result.status).toBe('build-failed')
+    expect(result.error).toMatch(/^This machine could not build .*lacks a running Nix daemon/)
+    expect(result.error).toContain(join(ctx.tempDir, 'no-daemon.sock'))
+    expect(said.find(s => s.level === 'error')?.title).toMatch(/this machine could not build/)
+  })
+
+  it('no daemon once evaluated (the build step): build-failed, not eval-failed', async () => {
+    const { ctx } = context()
+    const drvPath = spawnSync(NIX, ['eval', '--raw', '--impure', `${flake}#bootImage.drvPath`], {
+      encoding: 'utf8',
+      env: { ...ctx.env, ...keyEnv }
+    }).stdout.trim()
+    expect(drvPath).toMatch(/\.drv$/)
+    const result = await buildImage(
+      nix,
+      request(ctx, 'bootImage', { env: noDaemon(ctx), drvPath }),
+      ctx
+    )
+    expect(result).toMatchObject({ status: 'build-failed', drvPath, failures: [] })
+    expect(result.error).toMatch(/lacks a running Nix daemon.*No such file or directory/)
+  })
+
   it('notAnIso: build-failed naming the output and what it holds', async () => {
     const { ctx } = context()
     const result = await buildImage(nix, request(ctx, 'notAnIso'), ctx)

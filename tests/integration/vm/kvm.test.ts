@@ -1,8 +1,18 @@
-// The real KVM of this machine: /dev/kvm exists and answers, but cannot run guests at hardware
-// speed (see docs/offline-lab notes). The check must say so quickly and leave no QEMU behind.
+// checkKvm with real QEMU. These tests pass whatever this machine's /dev/kvm is (absent,
+// nested-broken, working) and never assert which: the real check is only asked for a verdict that
+// fits its reason and a clean end. What they check about a KVM that runs guests is checked by
+// construction: the same test guest under TCG (`accel: 'tcg'`) stands in for a working KVM,
+// /dev/null (it exists and is read-write) for the device, and a 1 ms run budget for a KVM that
+// starts guests but never runs them (the nested case).
 import { spawnSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
 import { checkKvm } from '../../../src/vm/kvm.js'
+import { QEMU_BINARY } from '../../../src/vm/qemu.js'
+
+/** This machine's QEMU, from PATH (the pipeline passes the provisioned one). */
+const qemu = QEMU_BINARY
+/** Stands in for /dev/kvm where the device check must pass. */
+const STAND_IN_DEVICE = '/dev/null'
 
 function testGuests(): string[] {
   const out = spawnSync('pgrep', ['-af', 'kvm-test.rom'], { encoding: 'utf8' }).stdout
@@ -10,31 +20,39 @@ function testGuests(): string[] {
 }
 
 describe('checkKvm', () => {
-  it('finds that this machine’s KVM cannot run a guest, and kills its QEMU', async () => {
-    const check = await checkKvm()
-    expect(check.runsGuest).toBe(false)
-    expect(check.reason).toMatch(/KVM/)
-    expect(check.durationMs).toBeGreaterThan(0)
+  it('gives this machine’s KVM a verdict that fits its reason, and kills its QEMU', async () => {
+    const check = await checkKvm({ qemu })
+    expect(typeof check.runsGuest).toBe('boolean')
+    expect(check.reason).toMatch(
+      check.runsGuest ? /ran .*M instructions under KVM/ : /KVM|\/dev\/kvm/
+    )
+    expect(check.durationMs).toBeGreaterThanOrEqual(0)
     expect(testGuests()).toEqual([])
   })
 
   it('passes the same test guest under TCG (the harness itself works)', async () => {
     // TCG runs this loop in ~200 ms; a loaded machine must not make the harness look broken.
-    const check = await checkKvm({ accel: 'tcg', runBudgetMs: 10_000 })
+    const check = await checkKvm({
+      qemu,
+      accel: 'tcg',
+      runBudgetMs: 10_000,
+      device: STAND_IN_DEVICE
+    })
     expect(check.runsGuest).toBe(true)
     expect(check.reason).toMatch(/100M instructions/)
     expect(testGuests()).toEqual([])
   })
 
   it('decides on a started guest that has not finished within its run budget', async () => {
-    const check = await checkKvm({ accel: 'tcg', runBudgetMs: 1 })
+    // A KVM that starts the guest but does not run it at hardware speed, by construction.
+    const check = await checkKvm({ qemu, accel: 'tcg', runBudgetMs: 1, device: STAND_IN_DEVICE })
     expect(check.runsGuest).toBe(false)
     expect(check.reason).toMatch(/started the test guest but did not run it at hardware speed/)
     expect(testGuests()).toEqual([])
   })
 
   it('names a missing device without starting QEMU', async () => {
-    const check = await checkKvm({ device: '/dev/kvm-does-not-exist' })
+    const check = await checkKvm({ qemu, device: '/dev/kvm-does-not-exist' })
     expect(check).toMatchObject({ runsGuest: false })
     expect(check.reason).toMatch(/does not exist/)
     expect(testGuests()).toEqual([])
@@ -44,7 +62,7 @@ describe('checkKvm', () => {
     const saved = process.env.TMPDIR
     process.env.TMPDIR = '/nonexistent/tmp'
     try {
-      const check = await checkKvm({ accel: 'tcg' })
+      const check = await checkKvm({ qemu, accel: 'tcg', device: STAND_IN_DEVICE })
       expect(check.runsGuest).toBe(false)
       expect(check.reason).toMatch(/^the check failed: .*ENOENT/)
     } finally {
@@ -54,7 +72,10 @@ describe('checkKvm', () => {
   })
 
   it('says when QEMU cannot be started', async () => {
-    const check = await checkKvm({ qemu: '/nonexistent/qemu-system-x86_64' })
+    const check = await checkKvm({
+      qemu: '/nonexistent/qemu-system-x86_64',
+      device: STAND_IN_DEVICE
+    })
     expect(check.runsGuest).toBe(false)
     expect(check.reason).toMatch(/could not start|exited|ENOENT/)
   })

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { consoleLog } from '../../../src/log.js'
 import { Machine } from '../../../src/vm/machine.js'
-import { freePort } from '../../../src/vm/qemu.js'
+import { QEMU_BINARY, freePort } from '../../../src/vm/qemu.js'
 import { fixtureIso } from '../../helpers/lab.js'
 
 const root = mkdtempSync(join(tmpdir(), 'biv-machine-'))
@@ -28,6 +28,7 @@ describe('Machine', () => {
       cpus: 1,
       iso,
       firmware: 'bios',
+      qemu: QEMU_BINARY,
       sshPort: await freePort(),
       dir: join(root, 'report', 'vm'),
       tempDir,
@@ -75,6 +76,7 @@ describe('Machine', () => {
       cpus: 1,
       iso: '/nonexistent.iso',
       firmware: 'bios',
+      qemu: QEMU_BINARY,
       sshPort: await freePort(),
       dir: join(root, 'bad', 'vm'),
       tempDir: join(root, 'bad', 'tmp'),

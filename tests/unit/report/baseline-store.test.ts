@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
   baselineKey,
@@ -11,6 +12,7 @@ import {
   type BaselineScope
 } from '../../../src/report/baseline-store.js'
 import { consoleLog } from '../../../src/log.js'
+import { baselineJson, withHistory } from '../../../src/report/baseline.js'
 import {
   clientEnv,
   setClientEnv,
@@ -19,6 +21,7 @@ import {
   type FaultOptions
 } from '../../helpers/fake-results-service.js'
 
+const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures')
 const image = { flake: '.', image: 'bootImage' }
 const push = {
   GITHUB_REPOSITORY: 'octo/repo',
@@ -30,14 +33,18 @@ const push = {
 }
 
 describe('baseline keys', () => {
-  it('are per repository, branch, image and system, unique per run attempt', () => {
+  it('are per repository, branch, image, system and firmware, unique per run attempt', () => {
     const scope = baselineScope(push, image) as BaselineScope
     expect(scope.saves).toBe(true)
     expect(scope.branch).toBe('release/1.x')
     const prefix = baselineKeyPrefix(scope)
     expect(prefix).toMatch(
-      /^boot-image-vm-baseline-v1\/octo%2Frepo\/release%2F1\.x\/bootImage%40[0-9a-f]{8}\/\w+-\w+\/$/
+      /^boot-image-vm-baseline-v2\/octo%2Frepo\/release%2F1\.x\/bootImage%40[0-9a-f]{8}\/\w+-\w+\/bios\/$/
     )
+    // Version 1 keys had no firmware part; UEFI boots keep a window of their own.
+    expect(baselineKeyPrefix(scope, 1)).toBe(prefix.replace('-v2/', '-v1/').replace(/bios\/$/, ''))
+    const uefi = baselineScope(push, { ...image, firmware: 'uefi' }) as BaselineScope
+    expect(baselineKeyPrefix(uefi)).toBe(prefix.replace(/bios\/$/, 'uefi/'))
     expect(baselineKey(scope)).toBe(`${prefix}42-2`)
     // A branch named like another's prefix cannot match it: every part is encoded and closed by '/'.
     const other = baselineScope({ ...push, GITHUB_REF_NAME: 'release' }, image) as BaselineScope
@@ -121,17 +128,6 @@ describe('the baseline in a cache service that is down, or has it already', () =
     expect(lines[0]).toMatch(/^warning: The baseline was not restored: /)
   })
 
-  it('that never answers costs the bound, not the job', async () => {
-    await serve({ hang: true })
-    const restored = await restoreBaseline(
-      baselineScope(push, image) as BaselineScope,
-      consoleLog(() => undefined),
-      300
-    )
-    expect(restored).toMatchObject({ status: 'error', serviceDown: true })
-    expect(restored.detail).toBe('not restored: the cache service did not answer in 0.3 s')
-  })
-
   it('makes the save say why nothing was saved', async () => {
     const failing = await serve({ failAll: 403 })
     const file = join(mkdtempSync(join(tmpdir(), 'biv-baseline-')), 'baseline.json')
@@ -147,6 +143,30 @@ describe('the baseline in a cache service that is down, or has it already', () =
     expect(failing.caches).toEqual([])
   })
 
+  it('restores a version 1 baseline until a version 2 one exists, then the newest version 2', async () => {
+    const working = await serve({})
+    const scope = baselineScope(push, image) as BaselineScope
+    const log = consoleLog(() => undefined)
+    const v1 = join(FIXTURES, 'baselines', 'v1-baseline.json')
+    const v1Key = `${baselineKeyPrefix(scope, 1)}97-1`
+    expect(await saveBaseline(v1, v1Key, log)).toBe(`saved as ${v1Key}`)
+    const old = await restoreBaseline(scope, log)
+    expect(old).toMatchObject({ status: 'restored', key: v1Key })
+    expect(old.baseline?.history.map(r => r.label)).toEqual(['#97'])
+
+    const file = join(mkdtempSync(join(tmpdir(), 'biv-baseline-')), 'baseline.json')
+    const next = withHistory(
+      { ...old.baseline!, createdAt: '2026-11-25T03:00:00.000Z', run: 'o/r run 98' },
+      old.baseline
+    )
+    writeFileSync(file, baselineJson(next))
+    expect(await saveBaseline(file, baselineKey(scope), log)).toBe(`saved as ${baselineKey(scope)}`)
+    const restored = await restoreBaseline(scope, log)
+    expect(restored).toMatchObject({ status: 'restored', key: baselineKey(scope) })
+    expect(restored.baseline?.history.map(r => r.label)).toEqual(['#97', '#98'])
+    expect(working.caches).toHaveLength(2)
+  })
+
   it('is not what a key saved before is: that is said plainly, without a warning', async () => {
     const working = await serve({})
     const file = join(mkdtempSync(join(tmpdir(), 'biv-baseline-')), 'baseline.json')
@@ -157,5 +177,17 @@ describe('the baseline in a cache service that is down, or has it already', () =
     expect(await saveBaseline(file, 'k', log)).toBe('not saved: k exists already')
     expect(lines.filter(line => line.startsWith('warning:'))).toEqual([])
     expect(working.caches.map(entry => entry.key)).toEqual(['k'])
+  })
+  // A restore abandoned at its bound ends (fails) later, when the service closes: this test runs
+  // after the ones that read what the toolkit logs.
+  it('that never answers costs the bound, not the job', async () => {
+    await serve({ hang: true })
+    const restored = await restoreBaseline(
+      baselineScope(push, image) as BaselineScope,
+      consoleLog(() => undefined),
+      300
+    )
+    expect(restored).toMatchObject({ status: 'error', serviceDown: true })
+    expect(restored.detail).toBe('not restored: the cache service did not answer in 0.3 s')
   })
 })

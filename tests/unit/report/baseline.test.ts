@@ -1,3 +1,6 @@
+import { readFileSync, readdirSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import {
   BASELINE_OUTPUT_MAX_CHARS,
@@ -7,10 +10,14 @@ import {
   parseBaseline,
   parseFailedUnits,
   parseSystemState,
-  probeOutputBody
+  probeOutputBody,
+  withHistory
 } from '../../../src/report/baseline.js'
+import { HISTORY_RUNS, phasesOf } from '../../../src/report/boot-history.js'
 import { parseClosureSize } from '../../../src/report/baseline-file.js'
 import { failedReport, passedReport, probe } from './fixtures.js'
+
+const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures')
 
 /** probes/<name>.txt as the VM stage writes it. */
 function probeFile(name: string, stdout: string, durationSeconds = 0.12): string {
@@ -57,7 +64,7 @@ describe('normaliseProbeOutput', () => {
         '<time> host sshd[<pid>]: Accepted publickey for root from <ipv4> port 54022',
         '[<t>] virtio_net virtio0 eth0: renamed',
         'Startup finished in <duration> (kernel) + <duration> (userspace)',
-        'tcp LISTEN 0 128 <ipv4>:22 <ipv4>:* users:(("sshd",pid=<pid>,fd=3))',
+        'tcp LISTEN 0 128 <ipv4>:22 <ipv4>:* users:(("sshd",pid=<pid>,fd=<fd>))',
         'tcp ESTAB 0 0 <ipv4>:22 <ipv4>:<port>',
         'host key <fingerprint>',
         'ssh-ed25519 <key> root@x',
@@ -119,6 +126,108 @@ describe('normaliseProbeOutput', () => {
     const b = 'inet 10.0.2.16/24 valid_lft 86311sec  \npid 212 at 12:03:41\n'
     expect(normaliseProbeOutput(a)).toBe(normaliseProbeOutput(b))
   })
+
+  // Recorded: the default probes on the systemd fixture guest, two boots in a row of one unchanged
+  // image (31 s and 57 s to SSH: the second under load, with many more readiness attempts).
+  const recorded = (boot: number, name: string): string =>
+    readFileSync(join(FIXTURES, 'probes', `systemd-${boot}`, `${name}.txt`), 'utf8')
+  const defaultProbes = readdirSync(join(FIXTURES, 'probes', 'systemd-1')).map(f =>
+    f.replace(/\.txt$/, '')
+  )
+
+  it.each(defaultProbes)('makes the default probe %s read the same on both boots', name => {
+    const [a, b] = [1, 2].map(boot => normaliseProbeOutput(probeOutputBody(recorded(boot, name))))
+    expect(b).toBe(a)
+  })
+
+  it('masks DHCP lease lifetimes in `ip -json address`, not the forever ones', () => {
+    const out = normaliseProbeOutput(probeOutputBody(recorded(2, 'addresses')))
+    expect(recorded(1, 'addresses')).toContain('"valid_life_time":86394')
+    expect(recorded(2, 'addresses')).toContain('"valid_life_time":86385')
+    expect(out).toContain('"valid_life_time":<lifetime>,"preferred_life_time":<lifetime>')
+    expect(out).toContain('"valid_life_time":4294967295')
+    // The autoconfigured (dynamic) IPv6 address is left out, the link-local one kept.
+    expect(out).not.toContain('"scope":"site"')
+    expect(out).toContain('"scope":"link"')
+  })
+
+  it('sorts the sockets of `ss` and still shows a socket that is new', () => {
+    const a = normaliseProbeOutput(probeOutputBody(recorded(1, 'listening')))
+    expect(a).toContain('tcp LISTEN <q> 0 <ipv4>:22 <ipv4>:* users:(("sshd",pid=<pid>,fd=<fd>))')
+    const more = recorded(1, 'listening').replace(
+      /^tcp .*"sshd",pid=\d+,fd=4\)\) *$/m,
+      line =>
+        `${line}\ntcp   LISTEN 0      128          0.0.0.0:8080      0.0.0.0:*    users:(("nginx",pid=300,fd=6))`
+    )
+    expect(normaliseProbeOutput(probeOutputBody(more))).toContain(
+      'tcp LISTEN <q> 128 <ipv4>:8080 <ipv4>:* users:(("nginx",pid=<pid>,fd=<fd>))'
+    )
+  })
+
+  it('reads a log by what it says: order, counts and timing-only lines do not matter', () => {
+    const journal = normaliseProbeOutput(probeOutputBody(recorded(2, 'journal')))
+    expect(recorded(2, 'journal')).toMatch(/sshd\[\d+\]: drop connection #\d+ .* past MaxStartups/)
+    expect(journal).not.toMatch(/MaxStartups|Disconnected from|kernel: tsc: /)
+    expect(journal).toContain(
+      'systemd[<pid>]: Reached target multi-user.target - Multi-User System.'
+    )
+    // What a regression looks like in a log still shows: a unit that failed.
+    const failing = recorded(2, 'journal').replace(
+      '--- stderr ---',
+      '[   30.000001] boot-image-vm systemd[1]: Failed to start foo.service - Foo.\n--- stderr ---'
+    )
+    expect(normaliseProbeOutput(probeOutputBody(failing))).toContain(
+      'systemd[<pid>]: Failed to start foo.service - Foo.'
+    )
+  })
+
+  // Recorded in the e2e proof on a loaded host: the kernel's timer check and APIC calibration
+  // went another way on the second boot, and systemd-networkd's socket got another descriptor.
+  it('reads the kernel timer check and socket descriptors as the timing they are', () => {
+    const journal = recorded(1, 'journal')
+    const loadedBoot = journal.replace(
+      '--- stderr ---',
+      [
+        '[    0.306816] boot-image-vm kernel: ..MP-BIOS bug: 8254 timer not connected to IO-APIC',
+        '[    0.307000] boot-image-vm kernel: ...trying to set up timer (IRQ0) through the 8259A ...',
+        '[    0.307100] boot-image-vm kernel: ..... (found apic 0 pin 2) ...',
+        '[    0.309000] boot-image-vm kernel: ....... failed.',
+        '[    0.309100] boot-image-vm kernel: ...trying to set up timer as Virtual Wire IRQ...',
+        '[    0.311000] boot-image-vm kernel: ..... works.',
+        '[    0.420000] boot-image-vm kernel: APIC calibration not consistent with PM-Timer: 148ms instead of 100ms',
+        '[    0.420001] boot-image-vm kernel: APIC delta adjusted to PM-Timer: 6249961 (9265443)',
+        '--- stderr ---'
+      ].join('\n')
+    )
+    expect(normaliseProbeOutput(probeOutputBody(loadedBoot))).toBe(
+      normaliseProbeOutput(probeOutputBody(journal))
+    )
+    const ss = recorded(1, 'listening')
+    expect(
+      normaliseProbeOutput(
+        ss.replace('"systemd-network",pid=178,fd=18', '"systemd-network",pid=178,fd=10')
+      )
+    ).toBe(normaliseProbeOutput(ss))
+  })
+
+  it('masks uptime, load and traffic counters', () => {
+    const a = [
+      ' 18:52:05 up  1:23,  1 user,  load average: 0.00, 0.01, 0.05',
+      '    RX:  bytes packets errors dropped  missed   mcast',
+      '        123456     789      0       0       0       0',
+      '        RX packets 12  bytes 3456 (3.3 KiB)',
+      '{"stats64":{"rx":{"bytes":9000,"packets":12,"errors":0}}}'
+    ].join('\n')
+    const b = [
+      ' 18:59:41 up 7 min,  1 user,  load average: 1.20, 0.31, 0.10',
+      '    RX:  bytes packets errors dropped  missed   mcast',
+      '        654321     987      0       1       0       0',
+      '        RX packets 99  bytes 99999 (97.6 KiB)',
+      '{"stats64":{"rx":{"bytes":12000,"packets":40,"errors":0}}}'
+    ].join('\n')
+    expect(normaliseProbeOutput(b)).toBe(normaliseProbeOutput(a))
+    expect(normaliseProbeOutput(a)).toContain('up <uptime>,  1 user,  load average: <load>')
+  })
 })
 
 describe('probe file parsing', () => {
@@ -175,7 +284,7 @@ describe('baselineFrom', () => {
       run: 'o/r run 1 attempt 1 on main'
     })
     expect(baseline).toMatchObject({
-      schemaVersion: 1,
+      schemaVersion: 2,
       createdAt: report.finishedAt,
       result: 'passed',
       run: 'o/r run 1 attempt 1 on main',
@@ -223,6 +332,99 @@ describe('parseBaseline', () => {
   it('says what is wrong', () => {
     expect(() => parseBaseline('nope')).toThrow(/not JSON/)
     expect(() => parseBaseline('[]')).toThrow(/not a baseline/)
-    expect(() => parseBaseline('{"schemaVersion":2}')).toThrow(/schemaVersion 2 is not 1/)
+    expect(() => parseBaseline('{"schemaVersion":3}')).toThrow(/schemaVersion 3 is not 1 or 2/)
+  })
+
+  it('reads a version 1 baseline: its own run is its window', () => {
+    const v1 = parseBaseline(readFileSync(join(FIXTURES, 'baselines', 'v1-baseline.json'), 'utf8'))
+    expect(v1.schemaVersion).toBe(2)
+    expect(v1.probes?.map(p => p.name)).toEqual(['kernel'])
+    expect(v1.history).toEqual([
+      {
+        createdAt: '2026-11-24T03:00:00.000Z',
+        run: 'octo-org/boot-image-vm-test run 97 attempt 1 on main',
+        label: '#97',
+        accel: 'tcg',
+        bootSeconds: 9.84,
+        milestones: v1.milestones
+      }
+    ])
+  })
+
+  it('leaves out a malformed window entry rather than failing', () => {
+    const text = baselineJson({ ...parseBaseline(baselineJson(sample())), history: [] }).replace(
+      '"history": []',
+      '"history": [{"createdAt": "x"}, {"createdAt": "y", "bootSeconds": 3, "milestones": {}}]'
+    )
+    expect(parseBaseline(text).history.map(r => r.createdAt)).toEqual(['y'])
+  })
+})
+
+function sample() {
+  return baselineFrom(passedReport(), () => undefined, { run: 'o/r run 5 attempt 2 on main' })
+}
+
+describe('the window of recent runs', () => {
+  it("starts with a passing run's own boot, and a failed run has none", () => {
+    const report = passedReport()
+    const own = baselineFrom(report, () => undefined, {
+      run: 'o/r run 5 attempt 2 on main',
+      firmware: 'uefi'
+    })
+    expect(own.firmware).toBe('uefi')
+    expect(own.history).toEqual([
+      {
+        createdAt: report.finishedAt,
+        run: 'o/r run 5 attempt 2 on main',
+        label: '#5.2',
+        accel: 'kvm',
+        firmware: 'uefi',
+        bootSeconds: 42.04,
+        milestones: { kernel: 1.2, ready: 42 }
+      }
+    ])
+    expect(baselineFrom(failedReport('probe-failed'), () => undefined).history).toEqual([])
+  })
+
+  it(`keeps the newest ${HISTORY_RUNS} runs of each accelerator and firmware, oldest first`, () => {
+    let saved = sample()
+    for (let i = 0; i < 12; i++) {
+      const run = { ...sample(), createdAt: `2026-11-25T18:${10 + i}:00.000Z`, run: `run ${i}` }
+      run.accel = i % 3 === 0 ? 'tcg' : 'kvm'
+      saved = withHistory(
+        baselineFrom(passedReport(), () => undefined),
+        saved
+      )
+      saved = withHistory({ ...run, history: [] }, saved)
+    }
+    const kvm = saved.history.filter(r => r.accel === 'kvm')
+    const tcg = saved.history.filter(r => r.accel === 'tcg')
+    expect(kvm).toHaveLength(HISTORY_RUNS)
+    expect(tcg.map(r => r.run)).toEqual(['run 0', 'run 3', 'run 6', 'run 9'])
+    expect(kvm.at(-1)?.run).toBe('run 11')
+    // The same run read twice (a re-run of the comparison) is not doubled.
+    expect(withHistory(saved, saved).history).toEqual(saved.history)
+    // Small: a window of runs, not of reports.
+    expect(baselineJson(saved).length).toBeLessThan(8_000)
+  })
+})
+
+describe('phasesOf', () => {
+  it('runs each phase from its milestone to the next one seen, the last to SSH answering', () => {
+    expect(
+      phasesOf({ firmware: 0.4, kernel: 2, init: 4.5, network: 6, sshd: 8, ready: 8.1 }, 9.5)
+    ).toEqual({
+      firmware: 2,
+      kernel: 2.5,
+      init: 1.5,
+      network: 2,
+      sshd: 1.5
+    })
+    // A milestone not seen leaves its time in the phase before; one after SSH answered is ignored.
+    expect(phasesOf({ kernel: 2, network: 6, sshd: 12 }, 10)).toEqual({
+      firmware: 2,
+      kernel: 4,
+      network: 4
+    })
   })
 })

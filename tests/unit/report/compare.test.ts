@@ -1,10 +1,16 @@
+import { readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import type { Log } from '../../../src/log.js'
-import type { Baseline, BaselineProbe } from '../../../src/report/baseline.js'
+import { parseBaseline, type Baseline, type BaselineProbe } from '../../../src/report/baseline.js'
+import type { BaselineRun } from '../../../src/report/boot-history.js'
 import { compareWithBaseline, noComparison, unifiedDiff } from '../../../src/report/compare.js'
 import { annotateComparison, comparisonSection } from '../../../src/report/comparison-section.js'
 import { renderSummary } from '../../../src/report/summary.js'
 import { passedReport } from './fixtures.js'
+
+const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures')
 
 function probe(name: string, output: string, over: Partial<BaselineProbe> = {}): BaselineProbe {
   return {
@@ -19,9 +25,27 @@ function probe(name: string, output: string, over: Partial<BaselineProbe> = {}):
   }
 }
 
+/** Milestones of a boot of `boot` seconds: phases firmware 1, kernel 2, init 3 (+ extraInit), network 2. */
+function milestones(extraInit = 0): Record<string, number> {
+  return { kernel: 1, init: 3, network: 6 + extraInit, sshd: 8 + extraInit, ready: 8.1 + extraInit }
+}
+
+/** The window: five earlier KVM runs of 18–22 s. */
+function history(boots = [18, 20, 22, 19, 21], over: Partial<BaselineRun> = {}): BaselineRun[] {
+  return boots.map((bootSeconds, i) => ({
+    createdAt: `2026-11-2${i}T03:00:00.000Z`,
+    run: `o/r run ${i + 1} attempt 1 on main`,
+    label: `#${i + 1}`,
+    accel: 'kvm',
+    bootSeconds,
+    milestones: milestones(),
+    ...over
+  }))
+}
+
 function baseline(over: Partial<Baseline> = {}): Baseline {
   return {
-    schemaVersion: 1,
+    schemaVersion: 2,
     createdAt: '2026-11-24T03:00:00.000Z',
     run: 'o/r run 1 attempt 1 on main',
     result: 'passed',
@@ -29,7 +53,8 @@ function baseline(over: Partial<Baseline> = {}): Baseline {
     nix: { version: '2.31.2', variant: 'nix' },
     accel: 'kvm',
     bootSeconds: 20,
-    milestones: { kernel: 1, ready: 20 },
+    milestones: milestones(),
+    history: history(),
     failedUnits: ['old.service'],
     systemState: 'degraded',
     probes: [probe('kernel', 'Linux 6.1\n'), probe('journal', 'a\n', { required: false })],
@@ -41,10 +66,10 @@ function baseline(over: Partial<Baseline> = {}): Baseline {
 const options = { slowdownThresholdPercent: 25, source: 'key/1-1' }
 
 describe('compareWithBaseline', () => {
-  it('says nothing changed when only noise differs', () => {
+  it('says nothing changed when only noise differs, and says the boot is within noise', () => {
     const now = baseline({
       createdAt: '2026-11-25T03:00:00.000Z',
-      bootSeconds: 24, // +20%, under the threshold
+      bootSeconds: 24, // past the slowest run by 2 s: within the 5 s (25% of 20 s) allowed
       image: { attribute: 'bootImage', isoBytes: 1_002_048, drvPath: '/nix/store/other.drv' }
     })
     const comparison = compareWithBaseline(baseline(), now, options)
@@ -55,29 +80,109 @@ describe('compareWithBaseline', () => {
       'Nothing changed since the last good run (2026-11-24T03:00:00.000Z).'
     )
     expect(comparison.bootSeconds).toEqual({ before: 20, after: 24, deltaPercent: 20 })
+    expect(comparison.boot).toMatchObject({
+      verdict: 'within-noise',
+      band: { runs: 5, low: 18, high: 22, median: 20 },
+      allowanceSeconds: 5
+    })
+    expect(comparison.boot?.sentence).toBe(
+      "Boot 24.0 s, within the noise of the last 5 runs' 18.0–22.0 s (KVM): 5.0 s allowed either side."
+    )
+    const inside = compareWithBaseline(baseline(), baseline({ bootSeconds: 21.5 }), options)
+    expect(inside.boot?.sentence).toBe("Boot 21.5 s, within the last 5 runs' 18.0–22.0 s (KVM).")
     expect(comparison.baselineSource).toBe('key/1-1')
   })
 
-  it('flags a slowdown above the threshold as a regression, and a speed-up as a change', () => {
-    const slower = compareWithBaseline(baseline(), baseline({ bootSeconds: 26 }), options)
+  it('flags a boot past the band by more than the allowance, naming the phase that grew', () => {
+    const now = baseline({ bootSeconds: 30, milestones: milestones(10) })
+    const slower = compareWithBaseline(baseline(), now, options)
     expect(slower.regressions).toEqual([
       {
         kind: 'boot-time',
-        summary: 'Boot is slower: 20.0 s → 26.0 s (+30%), more than the 25% allowed.',
-        before: 20,
-        after: 26
+        subject: 'init',
+        summary:
+          "Boot is slower: 30.0 s, past the last 5 runs' 18.0–22.0 s (KVM) by 8.0 s (5.0 s allowed); slower in init 13.0 s (was 3.0 s).",
+        before: 22,
+        after: 30
       }
+    ])
+    expect(slower.boot?.phases.map(p => [p.name, p.seconds, p.slower])).toEqual([
+      ['firmware', 1, false],
+      ['kernel', 2, false],
+      ['init', 13, true],
+      ['network', 2, false],
+      ['sshd', 12, false]
     ])
     const faster = compareWithBaseline(baseline(), baseline({ bootSeconds: 10 }), options)
     expect(faster.regressions).toEqual([])
-    expect(faster.changes?.map(c => c.summary)).toEqual(['Boot is faster: 20.0 s → 10.0 s (-50%).'])
-    // Short boots: under a second more is noise, whatever the percentage.
+    expect(faster.changes?.map(c => c.summary)).toEqual([
+      "Boot is faster: 10.0 s, under the last 5 runs' 18.0–22.0 s (KVM) by 8.0 s."
+    ])
+    // Short boots: the floor in seconds holds whatever the percentage (4.1 s is +86%).
     const short = compareWithBaseline(
-      baseline({ bootSeconds: 2 }),
-      baseline({ bootSeconds: 2.9 }),
+      baseline({ history: history([2, 2.1, 2.2, 2, 2.1]) }),
+      baseline({ bootSeconds: 4.1 }),
       options
     )
     expect(short.status).toBe('unchanged')
+    expect(short.boot?.verdict).toBe('within-noise')
+  })
+
+  it("does not judge with too little history: the issue's two false alarms", () => {
+    // "Boot is slower: 12.5 s → 20.7 s (+65.6%)" and "8.3 s → 10.4 s (+25.3%)", unchanged image.
+    for (const [then, now] of [
+      [12.5, 20.7],
+      [8.3, 10.4]
+    ]) {
+      const comparison = compareWithBaseline(
+        baseline({ accel: 'tcg', history: history([then], { accel: 'tcg' }) }),
+        baseline({ accel: 'tcg', bootSeconds: now }),
+        options
+      )
+      expect(comparison.regressions).toEqual([])
+      expect(comparison.boot?.verdict).toBe('too-little-history')
+      expect(comparison.boot?.sentence).toBe(
+        `Boot ${now.toFixed(1)} s; too little history to judge: only 1 earlier passing run with TCG (3 needed).`
+      )
+    }
+  })
+
+  it('never judges a TCG boot against KVM runs, nor a UEFI boot against BIOS ones', () => {
+    const tcg = compareWithBaseline(
+      baseline(),
+      baseline({ accel: 'tcg', bootSeconds: 90 }),
+      options
+    )
+    expect(tcg.boot?.verdict).toBe('too-little-history')
+    expect(tcg.boot?.sentence).toMatch(/no earlier passing run with TCG \(3 needed\)\.$/)
+    expect(tcg.regressions.map(r => r.kind)).toEqual(['accelerator'])
+    const bios = history(undefined, { firmware: 'bios' })
+    const uefi = compareWithBaseline(
+      baseline({ history: bios }),
+      baseline({ firmware: 'uefi', bootSeconds: 90 }),
+      options
+    )
+    expect(uefi.boot?.verdict).toBe('too-little-history')
+    // A version 1 run does not say its firmware: it counts for either.
+    const unknown = compareWithBaseline(
+      baseline(),
+      baseline({ firmware: 'uefi', bootSeconds: 90 }),
+      options
+    )
+    expect(unknown.boot?.verdict).toBe('slower')
+  })
+
+  it('reads a version 1 baseline as a window of one run', () => {
+    const v1 = parseBaseline(readFileSync(join(FIXTURES, 'baselines', 'v1-baseline.json'), 'utf8'))
+    const comparison = compareWithBaseline(
+      v1,
+      { ...v1, createdAt: '2026-11-25T03:00:00.000Z', bootSeconds: 10.4, history: [] },
+      options
+    )
+    expect(comparison.boot?.verdict).toBe('too-little-history')
+    expect(comparison.boot?.band).toEqual({ runs: 1, low: 9.84, high: 9.84, median: 9.84 })
+    expect(comparison.history?.map(row => row.label)).toEqual(['#97', 'this run'])
+    expect(comparison.status).toBe('unchanged')
   })
 
   it('reports new and resolved failed units, the system state, Nix and the accelerator', () => {
@@ -200,26 +305,49 @@ describe('the summary section and annotations', () => {
     const section = comparisonSection(report.comparison)
     expect(section).toContain('### Compared with the last good run')
     expect(section).toContain('**Nothing changed** since the last good run.')
-    expect(section).toContain('| Boot (s), allowed +25% | 20.0 | 21.0 | +5% |')
+    expect(section).toContain(
+      "**Boot time:** Boot 21.0 s, within the last 5 runs' 18.0–22.0 s (KVM)."
+    )
+    // The chart: five runs and this one, a bar each, a line per phase boundary.
+    expect(section).toContain(
+      [
+        '```mermaid',
+        'xychart-beta',
+        '    title "Boot time (s), 5 recent runs and this one, KVM"',
+        '    x-axis ["#1", "#2", "#3", "#4", "#5", "this run"]',
+        '    y-axis "seconds since QEMU started" 0 --> 25',
+        '    bar [18.0, 20.0, 22.0, 19.0, 21.0, 21.0]',
+        '    line [1.0, 1.0, 1.0, 1.0, 1.0, 1.0]',
+        '    line [3.0, 3.0, 3.0, 3.0, 3.0, 3.0]',
+        '    line [6.0, 6.0, 6.0, 6.0, 6.0, 6.0]',
+        '    line [8.0, 8.0, 8.0, 8.0, 8.0, 8.0]',
+        '```'
+      ].join('\n')
+    )
+    expect(section).toContain(
+      '| **this run** | 2026-11-24T03:00:00.000Z | 21.0 | 1.0 | 2.0 | 3.0 | 2.0 | 13.0 |'
+    )
     expect(renderSummary(report)).toContain('### Compared with the last good run')
   })
 
   it('lists regressions first-class, folds diffs, and annotates the slowdown first', () => {
     const now = baseline({
-      bootSeconds: 60,
+      bootSeconds: 30,
+      milestones: milestones(10),
       probes: [probe('kernel', 'Linux 6.2\n'), probe('journal', 'a\n', { required: false })]
     })
     const comparison = compareWithBaseline(baseline(), now, options)
     const section = comparisonSection(comparison)
     expect(section).toContain('**2 regressions**, 2 changes in all:')
-    expect(section).toContain('- ⚠️ Boot is slower: 20.0 s → 60.0 s (+200%)')
+    expect(section).toContain("- ⚠️ Boot is slower: 30.0 s, past the last 5 runs' 18.0–22.0 s")
+    expect(section).not.toContain('**Boot time:**')
     expect(section).toContain('<details><summary>Diff: kernel</summary>')
     expect(section).toContain('```diff\n--- kernel (last good run)')
     const warnings: [string, string | undefined][] = []
     const log = { warning: (m: string, a?: { title?: string }) => warnings.push([m, a?.title]) }
     annotateComparison(comparison, log as unknown as Log)
     expect(warnings.map(w => w[1])).toEqual([
-      'Boot slower than the last good run',
+      'Boot slower than the recent runs',
       'Regression since the last good run (probe-output)'
     ])
   })

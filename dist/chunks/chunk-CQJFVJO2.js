@@ -14,7 +14,7 @@ import {
   parseBaseline,
   quietly,
   withDeadline
-} from "./chunk-2G75TP2E.js";
+} from "./chunk-VK5SQI6Y.js";
 
 // src/report/baseline-store.ts
 import { createHash } from "node:crypto";
@@ -35,20 +35,23 @@ function baselineScope(env, image) {
     repository,
     branch,
     saves: !pullRequest,
-    ...image,
+    flake: image.flake,
+    image: image.image,
+    firmware: image.firmware ?? "bios",
     system: `${arch}-${process.platform}`,
     runId: env.GITHUB_RUN_ID || String(Date.now()),
     runAttempt: env.GITHUB_RUN_ATTEMPT || "1"
   };
 }
-function baselineKeyPrefix(scope) {
+function baselineKeyPrefix(scope, version = BASELINE_SCHEMA_VERSION) {
   const flake = createHash("sha256").update(scope.flake).digest("hex").slice(0, 8);
   return [
-    `boot-image-vm-baseline-v${BASELINE_SCHEMA_VERSION}`,
+    `boot-image-vm-baseline-v${version}`,
     scope.repository,
     scope.branch,
     `${scope.image}@${flake}`,
-    scope.system
+    scope.system,
+    ...version >= 2 ? [scope.firmware] : []
   ].map((part) => encodeURIComponent(part)).join("/").concat("/");
 }
 function baselineKey(scope) {
@@ -63,7 +66,7 @@ async function restoreBaseline(scope, log, timeoutMs = RESTORE_TIMEOUT_MS) {
   rmSync(dirname(CACHE_PATH), { recursive: true, force: true });
   try {
     const { found: key, down } = await cacheLookup(
-      () => cache.restoreCache([CACHE_PATH], baselineKey(scope), [prefix]),
+      () => cache.restoreCache([CACHE_PATH], baselineKey(scope), [prefix, baselineKeyPrefix(scope, 1)]),
       timeoutMs
     );
     if (down) {

@@ -5,29 +5,15 @@ const require = __bivCreateRequire(import.meta.url);
 const __bivFilename = __bivFileURLToPath(import.meta.url);
 const __bivDirname = __bivDirnameOf(__bivFilename);
 import {
-  LineSplitter,
-  baselineFrom,
-  baselineJson,
-  buildImage,
-  cacheReport,
-  cacheSaveState,
-  capabilitiesFor,
-  devshellEnvPath,
-  errorMessage,
-  parseBaseline,
-  parseNixVersion,
-  renderSummary,
-  restoreImageCache,
-  run,
-  setupNix,
-  stringEnv,
-  withTimeout,
-  writeReportFiles
-} from "./chunk-2G75TP2E.js";
-import {
   __commonJS,
   __require,
-  __toESM
+  __toESM,
+  debug,
+  error,
+  exec,
+  group,
+  info,
+  warning
 } from "./chunk-3BV2LLEE.js";
 
 // node_modules/asn1/lib/ber/errors.js
@@ -116,14 +102,14 @@ var require_safer = __commonJS({
       };
     }
     if (!Safer.alloc) {
-      Safer.alloc = function(size, fill, encoding) {
-        if (typeof size !== "number") {
-          throw new TypeError('The "size" argument must be of type number. Received type ' + typeof size);
+      Safer.alloc = function(size2, fill, encoding) {
+        if (typeof size2 !== "number") {
+          throw new TypeError('The "size" argument must be of type number. Received type ' + typeof size2);
         }
-        if (size < 0 || size >= 2 * (1 << 30)) {
-          throw new RangeError('The value "' + size + '" is invalid for option "size"');
+        if (size2 < 0 || size2 >= 2 * (1 << 30)) {
+          throw new RangeError('The value "' + size2 + '" is invalid for option "size"');
         }
-        var buf = Buffer2(size);
+        var buf = Buffer2(size2);
         if (!fill || fill.length === 0) {
           buf.fill(0);
         } else if (typeof encoding === "string") {
@@ -405,17 +391,17 @@ var require_writer = __commonJS({
       this._buf[this._offset++] = 1;
       this._buf[this._offset++] = b ? 255 : 0;
     };
-    Writer.prototype.writeString = function(s, tag) {
-      if (typeof s !== "string")
-        throw new TypeError("argument must be a string (was: " + typeof s + ")");
+    Writer.prototype.writeString = function(s2, tag) {
+      if (typeof s2 !== "string")
+        throw new TypeError("argument must be a string (was: " + typeof s2 + ")");
       if (typeof tag !== "number")
         tag = ASN1.OctetString;
-      var len = Buffer2.byteLength(s);
+      var len = Buffer2.byteLength(s2);
       this.writeByte(tag);
       this.writeLength(len);
       if (len) {
         this._ensure(len);
-        this._buf.write(s, this._offset);
+        this._buf.write(s2, this._offset);
         this._offset += len;
       }
     };
@@ -434,51 +420,51 @@ var require_writer = __commonJS({
       if (!strings instanceof Array)
         throw new TypeError("argument must be an Array[String]");
       var self2 = this;
-      strings.forEach(function(s) {
-        self2.writeString(s);
+      strings.forEach(function(s2) {
+        self2.writeString(s2);
       });
     };
-    Writer.prototype.writeOID = function(s, tag) {
-      if (typeof s !== "string")
+    Writer.prototype.writeOID = function(s2, tag) {
+      if (typeof s2 !== "string")
         throw new TypeError("argument must be a string");
       if (typeof tag !== "number")
         tag = ASN1.OID;
-      if (!/^([0-9]+\.){3,}[0-9]+$/.test(s))
+      if (!/^([0-9]+\.){3,}[0-9]+$/.test(s2))
         throw new Error("argument is not a valid OID string");
-      function encodeOctet(bytes3, octet) {
+      function encodeOctet(bytes2, octet) {
         if (octet < 128) {
-          bytes3.push(octet);
+          bytes2.push(octet);
         } else if (octet < 16384) {
-          bytes3.push(octet >>> 7 | 128);
-          bytes3.push(octet & 127);
+          bytes2.push(octet >>> 7 | 128);
+          bytes2.push(octet & 127);
         } else if (octet < 2097152) {
-          bytes3.push(octet >>> 14 | 128);
-          bytes3.push((octet >>> 7 | 128) & 255);
-          bytes3.push(octet & 127);
+          bytes2.push(octet >>> 14 | 128);
+          bytes2.push((octet >>> 7 | 128) & 255);
+          bytes2.push(octet & 127);
         } else if (octet < 268435456) {
-          bytes3.push(octet >>> 21 | 128);
-          bytes3.push((octet >>> 14 | 128) & 255);
-          bytes3.push((octet >>> 7 | 128) & 255);
-          bytes3.push(octet & 127);
+          bytes2.push(octet >>> 21 | 128);
+          bytes2.push((octet >>> 14 | 128) & 255);
+          bytes2.push((octet >>> 7 | 128) & 255);
+          bytes2.push(octet & 127);
         } else {
-          bytes3.push((octet >>> 28 | 128) & 255);
-          bytes3.push((octet >>> 21 | 128) & 255);
-          bytes3.push((octet >>> 14 | 128) & 255);
-          bytes3.push((octet >>> 7 | 128) & 255);
-          bytes3.push(octet & 127);
+          bytes2.push((octet >>> 28 | 128) & 255);
+          bytes2.push((octet >>> 21 | 128) & 255);
+          bytes2.push((octet >>> 14 | 128) & 255);
+          bytes2.push((octet >>> 7 | 128) & 255);
+          bytes2.push(octet & 127);
         }
       }
-      var tmp = s.split(".");
-      var bytes2 = [];
-      bytes2.push(parseInt(tmp[0], 10) * 40 + parseInt(tmp[1], 10));
+      var tmp = s2.split(".");
+      var bytes = [];
+      bytes.push(parseInt(tmp[0], 10) * 40 + parseInt(tmp[1], 10));
       tmp.slice(2).forEach(function(b) {
-        encodeOctet(bytes2, parseInt(b, 10));
+        encodeOctet(bytes, parseInt(b, 10));
       });
       var self2 = this;
-      this._ensure(2 + bytes2.length);
+      this._ensure(2 + bytes.length);
       this.writeByte(tag);
-      this.writeLength(bytes2.length);
-      bytes2.forEach(function(b) {
+      this.writeLength(bytes.length);
+      bytes.forEach(function(b) {
         self2.writeByte(b);
       });
     };
@@ -941,18 +927,18 @@ var require_nacl_fast = __commonJS({
         return 0;
       }
       function crypto_stream(c, cpos, d, n, k) {
-        var s = new Uint8Array(32);
-        crypto_core_hsalsa20(s, n, k, sigma);
+        var s2 = new Uint8Array(32);
+        crypto_core_hsalsa20(s2, n, k, sigma);
         var sn = new Uint8Array(8);
         for (var i = 0; i < 8; i++) sn[i] = n[i + 16];
-        return crypto_stream_salsa20(c, cpos, d, sn, s);
+        return crypto_stream_salsa20(c, cpos, d, sn, s2);
       }
       function crypto_stream_xor(c, cpos, m, mpos, d, n, k) {
-        var s = new Uint8Array(32);
-        crypto_core_hsalsa20(s, n, k, sigma);
+        var s2 = new Uint8Array(32);
+        crypto_core_hsalsa20(s2, n, k, sigma);
         var sn = new Uint8Array(8);
         for (var i = 0; i < 8; i++) sn[i] = n[i + 16];
-        return crypto_stream_salsa20_xor(c, cpos, m, mpos, d, sn, s);
+        return crypto_stream_salsa20_xor(c, cpos, m, mpos, d, sn, s2);
       }
       var poly1305 = function(key) {
         this.buffer = new Uint8Array(16);
@@ -989,13 +975,13 @@ var require_nacl_fast = __commonJS({
         this.pad[6] = key[28] & 255 | (key[29] & 255) << 8;
         this.pad[7] = key[30] & 255 | (key[31] & 255) << 8;
       };
-      poly1305.prototype.blocks = function(m, mpos, bytes2) {
+      poly1305.prototype.blocks = function(m, mpos, bytes) {
         var hibit = this.fin ? 0 : 1 << 11;
         var t0, t1, t2, t3, t4, t5, t6, t7, c;
         var d0, d1, d2, d3, d4, d5, d6, d7, d8, d9;
         var h0 = this.h[0], h1 = this.h[1], h2 = this.h[2], h3 = this.h[3], h4 = this.h[4], h5 = this.h[5], h6 = this.h[6], h7 = this.h[7], h8 = this.h[8], h9 = this.h[9];
         var r0 = this.r[0], r1 = this.r[1], r2 = this.r[2], r3 = this.r[3], r4 = this.r[4], r5 = this.r[5], r6 = this.r[6], r7 = this.r[7], r8 = this.r[8], r9 = this.r[9];
-        while (bytes2 >= 16) {
+        while (bytes >= 16) {
           t0 = m[mpos + 0] & 255 | (m[mpos + 1] & 255) << 8;
           h0 += t0 & 8191;
           t1 = m[mpos + 2] & 255 | (m[mpos + 3] & 255) << 8;
@@ -1181,7 +1167,7 @@ var require_nacl_fast = __commonJS({
           h8 = d8;
           h9 = d9;
           mpos += 16;
-          bytes2 -= 16;
+          bytes -= 16;
         }
         this.h[0] = h0;
         this.h[1] = h1;
@@ -1262,15 +1248,15 @@ var require_nacl_fast = __commonJS({
         mac[macpos + 14] = this.h[7] >>> 0 & 255;
         mac[macpos + 15] = this.h[7] >>> 8 & 255;
       };
-      poly1305.prototype.update = function(m, mpos, bytes2) {
+      poly1305.prototype.update = function(m, mpos, bytes) {
         var i, want;
         if (this.leftover) {
           want = 16 - this.leftover;
-          if (want > bytes2)
-            want = bytes2;
+          if (want > bytes)
+            want = bytes;
           for (i = 0; i < want; i++)
             this.buffer[this.leftover + i] = m[mpos + i];
-          bytes2 -= want;
+          bytes -= want;
           mpos += want;
           this.leftover += want;
           if (this.leftover < 16)
@@ -1278,22 +1264,22 @@ var require_nacl_fast = __commonJS({
           this.blocks(this.buffer, 0, 16);
           this.leftover = 0;
         }
-        if (bytes2 >= 16) {
-          want = bytes2 - bytes2 % 16;
+        if (bytes >= 16) {
+          want = bytes - bytes % 16;
           this.blocks(m, mpos, want);
           mpos += want;
-          bytes2 -= want;
+          bytes -= want;
         }
-        if (bytes2) {
-          for (i = 0; i < bytes2; i++)
+        if (bytes) {
+          for (i = 0; i < bytes; i++)
             this.buffer[this.leftover + i] = m[mpos + i];
-          this.leftover += bytes2;
+          this.leftover += bytes;
         }
       };
       function crypto_onetimeauth(out, outpos, m, mpos, n, k) {
-        var s = new poly1305(k);
-        s.update(m, mpos, n);
-        s.finish(out, outpos);
+        var s2 = new poly1305(k);
+        s2.update(m, mpos, n);
+        s2.finish(out, outpos);
         return 0;
       }
       function crypto_onetimeauth_verify(h, hpos, m, mpos, n, k) {
@@ -1873,9 +1859,9 @@ var require_nacl_fast = __commonJS({
         return crypto_scalarmult_base(y, x);
       }
       function crypto_box_beforenm(k, y, x) {
-        var s = new Uint8Array(32);
-        crypto_scalarmult(s, x, y);
-        return crypto_core_hsalsa20(k, _0, s, sigma);
+        var s2 = new Uint8Array(32);
+        crypto_scalarmult(s2, x, y);
+        return crypto_core_hsalsa20(k, _0, s2, sigma);
       }
       var crypto_box_afternm = crypto_secretbox;
       var crypto_box_open_afternm = crypto_secretbox_open;
@@ -2412,27 +2398,27 @@ var require_nacl_fast = __commonJS({
         pack25519(r, ty);
         r[31] ^= par25519(tx) << 7;
       }
-      function scalarmult(p, q, s) {
+      function scalarmult(p, q, s2) {
         var b, i;
         set25519(p[0], gf0);
         set25519(p[1], gf1);
         set25519(p[2], gf1);
         set25519(p[3], gf0);
         for (i = 255; i >= 0; --i) {
-          b = s[i / 8 | 0] >> (i & 7) & 1;
+          b = s2[i / 8 | 0] >> (i & 7) & 1;
           cswap(p, q, b);
           add(q, p);
           add(p, p);
           cswap(p, q, b);
         }
       }
-      function scalarbase(p, s) {
+      function scalarbase(p, s2) {
         var q = [gf(), gf(), gf(), gf()];
         set25519(q[0], X);
         set25519(q[1], Y);
         set25519(q[2], gf1);
         M(q[3], X, Y);
-        scalarmult(p, q, s);
+        scalarmult(p, q, s2);
       }
       function crypto_sign_keypair(pk, sk, seeded) {
         var d = new Uint8Array(64);
@@ -3960,13 +3946,13 @@ var require_bcrypt_pbkdf = __commonJS({
       }
       BLF_J = 0;
     };
-    Blowfish.prototype.enc = function(data, blocks) {
-      for (var i = 0; i < blocks; i++) {
+    Blowfish.prototype.enc = function(data, blocks2) {
+      for (var i = 0; i < blocks2; i++) {
         this.encipher(data.subarray(i * 2));
       }
     };
-    Blowfish.prototype.dec = function(data, blocks) {
-      for (var i = 0; i < blocks; i++) {
+    Blowfish.prototype.dec = function(data, blocks2) {
+      for (var i = 0; i < blocks2; i++) {
         this.decipher(data.subarray(i * 2));
       }
     };
@@ -4668,7 +4654,7 @@ var require_utils = __commonJS({
             const asnWriter = new Ber.Writer();
             asnWriter.startSequence();
             let r = sig.slice(0, 20);
-            let s = sig.slice(20);
+            let s2 = sig.slice(20);
             if (r[0] & 128) {
               const rNew = Buffer.allocUnsafe(21);
               rNew[0] = 0;
@@ -4677,16 +4663,16 @@ var require_utils = __commonJS({
             } else if (r[0] === 0 && !(r[1] & 128)) {
               r = r.slice(1);
             }
-            if (s[0] & 128) {
+            if (s2[0] & 128) {
               const sNew = Buffer.allocUnsafe(21);
               sNew[0] = 0;
-              s.copy(sNew, 1);
-              s = sNew;
-            } else if (s[0] === 0 && !(s[1] & 128)) {
-              s = s.slice(1);
+              s2.copy(sNew, 1);
+              s2 = sNew;
+            } else if (s2[0] === 0 && !(s2[1] & 128)) {
+              s2 = s2.slice(1);
             }
             asnWriter.writeBuffer(r, Ber.Integer);
-            asnWriter.writeBuffer(s, Ber.Integer);
+            asnWriter.writeBuffer(s2, Ber.Integer);
             asnWriter.endSequence();
             return asnWriter.buffer;
           }
@@ -4695,14 +4681,14 @@ var require_utils = __commonJS({
           case "ecdsa-sha2-nistp521": {
             utilBufferParser.init(sig, 0);
             const r = utilBufferParser.readString();
-            const s = utilBufferParser.readString();
+            const s2 = utilBufferParser.readString();
             utilBufferParser.clear();
-            if (r === void 0 || s === void 0)
+            if (r === void 0 || s2 === void 0)
               return;
             const asnWriter = new Ber.Writer();
             asnWriter.startSequence();
             asnWriter.writeBuffer(r, Ber.Integer);
-            asnWriter.writeBuffer(s, Ber.Integer);
+            asnWriter.writeBuffer(s2, Ber.Integer);
             asnWriter.endSequence();
             return asnWriter.buffer;
           }
@@ -4718,7 +4704,7 @@ var require_utils = __commonJS({
             const asnReader = new Ber.Reader(signature);
             asnReader.readSequence();
             let r = asnReader.readString(Ber.Integer, true);
-            let s = asnReader.readString(Ber.Integer, true);
+            let s2 = asnReader.readString(Ber.Integer, true);
             let rOffset = 0;
             let sOffset = 0;
             if (r.length < 20) {
@@ -4727,19 +4713,19 @@ var require_utils = __commonJS({
               r = rNew;
               r[0] = 0;
             }
-            if (s.length < 20) {
+            if (s2.length < 20) {
               const sNew = Buffer.allocUnsafe(20);
-              sNew.set(s, 1);
-              s = sNew;
-              s[0] = 0;
+              sNew.set(s2, 1);
+              s2 = sNew;
+              s2[0] = 0;
             }
             if (r.length > 20 && r[0] === 0)
               rOffset = 1;
-            if (s.length > 20 && s[0] === 0)
+            if (s2.length > 20 && s2[0] === 0)
               sOffset = 1;
-            const newSig = Buffer.allocUnsafe(r.length - rOffset + (s.length - sOffset));
+            const newSig = Buffer.allocUnsafe(r.length - rOffset + (s2.length - sOffset));
             bufferCopy(r, newSig, rOffset, r.length, 0);
-            bufferCopy(s, newSig, sOffset, s.length, r.length - rOffset);
+            bufferCopy(s2, newSig, sOffset, s2.length, r.length - rOffset);
             return newSig;
           }
           case "ecdsa-sha2-nistp256":
@@ -4750,14 +4736,14 @@ var require_utils = __commonJS({
             const asnReader = new Ber.Reader(signature);
             asnReader.readSequence();
             const r = asnReader.readString(Ber.Integer, true);
-            const s = asnReader.readString(Ber.Integer, true);
-            if (r === null || s === null)
+            const s2 = asnReader.readString(Ber.Integer, true);
+            if (r === null || s2 === null)
               return;
-            const newSig = Buffer.allocUnsafe(4 + r.length + 4 + s.length);
+            const newSig = Buffer.allocUnsafe(4 + r.length + 4 + s2.length);
             writeUInt32BE(newSig, r.length, 0);
             newSig.set(r, 4);
-            writeUInt32BE(newSig, s.length, 4 + r.length);
-            newSig.set(s, 4 + 4 + r.length);
+            writeUInt32BE(newSig, s2.length, 4 + r.length);
+            newSig.set(s2, 4 + 4 + r.length);
             return newSig;
           }
         }
@@ -5213,7 +5199,7 @@ var require_crypto = __commonJS({
     var {
       createCipheriv,
       createDecipheriv,
-      createHmac: createHmac2,
+      createHmac,
       randomFillSync,
       timingSafeEqual
     } = __require("crypto");
@@ -5245,7 +5231,7 @@ var require_crypto = __commonJS({
     }
     var CIPHER_STREAM = 1 << 0;
     var CIPHER_INFO = (() => {
-      function info(sslName, blockLen, keyLen, ivLen, authLen, discardLen, flags) {
+      function info2(sslName, blockLen, keyLen, ivLen, authLen, discardLen, flags) {
         return {
           sslName,
           blockLen,
@@ -5257,25 +5243,25 @@ var require_crypto = __commonJS({
         };
       }
       return {
-        "chacha20-poly1305@openssh.com": info("chacha20", 8, 64, 0, 16, 0, CIPHER_STREAM),
-        "aes128-gcm": info("aes-128-gcm", 16, 16, 12, 16, 0, CIPHER_STREAM),
-        "aes256-gcm": info("aes-256-gcm", 16, 32, 12, 16, 0, CIPHER_STREAM),
-        "aes128-gcm@openssh.com": info("aes-128-gcm", 16, 16, 12, 16, 0, CIPHER_STREAM),
-        "aes256-gcm@openssh.com": info("aes-256-gcm", 16, 32, 12, 16, 0, CIPHER_STREAM),
-        "aes128-cbc": info("aes-128-cbc", 16, 16, 0, 0, 0, 0),
-        "aes192-cbc": info("aes-192-cbc", 16, 24, 0, 0, 0, 0),
-        "aes256-cbc": info("aes-256-cbc", 16, 32, 0, 0, 0, 0),
-        "rijndael-cbc@lysator.liu.se": info("aes-256-cbc", 16, 32, 0, 0, 0, 0),
-        "3des-cbc": info("des-ede3-cbc", 8, 24, 0, 0, 0, 0),
-        "blowfish-cbc": info("bf-cbc", 8, 16, 0, 0, 0, 0),
-        "idea-cbc": info("idea-cbc", 8, 16, 0, 0, 0, 0),
-        "cast128-cbc": info("cast-cbc", 8, 16, 0, 0, 0, 0),
-        "aes128-ctr": info("aes-128-ctr", 16, 16, 16, 0, 0, CIPHER_STREAM),
-        "aes192-ctr": info("aes-192-ctr", 16, 24, 16, 0, 0, CIPHER_STREAM),
-        "aes256-ctr": info("aes-256-ctr", 16, 32, 16, 0, 0, CIPHER_STREAM),
-        "3des-ctr": info("des-ede3", 8, 24, 8, 0, 0, CIPHER_STREAM),
-        "blowfish-ctr": info("bf-ecb", 8, 16, 8, 0, 0, CIPHER_STREAM),
-        "cast128-ctr": info("cast5-ecb", 8, 16, 8, 0, 0, CIPHER_STREAM),
+        "chacha20-poly1305@openssh.com": info2("chacha20", 8, 64, 0, 16, 0, CIPHER_STREAM),
+        "aes128-gcm": info2("aes-128-gcm", 16, 16, 12, 16, 0, CIPHER_STREAM),
+        "aes256-gcm": info2("aes-256-gcm", 16, 32, 12, 16, 0, CIPHER_STREAM),
+        "aes128-gcm@openssh.com": info2("aes-128-gcm", 16, 16, 12, 16, 0, CIPHER_STREAM),
+        "aes256-gcm@openssh.com": info2("aes-256-gcm", 16, 32, 12, 16, 0, CIPHER_STREAM),
+        "aes128-cbc": info2("aes-128-cbc", 16, 16, 0, 0, 0, 0),
+        "aes192-cbc": info2("aes-192-cbc", 16, 24, 0, 0, 0, 0),
+        "aes256-cbc": info2("aes-256-cbc", 16, 32, 0, 0, 0, 0),
+        "rijndael-cbc@lysator.liu.se": info2("aes-256-cbc", 16, 32, 0, 0, 0, 0),
+        "3des-cbc": info2("des-ede3-cbc", 8, 24, 0, 0, 0, 0),
+        "blowfish-cbc": info2("bf-cbc", 8, 16, 0, 0, 0, 0),
+        "idea-cbc": info2("idea-cbc", 8, 16, 0, 0, 0, 0),
+        "cast128-cbc": info2("cast-cbc", 8, 16, 0, 0, 0, 0),
+        "aes128-ctr": info2("aes-128-ctr", 16, 16, 16, 0, 0, CIPHER_STREAM),
+        "aes192-ctr": info2("aes-192-ctr", 16, 24, 16, 0, 0, CIPHER_STREAM),
+        "aes256-ctr": info2("aes-256-ctr", 16, 32, 16, 0, 0, CIPHER_STREAM),
+        "3des-ctr": info2("des-ede3", 8, 24, 8, 0, 0, CIPHER_STREAM),
+        "blowfish-ctr": info2("bf-ecb", 8, 16, 8, 0, 0, CIPHER_STREAM),
+        "cast128-ctr": info2("cast5-ecb", 8, 16, 8, 0, 0, CIPHER_STREAM),
         /* The "arcfour128" algorithm is the RC4 cipher, as described in
                [SCHNEIER], using a 128-bit key.  The first 1536 bytes of keystream
                generated by the cipher MUST be discarded, and the first byte of the
@@ -5283,14 +5269,14 @@ var require_crypto = __commonJS({
                keystream.
         
                -- http://tools.ietf.org/html/rfc4345#section-4 */
-        "arcfour": info("rc4", 8, 16, 0, 0, 1536, CIPHER_STREAM),
-        "arcfour128": info("rc4", 8, 16, 0, 0, 1536, CIPHER_STREAM),
-        "arcfour256": info("rc4", 8, 32, 0, 0, 1536, CIPHER_STREAM),
-        "arcfour512": info("rc4", 8, 64, 0, 0, 1536, CIPHER_STREAM)
+        "arcfour": info2("rc4", 8, 16, 0, 0, 1536, CIPHER_STREAM),
+        "arcfour128": info2("rc4", 8, 16, 0, 0, 1536, CIPHER_STREAM),
+        "arcfour256": info2("rc4", 8, 32, 0, 0, 1536, CIPHER_STREAM),
+        "arcfour512": info2("rc4", 8, 64, 0, 0, 1536, CIPHER_STREAM)
       };
     })();
     var MAC_INFO = (() => {
-      function info(sslName, len, actualLen, isETM) {
+      function info2(sslName, len, actualLen, isETM) {
         return {
           sslName,
           len,
@@ -5299,18 +5285,18 @@ var require_crypto = __commonJS({
         };
       }
       return {
-        "hmac-md5": info("md5", 16, 16, false),
-        "hmac-md5-96": info("md5", 16, 12, false),
-        "hmac-ripemd160": info("ripemd160", 20, 20, false),
-        "hmac-sha1": info("sha1", 20, 20, false),
-        "hmac-sha1-etm@openssh.com": info("sha1", 20, 20, true),
-        "hmac-sha1-96": info("sha1", 20, 12, false),
-        "hmac-sha2-256": info("sha256", 32, 32, false),
-        "hmac-sha2-256-etm@openssh.com": info("sha256", 32, 32, true),
-        "hmac-sha2-256-96": info("sha256", 32, 12, false),
-        "hmac-sha2-512": info("sha512", 64, 64, false),
-        "hmac-sha2-512-etm@openssh.com": info("sha512", 64, 64, true),
-        "hmac-sha2-512-96": info("sha512", 64, 12, false)
+        "hmac-md5": info2("md5", 16, 16, false),
+        "hmac-md5-96": info2("md5", 16, 12, false),
+        "hmac-ripemd160": info2("ripemd160", 20, 20, false),
+        "hmac-sha1": info2("sha1", 20, 20, false),
+        "hmac-sha1-etm@openssh.com": info2("sha1", 20, 20, true),
+        "hmac-sha1-96": info2("sha1", 20, 12, false),
+        "hmac-sha2-256": info2("sha256", 32, 32, false),
+        "hmac-sha2-256-etm@openssh.com": info2("sha256", 32, 32, true),
+        "hmac-sha2-256-96": info2("sha256", 32, 12, false),
+        "hmac-sha2-512": info2("sha512", 64, 64, false),
+        "hmac-sha2-512-etm@openssh.com": info2("sha512", 64, 64, true),
+        "hmac-sha2-512-96": info2("sha512", 64, 12, false)
       };
     })();
     var NullCipher = class {
@@ -5578,7 +5564,7 @@ var require_crypto = __commonJS({
           );
           this._onWrite(lenBytes);
           this._onWrite(encrypted);
-          mac = createHmac2(this._macSSLName, this._macKey);
+          mac = createHmac(this._macSSLName, this._macKey);
           writeUInt32BE(BUF_INT, this.outSeqno, 0);
           mac.update(BUF_INT);
           mac.update(lenBytes);
@@ -5586,15 +5572,15 @@ var require_crypto = __commonJS({
         } else {
           const encrypted = this._cipherInstance.update(packet);
           this._onWrite(encrypted);
-          mac = createHmac2(this._macSSLName, this._macKey);
+          mac = createHmac(this._macSSLName, this._macKey);
           writeUInt32BE(BUF_INT, this.outSeqno, 0);
           mac.update(BUF_INT);
           mac.update(packet);
         }
-        let digest = mac.digest();
-        if (digest.length > this._macActualLen)
-          digest = digest.slice(0, this._macActualLen);
-        this._onWrite(digest);
+        let digest2 = mac.digest();
+        if (digest2.length > this._macActualLen)
+          digest2 = digest2.slice(0, this._macActualLen);
+        this._onWrite(digest2);
         this.outSeqno = this.outSeqno + 1 >>> 0;
       }
     };
@@ -5677,17 +5663,17 @@ var require_crypto = __commonJS({
           }
           if (this._packetPos < this._len) {
             const nb = Math.min(this._len - this._packetPos, dataLen - p);
-            let chunk2;
+            let chunk;
             if (p !== 0 || nb !== dataLen)
-              chunk2 = new Uint8Array(data.buffer, data.byteOffset + p, nb);
+              chunk = new Uint8Array(data.buffer, data.byteOffset + p, nb);
             else
-              chunk2 = data;
+              chunk = data;
             if (nb === this._len) {
-              this._packet = chunk2;
+              this._packet = chunk;
             } else {
               if (!this._packet)
                 this._packet = Buffer.allocUnsafe(this._len);
-              this._packet.set(chunk2, this._packetPos);
+              this._packet.set(chunk, this._packetPos);
             }
             p += nb;
             this._packetPos += nb;
@@ -6177,7 +6163,7 @@ var require_crypto = __commonJS({
             if (this._len > MAX_PACKET_SIZE || this._len < 5 || (need & this._blockSize - 1) !== 0) {
               throw new Error("Bad packet length");
             }
-            this._macInstance = createHmac2(this._macSSLName, this._macKey);
+            this._macInstance = createHmac(this._macSSLName, this._macKey);
             writeUInt32BE(BUF_INT, this.inSeqno, 0);
             this._macInstance.update(BUF_INT);
             if (this._macETM) {
@@ -6507,7 +6493,7 @@ var require_crypto = __commonJS({
       MAC_INFO,
       bindingAvailable: !!binding,
       init: (() => {
-        return new Promise(async (resolve2, reject) => {
+        return new Promise(async (resolve4, reject) => {
           try {
             POLY1305_WASM_MODULE = await require_poly1305()();
             POLY1305_RESULT_MALLOC = POLY1305_WASM_MODULE._malloc(16);
@@ -6519,7 +6505,7 @@ var require_crypto = __commonJS({
           } catch (ex) {
             return reject(ex);
           }
-          resolve2();
+          resolve4();
         });
       })(),
       NullCipher,
@@ -6537,8 +6523,8 @@ var require_keyParser = __commonJS({
     var {
       createDecipheriv,
       createECDH,
-      createHash: createHash2,
-      createHmac: createHmac2,
+      createHash: createHash5,
+      createHmac,
       createSign,
       createVerify,
       getCiphers,
@@ -7225,11 +7211,11 @@ ${formatted}-----END ${type} KEY-----`;
                 );
               }
               const ivSlice = bufferSlice(cipherIV, 0, 8);
-              let cipherKey = createHash2("md5").update(passphrase).update(ivSlice).digest();
+              let cipherKey = createHash5("md5").update(passphrase).update(ivSlice).digest();
               while (cipherKey.length < encInfo.keyLen) {
                 cipherKey = combineBuffers(
                   cipherKey,
-                  createHash2("md5").update(cipherKey).update(passphrase).update(ivSlice).digest()
+                  createHash5("md5").update(cipherKey).update(passphrase).update(ivSlice).digest()
                 );
               }
               if (cipherKey.length > encInfo.keyLen)
@@ -7394,8 +7380,8 @@ ${formatted}-----END ${type} KEY-----`;
         if (encrypted) {
           const encInfo = CIPHER_INFO[cipherName];
           let cipherKey = combineBuffers(
-            createHash2("sha1").update(PPK_PP1).update(passphrase).digest(),
-            createHash2("sha1").update(PPK_PP2).update(passphrase).digest()
+            createHash5("sha1").update(PPK_PP1).update(passphrase).digest(),
+            createHash5("sha1").update(PPK_PP2).update(passphrase).digest()
           );
           if (cipherKey.length > encInfo.keyLen)
             cipherKey = bufferSlice(cipherKey, 0, encInfo.keyLen);
@@ -7433,9 +7419,9 @@ ${formatted}-----END ${type} KEY-----`;
         macData.set(privBlob, p + 4);
         if (!passphrase)
           passphrase = EMPTY_PASSPHRASE;
-        const calcMAC = createHmac2(
+        const calcMAC = createHmac(
           "sha1",
-          createHash2("sha1").update("putty-private-key-file-mac-key").update(passphrase).digest()
+          createHash5("sha1").update("putty-private-key-file-mac-key").update(passphrase).digest()
         ).update(macData).digest("hex");
         if (calcMAC !== mac) {
           if (encrypted) {
@@ -7777,9 +7763,9 @@ var require_agent = __commonJS({
     "use strict";
     var { Socket } = __require("net");
     var { Duplex } = __require("stream");
-    var { resolve: resolve2 } = __require("path");
+    var { resolve: resolve4 } = __require("path");
     var { readFile: readFile2 } = __require("fs");
-    var { execFile, spawn: spawn4 } = __require("child_process");
+    var { execFile, spawn: spawn2 } = __require("child_process");
     var { isParsedKey, parseKey } = require_keyParser();
     var {
       makeBufferParser,
@@ -7913,7 +7899,7 @@ var require_agent = __commonJS({
       const RET_ERR_BINSTDIN = 13;
       const RET_ERR_BINSTDOUT = 14;
       const RET_ERR_BADLEN = 15;
-      const EXEPATH = resolve2(__bivDirname, "..", "util/pagent.exe");
+      const EXEPATH = resolve4(__bivDirname, "..", "util/pagent.exe");
       const ERROR = {
         [RET_ERR_BADARGS]: new Error("Invalid pagent.exe arguments"),
         [RET_ERR_UNAVAILABLE]: new Error("Pageant is not running"),
@@ -7955,20 +7941,20 @@ var require_agent = __commonJS({
           if (this.buffer.length > 4 + len)
             return cb(new Error("Unexpected multiple agent requests"));
           this.buffer = null;
-          let error;
-          const proc = this.proc = spawn4(EXEPATH, [data.length]);
+          let error2;
+          const proc = this.proc = spawn2(EXEPATH, [data.length]);
           proc.stdout.on("data", (data2) => {
             this.push(data2);
           });
           proc.on("error", (err) => {
-            error = err;
-            cb(error);
+            error2 = err;
+            cb(error2);
           });
-          proc.on("close", (code2) => {
+          proc.on("close", (code) => {
             this.proc = void 0;
-            if (!error) {
-              if (error = ERROR[code2])
-                return cb(error);
+            if (!error2) {
+              if (error2 = ERROR[code])
+                return cb(error2);
               cb();
             }
           });
@@ -8621,12 +8607,12 @@ var require_zlib = __commonJS({
     function processCallback() {
       throw new Error("Should not get here");
     }
-    function zlibOnError(message, errno, code2) {
+    function zlibOnError(message, errno, code) {
       const self2 = this._owner;
-      const error = new Error(message);
-      error.errno = errno;
-      error.code = code2;
-      self2._err = error;
+      const error2 = new Error(message);
+      error2.errno = errno;
+      error2.code = code;
+      self2._err = error2;
     }
     function _close(engine) {
       if (!engine._handle)
@@ -8660,11 +8646,11 @@ var require_zlib = __commonJS({
           dictionary
         );
       }
-      writeSync(chunk2, retChunks) {
+      writeSync(chunk, retChunks) {
         const handle = this._handle;
         if (!handle)
           throw new Error("Invalid Zlib instance");
-        let availInBefore = chunk2.length;
+        let availInBefore = chunk.length;
         let availOutBefore = this._chunkSize - this._outOffset;
         let inOff = 0;
         let availOutAfter;
@@ -8678,7 +8664,7 @@ var require_zlib = __commonJS({
         while (true) {
           handle.writeSync(
             Z_PARTIAL_FLUSH,
-            chunk2,
+            chunk,
             // in
             inOff,
             // in_off
@@ -8768,9 +8754,9 @@ var require_zlib = __commonJS({
             packet.set(output, 5);
           } else {
             for (let i = 0, p = 5; i < output.length; ++i) {
-              const chunk2 = output[i];
-              packet.set(chunk2, p);
-              p += chunk2.length;
+              const chunk = output[i];
+              packet.set(chunk, p);
+              p += chunk.length;
             }
           }
           return packet;
@@ -9757,7 +9743,7 @@ var require_kex = __commonJS({
       createDiffieHellman,
       createDiffieHellmanGroup,
       createECDH,
-      createHash: createHash2,
+      createHash: createHash5,
       createPublicKey,
       diffieHellman,
       generateKeyPairSync,
@@ -9897,10 +9883,10 @@ var require_kex = __commonJS({
       let clientList;
       let serverList;
       let i;
-      const debug = self2._debug;
-      debug && debug("Inbound: Handshake in progress");
-      debug && debug(`Handshake: (local) KEX method: ${localKex}`);
-      debug && debug(`Handshake: (remote) KEX method: ${remote.kex}`);
+      const debug2 = self2._debug;
+      debug2 && debug2("Inbound: Handshake in progress");
+      debug2 && debug2(`Handshake: (local) KEX method: ${localKex}`);
+      debug2 && debug2(`Handshake: (remote) KEX method: ${remote.kex}`);
       let remoteExtInfoEnabled;
       if (self2._server) {
         serverList = localKex;
@@ -9918,10 +9904,10 @@ var require_kex = __commonJS({
           self2._strictMode = serverList.indexOf("kex-strict-s-v00@openssh.com") !== -1;
         }
         if (self2._strictMode) {
-          debug && debug("Handshake: strict KEX mode enabled");
+          debug2 && debug2("Handshake: strict KEX mode enabled");
           if (self2._decipher.inSeqno !== 1) {
-            if (debug)
-              debug("Handshake: KEXINIT not first packet in strict KEX mode");
+            if (debug2)
+              debug2("Handshake: KEXINIT not first packet in strict KEX mode");
             return doFatalError(
               self2,
               "Handshake failed: KEXINIT not first packet in strict KEX mode",
@@ -9933,7 +9919,7 @@ var require_kex = __commonJS({
       }
       for (i = 0; i < clientList.length && serverList.indexOf(clientList[i]) === -1; ++i) ;
       if (i === clientList.length) {
-        debug && debug("Handshake: no matching key exchange algorithm");
+        debug2 && debug2("Handshake: no matching key exchange algorithm");
         return doFatalError(
           self2,
           "Handshake failed: no matching key exchange algorithm",
@@ -9942,13 +9928,13 @@ var require_kex = __commonJS({
         );
       }
       init.kex = clientList[i];
-      debug && debug(`Handshake: KEX algorithm: ${clientList[i]}`);
+      debug2 && debug2(`Handshake: KEX algorithm: ${clientList[i]}`);
       if (firstFollows && (!remote.kex.length || clientList[i] !== remote.kex[0])) {
         self2._skipNextInboundPacket = true;
       }
       const localSrvHostKey = local.lists.serverHostKey.array;
-      debug && debug(`Handshake: (local) Host key format: ${localSrvHostKey}`);
-      debug && debug(
+      debug2 && debug2(`Handshake: (local) Host key format: ${localSrvHostKey}`);
+      debug2 && debug2(
         `Handshake: (remote) Host key format: ${remote.serverHostKey}`
       );
       if (self2._server) {
@@ -9960,7 +9946,7 @@ var require_kex = __commonJS({
       }
       for (i = 0; i < clientList.length && serverList.indexOf(clientList[i]) === -1; ++i) ;
       if (i === clientList.length) {
-        debug && debug("Handshake: No matching host key format");
+        debug2 && debug2("Handshake: No matching host key format");
         return doFatalError(
           self2,
           "Handshake failed: no matching host key format",
@@ -9969,10 +9955,10 @@ var require_kex = __commonJS({
         );
       }
       init.serverHostKey = clientList[i];
-      debug && debug(`Handshake: Host key format: ${clientList[i]}`);
+      debug2 && debug2(`Handshake: Host key format: ${clientList[i]}`);
       const localCSCipher = local.lists.cs.cipher.array;
-      debug && debug(`Handshake: (local) C->S cipher: ${localCSCipher}`);
-      debug && debug(`Handshake: (remote) C->S cipher: ${remote.cs.cipher}`);
+      debug2 && debug2(`Handshake: (local) C->S cipher: ${localCSCipher}`);
+      debug2 && debug2(`Handshake: (remote) C->S cipher: ${remote.cs.cipher}`);
       if (self2._server) {
         serverList = localCSCipher;
         clientList = remote.cs.cipher;
@@ -9982,7 +9968,7 @@ var require_kex = __commonJS({
       }
       for (i = 0; i < clientList.length && serverList.indexOf(clientList[i]) === -1; ++i) ;
       if (i === clientList.length) {
-        debug && debug("Handshake: No matching C->S cipher");
+        debug2 && debug2("Handshake: No matching C->S cipher");
         return doFatalError(
           self2,
           "Handshake failed: no matching C->S cipher",
@@ -9991,10 +9977,10 @@ var require_kex = __commonJS({
         );
       }
       init.cs.cipher = clientList[i];
-      debug && debug(`Handshake: C->S Cipher: ${clientList[i]}`);
+      debug2 && debug2(`Handshake: C->S Cipher: ${clientList[i]}`);
       const localSCCipher = local.lists.sc.cipher.array;
-      debug && debug(`Handshake: (local) S->C cipher: ${localSCCipher}`);
-      debug && debug(`Handshake: (remote) S->C cipher: ${remote.sc.cipher}`);
+      debug2 && debug2(`Handshake: (local) S->C cipher: ${localSCCipher}`);
+      debug2 && debug2(`Handshake: (remote) S->C cipher: ${remote.sc.cipher}`);
       if (self2._server) {
         serverList = localSCCipher;
         clientList = remote.sc.cipher;
@@ -10004,7 +9990,7 @@ var require_kex = __commonJS({
       }
       for (i = 0; i < clientList.length && serverList.indexOf(clientList[i]) === -1; ++i) ;
       if (i === clientList.length) {
-        debug && debug("Handshake: No matching S->C cipher");
+        debug2 && debug2("Handshake: No matching S->C cipher");
         return doFatalError(
           self2,
           "Handshake failed: no matching S->C cipher",
@@ -10013,13 +9999,13 @@ var require_kex = __commonJS({
         );
       }
       init.sc.cipher = clientList[i];
-      debug && debug(`Handshake: S->C cipher: ${clientList[i]}`);
+      debug2 && debug2(`Handshake: S->C cipher: ${clientList[i]}`);
       const localCSMAC = local.lists.cs.mac.array;
-      debug && debug(`Handshake: (local) C->S MAC: ${localCSMAC}`);
-      debug && debug(`Handshake: (remote) C->S MAC: ${remote.cs.mac}`);
+      debug2 && debug2(`Handshake: (local) C->S MAC: ${localCSMAC}`);
+      debug2 && debug2(`Handshake: (remote) C->S MAC: ${remote.cs.mac}`);
       if (CIPHER_INFO[init.cs.cipher].authLen > 0) {
         init.cs.mac = "";
-        debug && debug("Handshake: C->S MAC: <implicit>");
+        debug2 && debug2("Handshake: C->S MAC: <implicit>");
       } else {
         if (self2._server) {
           serverList = localCSMAC;
@@ -10030,7 +10016,7 @@ var require_kex = __commonJS({
         }
         for (i = 0; i < clientList.length && serverList.indexOf(clientList[i]) === -1; ++i) ;
         if (i === clientList.length) {
-          debug && debug("Handshake: No matching C->S MAC");
+          debug2 && debug2("Handshake: No matching C->S MAC");
           return doFatalError(
             self2,
             "Handshake failed: no matching C->S MAC",
@@ -10039,14 +10025,14 @@ var require_kex = __commonJS({
           );
         }
         init.cs.mac = clientList[i];
-        debug && debug(`Handshake: C->S MAC: ${clientList[i]}`);
+        debug2 && debug2(`Handshake: C->S MAC: ${clientList[i]}`);
       }
       const localSCMAC = local.lists.sc.mac.array;
-      debug && debug(`Handshake: (local) S->C MAC: ${localSCMAC}`);
-      debug && debug(`Handshake: (remote) S->C MAC: ${remote.sc.mac}`);
+      debug2 && debug2(`Handshake: (local) S->C MAC: ${localSCMAC}`);
+      debug2 && debug2(`Handshake: (remote) S->C MAC: ${remote.sc.mac}`);
       if (CIPHER_INFO[init.sc.cipher].authLen > 0) {
         init.sc.mac = "";
-        debug && debug("Handshake: S->C MAC: <implicit>");
+        debug2 && debug2("Handshake: S->C MAC: <implicit>");
       } else {
         if (self2._server) {
           serverList = localSCMAC;
@@ -10057,7 +10043,7 @@ var require_kex = __commonJS({
         }
         for (i = 0; i < clientList.length && serverList.indexOf(clientList[i]) === -1; ++i) ;
         if (i === clientList.length) {
-          debug && debug("Handshake: No matching S->C MAC");
+          debug2 && debug2("Handshake: No matching S->C MAC");
           return doFatalError(
             self2,
             "Handshake failed: no matching S->C MAC",
@@ -10066,11 +10052,11 @@ var require_kex = __commonJS({
           );
         }
         init.sc.mac = clientList[i];
-        debug && debug(`Handshake: S->C MAC: ${clientList[i]}`);
+        debug2 && debug2(`Handshake: S->C MAC: ${clientList[i]}`);
       }
       const localCSCompress = local.lists.cs.compress.array;
-      debug && debug(`Handshake: (local) C->S compression: ${localCSCompress}`);
-      debug && debug(`Handshake: (remote) C->S compression: ${remote.cs.compress}`);
+      debug2 && debug2(`Handshake: (local) C->S compression: ${localCSCompress}`);
+      debug2 && debug2(`Handshake: (remote) C->S compression: ${remote.cs.compress}`);
       if (self2._server) {
         serverList = localCSCompress;
         clientList = remote.cs.compress;
@@ -10080,7 +10066,7 @@ var require_kex = __commonJS({
       }
       for (i = 0; i < clientList.length && serverList.indexOf(clientList[i]) === -1; ++i) ;
       if (i === clientList.length) {
-        debug && debug("Handshake: No matching C->S compression");
+        debug2 && debug2("Handshake: No matching C->S compression");
         return doFatalError(
           self2,
           "Handshake failed: no matching C->S compression",
@@ -10089,10 +10075,10 @@ var require_kex = __commonJS({
         );
       }
       init.cs.compress = clientList[i];
-      debug && debug(`Handshake: C->S compression: ${clientList[i]}`);
+      debug2 && debug2(`Handshake: C->S compression: ${clientList[i]}`);
       const localSCCompress = local.lists.sc.compress.array;
-      debug && debug(`Handshake: (local) S->C compression: ${localSCCompress}`);
-      debug && debug(`Handshake: (remote) S->C compression: ${remote.sc.compress}`);
+      debug2 && debug2(`Handshake: (local) S->C compression: ${localSCCompress}`);
+      debug2 && debug2(`Handshake: (remote) S->C compression: ${remote.sc.compress}`);
       if (self2._server) {
         serverList = localSCCompress;
         clientList = remote.sc.compress;
@@ -10102,7 +10088,7 @@ var require_kex = __commonJS({
       }
       for (i = 0; i < clientList.length && serverList.indexOf(clientList[i]) === -1; ++i) ;
       if (i === clientList.length) {
-        debug && debug("Handshake: No matching S->C compression");
+        debug2 && debug2("Handshake: No matching S->C compression");
         return doFatalError(
           self2,
           "Handshake failed: no matching S->C compression",
@@ -10111,7 +10097,7 @@ var require_kex = __commonJS({
         );
       }
       init.sc.compress = clientList[i];
-      debug && debug(`Handshake: S->C compression: ${clientList[i]}`);
+      debug2 && debug2(`Handshake: S->C compression: ${clientList[i]}`);
       init.cs.lang = "";
       init.sc.lang = "";
       if (self2._kex) {
@@ -10183,7 +10169,7 @@ var require_kex = __commonJS({
               DISCONNECT_REASON.KEY_EXCHANGE_FAILED
             );
           }
-          const hash = createHash2(this.hashName);
+          const hash = createHash5(this.hashName);
           hashString(hash, isServer ? this._remoteIdentRaw : this._identRaw);
           hashString(hash, isServer ? this._identRaw : this._remoteIdentRaw);
           hashString(hash, isServer ? this._remoteKexinit : this._kexinit);
@@ -11191,18 +11177,18 @@ var require_kex = __commonJS({
     function generateKEXVal(len, hashName, secret, exchangeHash, sessionID, char) {
       let ret;
       if (len) {
-        let digest = createHash2(hashName).update(secret).update(exchangeHash).update(char).update(sessionID).digest();
-        while (digest.length < len) {
-          const chunk2 = createHash2(hashName).update(secret).update(exchangeHash).update(digest).digest();
-          const extended = Buffer.allocUnsafe(digest.length + chunk2.length);
-          extended.set(digest, 0);
-          extended.set(chunk2, digest.length);
-          digest = extended;
+        let digest2 = createHash5(hashName).update(secret).update(exchangeHash).update(char).update(sessionID).digest();
+        while (digest2.length < len) {
+          const chunk = createHash5(hashName).update(secret).update(exchangeHash).update(digest2).digest();
+          const extended = Buffer.allocUnsafe(digest2.length + chunk.length);
+          extended.set(digest2, 0);
+          extended.set(chunk, digest2.length);
+          digest2 = extended;
         }
-        if (digest.length === len)
-          ret = digest;
+        if (digest2.length === len)
+          ret = digest2;
         else
-          ret = new FastBuffer(digest.buffer, digest.byteOffset, len);
+          ret = new FastBuffer(digest2.buffer, digest2.byteOffset, len);
       } else {
         ret = EMPTY_BUFFER;
       }
@@ -11487,9 +11473,9 @@ var require_Protocol = __commonJS({
         this._onError = (err) => {
           onError(err);
         };
-        const debug = config.debug;
-        this._debug = typeof debug === "function" ? (msg) => {
-          debug(msg);
+        const debug2 = config.debug;
+        this._debug = typeof debug2 === "function" ? (msg) => {
+          debug2(msg);
         } : void 0;
         const onHeader = config.onHeader;
         this._onHeader = typeof onHeader === "function" ? (...args) => {
@@ -11642,9 +11628,9 @@ var require_Protocol = __commonJS({
       cleanup() {
         this._destruct && this._destruct();
       }
-      parse(chunk2, i, len) {
+      parse(chunk, i, len) {
         while (i < len)
-          i = this._parse(chunk2, i, len);
+          i = this._parse(chunk, i, len);
       }
       // Protocol message API
       // ===========================================================================
@@ -12790,19 +12776,19 @@ var require_Protocol = __commonJS({
       }
     };
     var RE_IDENT = /^SSH-(2\.0|1\.99)-([^ ]+)(?: (.*))?$/;
-    function parseHeader(chunk2, p, len) {
+    function parseHeader(chunk, p, len) {
       let data;
       let chunkOffset;
       if (this._buffer) {
         data = Buffer.allocUnsafe(this._buffer.length + (len - p));
         data.set(this._buffer, 0);
         if (p === 0) {
-          data.set(chunk2, this._buffer.length);
+          data.set(chunk, this._buffer.length);
         } else {
           data.set(
             new Uint8Array(
-              chunk2.buffer,
-              chunk2.byteOffset + p,
+              chunk.buffer,
+              chunk.byteOffset + p,
               len - p
             ),
             this._buffer.length
@@ -12811,7 +12797,7 @@ var require_Protocol = __commonJS({
         chunkOffset = this._buffer.length;
         p = 0;
       } else {
-        data = chunk2;
+        data = chunk;
         chunkOffset = 0;
       }
       const op = p;
@@ -12819,7 +12805,7 @@ var require_Protocol = __commonJS({
       let end = p;
       let needNL = false;
       let lineLen = 0;
-      let lines = 0;
+      let lines2 = 0;
       for (; p < data.length; ++p) {
         const ch = data[p];
         if (ch === 13) {
@@ -12857,7 +12843,7 @@ var require_Protocol = __commonJS({
           }
           if (this._server)
             throw new Error("Greetings from clients not permitted");
-          if (++lines > MAX_LINES)
+          if (++lines2 > MAX_LINES)
             throw new Error("Max greeting lines exceeded");
           needNL = false;
           start = p + 1;
@@ -12873,8 +12859,8 @@ var require_Protocol = __commonJS({
         this._buffer = bufferSlice(data, op);
       return p - chunkOffset;
     }
-    function parsePacket(chunk2, p, len) {
-      return this._decipher.decrypt(chunk2, p, len);
+    function parsePacket(chunk, p, len) {
+      return this._decipher.decrypt(chunk, p, len);
     }
     function onPayload(payload) {
       this._onPacket();
@@ -12913,7 +12899,7 @@ var require_Protocol = __commonJS({
     }
     function modesToBytes(modes) {
       const keys = Object.keys(modes);
-      const bytes2 = Buffer.allocUnsafe(5 * keys.length + 1);
+      const bytes = Buffer.allocUnsafe(5 * keys.length + 1);
       let b = 0;
       for (let i = 0; i < keys.length; ++i) {
         const key = keys[i];
@@ -12924,17 +12910,17 @@ var require_Protocol = __commonJS({
           continue;
         const val = modes[key];
         if (typeof val === "number" && isFinite(val)) {
-          bytes2[b++] = opcode;
-          bytes2[b++] = val >>> 24;
-          bytes2[b++] = val >>> 16;
-          bytes2[b++] = val >>> 8;
-          bytes2[b++] = val;
+          bytes[b++] = opcode;
+          bytes[b++] = val >>> 24;
+          bytes[b++] = val >>> 16;
+          bytes[b++] = val >>> 8;
+          bytes[b++] = val;
         }
       }
-      bytes2[b++] = TERMINAL_MODE.TTY_OP_END;
-      if (b < bytes2.length)
-        return bufferSlice(bytes2, 0, b);
-      return bytes2;
+      bytes[b++] = TERMINAL_MODE.TTY_OP_END;
+      if (b < bytes.length)
+        return bufferSlice(bytes, 0, b);
+      return bytes;
     }
     function sendExtInfo(proto) {
       let serverSigAlgs = "ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521rsa-sha2-512,rsa-sha2-256,ssh-rsa,ssh-dss";
@@ -12970,7 +12956,7 @@ var require_node_fs_compat = __commonJS({
         res = `_${val.slice(i - 3, i)}${res}`;
       return `${val.slice(0, i)}${res}`;
     }
-    function oneOf2(expected, thing) {
+    function oneOf(expected, thing) {
       assert(typeof thing === "string", "`thing` has to be of type string");
       if (Array.isArray(expected)) {
         const len = expected.length;
@@ -13002,10 +12988,10 @@ ${suffix}`;
       }
     })();
     exports.ERR_OUT_OF_RANGE = class ERR_OUT_OF_RANGE extends RangeError {
-      constructor(str, range, input, replaceDefaultBoolean) {
+      constructor(str, range2, input, replaceDefaultBoolean) {
         super();
         Error.captureStackTrace(this, ERR_OUT_OF_RANGE);
-        assert(range, 'Missing "range" argument');
+        assert(range2, 'Missing "range" argument');
         let msg = replaceDefaultBoolean ? str : `The value of "${str}" is out of range.`;
         let received;
         if (Number.isInteger(input) && Math.abs(input) > MAX_32BIT_INT) {
@@ -13018,7 +13004,7 @@ ${suffix}`;
         } else {
           received = inspect(input);
         }
-        msg += ` It must be ${range}. Received ${received}`;
+        msg += ` It must be ${range2}. Received ${received}`;
         this.message = msg;
       }
     };
@@ -13036,10 +13022,10 @@ ${suffix}`;
         }
         let msg;
         if (name.endsWith(" argument")) {
-          msg = `The ${name} ${determiner} ${oneOf2(expected, "type")}`;
+          msg = `The ${name} ${determiner} ${oneOf(expected, "type")}`;
         } else {
           const type = name.includes(".") ? "property" : "argument";
-          msg = `The "${name}" ${type} ${determiner} ${oneOf2(expected, "type")}`;
+          msg = `The "${name}" ${type} ${determiner} ${oneOf(expected, "type")}`;
         }
         msg += `. Received type ${typeof actual}`;
         this.message = msg;
@@ -13514,7 +13500,7 @@ var require_SFTP = __commonJS({
         const encoding = options.encoding;
         if (encoding && !Buffer.isEncoding(encoding))
           throw new Error(`Unknown encoding: ${encoding}`);
-        let size;
+        let size2;
         let buffer;
         let buffers;
         let pos = 0;
@@ -13522,11 +13508,11 @@ var require_SFTP = __commonJS({
         let bytesRead = 0;
         const flag = options.flag || "r";
         const read = () => {
-          if (size === 0) {
+          if (size2 === 0) {
             buffer = Buffer.allocUnsafe(8192);
             this.read(handle, buffer, 0, 8192, bytesRead, afterRead);
           } else {
-            this.read(handle, buffer, pos, size - pos, bytesRead, afterRead);
+            this.read(handle, buffer, pos, size2 - pos, bytesRead, afterRead);
           }
         };
         const afterRead = (er, nbytes) => {
@@ -13541,12 +13527,12 @@ var require_SFTP = __commonJS({
           } else {
             eof = false;
           }
-          if (eof || size === 0 && nbytes === 0)
+          if (eof || size2 === 0 && nbytes === 0)
             return close();
           bytesRead += nbytes;
           pos += nbytes;
-          if (size !== 0) {
-            if (pos === size)
+          if (size2 !== 0) {
+            if (pos === size2)
               close();
             else
               read();
@@ -13558,9 +13544,9 @@ var require_SFTP = __commonJS({
         afterRead._wantEOFError = true;
         const close = () => {
           this.close(handle, (er) => {
-            if (size === 0) {
+            if (size2 === 0) {
               buffer = Buffer.concat(buffers, pos);
-            } else if (pos < size) {
+            } else if (pos < size2) {
               buffer = bufferSlice(buffer, 0, pos);
             }
             if (encoding)
@@ -13584,12 +13570,12 @@ var require_SFTP = __commonJS({
               });
               return;
             }
-            size = st.size || 0;
-            if (size === 0) {
+            size2 = st.size || 0;
+            if (size2 === 0) {
               buffers = [];
               return read();
             }
-            buffer = Buffer.allocUnsafe(size);
+            buffer = Buffer.allocUnsafe(size2);
             read();
           };
           this.fstat(handle, tryStat);
@@ -14474,11 +14460,11 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} HANDLE`
         );
       }
-      status(reqid, code2, message) {
+      status(reqid, code, message) {
         if (!this.server)
           throw new Error("Server-only method called in client mode");
-        if (!VALID_STATUS_CODES.has(code2))
-          throw new Error(`Bad status code: ${code2}`);
+        if (!VALID_STATUS_CODES.has(code))
+          throw new Error(`Bad status code: ${code}`);
         message || (message = "");
         const msgLen = Buffer.byteLength(message);
         let p = 9;
@@ -14486,7 +14472,7 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, buf.length - 4, 0);
         buf[4] = RESPONSE.STATUS;
         writeUInt32BE(buf, reqid, 5);
-        writeUInt32BE(buf, code2, p);
+        writeUInt32BE(buf, code, p);
         writeUInt32BE(buf, msgLen, p += 4);
         p += 4;
         if (msgLen) {
@@ -14552,14 +14538,14 @@ var require_SFTP = __commonJS({
             nameAttrs = attrsToBytes(name.attrs);
             namesLen += 4 + nameAttrs.nb;
             if (nameAttrs.nb) {
-              let bytes2;
+              let bytes;
               if (nameAttrs.nb === ATTRS_BUF.length) {
-                bytes2 = new Uint8Array(ATTRS_BUF);
+                bytes = new Uint8Array(ATTRS_BUF);
               } else {
-                bytes2 = new Uint8Array(nameAttrs.nb);
-                bufferCopy(ATTRS_BUF, bytes2, 0, nameAttrs.nb, 0);
+                bytes = new Uint8Array(nameAttrs.nb);
+                bufferCopy(ATTRS_BUF, bytes, 0, nameAttrs.nb, 0);
               }
-              nameAttrs.bytes = bytes2;
+              nameAttrs.bytes = bytes;
             }
             attrs.push(nameAttrs);
           } else {
@@ -14642,9 +14628,9 @@ var require_SFTP = __commonJS({
         );
       }
     };
-    function tryCreateBuffer(size) {
+    function tryCreateBuffer(size2) {
       try {
-        return Buffer.allocUnsafe(size);
+        return Buffer.allocUnsafe(size2);
       } catch (ex) {
         return ex;
       }
@@ -14843,34 +14829,34 @@ var require_SFTP = __commonJS({
                 }
                 if (pdst >= fsize)
                   return;
-                const chunk2 = pdst + chunkSize > fsize ? fsize - pdst : chunkSize;
-                singleRead(datapos, pdst, chunk2);
-                pdst += chunk2;
+                const chunk = pdst + chunkSize > fsize ? fsize - pdst : chunkSize;
+                singleRead(datapos, pdst, chunk);
+                pdst += chunk;
               }
             }
-            function makeCb(psrc, pdst2, chunk2) {
+            function makeCb(psrc, pdst2, chunk) {
               return (err4, nb, data) => {
-                onread(err4, nb, data, pdst2, psrc, chunk2);
+                onread(err4, nb, data, pdst2, psrc, chunk);
               };
             }
-            function singleRead(psrc, pdst2, chunk2) {
+            function singleRead(psrc, pdst2, chunk) {
               src.read(
                 srcHandle,
                 readbuf,
                 psrc,
-                chunk2,
+                chunk,
                 pdst2,
-                makeCb(psrc, pdst2, chunk2)
+                makeCb(psrc, pdst2, chunk)
               );
             }
             function startReads() {
               let reads = 0;
               let psrc = 0;
               while (pdst < fsize && reads < concurrency) {
-                const chunk2 = pdst + chunkSize > fsize ? fsize - pdst : chunkSize;
-                singleRead(psrc, pdst, chunk2);
-                psrc += chunk2;
-                pdst += chunk2;
+                const chunk = pdst + chunkSize > fsize ? fsize - pdst : chunkSize;
+                singleRead(psrc, pdst, chunk);
+                psrc += chunk;
+                pdst += chunk;
                 ++reads;
               }
             }
@@ -15039,10 +15025,10 @@ var require_SFTP = __commonJS({
         return;
       const attrs = new Stats();
       if (flags & ATTR.SIZE) {
-        const size = bufferParser.readUInt64BE(biOpt);
-        if (size === void 0)
+        const size2 = bufferParser.readUInt64BE(biOpt);
+        if (size2 === void 0)
           return;
-        attrs.size = size;
+        attrs.size = size2;
       }
       if (flags & ATTR.UIDGID) {
         const uid = bufferParser.readUInt32BE();
@@ -16038,13 +16024,13 @@ var require_SFTP = __commonJS({
         0,
         data.length,
         this.pos,
-        (er, bytes2) => {
+        (er, bytes) => {
           if (er) {
             if (this.autoClose)
               this.destroy();
             return cb(er);
           }
-          this.bytesWritten += bytes2;
+          this.bytesWritten += bytes;
           cb();
         }
       );
@@ -16059,19 +16045,19 @@ var require_SFTP = __commonJS({
       const sftp = this.sftp;
       const handle = this.handle;
       let writesLeft = data.length;
-      const onwrite = (er, bytes2) => {
+      const onwrite = (er, bytes) => {
         if (er) {
           this.destroy();
           return cb(er);
         }
-        this.bytesWritten += bytes2;
+        this.bytesWritten += bytes;
         if (--writesLeft === 0)
           cb();
       };
       for (let i = 0; i < data.length; ++i) {
-        const chunk2 = data[i].chunk;
-        sftp.write(handle, chunk2, 0, chunk2.length, this.pos, onwrite);
-        this.pos += chunk2.length;
+        const chunk = data[i].chunk;
+        sftp.write(handle, chunk, 0, chunk.length, this.pos, onwrite);
+        this.pos += chunk.length;
       }
     };
     if (typeof WritableStream.prototype.destroy !== "function")
@@ -16180,7 +16166,7 @@ var require_Channel = __commonJS({
       }
     };
     var Channel = class extends DuplexStream {
-      constructor(client, info, opts) {
+      constructor(client, info2, opts) {
         const streamOpts = {
           highWaterMark: MAX_WINDOW,
           allowHalfOpen: !opts || opts && opts.allowHalfOpen !== false,
@@ -16190,10 +16176,10 @@ var require_Channel = __commonJS({
         this.allowHalfOpen = streamOpts.allowHalfOpen;
         const server = !!(opts && opts.server);
         this.server = server;
-        this.type = info.type;
+        this.type = info2.type;
         this.subtype = void 0;
-        this.incoming = info.incoming;
-        this.outgoing = info.outgoing;
+        this.incoming = info2.incoming;
+        this.outgoing = info2.outgoing;
         this._callbacks = [];
         this._client = client;
         this._hasX11 = false;
@@ -16349,16 +16335,16 @@ var require_utils2 = __commonJS({
     "use strict";
     var { SFTP } = require_SFTP();
     var MAX_CHANNEL = 2 ** 32 - 1;
-    function onChannelOpenFailure(self2, recipient, info, cb) {
+    function onChannelOpenFailure(self2, recipient, info2, cb) {
       self2._chanMgr.remove(recipient);
       if (typeof cb !== "function")
         return;
       let err;
-      if (info instanceof Error) {
-        err = info;
-      } else if (typeof info === "object" && info !== null) {
-        err = new Error(`(SSH) Channel open failure: ${info.description}`);
-        err.reason = info.reason;
+      if (info2 instanceof Error) {
+        err = info2;
+      } else if (typeof info2 === "object" && info2 !== null) {
+        err = new Error(`(SSH) Channel open failure: ${info2.description}`);
+        err.reason = info2.reason;
       } else {
         err = new Error(
           "(SSH) Channel open failure: server closed channel unexpectedly"
@@ -16628,7 +16614,7 @@ var require_client = __commonJS({
   "node_modules/ssh2/lib/client.js"(exports, module) {
     "use strict";
     var {
-      createHash: createHash2,
+      createHash: createHash5,
       getHashes,
       randomFillSync
     } = __require("crypto");
@@ -16813,7 +16799,7 @@ var require_client = __commonJS({
         this.config.allowAgentFwd = cfg.agentForward === true && this.config.agent !== void 0;
         let authHandler = this.config.authHandler = typeof cfg.authHandler === "function" || Array.isArray(cfg.authHandler) ? cfg.authHandler : void 0;
         this.config.strictVendor = typeof cfg.strictVendor === "boolean" ? cfg.strictVendor : true;
-        const debug = this.config.debug = typeof cfg.debug === "function" ? cfg.debug : void 0;
+        const debug2 = this.config.debug = typeof cfg.debug === "function" ? cfg.debug : void 0;
         if (cfg.agentForward === true && !this.config.allowAgentFwd) {
           throw new Error(
             "You must set a valid agent path to allow agent forwarding"
@@ -16850,7 +16836,7 @@ var require_client = __commonJS({
           }
           hostVerifier = (key, verify) => {
             if (hashAlgo)
-              key = createHash2(hashAlgo).update(key).digest("hex");
+              key = createHash5(hashAlgo).update(key).digest("hex");
             const ret = hashCb(key, verify);
             if (ret !== void 0)
               verify(ret);
@@ -16861,8 +16847,8 @@ var require_client = __commonJS({
         let sawHeader = false;
         if (this._protocol)
           this._protocol.cleanup();
-        const DEBUG_HANDLER = !debug ? void 0 : (p, display, msg) => {
-          debug(`Debug output from server: ${JSON.stringify(msg)}`);
+        const DEBUG_HANDLER = !debug2 ? void 0 : (p, display, msg) => {
+          debug2(`Debug output from server: ${JSON.stringify(msg)}`);
         };
         let serverSigAlgs;
         const proto = this._protocol = new Protocol({
@@ -16896,7 +16882,7 @@ var require_client = __commonJS({
               proto.service("ssh-userauth");
             }
           },
-          debug,
+          debug: debug2,
           hostVerifier,
           messageHandlers: {
             DEBUG: DEBUG_HANDLER,
@@ -16939,8 +16925,8 @@ var require_client = __commonJS({
             USERAUTH_FAILURE: (p, authMethods, partialSuccess) => {
               if (curAuth.keyAlgos) {
                 const oldKeyAlgo = curAuth.keyAlgos[0][0];
-                if (debug)
-                  debug(`Client: ${curAuth.type} (${oldKeyAlgo}) auth failed`);
+                if (debug2)
+                  debug2(`Client: ${curAuth.type} (${oldKeyAlgo}) auth failed`);
                 curAuth.keyAlgos.shift();
                 if (curAuth.keyAlgos.length) {
                   const [keyAlgo, hashAlgo] = curAuth.keyAlgos[0];
@@ -16981,10 +16967,10 @@ var require_client = __commonJS({
               }
               if (curAuth.type === "agent") {
                 const pos = curAuth.agentCtx.pos();
-                debug && debug(`Client: Agent key #${pos + 1} failed`);
+                debug2 && debug2(`Client: Agent key #${pos + 1} failed`);
                 return tryNextAgentKey();
               }
-              debug && debug(`Client: ${curAuth.type} auth failed`);
+              debug2 && debug2(`Client: ${curAuth.type} auth failed`);
               curPartial = partialSuccess;
               curAuthsLeft = authMethods;
               tryNextAuth();
@@ -17009,12 +16995,12 @@ var require_client = __commonJS({
                 const key = curAuth.agentCtx.currentKey();
                 proto.authPK(curAuth.username, key, keyAlgo, (buf, cb) => {
                   const opts = { hash: hashAlgo };
-                  curAuth.agentCtx.sign(key, buf, opts, (err, signed) => {
+                  curAuth.agentCtx.sign(key, buf, opts, (err, signed2) => {
                     if (err) {
                       err.level = "agent";
                       this.emit("error", err);
                     } else {
-                      return cb(signed);
+                      return cb(signed2);
                     }
                     tryNextAgentKey();
                   });
@@ -17036,7 +17022,7 @@ var require_client = __commonJS({
               if (curAuth.type === "keyboard-interactive") {
                 const nprompts = Array.isArray(prompts) ? prompts.length : 0;
                 if (nprompts === 0) {
-                  debug && debug(
+                  debug2 && debug2(
                     "Client: Sending automatic USERAUTH_INFO_RESPONSE"
                   );
                   proto.authInfoRes();
@@ -17077,11 +17063,11 @@ var require_client = __commonJS({
                     proto.requestFailure();
               }
             },
-            CHANNEL_OPEN: (p, info) => {
-              onCHANNEL_OPEN(this, info);
+            CHANNEL_OPEN: (p, info2) => {
+              onCHANNEL_OPEN(this, info2);
             },
-            CHANNEL_OPEN_CONFIRMATION: (p, info) => {
-              const channel = this._chanMgr.get(info.recipient);
+            CHANNEL_OPEN_CONFIRMATION: (p, info2) => {
+              const channel = this._chanMgr.get(info2.recipient);
               if (typeof channel !== "function")
                 return;
               const isSFTP = channel.type === "sftp";
@@ -17089,28 +17075,28 @@ var require_client = __commonJS({
               const chanInfo = {
                 type,
                 incoming: {
-                  id: info.recipient,
+                  id: info2.recipient,
                   window: MAX_WINDOW,
                   packetSize: PACKET_SIZE,
                   state: "open"
                 },
                 outgoing: {
-                  id: info.sender,
-                  window: info.window,
-                  packetSize: info.packetSize,
+                  id: info2.sender,
+                  window: info2.window,
+                  packetSize: info2.packetSize,
                   state: "open"
                 }
               };
-              const instance = isSFTP ? new SFTP(this, chanInfo, { debug }) : new Channel(this, chanInfo);
-              this._chanMgr.update(info.recipient, instance);
+              const instance = isSFTP ? new SFTP(this, chanInfo, { debug: debug2 }) : new Channel(this, chanInfo);
+              this._chanMgr.update(info2.recipient, instance);
               channel(void 0, instance);
             },
             CHANNEL_OPEN_FAILURE: (p, recipient, reason, description) => {
               const channel = this._chanMgr.get(recipient);
               if (typeof channel !== "function")
                 return;
-              const info = { reason, description };
-              onChannelOpenFailure(this, recipient, info, channel);
+              const info2 = { reason, description };
+              onChannelOpenFailure(this, recipient, info2, channel);
             },
             CHANNEL_DATA: (p, recipient, data) => {
               const channel = this._chanMgr.get(recipient);
@@ -17272,7 +17258,7 @@ var require_client = __commonJS({
               return;
             called = true;
             wasConnected = true;
-            debug && debug("Socket connected");
+            debug2 && debug2("Socket connected");
             this.emit("connect");
             cryptoInit.then(() => {
               proto.start();
@@ -17305,19 +17291,19 @@ var require_client = __commonJS({
         sock.on("connect", onConnect).on("timeout", () => {
           this.emit("timeout");
         }).on("error", (err) => {
-          debug && debug(`Socket error: ${err.message}`);
+          debug2 && debug2(`Socket error: ${err.message}`);
           clearTimeout(this._readyTimeout);
           err.level = "client-socket";
           this.emit("error", err);
         }).on("end", () => {
-          debug && debug("Socket ended");
+          debug2 && debug2("Socket ended");
           onDone();
           proto.cleanup();
           clearTimeout(this._readyTimeout);
           clearInterval(katimer);
           this.emit("end");
         }).on("close", () => {
-          debug && debug("Socket closed");
+          debug2 && debug2("Socket closed");
           onDone();
           proto.cleanup();
           clearTimeout(this._readyTimeout);
@@ -17551,7 +17537,7 @@ var require_client = __commonJS({
           }
         };
         function skipAuth(msg) {
-          debug && debug(msg);
+          debug2 && debug2(msg);
           process.nextTick(tryNextAuth);
         }
         function tryNextAuth() {
@@ -17565,8 +17551,8 @@ var require_client = __commonJS({
           if (curAuth.type === "agent") {
             const key = curAuth.agentCtx.nextKey();
             if (key === false) {
-              debug && debug("Agent: No more keys left to try");
-              debug && debug("Client: agent auth failed");
+              debug2 && debug2("Agent: No more keys left to try");
+              debug2 && debug2("Client: agent auth failed");
               tryNextAuth();
             } else {
               const pos = curAuth.agentCtx.pos();
@@ -17576,14 +17562,14 @@ var require_client = __commonJS({
                 if (curAuth.keyAlgos.length) {
                   keyAlgo = curAuth.keyAlgos[0][0];
                 } else {
-                  debug && debug(
+                  debug2 && debug2(
                     `Agent: Skipping key #${pos + 1} (no mutual hash algorithm)`
                   );
                   tryNextAgentKey();
                   return;
                 }
               }
-              debug && debug(`Agent: Trying key #${pos + 1}`);
+              debug2 && debug2(`Agent: Trying key #${pos + 1}`);
               proto.authPK(curAuth.username, key, keyAlgo);
             }
           }
@@ -17602,7 +17588,7 @@ var require_client = __commonJS({
           let host = this.config.host;
           const forceIPv4 = this.config.forceIPv4;
           const forceIPv6 = this.config.forceIPv6;
-          debug && debug(`Client: Trying ${host} on port ${this.config.port} ...`);
+          debug2 && debug2(`Client: Trying ${host} on port ${this.config.port} ...`);
           const doConnect = () => {
             startTimeout();
             sock.connect({
@@ -17620,12 +17606,12 @@ var require_client = __commonJS({
             dnsLookup(host, forceIPv4 ? 4 : 6, (err, address, family) => {
               if (err) {
                 const type = forceIPv4 ? "IPv4" : "IPv6";
-                const error = new Error(
+                const error2 = new Error(
                   `Error while looking up ${type} address for '${host}': ${err}`
                 );
                 clearTimeout(this._readyTimeout);
-                error.level = "client-dns";
-                this.emit("error", error);
+                error2.level = "client-dns";
+                this.emit("error", error2);
                 this.emit("close");
                 return;
               }
@@ -17946,17 +17932,17 @@ var require_client = __commonJS({
               removeListeners();
               cb(err3);
             }
-            function onExit(code2, signal) {
+            function onExit(code, signal) {
               removeListeners();
               let msg;
-              if (typeof code2 === "number")
-                msg = `Received exit code ${code2} while establishing SFTP session`;
+              if (typeof code === "number")
+                msg = `Received exit code ${code} while establishing SFTP session`;
               else if (signal !== void 0)
                 msg = `Received signal ${signal} while establishing SFTP session`;
               else
                 msg = "Received unexpected SFTP session termination";
               const err3 = new Error(msg);
-              err3.code = code2;
+              err3.code = code;
               err3.signal = signal;
               cb(err3);
             }
@@ -18207,12 +18193,12 @@ var require_client = __commonJS({
       });
       chan._client._protocol.subsystem(chan.outgoing.id, name, true);
     }
-    function onCHANNEL_OPEN(self2, info) {
+    function onCHANNEL_OPEN(self2, info2) {
       let localChan = -1;
       let reason;
       const accept = () => {
         const chanInfo = {
-          type: info.type,
+          type: info2.type,
           incoming: {
             id: localChan,
             window: MAX_WINDOW,
@@ -18220,16 +18206,16 @@ var require_client = __commonJS({
             state: "open"
           },
           outgoing: {
-            id: info.sender,
-            window: info.window,
-            packetSize: info.packetSize,
+            id: info2.sender,
+            window: info2.window,
+            packetSize: info2.packetSize,
             state: "open"
           }
         };
         const stream = new Channel(self2, chanInfo);
         self2._chanMgr.update(localChan, stream);
         self2._protocol.channelOpenConfirm(
-          info.sender,
+          info2.sender,
           localChan,
           MAX_WINDOW,
           PACKET_SIZE
@@ -18245,7 +18231,7 @@ var require_client = __commonJS({
         }
         if (localChan !== -1)
           self2._chanMgr.remove(localChan);
-        self2._protocol.channelOpenFail(info.sender, reason, "");
+        self2._protocol.channelOpenFail(info2.sender, reason, "");
       };
       const reserveChannel = () => {
         localChan = self2._chanMgr.add();
@@ -18259,8 +18245,8 @@ var require_client = __commonJS({
         }
         return localChan !== -1;
       };
-      const data = info.data;
-      switch (info.type) {
+      const data = info2.data;
+      switch (info2.type) {
         case "forwarded-tcpip": {
           const val = self2._forwarding[`${data.destIP}:${data.destPort}`];
           if (val !== void 0 && reserveChannel()) {
@@ -18298,7 +18284,7 @@ var require_client = __commonJS({
           reason = CHANNEL_OPEN_FAILURE.UNKNOWN_CHANNEL_TYPE;
           if (self2.config.debug) {
             self2.config.debug(
-              `Client: Automatic rejection of unsupported incoming channel open type: ${info.type}`
+              `Client: Automatic rejection of unsupported incoming channel open type: ${info2.type}`
             );
           }
       }
@@ -18306,7 +18292,7 @@ var require_client = __commonJS({
         reason = CHANNEL_OPEN_FAILURE.ADMINISTRATIVELY_PROHIBITED;
         if (self2.config.debug) {
           self2.config.debug(
-            "Client: Automatic rejection of unexpected incoming channel open for: " + info.type
+            "Client: Automatic rejection of unexpected incoming channel open for: " + info2.type
           );
         }
       }
@@ -18663,7 +18649,7 @@ var require_server = __commonJS({
       }
     };
     var Session = class extends EventEmitter {
-      constructor(client, info, localChan) {
+      constructor(client, info2, localChan) {
         super();
         this.type = "session";
         this.subtype = void 0;
@@ -18679,9 +18665,9 @@ var require_server = __commonJS({
             state: "open"
           },
           outgoing: {
-            id: info.sender,
-            window: info.window,
-            packetSize: info.packetSize,
+            id: info2.sender,
+            window: info2.window,
+            packetSize: info2.packetSize,
             state: "open"
           }
         };
@@ -18788,14 +18774,14 @@ var require_server = __commonJS({
           socket.once("close", () => {
             --this._connections;
           });
-          let debug;
+          let debug2;
           if (origDebug) {
             const debugPrefix = `[${process.hrtime().join(".")}] `;
-            debug = (msg) => {
+            debug2 = (msg) => {
               origDebug(`${debugPrefix}${msg}`);
             };
           }
-          new Client(socket, hostKeys, ident, offer, debug, this, cfg);
+          new Client(socket, hostKeys, ident, offer, debug2, this, cfg);
         }).on("error", (err) => {
           this.emit("error", err);
         }).on("listening", () => {
@@ -18836,7 +18822,7 @@ var require_server = __commonJS({
     Server.KEEPALIVE_CLIENT_INTERVAL = 15e3;
     Server.KEEPALIVE_CLIENT_COUNT_MAX = 3;
     var Client = class extends EventEmitter {
-      constructor(socket, hostKeys, ident, offer, debug, server, srvCfg) {
+      constructor(socket, hostKeys, ident, offer, debug2, server, srvCfg) {
         super();
         let exchanges = 0;
         let acceptedAuthSvc = false;
@@ -18847,14 +18833,14 @@ var require_server = __commonJS({
         const unsentGlobalRequestsReplies = [];
         this._sock = socket;
         this._chanMgr = new ChannelManager(this);
-        this._debug = debug;
+        this._debug = debug2;
         this.noMoreSessions = false;
         this.authenticated = false;
         function onClientPreHeaderError(err) {
         }
         this.on("error", onClientPreHeaderError);
-        const DEBUG_HANDLER = !debug ? void 0 : (p, display, msg) => {
-          debug(`Debug output from client: ${JSON.stringify(msg)}`);
+        const DEBUG_HANDLER = !debug2 ? void 0 : (p, display, msg) => {
+          debug2(`Debug output from client: ${JSON.stringify(msg)}`);
         };
         const kaIntvl = typeof srvCfg.keepaliveInterval === "number" && isFinite(srvCfg.keepaliveInterval) && srvCfg.keepaliveInterval > 0 ? srvCfg.keepaliveInterval : typeof Server.KEEPALIVE_CLIENT_INTERVAL === "number" && isFinite(Server.KEEPALIVE_CLIENT_INTERVAL) && Server.KEEPALIVE_CLIENT_INTERVAL > 0 ? Server.KEEPALIVE_CLIENT_INTERVAL : -1;
         const kaCountMax = typeof srvCfg.keepaliveCountMax === "number" && isFinite(srvCfg.keepaliveCountMax) && srvCfg.keepaliveCountMax >= 0 ? srvCfg.keepaliveCountMax : typeof Server.KEEPALIVE_CLIENT_COUNT_MAX === "number" && isFinite(Server.KEEPALIVE_CLIENT_COUNT_MAX) && Server.KEEPALIVE_CLIENT_COUNT_MAX >= 0 ? Server.KEEPALIVE_CLIENT_COUNT_MAX : -1;
@@ -18905,13 +18891,13 @@ var require_server = __commonJS({
           },
           onHeader: (header) => {
             this.removeListener("error", onClientPreHeaderError);
-            const info = {
+            const info2 = {
               ip: socket.remoteAddress,
               family: socket.remoteFamily,
               port: socket.remotePort,
               header
             };
-            if (!server.emit("connection", this, info)) {
+            if (!server.emit("connection", this, info2)) {
               proto.disconnect(DISCONNECT_REASON.BY_APPLICATION);
               socket.end();
               return;
@@ -18924,7 +18910,7 @@ var require_server = __commonJS({
               this.emit("rekey");
             this.emit("handshake", negotiated);
           },
-          debug,
+          debug: debug2,
           messageHandlers: {
             DEBUG: DEBUG_HANDLER,
             DISCONNECT: (p, reason, desc) => {
@@ -18940,10 +18926,10 @@ var require_server = __commonJS({
               }
               socket.end();
             },
-            CHANNEL_OPEN: (p, info) => {
-              if (info.type === "session" && this.noMoreSessions || !this.authenticated) {
+            CHANNEL_OPEN: (p, info2) => {
+              if (info2.type === "session" && this.noMoreSessions || !this.authenticated) {
                 const reasonCode = CHANNEL_OPEN_FAILURE.ADMINISTRATIVELY_PROHIBITED;
-                return proto.channelOpenFail(info.sender, reasonCode);
+                return proto.channelOpenFail(info2.sender, reasonCode);
               }
               let localChan = -1;
               let reason;
@@ -18961,30 +18947,30 @@ var require_server = __commonJS({
                 }
                 if (localChan !== -1)
                   this._chanMgr.remove(localChan);
-                proto.channelOpenFail(info.sender, reason, "");
+                proto.channelOpenFail(info2.sender, reason, "");
               };
               const reserveChannel = () => {
                 localChan = this._chanMgr.add();
                 if (localChan === -1) {
                   reason = CHANNEL_OPEN_FAILURE.RESOURCE_SHORTAGE;
-                  if (debug) {
-                    debug("Automatic rejection of incoming channel open: no channels available");
+                  if (debug2) {
+                    debug2("Automatic rejection of incoming channel open: no channels available");
                   }
                 }
                 return localChan !== -1;
               };
-              const data = info.data;
-              switch (info.type) {
+              const data = info2.data;
+              switch (info2.type) {
                 case "session":
                   if (listenerCount(this, "session") && reserveChannel()) {
                     accept = () => {
                       if (replied)
                         return;
                       replied = true;
-                      const instance = new Session(this, info, localChan);
+                      const instance = new Session(this, info2, localChan);
                       this._chanMgr.update(localChan, instance);
                       proto.channelOpenConfirm(
-                        info.sender,
+                        info2.sender,
                         localChan,
                         MAX_WINDOW,
                         PACKET_SIZE
@@ -19010,16 +18996,16 @@ var require_server = __commonJS({
                           state: "open"
                         },
                         outgoing: {
-                          id: info.sender,
-                          window: info.window,
-                          packetSize: info.packetSize,
+                          id: info2.sender,
+                          window: info2.window,
+                          packetSize: info2.packetSize,
                           state: "open"
                         }
                       };
                       const stream = new Channel(this, chanInfo, { server: true });
                       this._chanMgr.update(localChan, stream);
                       proto.channelOpenConfirm(
-                        info.sender,
+                        info2.sender,
                         localChan,
                         MAX_WINDOW,
                         PACKET_SIZE
@@ -19045,16 +19031,16 @@ var require_server = __commonJS({
                           state: "open"
                         },
                         outgoing: {
-                          id: info.sender,
-                          window: info.window,
-                          packetSize: info.packetSize,
+                          id: info2.sender,
+                          window: info2.window,
+                          packetSize: info2.packetSize,
                           state: "open"
                         }
                       };
                       const stream = new Channel(this, chanInfo, { server: true });
                       this._chanMgr.update(localChan, stream);
                       proto.channelOpenConfirm(
-                        info.sender,
+                        info2.sender,
                         localChan,
                         MAX_WINDOW,
                         PACKET_SIZE
@@ -19067,47 +19053,47 @@ var require_server = __commonJS({
                   break;
                 default:
                   reason = CHANNEL_OPEN_FAILURE.UNKNOWN_CHANNEL_TYPE;
-                  if (debug) {
-                    debug(`Automatic rejection of unsupported incoming channel open type: ${info.type}`);
+                  if (debug2) {
+                    debug2(`Automatic rejection of unsupported incoming channel open type: ${info2.type}`);
                   }
               }
               if (reason === void 0) {
                 reason = CHANNEL_OPEN_FAILURE.ADMINISTRATIVELY_PROHIBITED;
-                if (debug) {
-                  debug(`Automatic rejection of unexpected incoming channel open for: ${info.type}`);
+                if (debug2) {
+                  debug2(`Automatic rejection of unexpected incoming channel open for: ${info2.type}`);
                 }
               }
               reject();
             },
-            CHANNEL_OPEN_CONFIRMATION: (p, info) => {
-              const channel = this._chanMgr.get(info.recipient);
+            CHANNEL_OPEN_CONFIRMATION: (p, info2) => {
+              const channel = this._chanMgr.get(info2.recipient);
               if (typeof channel !== "function")
                 return;
               const chanInfo = {
                 type: channel.type,
                 incoming: {
-                  id: info.recipient,
+                  id: info2.recipient,
                   window: MAX_WINDOW,
                   packetSize: PACKET_SIZE,
                   state: "open"
                 },
                 outgoing: {
-                  id: info.sender,
-                  window: info.window,
-                  packetSize: info.packetSize,
+                  id: info2.sender,
+                  window: info2.window,
+                  packetSize: info2.packetSize,
                   state: "open"
                 }
               };
               const instance = new Channel(this, chanInfo, { server: true });
-              this._chanMgr.update(info.recipient, instance);
+              this._chanMgr.update(info2.recipient, instance);
               channel(void 0, instance);
             },
             CHANNEL_OPEN_FAILURE: (p, recipient, reason, description) => {
               const channel = this._chanMgr.get(recipient);
               if (typeof channel !== "function")
                 return;
-              const info = { reason, description };
-              onChannelOpenFailure(this, recipient, info, channel);
+              const info2 = { reason, description };
+              onChannelOpenFailure(this, recipient, info2, channel);
             },
             CHANNEL_DATA: (p, recipient, data) => {
               let channel = this._chanMgr.get(recipient);
@@ -19316,7 +19302,7 @@ var require_server = __commonJS({
                     if (useSFTP) {
                       instance = new SFTP(this, session._chanInfo, {
                         server: true,
-                        debug
+                        debug: debug2
                       });
                     } else {
                       instance = new Channel(
@@ -19345,7 +19331,7 @@ var require_server = __commonJS({
                   break;
                 }
               }
-              debug && debug(
+              debug2 && debug2(
                 `Automatic rejection of incoming channel request: ${type}`
               );
               reject && reject();
@@ -19555,11 +19541,11 @@ var require_server = __commonJS({
           err.level = "socket";
           this.emit("error", err);
         }).once("end", () => {
-          debug && debug("Socket ended");
+          debug2 && debug2("Socket ended");
           proto.cleanup();
           this.emit("end");
         }).once("close", () => {
-          debug && debug("Socket closed");
+          debug2 && debug2("Socket closed");
           proto.cleanup();
           this.emit("close");
           const err = new Error("No response from server");
@@ -19618,15 +19604,15 @@ var require_server = __commonJS({
         return this;
       }
       rekey(cb) {
-        let error;
+        let error2;
         try {
           this._protocol.rekey();
         } catch (ex) {
-          error = ex;
+          error2 = ex;
         }
         if (typeof cb === "function") {
-          if (error)
-            process.nextTick(cb, error);
+          if (error2)
+            process.nextTick(cb, error2);
           else
             this.once("rekey", cb);
         }
@@ -19689,7 +19675,7 @@ var require_keygen = __commonJS({
       generateKeyPair: generateKeyPair_,
       generateKeyPairSync: generateKeyPairSync_,
       getCurves,
-      randomBytes: randomBytes2
+      randomBytes
     } = __require("crypto");
     var { Ber } = require_lib();
     var bcrypt_pbkdf = require_bcrypt_pbkdf().pbkdf;
@@ -19953,7 +19939,7 @@ var require_keygen = __commonJS({
                 rounds = opts.rounds;
             }
             const gen = Buffer.allocUnsafe(cipher.keyLen + cipher.ivLen);
-            const salt = randomBytes2(SALT_LEN);
+            const salt = randomBytes(SALT_LEN);
             const r = bcrypt_pbkdf(
               passphrase,
               passphrase.length,
@@ -19992,7 +19978,7 @@ var require_keygen = __commonJS({
           const kdfOptions = encrypted ? encrypted.kdfOptions : Buffer.alloc(0);
           const blockLen = encrypted ? encrypted.cipher.blockLen : 8;
           const parsed = parseDERs(keyType, pub, priv);
-          const checkInt = randomBytes2(4);
+          const checkInt = randomBytes(4);
           const commentBin = Buffer.from(comment);
           const privBlobLen = 4 + 4 + parsed.priv.length + 4 + commentBin.length;
           let padding = [];
@@ -20150,2859 +20136,4033 @@ var require_lib2 = __commonJS({
   }
 });
 
-// src/inputs.ts
-var INPUT_DEFAULTS = {
-  flake: ".",
-  image: "bootImage",
-  devshell: "bootImageTest",
-  "build-in": "host",
-  "root-key-env": "PRE_NIXOS_ROOT_KEY",
-  nix: "auto",
-  "nix-version": "",
-  "extra-nix-conf": "",
-  "github-token": "",
-  kvm: "auto",
-  memory: "2048",
-  cpus: "2",
-  firmware: "bios",
-  "boot-timeout": "600",
-  probes: "",
-  "test-command": "",
-  "test-timeout": "1800",
-  upload: "always",
-  "artifact-name": "boot-image-vm-logs",
-  "retention-days": "",
-  cache: "true",
-  "cache-max-size": "4096",
-  "cache-timeout": "120",
-  compare: "auto",
-  "fail-on-regression": "false",
-  "slowdown-threshold": "25"
+// src/log.ts
+var actionsLog = {
+  info: (message) => info(message),
+  debug: (message) => debug(message),
+  warning: (message, annotation) => warning(message, annotation ?? {}),
+  error: (message, annotation) => error(message, annotation ?? {}),
+  group: (name, fn) => group(name, fn)
 };
-var InputError = class extends Error {
-  constructor(input, message) {
-    super(`Input '${input}': ${message}`);
-    this.input = input;
-    this.name = "InputError";
+function consoleLog(write = (line) => process.stderr.write(line + "\n")) {
+  const titled = (level, message, annotation) => `${level}: ${annotation?.title ? annotation.title + ": " : ""}${message}`;
+  return {
+    info: (message) => write(message),
+    debug: (message) => {
+      if (process.env.BOOT_IMAGE_VM_DEBUG) write(`debug: ${message}`);
+    },
+    warning: (message, annotation) => write(titled("warning", message, annotation)),
+    error: (message, annotation) => write(titled("error", message, annotation)),
+    group: async (name, fn) => {
+      write(`\u2500\u2500 ${name}`);
+      return fn();
+    }
+  };
+}
+
+// src/process.ts
+import { readdirSync, readFileSync } from "node:fs";
+var LineSplitter = class {
+  constructor(onLine) {
+    this.onLine = onLine;
   }
-  input;
+  onLine;
+  pending = "";
+  push(chunk) {
+    const parts = (this.pending + chunk).split("\n");
+    this.pending = parts.pop() ?? "";
+    for (const part of parts) this.onLine(part.endsWith("\r") ? part.slice(0, -1) : part);
+  }
+  end() {
+    if (this.pending) this.onLine(this.pending);
+    this.pending = "";
+  }
 };
-var DEFAULT_PROBES = `
-system-state [timeout=120]: systemctl is-system-running --wait || true; systemctl is-system-running
-failed-units [optional]: systemctl list-units --failed --no-pager --plain
-journal [optional]: journalctl -b --no-pager -o short-monotonic
-addresses [optional]: ip -json address show || ip address show
-routes [optional]: ip -json route show || ip route show
-dns [optional]: resolvectl status --no-pager 2>/dev/null || cat /etc/resolv.conf
-listening [optional]: ss -tulpn
-os-release [optional]: cat /etc/os-release
-kernel [optional]: uname -a
-`;
-var PROBE_LINE = /^(?<name>[A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[(?<options>[^\]]*)\])?\s*:\s*(?<command>.*)$/;
-var DEFAULT_PROBE_TIMEOUT = 60;
-var VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-function parseProbes(text, input = "probes") {
-  const probes = [];
-  const lines = text.split("\n");
-  lines.forEach((raw, index) => {
-    const line = raw.trim();
-    if (!line || line.startsWith("#")) return;
-    const where = `line ${index + 1} ('${line}')`;
-    const match = PROBE_LINE.exec(line);
-    if (!match?.groups) {
-      throw new InputError(input, `${where} is not 'name: command' (name: letters, digits, . _ -).`);
-    }
-    const { name, options = "", command } = match.groups;
-    if (!command.trim()) throw new InputError(input, `${where} has no command after the colon.`);
-    if (probes.some((probe2) => probe2.name === name)) {
-      throw new InputError(
-        input,
-        `${where} repeats the probe name '${name}'; names must be unique.`
-      );
-    }
-    const probe = {
-      name,
-      command: command.trim(),
-      required: true,
-      timeoutSeconds: DEFAULT_PROBE_TIMEOUT
+async function run(command, args, options = {}) {
+  const stdout = [];
+  const stderr = [];
+  const outLines = new LineSplitter((line) => options.onStdoutLine?.(line));
+  const errLines = new LineSplitter((line) => options.onStderrLine?.(line));
+  try {
+    const exitCode = await exec(command, args, {
+      cwd: options.cwd,
+      env: stringEnv(options.env ?? process.env),
+      input: options.input === void 0 ? void 0 : Buffer.from(options.input),
+      silent: true,
+      ignoreReturnCode: true,
+      listeners: {
+        stdout: (data) => {
+          const text2 = data.toString();
+          stdout.push(text2);
+          outLines.push(text2);
+        },
+        stderr: (data) => {
+          const text2 = data.toString();
+          stderr.push(text2);
+          errLines.push(text2);
+        }
+      }
+    });
+    outLines.end();
+    errLines.end();
+    return { exitCode, stdout: stdout.join(""), stderr: stderr.join("") };
+  } catch (error2) {
+    return {
+      exitCode: null,
+      stdout: stdout.join(""),
+      stderr: stderr.join(""),
+      startError: errorMessage(error2)
     };
-    for (const option of options.split(",").map((o) => o.trim()).filter(Boolean)) {
-      const timeout = /^timeout=(\d+)$/.exec(option);
-      if (option === "optional") probe.required = false;
-      else if (option === "required") probe.required = true;
-      else if (timeout && Number(timeout[1]) > 0) probe.timeoutSeconds = Number(timeout[1]);
-      else {
-        throw new InputError(
-          input,
-          `${where} has the unknown option '${option}'; use 'optional', 'required' or 'timeout=<seconds>'.`
-        );
+  }
+}
+function stringEnv(env) {
+  const out = {};
+  for (const [name, value] of Object.entries(env)) if (value !== void 0) out[name] = value;
+  return out;
+}
+function errorMessage(error2) {
+  return error2 instanceof Error ? error2.message : String(error2);
+}
+function signalChildren(signal = "SIGTERM") {
+  const pids = [];
+  let tasks = [];
+  try {
+    tasks = readdirSync("/proc/self/task");
+  } catch {
+    return pids;
+  }
+  for (const task of tasks) {
+    let children = "";
+    try {
+      children = readFileSync(`/proc/self/task/${task}/children`, "utf8");
+    } catch {
+      continue;
+    }
+    for (const pid of children.split(/\s+/).filter(Boolean).map(Number)) {
+      try {
+        process.kill(pid, signal);
+        pids.push(pid);
+      } catch {
       }
     }
-    probes.push(probe);
-  });
-  return probes;
+  }
+  return pids;
 }
-function oneOf(input, value, allowed) {
-  if (allowed.includes(value)) return value;
-  throw new InputError(input, `'${value}' is not one of ${allowed.map((a) => `'${a}'`).join(", ")}.`);
+
+// src/nix/setup.ts
+import { constants as constants2, rmSync } from "node:fs";
+import { access as access2, mkdir as mkdir4, statfs, writeFile as writeFile4 } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { delimiter, join as join3 } from "node:path";
+
+// src/nix/capabilities.ts
+var VERSION_LINE = /^(?:\S+\s+)?\((?<product>[^)]*)\)\s+(?<version>\d+(?:\.\d+){1,2}\S*)\s*$/;
+function parseNixVersion(text2) {
+  const lines2 = text2.replace(/\r/g, "").split("\n").map((line) => line.trim()).filter(Boolean);
+  for (const line of lines2) {
+    const match = VERSION_LINE.exec(line);
+    if (!match?.groups) continue;
+    const { product, version } = match.groups;
+    return { version, variant: variantOf(product) };
+  }
+  const shown = lines2[0] ?? "(no output)";
+  throw new Error(
+    `Cannot read the Nix version from \`nix --version\` output '${shown.slice(0, 200)}': expected e.g. 'nix (Nix) 2.26.3', 'nix (Lix, like Nix) 2.91.1' or 'nix (Determinate Nix 3.6.2) 2.29.0'.`
+  );
 }
-function integer(input, value, min, max, unit = "") {
-  const number = /^\d+$/.test(value) ? Number(value) : NaN;
-  if (Number.isSafeInteger(number) && number >= min && number <= max) return number;
-  throw new InputError(input, `'${value}' is not a whole number from ${min} to ${max}${unit}.`);
+function variantOf(product) {
+  if (/^lix\b/i.test(product)) return "lix";
+  if (/determinate/i.test(product)) return "determinate";
+  return "nix";
 }
-function boolean(input, value) {
-  if (/^(true|yes|1)$/i.test(value)) return true;
-  if (/^(false|no|0)$/i.test(value)) return false;
-  throw new InputError(input, `'${value}' is not 'true' or 'false'.`);
+function numbers(version) {
+  const match = /^(\d+)(?:\.(\d+))?(?:\.(\d+))?/.exec(version.trim());
+  if (!match) return [0, 0, 0];
+  return [match[1], match[2], match[3]].map((part) => part === void 0 ? 0 : Number(part));
 }
-function parseInputs(read) {
-  const get = (name) => read(name).trim() || INPUT_DEFAULTS[name];
-  const nonEmpty = (name) => {
-    const value = get(name);
-    if (!value) throw new InputError(name, "must not be empty.");
-    return value;
+function compareVersions(a, b) {
+  const left = numbers(a);
+  const right = numbers(b);
+  for (let index = 0; index < 3; index++) {
+    if (left[index] !== right[index]) return left[index] - right[index];
+  }
+  return 0;
+}
+var atLeast = (version, minimum) => compareVersions(version, minimum) >= 0;
+function capabilitiesFor(version, variant) {
+  if (variant === "lix") {
+    return {
+      printOutPaths: true,
+      configShow: ["config", "show"],
+      derivationShow: ["derivation", "show"],
+      storeInfo: ["store", "ping"],
+      jsonLogPath: false
+    };
+  }
+  return {
+    printOutPaths: atLeast(version, "2.12"),
+    configShow: atLeast(version, "2.20") ? ["config", "show"] : ["show-config"],
+    derivationShow: atLeast(version, "2.15") ? ["derivation", "show"] : ["show-derivation"],
+    storeInfo: atLeast(version, "2.19") ? ["store", "info"] : ["store", "ping"],
+    jsonLogPath: atLeast(version, "2.30")
   };
-  const rootKeyEnv = get("root-key-env");
-  if (!VARIABLE_NAME.test(rootKeyEnv)) {
-    throw new InputError(
-      "root-key-env",
-      `'${rootKeyEnv}' is not a valid environment variable name (letters, digits and _, not starting with a digit).`
+}
+
+// src/nix/install.ts
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { chmod, mkdir, writeFile } from "node:fs/promises";
+import { userInfo } from "node:os";
+import { join } from "node:path";
+var PINNED_NIX_VERSION = "2.35.2";
+var INSTALLER_SHA256 = {
+  "2.35.2": "9adda97297d9e8ab360df95c729eabff4f4f93d6db091953c3a68f29e3fb130c"
+};
+var INSTALLER_URL_ENV = "BOOT_IMAGE_VM_NIX_INSTALLER_URL";
+var DEFAULT_INSTALLER_BASE = "https://releases.nixos.org/nix";
+function resolveInstallerPin(requested) {
+  const text2 = requested.trim();
+  if (!text2) return { version: PINNED_NIX_VERSION, sha256: INSTALLER_SHA256[PINNED_NIX_VERSION] };
+  const match = /^(?<version>\d+\.\d+\.\d+)(?:@sha256:(?<sha256>[0-9a-fA-F]{64}))?$/.exec(text2);
+  if (!match?.groups) {
+    throw new Error(
+      `nix-version '${text2}' is not a version like '2.35.2' or '2.35.2@sha256:<64 hex digits>'.`
     );
   }
-  const artifactName = nonEmpty("artifact-name");
-  if (/[":<>|*?\\/\r\n]/.test(artifactName)) {
-    throw new InputError(
-      "artifact-name",
-      `'${artifactName}' contains a character artifacts cannot have (" : < > | * ? \\ / or a newline).`
+  const { version, sha256: sha2562 } = match.groups;
+  if (sha2562) return { version, sha256: sha2562.toLowerCase() };
+  const known = INSTALLER_SHA256[version];
+  if (known) return { version, sha256: known };
+  throw new Error(
+    `nix-version '${version}': this action has no verified hash for that installer (it knows ${Object.keys(INSTALLER_SHA256).join(", ")}). Give one as '${version}@sha256:<sha256 of ${DEFAULT_INSTALLER_BASE}/nix-${version}/install>'.`
+  );
+}
+function installerUrl(version, env) {
+  const base = (env[INSTALLER_URL_ENV] || DEFAULT_INSTALLER_BASE).replace(/\/+$/, "");
+  return `${base}/nix-${version}/install`;
+}
+var FinalDownloadError = class extends Error {
+};
+async function downloadVerified(url, expectedSha256, options = {}) {
+  const attempts = options.attempts ?? 3;
+  let wait = options.backoffMs ?? 2e3;
+  let lastError = "";
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    try {
+      const body = await fetchOnce(url, options);
+      const actual = createHash("sha256").update(body).digest("hex");
+      if (actual !== expectedSha256.toLowerCase()) {
+        throw new FinalDownloadError(
+          `Checksum mismatch for ${url}: expected sha256 ${expectedSha256.toLowerCase()}, got ${actual}. Refusing to run it.`
+        );
+      }
+      return body;
+    } catch (error2) {
+      if (error2 instanceof FinalDownloadError || options.signal?.aborted) throw error2;
+      lastError = errorMessage(error2);
+      if (attempt === attempts) break;
+      options.onRetry?.(
+        `Downloading ${url} failed (${lastError}); attempt ${attempt + 1} of ${attempts} in ${wait} ms.`
+      );
+      await delay(wait, options.signal);
+      wait *= 2;
+    }
+  }
+  throw new Error(`Could not download ${url} after ${attempts} attempts: ${lastError}`);
+}
+async function fetchOnce(url, options) {
+  const timeout = AbortSignal.timeout(options.timeoutMs ?? 6e4);
+  const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+  let response;
+  try {
+    response = await fetch(url, { signal, redirect: "follow" });
+  } catch (error2) {
+    const cause = error2.cause;
+    const detail = cause?.code ?? cause?.message ?? errorMessage(error2);
+    throw new Error(timeout.aborted ? "timed out" : `network error: ${detail}`);
+  }
+  if (response.status >= 400 && response.status < 500) {
+    throw new FinalDownloadError(
+      `Could not download ${url}: HTTP ${response.status} ${response.statusText} (not retried).`
     );
   }
-  const retention = get("retention-days");
-  const image = nonEmpty("image");
-  if (/\s/.test(image))
-    throw new InputError(
-      "image",
-      `'${image}' contains white space; give one attribute, e.g. 'bootImage'.`
+  if (!response.ok) throw new Error(`HTTP ${response.status} ${response.statusText}`);
+  return Buffer.from(await response.arrayBuffer());
+}
+function delay(ms, signal) {
+  return new Promise((resolve4, reject) => {
+    const timer = setTimeout(resolve4, ms);
+    signal?.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(timer);
+        reject(new Error("cancelled"));
+      },
+      { once: true }
     );
-  const probesText = read("probes").trim();
-  const devshell = read("devshell").trim();
-  const buildIn = oneOf("build-in", get("build-in"), ["host", "devshell", "both"]);
-  if (buildIn !== "host" && !devshell) {
-    throw new InputError(
-      "build-in",
-      `'${buildIn}' needs a devshell to build in; set 'devshell' (e.g. bootImageTest) or use 'host'.`
+  });
+}
+function installerFlags(daemon, extraConfFile) {
+  const mode = daemon ? "--daemon" : "--no-daemon";
+  return [mode, "--yes", "--no-channel-add", "--nix-extra-conf-file", extraConfFile];
+}
+async function installNix(options, ctx) {
+  const pin = resolveInstallerPin(options.nixVersion);
+  const url = installerUrl(pin.version, ctx.env);
+  const dir = join(ctx.tempDir, "nix-installer");
+  await mkdir(dir, { recursive: true });
+  ctx.log.info(`Downloading the Nix ${pin.version} installer from ${url}`);
+  const script = await downloadVerified(url, pin.sha256, {
+    signal: ctx.signal,
+    onRetry: (message) => ctx.log.warning(message),
+    ...options.download
+  });
+  const scriptPath = join(dir, "install");
+  await writeFile(scriptPath, script, { mode: 448 });
+  await chmod(scriptPath, 448);
+  const user = ctx.env.USER || safeUserName();
+  const extraConf = join(dir, "extra.conf");
+  await writeFile(
+    extraConf,
+    [
+      "experimental-features = nix-command flakes",
+      "max-jobs = auto",
+      `trusted-users = root${user && user !== "root" ? " " + user : ""}`,
+      ""
+    ].join("\n")
+  );
+  const daemon = existsSync(options.systemdDir ?? "/run/systemd/system");
+  const flags = installerFlags(daemon, extraConf);
+  ctx.log.info(
+    `Running the verified installer (sha256 ${pin.sha256}): sh install ${flags.join(" ")}`
+  );
+  const tail = [];
+  const keep = (line) => {
+    ctx.log.info(line);
+    tail.push(line);
+    if (tail.length > 20) tail.shift();
+  };
+  const result = await run("sh", [scriptPath, ...flags], {
+    env: { ...ctx.env, USER: user || "root" },
+    onStdoutLine: keep,
+    onStderrLine: keep
+  });
+  if (result.exitCode !== 0) {
+    const why = result.startError ?? `exit code ${result.exitCode}`;
+    throw new Error(
+      `The Nix ${pin.version} installer failed (${why}). Its last lines:
+${tail.join("\n")}`
     );
   }
   return {
-    flake: nonEmpty("flake"),
-    image,
-    // Empty is meaningful here (skip the diff); the runner and the CLI fill in the default.
-    devshell,
-    buildIn,
-    rootKeyEnv,
-    nix: oneOf("nix", get("nix"), ["auto", "install", "existing"]),
-    nixVersion: get("nix-version"),
-    extraNixConf: read("extra-nix-conf").split("\n").map((l) => l.trim()).filter(Boolean),
-    githubToken: read("github-token").trim(),
-    kvm: oneOf("kvm", get("kvm"), ["auto", "require", "off"]),
-    memoryMiB: integer("memory", get("memory"), 128, 1048576, " (MiB)"),
-    cpus: integer("cpus", get("cpus"), 1, 256),
-    firmware: oneOf("firmware", get("firmware"), ["bios", "uefi"]),
-    bootTimeoutSeconds: integer("boot-timeout", get("boot-timeout"), 5, 86400, " (seconds)"),
-    probes: parseProbes(probesText || DEFAULT_PROBES, probesText ? "probes" : "probes (default)"),
-    testCommand: read("test-command").trim(),
-    testTimeoutSeconds: integer("test-timeout", get("test-timeout"), 1, 86400, " (seconds)"),
-    upload: oneOf("upload", get("upload"), ["always", "failure", "never"]),
-    artifactName,
-    retentionDays: retention ? integer("retention-days", retention, 1, 90, " (days)") : void 0,
-    cache: boolean("cache", get("cache")),
-    cacheMaxSizeMiB: integer("cache-max-size", get("cache-max-size"), 1, 10240, " (MiB)"),
-    cacheTimeoutSeconds: integer("cache-timeout", get("cache-timeout"), 5, 3600, " (seconds)"),
-    compare: oneOf("compare", get("compare"), ["auto", "off"]),
-    failOnRegression: boolean("fail-on-regression", get("fail-on-regression")),
-    slowdownThresholdPercent: integer(
-      "slowdown-threshold",
-      get("slowdown-threshold"),
-      1,
-      1e3,
-      " (percent)"
-    )
+    version: pin.version,
+    flags,
+    changes: [
+      `installed Nix ${pin.version} (${daemon ? "multi-user, with the daemon" : "single-user"}) with the installer from ${url}, sha256 ${pin.sha256} verified before it ran`,
+      `the installer wrote the system nix.conf with: experimental-features = nix-command flakes, max-jobs = auto, trusted-users = root${user && user !== "root" ? " " + user : ""}`
+    ]
   };
 }
-
-// src/secrets.ts
-var SECRET_NAME = /(TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|PRIVATE|API_?KEY|ACCESS_?KEY|AUTH)/i;
-var SECRET_NAMES = /* @__PURE__ */ new Set([
-  "ACTIONS_RUNTIME_TOKEN",
-  "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
-  "ACTIONS_RESULTS_URL"
-]);
-var MIN_SECRET_LENGTH = 4;
-function isSecretName(name) {
-  return SECRET_NAMES.has(name) || SECRET_NAME.test(name);
-}
-var Secrets = class {
-  constructor(onRegister = () => {
-  }) {
-    this.onRegister = onRegister;
+function safeUserName() {
+  try {
+    return userInfo().username;
+  } catch {
+    return "";
   }
-  onRegister;
-  known = /* @__PURE__ */ new Set();
-  /** Registers a value (and, in Actions, masks it in the job log). */
-  add(value) {
-    if (!value || value.length < MIN_SECRET_LENGTH || this.known.has(value)) return;
-    this.known.add(value);
-    this.onRegister(value);
-    for (const line of value.split("\n")) {
-      const trimmed = line.trim();
-      if (trimmed.length >= 16 && !this.known.has(trimmed)) {
-        this.known.add(trimmed);
-        this.onRegister(trimmed);
+}
+
+// src/nix/setup-config.ts
+import { existsSync as existsSync2 } from "node:fs";
+import { chmod as chmod2, mkdir as mkdir2, writeFile as writeFile2 } from "node:fs/promises";
+import { join as join2 } from "node:path";
+function userConfFiles(env) {
+  if (env.NIX_USER_CONF_FILES !== void 0) {
+    return env.NIX_USER_CONF_FILES.split(":").filter(Boolean);
+  }
+  const home = env.HOME ?? "";
+  const configHome = env.XDG_CONFIG_HOME || (home ? join2(home, ".config") : "");
+  const configDirs = (env.XDG_CONFIG_DIRS || "/etc/xdg").split(":").filter(Boolean);
+  return [configHome, ...configDirs].filter(Boolean).map((dir) => join2(dir, "nix", "nix.conf")).filter((file) => existsSync2(file));
+}
+function dropInText(options) {
+  const lines2 = [
+    "# Written by boot-image-vm for its own nix calls (through NIX_USER_CONF_FILES).",
+    "# Your nix.conf files are not changed and still apply; settings here take precedence.",
+    "extra-experimental-features = nix-command flakes"
+  ];
+  if (options.kvm) lines2.push("extra-system-features = kvm");
+  if (options.extraNixConf.length) {
+    lines2.push("# From the extra-nix-conf input:", ...options.extraNixConf);
+  }
+  if (options.tokenPath) lines2.push(`!include ${options.tokenPath}`);
+  return lines2.join("\n") + "\n";
+}
+async function writeDropIn(options) {
+  await mkdir2(options.dir, { recursive: true, mode: 448 });
+  const changes = [];
+  let tokenPath;
+  if (options.githubToken) {
+    options.secrets.add(options.githubToken);
+    tokenPath = join2(options.dir, "access-tokens.conf");
+    await writeFile2(tokenPath, `access-tokens = github.com=${options.githubToken}
+`, {
+      mode: 384
+    });
+    await chmod2(tokenPath, 384);
+    changes.push(`wrote the GitHub access token to ${tokenPath} (mode 0600; post deletes it)`);
+  }
+  const confPath = join2(options.dir, "nix.conf");
+  await writeFile2(
+    confPath,
+    dropInText({ extraNixConf: options.extraNixConf, kvm: options.kvm, tokenPath })
+  );
+  const files = [confPath, ...userConfFiles(options.env).filter((file) => file !== confPath)];
+  const env = { NIX_USER_CONF_FILES: files.join(":") };
+  changes.push(
+    `wrote the action's Nix configuration ${confPath} (nix-command flakes${options.kvm ? ", system feature kvm" : ""}${options.extraNixConf.length ? `, ${options.extraNixConf.length} extra-nix-conf line(s)` : ""})`,
+    `set NIX_USER_CONF_FILES=${env.NIX_USER_CONF_FILES} for every nix call and later steps`
+  );
+  return { confPath, tokenPath, env, changes };
+}
+function parseConfigText(text2) {
+  const settings = {};
+  for (const line of text2.split("\n")) {
+    const match = /^([A-Za-z0-9-]+) = ?(.*)$/.exec(line.trimEnd());
+    if (match) settings[match[1]] = match[2];
+  }
+  return settings;
+}
+function experimentalFeatures(config, textValue) {
+  const value = config["experimental-features"]?.value;
+  if (Array.isArray(value) && value.every((item) => typeof item === "string")) return value;
+  if (textValue !== void 0) return textValue.split(/\s+/).filter(Boolean);
+  return void 0;
+}
+function redactConfig(config, secrets) {
+  const copy = JSON.parse(JSON.stringify(config));
+  const tokens = copy["access-tokens"];
+  if (tokens) {
+    for (const key of ["value", "defaultValue"]) {
+      const held = tokens[key];
+      if (held && typeof held === "object") {
+        tokens[key] = Object.fromEntries(Object.keys(held).map((host) => [host, "***"]));
+      } else if (typeof held === "string" && held) {
+        tokens[key] = "***";
       }
     }
   }
-  /** Registers the values of every variable whose name looks secret. */
-  addFromEnvironment(env) {
-    for (const [name, value] of Object.entries(env)) if (isSecretName(name)) this.add(value);
-  }
-  values() {
-    return [...this.known].sort((a, b) => b.length - a.length);
-  }
-  /** Replaces every known secret in the text with ***. */
-  redact(text) {
-    let out = text;
-    for (const value of this.values()) if (out.includes(value)) out = out.split(value).join("***");
-    return out;
-  }
-  /** The first known secret the text contains, if any. */
-  findIn(text) {
-    return this.values().find((value) => text.includes(value));
-  }
-};
-
-// src/key.ts
-var import_ssh2 = __toESM(require_lib2(), 1);
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-function publicKeyLine(privateKey) {
-  const parsed = import_ssh2.default.utils.parseKey(privateKey);
-  const key = Array.isArray(parsed) ? parsed[0] : parsed;
-  if (key instanceof Error) throw new Error(`the SSH private key cannot be read: ${key.message}`);
-  return `${key.type} ${key.getPublicSSH().toString("base64")}`;
+  return JSON.parse(secrets.redact(JSON.stringify(copy)));
 }
-function createEphemeralKey(parentDir) {
-  const dir = join(parentDir, "ssh-key");
-  mkdirSync(dir, { recursive: true, mode: 448 });
-  const pair2 = import_ssh2.default.utils.generateKeyPairSync("ed25519", { comment: "boot-image-vm ephemeral key" });
-  const privateKeyPath = join(dir, "id_ed25519");
-  const publicKeyPath = `${privateKeyPath}.pub`;
-  writeFileSync(privateKeyPath, pair2.private, { mode: 384 });
-  writeFileSync(publicKeyPath, pair2.public + "\n", { mode: 384 });
-  return { dir, privateKeyPath, publicKeyPath, privateKey: pair2.private };
+async function effectiveConfig(nixPath, configShow, env) {
+  const result = await run(nixPath, [...configShow, "--json"], { env });
+  if (result.exitCode !== 0) {
+    return {
+      error: `nix ${configShow.join(" ")} --json: ${result.startError ?? result.stderr.trim()}`
+    };
+  }
+  let json;
+  try {
+    json = JSON.parse(result.stdout);
+  } catch (error2) {
+    return { error: `nix ${configShow.join(" ")} --json printed no JSON: ${errorMessage(error2)}` };
+  }
+  let features = experimentalFeatures(json);
+  if (!features) {
+    const text2 = await run(nixPath, configShow, { env });
+    features = experimentalFeatures(json, parseConfigText(text2.stdout)["experimental-features"]);
+    if (features)
+      json["experimental-features"] = { ...json["experimental-features"], value: features };
+  }
+  return { json, features };
+}
+function storeModeFor(store, stateDirWritable, socketExists) {
+  const uri = store.trim() || "auto";
+  if (uri === "daemon" || uri.startsWith("unix://")) {
+    return { mode: "daemon", reason: `store '${uri}' is the daemon` };
+  }
+  if (uri === "local" || uri.startsWith("/") || uri.startsWith("local?") || uri.startsWith("local://")) {
+    return { mode: "in-process", reason: `store '${uri}' is a local store opened in-process` };
+  }
+  if (uri !== "auto") return { mode: "daemon", reason: `store '${uri}' is a remote store` };
+  if (stateDirWritable) {
+    return { mode: "in-process", reason: "store 'auto' and the state directory is writable" };
+  }
+  if (socketExists) {
+    return {
+      mode: "daemon",
+      reason: "store 'auto', state directory read-only, daemon socket exists"
+    };
+  }
+  return { mode: "in-process", reason: "store 'auto' and no daemon socket" };
 }
 
-// src/nix/env-stage.ts
-import { mkdir as mkdir2, writeFile } from "node:fs/promises";
-import { join as join3 } from "node:path";
-
-// src/nix/env-capture.ts
+// src/nix/setup-kvm.ts
 import { constants } from "node:fs";
-import { access, mkdir, mkdtemp, realpath, rm, stat, statfs } from "node:fs/promises";
-import { join as join2, resolve } from "node:path";
-
-// src/nix/env-diff.ts
-import { createHmac, randomBytes } from "node:crypto";
-
-// src/nix/env-verdicts.ts
-var SUN_PATH_MAX = 108;
-var byteLength = (text) => Buffer.byteLength(text, "utf8");
-function socketHeadroom(dir) {
-  return SUN_PATH_MAX - 1 - byteLength(dir.replace(/\/+$/, "") + "/");
-}
-function versionAtLeast(version, major, minor) {
-  const match = /^(\d+)\.(\d+)/.exec(version ?? "");
-  if (!match) return false;
-  const [a, b] = [Number(match[1]), Number(match[2])];
-  return a > major || a === major && b >= minor;
-}
-function drvName(drvPath) {
-  const base = drvPath.slice(drvPath.lastIndexOf("/") + 1);
-  return /^[0-9a-z]{32}-/.test(base) ? base.slice(33) : base;
-}
-function plannedBuildDir(input) {
-  const { settings, mode } = input;
-  if (mode !== "in-process") {
-    const note2 = mode === "daemon" ? "builds run in the daemon, under the daemon's own TMPDIR or build-dir: this context's TMPDIR does not reach them" : "builds run on another store";
-    return { buildDir: null, builderDir: null, socketHeadroom: null, buildDirNote: note2 };
-  }
-  let base;
-  let why;
-  if (settings["build-dir"]) {
-    base = settings["build-dir"];
-    why = "the build-dir setting";
-  } else if (versionAtLeast(input.version, 2, 30)) {
-    base = "/nix/var/nix/builds";
-    why = "Nix 2.30+ builds under the state dir";
-  } else {
-    base = input.tmpdir;
-    why = `Nix ${input.version ?? "< 2.30"} builds in-process under TMPDIR`;
-  }
-  const buildDir = `${base.replace(/\/+$/, "")}/nix-build-${input.drvName}-0`;
-  const sandboxed = settings.sandbox === "true" || settings.sandbox === "relaxed";
-  const builderDir = sandboxed ? settings["sandbox-build-dir"] || "/build" : buildDir;
-  const note = sandboxed ? `${why}; the sandbox shows it to the builder as ${builderDir}` : why;
-  return { buildDir, builderDir, socketHeadroom: socketHeadroom(builderDir), buildDirNote: note };
-}
-var isPseudoVariable = (name) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name);
-var SETTING_REASON = {
-  store: ["high", "which store builds go to"],
-  sandbox: ["high", "whether builders see the host filesystem, and where their build dir appears"],
-  "build-dir": ["high", "where build directories are created"],
-  "experimental-features": ["high", "flakes and nix-command must be on for nix build .#\u2026"],
-  "build-users-group": ["high", "whether builds run as build users or as the caller"],
-  "system-features": ["high", "a derivation that requires a missing feature (kvm) cannot build"],
-  substituters: ["medium", "where prebuilt paths come from; an unreachable one costs time"],
-  "sandbox-build-dir": ["medium", "the path a sandboxed builder sees as its build directory"]
-};
-function factDifferences(host, dev) {
-  const out = [];
-  if (!dev.ok) return out;
-  const add = (name, a, b, likelihood, reason) => {
-    if ((a ?? null) === (b ?? null)) return;
-    const kind = a == null ? "added" : b == null ? "removed" : "changed";
-    const values = { ...a == null ? {} : { host: a }, ...b == null ? {} : { devshell: b } };
-    out.push({ name, kind, ...values, likelihood, reason });
+import { access, mkdir as mkdir3, readFile, writeFile as writeFile3 } from "node:fs/promises";
+import { dirname } from "node:path";
+var KVM_UDEV_RULE = 'KERNEL=="kvm", GROUP="kvm", MODE="0666", OPTIONS+="static_node=kvm"\n';
+var KVM_UDEV_RULE_PATH = "/etc/udev/rules.d/99-boot-image-vm-kvm.rules";
+function defaultKvmDeviceOptions() {
+  return {
+    devicePath: "/dev/kvm",
+    rulePath: KVM_UDEV_RULE_PATH,
+    udevadm: "udevadm",
+    isRoot: process.getuid?.() === 0,
+    exists: (path) => access(path, constants.F_OK).then(
+      () => true,
+      () => false
+    ),
+    usable: (path) => access(path, constants.R_OK | constants.W_OK).then(
+      () => true,
+      () => false
+    )
   };
-  add(".drv", host.drvPath, dev.drvPath, "high", "another derivation is another build");
-  const [h, d] = [host.nix, dev.nix];
-  add("nix version", h.version, d.version, "high", "another nix: other defaults and rules");
-  if (h.version === d.version) {
-    add("nix binary", h.realPath, d.realPath, "medium", "another build of the same nix version");
-  }
-  add("store mode", host.store.mode, dev.store.mode, "high", "in-process builds use TMPDIR");
-  if (!host.settingsError && !dev.settingsError) {
-    const keys = /* @__PURE__ */ new Set([...Object.keys(host.settings), ...Object.keys(dev.settings)]);
-    for (const key of [...keys].sort()) {
-      const [likelihood, reason] = SETTING_REASON[key] ?? ["medium", "a nix setting"];
-      add(`nix.conf ${key}`, host.settings[key], dev.settings[key], likelihood, reason);
-    }
-  }
-  const [m, n] = [host.tmpdir.socketHeadroom, dev.tmpdir.socketHeadroom];
-  if (m !== null && n !== null) {
-    const reason = "bytes left for a unix socket's path in the image's build directory";
-    add("socket headroom", `${m} bytes`, `${n} bytes`, n < m ? "high" : "low", reason);
-  }
-  return out;
 }
-var SETTING_WEIGHT = {
-  store: 62,
-  sandbox: 60,
-  "build-dir": 60,
-  "experimental-features": 58,
-  "build-users-group": 52,
-  substituters: 50
-};
-var firstLine = (text) => (text ?? "").split("\n")[0].slice(0, 300);
-function describeDrv(c) {
-  return c.drvPath ?? `no .drv (${firstLine(c.evalError) || "not evaluated"})`;
-}
-function drvVerdicts(host, dev, image, keyNames) {
-  const out = [];
-  const keyChanged = keyNames.filter((k) => host.env[k] !== dev.env[k]);
-  if (host.drvPath && dev.drvPath) {
-    if (host.drvPath === dev.drvPath) {
-      out.push({ weight: 10, text: `same .drv in both contexts: ${host.drvPath}` });
-    } else {
-      const why = keyChanged.length ? `; ${keyChanged.join(", ")} differs between them` : "";
-      out.push({
-        weight: 90,
-        text: `the devshell evaluates ${image} to a different .drv (host: ${host.drvPath}, devshell: ${dev.drvPath})${why}`
-      });
+async function ensureKvmDevice(options, log) {
+  const device = options.devicePath;
+  if (!await options.exists(device)) {
+    return {
+      kvm: { action: `no ${device} on this machine (nothing to do)`, deviceUsable: false },
+      changes: []
+    };
+  }
+  if (await options.usable(device)) {
+    return { kvm: { action: `${device} already usable`, deviceUsable: true }, changes: [] };
+  }
+  log.info(`${device} exists but is not read-write for this process: installing a udev rule.`);
+  const changes = [];
+  const step = async (what, result) => {
+    if (result.exitCode === 0) return void 0;
+    const detail = (result.startError ?? result.stderr.trim()) || `exit code ${result.exitCode}`;
+    return `${what} failed: ${detail.split("\n").slice(-3).join(" ")}`;
+  };
+  const sudo = (command, args, input) => options.isRoot ? run(command, args, { input }) : run("sudo", ["-n", command, ...args], { input });
+  let failure;
+  const current = await readFile(options.rulePath, "utf8").catch(() => void 0);
+  if (current === KVM_UDEV_RULE) {
+    changes.push(`udev rule ${options.rulePath} was already in place`);
+  } else if (options.isRoot) {
+    try {
+      await mkdir3(dirname(options.rulePath), { recursive: true });
+      await writeFile3(options.rulePath, KVM_UDEV_RULE, { mode: 420 });
+      changes.push(`installed udev rule ${options.rulePath}: ${KVM_UDEV_RULE.trim()}`);
+    } catch (error2) {
+      failure = `writing ${options.rulePath} failed: ${error2.message}`;
     }
-  } else if (dev.ok && !dev.drvPath && host.drvPath) {
-    const text = `${image} does not evaluate in the devshell: ${firstLine(dev.evalError)}`;
-    out.push({ weight: 92, text });
-  } else if (!host.drvPath && dev.drvPath) {
-    const text = `${image} does not evaluate on the host (${firstLine(host.evalError)}), but does in the devshell: ${dev.drvPath}`;
-    out.push({ weight: 90, text });
-  } else if (!dev.ok) {
-    const text = host.drvPath ? `the host evaluates ${image} to ${host.drvPath}` : `${image} does not evaluate on the host: ${firstLine(host.evalError)}`;
-    out.push({ weight: host.drvPath ? 10 : 70, text });
   } else {
-    out.push({ weight: 70, text: `${image} evaluates in neither context: ${describeDrv(host)}` });
+    failure = await step(
+      `sudo -n tee ${options.rulePath}`,
+      await sudo("tee", [options.rulePath], KVM_UDEV_RULE)
+    );
+    if (!failure)
+      changes.push(`installed udev rule ${options.rulePath} (via sudo): ${KVM_UDEV_RULE.trim()}`);
   }
-  return out;
+  if (!failure) {
+    failure = await step(
+      "udevadm control --reload-rules",
+      await sudo(options.udevadm, ["control", "--reload-rules"])
+    );
+  }
+  if (!failure) {
+    failure = await step(
+      "udevadm trigger --name-match=kvm",
+      await sudo(options.udevadm, ["trigger", "--name-match=kvm"])
+    );
+    if (!failure) changes.push("reloaded udev rules and re-triggered the kvm device");
+  }
+  const usable = await waitUntilUsable(options);
+  const how = options.isRoot ? "" : " (via sudo -n)";
+  const action = failure ? `${device} was not read-write; udev rule not applied${how}: ${failure}` + (usable ? ` (it is usable now anyway)` : "") : usable ? `udev rule installed${how}; ${device} is now read-write` : `udev rule installed${how}, but ${device} is still not read-write for this process`;
+  if (!usable) log.warning(action, { title: "KVM device" });
+  return { kvm: { action, deviceUsable: usable }, changes };
 }
-var mib = (bytes2) => `${Math.floor(bytes2 / 2 ** 20)} MiB`;
-function tmpdirVerdicts(host, dev) {
-  const out = [];
-  if (!dev.exists || !dev.writable) {
-    const state = dev.exists ? "is not writable" : "does not exist";
-    out.push({ weight: 88, text: `the devshell's TMPDIR ${dev.path} ${state}` });
+async function waitUntilUsable(options) {
+  const deadline = Date.now() + (options.settleMs ?? 3e3);
+  for (; ; ) {
+    if (await options.usable(options.devicePath)) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve4) => setTimeout(resolve4, 100));
   }
-  const n = dev.socketHeadroom;
-  const m = host.socketHeadroom;
-  if (n !== null && dev.builderDir) {
-    const where = dev.buildDir && dev.buildDir.startsWith(dev.path.replace(/\/+$/, "") + "/") ? `in-process under ${dev.path.replace(/\/+$/, "")}/` : `in ${dev.builderDir}/`;
-    const room = n < 0 ? `already ${-n} bytes over the unix socket path limit` : `leaving ${n} bytes for socket paths`;
-    const text = `builds in the devshell run ${where}, ${room} (host: ${m ?? "n/a, daemon"})`;
-    const weight = m !== null && n < m ? n < 40 ? 86 : 64 : 30;
-    out.push({ weight, text });
-  } else {
-    out.push({
-      weight: 25,
-      text: `builds in the devshell do not run under its TMPDIR: ${dev.buildDirNote}`
-    });
-  }
-  if (dev.freeBytes !== null && dev.freeBytes < 2 ** 30 && dev.buildDir) {
-    out.push({
-      weight: 50,
-      text: `only ${mib(dev.freeBytes)} free under the devshell's TMPDIR ${dev.path}`
-    });
-  }
-  return out;
-}
-function nixVerdicts(host, dev) {
-  const out = [];
-  const [h, d] = [host.nix, dev.nix];
-  if (!d.onPath) {
-    const text = `the devshell has no nix on its PATH: a harness that runs \`nix\` inside it fails`;
-    out.push({ weight: 85, text });
-  }
-  if (h.version && d.version && h.version !== d.version) {
-    const text = `the devshell's nix is ${d.version} (${d.path}), the host's is ${h.version} (${h.path})`;
-    out.push({ weight: 80, text });
-  } else if (h.realPath !== d.realPath) {
-    const text = `the devshell runs another nix binary (${d.path}) than the host (${h.path}), both ${h.version ?? "of unknown version"}`;
-    out.push({ weight: 45, text });
-  } else if (d.onPath) {
-    out.push({ weight: 5, text: `same nix in both contexts: ${h.version ?? "?"} (${h.path})` });
-  }
-  if (d.error)
-    out.push({ weight: 40, text: `the devshell's nix did not run: ${firstLine(d.error)}` });
-  if (host.store.mode !== dev.store.mode) {
-    const text = `builds in the devshell go ${dev.store.mode === "daemon" ? "through the daemon" : dev.store.mode}, on the host ${host.store.mode === "daemon" ? "through the daemon" : host.store.mode}`;
-    out.push({ weight: 75, text });
-  }
-  for (const [c, label] of [
-    [host, "host"],
-    [dev, "devshell"]
-  ]) {
-    if (c.settingsError) {
-      out.push({
-        weight: 20,
-        text: `the ${label}'s nix configuration could not be read: ${firstLine(c.settingsError)}`
-      });
-    }
-  }
-  const keys = /* @__PURE__ */ new Set([...Object.keys(host.settings), ...Object.keys(dev.settings)]);
-  for (const key of [...keys].sort()) {
-    const [a, b] = [host.settings[key], dev.settings[key]];
-    if (a === b || host.settingsError || dev.settingsError) continue;
-    const text = `the devshell's nix has ${key} = ${b ?? "(unset)"} (host: ${a ?? "(unset)"})`;
-    out.push({ weight: SETTING_WEIGHT[key] ?? 48, text });
-  }
-  return out;
-}
-var SKIP_AS_VARIABLE = /* @__PURE__ */ new Set(["TMPDIR", "TMP", "TEMP", "TEMPDIR", "NIX_BUILD_TOP", "PATH"]);
-var VARIABLE_WEIGHT = {
-  NIX_CONFIG: 56,
-  NIX_REMOTE: 56,
-  SSL_CERT_FILE: 54
-};
-function verdictsFor(host, dev, differences, options) {
-  const image = options.image ?? "the image";
-  const keyNames = options.keyNames ?? [];
-  const out = [];
-  const variables = differences.filter((d) => !isPseudoVariable(d.name));
-  if (!dev.ok) {
-    const what = options.installable ? `\`nix develop ${options.installable}\`` : "nix develop";
-    out.push({ weight: 100, text: `${what} failed: ${firstLine(dev.error)}` });
-  }
-  out.push(...drvVerdicts(host, dev, image, keyNames));
-  if (dev.ok) {
-    out.push(...tmpdirVerdicts(host.tmpdir, dev.tmpdir));
-    out.push(...nixVerdicts(host, dev));
-  }
-  for (const d of variables) {
-    if (d.likelihood !== "high" || SKIP_AS_VARIABLE.has(d.name)) continue;
-    if (keyNames.includes(d.name) && host.drvPath !== dev.drvPath) continue;
-    const verb = d.kind === "added" ? "sets" : d.kind === "removed" ? "unsets" : "changes";
-    out.push({
-      weight: VARIABLE_WEIGHT[d.name] ?? 42,
-      text: `the devshell ${verb} ${d.name}: ${d.reason}`
-    });
-  }
-  if (variables.length) {
-    const count = (l) => variables.filter((d) => d.likelihood === l).length;
-    const text = `${variables.length} variables differ: ${count("high")} likely to change a build, ${count("medium")} possibly, ${count("low")} unlikely`;
-    out.push({ weight: 8, text });
-  }
-  return out.sort((a, b) => b.weight - a.weight).map((v) => v.text);
 }
 
-// src/nix/env-render.ts
-var MAX_CELL = 160;
-function cell(text, max = MAX_CELL) {
-  const flat = text.replace(/\r?\n/g, "\u23CE").replace(/\|/g, "\\|");
-  return flat.length > max ? `${flat.slice(0, max - 1)}\u2026` : flat;
+// src/nix/setup.ts
+function defaultSetupPaths(env) {
+  const home = env.HOME ?? "";
+  const stateDir = env.NIX_STATE_DIR || "/nix/var/nix";
+  return {
+    nixLocations: [
+      "/nix/var/nix/profiles/default/bin/nix",
+      ...home ? [join3(home, ".nix-profile/bin/nix")] : [],
+      "/run/current-system/sw/bin/nix",
+      "/usr/bin/nix",
+      "/usr/local/bin/nix"
+    ],
+    stateDir,
+    daemonSocket: env.NIX_DAEMON_SOCKET_PATH || join3(stateDir, "daemon-socket/socket"),
+    systemdDir: "/run/systemd/system"
+  };
 }
-function code(text, max = MAX_CELL) {
-  if (text === null || text === void 0) return "\u2013";
-  if (text === "") return "(empty)";
-  const body = cell(text, max);
-  const fence = body.includes("`") ? "``" : "`";
-  return `${fence}${fence.length > 1 ? " " : ""}${body}${fence.length > 1 ? " " : ""}${fence}`;
+var can = (path, mode = constants2.F_OK) => access2(path, mode).then(
+  () => true,
+  () => false
+);
+async function findNix(pathVariable, locations) {
+  const onPath = pathVariable.split(delimiter).filter((dir) => dir.startsWith("/")).map((dir) => join3(dir, "nix"));
+  for (const candidate of [...onPath, ...locations]) {
+    if (await can(candidate, constants2.X_OK)) return candidate;
+  }
+  return void 0;
+}
+async function setupNix(options, ctx) {
+  const paths = { ...defaultSetupPaths(ctx.env), ...options.paths };
+  const dir = join3(ctx.reportDir, "setup");
+  await mkdir4(dir, { recursive: true });
+  const changes = [];
+  const cleanupPaths = [];
+  let kvm = { action: "not looked at (setup stopped earlier)", deviceUsable: false };
+  const finish = async (result) => {
+    const text2 = changes.length ? changes.map((c) => `- ${c}`).join("\n") : "(nothing changed)";
+    await writeFile4(join3(dir, "changes.txt"), ctx.secrets.redact(text2) + "\n");
+    return { ...result, changes, cleanupPaths, kvm };
+  };
+  try {
+    const device = await ensureKvmDevice(
+      { ...defaultKvmDeviceOptions(), ...options.kvmDevice },
+      ctx.log
+    );
+    kvm = device.kvm;
+    changes.push(...device.changes);
+    const checked = options.checkKvm();
+    const searched = () => `PATH (${ctx.env.PATH || "empty"}) and ${paths.nixLocations.join(", ") || "no other location"}`;
+    let nixPath = options.mode === "install" ? void 0 : await findNix(ctx.env.PATH ?? "", paths.nixLocations);
+    if (!nixPath && options.mode === "existing") {
+      return await finish({
+        ok: false,
+        error: `nix: existing, but no nix was found: searched ${searched()}. Install Nix in an earlier step, put it on PATH, or use 'nix: auto' to let the action install Nix ${PINNED_NIX_VERSION}.`
+      });
+    }
+    let installed;
+    if (!nixPath) {
+      ctx.log.info(
+        options.mode === "install" ? "nix: install" : `No nix found (searched ${searched()}).`
+      );
+      installed = await installNix(
+        {
+          nixVersion: options.nixVersion,
+          systemdDir: paths.systemdDir,
+          download: options.download
+        },
+        ctx
+      );
+      changes.push(...installed.changes);
+      nixPath = await findNix("", paths.nixLocations);
+      if (!nixPath) {
+        return await finish({
+          ok: false,
+          error: `The Nix installer succeeded but no nix appeared in ${paths.nixLocations.join(", ")}.`
+        });
+      }
+    }
+    const probe = await run(nixPath, ["--version"], { env: ctx.env });
+    if (probe.exitCode !== 0) {
+      return await finish({
+        ok: false,
+        error: `${nixPath} --version failed (${probe.startError ?? `exit code ${probe.exitCode}`}): ${probe.stderr.trim()}`
+      });
+    }
+    const { version, variant } = parseNixVersion(probe.stdout + "\n" + probe.stderr);
+    const capabilities = capabilitiesFor(version, variant);
+    ctx.log.info(`Using ${nixPath}: ${variant} ${version}`);
+    const mismatch = versionMismatch(options.nixVersion, { nixPath, variant, version });
+    if (mismatch && !installed) ctx.log.warning(mismatch, { title: "nix-version not used" });
+    const foundNix = nixPath;
+    const configure = async (withKvm) => {
+      const written = await writeDropIn({
+        dir: join3(ctx.tempDir, "nix"),
+        extraNixConf: options.extraNixConf,
+        githubToken: options.githubToken,
+        kvm: withKvm,
+        env: ctx.env,
+        secrets: ctx.secrets
+      });
+      const read = await effectiveConfig(foundNix, capabilities.configShow, {
+        ...ctx.env,
+        ...written.env
+      });
+      return { dropIn: written, config: read };
+    };
+    let { dropIn, config } = await configure(false);
+    const features = config.json?.["system-features"]?.value;
+    let check;
+    if (Array.isArray(features) && features.includes("kvm")) {
+      kvm = {
+        ...kvm,
+        action: `${kvm.action}; system feature kvm listed by Nix itself (the device is read-write for it)`
+      };
+    } else {
+      check = await checked;
+      if (check.runsGuest) ({ dropIn, config } = await configure(true));
+      else kvm = { ...kvm, action: `${kvm.action}; system feature kvm not added: ${check.reason}` };
+    }
+    changes.push(...dropIn.changes);
+    if (dropIn.tokenPath) cleanupPaths.push(dropIn.tokenPath);
+    cleanupPaths.push(dropIn.confPath);
+    if (ctx.env.NIX_CONFIG) {
+      changes.push(
+        "note: NIX_CONFIG is set and overrides every configuration file, the drop-in too"
+      );
+    }
+    const redacted = config.json ? redactConfig(config.json, ctx.secrets) : void 0;
+    await writeFile4(
+      join3(dir, "config.json"),
+      ctx.secrets.redact(JSON.stringify(redacted ?? { error: config.error }, null, 2)) + "\n"
+    );
+    const storeSetting = ctx.env.NIX_REMOTE ?? stringValue(config.json?.store?.value) ?? "auto";
+    const writable = await can(paths.stateDir, constants2.R_OK | constants2.W_OK);
+    const store = storeModeFor(storeSetting, writable, await can(paths.daemonSocket));
+    if (store.mode === "daemon") {
+      changes.push(
+        "note: the daemon builds with its own system-features (kvm when /dev/kvm is read-write for it)"
+      );
+    }
+    const nix = {
+      nixPath,
+      version,
+      variant,
+      capabilities,
+      env: dropIn.env,
+      storeMode: store.mode
+    };
+    await writeFile4(
+      join3(dir, "nix.json"),
+      JSON.stringify(
+        { ...nix, storeSetting, storeModeReason: store.reason, kvmCheck: check },
+        null,
+        2
+      ) + "\n"
+    );
+    await writeFile4(join3(dir, "disk.txt"), await diskReport(ctx.env));
+    if (config.error) {
+      ctx.log.warning(`Could not read Nix's effective configuration: ${config.error}`);
+    } else if (config.features && !["nix-command", "flakes"].every((f) => config.features?.includes(f))) {
+      return await finish({
+        ok: false,
+        nix,
+        error: `The effective experimental-features are '${config.features.join(" ")}' although the action's drop-in enables nix-command and flakes: something later overrides them (NIX_CONFIG, or an extra-nix-conf line setting experimental-features).`
+      });
+    }
+    return await finish({ ok: true, nix });
+  } catch (error2) {
+    return await finish({ ok: false, error: ctx.secrets.redact(errorMessage(error2)) });
+  }
+}
+function versionMismatch(requested, found) {
+  const wanted = requested.split("@")[0];
+  if (!wanted || found.version === wanted) return void 0;
+  return `nix-version asks for Nix ${wanted}, but the Nix already here (${found.nixPath}) is ${found.variant} ${found.version}, and the action uses it as it is. Set 'nix: install' to install ${wanted}, or clear nix-version to accept the Nix the runner has.`;
+}
+function stringValue(value) {
+  return typeof value === "string" ? value : void 0;
+}
+async function diskReport(env) {
+  const targets = [
+    ["/nix", await can("/nix") ? "/nix" : "/"],
+    ["TMPDIR", env.TMPDIR || tmpdir()]
+  ];
+  const lines2 = ["where	path	free	total"];
+  for (const [label, path] of targets) {
+    try {
+      const stats = await statfs(path);
+      const gib2 = (blocks2) => `${(blocks2 * stats.bsize / 2 ** 30).toFixed(1)} GiB`;
+      lines2.push(`${label}	${path}	${gib2(stats.bavail)}	${gib2(stats.blocks)}`);
+    } catch (error2) {
+      lines2.push(`${label}	${path}	(statfs failed: ${errorMessage(error2)})`);
+    }
+  }
+  return lines2.join("\n") + "\n";
+}
+function cleanupSetup(paths) {
+  for (const path of paths) {
+    try {
+      rmSync(path, { force: true });
+    } catch {
+    }
+  }
+}
+
+// src/report/baseline.ts
+import { createHash as createHash2 } from "node:crypto";
+
+// src/report/boot-history.ts
+var HISTORY_RUNS = 8;
+var MIN_HISTORY_RUNS = 3;
+var PHASES = ["firmware", "kernel", "init", "network", "sshd"];
+function sameMachine(a, b) {
+  return a.accel === b.accel && (!a.firmware || !b.firmware || a.firmware === b.firmware);
+}
+function mergeHistory(earlier, run2) {
+  const all = run2 ? [...earlier.filter((r) => !(r.createdAt === run2.createdAt && r.run === run2.run)), run2] : [...earlier];
+  const kept = [];
+  for (let i = all.length - 1; i >= 0; i--) {
+    const same = kept.filter((r) => r.accel === all[i].accel && r.firmware === all[i].firmware);
+    if (same.length < HISTORY_RUNS) kept.unshift(all[i]);
+  }
+  return kept;
+}
+function runLabel(run2) {
+  const match = /\brun (\d+)(?: attempt (\d+))?/.exec(run2 ?? "");
+  if (!match) return void 0;
+  return match[2] && match[2] !== "1" ? `#${match[1]}.${match[2]}` : `#${match[1]}`;
+}
+function phasesOf(milestones, bootSeconds) {
+  const starts = PHASES.map((name) => ({
+    name,
+    at: name === "firmware" ? 0 : milestones[name]
+  })).filter((s2) => s2.at !== void 0 && s2.at <= bootSeconds).sort((a, b) => a.at - b.at);
+  const phases = {};
+  starts.forEach((start, i) => {
+    const end = i + 1 < starts.length ? starts[i + 1].at : bootSeconds;
+    phases[start.name] = round(end - start.at);
+  });
+  return phases;
+}
+var round = (value) => Math.round(value * 1e3) / 1e3;
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+function spread(values) {
+  const m = median(values);
+  return 1.4826 * median(values.map((v) => Math.abs(v - m)));
+}
+
+// src/report/probe-normalise.ts
+var MASKS = [
+  // Host keys and fingerprints (a fresh host key each boot).
+  [/\bSHA256:[A-Za-z0-9+/]{43}=?/g, "<fingerprint>"],
+  [/\b(ssh-(?:ed25519|rsa|dss)|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/]{40,}={0,2}/g, "$1 <key>"],
+  // MAC addresses (before the times of day, which look like their first three groups).
+  [/\b[0-9a-f]{2}(?::[0-9a-f]{2}){5}\b/gi, "<mac>"],
+  // Timestamps: ISO 8601, syslog-style, times of day, kernel and journal monotonic stamps.
+  [/\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?/g, "<time>"],
+  [
+    /\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun),? (?:\d{1,2} )?(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b[^\n]*?\d{2}:\d{2}:\d{2}(?: \w{1,5})?(?: \d{4})?/g,
+    "<time>"
+  ],
+  [
+    /\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) {1,2}\d{1,2} \d{2}:\d{2}:\d{2}/g,
+    "<time>"
+  ],
+  [/\b\d{2}:\d{2}:\d{2}(?:\.\d+)?\b/g, "<time>"],
+  // `uptime`: how long the guest has been up, and its load.
+  [/\bup +(?:\d+ days?, +)?(?:\d+:\d{2}|\d+ min)\b/g, "up <uptime>"],
+  [/\bload average: [\d.]+, [\d.]+, [\d.]+/g, "load average: <load>"],
+  [/\[ *\d+\.\d+\]/g, "[<t>]"],
+  // Durations and lifetimes (systemd's "in 1.234s", ip's "valid_lft 86399sec", "up 5 min").
+  [/\b\d+(?:\.\d+)?(?:ms|us|µs|sec|min|s)\b/g, "<duration>"],
+  // Identifiers that change per boot: UUIDs, boot and machine ids.
+  [/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, "<uuid>"],
+  [/\b[0-9a-f]{32}\b/g, "<id>"],
+  // Addresses: IPv4 (with an optional prefix), IPv6 (two groups or more, or with ::).
+  [/\b\d{1,3}(?:\.\d{1,3}){3}(?:\/\d{1,2})?\b/g, "<ipv4>"],
+  [
+    /(?<![\w:])(?:(?:[0-9a-f]{1,4}:){2,7}[0-9a-f]{1,4}|(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4})*)?::(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4})*)?)(?:\/\d{1,3})?(?![\w:])/gi,
+    "<ipv6>"
+  ],
+  // Ephemeral ports after an address (54321), and pids in their usual spellings.
+  [/(<ipv[46]>|\*|\]):(?:3[2-9]\d{3}|[4-6]\d{4})\b/g, "$1:<port>"],
+  [/\bpid[=: ]+\d+/gi, "pid=<pid>"],
+  // `ss -p`: a socket's file descriptor number depends on what the process opened first.
+  [/(\bpid=<pid>,fd=)\d+/g, "$1<fd>"],
+  [/\b([A-Za-z][\w.@-]*)\[\d+\]/g, "$1[<pid>]"],
+  // Duplicate address detection states of a fresh IPv6 address.
+  [/ (?:tentative|optimistic)\b/g, ""],
+  // `ip -json address`: what is left of a DHCP lease or a router advertisement (not "forever").
+  [/("(?:valid|preferred)_life_time"):(?!4294967295\b)\d+/g, "$1:<lifetime>"],
+  // Traffic counters: `ip -json -s` statistics, ifconfig's "RX packets 12 bytes 3456 (3.3 KiB)".
+  [
+    /("(?:bytes|packets|errors|dropped|missed|multicast|over_errors|carrier_errors|collisions)"):\d+/g,
+    "$1:<count>"
+  ],
+  [/\b([RT]X packets)[: ]\d+( +bytes)[: ]\d+(?: \([^)]*\))?/g, "$1 <count>$2 <count>"]
+];
+function normaliseProbeOutput(text2) {
+  let out = settleLinkStates(text2.replace(/\r\n?/g, "\n"));
+  for (const [pattern, replacement] of MASKS) out = out.replace(pattern, replacement);
+  out = out.replace(/\{"family":"inet6"[^{}]*"dynamic":true[^{}]*\},?/g, "").replace(/,\]/g, "]");
+  const lines2 = maskCounterRows(out.split("\n").map((line) => line.replace(/[ \t]+$/, "")));
+  const kept = lines2.filter(
+    (line, i) => !/^\s*inet6 <ipv6> .*\bdynamic\b/.test(line) && !(/^\s*valid_lft /.test(line) && /^\s*inet6 <ipv6> .*\bdynamic\b/.test(lines2[i - 1] ?? ""))
+  );
+  const settled = isLog(kept) ? settleLog(kept) : sortSocketTable(kept);
+  return settled.join("\n").replace(/\n+$/, "\n");
+}
+function maskCounterRows(lines2) {
+  return lines2.map(
+    (line, i) => /^\s*[RT]X:\s+bytes\b/.test(lines2[i - 1] ?? "") ? line.replace(/\d+/g, "<count>") : line
+  );
+}
+function sortSocketTable(lines2) {
+  const header = lines2.findIndex(
+    (line) => /^(?:Netid +)?State +Recv-Q +Send-Q +Local Address/.test(line)
+  );
+  if (header < 0) return lines2;
+  let end = header + 1;
+  while (end < lines2.length && lines2[end].trim()) end++;
+  const rows = lines2.slice(header + 1, end).map((row2) => row2.replace(/\s+/g, " ")).map(
+    (row2) => row2.replace(
+      /^((?:\w+ )?)(\S+) \d+ (\d+) /,
+      (_all, netid, state, sendQ) => `${netid}${state} <q> ${state === "LISTEN" ? sendQ : "<q>"} `
+    )
+  ).sort();
+  return [
+    ...lines2.slice(0, header),
+    lines2[header].replace(/\s+/g, " "),
+    ...rows,
+    ...lines2.slice(end)
+  ];
+}
+function isLog(lines2) {
+  const filled = lines2.filter((line) => line.trim());
+  const stamped = filled.filter((line) => /^(?:\[<t>\]|<time>) /.test(line));
+  return filled.length >= 5 && stamped.length * 2 >= filled.length;
+}
+var TIMING_LINES = [
+  /\bkernel: tsc: /,
+  /\bkernel: calibrate_delay_direct\(\) failed/,
+  /\bkernel: hrtimer: interrupt took /,
+  /\bkernel: clocksource: .*(?:watchdog|unstable|skew)/i,
+  /\bkernel: IPv6: ADDRCONF\(NETDEV_CHANGE\): \S+ link becomes ready/,
+  // The IO-APIC timer check and APIC calibration, which a loaded TCG host fails now and then.
+  /\bkernel: \.+ ?(?:\(found apic|works\.|failed\.|trying to set up timer|MP-BIOS bug)/,
+  /\bkernel: APIC (?:calibration not consistent|delta adjusted)/,
+  /\bsshd\[<pid>\]: (?:Accepted |Disconnected from |Received disconnect from |Connection (?:closed|reset) by |drop connection |error: beginning MaxStartups|exited MaxStartups|fatal: ssh_packet_send_debug|error: kex_exchange_identification|banner exchange|Timeout before authentication|pam_unix\(sshd:session\)|pam_env\(sshd:session\))/
+];
+function settleLog(lines2) {
+  const out = [];
+  let entries = [];
+  let dropping = false;
+  const flush = () => {
+    out.push(...[...new Set(entries)].sort());
+    entries = [];
+  };
+  for (const line of lines2) {
+    if (!line.trim()) continue;
+    if (/^--- \w+ ---$/.test(line)) {
+      flush();
+      out.push(line);
+      continue;
+    }
+    if (/^\s/.test(line)) {
+      if (!dropping && entries.length) entries[entries.length - 1] += `
+${line}`;
+      continue;
+    }
+    const masked = line.replace(/(?<![\w<])\d+(?:\.\d+)?(?![\w>])/g, "<n>");
+    dropping = TIMING_LINES.some((pattern) => pattern.test(masked));
+    if (!dropping) entries.push(masked);
+  }
+  flush();
+  return out;
+}
+function settleLinkStates(text2) {
+  const settling = (flags) => /\bNO-CARRIER\b/.test(flags) && /\bLOWER_UP\b/.test(flags);
+  const plain = text2.replace(
+    /^(\d+: \S+ <)([^>\n]*)(>[^\n]*)$/gm,
+    (line, head, flags, rest) => settling(flags) ? `${head}${flags.replace(/NO-CARRIER,?/, "").replace(/,$/, "")}${rest.replace(/ state DOWN\b/, " state UP")}` : line
+  );
+  return plain.replace(
+    /("flags":\[)([^\]]*)(\][^{}[\]]*?"operstate":")(\w+)"/g,
+    (whole, head, flags, middle, state) => settling(flags) ? `${head}${flags.replace(/"NO-CARRIER",?/, "").replace(/,$/, "")}${middle}${state === "DOWN" ? "UP" : state}"` : whole
+  );
+}
+
+// src/report/baseline.ts
+var BASELINE_SCHEMA_VERSION = 2;
+var BASELINE_OUTPUT_MAX_CHARS = 8 * 1024;
+function probeOutputBody(text2) {
+  const start = text2.indexOf("--- stdout ---");
+  return start >= 0 ? text2.slice(start) : text2;
+}
+function digest(text2) {
+  return createHash2("sha256").update(text2).digest("hex").slice(0, 16);
+}
+function parseFailedUnits(text2) {
+  const units = /* @__PURE__ */ new Set();
+  for (const line of text2.split("\n")) {
+    const match = /^\s*(?:[●*×x]\s+)?(\S+\.(?:service|socket|mount|automount|swap|target|timer|path|device|scope|slice))\s+\S+\s+failed\b/.exec(
+      line
+    );
+    if (match) units.add(match[1]);
+  }
+  return [...units].sort();
+}
+function parseSystemState(text2) {
+  const lines2 = stdoutOf(text2).split("\n").map((line) => line.trim()).filter(Boolean);
+  const last = lines2.at(-1);
+  return last && /^[a-z-]+$/.test(last) ? last : void 0;
+}
+function stdoutOf(text2) {
+  return /--- stdout ---\n([\s\S]*?)(?:\n--- stderr ---|$)/.exec(text2)?.[1] ?? text2;
+}
+function baselineFrom(report, readProbeOutput, facts = {}) {
+  const build = report.builds.find((b) => b.status === "passed" && b.outPath) ?? report.builds.find((b) => b.drvPath) ?? report.builds[0];
+  const image = {
+    flake: facts.flake,
+    attribute: facts.attribute,
+    drvPath: build?.drvPath,
+    outPath: build?.outPath,
+    isoPath: build?.isoPath,
+    isoBytes: facts.isoBytes,
+    closureBytes: facts.closureBytes
+  };
+  const vm = report.vm;
+  const boot = vm?.boot;
+  const baseline = {
+    schemaVersion: BASELINE_SCHEMA_VERSION,
+    createdAt: report.finishedAt || report.startedAt,
+    run: facts.run,
+    result: report.result,
+    image,
+    nix: report.setup?.nix ? { version: report.setup.nix.version, variant: report.setup.nix.variant } : void 0,
+    accel: boot?.accel,
+    firmware: facts.firmware,
+    bootSeconds: boot?.status === "passed" ? boot.bootSeconds : void 0,
+    milestones: Object.fromEntries((boot?.timeline ?? []).map((m) => [m.name, m.seconds])),
+    history: [],
+    test: vm?.test ? { exitCode: vm.test.exitCode, timedOut: vm.test.timedOut } : void 0
+  };
+  const run2 = runOf(baseline);
+  if (run2) baseline.history = [run2];
+  if (vm && boot?.status === "passed") {
+    baseline.probes = vm.probes.map((probe) => {
+      const text2 = readProbeOutput(probe.file);
+      const entry = {
+        name: probe.name,
+        required: probe.required,
+        exitCode: probe.exitCode,
+        timedOut: probe.timedOut,
+        missing: probe.missing
+      };
+      if (text2 === void 0) return entry;
+      const normalised = normaliseProbeOutput(probeOutputBody(text2));
+      entry.digest = digest(normalised);
+      entry.output = normalised.slice(0, BASELINE_OUTPUT_MAX_CHARS);
+      if (normalised.length > BASELINE_OUTPUT_MAX_CHARS) entry.truncated = true;
+      const ran = !probe.missing && !probe.timedOut;
+      if (probe.name === "failed-units" && ran)
+        baseline.failedUnits = parseFailedUnits(stdoutOf(text2));
+      if (probe.name === "system-state" && ran) baseline.systemState = parseSystemState(text2);
+      return entry;
+    });
+  }
+  return baseline;
+}
+function baselineJson(baseline) {
+  return JSON.stringify(baseline, null, 2) + "\n";
+}
+function parseBaseline(text2) {
+  let value;
+  try {
+    value = JSON.parse(text2);
+  } catch (error2) {
+    throw new Error(`not JSON (${error2 instanceof Error ? error2.message : String(error2)})`);
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new Error("not a baseline object");
+  }
+  const candidate = value;
+  if (candidate.schemaVersion !== 1 && candidate.schemaVersion !== BASELINE_SCHEMA_VERSION) {
+    throw new Error(
+      `schemaVersion ${String(candidate.schemaVersion)} is not 1 or ${BASELINE_SCHEMA_VERSION} (written by another version of boot-image-vm)`
+    );
+  }
+  if (typeof candidate.createdAt !== "string" || typeof candidate.image !== "object") {
+    throw new Error("createdAt or image is missing");
+  }
+  const baseline = {
+    ...candidate,
+    schemaVersion: BASELINE_SCHEMA_VERSION,
+    milestones: candidate.milestones ?? {},
+    history: []
+  };
+  const runs = candidate.schemaVersion === 1 ? [runOf(baseline)] : candidate.history ?? [];
+  baseline.history = (Array.isArray(runs) ? runs : []).filter(isRun);
+  return baseline;
+}
+function isRun(run2) {
+  const r = run2;
+  return typeof r?.createdAt === "string" && typeof r.bootSeconds === "number" && Number.isFinite(r.bootSeconds) && typeof r.milestones === "object" && r.milestones !== null;
+}
+function runOf(baseline) {
+  return baseline.result === "passed" ? bootOf(baseline) : void 0;
+}
+function bootOf(baseline) {
+  if (baseline.bootSeconds === void 0) return void 0;
+  return {
+    createdAt: baseline.createdAt,
+    run: baseline.run,
+    label: runLabel(baseline.run),
+    accel: baseline.accel,
+    firmware: baseline.firmware,
+    bootSeconds: baseline.bootSeconds,
+    milestones: baseline.milestones
+  };
+}
+function withHistory(current, earlier) {
+  return { ...current, history: mergeHistory(earlier?.history ?? [], runOf(current)) };
+}
+
+// src/report/boot-judgement.ts
+var SLOWDOWN_FLOOR_SECONDS = 2;
+var SPREAD_FACTOR = 3;
+var s = (value) => `${value.toFixed(1)} s`;
+var range = (band) => band.low === band.high ? s(band.low) : `${band.low.toFixed(1)}\u2013${s(band.high)}`;
+var lastRuns = (band) => band.runs === 1 ? "the last run" : `the last ${band.runs} runs'`;
+function bandOf(values) {
+  return {
+    runs: values.length,
+    low: Math.min(...values),
+    high: Math.max(...values),
+    median: round(median(values))
+  };
+}
+function allowance(values, percent) {
+  return round(
+    Math.max(
+      SLOWDOWN_FLOOR_SECONDS,
+      percent / 100 * median(values),
+      SPREAD_FACTOR * spread(values)
+    )
+  );
+}
+function past(values, value, percent) {
+  const excess = round(value - Math.max(...values));
+  const allowed = allowance(values, percent);
+  return { excess, allowed, beyond: excess > allowed };
+}
+function judgePhases(window2, current, percent) {
+  const now = phasesOf(current.milestones, current.bootSeconds);
+  const names = Object.keys(now).join();
+  const then = window2.map((run2) => ({ boot: run2.bootSeconds, phases: phasesOf(run2.milestones, run2.bootSeconds) })).filter((run2) => Object.keys(run2.phases).join() === names);
+  return PHASES.filter((name) => now[name] !== void 0).map((name) => {
+    const seconds = now[name];
+    const values = then.map((run2) => run2.phases[name]);
+    if (values.length < MIN_HISTORY_RUNS) return { judgement: { name, seconds, slower: false } };
+    const raw = past(values, seconds, percent);
+    const paced = pacedPast(then, current.bootSeconds, name, seconds, percent);
+    const slower = raw.beyond && (paced?.beyond ?? true);
+    return {
+      judgement: { name, seconds, band: bandOf(values), slower },
+      excess: raw.excess,
+      allowed: raw.allowed
+    };
+  });
+}
+function pacedPast(then, boot, name, seconds, percent) {
+  const rest = then.map((run2) => run2.boot - run2.phases[name]);
+  const typical = median(rest);
+  if (typical <= 0 || boot - seconds <= 0 || rest.some((r) => r <= 0)) return void 0;
+  const paced = then.map((run2, i) => run2.phases[name] / (rest[i] / typical));
+  return past(paced, seconds / ((boot - seconds) / typical), percent);
+}
+function judgeBoot(window2, current, percent) {
+  const seconds = current.bootSeconds;
+  const machine = [current.accel?.toUpperCase(), current.firmware?.toUpperCase()].filter(Boolean).join(", ");
+  const values = window2.map((run2) => run2.bootSeconds);
+  const phases = judgePhases(window2, current, percent);
+  const base = { seconds, accel: current.accel, firmware: current.firmware };
+  const judgements = { phases: phases.map((p) => p.judgement) };
+  if (values.length < MIN_HISTORY_RUNS) {
+    const had = values.length ? `only ${values.length} earlier passing run${values.length === 1 ? "" : "s"}` : "no earlier passing run";
+    return {
+      ...base,
+      verdict: "too-little-history",
+      band: values.length ? bandOf(values) : void 0,
+      ...judgements,
+      sentence: `Boot ${s(seconds)}; too little history to judge: ${had}${machine ? ` with ${machine}` : ""} (${MIN_HISTORY_RUNS} needed).`
+    };
+  }
+  const band = bandOf(values);
+  const allowed = allowance(values, percent);
+  const known = { ...base, band, allowanceSeconds: allowed, ...judgements };
+  const of = `${lastRuns(band)} ${range(band)}${machine ? ` (${machine})` : ""}`;
+  const named = phases.filter((p) => p.judgement.slower).sort((a, b) => (b.excess ?? 0) - (a.excess ?? 0));
+  const phaseText = (p) => `${p.judgement.name} ${s(p.judgement.seconds)} (was ${range(p.judgement.band)})`;
+  const judged = phases.filter((p) => p.judgement.band).length;
+  if (seconds > band.high + allowed && (named.length || judged < 2)) {
+    return {
+      ...known,
+      verdict: "slower",
+      slowerPhases: named.map((p) => p.judgement.name),
+      sentence: `Boot is slower: ${s(seconds)}, past ${of} by ${s(seconds - band.high)} (${s(allowed)} allowed)` + (named.length ? `; slower in ${named.map(phaseText).join(", ")}.` : ".")
+    };
+  }
+  if (named.length) {
+    const [first, ...more2] = named;
+    const phaseBand = first.judgement.band;
+    return {
+      ...known,
+      verdict: "slower",
+      slowerPhases: named.map((p) => p.judgement.name),
+      sentence: `Boot is slower in ${first.judgement.name}: ${s(first.judgement.seconds)}, past ${lastRuns(phaseBand)} ${range(phaseBand)} by ${s(first.excess)} (${s(first.allowed)} allowed)` + (more2.length ? `, and in ${more2.map(phaseText).join(", ")}` : "") + `; the whole boot, ${s(seconds)}, is within the noise of ${of}.`
+    };
+  }
+  if (seconds > band.high + allowed) {
+    return {
+      ...known,
+      verdict: "slower-throughout",
+      sentence: `Boot ${s(seconds)} is past ${of} by ${s(seconds - band.high)}, but every phase grew alike, as on a busier host: not counted as a regression.`
+    };
+  }
+  if (seconds < band.low - allowed) {
+    return {
+      ...known,
+      verdict: "faster",
+      sentence: `Boot is faster: ${s(seconds)}, under ${of} by ${s(band.low - seconds)}.`
+    };
+  }
+  const inside = seconds >= band.low && seconds <= band.high;
+  return {
+    ...known,
+    verdict: "within-noise",
+    sentence: inside ? `Boot ${s(seconds)}, within ${of}.` : `Boot ${s(seconds)}, within the noise of ${of}: ${s(allowed)} allowed either side.`
+  };
+}
+function historyRows(window2, current) {
+  const row2 = (run2, label, isCurrent) => ({
+    label,
+    createdAt: run2.createdAt,
+    run: run2.run,
+    ...isCurrent ? { current: true } : {},
+    bootSeconds: run2.bootSeconds,
+    phases: phasesOf(run2.milestones, run2.bootSeconds)
+  });
+  const rows = window2.map((run2) => row2(run2, run2.label ?? shortTime(run2.createdAt), false));
+  if (current) rows.push(row2(current, "this run", true));
+  return rows;
+}
+function shortTime(iso) {
+  const match = /^\d{4}-(\d{2}-\d{2})T(\d{2}:\d{2})/.exec(iso);
+  return match ? `${match[1]} ${match[2]}` : iso.slice(0, 16);
+}
+
+// src/report/unified-diff.ts
+var DIFF_MAX_LINES = 40;
+function diffOps(a, b) {
+  let start = 0;
+  while (start < a.length && start < b.length && a[start] === b[start]) start++;
+  let endA = a.length;
+  let endB = b.length;
+  while (endA > start && endB > start && a[endA - 1] === b[endB - 1]) {
+    endA--;
+    endB--;
+  }
+  const midA = a.slice(start, endA);
+  const midB = b.slice(start, endB);
+  const ops = [];
+  for (let i = 0; i < start; i++) ops.push({ kind: " ", line: a[i], a: i, b: i });
+  if (midA.length * midB.length > 4e6) {
+    midA.forEach((line, i) => ops.push({ kind: "-", line, a: start + i, b: start }));
+    midB.forEach((line, i) => ops.push({ kind: "+", line, a: endA, b: start + i }));
+  } else {
+    const n = midA.length;
+    const m = midB.length;
+    const lcs = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1));
+    for (let i2 = n - 1; i2 >= 0; i2--) {
+      for (let j2 = m - 1; j2 >= 0; j2--) {
+        lcs[i2][j2] = midA[i2] === midB[j2] ? lcs[i2 + 1][j2 + 1] + 1 : Math.max(lcs[i2 + 1][j2], lcs[i2][j2 + 1]);
+      }
+    }
+    let i = 0;
+    let j = 0;
+    while (i < n || j < m) {
+      if (i < n && j < m && midA[i] === midB[j]) {
+        ops.push({ kind: " ", line: midA[i], a: start + i++, b: start + j++ });
+      } else if (j < m && (i === n || lcs[i][j + 1] > lcs[i + 1][j])) {
+        ops.push({ kind: "+", line: midB[j], a: start + i, b: start + j++ });
+      } else {
+        ops.push({ kind: "-", line: midA[i], a: start + i++, b: start + j });
+      }
+    }
+  }
+  for (let k = 0; endA + k < a.length; k++) {
+    ops.push({ kind: " ", line: a[endA + k], a: endA + k, b: endB + k });
+  }
+  return ops;
+}
+function unifiedDiff(before, after, options = {}) {
+  if (before === after) return "";
+  const context = options.context ?? 2;
+  const maxLines = options.maxLines ?? DIFF_MAX_LINES;
+  const [labelA, labelB] = options.labels ?? ["before", "after"];
+  const split = (text2) => text2 === "" ? [] : text2.replace(/\n$/, "").split("\n");
+  const ops = diffOps(split(before), split(after));
+  const changed = ops.map((op, index2) => op.kind === " " ? -1 : index2).filter((i) => i >= 0);
+  const lines2 = [`--- ${labelA}`, `+++ ${labelB}`];
+  let index = 0;
+  while (index < changed.length) {
+    const first = Math.max(0, changed[index] - context);
+    let last = Math.min(ops.length - 1, changed[index] + context);
+    while (index + 1 < changed.length && changed[index + 1] - context <= last + 1) {
+      index++;
+      last = Math.min(ops.length - 1, changed[index] + context);
+    }
+    index++;
+    const hunk = ops.slice(first, last + 1);
+    const countA = hunk.filter((op) => op.kind !== "+").length;
+    const countB = hunk.filter((op) => op.kind !== "-").length;
+    const startA = hunk[0].a + (countA ? 1 : 0);
+    const startB = hunk[0].b + (countB ? 1 : 0);
+    lines2.push(`@@ -${startA},${countA} +${startB},${countB} @@`);
+    for (const op of hunk) lines2.push(op.kind + op.line);
+  }
+  if (lines2.length > maxLines) {
+    const left = lines2.length - maxLines;
+    return [...lines2.slice(0, maxLines), `\u2026 ${left} more diff line${left === 1 ? "" : "s"}`].join(
+      "\n"
+    );
+  }
+  return lines2.join("\n");
+}
+
+// src/report/compare.ts
+var SIZE_CHANGE_PERCENT = 1;
+function compared(before, after) {
+  const value = { before, after };
+  if (before !== void 0 && after !== void 0 && before > 0) {
+    value.deltaPercent = Math.round((after - before) / before * 1e3) / 10;
+  }
+  return value;
+}
+function formatBytes(bytes) {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (Math.abs(value) >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+var signed = (percent) => `${percent > 0 ? "+" : ""}${percent}%`;
+function probeOutcome(probe) {
+  if (probe.timedOut) return "timed out";
+  if (probe.missing) return "command missing";
+  return probe.exitCode === null ? "no exit code" : `exit code ${probe.exitCode}`;
+}
+var probePassed = (probe) => probe.exitCode === 0 && !probe.timedOut && !probe.missing;
+function compareProbes(before, after) {
+  const changes = [];
+  const old = new Map(before.map((probe) => [probe.name, probe]));
+  for (const probe of after) {
+    const then = old.get(probe.name);
+    old.delete(probe.name);
+    if (!then) {
+      changes.push({
+        kind: "probe-added",
+        subject: probe.name,
+        summary: `Probe ${probe.name} is new (${probeOutcome(probe)}).`,
+        regression: false
+      });
+      continue;
+    }
+    if (probeOutcome(then) !== probeOutcome(probe)) {
+      const worse = probePassed(then) && !probePassed(probe);
+      changes.push({
+        kind: "probe-result",
+        subject: probe.name,
+        summary: `Probe ${probe.name}: ${probeOutcome(then)} \u2192 ${probeOutcome(probe)}.`,
+        before: probeOutcome(then),
+        after: probeOutcome(probe),
+        regression: worse
+      });
+    }
+    if (then.digest && probe.digest && then.digest !== probe.digest) {
+      const optional = !probe.required;
+      const cut = then.truncated || probe.truncated ? " (of the first 8 KiB)" : "";
+      changes.push({
+        kind: "probe-output",
+        subject: probe.name,
+        summary: `Probe ${probe.name}: the output changed${optional ? " (an optional probe: not a regression)" : ""}.`,
+        before: then.digest,
+        after: probe.digest,
+        regression: !optional,
+        diff: unifiedDiff(then.output ?? "", probe.output ?? "", {
+          labels: [`${probe.name} (last good run)${cut}`, `${probe.name} (this run)${cut}`]
+        }) || void 0
+      });
+    }
+  }
+  for (const gone of old.values()) {
+    changes.push({
+      kind: "probe-removed",
+      subject: gone.name,
+      summary: `Probe ${gone.name} no longer runs.`,
+      regression: false
+    });
+  }
+  return changes;
+}
+function compareWithBaseline(baseline, current, options) {
+  const threshold = options.slowdownThresholdPercent;
+  const changes = [];
+  if (baseline.result !== current.result) {
+    changes.push({
+      kind: "result",
+      summary: `Result: ${baseline.result} \u2192 ${current.result}.`,
+      before: baseline.result,
+      after: current.result,
+      regression: current.result !== "passed"
+    });
+  }
+  const boot = compared(baseline.bootSeconds, current.bootSeconds);
+  const judged = judgeBootTime(baseline, current, threshold);
+  if (judged.boot && judged.boot.verdict !== "within-noise" && judged.boot.verdict !== "too-little-history") {
+    const slower = judged.boot.verdict === "slower";
+    changes.push({
+      kind: "boot-time",
+      subject: slower ? judged.boot.slowerPhases?.[0] : void 0,
+      summary: judged.boot.sentence,
+      before: judged.boot.band?.high,
+      after: judged.boot.seconds,
+      regression: slower
+    });
+  }
+  const iso = compared(baseline.image.isoBytes, current.image.isoBytes);
+  const closure = compared(baseline.image.closureBytes, current.image.closureBytes);
+  for (const [kind, name, value] of [
+    ["iso-size", "ISO size", iso],
+    ["closure-size", "Closure size", closure]
+  ]) {
+    if (value.deltaPercent === void 0 || Math.abs(value.deltaPercent) < SIZE_CHANGE_PERCENT)
+      continue;
+    changes.push({
+      kind,
+      summary: `${name}: ${formatBytes(value.before)} \u2192 ${formatBytes(value.after)} (${signed(value.deltaPercent)}).`,
+      before: value.before,
+      after: value.after,
+      regression: false
+    });
+  }
+  if (baseline.failedUnits && current.failedUnits) {
+    const then = new Set(baseline.failedUnits);
+    const now = new Set(current.failedUnits);
+    for (const unit of current.failedUnits.filter((u) => !then.has(u))) {
+      changes.push({
+        kind: "failed-unit",
+        subject: unit,
+        summary: `Unit ${unit} fails now.`,
+        regression: true
+      });
+    }
+    for (const unit of baseline.failedUnits.filter((u) => !now.has(u))) {
+      changes.push({
+        kind: "resolved-unit",
+        subject: unit,
+        summary: `Unit ${unit} no longer fails.`,
+        regression: false
+      });
+    }
+  }
+  if (baseline.systemState && current.systemState && baseline.systemState !== current.systemState) {
+    changes.push({
+      kind: "system-state",
+      summary: `System state: ${baseline.systemState} \u2192 ${current.systemState}.`,
+      before: baseline.systemState,
+      after: current.systemState,
+      regression: current.systemState !== "running"
+    });
+  }
+  if (baseline.probes && current.probes)
+    changes.push(...compareProbes(baseline.probes, current.probes));
+  if (baseline.test && current.test) {
+    const outcome = (test) => test.timedOut ? "timed out" : `exit code ${test.exitCode ?? "none"}`;
+    const [then, now] = [outcome(baseline.test), outcome(current.test)];
+    if (then !== now) {
+      changes.push({
+        kind: "test",
+        summary: `Test command: ${then} \u2192 ${now}.`,
+        before: then,
+        after: now,
+        regression: now !== "exit code 0"
+      });
+    }
+  }
+  const nixThen = baseline.nix && `${baseline.nix.variant} ${baseline.nix.version}`;
+  const nixNow = current.nix && `${current.nix.variant} ${current.nix.version}`;
+  if (nixThen && nixNow && nixThen !== nixNow) {
+    changes.push({
+      kind: "nix-version",
+      summary: `Nix: ${nixThen} \u2192 ${nixNow}.`,
+      before: nixThen,
+      after: nixNow,
+      regression: false
+    });
+  }
+  if (baseline.accel && current.accel && baseline.accel !== current.accel) {
+    changes.push({
+      kind: "accelerator",
+      summary: `Accelerator: ${baseline.accel} \u2192 ${current.accel}.`,
+      before: baseline.accel,
+      after: current.accel,
+      regression: current.accel === "tcg"
+    });
+  }
+  const regressions = changes.filter((change) => change.regression).map(({ regression: _regression, diff: _diff, ...rest }) => rest);
+  const partly = baseline.probes && !current.probes ? " This run did not reach the probes: only what it has is compared." : "";
+  const since = `since the last good run (${baseline.createdAt})`;
+  return {
+    status: changes.length ? "changed" : "unchanged",
+    baselineSource: options.source,
+    baselineCreatedAt: baseline.createdAt,
+    baselineRun: baseline.run,
+    detail: (changes.length ? `${changes.length} change${changes.length === 1 ? "" : "s"} ${since}, ${regressions.length} of them regression${regressions.length === 1 ? "" : "s"}.` : `Nothing changed ${since}.`) + partly,
+    regressions,
+    changes,
+    bootSeconds: boot,
+    isoBytes: iso,
+    closureBytes: closure,
+    slowdownThresholdPercent: threshold,
+    ...judged
+  };
+}
+function judgeBootTime(baseline, current, percent) {
+  const now = bootOf(current);
+  if (!now) return {};
+  const window2 = (baseline?.history ?? []).filter(
+    (run2) => sameMachine(run2, now) && !(run2.createdAt === now.createdAt && run2.run === now.run)
+  );
+  return { boot: judgeBoot(window2, now, percent), history: historyRows(window2, now) };
+}
+function noComparison(status, detail, source) {
+  return { status, detail, regressions: [], baselineSource: source };
+}
+
+// src/report/markdown.ts
+function byteLength(text2) {
+  return Buffer.byteLength(text2, "utf8");
+}
+var ANSI = /\u001b(?:\[[0-?]*[ -/]*[@-~]|\][^\u0007\u001b]*(?:\u0007|\u001b\\)|[@-Z\\-_])/g;
+var CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
+function stripControl(text2) {
+  return text2.replace(ANSI, "").replace(CONTROL, "");
+}
+function escapeHtml(text2) {
+  return text2.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+}
+function escapeCell(text2, maxChars = 300) {
+  const flat = stripControl(text2).replace(/\s*[\r\n]+\s*/g, " ");
+  const short = flat.length > maxChars ? flat.slice(0, maxChars - 1) + "\u2026" : flat;
+  return escapeHtml(short).replace(/[\\`*_[\]~|#!]/g, (character) => "\\" + character);
+}
+function codeCell(text2, maxChars = 300) {
+  const flat = stripControl(text2).replace(/\s*[\r\n]+\s*/g, " ");
+  if (!flat) return "";
+  if (/[`<>]/.test(flat) || flat.length > maxChars) return escapeCell(flat, maxChars);
+  return "`" + flat.replace(/\|/g, "\\|") + "`";
+}
+function headBytes(text2, maxBytes) {
+  const bytes = Buffer.from(text2, "utf8");
+  if (bytes.length <= maxBytes) return text2;
+  let end = Math.max(0, maxBytes);
+  while (end > 0 && (bytes[end] & 192) === 128) end--;
+  return bytes.subarray(0, end).toString("utf8");
+}
+function tailBytes(text2, maxBytes) {
+  const bytes = Buffer.from(text2, "utf8");
+  if (bytes.length <= maxBytes) return text2;
+  let start = bytes.length - Math.max(0, maxBytes);
+  while (start < bytes.length && (bytes[start] & 192) === 128) start++;
+  return bytes.subarray(start).toString("utf8");
+}
+function clipTail(lines2, limits) {
+  const maxLineChars = limits.maxLineChars ?? 2e3;
+  const kept = [];
+  let bytes = 0;
+  let longLines = 0;
+  for (let index = lines2.length - 1; index >= 0 && kept.length < limits.maxLines; index--) {
+    let line = stripControl(lines2[index] ?? "").replace(/\r$/, "");
+    if (line.length > maxLineChars) {
+      line = "\u2026" + line.slice(-(maxLineChars - 1));
+      longLines++;
+    }
+    const size2 = byteLength(line) + 1;
+    if (bytes + size2 > limits.maxBytes) {
+      if (kept.length === 0) kept.push(tailBytes(line, limits.maxBytes));
+      break;
+    }
+    kept.push(line);
+    bytes += size2;
+  }
+  kept.reverse();
+  const dropped = lines2.length - kept.length;
+  const parts = [];
+  if (dropped > 0) parts.push(`${dropped} earlier line${dropped === 1 ? "" : "s"}`);
+  if (longLines > 0) parts.push(`the start of ${longLines} long line${longLines === 1 ? "" : "s"}`);
+  return { text: kept.join("\n"), cut: parts.join(" and ") };
+}
+function fence(text2, info2 = "text") {
+  const longest = Math.max(0, ...(text2.match(/`+/g) ?? []).map((run2) => run2.length));
+  const marks = "`".repeat(Math.max(3, longest + 1));
+  return `${marks}${info2}
+${text2}
+${marks}`;
+}
+function details(summary, body, open = false) {
+  return `<details${open ? " open" : ""}><summary>${escapeHtml(summary)}</summary>
+
+${body}
+
+</details>`;
 }
 function table(header, rows) {
   const line = (cells) => `| ${cells.join(" | ")} |`;
   return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
 }
-function pair(label, host, devshell) {
-  const mark = host === devshell ? label : `**${label}**`;
-  return [mark, host, devshell];
-}
-function bytes(n) {
-  if (n === null) return "\u2013";
-  if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(1)} GiB`;
-  return `${Math.floor(n / 2 ** 20)} MiB`;
-}
-function nixRows(h, d) {
-  const rows = [
-    pair("nix", code(h.nix.path), code(d.nix.path)),
-    pair("resolves to", code(h.nix.realPath), code(d.nix.realPath)),
-    pair("first nix on PATH", code(h.nix.onPath), code(d.nix.onPath)),
-    pair("version", code(h.nix.version), code(d.nix.version)),
-    pair("store mode", h.store.mode, d.store.mode),
-    pair("NIX_REMOTE", code(h.store.nixRemote), code(d.store.nixRemote)),
-    pair("daemon socket", String(h.store.daemonSocket), String(d.store.daemonSocket)),
-    pair("state dir writable", String(h.store.stateDirWritable), String(d.store.stateDirWritable)),
-    pair("uid", String(h.store.uid), String(d.store.uid))
-  ];
-  const keys = [.../* @__PURE__ */ new Set([...Object.keys(h.settings), ...Object.keys(d.settings)])].sort();
-  for (const key of keys) rows.push(pair(key, code(h.settings[key]), code(d.settings[key])));
-  if (h.settingsError || d.settingsError) {
-    rows.push(["config error", cell(h.settingsError ?? ""), cell(d.settingsError ?? "")]);
-  }
-  return rows;
-}
-function tmpdirRows(h, d) {
-  const [a, b] = [h.tmpdir, d.tmpdir];
-  const path = (t) => code(t.path) + (t.set ? "" : " (unset)");
-  return [
-    pair("TMPDIR", path(a), path(b)),
-    pair("bytes", String(a.bytes), String(b.bytes)),
-    pair("exists / writable", `${a.exists} / ${a.writable}`, `${b.exists} / ${b.writable}`),
-    pair("free", bytes(a.freeBytes), bytes(b.freeBytes)),
-    pair("build directory", code(a.buildDir), code(b.buildDir)),
-    pair("the builder sees", code(a.builderDir), code(b.builderDir)),
-    pair(
-      "socket headroom (bytes)",
-      String(a.socketHeadroom ?? "\u2013"),
-      String(b.socketHeadroom ?? "\u2013")
-    ),
-    pair("why there", cell(a.buildDirNote), cell(b.buildDirNote))
-  ];
-}
-function differenceRow(d) {
-  let devshell = code(d.devshell);
-  if (d.host && d.devshell && d.devshell.length > d.host.length && d.devshell.endsWith(`:${d.host}`)) {
-    devshell = `${code(d.devshell.slice(0, -d.host.length - 1))} + the host's`;
-  }
-  return [code(d.name), d.kind, d.likelihood, code(d.host), devshell, cell(d.reason, 300)];
-}
-function renderDiffMarkdown(report) {
-  const { host, devshell } = report.contexts;
-  const { flake, image } = report.request;
-  const installable = `${flake}#${report.request.devshell}`;
-  const out = [
-    "# What is different inside the devshell",
-    `The build's own context compared with \`nix develop ${installable}\`, for \`${flake}#${image}\`.`
-  ];
-  if (report.error) out.push(`**The comparison is incomplete:** ${cell(report.error, 1e3)}`);
-  out.push("## Verdicts", report.verdicts.map((v) => `- ${v}`).join("\n") || "- no differences");
-  out.push(
-    "## Derivation",
-    table(
-      ["", "Host", "Devshell"],
-      [
-        pair(".drv", code(host.drvPath), code(devshell.drvPath)),
-        pair("evaluation error", cell(host.evalError ?? ""), cell(devshell.evalError ?? ""))
-      ]
-    )
-  );
-  out.push("## Nix", table(["", "Host", "Devshell"], nixRows(host, devshell)));
-  out.push(
-    "## TMPDIR",
-    table(["", "Host", "Devshell"], tmpdirRows(host, devshell)),
-    `Socket headroom = ${SUN_PATH_MAX - 1} (sun_path's ${SUN_PATH_MAX} bytes less the NUL) \u2212 the bytes of "<the builder sees>/": what is left for a socket path inside the build directory. The devshell's TMPDIR is shown as it is for you: the capture ran in a private scratch directory and its prefix is written back as your TMPDIR.`
-  );
-  const variables = report.differences.filter((d) => !isPseudoVariable(d.name));
-  const counts = ["high", "medium", "low"].map((l) => `${variables.filter((d) => d.likelihood === l).length} ${l}`).join(", ");
-  out.push(`## Variables (${variables.length} differ: ${counts})`);
-  if (variables.length) {
-    const header = ["Variable", "Change", "Likelihood", "Host", "Devshell", "Why it matters"];
-    out.push(table(header, variables.map(differenceRow)));
-  }
-  out.push(
-    `Host: ${host.variables} variables, devshell: ${devshell.variables}. Whole environments (secret values redacted to a keyed hash: equal tags mean equal values): \`env/host.env\`, \`env/devshell.env\`.`
-  );
-  return out.join("\n\n") + "\n";
+function formatDuration(ms) {
+  if (ms === void 0 || !Number.isFinite(ms) || ms < 0) return "";
+  const seconds = ms / 1e3;
+  if (seconds < 60) return `${seconds.toFixed(1)} s`;
+  const minutes = Math.floor(seconds / 60);
+  return `${minutes} min ${Math.round(seconds - minutes * 60)} s`;
 }
 
-// src/nix/env-diff.ts
-var NAME = /^[A-Za-z_][A-Za-z0-9_]*=/;
-var NAME_AFTER_NEWLINE = /\n([A-Za-z_][A-Za-z0-9_]*=)/;
-function parseEnv0(text) {
-  const env = {};
-  const records = text.split("\0");
-  for (let i = 0; i < records.length; i++) {
-    let record = records[i];
-    if (i === 0 && !NAME.test(record)) {
-      const match = NAME_AFTER_NEWLINE.exec(record);
-      if (!match) continue;
-      record = record.slice(match.index + 1);
-    }
-    const eq = record.indexOf("=");
-    if (eq <= 0) continue;
-    env[record.slice(0, eq)] = record.slice(eq + 1);
-  }
-  return env;
-}
-var REDACTION_KEY = randomBytes(32);
-function redactedTag(value) {
-  const digest = createHmac("sha256", REDACTION_KEY).update(value).digest("hex");
-  return `<redacted sha256:${digest.slice(0, 8)}>`;
-}
-function redactEnv(env, secrets) {
-  const known = secrets.values();
-  for (const [name, value] of Object.entries(env)) {
-    if (isSecretName(name) && value.length >= 4) known.push(value);
-  }
-  const out = {};
-  for (const [name, value] of Object.entries(env)) {
-    const secret = value !== "" && (isSecretName(name) || known.some((s) => value.includes(s)));
-    out[name] = secret ? redactedTag(value) : value;
-  }
-  return out;
-}
-var CAPTURED_SETTINGS = [
-  "store",
-  "sandbox",
-  "sandbox-build-dir",
-  "build-dir",
-  "build-users-group",
-  "experimental-features",
-  "substituters",
-  "system-features"
+// src/report/summary-sections.ts
+var STAGES = [
+  "setup",
+  "qemu",
+  "build",
+  "env-diff",
+  "boot",
+  "probes",
+  "test",
+  "upload"
 ];
-var XP_FEATURES = [
-  "ca-derivations",
-  "impure-derivations",
-  "flakes",
-  "nix-command",
-  "recursive-nix",
-  "no-url-literals",
-  "fetch-closure"
-];
-function renderSetting(key, value) {
-  if (Array.isArray(value)) {
-    const items = value.map(
-      (v) => key === "experimental-features" && typeof v === "number" ? XP_FEATURES[v] ?? `#${v}` : v
-    );
-    return items.map(String).join(" ");
-  }
-  if (value === null || value === void 0) return "";
-  return typeof value === "object" ? JSON.stringify(value) : String(value);
-}
-function parseConfigJson(text) {
-  const config = JSON.parse(text);
-  const out = {};
-  for (const key of CAPTURED_SETTINGS) {
-    if (key in config) out[key] = renderSetting(key, config[key]?.value);
-  }
-  return out;
-}
-var ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
-function nixError(stderr, fallback) {
-  const lines = stderr.replace(ANSI, "").split("\n").filter((line) => line.trim() && !/^warning: Git tree '.*' is dirty$/.test(line));
-  const first = lines.findIndex((line) => line.startsWith("error"));
-  const kept = (first >= 0 ? lines.slice(first) : lines).slice(0, 20).join("\n").slice(0, 2e3);
-  return kept || fallback;
-}
-var TMP_NAMES = ["TMPDIR", "TMP", "TEMP", "TEMPDIR", "NIX_BUILD_TOP"];
-var TMP_REASON = "in-process builds (no daemon, Nix < 2.30) put their build directory under it: a longer path leaves less room for unix sockets, a removed one breaks the build";
-var HIGH = {
-  NIX_BUILD_TOP: "nix develop's own temp dir, which TMPDIR then points at; it is never deleted",
-  NIX_CONFIG: "extra nix.conf lines that every nix command in the context applies",
-  NIX_REMOTE: "chooses the store: the daemon, or in-process with the build directory under TMPDIR",
-  NIX_PATH: "resolves <nixpkgs> and other <\u2026> lookups in impure evaluation",
-  NIX_CONF_DIR: "the directory nix.conf is read from",
-  NIX_USER_CONF_FILES: "the user nix.conf files read after the system one",
-  NIX_STATE_DIR: "which store nix opens",
-  NIX_STORE_DIR: "which store nix opens",
-  NIX_DAEMON_SOCKET_PATH: "which daemon nix talks to",
-  SSL_CERT_FILE: "the CA bundle for downloads: nix develop drops it (NixOS/nix#12234), which breaks single-user substitution",
-  NIX_SSL_CERT_FILE: "the CA bundle nix uses for substituters and fetchers",
-  HOME: "the user nix.conf (~/.config/nix/nix.conf) and the fetcher caches live under it",
-  XDG_CONFIG_HOME: "the user nix.conf is read from $XDG_CONFIG_HOME/nix/nix.conf",
-  XDG_CONFIG_DIRS: "nix.conf is also read from each $XDG_CONFIG_DIRS/nix/nix.conf"
+var LIMITS = {
+  tailLines: 80,
+  tailBytes: 24 * 1024,
+  errorLines: 60,
+  errorBytes: 16 * 1024,
+  derivationsWithLog: 10,
+  derivationRows: 50,
+  dependents: 20,
+  verdicts: 10,
+  differences: 15,
+  probes: 150,
+  screenshots: 20,
+  withheld: 50
 };
-var LOCALE = /^(LANG|LANGUAGE|LC_[A-Z_]+|LOCALE_ARCHIVE(_.*)?|TZ|TZDIR)$/;
-var DERIVATION_ATTRS = new Set(
-  "builder name system shellHook out outputs args stdenv src buildInputs nativeBuildInputs propagatedBuildInputs propagatedNativeBuildInputs depsBuildBuild depsHostHost depsTargetTarget buildPhase installPhase phases patches doCheck doInstallCheck strictDeps preferLocalBuild allowSubstitutes configureFlags cmakeFlags mesonFlags dontAddDisableDepTrack __structuredAttrs __ignoreNulls passAsFile".split(" ")
-);
-var SHELL_BOOKKEEPING = /* @__PURE__ */ new Set(["SHLVL", "PWD", "OLDPWD", "_", "SHELL", "BASHOPTS", "SHELLOPTS"]);
-function classifyVariable(name, options = {}) {
-  const high = (reason) => ({ likelihood: "high", reason });
-  const medium = (reason) => ({ likelihood: "medium", reason });
-  const low = (reason) => ({ likelihood: "low", reason });
-  if (options.keyNames?.includes(name)) {
-    return high(
-      "the flake reads it with builtins.getEnv under --impure: another value, another .drv"
-    );
-  }
-  if (HIGH[name]) return high(HIGH[name]);
-  if (TMP_NAMES.includes(name)) return high(TMP_REASON);
-  if (name === "PATH") {
-    const nix = options.pathNix;
-    if (nix?.differs) {
-      const where = (path) => path ?? "none";
-      return high(`the first nix on PATH differs: ${where(nix.host)} vs ${where(nix.devshell)}`);
+var STATUS_EMOJI = {
+  passed: "\u2705",
+  failed: "\u274C",
+  warning: "\u26A0\uFE0F",
+  skipped: "\u23ED\uFE0F"
+};
+var plural = (count, word) => `${count} ${word}${count === 1 ? "" : "s"}`;
+var more = (left, what, where) => left > 0 ? `
+
+_\u2026 and ${plural(left, what)} more (see ${where} in the artifact)._` : "";
+var codeList = (items, limit, what, where) => items.slice(0, limit).map((item) => codeCell(item)).join(", ") + more(items.length - Math.min(items.length, limit), what, where);
+function errorBlock(text2, where = "report.json") {
+  const clipped = clipTail(text2.split("\n"), {
+    maxLines: LIMITS.errorLines,
+    maxBytes: LIMITS.errorBytes
+  });
+  const note = clipped.cut ? `
+
+_Cut ${clipped.cut}; the full text is in ${where}._` : "";
+  return fence(clipped.text) + note;
+}
+function stageTable(report) {
+  const rows = STAGES.map((name) => {
+    const stage = report.stages[name];
+    if (!stage) return [name, "\u23ED\uFE0F not run", "", ""];
+    return [
+      name,
+      `${STATUS_EMOJI[stage.status]} ${stage.status}`,
+      formatDuration(stage.durationMs),
+      escapeCell(stage.detail)
+    ];
+  });
+  return "### Stages\n\n" + table(["Stage", "Status", "Duration", "Detail"], rows);
+}
+function derivationBlock(failure, open) {
+  const clipped = clipTail(failure.tail, {
+    maxLines: LIMITS.tailLines,
+    maxBytes: LIMITS.tailBytes
+  });
+  const exit = failure.exitCode === null || /exit code/.test(failure.reason) ? "" : ` (exit code ${failure.exitCode})`;
+  const cut = clipped.cut ? ` Cut ${clipped.cut} from this tail.` : "";
+  const body = [
+    `${codeCell(failure.drv)}: ${escapeCell(failure.reason)}${exit}.`,
+    clipped.text ? fence(clipped.text, "log") : "_The log is empty._",
+    `_Full log: ${codeCell(failure.log)} in the artifact.${cut}_`
+  ].join("\n\n");
+  return details(`\u274C ${failure.name}: ${failure.reason}`, body, open);
+}
+function buildSection(build, titled, openFirst = true) {
+  const title = titled ? `### Build (${build.context})` : "### Build";
+  const lines2 = [title, `**${build.status}** in ${formatDuration(build.durationMs)}.`];
+  const paths = [];
+  if (build.drvPath) paths.push(`- Derivation: ${codeCell(build.drvPath)}`);
+  if (build.outPath) paths.push(`- Output: ${codeCell(build.outPath)}`);
+  if (build.isoPath) paths.push(`- ISO: ${codeCell(build.isoPath)}`);
+  if (paths.length) lines2.push(paths.join("\n"));
+  if (build.error) lines2.push(errorBlock(build.error, "build/build.log"));
+  const failures = build.failures;
+  if (failures.length) {
+    const own = failures.length === 1 ? "its own builder" : "their own builders";
+    lines2.push(`${plural(failures.length, "derivation")} failed in ${own}:`);
+    failures.slice(0, LIMITS.derivationsWithLog).forEach((failure, index) => lines2.push(derivationBlock(failure, openFirst && index === 0)));
+    const rest = failures.slice(LIMITS.derivationsWithLog);
+    if (rest.length) {
+      const rows = rest.slice(0, LIMITS.derivationRows).map((f) => [escapeCell(f.name), escapeCell(f.reason), codeCell(f.log)]);
+      lines2.push(
+        table(["Derivation", "Reason", "Log"], rows) + more(rest.length - rows.length, "failed derivation", "build/failed/")
+      );
     }
-    return medium(
-      `other tools come first; nix still resolves to ${nix?.host ?? "the same binary"} in both`
+  }
+  if (build.dependents.length) {
+    const shown = build.dependents.slice(0, LIMITS.dependents);
+    const list = shown.map((drv) => `- ${codeCell(drv)}`).join("\n");
+    lines2.push(
+      details(
+        `${plural(build.dependents.length, "dependent")} failed only because of these`,
+        list
+      ) + more(build.dependents.length - shown.length, "dependent", "report.json")
     );
   }
-  if (name === "IN_NIX_SHELL") {
-    return medium("tells tools they run inside nix develop: flakes and test harnesses branch on it");
-  }
-  if (name.startsWith("NIX_")) return medium("read by nix or by Nix-aware tools");
-  if (name.startsWith("LD_")) {
-    return medium("changes which shared libraries nix and the builders it starts load");
-  }
-  if (LOCALE.test(name)) return medium("locale: changes messages, sorting and encodings in tools");
-  if (name.startsWith("GIT_")) return medium("git reads it, and flake evaluation fetches git trees");
-  if (DERIVATION_ATTRS.has(name)) {
-    return low("a derivation attribute that nix develop exports; nix itself does not read it");
-  }
-  if (SHELL_BOOKKEEPING.has(name)) return low("shell bookkeeping");
-  return low("nix does not read it; it matters only to the tools that do");
+  return lines2.join("\n\n");
 }
-var RANK = { high: 0, medium: 1, low: 2 };
-function byLikelihood(a, b) {
-  const pseudo = Number(isPseudoVariable(b.name)) - Number(isPseudoVariable(a.name));
-  return RANK[a.likelihood] - RANK[b.likelihood] || pseudo || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-}
-function diffEnvironments(host, devshell, options = {}) {
-  const pathNix = {
-    differs: (host.nix.onPathRealPath ?? null) !== (devshell.nix.onPathRealPath ?? null),
-    host: host.nix.onPath,
-    devshell: devshell.nix.onPath
-  };
-  const names = /* @__PURE__ */ new Set([...Object.keys(host.env), ...Object.keys(devshell.env)]);
-  const differences = [];
-  for (const name of names) {
-    const a = host.env[name];
-    const b = devshell.env[name];
-    if (a === b) continue;
-    const kind = a === void 0 ? "added" : b === void 0 ? "removed" : "changed";
-    const { likelihood, reason } = classifyVariable(name, { keyNames: options.keyNames, pathNix });
-    differences.push({ name, kind, host: a, devshell: b, likelihood, reason });
+function envDiffSection(diff, heading = "### Environment diff") {
+  const lines2 = [heading];
+  if (diff.error) lines2.push(`The diff did not complete: ${escapeCell(diff.error)}`);
+  const verdicts = diff.verdicts.slice(0, LIMITS.verdicts);
+  if (verdicts.length) lines2.push(verdicts.map((v) => `- ${escapeCell(v, 1e3)}`).join("\n"));
+  const order = { high: 0, medium: 1, low: 2 };
+  const likely = [...diff.differences].sort((a, b) => order[a.likelihood] - order[b.likelihood]);
+  const shown = likely.slice(0, LIMITS.differences);
+  if (shown.length) {
+    const rows = shown.map((d) => [
+      codeCell(d.name),
+      d.kind,
+      d.likelihood,
+      codeCell(d.host ?? "", 120),
+      codeCell(d.devshell ?? "", 120),
+      escapeCell(d.reason)
+    ]);
+    const header = ["Variable", "Change", "Likelihood", "Host", "Devshell", "Why it matters"];
+    lines2.push(
+      table(header, rows) + more(likely.length - shown.length, "difference", "env/diff.md")
+    );
   }
-  differences.push(...factDifferences(host, devshell));
-  differences.sort(byLikelihood);
-  const verdicts = verdictsFor(host, devshell, differences, options);
-  return { verdicts, differences };
+  lines2.push("_The whole comparison: `env/diff.md` (and `env/diff.json`) in the artifact._");
+  return lines2.join("\n\n");
 }
-function contextFacts(capture) {
-  const { env, ...facts } = capture;
-  return { ...facts, variables: Object.keys(env).length };
-}
-function storeMode(facts) {
-  const store = facts.store ?? facts.nixRemote ?? "auto";
-  if (store === "" || store === "auto") {
-    if (facts.stateDirWritable) return "in-process";
-    return facts.daemonSocket ? "daemon" : "in-process";
+function bootSection(report) {
+  const boot = report.vm?.boot;
+  if (!boot) return "";
+  const lines2 = ["### Boot"];
+  const facts = [`- Status: **${boot.status}**`];
+  if (boot.accel) facts.push(`- Accelerator: **${boot.accel}**`);
+  if (boot.kvmCheck) {
+    const verdict = boot.kvmCheck.runsGuest ? "KVM runs a guest" : "KVM cannot run a guest";
+    const reason = boot.kvmCheck.reason ? `: ${escapeCell(boot.kvmCheck.reason)}` : "";
+    facts.push(`- KVM check: ${verdict}${reason} (${formatDuration(boot.kvmCheck.durationMs)})`);
   }
-  if (store === "daemon" || store.startsWith("unix://")) return "daemon";
-  if (store === "local" || store.startsWith("/") || store.startsWith("local?")) return "in-process";
-  return "remote";
+  if (boot.bootSeconds !== void 0) facts.push(`- Ready after ${boot.bootSeconds.toFixed(1)} s`);
+  if (boot.hostKeyFingerprint) facts.push(`- SSH host key: ${codeCell(boot.hostKeyFingerprint)}`);
+  if (boot.consoleHostKeyFingerprint && boot.consoleHostKeyFingerprint !== boot.hostKeyFingerprint)
+    facts.push(`- Host key printed on the console: ${codeCell(boot.consoleHostKeyFingerprint)}`);
+  lines2.push(facts.join("\n"));
+  if (boot.error) lines2.push(`**Error:** ${escapeCell(boot.error, 1e3)}`);
+  if (boot.panic) lines2.push("The console said, before the boot ended:\n\n" + fence(boot.panic));
+  if (boot.timeline.length) {
+    const rows = boot.timeline.map((m) => [
+      m.name,
+      m.seconds.toFixed(1),
+      m.line ? codeCell(m.line, 160) : ""
+    ]);
+    lines2.push(table(["Milestone", "Seconds", "Console line"], rows));
+  }
+  if (boot.screenshots.length) {
+    lines2.push(
+      "Screenshots: " + codeList(boot.screenshots, LIMITS.screenshots, "screenshot", "vm/")
+    );
+  }
+  lines2.push("_Console: `vm/serial.log`; QEMU: `vm/qemu.log`, `vm/qemu-args.txt`._");
+  return lines2.join("\n\n");
+}
+function probeFailed(probe) {
+  return probe.exitCode !== 0 || probe.timedOut || probe.missing;
+}
+function probeOutcome2(probe) {
+  if (probe.timedOut) return "\u23F1\uFE0F timed out";
+  if (probe.missing) return "\u2753 command missing";
+  if (probe.exitCode === 0) return "\u2705 0";
+  const code = probe.exitCode === null ? probe.signal ?? "no exit code" : String(probe.exitCode);
+  return `${probe.required ? "\u274C" : "\u26A0\uFE0F"} ${escapeCell(code)}`;
+}
+function probesSection(probes) {
+  if (!probes.length) return "";
+  const ordered2 = [
+    ...probes.filter((p) => p.required && probeFailed(p)),
+    ...probes.filter((p) => !(p.required && probeFailed(p)))
+  ];
+  const shown = ordered2.slice(0, LIMITS.probes);
+  const rows = shown.map((p) => [
+    escapeCell(p.name, 80),
+    p.required ? "yes" : "no",
+    probeOutcome2(p),
+    formatDuration(p.durationMs),
+    codeCell(p.file)
+  ]);
+  const failed = probes.filter((p) => p.required && probeFailed(p)).length;
+  const head = `### Probes
+
+${probes.length - failed} of ${probes.length} passed or optional; ${failed} required failed.`;
+  return head + "\n\n" + table(["Probe", "Required", "Exit code", "Duration", "Output"], rows) + more(probes.length - shown.length, "probe", "probes/");
+}
+function testSection(report) {
+  const test = report.vm?.test;
+  if (!test) return "";
+  const outcome = test.timedOut ? "\u23F1\uFE0F timed out" : test.exitCode === 0 ? "\u2705 exit code 0" : `\u274C exit code ${test.exitCode ?? "none"}`;
+  return `### Test
+
+${outcome} after ${formatDuration(test.durationMs)}. Output: ${codeCell(test.file)}.`;
+}
+function uploadSection(report) {
+  const upload = report.upload;
+  if (!upload) return "";
+  const lines2 = ["### Upload", `**${upload.status}**: ${escapeCell(upload.detail, 1e3)}`];
+  if (upload.artifactUrl) {
+    const id = upload.artifactId === void 0 ? "" : ` (ID ${upload.artifactId})`;
+    lines2.push(`Artifact: <a href="${escapeHtml(upload.artifactUrl)}">download</a>${id}`);
+  }
+  if (upload.withheld.length) {
+    lines2.push(
+      "Withheld because they held a secret: " + codeList(upload.withheld, LIMITS.withheld, "file", "report.json")
+    );
+  }
+  return lines2.join("\n\n");
+}
+var CACHE_STATUS = {
+  hit: "\u2705 hit: the image was restored, not built",
+  partial: "\u267B\uFE0F partial: the closest earlier entry was restored; only what changed was built",
+  miss: "\u2796 miss: no earlier entry",
+  disabled: "\u23ED\uFE0F disabled",
+  error: "\u26A0\uFE0F error (the run went on without it)"
+};
+var mib = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+function cacheSaveLine(save) {
+  const facts = [`**Save: ${save.status}**: ${escapeCell(save.detail, 1e3)}`];
+  if (save.bytes !== void 0) facts.push(`${mib(save.bytes)} in ${save.paths ?? 0} store paths`);
+  if (save.saveMs !== void 0) facts.push(`in ${formatDuration(save.saveMs)}`);
+  const left = save.leftOut.slice(0, 20).map((item) => `${codeCell(item.root)} (${mib(item.bytes)})`);
+  if (left.length) facts.push(`left out (cache-max-size): ${left.join(", ")}`);
+  return facts.join("; ");
+}
+function cacheSection(cache, builds = []) {
+  if (!cache) return "";
+  const lines2 = ["### Cache", `${CACHE_STATUS[cache.status]}: ${escapeCell(cache.detail, 1e3)}`];
+  const facts = [];
+  if (cache.key) facts.push(`- Key: ${codeCell(cache.key)}`);
+  if (cache.matchedKey && cache.matchedKey !== cache.key)
+    facts.push(`- Restored: ${codeCell(cache.matchedKey)}`);
+  if (cache.bytesRestored !== void 0) facts.push(`- Size: ${mib(cache.bytesRestored)}`);
+  if (cache.restoreMs !== void 0) facts.push(`- Restore: ${formatDuration(cache.restoreMs)}`);
+  const built = builds[0]?.built;
+  if (built && (cache.status === "hit" || cache.status === "partial"))
+    facts.push(`- Then built: ${plural(built.length, "derivation")}`);
+  if (facts.length) lines2.push(facts.join("\n"));
+  if (cache.save) lines2.push(cacheSaveLine(cache.save));
+  else if (cache.key && cache.status !== "hit") lines2.push("_Saved by the post step._");
+  return lines2.join("\n\n");
 }
 
-// src/nix/env-capture.ts
-async function resolveOnPath(path, cwd) {
-  for (const dir of (path ?? "").split(":")) {
-    const candidate = resolve(cwd, dir || ".", "nix");
-    try {
-      await access(candidate, constants.X_OK);
-      if ((await stat(candidate)).isFile()) return candidate;
-    } catch {
-    }
-  }
-  return null;
+// src/report/boot-chart.ts
+var BOOT_HISTORY_FILE = "boot-history.csv";
+var fixed = (value) => value === void 0 ? "" : value.toFixed(1);
+function phaseEnds(row2) {
+  let at = 0;
+  return PHASES.slice(0, -1).map((name) => at += row2.phases[name] ?? 0);
 }
-var escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-var realOrSelf = (path) => realpath(path).catch(() => path);
-var holds = (promise, test = () => true) => promise.then(test, () => false);
-async function measureDir(path, statfsPath = path) {
-  const exists = await holds(stat(path), (s) => s.isDirectory());
-  const writable = exists && await holds(access(path, constants.W_OK));
-  const freeBytes = await statfs(statfsPath).then(
-    (s) => s.bavail * s.bsize,
-    () => null
-  );
-  return { exists, writable, freeBytes };
-}
-async function storeFacts(env, settings) {
-  const stateDir = env.NIX_STATE_DIR || "/nix/var/nix";
-  const socket = env.NIX_DAEMON_SOCKET_PATH || `${stateDir}/daemon-socket/socket`;
-  const facts = {
-    nixRemote: env.NIX_REMOTE ?? null,
-    store: settings.store ?? null,
-    daemonSocket: await holds(stat(socket), (s) => s.isSocket()),
-    stateDirWritable: await holds(access(stateDir, constants.R_OK | constants.W_OK)),
-    uid: process.getuid?.() ?? -1
-  };
-  return { ...facts, mode: storeMode(facts) };
-}
-async function probeNix(p) {
-  const [config, evaluation] = await Promise.all([
-    run(p.nix.path, [...p.configShow, "--json"], { env: p.env, cwd: p.cwd }),
-    run(
-      p.nix.path,
-      ["eval", "--raw", "--impure", `${p.request.flake}#${p.request.image}.drvPath`],
-      {
-        env: p.env,
-        cwd: p.cwd
-      }
+function bootChart(rows, machine) {
+  if (rows.length < 2) return "";
+  const label = (text2) => `"${text2.replace(/["\\]/g, "")}"`;
+  const top = Math.ceil(Math.max(...rows.map((row2) => row2.bootSeconds)) * 1.1) || 1;
+  const ends = rows.map(phaseEnds);
+  const lines2 = [
+    "xychart-beta",
+    `    title "Boot time (s), ${rows.length - 1} recent run${rows.length === 2 ? "" : "s"} and this one${machine ? `, ${machine.replace(/"/g, "")}` : ""}"`,
+    `    x-axis [${rows.map((row2) => label(row2.label)).join(", ")}]`,
+    `    y-axis "seconds since QEMU started" 0 --> ${top}`,
+    `    bar [${rows.map((row2) => fixed(row2.bootSeconds)).join(", ")}]`,
+    ...PHASES.slice(0, -1).map(
+      (_name, i) => `    line [${ends.map((end) => fixed(end[i])).join(", ")}]`
     )
-  ]);
-  let settings = {};
-  let settingsError;
-  try {
-    if (config.exitCode !== 0)
-      throw new Error(nixError(config.stderr, config.startError ?? "failed"));
-    settings = parseConfigJson(config.stdout);
-  } catch (error) {
-    settingsError = errorMessage(error);
-  }
-  const drvPath = evaluation.exitCode === 0 ? evaluation.stdout.trim() || null : null;
-  const evalError = evaluation.exitCode === 0 ? void 0 : nixError(evaluation.stderr, evaluation.startError ?? `exit code ${evaluation.exitCode}`);
-  return { settings, settingsError, drvPath, evalError };
+  ];
+  return ["```mermaid", ...lines2, "```"].join("\n");
 }
-async function identify(onPath, fallback, known) {
-  const path = onPath ?? fallback.nixPath;
-  const realPath = await realOrSelf(path);
-  const onPathRealPath = onPath ? realPath : null;
-  let error;
-  if (!known.has(realPath)) {
-    const result = await run(path, ["--version"]);
-    let parsed2 = null;
-    try {
-      if (result.exitCode !== 0) {
-        throw new Error(result.startError ?? nixError(result.stderr, "nix --version failed"));
+var CHART_CAPTION = "Bars: boot time (QEMU start to SSH answering). Lines, bottom to top: kernel, init, network and sshd reached; the gap between two lines is a phase. The last bar is this run.";
+function bootHistoryTable(rows) {
+  return table(
+    ["Run", "Finished", "Boot (s)", ...PHASES.map((name) => `${name} (s)`)],
+    rows.map((row2) => {
+      const name = escapeCell(row2.label);
+      return [
+        row2.current ? `**${name}**` : name,
+        escapeCell(row2.createdAt),
+        fixed(row2.bootSeconds),
+        ...PHASES.map((phase) => fixed(row2.phases[phase]))
+      ];
+    })
+  );
+}
+function bootHistoryCsv(rows) {
+  const cell = (text2) => /[",\n]/.test(text2) ? `"${text2.replace(/"/g, '""')}"` : text2;
+  const header = [
+    "label",
+    "run",
+    "finished",
+    "current",
+    "boot_seconds",
+    ...PHASES.map((n) => `${n}_seconds`)
+  ];
+  const lines2 = rows.map(
+    (row2) => [
+      cell(row2.label),
+      cell(row2.run ?? ""),
+      cell(row2.createdAt),
+      row2.current ? "yes" : "",
+      String(row2.bootSeconds),
+      ...PHASES.map((phase) => row2.phases[phase] === void 0 ? "" : String(row2.phases[phase]))
+    ].join(",")
+  );
+  return [header.join(","), ...lines2].join("\n") + "\n";
+}
+
+// src/report/comparison-section.ts
+var COMPARISON_LIMITS = { changes: 30, diffs: 10, annotations: 5 };
+var HEADING = "### Compared with the last good run";
+function row(name, value, format) {
+  if (!value || value.before === void 0 && value.after === void 0) return void 0;
+  const delta = value.deltaPercent === void 0 ? "" : `${value.deltaPercent > 0 ? "+" : ""}${value.deltaPercent}%`;
+  return [
+    name,
+    value.before === void 0 ? "" : format(value.before),
+    value.after === void 0 ? "" : format(value.after),
+    delta
+  ];
+}
+function comparisonSection(comparison) {
+  if (!comparison || comparison.status === "off") return "";
+  const lines2 = [HEADING];
+  if (comparison.status === "no-baseline" || comparison.status === "error") {
+    const what = comparison.status === "no-baseline" ? "No earlier passing run of this image to compare with" : "The comparison did not run";
+    lines2.push(`${what}: ${escapeCell(comparison.detail, 1e3)}.`);
+    return lines2.join("\n\n");
+  }
+  const from = [
+    comparison.baselineRun ? escapeCell(comparison.baselineRun) : "",
+    comparison.baselineCreatedAt ? `finished ${escapeCell(comparison.baselineCreatedAt)}` : "",
+    comparison.baselineSource ? `from ${codeCell(comparison.baselineSource, 400)}` : ""
+  ].filter(Boolean);
+  if (from.length) lines2.push(`Baseline: ${from.join(", ")}.`);
+  const changes = comparison.changes ?? [];
+  lines2.push(
+    comparison.status === "unchanged" ? "**Nothing changed** since the last good run." : `**${comparison.regressions.length} regression${comparison.regressions.length === 1 ? "" : "s"}**, ${changes.length} change${changes.length === 1 ? "" : "s"} in all:`
+  );
+  const shown = changes.slice(0, COMPARISON_LIMITS.changes);
+  if (shown.length) {
+    const list = shown.map((c) => `- ${c.regression ? "\u26A0\uFE0F" : "\u2139\uFE0F"} ${escapeCell(c.summary, 500)}`);
+    if (changes.length > shown.length) {
+      list.push(`- _\u2026 and ${changes.length - shown.length} more (see \`report.json\`)._`);
+    }
+    lines2.push(list.join("\n"));
+  }
+  lines2.push(...bootLines(comparison));
+  const rows = [
+    row("ISO size", comparison.isoBytes, formatBytes),
+    row("Closure size", comparison.closureBytes, formatBytes)
+  ].filter((r) => r !== void 0);
+  if (rows.length) lines2.push(table(["", "Last good run", "This run", "Change"], rows));
+  const diffs = changes.filter((c) => c.diff).slice(0, COMPARISON_LIMITS.diffs);
+  for (const change of diffs) {
+    lines2.push(details(`Diff: ${change.subject ?? change.kind}`, fence(change.diff, "diff")));
+  }
+  return lines2.join("\n\n");
+}
+function bootLines(comparison) {
+  const boot = comparison.boot;
+  if (!boot) return [];
+  const lines2 = [];
+  if (boot.verdict === "within-noise" || boot.verdict === "too-little-history") {
+    lines2.push(`**Boot time:** ${escapeCell(boot.sentence, 500)}`);
+  }
+  const history = comparison.history ?? [];
+  const machine = [boot.accel?.toUpperCase(), boot.firmware?.toUpperCase()].filter(Boolean).join(", ");
+  const chart = bootChart(history, machine);
+  if (chart) lines2.push(chart, `_${CHART_CAPTION}_`);
+  if (history.length) {
+    lines2.push(details("Boot time and phases of the recent runs", bootHistoryTable(history)));
+  }
+  return lines2;
+}
+function annotateComparison(comparison, log) {
+  const regressions = (comparison?.regressions ?? []).filter((regression) => regression.kind !== "result").sort((a, b) => Number(b.kind === "boot-time") - Number(a.kind === "boot-time"));
+  for (const regression of regressions.slice(0, COMPARISON_LIMITS.annotations)) {
+    const title = regression.kind === "boot-time" ? "Boot slower than the recent runs" : `Regression since the last good run (${regression.kind})`;
+    log.warning(regression.summary, { title });
+  }
+  const left = regressions.length - COMPARISON_LIMITS.annotations;
+  if (left > 0) {
+    log.warning(`\u2026 and ${left} more; see the job summary.`, {
+      title: "Regressions since the last good run"
+    });
+  }
+}
+
+// src/report/summary-qemu.ts
+function qemuLines(qemu) {
+  if (!qemu) return [];
+  const lines2 = [];
+  if (qemu.status === "ready") {
+    const waited = qemu.bootWaitedMs && qemu.bootWaitedMs >= 1e3 ? `; the boot waited ${formatDuration(qemu.bootWaitedMs)} for it` : "";
+    lines2.push(
+      `- QEMU: ${escapeCell(qemu.version ?? "version unknown")} from **${qemu.source}** at ${codeCell(qemu.binary ?? "")}, ready ${formatDuration(qemu.readyAfterMs)} after the start${waited}`
+    );
+    if (qemu.ovmf) lines2.push(`- OVMF: ${codeCell(qemu.ovmf.code)}, ${codeCell(qemu.ovmf.vars)}`);
+  } else {
+    const how = qemu.status === "failed" ? "no source gave it" : "stopped: not needed any more";
+    lines2.push(`- QEMU (input \`qemu: ${qemu.mode}\`): ${how}`);
+  }
+  for (const attempt of qemu.attempts) {
+    if (attempt.source === qemu.source) continue;
+    lines2.push(`  - ${attempt.source}: ${escapeCell(attempt.reason, 600)}`);
+  }
+  return lines2;
+}
+
+// src/report/summary.ts
+var SUMMARY_LIMIT_BYTES = 1024 * 1024;
+var DEFAULT_SUMMARY_MAX_BYTES = 1e3 * 1024 - 8 * 1024;
+function headline(report) {
+  if (report.result === "passed") return `## \u2705 passed${report.cancelled ? " (cancelled)" : ""}`;
+  const decided = report.decidedBy ? ` \u2014 decided by ${report.decidedBy}` : "";
+  return `## \u274C ${report.result}${decided}${report.cancelled ? " (cancelled)" : ""}`;
+}
+function disagreement(builds) {
+  const host = builds.find((b) => b.context === "host");
+  const devshell = builds.find((b) => b.context === "devshell");
+  if (!host || !devshell) return void 0;
+  if (host.status === "passed" === (devshell.status === "passed")) return void 0;
+  return host.status === "passed" ? [host, devshell] : [devshell, host];
+}
+function contextName(build) {
+  return build.context === "host" ? "on the host" : "in the devshell";
+}
+function lead(report) {
+  const split = disagreement(report.builds);
+  if (split) {
+    const [passing, failing] = split;
+    const parts = [
+      `**Passes ${contextName(passing)}, fails ${contextName(failing)}** (${failing.status} in ${failing.context}).`
+    ];
+    const first = failing.failures[0];
+    if (first) parts.push(derivationBlock(first, true));
+    else if (failing.error) parts.push(errorBlock(failing.error, "build/build.log"));
+    if (report.envDiff) {
+      parts.push(envDiffSection(report.envDiff, "#### What differs between the two contexts"));
+    }
+    return parts.join("\n\n");
+  }
+  switch (report.result) {
+    case "setup-failed":
+      if (report.decidedBy === "qemu" && report.qemu?.error) {
+        return "No QEMU to boot the image with, so the run stopped before the boot:\n\n" + errorBlock(report.qemu.error);
       }
-      parsed2 = parseNixVersion(result.stdout);
-    } catch (e) {
-      error = errorMessage(e);
+      return report.setup?.error ? "Setting up Nix failed:\n\n" + errorBlock(report.setup.error) : "";
+    case "eval-failed": {
+      const failed = report.builds.find((b) => b.status === "eval-failed");
+      return failed?.error ? `Evaluating the image failed (${failed.context}):
+
+` + errorBlock(failed.error, "build/build.log") : "";
     }
-    known.set(realPath, parsed2);
-  }
-  const parsed = known.get(realPath) ?? null;
-  const version = parsed?.version ?? null;
-  const variant = parsed?.variant ?? null;
-  return { onPath, onPathRealPath, path, realPath, version, variant, ...error ? { error } : {} };
-}
-async function captureContexts(nix, request, options) {
-  const cwd = options.cwd ?? process.cwd();
-  const hostEnv = stringEnv({ ...options.env, ...nix.env, ...request.keyEnv });
-  const userTmp = (hostEnv.TMPDIR || "/tmp").replace(/(.)\/+$/, "$1");
-  const known = /* @__PURE__ */ new Map([
-    [await realOrSelf(nix.nixPath), { version: nix.version, variant: nix.variant }]
-  ]);
-  await mkdir(options.tempDir, { recursive: true });
-  const scratch = await mkdtemp(join2(options.tempDir, "env-capture-"));
-  try {
-    const [host, devshell] = await Promise.all([
-      captureHost(nix, request, hostEnv, cwd, known),
-      captureDevshell(nix, request, { hostEnv, scratch, userTmp, cwd, known, debug: options.debug })
-    ]);
-    const name = drvName(host.drvPath ?? devshell.drvPath ?? `${request.image}.drv`);
-    for (const capture of [host, devshell]) {
-      const lix = capture.nix.variant === "lix";
-      const planned = plannedBuildDir({
-        tmpdir: capture.tmpdir.realPath,
-        version: lix ? "2.18" : capture.nix.version,
-        mode: capture.store.mode,
-        settings: capture.settings,
-        drvName: drvName(capture.drvPath ?? "") || name
-      });
-      Object.assign(capture.tmpdir, planned);
+    case "build-failed": {
+      const names = report.builds.flatMap((b) => b.failures.map((f) => escapeCell(f.name, 100)));
+      return names.length ? `Failing derivation${names.length === 1 ? "" : "s"}: ${names.slice(0, 10).join(", ")}${names.length > 10 ? ", \u2026" : ""}.` : "";
     }
-    return { host, devshell };
-  } finally {
-    await rm(scratch, { recursive: true, force: true }).catch(() => void 0);
+    case "boot-failed": {
+      const boot = report.vm?.boot;
+      const parts = [boot?.error ? `The image did not boot: ${escapeCell(boot.error, 1e3)}` : ""];
+      if (boot?.panic) parts.push(fence(boot.panic));
+      return parts.filter(Boolean).join("\n\n");
+    }
+    case "probe-failed": {
+      const failed = (report.vm?.probes ?? []).filter((p) => p.required && probeFailed(p));
+      const names = failed.slice(0, 10).map((p) => escapeCell(p.name, 80));
+      return `Required probe${failed.length === 1 ? "" : "s"} failed: ${names.join(", ")}${failed.length > 10 ? ", \u2026" : ""}.`;
+    }
+    case "test-failed": {
+      const test = report.vm?.test;
+      if (!test) return "";
+      return test.timedOut ? "The test command timed out." : `The test command exited with code ${test.exitCode ?? "none"}.`;
+    }
+    default:
+      return "";
   }
 }
-var NO_BUILD_DIR = { buildDir: null, builderDir: null, socketHeadroom: null, buildDirNote: "" };
-async function captureHost(nix, request, env, cwd, known) {
-  const started = Date.now();
-  const onPath = await resolveOnPath(env.PATH, cwd);
-  const identity = await identify(null, nix, known);
-  identity.onPath = onPath;
-  identity.onPathRealPath = onPath ? await realOrSelf(onPath) : null;
-  const probe = await probeNix({
-    env,
-    nix: identity,
-    configShow: nix.capabilities.configShow,
-    cwd,
-    request
-  });
-  const tmp = env.TMPDIR || "/tmp";
-  const tmpdir2 = {
-    path: tmp,
-    set: Boolean(env.TMPDIR),
-    bytes: Buffer.byteLength(tmp),
-    realPath: await realOrSelf(tmp),
-    ...await measureDir(tmp),
-    ...NO_BUILD_DIR
-  };
-  const store = await storeFacts(env, probe.settings);
-  const durationMs = Date.now() - started;
-  return { context: "host", ok: true, env, nix: identity, ...probe, store, tmpdir: tmpdir2, durationMs };
+function setupSection(report) {
+  const setup = report.setup;
+  const qemu = qemuLines(report.qemu);
+  if (!setup) return qemu.length ? "### Setup\n\n" + qemu.join("\n") : "";
+  const lines2 = [];
+  const nix = setup.nix;
+  if (nix) {
+    lines2.push(
+      `- Nix: ${escapeCell(nix.version)} (${nix.variant}, ${nix.storeMode}) at \`${nix.nixPath.replace(/`/g, "")}\``
+    );
+  }
+  lines2.push(...qemu);
+  lines2.push(
+    `- KVM device: ${setup.kvm.deviceUsable ? "usable" : "not usable"} (${escapeCell(setup.kvm.action)})`
+  );
+  for (const change of setup.changes.slice(0, 20)) lines2.push(`- Changed: ${escapeCell(change)}`);
+  return "### Setup\n\n" + lines2.join("\n");
 }
-async function captureDevshell(nix, request, o) {
-  const started = Date.now();
-  const installable = `${request.flake}#${request.devshell}`;
-  o.debug?.(`nix develop ${installable} -c env -0 (TMPDIR=${o.scratch})`);
-  const entered = await run(nix.nixPath, ["develop", installable, "-c", "env", "-0"], {
-    env: { ...o.hostEnv, TMPDIR: o.scratch },
-    cwd: o.cwd
+function blocks(report) {
+  const list = [{ name: "headline", text: headline(report), drop: 0 }];
+  if (report.complete === false) {
+    const note = report.cancelled ? "_The run was cancelled before every stage ran; this report is partial._" : "_The run did not finish; this report is partial._";
+    list.push({ name: "progress", text: note, drop: 0 });
+  }
+  if (report.error) {
+    const text2 = "The action itself failed (a bug):\n\n" + errorBlock(report.error);
+    list.push({ name: "error", text: text2, drop: 2 });
+  }
+  list.push({ name: "lead", text: lead(report), drop: 2 });
+  list.push({ name: "stages", text: stageTable(report), drop: 1 });
+  list.push({ name: "comparison", text: comparisonSection(report.comparison), drop: 4 });
+  list.push({ name: "setup", text: setupSection(report), drop: 5 });
+  const titled = report.builds.length > 1;
+  const split = disagreement(report.builds) !== void 0;
+  for (const build of report.builds) {
+    const text2 = buildSection(build, titled, !split);
+    list.push({ name: `build (${build.context})`, text: text2, drop: 3 });
+  }
+  if (report.envDiff && !split) {
+    list.push({ name: "env-diff", text: envDiffSection(report.envDiff), drop: 4 });
+  }
+  list.push({ name: "cache", text: cacheSection(report.cache, report.builds), drop: 5 });
+  list.push({ name: "boot", text: bootSection(report), drop: 3 });
+  list.push({ name: "probes", text: probesSection(report.vm?.probes ?? []), drop: 6 });
+  list.push({ name: "test", text: testSection(report), drop: 3 });
+  list.push({ name: "upload", text: uploadSection(report), drop: 3 });
+  list.push({
+    name: "footer",
+    text: "_Everything above, and the full logs, are in the report artifact: start with `report.json` and `summary.md`._",
+    drop: 7
   });
-  const realEnv = entered.exitCode === 0 ? parseEnv0(entered.stdout) : {};
-  const scratchPrefix = new RegExp(escapeRegExp(o.scratch) + "(?=/|:|$)", "g");
-  const rewrite = (value) => value.replace(scratchPrefix, () => o.userTmp);
-  const env = Object.fromEntries(Object.entries(realEnv).map(([k, v]) => [k, rewrite(v)]));
-  const tmp = env.TMPDIR || "/tmp";
-  const realTmp = realEnv.TMPDIR || "/tmp";
-  const tmpdir2 = {
-    path: tmp,
-    set: Boolean(env.TMPDIR),
-    bytes: Buffer.byteLength(tmp),
-    // Nix resolves symlinks in TMPDIR: resolve the user's part of the rewritten path.
-    realPath: tmp === realTmp ? await realOrSelf(tmp) : await realOrSelf(o.userTmp) + tmp.slice(o.userTmp.length),
-    ...await measureDir(realTmp, tmp === realTmp ? realTmp : o.userTmp),
-    ...NO_BUILD_DIR
-  };
-  if (entered.exitCode !== 0 || !Object.keys(realEnv).length) {
-    const error = nixError(entered.stderr, entered.startError ?? `exit code ${entered.exitCode}`);
-    const identity2 = { ...await identify(null, nix, o.known), onPath: null, onPathRealPath: null };
-    const store2 = await storeFacts(o.hostEnv, {});
-    const durationMs2 = Date.now() - started;
+  return list.filter((block) => block.text);
+}
+var SEPARATOR = "\n\n";
+var size = (list) => list.reduce((total, block) => total + byteLength(block.text) + SEPARATOR.length, 0);
+var omitted = (name) => `_The ${name} section was left out to keep the summary under GitHub's size limit; it is in \`report.json\` in the artifact._`;
+function renderSummary(report, options = {}) {
+  const maxBytes = Math.min(options.maxBytes ?? DEFAULT_SUMMARY_MAX_BYTES, SUMMARY_LIMIT_BYTES);
+  let list = blocks(report);
+  const candidates2 = list.map((block, index) => ({ block, index })).filter(({ block }) => block.drop > 0).sort((a, b) => b.block.drop - a.block.drop || b.index - a.index);
+  for (const { block } of candidates2) {
+    if (size(list) <= maxBytes) break;
+    list = list.map((b) => b === block ? { ...b, text: omitted(block.name), drop: 0 } : b);
+  }
+  if (size(list) > maxBytes) {
+    const kept = [];
+    const note = "_The rest of the summary was cut for size; see `report.json` in the artifact._";
+    for (const block of list) {
+      if (size([...kept, block]) + byteLength(note) + SEPARATOR.length > maxBytes) break;
+      kept.push(block);
+    }
+    if (kept.length === 0) return headBytes(headline(report), maxBytes);
+    list = [...kept, { name: "note", text: note, drop: 0 }];
+  }
+  return list.map((block) => block.text).join(SEPARATOR) + "\n";
+}
+
+// src/report/report-file.ts
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { join as join4 } from "node:path";
+var REPORT_KEYS = [
+  "schemaVersion",
+  "result",
+  "decidedBy",
+  "complete",
+  "cancelled",
+  "error",
+  "startedAt",
+  "finishedAt",
+  "stages",
+  "setup",
+  "qemu",
+  "builds",
+  "envDiff",
+  "vm",
+  "cache",
+  "upload"
+];
+function rank(order, key) {
+  const index = order.indexOf(key);
+  return index === -1 ? order.length : index;
+}
+function ordered(value, order = []) {
+  if (Array.isArray(value)) return value.map((item) => ordered(item));
+  if (value === null || typeof value !== "object") return value;
+  const entries = Object.entries(value).filter(([, v]) => v !== void 0).sort(([a], [b]) => rank(order, a) - rank(order, b) || (a < b ? -1 : a > b ? 1 : 0));
+  const out = {};
+  for (const [key, v] of entries) out[key] = ordered(v, key === "stages" ? STAGES : []);
+  return out;
+}
+function reportJson(report) {
+  return JSON.stringify(ordered(report, REPORT_KEYS), null, 2) + "\n";
+}
+function writeAtomically(path, text2) {
+  const temporary = `${path}.${process.pid}.tmp`;
+  writeFileSync(temporary, text2, { mode: 420 });
+  renameSync(temporary, path);
+}
+function writeReportFiles(reportDir, report, summary) {
+  mkdirSync(reportDir, { recursive: true });
+  writeAtomically(join4(reportDir, "report.json"), reportJson(report));
+  writeAtomically(join4(reportDir, "summary.md"), summary.endsWith("\n") ? summary : summary + "\n");
+}
+
+// src/nix/build.ts
+import { createWriteStream } from "node:fs";
+import { lstat, mkdir as mkdir6, readdir, rm, stat as stat2 } from "node:fs/promises";
+import { join as join6 } from "node:path";
+
+// src/nix/diagnostics.ts
+import { mkdir as mkdir5, writeFile as writeFile5 } from "node:fs/promises";
+import { join as join5, relative } from "node:path";
+
+// src/nix/failures.ts
+var ESC = String.fromCharCode(27);
+var BEL = String.fromCharCode(7);
+var ANSI2 = new RegExp(
+  `${ESC}\\[[0-9;?]*[ -/]*[@-~]|${ESC}\\][^${BEL}${ESC}]*(?:${BEL}|${ESC}\\\\)|${ESC}[@-Z\\\\-_]`,
+  "g"
+);
+var DRV = String.raw`(/[^\s']*?/[0-9a-z]{32}-[^\s'/!^]+?\.drv)`;
+var drvIn = (text2) => new RegExp(DRV).exec(text2)?.[1];
+function stripAnsi(text2) {
+  return text2.replace(ANSI2, "");
+}
+function derivationName(drvPath) {
+  const base = drvPath.slice(drvPath.lastIndexOf("/") + 1).replace(/\.drv$/, "");
+  return /^[0-9a-z]{32}-/.test(base) ? base.slice(33) : base;
+}
+function normalise(line) {
+  return line.trim().replace(/^(?:error|note):\s+/, "").trim();
+}
+var BUILDER = new RegExp(
+  `^builder for '${DRV}' failed (with exit code (\\d+)|due to signal (\\d+)(?: \\(([^)]*)\\))?|to produce output path.*)`
+);
+var CANNOT_BUILD = new RegExp(`^Cannot build '${DRV}'\\.`);
+var HASH = new RegExp(`^hash mismatch in fixed-output derivation '${DRV}'`);
+var FEATURES = new RegExp(
+  `^a '([^']*)' with features \\{([^}]*)\\} is required to build '${DRV}', but I am a '([^']*)' with features \\{([^}]*)\\}`
+);
+var TIMEOUT = /^(?:building of '[^']*'.*? )?timed out after (\d+) seconds( of silence)?/;
+var LOG_LIMIT = /^(?:building of '[^']*'.*? )?killed after writing more than (\d+) bytes of log/;
+var DEPENDENTS = [
+  new RegExp(`^cannot build derivation '${DRV}': \\d+ dependencies couldn't be built`),
+  new RegExp(`^\\d+ dependencies of derivation '${DRV}' failed to build`)
+];
+var featureSet = (list) => list.split(",").map((s2) => s2.trim()).filter(Boolean);
+function missingFeatures(required, available) {
+  const have = new Set(featureSet(available));
+  const missing = featureSet(required).filter((f) => !have.has(f));
+  return missing.length ? `missing system features: ${missing.join(", ")}` : "";
+}
+function builderStatus(text2) {
+  const exit = /failed with exit code (\d+)/.exec(text2);
+  if (exit) return { reason: `builder failed with exit code ${exit[1]}`, exitCode: Number(exit[1]) };
+  const signal = /failed due to signal (\d+)(?: \(([^)]*)\))?/.exec(text2);
+  if (signal) {
+    const name = signal[2] ? `${signal[1]} (${signal[2]})` : signal[1];
+    return { reason: `builder failed due to signal ${name}`, exitCode: null, signal: name };
+  }
+  return { reason: "builder " + text2.replace(/\.$/, ""), exitCode: null };
+}
+function replaceReason(reasons, general, detail) {
+  const at = reasons.indexOf(general);
+  if (!detail) return;
+  if (at < 0) reasons.push(detail);
+  else reasons[at] = detail;
+}
+function cannotBuild(lines2, start, drv) {
+  const reasons = [];
+  let status;
+  let i = start + 1;
+  for (; i < lines2.length; i++) {
+    const line = lines2[i];
+    const reason2 = /^Reason: (.*)$/.exec(line);
+    if (reason2) {
+      const text2 = reason2[1].replace(/\.$/, "");
+      if (/^\d+ dependenc(?:y|ies) failed$/.test(text2)) return "dependent";
+      if (text2.startsWith("builder ")) status = builderStatus(text2.slice("builder ".length));
+      else reasons.push(text2);
+      continue;
+    }
+    const oldFeatures = /^Required system: '([^']*)' with features \{([^}]*)\}/.exec(line);
+    const current = /^Current system: '([^']*)' with features \{([^}]*)\}/.exec(lines2[i + 1] ?? "");
+    if (oldFeatures && current) {
+      const platform2 = oldFeatures[1] !== current[1] ? `platform mismatch: needs ${oldFeatures[1]}, this machine is ${current[1]}` : "";
+      const detail = [missingFeatures(oldFeatures[2], current[2]), platform2].filter(Boolean);
+      replaceReason(reasons, "required system or feature not available", detail.join("; "));
+      i++;
+      continue;
+    }
+    const required = /^Required features: \{([^}]*)\}/.exec(line);
+    const available = /^Available features: \{([^}]*)\}/.exec(lines2[i + 1] ?? "");
+    if (required && available) {
+      const missing = missingFeatures(required[1], available[1]);
+      replaceReason(reasons, "missing system features", missing);
+      i++;
+      continue;
+    }
+    const platform = /^Required system: '([^']*)'$/.exec(line);
+    const here = /^Current system: '([^']*)'$/.exec(lines2[i + 1] ?? "");
+    if (platform && here) {
+      const detail = `platform mismatch: needs ${platform[1]}, this machine is ${here[1]}`;
+      replaceReason(reasons, "platform mismatch", detail);
+      i++;
+      continue;
+    }
+    if (/^(Hint|Note|Output paths):/.test(line) || /^\/\S+$/.test(line)) continue;
+    break;
+  }
+  const reason = status ? status.reason : reasons.filter(Boolean).join("; ") || "cannot build";
+  return { drv, reason, exitCode: status?.exitCode ?? null, signal: status?.signal, next: i };
+}
+function rootCauseAt(lines2, i, activeBuild) {
+  const line = lines2[i];
+  let m = BUILDER.exec(line);
+  if (m) {
+    if (m[3] || m[4]) return { drv: m[1], ...builderStatus(`failed ${m[2]}`), next: i + 1 };
     return {
-      context: "devshell",
-      ok: false,
-      error,
-      env,
-      nix: identity2,
-      settings: {},
-      store: store2,
-      tmpdir: tmpdir2,
-      drvPath: null,
-      durationMs: durationMs2
+      drv: m[1],
+      reason: "builder failed " + m[2].replace(/ at '.*$/, ""),
+      exitCode: null,
+      next: i + 1
     };
   }
-  const identity = await identify(await resolveOnPath(realEnv.PATH, o.cwd), nix, o.known);
-  const same = identity.realPath === await realOrSelf(nix.nixPath);
-  const configShow = same || !identity.version ? nix.capabilities.configShow : capabilitiesFor(identity.version, identity.variant ?? "nix").configShow;
-  const probe = await probeNix({ env: realEnv, nix: identity, configShow, cwd: o.cwd, request });
-  const store = await storeFacts(realEnv, probe.settings);
-  const durationMs = Date.now() - started;
-  return { context: "devshell", ok: true, env, nix: identity, ...probe, store, tmpdir: tmpdir2, durationMs };
-}
-
-// src/nix/env-stage.ts
-var ENV_FILES = ["env/diff.md", "env/diff.json", "env/host.env", "env/devshell.env"];
-function renderEnvFile(env) {
-  const escape = (value) => value.replace(/\\/g, "\\\\").replace(/\r/g, "\\r").replace(/\n/g, "\\n");
-  return Object.keys(env).sort().map((name) => `${name}=${escape(env[name])}
-`).join("");
-}
-async function diffBuildEnvironment(nix, request, ctx) {
-  const started = Date.now();
-  const dir = join3(ctx.reportDir, "env");
-  await mkdir2(dir, { recursive: true });
-  const installable = `${request.flake}#${request.devshell}`;
-  let captures;
-  try {
-    captures = await captureContexts(nix, request, {
-      env: ctx.env,
-      tempDir: ctx.tempDir,
-      debug: (message) => ctx.log.debug(message)
-    });
-  } catch (error2) {
-    const message = `the environment capture failed: ${errorMessage(error2)}`;
-    const result2 = { ok: false, error: message, verdicts: [], differences: [], durationMs: 0 };
-    result2.durationMs = Date.now() - started;
-    await writeFile(join3(dir, "diff.json"), ctx.secrets.redact(JSON.stringify(result2, null, 2)));
-    return result2;
+  if (m = CANNOT_BUILD.exec(line)) return cannotBuild(lines2, i, m[1]);
+  if (m = HASH.exec(line)) {
+    const near = lines2.slice(i + 1, i + 6);
+    const wanted = near.map((l) => /^(?:specified|wanted):\s*(\S+)/.exec(l)?.[1]).find(Boolean);
+    const got = near.map((l) => /^got:\s*(\S+)/.exec(l)?.[1]).find(Boolean);
+    const detail = wanted && got ? `: specified ${wanted}, got ${got}` : "";
+    return {
+      drv: m[1],
+      reason: `hash mismatch in fixed-output derivation${detail}`,
+      exitCode: null,
+      next: i + 1
+    };
   }
-  ctx.secrets.addFromEnvironment(captures.host.env);
-  ctx.secrets.addFromEnvironment(captures.devshell.env);
-  const redacted = (c) => ({
-    ...c,
-    env: redactEnv(c.env, ctx.secrets)
-  });
-  const host = redacted(captures.host);
-  const devshell = redacted(captures.devshell);
-  const keyNames = Object.keys(request.keyEnv);
-  const { verdicts, differences } = diffEnvironments(host, devshell, {
-    image: request.image,
-    installable,
-    keyNames
-  });
-  const error = devshell.ok ? void 0 : `nix develop ${installable} failed: ${devshell.error}`;
-  const result = {
-    ok: devshell.ok,
-    ...error ? { error } : {},
-    verdicts,
-    differences,
-    durationMs: Date.now() - started
-  };
-  const files = devshell.ok ? ENV_FILES : ENV_FILES.filter((f) => f !== "env/devshell.env");
-  const report = {
-    schemaVersion: 1,
-    ...result,
-    request: { flake: request.flake, image: request.image, devshell: request.devshell, keyNames },
-    contexts: { host: contextFacts(host), devshell: contextFacts(devshell) },
-    files
-  };
-  const write = (name, text) => writeFile(join3(dir, name), ctx.secrets.redact(text));
-  await Promise.all([
-    write("diff.md", renderDiffMarkdown(report)),
-    write("diff.json", JSON.stringify(report, null, 2) + "\n"),
-    write("host.env", renderEnvFile(host.env)),
-    devshell.ok ? write("devshell.env", renderEnvFile(devshell.env)) : Promise.resolve()
-  ]);
-  for (const verdict of verdicts.slice(0, 6)) ctx.log.info(ctx.secrets.redact(verdict));
-  ctx.log.info(
-    `env diff: ${differences.length} differences; capture took ${result.durationMs} ms (host ${host.durationMs} ms, devshell ${devshell.durationMs} ms)`
-  );
-  return {
-    ...result,
-    verdicts: verdicts.map((v) => ctx.secrets.redact(v)),
-    ...error ? { error: ctx.secrets.redact(error) } : {}
-  };
+  if (m = FEATURES.exec(line)) {
+    const missing = missingFeatures(m[2], m[5]);
+    const platform = m[1] !== m[4] ? `platform mismatch: needs ${m[1]}, this machine is ${m[4]}` : "";
+    const reason = [missing, platform].filter(Boolean).join("; ") || "required system or feature not available";
+    return { drv: m[3], reason, exitCode: null, next: i + 1 };
+  }
+  const timeout = TIMEOUT.exec(line);
+  if (timeout) {
+    const drv = drvIn(line) ?? activeBuild;
+    const what = timeout[2] ? "of silence (max-silent-time)" : "(timeout)";
+    if (drv)
+      return {
+        drv,
+        reason: `timed out after ${timeout[1]} seconds ${what}`,
+        exitCode: null,
+        next: i + 1
+      };
+  }
+  const limit = LOG_LIMIT.exec(line);
+  const limitDrv = limit && (drvIn(line) ?? activeBuild);
+  if (limit && limitDrv) {
+    const reason = `killed after writing more than ${limit[1]} bytes of log output`;
+    return { drv: limitDrv, reason, exitCode: null, next: i + 1 };
+  }
+  return DEPENDENTS.some((re) => re.test(line)) ? "dependent" : void 0;
 }
-
-// src/vm/kvm.ts
-import { spawn } from "node:child_process";
-import { constants as constants2 } from "node:fs";
-import { access as access2, mkdtemp as mkdtemp2, rm as rm2, stat as stat2, writeFile as writeFile2 } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join as join5 } from "node:path";
-
-// src/vm/qemu.ts
-import { existsSync } from "node:fs";
-import { createServer } from "node:net";
-import { join as join4 } from "node:path";
-var QEMU_BINARY = "qemu-system-x86_64";
-var ROOT_KEY_CREDENTIAL = "io.systemd.credential:ssh.authorized_keys.root";
-function qemuEscape(value) {
-  return value.replaceAll(",", ",,");
+function quotedTail(raw, lines2, from) {
+  let heading = -1;
+  for (let i = from - 1; i < Math.min(lines2.length, from + 8) && heading < 0; i++) {
+    if (/last \d+ log lines:$/i.test(lines2[i])) heading = i;
+    else if (i >= from && /^\S/.test(raw[i])) return [];
+  }
+  if (heading < 0) return [];
+  const tail = [];
+  const legacy = !lines2[heading].startsWith("last") && !lines2[heading].startsWith("Last");
+  for (let i = heading + 1; i < lines2.length; i++) {
+    const quoted = /^\s*> ?(.*)$/.exec(raw[i]);
+    if (quoted) tail.push(quoted[1]);
+    else if (legacy && /^ {2}/.test(raw[i])) tail.push(raw[i].slice(2));
+    else break;
+  }
+  return tail;
 }
-function qemuArgs(config) {
-  const args = [];
-  const uefi = config.firmware === "uefi";
-  args.push("-machine", uefi ? "q35" : "pc");
-  args.push("-accel", config.accel, "-cpu", "max");
-  args.push("-m", String(config.memoryMiB), "-smp", String(config.cpus));
-  if (uefi) {
-    if (!config.ovmfCode || !config.ovmfVars) {
-      throw new Error("UEFI needs the OVMF code and a writable copy of the OVMF variables.");
+function scan(text2, activeBuild) {
+  const raw = stripAnsi(text2).split("\n");
+  const lines2 = raw.map(normalise);
+  const roots = /* @__PURE__ */ new Map();
+  const dependents = [];
+  let last;
+  let building = activeBuild;
+  for (let i = 0; i < lines2.length; i++) {
+    const started = /^building '([^']+\.drv)'/.exec(lines2[i]);
+    if (started && !activeBuild) building = started[1];
+    if (/build failure may have been caused by lack of free disk space/.test(lines2[i])) {
+      if (last && !last.reason.includes("disk space"))
+        last.reason += " (possibly lack of free disk space)";
+      continue;
     }
-    args.push("-drive", `if=pflash,format=raw,readonly=on,file=${qemuEscape(config.ovmfCode)}`);
-    args.push("-drive", `if=pflash,format=raw,file=${qemuEscape(config.ovmfVars)}`);
+    const found = rootCauseAt(lines2, i, building);
+    if (found === "dependent") {
+      const drv = drvIn(lines2[i]);
+      if (drv && !dependents.includes(drv)) dependents.push(drv);
+      continue;
+    }
+    if (!found) continue;
+    const tail = quotedTail(raw, lines2, found.next);
+    const failure = {
+      drv: found.drv,
+      name: derivationName(found.drv),
+      reason: found.reason,
+      exitCode: found.exitCode,
+      ...found.signal ? { signal: found.signal } : {},
+      tail
+    };
+    const seen = roots.get(found.drv);
+    if (seen) {
+      if (!seen.tail.length && tail.length) seen.tail = tail;
+      if (seen.exitCode === null && failure.exitCode !== null)
+        Object.assign(seen, failure, { tail: seen.tail });
+      last = seen;
+    } else {
+      roots.set(found.drv, failure);
+      last = failure;
+    }
   }
-  args.push(
-    "-drive",
-    `file=${qemuEscape(config.iso)},format=raw,media=cdrom,readonly=on,if=ide`,
-    "-boot",
-    "order=d"
-  );
-  args.push(
-    "-netdev",
-    `user,id=net0,hostfwd=tcp:127.0.0.1:${config.sshPort}-:22`,
-    "-device",
-    "virtio-net-pci,netdev=net0"
-  );
-  args.push(
-    "-chardev",
-    `stdio,id=serial0,signal=off,logfile=${qemuEscape(config.serialLog)},logappend=on`,
-    "-serial",
-    "chardev:serial0"
-  );
-  if (config.rootPublicKey) {
-    args.push(
-      "-smbios",
-      `type=11,value=${qemuEscape(`${ROOT_KEY_CREDENTIAL}=${config.rootPublicKey}`)}`
-    );
-  }
-  args.push("-qmp", `unix:${qemuEscape(config.qmpSocket)},server=on,wait=off`);
-  args.push("-monitor", "none", "-display", "none", "-vga", "std", "-no-reboot");
-  return args;
+  return { roots: [...roots.values()], dependents: dependents.filter((d) => !roots.has(d)) };
 }
-function ovmfCandidates(env = process.env) {
-  const pairs = [];
-  for (const root of [env.OVMF, env.OVMF_FD].filter((v) => Boolean(v))) {
-    pairs.push([join4(root, "FV", "OVMF_CODE.fd"), join4(root, "FV", "OVMF_VARS.fd")]);
-    pairs.push([join4(root, "OVMF_CODE.fd"), join4(root, "OVMF_VARS.fd")]);
-  }
-  for (const dir of ["/usr/share/OVMF", "/usr/share/ovmf", "/usr/share/edk2/ovmf"]) {
-    pairs.push([join4(dir, "OVMF_CODE_4M.fd"), join4(dir, "OVMF_VARS_4M.fd")]);
-    pairs.push([join4(dir, "OVMF_CODE.fd"), join4(dir, "OVMF_VARS.fd")]);
-  }
-  pairs.push(["/usr/share/edk2/x64/OVMF_CODE.4m.fd", "/usr/share/edk2/x64/OVMF_VARS.4m.fd"]);
-  pairs.push(["/run/libvirt/nix-ovmf/OVMF_CODE.fd", "/run/libvirt/nix-ovmf/OVMF_VARS.fd"]);
-  pairs.push([
-    "/run/libvirt/nix-ovmf/edk2-x86_64-code.fd",
-    "/run/libvirt/nix-ovmf/edk2-i386-vars.fd"
-  ]);
-  return pairs;
+function findRootFailures(text2, activeBuild) {
+  return scan(text2, activeBuild).roots;
 }
-function findOvmf(env = process.env, exists = existsSync) {
-  const candidates = ovmfCandidates(env);
-  const found = candidates.find(([code2, vars]) => exists(code2) && exists(vars));
-  if (found) return { code: found[0], vars: found[1] };
-  throw new Error(
-    `firmware 'uefi' needs OVMF, and none was found (looked for ${candidates.slice(0, 4).map(([code2]) => code2).join(", ")}, \u2026). Install the 'ovmf' package (apt-get install ovmf), or on NixOS set OVMF to the output of pkgs.OVMF.fd.`
-  );
+function findDependents(text2) {
+  return scan(text2).dependents;
 }
-function freePort() {
-  return new Promise((resolve2, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => port ? resolve2(port) : reject(new Error("no free port")));
-    });
-  });
+var EVALUATION_ERRORS = [
+  /error: attribute '[^']*' missing/,
+  /does not provide attribute/,
+  /error: getting status of/,
+  /path '[^']*' does not exist/,
+  /\bthrow\b|evaluation aborted/,
+  /error: .*flake.*does not exist/,
+  /error: undefined variable/,
+  /error: (?:syntax error|value is|expected a|cannot coerce|infinite recursion|assertion)/,
+  /while evaluating/
+];
+var NOT_EVALUATION = /cannot connect to|Permission denied|No space left|opening lock file|experimental Nix feature|unrecognised flag|unknown setting|database is locked|pseudoterminal|unexpected end-of-file|disconnected unexpectedly/;
+function isEvaluationError(text2) {
+  const plain = stripAnsi(text2);
+  const { roots, dependents } = scan(plain);
+  if (roots.length || dependents.length) return false;
+  if (EVALUATION_ERRORS.some((re) => re.test(plain))) return true;
+  const started = /^building '|^\s*these \d+ derivations will be built/m.test(plain);
+  return !started && /^error:/m.test(plain) && !NOT_EVALUATION.test(plain);
 }
 
-// src/vm/kvm.ts
-var KVM_DEVICE = "/dev/kvm";
-var KVM_TEST_LOOPS = 5e7;
-function kvmTestRom(loops = KVM_TEST_LOOPS) {
-  const rom = Buffer.alloc(65536);
-  const count = Buffer.alloc(4);
-  count.writeUInt32LE(loops);
-  const code2 = Buffer.concat([
-    Buffer.from([250]),
-    // cli
-    Buffer.from([186, 248, 3]),
-    // mov dx, 0x3f8
-    Buffer.from([176, 83, 238]),
-    // mov al, 'S'; out dx, al
-    Buffer.from([102, 185]),
-    // mov ecx, loops
-    count,
-    Buffer.from([102, 73, 117, 252]),
-    // loop: dec ecx; jnz loop
-    Buffer.from([176, 75, 238, 176, 10, 238]),
-    // mov al, 'K'; out; mov al, 10; out
-    Buffer.from([244, 235, 253])
-    // halt: hlt; jmp halt
-  ]);
-  code2.copy(rom, 0);
-  Buffer.from([234, 0, 0, 0, 240]).copy(rom, 65520);
-  return rom;
+// src/nix/diagnostics.ts
+var TAIL_LINES = 25;
+function failureFileNames(failures) {
+  const count = /* @__PURE__ */ new Map();
+  for (const failure of failures) count.set(failure.name, (count.get(failure.name) ?? 0) + 1);
+  return failures.map((failure) => {
+    const safe = failure.name.replace(/[^A-Za-z0-9._+-]/g, "_");
+    if ((count.get(failure.name) ?? 0) < 2) return safe;
+    const hash = failure.drv.slice(failure.drv.lastIndexOf("/") + 1).slice(0, 8);
+    return `${hash}-${safe}`;
+  });
 }
-function kvmCheckArgs(rom, accel = "kvm") {
+function lines(text2) {
+  const all = stripAnsi(text2).replace(/\r/g, "").split("\n");
+  while (all.length && all[all.length - 1] === "") all.pop();
+  return all;
+}
+async function fullLog(nix, failure, events, env) {
+  const result = await run(nix.nixPath, ["log", failure.drv], { env });
+  if (result.exitCode === 0 && result.stdout.trim()) {
+    return { log: lines(result.stdout), source: `nix log ${failure.drv}` };
+  }
+  const said = lines(result.startError ?? result.stderr).filter((l) => l.startsWith("error:"));
+  const why = said.length ? said.join(" ") : `exit code ${result.exitCode}`;
+  const captured = events.logOf(failure.drv);
+  if (captured.length) {
+    return { log: captured, source: `the build's events (nix log had none: ${why})` };
+  }
+  if (failure.tail.length) {
+    return {
+      log: failure.tail,
+      source: `the tail Nix quoted in its error (nix log had none: ${why})`
+    };
+  }
+  return { log: [], source: `nowhere: nix log had none (${why}) and the build printed nothing` };
+}
+async function derivationJson(nix, drv, env) {
+  const result = await run(nix.nixPath, [...nix.capabilities.derivationShow, drv], { env });
+  if (result.exitCode === 0) {
+    try {
+      return JSON.stringify(JSON.parse(result.stdout), null, 2) + "\n";
+    } catch {
+      return result.stdout;
+    }
+  }
+  const command = ["nix", ...nix.capabilities.derivationShow, drv].join(" ");
+  const error2 = stripAnsi(result.startError ?? result.stderr).trim();
+  return JSON.stringify({ error: `${command} failed: ${error2}` }, null, 2) + "\n";
+}
+async function collectFailureLogs(nix, failures, events, dir, ctx) {
+  const failedDir = join5(dir, "failed");
+  await mkdir5(failedDir, { recursive: true });
+  const env = { ...ctx.env, ...nix.env };
+  const names = failureFileNames(failures);
+  const collected = [];
+  for (const [index, failure] of failures.entries()) {
+    const { log, source } = await fullLog(nix, failure, events, env);
+    const logFile = join5(failedDir, `${names[index]}.log`);
+    const header = [`# ${failure.drv}`, `# ${failure.reason}`, `# log from ${source}`, ""];
+    await writeFile5(logFile, ctx.secrets.redact([...header, ...log].join("\n") + "\n"));
+    const json = await derivationJson(nix, failure.drv, env);
+    await writeFile5(join5(failedDir, `${names[index]}.drv.json`), ctx.secrets.redact(json));
+    const tail = log.slice(-TAIL_LINES).map((line) => ctx.secrets.redact(line));
+    const shown = tail.length ? tail : failure.tail.map((line) => ctx.secrets.redact(line));
+    ctx.log.error(shown.join("\n") || `(no log) ${failure.drv}`, {
+      title: `build failed: ${failure.name} \u2014 ${failure.reason}`
+    });
+    collected.push({
+      drv: failure.drv,
+      name: failure.name,
+      reason: failure.reason,
+      exitCode: failure.exitCode,
+      log: relative(ctx.reportDir, logFile),
+      tail: shown
+    });
+  }
+  return collected;
+}
+
+// src/disk.ts
+import { existsSync as existsSync3 } from "node:fs";
+import { stat, statfs as statfs2 } from "node:fs/promises";
+import { tmpdir as tmpdir2 } from "node:os";
+import { dirname as dirname2 } from "node:path";
+var GIB = 2 ** 30;
+var gib = (bytes) => `${(bytes / GIB).toFixed(1)} GiB`;
+function nearestExisting(path, exists) {
+  let current = path;
+  while (!exists(current) && dirname2(current) !== current) current = dirname2(current);
+  return current;
+}
+function diskShortage(free, purpose) {
+  const byDevice = /* @__PURE__ */ new Map();
+  for (const entry of free) {
+    if (entry.freeBytes === void 0) continue;
+    const key = entry.device === void 0 ? entry.checked : String(entry.device);
+    byDevice.set(key, [...byDevice.get(key) ?? [], entry]);
+  }
+  const short = [];
+  for (const entries of byDevice.values()) {
+    const needed = entries.reduce((sum, entry) => sum + entry.neededBytes, 0);
+    const freeBytes = entries[0].freeBytes ?? 0;
+    if (freeBytes >= needed) continue;
+    const where = entries.map((e) => `${e.label} (${e.checked})`).join(" and ");
+    short.push(`${where}: ${gib(freeBytes)} free, ${gib(needed)} needed`);
+  }
+  if (!short.length) return void 0;
+  return `Low disk space before ${purpose}: ${short.join("; ")}. It may fail with "No space left on device": free space (on GitHub runners, remove preinstalled toolchains you do not use) or use a runner with a larger disk.`;
+}
+async function freeSpace(need) {
+  const checked = nearestExisting(need.path, existsSync3);
+  try {
+    const [stats, info2] = await Promise.all([statfs2(checked), stat(checked)]);
+    return { ...need, checked, device: info2.dev, freeBytes: stats.bavail * stats.bsize };
+  } catch (error2) {
+    return { ...need, checked, error: errorMessage(error2) };
+  }
+}
+async function checkDisk(needs, purpose) {
+  return diskShortage(await Promise.all(needs.map(freeSpace)), purpose);
+}
+function runnerTemp(env) {
+  return env.RUNNER_TEMP || env.TMPDIR || tmpdir2();
+}
+function buildNeeds(env) {
   return [
-    "-accel",
-    accel,
-    "-cpu",
-    "max",
-    "-machine",
-    "pc",
-    "-nodefaults",
-    "-m",
-    "16",
-    "-bios",
-    rom,
-    "-serial",
-    "stdio",
-    "-monitor",
-    "none",
-    "-display",
-    "none",
-    "-no-reboot"
+    { label: "/nix", path: "/nix/store", neededBytes: 4 * GIB },
+    { label: "TMPDIR", path: env.TMPDIR || tmpdir2(), neededBytes: 1 * GIB }
   ];
 }
-var FAILURES = /KVM internal error[^\n]*|failed to set MSR[^\n]*|emulation failure[^\n]*|Could not access KVM kernel module[^\n]*|failed to initialize kvm[^\n]*|(?:kvm|KVM)[^\n]*(?:not supported|unavailable|Permission denied|No such file)[^\n]*|Assertion[^\n]*failed[^\n]*/;
-function kvmFailureFromOutput(text) {
-  return FAILURES.exec(text)?.[0].replace(/^qemu-system-\S+: /, "").trim();
+function cacheRestoreNeeds(cacheDir, env) {
+  return [
+    { label: "RUNNER_TEMP", path: runnerTemp(env), neededBytes: 1 * GIB },
+    { label: "the cache directory", path: cacheDir, neededBytes: 1 * GIB },
+    { label: "/nix", path: "/nix/store", neededBytes: 1 * GIB }
+  ];
 }
-async function deviceProblem(device) {
+function cacheSaveNeeds(cacheDir, maxBytes, env) {
+  return [
+    { label: "the cache directory", path: cacheDir, neededBytes: maxBytes },
+    { label: "RUNNER_TEMP", path: runnerTemp(env), neededBytes: maxBytes }
+  ];
+}
+
+// src/nix/events.ts
+var ActivityType = {
+  copyPath: 100,
+  fileTransfer: 101,
+  realise: 102,
+  copyPaths: 103,
+  builds: 104,
+  build: 105,
+  substitute: 108,
+  fetchTree: 112
+};
+var ResultType = {
+  buildLogLine: 101,
+  setPhase: 104,
+  progress: 105,
+  postBuildLogLine: 107
+};
+var PREFIX = "@nix ";
+function parseEventLine(line) {
+  if (!line.startsWith(PREFIX)) return void 0;
+  let json;
   try {
-    await stat2(device);
+    json = JSON.parse(line.slice(PREFIX.length));
   } catch {
-    return `${device} does not exist: this machine exposes no hardware virtualization`;
+    return void 0;
   }
-  try {
-    await access2(device, constants2.R_OK | constants2.W_OK);
-  } catch {
-    const info = await stat2(device);
-    return `${device} is not readable and writable by this user (mode ${(info.mode & 511).toString(8)}, uid ${info.uid}, gid ${info.gid}); a udev rule with MODE="0666" opens it`;
+  if (typeof json !== "object" || json === null) return void 0;
+  const e = json;
+  const num = (value) => typeof value === "number" ? value : 0;
+  const fields = Array.isArray(e.fields) ? e.fields : [];
+  switch (e.action) {
+    case "start":
+      return {
+        action: "start",
+        id: num(e.id),
+        level: num(e.level),
+        type: num(e.type),
+        text: typeof e.text === "string" ? e.text : "",
+        fields,
+        parent: num(e.parent)
+      };
+    case "stop":
+      return { action: "stop", id: num(e.id) };
+    case "result":
+      return { action: "result", id: num(e.id), type: num(e.type), fields };
+    case "msg": {
+      const msg = typeof e.msg === "string" ? e.msg : "";
+      const rawMsg = typeof e.raw_msg === "string" ? e.raw_msg : void 0;
+      return {
+        action: "msg",
+        level: num(e.level),
+        msg,
+        ...rawMsg === void 0 ? {} : { rawMsg }
+      };
+    }
+    default:
+      return void 0;
+  }
+}
+var text = (value) => typeof value === "string" ? value : String(value ?? "");
+var BuildEvents = class {
+  activities = /* @__PURE__ */ new Map();
+  /** By derivation path, in the order builds started. */
+  builds = /* @__PURE__ */ new Map();
+  progress = { done: 0, expected: 0, running: 0, failed: 0 };
+  errors = [];
+  /** Lines that were not events (other programs, `nix develop`, older Nix). */
+  plainLines = [];
+  human = [];
+  buildByActivity = /* @__PURE__ */ new Map();
+  buildsActivity;
+  lastStopped;
+  /** Consumes one stderr line. */
+  push(line) {
+    const event = parseEventLine(line);
+    const outcome = event ? this.apply(event) : this.plain(line);
+    this.human.push(...outcome.human);
+    return event ? { ...outcome, event } : outcome;
+  }
+  /** Consumes many lines (a recorded transcript). */
+  pushAll(lines2) {
+    for (const line of lines2) this.push(line);
+    return this;
+  }
+  humanLines() {
+    return [...this.human];
+  }
+  /** The log lines of one derivation's build (empty if it never ran here). */
+  logOf(drv) {
+    return this.builds.get(drv)?.log ?? [];
+  }
+  runningBuilds() {
+    return [...this.builds.values()].filter((build) => build.running);
+  }
+  /** "[3/7 built, 1 running] building foo (buildPhase)" */
+  progressLine() {
+    const { done, expected, running, failed } = this.progress;
+    const counts = [`${done}/${expected} built`];
+    if (running) counts.push(`${running} running`);
+    if (failed) counts.push(`${failed} failed`);
+    const current = this.runningBuilds().at(-1);
+    const what = current ? ` building ${current.name}${current.phase ? ` (${current.phase})` : ""}` : "";
+    return `[${counts.join(", ")}]${what}`;
+  }
+  /** Every error message, one after the other, as Nix printed them. */
+  errorText() {
+    return this.errors.map((error2) => error2.text).join("\n");
+  }
+  plain(line) {
+    const clean = stripAnsi(line);
+    this.plainLines.push(clean);
+    return { human: [clean] };
+  }
+  apply(event) {
+    switch (event.action) {
+      case "start":
+        return this.start(event);
+      case "stop":
+        return this.stop(event.id);
+      case "result":
+        return this.result(event);
+      case "msg":
+        return this.message(event);
+    }
+  }
+  start(event) {
+    const { id, type, fields, parent } = event;
+    this.activities.set(id, { id, type, text: event.text, fields, parent, running: true });
+    if (type === ActivityType.builds) this.buildsActivity = id;
+    if (type === ActivityType.build) {
+      const drv = text(fields[0]);
+      const build = {
+        drv,
+        name: derivationName(drv),
+        activityId: id,
+        running: true,
+        log: []
+      };
+      this.builds.set(drv, build);
+      this.buildByActivity.set(id, build);
+      return { human: [`${stripAnsi(event.text) || `building '${drv}'`}...`], started: drv };
+    }
+    const say = event.level <= 3 && event.text ? [stripAnsi(event.text)] : [];
+    return { human: say };
+  }
+  stop(id) {
+    const activity = this.activities.get(id);
+    if (activity) activity.running = false;
+    const build = this.buildByActivity.get(id);
+    if (!build) return { human: [] };
+    build.running = false;
+    this.lastStopped = build.drv;
+    return { human: [], finished: build.drv };
+  }
+  result(event) {
+    const build = this.buildByActivity.get(event.id);
+    if (build && (event.type === ResultType.buildLogLine || event.type === ResultType.postBuildLogLine)) {
+      const line = stripAnsi(text(event.fields[0]));
+      build.log.push(line);
+      return { human: [`${build.name}> ${line}`] };
+    }
+    if (build && event.type === ResultType.setPhase) {
+      build.phase = text(event.fields[0]);
+      return { human: [] };
+    }
+    if (event.type === ResultType.progress && event.id === this.buildsActivity) {
+      const [done, expected, running, failed] = event.fields.map(Number);
+      Object.assign(this.progress, { done, expected, running, failed });
+    }
+    return { human: [] };
+  }
+  message(event) {
+    const message = stripAnsi(event.msg);
+    if (event.level !== 0) return { human: [message] };
+    const active = this.runningBuilds().at(-1)?.drv ?? this.lastStopped;
+    const error2 = { text: message, ...active ? { activeBuild: active } : {} };
+    this.errors.push(error2);
+    return { human: [message], error: error2 };
+  }
+};
+
+// src/nix/machine-failures.ts
+var RULES = [
+  {
+    pattern: /opening pseudoterminal (?:master|slave)[^\n]*/,
+    lacks: () => "a pseudoterminal for the builder: /dev/pts is not mounted (devpts). Nix opens one for every build; in a chroot or container, mount devpts on /dev/pts (bind-mount the host\u2019s)"
+  },
+  {
+    pattern: /cannot connect to socket at '([^']*)': ([^\n]*)/,
+    lacks: (match) => `a running Nix daemon: nothing answers at ${match[1]} (${match[2].trim()}). Start nix-daemon (e.g. \`sudo systemctl start nix-daemon\`), or, for a single-user Nix, do not point NIX_REMOTE or the \`store\` setting at the daemon`
+  },
+  {
+    pattern: /[^\n]*No space left on device[^\n]*/,
+    lacks: () => "free disk space: the Nix store (/nix) or the build\u2019s temporary directory (TMPDIR) is full. Free space (on GitHub runners, remove preinstalled toolchains you do not use) or use a runner with a larger disk"
+  },
+  {
+    // 2.8: "unexpected end-of-file"; later: "Nix daemon disconnected unexpectedly (maybe it crashed?)".
+    pattern: /[^\n]*(?:daemon disconnected unexpectedly|^(?:error: )?unexpected end-of-file$)[^\n]*/m,
+    lacks: () => "a Nix daemon that stays up: it disconnected during the build (it crashed or was killed; on runners usually for lack of memory or disk space)"
+  }
+];
+function findMachineFailure(text2) {
+  const plain = stripAnsi(text2);
+  for (const rule of RULES) {
+    const match = rule.pattern.exec(plain);
+    if (match) return { lacks: rule.lacks(match), evidence: match[0].trim() };
   }
   return void 0;
 }
-async function checkKvm(options = {}) {
-  const started = Date.now();
-  const done = (runsGuest, reason) => ({
-    runsGuest,
-    reason,
-    durationMs: Date.now() - started
-  });
-  const problem = await deviceProblem(options.device ?? KVM_DEVICE);
-  if (problem) return done(false, problem);
-  const timeoutMs = options.timeoutMs ?? 3e3;
-  const runBudgetMs = options.runBudgetMs ?? 1e3;
-  let dir;
+function machineFailureMessage(failure) {
+  return `This machine could not build (not a fault of the flake or its derivations): it lacks ${failure.lacks}. Nix said: ${failure.evidence}`;
+}
+
+// src/nix/build.ts
+var PROGRESS_INTERVAL_MS = 5e3;
+function nixCommand(nix, request, args) {
+  if (request.context !== "devshell") return { command: nix.nixPath, args };
+  if (!request.devshell) throw new Error("a devshell build needs the devshell attribute");
+  const shell = `${request.flake}#${request.devshell}`;
+  return { command: nix.nixPath, args: ["develop", shell, "-c", nix.nixPath, ...args] };
+}
+function buildArguments(nix, request) {
+  const args = [
+    "build",
+    `${request.flake}#${request.image}`,
+    "--impure",
+    "--no-link",
+    "-L",
+    "--keep-going",
+    "--log-format",
+    "internal-json",
+    nix.capabilities.printOutPaths ? "--print-out-paths" : "--json"
+  ];
+  if (request.system) args.push("--system", request.system);
+  return args;
+}
+function parseOutPath(stdout, printOutPaths) {
+  if (printOutPaths)
+    return stdout.split("\n").find((line) => line.trim().startsWith("/"))?.trim();
   try {
-    dir = await mkdtemp2(join5(tmpdir(), "biv-kvm-"));
-    const rom = join5(dir, "kvm-test.rom");
-    await writeFile2(rom, kvmTestRom());
-    const outcome = await runTestGuest(
-      options.qemu ?? QEMU_BINARY,
-      kvmCheckArgs(rom, options.accel),
-      timeoutMs,
-      runBudgetMs
-    );
-    return done(outcome.runsGuest, outcome.reason);
-  } catch (error) {
-    return done(false, `the check failed: ${errorMessage(error)}`);
-  } finally {
-    if (dir) await rm2(dir, { recursive: true, force: true });
-  }
-}
-function runTestGuest(qemu, args, timeoutMs, runBudgetMs) {
-  return new Promise((resolve2) => {
-    const started = Date.now();
-    const child = spawn(qemu, args, { stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    let settled = false;
-    const finish2 = (runsGuest, reason) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      clearTimeout(runTimer);
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-      const exited = () => resolve2({ runsGuest, reason });
-      if (child.exitCode !== null || child.signalCode !== null) exited();
-      else child.once("close", exited);
-    };
-    const timer = setTimeout(() => {
-      finish2(
-        false,
-        `the test guest printed nothing under KVM within ${(timeoutMs / 1e3).toFixed(1)} s` + (stderr.trim() ? `: ${lastLine(stderr)}` : "")
-      );
-    }, timeoutMs);
-    let runTimer;
-    const tooSlow = () => finish2(
-      false,
-      `KVM started the test guest but did not run it at hardware speed: ${2 * KVM_TEST_LOOPS / 1e6} million instructions took more than ${(runBudgetMs / 1e3).toFixed(1)} s (hardware takes milliseconds); /dev/kvm is emulated or nested without vmx/svm`
-    );
-    child.stdin.on("error", () => {
-    });
-    child.stdout.setEncoding("utf8").on("data", (chunk2) => {
-      stdout += chunk2;
-      if (!runTimer && stdout.includes("S")) runTimer = setTimeout(tooSlow, runBudgetMs);
-      if (stdout.includes("K")) {
-        const ms = Date.now() - started;
-        finish2(
-          true,
-          `a test guest ran ${2 * KVM_TEST_LOOPS / 1e6}M instructions under KVM (${ms} ms)`
-        );
-      }
-    });
-    child.stderr.setEncoding("utf8").on("data", (chunk2) => {
-      stderr += chunk2;
-      const failure = kvmFailureFromOutput(stderr);
-      if (failure) finish2(false, `QEMU under KVM: ${failure}`);
-    });
-    child.on("error", (error) => finish2(false, `could not start ${qemu}: ${error.message}`));
-    child.on("exit", (code2, signal) => {
-      if (settled) return;
-      const failure = kvmFailureFromOutput(stderr);
-      finish2(
-        false,
-        `QEMU under KVM ${signal ? `died of ${signal}` : `exited with ${code2}`}: ${failure ?? (lastLine(stderr) || "no output")}`
-      );
-    });
-  });
-}
-function lastLine(text) {
-  const lines = text.trim().split("\n");
-  return (lines[lines.length - 1] ?? "").replace(/^qemu-system-\S+: /, "").trim();
-}
-
-// src/vm/stage.ts
-import { existsSync as existsSync2, readFileSync, renameSync } from "node:fs";
-import { join as join9, relative as relative3 } from "node:path";
-
-// src/vm/machine.ts
-import { spawn as spawn2 } from "node:child_process";
-import {
-  copyFileSync,
-  createWriteStream,
-  mkdirSync as mkdirSync2,
-  mkdtempSync,
-  rmSync,
-  writeFileSync as writeFileSync2
-} from "node:fs";
-import { readFile } from "node:fs/promises";
-import { join as join6 } from "node:path";
-
-// src/vm/png.ts
-import { deflateSync } from "node:zlib";
-function parsePpm(data) {
-  let offset = 0;
-  const token = () => {
-    for (; ; ) {
-      while (offset < data.length && /\s/.test(String.fromCharCode(data[offset]))) offset++;
-      if (data[offset] !== 35) break;
-      while (offset < data.length && data[offset] !== 10) offset++;
-    }
-    const start = offset;
-    while (offset < data.length && !/\s/.test(String.fromCharCode(data[offset]))) offset++;
-    return data.subarray(start, offset).toString("latin1");
-  };
-  if (token() !== "P6") throw new Error("not a binary PPM (P6) image");
-  const width = Number(token());
-  const height = Number(token());
-  const maxval = Number(token());
-  offset++;
-  if (!(width > 0 && height > 0 && maxval > 0 && maxval < 256)) {
-    throw new Error(`unsupported PPM header ${width}x${height} maxval ${maxval}`);
-  }
-  const size = width * height * 3;
-  if (data.length - offset < size) throw new Error("PPM image data is truncated");
-  let rgb = data.subarray(offset, offset + size);
-  if (maxval !== 255) rgb = Buffer.from(rgb.map((v) => Math.round(v * 255 / maxval)));
-  return { width, height, rgb: Buffer.from(rgb) };
-}
-var CRC_TABLE = (() => {
-  const table2 = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 3988292384 ^ c >>> 1 : c >>> 1;
-    table2[n] = c >>> 0;
-  }
-  return table2;
-})();
-function crc32(data) {
-  let crc = 4294967295;
-  for (const byte of data) crc = CRC_TABLE[(crc ^ byte) & 255] ^ crc >>> 8;
-  return (crc ^ 4294967295) >>> 0;
-}
-function chunk(type, body) {
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(body.length);
-  const typed = Buffer.concat([Buffer.from(type, "latin1"), body]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(typed));
-  return Buffer.concat([length, typed, crc]);
-}
-function encodePng(image) {
-  const { width, height, rgb } = image;
-  const stride = width * 3;
-  const raw = Buffer.alloc((stride + 1) * height);
-  for (let y = 0; y < height; y++) {
-    raw[y * (stride + 1)] = 0;
-    rgb.copy(raw, y * (stride + 1) + 1, y * stride, (y + 1) * stride);
-  }
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header[8] = 8;
-  header[9] = 2;
-  return Buffer.concat([
-    Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]),
-    chunk("IHDR", header),
-    chunk("IDAT", deflateSync(raw)),
-    chunk("IEND", Buffer.alloc(0))
-  ]);
-}
-function ppmToPng(ppm) {
-  return encodePng(parsePpm(ppm));
-}
-
-// src/vm/qmp.ts
-import { connect } from "node:net";
-var QmpClient = class _QmpClient {
-  constructor(socket) {
-    this.socket = socket;
-    socket.setEncoding("utf8");
-    socket.on("data", (chunk2) => this.receive(chunk2));
-    const fail = (error) => {
-      this.closed = true;
-      for (const pending of [this.greeted, ...this.queue.splice(0)]) pending?.reject(error);
-      this.greeted = void 0;
-    };
-    socket.on("error", fail);
-    socket.on("close", () => fail(new Error("QMP connection closed")));
-  }
-  socket;
-  buffer = "";
-  queue = [];
-  greeted;
-  closed = false;
-  /** Connects (retrying while QEMU creates the socket) and negotiates capabilities. */
-  static async connect(path, timeoutMs = 5e3) {
-    const deadline = Date.now() + timeoutMs;
-    let lastError;
-    while (Date.now() < deadline) {
-      try {
-        const socket = await new Promise((resolve2, reject) => {
-          const s = connect(path);
-          s.once("connect", () => resolve2(s));
-          s.once("error", reject);
-        });
-        const client = new _QmpClient(socket);
-        await client.handshake(Math.max(500, deadline - Date.now()));
-        return client;
-      } catch (error) {
-        lastError = error;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
-    throw new Error(
-      `QMP socket ${path} did not answer within ${timeoutMs} ms: ${String(lastError)}`
-    );
-  }
-  async handshake(timeoutMs) {
-    await withTimeout(
-      new Promise((resolve2, reject) => this.greeted = { resolve: resolve2, reject }),
-      timeoutMs,
-      `QMP greeting timed out after ${timeoutMs} ms`
-    );
-    await this.execute("qmp_capabilities", void 0, timeoutMs);
-  }
-  receive(chunk2) {
-    this.buffer += chunk2;
-    let newline;
-    while ((newline = this.buffer.indexOf("\n")) >= 0) {
-      const line = this.buffer.slice(0, newline).trim();
-      this.buffer = this.buffer.slice(newline + 1);
-      if (!line) continue;
-      let message;
-      try {
-        message = JSON.parse(line);
-      } catch {
-        continue;
-      }
-      if ("QMP" in message) {
-        this.greeted?.resolve(message);
-        this.greeted = void 0;
-      } else if ("return" in message) {
-        this.queue.shift()?.resolve(message.return);
-      } else if ("error" in message) {
-        const error = message.error;
-        this.queue.shift()?.reject(new Error(`QMP error ${error.class}: ${error.desc}`));
-      }
-    }
-  }
-  /** Runs one command; rejects on a QMP error, a closed socket or the timeout. */
-  execute(command, args, timeoutMs = 5e3) {
-    if (this.closed) return Promise.reject(new Error("QMP connection closed"));
-    const reply = new Promise(
-      (resolve2, reject) => this.queue.push({ resolve: (value) => resolve2(value), reject })
-    );
-    this.socket.write(
-      JSON.stringify(args ? { execute: command, arguments: args } : { execute: command }) + "\n"
-    );
-    return withTimeout(reply, timeoutMs, `QMP ${command} timed out after ${timeoutMs} ms`);
-  }
-  close() {
-    this.closed = true;
-    this.socket.destroy();
-  }
-};
-
-// src/vm/timeline.ts
-var MILESTONES = [
-  ["firmware", /SeaBIOS|iPXE|ISOLINUX|SYSLINUX|GRUB|GNU GRUB|Booting `|UEFI|BdsDxe|EFI stub/i],
-  ["kernel", /Linux version \d/],
-  [
-    "init",
-    /Run \/init|Run \/\S*init as init process|systemd\[1\]:|Welcome to (?!GRUB)|boot-image-vm: init/
-  ],
-  [
-    "network",
-    /DHCP lease|DHCPv4 address|lease of \d|network up|Reached target Network\b|Reached target network\.target\b|boot-image-vm: network/
-  ],
-  [
-    "sshd",
-    /Server listening on|Started .*OpenSSH|Started .*OpenBSD Secure Shell|Started .*SSH Daemon|Started sshd|Started ssh\.service|dropbear.*(started|Running in background|Not backgrounding)|sshd listening/i
-  ],
-  ["ready", /\blogin: |boot-image-vm: ready|Reached target Multi-User|Reached target .*Multi-User/]
-];
-function isSshdLine(text) {
-  return MILESTONES.some(
-    ([name, pattern]) => (name === "sshd" || name === "ready") && pattern.test(text)
-  );
-}
-function bootTimeline(lines) {
-  const milestones = [];
-  for (const [name, pattern] of MILESTONES) {
-    const found = lines.find((line) => pattern.test(line.text));
-    if (found) milestones.push({ name, seconds: found.seconds, line: found.text.trim() });
-  }
-  return milestones.sort((a, b) => a.seconds - b.seconds);
-}
-var PANIC = /Kernel panic - not syncing|end Kernel panic|Attempted to kill init|KVM internal error|emulation failure|BUG: unable to handle|general protection fault.*\bkernel\b|Oops: |Unable to mount root fs|No working init found|VFS: Cannot open root device/;
-function findPanic(line) {
-  return PANIC.test(line) ? line.trim() : void 0;
-}
-function cleanConsoleText(text) {
-  return text.replace(/\x1b\[[0-?]*[ -/]*[@-~]/g, "").replace(/\x1b[()][0-9A-Za-z]|\x1b[=>c78DEHM]/g, "").replace(/\r/g, "").replace(/[\x00-\x08\x0b-\x1f\x7f]/g, "");
-}
-function findFingerprint(line) {
-  const match = /SHA256:([A-Za-z0-9+/]{43})=?/i.exec(line);
-  return match ? `SHA256:${match[1]}` : void 0;
-}
-
-// src/vm/machine.ts
-var MAX_SOCKET_PATH = 100;
-var Machine = class {
-  constructor(options) {
-    this.options = options;
-    mkdirSync2(options.dir, { recursive: true });
-    this.serialLog = join6(options.dir, "serial.log");
-    this.qemuLog = join6(options.dir, "qemu.log");
-  }
-  options;
-  lines = [];
-  serialLog;
-  qemuLog;
-  exited = new Promise(() => {
-  });
-  child;
-  qmp;
-  startedAt = 0;
-  stderrTail = "";
-  runtimeDir;
-  listeners = /* @__PURE__ */ new Set();
-  exitInfo;
-  bytes = 0;
-  get pid() {
-    return this.child?.pid;
-  }
-  get running() {
-    return this.child !== void 0 && this.exitInfo === void 0;
-  }
-  /** The last 64 KiB QEMU wrote to stderr. */
-  get stderr() {
-    return this.stderrTail;
-  }
-  /** Bytes the guest has printed on the serial console (escape sequences included). */
-  get consoleBytes() {
-    return this.bytes;
-  }
-  secondsSinceStart() {
-    return this.startedAt ? (Date.now() - this.startedAt) / 1e3 : 0;
-  }
-  /** Starts QEMU and connects to its QMP socket. Throws when QEMU cannot be started at all. */
-  async start() {
-    const { options } = this;
-    const socketDir = join6(options.tempDir, "qemu");
-    this.runtimeDir = socketDir.length + 10 <= MAX_SOCKET_PATH ? socketDir : mkdtempSync("/tmp/biv-");
-    mkdirSync2(this.runtimeDir, { recursive: true });
-    const qmpSocket = join6(this.runtimeDir, "qmp.sock");
-    rmSync(qmpSocket, { force: true });
-    let ovmf = {};
-    if (options.firmware === "uefi") {
-      const found = findOvmf();
-      const vars = join6(options.tempDir, "OVMF_VARS.fd");
-      copyFileSync(found.vars, vars);
-      ovmf = { code: found.code, vars };
-    }
-    const args = qemuArgs({
-      accel: options.accel,
-      memoryMiB: options.memoryMiB,
-      cpus: options.cpus,
-      iso: options.iso,
-      firmware: options.firmware,
-      ovmfCode: ovmf.code,
-      ovmfVars: ovmf.vars,
-      sshPort: options.sshPort,
-      serialLog: this.serialLog,
-      qmpSocket,
-      rootPublicKey: options.rootPublicKey
-    });
-    const qemu = options.qemu ?? QEMU_BINARY;
-    writeFileSync2(join6(options.dir, "qemu-args.txt"), [qemu, ...args].join("\n") + "\n");
-    const qemuLog = createWriteStream(this.qemuLog, { flags: "a" });
-    const prefix = options.name ?? "vm";
-    const redact = options.redact ?? ((text) => text);
-    this.startedAt = Date.now();
-    const child = spawn2(qemu, args, { stdio: ["pipe", "pipe", "pipe"] });
-    this.child = child;
-    const killOnExit = () => {
-      child.kill("SIGKILL");
-    };
-    process.once("exit", killOnExit);
-    this.exited = new Promise((resolve2) => {
-      child.once("exit", (code2, signal) => {
-        process.off("exit", killOnExit);
-        this.exitInfo = { code: code2, signal };
-        resolve2(this.exitInfo);
-      });
-      child.once("error", (error) => {
-        this.stderrTail += `${error.message}
-`;
-        this.exitInfo = { code: null, signal: null };
-        resolve2(this.exitInfo);
-      });
-    });
-    const serial = new LineSplitter((raw) => {
-      const line = { seconds: this.secondsSinceStart(), text: cleanConsoleText(raw) };
-      this.lines.push(line);
-      options.log.info(`[${prefix} +${line.seconds.toFixed(1)}s] ${redact(line.text)}`);
-      for (const listener of this.listeners) listener(line);
-    });
-    child.stdout?.setEncoding("utf8").on("data", (chunk2) => {
-      this.bytes += chunk2.length;
-      serial.push(chunk2);
-    });
-    child.stdout?.on("end", () => serial.end());
-    child.stderr?.on("data", (chunk2) => {
-      qemuLog.write(chunk2);
-      this.stderrTail = (this.stderrTail + chunk2.toString("utf8")).slice(-65536);
-    });
-    child.stderr?.on("end", () => qemuLog.end());
-    child.stdin?.on("error", () => {
-    });
-    const connected = QmpClient.connect(qmpSocket, 1e4);
-    const outcome = await Promise.race([
-      connected.then((client) => ({ client })),
-      this.exited.then((exit) => ({ exit }))
-    ]);
-    if ("exit" in outcome) {
-      connected.then((client) => client.close()).catch(() => {
-      });
-      throw new Error(
-        `QEMU exited at once (${describeExit(outcome.exit)}): ${this.stderrTail.trim() || "no output"}`
-      );
-    }
-    this.qmp = outcome.client;
-  }
-  /** Calls listener with every console line from now on; returns the unsubscribe function. */
-  onLine(listener) {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-  /** The first console line (already seen or still to come) that matches, or an error. */
-  waitForLine(pattern, timeoutMs) {
-    const seen = this.lines.find((line) => pattern.test(line.text));
-    if (seen) return Promise.resolve(seen);
-    return new Promise((resolve2, reject) => {
-      const done = () => {
-        clearTimeout(timer);
-        unsubscribe();
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new Error(`no console line matching ${pattern} within ${timeoutMs / 1e3} s`));
-      }, timeoutMs);
-      const unsubscribe = this.onLine((line) => {
-        if (!pattern.test(line.text)) return;
-        done();
-        resolve2(line);
-      });
-      void this.exited.then((exit) => {
-        done();
-        reject(new Error(`QEMU exited (${describeExit(exit)}) before a line matching ${pattern}`));
-      });
-    });
-  }
-  /** QMP query-status: 'running', 'paused', 'internal-error', 'shutdown', … (undefined: no answer). */
-  async status() {
-    if (!this.qmp || !this.running) return void 0;
-    try {
-      const reply = await this.qmp.execute("query-status", void 0, 2e3);
-      return reply.status;
-    } catch {
-      return void 0;
-    }
-  }
-  /** Saves the screen as vm/screen-<name>.png; returns its absolute path, or undefined. */
-  async screenshot(name) {
-    if (!this.qmp || !this.running || !this.runtimeDir) return void 0;
-    const ppm = join6(this.runtimeDir, `screen-${name}.ppm`);
-    const png = join6(this.options.dir, `screen-${name}.png`);
-    try {
-      await this.qmp.execute("screendump", { filename: ppm }, 5e3);
-      writeFileSync2(png, ppmToPng(await readFile(ppm)));
-      rmSync(ppm, { force: true });
-      return png;
-    } catch (error) {
-      this.options.log.debug(`screenshot ${name} failed: ${String(error)}`);
-      return void 0;
-    }
-  }
-  /** QMP quit, then SIGTERM, then SIGKILL, each bounded; always leaves no QEMU behind. */
-  async shutdown(graceMs = 3e3) {
-    const child = this.child;
-    if (!child) return void 0;
-    const waitExit = (ms) => withTimeout(this.exited, ms, "QEMU exit").then(
-      () => true,
-      () => false
-    );
-    if (this.running && this.qmp) {
-      await this.qmp.execute("quit", void 0, 1e3).catch(() => void 0);
-    }
-    if (this.running && !await waitExit(graceMs)) {
-      child.kill("SIGTERM");
-      if (!await waitExit(graceMs)) {
-        child.kill("SIGKILL");
-        await waitExit(graceMs);
-      }
-    }
-    this.qmp?.close();
-    this.qmp = void 0;
-    if (this.runtimeDir) rmSync(this.runtimeDir, { recursive: true, force: true });
-    return this.exitInfo;
-  }
-};
-function describeExit(exit) {
-  return exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`;
-}
-
-// src/vm/ssh.ts
-var import_ssh22 = __toESM(require_lib2(), 1);
-import { createHash } from "node:crypto";
-import { connect as connect2 } from "node:net";
-function sshFingerprint(key) {
-  return `SHA256:${createHash("sha256").update(key).digest("base64").replace(/=+$/, "")}`;
-}
-var SshSession = class {
-  constructor(client, reconnect) {
-    this.client = client;
-    this.reconnect = reconnect;
-  }
-  client;
-  reconnect;
-  stale = false;
-  closed = false;
-  async exec(command, options) {
-    if (this.closed) return failed("the SSH session is closed");
-    if (this.stale) {
-      if (!this.reconnect) return failed("the SSH connection was dropped after a timeout");
-      try {
-        this.client = await this.reconnect();
-        this.stale = false;
-      } catch (error) {
-        return failed(`could not reconnect over SSH: ${String(error)}`);
-      }
-      if (this.closed) {
-        this.client.end();
-        return failed("the SSH session is closed");
-      }
-    }
-    return this.run(this.client, command, options.timeoutMs);
-  }
-  run(client, command, timeoutMs) {
-    return new Promise((resolve2) => {
-      let stdout = "";
-      let stderr = "";
-      let settled = false;
-      const finish2 = (result) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        resolve2({ ...result, stdout, stderr });
-      };
-      const timer = setTimeout(() => {
-        this.stale = true;
-        client.end();
-        finish2({ exitCode: null, timedOut: true });
-      }, timeoutMs);
-      const onClose = () => {
-        stderr += "the SSH connection closed\n";
-        finish2({ exitCode: null, timedOut: false });
-      };
-      client.once("close", onClose);
-      client.exec(command, (error, channel) => {
-        if (error) {
-          stderr += `${error.message}
-`;
-          client.off("close", onClose);
-          finish2({ exitCode: null, timedOut: false });
-          return;
-        }
-        let exitCode = null;
-        let signal;
-        channel.on("data", (chunk2) => stdout += chunk2.toString("utf8"));
-        channel.stderr.on("data", (chunk2) => stderr += chunk2.toString("utf8"));
-        channel.on("exit", (code2, signalName) => {
-          exitCode = typeof code2 === "number" ? code2 : null;
-          if (signalName) signal = signalName;
-        });
-        channel.on("close", () => {
-          client.off("close", onClose);
-          finish2({ exitCode, signal, timedOut: false });
-        });
-      });
-    });
-  }
-  close() {
-    this.closed = true;
-    this.client.end();
-  }
-};
-function failed(message) {
-  return { exitCode: null, stdout: "", stderr: `${message}
-`, timedOut: false };
-}
-var LOGGED_IN_MS = 2e4;
-function attempt(options, timeoutMs, progress = { startedAt: Date.now(), answered: false }) {
-  return new Promise((resolve2) => {
-    const client = new import_ssh22.default.Client();
-    let fingerprint;
-    let settled = false;
-    const settle = (result) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      if (!result.client) {
-        client.end();
-        socket.destroy();
-      }
-      resolve2({ ...result, answered: progress.answered });
-    };
-    let timer = setTimeout(() => settle({ error: `no answer in ${timeoutMs} ms` }), timeoutMs);
-    const socket = connect2({ host: options.host ?? "127.0.0.1", port: options.port });
-    socket.setNoDelay(true);
-    socket.once("data", () => progress.answered = true);
-    socket.on("error", () => {
-    });
-    client.on("error", (error) => settle({ error: error.message }));
-    client.on("close", () => settle({ error: "connection closed" }));
-    client.on("ready", () => {
-      clearTimeout(timer);
-      timer = setTimeout(
-        () => settle({ error: `'true' did not finish within ${LOGGED_IN_MS} ms of the login` }),
-        LOGGED_IN_MS
-      );
-      client.exec("true", (error, channel) => {
-        if (error) return settle({ error: error.message });
-        channel.on("exit", (code2) => {
-          if (code2 === 0) settle({ client, fingerprint });
-          else settle({ error: `'true' exited with ${code2}` });
-        });
-        channel.on("close", () => settle({ error: "'true' ended without an exit code" }));
-        channel.resume();
-      });
-    });
-    try {
-      client.connect({
-        sock: socket,
-        username: options.username ?? "root",
-        privateKey: options.privateKey,
-        readyTimeout: timeoutMs,
-        keepaliveInterval: 1e4,
-        hostVerifier: (key) => {
-          fingerprint = sshFingerprint(key);
-          return true;
-        }
-      });
-    } catch (error) {
-      settle({ error: error instanceof Error ? error.message : String(error) });
-    }
-  });
-}
-var MAX_ATTEMPT_MS = 16e3;
-function nextAttemptBudget(currentMs, ended) {
-  const ranOutOfTime = /^no answer in|Timed out while waiting for handshake/.test(ended.error ?? "");
-  return ended.answered && ranOutOfTime ? Math.min(currentMs * 2, MAX_ATTEMPT_MS) : currentMs;
-}
-var MAX_UNDER_WAY = 2;
-var STALLED_AFTER_MS = 1e3;
-var MAX_OPEN = 6;
-async function waitForSsh(options) {
-  let aborted;
-  const abort = options.abort.then(
-    (reason) => aborted = reason,
-    (error) => aborted = error instanceof Error ? error.message : String(error)
-  );
-  let winner;
-  let attempts = 0;
-  let attemptMs = options.attemptTimeoutMs ?? 4e3;
-  let lastError = "no attempt made";
-  const inFlight = /* @__PURE__ */ new Map();
-  const launch = (timeoutMs) => {
-    attempts++;
-    const progress = { startedAt: Date.now(), answered: false };
-    const tracked = attempt(options, timeoutMs, progress).then((result) => {
-      attemptMs = nextAttemptBudget(attemptMs, result);
-      if (!result.client) lastError = result.error ?? "unknown error";
-      else if (winner || aborted !== void 0) result.client.end();
-      else winner = result;
-    }).finally(() => inFlight.delete(tracked));
-    inFlight.set(tracked, progress);
-  };
-  const stallTimes = () => [...inFlight.values()].filter((p) => !p.answered).map((p) => p.startedAt + STALLED_AFTER_MS);
-  const underWay = (now) => [...inFlight.values()].filter((p) => p.answered || now < p.startedAt + STALLED_AFTER_MS).length;
-  let backoff = 250;
-  let nextLaunch = Date.now();
-  let nudged = false;
-  let wakeUp = () => {
-  };
-  const unsubscribe = options.nudge?.(() => {
-    nudged = true;
-    wakeUp();
-  });
-  try {
-    for (; ; ) {
-      if (winner?.client) {
-        const reconnect = async () => {
-          for (let tries = 1; ; tries++) {
-            const again = await attempt(options, options.attemptTimeoutMs ?? 4e3);
-            if (again.client && again.fingerprint !== winner?.fingerprint) {
-              again.client.end();
-              throw new Error(
-                `the host key changed (${again.fingerprint}, was ${winner?.fingerprint})`
-              );
-            }
-            if (again.client) return again.client;
-            if (tries >= 3) throw new Error(again.error);
-            await new Promise((resolve2) => setTimeout(resolve2, 500));
-          }
-        };
-        const session = new SshSession(winner.client, reconnect);
-        return { client: session, fingerprint: winner.fingerprint ?? "" };
-      }
-      if (aborted !== void 0) throw new Error(aborted);
-      const now = Date.now();
-      const remaining = options.deadline - now;
-      if (remaining <= 0 && inFlight.size === 0) break;
-      const hinted = nudged;
-      if (nudged) {
-        nudged = false;
-        nextLaunch = now;
-        backoff = 250;
-      }
-      const slotFree = hinted || underWay(now) < MAX_UNDER_WAY;
-      if (remaining > 0 && slotFree && inFlight.size < MAX_OPEN && now >= nextLaunch) {
-        launch(Math.max(500, Math.min(attemptMs, remaining)));
-        nextLaunch = now + backoff;
-        backoff = Math.min(2e3, backoff * 2);
-      }
-      const nextStall = Math.min(...stallTimes().filter((at) => at > Date.now()));
-      const wait = Math.max(20, Math.min(nextLaunch, nextStall, options.deadline) - Date.now());
-      let timer;
-      await Promise.race([
-        ...inFlight.keys(),
-        abort,
-        new Promise((resolve2) => {
-          timer = setTimeout(resolve2, wait);
-          wakeUp = resolve2;
-        })
-      ]);
-      clearTimeout(timer);
-    }
-  } finally {
-    unsubscribe?.();
-  }
-  throw new Error(
-    `SSH on 127.0.0.1:${options.port} did not run a command before the deadline (${attempts} attempts; last: ${lastError})`
-  );
-}
-
-// src/vm/boot.ts
-var KVM_SILENT_CONSOLE_SECONDS = 8;
-var PORT_TAKEN = /Could not set up host forwarding rule/;
-async function bootAttempt(options, ctx) {
-  const machine = new Machine({
-    accel: options.accel,
-    memoryMiB: options.memoryMiB,
-    cpus: options.cpus,
-    iso: options.iso,
-    firmware: options.firmware,
-    sshPort: options.sshPort,
-    rootPublicKey: publicKeyLine(options.privateKey),
-    dir: options.vmDir,
-    tempDir: ctx.tempDir,
-    log: ctx.log,
-    redact: (text) => ctx.secrets.redact(text)
-  });
-  try {
-    await machine.start();
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    if (PORT_TAKEN.test(message)) return { machine, outcome: { kind: "port-taken" } };
-    const kvm = options.accel === "kvm" ? kvmFailureFromOutput(message) : void 0;
-    if (kvm) return { machine, outcome: { kind: "kvm-failed", reason: kvm } };
-    return { machine, outcome: { kind: "failed", error: `QEMU did not start: ${message}` } };
-  }
-  if (machine.pid) options.onQemuStarted?.(machine.pid);
-  ctx.log.info(
-    `QEMU started (pid ${machine.pid}, ${options.accel}, SSH forwarded from 127.0.0.1:${options.sshPort})`
-  );
-  let stop;
-  let trigger = () => {
-  };
-  const stopped = new Promise((resolve2) => {
-    trigger = (value) => {
-      if (stop) return;
-      stop = value;
-      resolve2(value);
-    };
-  });
-  const unsubscribe = machine.onLine((line) => {
-    const panic = findPanic(line.text);
-    if (panic) trigger({ kind: "failed", error: `the guest panicked: ${panic}`, panic });
-  });
-  void machine.exited.then((exit) => {
-    const stderr = machine.stderr;
-    const kvm = options.accel === "kvm" ? kvmFailureFromOutput(stderr) : void 0;
-    if (kvm) return trigger({ kind: "kvm-failed", reason: kvm });
-    const panic = machine.lines.map((line) => findPanic(line.text)).find(Boolean);
-    const last = stderr.trim().split("\n").pop();
-    trigger({
-      kind: "failed",
-      error: `QEMU exited (${describeExit(exit)}) after ${machine.secondsSinceStart().toFixed(1)} s, before SSH answered` + (panic ? `; the guest panicked: ${panic}` : last ? `: ${last}` : ""),
-      panic
-    });
-  });
-  const onAbort = () => trigger({ kind: "failed", error: "cancelled before SSH answered" });
-  if (ctx.signal.aborted) onAbort();
-  ctx.signal.addEventListener("abort", onAbort);
-  const watchdog = options.accel === "kvm" ? kvmWatchdog(machine, trigger) : void 0;
-  try {
-    const ready = await waitForSsh({
-      port: options.sshPort,
-      privateKey: options.privateKey,
-      deadline: options.deadline,
-      abort: stopped.then((value) => value.kind === "failed" ? value.error : value.reason),
-      nudge: (wake) => machine.onLine((line) => isSshdLine(line.text) ? wake() : void 0)
-    });
-    const bootSeconds = machine.secondsSinceStart();
-    return { machine, outcome: { kind: "ready", ...ready, session: ready.client, bootSeconds } };
-  } catch (error) {
-    if (stop) return { machine, outcome: stop };
-    const lastLine2 = machine.lines.filter((line) => line.text.trim()).pop();
-    return {
-      machine,
-      outcome: {
-        kind: "failed",
-        error: `${error instanceof Error ? error.message : String(error)}; ` + (lastLine2 ? `last console line at +${lastLine2.seconds.toFixed(1)} s: ${lastLine2.text.trim()}` : "the serial console stayed empty (does the image pass console=ttyS0?)")
-      }
-    };
-  } finally {
-    if (watchdog) clearInterval(watchdog);
-    unsubscribe();
-    ctx.signal.removeEventListener("abort", onAbort);
-  }
-}
-function kvmWatchdog(machine, trigger) {
-  let busy = false;
-  return setInterval(() => {
-    if (busy || !machine.running) return;
-    const kvm = kvmFailureFromOutput(machine.stderr);
-    if (kvm) return trigger({ kind: "kvm-failed", reason: kvm });
-    const seconds2 = machine.secondsSinceStart();
-    if (machine.consoleBytes === 0 && seconds2 >= KVM_SILENT_CONSOLE_SECONDS) {
-      return trigger({
-        kind: "kvm-failed",
-        reason: `the serial console stayed silent for ${seconds2.toFixed(0)} s under KVM`
-      });
-    }
-    busy = true;
-    void machine.status().then((status) => {
-      if (status && status !== "running" && status !== "prelaunch" && machine.running) {
-        trigger({ kind: "kvm-failed", reason: `QEMU reports the VM as '${status}' under KVM` });
-      }
-    }).finally(() => busy = false);
-  }, 500);
-}
-
-// src/vm/probes.ts
-import { mkdirSync as mkdirSync3, writeFileSync as writeFileSync3 } from "node:fs";
-import { join as join7, relative } from "node:path";
-function isMissingCommand(result) {
-  if (result.exitCode === 127) return true;
-  return result.exitCode !== 0 && result.exitCode !== null && /(?:command not found|: not found|No such file or directory)\s*$/m.test(result.stderr) && !result.stdout.trim();
-}
-function renderProbeFile(spec, result, durationMs) {
-  const outcome = result.timedOut ? `timed out after ${spec.timeoutSeconds} s` : result.exitCode !== null ? String(result.exitCode) : `none (signal ${result.signal ?? "unknown"})`;
-  return [
-    `probe: ${spec.name}${spec.required ? "" : " (optional)"}`,
-    `command: ${spec.command}`,
-    `exit code: ${outcome}`,
-    `duration: ${(durationMs / 1e3).toFixed(2)} s`,
-    "",
-    "--- stdout ---",
-    result.stdout.replace(/\n?$/, "\n"),
-    "--- stderr ---",
-    result.stderr.replace(/\n?$/, "\n")
-  ].join("\n");
-}
-async function runProbes(session, probes, dir, ctx) {
-  mkdirSync3(dir, { recursive: true });
-  const results = [];
-  for (const spec of probes) {
-    if (ctx.signal.aborted) break;
-    const started = Date.now();
-    const result = await session.exec(spec.command, { timeoutMs: spec.timeoutSeconds * 1e3 });
-    const durationMs = Date.now() - started;
-    const path = join7(dir, `${spec.name}.txt`);
-    writeFileSync3(path, ctx.secrets.redact(renderProbeFile(spec, result, durationMs)));
-    const missing = isMissingCommand(result);
-    const probe = {
-      name: spec.name,
-      command: spec.command,
-      required: spec.required,
-      exitCode: result.exitCode,
-      timedOut: result.timedOut,
-      missing,
-      durationMs,
-      file: relative(ctx.reportDir, path)
-    };
-    if (result.signal) probe.signal = result.signal;
-    results.push(probe);
-    const passed = result.exitCode === 0 && !result.timedOut;
-    const what = result.timedOut ? `timed out after ${spec.timeoutSeconds} s` : missing ? "command not found on the guest" : result.exitCode !== null ? `exit ${result.exitCode}` : result.signal ? `killed by signal ${result.signal}` : `no exit status (${result.stderr.trim().split("\n").pop() || "unknown"})`;
-    const line = `probe ${spec.name}: ${what} (${(durationMs / 1e3).toFixed(1)} s)`;
-    if (passed || !spec.required) ctx.log.info(line);
-    else ctx.log.warning(`${line}; see ${probe.file}`, { title: `Probe ${spec.name} failed` });
-  }
-  return results;
-}
-
-// src/vm/test-command.ts
-import { spawn as spawn3 } from "node:child_process";
-import { createWriteStream as createWriteStream2, mkdirSync as mkdirSync4 } from "node:fs";
-import { join as join8, relative as relative2 } from "node:path";
-function testCommandEnv(options, env) {
-  return {
-    ...stringEnv(env),
-    BOOT_IMAGE_VM_SSH_HOST: "127.0.0.1",
-    BOOT_IMAGE_VM_SSH_PORT: String(options.sshPort),
-    BOOT_IMAGE_VM_SSH_USER: "root",
-    BOOT_IMAGE_VM_SSH_KEY: options.privateKeyPath,
-    BOOT_IMAGE_VM_ISO: options.iso,
-    BOOT_IMAGE_VM_SERIAL_LOG: options.serialLog
-  };
-}
-async function runTestCommand(options, ctx) {
-  const dir = join8(ctx.reportDir, "test");
-  mkdirSync4(dir, { recursive: true });
-  const file = join8(dir, "output.log");
-  const output = createWriteStream2(file);
-  const started = Date.now();
-  const write = (line) => {
-    const clean = ctx.secrets.redact(line);
-    output.write(clean + "\n");
-    ctx.log.info(`[test] ${clean}`);
-  };
-  write(`$ ${options.command}`);
-  const child = spawn3("bash", ["-c", options.command], {
-    detached: true,
-    env: testCommandEnv(options, ctx.env),
-    stdio: ["ignore", "pipe", "pipe"]
-  });
-  const lines = new LineSplitter(write);
-  child.stdout.setEncoding("utf8").on("data", (chunk2) => lines.push(chunk2));
-  child.stderr.setEncoding("utf8").on("data", (chunk2) => lines.push(chunk2));
-  let timedOut = false;
-  const killGroup = (signal) => {
-    try {
-      if (child.pid) process.kill(-child.pid, signal);
-    } catch {
-    }
-  };
-  let killTimer;
-  const stop = (why) => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    write(`boot-image-vm: ${why}; stopping the test command`);
-    killGroup("SIGTERM");
-    killTimer = setTimeout(() => killGroup("SIGKILL"), 3e3);
-  };
-  const timer = setTimeout(() => {
-    timedOut = true;
-    stop(`timed out after ${options.timeoutSeconds} s`);
-  }, options.timeoutSeconds * 1e3);
-  const onAbort = () => stop("the job was cancelled");
-  ctx.signal.addEventListener("abort", onAbort);
-  const closed = new Promise((resolve2) => child.once("close", () => resolve2()));
-  const exitCode = await new Promise((resolve2) => {
-    child.on("error", (error) => {
-      write(`boot-image-vm: could not start bash: ${error.message}`);
-      resolve2(null);
-    });
-    child.on("exit", (code2) => resolve2(code2));
-  });
-  clearTimeout(timer);
-  clearTimeout(killTimer);
-  ctx.signal.removeEventListener("abort", onAbort);
-  killGroup("SIGKILL");
-  await Promise.race([closed, new Promise((r) => setTimeout(r, 2e3))]);
-  lines.end();
-  const durationMs = Date.now() - started;
-  write(`boot-image-vm: exit code ${exitCode ?? "none"} after ${(durationMs / 1e3).toFixed(1)} s`);
-  await new Promise((resolve2) => output.end(resolve2));
-  return { exitCode, timedOut, durationMs, file: relative2(ctx.reportDir, file) };
-}
-
-// src/vm/stage.ts
-var MAX_PORT_TRIES = 3;
-var DEFAULT_TEST_TIMEOUT_SECONDS = Number(INPUT_DEFAULTS["test-timeout"]);
-var TCG_COST = "TCG emulates the CPU in software and is roughly 5\u201310\xD7 slower than KVM";
-function chooseAccelerator(mode, check) {
-  if (mode === "off") return { accel: "tcg" };
-  if (check?.runsGuest) return { accel: "kvm" };
-  const reason = check?.reason ?? "not checked";
-  if (mode === "require") {
-    return {
-      accel: "kvm",
-      error: `input 'kvm' is 'require', but KVM cannot run a guest on this machine: ${reason}`
-    };
-  }
-  return {
-    accel: "tcg",
-    warning: `KVM cannot run a guest on this machine (${reason}); booting under TCG instead. ${TCG_COST}: raise boot-timeout if boots time out, or use a runner with working KVM.`
-  };
-}
-async function runVm(request, ctx) {
-  const boot = { status: "failed", timeline: [], screenshots: [] };
-  const result = { boot, probes: [] };
-  const vmDir = join9(ctx.reportDir, "vm");
-  let machine;
-  let session;
-  const closeSession = () => session?.close();
-  ctx.signal.addEventListener("abort", closeSession);
-  const screenshot = async (name) => {
-    const png = await machine?.screenshot(name);
-    if (png) boot.screenshots.push(relative3(ctx.reportDir, png));
-  };
-  try {
-    let check = request.kvmCheck;
-    if (request.kvm !== "off" && !check) check = await checkKvm();
-    if (check) boot.kvmCheck = check;
-    const choice = chooseAccelerator(request.kvm, check);
-    boot.accel = choice.accel;
-    if (choice.error) {
-      boot.error = choice.error;
-      return result;
-    }
-    if (choice.warning) ctx.log.warning(choice.warning, { title: "Booting without KVM" });
-    const privateKey = readFileSync(request.privateKeyPath, "utf8");
-    const deadline = Date.now() + request.bootTimeoutSeconds * 1e3;
-    let accel = choice.accel;
-    let outcome;
-    let sshPort = 0;
-    let portsTaken = 0;
-    for (; ; ) {
-      sshPort = await freePort();
-      const attempt2 = await bootAttempt(
-        { ...request, accel, sshPort, privateKey, deadline, vmDir },
-        ctx
-      );
-      machine = attempt2.machine;
-      outcome = attempt2.outcome;
-      if (outcome.kind === "port-taken") {
-        await machine.shutdown(1e3);
-        if (++portsTaken < MAX_PORT_TRIES) {
-          ctx.log.info(`Port ${sshPort} was taken before QEMU could bind it; trying another.`);
-          machine = void 0;
-          continue;
-        }
-        outcome = {
-          kind: "failed",
-          error: `QEMU could not bind a port for the SSH forward (${MAX_PORT_TRIES} tries; the last: ${sshPort})`
-        };
-      }
-      if (outcome.kind !== "kvm-failed") break;
-      await screenshot("kvm-failure");
-      await machine.shutdown(1e3);
-      keepKvmAttemptLogs(vmDir);
-      if (request.kvm === "require") {
-        outcome = {
-          kind: "failed",
-          error: `input 'kvm' is 'require', but KVM could not run the guest: ${outcome.reason}`
-        };
-        break;
-      }
-      ctx.log.warning(
-        `KVM could not run the guest (${outcome.reason}); restarting under TCG. ${TCG_COST}.`,
-        { title: "Booting without KVM" }
-      );
-      accel = "tcg";
-      boot.accel = "tcg";
-      machine = void 0;
-    }
-    if (outcome.kind !== "ready") {
-      boot.error = outcome.error;
-      if (Date.now() >= deadline) {
-        boot.error += ` (input 'boot-timeout' is ${request.bootTimeoutSeconds} s)`;
-      }
-      if (outcome.panic) boot.panic = outcome.panic;
-      ctx.log.error(boot.error, { title: "Boot failed" });
-      await screenshot("failure");
-      return result;
-    }
-    session = outcome.session;
-    boot.status = "passed";
-    boot.bootSeconds = Math.round(outcome.bootSeconds * 10) / 10;
-    boot.hostKeyFingerprint = outcome.fingerprint;
-    ctx.log.info(
-      `SSH ready after ${boot.bootSeconds} s under ${accel} (host key ${outcome.fingerprint})`
-    );
-    checkConsoleFingerprint(boot, machine, ctx);
-    result.probes = await runProbes(session, request.probes, join9(ctx.reportDir, "probes"), ctx);
-    if (request.testCommand && !ctx.signal.aborted) {
-      result.test = await runTestCommand(
-        {
-          command: request.testCommand,
-          sshPort,
-          privateKeyPath: request.privateKeyPath,
-          iso: request.iso,
-          serialLog: machine?.serialLog ?? join9(vmDir, "serial.log"),
-          timeoutSeconds: request.testTimeoutSeconds ?? DEFAULT_TEST_TIMEOUT_SECONDS
-        },
-        ctx
-      );
-    }
-    await screenshot("final");
-    return result;
-  } catch (error) {
-    const stage = boot.status === "passed" ? "after the boot" : "during the boot";
-    boot.error ??= `the VM stage failed ${stage}: ${error instanceof Error ? error.message : String(error)}`;
-    ctx.log.error(boot.error);
-    return result;
-  } finally {
-    ctx.signal.removeEventListener("abort", closeSession);
-    if (machine) boot.timeline = bootTimeline(machine.lines);
-    await teardown(machine, session, ctx);
-  }
-}
-function checkConsoleFingerprint(boot, machine, ctx) {
-  const printed = (machine?.lines ?? []).map((line) => findFingerprint(line.text)).filter((f) => Boolean(f));
-  if (!printed.length) return;
-  const match = printed.find((f) => f === boot.hostKeyFingerprint);
-  boot.consoleHostKeyFingerprint = match ?? printed[printed.length - 1];
-  if (match) ctx.log.info(`The host key matches the fingerprint the console printed.`);
-  else {
-    ctx.log.warning(
-      `The SSH host key (${boot.hostKeyFingerprint}) is not among the fingerprints the guest printed on its console (${printed.join(", ")}): SSH may not have reached this guest.`,
-      { title: "Host key mismatch" }
-    );
-  }
-}
-function keepKvmAttemptLogs(vmDir) {
-  for (const [from, to] of [
-    ["serial.log", "serial-kvm.log"],
-    ["qemu.log", "qemu-kvm.log"],
-    ["qemu-args.txt", "qemu-args-kvm.txt"]
-  ]) {
-    if (existsSync2(join9(vmDir, from))) renameSync(join9(vmDir, from), join9(vmDir, to));
-  }
-}
-async function teardown(machine, session, ctx) {
-  if (session && machine?.running && !ctx.signal.aborted) {
-    await session.exec("poweroff", { timeoutMs: 2e3 }).catch(() => void 0);
-    await Promise.race([machine.exited, new Promise((r) => setTimeout(r, 5e3))]);
-  }
-  session?.close();
-  if (machine) await machine.shutdown(ctx.signal.aborted ? 1e3 : 3e3);
-}
-
-// src/pipeline.ts
-import { join as join10 } from "node:path";
-function decideVerdict(report) {
-  if (report.setup && !report.setup.ok) return { result: "setup-failed", decidedBy: "setup" };
-  const failedBuild = report.builds.find((build) => build.status !== "passed");
-  if (failedBuild) return { result: failedBuild.status, decidedBy: "build" };
-  const vm = report.vm;
-  if (vm?.boot.status === "failed") return { result: "boot-failed", decidedBy: "boot" };
-  if (vm?.probes.some((probe) => probe.required && (probe.exitCode !== 0 || probe.timedOut))) {
-    return { result: "probe-failed", decidedBy: "probes" };
-  }
-  if (vm?.test && (vm.test.exitCode !== 0 || vm.test.timedOut)) {
-    return { result: "test-failed", decidedBy: "test" };
-  }
-  if (report.cancelled) {
-    return vm ? { result: "boot-failed", decidedBy: "boot" } : { result: "build-failed", decidedBy: "build" };
-  }
-  return { result: "passed", decidedBy: null };
-}
-function buildContexts(inputs) {
-  return inputs.buildIn === "both" ? ["host", "devshell"] : [inputs.buildIn];
-}
-async function runPipeline(inputs, ctx, hooks = {}) {
-  let kvm;
-  const kvmCheck = () => kvm ??= inputs.kvm === "off" ? Promise.resolve({
-    runsGuest: false,
-    reason: "not checked: input 'kvm' is off",
-    durationMs: 0
-  }) : checkKvm();
-  try {
-    return await runStages(inputs, ctx, hooks, kvmCheck);
-  } finally {
-    await kvm;
-  }
-}
-async function runStages(inputs, ctx, hooks, kvmCheck) {
-  const report = {
-    schemaVersion: 1,
-    result: "passed",
-    decidedBy: null,
-    complete: false,
-    startedAt: (/* @__PURE__ */ new Date()).toISOString(),
-    finishedAt: "",
-    stages: {},
-    builds: []
-  };
-  const save = () => {
-    Object.assign(report, decideVerdict(report), { finishedAt: (/* @__PURE__ */ new Date()).toISOString() });
-    writeReportFiles(ctx.reportDir, report, renderSummary(report));
-  };
-  const stage = async (name, title, work, judge) => {
-    const started2 = Date.now();
-    const result = await ctx.log.group(title, work);
-    report.stages[name] = { ...judge(result), durationMs: Date.now() - started2 };
-    save();
-    return result;
-  };
-  const cancelled = () => ctx.signal.aborted;
-  const key = createEphemeralKey(ctx.tempDir);
-  ctx.secrets.add(key.privateKey);
-  hooks.onKey?.(key);
-  const setup = await stage(
-    "setup",
-    "Set up Nix",
-    () => setupNix(
-      {
-        mode: inputs.nix,
-        nixVersion: inputs.nixVersion,
-        extraNixConf: inputs.extraNixConf,
-        githubToken: inputs.githubToken,
-        checkKvm: kvmCheck
-      },
-      ctx
-    ),
-    (result) => ({
-      status: result.ok ? "passed" : "failed",
-      detail: result.ok ? `${result.nix?.variant} ${result.nix?.version} (${result.nix?.storeMode}); KVM device: ${result.kvm.action}` : result.error ?? "failed"
-    })
-  );
-  report.setup = setup;
-  hooks.onCleanupPaths?.(setup.cleanupPaths);
-  const nix = setup.nix;
-  if (!setup.ok || !nix || cancelled()) return finish(report, save, ctx.signal);
-  const keyEnv = { [inputs.rootKeyEnv]: key.publicKeyPath };
-  const contexts = buildContexts(inputs);
-  const restore = inputs.cache ? await ctx.log.group(
-    "Restore the image cache",
-    () => restoreImageCache(
-      nix,
-      {
-        flake: inputs.flake,
-        image: inputs.image,
-        keyEnv,
-        buildDir: join10(ctx.reportDir, "build"),
-        timeoutSeconds: inputs.cacheTimeoutSeconds
-      },
-      ctx
-    )
-  ) : { status: "disabled", hit: false, detail: "input 'cache' is false" };
-  report.cache = cacheReport(restore);
-  const builds = [];
-  const started = Date.now();
-  for (const [index, context] of contexts.entries()) {
-    if (cancelled()) break;
-    const dir = context === "devshell" && contexts.length > 1 ? "build/devshell" : "build";
-    const buildEnv = index === 0 ? keyEnv : { [inputs.rootKeyEnv]: contextKey(key, context, ctx) };
-    const build = await ctx.log.group(
-      `Build ${inputs.image} (${context})`,
-      () => buildImage(
-        nix,
-        {
-          flake: inputs.flake,
-          image: inputs.image,
-          context,
-          devshell: inputs.devshell || void 0,
-          env: buildEnv,
-          dir: join10(ctx.reportDir, dir),
-          drvPath: index === 0 && context === "host" ? restore.drvPath : void 0
-        },
-        ctx
-      )
-    );
-    builds.push(build);
-    report.builds = builds;
-    save();
-  }
-  const judged = judgeBuilds(builds, cancelled());
-  report.stages.build = {
-    ...judged,
-    detail: `${judged.detail}; cache: ${restore.status}`,
-    durationMs: Date.now() - started
-  };
-  save();
-  if (inputs.devshell && !cancelled()) {
-    report.envDiff = await stage(
-      "env-diff",
-      `Diff the build environment against ${inputs.devshell}`,
-      () => diffBuildEnvironment(
-        nix,
-        { flake: inputs.flake, image: inputs.image, devshell: inputs.devshell, keyEnv },
-        ctx
-      ),
-      (result) => ({
-        status: result.ok ? "passed" : "warning",
-        detail: result.ok ? result.verdicts[0] ?? "no differences" : result.error ?? "failed"
-      })
-    );
-  }
-  if (restore.key && !cancelled()) {
-    const devshellUsed = Boolean(inputs.devshell) || contexts.includes("devshell");
-    const envPath = devshellUsed && inputs.devshell ? await devshellEnvPath(nix, `${inputs.flake}#${inputs.devshell}`, keyEnv, ctx.tempDir) : void 0;
-    const state = cacheSaveState(restore, nix, {
-      roots: [
-        ...builds.flatMap((b) => b.outPath ? [b.outPath] : []),
-        ...envPath ? [envPath] : []
-      ],
-      drvPaths: builds.flatMap((b) => b.drvPath ? [b.drvPath] : []),
-      maxSizeMiB: inputs.cacheMaxSizeMiB,
-      timeoutSeconds: inputs.cacheTimeoutSeconds
-    });
-    if (state) hooks.onCacheSave?.(state);
-  }
-  const iso = builds[0]?.isoPath;
-  if (!iso || builds.some((build) => build.status !== "passed") || cancelled()) {
-    return finish(report, save, ctx.signal);
-  }
-  const vmStarted = Date.now();
-  const vm = await runVm(
-    {
-      iso,
-      firmware: inputs.firmware,
-      memoryMiB: inputs.memoryMiB,
-      cpus: inputs.cpus,
-      kvm: inputs.kvm,
-      kvmCheck: inputs.kvm === "off" ? void 0 : await kvmCheck(),
-      bootTimeoutSeconds: inputs.bootTimeoutSeconds,
-      privateKeyPath: key.privateKeyPath,
-      probes: inputs.probes,
-      testCommand: inputs.testCommand,
-      testTimeoutSeconds: inputs.testTimeoutSeconds,
-      onQemuStarted: hooks.onQemuStarted
-    },
-    ctx
-  );
-  report.vm = vm;
-  const boot = vm.boot;
-  report.stages.boot = {
-    status: boot.status === "passed" ? "passed" : "failed",
-    durationMs: Date.now() - vmStarted,
-    detail: boot.status === "passed" ? `SSH ready after ${boot.bootSeconds?.toFixed(1)} s under ${boot.accel}` : boot.error ?? "boot failed"
-  };
-  if (boot.status === "passed") {
-    const failed2 = vm.probes.filter((probe) => probe.exitCode !== 0 || probe.timedOut);
-    const failedRequired2 = failed2.filter((probe) => probe.required);
-    report.stages.probes = {
-      status: failedRequired2.length ? "failed" : failed2.length ? "warning" : "passed",
-      durationMs: vm.probes.reduce((sum, probe) => sum + probe.durationMs, 0),
-      detail: `${vm.probes.length - failed2.length}/${vm.probes.length} passed${failed2.length ? `; failed: ${failed2.map((probe) => probe.name).join(", ")}` : ""}`
-    };
-    if (vm.test) {
-      report.stages.test = {
-        status: vm.test.exitCode === 0 && !vm.test.timedOut ? "passed" : "failed",
-        durationMs: vm.test.durationMs,
-        detail: vm.test.timedOut ? "timed out" : `exit code ${vm.test.exitCode}`
-      };
-    }
-  }
-  return finish(report, save, ctx.signal);
-}
-function contextKey(key, context, ctx) {
-  const extra = createEphemeralKey(join10(key.dir, context));
-  ctx.secrets.add(extra.privateKey);
-  ctx.log.info(
-    `${context} build: its own ephemeral key, so Nix builds it instead of reusing the store`
-  );
-  return extra.publicKeyPath;
-}
-function judgeBuilds(builds, cancelled) {
-  const failed2 = builds.filter((build) => build.status !== "passed");
-  const status = failed2.length || cancelled ? "failed" : "passed";
-  const describe = (build) => build.status === "passed" ? `${build.context}: built` : `${build.context}: ${build.status}${build.failures.length ? ` (${build.failures.map((f) => f.name).join(", ")})` : ""}`;
-  return {
-    status,
-    detail: [...builds.map(describe), ...cancelled ? ["cancelled"] : []].join("; ")
-  };
-}
-function finish(report, save, signal) {
-  report.complete = true;
-  if (signal?.aborted) report.cancelled = true;
-  save();
-  return report;
-}
-
-// src/report/baseline-file.ts
-import { readFileSync as readFileSync3, statSync, writeFileSync as writeFileSync4 } from "node:fs";
-import { join as join12 } from "node:path";
-
-// src/report/annotations.ts
-import { readFileSync as readFileSync2 } from "node:fs";
-import { join as join11 } from "node:path";
-var MAX_PROBE_ERRORS = 5;
-var MAX_MESSAGE = 4e3;
-var clip = (text) => text.length > MAX_MESSAGE ? text.slice(0, MAX_MESSAGE - 1) + "\u2026" : text;
-function probeOutputReader(reportDir) {
-  return (file) => {
-    try {
-      return readFileSync2(join11(reportDir, file), "utf8");
-    } catch {
-      return void 0;
-    }
-  };
-}
-function annotateBuilds(report, log) {
-  for (const build of report.builds) {
-    if (build.status === "eval-failed") {
-      log.error(clip(build.error ?? "Nix could not evaluate the image."), {
-        title: `Evaluation failed (${build.context})`
-      });
-    } else if (build.status === "build-failed" && build.failures.length === 0) {
-      log.error(clip(build.error ?? "nix build failed; see build/build.log in the artifact."), {
-        title: `Build failed (${build.context})`
-      });
-    }
-  }
-}
-function annotateBoot(report, log) {
-  const boot = report.vm?.boot;
-  if (boot?.status !== "failed") return;
-  const parts = [boot.error ?? "The image did not boot to a working SSH server."];
-  if (boot.panic) parts.push(`Console: ${boot.panic}`);
-  parts.push("See vm/serial.log and vm/*.png in the artifact.");
-  log.error(clip(parts.join("\n")), { title: "Boot failed" });
-}
-function failedRequired(probe) {
-  return probe.required && (probe.exitCode !== 0 || probe.timedOut || probe.missing);
-}
-function describeProbe(probe) {
-  if (probe.timedOut) return `timed out after ${Math.round(probe.durationMs / 1e3)} s`;
-  if (probe.missing) return "its command was not found on the guest";
-  if (probe.exitCode === null) return `ended by ${probe.signal ?? "a signal"}`;
-  return `exited with code ${probe.exitCode}`;
-}
-function annotateProbes(report, log) {
-  const failed2 = (report.vm?.probes ?? []).filter(failedRequired);
-  for (const probe of failed2.slice(0, MAX_PROBE_ERRORS)) {
-    log.error(clip(`\`${probe.command}\` ${describeProbe(probe)}. Output: ${probe.file}.`), {
-      title: `Probe ${probe.name} failed`
-    });
-  }
-  const rest = failed2.slice(MAX_PROBE_ERRORS);
-  if (rest.length) {
-    log.error(clip(`Also failed: ${rest.map((p) => p.name).join(", ")}. See probes/.`), {
-      title: `${rest.length} more required probes failed`
-    });
-  }
-}
-function annotateTest(report, log) {
-  const test = report.vm?.test;
-  if (!test || test.exitCode === 0 && !test.timedOut) return;
-  const what = test.timedOut ? "timed out" : `exited with code ${test.exitCode ?? "none"}`;
-  log.error(`The test command ${what}. Output: ${test.file}.`, { title: "Test failed" });
-}
-function failedUnits(output) {
-  const unit = /^\s*[●*]?\s*(\S+\.(?:service|socket|mount|automount|target|timer|path|device|swap|scope|slice))\s/;
-  return output.split("\n").map((line) => unit.exec(line)?.[1]).filter((name) => Boolean(name));
-}
-function probeStdout(text) {
-  const start = text.indexOf("--- stdout ---\n");
-  if (start < 0) return text;
-  const body = text.slice(start + "--- stdout ---\n".length);
-  const end = body.lastIndexOf("--- stderr ---");
-  return end < 0 ? body : body.slice(0, end);
-}
-function annotateGuestHealth(report, log, read) {
-  const probes = report.vm?.probes ?? [];
-  const stdout = (file) => {
-    const text = read?.(file);
-    return text === void 0 ? void 0 : probeStdout(text);
-  };
-  const state = probes.find((p) => p.name === "system-state");
-  if (state && !failedRequired(state)) {
-    const output = stdout(state.file)?.trim();
-    const last = output?.split("\n").pop()?.trim();
-    if (last !== void 0 && last !== "running") {
-      log.warning(`systemctl is-system-running says '${last}', not 'running'.`, {
-        title: "Guest degraded"
-      });
-    } else if (last === void 0 && state.exitCode !== 0) {
-      log.warning(`The system-state probe ${describeProbe(state)}: the guest is not 'running'.`, {
-        title: "Guest degraded"
-      });
-    }
-  }
-  const units = probes.find((p) => p.name === "failed-units");
-  const names = units ? failedUnits(stdout(units.file) ?? "") : [];
-  if (names.length) {
-    const shown = names.slice(0, 20).join(", ") + (names.length > 20 ? ", \u2026" : "");
-    log.warning(`Failed units on the guest: ${shown}. See ${units?.file}.`, {
-      title: `${names.length} failed unit${names.length === 1 ? "" : "s"}`
-    });
-  }
-}
-function annotateUpload(report, log) {
-  const upload = report.upload;
-  if (!upload) return;
-  if (upload.status === "failed") {
-    log.warning(clip(`The report was not uploaded: ${upload.detail}`), { title: "Upload failed" });
-  }
-  if (upload.withheld.length) {
-    log.warning(
-      clip(`Withheld from the artifact because they held a secret: ${upload.withheld.join(", ")}`),
-      { title: "Files withheld" }
-    );
-  }
-}
-function annotate(report, log, read) {
-  annotateBuilds(report, log);
-  annotateBoot(report, log);
-  annotateProbes(report, log);
-  annotateTest(report, log);
-  annotateGuestHealth(report, log, read);
-  annotateUpload(report, log);
-}
-
-// src/report/baseline-file.ts
-var BASELINE_FILE = "baseline.json";
-function parseClosureSize(json) {
-  try {
-    const value = JSON.parse(json);
-    const entries = Array.isArray(value) ? value : Object.values(value);
-    const size = entries[0]?.closureSize;
-    return typeof size === "number" ? size : void 0;
+    const built = JSON.parse(stdout);
+    const outputs = built[0]?.outputs ?? {};
+    return outputs.out ?? Object.values(outputs)[0];
   } catch {
     return void 0;
   }
 }
-async function closureBytes(nix, outPath) {
-  const result = await run(nix.nixPath, ["path-info", "--closure-size", "--json", outPath], {
-    env: { ...process.env, ...nix.env }
-  });
-  return result.exitCode === 0 ? parseClosureSize(result.stdout) : void 0;
+function nixError(stderr) {
+  const lines2 = stripAnsi(stderr).replace(/\r/g, "").trimEnd().split("\n");
+  const first = lines2.findIndex((line) => line.startsWith("error:"));
+  return (first < 0 ? lines2 : lines2.slice(first)).join("\n").trim();
 }
-async function currentBaseline(report, reportDir, facts) {
-  const build = report.builds.find((b) => b.status === "passed" && b.outPath);
-  const sizes = {};
-  if (build?.isoPath) {
-    try {
-      sizes.isoBytes = statSync(build.isoPath).size;
-    } catch {
+var AppendFile = class {
+  constructor(path, redact) {
+    this.redact = redact;
+    this.stream = createWriteStream(path, { flags: "a" });
+    this.stream.on("error", () => void 0);
+  }
+  redact;
+  stream;
+  write(line) {
+    this.stream.write(this.redact(line) + "\n");
+  }
+  close() {
+    return new Promise((resolve4) => this.stream.end(() => resolve4()));
+  }
+};
+async function findIso(outPath) {
+  const isoDir = join6(outPath, "iso");
+  const entries = await readdir(isoDir).catch(() => void 0);
+  const isos = (entries ?? []).filter((name) => name.endsWith(".iso"));
+  if (isos.length === 1) return { isoPath: join6(isoDir, isos[0]) };
+  if (isos.length > 1) {
+    return { error: `several ISOs in ${isoDir}: ${isos.join(", ")}; expected exactly one` };
+  }
+  const found = await listing(outPath);
+  return {
+    error: `no ISO in the build output: expected ${isoDir}/*.iso, but ${outPath} holds ${found}`
+  };
+}
+async function listing(path) {
+  const info2 = await stat2(path).catch(() => void 0);
+  if (!info2) return "nothing (it does not exist)";
+  if (!info2.isDirectory()) return "a single file, not a directory";
+  const names = [];
+  for (const entry of await readdir(path, { withFileTypes: true })) {
+    if (!entry.isDirectory()) names.push(entry.name);
+    else {
+      const inner = await readdir(join6(path, entry.name)).catch(() => []);
+      names.push(
+        ...inner.length ? inner.map((name) => `${entry.name}/${name}`) : [`${entry.name}/`]
+      );
     }
   }
-  const nix = report.setup?.nix;
-  if (nix && build?.outPath) sizes.closureBytes = await closureBytes(nix, build.outPath);
-  return baselineFrom(report, probeOutputReader(reportDir), { ...facts, ...sizes });
+  const shown = names.slice(0, 20).join(", ") + (names.length > 20 ? ", \u2026" : "");
+  return names.length ? shown : "nothing (an empty directory)";
 }
-function writeBaselineFile(reportDir, baseline) {
-  const path = join12(reportDir, BASELINE_FILE);
-  writeFileSync4(path, baselineJson(baseline), { mode: 420 });
-  return path;
+function shellTempParent(env) {
+  return env.TMPDIR || "/tmp";
 }
-function readBaselineFile(path) {
-  let text;
-  try {
-    text = readFileSync3(path, "utf8");
-  } catch (error) {
-    throw new Error(`cannot read the baseline ${path}: ${error.message}`);
+async function nixShellDirs(dir) {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  return new Set(
+    entries.filter((e) => e.isDirectory() && e.name.startsWith("nix-shell.")).map((e) => e.name)
+  );
+}
+async function removeNewShellDirs(dir, before) {
+  const removed = [];
+  const uid = process.getuid?.();
+  for (const name of await nixShellDirs(dir)) {
+    if (before.has(name)) continue;
+    const path = join6(dir, name);
+    const info2 = await lstat(path).catch(() => void 0);
+    if (!info2?.isDirectory() || uid !== void 0 && info2.uid !== uid) continue;
+    await rm(path, { recursive: true, force: true }).then(
+      () => removed.push(path),
+      () => void 0
+    );
   }
+  return removed;
+}
+function buildEnv(nix, request, ctx) {
+  return { ...stringEnv(ctx.env), ...nix.env, ...request.env };
+}
+async function evaluateDrvPath(nix, request, ctx) {
+  await mkdir6(request.dir, { recursive: true });
+  const evalArgs = ["eval", "--raw", "--impure", `${request.flake}#${request.image}.drvPath`];
+  const evaluation = await runNix(nix, request, evalArgs, buildEnv(nix, request, ctx));
+  const evalLog = new AppendFile(join6(request.dir, "eval.log"), (text2) => ctx.secrets.redact(text2));
+  evalLog.write(stripAnsi(evaluation.stderr).trimEnd());
+  await evalLog.close();
+  if (evaluation.exitCode !== 0) {
+    return { error: evaluation.startError ?? (nixError(evaluation.stderr) || "nix eval failed") };
+  }
+  return { drvPath: evaluation.stdout.trim() };
+}
+async function buildImage(nix, request, ctx) {
+  const diskWarning = await checkDisk(buildNeeds(ctx.env), `building ${request.image}`);
+  if (diskWarning) ctx.log.warning(diskWarning, { title: "Low disk space" });
+  const result = await buildAndCleanShellDirs(nix, request, ctx);
+  return diskWarning ? { ...result, diskWarning } : result;
+}
+async function buildAndCleanShellDirs(nix, request, ctx) {
+  if (request.context !== "devshell") return buildInContext(nix, request, ctx);
+  const parent = shellTempParent({ ...stringEnv(ctx.env), ...nix.env, ...request.env });
+  const before = await nixShellDirs(parent);
   try {
-    return parseBaseline(text);
-  } catch (error) {
-    throw new Error(`the baseline ${path} is unusable: ${error.message}`);
+    return await buildInContext(nix, request, ctx);
+  } finally {
+    const removed = await removeNewShellDirs(parent, before);
+    if (removed.length) ctx.log.debug(`removed what nix develop left: ${removed.join(", ")}`);
+  }
+}
+async function buildInContext(nix, request, ctx) {
+  const started = Date.now();
+  const redact = (text2) => ctx.secrets.redact(text2);
+  const result = (fields) => ({
+    context: request.context,
+    failures: [],
+    dependents: [],
+    ...fields,
+    durationMs: Date.now() - started
+  });
+  const machineFailed = (machine, drvPath2) => {
+    const error2 = redact(machineFailureMessage(machine));
+    ctx.log.error(error2, { title: `this machine could not build ${request.image}` });
+    return result({ status: "build-failed", drvPath: drvPath2, error: error2 });
+  };
+  await mkdir6(request.dir, { recursive: true });
+  const env = buildEnv(nix, request, ctx);
+  const evaluation = request.drvPath ? { drvPath: request.drvPath } : await evaluateDrvPath(nix, request, ctx);
+  if (!evaluation.drvPath) {
+    const machine = findMachineFailure(evaluation.error ?? "");
+    if (machine) return machineFailed(machine, void 0);
+    const error2 = redact(evaluation.error ?? "nix eval failed");
+    ctx.log.error(error2, { title: `evaluation of ${request.image} failed` });
+    return result({ status: "eval-failed", error: error2 });
+  }
+  const drvPath = evaluation.drvPath;
+  ctx.log.info(`${request.image} (${request.context}): ${drvPath}`);
+  const events = new BuildEvents();
+  const eventsFile = new AppendFile(join6(request.dir, "events.jsonl"), redact);
+  const humanLog = new AppendFile(join6(request.dir, "build.log"), redact);
+  const buildArgs = buildArguments(nix, request);
+  const where = request.context === "devshell" ? ` (in nix develop ${request.devshell})` : "";
+  humanLog.write(`$ ${nix.nixPath} ${buildArgs.join(" ")}${where}`);
+  let lastProgress = 0;
+  let lastLine = "";
+  const progress = (force) => {
+    const now = Date.now();
+    const line = events.progressLine();
+    const idle = !force && (line === lastLine || line.startsWith("[0/0 built]"));
+    if (idle || !force && now - lastProgress < PROGRESS_INTERVAL_MS) return;
+    lastProgress = now;
+    lastLine = line;
+    ctx.log.info(redact(line));
+  };
+  const onLine = (line) => {
+    const outcome = events.push(line);
+    if (outcome.event) eventsFile.write(line.slice(line.indexOf("{")));
+    for (const human of outcome.human) humanLog.write(human);
+    if (outcome.error) ctx.log.info(redact(outcome.error.text));
+    progress(Boolean(outcome.started || outcome.finished));
+  };
+  const build = await runNix(nix, request, buildArgs, env, onLine);
+  await Promise.all([eventsFile.close(), humanLog.close()]);
+  if (build.startError) {
+    return result({ status: "build-failed", drvPath, error: redact(build.startError) });
+  }
+  if (build.exitCode !== 0) {
+    const errorText = [events.errorText(), ...events.plainLines].join("\n");
+    const roots = /* @__PURE__ */ new Map();
+    for (const error3 of events.errors)
+      for (const failure of findRootFailures(error3.text, error3.activeBuild))
+        if (!roots.has(failure.drv)) roots.set(failure.drv, failure);
+    for (const failure of findRootFailures(events.plainLines.join("\n")))
+      if (!roots.has(failure.drv)) roots.set(failure.drv, failure);
+    const dependents = findDependents(errorText).filter((drv) => !roots.has(drv));
+    const error2 = redact(nixError(errorText) || `nix build exited with code ${build.exitCode}`);
+    const machine = roots.size || ctx.signal.aborted ? void 0 : findMachineFailure(errorText);
+    if (machine) return machineFailed(machine, drvPath);
+    const startedBuilding = events.builds.size > 0 || ctx.signal.aborted;
+    if (!roots.size && !startedBuilding && isEvaluationError(errorText)) {
+      return result({ status: "eval-failed", drvPath, error: error2 });
+    }
+    const failures = await collectFailureLogs(nix, [...roots.values()], events, request.dir, ctx);
+    if (failures.length) return result({ status: "build-failed", drvPath, failures, dependents });
+    ctx.log.error(error2, { title: `build of ${request.image} failed` });
+    return result({ status: "build-failed", drvPath, error: error2, dependents });
+  }
+  const outPath = parseOutPath(build.stdout, nix.capabilities.printOutPaths);
+  if (!outPath) {
+    const error2 = `nix build succeeded but printed no output path: ${redact(build.stdout.trim())}`;
+    return result({ status: "build-failed", drvPath, error: error2 });
+  }
+  const iso = await findIso(outPath);
+  if (!iso.isoPath) {
+    ctx.log.error(redact(iso.error ?? ""), { title: `no ISO in ${request.image}` });
+    return result({ status: "build-failed", drvPath, outPath, error: redact(iso.error ?? "") });
+  }
+  const built = [...events.builds.keys()];
+  return result({ status: "passed", drvPath, outPath, isoPath: iso.isoPath, built });
+}
+function runNix(nix, request, args, env, onStderrLine) {
+  let command;
+  try {
+    command = nixCommand(nix, request, args);
+  } catch (error2) {
+    const startError = error2 instanceof Error ? error2.message : String(error2);
+    return Promise.resolve({ exitCode: null, stdout: "", stderr: "", startError });
+  }
+  return run(command.command, command.args, { env, onStderrLine });
+}
+
+// src/cache/run-facts.ts
+import { createHash as createHash3 } from "node:crypto";
+import { existsSync as existsSync4, readFileSync as readFileSync2 } from "node:fs";
+import { mkdir as mkdir7, readlink, rm as rm2 } from "node:fs/promises";
+import { dirname as dirname3, join as join8, resolve as resolve2 } from "node:path";
+
+// src/deadline.ts
+var TIMED_OUT = /* @__PURE__ */ Symbol("timed out");
+async function withDeadline(work, ms) {
+  let timer;
+  const deadline = new Promise((resolve4) => {
+    timer = setTimeout(resolve4, ms, TIMED_OUT);
+  });
+  work.catch(() => void 0);
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+async function withTimeout(work, ms, message) {
+  const outcome = await withDeadline(work, ms);
+  if (outcome === TIMED_OUT) throw new Error(message);
+  return outcome;
+}
+
+// src/toolkit.ts
+var actionsCache = () => import("./cache-SXVXI4JB.js");
+var actionsArtifact = () => import("./artifact-F323T2UA.js");
+async function quietly(work, failures) {
+  const original = process.stdout.write;
+  const pattern = /^(?:::(?:error|warning|debug)::)?((?:Failed to (?:restore|save|reserve cache)|Cache reservation failed): .*)$/;
+  process.stdout.write = function(chunk, ...rest) {
+    if (typeof chunk === "string") {
+      for (const line of chunk.split("\n")) {
+        const match = pattern.exec(line.trim());
+        if (match) failures.push(match[1].replace(/%0A/g, " ").replace(/%25/g, "%"));
+      }
+      chunk = chunk.replace(/^::(?:error|warning)::(Failed to (?:restore|save): )/gm, "$1");
+    }
+    return original.call(this, chunk, ...rest);
+  };
+  try {
+    return await work();
+  } finally {
+    process.stdout.write = original;
+  }
+}
+function cacheKeyTaken(failures) {
+  const refused = failures.find((failure) => failure.startsWith("Failed to reserve cache:"));
+  return refused !== void 0 && /Response was not ok|already exists/i.test(refused);
+}
+async function cacheLookup(work, ms) {
+  const failures = [];
+  const found = await withDeadline(quietly(work, failures), ms);
+  if (found === TIMED_OUT) return { down: `the cache service did not answer in ${ms / 1e3} s` };
+  if (!found && failures.length) return { down: failures.join("; ") };
+  return { found };
+}
+
+// src/cache/actions-cache.ts
+import { readdir as readdir2, stat as stat3 } from "node:fs/promises";
+import { join as join7, resolve } from "node:path";
+var CACHE_PATH = ".boot-image-vm-nix-cache";
+var LOOKUP_TIMEOUT_MS = 2e4;
+async function cacheUnavailable(env) {
+  if (!env.ACTIONS_RUNTIME_TOKEN || !(await actionsCache()).isFeatureAvailable()) {
+    return "the Actions cache service is not available here (no ACTIONS_RUNTIME_TOKEN / ACTIONS_RESULTS_URL)";
+  }
+  const workspace = resolve(env.GITHUB_WORKSPACE || process.cwd());
+  if (workspace !== resolve(process.cwd())) {
+    return `the working directory is not GITHUB_WORKSPACE (${workspace}), where @actions/cache puts entries`;
+  }
+  return void 0;
+}
+var nixFlags = ["--extra-experimental-features", "nix-command"];
+async function directoryBytes(dir) {
+  let total = 0;
+  for (const entry of await readdir2(dir, { withFileTypes: true }).catch(() => [])) {
+    const path = join7(dir, entry.name);
+    if (entry.isDirectory()) total += await directoryBytes(path);
+    else if (entry.isFile()) total += (await stat3(path)).size;
+  }
+  return total;
+}
+
+// src/cache/bounded-run.ts
+import { spawn } from "node:child_process";
+function runBounded(command, args, options) {
+  return new Promise((resolve4) => {
+    if (options.timeoutMs <= 0) {
+      resolve4({ exitCode: null, stdout: "", stderr: "", timedOut: true });
+      return;
+    }
+    const stdout = [];
+    const stderr = [];
+    let timedOut = false;
+    const child = spawn(command, args, { env: options.env, stdio: ["ignore", "pipe", "pipe"] });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGTERM");
+      setTimeout(() => child.kill("SIGKILL"), 5e3).unref();
+    }, options.timeoutMs);
+    child.stdout.on("data", (chunk) => stdout.push(chunk));
+    child.stderr.on("data", (chunk) => stderr.push(chunk));
+    const done = (exitCode, startError) => {
+      clearTimeout(timer);
+      resolve4({
+        exitCode,
+        stdout: Buffer.concat(stdout).toString("utf8"),
+        stderr: Buffer.concat(stderr).toString("utf8"),
+        timedOut,
+        ...startError ? { startError } : {}
+      });
+    };
+    child.on("error", (error2) => done(null, error2.message));
+    child.on("close", (code) => done(timedOut ? null : code));
+  });
+}
+
+// src/cache/run-facts.ts
+var UNTRUSTED_ADVICE = "the Nix daemon does not trust this user, so it refuses the unsigned paths of a cache entry: add the runner's user to `trusted-users` in the daemon's nix.conf (or run as root); building without the image cache";
+async function storeTrust(nix, env) {
+  if (nix.storeMode !== "daemon") return "trusted";
+  const ping = await runBounded(nix.nixPath, ["store", "ping", ...nixFlags], {
+    env,
+    timeoutMs: 1e4
+  });
+  const trusted = /^Trusted:\s*(\d)/m.exec(ping.stdout + ping.stderr)?.[1];
+  return trusted === "1" ? "trusted" : trusted === "0" ? "untrusted" : "unknown";
+}
+async function flakeLockHash(nix, flake, env) {
+  const sha = (text2) => createHash3("sha256").update(text2).digest("hex");
+  const local = /^(?:path:|git\+file:(?:\/\/)?)?(\.{1,2}|\.{0,2}\/[^?#]*)(?:[?#].*)?$/.exec(flake);
+  if (local) {
+    const lock = join8(resolve2(local[1]), "flake.lock");
+    return existsSync4(lock) ? sha(readFileSync2(lock, "utf8")) : "";
+  }
+  const metadata = await run(nix.nixPath, ["flake", "metadata", "--json", ...nixFlags, flake], {
+    env
+  });
+  if (metadata.exitCode !== 0) return "";
+  try {
+    const locks = JSON.parse(metadata.stdout).locks;
+    return locks ? sha(JSON.stringify(locks)) : "";
+  } catch {
+    return "";
+  }
+}
+async function devshellEnvPath(nix, installable, env, tempDir) {
+  const profileDir = join8(tempDir, "devshell-profile");
+  await mkdir7(profileDir, { recursive: true });
+  const profile = join8(profileDir, "env");
+  try {
+    const args = ["print-dev-env", ...nixFlags, "--impure", installable, "--profile", profile];
+    const printed = await run(nix.nixPath, args, { env: { ...env, ...nix.env } });
+    if (printed.exitCode !== 0) return void 0;
+    let target = profile;
+    for (let hop = 0; hop < 5 && !target.startsWith("/nix/store/"); hop++) {
+      target = resolve2(dirname3(target), await readlink(target));
+    }
+    return target.startsWith("/nix/store/") ? target : void 0;
+  } catch {
+    return void 0;
+  } finally {
+    await rm2(profileDir, { recursive: true, force: true }).catch(() => void 0);
   }
 }
 
-// src/report/outputs.ts
-var EXIT_CODES = {
-  passed: 0,
-  "internal-error": 1,
-  "setup-failed": 2,
-  "eval-failed": 3,
-  "build-failed": 4,
-  "boot-failed": 5,
-  "probe-failed": 6,
-  "test-failed": 7
-};
-function exitCodeFor(result) {
-  return EXIT_CODES[result];
+// src/cache/image-cache.ts
+import { rm as rm6 } from "node:fs/promises";
+import { resolve as resolve3 } from "node:path";
+
+// src/cache/entry.ts
+import { existsSync as existsSync5, readFileSync as readFileSync3 } from "node:fs";
+import { mkdir as mkdir8, readdir as readdir3, rm as rm3, writeFile as writeFile6 } from "node:fs/promises";
+import { dirname as dirname4, join as join9 } from "node:path";
+
+// src/cache/keys.ts
+import { createHash as createHash4 } from "node:crypto";
+var KEY_PREFIX = "boot-image-vm-v2";
+function storeHash(path) {
+  const base = path.split("/").pop() ?? "";
+  const match = /^([0-9a-df-np-sv-z]{32})-/.exec(base);
+  if (!match) throw new Error(`not a store path: ${path}`);
+  return match[1];
 }
-function primaryBuild(builds) {
-  return builds.find((b) => b.status === "passed" && b.outPath) ?? builds.find((b) => b.drvPath) ?? builds[0];
+function nixGeneration(version) {
+  const match = /^(\d+)\.(\d+)/.exec(version);
+  return match ? `${match[1]}.${match[2]}` : "unknown";
 }
-function failedDrvs(builds) {
-  const seen = /* @__PURE__ */ new Set();
-  const list = [];
-  for (const build of builds) {
-    for (const f of build.failures) {
-      if (seen.has(f.drv)) continue;
-      seen.add(f.drv);
-      list.push({ drv: f.drv, name: f.name, reason: f.reason, exitCode: f.exitCode, log: f.log });
+function segment(text2) {
+  return text2.replace(/[^A-Za-z0-9._]+/g, "_") || "none";
+}
+var sha256 = (text2) => createHash4("sha256").update(text2).digest("hex");
+function imageId(installable) {
+  const attr = installable.slice(installable.lastIndexOf("#") + 1);
+  return `${segment(attr).slice(0, 40)}.${sha256(installable).slice(0, 8)}`;
+}
+function basisHash(basis) {
+  if (basis.kind === "image") return storeHash(basis.drvPath);
+  return sha256([...new Set(basis.drvPaths)].sort().join("\n")).slice(0, 32);
+}
+function cacheKeys(parts) {
+  const system = segment(parts.system);
+  const lock = parts.flakeLockHash ? parts.flakeLockHash.slice(0, 16) : "nolock";
+  const nix = `nix${nixGeneration(parts.nixVersion)}`;
+  const kind = parts.basis.kind === "image" ? "i" : "d";
+  const prefix = `${KEY_PREFIX}-${system}-${lock}-${nix}-${imageId(parts.installable)}-${kind}-`;
+  return { key: `${prefix}${basisHash(parts.basis)}`, restoreKeys: [prefix] };
+}
+function splitByKey(withRunKey, withOtherKey) {
+  const other = new Set(withOtherKey);
+  const drvs = [...new Set(withRunKey)].filter((path) => path.endsWith(".drv")).sort();
+  return {
+    reusable: drvs.filter((drv) => other.has(drv)),
+    keyDependent: drvs.filter((drv) => !other.has(drv))
+  };
+}
+function storeName(path) {
+  return (path.split("/").pop() ?? path).replace(/^[0-9a-z]{32}-/, "").replace(/\.drv$/, "");
+}
+function parsePathInfo(json) {
+  const parsed = JSON.parse(json);
+  const entries = Array.isArray(parsed) ? parsed.map((item) => [void 0, item]) : Object.entries(parsed).map(
+    ([path, item]) => [path, item ?? { valid: false }]
+  );
+  const infos = [];
+  for (const [key, item] of entries) {
+    const path = typeof item.path === "string" ? item.path : key;
+    if (!path || item.valid === false) continue;
+    const references = Array.isArray(item.references) ? item.references.filter((r) => typeof r === "string") : [];
+    const dir = path.slice(0, path.lastIndexOf("/") + 1);
+    const info2 = {
+      path,
+      narSize: Number(item.narSize) || 0,
+      references: references.map((r) => r.startsWith("/") ? r : dir + r)
+    };
+    if (typeof item.narHash === "string") info2.narHash = item.narHash;
+    if (Array.isArray(item.signatures)) {
+      info2.signatures = item.signatures.flatMap((sig) => {
+        if (typeof sig === "string") return [sig];
+        const { keyName, sig: value } = sig ?? {};
+        return typeof keyName === "string" ? [`${keyName}:${String(value ?? "")}`] : [];
+      });
+    }
+    if (typeof item.ultimate === "boolean") info2.ultimate = item.ultimate;
+    infos.push(info2);
+  }
+  return infos;
+}
+function planSave(roots, infos, capBytes) {
+  const byPath = new Map(infos.map((info2) => [info2.path, info2]));
+  const chosen = /* @__PURE__ */ new Set();
+  const leftOut = [];
+  let bytes = 0;
+  for (const root of roots) {
+    if (!byPath.has(root) || chosen.has(root)) continue;
+    const added = [];
+    const stack = [root];
+    const seen = /* @__PURE__ */ new Set();
+    while (stack.length) {
+      const path = stack.pop();
+      if (seen.has(path) || chosen.has(path)) continue;
+      seen.add(path);
+      const info2 = byPath.get(path);
+      if (!info2) continue;
+      added.push(path);
+      stack.push(...info2.references);
+    }
+    const size2 = added.reduce((sum, path) => sum + (byPath.get(path)?.narSize ?? 0), 0);
+    if (bytes + size2 > capBytes) {
+      leftOut.push({ root, bytes: size2 });
+      continue;
+    }
+    bytes += size2;
+    for (const path of added) chosen.add(path);
+  }
+  return { paths: [...chosen].sort(), bytes, leftOut };
+}
+function formatBytes2(bytes) {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`;
+  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+}
+function dependenciesFirst(paths, infos) {
+  const inSet = new Set(paths);
+  const byPath = new Map(infos.map((info2) => [info2.path, info2]));
+  const ordered2 = [];
+  const done = /* @__PURE__ */ new Set();
+  const visit = (root) => {
+    const stack = [[root, false]];
+    while (stack.length) {
+      const [path, expanded] = stack.pop();
+      if (done.has(path)) continue;
+      if (expanded) {
+        done.add(path);
+        ordered2.push(path);
+        continue;
+      }
+      stack.push([path, true]);
+      for (const ref of byPath.get(path)?.references ?? []) {
+        if (ref !== path && inSet.has(ref) && !done.has(ref)) stack.push([ref, false]);
+      }
+    }
+  };
+  for (const path of [...paths].sort()) visit(path);
+  return ordered2;
+}
+
+// src/cache/entry.ts
+var MANIFEST = "boot-image-vm-entry.json";
+function stubNarinfo(info2) {
+  return [
+    `StorePath: ${info2.path}`,
+    "URL: nar/served-by-a-substituter.nar",
+    "Compression: none",
+    `NarHash: ${info2.narHash}`,
+    `NarSize: ${info2.narSize}`,
+    `References: ${info2.references.map((ref) => ref.split("/").pop()).join(" ")}`,
+    ""
+  ].join("\n");
+}
+function readManifest(dir) {
+  const file = join9(dir, MANIFEST);
+  if (!existsSync5(file)) return void 0;
+  const parsed = JSON.parse(readFileSync3(file, "utf8"));
+  if (parsed.version !== 1 || !Array.isArray(parsed.stored)) return void 0;
+  return {
+    version: 1,
+    stored: parsed.stored,
+    external: parsed.external ?? [],
+    ...parsed.keep ? { keep: parsed.keep } : {}
+  };
+}
+async function writeEntry(nixPath, dir, manifest, externalInfos, env, deadline) {
+  for (const compression of ["zstd", "xz"]) {
+    await rm3(dir, { recursive: true, force: true });
+    await mkdir8(dir, { recursive: true });
+    const storeDir = dirname4(manifest.stored[0] ?? "/nix/store/x");
+    await writeFile6(join9(dir, "nix-cache-info"), `StoreDir: ${storeDir}
+`);
+    const stubs = externalInfos.map((info2) => join9(dir, `${storeHash(info2.path)}.narinfo`));
+    await Promise.all(externalInfos.map((info2, i) => writeFile6(stubs[i], stubNarinfo(info2))));
+    let failed;
+    for (let i = 0; i < manifest.stored.length && !failed; i += 200) {
+      const to = `file://${dir}?compression=${compression}`;
+      const args = ["copy", ...nixFlags, "--to", to, ...manifest.stored.slice(i, i + 200)];
+      const copy = await runBounded(nixPath, args, { env, timeoutMs: deadline - Date.now() });
+      if (copy.timedOut) throw new Error("nix copy --to took too long");
+      if (copy.exitCode !== 0) failed = copy.startError ?? (nixError(copy.stderr) || "failed");
+    }
+    if (!failed) {
+      await Promise.all(stubs.map((stub) => rm3(stub, { force: true })));
+      await writeFile6(join9(dir, MANIFEST), JSON.stringify(manifest));
+      return compression;
+    }
+    if (!/compression|zstd/i.test(failed)) throw new Error(`nix copy --to: ${failed}`);
+  }
+  throw new Error("nix copy --to failed with zstd and with xz compression");
+}
+async function entryFileSizes(dir) {
+  const sizes = /* @__PURE__ */ new Map();
+  for (const name of await readdir3(dir).catch(() => [])) {
+    if (!name.endsWith(".narinfo")) continue;
+    const text2 = readFileSync3(join9(dir, name), "utf8");
+    const path = /^StorePath:\s*(\S+)/m.exec(text2)?.[1];
+    if (path) sizes.set(path, Number(/^FileSize:\s*(\d+)/m.exec(text2)?.[1] ?? 0));
+  }
+  return sizes;
+}
+var UNTRUSTED = /lacks a (?:valid )?signature|not a trusted user|trusted-users/i;
+async function importEntry(nixPath, dir, wanted, env, deadline) {
+  const manifest = readManifest(dir);
+  if (!manifest) return { imported: [], unused: [], error: "the entry has no manifest" };
+  const keep = new Set(manifest.keep ?? []);
+  const use = (path) => !wanted || wanted.has(path) || keep.has(path);
+  const imported = manifest.stored.filter(use);
+  const unused = manifest.stored.filter((path) => !use(path));
+  const fail = (error2) => ({
+    imported: [],
+    unused,
+    error: error2,
+    untrusted: UNTRUSTED.test(error2)
+  });
+  const external = manifest.external.filter(use);
+  if (imported.length && external.length) {
+    const nixStore = join9(dirname4(nixPath), "nix-store");
+    const realise = await runBounded(nixStore, ["--realise", ...external], {
+      env,
+      timeoutMs: deadline - Date.now()
+    });
+    if (realise.timedOut) return fail("fetching its references from the substituters took too long");
+    if (realise.exitCode !== 0) {
+      return fail(`its references are not in the substituters: ${nixError(realise.stderr)}`);
     }
   }
-  return JSON.stringify(list);
+  for (let i = 0; i < imported.length; i += 500) {
+    const batch = imported.slice(i, i + 500);
+    const args = ["copy", ...nixFlags, "--from", `file://${dir}`, "--no-check-sigs"];
+    const copy = await runBounded(nixPath, [...args, "--no-recursive", ...batch], {
+      env,
+      timeoutMs: deadline - Date.now()
+    });
+    if (copy.timedOut) return fail("the import (nix copy --from) took too long");
+    if (copy.exitCode !== 0) {
+      return fail(copy.startError ?? (nixError(copy.stderr) || "nix copy --from failed"));
+    }
+  }
+  return { imported, unused };
 }
-function seconds(value) {
-  if (value === void 0 || !Number.isFinite(value)) return "";
-  return String(Math.round(value * 10) / 10);
+
+// src/cache/reuse.ts
+var import_ssh2 = __toESM(require_lib2(), 1);
+import { mkdir as mkdir9, rm as rm4, writeFile as writeFile7 } from "node:fs/promises";
+import { dirname as dirname5, join as join10 } from "node:path";
+async function evaluateWithOtherKey(nix, request, ctx) {
+  const started = Date.now();
+  const dir = join10(ctx.tempDir, "cache-other-key");
+  await mkdir9(dir, { recursive: true, mode: 448 });
+  const publicKeyPath = join10(dir, "id_ed25519.pub");
+  const pair = import_ssh2.default.utils.generateKeyPairSync("ed25519", { comment: "boot-image-vm cache probe" });
+  await writeFile7(publicKeyPath, `${pair.public}
+`);
+  try {
+    const evaluation = await evaluateDrvPath(
+      nix,
+      {
+        flake: request.flake,
+        image: request.image,
+        context: "host",
+        env: { [request.keyVar]: publicKeyPath },
+        dir
+      },
+      ctx
+    );
+    return { ...evaluation, ms: Date.now() - started };
+  } finally {
+    await rm4(dir, { recursive: true, force: true }).catch(() => void 0);
+  }
 }
-function actionOutputs(report, context) {
-  const build = primaryBuild(report.builds);
-  const boot = report.vm?.boot;
-  const upload = report.upload;
+async function nixStoreQuery(nixPath, args, env, deadline) {
+  const nixStore = join10(dirname5(nixPath), "nix-store");
+  const lines2 = [];
+  const items = args.slice(1);
+  for (let i = 0; i < items.length; i += 500) {
+    const query = await runBounded(nixStore, [args[0], ...items.slice(i, i + 500)], {
+      env,
+      timeoutMs: deadline - Date.now()
+    });
+    if (query.exitCode !== 0) {
+      throw new Error(
+        query.timedOut ? `nix-store ${args[0]} took too long` : `nix-store ${args[0]}: ${query.startError ?? query.stderr.trim()}`
+      );
+    }
+    lines2.push(...query.stdout.split("\n").map((line) => line.trim()));
+  }
+  return lines2.filter((line) => line.startsWith("/"));
+}
+function drvClosure(nixPath, drvPath, env, deadline) {
+  return nixStoreQuery(nixPath, ["-qR", drvPath], env, deadline);
+}
+function drvOutputs(nixPath, drvPaths, env, deadline) {
+  if (!drvPaths.length) return Promise.resolve([]);
+  return nixStoreQuery(nixPath, ["--query", "--outputs", ...drvPaths], env, deadline).then(
+    (paths) => [...new Set(paths)]
+  );
+}
+async function analyseReuse(nixPath, drvPath, otherDrvPath, env, deadline) {
+  const closure = await drvClosure(nixPath, drvPath, env, deadline);
+  const wanted = [
+    ...closure.filter((path) => !path.endsWith(".drv")),
+    ...await drvOutputs(
+      nixPath,
+      closure.filter((path) => path.endsWith(".drv")),
+      env,
+      deadline
+    )
+  ];
+  if (otherDrvPath === drvPath) {
+    return { basis: { kind: "image", drvPath }, otherDrvPath, keyDependent: [], wanted };
+  }
+  const split = splitByKey(closure, await drvClosure(nixPath, otherDrvPath, env, deadline));
   return {
-    result: report.result,
-    "iso-path": build?.isoPath ?? "",
-    "out-path": build?.outPath ?? "",
-    "drv-path": build?.drvPath ?? "",
-    "failed-drvs": failedDrvs(report.builds),
-    accel: boot?.accel ?? "",
-    "boot-seconds": boot?.status === "passed" ? seconds(boot.bootSeconds) : "",
-    "nix-version": context.nixVersion ?? report.setup?.nix?.version ?? "",
-    "report-dir": context.reportDir,
-    "artifact-id": upload?.artifactId === void 0 ? "" : String(upload.artifactId),
-    "artifact-url": upload?.artifactUrl ?? "",
-    regressions: JSON.stringify(report.comparison?.regressions ?? [])
+    basis: { kind: "deps", drvPaths: split.reusable },
+    otherDrvPath,
+    keyDependent: split.keyDependent,
+    wanted
+  };
+}
+
+// src/cache/substituters.ts
+var listOf = (value) => Array.isArray(value) ? value.filter((item) => typeof item === "string" && item !== "") : typeof value === "string" ? value.split(/\s+/).filter(Boolean) : [];
+function parseSubstituterConfig(json) {
+  const config = JSON.parse(json);
+  return {
+    substituters: listOf(config.substituters?.value),
+    trustedKeys: listOf(config["trusted-public-keys"]?.value)
+  };
+}
+function signedByTrustedKey(info2, trustedKeys) {
+  const names = new Set(trustedKeys.map((key) => key.slice(0, key.indexOf(":"))));
+  return (info2.signatures ?? []).some((sig) => names.has(sig.slice(0, sig.indexOf(":"))));
+}
+async function substituterConfig(nixPath, configShow, env, timeoutMs) {
+  const shown = await runBounded(nixPath, [...configShow, "--json", ...nixFlags], {
+    env,
+    timeoutMs
+  });
+  if (shown.exitCode !== 0) return void 0;
+  try {
+    return parseSubstituterConfig(shown.stdout);
+  } catch {
+    return void 0;
+  }
+}
+var BATCH = 200;
+var AT_ONCE = 4;
+async function servedPaths(nixPath, substituters, paths, env, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  const served = /* @__PURE__ */ new Set();
+  const unanswered = [];
+  for (const substituter of substituters) {
+    const left = paths.filter((path) => !served.has(path));
+    if (!left.length) break;
+    const batches = [];
+    for (let i = 0; i < left.length; i += BATCH) batches.push(left.slice(i, i + BATCH));
+    const failures = [];
+    const ask = async (batch) => {
+      const args = ["path-info", ...nixFlags, "--json", "--store", substituter, ...batch];
+      const answer = await runBounded(nixPath, args, { env, timeoutMs: deadline - Date.now() });
+      if (answer.exitCode !== 0) {
+        failures.push(answer.timedOut ? "no answer in time" : answer.stderr.trim().split("\n")[0]);
+        return;
+      }
+      for (const info2 of parsePathInfo(answer.stdout)) served.add(info2.path);
+    };
+    for (let i = 0; i < batches.length; i += AT_ONCE) {
+      await Promise.all(batches.slice(i, i + AT_ONCE).map(ask));
+    }
+    if (failures.length) unanswered.push(`${substituter} (${failures[0]})`);
+  }
+  return { served, unanswered };
+}
+
+// src/cache/save.ts
+import { rm as rm5 } from "node:fs/promises";
+import { dirname as dirname6, join as join11 } from "node:path";
+var NOTHING_REUSABLE = "nothing to cache: every built path depends on the run's key";
+async function buildClosure(state, env, deadline) {
+  if (!state.drvPaths.length) return [];
+  const nixStore = join11(dirname6(state.nixPath), "nix-store");
+  const query = await runBounded(nixStore, ["-qR", "--include-outputs", ...state.drvPaths], {
+    env,
+    timeoutMs: deadline - Date.now()
+  });
+  if (query.exitCode !== 0) return [];
+  return query.stdout.split("\n").map((line) => line.trim()).filter((line) => line.startsWith("/") && !line.endsWith(".drv"));
+}
+async function pathInfos(nixPath, paths, env, deadline, recursive = false) {
+  const infos = [];
+  for (let i = 0; i < paths.length; i += 500) {
+    const args = ["path-info", ...nixFlags, "--json", ...recursive ? ["-r"] : []];
+    const info2 = await runBounded(nixPath, [...args, ...paths.slice(i, i + 500)], {
+      env,
+      timeoutMs: deadline - Date.now()
+    });
+    if (info2.exitCode !== 0) {
+      throw new Error(info2.timedOut ? "nix path-info took too long" : nixError(info2.stderr));
+    }
+    infos.push(...parsePathInfo(info2.stdout));
+  }
+  return [...new Map(infos.map((info2) => [info2.path, info2])).values()];
+}
+async function candidates(state, env, deadline) {
+  const builds = new Set(await drvOutputs(state.nixPath, state.drvPaths, env, deadline));
+  const extra = state.roots.filter((root) => !builds.has(root));
+  if (state.kind === "image") {
+    return { roots: [...state.roots, ...await buildClosure(state, env, deadline)], extra };
+  }
+  const [image, other] = [state.drvPaths[0], state.otherDrvPath];
+  if (!image || !other) return { roots: [], extra, none: "the second evaluation is missing" };
+  const { reusable } = splitByKey(
+    await drvClosure(state.nixPath, image, env, deadline),
+    await drvClosure(state.nixPath, other, env, deadline)
+  );
+  const outputs = await drvOutputs(state.nixPath, reusable, env, deadline);
+  return {
+    roots: [...outputs, ...extra],
+    extra,
+    none: outputs.length ? void 0 : NOTHING_REUSABLE
+  };
+}
+async function selectLocal(state, roots, env, deadline) {
+  const valid = (await pathInfos(state.nixPath, roots, env, deadline)).map((info2) => info2.path);
+  const closure = await pathInfos(state.nixPath, valid, env, deadline, true);
+  const paths = closure.map((info2) => info2.path);
+  const budget = Math.max(1e3, (deadline - Date.now()) / 3);
+  const asked = Date.now();
+  const answer = await servedPaths(state.nixPath, state.substituters, paths, env, budget);
+  const notes = [];
+  if (state.substituters.length) {
+    notes.push(
+      `asked ${state.substituters.length} substituter(s) about ${paths.length} paths in ${((Date.now() - asked) / 1e3).toFixed(1)} s`
+    );
+  }
+  if (answer.unanswered.length) {
+    notes.push(
+      `no answer from ${answer.unanswered.join(", ")}: paths signed by a trusted key counted as served`
+    );
+  }
+  const isServed = (info2) => Boolean(info2.narHash) && (answer.served.has(info2.path) || answer.unanswered.length > 0 && signedByTrustedKey(info2, state.trustedKeys));
+  return {
+    local: closure.filter((info2) => !isServed(info2)),
+    served: closure.filter(isServed),
+    notes
+  };
+}
+async function saveImageCache(state, log) {
+  const started = Date.now();
+  const base = { key: state.key, leftOut: [] };
+  if (state.hit) {
+    return { ...base, status: "skipped", detail: "exact hit: the entry exists already" };
+  }
+  const unavailable = state.skip ?? await cacheUnavailable(process.env);
+  if (unavailable) return { ...base, status: "skipped", detail: unavailable };
+  const env = { ...stringEnv(process.env), ...state.nixEnv };
+  const failures = [];
+  const deadline = started + state.timeoutSeconds * 1e3;
+  const work = async () => {
+    const found = await candidates(state, env, deadline);
+    if (found.none) return { ...base, status: "skipped", detail: found.none };
+    const { local, served, notes } = await selectLocal(state, found.roots, env, deadline);
+    const localPaths = new Set(local.map((info2) => info2.path));
+    const roots = found.roots.filter((root) => localPaths.has(root));
+    if (!roots.length) {
+      const detail = state.kind === "deps" ? `${NOTHING_REUSABLE} (the substituters serve the ${served.length} paths that do not)` : "nothing to cache: the substituters serve every path of the image";
+      return { ...base, status: "skipped", detail };
+    }
+    const plan = planSave(roots, local, state.maxBytes);
+    const named = state.kind === "deps" ? roots : state.roots;
+    const leftOut = plan.leftOut.filter((item) => named.includes(item.root));
+    const skippedExtra = plan.leftOut.length - leftOut.length;
+    if (!plan.paths.length) {
+      return { ...base, leftOut, status: "skipped", detail: "nothing fits under cache-max-size" };
+    }
+    const short = await checkDisk(
+      cacheSaveNeeds(state.dir, plan.bytes, process.env),
+      "saving the image cache"
+    );
+    if (short) return { ...base, leftOut, status: "error", detail: short };
+    const stored = new Set(plan.paths);
+    const externalPaths = new Set(
+      local.filter((info2) => stored.has(info2.path)).flatMap((info2) => info2.references).filter((ref) => !stored.has(ref))
+    );
+    const external = served.filter((info2) => externalPaths.has(info2.path));
+    const keep = planSave(found.extra, [...local, ...served], Number.MAX_SAFE_INTEGER).paths;
+    const manifest = {
+      version: 1,
+      stored: dependenciesFirst(plan.paths, local),
+      external: external.map((info2) => info2.path),
+      keep: keep.filter((path) => stored.has(path) || externalPaths.has(path))
+    };
+    const compression = await writeEntry(
+      state.nixPath,
+      state.dir,
+      manifest,
+      external,
+      env,
+      deadline
+    );
+    const bytes = await directoryBytes(state.dir);
+    const cache = await actionsCache();
+    const id = await quietly(() => cache.saveCache([CACHE_PATH], state.key), failures);
+    const saveMs = Date.now() - started;
+    const servedBytes = served.reduce((sum, info2) => sum + info2.narSize, 0);
+    const facts = [
+      `${plan.paths.length} store paths, ${formatBytes2(bytes)} (${compression}; ${formatBytes2(plan.bytes)} uncompressed)`,
+      state.kind === "deps" ? "only what does not depend on the run's key (the image bakes it)" : "the image and what built it",
+      ...served.length ? [`left out ${served.length} paths the substituters serve (${formatBytes2(servedBytes)})`] : [],
+      ...notes,
+      ...leftOut.length ? [
+        `left out to stay under cache-max-size: ${leftOut.map((l) => `${l.root} (${formatBytes2(l.bytes)})`).join(", ")}`
+      ] : [],
+      ...skippedExtra ? [`${skippedExtra} build-time paths did not fit`] : []
+    ];
+    const fields = { ...base, leftOut, bytes, paths: plan.paths.length, saveMs };
+    if (id > 0)
+      return {
+        ...fields,
+        status: "saved",
+        detail: `saved in ${(saveMs / 1e3).toFixed(1)} s: ${facts.join("; ")}`
+      };
+    if (cacheKeyTaken(failures)) {
+      return { ...fields, status: "skipped", detail: "another job saved this key first" };
+    }
+    return {
+      ...fields,
+      status: "error",
+      detail: `save failed: ${failures.join("; ") || "the cache service refused it"}`
+    };
+  };
+  let save;
+  try {
+    const outcome = await withDeadline(work(), state.timeoutSeconds * 1e3);
+    if (outcome === TIMED_OUT) signalChildren("SIGTERM");
+    save = outcome === TIMED_OUT ? { ...base, status: "error", detail: `timed out after ${state.timeoutSeconds} s` } : outcome;
+  } catch (error2) {
+    save = { ...base, status: "error", detail: errorMessage(error2) };
+  }
+  await rm5(state.dir, { recursive: true, force: true }).catch(() => void 0);
+  if (save.status === "error") log.warning(`The image cache was not saved: ${save.detail}`);
+  else log.info(`Image cache ${save.status} (${state.key}): ${save.detail}`);
+  return save;
+}
+
+// src/cache/image-cache.ts
+var DOWNLOAD_BACKSTOP_MS = 5e3;
+function cacheReport(restore) {
+  const { hit, drvPath, dir, reuse, substituters, refused, ...result } = restore;
+  void [hit, drvPath, dir, reuse, substituters, refused];
+  return result;
+}
+function nixEnvOf(nix, env) {
+  return { ...stringEnv(env), ...nix.env };
+}
+async function evaluateBoth(nix, request, ctx) {
+  const started = Date.now();
+  const keyVar = Object.keys(request.keyEnv)[0] ?? "PRE_NIXOS_ROOT_KEY";
+  const first = evaluateDrvPath(
+    nix,
+    {
+      flake: request.flake,
+      image: request.image,
+      context: "host",
+      env: request.keyEnv,
+      dir: request.buildDir
+    },
+    ctx
+  ).then((result) => ({ ...result, ms: Date.now() - started }));
+  const second = evaluateWithOtherKey(nix, { ...request, keyVar }, ctx);
+  const [a, b] = await Promise.all([first, second]);
+  const ms = { runKeyMs: a.ms, otherKeyMs: b.ms, bothMs: Date.now() - started };
+  if (!a.drvPath) return { error: a.error, ms };
+  if (!b.drvPath) {
+    return { drvPath: a.drvPath, error: `with a second key, it did not evaluate: ${b.error}`, ms };
+  }
+  return { drvPath: a.drvPath, otherDrvPath: b.drvPath, ms };
+}
+function describeImport(outcome, sizes, reuse, matched) {
+  const bytes = (paths) => formatBytes2(paths.reduce((sum, path) => sum + (sizes.get(path) ?? 0), 0));
+  const from = matched ? ` from the closest entry (${matched})` : "";
+  const parts = [
+    reuse.basis.kind === "image" ? `restored${from}: ${outcome.imported.length} store paths, ${bytes(outcome.imported)}` : `restored${from} ${outcome.imported.length} store paths (${bytes(outcome.imported)}) that do not depend on the run's key`
+  ];
+  if (reuse.keyDependent.length) {
+    const names = reuse.keyDependent.map(storeName);
+    parts.push(
+      `still built: the ${names.length} derivation(s) that depend on the run's key (${names.slice(0, 10).join(", ")}${names.length > 10 ? ", \u2026" : ""})`
+    );
+  }
+  if (outcome.unused.length) {
+    parts.push(
+      `${outcome.unused.length} restored paths (${bytes(outcome.unused)}) this build does not use were not imported`
+    );
+  }
+  return parts.join("; ");
+}
+async function entryKeys(nix, request, drvs, env, deadline) {
+  const reuse = await analyseReuse(nix.nixPath, drvs.drvPath, drvs.otherDrvPath, env, deadline);
+  const system = await run(
+    nix.nixPath,
+    ["eval", ...nixFlags, "--raw", "--impure", "--expr", "builtins.currentSystem"],
+    { env }
+  );
+  const keys = cacheKeys({
+    system: system.exitCode === 0 ? system.stdout.trim() : "unknown-system",
+    installable: `${request.flake}#${request.image}`,
+    basis: reuse.basis,
+    nixVersion: nix.version,
+    flakeLockHash: await flakeLockHash(nix, request.flake, env)
+  });
+  return { reuse, ...keys };
+}
+function importedOutcome(imported, sizes, reuse, exact, matchedKey) {
+  if (!imported.imported.length) {
+    const bytes = [...sizes.values()].reduce((sum, size2) => sum + size2, 0);
+    return {
+      status: "miss",
+      detail: `restored in vain: the closest entry (${matchedKey}) holds nothing this build uses (${imported.unused.length} paths, ${formatBytes2(bytes)}); not imported`
+    };
+  }
+  return {
+    status: exact && reuse.basis.kind === "image" ? "hit" : "partial",
+    detail: describeImport(imported, sizes, reuse, exact ? void 0 : matchedKey)
+  };
+}
+async function restoreImageCache(nix, request, ctx) {
+  const started = Date.now();
+  const unavailable = await cacheUnavailable(ctx.env);
+  if (unavailable) return { status: "disabled", hit: false, detail: unavailable };
+  const env = nixEnvOf(nix, ctx.env);
+  const evaluated = await evaluateBoth(nix, request, ctx);
+  if (!evaluated.drvPath) {
+    return {
+      status: "error",
+      hit: false,
+      detail: "the image did not evaluate, so it has no cache key (the build stage says why)"
+    };
+  }
+  const drvPath = evaluated.drvPath;
+  const dir = resolve3(process.cwd(), CACHE_PATH);
+  const miss = (fields) => ({
+    hit: false,
+    drvPath,
+    dir,
+    restoreMs: Date.now() - started,
+    evaluations: evaluated.ms,
+    ...fields
+  });
+  if (!evaluated.otherDrvPath) {
+    return miss({ status: "error", detail: `not cached: ${evaluated.error}` });
+  }
+  const timeoutMs = request.timeoutSeconds * 1e3;
+  const deadline = started + timeoutMs;
+  try {
+    const { reuse, key, restoreKeys } = await entryKeys(
+      nix,
+      request,
+      { drvPath, otherDrvPath: evaluated.otherDrvPath },
+      env,
+      deadline
+    );
+    const substituters = await substituterConfig(
+      nix.nixPath,
+      nix.capabilities.configShow,
+      env,
+      1e4
+    ) ?? { substituters: [], trustedKeys: [] };
+    const kept = { key, reuse, substituters };
+    const short = await checkDisk(cacheRestoreNeeds(dir, ctx.env), "the image cache restore");
+    if (short) ctx.log.warning(short, { title: "Low disk space" });
+    await rm6(dir, { recursive: true, force: true });
+    const lookupMs = Math.min(LOOKUP_TIMEOUT_MS, Math.max(1e3, deadline - Date.now()));
+    const cache = await actionsCache();
+    const { found, down } = await cacheLookup(
+      () => cache.restoreCache([CACHE_PATH], key, restoreKeys, { lookupOnly: true }),
+      lookupMs
+    );
+    if (down) {
+      ctx.log.warning(`The image cache was not restored (building without it): ${down}`);
+      return miss({ status: "error", ...kept, detail: down, serviceDown: true });
+    }
+    if (!found) {
+      return miss({
+        status: "miss",
+        ...kept,
+        detail: reuse.basis.kind === "image" ? "no entry for this image, its lock file or system" : `no entry for this image's ${reuse.basis.drvPaths.length} derivations that do not depend on the run's key`
+      });
+    }
+    if (await storeTrust(nix, env) === "untrusted") {
+      ctx.log.warning(`The image cache was found (${found}) but not used: ${UNTRUSTED_ADVICE}`);
+      const detail2 = UNTRUSTED_ADVICE;
+      return miss({ status: "error", ...kept, matchedKey: found, detail: detail2, refused: detail2 });
+    }
+    const remaining = Math.max(1e3, deadline - Date.now());
+    const failures = [];
+    const download = quietly(
+      () => cache.restoreCache([CACHE_PATH], key, restoreKeys, {
+        timeoutInMs: remaining,
+        segmentTimeoutInMs: remaining
+      }),
+      failures
+    );
+    const matchedKey = await withDeadline(download, remaining + DOWNLOAD_BACKSTOP_MS);
+    if (matchedKey === TIMED_OUT || !matchedKey) {
+      const detail2 = matchedKey === TIMED_OUT ? `the download of ${found} took over ${request.timeoutSeconds} s` : `restore of ${found} failed: ${failures.join("; ") || "no entry after all"}`;
+      ctx.log.warning(`The image cache was not restored (building without it): ${detail2}`);
+      return miss({ status: "error", ...kept, detail: detail2, serviceDown: matchedKey === TIMED_OUT });
+    }
+    const bytesRestored = await directoryBytes(dir);
+    const sizes = await entryFileSizes(dir);
+    const imported = await importEntry(nix.nixPath, dir, new Set(reuse.wanted), env, deadline);
+    await rm6(dir, { recursive: true, force: true });
+    const restored = { ...kept, matchedKey, bytesRestored };
+    if (imported.error) {
+      const detail2 = imported.untrusted ? UNTRUSTED_ADVICE : imported.error;
+      ctx.log.warning(`The restored cache entry was not imported: ${detail2}`);
+      return miss({
+        status: "error",
+        ...restored,
+        detail: detail2,
+        refused: imported.untrusted ? detail2 : void 0
+      });
+    }
+    const outcome = importedOutcome(imported, sizes, reuse, matchedKey === key, matchedKey);
+    const restoreMs = Date.now() - started;
+    const detail = `${outcome.detail} (${(restoreMs / 1e3).toFixed(1)} s)`;
+    ctx.log.info(`Cache ${outcome.status}: ${detail}`);
+    if (outcome.status === "miss") return miss({ status: "miss", ...restored, detail });
+    return {
+      status: outcome.status,
+      hit: matchedKey === key,
+      drvPath,
+      dir,
+      ...restored,
+      restoreMs,
+      evaluations: evaluated.ms,
+      detail
+    };
+  } catch (error2) {
+    await rm6(dir, { recursive: true, force: true }).catch(() => void 0);
+    ctx.log.warning(`The image cache was not restored: ${errorMessage(error2)}`);
+    return miss({ status: "error", detail: errorMessage(error2) });
+  }
+}
+function cacheSaveState(restore, nix, parts) {
+  if (!restore.key || !restore.dir || !restore.reuse || !restore.drvPath) return void 0;
+  const basis = restore.reuse.basis;
+  return {
+    key: restore.key,
+    hit: restore.hit,
+    skip: restore.serviceDown ? "the cache service failed during the restore; not trying again" : restore.refused,
+    dir: restore.dir,
+    nixPath: nix.nixPath,
+    nixEnv: nix.env,
+    roots: [...new Set(parts.roots)],
+    // The image evaluated with the run's key first: the deps split starts from it.
+    drvPaths: [.../* @__PURE__ */ new Set([restore.drvPath, ...parts.drvPaths])],
+    kind: basis.kind,
+    otherDrvPath: basis.kind === "deps" ? restore.reuse.otherDrvPath : void 0,
+    substituters: restore.substituters?.substituters ?? [],
+    trustedKeys: restore.substituters?.trustedKeys ?? [],
+    maxBytes: parts.maxSizeMiB * 1024 * 1024,
+    timeoutSeconds: parts.timeoutSeconds
   };
 }
 
 export {
-  INPUT_DEFAULTS,
-  InputError,
-  parseInputs,
-  Secrets,
-  runPipeline,
-  probeOutputReader,
-  annotate,
-  currentBaseline,
-  writeBaselineFile,
-  readBaselineFile,
-  EXIT_CODES,
-  exitCodeFor,
-  actionOutputs
+  actionsLog,
+  consoleLog,
+  require_lib2 as require_lib,
+  TIMED_OUT,
+  withDeadline,
+  withTimeout,
+  actionsCache,
+  actionsArtifact,
+  quietly,
+  cacheKeyTaken,
+  cacheLookup,
+  LineSplitter,
+  run,
+  stringEnv,
+  errorMessage,
+  signalChildren,
+  buildImage,
+  devshellEnvPath,
+  saveImageCache,
+  cacheReport,
+  restoreImageCache,
+  cacheSaveState,
+  parseNixVersion,
+  capabilitiesFor,
+  setupNix,
+  cleanupSetup,
+  cacheSaveLine,
+  BOOT_HISTORY_FILE,
+  bootHistoryCsv,
+  BASELINE_SCHEMA_VERSION,
+  baselineFrom,
+  baselineJson,
+  parseBaseline,
+  withHistory,
+  compareWithBaseline,
+  judgeBootTime,
+  noComparison,
+  annotateComparison,
+  renderSummary,
+  writeReportFiles
 };

@@ -1,0 +1,93 @@
+// The apt source: `apt-get install qemu-system-x86` (and `ovmf`), as root or through passwordless
+// sudo, on Debian and Ubuntu only, with apt-policy.ts's retries. An apt-get that runs is never
+// stopped half-way (dpkg would leave the machine's packages broken for the later steps): the stop
+// signal only prevents the next call.
+import { existsSync, readFileSync } from 'node:fs'
+import type { StageContext } from '../context.js'
+import type { Firmware } from '../inputs.js'
+import { stringEnv } from '../process.js'
+import {
+  aptCommand,
+  aptPackages,
+  classifyAptFailure,
+  nextAptStep,
+  type AptStep
+} from './apt-policy.js'
+import { describeOs, isDebianLike, parseOsRelease } from './os-release.js'
+import { findOnPath, ovmfFor } from './path.js'
+import type { SourceResult } from './plan.js'
+import { lastError, pause, runStoppable } from './run.js'
+
+/** Machine facts, injectable so tests need not be root or on Debian. */
+export interface AptEnvironment {
+  osReleaseFiles: string[]
+  /** Where Debian's and Ubuntu's qemu-system-x86 puts the binary. */
+  qemuPath: string
+  asRoot: boolean
+}
+
+export function defaultAptEnvironment(): AptEnvironment {
+  return {
+    osReleaseFiles: ['/etc/os-release', '/usr/lib/os-release'],
+    qemuPath: '/usr/bin/qemu-system-x86_64',
+    asRoot: process.getuid?.() === 0
+  }
+}
+
+function readOsRelease(files: string[]): Record<string, string> | undefined {
+  const file = files.find(f => existsSync(f))
+  return file ? parseOsRelease(readFileSync(file, 'utf8')) : undefined
+}
+
+export async function fromApt(
+  firmware: Firmware,
+  ctx: StageContext,
+  signals: { stop: AbortSignal; cancel: AbortSignal },
+  machine: AptEnvironment = defaultAptEnvironment()
+): Promise<SourceResult> {
+  const os = readOsRelease(machine.osReleaseFiles)
+  if (!os)
+    return {
+      reason: `no os-release file (${machine.osReleaseFiles.join(', ')}): not Debian or Ubuntu`
+    }
+  if (!isDebianLike(os)) return { reason: `${describeOs(os)} is not Debian or Ubuntu` }
+  if (!machine.asRoot && !findOnPath('sudo', ctx.env.PATH ?? '')) {
+    return { reason: 'this user is not root and there is no sudo on PATH' }
+  }
+
+  const packages = aptPackages(firmware)
+  const env = stringEnv(ctx.env)
+  let step: AptStep = 'install'
+  let failures = 0
+  let updated = false
+  for (;;) {
+    if (signals.stop.aborted) return { reason: 'stopped before apt-get ran' }
+    const { command, args } = aptCommand(step, packages, machine.asRoot)
+    ctx.log.info(`QEMU (apt): ${command} ${args.join(' ')}`)
+    // Only cancellation ends a running apt-get (the runner would kill it anyway).
+    const ran = await runStoppable(command, args, { env, signal: signals.cancel })
+    if (ran.exitCode === 0) {
+      if (step === 'install') break
+      updated = true
+      step = 'install'
+      continue
+    }
+    if (ran.stopped) return { reason: 'apt-get was stopped (the job was cancelled)' }
+    failures++
+    const output = ran.startError ?? `${ran.stdout}\n${ran.stderr}`
+    const next = nextAptStep(step, classifyAptFailure(output), failures, updated)
+    const said = lastError(output)
+    if (!next.step) return { reason: `${next.why}; apt-get ${step} said: ${said}` }
+    ctx.log.info(`QEMU (apt): apt-get ${step} failed (${said}); ${next.why}`)
+    await pause(next.delayMs, AbortSignal.any([signals.stop, signals.cancel]))
+    step = next.step
+  }
+  if (!existsSync(machine.qemuPath)) {
+    return {
+      reason: `apt-get installed ${packages.join(' ')}, but ${machine.qemuPath} is not there`
+    }
+  }
+  const { ovmf, reason } = ovmfFor(firmware, ctx.env)
+  if (reason) return { reason: `apt-get installed ${packages.join(' ')}, but ${reason}` }
+  return { binary: machine.qemuPath, ovmf }
+}

@@ -1,0 +1,60 @@
+// The nix source's commands and what it reads back. Pure.
+import type { Firmware } from '../inputs.js'
+
+/**
+ * `nix build` of QEMU (and OVMF for uefi) from the nixpkgs the user's flake locks: the same QEMU
+ * their devshell's harness gets, pinned by flake.lock and served by their substituters. Nix before
+ * 2.12 has no --print-out-paths: --json then.
+ */
+export function nixQemuArgs(flake: string, firmware: Firmware, printOutPaths: boolean): string[] {
+  return [
+    'build',
+    '--inputs-from',
+    flake,
+    'nixpkgs#qemu_kvm',
+    ...(firmware === 'uefi' ? ['nixpkgs#OVMF.fd'] : []),
+    '--no-link',
+    printOutPaths ? '--print-out-paths' : '--json'
+  ]
+}
+
+/**
+ * Every output path `nix build` printed: `--print-out-paths` lines, or `--json`'s
+ * `[{"drvPath", "outputs": {"out": …}}, …]` (in no promised order: callers find QEMU and OVMF by
+ * what the paths hold, not by position).
+ */
+export function parseBuildOutputs(stdout: string, printOutPaths: boolean): string[] {
+  if (printOutPaths) {
+    return stdout
+      .split('\n')
+      .map(line => line.trim())
+      .filter(line => line.startsWith('/'))
+  }
+  try {
+    const built = JSON.parse(stdout) as { outputs?: Record<string, unknown> }[]
+    if (!Array.isArray(built)) return []
+    return built.flatMap(item =>
+      Object.values(item?.outputs ?? {}).filter((p): p is string => typeof p === 'string')
+    )
+  } catch {
+    return []
+  }
+}
+
+/**
+ * Whether `nix flake metadata --json` shows a direct `nixpkgs` input. Without one, --inputs-from
+ * would fall back to the flake registry: an unpinned nixpkgs, which the action must never use.
+ */
+export function hasNixpkgsInput(metadataJson: string): boolean | undefined {
+  try {
+    const metadata = JSON.parse(metadataJson) as {
+      locks?: { root?: string; nodes?: Record<string, { inputs?: Record<string, unknown> }> }
+    }
+    const locks = metadata.locks
+    if (!locks?.nodes) return undefined
+    const root = locks.nodes[locks.root ?? 'root']
+    return root?.inputs?.nixpkgs !== undefined
+  } catch {
+    return undefined
+  }
+}

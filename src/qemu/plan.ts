@@ -1,0 +1,83 @@
+// Which sources a `qemu` mode tries and in what order, and how to say what each gave or why it was
+// passed over. Pure: the provisioning (index.ts) runs the sources, this decides and describes.
+import type { Firmware, QemuMode } from '../inputs.js'
+import type { QemuAttempt, QemuProvision, QemuSource } from '../model.js'
+
+/** Every source, in the order `auto` tries them: the cheapest and most explicit first. */
+export const QEMU_SOURCES: readonly QemuSource[] = ['path', 'nix', 'apt']
+
+/** The sources a mode tries, in order. */
+export function sourcesFor(mode: QemuMode): QemuSource[] {
+  return mode === 'auto' ? [...QEMU_SOURCES] : [mode]
+}
+
+/** The attempt record of a source the mode never tries. */
+export function notTried(mode: QemuMode, source: QemuSource): QemuAttempt {
+  return {
+    source,
+    outcome: 'skipped',
+    reason: `not tried: input 'qemu' is '${mode}'`,
+    durationMs: 0
+  }
+}
+
+/** The attempt record of a source left untried because an earlier one gave QEMU. */
+export function notNeeded(source: QemuSource, used: QemuSource): QemuAttempt {
+  return { source, outcome: 'skipped', reason: `not needed: ${used} gave QEMU`, durationMs: 0 }
+}
+
+/** What the user can do to make a source give QEMU. */
+export function fixFor(source: QemuSource, firmware: Firmware): string {
+  const uefi = firmware === 'uefi'
+  switch (source) {
+    case 'path':
+      return (
+        `install QEMU in an earlier step (\`sudo apt-get install qemu-system-x86${uefi ? ' ovmf' : ''}\`) ` +
+        `or put a directory holding qemu-system-x86_64 on PATH` +
+        (uefi ? ', with OVMF in /usr/share/OVMF or $OVMF' : '')
+      )
+    case 'nix':
+      return (
+        'give the flake a `nixpkgs` input (`inputs.nixpkgs.url = "github:NixOS/nixpkgs/nixos-25.05"`) ' +
+        'and commit its flake.lock: QEMU then comes from that nixpkgs, pinned, through your substituters'
+      )
+    case 'apt':
+      return 'run on Debian or Ubuntu as root or with passwordless sudo (GitHub’s ubuntu runners have both)'
+  }
+}
+
+/** Why no source gave QEMU: every way, what happened to it, and how to make it work. */
+export function noQemuError(mode: QemuMode, firmware: Firmware, attempts: QemuAttempt[]): string {
+  const what = firmware === 'uefi' ? 'QEMU and OVMF' : 'QEMU'
+  const lines = [
+    `No source could provide ${what} (input 'qemu' is '${mode}'). The three ways, and how to make each work:`
+  ]
+  for (const source of QEMU_SOURCES) {
+    const attempt = attempts.find(a => a.source === source) ?? notTried(mode, source)
+    lines.push(`- ${source}: ${attempt.reason}. To use it: ${fixFor(source, firmware)}.`)
+  }
+  if (mode !== 'auto') {
+    lines.push(`Or set 'qemu: auto' to try path, then nix, then apt.`)
+  }
+  return lines.join('\n')
+}
+
+/** One line for the stage table and the log. */
+export function describeProvision(provision: QemuProvision): string {
+  const passed = provision.attempts
+    .filter(a => a.source !== provision.source)
+    .map(a => `${a.source}: ${a.reason}`)
+  const others = passed.length ? `; ${passed.join('; ')}` : ''
+  switch (provision.status) {
+    case 'ready':
+      return `qemu-system-x86_64 ${provision.version ?? '(version unknown)'} from ${provision.source}${others}`
+    case 'stopped':
+      return `stopped before QEMU was ready (not needed any more)${others}`
+    case 'failed':
+      return `no source gave QEMU${others}`
+  }
+}
+
+/** What one source gave: QEMU (and OVMF for uefi), or the reason it gave nothing. */
+export type SourceResult =
+  { binary: string; ovmf?: { code: string; vars: string }; detail?: string } | { reason: string }

@@ -1,0 +1,188 @@
+// The faults GitHub's results service really gives, through the bundled action in the runner
+// harness, with Azurite behind *.blob.core.windows.net over TLS so the clients take GitHub's
+// paths: a rate limit that lifts, a used-up quota, a storage error in the middle of the upload,
+// a cache download that stalls after its first segment, an expired or forged runtime token.
+// None boots a VM: the fixture's notAnIso builds (cheaply) no ISO, so every run ends build-failed
+// after the cache lookup — the whole report, upload and cache path runs.
+// Each must end as the README's reliability table says: the result unchanged, a warning when
+// something was lost, the report on disk (and uploaded when the service lets it), post bounded.
+import { readFileSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Report } from '../../src/model.js'
+import { runAction, type ActionRun } from '../helpers/action-runner.js'
+import {
+  runtimeToken,
+  startFakeResultsService,
+  type FakeResultsService
+} from '../helpers/fake-results-service.js'
+import { LAB_ACTION_ENV, artifactOf, jobLog } from '../helpers/e2e.js'
+import { makeFixtureFlake } from '../helpers/lab.js'
+import { tallyCases } from '../helpers/reliability-tally.js'
+
+tallyCases('Results service')
+
+const TIMEOUT = 400_000
+let service: FakeResultsService
+let flake: string
+const runs: ActionRun[] = []
+
+beforeAll(async () => {
+  service = await startFakeResultsService({ blobStore: 'azurite' })
+  flake = makeFixtureFlake()
+})
+afterAll(async () => {
+  await Promise.all(runs.map(run => run.cleanup()))
+  await service?.close()
+})
+
+async function notAnIso(
+  inputs: Record<string, string> = {},
+  env: Record<string, string> = {}
+): Promise<ActionRun> {
+  const run = await runAction({
+    resultsService: service,
+    inputs: { flake, image: 'notAnIso', ...inputs },
+    env: { ...LAB_ACTION_ENV, ...service.childEnv, GITHUB_JOB: `rs-${runs.length}`, ...env }
+  })
+  runs.push(run)
+  return run
+}
+
+/** The result unchanged, the report on disk saying what happened, post ended on its own. */
+function expectCleanEnd(run: ActionRun): Report {
+  expect(run.outputs.result, jobLog(run).slice(-4000)).toBe('build-failed')
+  expect(run.main.exitCode).toBe(1)
+  expect(run.main.timedOut).toBe(false)
+  expect(run.post.exitCode).toBe(0)
+  expect(run.post.timedOut).toBe(false)
+  expect(run.leftovers).toEqual([])
+  const report = JSON.parse(
+    readFileSync(join(run.outputs['report-dir'], 'report.json'), 'utf8')
+  ) as Report
+  expect(report.result).toBe('build-failed')
+  return report
+}
+
+const warnings = (run: ActionRun): string =>
+  run.annotations
+    .filter(a => a.level === 'warning')
+    .map(a => `${a.title ?? ''}: ${a.message}`)
+    .join('\n')
+
+const callsSince = (from: number, method: string) =>
+  service.calls.slice(from).filter(call => call.method === method)
+
+describe('the results service as GitHub runs it, and its faults', () => {
+  it(
+    'a rate limit that lifts (6 calls answered 429, Retry-After: 1): the report is uploaded',
+    async () => {
+      const from = service.calls.length
+      service.setFaults({ failFirst: 6, status: 429, retryAfter: 1 })
+      try {
+        const run = await notAnIso()
+        const report = expectCleanEnd(run)
+        // The artifact client spent its own attempts on 429s; the upload as a whole went again.
+        expect(callsSince(from, 'CreateArtifact').length).toBeGreaterThan(5)
+        expect(jobLog(run)).toMatch(/The report upload failed \(.*429.*\); trying again in \d+ s/)
+        expect(report.upload?.status, warnings(run)).toBe('uploaded')
+        const files = await artifactOf(service, run)
+        expect(JSON.parse(files['report.json']).result).toBe('build-failed')
+      } finally {
+        service.setFaults({})
+      }
+    },
+    TIMEOUT
+  )
+
+  it(
+    'the storage quota is used up: a warning, no retries, the report kept on disk',
+    async () => {
+      const from = service.calls.length
+      service.setFaults({ quotaExceeded: true })
+      try {
+        const run = await notAnIso()
+        const report = expectCleanEnd(run)
+        expect(report.upload?.status).toBe('failed')
+        expect(warnings(run)).toMatch(/Report upload failed.*storage quota has been hit/)
+        expect(warnings(run)).toContain(run.outputs['report-dir'])
+        expect(callsSince(from, 'CreateArtifact')).toHaveLength(1)
+        expect(run.outputs['artifact-id']).toBe('')
+      } finally {
+        service.setFaults({})
+      }
+    },
+    TIMEOUT
+  )
+
+  it(
+    'a storage error in the middle of the upload: tried again, uploaded',
+    async () => {
+      const from = service.azure!.requests.length
+      // The first blob write works, the next 8 answer 500 InternalError (past the SDK's retries).
+      service.setFaults({ storageErrors: { after: 1, count: 8 } })
+      try {
+        const run = await notAnIso({ cache: 'false' })
+        const report = expectCleanEnd(run)
+        const writes = service.azure!.requests.slice(from).filter(r => r.op.startsWith('Put'))
+        expect(writes[0].outcome).toBe(201)
+        expect(writes.filter(r => r.outcome === 500).length).toBeGreaterThan(0)
+        expect(jobLog(run)).toMatch(/The report upload failed \(.*\); trying again/)
+        expect(report.upload?.status, warnings(run)).toBe('uploaded')
+        await artifactOf(service, run)
+      } finally {
+        service.setFaults({})
+      }
+    },
+    TIMEOUT
+  )
+
+  it(
+    'a cache download that stalls after its first segment: the segment bound ends it, a warning',
+    async () => {
+      // The first run looks up (and misses) the key this image has; an entry is then put there,
+      // larger than the SDK's 4 MiB download block, and every ranged GET after the first stalls.
+      const from = service.calls.length
+      expectCleanEnd(await notAnIso({ 'cache-timeout': '15' }))
+      const lookupCall = callsSince(from, 'GetCacheEntryDownloadURL')[0]
+      expect(lookupCall, 'the first run looked the image up').toBeDefined()
+      const { key, version } = lookupCall.body as { key: string; version: string }
+      await service.seedCache({ key, version, data: randomBytes(10 * 1024 * 1024) })
+      const reads = service.azure!.requests.length
+      service.setFaults({ stallDownloadAfter: 1 })
+      try {
+        const run = await notAnIso({ 'cache-timeout': '15' })
+        const report = expectCleanEnd(run)
+        const gets = service.azure!.requests.slice(reads).filter(r => r.op === 'GetBlob')
+        expect(gets[0]).toMatchObject({ range: expect.stringMatching(/^bytes=0-/), outcome: 206 })
+        expect(gets.slice(1).some(r => r.outcome === 'stalled')).toBe(true)
+        // The library's segment timeout (segmentTimeoutInMs, from cache-timeout) ended it.
+        expect(warnings(run)).toMatch(
+          /image cache was not restored.*Aborting cache download as the download time exceeded/
+        )
+        expect(report.upload?.status, warnings(run)).toBe('uploaded')
+      } finally {
+        service.setFaults({})
+      }
+    },
+    TIMEOUT
+  )
+
+  for (const [what, token] of [
+    ['expired', () => runtimeToken({ expiresIn: -60 })],
+    ['forged', () => runtimeToken({ forged: true })]
+  ] as const) {
+    it(
+      `${what === 'expired' ? 'an' : 'a'} ${what} runtime token: refused (401), a warning, the report kept on disk`,
+      async () => {
+        const run = await notAnIso({}, { ACTIONS_RUNTIME_TOKEN: token() })
+        const report = expectCleanEnd(run)
+        expect(report.upload?.status).toBe('failed')
+        expect(warnings(run)).toMatch(/Report upload failed.*\(401\)/)
+        expect(run.outputs['artifact-id']).toBe('')
+      },
+      TIMEOUT
+    )
+  }
+})
