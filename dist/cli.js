@@ -7,26 +7,26 @@ const __bivFilename = __bivFileURLToPath(import.meta.url);
 const __bivDirname = __bivDirnameOf(__bivFilename);
 import {
   EXIT_CODES,
-  INPUT_DEFAULTS,
-  Secrets,
   currentBaseline,
   exitCodeFor,
-  parseInputs,
   readBaselineFile,
-  runPipeline,
   writeBaselineFile,
   writeBootHistory
-} from "./chunks/chunk-CYIH73O6.js";
+} from "./chunks/chunk-5OBWJXFQ.js";
 import {
+  INPUT_DEFAULTS,
+  Secrets,
   cleanupSetup,
   compareWithBaseline,
   consoleLog,
   errorMessage,
+  parseInputs,
   renderSummary,
+  runPipeline,
   signalChildren,
   withHistory,
   writeReportFiles
-} from "./chunks/chunk-VK5SQI6Y.js";
+} from "./chunks/chunk-VSX33MKJ.js";
 import "./chunks/chunk-3BV2LLEE.js";
 
 // src/cli.ts

@@ -8,37 +8,36 @@ import {
   STATE,
   baselineKey,
   baselineScope,
+  deliverReport,
+  emptyReport,
+  readReport,
   restoreBaseline
-} from "./chunks/chunk-CQJFVJO2.js";
+} from "./chunks/chunk-A6IBRWAH.js";
+import {
+  actionOutputs,
+  annotate,
+  currentBaseline,
+  probeOutputReader,
+  writeBaselineFile,
+  writeBootHistory
+} from "./chunks/chunk-5OBWJXFQ.js";
 import {
   INPUT_DEFAULTS,
   InputError,
   Secrets,
-  actionOutputs,
-  annotate,
-  currentBaseline,
-  missingPaths,
-  nixStepEnv,
-  parseInputs,
-  probeOutputReader,
-  runPipeline,
-  writeBaselineFile,
-  writeBootHistory
-} from "./chunks/chunk-CYIH73O6.js";
-import {
-  actionsArtifact,
   actionsLog,
   annotateComparison,
   compareWithBaseline,
   errorMessage,
   judgeBootTime,
+  missingPaths,
+  nixStepEnv,
   noComparison,
-  renderSummary,
+  parseInputs,
+  runPipeline,
   signalChildren,
-  withHistory,
-  withTimeout,
-  writeReportFiles
-} from "./chunks/chunk-VK5SQI6Y.js";
+  withHistory
+} from "./chunks/chunk-VSX33MKJ.js";
 import {
   addPath,
   error,
@@ -48,234 +47,13 @@ import {
   setFailed,
   setOutput,
   setSecret,
-  summary,
   warning
 } from "./chunks/chunk-3BV2LLEE.js";
 
 // src/main.ts
-import { mkdtempSync, mkdirSync, readFileSync } from "node:fs";
-import { join as join2 } from "node:path";
-import { tmpdir } from "node:os";
-
-// src/report/upload-retry.ts
-var UPLOAD_BUDGET_MS = 12e4;
-var FINAL = /non-retryable|storage quota|insufficient usage|not currently supported on GHES|No files were found|Invalid|\((?:400|401|403|404|409|422)\)/i;
-function retryDelayMs(message, attempt, retryAfterMs2) {
-  if (FINAL.test(message)) return void 0;
-  const backoff = Math.min(3e4, 2e3 * 2 ** (attempt - 1));
-  return Math.max(backoff, retryAfterMs2 ?? 0);
-}
-function retryAfterMs(logLine) {
-  const seconds = [...logLine.matchAll(/"retry-after":\s*"(\d+)"/gi)].map((m) => Number(m[1]));
-  return seconds.length ? Math.max(...seconds) * 1e3 : void 0;
-}
-async function watchingRetryAfter(work) {
-  const original = process.stdout.write;
-  let seen;
-  process.stdout.write = function(chunk, ...rest) {
-    if (typeof chunk === "string" && chunk.includes("etry-after")) {
-      const ms = retryAfterMs(chunk);
-      if (ms !== void 0) seen = Math.max(seen ?? 0, ms);
-    }
-    return original.call(this, chunk, ...rest);
-  };
-  try {
-    return { value: await work(), retryAfterMs: seen };
-  } catch (error2) {
-    return { error: error2, retryAfterMs: seen };
-  } finally {
-    process.stdout.write = original;
-  }
-}
-async function retryWithinBudget(attempt, options) {
-  const now = options.now ?? Date.now;
-  const sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
-  const started = now();
-  for (let n = 1; ; n++) {
-    const outcome = await watchingRetryAfter(() => attempt(n));
-    if (!("error" in outcome) || outcome.error === void 0) return outcome.value;
-    const message = errorMessage(outcome.error);
-    const wait = retryDelayMs(message, n, outcome.retryAfterMs);
-    const elapsed = now() - started;
-    if (wait === void 0) throw outcome.error;
-    if (elapsed + wait >= options.budgetMs) {
-      const tried = `tried ${n} time${n === 1 ? "" : "s"} over ${Math.round(elapsed / 1e3)} s`;
-      throw new Error(`${message} (${tried}, up to the ${options.budgetMs / 1e3} s bound)`);
-    }
-    options.onRetry(message, wait);
-    await sleep(wait);
-  }
-}
-
-// src/report/artifacts.ts
-import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { readdir, rm, stat } from "node:fs/promises";
+import { mkdtempSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-var INVALID_PATH_CHARS = /[":<>|*?\r\n]/;
-var INVALID_NAME_CHARS = /[":<>|*?\r\n\\/]/g;
-async function uploadReport(options) {
-  const { reportDir, name, secrets, log } = options;
-  const env = options.env ?? process.env;
-  const withheld = [];
-  try {
-    const entries = await listReport(reportDir);
-    const needles = secretNeedles(secrets);
-    const files = [];
-    const excluded = [];
-    for (const entry of entries) {
-      if (entry.kind !== "file") {
-        excluded.push(`${entry.path} (${entry.kind})`);
-        continue;
-      }
-      const hit = await holdsSecret(reportDir, entry.path, needles);
-      if (hit instanceof Error) {
-        excluded.push(`${entry.path} (unreadable: ${hit.message})`);
-      } else if (hit) {
-        withheld.push(entry.path);
-      } else if (INVALID_PATH_CHARS.test(entry.path)) {
-        excluded.push(`${entry.path} (a character the artifact service refuses)`);
-      } else {
-        files.push(join(reportDir, entry.path));
-      }
-    }
-    for (const path of withheld) {
-      await rm(join(reportDir, path), { force: true });
-      log.warning(
-        `${path} was withheld from the report artifact and deleted: it contains the value of a secret.`,
-        { title: "Report file withheld" }
-      );
-    }
-    if (excluded.length > 0) {
-      log.warning(`Left out of the report artifact: ${excluded.join(", ")}.`, {
-        title: "Report files left out"
-      });
-    }
-    const withheldNote = withheld.length > 0 ? `; ${count(withheld.length, "file")} withheld (secret)` : "";
-    if (files.length === 0) {
-      return { status: "skipped", detail: `no files to upload${withheldNote}`, withheld };
-    }
-    if (!env.ACTIONS_RUNTIME_TOKEN || !env.ACTIONS_RESULTS_URL) {
-      throw new Error("the runner gave no ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL");
-    }
-    const timeoutMs = options.timeoutMs ?? UPLOAD_BUDGET_MS;
-    const attempt = (n) => uploadUnderFreeName(name, files, reportDir, options.retentionDays, env, log, n);
-    const onRetry = (message, waitMs) => log.info(
-      `The report upload failed (${secrets.redact(scrubUrls(message))}); trying again in ${Math.ceil(waitMs / 1e3)} s.`
-    );
-    const uploaded = await withTimeout(
-      retryWithinBudget(attempt, { budgetMs: timeoutMs, onRetry }),
-      timeoutMs,
-      `the results service did not finish the upload within ${Math.round(timeoutMs / 1e3)} s`
-    );
-    const url = artifactUrl(uploaded.id, env);
-    log.info(
-      `Report uploaded as artifact "${uploaded.name}" (id ${uploaded.id})${url ? `: ${url}` : ""}`
-    );
-    return {
-      status: "uploaded",
-      artifactId: uploaded.id,
-      ...url ? { artifactUrl: url } : {},
-      detail: `${count(files.length, "file")} (${uploaded.size ?? "?"} bytes zipped) as "${uploaded.name}"${withheldNote}`,
-      withheld
-    };
-  } catch (error2) {
-    const message = secrets.redact(scrubUrls(errorMessage(error2)));
-    log.warning(`The report was not uploaded: ${message}. It is still in ${reportDir}.`, {
-      title: "Report upload failed"
-    });
-    return { status: "failed", detail: `upload failed: ${message}`, withheld };
-  }
-}
-function artifactNameCandidates(name, env) {
-  const clean = (part) => (part ?? "").replace(INVALID_NAME_CHARS, "-").replace(/^[_-]+|[_-]+$/g, "");
-  const job = clean(env.GITHUB_JOB);
-  const step = clean(env.GITHUB_ACTION);
-  const base = [name, job, step].filter(Boolean).join("-");
-  const jobRun = jobBackendId(env.ACTIONS_RUNTIME_TOKEN) ?? `${Date.now()}-${Math.random()}`;
-  const unique = createHash("sha256").update(jobRun).digest("hex").slice(0, 6);
-  return [.../* @__PURE__ */ new Set([name, base, `${base}-${unique}`])];
-}
-async function listReport(reportDir, prefix = "") {
-  const out = [];
-  const dirents = await readdir(join(reportDir, prefix), { withFileTypes: true });
-  for (const dirent of dirents.sort((a, b) => a.name < b.name ? -1 : 1)) {
-    const path = prefix ? `${prefix}/${dirent.name}` : dirent.name;
-    if (dirent.isDirectory()) {
-      out.push(...await listReport(reportDir, path));
-    } else if (dirent.isFile()) {
-      out.push({ path, kind: "file" });
-    } else if (dirent.isSymbolicLink()) {
-      const target = await stat(join(reportDir, path)).catch(() => void 0);
-      const kind = !target ? "broken symlink" : target.isFile() ? "file" : target.isDirectory() ? "directory symlink" : "special file";
-      out.push({ path, kind });
-    } else {
-      out.push({ path, kind: "special file" });
-    }
-  }
-  return out;
-}
-function secretNeedles(secrets) {
-  return secrets.values().map((value) => Buffer.from(value, "utf8"));
-}
-async function holdsSecret(reportDir, path, needles) {
-  if (needles.length === 0) return false;
-  if (needles.some((needle) => Buffer.from(path).includes(needle))) return true;
-  const overlap = Math.max(...needles.map((needle) => needle.length)) - 1;
-  let tail = Buffer.alloc(0);
-  try {
-    for await (const chunk of createReadStream(join(reportDir, path))) {
-      const window = Buffer.concat([tail, chunk]);
-      if (needles.some((needle) => window.includes(needle))) return true;
-      tail = window.subarray(Math.max(0, window.length - overlap));
-    }
-  } catch (error2) {
-    return error2 instanceof Error ? error2 : new Error(String(error2));
-  }
-  return false;
-}
-async function uploadUnderFreeName(name, files, reportDir, retentionDays, env, log, attempt = 1) {
-  const client = new (await actionsArtifact()).DefaultArtifactClient();
-  const candidates = artifactNameCandidates(name, env);
-  if (attempt > 1) candidates.push(`${candidates[candidates.length - 1]}-retry${attempt}`);
-  for (const [index, candidate] of candidates.entries()) {
-    try {
-      const result = await client.uploadArtifact(candidate, files, reportDir, {
-        ...retentionDays ? { retentionDays } : {}
-      });
-      if (result.id === void 0) throw new Error("the results service returned no artifact id");
-      return { id: result.id, size: result.size, name: candidate };
-    } catch (error2) {
-      const taken = /\(409\)|already exists/i.test(errorMessage(error2));
-      if (!taken || index === candidates.length - 1) throw error2;
-      log.info(`An artifact named "${candidate}" already exists in this run; trying another name.`);
-    }
-  }
-  throw new Error("no artifact name left to try");
-}
-function artifactUrl(id, env) {
-  const { GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: runId } = env;
-  if (!repository || !runId) return void 0;
-  const server = (env.GITHUB_SERVER_URL || "https://github.com").replace(/\/+$/, "");
-  return `${server}/${repository}/actions/runs/${runId}/artifacts/${id}`;
-}
-function jobBackendId(token) {
-  try {
-    const payload = JSON.parse(
-      Buffer.from(token?.split(".")[1] ?? "", "base64url").toString("utf8")
-    );
-    const scope = String(payload.scp ?? "").split(" ").find((part) => part.startsWith("Actions.Results:"));
-    return scope?.split(":")[2] || void 0;
-  } catch {
-    return void 0;
-  }
-}
-function scrubUrls(text) {
-  return text.replace(/(https?:\/\/[^\s?'"]+)\?[^\s'"]*/g, "$1");
-}
-function count(n, noun) {
-  return `${n} ${noun}${n === 1 ? "" : "s"}`;
-}
+import { tmpdir } from "node:os";
 
 // src/report/regression-view.ts
 function runDescription(env) {
@@ -358,8 +136,8 @@ async function run() {
   const secrets = new Secrets((value) => setSecret(value));
   secrets.addFromEnvironment(process.env);
   const base = reportBase();
-  const reportDir = join2(base, "report");
-  const tempDir = join2(base, "work");
+  const reportDir = join(base, "report");
+  const tempDir = join(base, "work");
   mkdirSync(reportDir, { recursive: true });
   mkdirSync(tempDir, { recursive: true, mode: 448 });
   saveState(STATE.reportDir, reportDir);
@@ -367,6 +145,7 @@ async function run() {
   const cancel = new AbortController();
   const onSignal = (signal) => {
     warning(`Received ${signal}: stopping the current stage and writing the report.`);
+    saveState(STATE.cancelled, "true");
     cancel.abort();
     signalChildren("SIGTERM");
   };
@@ -379,16 +158,13 @@ async function run() {
     const message = errorMessage(error2);
     setFailed(message);
     const report2 = inputErrorReport(message);
-    finishReport(report2, reportDir);
-    await upload(
-      report2,
-      reportDir,
-      "failure",
+    await deliver(report2, reportDir, {
+      mode: "failure",
       // A bad artifact-name would fail the upload too: the report goes under the default name.
-      (error2 instanceof InputError && error2.input === "artifact-name" ? "" : getInput("artifact-name").trim()) || INPUT_DEFAULTS["artifact-name"],
-      void 0,
-      secrets
-    );
+      name: (error2 instanceof InputError && error2.input === "artifact-name" ? "" : getInput("artifact-name").trim()) || INPUT_DEFAULTS["artifact-name"],
+      secrets,
+      log: actionsLog
+    });
     if (!(error2 instanceof InputError)) throw error2;
     return;
   }
@@ -425,8 +201,13 @@ async function run() {
     saveState(STATE.baselineFile, view.baselineFile);
     saveState(STATE.baselineKey, view.saveKey);
   }
-  finishReport(report, reportDir);
-  await upload(report, reportDir, inputs.upload, inputs.artifactName, inputs.retentionDays, secrets);
+  await deliver(report, reportDir, {
+    mode: inputs.upload,
+    name: inputs.artifactName,
+    retentionDays: inputs.retentionDays,
+    secrets,
+    log: actionsLog
+  });
   annotate(report, actionsLog, probeOutputReader(reportDir));
   annotateComparison(report.comparison, actionsLog);
   if (report.result !== "passed") setFailed(`boot-image-vm: ${report.result}`);
@@ -444,56 +225,20 @@ function reportBase() {
   const runnerTemp = process.env.RUNNER_TEMP;
   if (runnerTemp) {
     try {
-      return mkdtempSync(join2(runnerTemp, "boot-image-vm-"));
+      return mkdtempSync(join(runnerTemp, "boot-image-vm-"));
     } catch (error2) {
       warning(
         `RUNNER_TEMP (${runnerTemp}) cannot hold the report (${errorMessage(error2)}); using ${tmpdir()} instead.`
       );
     }
   }
-  return mkdtempSync(join2(tmpdir(), "boot-image-vm-"));
+  return mkdtempSync(join(tmpdir(), "boot-image-vm-"));
 }
-function setOutputs(report, reportDir) {
+async function deliver(report, reportDir, options) {
+  await deliverReport(report, reportDir, options);
   for (const [name, value] of Object.entries(actionOutputs(report, { reportDir })))
     setOutput(name, value);
-}
-function finishReport(report, reportDir) {
-  const summary2 = renderSummary(report);
-  try {
-    writeReportFiles(reportDir, report, summary2);
-  } catch (error2) {
-    warning(`The report files were not written to ${reportDir}: ${errorMessage(error2)}`);
-  }
-  return summary2;
-}
-async function upload(report, reportDir, mode, name, retentionDays, secrets) {
-  const wanted = mode === "always" || mode === "failure" && report.result !== "passed";
-  report.upload = wanted ? await uploadReport({ reportDir, name, retentionDays, secrets, log: actionsLog }) : { status: "skipped", detail: `upload: ${mode}`, withheld: [] };
-  report.stages.upload = {
-    status: report.upload.status === "failed" ? "warning" : report.upload.status === "skipped" ? "skipped" : "passed",
-    durationMs: 0,
-    detail: report.upload.detail
-  };
-  const summary2 = finishReport(report, reportDir);
-  setOutputs(report, reportDir);
-  try {
-    await summary.addRaw(summary2).write();
-  } catch (error2) {
-    warning(`The job summary was not written: ${errorMessage(error2)}`);
-  }
-}
-function emptyReport() {
-  const now = (/* @__PURE__ */ new Date()).toISOString();
-  return {
-    schemaVersion: 1,
-    result: "setup-failed",
-    decidedBy: "setup",
-    complete: true,
-    startedAt: now,
-    finishedAt: now,
-    stages: {},
-    builds: []
-  };
+  saveState(STATE.delivered, "true");
 }
 function inputErrorReport(message) {
   const report = emptyReport();
@@ -508,12 +253,7 @@ function inputErrorReport(message) {
   return report;
 }
 function crashReport(reportDir, message) {
-  let report;
-  try {
-    report = JSON.parse(readFileSync(join2(reportDir, "report.json"), "utf8"));
-  } catch {
-    report = emptyReport();
-  }
+  const report = readReport(reportDir) ?? emptyReport();
   report.error = `boot-image-vm crashed: ${message}`;
   report.complete = true;
   if (report.result === "passed")

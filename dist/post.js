@@ -6,20 +6,30 @@ const __bivFilename = __bivFileURLToPath(import.meta.url);
 const __bivDirname = __bivDirnameOf(__bivFilename);
 import {
   STATE,
+  deliverReport,
+  emptyReport,
+  readReport,
   saveBaseline
-} from "./chunks/chunk-CQJFVJO2.js";
+} from "./chunks/chunk-A6IBRWAH.js";
 import {
+  INPUT_DEFAULTS,
+  Secrets,
   actionsLog,
   cacheSaveLine,
   cleanupSetup,
+  decideVerdict,
   errorMessage,
+  parseInputs,
   renderSummary,
   saveImageCache,
   writeReportFiles
-} from "./chunks/chunk-VK5SQI6Y.js";
+} from "./chunks/chunk-VSX33MKJ.js";
 import {
+  error,
+  getInput,
   getState,
   info,
+  setSecret,
   summary,
   warning
 } from "./chunks/chunk-3BV2LLEE.js";
@@ -46,17 +56,43 @@ async function saveImageCacheFromState(rawState, reportDir, log) {
 
 ${cacheSaveLine(save)}
 `).write();
-  } catch (error) {
-    log.warning(`Image cache save: ${errorMessage(error)}`);
+  } catch (error2) {
+    log.warning(`Image cache save: ${errorMessage(error2)}`);
+  }
+}
+
+// src/report/interrupted.ts
+import { readdirSync, readFileSync as readFileSync2 } from "node:fs";
+import { join as join2 } from "node:path";
+function interruptedReport(reportDir, cancelled, decide) {
+  const report = readReport(reportDir) ?? emptyReport();
+  report.complete = true;
+  report.finishedAt = (/* @__PURE__ */ new Date()).toISOString();
+  report.cancelled = true;
+  report.error = cancelled ? "The run was cancelled and its main step was stopped before it finished: the post step completed this report from what the stages had written." : "The main step ended before it finished (killed or crashed): the post step completed this report from what the stages had written.";
+  return Object.assign(report, decide(report));
+}
+function addPrivateKeys(keyDir, secrets) {
+  let entries;
+  try {
+    entries = readdirSync(keyDir, { recursive: true, encoding: "utf8" });
+  } catch {
+    return;
+  }
+  for (const entry of entries.filter((name) => name.endsWith("id_ed25519"))) {
+    try {
+      secrets.add(readFileSync2(join2(keyDir, entry), "utf8"));
+    } catch {
+    }
   }
 }
 
 // src/vm/leftover.ts
-import { readFileSync as readFileSync2 } from "node:fs";
+import { readFileSync as readFileSync3 } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 function isQemuProcess(pid) {
   try {
-    return readFileSync2(`/proc/${pid}/cmdline`, "utf8").split("\0")[0].includes("qemu-system");
+    return readFileSync3(`/proc/${pid}/cmdline`, "utf8").split("\0")[0].includes("qemu-system");
   } catch {
     return false;
   }
@@ -81,11 +117,16 @@ async function run() {
       if (outcome !== "not running") info(`QEMU (pid ${pid}): ${outcome}`);
     }
     const keyDir = getState(STATE.keyDir);
+    try {
+      await deliverInterruptedReport(keyDir);
+    } catch (error2) {
+      warning(`The report of the stopped main step was not delivered: ${errorMessage(error2)}`);
+    }
     if (keyDir) rmSync(keyDir, { recursive: true, force: true });
     const cleanup = getState(STATE.cleanupPaths);
     if (cleanup) cleanupSetup(JSON.parse(cleanup));
-  } catch (error) {
-    warning(`Post step clean-up: ${errorMessage(error)}`);
+  } catch (error2) {
+    warning(`Post step clean-up: ${errorMessage(error2)}`);
   }
   await saveImageCacheFromState(
     getState(STATE.imageCache),
@@ -97,6 +138,37 @@ async function run() {
   if (baselineFile && baselineKey) {
     info(`Baseline: ${await saveBaseline(baselineFile, baselineKey, actionsLog)}`);
   }
+}
+async function deliverInterruptedReport(keyDir) {
+  const reportDir = getState(STATE.reportDir);
+  if (!reportDir || getState(STATE.delivered)) return;
+  const cancelled = getState(STATE.cancelled) === "true";
+  const report = interruptedReport(reportDir, cancelled, decideVerdict);
+  error(`boot-image-vm: ${report.result} (${report.error})`, {
+    title: "boot-image-vm: main step stopped before it finished"
+  });
+  const secrets = new Secrets((value) => setSecret(value));
+  secrets.addFromEnvironment(process.env);
+  if (keyDir) addPrivateKeys(keyDir, secrets);
+  let inputs;
+  try {
+    const parsed = parseInputs((name) => getInput(name));
+    secrets.add(parsed.githubToken);
+    inputs = parsed;
+  } catch {
+    inputs = {
+      upload: "always",
+      artifactName: INPUT_DEFAULTS["artifact-name"],
+      retentionDays: void 0
+    };
+  }
+  await deliverReport(report, reportDir, {
+    mode: inputs.upload,
+    name: inputs.artifactName,
+    retentionDays: inputs.retentionDays,
+    secrets,
+    log: actionsLog
+  });
 }
 
 // src/post-index.ts

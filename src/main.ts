@@ -1,7 +1,7 @@
 // The runner's main step: inputs from the runner, the pipeline, then outputs, the job summary
 // and the artifact — on every path, failures included. Hands post what it must clean up.
 import * as core from '@actions/core'
-import { mkdtempSync, mkdirSync, readFileSync } from 'node:fs'
+import { mkdtempSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { tmpdir } from 'node:os'
 import type { StageContext } from './context.js'
@@ -11,13 +11,11 @@ import type { Report } from './model.js'
 import { missingPaths, nixStepEnv, type NixStepEnv } from './nix/setup-env.js'
 import { runPipeline } from './pipeline.js'
 import { errorMessage, signalChildren } from './process.js'
-import { uploadReport } from './report/artifacts.js'
+import { deliverReport, emptyReport, readReport, type DeliveryOptions } from './report/deliver.js'
 import { annotate, probeOutputReader } from './report/annotations.js'
 import { annotateComparison } from './report/comparison-section.js'
 import { regressionView } from './report/regression-view.js'
 import { actionOutputs } from './report/outputs.js'
-import { writeReportFiles } from './report/report-file.js'
-import { renderSummary } from './report/summary.js'
 import { Secrets } from './secrets.js'
 import { STATE } from './state.js'
 
@@ -35,6 +33,8 @@ export async function run(): Promise<void> {
   const cancel = new AbortController()
   const onSignal = (signal: NodeJS.Signals): void => {
     core.warning(`Received ${signal}: stopping the current stage and writing the report.`)
+    // Written at once: should the runner SIGKILL main before it delivers, post knows why.
+    core.saveState(STATE.cancelled, 'true')
     cancel.abort()
     signalChildren('SIGTERM')
   }
@@ -49,18 +49,16 @@ export async function run(): Promise<void> {
     const message = errorMessage(error)
     core.setFailed(message)
     const report = inputErrorReport(message)
-    finishReport(report, reportDir)
-    await upload(
-      report,
-      reportDir,
-      'failure',
+    await deliver(report, reportDir, {
+      mode: 'failure',
       // A bad artifact-name would fail the upload too: the report goes under the default name.
-      (error instanceof InputError && error.input === 'artifact-name'
-        ? ''
-        : core.getInput('artifact-name').trim()) || INPUT_DEFAULTS['artifact-name'],
-      undefined,
-      secrets
-    )
+      name:
+        (error instanceof InputError && error.input === 'artifact-name'
+          ? ''
+          : core.getInput('artifact-name').trim()) || INPUT_DEFAULTS['artifact-name'],
+      secrets,
+      log: actionsLog
+    })
     if (!(error instanceof InputError)) throw error
     return
   }
@@ -100,8 +98,13 @@ export async function run(): Promise<void> {
     core.saveState(STATE.baselineFile, view.baselineFile)
     core.saveState(STATE.baselineKey, view.saveKey)
   }
-  finishReport(report, reportDir)
-  await upload(report, reportDir, inputs.upload, inputs.artifactName, inputs.retentionDays, secrets)
+  await deliver(report, reportDir, {
+    mode: inputs.upload,
+    name: inputs.artifactName,
+    retentionDays: inputs.retentionDays,
+    secrets,
+    log: actionsLog
+  })
   annotate(report, actionsLog, probeOutputReader(reportDir))
   annotateComparison(report.comparison, actionsLog)
   if (report.result !== 'passed') core.setFailed(`boot-image-vm: ${report.result}`)
@@ -138,66 +141,12 @@ function reportBase(): string {
   return mkdtempSync(join(tmpdir(), 'boot-image-vm-'))
 }
 
-function setOutputs(report: Report, reportDir: string): void {
+/** The report delivered, then the outputs; post is told it need not deliver it again. */
+async function deliver(report: Report, reportDir: string, options: DeliveryOptions): Promise<void> {
+  await deliverReport(report, reportDir, options)
   for (const [name, value] of Object.entries(actionOutputs(report, { reportDir })))
     core.setOutput(name, value)
-}
-
-function finishReport(report: Report, reportDir: string): string {
-  const summary = renderSummary(report)
-  try {
-    writeReportFiles(reportDir, report, summary)
-  } catch (error) {
-    // A full or failing disk must not cost the outputs, the job summary or the upload.
-    core.warning(`The report files were not written to ${reportDir}: ${errorMessage(error)}`)
-  }
-  return summary
-}
-
-async function upload(
-  report: Report,
-  reportDir: string,
-  mode: Inputs['upload'],
-  name: string,
-  retentionDays: number | undefined,
-  secrets: Secrets
-): Promise<void> {
-  const wanted = mode === 'always' || (mode === 'failure' && report.result !== 'passed')
-  report.upload = wanted
-    ? await uploadReport({ reportDir, name, retentionDays, secrets, log: actionsLog })
-    : { status: 'skipped', detail: `upload: ${mode}`, withheld: [] }
-  report.stages.upload = {
-    status:
-      report.upload.status === 'failed'
-        ? 'warning'
-        : report.upload.status === 'skipped'
-          ? 'skipped'
-          : 'passed',
-    durationMs: 0,
-    detail: report.upload.detail
-  }
-  // The uploaded copy says the upload was under way; the job summary and the local copy say how it went.
-  const summary = finishReport(report, reportDir)
-  setOutputs(report, reportDir)
-  try {
-    await core.summary.addRaw(summary).write()
-  } catch (error) {
-    core.warning(`The job summary was not written: ${errorMessage(error)}`)
-  }
-}
-
-function emptyReport(): Report {
-  const now = new Date().toISOString()
-  return {
-    schemaVersion: 1,
-    result: 'setup-failed',
-    decidedBy: 'setup',
-    complete: true,
-    startedAt: now,
-    finishedAt: now,
-    stages: {},
-    builds: []
-  }
+  core.saveState(STATE.delivered, 'true')
 }
 
 function inputErrorReport(message: string): Report {
@@ -215,12 +164,7 @@ function inputErrorReport(message: string): Report {
 
 /** What the pipeline had written before it crashed, marked as such. */
 function crashReport(reportDir: string, message: string): Report {
-  let report: Report
-  try {
-    report = JSON.parse(readFileSync(join(reportDir, 'report.json'), 'utf8')) as Report
-  } catch {
-    report = emptyReport()
-  }
+  const report = readReport(reportDir) ?? emptyReport()
   report.error = `boot-image-vm crashed: ${message}`
   report.complete = true
   if (report.result === 'passed')

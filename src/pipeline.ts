@@ -75,7 +75,7 @@ export function decideVerdict(report: Report): Verdict {
   }
   // A cancelled run never passes: blame the stage that was cut short.
   if (report.cancelled) {
-    return vm
+    return vm || report.stages.build?.status === 'passed'
       ? { result: 'boot-failed', decidedBy: 'boot' }
       : { result: 'build-failed', decidedBy: 'build' }
   }

@@ -1,5 +1,6 @@
 // The post step: undo what main left behind — a QEMU it could not stop, the ephemeral key, the
-// access-token configuration. Housekeeping never fails the job, and the step always ends.
+// access-token configuration — and deliver the report when main was stopped before it could.
+// Housekeeping never fails the job, and the step always ends.
 import * as core from '@actions/core'
 import { rmSync } from 'node:fs'
 import { saveImageCacheFromState } from './cache/post-save.js'
@@ -7,6 +8,11 @@ import { cleanupSetup } from './nix/setup.js'
 import { actionsLog } from './log.js'
 import { errorMessage } from './process.js'
 import { saveBaseline } from './report/baseline-store.js'
+import { deliverReport } from './report/deliver.js'
+import { addPrivateKeys, interruptedReport } from './report/interrupted.js'
+import { INPUT_DEFAULTS, parseInputs, type Inputs } from './inputs.js'
+import { decideVerdict } from './pipeline.js'
+import { Secrets } from './secrets.js'
 import { STATE } from './state.js'
 import { stopLeftoverQemu } from './vm/leftover.js'
 
@@ -18,6 +24,11 @@ export async function run(): Promise<void> {
       if (outcome !== 'not running') core.info(`QEMU (pid ${pid}): ${outcome}`)
     }
     const keyDir = core.getState(STATE.keyDir)
+    try {
+      await deliverInterruptedReport(keyDir)
+    } catch (error) {
+      core.warning(`The report of the stopped main step was not delivered: ${errorMessage(error)}`)
+    }
     if (keyDir) rmSync(keyDir, { recursive: true, force: true })
     const cleanup = core.getState(STATE.cleanupPaths)
     if (cleanup) cleanupSetup(JSON.parse(cleanup) as string[])
@@ -36,4 +47,38 @@ export async function run(): Promise<void> {
   if (baselineFile && baselineKey) {
     core.info(`Baseline: ${await saveBaseline(baselineFile, baselineKey, actionsLog)}`)
   }
+}
+
+/** Main never delivered its report (SIGKILLed after a cancel, or crashed): post does it. */
+async function deliverInterruptedReport(keyDir: string): Promise<void> {
+  const reportDir = core.getState(STATE.reportDir)
+  if (!reportDir || core.getState(STATE.delivered)) return
+  const cancelled = core.getState(STATE.cancelled) === 'true'
+  const report = interruptedReport(reportDir, cancelled, decideVerdict)
+  core.error(`boot-image-vm: ${report.result} (${report.error})`, {
+    title: 'boot-image-vm: main step stopped before it finished'
+  })
+  const secrets = new Secrets(value => core.setSecret(value))
+  secrets.addFromEnvironment(process.env)
+  if (keyDir) addPrivateKeys(keyDir, secrets)
+  let inputs: Pick<Inputs, 'upload' | 'artifactName' | 'retentionDays'>
+  try {
+    const parsed = parseInputs(name => core.getInput(name))
+    secrets.add(parsed.githubToken)
+    inputs = parsed
+  } catch {
+    // Main reported a bad input itself; only a crash gets here: deliver under the defaults.
+    inputs = {
+      upload: 'always',
+      artifactName: INPUT_DEFAULTS['artifact-name'],
+      retentionDays: undefined
+    }
+  }
+  await deliverReport(report, reportDir, {
+    mode: inputs.upload,
+    name: inputs.artifactName,
+    retentionDays: inputs.retentionDays,
+    secrets,
+    log: actionsLog
+  })
 }

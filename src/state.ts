@@ -8,5 +8,9 @@ export const STATE = {
   imageCache: 'image-cache',
   /** baseline.json of a passing run, and the cache key post saves it under. */
   baselineFile: 'baseline-file',
-  baselineKey: 'baseline-key'
+  baselineKey: 'baseline-key',
+  /** Main received the runner's cancel (SIGINT or SIGTERM). */
+  cancelled: 'cancelled',
+  /** Main delivered the report (files, artifact, job summary): post need not. */
+  delivered: 'report-delivered'
 } as const

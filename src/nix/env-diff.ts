@@ -125,6 +125,11 @@ export const TMP_NAMES = ['TMPDIR', 'TMP', 'TEMP', 'TEMPDIR', 'NIX_BUILD_TOP']
 
 const TMP_REASON =
   'in-process builds (no daemon, Nix < 2.30) put their build directory under it: a longer path leaves less room for unix sockets, a removed one breaks the build'
+const TMP_REASON_ELSEWHERE: Record<'daemon' | 'remote', string> = {
+  daemon:
+    "builds go through the daemon, which builds under its own TMPDIR or build-dir: this context's TMPDIR does not reach them",
+  remote: "builds run on another store: this context's TMPDIR does not reach them"
+}
 
 const HIGH: Record<string, string> = {
   NIX_BUILD_TOP: "nix develop's own temp dir, which TMPDIR then points at; it is never deleted",
@@ -161,6 +166,8 @@ export interface ClassifyOptions {
   keyNames?: string[]
   /** Whether the first `nix` on PATH differs between the contexts, and where it points. */
   pathNix?: { differs: boolean; host: string | null; devshell: string | null }
+  /** Where the compared builds run; TMPDIR and its kin matter only in-process (the default). */
+  storeMode?: StoreFacts['mode']
 }
 
 export function classifyVariable(
@@ -176,7 +183,10 @@ export function classifyVariable(
     )
   }
   if (HIGH[name]) return high(HIGH[name])
-  if (TMP_NAMES.includes(name)) return high(TMP_REASON)
+  if (TMP_NAMES.includes(name)) {
+    const mode = options.storeMode ?? 'in-process'
+    return mode === 'in-process' ? high(TMP_REASON) : low(TMP_REASON_ELSEWHERE[mode])
+  }
   if (name === 'PATH') {
     const nix = options.pathNix
     if (nix?.differs) {
@@ -220,6 +230,21 @@ export interface DiffOptions {
   /** The `nix develop` installable, for the verdicts ("<flake>#<devshell>"). */
   installable?: string
   keyNames?: string[]
+  /** Where the action's builds run (setup's NixInstallation.storeMode); else the host capture's. */
+  storeMode?: StoreFacts['mode']
+}
+
+/**
+ * Where the compared builds run: in-process when either context builds in-process (its TMPDIR then
+ * holds the build directory), else the action's mode.
+ */
+export function comparedStoreMode(
+  host: ContextCapture,
+  devshell: ContextCapture,
+  storeMode: StoreFacts['mode'] = host.store.mode
+): StoreFacts['mode'] {
+  const devshellInProcess = devshell.ok && devshell.store.mode === 'in-process'
+  return devshellInProcess ? 'in-process' : storeMode
 }
 
 /**
@@ -236,6 +261,7 @@ export function diffEnvironments(
     host: host.nix.onPath,
     devshell: devshell.nix.onPath
   }
+  const storeMode = comparedStoreMode(host, devshell, options.storeMode)
   const names = new Set([...Object.keys(host.env), ...Object.keys(devshell.env)])
   const differences: EnvDifference[] = []
   for (const name of names) {
@@ -243,7 +269,11 @@ export function diffEnvironments(
     const b = devshell.env[name]
     if (a === b) continue
     const kind = a === undefined ? 'added' : b === undefined ? 'removed' : 'changed'
-    const { likelihood, reason } = classifyVariable(name, { keyNames: options.keyNames, pathNix })
+    const { likelihood, reason } = classifyVariable(name, {
+      keyNames: options.keyNames,
+      pathNix,
+      storeMode
+    })
     differences.push({ name, kind, host: a, devshell: b, likelihood, reason })
   }
   differences.push(...factDifferences(host, devshell))

@@ -57,7 +57,9 @@ export async function diffBuildEnvironment(
   const { verdicts, differences } = diffEnvironments(host, devshell, {
     image: request.image,
     installable,
-    keyNames
+    keyNames,
+    // TMPDIR's weight follows where the action's builds run (setup decided it).
+    storeMode: nix.storeMode
   })
   const error = devshell.ok ? undefined : `nix develop ${installable} failed: ${devshell.error}`
   const result: EnvDiffResult = {

@@ -302,7 +302,7 @@ const EVALUATION_ERRORS = [
 ]
 /** Errors that stop Nix before or outside evaluation: the store, the daemon, the configuration. */
 const NOT_EVALUATION =
-  /cannot connect to|Permission denied|No space left|opening lock file|experimental Nix feature|unrecognised flag|unknown setting|database is locked|pseudoterminal|unexpected end-of-file|disconnected unexpectedly/
+  /cannot connect to|Permission denied|No space left|opening lock file|experimental Nix feature|unrecognised flag|unknown setting|database is locked|pseudoterminal|unexpected end-of-file|disconnected unexpectedly|setting up the build environment|getting attributes of path|\.drv\.chroot\/|bind mount from/
 
 /** Whether Nix failed while evaluating (no builder failed, and the error is an evaluation error). */
 export function isEvaluationError(text: string): boolean {

@@ -1,8 +1,9 @@
 // Build failures that are the machine's, not the flake's: Nix could not start a builder (no
-// pseudoterminal), reach its daemon, or write for lack of disk, or the daemon went away mid-build.
+// pseudoterminal, a build sandbox it cannot set up), reach its daemon, or write for lack of disk,
+// or the daemon went away mid-build.
 // Told apart from evaluation errors (which they look like when no builder ran: one `error:` line)
 // so the report says what the machine lacks instead of blaming the user's Nix code.
-// Pure functions over text (recorded transcripts: tests/fixtures/transcripts/nix-2.8-machine-*).
+// Pure functions over text (recorded transcripts: tests/fixtures/transcripts/nix-*-machine-*).
 import { stripAnsi } from './failures.js'
 
 export interface MachineFailure {
@@ -15,6 +16,8 @@ export interface MachineFailure {
 interface Rule {
   pattern: RegExp
   lacks: (match: RegExpExecArray) => string
+  /** The line to quote, when it is not the whole match. */
+  evidence?: (match: RegExpExecArray) => string
 }
 
 const RULES: Rule[] = [
@@ -45,6 +48,42 @@ const RULES: Rule[] = [
     lacks: () =>
       'a Nix daemon that stays up: it disconnected during the build (it crashed or was killed; ' +
       'on runners usually for lack of memory or disk space)'
+  },
+  // The sandbox rules come after the ones above: a pty or disk failure inside the sandbox set-up
+  // is better said by them.
+  {
+    // Nix stats every sandbox path before binding it; 2.8 says only this, 2.26 adds the context.
+    pattern: /getting attributes of path '([^']*)'[^\n]*/,
+    lacks: match =>
+      `the sandbox path ${match[1]}: sandbox-paths or extra-sandbox-paths (nix.conf) lists it, but ` +
+      `it does not exist here. Create it, drop it from the setting, or mark it optional ` +
+      `(\`${match[1]}?\`)`
+  },
+  {
+    // 2.26 copies a sandbox path that is a symlink (merged /usr: /bin -> usr/bin) as a symlink,
+    // dangling in the chroot, so a path bound inside it (the default /bin/sh) cannot be made.
+    pattern: /creating directory '[^']*\.drv\.chroot\/root(\/[^']*)'[^\n]*/,
+    lacks: match =>
+      `a sandbox path Nix can bind at ${match[1]}: it could not create it in the build's chroot. ` +
+      `Usually a sandbox path that is a symlink here (merged /usr: /bin -> usr/bin) holding ` +
+      `another one (Nix's default /bin/sh); list it by its target (\`${match[1]}=<target>\`, e.g. ` +
+      `\`/bin=/usr/bin\`)`
+  },
+  {
+    pattern: /bind mount from '([^']*)' to '([^']*)' failed[^\n]*/,
+    lacks: match =>
+      `a sandbox path Nix can bind: binding ${match[1]} into the build's chroot failed. Fix or ` +
+      `drop it in sandbox-paths / extra-sandbox-paths (nix.conf)`
+  },
+  {
+    // Whatever else failed before the builder ran (namespaces, mounts, seccomp, host name): Nix
+    // wraps it in this context. The evidence is the error it wraps.
+    pattern: /while setting up the build environment(?::\s*([^\n]*)|[^]*?^\s*(error: [^\n]*))/m,
+    evidence: match => `while setting up the build environment: ${match[1] ?? match[2]}`,
+    lacks: () =>
+      'a build sandbox Nix can set up (mount and user namespaces, the sandbox paths): Nix failed ' +
+      'while setting up the build environment, before any builder ran. In a container without ' +
+      'those privileges, set `sandbox = false`'
   }
 ]
 
@@ -53,7 +92,8 @@ export function findMachineFailure(text: string): MachineFailure | undefined {
   const plain = stripAnsi(text)
   for (const rule of RULES) {
     const match = rule.pattern.exec(plain)
-    if (match) return { lacks: rule.lacks(match), evidence: match[0].trim() }
+    if (match)
+      return { lacks: rule.lacks(match), evidence: (rule.evidence?.(match) ?? match[0]).trim() }
   }
   return undefined
 }

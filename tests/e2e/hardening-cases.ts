@@ -142,6 +142,7 @@ export type FaultId =
   | 'probe-hangs-test-missing'
   | 'cancel-during-test'
   | 'cancel-during-boot'
+  | 'killed-during-boot'
 
 /** One test each in tests/e2e/hardening-faults.test.ts. */
 export const FAULT_CASES: { id: FaultId; name: string }[] = [
@@ -167,7 +168,11 @@ export const FAULT_CASES: { id: FaultId; name: string }[] = [
     name: 'a probe hangs past its timeout, the test command does not exist: test-failed'
   },
   { id: 'cancel-during-test', name: 'SIGTERM while a test command hangs: test-failed, cancelled' },
-  { id: 'cancel-during-boot', name: 'SIGTERM during the boot: cancelled, boot-failed' }
+  { id: 'cancel-during-boot', name: 'SIGTERM during the boot: cancelled, boot-failed' },
+  {
+    id: 'killed-during-boot',
+    name: 'main SIGKILLed during the boot (a cancel that escalated): post delivers the report'
+  }
 ]
 
 /** Planted by tests/e2e/hardening-secrets.test.ts (ACTIONS_RUNTIME_TOKEN, made per run, too). */

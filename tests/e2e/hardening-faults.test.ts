@@ -444,4 +444,44 @@ describe('faults during and after the boot', () => {
     },
     BOOT_TEST_TIMEOUT
   )
+
+  it(
+    caseName('killed-during-boot'),
+    async () => {
+      // The runner's cancel ends in SIGKILL when main has not ended 10 s after its SIGINT. Main
+      // here ends in time, so the stand-in sends SIGKILL straight away: what it proves is what post
+      // does alone, not how long main takes.
+      const { run, tmp } = await faultRun(
+        {},
+        {
+          during: async temp => {
+            const serial = await waitForReportFile(temp, 'vm/serial.log')
+            const qemu = await waitForProcess(['qemu-system-x86_64', serial])
+            process.kill(mainOf(qemu), 'SIGKILL')
+          }
+        }
+      )
+      expect(run.main.signal, jobLog(run).slice(-4000)).toBe('SIGKILL')
+      // Main's outputs are lost with it (the runner ignores a post step's outputs): the report,
+      // the job summary and an error annotation from post carry the verdict.
+      expect(run.outputs.result).toBeUndefined()
+      expect(run.leftovers).toEqual([])
+      expect(readdirSync(tmp).filter(name => name.startsWith('nix-shell.'))).toEqual([])
+      expect(run.post.exitCode).toBe(0)
+      expect(run.post.timedOut).toBe(false)
+      expect(run.state['key-dir'] && existsSync(run.state['key-dir'])).toBeFalsy()
+      const files = await expectStageLogs(run, 'boot-failed')
+      const report = JSON.parse(files['report.json']) as { cancelled?: boolean; error?: string }
+      expect(report.cancelled).toBe(true)
+      // No SIGINT came first, so post says killed, not cancelled (the unit test covers both).
+      expect(report.error).toMatch(/main step ended before it finished \(killed or crashed\)/)
+      expect(run.summary).toMatch(/boot-failed/)
+      expect(
+        run.annotations.some(
+          a => a.step === 'post' && a.level === 'error' && /boot-failed/.test(a.message)
+        )
+      ).toBe(true)
+    },
+    BOOT_TEST_TIMEOUT
+  )
 })

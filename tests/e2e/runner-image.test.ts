@@ -111,6 +111,22 @@ function expectCleanEnd(image: RunnerImage, run: ActionRun): void {
   expect(existsSync(image.hostPath(run.state['key-dir'] ?? '/nonexistent-key-dir'))).toBe(false)
 }
 
+/** Resolves 3 s after the boot's QEMU (not the KVM check's) starts in the image; stop() ends it. */
+function bootWatch(image: RunnerImage): { qemuUp: () => Promise<void>; stop: () => void } {
+  let stopped = false
+  const qemuUp = async (): Promise<void> => {
+    while (!stopped) {
+      if (image.processes().some(p => /qemu-system.*\.iso/.test(p.command))) {
+        await new Promise(r => setTimeout(r, 3000))
+        return
+      }
+      await new Promise(r => setTimeout(r, 250))
+    }
+    throw new Error('main ended before QEMU started')
+  }
+  return { qemuUp, stop: () => (stopped = true) }
+}
+
 const hasQemu = (image: RunnerImage): boolean =>
   image.exec(['sh', '-c', 'command -v qemu-system-x86_64']).status === 0
 
@@ -284,27 +300,38 @@ for (const suite of SUITES) {
       '[needs QEMU provisioning] cancel mid-boot: post finishes the report, nothing left behind',
       async () => {
         await leg(suite, 'cancel', async ({ image, run }) => {
-          let finished = false
-          // The runner's cancel (SIGINT, SIGTERM +7.5 s, SIGKILL +10 s) once the boot's QEMU (not the
-          // KVM check's) has run 3 s.
-          const qemuUp = async (): Promise<void> => {
-            while (!finished) {
-              if (image.processes().some(p => /qemu-system.*\.iso/.test(p.command))) {
-                await new Promise(r => setTimeout(r, 3000))
-                return
-              }
-              await new Promise(r => setTimeout(r, 250))
-            }
-            throw new Error('main ended before QEMU started')
-          }
-          const result = await run({ image: 'bootImage' }, { cancelWhen: qemuUp })
-          finished = true
+          const boot = bootWatch(image)
+          // The runner's cancel (SIGINT, SIGTERM +7.5 s, SIGKILL +10 s) once the boot's QEMU (not
+          // the KVM check's) has run 3 s.
+          const result = await run({ image: 'bootImage' }, { cancelWhen: boot.qemuUp })
+          boot.stop()
           console.log(
             `runner image ${suite}: cancelled main ended by ${result.main.signal ?? `exit ${result.main.exitCode}`} after ${result.main.durationMs} ms`
           )
           const files = await artifactOf(service, result)
           expect(JSON.parse(files['report.json']).cancelled, jobLog(result).slice(-4000)).toBe(true)
           expect(files['summary.md'] ?? result.summary).toMatch(/cancel/i)
+          expectCleanEnd(image, result)
+        })
+      },
+      LEG_TIMEOUT
+    )
+
+    it(
+      '[needs QEMU provisioning] main SIGKILLed mid-boot: post alone delivers the report',
+      async () => {
+        await leg(suite, 'killed', async ({ image, run }) => {
+          const boot = bootWatch(image)
+          // Where the runner's cancel ends when main overruns its 10 s: SIGKILL. Main here would
+          // end in time, so the stand-in kills it at once; what counts is what post does alone.
+          const result = await run({ image: 'bootImage' }, { killWhen: boot.qemuUp })
+          boot.stop()
+          expect(result.main.signal, jobLog(result).slice(-4000)).toBe('SIGKILL')
+          const report = JSON.parse((await artifactOf(service, result))['report.json']) as Report
+          expect(report.result).toBe('boot-failed')
+          expect(report.cancelled).toBe(true)
+          expect(report.error).toMatch(/post step completed this report/)
+          expect(result.summary).toMatch(/boot-failed/)
           expectCleanEnd(image, result)
         })
       },

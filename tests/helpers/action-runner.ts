@@ -32,6 +32,11 @@ export interface RunOptions {
   signalAfterMs?: { signal: NodeJS.Signals; afterMs: number }
   /** Cancels main (SIGINT, then the runner's escalation) once this resolves (e.g. QEMU is up). */
   cancelWhen?: () => Promise<void>
+  /**
+   * SIGKILLs main once this resolves: where the runner's cancel ends when main has not ended 10 s
+   * after its SIGINT. A stand-in for a main that overran, to prove what post does alone.
+   */
+  killWhen?: () => Promise<void>
   /** The action.yml whose input defaults apply; the repository's by default. */
   actionYml?: string
   /** Runs the steps somewhere else than this machine's own Node (runner-image.ts); locally by default. */
@@ -182,7 +187,8 @@ export async function runScripts(scripts: ActionScripts, options: RunOptions): P
     {
       timeoutMs: options.timeoutMs ?? 30 * 60_000,
       signalAfterMs: options.signalAfterMs,
-      cancelWhen: options.cancelWhen
+      cancelWhen: options.cancelWhen,
+      killWhen: options.killWhen
     }
   )
   const outputs = parseFileCommand(read(mainFiles.GITHUB_OUTPUT))
@@ -448,6 +454,7 @@ interface StepOptions {
   timeoutMs: number
   signalAfterMs?: { signal: NodeJS.Signals; afterMs: number }
   cancelWhen?: () => Promise<void>
+  killWhen?: () => Promise<void>
 }
 
 /** One step: node <script>, stopped on timeout/cancel the runner's way (SIGINT, +7.5 s SIGTERM, +2.5 s SIGKILL). */
@@ -487,6 +494,10 @@ function runStep(
     }
     options.cancelWhen?.().then(
       () => stop('SIGINT'),
+      () => undefined
+    )
+    options.killWhen?.().then(
+      () => !exited && child.kill('SIGKILL'),
       () => undefined
     )
     child.on('error', reject)

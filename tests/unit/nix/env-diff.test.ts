@@ -141,6 +141,23 @@ describe('classifyVariable', () => {
     expect(classifyVariable(name).likelihood).toBe(likelihood)
   })
 
+  it('rates TMPDIR and its kin by where builds run: high in-process, low through a daemon', () => {
+    for (const name of ['TMPDIR', 'TMP', 'TEMP', 'TEMPDIR']) {
+      expect(classifyVariable(name, { storeMode: 'in-process' })).toMatchObject({
+        likelihood: 'high',
+        reason: expect.stringMatching(/^in-process builds .* build directory under it/)
+      })
+      expect(classifyVariable(name, { storeMode: 'daemon' })).toEqual({
+        likelihood: 'low',
+        reason:
+          "builds go through the daemon, which builds under its own TMPDIR or build-dir: this context's TMPDIR does not reach them"
+      })
+      expect(classifyVariable(name, { storeMode: 'remote' }).likelihood).toBe('low')
+    }
+    // nix develop's own temp dir stays high: it is never deleted, whatever the store.
+    expect(classifyVariable('NIX_BUILD_TOP', { storeMode: 'daemon' }).likelihood).toBe('high')
+  })
+
   it('rates the key variable and a PATH with another nix high', () => {
     expect(
       classifyVariable('PRE_NIXOS_ROOT_KEY', { keyNames: ['PRE_NIXOS_ROOT_KEY'] })
@@ -299,6 +316,25 @@ describe('diffEnvironments', () => {
       likelihood: 'low'
     })
     expect(differences.slice(0, 5).every(d => d.likelihood === 'high')).toBe(true)
+  })
+
+  it('follows the store mode the action passes: TMPDIR is low when both contexts use the daemon', () => {
+    const viaDaemon = (context: 'host' | 'devshell'): ContextCapture =>
+      capture(context, { store: { ...capture(context).store, daemonSocket: true, mode: 'daemon' } })
+    const host = viaDaemon('host')
+    const devshell = viaDaemon('devshell')
+    const { differences } = diffEnvironments(host, devshell, { ...options, storeMode: 'daemon' })
+    expect(differences.find(d => d.name === 'TMPDIR')).toMatchObject({
+      likelihood: 'low',
+      reason: expect.stringContaining('through the daemon')
+    })
+    // The action's builds in-process: the same difference is a suspect again.
+    const inProcess = diffEnvironments(host, devshell, { ...options, storeMode: 'in-process' })
+    expect(inProcess.differences.find(d => d.name === 'TMPDIR')?.likelihood).toBe('high')
+    // A devshell that builds in-process (say it sets NIX_REMOTE=local) uses its TMPDIR.
+    const local = capture('devshell', { store: { ...devshell.store, mode: 'in-process' } })
+    const mixed = diffEnvironments(host, local, { ...options, storeMode: 'daemon' })
+    expect(mixed.differences.find(d => d.name === 'TMPDIR')?.likelihood).toBe('high')
   })
 
   it('says when nix develop failed', () => {

@@ -1,4 +1,4 @@
-// The machine's build failures (issue 13), from transcripts recorded with real Nix 2.8 (see
+// The machine's build failures (issue 13), from transcripts recorded with real Nix 2.8 and 2.26 (see
 // tests/fixtures/README.md for how each was made), read the way buildImage reads them.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -49,6 +49,64 @@ describe('findMachineFailure on recorded Nix 2.8 transcripts', () => {
     const text = 'error: Nix daemon disconnected unexpectedly (maybe it crashed?)'
     expect(findMachineFailure(text)?.lacks).toMatch(/daemon that stays up/)
     expect(isEvaluationError(text)).toBe(false)
+  })
+
+  // Recorded in the runner images (.lab/runner/{bookworm,trixie}: sandbox = true, build users),
+  // nix build as root in the chroot; see tests/fixtures/README.md.
+  it.each([
+    ['nix-2.26-machine-sandbox-symlink.txt', /sandbox path Nix can bind at \/bin:.*symlink/],
+    ['nix-2.26-machine-sandbox-symlink.internal-json.txt', /sandbox path Nix can bind at \/bin/],
+    ['nix-2.26-machine-sandbox-missing.txt', /sandbox path \/opt\/boot-image-vm-lab\/missing:/],
+    ['nix-2.26-machine-sandbox-missing.internal-json.txt', /sandbox path \/opt\/boot-image-vm-lab/],
+    ['nix-2.8-machine-sandbox-missing.txt', /sandbox path \/opt\/boot-image-vm-lab\/missing:.*\?/],
+    ['nix-2.8-machine-sandbox-missing.internal-json.txt', /sandbox path \/opt\/boot-image-vm-lab/]
+  ])('%s: the sandbox set-up is the machine’s, not an evaluation error', (name, lacks) => {
+    const text = errorText(name)
+    const failure = findMachineFailure(text)
+    expect(failure?.lacks).toMatch(lacks)
+    expect(findRootFailures(text)).toEqual([])
+    // Before: "Evaluation failed (host)", as no build had started and there is one `error:`.
+    expect(isEvaluationError(text)).toBe(false)
+    expect(machineFailureMessage(failure!)).toMatch(/^This machine could not build/)
+  })
+
+  it('quotes the sandbox error Nix printed, not its context line', () => {
+    const failure = findMachineFailure(
+      errorText('nix-2.26-machine-sandbox-symlink.internal-json.txt')
+    )
+    expect(failure?.evidence).toMatch(
+      /^creating directory '\/nix\/store\/[a-z0-9]{32}-boot-image-vm-sandbox-bin-symlink4\.drv\.chroot\/root\/bin': No such file or directory$/
+    )
+  })
+
+  it('other sandbox set-up failures, from the Nix source strings', () => {
+    // 2.26 local-derivation-goal.cc: a bind that the kernel refuses.
+    const bind =
+      "error:\n       … while setting up the build environment\n\n       error: bind mount from '/run/binfmt' to '/nix/store/x.drv.chroot/root/run/binfmt' failed: Permission denied"
+    expect(findMachineFailure(bind)?.lacks).toMatch(
+      /sandbox path Nix can bind: binding \/run\/binfmt/
+    )
+    // Any other error in that context (here seccomp in an emulated container): the sandbox.
+    const seccomp =
+      'error:\n       … while setting up the build environment\n\n       error: unable to load seccomp BPF program: Invalid argument'
+    const failure = findMachineFailure(seccomp)
+    expect(failure?.lacks).toMatch(/^a build sandbox Nix can set up/)
+    expect(failure?.evidence).toBe(
+      'while setting up the build environment: error: unable to load seccomp BPF program: Invalid argument'
+    )
+    // Older one-line form.
+    const old =
+      'error: while setting up the build environment: cannot set host name: Operation not permitted'
+    expect(findMachineFailure(old)?.evidence).toBe(
+      'while setting up the build environment: cannot set host name: Operation not permitted'
+    )
+    for (const text of [bind, seccomp, old]) expect(isEvaluationError(text)).toBe(false)
+  })
+
+  it('a full disk while making the chroot is said as a full disk', () => {
+    const text =
+      "error:\n       … while setting up the build environment\n\n       error: creating directory '/nix/store/x.drv.chroot/root/bin': No space left on device"
+    expect(findMachineFailure(text)?.lacks).toMatch(/^free disk space/)
   })
 
   it('evaluation errors and builder failures are not the machine', () => {
