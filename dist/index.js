@@ -12,7 +12,7 @@ import {
   emptyReport,
   readReport,
   restoreBaseline
-} from "./chunks/chunk-A6IBRWAH.js";
+} from "./chunks/chunk-B73WHR7C.js";
 import {
   actionOutputs,
   annotate,
@@ -20,7 +20,7 @@ import {
   probeOutputReader,
   writeBaselineFile,
   writeBootHistory
-} from "./chunks/chunk-5OBWJXFQ.js";
+} from "./chunks/chunk-YWZFWAAD.js";
 import {
   INPUT_DEFAULTS,
   InputError,
@@ -37,7 +37,7 @@ import {
   runPipeline,
   signalChildren,
   withHistory
-} from "./chunks/chunk-VSX33MKJ.js";
+} from "./chunks/chunk-H7ADD5GK.js";
 import {
   addPath,
   error,

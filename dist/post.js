@@ -10,7 +10,7 @@ import {
   emptyReport,
   readReport,
   saveBaseline
-} from "./chunks/chunk-A6IBRWAH.js";
+} from "./chunks/chunk-B73WHR7C.js";
 import {
   INPUT_DEFAULTS,
   Secrets,
@@ -23,7 +23,7 @@ import {
   renderSummary,
   saveImageCache,
   writeReportFiles
-} from "./chunks/chunk-VSX33MKJ.js";
+} from "./chunks/chunk-H7ADD5GK.js";
 import {
   error,
   getInput,

@@ -61,7 +61,7 @@ export async function fromApt(
   let failures = 0
   let updated = false
   for (;;) {
-    if (signals.stop.aborted) return { reason: 'stopped before apt-get ran' }
+    if (signals.stop.aborted) return { reason: 'stopped before apt-get ran', stopped: true }
     const { command, args } = aptCommand(step, packages, machine.asRoot)
     ctx.log.info(`QEMU (apt): ${command} ${args.join(' ')}`)
     // Only cancellation ends a running apt-get (the runner would kill it anyway).
@@ -72,7 +72,7 @@ export async function fromApt(
       step = 'install'
       continue
     }
-    if (ran.stopped) return { reason: 'apt-get was stopped (the job was cancelled)' }
+    if (ran.stopped) return { reason: 'stopped while apt-get ran', stopped: true }
     failures++
     const output = ran.startError ?? `${ran.stdout}\n${ran.stderr}`
     const next = nextAptStep(step, classifyAptFailure(output), failures, updated)

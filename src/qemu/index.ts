@@ -15,10 +15,11 @@ import {
   notNeeded,
   notTried,
   sourcesFor,
+  stoppedAttempt,
   type SourceResult
 } from './plan.js'
-import { lastError, runStoppable } from './run.js'
-import { parseQemuVersion } from './version.js'
+import { runStoppable } from './run.js'
+import { readVersionProbe } from './version.js'
 
 export interface QemuRequest {
   mode: QemuMode
@@ -76,6 +77,11 @@ export async function provisionQemu(
       if (either.aborted) return ended(request, 'stopped', attempts)
       const started = Date.now()
       const tried = await tryOne(source, await gather(source, request, ctx, signals), ctx, either)
+      if ('reason' in tried && tried.stopped) {
+        const cancelled = signals.cancel.aborted
+        attempts.push(stoppedAttempt(source, tried.reason, cancelled, Date.now() - started))
+        return ended(request, 'stopped', attempts)
+      }
       if ('reason' in tried) {
         attempts.push(attempt(source, 'failed', tried.reason, started))
         ctx.log.info(`QEMU (${source}): passed over: ${tried.reason}`)
@@ -129,11 +135,10 @@ async function tryOne(
     env: stringEnv(ctx.env),
     signal
   })
-  const version = parseQemuVersion(probe.stdout)
-  if (probe.exitCode !== 0 || !version) {
-    const said = probe.startError ?? lastError(`${probe.stdout}\n${probe.stderr}`)
-    return { reason: `${result.binary} --version did not name a QEMU version (${said})` }
-  }
+  const read = readVersionProbe(result.binary, probe)
+  if ('stopped' in read) return { reason: read.stopped, stopped: true }
+  if ('reason' in read) return read
+  const { version } = read
   const where = result.detail && result.detail !== result.binary ? ` in ${result.detail}` : ''
   return { ...result, version, detail: `QEMU ${version} at ${result.binary}${where} (${source})` }
 }

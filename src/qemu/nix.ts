@@ -25,6 +25,7 @@ export async function fromNix(
     ['flake', 'metadata', '--json', '--no-write-lock-file', request.flake],
     { env, signal }
   )
+  if (metadata.stopped) return { reason: 'stopped while nix flake metadata ran', stopped: true }
   if (metadata.exitCode !== 0) {
     return {
       reason: `could not read the flake's inputs (nix flake metadata ${request.flake}): ${
@@ -40,6 +41,7 @@ export async function fromNix(
   const args = nixQemuArgs(request.flake, request.firmware, nix.capabilities.printOutPaths)
   ctx.log.info(`QEMU (nix): ${nix.nixPath} ${args.join(' ')}`)
   const built = await runStoppable(nix.nixPath, args, { env, signal })
+  if (built.stopped) return { reason: 'stopped while nix build ran', stopped: true }
   if (built.exitCode !== 0) {
     return {
       reason: `nix ${args.slice(0, 5).join(' ')} failed: ${built.startError ?? lastError(built.stderr)}`

@@ -78,6 +78,23 @@ export function describeProvision(provision: QemuProvision): string {
   }
 }
 
-/** What one source gave: QEMU (and OVMF for uefi), or the reason it gave nothing. */
+/**
+ * What one source gave: QEMU (and OVMF for uefi), or the reason it gave nothing; `stopped` when
+ * the provisioning's stop cut it short (then the reason says where, not that the source failed).
+ */
 export type SourceResult =
-  { binary: string; ovmf?: { code: string; vars: string }; detail?: string } | { reason: string }
+  | { binary: string; ovmf?: { code: string; vars: string }; detail?: string }
+  | { reason: string; stopped?: boolean }
+
+/** The attempt of a source the stop (or the job's cancellation) cut short: skipped, not failed. */
+export function stoppedAttempt(
+  source: QemuSource,
+  where: string,
+  cancelled: boolean,
+  durationMs: number
+): QemuAttempt {
+  const why = cancelled
+    ? 'the job was cancelled'
+    : 'provisioning was stopped (QEMU was not needed any more: the build failed or the run ended)'
+  return { source, outcome: 'skipped', reason: `${where}: ${why}`, durationMs }
+}

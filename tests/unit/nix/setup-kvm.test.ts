@@ -6,8 +6,11 @@ import { consoleLog } from '../../../src/log.js'
 import {
   ensureKvmDevice,
   KVM_UDEV_RULE,
+  kvmOutcome,
+  udevAbsence,
   type KvmDeviceOptions
 } from '../../../src/nix/setup-kvm.js'
+import type { RunResult } from '../../../src/process.js'
 
 let work = ''
 afterEach(() => {
@@ -83,11 +86,106 @@ describe('ensureKvmDevice', () => {
   })
 
   it('reports a failing udevadm without throwing', async () => {
-    const { options, log } = lab({ usable: async () => false, udevadm: '/nonexistent/udevadm' })
+    const { options, log, lines } = lab({ usable: async () => false })
+    writeFileSync(options.udevadm, '#!/bin/sh\necho "udevadm: Permission denied" >&2\nexit 1\n')
     const result = await ensureKvmDevice(options, log)
     expect(result.kvm.deviceUsable).toBe(false)
     expect(result.kvm.action).toMatch(
-      /udev rule not applied: udevadm control --reload-rules failed/
+      /udev rule not applied: udevadm control --reload-rules failed: udevadm: Permission denied/
     )
+    expect(lines.some(line => line.startsWith('warning: KVM device'))).toBe(true)
+  })
+
+  it('says once, without a warning, that a machine with no udevadm has no udev', async () => {
+    const { options, log, lines } = lab({ usable: async () => false, udevadm: 'no-such-udevadm' })
+    const result = await ensureKvmDevice(options, log)
+    expect(result.kvm.deviceUsable).toBe(false)
+    expect(result.kvm.action).toMatch(
+      /^\/dev\/kvm-test is not read-write for this process, and this machine has no udev to apply a rule \(no udevadm; a chroot or a container\)/
+    )
+    expect(lines.filter(line => line.startsWith('warning:'))).toEqual([])
+    expect(lines.filter(line => line.includes('no udev to apply'))).toHaveLength(1)
+  })
+
+  // As non-root: a stand-in sudo (drops -n, runs the rest as this user) over a fresh folder.
+  function withSudo(udevadmScript: (calls: string) => string, closed = true) {
+    const setup = lab({ isRoot: false, ...(closed ? { usable: async () => false } : {}) })
+    const sudo = join(work, 'sudo')
+    writeFileSync(
+      sudo,
+      `#!/bin/sh\n[ "$1" = -n ] && shift\necho "$*" >> '${work}/sudo-calls'\nexec "$@"\n`
+    )
+    chmodSync(sudo, 0o755)
+    writeFileSync(setup.options.udevadm, udevadmScript(setup.calls))
+    return { ...setup, options: { ...setup.options, sudo }, sudoCalls: join(work, 'sudo-calls') }
+  }
+
+  it('as non-root makes the rules folder with sudo -n mkdir -p before tee', async () => {
+    const { options, log, sudoCalls } = withSudo(
+      calls => `#!/bin/sh\necho "$*" >> '${calls}'\n`,
+      false
+    )
+    const result = await ensureKvmDevice(options, log)
+    expect(readFileSync(options.rulePath, 'utf8')).toBe(KVM_UDEV_RULE)
+    const folder = join(work, 'etc/udev/rules.d')
+    expect(readFileSync(sudoCalls, 'utf8').split('\n').slice(0, 2)).toEqual([
+      `mkdir -p ${folder}`,
+      `tee ${options.rulePath}`
+    ])
+    expect(result.kvm).toEqual({
+      action: 'udev rule installed (via sudo -n); /dev/kvm-test is now read-write',
+      deviceUsable: true
+    })
+  })
+
+  it('as non-root, where no udevd runs (udevadm control fails), says so instead of warning', async () => {
+    // What Debian 12's udevadm 252 prints with no udevd (run here, where none runs).
+    const { options, log, lines } = withSudo(
+      () =>
+        '#!/bin/sh\necho "Failed to send reload request: No such file or directory" >&2\nexit 1\n'
+    )
+    const result = await ensureKvmDevice(options, log)
+    expect(result.kvm.action).toContain(
+      'no udev to apply a rule (no udev daemon runs (udevadm control: Failed to send reload request: No such file or directory); a chroot or a container)'
+    )
+    expect(lines.filter(line => line.startsWith('warning:'))).toEqual([])
+  })
+})
+
+describe('udevAbsence and kvmOutcome (the decision)', () => {
+  const result = (over: Partial<RunResult>): RunResult => ({
+    exitCode: 1,
+    stdout: '',
+    stderr: '',
+    ...over
+  })
+  it.each([
+    [{ exitCode: null, startError: 'Unable to locate executable file: udevadm.' }, 'no udevadm'],
+    [{ stderr: 'sudo: udevadm: command not found\n' }, 'no udevadm'],
+    [
+      { stderr: 'Failed to send reload request: No such file or directory\n' },
+      'no udev daemon runs (udevadm control: Failed to send reload request: No such file or directory)'
+    ],
+    [
+      { exitCode: 0, stderr: 'Running in chroot, ignoring request.\n' },
+      'udevadm ignores requests in a chroot'
+    ],
+    [{ exitCode: 0 }, undefined],
+    [{ stderr: 'udevadm: Permission denied\n' }, undefined]
+  ])('%j → %s', (over, expected) => {
+    expect(udevAbsence(result(over))).toBe(expected)
+  })
+
+  it('warns only where udev ran and the device stayed closed', () => {
+    const base = { device: '/dev/kvm', viaSudo: true }
+    expect(kvmOutcome({ ...base, noUdev: 'no udevadm', usable: false }).warn).toBe(false)
+    expect(kvmOutcome({ ...base, failure: 'tee failed', usable: false }).warn).toBe(true)
+    expect(kvmOutcome({ ...base, failure: 'tee failed', usable: true }).warn).toBe(false)
+    expect(kvmOutcome({ ...base, usable: false })).toEqual({
+      action:
+        'udev rule installed (via sudo -n), but /dev/kvm is still not read-write for this process',
+      warn: true
+    })
+    expect(kvmOutcome({ ...base, usable: true }).warn).toBe(false)
   })
 })

@@ -18,7 +18,7 @@ import {
   withDeadline,
   withTimeout,
   writeReportFiles
-} from "./chunk-VSX33MKJ.js";
+} from "./chunk-H7ADD5GK.js";
 import {
   summary
 } from "./chunk-3BV2LLEE.js";

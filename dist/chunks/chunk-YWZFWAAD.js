@@ -12,7 +12,7 @@ import {
   errorMessage,
   parseBaseline,
   run
-} from "./chunk-VSX33MKJ.js";
+} from "./chunk-H7ADD5GK.js";
 
 // src/report/baseline-file.ts
 import { readFileSync as readFileSync2, statSync, writeFileSync } from "node:fs";

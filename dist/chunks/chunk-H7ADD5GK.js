@@ -20897,7 +20897,7 @@ async function ensureKvmDevice(options, log) {
     const detail = (result.startError ?? result.stderr.trim()) || `exit code ${result.exitCode}`;
     return `${what} failed: ${detail.split("\n").slice(-3).join(" ")}`;
   };
-  const sudo = (command, args, input) => options.isRoot ? run(command, args, { input }) : run("sudo", ["-n", command, ...args], { input });
+  const sudo = (command, args, input) => options.isRoot ? run(command, args, { input }) : run(options.sudo ?? "sudo", ["-n", command, ...args], { input });
   let failure;
   const current = await readFile(options.rulePath, "utf8").catch(() => void 0);
   if (current === KVM_UDEV_RULE) {
@@ -20911,31 +20911,63 @@ async function ensureKvmDevice(options, log) {
       failure = `writing ${options.rulePath} failed: ${error2.message}`;
     }
   } else {
-    failure = await step(
-      `sudo -n tee ${options.rulePath}`,
-      await sudo("tee", [options.rulePath], KVM_UDEV_RULE)
-    );
+    const folder = dirname(options.rulePath);
+    failure = await step(`sudo -n mkdir -p ${folder}`, await sudo("mkdir", ["-p", folder]));
+    if (!failure) {
+      failure = await step(
+        `sudo -n tee ${options.rulePath}`,
+        await sudo("tee", [options.rulePath], KVM_UDEV_RULE)
+      );
+    }
     if (!failure)
       changes.push(`installed udev rule ${options.rulePath} (via sudo): ${KVM_UDEV_RULE.trim()}`);
   }
+  let noUdev;
   if (!failure) {
-    failure = await step(
-      "udevadm control --reload-rules",
-      await sudo(options.udevadm, ["control", "--reload-rules"])
-    );
+    const reload = await sudo(options.udevadm, ["control", "--reload-rules"]);
+    noUdev = udevAbsence(reload);
+    if (!noUdev) failure = await step("udevadm control --reload-rules", reload);
   }
-  if (!failure) {
+  if (!failure && !noUdev) {
     failure = await step(
       "udevadm trigger --name-match=kvm",
       await sudo(options.udevadm, ["trigger", "--name-match=kvm"])
     );
     if (!failure) changes.push("reloaded udev rules and re-triggered the kvm device");
   }
-  const usable = await waitUntilUsable(options);
-  const how = options.isRoot ? "" : " (via sudo -n)";
-  const action = failure ? `${device} was not read-write; udev rule not applied${how}: ${failure}` + (usable ? ` (it is usable now anyway)` : "") : usable ? `udev rule installed${how}; ${device} is now read-write` : `udev rule installed${how}, but ${device} is still not read-write for this process`;
-  if (!usable) log.warning(action, { title: "KVM device" });
-  return { kvm: { action, deviceUsable: usable }, changes };
+  const usable = noUdev ? await options.usable(device) : await waitUntilUsable(options);
+  const outcome = kvmOutcome({ device, viaSudo: !options.isRoot, failure, noUdev, usable });
+  if (outcome.warn) log.warning(outcome.action, { title: "KVM device" });
+  else if (!usable) log.info(outcome.action);
+  return { kvm: { action: outcome.action, deviceUsable: usable }, changes };
+}
+function udevAbsence(reload) {
+  const said = `${reload.startError ?? ""}
+${reload.stderr}
+${reload.stdout}`;
+  if (/ENOENT|command not found|Unable to locate executable/i.test(said)) return "no udevadm";
+  if (/running in chroot, ignoring/i.test(said)) return "udevadm ignores requests in a chroot";
+  if (reload.exitCode !== 0 && /No such file or directory|Connection refused/.test(said)) {
+    const line = said.split("\n").find((l) => /No such file|Connection refused/.test(l))?.trim();
+    return `no udev daemon runs (udevadm control: ${line})`;
+  }
+  return void 0;
+}
+function kvmOutcome(facts) {
+  const { device, failure, noUdev, usable } = facts;
+  const how = facts.viaSudo ? " (via sudo -n)" : "";
+  if (noUdev) {
+    const action = usable ? `${device} is read-write now; this machine has no udev (${noUdev})` : `${device} is not read-write for this process, and this machine has no udev to apply a rule (${noUdev}; a chroot or a container): the VM runs without KVM unless the host opens ${device} to this user (e.g. docker --device ${device}, or chmod 0666 ${device} on the host)`;
+    return { action, warn: false };
+  }
+  if (failure) {
+    const action = `${device} was not read-write; udev rule not applied${how}: ${failure}` + (usable ? ` (it is usable now anyway)` : "");
+    return { action, warn: !usable };
+  }
+  return usable ? { action: `udev rule installed${how}; ${device} is now read-write`, warn: false } : {
+    action: `udev rule installed${how}, but ${device} is still not read-write for this process`,
+    warn: true
+  };
 }
 async function waitUntilUsable(options) {
   const deadline = Date.now() + (options.settleMs ?? 3e3);
@@ -25718,7 +25750,7 @@ async function fromApt(firmware, ctx, signals, machine = defaultAptEnvironment()
   let failures = 0;
   let updated = false;
   for (; ; ) {
-    if (signals.stop.aborted) return { reason: "stopped before apt-get ran" };
+    if (signals.stop.aborted) return { reason: "stopped before apt-get ran", stopped: true };
     const { command, args } = aptCommand(step, packages, machine.asRoot);
     ctx.log.info(`QEMU (apt): ${command} ${args.join(" ")}`);
     const ran = await runStoppable(command, args, { env, signal: signals.cancel });
@@ -25728,7 +25760,7 @@ async function fromApt(firmware, ctx, signals, machine = defaultAptEnvironment()
       step = "install";
       continue;
     }
-    if (ran.stopped) return { reason: "apt-get was stopped (the job was cancelled)" };
+    if (ran.stopped) return { reason: "stopped while apt-get ran", stopped: true };
     failures++;
     const output = ran.startError ?? `${ran.stdout}
 ${ran.stderr}`;
@@ -25799,6 +25831,7 @@ async function fromNix(nix, request, ctx, signal) {
     ["flake", "metadata", "--json", "--no-write-lock-file", request.flake],
     { env, signal }
   );
+  if (metadata.stopped) return { reason: "stopped while nix flake metadata ran", stopped: true };
   if (metadata.exitCode !== 0) {
     return {
       reason: `could not read the flake's inputs (nix flake metadata ${request.flake}): ${metadata.startError ?? lastError(metadata.stderr)}`
@@ -25811,6 +25844,7 @@ async function fromNix(nix, request, ctx, signal) {
   const args = nixQemuArgs(request.flake, request.firmware, nix.capabilities.printOutPaths);
   ctx.log.info(`QEMU (nix): ${nix.nixPath} ${args.join(" ")}`);
   const built = await runStoppable(nix.nixPath, args, { env, signal });
+  if (built.stopped) return { reason: "stopped while nix build ran", stopped: true };
   if (built.exitCode !== 0) {
     return {
       reason: `nix ${args.slice(0, 5).join(" ")} failed: ${built.startError ?? lastError(built.stderr)}`
@@ -25890,11 +25924,23 @@ function describeProvision(provision) {
       return `no source gave QEMU${others}`;
   }
 }
+function stoppedAttempt(source, where, cancelled, durationMs) {
+  const why = cancelled ? "the job was cancelled" : "provisioning was stopped (QEMU was not needed any more: the build failed or the run ended)";
+  return { source, outcome: "skipped", reason: `${where}: ${why}`, durationMs };
+}
 
 // src/qemu/version.ts
 var VERSION = /QEMU emulator version\s+(\d+(?:\.\d+)*\S*(?:\s+\([^)]*\))?)/;
 function parseQemuVersion(text2) {
   return VERSION.exec(text2)?.[1].trim();
+}
+function readVersionProbe(binary, probe) {
+  if (probe.stopped) return { stopped: `stopped while \`${binary} --version\` ran` };
+  const version = parseQemuVersion(probe.stdout);
+  if (probe.exitCode === 0 && version) return { version };
+  const said = probe.startError ?? lastError(`${probe.stdout}
+${probe.stderr}`);
+  return { reason: `${binary} --version did not name a QEMU version (${said})` };
 }
 
 // src/qemu/index.ts
@@ -25921,6 +25967,11 @@ async function provisionQemu(request, ctx, signals, earlier = []) {
       if (either.aborted) return ended(request, "stopped", attempts);
       const started = Date.now();
       const tried = await tryOne(source, await gather(source, request, ctx, signals), ctx, either);
+      if ("reason" in tried && tried.stopped) {
+        const cancelled = signals.cancel.aborted;
+        attempts.push(stoppedAttempt(source, tried.reason, cancelled, Date.now() - started));
+        return ended(request, "stopped", attempts);
+      }
       if ("reason" in tried) {
         attempts.push(attempt(source, "failed", tried.reason, started));
         ctx.log.info(`QEMU (${source}): passed over: ${tried.reason}`);
@@ -25960,12 +26011,10 @@ async function tryOne(source, result, ctx, signal) {
     env: stringEnv(ctx.env),
     signal
   });
-  const version = parseQemuVersion(probe.stdout);
-  if (probe.exitCode !== 0 || !version) {
-    const said = probe.startError ?? lastError(`${probe.stdout}
-${probe.stderr}`);
-    return { reason: `${result.binary} --version did not name a QEMU version (${said})` };
-  }
+  const read = readVersionProbe(result.binary, probe);
+  if ("stopped" in read) return { reason: read.stopped, stopped: true };
+  if ("reason" in read) return read;
+  const { version } = read;
   const where = result.detail && result.detail !== result.binary ? ` in ${result.detail}` : "";
   return { ...result, version, detail: `QEMU ${version} at ${result.binary}${where} (${source})` };
 }
