@@ -1174,6 +1174,10 @@ target is missed the table says MISSED with the figure; the targets are not adju
 ${markdownTable(HEADER, data.rows.map(cells))}
 
 Load average (1, 5, 15 min): ${data.load}.
+
+Figures measured apart from this run (QEMU provisioning, the env diff beside the build, the image
+cache on a key-baking image, the regression view, the runner-image legs) are in
+[benchmarks-apart.md](benchmarks-apart.md).
 ${data.notes.length ? `\n### Reading the figures\n\n${data.notes.map(n => `- ${n}`).join('\n')}\n` : ''}
 ${data.failed.length ? `\n${data.failed.length} boot run(s) failed and are left out of the figures: ${data.failed.map(s => `round ${s.round} ${s.variant} (${s.error})`).join('; ')}.\n` : ''}
 ## The machine
