@@ -12,7 +12,7 @@ import {
   readBaselineFile,
   writeBaselineFile,
   writeBootHistory
-} from "./chunks/chunk-YWZFWAAD.js";
+} from "./chunks/chunk-TANWRUMJ.js";
 import {
   INPUT_DEFAULTS,
   Secrets,
@@ -26,7 +26,7 @@ import {
   signalChildren,
   withHistory,
   writeReportFiles
-} from "./chunks/chunk-H7ADD5GK.js";
+} from "./chunks/chunk-J4AVIXNM.js";
 import "./chunks/chunk-3BV2LLEE.js";
 
 // src/cli.ts

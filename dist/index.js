@@ -11,8 +11,9 @@ import {
   deliverReport,
   emptyReport,
   readReport,
-  restoreBaseline
-} from "./chunks/chunk-B73WHR7C.js";
+  restoreBaseline,
+  uploadReport
+} from "./chunks/chunk-6XKI5X4G.js";
 import {
   actionOutputs,
   annotate,
@@ -20,7 +21,7 @@ import {
   probeOutputReader,
   writeBaselineFile,
   writeBootHistory
-} from "./chunks/chunk-YWZFWAAD.js";
+} from "./chunks/chunk-TANWRUMJ.js";
 import {
   INPUT_DEFAULTS,
   InputError,
@@ -37,7 +38,7 @@ import {
   runPipeline,
   signalChildren,
   withHistory
-} from "./chunks/chunk-H7ADD5GK.js";
+} from "./chunks/chunk-J4AVIXNM.js";
 import {
   addPath,
   error,
@@ -131,6 +132,24 @@ function writeSafely(write, log) {
   }
 }
 
+// src/report/iso-artifact.ts
+import { dirname } from "node:path";
+var ISO_UPLOAD_BUDGET_MS = 30 * 6e4;
+async function uploadIsoArtifact(report, inputs, options) {
+  const iso = report.builds[0]?.isoPath;
+  if (report.result !== "passed" || !iso) {
+    return { status: "skipped", detail: `no ISO to upload (${report.result})`, withheld: [] };
+  }
+  return uploadReport({
+    reportDir: dirname(iso),
+    // Artifact names take no '/' (an attribute path may hold dots, never slashes).
+    name: `${inputs.image}-iso`,
+    retentionDays: inputs.retentionDays,
+    timeoutMs: ISO_UPLOAD_BUDGET_MS,
+    ...options
+  });
+}
+
 // src/main.ts
 async function run() {
   const secrets = new Secrets((value) => setSecret(value));
@@ -192,6 +211,7 @@ async function run() {
     report = crashReport(reportDir, errorMessage(error2));
     error(errorMessage(error2), { title: "boot-image-vm crashed" });
   }
+  if (!inputs.boot) await shipIso(report, inputs, secrets);
   const view = await actionsLog.group(
     "Compare with the last good run",
     () => regressionView(report, reportDir, { ...inputs, env: process.env, log: actionsLog })
@@ -215,6 +235,17 @@ async function run() {
     setFailed(
       `boot-image-vm: passed, but with ${report.comparison.regressions.length} regression(s) since the last good run (fail-on-regression)`
     );
+  }
+}
+async function shipIso(report, inputs, secrets) {
+  report.isoArtifact = await actionsLog.group(
+    "Upload the ISO as an artifact",
+    () => uploadIsoArtifact(report, inputs, { secrets, log: actionsLog })
+  );
+  const boot = report.stages.boot;
+  if (boot) boot.detail = `${boot.detail}; the ISO: ${report.isoArtifact.detail}`;
+  if (report.result === "passed" && report.isoArtifact.status !== "uploaded") {
+    setFailed(`boot-image-vm: the ISO was not uploaded: ${report.isoArtifact.detail}`);
   }
 }
 function exportNixEnv(step) {

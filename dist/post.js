@@ -10,7 +10,7 @@ import {
   emptyReport,
   readReport,
   saveBaseline
-} from "./chunks/chunk-B73WHR7C.js";
+} from "./chunks/chunk-6XKI5X4G.js";
 import {
   INPUT_DEFAULTS,
   Secrets,
@@ -23,7 +23,7 @@ import {
   renderSummary,
   saveImageCache,
   writeReportFiles
-} from "./chunks/chunk-H7ADD5GK.js";
+} from "./chunks/chunk-J4AVIXNM.js";
 import {
   error,
   getInput,

@@ -2,6 +2,8 @@
 // The same parser serves the action (core.getInput) and the command line (flags).
 import type { ProbeSpec } from './model.js'
 import { extraNixConfProblem, githubTokenProblem, nixVersionProblem } from './inputs-nix.js'
+import { checkIsoFile } from './iso-file.js'
+import { checkPrivateKeyFile } from './key.js'
 
 export type BuildIn = 'host' | 'devshell' | 'both'
 export type NixMode = 'auto' | 'install' | 'existing'
@@ -15,10 +17,16 @@ export type CompareMode = 'auto' | 'off'
 export interface Inputs {
   flake: string
   image: string
+  /** An ISO to boot instead of building one (absolute); empty: build it. */
+  iso: string
+  /** False: build and upload the ISO as an artifact, boot nothing. */
+  boot: boolean
   /** Empty: no devshell, so no env diff. */
   devshell: string
   buildIn: BuildIn
   rootKeyEnv: string
+  /** The user's private key (absolute) in the ephemeral key's place; empty: an ephemeral key. */
+  sshKey: string
   nix: NixMode
   nixVersion: string
   extraNixConf: string[]
@@ -49,9 +57,12 @@ export interface Inputs {
 export const INPUT_DEFAULTS = {
   flake: '.',
   image: 'bootImage',
+  iso: '',
+  boot: 'true',
   devshell: 'bootImageTest',
   'build-in': 'host',
   'root-key-env': 'PRE_NIXOS_ROOT_KEY',
+  'ssh-key': '',
   nix: 'auto',
   'nix-version': '',
   'extra-nix-conf': '',
@@ -176,6 +187,22 @@ function boolean(input: InputName, value: string): boolean {
   throw new InputError(input, `'${value}' is not 'true' or 'false'.`)
 }
 
+/** The `iso` input made absolute, once it is proven to be an ISO 9660 image. */
+function isoInput(value: string): string {
+  if (!value) return ''
+  const checkedIso = checkIsoFile(value)
+  if ('problem' in checkedIso) throw new InputError('iso', checkedIso.problem)
+  return checkedIso.path
+}
+
+/** The `ssh-key` input made absolute, once it is proven to be a usable private key. */
+function sshKeyInput(value: string): string {
+  if (!value) return ''
+  const checkedKey = checkPrivateKeyFile(value)
+  if ('problem' in checkedKey) throw new InputError('ssh-key', checkedKey.problem)
+  return checkedKey.path
+}
+
 /**
  * Reads and validates every input. `read` returns the raw value ('' when unset); defaults apply
  * to empty values. Throws InputError naming the input and what it accepts.
@@ -210,6 +237,14 @@ export function parseInputs(read: (name: InputName) => string): Inputs {
       `'${image}' contains white space; give one attribute, e.g. 'bootImage'.`
     )
   const probesText = read('probes').trim()
+  const iso = isoInput(read('iso').trim())
+  const boot = boolean('boot', get('boot'))
+  if (!boot && iso) {
+    throw new InputError(
+      'boot',
+      "'false' with 'iso' given leaves nothing to do: boot the ISO (boot: true) or build one (no iso)."
+    )
+  }
 
   const devshell = read('devshell').trim()
   const buildIn = oneOf('build-in', get('build-in'), ['host', 'devshell', 'both'] as const)
@@ -223,10 +258,13 @@ export function parseInputs(read: (name: InputName) => string): Inputs {
   return {
     flake: nonEmpty('flake'),
     image,
+    iso,
+    boot,
     // Empty is meaningful here (skip the diff); the runner and the CLI fill in the default.
     devshell,
     buildIn,
     rootKeyEnv,
+    sshKey: sshKeyInput(read('ssh-key').trim()),
     nix: oneOf('nix', get('nix'), ['auto', 'install', 'existing'] as const),
     nixVersion: checked('nix-version', get('nix-version'), nixVersionProblem),
     extraNixConf: checked(

@@ -16,6 +16,7 @@ import { annotate, probeOutputReader } from './report/annotations.js'
 import { annotateComparison } from './report/comparison-section.js'
 import { regressionView } from './report/regression-view.js'
 import { actionOutputs } from './report/outputs.js'
+import { uploadIsoArtifact } from './report/iso-artifact.js'
 import { Secrets } from './secrets.js'
 import { STATE } from './state.js'
 
@@ -89,6 +90,8 @@ export async function run(): Promise<void> {
     core.error(errorMessage(error), { title: 'boot-image-vm crashed' })
   }
 
+  if (!inputs.boot) await shipIso(report, inputs, secrets)
+
   // Compared with the last good run (issue 9); post saves this run as the baseline when it may.
   const view = await actionsLog.group('Compare with the last good run', () =>
     regressionView(report, reportDir, { ...inputs, env: process.env, log: actionsLog })
@@ -112,6 +115,19 @@ export async function run(): Promise<void> {
     core.setFailed(
       `boot-image-vm: passed, but with ${report.comparison.regressions.length} regression(s) since the last good run (fail-on-regression)`
     )
+  }
+}
+
+/** Input 'boot' false: the ISO is the step's product, so a failed upload fails the step. */
+async function shipIso(report: Report, inputs: Inputs, secrets: Secrets): Promise<void> {
+  report.isoArtifact = await actionsLog.group('Upload the ISO as an artifact', () =>
+    uploadIsoArtifact(report, inputs, { secrets, log: actionsLog })
+  )
+  const boot = report.stages.boot
+  // The stage table says where the ISO went (or why it did not).
+  if (boot) boot.detail = `${boot.detail}; the ISO: ${report.isoArtifact.detail}`
+  if (report.result === 'passed' && report.isoArtifact.status !== 'uploaded') {
+    core.setFailed(`boot-image-vm: the ISO was not uploaded: ${report.isoArtifact.detail}`)
   }
 }
 

@@ -374,6 +374,8 @@ export interface UploadResult {
   detail: string
   /** Report-relative files withheld because they held a secret. */
   withheld: string[]
+  /** The name the artifact got (another may have taken the one asked for). */
+  name?: string
 }
 
 export interface Report {
@@ -399,4 +401,6 @@ export interface Report {
   cache?: CacheResult
   comparison?: Comparison
   upload?: UploadResult
+  /** Input 'boot' false: the ISO's own artifact, for a later job's input 'iso'. */
+  isoArtifact?: UploadResult
 }

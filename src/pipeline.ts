@@ -3,7 +3,7 @@
 // report.json current after each one, and is the only place that decides the verdict.
 import type { StageContext } from './context.js'
 import type { Inputs } from './inputs.js'
-import { createEphemeralKey, type EphemeralKey } from './key.js'
+import { createEphemeralKey, providedKey, type EphemeralKey } from './key.js'
 import type {
   BuildContext,
   BuildResult,
@@ -75,7 +75,10 @@ export function decideVerdict(report: Report): Verdict {
   }
   // A cancelled run never passes: blame the stage that was cut short.
   if (report.cancelled) {
-    return vm || report.stages.build?.status === 'passed'
+    // A skipped build: the ISO was given (input 'iso'), so only the boot can have been cut short.
+    return vm ||
+      report.stages.build?.status === 'passed' ||
+      report.stages.build?.status === 'skipped'
       ? { result: 'boot-failed', decidedBy: 'boot' }
       : { result: 'build-failed', decidedBy: 'build' }
   }
@@ -99,6 +102,11 @@ interface Beside {
   /** Aborted when nobody needs QEMU any more (a failed build, the end of the run). */
   stopQemu: AbortController
 }
+
+/** The reason for every stage that input 'iso' leaves out. */
+export const ISO_GIVEN = "input 'iso' given"
+/** The reason for the stages that input 'boot: false' leaves out. */
+export const BOOT_OFF = "input 'boot' is false"
 
 /** What setup's KVM wait gets when QEMU is not there yet (see runStages). */
 const KVM_NOT_CHECKED_YET: KvmCheck = {
@@ -178,7 +186,10 @@ async function runStages(
           })
         : checkKvm({ qemu }))
 
-  const key = createEphemeralKey(ctx.tempDir)
+  // The user's key (input 'ssh-key') replaces the ephemeral one everywhere, and is masked the same.
+  const key = inputs.sshKey
+    ? providedKey(inputs.sshKey, ctx.tempDir)
+    : createEphemeralKey(ctx.tempDir)
   ctx.secrets.add(key.privateKey)
   hooks.onKey?.(key)
 
@@ -186,29 +197,62 @@ async function runStages(
   // that fails stops the build: an image that cannot be booted is not worth waiting for.
   let nixReady: (nix: NixInstallation | undefined) => void = () => {}
   const setupNixPromise = new Promise<NixInstallation | undefined>(r => (nixReady = r))
+  // A given ISO needs no Nix: no setup runs, and the nix source of QEMU is passed over.
+  if (inputs.iso) nixReady(undefined)
   const buildStop = new AbortController()
   let building = false
-  const qemu = await startQemu(
-    inputs,
-    ctx,
-    { startedAt, nix: () => setupNixPromise },
-    beside,
-    provision => {
-      report.qemu = provision
-      report.stages.qemu = qemuStageRecord(provision)
-      if (provision.status === 'ready' && provision.binary) void kvmCheck(provision.binary)
-      if (provision.status === 'failed') {
-        buildStop.abort()
-        // The build's nix (and the env diff's, the only other children by now) end here.
-        if (building) signalChildren('SIGTERM')
-      }
-      save()
-    }
-  )
+  // Without a boot (input 'boot' false) no QEMU is provisioned at all.
+  if (!inputs.boot) report.stages.qemu = { status: 'skipped', durationMs: 0, detail: BOOT_OFF }
+  const noQemu: { ready?: string; settled: boolean } = { settled: true }
+  const qemu = !inputs.boot
+    ? noQemu
+    : await startQemu(
+        inputs,
+        ctx,
+        { startedAt, nix: () => setupNixPromise, noNix: inputs.iso ? ISO_GIVEN : undefined },
+        beside,
+        provision => {
+          report.qemu = provision
+          report.stages.qemu = qemuStageRecord(provision)
+          if (provision.status === 'ready' && provision.binary) void kvmCheck(provision.binary)
+          if (provision.status === 'failed') {
+            buildStop.abort()
+            // The build's nix (and the env diff's, the only other children by now) end here.
+            if (building) signalChildren('SIGTERM')
+          }
+          save()
+        }
+      )
   if (inputs.qemu === 'path') await beside.qemu
   // Set by the provisioning's handler whenever it settles, so read anew at each point.
   const qemuFailed = (): boolean => report.qemu?.status === 'failed'
   if (qemuFailed()) return end()
+
+  /** Boot `iso` once QEMU is provisioned: ready by now unless provisioning is slower than the build. */
+  const bootWhenQemuReady = async (
+    iso: string,
+    nix: NixInstallation | undefined
+  ): Promise<Report> => {
+    const waitStarted = Date.now()
+    if (!qemu.settled) ctx.log.info('The image is ready; waiting for QEMU to be provisioned.')
+    const provision = await beside.qemu
+    if (provision?.status !== 'ready' || !provision.binary || cancelled()) return end()
+    provision.bootWaitedMs = Date.now() - waitStarted
+    save()
+    const provisioned = { binary: provision.binary, ovmf: provision.ovmf }
+    await bootStage(inputs, iso, provisioned, key, kvmCheck, nix, ctx, hooks, report)
+    return end()
+  }
+
+  if (inputs.iso) {
+    for (const name of ['setup', 'build', 'env-diff'] as const) {
+      report.stages[name] = { status: 'skipped', durationMs: 0, detail: ISO_GIVEN }
+    }
+    report.cache = { status: 'disabled', detail: ISO_GIVEN }
+    save()
+    ctx.log.info(`Booting the given ISO ${inputs.iso}: no Nix, no build, no env diff, no cache.`)
+    return bootWhenQemuReady(inputs.iso, undefined)
+  }
 
   const setupRun = stage(
     'setup',
@@ -271,24 +315,22 @@ async function runStages(
   const iso = builds[0]?.isoPath
   if (!iso || builds.some(build => build.status !== 'passed') || cancelled()) return end()
 
-  // The boot needs QEMU: ready by now unless provisioning is slower than the build.
-  const waitStarted = Date.now()
-  if (!qemu.settled) ctx.log.info('The image is built; waiting for QEMU to be provisioned.')
-  const provision = await beside.qemu
-  if (provision?.status !== 'ready' || !provision.binary || cancelled()) return end()
-  provision.bootWaitedMs = Date.now() - waitStarted
-  save()
-
-  const provisioned = { binary: provision.binary, ovmf: provision.ovmf }
-  await bootStage(inputs, iso, provisioned, key, kvmCheck, nix, ctx, hooks, report)
-  return end()
+  if (!inputs.boot) {
+    report.stages.boot = { status: 'skipped', durationMs: 0, detail: BOOT_OFF }
+    return end()
+  }
+  return bootWhenQemuReady(iso, nix)
 }
 
 /** The path source at once; the rest of the mode's sources beside setup and the build. */
 async function startQemu(
   inputs: Inputs,
   ctx: StageContext,
-  from: { startedAt: number; nix: () => Promise<NixInstallation | undefined> },
+  from: {
+    startedAt: number
+    nix: () => Promise<NixInstallation | undefined>
+    noNix?: string
+  },
   beside: Beside,
   settle: (provision: QemuProvision) => void
 ): Promise<{ ready?: string; settled: boolean }> {
@@ -462,7 +504,8 @@ async function bootStage(
   qemu: { binary: string; ovmf?: OvmfFiles },
   key: EphemeralKey,
   kvmCheck: (qemu: string) => Promise<KvmCheck>,
-  nix: NixInstallation,
+  /** Undefined for a given ISO: the test command then runs with the job's own environment. */
+  nix: NixInstallation | undefined,
   ctx: StageContext,
   hooks: PipelineHooks,
   report: Report
@@ -480,13 +523,14 @@ async function bootStage(
       kvmCheck: inputs.kvm === 'off' ? undefined : await kvmCheck(qemu.binary),
       bootTimeoutSeconds: inputs.bootTimeoutSeconds,
       privateKeyPath: key.privateKeyPath,
+      keyRefusedHint: keyRefusedHint(inputs),
       probes: inputs.probes,
       testCommand: inputs.testCommand,
       testTimeoutSeconds: inputs.testTimeoutSeconds,
       onQemuStarted: hooks.onQemuStarted
     },
     // The test command runs with the action's Nix, as later steps do.
-    { ...ctx, env: withNixStepEnv(ctx.env, nixStepEnv(nix, ctx.env)) }
+    nix ? { ...ctx, env: withNixStepEnv(ctx.env, nixStepEnv(nix, ctx.env)) } : ctx
   )
   report.vm = vm
   const boot = vm.boot
@@ -515,6 +559,17 @@ async function bootStage(
       detail: vm.test.timedOut ? 'timed out' : `exit code ${vm.test.exitCode}`
     }
   }
+}
+
+/** Which key the guest refused, and what to do about it. */
+function keyRefusedHint(inputs: Inputs): string {
+  if (inputs.sshKey) {
+    return `the key in input 'ssh-key' (${inputs.sshKey}) is not one the image trusts: give the private key whose public half the image was built with`
+  }
+  if (inputs.iso) {
+    return `the image probably bakes another key: give its private key as input 'ssh-key' (the run's own key is only offered as the credential ssh.authorized_keys.root)`
+  }
+  return `the image trusts neither the key passed in '${inputs.rootKeyEnv}' nor the credential ssh.authorized_keys.root`
 }
 
 /** A fresh key for one more build context, inside the run's key dir (post deletes it). */

@@ -27,6 +27,8 @@ export interface QemuRequest {
   flake: string
   /** Setup's Nix once setup is done (undefined when it failed): the nix source waits for it. */
   nix: () => Promise<NixInstallation | undefined>
+  /** Why there is no Nix by design (no setup ran), said instead of a setup failure. */
+  noNix?: string
   /** Epoch ms the run started: readyAfterMs counts from it. */
   startedAt: number
   /** Tests: the machine facts the apt source reads. */
@@ -115,7 +117,7 @@ async function gather(
       return fromPath(request.firmware, ctx.env)
     case 'nix': {
       const nix = await request.nix()
-      if (!nix) return { reason: 'setup gave no usable Nix' }
+      if (!nix) return { reason: request.noNix ?? 'setup gave no usable Nix' }
       return fromNix(nix, request, ctx, AbortSignal.any([signals.stop, signals.cancel]))
     }
     case 'apt':

@@ -99,6 +99,7 @@ export async function uploadReport(options: UploadReportOptions): Promise<Upload
     return {
       status: 'uploaded',
       artifactId: uploaded.id,
+      name: uploaded.name,
       ...(url ? { artifactUrl: url } : {}),
       detail:
         `${count(files.length, 'file')} (${uploaded.size ?? '?'} bytes zipped) as ` +

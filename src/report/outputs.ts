@@ -6,6 +6,7 @@ import type { BuildResult, Report, Result } from '../model.js'
 export const OUTPUT_NAMES = [
   'result',
   'iso-path',
+  'iso-artifact',
   'out-path',
   'drv-path',
   'failed-drvs',
@@ -81,6 +82,8 @@ export function actionOutputs(report: Report, context: OutputContext): Record<Ou
   return {
     result: report.result,
     'iso-path': build?.isoPath ?? '',
+    'iso-artifact':
+      report.isoArtifact?.status === 'uploaded' ? (report.isoArtifact.name ?? '') : '',
     'out-path': build?.outPath ?? '',
     'drv-path': build?.drvPath ?? '',
     'failed-drvs': failedDrvs(report.builds),

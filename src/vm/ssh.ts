@@ -209,6 +209,15 @@ function attempt(
   })
 }
 
+/**
+ * sshd answered and refused every key offered. Final: the guest's authorized keys are in place
+ * before sshd starts (baked in, or written from the credential early in boot), so waiting until
+ * the boot timeout would only hide the cause.
+ */
+const AUTH_REFUSED = /All configured authentication methods failed/
+/** Starts the error waitForSsh throws when the guest refused the key. */
+export const KEY_REFUSED = 'the guest refused the SSH key'
+
 /** The longest a handshake attempt may grow to after attempts that ran out of time. */
 const MAX_ATTEMPT_MS = 16_000
 
@@ -253,6 +262,7 @@ export async function waitForSsh(
   let attempts = 0
   let attemptMs = options.attemptTimeoutMs ?? 4_000
   let lastError = 'no attempt made'
+  let refused: string | undefined
   const inFlight = new Map<Promise<void>, Progress>()
   const launch = (timeoutMs: number): void => {
     attempts++
@@ -260,8 +270,10 @@ export async function waitForSsh(
     const tracked: Promise<void> = attempt(options, timeoutMs, progress)
       .then(result => {
         attemptMs = nextAttemptBudget(attemptMs, result)
-        if (!result.client) lastError = result.error ?? 'unknown error'
-        else if (winner || aborted !== undefined) result.client.end()
+        if (!result.client) {
+          lastError = result.error ?? 'unknown error'
+          if (AUTH_REFUSED.test(lastError)) refused = lastError
+        } else if (winner || aborted !== undefined || refused) result.client.end()
         else winner = result
       })
       .finally(() => inFlight.delete(tracked))
@@ -301,6 +313,7 @@ export async function waitForSsh(
         return { client: session, fingerprint: winner.fingerprint ?? '' }
       }
       if (aborted !== undefined) throw new Error(aborted)
+      if (refused) throw new Error(`${KEY_REFUSED} (${refused}, after ${attempts} attempts)`)
       const now = Date.now()
       const remaining = options.deadline - now
       if (remaining <= 0 && inFlight.size === 0) break

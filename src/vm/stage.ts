@@ -11,7 +11,7 @@ import { checkKvm } from './kvm.js'
 import type { Machine } from './machine.js'
 import { runProbes } from './probes.js'
 import { freePort, type OvmfFiles } from './qemu.js'
-import type { SshSession } from './ssh.js'
+import { KEY_REFUSED, type SshSession } from './ssh.js'
 import { runTestCommand } from './test-command.js'
 import { bootTimeline, findFingerprint } from './timeline.js'
 
@@ -29,6 +29,8 @@ export interface VmRequest {
   kvmCheck?: KvmCheck
   bootTimeoutSeconds: number
   privateKeyPath: string
+  /** Said after the error when the guest refuses the key: which key it was, and the fix. */
+  keyRefusedHint?: string
   probes: ProbeSpec[]
   testCommand: string
   testTimeoutSeconds?: number
@@ -134,6 +136,9 @@ export async function runVm(request: VmRequest, ctx: StageContext): Promise<VmSt
 
     if (outcome.kind !== 'ready') {
       boot.error = outcome.error
+      if (outcome.error.startsWith(KEY_REFUSED) && request.keyRefusedHint) {
+        boot.error += `; ${request.keyRefusedHint}`
+      }
       // Name the input to raise when the deadline is what ended the boot.
       if (Date.now() >= deadline) {
         boot.error += ` (input 'boot-timeout' is ${request.bootTimeoutSeconds} s)`

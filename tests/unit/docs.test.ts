@@ -147,6 +147,7 @@ describe('example workflows', () => {
         'docs/examples/pull-request.yml',
         'docs/examples/nightly.yml',
         'docs/examples/matrix.yml',
+        'docs/examples/build-once-boot-matrix.yml',
         '.github/workflows/ci.yml',
         '.github/workflows/self-test.yml'
       ])

@@ -99,7 +99,8 @@ describe('uploadReport', () => {
       artifactId: artifact.id,
       artifactUrl: `https://github.com/octo-org/images/actions/runs/4242/artifacts/${artifact.id}`,
       detail: expect.stringContaining('4 files'),
-      withheld: []
+      withheld: [],
+      name: 'boot-image-vm-logs'
     })
     expect(artifact.name).toBe('boot-image-vm-logs')
     const files = await artifact.files()

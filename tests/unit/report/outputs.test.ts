@@ -26,6 +26,7 @@ describe('actionOutputs', () => {
     expect(outputs).toEqual({
       result: 'passed',
       'iso-path': `${ISO_OUT}/iso/nixos.iso`,
+      'iso-artifact': '',
       'out-path': ISO_OUT,
       'drv-path': ISO_DRV,
       'failed-drvs': '[]',

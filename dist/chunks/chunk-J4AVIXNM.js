@@ -6493,7 +6493,7 @@ var require_crypto = __commonJS({
       MAC_INFO,
       bindingAvailable: !!binding,
       init: (() => {
-        return new Promise(async (resolve5, reject) => {
+        return new Promise(async (resolve7, reject) => {
           try {
             POLY1305_WASM_MODULE = await require_poly1305()();
             POLY1305_RESULT_MALLOC = POLY1305_WASM_MODULE._malloc(16);
@@ -6505,7 +6505,7 @@ var require_crypto = __commonJS({
           } catch (ex) {
             return reject(ex);
           }
-          resolve5();
+          resolve7();
         });
       })(),
       NullCipher,
@@ -6865,7 +6865,7 @@ ${formatted}-----END ${type} KEY-----`;
           }
         };
       })(),
-      isPrivateKey: function isPrivateKey() {
+      isPrivateKey: function isPrivateKey2() {
         return this[SYM_PRIV_PEM] !== null;
       },
       getPrivatePEM: function getPrivatePEM() {
@@ -7763,7 +7763,7 @@ var require_agent = __commonJS({
     "use strict";
     var { Socket } = __require("net");
     var { Duplex } = __require("stream");
-    var { resolve: resolve5 } = __require("path");
+    var { resolve: resolve7 } = __require("path");
     var { readFile: readFile3 } = __require("fs");
     var { execFile, spawn: spawn6 } = __require("child_process");
     var { isParsedKey, parseKey } = require_keyParser();
@@ -7899,7 +7899,7 @@ var require_agent = __commonJS({
       const RET_ERR_BINSTDIN = 13;
       const RET_ERR_BINSTDOUT = 14;
       const RET_ERR_BADLEN = 15;
-      const EXEPATH = resolve5(__bivDirname, "..", "util/pagent.exe");
+      const EXEPATH = resolve7(__bivDirname, "..", "util/pagent.exe");
       const ERROR = {
         [RET_ERR_BADARGS]: new Error("Invalid pagent.exe arguments"),
         [RET_ERR_UNAVAILABLE]: new Error("Pageant is not running"),
@@ -20156,13 +20156,107 @@ function extraNixConfProblem(lines2) {
   return void 0;
 }
 
+// src/iso-file.ts
+import { closeSync, openSync, readSync, statSync } from "node:fs";
+import { resolve } from "node:path";
+var SIGNATURE_OFFSET = 16 * 2048 + 1;
+var SIGNATURE = "CD001";
+function checkIsoFile(path) {
+  const absolute = resolve(path);
+  let size2;
+  try {
+    const stat6 = statSync(absolute);
+    if (!stat6.isFile()) return { problem: `'${path}' is not a file.` };
+    size2 = stat6.size;
+  } catch {
+    return {
+      problem: `'${path}' does not exist; give the path of an ISO (e.g. where actions/download-artifact put it).`
+    };
+  }
+  const notIso = `'${path}' is not an ISO 9660 image (no 'CD001' signature at byte ${SIGNATURE_OFFSET}); give the .iso file the build produced, not the artifact's zip or a directory.`;
+  if (size2 < SIGNATURE_OFFSET + SIGNATURE.length) return { problem: notIso };
+  const bytes2 = Buffer.alloc(SIGNATURE.length);
+  const fd = openSync(absolute, "r");
+  try {
+    readSync(fd, bytes2, 0, bytes2.length, SIGNATURE_OFFSET);
+  } finally {
+    closeSync(fd);
+  }
+  return bytes2.toString("latin1") === SIGNATURE ? { path: absolute } : { problem: notIso };
+}
+
+// src/key.ts
+var import_ssh2 = __toESM(require_lib2(), 1);
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve as resolve2 } from "node:path";
+function publicKeyLine(privateKey) {
+  const parsed = import_ssh2.default.utils.parseKey(privateKey);
+  const key = Array.isArray(parsed) ? parsed[0] : parsed;
+  if (key instanceof Error) throw new Error(`the SSH private key cannot be read: ${key.message}`);
+  return `${key.type} ${key.getPublicSSH().toString("base64")}`;
+}
+function isPrivateKey(text2) {
+  publicKeyLine(text2);
+  const parsed = import_ssh2.default.utils.parseKey(text2);
+  const key = Array.isArray(parsed) ? parsed[0] : parsed;
+  return !(key instanceof Error) && key.isPrivateKey();
+}
+function createEphemeralKey(parentDir) {
+  const dir = join(parentDir, "ssh-key");
+  mkdirSync(dir, { recursive: true, mode: 448 });
+  const pair2 = import_ssh2.default.utils.generateKeyPairSync("ed25519", { comment: "boot-image-vm ephemeral key" });
+  const privateKeyPath = join(dir, "id_ed25519");
+  const publicKeyPath = `${privateKeyPath}.pub`;
+  writeFileSync(privateKeyPath, pair2.private, { mode: 384 });
+  writeFileSync(publicKeyPath, pair2.public + "\n", { mode: 384 });
+  return { dir, privateKeyPath, publicKeyPath, privateKey: pair2.private };
+}
+function providedKey(privateKeyPath, parentDir) {
+  const privateKey = readFileSync(privateKeyPath, "utf8");
+  const dir = join(parentDir, "ssh-key");
+  mkdirSync(dir, { recursive: true, mode: 448 });
+  const publicKeyPath = join(dir, "provided.pub");
+  writeFileSync(publicKeyPath, `${publicKeyLine(privateKey)} boot-image-vm ssh-key input
+`, {
+    mode: 384
+  });
+  return { dir, privateKeyPath, publicKeyPath, privateKey };
+}
+function checkPrivateKeyFile(path) {
+  const absolute = resolve2(path);
+  let text2;
+  try {
+    text2 = readFileSync(absolute, "utf8");
+  } catch (error2) {
+    const code2 = error2.code;
+    return {
+      problem: `'${path}' cannot be read (${code2 ?? "error"}); give the path of a private key file (e.g. written from a secret).`
+    };
+  }
+  try {
+    if (!isPrivateKey(text2)) {
+      return {
+        problem: `'${path}' holds a public key, not a private one; give the private half (the file without .pub).`
+      };
+    }
+  } catch (error2) {
+    return {
+      problem: `'${path}' is not an unencrypted SSH private key (${error2 instanceof Error ? error2.message : String(error2)}); give an OpenSSH or PEM private key without a passphrase.`
+    };
+  }
+  return { path: absolute };
+}
+
 // src/inputs.ts
 var INPUT_DEFAULTS = {
   flake: ".",
   image: "bootImage",
+  iso: "",
+  boot: "true",
   devshell: "bootImageTest",
   "build-in": "host",
   "root-key-env": "PRE_NIXOS_ROOT_KEY",
+  "ssh-key": "",
   nix: "auto",
   "nix-version": "",
   "extra-nix-conf": "",
@@ -20268,6 +20362,18 @@ function boolean(input, value) {
   if (/^(false|no|0)$/i.test(value)) return false;
   throw new InputError(input, `'${value}' is not 'true' or 'false'.`);
 }
+function isoInput(value) {
+  if (!value) return "";
+  const checkedIso = checkIsoFile(value);
+  if ("problem" in checkedIso) throw new InputError("iso", checkedIso.problem);
+  return checkedIso.path;
+}
+function sshKeyInput(value) {
+  if (!value) return "";
+  const checkedKey = checkPrivateKeyFile(value);
+  if ("problem" in checkedKey) throw new InputError("ssh-key", checkedKey.problem);
+  return checkedKey.path;
+}
 function parseInputs(read) {
   const get = (name) => read(name).trim() || INPUT_DEFAULTS[name];
   const nonEmpty = (name) => {
@@ -20297,6 +20403,14 @@ function parseInputs(read) {
       `'${image}' contains white space; give one attribute, e.g. 'bootImage'.`
     );
   const probesText = read("probes").trim();
+  const iso = isoInput(read("iso").trim());
+  const boot = boolean("boot", get("boot"));
+  if (!boot && iso) {
+    throw new InputError(
+      "boot",
+      "'false' with 'iso' given leaves nothing to do: boot the ISO (boot: true) or build one (no iso)."
+    );
+  }
   const devshell = read("devshell").trim();
   const buildIn = oneOf("build-in", get("build-in"), ["host", "devshell", "both"]);
   if (buildIn !== "host" && !devshell) {
@@ -20308,10 +20422,13 @@ function parseInputs(read) {
   return {
     flake: nonEmpty("flake"),
     image,
+    iso,
+    boot,
     // Empty is meaningful here (skip the diff); the runner and the CLI fill in the default.
     devshell,
     buildIn,
     rootKeyEnv,
+    sshKey: sshKeyInput(read("ssh-key").trim()),
     nix: oneOf("nix", get("nix"), ["auto", "install", "existing"]),
     nixVersion: checked("nix-version", get("nix-version"), nixVersionProblem),
     extraNixConf: checked(
@@ -20372,7 +20489,7 @@ function consoleLog(write = (line) => process.stderr.write(line + "\n")) {
 }
 
 // src/process.ts
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync as readFileSync2 } from "node:fs";
 var LineSplitter = class {
   constructor(onLine) {
     this.onLine = onLine;
@@ -20445,7 +20562,7 @@ function signalChildren(signal = "SIGTERM") {
   for (const task of tasks) {
     let children = "";
     try {
-      children = readFileSync(`/proc/self/task/${task}/children`, "utf8");
+      children = readFileSync2(`/proc/self/task/${task}/children`, "utf8");
     } catch {
       continue;
     }
@@ -20514,7 +20631,7 @@ var Secrets = class {
 import { constants as constants2, rmSync } from "node:fs";
 import { access as access2, mkdir as mkdir4, statfs, writeFile as writeFile4 } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { delimiter, join as join3 } from "node:path";
+import { delimiter, join as join4 } from "node:path";
 
 // src/nix/capabilities.ts
 var VERSION_LINE = /^(?:\S+\s+)?\((?<product>[^)]*)\)\s+(?<version>\d+(?:\.\d+){1,2}\S*)\s*$/;
@@ -20574,7 +20691,7 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { userInfo } from "node:os";
-import { join } from "node:path";
+import { join as join2 } from "node:path";
 var PINNED_NIX_VERSION = "2.35.2";
 var INSTALLER_SHA256 = {
   "2.35.2": "9adda97297d9e8ab360df95c729eabff4f4f93d6db091953c3a68f29e3fb130c"
@@ -20651,8 +20768,8 @@ async function fetchOnce(url, options) {
   return Buffer.from(await response.arrayBuffer());
 }
 function delay(ms, signal) {
-  return new Promise((resolve5, reject) => {
-    const timer = setTimeout(resolve5, ms);
+  return new Promise((resolve7, reject) => {
+    const timer = setTimeout(resolve7, ms);
     signal?.addEventListener(
       "abort",
       () => {
@@ -20670,7 +20787,7 @@ function installerFlags(daemon, extraConfFile) {
 async function installNix(options, ctx) {
   const pin = resolveInstallerPin(options.nixVersion);
   const url = installerUrl(pin.version, ctx.env);
-  const dir = join(ctx.tempDir, "nix-installer");
+  const dir = join2(ctx.tempDir, "nix-installer");
   await mkdir(dir, { recursive: true });
   ctx.log.info(`Downloading the Nix ${pin.version} installer from ${url}`);
   const script = await downloadVerified(url, pin.sha256, {
@@ -20678,11 +20795,11 @@ async function installNix(options, ctx) {
     onRetry: (message) => ctx.log.warning(message),
     ...options.download
   });
-  const scriptPath = join(dir, "install");
+  const scriptPath = join2(dir, "install");
   await writeFile(scriptPath, script, { mode: 448 });
   await chmod(scriptPath, 448);
   const user = ctx.env.USER || safeUserName();
-  const extraConf = join(dir, "extra.conf");
+  const extraConf = join2(dir, "extra.conf");
   await writeFile(
     extraConf,
     [
@@ -20735,15 +20852,15 @@ function safeUserName() {
 // src/nix/setup-config.ts
 import { existsSync as existsSync2 } from "node:fs";
 import { chmod as chmod2, mkdir as mkdir2, writeFile as writeFile2 } from "node:fs/promises";
-import { join as join2 } from "node:path";
+import { join as join3 } from "node:path";
 function userConfFiles(env) {
   if (env.NIX_USER_CONF_FILES !== void 0) {
     return env.NIX_USER_CONF_FILES.split(":").filter(Boolean);
   }
   const home = env.HOME ?? "";
-  const configHome = env.XDG_CONFIG_HOME || (home ? join2(home, ".config") : "");
+  const configHome = env.XDG_CONFIG_HOME || (home ? join3(home, ".config") : "");
   const configDirs = (env.XDG_CONFIG_DIRS || "/etc/xdg").split(":").filter(Boolean);
-  return [configHome, ...configDirs].filter(Boolean).map((dir) => join2(dir, "nix", "nix.conf")).filter((file) => existsSync2(file));
+  return [configHome, ...configDirs].filter(Boolean).map((dir) => join3(dir, "nix", "nix.conf")).filter((file) => existsSync2(file));
 }
 function dropInText(options) {
   const lines2 = [
@@ -20764,7 +20881,7 @@ async function writeDropIn(options) {
   let tokenPath;
   if (options.githubToken) {
     options.secrets.add(options.githubToken);
-    tokenPath = join2(options.dir, "access-tokens.conf");
+    tokenPath = join3(options.dir, "access-tokens.conf");
     await writeFile2(tokenPath, `access-tokens = github.com=${options.githubToken}
 `, {
       mode: 384
@@ -20772,7 +20889,7 @@ async function writeDropIn(options) {
     await chmod2(tokenPath, 384);
     changes.push(`wrote the GitHub access token to ${tokenPath} (mode 0600; post deletes it)`);
   }
-  const confPath = join2(options.dir, "nix.conf");
+  const confPath = join3(options.dir, "nix.conf");
   await writeFile2(
     confPath,
     dropInText({ extraNixConf: options.extraNixConf, kvm: options.kvm, tokenPath })
@@ -20974,7 +21091,7 @@ async function waitUntilUsable(options) {
   for (; ; ) {
     if (await options.usable(options.devicePath)) return true;
     if (Date.now() >= deadline) return false;
-    await new Promise((resolve5) => setTimeout(resolve5, 100));
+    await new Promise((resolve7) => setTimeout(resolve7, 100));
   }
 }
 
@@ -20985,13 +21102,13 @@ function defaultSetupPaths(env) {
   return {
     nixLocations: [
       "/nix/var/nix/profiles/default/bin/nix",
-      ...home ? [join3(home, ".nix-profile/bin/nix")] : [],
+      ...home ? [join4(home, ".nix-profile/bin/nix")] : [],
       "/run/current-system/sw/bin/nix",
       "/usr/bin/nix",
       "/usr/local/bin/nix"
     ],
     stateDir,
-    daemonSocket: env.NIX_DAEMON_SOCKET_PATH || join3(stateDir, "daemon-socket/socket"),
+    daemonSocket: env.NIX_DAEMON_SOCKET_PATH || join4(stateDir, "daemon-socket/socket"),
     systemdDir: "/run/systemd/system"
   };
 }
@@ -21000,7 +21117,7 @@ var can = (path, mode = constants2.F_OK) => access2(path, mode).then(
   () => false
 );
 async function findNix(pathVariable, locations) {
-  const onPath = pathVariable.split(delimiter).filter((dir) => dir.startsWith("/")).map((dir) => join3(dir, "nix"));
+  const onPath = pathVariable.split(delimiter).filter((dir) => dir.startsWith("/")).map((dir) => join4(dir, "nix"));
   for (const candidate of [...onPath, ...locations]) {
     if (await can(candidate, constants2.X_OK)) return candidate;
   }
@@ -21008,14 +21125,14 @@ async function findNix(pathVariable, locations) {
 }
 async function setupNix(options, ctx) {
   const paths = { ...defaultSetupPaths(ctx.env), ...options.paths };
-  const dir = join3(ctx.reportDir, "setup");
+  const dir = join4(ctx.reportDir, "setup");
   await mkdir4(dir, { recursive: true });
   const changes = [];
   const cleanupPaths = [];
   let kvm = { action: "not looked at (setup stopped earlier)", deviceUsable: false };
   const finish2 = async (result) => {
     const text2 = changes.length ? changes.map((c) => `- ${c}`).join("\n") : "(nothing changed)";
-    await writeFile4(join3(dir, "changes.txt"), ctx.secrets.redact(text2) + "\n");
+    await writeFile4(join4(dir, "changes.txt"), ctx.secrets.redact(text2) + "\n");
     return { ...result, changes, cleanupPaths, kvm };
   };
   try {
@@ -21071,7 +21188,7 @@ async function setupNix(options, ctx) {
     const foundNix = nixPath;
     const configure = async (withKvm) => {
       const written = await writeDropIn({
-        dir: join3(ctx.tempDir, "nix"),
+        dir: join4(ctx.tempDir, "nix"),
         extraNixConf: options.extraNixConf,
         githubToken: options.githubToken,
         kvm: withKvm,
@@ -21107,7 +21224,7 @@ async function setupNix(options, ctx) {
     }
     const redacted = config.json ? redactConfig(config.json, ctx.secrets) : void 0;
     await writeFile4(
-      join3(dir, "config.json"),
+      join4(dir, "config.json"),
       ctx.secrets.redact(JSON.stringify(redacted ?? { error: config.error }, null, 2)) + "\n"
     );
     const storeSetting = ctx.env.NIX_REMOTE ?? stringValue(config.json?.store?.value) ?? "auto";
@@ -21127,14 +21244,14 @@ async function setupNix(options, ctx) {
       storeMode: store.mode
     };
     await writeFile4(
-      join3(dir, "nix.json"),
+      join4(dir, "nix.json"),
       JSON.stringify(
         { ...nix, storeSetting, storeModeReason: store.reason, kvmCheck: check },
         null,
         2
       ) + "\n"
     );
-    await writeFile4(join3(dir, "disk.txt"), await diskReport(ctx.env));
+    await writeFile4(join4(dir, "disk.txt"), await diskReport(ctx.env));
     if (config.error) {
       ctx.log.warning(`Could not read Nix's effective configuration: ${config.error}`);
     } else if (config.features && !["nix-command", "flakes"].every((f) => config.features?.includes(f))) {
@@ -22586,8 +22703,8 @@ function renderSummary(report, options = {}) {
 }
 
 // src/report/report-file.ts
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
-import { join as join4 } from "node:path";
+import { mkdirSync as mkdirSync2, renameSync, writeFileSync as writeFileSync2 } from "node:fs";
+import { join as join5 } from "node:path";
 var REPORT_KEYS = [
   "schemaVersion",
   "result",
@@ -22623,42 +22740,21 @@ function reportJson(report) {
 }
 function writeAtomically(path, text2) {
   const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, text2, { mode: 420 });
+  writeFileSync2(temporary, text2, { mode: 420 });
   renameSync(temporary, path);
 }
 function writeReportFiles(reportDir, report, summary) {
-  mkdirSync(reportDir, { recursive: true });
-  writeAtomically(join4(reportDir, "report.json"), reportJson(report));
-  writeAtomically(join4(reportDir, "summary.md"), summary.endsWith("\n") ? summary : summary + "\n");
-}
-
-// src/key.ts
-var import_ssh2 = __toESM(require_lib2(), 1);
-import { mkdirSync as mkdirSync2, writeFileSync as writeFileSync2 } from "node:fs";
-import { join as join5 } from "node:path";
-function publicKeyLine(privateKey) {
-  const parsed = import_ssh2.default.utils.parseKey(privateKey);
-  const key = Array.isArray(parsed) ? parsed[0] : parsed;
-  if (key instanceof Error) throw new Error(`the SSH private key cannot be read: ${key.message}`);
-  return `${key.type} ${key.getPublicSSH().toString("base64")}`;
-}
-function createEphemeralKey(parentDir) {
-  const dir = join5(parentDir, "ssh-key");
-  mkdirSync2(dir, { recursive: true, mode: 448 });
-  const pair2 = import_ssh2.default.utils.generateKeyPairSync("ed25519", { comment: "boot-image-vm ephemeral key" });
-  const privateKeyPath = join5(dir, "id_ed25519");
-  const publicKeyPath = `${privateKeyPath}.pub`;
-  writeFileSync2(privateKeyPath, pair2.private, { mode: 384 });
-  writeFileSync2(publicKeyPath, pair2.public + "\n", { mode: 384 });
-  return { dir, privateKeyPath, publicKeyPath, privateKey: pair2.private };
+  mkdirSync2(reportDir, { recursive: true });
+  writeAtomically(join5(reportDir, "report.json"), reportJson(report));
+  writeAtomically(join5(reportDir, "summary.md"), summary.endsWith("\n") ? summary : summary + "\n");
 }
 
 // src/deadline.ts
 var TIMED_OUT = /* @__PURE__ */ Symbol("timed out");
 async function withDeadline(work, ms) {
   let timer;
-  const deadline = new Promise((resolve5) => {
-    timer = setTimeout(resolve5, ms, TIMED_OUT);
+  const deadline = new Promise((resolve7) => {
+    timer = setTimeout(resolve7, ms, TIMED_OUT);
   });
   work.catch(() => void 0);
   try {
@@ -22709,7 +22805,7 @@ async function cacheLookup(work, ms) {
 
 // src/cache/image-cache.ts
 import { rm as rm6 } from "node:fs/promises";
-import { resolve as resolve3 } from "node:path";
+import { resolve as resolve5 } from "node:path";
 
 // src/nix/build.ts
 import { createWriteStream } from "node:fs";
@@ -23392,7 +23488,7 @@ var AppendFile = class {
     this.stream.write(this.redact(line) + "\n");
   }
   close() {
-    return new Promise((resolve5) => this.stream.end(() => resolve5()));
+    return new Promise((resolve7) => this.stream.end(() => resolve7()));
   }
 };
 async function findIso(outPath) {
@@ -23584,15 +23680,15 @@ function runNix(nix, request, args, env, onStderrLine) {
 
 // src/cache/actions-cache.ts
 import { readdir as readdir2, stat as stat3 } from "node:fs/promises";
-import { join as join8, resolve } from "node:path";
+import { join as join8, resolve as resolve3 } from "node:path";
 var CACHE_PATH = ".boot-image-vm-nix-cache";
 var LOOKUP_TIMEOUT_MS = 2e4;
 async function cacheUnavailable(env) {
   if (!env.ACTIONS_RUNTIME_TOKEN || !(await actionsCache()).isFeatureAvailable()) {
     return "the Actions cache service is not available here (no ACTIONS_RUNTIME_TOKEN / ACTIONS_RESULTS_URL)";
   }
-  const workspace = resolve(env.GITHUB_WORKSPACE || process.cwd());
-  if (workspace !== resolve(process.cwd())) {
+  const workspace = resolve3(env.GITHUB_WORKSPACE || process.cwd());
+  if (workspace !== resolve3(process.cwd())) {
     return `the working directory is not GITHUB_WORKSPACE (${workspace}), where @actions/cache puts entries`;
   }
   return void 0;
@@ -23609,16 +23705,16 @@ async function directoryBytes(dir) {
 }
 
 // src/cache/entry.ts
-import { existsSync as existsSync4, readFileSync as readFileSync2 } from "node:fs";
+import { existsSync as existsSync4, readFileSync as readFileSync3 } from "node:fs";
 import { mkdir as mkdir7, readdir as readdir3, rm as rm2, writeFile as writeFile6 } from "node:fs/promises";
 import { dirname as dirname3, join as join9 } from "node:path";
 
 // src/cache/bounded-run.ts
 import { spawn } from "node:child_process";
 function runBounded(command, args, options) {
-  return new Promise((resolve5) => {
+  return new Promise((resolve7) => {
     if (options.timeoutMs <= 0) {
-      resolve5({ exitCode: null, stdout: "", stderr: "", timedOut: true });
+      resolve7({ exitCode: null, stdout: "", stderr: "", timedOut: true });
       return;
     }
     const stdout = [];
@@ -23634,7 +23730,7 @@ function runBounded(command, args, options) {
     child.stderr.on("data", (chunk2) => stderr.push(chunk2));
     const done = (exitCode, startError) => {
       clearTimeout(timer);
-      resolve5({
+      resolve7({
         exitCode,
         stdout: Buffer.concat(stdout).toString("utf8"),
         stderr: Buffer.concat(stderr).toString("utf8"),
@@ -23796,7 +23892,7 @@ function stubNarinfo(info2) {
 function readManifest(dir) {
   const file = join9(dir, MANIFEST);
   if (!existsSync4(file)) return void 0;
-  const parsed = JSON.parse(readFileSync2(file, "utf8"));
+  const parsed = JSON.parse(readFileSync3(file, "utf8"));
   if (parsed.version !== 1 || !Array.isArray(parsed.stored)) return void 0;
   return {
     version: 1,
@@ -23835,7 +23931,7 @@ async function entryFileSizes(dir) {
   const sizes = /* @__PURE__ */ new Map();
   for (const name of await readdir3(dir).catch(() => [])) {
     if (!name.endsWith(".narinfo")) continue;
-    const text2 = readFileSync2(join9(dir, name), "utf8");
+    const text2 = readFileSync3(join9(dir, name), "utf8");
     const path = /^StorePath:\s*(\S+)/m.exec(text2)?.[1];
     if (path) sizes.set(path, Number(/^FileSize:\s*(\d+)/m.exec(text2)?.[1] ?? 0));
   }
@@ -24017,9 +24113,9 @@ async function servedPaths(nixPath, substituters, paths, env, timeoutMs) {
 
 // src/cache/run-facts.ts
 import { createHash as createHash4 } from "node:crypto";
-import { existsSync as existsSync5, readFileSync as readFileSync3 } from "node:fs";
+import { existsSync as existsSync5, readFileSync as readFileSync4 } from "node:fs";
 import { mkdir as mkdir9, readlink, rm as rm4 } from "node:fs/promises";
-import { dirname as dirname5, join as join11, resolve as resolve2 } from "node:path";
+import { dirname as dirname5, join as join11, resolve as resolve4 } from "node:path";
 var UNTRUSTED_ADVICE = "the Nix daemon does not trust this user, so it refuses the unsigned paths of a cache entry: add the runner's user to `trusted-users` in the daemon's nix.conf (or run as root); building without the image cache";
 async function storeTrust(nix, env) {
   if (nix.storeMode !== "daemon") return "trusted";
@@ -24034,8 +24130,8 @@ async function flakeLockHash(nix, flake, env) {
   const sha = (text2) => createHash4("sha256").update(text2).digest("hex");
   const local = /^(?:path:|git\+file:(?:\/\/)?)?(\.{1,2}|\.{0,2}\/[^?#]*)(?:[?#].*)?$/.exec(flake);
   if (local) {
-    const lock = join11(resolve2(local[1]), "flake.lock");
-    return existsSync5(lock) ? sha(readFileSync3(lock, "utf8")) : "";
+    const lock = join11(resolve4(local[1]), "flake.lock");
+    return existsSync5(lock) ? sha(readFileSync4(lock, "utf8")) : "";
   }
   const metadata = await run(nix.nixPath, ["flake", "metadata", "--json", ...nixFlags, flake], {
     env
@@ -24058,7 +24154,7 @@ async function devshellEnvPath(nix, installable, env, tempDir) {
     if (printed.exitCode !== 0) return void 0;
     let target = profile;
     for (let hop = 0; hop < 5 && !target.startsWith("/nix/store/"); hop++) {
-      target = resolve2(dirname5(target), await readlink(target));
+      target = resolve4(dirname5(target), await readlink(target));
     }
     return target.startsWith("/nix/store/") ? target : void 0;
   } catch {
@@ -24334,7 +24430,7 @@ async function restoreImageCache(nix, request, ctx) {
     };
   }
   const drvPath = evaluated.drvPath;
-  const dir = resolve3(process.cwd(), CACHE_PATH);
+  const dir = resolve5(process.cwd(), CACHE_PATH);
   const miss = (fields) => ({
     hit: false,
     drvPath,
@@ -24468,7 +24564,7 @@ import { join as join14 } from "node:path";
 // src/nix/env-capture.ts
 import { constants as constants3 } from "node:fs";
 import { access as access3, mkdir as mkdir10, mkdtemp, realpath, rm as rm7, stat as stat4, statfs as statfs3 } from "node:fs/promises";
-import { join as join13, resolve as resolve4 } from "node:path";
+import { join as join13, resolve as resolve6 } from "node:path";
 
 // src/nix/env-diff.ts
 import { createHmac, randomBytes } from "node:crypto";
@@ -25009,7 +25105,7 @@ function storeMode(facts) {
 // src/nix/env-capture.ts
 async function resolveOnPath(path, cwd) {
   for (const dir of (path ?? "").split(":")) {
-    const candidate = resolve4(cwd, dir || ".", "nix");
+    const candidate = resolve6(cwd, dir || ".", "nix");
     try {
       await access3(candidate, constants3.X_OK);
       if ((await stat4(candidate)).isFile()) return candidate;
@@ -25394,7 +25490,7 @@ async function checkKvm(options) {
   }
 }
 function runTestGuest(qemu, args, timeoutMs, runBudgetMs) {
-  return new Promise((resolve5) => {
+  return new Promise((resolve7) => {
     const started = Date.now();
     const child = spawn2(qemu, args, { stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
@@ -25406,7 +25502,7 @@ function runTestGuest(qemu, args, timeoutMs, runBudgetMs) {
       clearTimeout(timer);
       clearTimeout(runTimer);
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-      const exited = () => resolve5({ runsGuest, reason });
+      const exited = () => resolve7({ runsGuest, reason });
       if (child.exitCode !== null || child.signalCode !== null) exited();
       else child.once("close", exited);
     };
@@ -25456,7 +25552,7 @@ function lastLine(text2) {
 }
 
 // src/qemu/apt.ts
-import { existsSync as existsSync7, readFileSync as readFileSync4 } from "node:fs";
+import { existsSync as existsSync7, readFileSync as readFileSync5 } from "node:fs";
 
 // src/qemu/apt-policy.ts
 function aptPackages(firmware) {
@@ -25540,7 +25636,7 @@ function describeOs(fields) {
 }
 
 // src/qemu/path.ts
-import { accessSync, constants as constants5, statSync } from "node:fs";
+import { accessSync, constants as constants5, statSync as statSync2 } from "node:fs";
 import { delimiter as delimiter3, join as join18 } from "node:path";
 
 // src/vm/qemu.ts
@@ -25620,14 +25716,14 @@ function findOvmf(env = process.env, exists = existsSync6) {
   );
 }
 function freePort() {
-  return new Promise((resolve5, reject) => {
+  return new Promise((resolve7, reject) => {
     const server = createServer();
     server.unref();
     server.on("error", reject);
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
       const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => port ? resolve5(port) : reject(new Error("no free port")));
+      server.close(() => port ? resolve7(port) : reject(new Error("no free port")));
     });
   });
 }
@@ -25638,7 +25734,7 @@ function findOnPath(name, pathVariable) {
     const candidate = join18(dir, name);
     try {
       accessSync(candidate, constants5.X_OK);
-      if (statSync(candidate).isFile()) return candidate;
+      if (statSync2(candidate).isFile()) return candidate;
     } catch {
     }
   }
@@ -25667,7 +25763,7 @@ function runStoppable(command, args, options) {
   const { signal } = options;
   if (signal?.aborted)
     return Promise.resolve({ exitCode: null, stdout: "", stderr: "", stopped: true });
-  return new Promise((resolve5) => {
+  return new Promise((resolve7) => {
     const child = spawn3(command, args, { env: options.env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
@@ -25700,17 +25796,17 @@ function runStoppable(command, args, options) {
       clearTimeout(killTimer);
       process.off("exit", killOnExit);
       signal?.removeEventListener("abort", stop);
-      resolve5({ exitCode: startError ? null : code2, stdout, stderr, startError, stopped });
+      resolve7({ exitCode: startError ? null : code2, stdout, stderr, startError, stopped });
     });
   });
 }
 function pause(ms, signal) {
-  return new Promise((resolve5) => {
-    if (signal?.aborted) return resolve5();
+  return new Promise((resolve7) => {
+    if (signal?.aborted) return resolve7();
     const done = () => {
       clearTimeout(timer);
       signal?.removeEventListener("abort", done);
-      resolve5();
+      resolve7();
     };
     const timer = setTimeout(done, ms);
     signal?.addEventListener("abort", done, { once: true });
@@ -25732,7 +25828,7 @@ function defaultAptEnvironment() {
 }
 function readOsRelease(files) {
   const file = files.find((f) => existsSync7(f));
-  return file ? parseOsRelease(readFileSync4(file, "utf8")) : void 0;
+  return file ? parseOsRelease(readFileSync5(file, "utf8")) : void 0;
 }
 async function fromApt(firmware, ctx, signals, machine = defaultAptEnvironment()) {
   const os = readOsRelease(machine.osReleaseFiles);
@@ -25998,7 +26094,7 @@ async function gather(source, request, ctx, signals) {
       return fromPath(request.firmware, ctx.env);
     case "nix": {
       const nix = await request.nix();
-      if (!nix) return { reason: "setup gave no usable Nix" };
+      if (!nix) return { reason: request.noNix ?? "setup gave no usable Nix" };
       return fromNix(nix, request, ctx, AbortSignal.any([signals.stop, signals.cancel]));
     }
     case "apt":
@@ -26066,7 +26162,7 @@ function ended(request, status, attempts, ctx) {
 }
 
 // src/vm/stage.ts
-import { existsSync as existsSync9, readFileSync as readFileSync5, renameSync as renameSync2 } from "node:fs";
+import { existsSync as existsSync9, readFileSync as readFileSync6, renameSync as renameSync2 } from "node:fs";
 import { join as join23, relative as relative4 } from "node:path";
 
 // src/vm/machine.ts
@@ -26182,9 +26278,9 @@ var QmpClient = class _QmpClient {
     let lastError2;
     while (Date.now() < deadline) {
       try {
-        const socket = await new Promise((resolve5, reject) => {
+        const socket = await new Promise((resolve7, reject) => {
           const s2 = connect(path);
-          s2.once("connect", () => resolve5(s2));
+          s2.once("connect", () => resolve7(s2));
           s2.once("error", reject);
         });
         const client = new _QmpClient(socket);
@@ -26201,7 +26297,7 @@ var QmpClient = class _QmpClient {
   }
   async handshake(timeoutMs) {
     await withTimeout(
-      new Promise((resolve5, reject) => this.greeted = { resolve: resolve5, reject }),
+      new Promise((resolve7, reject) => this.greeted = { resolve: resolve7, reject }),
       timeoutMs,
       `QMP greeting timed out after ${timeoutMs} ms`
     );
@@ -26235,7 +26331,7 @@ var QmpClient = class _QmpClient {
   execute(command, args, timeoutMs = 5e3) {
     if (this.closed) return Promise.reject(new Error("QMP connection closed"));
     const reply = new Promise(
-      (resolve5, reject) => this.queue.push({ resolve: (value) => resolve5(value), reject })
+      (resolve7, reject) => this.queue.push({ resolve: (value) => resolve7(value), reject })
     );
     this.socket.write(
       JSON.stringify(args ? { execute: command, arguments: args } : { execute: command }) + "\n"
@@ -26371,17 +26467,17 @@ var Machine = class {
       child.kill("SIGKILL");
     };
     process.once("exit", killOnExit);
-    this.exited = new Promise((resolve5) => {
+    this.exited = new Promise((resolve7) => {
       child.once("exit", (code2, signal) => {
         process.off("exit", killOnExit);
         this.exitInfo = { code: code2, signal };
-        resolve5(this.exitInfo);
+        resolve7(this.exitInfo);
       });
       child.once("error", (error2) => {
         this.stderrTail += `${error2.message}
 `;
         this.exitInfo = { code: null, signal: null };
-        resolve5(this.exitInfo);
+        resolve7(this.exitInfo);
       });
     });
     const serial = new LineSplitter((raw) => {
@@ -26425,7 +26521,7 @@ var Machine = class {
   waitForLine(pattern, timeoutMs) {
     const seen = this.lines.find((line) => pattern.test(line.text));
     if (seen) return Promise.resolve(seen);
-    return new Promise((resolve5, reject) => {
+    return new Promise((resolve7, reject) => {
       const done = () => {
         clearTimeout(timer);
         unsubscribe();
@@ -26437,7 +26533,7 @@ var Machine = class {
       const unsubscribe = this.onLine((line) => {
         if (!pattern.test(line.text)) return;
         done();
-        resolve5(line);
+        resolve7(line);
       });
       void this.exited.then((exit) => {
         done();
@@ -26532,7 +26628,7 @@ var SshSession = class {
     return this.run(this.client, command, options.timeoutMs);
   }
   run(client, command, timeoutMs) {
-    return new Promise((resolve5) => {
+    return new Promise((resolve7) => {
       let stdout = "";
       let stderr = "";
       let settled = false;
@@ -26540,7 +26636,7 @@ var SshSession = class {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        resolve5({ ...result, stdout, stderr });
+        resolve7({ ...result, stdout, stderr });
       };
       const timer = setTimeout(() => {
         this.stale = true;
@@ -26586,7 +26682,7 @@ function failed(message) {
 }
 var LOGGED_IN_MS = 2e4;
 function attempt2(options, timeoutMs, progress = { startedAt: Date.now(), answered: false }) {
-  return new Promise((resolve5) => {
+  return new Promise((resolve7) => {
     const client = new import_ssh23.default.Client();
     let fingerprint;
     let settled = false;
@@ -26598,7 +26694,7 @@ function attempt2(options, timeoutMs, progress = { startedAt: Date.now(), answer
         client.end();
         socket.destroy();
       }
-      resolve5({ ...result, answered: progress.answered });
+      resolve7({ ...result, answered: progress.answered });
     };
     let timer = setTimeout(() => settle({ error: `no answer in ${timeoutMs} ms` }), timeoutMs);
     const socket = connect2({ host: options.host ?? "127.0.0.1", port: options.port });
@@ -26641,6 +26737,8 @@ function attempt2(options, timeoutMs, progress = { startedAt: Date.now(), answer
     }
   });
 }
+var AUTH_REFUSED = /All configured authentication methods failed/;
+var KEY_REFUSED = "the guest refused the SSH key";
 var MAX_ATTEMPT_MS = 16e3;
 function nextAttemptBudget(currentMs, ended2) {
   const ranOutOfTime = /^no answer in|Timed out while waiting for handshake/.test(ended2.error ?? "");
@@ -26659,14 +26757,17 @@ async function waitForSsh(options) {
   let attempts = 0;
   let attemptMs = options.attemptTimeoutMs ?? 4e3;
   let lastError2 = "no attempt made";
+  let refused;
   const inFlight = /* @__PURE__ */ new Map();
   const launch = (timeoutMs) => {
     attempts++;
     const progress = { startedAt: Date.now(), answered: false };
     const tracked = attempt2(options, timeoutMs, progress).then((result) => {
       attemptMs = nextAttemptBudget(attemptMs, result);
-      if (!result.client) lastError2 = result.error ?? "unknown error";
-      else if (winner || aborted !== void 0) result.client.end();
+      if (!result.client) {
+        lastError2 = result.error ?? "unknown error";
+        if (AUTH_REFUSED.test(lastError2)) refused = lastError2;
+      } else if (winner || aborted !== void 0 || refused) result.client.end();
       else winner = result;
     }).finally(() => inFlight.delete(tracked));
     inFlight.set(tracked, progress);
@@ -26696,13 +26797,14 @@ async function waitForSsh(options) {
             }
             if (again.client) return again.client;
             if (tries >= 3) throw new Error(again.error);
-            await new Promise((resolve5) => setTimeout(resolve5, 500));
+            await new Promise((resolve7) => setTimeout(resolve7, 500));
           }
         };
         const session = new SshSession(winner.client, reconnect);
         return { client: session, fingerprint: winner.fingerprint ?? "" };
       }
       if (aborted !== void 0) throw new Error(aborted);
+      if (refused) throw new Error(`${KEY_REFUSED} (${refused}, after ${attempts} attempts)`);
       const now = Date.now();
       const remaining = options.deadline - now;
       if (remaining <= 0 && inFlight.size === 0) break;
@@ -26724,9 +26826,9 @@ async function waitForSsh(options) {
       await Promise.race([
         ...inFlight.keys(),
         abort,
-        new Promise((resolve5) => {
-          timer = setTimeout(resolve5, wait);
-          wakeUp = resolve5;
+        new Promise((resolve7) => {
+          timer = setTimeout(resolve7, wait);
+          wakeUp = resolve7;
         })
       ]);
       clearTimeout(timer);
@@ -26774,11 +26876,11 @@ async function bootAttempt(options, ctx) {
   let stop;
   let trigger = () => {
   };
-  const stopped = new Promise((resolve5) => {
+  const stopped = new Promise((resolve7) => {
     trigger = (value) => {
       if (stop) return;
       stop = value;
-      resolve5(value);
+      resolve7(value);
     };
   });
   const unsubscribe = machine.onLine((line) => {
@@ -26957,13 +27059,13 @@ async function runTestCommand(options, ctx) {
   }, options.timeoutSeconds * 1e3);
   const onAbort = () => stop("the job was cancelled");
   ctx.signal.addEventListener("abort", onAbort);
-  const closed = new Promise((resolve5) => child.once("close", () => resolve5()));
-  const exitCode = await new Promise((resolve5) => {
+  const closed = new Promise((resolve7) => child.once("close", () => resolve7()));
+  const exitCode = await new Promise((resolve7) => {
     child.on("error", (error2) => {
       write(`boot-image-vm: could not start bash: ${error2.message}`);
-      resolve5(null);
+      resolve7(null);
     });
-    child.on("exit", (code2) => resolve5(code2));
+    child.on("exit", (code2) => resolve7(code2));
   });
   clearTimeout(timer);
   clearTimeout(killTimer);
@@ -26973,7 +27075,7 @@ async function runTestCommand(options, ctx) {
   lines2.end();
   const durationMs = Date.now() - started;
   write(`boot-image-vm: exit code ${exitCode ?? "none"} after ${(durationMs / 1e3).toFixed(1)} s`);
-  await new Promise((resolve5) => output.end(resolve5));
+  await new Promise((resolve7) => output.end(resolve7));
   return { exitCode, timedOut, durationMs, file: relative3(ctx.reportDir, file) };
 }
 
@@ -27019,7 +27121,7 @@ async function runVm(request, ctx) {
       return result;
     }
     if (choice.warning) ctx.log.warning(choice.warning, { title: "Booting without KVM" });
-    const privateKey = readFileSync5(request.privateKeyPath, "utf8");
+    const privateKey = readFileSync6(request.privateKeyPath, "utf8");
     const deadline = Date.now() + request.bootTimeoutSeconds * 1e3;
     let accel = choice.accel;
     let outcome;
@@ -27066,6 +27168,9 @@ async function runVm(request, ctx) {
     }
     if (outcome.kind !== "ready") {
       boot.error = outcome.error;
+      if (outcome.error.startsWith(KEY_REFUSED) && request.keyRefusedHint) {
+        boot.error += `; ${request.keyRefusedHint}`;
+      }
       if (Date.now() >= deadline) {
         boot.error += ` (input 'boot-timeout' is ${request.bootTimeoutSeconds} s)`;
       }
@@ -27156,13 +27261,15 @@ function decideVerdict(report) {
     return { result: "test-failed", decidedBy: "test" };
   }
   if (report.cancelled) {
-    return vm || report.stages.build?.status === "passed" ? { result: "boot-failed", decidedBy: "boot" } : { result: "build-failed", decidedBy: "build" };
+    return vm || report.stages.build?.status === "passed" || report.stages.build?.status === "skipped" ? { result: "boot-failed", decidedBy: "boot" } : { result: "build-failed", decidedBy: "build" };
   }
   return { result: "passed", decidedBy: null };
 }
 function buildContexts(inputs) {
   return inputs.buildIn === "both" ? ["host", "devshell"] : [inputs.buildIn];
 }
+var ISO_GIVEN = "input 'iso' given";
+var BOOT_OFF = "input 'boot' is false";
 var KVM_NOT_CHECKED_YET = {
   runsGuest: false,
   reason: "not checked before the build: QEMU is provisioned beside it (the kvm system feature only matters to derivations that require it)",
@@ -27215,24 +27322,27 @@ async function runStages(inputs, ctx, hooks, beside) {
     reason: "not checked: input 'kvm' is off",
     durationMs: 0
   }) : checkKvm({ qemu: qemu2 });
-  const key = createEphemeralKey(ctx.tempDir);
+  const key = inputs.sshKey ? providedKey(inputs.sshKey, ctx.tempDir) : createEphemeralKey(ctx.tempDir);
   ctx.secrets.add(key.privateKey);
   hooks.onKey?.(key);
   let nixReady = () => {
   };
   const setupNixPromise = new Promise((r) => nixReady = r);
+  if (inputs.iso) nixReady(void 0);
   const buildStop = new AbortController();
   let building = false;
-  const qemu = await startQemu(
+  if (!inputs.boot) report.stages.qemu = { status: "skipped", durationMs: 0, detail: BOOT_OFF };
+  const noQemu = { settled: true };
+  const qemu = !inputs.boot ? noQemu : await startQemu(
     inputs,
     ctx,
-    { startedAt, nix: () => setupNixPromise },
+    { startedAt, nix: () => setupNixPromise, noNix: inputs.iso ? ISO_GIVEN : void 0 },
     beside,
-    (provision2) => {
-      report.qemu = provision2;
-      report.stages.qemu = qemuStageRecord(provision2);
-      if (provision2.status === "ready" && provision2.binary) void kvmCheck(provision2.binary);
-      if (provision2.status === "failed") {
+    (provision) => {
+      report.qemu = provision;
+      report.stages.qemu = qemuStageRecord(provision);
+      if (provision.status === "ready" && provision.binary) void kvmCheck(provision.binary);
+      if (provision.status === "failed") {
         buildStop.abort();
         if (building) signalChildren("SIGTERM");
       }
@@ -27242,6 +27352,26 @@ async function runStages(inputs, ctx, hooks, beside) {
   if (inputs.qemu === "path") await beside.qemu;
   const qemuFailed = () => report.qemu?.status === "failed";
   if (qemuFailed()) return end();
+  const bootWhenQemuReady = async (iso2, nix2) => {
+    const waitStarted = Date.now();
+    if (!qemu.settled) ctx.log.info("The image is ready; waiting for QEMU to be provisioned.");
+    const provision = await beside.qemu;
+    if (provision?.status !== "ready" || !provision.binary || cancelled()) return end();
+    provision.bootWaitedMs = Date.now() - waitStarted;
+    save();
+    const provisioned = { binary: provision.binary, ovmf: provision.ovmf };
+    await bootStage(inputs, iso2, provisioned, key, kvmCheck, nix2, ctx, hooks, report);
+    return end();
+  };
+  if (inputs.iso) {
+    for (const name of ["setup", "build", "env-diff"]) {
+      report.stages[name] = { status: "skipped", durationMs: 0, detail: ISO_GIVEN };
+    }
+    report.cache = { status: "disabled", detail: ISO_GIVEN };
+    save();
+    ctx.log.info(`Booting the given ISO ${inputs.iso}: no Nix, no build, no env diff, no cache.`);
+    return bootWhenQemuReady(inputs.iso, void 0);
+  }
   const setupRun = stage(
     "setup",
     "Set up Nix",
@@ -27293,15 +27423,11 @@ async function runStages(inputs, ctx, hooks, beside) {
   }
   const iso = builds[0]?.isoPath;
   if (!iso || builds.some((build) => build.status !== "passed") || cancelled()) return end();
-  const waitStarted = Date.now();
-  if (!qemu.settled) ctx.log.info("The image is built; waiting for QEMU to be provisioned.");
-  const provision = await beside.qemu;
-  if (provision?.status !== "ready" || !provision.binary || cancelled()) return end();
-  provision.bootWaitedMs = Date.now() - waitStarted;
-  save();
-  const provisioned = { binary: provision.binary, ovmf: provision.ovmf };
-  await bootStage(inputs, iso, provisioned, key, kvmCheck, nix, ctx, hooks, report);
-  return end();
+  if (!inputs.boot) {
+    report.stages.boot = { status: "skipped", durationMs: 0, detail: BOOT_OFF };
+    return end();
+  }
+  return bootWhenQemuReady(iso, nix);
 }
 async function startQemu(inputs, ctx, from, beside, settle) {
   const request = {
@@ -27441,13 +27567,14 @@ async function bootStage(inputs, iso, qemu, key, kvmCheck, nix, ctx, hooks, repo
       kvmCheck: inputs.kvm === "off" ? void 0 : await kvmCheck(qemu.binary),
       bootTimeoutSeconds: inputs.bootTimeoutSeconds,
       privateKeyPath: key.privateKeyPath,
+      keyRefusedHint: keyRefusedHint(inputs),
       probes: inputs.probes,
       testCommand: inputs.testCommand,
       testTimeoutSeconds: inputs.testTimeoutSeconds,
       onQemuStarted: hooks.onQemuStarted
     },
     // The test command runs with the action's Nix, as later steps do.
-    { ...ctx, env: withNixStepEnv(ctx.env, nixStepEnv(nix, ctx.env)) }
+    nix ? { ...ctx, env: withNixStepEnv(ctx.env, nixStepEnv(nix, ctx.env)) } : ctx
   );
   report.vm = vm;
   const boot = vm.boot;
@@ -27471,6 +27598,15 @@ async function bootStage(inputs, iso, qemu, key, kvmCheck, nix, ctx, hooks, repo
       detail: vm.test.timedOut ? "timed out" : `exit code ${vm.test.exitCode}`
     };
   }
+}
+function keyRefusedHint(inputs) {
+  if (inputs.sshKey) {
+    return `the key in input 'ssh-key' (${inputs.sshKey}) is not one the image trusts: give the private key whose public half the image was built with`;
+  }
+  if (inputs.iso) {
+    return `the image probably bakes another key: give its private key as input 'ssh-key' (the run's own key is only offered as the credential ssh.authorized_keys.root)`;
+  }
+  return `the image trusts neither the key passed in '${inputs.rootKeyEnv}' nor the credential ssh.authorized_keys.root`;
 }
 function contextKey(key, context, ctx) {
   const extra = createEphemeralKey(join24(key.dir, context));

@@ -12,7 +12,7 @@ import {
   errorMessage,
   parseBaseline,
   run
-} from "./chunk-H7ADD5GK.js";
+} from "./chunk-J4AVIXNM.js";
 
 // src/report/baseline-file.ts
 import { readFileSync as readFileSync2, statSync, writeFileSync } from "node:fs";
@@ -245,6 +245,7 @@ function actionOutputs(report, context) {
   return {
     result: report.result,
     "iso-path": build?.isoPath ?? "",
+    "iso-artifact": report.isoArtifact?.status === "uploaded" ? report.isoArtifact.name ?? "" : "",
     "out-path": build?.outPath ?? "",
     "drv-path": build?.drvPath ?? "",
     "failed-drvs": failedDrvs(report.builds),

@@ -18,7 +18,7 @@ import {
   withDeadline,
   withTimeout,
   writeReportFiles
-} from "./chunk-H7ADD5GK.js";
+} from "./chunk-J4AVIXNM.js";
 import {
   summary
 } from "./chunk-3BV2LLEE.js";
@@ -145,6 +145,7 @@ async function uploadReport(options) {
     return {
       status: "uploaded",
       artifactId: uploaded.id,
+      name: uploaded.name,
       ...url ? { artifactUrl: url } : {},
       detail: `${count(files.length, "file")} (${uploaded.size ?? "?"} bytes zipped) as "${uploaded.name}"${withheldNote}`,
       withheld
@@ -409,6 +410,7 @@ var STATE = {
 };
 
 export {
+  uploadReport,
   emptyReport,
   readReport,
   deliverReport,
