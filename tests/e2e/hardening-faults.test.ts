@@ -14,6 +14,7 @@ import {
   startFakeResultsService,
   type FakeResultsService
 } from '../helpers/fake-results-service.js'
+import { mainOf, waitForProcess } from '../helpers/processes.js'
 import { LAB_ACTION_ENV, artifactOf, jobLog } from '../helpers/e2e.js'
 import { addFixturePackage, makeFixtureFlake, makeKeyPair } from '../helpers/lab.js'
 import { FAULT_CASES, type FaultId } from './hardening-cases.js'
@@ -130,37 +131,6 @@ async function expectStageLogs(
     expect(files['vm/qemu-args.txt']).toContain('hostfwd=tcp:127.0.0.1:')
   }
   return files
-}
-
-/** A pid whose command line holds every needle, polled until it appears. */
-async function waitForProcess(needles: string[], timeoutMs = 180_000): Promise<number> {
-  const started = Date.now()
-  while (Date.now() - started < timeoutMs) {
-    for (const pid of readdirSync('/proc').filter(name => /^\d+$/.test(name))) {
-      let cmdline = ''
-      try {
-        cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
-      } catch {
-        continue
-      }
-      if (needles.every(needle => cmdline.includes(needle))) return Number(pid)
-    }
-    await new Promise(r => setTimeout(r, 200))
-  }
-  throw new Error(`no process with ${needles.join(' ')} within ${timeoutMs} ms`)
-}
-
-function parentOf(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-  return Number(/^PPid:\s+(\d+)/m.exec(status)?.[1])
-}
-
-/** The action's main step (node dist/index.js) among pid's ancestors. */
-function mainOf(pid: number): number {
-  for (let current = pid; current > 1; current = parentOf(current)) {
-    if (readFileSync(`/proc/${current}/cmdline`, 'utf8').includes('/dist/index.js')) return current
-  }
-  throw new Error(`no dist/index.js above pid ${pid}`)
 }
 
 /** Waits until some file under dir/boot-image-vm-*\/report/<path> exists and is not empty. */

@@ -2,16 +2,7 @@
 // The ISO comes from the fixture flake built by this test process's Nix; the action's own PATH has
 // no nix (a directory of links to every host tool except nix and nix-*, as tests/e2e/nix-env.test.ts
 // builds it), so nothing of the run can have used Nix by name.
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync
-} from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -21,6 +12,7 @@ import {
   type FakeResultsService
 } from '../helpers/fake-results-service.js'
 import { BUSYBOX_PROBES, LAB_ACTION_ENV, artifactOf } from '../helpers/e2e.js'
+import { toolsWithoutNix } from '../helpers/processes.js'
 import { fixtureIso, makeFixtureFlake, makeKeyPair } from '../helpers/lab.js'
 
 let service: FakeResultsService
@@ -29,20 +21,6 @@ let pathWithoutNix: string
 /** Where the ISO artifact is unpacked, as actions/download-artifact would. */
 const downloads = mkdtempSync(join(tmpdir(), 'downloaded-iso-'))
 const runs: ActionRun[] = []
-
-/** A directory of links to the host's tools without nix and nix-*. */
-function toolsWithoutNix(): string {
-  const dir = join(mkdtempSync(join(tmpdir(), 'no-nix-path-')), 'bin')
-  mkdirSync(dir)
-  for (const from of ['/usr/local/bin', '/usr/sbin', '/usr/bin']) {
-    if (!existsSync(from)) continue
-    for (const name of readdirSync(from)) {
-      if (name === 'nix' || name.startsWith('nix-') || existsSync(join(dir, name))) continue
-      symlinkSync(join(from, name), join(dir, name))
-    }
-  }
-  return dir
-}
 
 beforeAll(async () => {
   service = await startFakeResultsService()
