@@ -143,6 +143,9 @@ export async function enterRunnerImage(
     mounts.mount(['-t', 'proc', 'proc', join(root, 'proc')])
     for (const dir of ['/dev', '/dev/pts', '/dev/shm', '/sys']) {
       mounts.mount(['--bind', dir, join(root, dir)])
+      // A bind of a shared mount is its peer: without this, the /dev/pts bind inside the image's
+      // /dev would stack on the host's /dev/pts too, and outlive a leg that was killed.
+      mounts.mount(['--make-rslave', join(root, dir)])
     }
     // QEMU's .debs (qemu: apt) download once per suite, not once per leg.
     mounts.mount([
