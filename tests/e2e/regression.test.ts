@@ -240,10 +240,20 @@ describe('the regression view through the bundled action', () => {
       expect(second.outputs.result).toBe('passed')
       const compared = comparison(second)
       expect(compared.baselineSource).toMatch(/\/systemdImage%40[0-9a-f]{8}\/x86_64-linux\/bios\//)
-      // Every default probe ran both times, and none changed (the journal included).
+      // Every default probe ran both times; none is a regression, and only the optional journal
+      // may differ: which error lines a TCG boot logs still depends on timing now and then (seen
+      // once in CI over many runs), and a change there is said, never counted.
       expect(report(second).vm?.probes.map(p => p.name)).toHaveLength(9)
       const probeChanges = compared.changes?.filter(c => c.kind.startsWith('probe')) ?? []
-      expect(probeChanges, probeChanges.map(c => c.diff).join('\n')).toEqual([])
+      const said = probeChanges.map(c => `${c.summary}\n${c.diff ?? ''}`).join('\n')
+      expect(
+        probeChanges.filter(c => c.regression),
+        said
+      ).toEqual([])
+      expect(
+        probeChanges.filter(c => c.subject !== 'journal'),
+        said
+      ).toEqual([])
       expect(second.outputs.regressions).toBe('[]')
     }
   )
