@@ -125,8 +125,10 @@ async function expectStageLogs(
   if (report.stages.build) expect(files['build/build.log'], 'build log').toBeDefined()
   if (report.stages.boot) {
     const logs = qemuStarted ? ['vm/serial.log', 'vm/qemu.log'] : []
+    // On a miss, say what the boot stage said and which files there are: the cause is there.
+    const seen = `${JSON.stringify(report.stages.boot)}; files: ${Object.keys(files).join(', ')}; qemu.log: ${files['vm/qemu.log'] ?? ''}`
     for (const name of [...logs, 'vm/qemu-args.txt']) {
-      expect(files[name], name).toBeDefined()
+      expect(files[name], `${name} (${seen})`).toBeDefined()
     }
     expect(files['vm/qemu-args.txt']).toContain('hostfwd=tcp:127.0.0.1:')
   }
