@@ -13,6 +13,7 @@ import {
 } from '../helpers/fake-results-service.js'
 import { BUSYBOX_PROBES, LAB_ACTION_ENV, jobLog } from '../helpers/e2e.js'
 import { addLayeredImage, deleteStorePaths, makeFixtureFlake } from '../helpers/lab.js'
+import { builtDerivations } from '../helpers/cache-reuse.js'
 
 const runs: ActionRun[] = []
 const services: FakeResultsService[] = []
@@ -53,13 +54,7 @@ function report(result: ActionRun): Report {
 
 /** Derivations whose builds started, from the build's internal-json events. */
 function buildActivities(result: ActionRun): string[] {
-  const events = readFileSync(join(result.outputs['report-dir'], 'build/events.jsonl'), 'utf8')
-  return events
-    .split('\n')
-    .filter(Boolean)
-    .map(line => JSON.parse(line) as { action: string; type?: number; fields?: unknown[] })
-    .filter(event => event.action === 'start' && event.type === 105)
-    .map(event => String(event.fields?.[0]))
+  return builtDerivations(result.outputs['report-dir'])
 }
 
 /** Makes paths absent from the (shared) store, as on a fresh runner. */
