@@ -1,33 +1,30 @@
-// Prints the README's "Reliability" table from what the hardening tests recorded when they last
-// ran (tests/helpers/reliability-tally.ts): a case is tried when its test ran to an end, and
-// behaved when it passed. An area whose file never ran in full is missing, not guessed.
-import { readdirSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+// `npm run reliability`: prints the README's "Reliability" table from what the hardening files
+// recorded when they last ran in full (tests/helpers/reliability-tally.ts): a case is tried when
+// its test ran to an end, and behaved when it passed. An area whose file never ran in full is
+// missing, not guessed. Paste the table and the line under it into the README;
+// tests/unit/readme-reliability.test.ts checks that they are the recorded ones.
+import {
+  countedRows,
+  readTallies,
+  renderProvenance,
+  renderTable,
+  TALLY_DIR
+} from '../tests/helpers/reliability-records.js'
 
-/** Where tests/helpers/reliability-tally.ts writes (that module needs vitest, so not imported). */
-const TALLY_DIR = fileURLToPath(new URL('../.lab/reliability/', import.meta.url))
-
-interface Tally {
-  area: string
-  ranAt: string
-  cases: { name: string; behaved: boolean }[]
+const records = readTallies()
+if (records.length === 0) {
+  console.error(
+    `No counts in ${TALLY_DIR}: run the hardening files first ` +
+      '(npx vitest run tests/e2e/hardening-*.test.ts tests/e2e/results-service-faults.test.ts).'
+  )
+  process.exit(1)
 }
-
-const tallies: Tally[] = readdirSync(TALLY_DIR)
-  .filter(name => name.endsWith('.json'))
-  .map(name => JSON.parse(readFileSync(join(TALLY_DIR, name), 'utf8')) as Tally)
-let tried = 0
-let behaved = 0
-console.log('| Area | Cases tried | Cases that behaved | Run at |\n| --- | --- | --- | --- |')
-for (const tally of tallies) {
-  const ok = tally.cases.filter(c => c.behaved).length
-  tried += tally.cases.length
-  behaved += ok
-  console.log(`| ${tally.area} | ${tally.cases.length} | ${ok} | ${tally.ranAt} |`)
-}
-console.log(`| Total | ${tried} | ${behaved} | |`)
-for (const tally of tallies) {
-  for (const c of tally.cases.filter(c => !c.behaved))
-    console.log(`misbehaved: ${tally.area}: ${c.name}`)
+console.log(renderTable(countedRows(records)))
+console.log()
+console.log(renderProvenance(records))
+for (const record of records) {
+  console.error(`${record.area}: ran ${record.ranAt} at ${record.commit ?? 'unknown commit'}`)
+  for (const c of record.cases.filter(c => !c.behaved)) {
+    console.error(`misbehaved: ${record.area}: ${c.name}`)
+  }
 }

@@ -22,6 +22,11 @@ done
 PACKAGES=(nix-bin qemu-system-x86 qemu-utils xorriso isolinux syslinux-common busybox-static
   dropbear-bin cpio openssh-client ovmf grub-pc-bin grub-efi-amd64-bin grub-common mtools zstd
   python3-minimal) # python3: the socketImage fixture binds a unix socket with it
+# openssh-server: tests/helpers/ssh-builder.ts starts its own sshd (a Nix remote builder); the
+# service itself is not needed (it binds 127.0.N.M:22 of its own, so a running one must not hold *:22).
+PACKAGES+=(openssh-server)
+# openssl: the e2e tests' throw-away CA for Azurite's *.blob.core.windows.net (azure-blob-endpoint.ts).
+PACKAGES+=(openssl)
 # The guest's NICs: virtio-net needs the virtio PCI transport too; e1000 is the fallback. Their
 # dependencies are resolved from the modules themselves (Debian 12: failover net_failover
 # virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci, in load order).

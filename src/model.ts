@@ -118,6 +118,18 @@ export interface FailedDerivation {
   tail: string[]
 }
 
+export interface BuiltDerivation {
+  drv: string
+  /** `local` (the machine that ran nix build) or the builder's store URI, as Nix names it. */
+  machine: string
+}
+
+export interface SubstitutedPath {
+  path: string
+  /** The substituter's URI. */
+  from: string
+}
+
 export interface BuildResult {
   context: BuildContext
   status: 'passed' | 'eval-failed' | 'build-failed'
@@ -132,6 +144,10 @@ export interface BuildResult {
   dependents: string[]
   /** Derivations this build ran (set when it passed); empty when every output was already in the store. */
   built?: string[]
+  /** Where each of `built` was built: `local`, or the remote builder's URI (`builders`). */
+  builtOn?: BuiltDerivation[]
+  /** Store paths a substituter (binary cache) served instead of a build, and which one. */
+  substituted?: SubstitutedPath[]
   /** Set when the disk looked too small before the build: the free and needed figures, and where. */
   diskWarning?: string
   durationMs: number

@@ -489,6 +489,7 @@ async function runBuilds(
         ...(envPath ? [envPath] : [])
       ],
       drvPaths: builds.flatMap(b => (b.drvPath ? [b.drvPath] : [])),
+      incomplete: judged.status !== 'passed',
       maxSizeMiB: inputs.cacheMaxSizeMiB,
       timeoutSeconds: inputs.cacheTimeoutSeconds
     })

@@ -322,6 +322,8 @@ export function cacheSaveState(
   parts: {
     roots: string[]
     drvPaths: string[]
+    /** A build failed: what was built is kept, under a key of its own (see save.ts). */
+    incomplete?: boolean
     maxSizeMiB: number
     timeoutSeconds: number
   }
@@ -341,6 +343,7 @@ export function cacheSaveState(
     // The image evaluated with the run's key first: the deps split starts from it.
     drvPaths: [...new Set([restore.drvPath, ...parts.drvPaths])],
     kind: basis.kind,
+    ...(parts.incomplete ? { incomplete: true } : {}),
     otherDrvPath: basis.kind === 'deps' ? restore.reuse.otherDrvPath : undefined,
     substituters: restore.substituters?.substituters ?? [],
     trustedKeys: restore.substituters?.trustedKeys ?? [],

@@ -40,6 +40,8 @@ export interface CacheSaveState {
   roots: string[]
   /** The builds' derivations (the first is the image evaluated with the run's key). */
   drvPaths: string[]
+  /** A build failed: the entry lacks what it did not build (see incompleteKey). */
+  incomplete?: boolean
   /** 'deps': the image bakes the run's key; only derivations independent of it are saved. */
   kind: 'image' | 'deps'
   /** The image's .drv evaluated with a throw-away key (kind 'deps'). */
@@ -53,6 +55,14 @@ export interface CacheSaveState {
 
 /** The one line a run that bakes its key and uses nothing built locally gets. */
 export const NOTHING_REUSABLE = "nothing to cache: every built path depends on the run's key"
+
+/**
+ * Where a run whose build failed saves what it built: a key of its own beside the exact one. Under
+ * the exact key it would be found exactly by every later run with these derivations, which then
+ * never save (an exact hit), and the failed build's missing paths would be built every time;
+ * here the restore keys still bring it, and the first run whose build passes saves the whole.
+ */
+export const incompleteKey = (key: string): string => `${key}-incomplete`
 
 /** Valid outputs of every derivation the image's .drv depends on (its build-time closure). */
 async function buildClosure(
@@ -179,7 +189,8 @@ async function selectLocal(
 /** The post step's save. Bounded by state.timeoutSeconds; every failure is returned, never thrown. */
 export async function saveImageCache(state: CacheSaveState, log: Log): Promise<CacheSave> {
   const started = Date.now()
-  const base = { key: state.key, leftOut: [] }
+  const key = state.incomplete ? incompleteKey(state.key) : state.key
+  const base = { key, leftOut: [] }
   if (state.hit) {
     return { ...base, status: 'skipped', detail: 'exact hit: the entry exists already' }
   }
@@ -241,7 +252,7 @@ export async function saveImageCache(state: CacheSaveState, log: Log): Promise<C
     )
     const bytes = await directoryBytes(state.dir)
     const cache = await actionsCache()
-    const id = await quietly(() => cache.saveCache([CACHE_PATH], state.key), failures)
+    const id = await quietly(() => cache.saveCache([CACHE_PATH], key), failures)
     const saveMs = Date.now() - started
     const servedBytes = served.reduce((sum, info) => sum + info.narSize, 0)
     const facts = [
@@ -258,7 +269,10 @@ export async function saveImageCache(state: CacheSaveState, log: Log): Promise<C
             `left out to stay under cache-max-size: ${leftOut.map(l => `${l.root} (${formatBytes(l.bytes)})`).join(', ')}`
           ]
         : []),
-      ...(skippedExtra ? [`${skippedExtra} build-time paths did not fit`] : [])
+      ...(skippedExtra ? [`${skippedExtra} build-time paths did not fit`] : []),
+      ...(state.incomplete
+        ? ['the build failed: saved apart from the exact key, which a passing build will take']
+        : [])
     ]
     const fields = { ...base, leftOut, bytes, paths: plan.paths.length, saveMs }
     if (id > 0)
@@ -289,6 +303,6 @@ export async function saveImageCache(state: CacheSaveState, log: Log): Promise<C
   }
   await rm(state.dir, { recursive: true, force: true }).catch(() => undefined)
   if (save.status === 'error') log.warning(`The image cache was not saved: ${save.detail}`)
-  else log.info(`Image cache ${save.status} (${state.key}): ${save.detail}`)
+  else log.info(`Image cache ${save.status} (${key}): ${save.detail}`)
   return save
 }

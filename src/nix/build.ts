@@ -9,6 +9,7 @@ import type { BuildContext, BuildResult, NixInstallation } from '../model.js'
 import { run, stringEnv, type RunResult } from '../process.js'
 import { collectFailureLogs } from './diagnostics.js'
 import { buildNeeds, checkDisk } from '../disk.js'
+import { buildPlaces } from './build-places.js'
 import { BuildEvents } from './events.js'
 import {
   findMachineFailure,
@@ -339,7 +340,16 @@ async function buildInContext(
     return result({ status: 'build-failed', drvPath, outPath, error: redact(iso.error ?? '') })
   }
   const built = [...events.builds.keys()]
-  return result({ status: 'passed', drvPath, outPath, isoPath: iso.isoPath, built })
+  const { built: builtOn, substituted } = buildPlaces(events.activities.values())
+  return result({
+    status: 'passed',
+    drvPath,
+    outPath,
+    isoPath: iso.isoPath,
+    built,
+    builtOn,
+    substituted
+  })
 }
 
 function runNix(

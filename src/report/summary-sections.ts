@@ -21,6 +21,7 @@ import {
   formatDuration,
   table
 } from './markdown.js'
+import { buildPlacesBlock } from './build-places-section.js'
 
 export const STAGES: readonly StageName[] = [
   'setup',
@@ -119,6 +120,8 @@ export function buildSection(build: BuildResult, titled: boolean, openFirst = tr
   if (build.outPath) paths.push(`- Output: ${codeCell(build.outPath)}`)
   if (build.isoPath) paths.push(`- ISO: ${codeCell(build.isoPath)}`)
   if (paths.length) lines.push(paths.join('\n'))
+  const where = buildPlacesBlock(build)
+  if (where) lines.push(where)
   if (build.error) lines.push(errorBlock(build.error, 'build/build.log'))
   const failures = build.failures
   if (failures.length) {

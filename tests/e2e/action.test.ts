@@ -3,11 +3,14 @@
 import { existsSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runAction, type ActionRun } from '../helpers/action-runner.js'
+import type { FakeResultsService } from '../helpers/fake-results-service.js'
 import {
-  startFakeResultsService,
-  type FakeResultsService
-} from '../helpers/fake-results-service.js'
-import { BUSYBOX_PROBES, LAB_ACTION_ENV, artifactOf, jobLog } from '../helpers/e2e.js'
+  BUSYBOX_PROBES,
+  LAB_ACTION_ENV,
+  artifactOf,
+  jobLog,
+  startResultsService
+} from '../helpers/e2e.js'
 import { makeFixtureFlake } from '../helpers/lab.js'
 
 let service: FakeResultsService
@@ -15,7 +18,7 @@ let flake: string
 const runs: ActionRun[] = []
 
 beforeAll(async () => {
-  service = await startFakeResultsService()
+  service = await startResultsService()
   flake = makeFixtureFlake()
 })
 afterAll(async () => {

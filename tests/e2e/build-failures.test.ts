@@ -2,11 +2,8 @@
 // own builder failed (never their parents), and each one's whole log in the artifact.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runAction, type ActionRun } from '../helpers/action-runner.js'
-import { LAB_ACTION_ENV, artifactOf, jobLog } from '../helpers/e2e.js'
-import {
-  startFakeResultsService,
-  type FakeResultsService
-} from '../helpers/fake-results-service.js'
+import { LAB_ACTION_ENV, artifactOf, jobLog, startResultsService } from '../helpers/e2e.js'
+import type { FakeResultsService } from '../helpers/fake-results-service.js'
 import { makeFixtureFlake } from '../helpers/lab.js'
 
 let service: FakeResultsService
@@ -14,7 +11,7 @@ let flake: string
 const runs: ActionRun[] = []
 
 beforeAll(async () => {
-  service = await startFakeResultsService()
+  service = await startResultsService()
   flake = makeFixtureFlake()
 })
 afterAll(async () => {

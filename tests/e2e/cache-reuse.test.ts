@@ -5,20 +5,15 @@
 // cacheExpensive (~20 s of sha256, independent of the key) and cacheServed (independent of the
 // key, served by a file:// binary cache made here, a stand-in for cache.nixos.org).
 // The cache needs no boot to be proven: boot-timeout 5 ends each run just after the build.
-import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { readManifest } from '../../src/cache/entry.js'
 import { parsePathInfo } from '../../src/cache/keys.js'
 import type { Report } from '../../src/model.js'
 import { runAction, type ActionRun } from '../helpers/action-runner.js'
-import {
-  startFakeResultsService,
-  type FakeResultsService
-} from '../helpers/fake-results-service.js'
-import { BUSYBOX_PROBES, LAB_ACTION_ENV, jobLog } from '../helpers/e2e.js'
-import { builtDerivations, nix, setUpBakedKeyImage } from '../helpers/cache-reuse.js'
+import type { FakeResultsService } from '../helpers/fake-results-service.js'
+import { BUSYBOX_PROBES, LAB_ACTION_ENV, jobLog, startResultsService } from '../helpers/e2e.js'
+import { builtDerivations, nix, setUpBakedKeyImage, unpackEntry } from '../helpers/cache-reuse.js'
 import { deleteStorePaths } from '../helpers/lab.js'
 
 const runs: ActionRun[] = []
@@ -32,22 +27,9 @@ function report(result: ActionRun): Report {
   return JSON.parse(readFileSync(join(result.outputs['report-dir'], 'report.json'), 'utf8'))
 }
 
-/** The image cache's entries, unpacked: the manifest and the store paths with a .narinfo. */
-function unpackEntry(data: Buffer, dir: string): { stored: string[]; narinfoPaths: string[] } {
-  mkdirSync(dir, { recursive: true })
-  writeFileSync(join(dir, 'entry.tar'), data)
-  const tar = spawnSync('tar', ['-xf', join(dir, 'entry.tar'), '-C', dir], { encoding: 'utf8' })
-  expect(tar.status, tar.stderr).toBe(0)
-  const entryDir = join(dir, '.boot-image-vm-nix-cache')
-  const narinfoPaths = readdirSync(entryDir)
-    .filter(name => name.endsWith('.narinfo'))
-    .map(name => /^StorePath:\s*(\S+)/m.exec(readFileSync(join(entryDir, name), 'utf8'))?.[1] ?? '')
-  return { stored: readManifest(entryDir)?.stored ?? [], narinfoPaths }
-}
-
 describe('the image cache on an image that bakes the run key', () => {
   it('run 2 restores the expensive derivation, builds only what depends on the key, and never stores what the substituter serves', async () => {
-    const results = await startFakeResultsService()
+    const results = await startResultsService()
     services.push(results)
     const { flake, nonce, env, expensive, served, extraNixConf, actionEnv } = setUpBakedKeyImage()
     const run = async (): Promise<ActionRun> => {
@@ -134,5 +116,60 @@ describe('the image cache on an image that bakes the run key', () => {
         `${secondReport.cache?.bytesRestored} B); evaluations ${JSON.stringify(secondReport.cache?.evaluations)}; ` +
         `entry ${entryBytes} B for a ${expensiveInfo.narSize} B expensive path`
     )
+  }, 600_000)
+
+  it('a failed build saves what it built apart from the exact key; the next passing run restores it and saves the whole', async () => {
+    const results = await startResultsService()
+    services.push(results)
+    const { flake, expensive, served, extraNixConf, actionEnv } = setUpBakedKeyImage()
+    const run = async (fail: boolean): Promise<ActionRun> => {
+      const result = await runAction({
+        inputs: {
+          flake,
+          image: 'bakedKeyImage',
+          boot: 'false',
+          'extra-nix-conf': extraNixConf
+        },
+        // BOOT_IMAGE_VM_CACHE_FAIL: the ISO's own builder fails, after cacheExpensive is built.
+        env: {
+          ...LAB_ACTION_ENV,
+          ...actionEnv,
+          ...(fail ? { BOOT_IMAGE_VM_CACHE_FAIL: '1' } : {})
+        },
+        resultsService: results
+      })
+      runs.push(result)
+      return result
+    }
+    const entryKeys = (): string[] =>
+      results.caches.map(entry => entry.key).filter(key => key.startsWith('boot-image-vm-v2-'))
+
+    const failed = await run(true)
+    const failedReport = report(failed)
+    expect(failed.outputs.result, jobLog(failed).slice(-3000)).toBe('build-failed')
+    expect(failedReport.builds[0].failures.map(f => f.name)).toEqual(['boot-image-vm-baked.iso'])
+    expect(existsSync(expensive)).toBe(true)
+    const key = failedReport.cache?.key as string
+    expect(failedReport.cache?.save?.status, failedReport.cache?.save?.detail).toBe('saved')
+    expect(failedReport.cache?.save?.key).toBe(`${key}-incomplete`)
+    expect(failedReport.cache?.save?.detail).toMatch(/the build failed/)
+    // The exact key stays free.
+    expect(entryKeys()).toEqual([`${key}-incomplete`])
+
+    // A fresh runner, and the image fixed.
+    deleteStorePaths([expensive, served])
+    const passed = await run(false)
+    const passedReport = report(passed)
+    expect(passedReport.builds[0]?.status, jobLog(passed).slice(-3000)).toBe('passed')
+    expect(passedReport.cache?.key).toBe(key)
+    expect(passedReport.cache?.matchedKey).toBe(`${key}-incomplete`)
+    expect(passedReport.cache?.status, passedReport.cache?.detail).toBe('partial')
+    expect(
+      builtDerivations(passed.outputs['report-dir']).map(drv => drv.replace(/^.*?-/, ''))
+    ).toEqual(['boot-image-vm-baked.iso.drv'])
+    // Not an exact hit: this run saves the whole entry under the exact key.
+    expect(passedReport.cache?.save?.status, passedReport.cache?.save?.detail).toBe('saved')
+    expect(passedReport.cache?.save?.key).toBe(key)
+    expect(entryKeys().sort()).toEqual([key, `${key}-incomplete`])
   }, 600_000)
 })

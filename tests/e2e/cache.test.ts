@@ -7,11 +7,8 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { Report } from '../../src/model.js'
 import { runAction, type ActionRun } from '../helpers/action-runner.js'
-import {
-  startFakeResultsService,
-  type FakeResultsService
-} from '../helpers/fake-results-service.js'
-import { BUSYBOX_PROBES, LAB_ACTION_ENV, jobLog } from '../helpers/e2e.js'
+import type { FakeResultsService } from '../helpers/fake-results-service.js'
+import { BUSYBOX_PROBES, LAB_ACTION_ENV, jobLog, startResultsService } from '../helpers/e2e.js'
 import { addLayeredImage, deleteStorePaths, makeFixtureFlake } from '../helpers/lab.js'
 import { builtDerivations } from '../helpers/cache-reuse.js'
 
@@ -23,7 +20,7 @@ afterAll(async () => {
 })
 
 async function service(): Promise<FakeResultsService> {
-  const started = await startFakeResultsService()
+  const started = await startResultsService()
   services.push(started)
   return started
 }

@@ -5,12 +5,14 @@ import { randomBytes } from 'node:crypto'
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { FAKE_GITHUB_TOKEN, runAction, type ActionRun } from '../helpers/action-runner.js'
+import { runtimeToken, type FakeResultsService } from '../helpers/fake-results-service.js'
 import {
-  runtimeToken,
-  startFakeResultsService,
-  type FakeResultsService
-} from '../helpers/fake-results-service.js'
-import { BUSYBOX_PROBES, LAB_ACTION_ENV, artifactOf, jobLog } from '../helpers/e2e.js'
+  BUSYBOX_PROBES,
+  LAB_ACTION_ENV,
+  artifactOf,
+  jobLog,
+  startResultsService
+} from '../helpers/e2e.js'
 import { makeFixtureFlake } from '../helpers/lab.js'
 
 // Secrets planted in the job's environment: none may reach a file, the summary, an output or the log.
@@ -27,7 +29,7 @@ let scratch: string
 const runs: ActionRun[] = []
 
 beforeAll(async () => {
-  service = await startFakeResultsService()
+  service = await startResultsService()
   flake = makeFixtureFlake()
   // Short enough for the host's build (socket path = TMPDIR + 72 bytes, + 6 on Nix 2.24–2.29),
   // too long once nix develop adds /nix-shell.XXXXXX (17 bytes): 26 bytes.

@@ -10,12 +10,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runAction, type ActionRun, type RunOptions } from '../helpers/action-runner.js'
-import {
-  startFakeResultsService,
-  type FakeResultsService
-} from '../helpers/fake-results-service.js'
+import type { FakeResultsService } from '../helpers/fake-results-service.js'
 import { mainOf, waitForProcess } from '../helpers/processes.js'
-import { LAB_ACTION_ENV, artifactOf, jobLog } from '../helpers/e2e.js'
+import { LAB_ACTION_ENV, artifactOf, jobLog, startResultsService } from '../helpers/e2e.js'
 import { addFixturePackage, makeFixtureFlake, makeKeyPair } from '../helpers/lab.js'
 import { FAULT_CASES, type FaultId } from './hardening-cases.js'
 import { tallyCases } from '../helpers/reliability-tally.js'
@@ -31,7 +28,7 @@ const scratch: string[] = []
 const runs: ActionRun[] = []
 
 beforeAll(async () => {
-  service = await startFakeResultsService()
+  service = await startResultsService()
   flake = makeFixtureFlake()
   // A build that takes long enough to be cancelled in the middle of it.
   addFixturePackage(

@@ -4,11 +4,8 @@
 // right `result`, no stack trace as the only explanation, and the report still uploaded.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runAction, type ActionRun } from '../helpers/action-runner.js'
-import {
-  startFakeResultsService,
-  type FakeResultsService
-} from '../helpers/fake-results-service.js'
-import { LAB_ACTION_ENV, artifactOf, jobLog } from '../helpers/e2e.js'
+import type { FakeResultsService } from '../helpers/fake-results-service.js'
+import { LAB_ACTION_ENV, artifactOf, jobLog, startResultsService } from '../helpers/e2e.js'
 import { makeFixtureFlake } from '../helpers/lab.js'
 import { BAD_INPUTS, NIX_INPUTS } from './hardening-cases.js'
 import { tallyCases } from '../helpers/reliability-tally.js'
@@ -20,7 +17,7 @@ let flake: string
 const runs: ActionRun[] = []
 
 beforeAll(async () => {
-  service = await startFakeResultsService()
+  service = await startResultsService()
   flake = makeFixtureFlake()
 })
 afterAll(async () => {

@@ -8,12 +8,8 @@ import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runAction, type ActionRun } from '../helpers/action-runner.js'
-import {
-  runtimeToken,
-  startFakeResultsService,
-  type FakeResultsService
-} from '../helpers/fake-results-service.js'
-import { LAB_ACTION_ENV, artifactOf, jobLog } from '../helpers/e2e.js'
+import { runtimeToken, type FakeResultsService } from '../helpers/fake-results-service.js'
+import { LAB_ACTION_ENV, artifactOf, jobLog, startResultsService } from '../helpers/e2e.js'
 import { makeFixtureFlake } from '../helpers/lab.js'
 import { SECRET_CANARIES, SECRET_PLACES } from './hardening-cases.js'
 import { tallyCases } from '../helpers/reliability-tally.js'
@@ -31,7 +27,7 @@ let privateKey: string
 const runtime = runtimeToken()
 
 beforeAll(async () => {
-  service = await startFakeResultsService()
+  service = await startResultsService()
   scratch = mkdtempSync(join(tmpdir(), 'hardening-secrets-'))
   const flake = makeFixtureFlake()
   run = await runAction({

@@ -11,11 +11,14 @@ import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runAction, type ActionRun } from '../helpers/action-runner.js'
+import type { FakeResultsService } from '../helpers/fake-results-service.js'
 import {
-  startFakeResultsService,
-  type FakeResultsService
-} from '../helpers/fake-results-service.js'
-import { BUSYBOX_PROBES, LAB_ACTION_ENV, artifactOf, jobLog } from '../helpers/e2e.js'
+  BUSYBOX_PROBES,
+  LAB_ACTION_ENV,
+  artifactOf,
+  jobLog,
+  startResultsService
+} from '../helpers/e2e.js'
 import { mainOf, toolsWithoutNix, waitForProcess } from '../helpers/processes.js'
 import { addFixturePackage, makeFixtureFlake } from '../helpers/lab.js'
 
@@ -27,7 +30,7 @@ const runs: ActionRun[] = []
 const nonce = `nix-env-slow-${Date.now()}`
 
 beforeAll(async () => {
-  service = await startFakeResultsService()
+  service = await startResultsService()
   flake = makeFixtureFlake()
   // A build that is still running when main is killed.
   addFixturePackage(

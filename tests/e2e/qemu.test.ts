@@ -10,11 +10,8 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Report } from '../../src/model.js'
 import { runAction, type ActionRun } from '../helpers/action-runner.js'
-import {
-  startFakeResultsService,
-  type FakeResultsService
-} from '../helpers/fake-results-service.js'
-import { BUSYBOX_PROBES, LAB_ACTION_ENV, artifactOf } from '../helpers/e2e.js'
+import type { FakeResultsService } from '../helpers/fake-results-service.js'
+import { BUSYBOX_PROBES, LAB_ACTION_ENV, artifactOf, startResultsService } from '../helpers/e2e.js'
 import { addFixturePackage, makeFixtureFlake } from '../helpers/lab.js'
 import { makeStandinFlake } from '../helpers/nixpkgs-standin.js'
 
@@ -23,7 +20,7 @@ const runs: ActionRun[] = []
 const root = mkdtempSync(join(tmpdir(), 'qemu-e2e-'))
 
 beforeAll(async () => {
-  service = await startFakeResultsService()
+  service = await startResultsService()
 })
 afterAll(async () => {
   await service.close()

@@ -10,11 +10,8 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Comparison, Regression, Report } from '../../src/model.js'
 import { runAction, type ActionRun } from '../helpers/action-runner.js'
-import {
-  startFakeResultsService,
-  type FakeResultsService
-} from '../helpers/fake-results-service.js'
-import { LAB_ACTION_ENV, jobLog } from '../helpers/e2e.js'
+import type { FakeResultsService } from '../helpers/fake-results-service.js'
+import { LAB_ACTION_ENV, jobLog, startResultsService } from '../helpers/e2e.js'
 import { makeFixtureFlake } from '../helpers/lab.js'
 
 // Busybox guest: no systemd probes. Not /etc/variant: the slow image differs only in its timing.
@@ -30,7 +27,7 @@ let runNumber = 100
 const runs: ActionRun[] = []
 
 beforeAll(async () => {
-  service = await startFakeResultsService()
+  service = await startResultsService()
   flake = makeFixtureFlake()
 })
 afterAll(async () => {

@@ -4,11 +4,8 @@ import { existsSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runAction, type ActionRun } from '../helpers/action-runner.js'
-import { BUSYBOX_PROBES, LAB_ACTION_ENV, artifactOf } from '../helpers/e2e.js'
-import {
-  startFakeResultsService,
-  type FakeResultsService
-} from '../helpers/fake-results-service.js'
+import { BUSYBOX_PROBES, LAB_ACTION_ENV, artifactOf, startResultsService } from '../helpers/e2e.js'
+import type { FakeResultsService } from '../helpers/fake-results-service.js'
 import { addFixturePackage, makeFixtureFlake } from '../helpers/lab.js'
 
 const SUMMARY_LIMIT = 1024 * 1024
@@ -17,7 +14,7 @@ let flake: string
 const runs: ActionRun[] = []
 
 beforeAll(async () => {
-  service = await startFakeResultsService()
+  service = await startResultsService()
   flake = makeFixtureFlake()
   // A builder that prints ~11 MB of log and fails: the artifact keeps it whole, the summary a tail.
   addFixturePackage(

@@ -12,12 +12,8 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Report } from '../../src/model.js'
 import { runAction, type ActionRun } from '../helpers/action-runner.js'
-import {
-  runtimeToken,
-  startFakeResultsService,
-  type FakeResultsService
-} from '../helpers/fake-results-service.js'
-import { LAB_ACTION_ENV, artifactOf, jobLog } from '../helpers/e2e.js'
+import { runtimeToken, type FakeResultsService } from '../helpers/fake-results-service.js'
+import { LAB_ACTION_ENV, artifactOf, jobLog, startResultsService } from '../helpers/e2e.js'
 import { makeFixtureFlake } from '../helpers/lab.js'
 import { tallyCases } from '../helpers/reliability-tally.js'
 
@@ -29,7 +25,7 @@ let flake: string
 const runs: ActionRun[] = []
 
 beforeAll(async () => {
-  service = await startFakeResultsService({ blobStore: 'azurite' })
+  service = await startResultsService()
   flake = makeFixtureFlake()
 })
 afterAll(async () => {
@@ -44,7 +40,7 @@ async function notAnIso(
   const run = await runAction({
     resultsService: service,
     inputs: { flake, image: 'notAnIso', ...inputs },
-    env: { ...LAB_ACTION_ENV, ...service.childEnv, GITHUB_JOB: `rs-${runs.length}`, ...env }
+    env: { ...LAB_ACTION_ENV, GITHUB_JOB: `rs-${runs.length}`, ...env }
   })
   runs.push(run)
   return run

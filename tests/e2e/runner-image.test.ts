@@ -4,12 +4,30 @@
 // leg runs on a fresh overlay, so what one leg installs or builds the next does not see.
 // Legs marked [needs QEMU provisioning] boot a guest: they pass only once the action provisions
 // QEMU itself (the `qemu` input, issue 13); until then they are the red proof of that gap.
-import { existsSync, readFileSync, statSync } from 'node:fs'
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  statSync
+} from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { parsePathInfo } from '../../src/cache/keys.js'
 import type { Report } from '../../src/model.js'
 import type { ActionRun, RunOptions } from '../helpers/action-runner.js'
 import { BUSYBOX_PROBES, artifactOf, jobLog } from '../helpers/e2e.js'
+import {
+  builtDerivations,
+  imagePlace,
+  setUpBakedKeyImage,
+  unpackEntry,
+  type BakedKeySetup
+} from '../helpers/cache-reuse.js'
 import {
   startFakeResultsService,
   type FakeResultsService
@@ -34,6 +52,8 @@ let service: FakeResultsService
 const savedKeys = new Set<RunnerSuite>()
 let runCount = 0
 beforeAll(async () => {
+  // The in-memory blob store on http://127.0.0.1, not Azurite (the other e2e files' default): the
+  // steps run inside the runner image, which does not see Azurite's test CA or the host-name preload.
   service = await startFakeResultsService()
 })
 afterAll(async () => {
@@ -406,6 +426,103 @@ for (const suite of SUITES) {
     )
 
     it(
+      'the image cache on an image that bakes the run key: the second runner restores the expensive derivation and builds only what depends on the key',
+      async () => {
+        // tests/e2e/cache-reuse.test.ts's proof, through the daemon with the sandbox on, as
+        // runner: the file:// substituter is made in the first leg's image (by runner, through
+        // the daemon) and copied into the second's at the same path; the fake results service
+        // holds the entry between the two legs (two runners, one repository's cache).
+        const copy = mkdtempSync(join(tmpdir(), 'biv-runner-substituter-'))
+        let setup: BakedKeySetup | undefined
+        let first: { report: Report; mainMs: number; expensiveNarSize: number } | undefined
+        const inputs = (s: BakedKeySetup): Record<string, string> => ({
+          image: 'bakedKeyImage',
+          cache: 'true',
+          // The cache needs no boot (and the image no QEMU): the verdict comes after the build.
+          boot: 'false',
+          'extra-nix-conf': s.extraNixConf
+        })
+        try {
+          await leg(suite, 'reuse-save', async ({ image, run }) => {
+            setup = setUpBakedKeyImage(imagePlace(image))
+            cpSync(image.hostPath(setup.substituter), copy, { recursive: true })
+            const result = await run(inputs(setup), { env: setup.actionEnv })
+            const report = reportOf(image, result)
+            expect(report.builds[0]?.status, JSON.stringify(report.builds[0])).toBe('passed')
+            expect(report.cache?.status, report.cache?.detail).toBe('miss')
+            const built = builtDerivations(image.hostPath(result.outputs['report-dir']))
+            expect(built.some(drv => drv.endsWith('-boot-image-vm-expensive.drv'))).toBe(true)
+            // The daemon substituted it from the file:// cache: never built.
+            expect(built.some(drv => drv.endsWith('-boot-image-vm-served.drv'))).toBe(false)
+            expect(image.exec(['test', '-e', setup.served]).status).toBe(0)
+            expect(report.cache?.save?.status, report.cache?.save?.detail).toBe('saved')
+            expect(report.cache?.save?.detail).toMatch(/left out 1 paths the substituters serve/)
+            const info = image.exec(['nix', 'path-info', '--json', setup.expensive])
+            const [{ narSize }] = parsePathInfo(info.stdout)
+            first = { report, mainMs: result.main.durationMs, expensiveNarSize: narSize }
+            expectCleanEnd(image, result)
+          })
+          const s = setup!
+          const saved = first!.report
+          const entries = service.caches.filter(entry => entry.key === saved.cache?.key)
+          expect(entries).toHaveLength(1)
+          const entry = unpackEntry(entries[0].data, `${copy}-entry`)
+          expect(entry.stored).toContain(s.expensive)
+          expect(entry.stored).not.toContain(s.served)
+          expect(entry.narinfoPaths).not.toContain(s.served)
+          expect(entry.stored.filter(path => path.endsWith('.iso'))).toEqual([])
+          // Besides the expensive path, at most the devshell's environment (tiny).
+          expect(
+            entry.stored.filter(path => path !== s.expensive && !path.endsWith('-env'))
+          ).toEqual([])
+          // The expensive path is incompressible: the entry is about its size.
+          const entryBytes = saved.cache?.save?.bytes ?? 0
+          expect(entryBytes).toBeGreaterThan(first!.expensiveNarSize * 0.95)
+          expect(entryBytes).toBeLessThan(first!.expensiveNarSize * 1.1)
+
+          await leg(suite, 'reuse-restore', async ({ image, run }) => {
+            cpSync(copy, image.hostPath(s.substituter), { recursive: true })
+            image.exec(['chown', '-R', '1001:1001', s.substituter], { asRoot: true })
+            // A fresh runner: neither path is in its store.
+            expect(image.exec(['test', '-e', s.expensive]).status).not.toBe(0)
+            const result = await run(inputs(s), { env: s.actionEnv })
+            const report = reportOf(image, result)
+            expect(report.builds[0]?.status, JSON.stringify(report.builds[0])).toBe('passed')
+            expect(report.builds[0].drvPath).not.toBe(saved.builds[0].drvPath)
+            expect(report.cache?.matchedKey, report.cache?.detail).toBe(saved.cache?.key)
+            expect(report.cache?.status, report.cache?.detail).toBe('partial')
+            expect(report.cache?.detail).toMatch(
+              /store paths \(4\.\d MiB\) that do not depend on the run's key; still built: the 1 derivation\(s\) that depend on the run's key \(boot-image-vm-baked\.iso\)/
+            )
+            const built = builtDerivations(image.hostPath(result.outputs['report-dir']))
+            expect(built.map(drv => drv.replace(/^.*?-/, ''))).toEqual([
+              'boot-image-vm-baked.iso.drv'
+            ])
+            expect(image.exec(['test', '-e', s.expensive]).status).toBe(0)
+            expect(image.exec(['test', '-e', s.served]).status).toBe(0)
+            expect(report.cache?.save?.status).toBe('skipped')
+            expect(result.annotations.filter(a => /cache/i.test(a.message))).toEqual([])
+            expectCleanEnd(image, result)
+            const restore = report.cache
+            console.log(
+              `[bench] runner-image ${suite} bakedKeyImage: time to verdict (main) ` +
+                `${(first!.mainMs / 1000).toFixed(1)} s without an entry, ` +
+                `${(result.main.durationMs / 1000).toFixed(1)} s with it (restore ${restore?.restoreMs} ms, ` +
+                `${restore?.bytesRestored} B; build stage ${((saved.stages.build?.durationMs ?? 0) / 1000).toFixed(1)} s → ` +
+                `${((report.stages.build?.durationMs ?? 0) / 1000).toFixed(1)} s); entry ${entryBytes} B ` +
+                `for a ${first!.expensiveNarSize} B expensive path; ` +
+                `evaluations ${JSON.stringify(restore?.evaluations)}`
+            )
+          })
+        } finally {
+          rmSync(copy, { recursive: true, force: true })
+          rmSync(`${copy}-entry`, { recursive: true, force: true })
+        }
+      },
+      LEG_TIMEOUT
+    )
+
+    it(
       'the default probes on systemd + OpenSSH, key baked in at build',
       async () => {
         await leg(suite, 'systemd-default-probes', async ({ image, run }) => {
@@ -428,3 +545,61 @@ for (const suite of SUITES) {
     )
   })
 }
+
+describe.skipIf(!isRoot)('runner images side by side', () => {
+  it(
+    "two legs build at once: neither daemon kills the other's builder",
+    async () => {
+      // Legs of other test files run at once on this kernel, and a daemon SIGKILLs every process
+      // of a build user's uid before it builds as that user: with the image's own uids (30001…)
+      // a leg's builder died `due to signal 9 (Killed)` when another leg started a build.
+      const images: RunnerImage[] = []
+      try {
+        images.push(await enterRunnerImage('bookworm'), await enterRunnerImage('bookworm'))
+        const [a, b] = images
+        const build = (seconds: number): string =>
+          `nix build --impure --no-link --expr 'derivation { name = "side-by-side"; ` +
+          `system = "x86_64-linux"; builder = "/bin/sh"; nonce = "${Date.now()}"; ` +
+          `args = [ "-c" "/usr/bin/sleep ${seconds}; echo done > $out" ]; }'`
+        // a's build runs in the background for 8 s; b builds (as its first build user) meanwhile.
+        const started = a.exec([
+          'sh',
+          '-c',
+          `setsid sh -c '${build(8).replace(/'/g, `'\\''`)} >/tmp/a.log 2>&1; echo $? >/tmp/a.rc' </dev/null >/dev/null 2>&1 &`
+        ])
+        expect(started.status, started.out).toBe(0)
+        // Its builder runs in the sandbox, a root below a's: found by its command line and root.
+        const sleeping = (): boolean =>
+          readdirSync('/proc')
+            .filter(pid => /^\d+$/.test(pid))
+            .some(pid => {
+              try {
+                return (
+                  readFileSync(`/proc/${pid}/cmdline`, 'utf8') === '/usr/bin/sleep\u00008\u0000' &&
+                  readlinkSync(`/proc/${pid}/root`).startsWith(a.root)
+                )
+              } catch {
+                return false
+              }
+            })
+        for (let waited = 0; !sleeping(); waited += 100) {
+          if (waited > 60_000) {
+            throw new Error(`a's builder did not start: ${a.exec(['cat', '/tmp/a.log']).out}`)
+          }
+          await new Promise(r => setTimeout(r, 100))
+        }
+        const quick = b.exec(['sh', '-c', build(0)])
+        expect(quick.status, quick.out).toBe(0)
+        for (let waited = 0; !existsSync(a.hostPath('/tmp/a.rc')); waited += 250) {
+          if (waited > 60_000) throw new Error("a's build did not end")
+          await new Promise(r => setTimeout(r, 250))
+        }
+        const log = a.exec(['cat', '/tmp/a.log']).out
+        expect(readFileSync(a.hostPath('/tmp/a.rc'), 'utf8').trim(), log).toBe('0')
+      } finally {
+        for (const image of images) await image.close()
+      }
+    },
+    LEG_TIMEOUT
+  )
+})

@@ -7,11 +7,8 @@ import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runAction, type ActionRun } from '../helpers/action-runner.js'
-import {
-  startFakeResultsService,
-  type FakeResultsService
-} from '../helpers/fake-results-service.js'
-import { BUSYBOX_PROBES, LAB_ACTION_ENV, artifactOf } from '../helpers/e2e.js'
+import type { FakeResultsService } from '../helpers/fake-results-service.js'
+import { BUSYBOX_PROBES, LAB_ACTION_ENV, artifactOf, startResultsService } from '../helpers/e2e.js'
 import { toolsWithoutNix } from '../helpers/processes.js'
 import { fixtureIso, makeFixtureFlake, makeKeyPair } from '../helpers/lab.js'
 
@@ -23,7 +20,7 @@ const downloads = mkdtempSync(join(tmpdir(), 'downloaded-iso-'))
 const runs: ActionRun[] = []
 
 beforeAll(async () => {
-  service = await startFakeResultsService()
+  service = await startResultsService()
   flake = makeFixtureFlake()
   pathWithoutNix = toolsWithoutNix()
 })

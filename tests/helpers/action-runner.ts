@@ -23,8 +23,11 @@ export interface RunOptions {
   env?: Record<string, string>
   /** GITHUB_WORKSPACE and the steps' cwd; a fresh directory when not given. */
   workspace?: string
-  /** Sets ACTIONS_RUNTIME_TOKEN, ACTIONS_RESULTS_URL and ACTIONS_CACHE_SERVICE_V2. */
-  resultsService?: { url: string }
+  /**
+   * Sets ACTIONS_RUNTIME_TOKEN, ACTIONS_RESULTS_URL and ACTIONS_CACHE_SERVICE_V2, and childEnv:
+   * what the steps need to reach its blob store (Azurite's test CA and host name).
+   */
+  resultsService?: { url: string; childEnv?: Record<string, string> }
   /** Main step's timeout-minutes, in ms (then the runner's SIGINT → SIGTERM → SIGKILL). */
   timeoutMs?: number
   postTimeoutMs?: number
@@ -123,6 +126,10 @@ export function runAction(options: RunOptions): Promise<ActionRun> {
 export async function runScripts(scripts: ActionScripts, options: RunOptions): Promise<ActionRun> {
   const inputs = inputEnv(options.inputs, options.actionYml ?? join(REPO_ROOT, 'action.yml'))
   const launcher = options.launcher
+  if (launcher && Object.keys(options.resultsService?.childEnv ?? {}).length > 0) {
+    // Its test CA and host-name preload are files on this machine the image's steps do not see.
+    throw new Error("a runner image's steps cannot reach Azurite: use blobStore 'memory' there")
+  }
   const guest = launcher ? (path: string) => launcher.toGuest(path) : (path: string) => path
   const root = launcher?.runDir ?? (await mkdtemp(join(tmpdir(), 'action-run-')))
   const runnerTemp = join(root, '_temp')
@@ -151,7 +158,8 @@ export async function runScripts(scripts: ActionScripts, options: RunOptions): P
           ACTIONS_RUNTIME_TOKEN: runtimeToken(),
           ACTIONS_RESULTS_URL: options.resultsService.url,
           ACTIONS_RUNTIME_URL: options.resultsService.url,
-          ACTIONS_CACHE_SERVICE_V2: 'True'
+          ACTIONS_CACHE_SERVICE_V2: 'True',
+          ...options.resultsService.childEnv
         }
       : {}),
     ...options.env

@@ -150,10 +150,18 @@ async function startAzurite(dir: string): Promise<{ port: number; child: ChildPr
     '--debug',
     join(dir, 'azurite-debug.log')
   ]
-  const child = spawn(NODE24, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
+  // Azurite ends when its stdin closes: when this process ends, however it ends (a killed test
+  // worker too), so no Azurite outlives the test file that started it.
+  const child = spawn(NODE24, ['--import', EXIT_WITH_PARENT, ...args], {
+    cwd: dir,
+    stdio: ['pipe', 'pipe', 'pipe']
+  })
   let output = ''
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Azurite did not start: ${output}`)), 30_000)
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`Azurite did not start within 30 s: ${output}`))
+    }, 30_000)
     const onData = (chunk: Buffer): void => {
       output += chunk.toString()
       if (/successfully listen/i.test(output)) {
@@ -170,6 +178,23 @@ async function startAzurite(dir: string): Promise<{ port: number; child: ChildPr
   })
   child.removeAllListeners('exit')
   return { port, child }
+}
+
+/**
+ * A preload for Azurite's Node: exit once stdin ends (its parent, this process, has gone). Unref'd,
+ * so that it does not itself keep Azurite running after Azurite's own SIGTERM shutdown.
+ */
+const EXIT_WITH_PARENT =
+  'data:text/javascript,process.stdin.on("end",()=>process.exit(0)).resume().unref()'
+
+/** Stops Azurite and waits until it has exited (SIGKILL when SIGTERM has not ended it in 5 s). */
+async function stopAzurite(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise<void>(resolve => child.once('exit', () => resolve()))
+  child.kill('SIGTERM')
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000)
+  await exited
+  clearTimeout(timer)
 }
 
 function operation(req: IncomingMessage, url: URL): BlobRequest['op'] {
@@ -290,7 +315,7 @@ export async function startAzureBlobEndpoint(
       for (const res of stalled) res.destroy()
       front.closeAllConnections()
       await new Promise(resolve => front.close(resolve))
-      azurite.child.kill('SIGTERM')
+      await stopAzurite(azurite.child)
     }
   }
 }

@@ -2,7 +2,11 @@
 // fixture guest, the job log and the uploaded artifact.
 import { expect } from 'vitest'
 import type { ActionRun } from './action-runner.js'
-import type { FakeResultsService } from './fake-results-service.js'
+import {
+  startFakeResultsService,
+  type FakeResultsService,
+  type StartOptions
+} from './fake-results-service.js'
 import { LAB_KERNEL_DIR, LAB_NIX_CONF_DIR, LAB_ROOTFS_DIR } from './lab.js'
 
 /** The env every end-to-end test passes to runAction: the lab's Nix config, kernel and rootfs. */
@@ -10,6 +14,24 @@ export const LAB_ACTION_ENV: Record<string, string> = {
   NIX_CONF_DIR: LAB_NIX_CONF_DIR,
   BOOT_IMAGE_VM_LAB_KERNEL: LAB_KERNEL_DIR,
   BOOT_IMAGE_VM_LAB_ROOTFS: LAB_ROOTFS_DIR
+}
+
+/**
+ * The fake results service for tests that run the bundled action: Azurite behind
+ * *.blob.core.windows.net over TLS unless told otherwise, so the steps' @actions clients take the
+ * paths they take on GitHub (runAction hands the steps service.childEnv). Start one per file
+ * (beforeAll): Azurite takes a second or two to start. blobStore: 'memory' only where a test needs
+ * a fault Azurite cannot give or its steps cannot see this machine's files; say which at the call.
+ */
+export async function startResultsService(options: StartOptions = {}): Promise<FakeResultsService> {
+  const started = performance.now()
+  // E2E_BLOB_STORE=memory: the hand-written store throughout, to measure what Azurite costs.
+  const blobStore = process.env.E2E_BLOB_STORE === 'memory' ? 'memory' : 'azurite'
+  const service = await startFakeResultsService({ blobStore, ...options })
+  // What the file pays for the real blob store, printed (not asserted): Azurite's start.
+  const store = service.azure ? 'Azurite' : 'in-memory blob store'
+  console.info(`results service with ${store} up in ${Math.round(performance.now() - started)} ms`)
+  return service
 }
 
 /** The fixture guest is busybox + dropbear; the default probes expect systemd. */
@@ -35,7 +57,10 @@ export async function artifactOf(
   const id =
     run.outputs['artifact-id'] ??
     /Report uploaded as artifact ".*" \(id (\d+)\)/.exec(run.post.stdout)?.[1]
-  expect(id, `artifact-id output (upload: ${run.outputs['report-dir']})`).toMatch(/^\d+$/)
+  const warnings = run.annotations.filter(a => a.level === 'warning').map(a => a.message)
+  expect(id, `artifact-id output (${run.outputs['report-dir']}): ${warnings.join('; ')}`).toMatch(
+    /^\d+$/
+  )
   const artifact = service.artifacts.find(a => String(a.id) === id)
   expect(artifact, `artifact ${id} received`).toBeDefined()
   const files = await artifact!.files()

@@ -4,7 +4,8 @@
 // by default a small in-memory store on http://127.0.0.1 (for clients in the test's own process);
 // with `blobStore: 'azurite'`, Azurite behind https://devstoreaccount1.blob.core.windows.net
 // (azure-blob-endpoint.ts), so a child process's clients take GitHub's code paths — give that
-// child `service.childEnv`. The real clients run against it unchanged
+// child `service.childEnv` (runAction does). The e2e tests start it with Azurite
+// (tests/helpers/e2e.ts startResultsService). The real clients run against it unchanged
 // (docs: /work/shared/notes/actions-runtime.md).
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -368,7 +369,8 @@ export async function startFakeResultsService(
       const name = str(body, 'name')
       const index = pendingArtifacts.findIndex(a => a.runBackendId === run && a.name === name)
       if (index < 0) throw new TwirpError(404, `no artifact named ${name} is being uploaded`)
-      const { blob, ...pending } = pendingArtifacts[index]
+      const entry = pendingArtifacts[index]
+      const { blob, ...pending } = entry
       const data = await store.read(blob)
       if (!data) throw new TwirpError(400, 'the artifact blob was never committed')
       if (Number(body.size) !== data.length) {
@@ -378,7 +380,10 @@ export async function startFakeResultsService(
       if (body.hash !== undefined && body.hash !== digest) {
         throw new TwirpError(400, `hash ${String(body.hash)} != uploaded ${digest}`)
       }
-      pendingArtifacts.splice(index, 1)
+      // By identity, not the index found before the read: other finalizes may have run meanwhile.
+      const at = pendingArtifacts.indexOf(entry)
+      if (at < 0) throw new TwirpError(404, `no artifact named ${name} is being uploaded`)
+      pendingArtifacts.splice(at, 1)
       artifacts.push({
         ...pending,
         size: data.length,
@@ -462,7 +467,9 @@ export async function startFakeResultsService(
       if (Number(body.size_bytes) !== data.length) {
         throw new TwirpError(400, `size_bytes ${String(body.size_bytes)} != ${data.length}`)
       }
-      pendingCaches.splice(index, 1)
+      const at = pendingCaches.indexOf(pending)
+      if (at < 0) throw new TwirpError(404, `no cache entry ${key} is being uploaded`)
+      pendingCaches.splice(at, 1)
       caches.push({ id: pending.id, key, version, size: data.length, createdAt: new Date(), data })
       cacheBlobs.set(pending.id, pending.blob)
       cacheScopes.set(pending.id, pending.scope)

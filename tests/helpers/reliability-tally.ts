@@ -1,12 +1,13 @@
 // Counts what a hardening test file really ran: after the file, every test that ran is written to
-// .lab/reliability/<area>.json with whether it passed. scripts/reliability-tally.ts prints the
-// README's "Reliability" figures from these files — counted by the run, not restated from tables.
+// .lab/reliability/<area>.json with whether it passed, and the commit it ran on.
+// `npm run reliability` (scripts/reliability-tally.ts) prints the README's "Reliability" table
+// from these files, and tests/unit/readme-reliability.test.ts checks the README against them —
+// counted by the run, not restated from the tables.
+import { execFileSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll } from 'vitest'
-
-export const TALLY_DIR = fileURLToPath(new URL('../../.lab/reliability/', import.meta.url))
+import { REPO_ROOT } from './action-runner.js'
+import { TALLY_DIR, tallyFile, type TallyRecord } from './reliability-records.js'
 
 interface Task {
   type: string
@@ -20,6 +21,22 @@ function tests(task: Task): Task[] {
   return task.type === 'test' ? [task] : (task.tasks ?? []).flatMap(tests)
 }
 
+/** The checked-out commit and whether the tree differs from it; nothing outside a git tree. */
+function checkout(): Pick<TallyRecord, 'commit' | 'dirty'> {
+  const git = (args: string[]): string =>
+    execFileSync('git', args, {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore']
+    })
+  try {
+    const commit = git(['rev-parse', '--short', 'HEAD']).trim()
+    return { commit, dirty: git(['status', '--porcelain', '--untracked-files=no']).trim() !== '' }
+  } catch {
+    return {}
+  }
+}
+
 /** Call once at the top of a hardening test file; area is its row in the README's table. */
 export function tallyCases(area: string): void {
   afterAll(suite => {
@@ -29,7 +46,7 @@ export function tallyCases(area: string): void {
     // A filtered run (-t) counts only part of the file: it is not the figure, so it is not kept.
     if (cases.length < tests(suite as unknown as Task).length) return
     mkdirSync(TALLY_DIR, { recursive: true })
-    const file = join(TALLY_DIR, `${area.toLowerCase().replace(/[^a-z0-9]+/g, '-')}.json`)
-    writeFileSync(file, JSON.stringify({ area, ranAt: new Date().toISOString(), cases }, null, 2))
+    const record: TallyRecord = { area, ranAt: new Date().toISOString(), ...checkout(), cases }
+    writeFileSync(tallyFile(area), JSON.stringify(record, null, 2))
   })
 }

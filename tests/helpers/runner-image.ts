@@ -13,8 +13,10 @@ import {
   openSync,
   readFileSync,
   readlinkSync,
-  readdirSync
+  readdirSync,
+  writeFileSync
 } from 'node:fs'
+import { randomInt } from 'node:crypto'
 import { cp, rm } from 'node:fs/promises'
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -85,16 +87,31 @@ export interface RunnerImage {
   /** Processes whose root is this image, but its nix-daemon. */
   processes(): ImageProcess[]
   /** Runs a command in the image (as runner unless asRoot), with the runner's PATH and HOME. */
-  exec(args: string[], options?: { asRoot?: boolean }): { status: number | null; out: string }
+  exec(args: string[], options?: ExecOptions): ExecResult
   /** The bundled action (main, then post) as the runner runs it, from the installed copy. */
   run(options: RunOptions): Promise<ActionRun>
   /** Stops everything in the root, unmounts, removes the leg's directory. Safe to call twice. */
   close(): Promise<void>
 }
 
+export interface ExecOptions {
+  asRoot?: boolean
+  /** The command's stdin. */
+  input?: string
+}
+
+/** out: stdout then stderr (what a failure shows); stdout alone for what a command prints. */
+export interface ExecResult {
+  status: number | null
+  out: string
+  stdout: string
+}
+
 export interface EnterOptions {
   /** false: /etc/nix/nix.conf without runner in trusted-users (the image's nix.conf.untrusted). */
   trusted?: boolean
+  /** Lines appended to the leg's /etc/nix/nix.conf before its nix-daemon starts. */
+  extraNixConf?: string
 }
 
 /** Enters a fresh leg of the suite's runner image. Always close() it (in a finally). */
@@ -117,7 +134,7 @@ export async function enterRunnerImage(
     workspace: join(root, GUEST_WORKSPACE),
     hostPath: guestPath => join(root, guestPath),
     processes: () => processesIn(root).filter(p => p.pid !== daemon?.pid),
-    exec: (args, execOptions = {}) => execIn(root, args, execOptions.asRoot ?? false),
+    exec: (args, execOptions = {}) => execIn(root, args, execOptions),
     run: runOptions => runInImage(image, runOptions),
     close: async () => {
       await stopDaemon(daemon)
@@ -163,6 +180,9 @@ export async function enterRunnerImage(
     if (options.trusted === false) {
       await cp(join(root, 'etc/nix/nix.conf.untrusted'), join(root, 'etc/nix/nix.conf'))
     }
+    if (options.extraNixConf)
+      appendFileSync(join(root, 'etc/nix/nix.conf'), options.extraNixConf + '\n')
+    legBuildUsers(root)
     daemon = await startDaemon(root, join(leg, 'nix-daemon.log'))
     await installAction(join(root, GUEST_ACTION))
     mkdirSync(image.workspace, { recursive: true })
@@ -175,6 +195,21 @@ export async function enterRunnerImage(
     })
     throw error
   }
+}
+
+/**
+ * Build users of the leg's own: legs run at once (other test files) share this kernel, and a
+ * daemon SIGKILLs every process of a build user's uid before it builds as that user, so with the
+ * image's uids (30001…) one leg's daemon killed another leg's builder (`failed due to signal 9`).
+ */
+function legBuildUsers(root: string): void {
+  const passwd = join(root, 'etc/passwd')
+  const base = 40_000 + randomInt(0, 2000) * 10
+  const text = readFileSync(passwd, 'utf8').replace(
+    /^(nixbld(\d+):[^:]*:)\d+:/gm,
+    (_, head: string, n: string) => `${head}${base + Number(n)}:`
+  )
+  writeFileSync(passwd, text)
 }
 
 function overlayOptions(lower: string, leg: string): string {
@@ -240,19 +275,17 @@ function chown(path: string): void {
   if (result.status !== 0) throw new Error(`chown -R ${path}: ${result.stderr}`)
 }
 
-function execIn(
-  root: string,
-  args: string[],
-  asRoot: boolean
-): { status: number | null; out: string } {
+function execIn(root: string, args: string[], options: ExecOptions): ExecResult {
+  const asRoot = options.asRoot ?? false
   const user = asRoot ? [] : [`--userspec=${RUNNER_UID}:${RUNNER_UID}`, `--groups=${RUNNER_GROUPS}`]
   const home = asRoot ? '/root' : '/home/runner'
   const result = spawnSync(
     'chroot',
     [...user, root, '/usr/bin/env', '-i', `PATH=${RUNNER_PATH}`, `HOME=${home}`, ...args],
-    { encoding: 'utf8', timeout: 120_000 }
+    { encoding: 'utf8', timeout: 120_000, input: options.input }
   )
-  return { status: result.status, out: `${result.stdout ?? ''}${result.stderr ?? ''}` }
+  const stdout = result.stdout ?? ''
+  return { status: result.status, out: `${stdout}${result.stderr ?? ''}`, stdout }
 }
 
 // ---- the action as the runner fetches it ---------------------------------------------------------

@@ -13,6 +13,9 @@ import {
   storeName,
   type PathInfo
 } from '../../src/cache/keys.js'
+import { cacheSaveState } from '../../src/cache/image-cache.js'
+import { incompleteKey } from '../../src/cache/save.js'
+import type { NixInstallation } from '../../src/model.js'
 
 const drv = '/nix/store/0jg9y4y59avx3wxxr4iv6hvds2kl463h-boot-image-vm-fixture.iso.drv'
 const parts = {
@@ -206,5 +209,43 @@ describe('planSave', () => {
       bytes: 0,
       leftOut: [{ root: '/s/iso', bytes: 40 }]
     })
+  })
+})
+
+describe('incompleteKey', () => {
+  it("keeps a failed build's entry off the exact key, where the restore keys still find it", () => {
+    const { key, restoreKeys } = cacheKeys(parts)
+    const incomplete = incompleteKey(key)
+    expect(incomplete).not.toBe(key)
+    expect(incomplete.startsWith(restoreKeys[0])).toBe(true)
+  })
+
+  it('is what the save state carries when a build failed, and only then', () => {
+    const restore = {
+      status: 'miss' as const,
+      detail: '',
+      hit: false,
+      key: cacheKeys(parts).key,
+      dir: '/w/.boot-image-vm-nix-cache',
+      drvPath: drv,
+      reuse: { basis: parts.basis, otherDrvPath: drv }
+    }
+    const nix = {
+      nixPath: '/usr/bin/nix',
+      version: '2.8.0',
+      env: {},
+      storeMode: 'daemon' as const
+    } as unknown as NixInstallation
+    const state = (incomplete?: boolean) =>
+      cacheSaveState(restore, nix, {
+        roots: [],
+        drvPaths: [drv],
+        incomplete,
+        maxSizeMiB: 10,
+        timeoutSeconds: 10
+      })
+    expect(state(true)?.incomplete).toBe(true)
+    expect(state(false)?.incomplete).toBeUndefined()
+    expect(state()?.incomplete).toBeUndefined()
   })
 })

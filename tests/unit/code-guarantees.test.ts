@@ -1,8 +1,8 @@
 // Guarantees the code keeps whatever a future change does: no command is a shell string built from
 // inputs (the one documented exception is the user's test command, a shell command by definition),
 // the SSH forward listens on 127.0.0.1 only, files that hold secrets are 0600 in 0700 directories,
-// a port someone else holds is never used, and the README's "Reliability" figures equal the
-// hardening suite's tables.
+// a port someone else holds is never used, and the README's "Reliability" section names the
+// places the secrets file searches (its figures are what a run counted: readme-reliability.test.ts).
 import { ESLint } from 'eslint'
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
@@ -13,13 +13,7 @@ import { createEphemeralKey } from '../../src/key.js'
 import { writeDropIn } from '../../src/nix/setup-config.js'
 import { Secrets } from '../../src/secrets.js'
 import { freePort, qemuArgs } from '../../src/vm/qemu.js'
-import {
-  BAD_INPUTS,
-  FAULT_CASES,
-  NIX_INPUTS,
-  SECRET_CANARIES,
-  SECRET_PLACES
-} from '../e2e/hardening-cases.js'
+import { SECRET_PLACES } from '../e2e/hardening-cases.js'
 import { REPO_ROOT } from '../helpers/action-runner.js'
 
 const SRC = join(REPO_ROOT, 'src')
@@ -166,23 +160,11 @@ describe('files that hold secrets', () => {
 })
 
 describe('the README reports the hardening suite', () => {
-  it('"Reliability" gives the number of cases the suite tries', () => {
+  // Its figures are what the last run counted, not these tables: readme-reliability.test.ts.
+  it('"Reliability" names as many places searched for secrets as the suite searches', () => {
     const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8')
     const section = /^## Reliability\n([\s\S]*?)(?=^## )/m.exec(readme)?.[1]
     expect(section, 'a "## Reliability" section').toBeDefined()
-    const figure = (label: string): number[] => {
-      const row = new RegExp(`^\\| ${label} \\| (\\d+) \\| (\\d+) \\|`, 'm').exec(section!)
-      expect(row, `the "${label}" row`).not.toBeNull()
-      return [Number(row![1]), Number(row![2])]
-    }
-    const inputs = BAD_INPUTS.length + NIX_INPUTS.length
-    const faults = FAULT_CASES.length
-    const secrets = SECRET_CANARIES.length + 2 // + ACTIONS_RUNTIME_TOKEN and the private key
-    // Every case behaves: the suite fails otherwise, so "behaved" equals "tried".
-    expect(figure('Bad input')).toEqual([inputs, inputs])
-    expect(figure('Faults')).toEqual([faults, faults])
-    expect(figure('Secrets')).toEqual([secrets, secrets])
-    expect(figure('Total')).toEqual([inputs + faults + secrets, inputs + faults + secrets])
     expect(section).toContain(`${SECRET_PLACES.length} places`)
   })
 })
