@@ -25,10 +25,10 @@ import {
   type CacheRestore,
   type CacheSaveState
 } from './cache/image-cache.js'
-import { buildImage } from './nix/build.js'
-import { diffBuildEnvironment } from './nix/env-stage.js'
-import { setupNix } from './nix/setup.js'
-import { nixStepEnv, withNixStepEnv } from './nix/setup-env.js'
+import { buildImage } from './build/build.js'
+import { diffBuildEnvironment } from './env/env-stage.js'
+import { setupNix } from './setup/setup.js'
+import { nixStepEnv, withNixStepEnv } from './setup/setup-env.js'
 import { renderSummary } from './report/summary.js'
 import { writeReportFiles } from './report/report-file.js'
 import { checkKvm } from './vm/kvm.js'

@@ -4,7 +4,7 @@
 import * as core from '@actions/core'
 import { rmSync } from 'node:fs'
 import { saveImageCacheFromState } from './cache/post-save.js'
-import { cleanupSetup } from './nix/setup.js'
+import { cleanupSetup } from './setup/setup.js'
 import { actionsLog } from './log.js'
 import { errorMessage } from './process.js'
 import { saveBaseline } from './report/baseline-store.js'

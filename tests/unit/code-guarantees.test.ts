@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createEphemeralKey } from '../../src/key.js'
-import { writeDropIn } from '../../src/nix/setup-config.js'
+import { writeDropIn } from '../../src/setup/setup-config.js'
 import { Secrets } from '../../src/secrets.js'
 import { freePort, qemuArgs } from '../../src/vm/qemu.js'
 import {

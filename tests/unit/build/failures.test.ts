@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { BuildEvents } from '../../../src/nix/events.js'
+import { BuildEvents } from '../../../src/build/events.js'
 import {
   derivationName,
   findDependents,
@@ -9,7 +9,7 @@ import {
   isEvaluationError,
   stripAnsi,
   type ParsedFailure
-} from '../../../src/nix/failures.js'
+} from '../../../src/build/failures.js'
 
 const dir = join(import.meta.dirname, '../../fixtures/transcripts')
 const transcript = (name: string): string => readFileSync(join(dir, name), 'utf8')

@@ -12,7 +12,7 @@ import {
   storeHash,
   storeName,
   type PathInfo
-} from '../../src/cache/keys.js'
+} from '../../../src/cache/keys.js'
 
 const drv = '/nix/store/0jg9y4y59avx3wxxr4iv6hvds2kl463h-boot-image-vm-fixture.iso.drv'
 const parts = {

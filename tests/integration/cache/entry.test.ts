@@ -7,12 +7,12 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { runBounded } from '../../src/cache/bounded-run.js'
-import { importEntry, readManifest, writeEntry } from '../../src/cache/entry.js'
-import { parsePathInfo } from '../../src/cache/keys.js'
-import { servedPaths, substituterConfig } from '../../src/cache/substituters.js'
-import { stringEnv } from '../../src/process.js'
-import { deleteStorePaths, labNixEnv } from '../helpers/lab.js'
+import { runBounded } from '../../../src/cache/bounded-run.js'
+import { importEntry, readManifest, writeEntry } from '../../../src/cache/entry.js'
+import { parsePathInfo } from '../../../src/cache/keys.js'
+import { servedPaths, substituterConfig } from '../../../src/cache/substituters.js'
+import { stringEnv } from '../../../src/process.js'
+import { deleteStorePaths, labNixEnv } from '../../helpers/lab.js'
 
 const work = mkdtempSync(join(tmpdir(), 'boot-image-vm-cache-entry-'))
 afterAll(() => rmSync(work, { recursive: true, force: true }))

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import type { CacheResult } from '../../src/model.js'
-import { cacheSaveLine, cacheSection } from '../../src/report/summary-sections.js'
+import type { CacheResult } from '../../../src/model.js'
+import { cacheSaveLine, cacheSection } from '../../../src/report/summary-sections.js'
 
 const partial: CacheResult = {
   status: 'partial',

@@ -9,7 +9,7 @@ import {
   kvmOutcome,
   udevAbsence,
   type KvmDeviceOptions
-} from '../../../src/nix/setup-kvm.js'
+} from '../../../src/setup/setup-kvm.js'
 import type { RunResult } from '../../../src/process.js'
 
 let work = ''

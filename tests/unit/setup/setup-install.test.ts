@@ -10,8 +10,8 @@ import { join } from 'node:path'
 import { afterEach, expect, it } from 'vitest'
 import type { StageContext } from '../../../src/context.js'
 import { consoleLog } from '../../../src/log.js'
-import { INSTALLER_URL_ENV } from '../../../src/nix/install.js'
-import { setupNix } from '../../../src/nix/setup.js'
+import { INSTALLER_URL_ENV } from '../../../src/setup/install.js'
+import { setupNix } from '../../../src/setup/setup.js'
 import { Secrets } from '../../../src/secrets.js'
 
 const FAKE_NIX = `#!/bin/sh

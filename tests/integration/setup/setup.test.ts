@@ -17,7 +17,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { StageContext } from '../../../src/context.js'
 import { consoleLog } from '../../../src/log.js'
 import type { KvmCheck } from '../../../src/model.js'
-import { cleanupSetup, setupNix, type SetupNixOptions } from '../../../src/nix/setup.js'
+import { cleanupSetup, setupNix, type SetupNixOptions } from '../../../src/setup/setup.js'
 import { Secrets } from '../../../src/secrets.js'
 import { labNixEnv } from '../../helpers/lab.js'
 

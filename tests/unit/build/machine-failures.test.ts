@@ -3,9 +3,9 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { BuildEvents } from '../../../src/nix/events.js'
-import { findRootFailures, isEvaluationError } from '../../../src/nix/failures.js'
-import { findMachineFailure, machineFailureMessage } from '../../../src/nix/machine-failures.js'
+import { BuildEvents } from '../../../src/build/events.js'
+import { findRootFailures, isEvaluationError } from '../../../src/build/failures.js'
+import { findMachineFailure, machineFailureMessage } from '../../../src/build/machine-failures.js'
 
 const dir = join(import.meta.dirname, '../../fixtures/transcripts')
 

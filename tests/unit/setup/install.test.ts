@@ -16,7 +16,7 @@ import {
   installNix,
   PINNED_NIX_VERSION,
   resolveInstallerPin
-} from '../../../src/nix/install.js'
+} from '../../../src/setup/install.js'
 import { Secrets } from '../../../src/secrets.js'
 
 // A stand-in installer: records its arguments in $MARKER instead of installing anything.

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { BuildEvents, parseEventLine } from '../../../src/nix/events.js'
+import { BuildEvents, parseEventLine } from '../../../src/build/events.js'
 
 const dir = join(import.meta.dirname, '../../fixtures/transcripts')
 const replay = (name: string): BuildEvents =>

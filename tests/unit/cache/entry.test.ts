@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { stubNarinfo, UNTRUSTED } from '../../src/cache/entry.js'
-import { importedOutcome } from '../../src/cache/image-cache.js'
-import type { ReuseAnalysis } from '../../src/cache/reuse.js'
-import { parsePathInfo } from '../../src/cache/keys.js'
-import { parseSubstituterConfig, signedByTrustedKey } from '../../src/cache/substituters.js'
+import { stubNarinfo, UNTRUSTED } from '../../../src/cache/entry.js'
+import { importedOutcome } from '../../../src/cache/image-cache.js'
+import type { ReuseAnalysis } from '../../../src/cache/reuse.js'
+import { parsePathInfo } from '../../../src/cache/keys.js'
+import { parseSubstituterConfig, signedByTrustedKey } from '../../../src/cache/substituters.js'
 
 const cacheKey = 'cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY='
 

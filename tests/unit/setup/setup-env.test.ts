@@ -2,8 +2,8 @@
 // profile on PATH, and setup's variables. Pure.
 import { describe, expect, it } from 'vitest'
 import type { NixInstallation } from '../../../src/model.js'
-import { capabilitiesFor } from '../../../src/nix/capabilities.js'
-import { missingPaths, nixStepEnv, withNixStepEnv } from '../../../src/nix/setup-env.js'
+import { capabilitiesFor } from '../../../src/setup/capabilities.js'
+import { missingPaths, nixStepEnv, withNixStepEnv } from '../../../src/setup/setup-env.js'
 
 const nix: NixInstallation = {
   nixPath: '/nix/var/nix/profiles/default/bin/nix',

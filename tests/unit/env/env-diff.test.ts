@@ -10,10 +10,10 @@ import {
   redactEnv,
   renderDiffMarkdown,
   storeMode
-} from '../../../src/nix/env-diff.js'
-import { renderEnvFile } from '../../../src/nix/env-stage.js'
-import type { ContextCapture, EnvDiffReport } from '../../../src/nix/env-types.js'
-import { drvName, plannedBuildDir, socketHeadroom } from '../../../src/nix/env-verdicts.js'
+} from '../../../src/env/env-diff.js'
+import { renderEnvFile } from '../../../src/env/env-stage.js'
+import type { ContextCapture, EnvDiffReport } from '../../../src/env/env-types.js'
+import { drvName, plannedBuildDir, socketHeadroom } from '../../../src/env/env-verdicts.js'
 import { Secrets } from '../../../src/secrets.js'
 
 // The incident's derivation (shared/seed): its build directory name is what fills sun_path.

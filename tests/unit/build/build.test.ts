@@ -6,8 +6,8 @@ import {
   nixError,
   parseOutPath,
   type BuildRequest
-} from '../../../src/nix/build.js'
-import { capabilitiesFor } from '../../../src/nix/capabilities.js'
+} from '../../../src/build/build.js'
+import { capabilitiesFor } from '../../../src/setup/capabilities.js'
 
 const nix = (version: string): NixInstallation => ({
   nixPath: '/usr/bin/nix',

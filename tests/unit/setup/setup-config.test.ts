@@ -9,7 +9,7 @@ import {
   redactConfig,
   storeModeFor,
   userConfFiles
-} from '../../../src/nix/setup-config.js'
+} from '../../../src/setup/setup-config.js'
 import { Secrets } from '../../../src/secrets.js'
 
 let work = ''
