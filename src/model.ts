@@ -21,6 +21,9 @@ export interface StageRecord {
   detail: string
 }
 
+/** A stage's own judgement of its result: the stage table's status and detail, timed by the pipeline. */
+export type StageJudgement = Omit<StageRecord, 'durationMs'>
+
 // ---- setup -------------------------------------------------------------------------------------
 
 export type NixVariant = 'nix' | 'lix' | 'determinate'

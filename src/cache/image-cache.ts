@@ -11,7 +11,7 @@ import { rm } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import type { StageContext } from '../context.js'
 import type { CacheResult, NixInstallation } from '../model.js'
-import { evaluateDrvPath } from '../build/build.js'
+import { evaluateDrvPath } from '../build/index.js'
 import { errorMessage, run, stringEnv } from '../process.js'
 import {
   CACHE_PATH,

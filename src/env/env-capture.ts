@@ -10,7 +10,7 @@ import type { NixInstallation } from '../model.js'
 import { errorMessage, run, stringEnv } from '../process.js'
 import { nixError, parseConfigJson, parseEnv0, storeMode } from './env-diff.js'
 import type { ContextCapture, NixIdentity, StoreFacts, TmpdirFacts } from './env-types.js'
-import { capabilitiesFor, parseNixVersion, type NixVersion } from '../setup/capabilities.js'
+import { capabilitiesFor, parseNixVersion, type NixVersion } from '../setup/index.js'
 import { drvName, plannedBuildDir } from './env-verdicts.js'
 
 export interface CaptureRequest {

@@ -3,7 +3,11 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import type { NixCapabilities, NixVariant } from '../../../src/model.js'
-import { capabilitiesFor, compareVersions, parseNixVersion } from '../../../src/setup/capabilities.js'
+import {
+  capabilitiesFor,
+  compareVersions,
+  parseNixVersion
+} from '../../../src/setup/capabilities.js'
 
 const DIR = fileURLToPath(new URL('../../fixtures/transcripts/versions/', import.meta.url))
 
