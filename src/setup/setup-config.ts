@@ -131,6 +131,13 @@ export function redactConfig(config: ConfigJson, secrets: Secrets): ConfigJson {
   return JSON.parse(secrets.redact(JSON.stringify(copy))) as ConfigJson
 }
 
+/** Nix's configuration as it takes effect, or why it could not be read. */
+export interface EffectiveConfig {
+  json?: ConfigJson
+  features?: string[]
+  error?: string
+}
+
 /**
  * Runs `nix <configShow> --json` with the drop-in in effect. The experimental features come back
  * as names, from the text form when the JSON has numbers.
@@ -139,7 +146,7 @@ export async function effectiveConfig(
   nixPath: string,
   configShow: string[],
   env: NodeJS.ProcessEnv
-): Promise<{ json?: ConfigJson; features?: string[]; error?: string }> {
+): Promise<EffectiveConfig> {
   const result = await run(nixPath, [...configShow, '--json'], { env })
   if (result.exitCode !== 0) {
     return {
