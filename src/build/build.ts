@@ -2,12 +2,16 @@
 // every event and a human-readable log on disk as they arrive, and explaining any failure by the
 // derivations whose own builder failed. On success, the ISO inside the output.
 import { createWriteStream, type WriteStream } from 'node:fs'
-import { lstat, mkdir, readdir, rm, stat } from 'node:fs/promises'
+import { mkdir, readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { StageContext } from '../context.js'
-import type { BuildContext, BuildResult, NixInstallation } from '../model.js'
+import type { BuildResult, NixInstallation } from '../model.js'
 import { run, stringEnv, type RunResult } from '../process.js'
 import { collectFailureLogs } from './diagnostics.js'
+import { isEvaluationError } from './evaluation-errors.js'
+import { buildArguments, nixCommand, nixError, parseOutPath, type BuildRequest } from './request.js'
+
+export { buildArguments, nixCommand, nixError, parseOutPath, type BuildRequest } from './request.js'
 import { buildNeeds, checkDisk } from '../disk.js'
 import { BuildEvents } from './events.js'
 import {
@@ -15,83 +19,13 @@ import {
   machineFailureMessage,
   type MachineFailure
 } from './machine-failures.js'
-import {
-  findDependents,
-  findRootFailures,
-  isEvaluationError,
-  stripAnsi,
-  type ParsedFailure
-} from './failures.js'
+import { findDependents, findRootFailures, stripAnsi, type ParsedFailure } from './failures.js'
+import { nixShellDirs, removeNewShellDirs, shellTempParent } from './shell-dirs.js'
 
-export interface BuildRequest {
-  flake: string
-  image: string
-  context: BuildContext
-  /** run inside `nix develop <flake>#<devshell> -c` when context is 'devshell' */
-  devshell?: string
-  /** env additions e.g. { PRE_NIXOS_ROOT_KEY: '/path/key.pub' } */
-  env: Record<string, string>
-  /** absolute report subdirectory for this build, e.g. <report>/build */
-  dir: string
-  system?: string
-  /** Already evaluated in this context (by the cache restore): the build skips `nix eval`. */
-  drvPath?: string
-}
+export { nixShellDirs, removeNewShellDirs, shellTempParent } from './shell-dirs.js'
 
 /** At most one progress line this often (plus one per derivation started or finished). */
 const PROGRESS_INTERVAL_MS = 5_000
-
-/** The command and arguments that run `nix <args>` in the request's context. */
-export function nixCommand(
-  nix: NixInstallation,
-  request: BuildRequest,
-  args: string[]
-): { command: string; args: string[] } {
-  if (request.context !== 'devshell') return { command: nix.nixPath, args }
-  if (!request.devshell) throw new Error('a devshell build needs the devshell attribute')
-  const shell = `${request.flake}#${request.devshell}`
-  return { command: nix.nixPath, args: ['develop', shell, '-c', nix.nixPath, ...args] }
-}
-
-/** `nix build` arguments: events on stderr, out paths on stdout in the form this Nix knows. */
-export function buildArguments(nix: NixInstallation, request: BuildRequest): string[] {
-  const args = [
-    'build',
-    `${request.flake}#${request.image}`,
-    '--impure',
-    '--no-link',
-    '-L',
-    '--keep-going',
-    '--log-format',
-    'internal-json',
-    nix.capabilities.printOutPaths ? '--print-out-paths' : '--json'
-  ]
-  if (request.system) args.push('--system', request.system)
-  return args
-}
-
-/** The out path from `--print-out-paths` lines or `--json` (`[{"drvPath","outputs":{"out"}}]`). */
-export function parseOutPath(stdout: string, printOutPaths: boolean): string | undefined {
-  if (printOutPaths)
-    return stdout
-      .split('\n')
-      .find(line => line.trim().startsWith('/'))
-      ?.trim()
-  try {
-    const built = JSON.parse(stdout) as { outputs?: Record<string, string> }[]
-    const outputs = built[0]?.outputs ?? {}
-    return outputs.out ?? Object.values(outputs)[0]
-  } catch {
-    return undefined
-  }
-}
-
-/** Nix's error, from its first `error:` line on (warnings before it dropped). */
-export function nixError(stderr: string): string {
-  const lines = stripAnsi(stderr).replace(/\r/g, '').trimEnd().split('\n')
-  const first = lines.findIndex(line => line.startsWith('error:'))
-  return (first < 0 ? lines : lines.slice(first)).join('\n').trim()
-}
 
 /** Appends lines to a file as they come, redacted; close() waits until all is on disk. */
 class AppendFile {
@@ -142,41 +76,6 @@ async function listing(path: string): Promise<string> {
   }
   const shown = names.slice(0, 20).join(', ') + (names.length > 20 ? ', …' : '')
   return names.length ? shown : 'nothing (an empty directory)'
-}
-
-/** The directory `nix develop` creates its `nix-shell.XXXXXX` in: TMPDIR, or /tmp when unset. */
-export function shellTempParent(env: Record<string, string>): string {
-  return env.TMPDIR || '/tmp'
-}
-
-/** Names of the `nix-shell.*` directories in dir (none when it cannot be read). */
-export async function nixShellDirs(dir: string): Promise<Set<string>> {
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => [])
-  return new Set(
-    entries.filter(e => e.isDirectory() && e.name.startsWith('nix-shell.')).map(e => e.name)
-  )
-}
-
-/**
- * `nix develop` never deletes the `$TMPDIR/nix-shell.XXXXXX` it creates. The devshell build must
- * see that real nesting (it is what a harness inside the devshell gets), so the directories are
- * deleted afterwards: exactly those that appeared during the build and are still directories
- * owned by this user, never a symlink or anyone else's.
- */
-export async function removeNewShellDirs(dir: string, before: Set<string>): Promise<string[]> {
-  const removed: string[] = []
-  const uid = process.getuid?.()
-  for (const name of await nixShellDirs(dir)) {
-    if (before.has(name)) continue
-    const path = join(dir, name)
-    const info = await lstat(path).catch(() => undefined)
-    if (!info?.isDirectory() || (uid !== undefined && info.uid !== uid)) continue
-    await rm(path, { recursive: true, force: true }).then(
-      () => removed.push(path),
-      () => undefined
-    )
-  }
-  return removed
 }
 
 /** The environment every nix call of this request runs with. */

@@ -6,10 +6,10 @@ import {
   derivationName,
   findDependents,
   findRootFailures,
-  isEvaluationError,
   stripAnsi,
   type ParsedFailure
 } from '../../../src/build/failures.js'
+import { isEvaluationError } from '../../../src/build/evaluation-errors.js'
 
 const dir = join(import.meta.dirname, '../../fixtures/transcripts')
 const transcript = (name: string): string => readFileSync(join(dir, name), 'utf8')

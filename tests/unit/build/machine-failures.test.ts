@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { BuildEvents } from '../../../src/build/events.js'
-import { findRootFailures, isEvaluationError } from '../../../src/build/failures.js'
+import { isEvaluationError } from '../../../src/build/evaluation-errors.js'
+import { findRootFailures } from '../../../src/build/failures.js'
 import { findMachineFailure, machineFailureMessage } from '../../../src/build/machine-failures.js'
 
 const dir = join(import.meta.dirname, '../../fixtures/transcripts')
