@@ -13,6 +13,7 @@ import {
   exec,
   group,
   info,
+  summary,
   warning
 } from "./chunk-3BV2LLEE.js";
 
@@ -4010,7 +4011,7 @@ var require_bcrypt_pbkdf = __commonJS({
       }
     }
     function bcrypt_pbkdf(pass, passlen, salt, saltlen, key, keylen, rounds) {
-      var sha2pass = new Uint8Array(64), sha2salt = new Uint8Array(64), out = new Uint8Array(BCRYPT_HASHSIZE), tmpout = new Uint8Array(BCRYPT_HASHSIZE), countsalt = new Uint8Array(saltlen + 4), i, j, amt, stride, dest, count, origkeylen = keylen;
+      var sha2pass = new Uint8Array(64), sha2salt = new Uint8Array(64), out = new Uint8Array(BCRYPT_HASHSIZE), tmpout = new Uint8Array(BCRYPT_HASHSIZE), countsalt = new Uint8Array(saltlen + 4), i, j, amt, stride, dest, count2, origkeylen = keylen;
       if (rounds < 1)
         return -1;
       if (passlen === 0 || saltlen === 0 || keylen === 0 || keylen > out.byteLength * out.byteLength || saltlen > 1 << 20)
@@ -4020,11 +4021,11 @@ var require_bcrypt_pbkdf = __commonJS({
       for (i = 0; i < saltlen; i++)
         countsalt[i] = salt[i];
       crypto_hash_sha512(sha2pass, pass, passlen);
-      for (count = 1; keylen > 0; count++) {
-        countsalt[saltlen + 0] = count >>> 24;
-        countsalt[saltlen + 1] = count >>> 16;
-        countsalt[saltlen + 2] = count >>> 8;
-        countsalt[saltlen + 3] = count;
+      for (count2 = 1; keylen > 0; count2++) {
+        countsalt[saltlen + 0] = count2 >>> 24;
+        countsalt[saltlen + 1] = count2 >>> 16;
+        countsalt[saltlen + 2] = count2 >>> 8;
+        countsalt[saltlen + 3] = count2;
         crypto_hash_sha512(sha2salt, countsalt, saltlen + 4);
         bcrypt_hash(sha2pass, sha2salt, tmpout);
         for (i = out.byteLength; i--; )
@@ -4037,7 +4038,7 @@ var require_bcrypt_pbkdf = __commonJS({
         }
         amt = Math.min(amt, keylen);
         for (i = 0; i < amt; i++) {
-          dest = i * stride + (count - 1);
+          dest = i * stride + (count2 - 1);
           if (dest >= origkeylen)
             break;
           key[dest] = out[i];
@@ -6523,7 +6524,7 @@ var require_keyParser = __commonJS({
     var {
       createDecipheriv,
       createECDH,
-      createHash: createHash6,
+      createHash: createHash7,
       createHmac: createHmac2,
       createSign,
       createVerify,
@@ -7211,11 +7212,11 @@ ${formatted}-----END ${type} KEY-----`;
                 );
               }
               const ivSlice = bufferSlice(cipherIV, 0, 8);
-              let cipherKey = createHash6("md5").update(passphrase).update(ivSlice).digest();
+              let cipherKey = createHash7("md5").update(passphrase).update(ivSlice).digest();
               while (cipherKey.length < encInfo.keyLen) {
                 cipherKey = combineBuffers(
                   cipherKey,
-                  createHash6("md5").update(cipherKey).update(passphrase).update(ivSlice).digest()
+                  createHash7("md5").update(cipherKey).update(passphrase).update(ivSlice).digest()
                 );
               }
               if (cipherKey.length > encInfo.keyLen)
@@ -7380,8 +7381,8 @@ ${formatted}-----END ${type} KEY-----`;
         if (encrypted) {
           const encInfo = CIPHER_INFO[cipherName];
           let cipherKey = combineBuffers(
-            createHash6("sha1").update(PPK_PP1).update(passphrase).digest(),
-            createHash6("sha1").update(PPK_PP2).update(passphrase).digest()
+            createHash7("sha1").update(PPK_PP1).update(passphrase).digest(),
+            createHash7("sha1").update(PPK_PP2).update(passphrase).digest()
           );
           if (cipherKey.length > encInfo.keyLen)
             cipherKey = bufferSlice(cipherKey, 0, encInfo.keyLen);
@@ -7421,7 +7422,7 @@ ${formatted}-----END ${type} KEY-----`;
           passphrase = EMPTY_PASSPHRASE;
         const calcMAC = createHmac2(
           "sha1",
-          createHash6("sha1").update("putty-private-key-file-mac-key").update(passphrase).digest()
+          createHash7("sha1").update("putty-private-key-file-mac-key").update(passphrase).digest()
         ).update(macData).digest("hex");
         if (calcMAC !== mac) {
           if (encrypted) {
@@ -9743,7 +9744,7 @@ var require_kex = __commonJS({
       createDiffieHellman,
       createDiffieHellmanGroup,
       createECDH,
-      createHash: createHash6,
+      createHash: createHash7,
       createPublicKey,
       diffieHellman,
       generateKeyPairSync,
@@ -10169,7 +10170,7 @@ var require_kex = __commonJS({
               DISCONNECT_REASON.KEY_EXCHANGE_FAILED
             );
           }
-          const hash = createHash6(this.hashName);
+          const hash = createHash7(this.hashName);
           hashString(hash, isServer ? this._remoteIdentRaw : this._identRaw);
           hashString(hash, isServer ? this._identRaw : this._remoteIdentRaw);
           hashString(hash, isServer ? this._remoteKexinit : this._kexinit);
@@ -11177,9 +11178,9 @@ var require_kex = __commonJS({
     function generateKEXVal(len, hashName, secret, exchangeHash, sessionID, char) {
       let ret;
       if (len) {
-        let digest2 = createHash6(hashName).update(secret).update(exchangeHash).update(char).update(sessionID).digest();
+        let digest2 = createHash7(hashName).update(secret).update(exchangeHash).update(char).update(sessionID).digest();
         while (digest2.length < len) {
-          const chunk2 = createHash6(hashName).update(secret).update(exchangeHash).update(digest2).digest();
+          const chunk2 = createHash7(hashName).update(secret).update(exchangeHash).update(digest2).digest();
           const extended = Buffer.allocUnsafe(digest2.length + chunk2.length);
           extended.set(digest2, 0);
           extended.set(chunk2, digest2.length);
@@ -13045,7 +13046,7 @@ var require_SFTP = __commonJS({
     "use strict";
     var EventEmitter = __require("events");
     var fs = __require("fs");
-    var { constants: constants6 } = fs;
+    var { constants: constants7 } = fs;
     var {
       Readable: ReadableStream,
       Writable: WritableStream
@@ -14524,11 +14525,11 @@ var require_SFTP = __commonJS({
             throw new Error("names is not an object or array");
           names = [names];
         }
-        const count = names.length;
+        const count2 = names.length;
         let namesLen = 0;
         let nameAttrs;
         const attrs = [];
-        for (let i = 0; i < count; ++i) {
+        for (let i = 0; i < count2; ++i) {
           const name = names[i];
           const filename = !name || !name.filename || typeof name.filename !== "string" ? "" : name.filename;
           namesLen += 4 + Buffer.byteLength(filename);
@@ -14558,9 +14559,9 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, buf.length - 4, 0);
         buf[4] = RESPONSE.NAME;
         writeUInt32BE(buf, reqid, 5);
-        writeUInt32BE(buf, count, p);
+        writeUInt32BE(buf, count2, p);
         p += 4;
-        for (let i = 0; i < count; ++i) {
+        for (let i = 0; i < count2; ++i) {
           const name = names[i];
           {
             const filename = !name || !name.filename || typeof name.filename !== "string" ? "" : name.filename;
@@ -14900,25 +14901,25 @@ var require_SFTP = __commonJS({
         this.extended = initial && initial.extended;
       }
       isDirectory() {
-        return (this.mode & constants6.S_IFMT) === constants6.S_IFDIR;
+        return (this.mode & constants7.S_IFMT) === constants7.S_IFDIR;
       }
       isFile() {
-        return (this.mode & constants6.S_IFMT) === constants6.S_IFREG;
+        return (this.mode & constants7.S_IFMT) === constants7.S_IFREG;
       }
       isBlockDevice() {
-        return (this.mode & constants6.S_IFMT) === constants6.S_IFBLK;
+        return (this.mode & constants7.S_IFMT) === constants7.S_IFBLK;
       }
       isCharacterDevice() {
-        return (this.mode & constants6.S_IFMT) === constants6.S_IFCHR;
+        return (this.mode & constants7.S_IFMT) === constants7.S_IFCHR;
       }
       isSymbolicLink() {
-        return (this.mode & constants6.S_IFMT) === constants6.S_IFLNK;
+        return (this.mode & constants7.S_IFMT) === constants7.S_IFLNK;
       }
       isFIFO() {
-        return (this.mode & constants6.S_IFMT) === constants6.S_IFIFO;
+        return (this.mode & constants7.S_IFMT) === constants7.S_IFIFO;
       }
       isSocket() {
-        return (this.mode & constants6.S_IFMT) === constants6.S_IFSOCK;
+        return (this.mode & constants7.S_IFMT) === constants7.S_IFSOCK;
       }
     };
     function attrsToBytes(attrs) {
@@ -15053,11 +15054,11 @@ var require_SFTP = __commonJS({
         attrs.mtime = mtime;
       }
       if (flags & ATTR.EXTENDED) {
-        const count = bufferParser.readUInt32BE();
-        if (count === void 0)
+        const count2 = bufferParser.readUInt32BE();
+        if (count2 === void 0)
           return;
         const extended = {};
-        for (let i = 0; i < count; ++i) {
+        for (let i = 0; i < count2; ++i) {
           const type = bufferParser.readString(true);
           const data = bufferParser.readString();
           if (data === void 0)
@@ -15308,10 +15309,10 @@ var require_SFTP = __commonJS({
           req = sftp._requests[reqID];
           delete sftp._requests[reqID];
         }
-        const count = bufferParser.readUInt32BE();
-        if (count !== void 0) {
+        const count2 = bufferParser.readUInt32BE();
+        if (count2 !== void 0) {
           let names = [];
-          for (let i = 0; i < count; ++i) {
+          for (let i = 0; i < count2; ++i) {
             const filename = bufferParser.readString(true);
             const longname = bufferParser.readString(true);
             const attrs = readAttrs(sftp._biOpt);
@@ -16614,7 +16615,7 @@ var require_client = __commonJS({
   "node_modules/ssh2/lib/client.js"(exports, module) {
     "use strict";
     var {
-      createHash: createHash6,
+      createHash: createHash7,
       getHashes,
       randomFillSync
     } = __require("crypto");
@@ -16836,7 +16837,7 @@ var require_client = __commonJS({
           }
           hostVerifier = (key, verify) => {
             if (hashAlgo)
-              key = createHash6(hashAlgo).update(key).digest("hex");
+              key = createHash7(hashAlgo).update(key).digest("hex");
             const ret = hashCb(key, verify);
             if (ret !== void 0)
               verify(ret);
@@ -20156,6 +20157,79 @@ function extraNixConfProblem(lines2) {
   return void 0;
 }
 
+// src/input-error.ts
+var InputError = class extends Error {
+  constructor(input, message) {
+    super(`Input '${input}': ${message}`);
+    this.input = input;
+    this.name = "InputError";
+  }
+  input;
+};
+
+// src/inputs-probes.ts
+var DEFAULT_PROBES = `
+system-state [timeout=120]: systemctl is-system-running --wait || true; systemctl is-system-running
+failed-units [optional]: systemctl list-units --failed --no-pager --plain
+journal [optional]: journalctl -b --no-pager -o short-monotonic
+addresses [optional]: ip -json address show || ip address show
+routes [optional]: ip -json route show || ip route show
+dns [optional]: resolvectl status --no-pager 2>/dev/null || cat /etc/resolv.conf
+listening [optional]: ss -tulpn
+os-release [optional]: cat /etc/os-release
+kernel [optional]: uname -a
+`;
+var PROBE_LINE = /^(?<name>[A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[(?<options>[^\]]*)\])?\s*:\s*(?<command>.*)$/;
+var DEFAULT_PROBE_TIMEOUT = 60;
+function parseProbes(text2, input = "probes") {
+  const probes = [];
+  const lines2 = text2.split("\n");
+  lines2.forEach((raw, index) => {
+    const line = raw.trim();
+    if (!line || line.startsWith("#")) return;
+    const where = `line ${index + 1} ('${line}')`;
+    const match = PROBE_LINE.exec(line);
+    if (!match?.groups) {
+      throw new InputError(input, `${where} is not 'name: command' (name: letters, digits, . _ -).`);
+    }
+    const { name, options = "", command } = match.groups;
+    if (!command.trim()) throw new InputError(input, `${where} has no command after the colon.`);
+    if (probes.some((probe2) => probe2.name === name)) {
+      throw new InputError(
+        input,
+        `${where} repeats the probe name '${name}'; names must be unique.`
+      );
+    }
+    const probe = {
+      name,
+      command: command.trim(),
+      required: true,
+      timeoutSeconds: DEFAULT_PROBE_TIMEOUT
+    };
+    for (const option of options.split(",").map((o) => o.trim()).filter(Boolean)) {
+      const timeout = /^timeout\s*=\s*(.*)$/.exec(option);
+      if (option === "optional") probe.required = false;
+      else if (option === "required") probe.required = true;
+      else if (timeout) probe.timeoutSeconds = probeTimeout(timeout[1], where, input);
+      else {
+        throw new InputError(
+          input,
+          `${where} has the unknown option '${option}'; use 'optional', 'required' or 'timeout=<seconds>'.`
+        );
+      }
+    }
+    probes.push(probe);
+  });
+  return probes;
+}
+function probeTimeout(value, where, input) {
+  if (/^\d+$/.test(value) && Number(value) >= 1) return Number(value);
+  throw new InputError(
+    input,
+    `${where} has an invalid timeout '${value}': give a whole number of seconds, 1 or more (for example 'timeout=60').`
+  );
+}
+
 // src/iso-file.ts
 import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { resolve } from "node:path";
@@ -20165,9 +20239,9 @@ function checkIsoFile(path) {
   const absolute = resolve(path);
   let size2;
   try {
-    const stat6 = statSync(absolute);
-    if (!stat6.isFile()) return { problem: `'${path}' is not a file.` };
-    size2 = stat6.size;
+    const stat7 = statSync(absolute);
+    if (!stat7.isFile()) return { problem: `'${path}' is not a file.` };
+    size2 = stat7.size;
   } catch {
     return {
       problem: `'${path}' does not exist; give the path of an ISO (e.g. where actions/download-artifact put it).`
@@ -20280,69 +20354,7 @@ var INPUT_DEFAULTS = {
   "fail-on-regression": "false",
   "slowdown-threshold": "25"
 };
-var InputError = class extends Error {
-  constructor(input, message) {
-    super(`Input '${input}': ${message}`);
-    this.input = input;
-    this.name = "InputError";
-  }
-  input;
-};
-var DEFAULT_PROBES = `
-system-state [timeout=120]: systemctl is-system-running --wait || true; systemctl is-system-running
-failed-units [optional]: systemctl list-units --failed --no-pager --plain
-journal [optional]: journalctl -b --no-pager -o short-monotonic
-addresses [optional]: ip -json address show || ip address show
-routes [optional]: ip -json route show || ip route show
-dns [optional]: resolvectl status --no-pager 2>/dev/null || cat /etc/resolv.conf
-listening [optional]: ss -tulpn
-os-release [optional]: cat /etc/os-release
-kernel [optional]: uname -a
-`;
-var PROBE_LINE = /^(?<name>[A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[(?<options>[^\]]*)\])?\s*:\s*(?<command>.*)$/;
-var DEFAULT_PROBE_TIMEOUT = 60;
 var VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-function parseProbes(text2, input = "probes") {
-  const probes = [];
-  const lines2 = text2.split("\n");
-  lines2.forEach((raw, index) => {
-    const line = raw.trim();
-    if (!line || line.startsWith("#")) return;
-    const where = `line ${index + 1} ('${line}')`;
-    const match = PROBE_LINE.exec(line);
-    if (!match?.groups) {
-      throw new InputError(input, `${where} is not 'name: command' (name: letters, digits, . _ -).`);
-    }
-    const { name, options = "", command } = match.groups;
-    if (!command.trim()) throw new InputError(input, `${where} has no command after the colon.`);
-    if (probes.some((probe2) => probe2.name === name)) {
-      throw new InputError(
-        input,
-        `${where} repeats the probe name '${name}'; names must be unique.`
-      );
-    }
-    const probe = {
-      name,
-      command: command.trim(),
-      required: true,
-      timeoutSeconds: DEFAULT_PROBE_TIMEOUT
-    };
-    for (const option of options.split(",").map((o) => o.trim()).filter(Boolean)) {
-      const timeout = /^timeout=(\d+)$/.exec(option);
-      if (option === "optional") probe.required = false;
-      else if (option === "required") probe.required = true;
-      else if (timeout && Number(timeout[1]) > 0) probe.timeoutSeconds = Number(timeout[1]);
-      else {
-        throw new InputError(
-          input,
-          `${where} has the unknown option '${option}'; use 'optional', 'required' or 'timeout=<seconds>'.`
-        );
-      }
-    }
-    probes.push(probe);
-  });
-  return probes;
-}
 function oneOf(input, value, allowed) {
   if (allowed.includes(value)) return value;
   throw new InputError(input, `'${value}' is not one of ${allowed.map((a) => `'${a}'`).join(", ")}.`);
@@ -20577,63 +20589,13 @@ function signalChildren(signal = "SIGTERM") {
   return pids;
 }
 
-// src/secrets.ts
-var SECRET_NAME = /(TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|PRIVATE|API_?KEY|ACCESS_?KEY|AUTH)/i;
-var SECRET_NAMES = /* @__PURE__ */ new Set([
-  "ACTIONS_RUNTIME_TOKEN",
-  "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
-  "ACTIONS_RESULTS_URL"
-]);
-var MIN_SECRET_LENGTH = 4;
-function isSecretName(name) {
-  return SECRET_NAMES.has(name) || SECRET_NAME.test(name);
-}
-var Secrets = class {
-  constructor(onRegister = () => {
-  }) {
-    this.onRegister = onRegister;
-  }
-  onRegister;
-  known = /* @__PURE__ */ new Set();
-  /** Registers a value (and, in Actions, masks it in the job log). */
-  add(value) {
-    if (!value || value.length < MIN_SECRET_LENGTH || this.known.has(value)) return;
-    this.known.add(value);
-    this.onRegister(value);
-    for (const line of value.split("\n")) {
-      const trimmed = line.trim();
-      if (trimmed.length >= 16 && !this.known.has(trimmed)) {
-        this.known.add(trimmed);
-        this.onRegister(trimmed);
-      }
-    }
-  }
-  /** Registers the values of every variable whose name looks secret. */
-  addFromEnvironment(env) {
-    for (const [name, value] of Object.entries(env)) if (isSecretName(name)) this.add(value);
-  }
-  values() {
-    return [...this.known].sort((a, b) => b.length - a.length);
-  }
-  /** Replaces every known secret in the text with ***. */
-  redact(text2) {
-    let out = text2;
-    for (const value of this.values()) if (out.includes(value)) out = out.split(value).join("***");
-    return out;
-  }
-  /** The first known secret the text contains, if any. */
-  findIn(text2) {
-    return this.values().find((value) => text2.includes(value));
-  }
-};
-
-// src/nix/setup.ts
-import { constants as constants2, rmSync } from "node:fs";
-import { access as access2, mkdir as mkdir4, statfs, writeFile as writeFile4 } from "node:fs/promises";
+// src/setup/setup.ts
+import { constants as constants3, rmSync } from "node:fs";
+import { mkdir as mkdir4, statfs, writeFile as writeFile4 } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { delimiter, join as join4 } from "node:path";
+import { join as join5 } from "node:path";
 
-// src/nix/capabilities.ts
+// src/setup/capabilities.ts
 var VERSION_LINE = /^(?:\S+\s+)?\((?<product>[^)]*)\)\s+(?<version>\d+(?:\.\d+){1,2}\S*)\s*$/;
 function parseNixVersion(text2) {
   const lines2 = text2.replace(/\r/g, "").split("\n").map((line) => line.trim()).filter(Boolean);
@@ -20686,12 +20648,49 @@ function capabilitiesFor(version, variant) {
   };
 }
 
-// src/nix/install.ts
+// src/setup/find.ts
+import { constants } from "node:fs";
+import { access } from "node:fs/promises";
+import { delimiter, join as join2 } from "node:path";
+function defaultSetupPaths(env) {
+  const home = env.HOME ?? "";
+  const stateDir = env.NIX_STATE_DIR || "/nix/var/nix";
+  return {
+    nixLocations: [
+      "/nix/var/nix/profiles/default/bin/nix",
+      ...home ? [join2(home, ".nix-profile/bin/nix")] : [],
+      "/run/current-system/sw/bin/nix",
+      "/usr/bin/nix",
+      "/usr/local/bin/nix"
+    ],
+    stateDir,
+    daemonSocket: env.NIX_DAEMON_SOCKET_PATH || join2(stateDir, "daemon-socket/socket"),
+    systemdDir: "/run/systemd/system"
+  };
+}
+var can = (path, mode = constants.F_OK) => access(path, mode).then(
+  () => true,
+  () => false
+);
+async function findNix(pathVariable, locations) {
+  const onPath = pathVariable.split(delimiter).filter((dir) => dir.startsWith("/")).map((dir) => join2(dir, "nix"));
+  for (const candidate of [...onPath, ...locations]) {
+    if (await can(candidate, constants.X_OK)) return candidate;
+  }
+  return void 0;
+}
+function versionMismatch(requested, found) {
+  const wanted = requested.split("@")[0];
+  if (!wanted || found.version === wanted) return void 0;
+  return `nix-version asks for Nix ${wanted}, but the Nix already here (${found.nixPath}) is ${found.variant} ${found.version}, and the action uses it as it is. Set 'nix: install' to install ${wanted}, or clear nix-version to accept the Nix the runner has.`;
+}
+
+// src/setup/install.ts
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { userInfo } from "node:os";
-import { join as join2 } from "node:path";
+import { join as join3 } from "node:path";
 var PINNED_NIX_VERSION = "2.35.2";
 var INSTALLER_SHA256 = {
   "2.35.2": "9adda97297d9e8ab360df95c729eabff4f4f93d6db091953c3a68f29e3fb130c"
@@ -20787,7 +20786,7 @@ function installerFlags(daemon, extraConfFile) {
 async function installNix(options, ctx) {
   const pin = resolveInstallerPin(options.nixVersion);
   const url = installerUrl(pin.version, ctx.env);
-  const dir = join2(ctx.tempDir, "nix-installer");
+  const dir = join3(ctx.tempDir, "nix-installer");
   await mkdir(dir, { recursive: true });
   ctx.log.info(`Downloading the Nix ${pin.version} installer from ${url}`);
   const script = await downloadVerified(url, pin.sha256, {
@@ -20795,11 +20794,11 @@ async function installNix(options, ctx) {
     onRetry: (message) => ctx.log.warning(message),
     ...options.download
   });
-  const scriptPath = join2(dir, "install");
+  const scriptPath = join3(dir, "install");
   await writeFile(scriptPath, script, { mode: 448 });
   await chmod(scriptPath, 448);
   const user = ctx.env.USER || safeUserName();
-  const extraConf = join2(dir, "extra.conf");
+  const extraConf = join3(dir, "extra.conf");
   await writeFile(
     extraConf,
     [
@@ -20849,18 +20848,18 @@ function safeUserName() {
   }
 }
 
-// src/nix/setup-config.ts
+// src/setup/setup-config.ts
 import { existsSync as existsSync2 } from "node:fs";
 import { chmod as chmod2, mkdir as mkdir2, writeFile as writeFile2 } from "node:fs/promises";
-import { join as join3 } from "node:path";
+import { join as join4 } from "node:path";
 function userConfFiles(env) {
   if (env.NIX_USER_CONF_FILES !== void 0) {
     return env.NIX_USER_CONF_FILES.split(":").filter(Boolean);
   }
   const home = env.HOME ?? "";
-  const configHome = env.XDG_CONFIG_HOME || (home ? join3(home, ".config") : "");
+  const configHome = env.XDG_CONFIG_HOME || (home ? join4(home, ".config") : "");
   const configDirs = (env.XDG_CONFIG_DIRS || "/etc/xdg").split(":").filter(Boolean);
-  return [configHome, ...configDirs].filter(Boolean).map((dir) => join3(dir, "nix", "nix.conf")).filter((file) => existsSync2(file));
+  return [configHome, ...configDirs].filter(Boolean).map((dir) => join4(dir, "nix", "nix.conf")).filter((file) => existsSync2(file));
 }
 function dropInText(options) {
   const lines2 = [
@@ -20881,7 +20880,7 @@ async function writeDropIn(options) {
   let tokenPath;
   if (options.githubToken) {
     options.secrets.add(options.githubToken);
-    tokenPath = join3(options.dir, "access-tokens.conf");
+    tokenPath = join4(options.dir, "access-tokens.conf");
     await writeFile2(tokenPath, `access-tokens = github.com=${options.githubToken}
 `, {
       mode: 384
@@ -20889,7 +20888,7 @@ async function writeDropIn(options) {
     await chmod2(tokenPath, 384);
     changes.push(`wrote the GitHub access token to ${tokenPath} (mode 0600; post deletes it)`);
   }
-  const confPath = join3(options.dir, "nix.conf");
+  const confPath = join4(options.dir, "nix.conf");
   await writeFile2(
     confPath,
     dropInText({ extraNixConf: options.extraNixConf, kvm: options.kvm, tokenPath })
@@ -20974,9 +20973,9 @@ function storeModeFor(store, stateDirWritable, socketExists) {
   return { mode: "in-process", reason: "store 'auto' and no daemon socket" };
 }
 
-// src/nix/setup-kvm.ts
-import { constants } from "node:fs";
-import { access, mkdir as mkdir3, readFile, writeFile as writeFile3 } from "node:fs/promises";
+// src/setup/setup-kvm.ts
+import { constants as constants2 } from "node:fs";
+import { access as access2, mkdir as mkdir3, readFile, writeFile as writeFile3 } from "node:fs/promises";
 import { dirname } from "node:path";
 var KVM_UDEV_RULE = 'KERNEL=="kvm", GROUP="kvm", MODE="0666", OPTIONS+="static_node=kvm"\n';
 var KVM_UDEV_RULE_PATH = "/etc/udev/rules.d/99-boot-image-vm-kvm.rules";
@@ -20986,11 +20985,11 @@ function defaultKvmDeviceOptions() {
     rulePath: KVM_UDEV_RULE_PATH,
     udevadm: "udevadm",
     isRoot: process.getuid?.() === 0,
-    exists: (path) => access(path, constants.F_OK).then(
+    exists: (path) => access2(path, constants2.F_OK).then(
       () => true,
       () => false
     ),
-    usable: (path) => access(path, constants.R_OK | constants.W_OK).then(
+    usable: (path) => access2(path, constants2.R_OK | constants2.W_OK).then(
       () => true,
       () => false
     )
@@ -21095,181 +21094,166 @@ async function waitUntilUsable(options) {
   }
 }
 
-// src/nix/setup.ts
-function defaultSetupPaths(env) {
-  const home = env.HOME ?? "";
-  const stateDir = env.NIX_STATE_DIR || "/nix/var/nix";
-  return {
-    nixLocations: [
-      "/nix/var/nix/profiles/default/bin/nix",
-      ...home ? [join4(home, ".nix-profile/bin/nix")] : [],
-      "/run/current-system/sw/bin/nix",
-      "/usr/bin/nix",
-      "/usr/local/bin/nix"
-    ],
-    stateDir,
-    daemonSocket: env.NIX_DAEMON_SOCKET_PATH || join4(stateDir, "daemon-socket/socket"),
-    systemdDir: "/run/systemd/system"
-  };
-}
-var can = (path, mode = constants2.F_OK) => access2(path, mode).then(
-  () => true,
-  () => false
-);
-async function findNix(pathVariable, locations) {
-  const onPath = pathVariable.split(delimiter).filter((dir) => dir.startsWith("/")).map((dir) => join4(dir, "nix"));
-  for (const candidate of [...onPath, ...locations]) {
-    if (await can(candidate, constants2.X_OK)) return candidate;
-  }
-  return void 0;
-}
+// src/setup/setup.ts
 async function setupNix(options, ctx) {
   const paths = { ...defaultSetupPaths(ctx.env), ...options.paths };
-  const dir = join4(ctx.reportDir, "setup");
-  await mkdir4(dir, { recursive: true });
-  const changes = [];
-  const cleanupPaths = [];
-  let kvm = { action: "not looked at (setup stopped earlier)", deviceUsable: false };
-  const finish2 = async (result) => {
-    const text2 = changes.length ? changes.map((c) => `- ${c}`).join("\n") : "(nothing changed)";
-    await writeFile4(join4(dir, "changes.txt"), ctx.secrets.redact(text2) + "\n");
-    return { ...result, changes, cleanupPaths, kvm };
+  const progress = {
+    dir: join5(ctx.reportDir, "setup"),
+    changes: [],
+    cleanupPaths: [],
+    kvm: { action: "not looked at (setup stopped earlier)", deviceUsable: false }
   };
+  await mkdir4(progress.dir, { recursive: true });
+  let outcome;
   try {
-    const device = await ensureKvmDevice(
-      { ...defaultKvmDeviceOptions(), ...options.kvmDevice },
-      ctx.log
-    );
-    kvm = device.kvm;
-    changes.push(...device.changes);
-    const checked2 = options.checkKvm();
-    const searched = () => `PATH (${ctx.env.PATH || "empty"}) and ${paths.nixLocations.join(", ") || "no other location"}`;
-    let nixPath = options.mode === "install" ? void 0 : await findNix(ctx.env.PATH ?? "", paths.nixLocations);
-    if (!nixPath && options.mode === "existing") {
-      return await finish2({
-        ok: false,
-        error: `nix: existing, but no nix was found: searched ${searched()}. Install Nix in an earlier step, put it on PATH, or use 'nix: auto' to let the action install Nix ${PINNED_NIX_VERSION}.`
-      });
-    }
-    let installed;
-    if (!nixPath) {
-      ctx.log.info(
-        options.mode === "install" ? "nix: install" : `No nix found (searched ${searched()}).`
-      );
-      installed = await installNix(
-        {
-          nixVersion: options.nixVersion,
-          systemdDir: paths.systemdDir,
-          download: options.download
-        },
-        ctx
-      );
-      changes.push(...installed.changes);
-      nixPath = await findNix("", paths.nixLocations);
-      if (!nixPath) {
-        return await finish2({
-          ok: false,
-          error: `The Nix installer succeeded but no nix appeared in ${paths.nixLocations.join(", ")}.`
-        });
-      }
-    }
-    const probe = await run(nixPath, ["--version"], { env: ctx.env });
-    if (probe.exitCode !== 0) {
-      return await finish2({
-        ok: false,
-        error: `${nixPath} --version failed (${probe.startError ?? `exit code ${probe.exitCode}`}): ${probe.stderr.trim()}`
-      });
-    }
-    const { version, variant } = parseNixVersion(probe.stdout + "\n" + probe.stderr);
-    const capabilities = capabilitiesFor(version, variant);
-    ctx.log.info(`Using ${nixPath}: ${variant} ${version}`);
-    const mismatch = versionMismatch(options.nixVersion, { nixPath, variant, version });
-    if (mismatch && !installed) ctx.log.warning(mismatch, { title: "nix-version not used" });
-    const foundNix = nixPath;
-    const configure = async (withKvm) => {
-      const written = await writeDropIn({
-        dir: join4(ctx.tempDir, "nix"),
-        extraNixConf: options.extraNixConf,
-        githubToken: options.githubToken,
-        kvm: withKvm,
-        env: ctx.env,
-        secrets: ctx.secrets
-      });
-      const read = await effectiveConfig(foundNix, capabilities.configShow, {
-        ...ctx.env,
-        ...written.env
-      });
-      return { dropIn: written, config: read };
-    };
-    let { dropIn, config } = await configure(false);
-    const features = config.json?.["system-features"]?.value;
-    let check;
-    if (Array.isArray(features) && features.includes("kvm")) {
-      kvm = {
-        ...kvm,
-        action: `${kvm.action}; system feature kvm listed by Nix itself (the device is read-write for it)`
-      };
-    } else {
-      check = await checked2;
-      if (check.runsGuest) ({ dropIn, config } = await configure(true));
-      else kvm = { ...kvm, action: `${kvm.action}; system feature kvm not added: ${check.reason}` };
-    }
-    changes.push(...dropIn.changes);
-    if (dropIn.tokenPath) cleanupPaths.push(dropIn.tokenPath);
-    cleanupPaths.push(dropIn.confPath);
-    if (ctx.env.NIX_CONFIG) {
-      changes.push(
-        "note: NIX_CONFIG is set and overrides every configuration file, the drop-in too"
-      );
-    }
-    const redacted = config.json ? redactConfig(config.json, ctx.secrets) : void 0;
-    await writeFile4(
-      join4(dir, "config.json"),
-      ctx.secrets.redact(JSON.stringify(redacted ?? { error: config.error }, null, 2)) + "\n"
-    );
-    const storeSetting = ctx.env.NIX_REMOTE ?? stringValue(config.json?.store?.value) ?? "auto";
-    const writable = await can(paths.stateDir, constants2.R_OK | constants2.W_OK);
-    const store = storeModeFor(storeSetting, writable, await can(paths.daemonSocket));
-    if (store.mode === "daemon") {
-      changes.push(
-        "note: the daemon builds with its own system-features (kvm when /dev/kvm is read-write for it)"
-      );
-    }
-    const nix = {
-      nixPath,
-      version,
-      variant,
-      capabilities,
-      env: dropIn.env,
-      storeMode: store.mode
-    };
-    await writeFile4(
-      join4(dir, "nix.json"),
-      JSON.stringify(
-        { ...nix, storeSetting, storeModeReason: store.reason, kvmCheck: check },
-        null,
-        2
-      ) + "\n"
-    );
-    await writeFile4(join4(dir, "disk.txt"), await diskReport(ctx.env));
-    if (config.error) {
-      ctx.log.warning(`Could not read Nix's effective configuration: ${config.error}`);
-    } else if (config.features && !["nix-command", "flakes"].every((f) => config.features?.includes(f))) {
-      return await finish2({
-        ok: false,
-        nix,
-        error: `The effective experimental-features are '${config.features.join(" ")}' although the action's drop-in enables nix-command and flakes: something later overrides them (NIX_CONFIG, or an extra-nix-conf line setting experimental-features).`
-      });
-    }
-    return await finish2({ ok: true, nix });
+    outcome = await setUp(options, paths, progress, ctx);
   } catch (error2) {
-    return await finish2({ ok: false, error: ctx.secrets.redact(errorMessage(error2)) });
+    outcome = { ok: false, error: ctx.secrets.redact(errorMessage(error2)) };
+  }
+  const { changes, cleanupPaths, kvm } = progress;
+  const text2 = changes.length ? changes.map((c) => `- ${c}`).join("\n") : "(nothing changed)";
+  await writeFile4(join5(progress.dir, "changes.txt"), ctx.secrets.redact(text2) + "\n");
+  return { ...outcome, changes, cleanupPaths, kvm };
+}
+async function setUp(options, paths, progress, ctx) {
+  const device = await ensureKvmDevice(
+    { ...defaultKvmDeviceOptions(), ...options.kvmDevice },
+    ctx.log
+  );
+  progress.kvm = device.kvm;
+  progress.changes.push(...device.changes);
+  const checked2 = options.checkKvm();
+  const found = await findOrInstall(options, paths, progress, ctx);
+  if ("error" in found) return { ok: false, error: found.error };
+  const probed = await probeNix(found.nixPath, ctx);
+  if ("error" in probed) return { ok: false, error: probed.error };
+  const mismatch = versionMismatch(options.nixVersion, { nixPath: found.nixPath, ...probed });
+  if (mismatch && !found.installed) ctx.log.warning(mismatch, { title: "nix-version not used" });
+  const capabilities = capabilitiesFor(probed.version, probed.variant);
+  const configured = await configure(options, found.nixPath, capabilities, checked2, progress, ctx);
+  const { config, dropIn } = configured;
+  const storeSetting = ctx.env.NIX_REMOTE ?? stringValue(config.json?.store?.value) ?? "auto";
+  const writable = await can(paths.stateDir, constants3.R_OK | constants3.W_OK);
+  const store = storeModeFor(storeSetting, writable, await can(paths.daemonSocket));
+  if (store.mode === "daemon") {
+    progress.changes.push(
+      "note: the daemon builds with its own system-features (kvm when /dev/kvm is read-write for it)"
+    );
+  }
+  const nix = {
+    nixPath: found.nixPath,
+    ...probed,
+    capabilities,
+    env: dropIn.env,
+    storeMode: store.mode
+  };
+  const facts = { storeSetting, storeModeReason: store.reason, kvmCheck: configured.check };
+  await writeFile4(
+    join5(progress.dir, "nix.json"),
+    JSON.stringify({ ...nix, ...facts }, null, 2) + "\n"
+  );
+  await writeFile4(join5(progress.dir, "disk.txt"), await diskReport(ctx.env));
+  return checkFeatures(config, nix, ctx);
+}
+async function findOrInstall(options, paths, progress, ctx) {
+  const searched = () => `PATH (${ctx.env.PATH || "empty"}) and ${paths.nixLocations.join(", ") || "no other location"}`;
+  const nixPath = options.mode === "install" ? void 0 : await findNix(ctx.env.PATH ?? "", paths.nixLocations);
+  if (nixPath) return { nixPath, installed: false };
+  if (options.mode === "existing") {
+    return {
+      error: `nix: existing, but no nix was found: searched ${searched()}. Install Nix in an earlier step, put it on PATH, or use 'nix: auto' to let the action install Nix ${PINNED_NIX_VERSION}.`
+    };
+  }
+  ctx.log.info(
+    options.mode === "install" ? "nix: install" : `No nix found (searched ${searched()}).`
+  );
+  const installed = await installNix(
+    { nixVersion: options.nixVersion, systemdDir: paths.systemdDir, download: options.download },
+    ctx
+  );
+  progress.changes.push(...installed.changes);
+  const installedPath = await findNix("", paths.nixLocations);
+  if (!installedPath) {
+    return {
+      error: `The Nix installer succeeded but no nix appeared in ${paths.nixLocations.join(", ")}.`
+    };
+  }
+  return { nixPath: installedPath, installed: true };
+}
+async function probeNix(nixPath, ctx) {
+  const probe = await run(nixPath, ["--version"], { env: ctx.env });
+  if (probe.exitCode !== 0) {
+    return {
+      error: `${nixPath} --version failed (${probe.startError ?? `exit code ${probe.exitCode}`}): ${probe.stderr.trim()}`
+    };
+  }
+  const parsed = parseNixVersion(probe.stdout + "\n" + probe.stderr);
+  ctx.log.info(`Using ${nixPath}: ${parsed.variant} ${parsed.version}`);
+  return parsed;
+}
+async function configure(options, nixPath, capabilities, checked2, progress, ctx) {
+  const configureWith = async (withKvm) => {
+    const written = await writeDropIn({
+      dir: join5(ctx.tempDir, "nix"),
+      extraNixConf: options.extraNixConf,
+      githubToken: options.githubToken,
+      kvm: withKvm,
+      env: ctx.env,
+      secrets: ctx.secrets
+    });
+    const read = await effectiveConfig(nixPath, capabilities.configShow, {
+      ...ctx.env,
+      ...written.env
+    });
+    return { dropIn: written, config: read };
+  };
+  let { dropIn, config } = await configureWith(false);
+  const features = config.json?.["system-features"]?.value;
+  let check;
+  const kvm = progress.kvm;
+  if (Array.isArray(features) && features.includes("kvm")) {
+    progress.kvm = {
+      ...kvm,
+      action: `${kvm.action}; system feature kvm listed by Nix itself (the device is read-write for it)`
+    };
+  } else {
+    check = await checked2;
+    if (check.runsGuest) ({ dropIn, config } = await configureWith(true));
+    else
+      progress.kvm = {
+        ...kvm,
+        action: `${kvm.action}; system feature kvm not added: ${check.reason}`
+      };
+  }
+  recordDropIn(dropIn, progress, ctx);
+  const redacted = config.json ? redactConfig(config.json, ctx.secrets) : void 0;
+  await writeFile4(
+    join5(progress.dir, "config.json"),
+    ctx.secrets.redact(JSON.stringify(redacted ?? { error: config.error }, null, 2)) + "\n"
+  );
+  return { dropIn, config, check };
+}
+function recordDropIn(dropIn, progress, ctx) {
+  progress.changes.push(...dropIn.changes);
+  if (dropIn.tokenPath) progress.cleanupPaths.push(dropIn.tokenPath);
+  progress.cleanupPaths.push(dropIn.confPath);
+  if (ctx.env.NIX_CONFIG) {
+    progress.changes.push(
+      "note: NIX_CONFIG is set and overrides every configuration file, the drop-in too"
+    );
   }
 }
-function versionMismatch(requested, found) {
-  const wanted = requested.split("@")[0];
-  if (!wanted || found.version === wanted) return void 0;
-  return `nix-version asks for Nix ${wanted}, but the Nix already here (${found.nixPath}) is ${found.variant} ${found.version}, and the action uses it as it is. Set 'nix: install' to install ${wanted}, or clear nix-version to accept the Nix the runner has.`;
+function checkFeatures(config, nix, ctx) {
+  if (config.error) {
+    ctx.log.warning(`Could not read Nix's effective configuration: ${config.error}`);
+  } else if (config.features && !["nix-command", "flakes"].every((f) => config.features?.includes(f))) {
+    return {
+      ok: false,
+      nix,
+      error: `The effective experimental-features are '${config.features.join(" ")}' although the action's drop-in enables nix-command and flakes: something later overrides them (NIX_CONFIG, or an extra-nix-conf line setting experimental-features).`
+    };
+  }
+  return { ok: true, nix };
 }
 function stringValue(value) {
   return typeof value === "string" ? value : void 0;
@@ -21298,6 +21282,425 @@ function cleanupSetup(paths) {
     } catch {
     }
   }
+}
+
+// src/setup/setup-env.ts
+import { delimiter as delimiter2, dirname as dirname2, join as join6 } from "node:path";
+function nixStepEnv(nix, env) {
+  const paths = [dirname2(nix.nixPath)];
+  if (env.HOME) paths.push(join6(env.HOME, ".nix-profile", "bin"));
+  return { paths: [...new Set(paths)], variables: { ...nix.env } };
+}
+function missingPaths(step, pathVariable) {
+  const present = new Set((pathVariable ?? "").split(delimiter2).filter(Boolean));
+  return step.paths.filter((dir) => !present.has(dir));
+}
+function withNixStepEnv(env, step) {
+  const missing = missingPaths(step, env.PATH);
+  const path = [...missing, ...env.PATH ? [env.PATH] : []].join(delimiter2);
+  return { ...env, ...step.variables, PATH: path };
+}
+
+// src/setup/judge.ts
+function judgeSetup(result) {
+  return {
+    status: result.ok ? "passed" : "failed",
+    detail: result.ok ? `${result.nix?.variant} ${result.nix?.version} (${result.nix?.storeMode}); KVM device: ${result.kvm.action}` : result.error ?? "failed"
+  };
+}
+
+// src/report/report-file.ts
+import { mkdirSync as mkdirSync2, renameSync, writeFileSync as writeFileSync2 } from "node:fs";
+import { join as join7 } from "node:path";
+
+// src/report/markdown.ts
+function byteLength(text2) {
+  return Buffer.byteLength(text2, "utf8");
+}
+var ANSI = /\u001b(?:\[[0-?]*[ -/]*[@-~]|\][^\u0007\u001b]*(?:\u0007|\u001b\\)|[@-Z\\-_])/g;
+var CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
+function stripControl(text2) {
+  return text2.replace(ANSI, "").replace(CONTROL, "");
+}
+function escapeHtml(text2) {
+  return text2.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+}
+function escapeCell(text2, maxChars = 300) {
+  const flat = stripControl(text2).replace(/\s*[\r\n]+\s*/g, " ");
+  const short = flat.length > maxChars ? flat.slice(0, maxChars - 1) + "\u2026" : flat;
+  return escapeHtml(short).replace(/[\\`*_[\]~|#!]/g, (character) => "\\" + character);
+}
+function codeCell(text2, maxChars = 300) {
+  const flat = stripControl(text2).replace(/\s*[\r\n]+\s*/g, " ");
+  if (!flat) return "";
+  if (/[`<>]/.test(flat) || flat.length > maxChars) return escapeCell(flat, maxChars);
+  return "`" + flat.replace(/\|/g, "\\|") + "`";
+}
+function headBytes(text2, maxBytes) {
+  const bytes2 = Buffer.from(text2, "utf8");
+  if (bytes2.length <= maxBytes) return text2;
+  let end = Math.max(0, maxBytes);
+  while (end > 0 && (bytes2[end] & 192) === 128) end--;
+  return bytes2.subarray(0, end).toString("utf8");
+}
+function tailBytes(text2, maxBytes) {
+  const bytes2 = Buffer.from(text2, "utf8");
+  if (bytes2.length <= maxBytes) return text2;
+  let start = bytes2.length - Math.max(0, maxBytes);
+  while (start < bytes2.length && (bytes2[start] & 192) === 128) start++;
+  return bytes2.subarray(start).toString("utf8");
+}
+function clipTail(lines2, limits) {
+  const maxLineChars = limits.maxLineChars ?? 2e3;
+  const kept = [];
+  let bytes2 = 0;
+  let longLines = 0;
+  for (let index = lines2.length - 1; index >= 0 && kept.length < limits.maxLines; index--) {
+    let line = stripControl(lines2[index] ?? "").replace(/\r$/, "");
+    if (line.length > maxLineChars) {
+      line = "\u2026" + line.slice(-(maxLineChars - 1));
+      longLines++;
+    }
+    const size2 = byteLength(line) + 1;
+    if (bytes2 + size2 > limits.maxBytes) {
+      if (kept.length === 0) kept.push(tailBytes(line, limits.maxBytes));
+      break;
+    }
+    kept.push(line);
+    bytes2 += size2;
+  }
+  kept.reverse();
+  const dropped = lines2.length - kept.length;
+  const parts = [];
+  if (dropped > 0) parts.push(`${dropped} earlier line${dropped === 1 ? "" : "s"}`);
+  if (longLines > 0) parts.push(`the start of ${longLines} long line${longLines === 1 ? "" : "s"}`);
+  return { text: kept.join("\n"), cut: parts.join(" and ") };
+}
+function fence(text2, info2 = "text") {
+  const longest = Math.max(0, ...(text2.match(/`+/g) ?? []).map((run2) => run2.length));
+  const marks = "`".repeat(Math.max(3, longest + 1));
+  return `${marks}${info2}
+${text2}
+${marks}`;
+}
+function details(summary2, body, open = false) {
+  return `<details${open ? " open" : ""}><summary>${escapeHtml(summary2)}</summary>
+
+${body}
+
+</details>`;
+}
+function table(header, rows) {
+  const line = (cells) => `| ${cells.join(" | ")} |`;
+  return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
+}
+function formatDuration(ms) {
+  if (ms === void 0 || !Number.isFinite(ms) || ms < 0) return "";
+  const seconds = ms / 1e3;
+  if (seconds < 60) return `${seconds.toFixed(1)} s`;
+  const minutes = Math.floor(seconds / 60);
+  return `${minutes} min ${Math.round(seconds - minutes * 60)} s`;
+}
+
+// src/report/cache-section.ts
+var plural = (count2, word) => `${count2} ${word}${count2 === 1 ? "" : "s"}`;
+var CACHE_STATUS = {
+  hit: "\u2705 hit: the image was restored, not built",
+  partial: "\u267B\uFE0F partial: the closest earlier entry was restored; only what changed was built",
+  miss: "\u2796 miss: no earlier entry",
+  disabled: "\u23ED\uFE0F disabled",
+  error: "\u26A0\uFE0F error (the run went on without it)"
+};
+var mib = (bytes2) => `${(bytes2 / 1024 / 1024).toFixed(1)} MiB`;
+function cacheSaveLine(save) {
+  const facts = [`**Save: ${save.status}**: ${escapeCell(save.detail, 1e3)}`];
+  if (save.bytes !== void 0) facts.push(`${mib(save.bytes)} in ${save.paths ?? 0} store paths`);
+  if (save.saveMs !== void 0) facts.push(`in ${formatDuration(save.saveMs)}`);
+  const left = save.leftOut.slice(0, 20).map((item) => `${codeCell(item.root)} (${mib(item.bytes)})`);
+  if (left.length) facts.push(`left out (cache-max-size): ${left.join(", ")}`);
+  return facts.join("; ");
+}
+function cacheSection(cache, builds = []) {
+  if (!cache) return "";
+  const lines2 = ["### Cache", `${CACHE_STATUS[cache.status]}: ${escapeCell(cache.detail, 1e3)}`];
+  const facts = [];
+  if (cache.key) facts.push(`- Key: ${codeCell(cache.key)}`);
+  if (cache.matchedKey && cache.matchedKey !== cache.key)
+    facts.push(`- Restored: ${codeCell(cache.matchedKey)}`);
+  if (cache.bytesRestored !== void 0) facts.push(`- Size: ${mib(cache.bytesRestored)}`);
+  if (cache.restoreMs !== void 0) facts.push(`- Restore: ${formatDuration(cache.restoreMs)}`);
+  const built = builds[0]?.built;
+  if (built && (cache.status === "hit" || cache.status === "partial"))
+    facts.push(`- Then built: ${plural(built.length, "derivation")}`);
+  if (facts.length) lines2.push(facts.join("\n"));
+  if (cache.save) lines2.push(cacheSaveLine(cache.save));
+  else if (cache.key && cache.status !== "hit") lines2.push("_Saved by the post step._");
+  return lines2.join("\n\n");
+}
+
+// src/report/summary-sections.ts
+var STAGES = [
+  "setup",
+  "qemu",
+  "build",
+  "env-diff",
+  "boot",
+  "probes",
+  "test",
+  "upload"
+];
+var LIMITS = {
+  tailLines: 80,
+  tailBytes: 24 * 1024,
+  errorLines: 60,
+  errorBytes: 16 * 1024,
+  derivationsWithLog: 10,
+  derivationRows: 50,
+  dependents: 20,
+  verdicts: 10,
+  differences: 15,
+  probes: 150,
+  screenshots: 20,
+  withheld: 50
+};
+var STATUS_EMOJI = {
+  passed: "\u2705",
+  failed: "\u274C",
+  warning: "\u26A0\uFE0F",
+  skipped: "\u23ED\uFE0F"
+};
+var plural2 = (count2, word) => `${count2} ${word}${count2 === 1 ? "" : "s"}`;
+var more = (left, what, where) => left > 0 ? `
+
+_\u2026 and ${plural2(left, what)} more (see ${where} in the artifact)._` : "";
+var codeList = (items, limit, what, where) => items.slice(0, limit).map((item) => codeCell(item)).join(", ") + more(items.length - Math.min(items.length, limit), what, where);
+function errorBlock(text2, where = "report.json") {
+  const clipped = clipTail(text2.split("\n"), {
+    maxLines: LIMITS.errorLines,
+    maxBytes: LIMITS.errorBytes
+  });
+  const note = clipped.cut ? `
+
+_Cut ${clipped.cut}; the full text is in ${where}._` : "";
+  return fence(clipped.text) + note;
+}
+function stageTable(report) {
+  const rows = STAGES.map((name) => {
+    const stage = report.stages[name];
+    if (!stage) return [name, "\u23ED\uFE0F not run", "", ""];
+    return [
+      name,
+      `${STATUS_EMOJI[stage.status]} ${stage.status}`,
+      formatDuration(stage.durationMs),
+      escapeCell(stage.detail)
+    ];
+  });
+  return "### Stages\n\n" + table(["Stage", "Status", "Duration", "Detail"], rows);
+}
+function derivationBlock(failure, open) {
+  const clipped = clipTail(failure.tail, {
+    maxLines: LIMITS.tailLines,
+    maxBytes: LIMITS.tailBytes
+  });
+  const exit = failure.exitCode === null || /exit code/.test(failure.reason) ? "" : ` (exit code ${failure.exitCode})`;
+  const cut = clipped.cut ? ` Cut ${clipped.cut} from this tail.` : "";
+  const body = [
+    `${codeCell(failure.drv)}: ${escapeCell(failure.reason)}${exit}.`,
+    clipped.text ? fence(clipped.text, "log") : "_The log is empty._",
+    `_Full log: ${codeCell(failure.log)} in the artifact.${cut}_`
+  ].join("\n\n");
+  return details(`\u274C ${failure.name}: ${failure.reason}`, body, open);
+}
+function buildSection(build, titled, openFirst = true) {
+  const title = titled ? `### Build (${build.context})` : "### Build";
+  const lines2 = [title, `**${build.status}** in ${formatDuration(build.durationMs)}.`];
+  const paths = [];
+  if (build.drvPath) paths.push(`- Derivation: ${codeCell(build.drvPath)}`);
+  if (build.outPath) paths.push(`- Output: ${codeCell(build.outPath)}`);
+  if (build.isoPath) paths.push(`- ISO: ${codeCell(build.isoPath)}`);
+  if (paths.length) lines2.push(paths.join("\n"));
+  if (build.error) lines2.push(errorBlock(build.error, "build/build.log"));
+  const failures = build.failures;
+  if (failures.length) {
+    const own = failures.length === 1 ? "its own builder" : "their own builders";
+    lines2.push(`${plural2(failures.length, "derivation")} failed in ${own}:`);
+    failures.slice(0, LIMITS.derivationsWithLog).forEach((failure, index) => lines2.push(derivationBlock(failure, openFirst && index === 0)));
+    const rest = failures.slice(LIMITS.derivationsWithLog);
+    if (rest.length) {
+      const rows = rest.slice(0, LIMITS.derivationRows).map((f) => [escapeCell(f.name), escapeCell(f.reason), codeCell(f.log)]);
+      lines2.push(
+        table(["Derivation", "Reason", "Log"], rows) + more(rest.length - rows.length, "failed derivation", "build/failed/")
+      );
+    }
+  }
+  if (build.dependents.length) {
+    const shown = build.dependents.slice(0, LIMITS.dependents);
+    const list = shown.map((drv) => `- ${codeCell(drv)}`).join("\n");
+    lines2.push(
+      details(
+        `${plural2(build.dependents.length, "dependent")} failed only because of these`,
+        list
+      ) + more(build.dependents.length - shown.length, "dependent", "report.json")
+    );
+  }
+  return lines2.join("\n\n");
+}
+function envDiffSection(diff, heading = "### Environment diff") {
+  const lines2 = [heading];
+  if (diff.error) lines2.push(`The diff did not complete: ${escapeCell(diff.error)}`);
+  const verdicts = diff.verdicts.slice(0, LIMITS.verdicts);
+  if (verdicts.length) lines2.push(verdicts.map((v) => `- ${escapeCell(v, 1e3)}`).join("\n"));
+  const order = { high: 0, medium: 1, low: 2 };
+  const likely = [...diff.differences].sort((a, b) => order[a.likelihood] - order[b.likelihood]);
+  const shown = likely.slice(0, LIMITS.differences);
+  if (shown.length) {
+    const rows = shown.map((d) => [
+      codeCell(d.name),
+      d.kind,
+      d.likelihood,
+      codeCell(d.host ?? "", 120),
+      codeCell(d.devshell ?? "", 120),
+      escapeCell(d.reason)
+    ]);
+    const header = ["Variable", "Change", "Likelihood", "Host", "Devshell", "Why it matters"];
+    lines2.push(
+      table(header, rows) + more(likely.length - shown.length, "difference", "env/diff.md")
+    );
+  }
+  lines2.push("_The whole comparison: `env/diff.md` (and `env/diff.json`) in the artifact._");
+  return lines2.join("\n\n");
+}
+function bootSection(report) {
+  const boot = report.vm?.boot;
+  if (!boot) return "";
+  const lines2 = ["### Boot"];
+  const facts = [`- Status: **${boot.status}**`];
+  if (boot.accel) facts.push(`- Accelerator: **${boot.accel}**`);
+  if (boot.kvmCheck) {
+    const verdict = boot.kvmCheck.runsGuest ? "KVM runs a guest" : "KVM cannot run a guest";
+    const reason = boot.kvmCheck.reason ? `: ${escapeCell(boot.kvmCheck.reason)}` : "";
+    facts.push(`- KVM check: ${verdict}${reason} (${formatDuration(boot.kvmCheck.durationMs)})`);
+  }
+  if (boot.bootSeconds !== void 0) facts.push(`- Ready after ${boot.bootSeconds.toFixed(1)} s`);
+  if (boot.hostKeyFingerprint) facts.push(`- SSH host key: ${codeCell(boot.hostKeyFingerprint)}`);
+  if (boot.consoleHostKeyFingerprint && boot.consoleHostKeyFingerprint !== boot.hostKeyFingerprint)
+    facts.push(`- Host key printed on the console: ${codeCell(boot.consoleHostKeyFingerprint)}`);
+  lines2.push(facts.join("\n"));
+  if (boot.error) lines2.push(`**Error:** ${escapeCell(boot.error, 1e3)}`);
+  if (boot.panic) lines2.push("The console said, before the boot ended:\n\n" + fence(boot.panic));
+  if (boot.timeline.length) {
+    const rows = boot.timeline.map((m) => [
+      m.name,
+      m.seconds.toFixed(1),
+      m.line ? codeCell(m.line, 160) : ""
+    ]);
+    lines2.push(table(["Milestone", "Seconds", "Console line"], rows));
+  }
+  if (boot.screenshots.length) {
+    lines2.push(
+      "Screenshots: " + codeList(boot.screenshots, LIMITS.screenshots, "screenshot", "vm/")
+    );
+  }
+  lines2.push("_Console: `vm/serial.log`; QEMU: `vm/qemu.log`, `vm/qemu-args.txt`._");
+  return lines2.join("\n\n");
+}
+function probeFailed(probe) {
+  return probe.exitCode !== 0 || probe.timedOut || probe.missing;
+}
+function probeOutcome(probe) {
+  if (probe.timedOut) return "\u23F1\uFE0F timed out";
+  if (probe.missing) return "\u2753 command missing";
+  if (probe.exitCode === 0) return "\u2705 0";
+  const code2 = probe.exitCode === null ? probe.signal ?? "no exit code" : String(probe.exitCode);
+  return `${probe.required ? "\u274C" : "\u26A0\uFE0F"} ${escapeCell(code2)}`;
+}
+function probesSection(probes) {
+  if (!probes.length) return "";
+  const ordered2 = [
+    ...probes.filter((p) => p.required && probeFailed(p)),
+    ...probes.filter((p) => !(p.required && probeFailed(p)))
+  ];
+  const shown = ordered2.slice(0, LIMITS.probes);
+  const rows = shown.map((p) => [
+    escapeCell(p.name, 80),
+    p.required ? "yes" : "no",
+    probeOutcome(p),
+    formatDuration(p.durationMs),
+    codeCell(p.file)
+  ]);
+  const failed2 = probes.filter((p) => p.required && probeFailed(p)).length;
+  const head = `### Probes
+
+${probes.length - failed2} of ${probes.length} passed or optional; ${failed2} required failed.`;
+  return head + "\n\n" + table(["Probe", "Required", "Exit code", "Duration", "Output"], rows) + more(probes.length - shown.length, "probe", "probes/");
+}
+function testSection(report) {
+  const test = report.vm?.test;
+  if (!test) return "";
+  const outcome = test.timedOut ? "\u23F1\uFE0F timed out" : test.exitCode === 0 ? "\u2705 exit code 0" : `\u274C exit code ${test.exitCode ?? "none"}`;
+  return `### Test
+
+${outcome} after ${formatDuration(test.durationMs)}. Output: ${codeCell(test.file)}.`;
+}
+function uploadSection(report) {
+  const upload = report.upload;
+  if (!upload) return "";
+  const lines2 = ["### Upload", `**${upload.status}**: ${escapeCell(upload.detail, 1e3)}`];
+  if (upload.artifactUrl) {
+    const id = upload.artifactId === void 0 ? "" : ` (ID ${upload.artifactId})`;
+    lines2.push(`Artifact: <a href="${escapeHtml(upload.artifactUrl)}">download</a>${id}`);
+  }
+  if (upload.withheld.length) {
+    lines2.push(
+      "Withheld because they held a secret: " + codeList(upload.withheld, LIMITS.withheld, "file", "report.json")
+    );
+  }
+  return lines2.join("\n\n");
+}
+
+// src/report/report-file.ts
+var REPORT_KEYS = [
+  "schemaVersion",
+  "result",
+  "decidedBy",
+  "complete",
+  "cancelled",
+  "error",
+  "startedAt",
+  "finishedAt",
+  "stages",
+  "setup",
+  "qemu",
+  "builds",
+  "envDiff",
+  "vm",
+  "cache",
+  "upload"
+];
+function rank(order, key) {
+  const index = order.indexOf(key);
+  return index === -1 ? order.length : index;
+}
+function ordered(value, order = []) {
+  if (Array.isArray(value)) return value.map((item) => ordered(item));
+  if (value === null || typeof value !== "object") return value;
+  const entries = Object.entries(value).filter(([, v]) => v !== void 0).sort(([a], [b]) => rank(order, a) - rank(order, b) || (a < b ? -1 : a > b ? 1 : 0));
+  const out = {};
+  for (const [key, v] of entries) out[key] = ordered(v, key === "stages" ? STAGES : []);
+  return out;
+}
+function reportJson(report) {
+  return JSON.stringify(ordered(report, REPORT_KEYS), null, 2) + "\n";
+}
+function writeAtomically(path, text2) {
+  const temporary = `${path}.${process.pid}.tmp`;
+  writeFileSync2(temporary, text2, { mode: 420 });
+  renameSync(temporary, path);
+}
+function writeReportFiles(reportDir, report, summary2) {
+  mkdirSync2(reportDir, { recursive: true });
+  writeAtomically(join7(reportDir, "report.json"), reportJson(report));
+  writeAtomically(join7(reportDir, "summary.md"), summary2.endsWith("\n") ? summary2 : summary2 + "\n");
 }
 
 // src/report/baseline.ts
@@ -21857,7 +22260,7 @@ function formatBytes(bytes2) {
   return unit === 0 ? `${bytes2} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
 var signed = (percent) => `${percent > 0 ? "+" : ""}${percent}%`;
-function probeOutcome(probe) {
+function probeOutcome2(probe) {
   if (probe.timedOut) return "timed out";
   if (probe.missing) return "command missing";
   return probe.exitCode === null ? "no exit code" : `exit code ${probe.exitCode}`;
@@ -21873,19 +22276,19 @@ function compareProbes(before, after) {
       changes.push({
         kind: "probe-added",
         subject: probe.name,
-        summary: `Probe ${probe.name} is new (${probeOutcome(probe)}).`,
+        summary: `Probe ${probe.name} is new (${probeOutcome2(probe)}).`,
         regression: false
       });
       continue;
     }
-    if (probeOutcome(then) !== probeOutcome(probe)) {
+    if (probeOutcome2(then) !== probeOutcome2(probe)) {
       const worse = probePassed(then) && !probePassed(probe);
       changes.push({
         kind: "probe-result",
         subject: probe.name,
-        summary: `Probe ${probe.name}: ${probeOutcome(then)} \u2192 ${probeOutcome(probe)}.`,
-        before: probeOutcome(then),
-        after: probeOutcome(probe),
+        summary: `Probe ${probe.name}: ${probeOutcome2(then)} \u2192 ${probeOutcome2(probe)}.`,
+        before: probeOutcome2(then),
+        after: probeOutcome2(probe),
         regression: worse
       });
     }
@@ -22048,348 +22451,6 @@ function judgeBootTime(baseline, current, percent) {
 }
 function noComparison(status, detail, source) {
   return { status, detail, regressions: [], baselineSource: source };
-}
-
-// src/report/markdown.ts
-function byteLength(text2) {
-  return Buffer.byteLength(text2, "utf8");
-}
-var ANSI = /\u001b(?:\[[0-?]*[ -/]*[@-~]|\][^\u0007\u001b]*(?:\u0007|\u001b\\)|[@-Z\\-_])/g;
-var CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
-function stripControl(text2) {
-  return text2.replace(ANSI, "").replace(CONTROL, "");
-}
-function escapeHtml(text2) {
-  return text2.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
-}
-function escapeCell(text2, maxChars = 300) {
-  const flat = stripControl(text2).replace(/\s*[\r\n]+\s*/g, " ");
-  const short = flat.length > maxChars ? flat.slice(0, maxChars - 1) + "\u2026" : flat;
-  return escapeHtml(short).replace(/[\\`*_[\]~|#!]/g, (character) => "\\" + character);
-}
-function codeCell(text2, maxChars = 300) {
-  const flat = stripControl(text2).replace(/\s*[\r\n]+\s*/g, " ");
-  if (!flat) return "";
-  if (/[`<>]/.test(flat) || flat.length > maxChars) return escapeCell(flat, maxChars);
-  return "`" + flat.replace(/\|/g, "\\|") + "`";
-}
-function headBytes(text2, maxBytes) {
-  const bytes2 = Buffer.from(text2, "utf8");
-  if (bytes2.length <= maxBytes) return text2;
-  let end = Math.max(0, maxBytes);
-  while (end > 0 && (bytes2[end] & 192) === 128) end--;
-  return bytes2.subarray(0, end).toString("utf8");
-}
-function tailBytes(text2, maxBytes) {
-  const bytes2 = Buffer.from(text2, "utf8");
-  if (bytes2.length <= maxBytes) return text2;
-  let start = bytes2.length - Math.max(0, maxBytes);
-  while (start < bytes2.length && (bytes2[start] & 192) === 128) start++;
-  return bytes2.subarray(start).toString("utf8");
-}
-function clipTail(lines2, limits) {
-  const maxLineChars = limits.maxLineChars ?? 2e3;
-  const kept = [];
-  let bytes2 = 0;
-  let longLines = 0;
-  for (let index = lines2.length - 1; index >= 0 && kept.length < limits.maxLines; index--) {
-    let line = stripControl(lines2[index] ?? "").replace(/\r$/, "");
-    if (line.length > maxLineChars) {
-      line = "\u2026" + line.slice(-(maxLineChars - 1));
-      longLines++;
-    }
-    const size2 = byteLength(line) + 1;
-    if (bytes2 + size2 > limits.maxBytes) {
-      if (kept.length === 0) kept.push(tailBytes(line, limits.maxBytes));
-      break;
-    }
-    kept.push(line);
-    bytes2 += size2;
-  }
-  kept.reverse();
-  const dropped = lines2.length - kept.length;
-  const parts = [];
-  if (dropped > 0) parts.push(`${dropped} earlier line${dropped === 1 ? "" : "s"}`);
-  if (longLines > 0) parts.push(`the start of ${longLines} long line${longLines === 1 ? "" : "s"}`);
-  return { text: kept.join("\n"), cut: parts.join(" and ") };
-}
-function fence(text2, info2 = "text") {
-  const longest = Math.max(0, ...(text2.match(/`+/g) ?? []).map((run2) => run2.length));
-  const marks = "`".repeat(Math.max(3, longest + 1));
-  return `${marks}${info2}
-${text2}
-${marks}`;
-}
-function details(summary, body, open = false) {
-  return `<details${open ? " open" : ""}><summary>${escapeHtml(summary)}</summary>
-
-${body}
-
-</details>`;
-}
-function table(header, rows) {
-  const line = (cells) => `| ${cells.join(" | ")} |`;
-  return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
-}
-function formatDuration(ms) {
-  if (ms === void 0 || !Number.isFinite(ms) || ms < 0) return "";
-  const seconds = ms / 1e3;
-  if (seconds < 60) return `${seconds.toFixed(1)} s`;
-  const minutes = Math.floor(seconds / 60);
-  return `${minutes} min ${Math.round(seconds - minutes * 60)} s`;
-}
-
-// src/report/summary-sections.ts
-var STAGES = [
-  "setup",
-  "qemu",
-  "build",
-  "env-diff",
-  "boot",
-  "probes",
-  "test",
-  "upload"
-];
-var LIMITS = {
-  tailLines: 80,
-  tailBytes: 24 * 1024,
-  errorLines: 60,
-  errorBytes: 16 * 1024,
-  derivationsWithLog: 10,
-  derivationRows: 50,
-  dependents: 20,
-  verdicts: 10,
-  differences: 15,
-  probes: 150,
-  screenshots: 20,
-  withheld: 50
-};
-var STATUS_EMOJI = {
-  passed: "\u2705",
-  failed: "\u274C",
-  warning: "\u26A0\uFE0F",
-  skipped: "\u23ED\uFE0F"
-};
-var plural = (count, word) => `${count} ${word}${count === 1 ? "" : "s"}`;
-var more = (left, what, where) => left > 0 ? `
-
-_\u2026 and ${plural(left, what)} more (see ${where} in the artifact)._` : "";
-var codeList = (items, limit, what, where) => items.slice(0, limit).map((item) => codeCell(item)).join(", ") + more(items.length - Math.min(items.length, limit), what, where);
-function errorBlock(text2, where = "report.json") {
-  const clipped = clipTail(text2.split("\n"), {
-    maxLines: LIMITS.errorLines,
-    maxBytes: LIMITS.errorBytes
-  });
-  const note = clipped.cut ? `
-
-_Cut ${clipped.cut}; the full text is in ${where}._` : "";
-  return fence(clipped.text) + note;
-}
-function stageTable(report) {
-  const rows = STAGES.map((name) => {
-    const stage = report.stages[name];
-    if (!stage) return [name, "\u23ED\uFE0F not run", "", ""];
-    return [
-      name,
-      `${STATUS_EMOJI[stage.status]} ${stage.status}`,
-      formatDuration(stage.durationMs),
-      escapeCell(stage.detail)
-    ];
-  });
-  return "### Stages\n\n" + table(["Stage", "Status", "Duration", "Detail"], rows);
-}
-function derivationBlock(failure, open) {
-  const clipped = clipTail(failure.tail, {
-    maxLines: LIMITS.tailLines,
-    maxBytes: LIMITS.tailBytes
-  });
-  const exit = failure.exitCode === null || /exit code/.test(failure.reason) ? "" : ` (exit code ${failure.exitCode})`;
-  const cut = clipped.cut ? ` Cut ${clipped.cut} from this tail.` : "";
-  const body = [
-    `${codeCell(failure.drv)}: ${escapeCell(failure.reason)}${exit}.`,
-    clipped.text ? fence(clipped.text, "log") : "_The log is empty._",
-    `_Full log: ${codeCell(failure.log)} in the artifact.${cut}_`
-  ].join("\n\n");
-  return details(`\u274C ${failure.name}: ${failure.reason}`, body, open);
-}
-function buildSection(build, titled, openFirst = true) {
-  const title = titled ? `### Build (${build.context})` : "### Build";
-  const lines2 = [title, `**${build.status}** in ${formatDuration(build.durationMs)}.`];
-  const paths = [];
-  if (build.drvPath) paths.push(`- Derivation: ${codeCell(build.drvPath)}`);
-  if (build.outPath) paths.push(`- Output: ${codeCell(build.outPath)}`);
-  if (build.isoPath) paths.push(`- ISO: ${codeCell(build.isoPath)}`);
-  if (paths.length) lines2.push(paths.join("\n"));
-  if (build.error) lines2.push(errorBlock(build.error, "build/build.log"));
-  const failures = build.failures;
-  if (failures.length) {
-    const own = failures.length === 1 ? "its own builder" : "their own builders";
-    lines2.push(`${plural(failures.length, "derivation")} failed in ${own}:`);
-    failures.slice(0, LIMITS.derivationsWithLog).forEach((failure, index) => lines2.push(derivationBlock(failure, openFirst && index === 0)));
-    const rest = failures.slice(LIMITS.derivationsWithLog);
-    if (rest.length) {
-      const rows = rest.slice(0, LIMITS.derivationRows).map((f) => [escapeCell(f.name), escapeCell(f.reason), codeCell(f.log)]);
-      lines2.push(
-        table(["Derivation", "Reason", "Log"], rows) + more(rest.length - rows.length, "failed derivation", "build/failed/")
-      );
-    }
-  }
-  if (build.dependents.length) {
-    const shown = build.dependents.slice(0, LIMITS.dependents);
-    const list = shown.map((drv) => `- ${codeCell(drv)}`).join("\n");
-    lines2.push(
-      details(
-        `${plural(build.dependents.length, "dependent")} failed only because of these`,
-        list
-      ) + more(build.dependents.length - shown.length, "dependent", "report.json")
-    );
-  }
-  return lines2.join("\n\n");
-}
-function envDiffSection(diff, heading = "### Environment diff") {
-  const lines2 = [heading];
-  if (diff.error) lines2.push(`The diff did not complete: ${escapeCell(diff.error)}`);
-  const verdicts = diff.verdicts.slice(0, LIMITS.verdicts);
-  if (verdicts.length) lines2.push(verdicts.map((v) => `- ${escapeCell(v, 1e3)}`).join("\n"));
-  const order = { high: 0, medium: 1, low: 2 };
-  const likely = [...diff.differences].sort((a, b) => order[a.likelihood] - order[b.likelihood]);
-  const shown = likely.slice(0, LIMITS.differences);
-  if (shown.length) {
-    const rows = shown.map((d) => [
-      codeCell(d.name),
-      d.kind,
-      d.likelihood,
-      codeCell(d.host ?? "", 120),
-      codeCell(d.devshell ?? "", 120),
-      escapeCell(d.reason)
-    ]);
-    const header = ["Variable", "Change", "Likelihood", "Host", "Devshell", "Why it matters"];
-    lines2.push(
-      table(header, rows) + more(likely.length - shown.length, "difference", "env/diff.md")
-    );
-  }
-  lines2.push("_The whole comparison: `env/diff.md` (and `env/diff.json`) in the artifact._");
-  return lines2.join("\n\n");
-}
-function bootSection(report) {
-  const boot = report.vm?.boot;
-  if (!boot) return "";
-  const lines2 = ["### Boot"];
-  const facts = [`- Status: **${boot.status}**`];
-  if (boot.accel) facts.push(`- Accelerator: **${boot.accel}**`);
-  if (boot.kvmCheck) {
-    const verdict = boot.kvmCheck.runsGuest ? "KVM runs a guest" : "KVM cannot run a guest";
-    const reason = boot.kvmCheck.reason ? `: ${escapeCell(boot.kvmCheck.reason)}` : "";
-    facts.push(`- KVM check: ${verdict}${reason} (${formatDuration(boot.kvmCheck.durationMs)})`);
-  }
-  if (boot.bootSeconds !== void 0) facts.push(`- Ready after ${boot.bootSeconds.toFixed(1)} s`);
-  if (boot.hostKeyFingerprint) facts.push(`- SSH host key: ${codeCell(boot.hostKeyFingerprint)}`);
-  if (boot.consoleHostKeyFingerprint && boot.consoleHostKeyFingerprint !== boot.hostKeyFingerprint)
-    facts.push(`- Host key printed on the console: ${codeCell(boot.consoleHostKeyFingerprint)}`);
-  lines2.push(facts.join("\n"));
-  if (boot.error) lines2.push(`**Error:** ${escapeCell(boot.error, 1e3)}`);
-  if (boot.panic) lines2.push("The console said, before the boot ended:\n\n" + fence(boot.panic));
-  if (boot.timeline.length) {
-    const rows = boot.timeline.map((m) => [
-      m.name,
-      m.seconds.toFixed(1),
-      m.line ? codeCell(m.line, 160) : ""
-    ]);
-    lines2.push(table(["Milestone", "Seconds", "Console line"], rows));
-  }
-  if (boot.screenshots.length) {
-    lines2.push(
-      "Screenshots: " + codeList(boot.screenshots, LIMITS.screenshots, "screenshot", "vm/")
-    );
-  }
-  lines2.push("_Console: `vm/serial.log`; QEMU: `vm/qemu.log`, `vm/qemu-args.txt`._");
-  return lines2.join("\n\n");
-}
-function probeFailed(probe) {
-  return probe.exitCode !== 0 || probe.timedOut || probe.missing;
-}
-function probeOutcome2(probe) {
-  if (probe.timedOut) return "\u23F1\uFE0F timed out";
-  if (probe.missing) return "\u2753 command missing";
-  if (probe.exitCode === 0) return "\u2705 0";
-  const code2 = probe.exitCode === null ? probe.signal ?? "no exit code" : String(probe.exitCode);
-  return `${probe.required ? "\u274C" : "\u26A0\uFE0F"} ${escapeCell(code2)}`;
-}
-function probesSection(probes) {
-  if (!probes.length) return "";
-  const ordered2 = [
-    ...probes.filter((p) => p.required && probeFailed(p)),
-    ...probes.filter((p) => !(p.required && probeFailed(p)))
-  ];
-  const shown = ordered2.slice(0, LIMITS.probes);
-  const rows = shown.map((p) => [
-    escapeCell(p.name, 80),
-    p.required ? "yes" : "no",
-    probeOutcome2(p),
-    formatDuration(p.durationMs),
-    codeCell(p.file)
-  ]);
-  const failed2 = probes.filter((p) => p.required && probeFailed(p)).length;
-  const head = `### Probes
-
-${probes.length - failed2} of ${probes.length} passed or optional; ${failed2} required failed.`;
-  return head + "\n\n" + table(["Probe", "Required", "Exit code", "Duration", "Output"], rows) + more(probes.length - shown.length, "probe", "probes/");
-}
-function testSection(report) {
-  const test = report.vm?.test;
-  if (!test) return "";
-  const outcome = test.timedOut ? "\u23F1\uFE0F timed out" : test.exitCode === 0 ? "\u2705 exit code 0" : `\u274C exit code ${test.exitCode ?? "none"}`;
-  return `### Test
-
-${outcome} after ${formatDuration(test.durationMs)}. Output: ${codeCell(test.file)}.`;
-}
-function uploadSection(report) {
-  const upload = report.upload;
-  if (!upload) return "";
-  const lines2 = ["### Upload", `**${upload.status}**: ${escapeCell(upload.detail, 1e3)}`];
-  if (upload.artifactUrl) {
-    const id = upload.artifactId === void 0 ? "" : ` (ID ${upload.artifactId})`;
-    lines2.push(`Artifact: <a href="${escapeHtml(upload.artifactUrl)}">download</a>${id}`);
-  }
-  if (upload.withheld.length) {
-    lines2.push(
-      "Withheld because they held a secret: " + codeList(upload.withheld, LIMITS.withheld, "file", "report.json")
-    );
-  }
-  return lines2.join("\n\n");
-}
-var CACHE_STATUS = {
-  hit: "\u2705 hit: the image was restored, not built",
-  partial: "\u267B\uFE0F partial: the closest earlier entry was restored; only what changed was built",
-  miss: "\u2796 miss: no earlier entry",
-  disabled: "\u23ED\uFE0F disabled",
-  error: "\u26A0\uFE0F error (the run went on without it)"
-};
-var mib = (bytes2) => `${(bytes2 / 1024 / 1024).toFixed(1)} MiB`;
-function cacheSaveLine(save) {
-  const facts = [`**Save: ${save.status}**: ${escapeCell(save.detail, 1e3)}`];
-  if (save.bytes !== void 0) facts.push(`${mib(save.bytes)} in ${save.paths ?? 0} store paths`);
-  if (save.saveMs !== void 0) facts.push(`in ${formatDuration(save.saveMs)}`);
-  const left = save.leftOut.slice(0, 20).map((item) => `${codeCell(item.root)} (${mib(item.bytes)})`);
-  if (left.length) facts.push(`left out (cache-max-size): ${left.join(", ")}`);
-  return facts.join("; ");
-}
-function cacheSection(cache, builds = []) {
-  if (!cache) return "";
-  const lines2 = ["### Cache", `${CACHE_STATUS[cache.status]}: ${escapeCell(cache.detail, 1e3)}`];
-  const facts = [];
-  if (cache.key) facts.push(`- Key: ${codeCell(cache.key)}`);
-  if (cache.matchedKey && cache.matchedKey !== cache.key)
-    facts.push(`- Restored: ${codeCell(cache.matchedKey)}`);
-  if (cache.bytesRestored !== void 0) facts.push(`- Size: ${mib(cache.bytesRestored)}`);
-  if (cache.restoreMs !== void 0) facts.push(`- Restore: ${formatDuration(cache.restoreMs)}`);
-  const built = builds[0]?.built;
-  if (built && (cache.status === "hit" || cache.status === "partial"))
-    facts.push(`- Then built: ${plural(built.length, "derivation")}`);
-  if (facts.length) lines2.push(facts.join("\n"));
-  if (cache.save) lines2.push(cacheSaveLine(cache.save));
-  else if (cache.key && cache.status !== "hit") lines2.push("_Saved by the post step._");
-  return lines2.join("\n\n");
 }
 
 // src/report/boot-chart.ts
@@ -22702,121 +22763,66 @@ function renderSummary(report, options = {}) {
   return list.map((block) => block.text).join(SEPARATOR) + "\n";
 }
 
-// src/report/report-file.ts
-import { mkdirSync as mkdirSync2, renameSync, writeFileSync as writeFileSync2 } from "node:fs";
-import { join as join5 } from "node:path";
-var REPORT_KEYS = [
-  "schemaVersion",
-  "result",
-  "decidedBy",
-  "complete",
-  "cancelled",
-  "error",
-  "startedAt",
-  "finishedAt",
-  "stages",
-  "setup",
-  "qemu",
-  "builds",
-  "envDiff",
-  "vm",
-  "cache",
-  "upload"
-];
-function rank(order, key) {
-  const index = order.indexOf(key);
-  return index === -1 ? order.length : index;
+// src/secrets.ts
+var SECRET_NAME = /(TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|PRIVATE|API_?KEY|ACCESS_?KEY|AUTH)/i;
+var SECRET_NAMES = /* @__PURE__ */ new Set([
+  "ACTIONS_RUNTIME_TOKEN",
+  "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+  "ACTIONS_RESULTS_URL"
+]);
+var MIN_SECRET_LENGTH = 4;
+function isSecretName(name) {
+  return SECRET_NAMES.has(name) || SECRET_NAME.test(name);
 }
-function ordered(value, order = []) {
-  if (Array.isArray(value)) return value.map((item) => ordered(item));
-  if (value === null || typeof value !== "object") return value;
-  const entries = Object.entries(value).filter(([, v]) => v !== void 0).sort(([a], [b]) => rank(order, a) - rank(order, b) || (a < b ? -1 : a > b ? 1 : 0));
-  const out = {};
-  for (const [key, v] of entries) out[key] = ordered(v, key === "stages" ? STAGES : []);
-  return out;
-}
-function reportJson(report) {
-  return JSON.stringify(ordered(report, REPORT_KEYS), null, 2) + "\n";
-}
-function writeAtomically(path, text2) {
-  const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync2(temporary, text2, { mode: 420 });
-  renameSync(temporary, path);
-}
-function writeReportFiles(reportDir, report, summary) {
-  mkdirSync2(reportDir, { recursive: true });
-  writeAtomically(join5(reportDir, "report.json"), reportJson(report));
-  writeAtomically(join5(reportDir, "summary.md"), summary.endsWith("\n") ? summary : summary + "\n");
-}
-
-// src/deadline.ts
-var TIMED_OUT = /* @__PURE__ */ Symbol("timed out");
-async function withDeadline(work, ms) {
-  let timer;
-  const deadline = new Promise((resolve7) => {
-    timer = setTimeout(resolve7, ms, TIMED_OUT);
-  });
-  work.catch(() => void 0);
-  try {
-    return await Promise.race([work, deadline]);
-  } finally {
-    clearTimeout(timer);
+var Secrets = class {
+  constructor(onRegister = () => {
+  }) {
+    this.onRegister = onRegister;
   }
-}
-async function withTimeout(work, ms, message) {
-  const outcome = await withDeadline(work, ms);
-  if (outcome === TIMED_OUT) throw new Error(message);
-  return outcome;
-}
-
-// src/toolkit.ts
-var actionsCache = () => import("./cache-SXVXI4JB.js");
-var actionsArtifact = () => import("./artifact-F323T2UA.js");
-async function quietly(work, failures) {
-  const original = process.stdout.write;
-  const pattern = /^(?:::(?:error|warning|debug)::)?((?:Failed to (?:restore|save|reserve cache)|Cache reservation failed): .*)$/;
-  process.stdout.write = function(chunk2, ...rest) {
-    if (typeof chunk2 === "string") {
-      for (const line of chunk2.split("\n")) {
-        const match = pattern.exec(line.trim());
-        if (match) failures.push(match[1].replace(/%0A/g, " ").replace(/%25/g, "%"));
+  onRegister;
+  known = /* @__PURE__ */ new Set();
+  /** Registers a value (and, in Actions, masks it in the job log). */
+  add(value) {
+    if (!value || value.length < MIN_SECRET_LENGTH || this.known.has(value)) return;
+    this.known.add(value);
+    this.onRegister(value);
+    for (const line of value.split("\n")) {
+      const trimmed = line.trim();
+      if (trimmed.length >= 16 && !this.known.has(trimmed)) {
+        this.known.add(trimmed);
+        this.onRegister(trimmed);
       }
-      chunk2 = chunk2.replace(/^::(?:error|warning)::(Failed to (?:restore|save): )/gm, "$1");
     }
-    return original.call(this, chunk2, ...rest);
-  };
-  try {
-    return await work();
-  } finally {
-    process.stdout.write = original;
   }
-}
-function cacheKeyTaken(failures) {
-  const refused = failures.find((failure) => failure.startsWith("Failed to reserve cache:"));
-  return refused !== void 0 && /Response was not ok|already exists/i.test(refused);
-}
-async function cacheLookup(work, ms) {
-  const failures = [];
-  const found = await withDeadline(quietly(work, failures), ms);
-  if (found === TIMED_OUT) return { down: `the cache service did not answer in ${ms / 1e3} s` };
-  if (!found && failures.length) return { down: failures.join("; ") };
-  return { found };
-}
+  /** Registers the values of every variable whose name looks secret. */
+  addFromEnvironment(env) {
+    for (const [name, value] of Object.entries(env)) if (isSecretName(name)) this.add(value);
+  }
+  values() {
+    return [...this.known].sort((a, b) => b.length - a.length);
+  }
+  /** Replaces every known secret in the text with ***. */
+  redact(text2) {
+    let out = text2;
+    for (const value of this.values()) if (out.includes(value)) out = out.split(value).join("***");
+    return out;
+  }
+  /** The first known secret the text contains, if any. */
+  findIn(text2) {
+    return this.values().find((value) => text2.includes(value));
+  }
+};
 
-// src/cache/image-cache.ts
-import { rm as rm6 } from "node:fs/promises";
-import { resolve as resolve5 } from "node:path";
-
-// src/nix/build.ts
+// src/build/build.ts
 import { createWriteStream } from "node:fs";
-import { lstat, mkdir as mkdir6, readdir, rm, stat as stat2 } from "node:fs/promises";
-import { join as join7 } from "node:path";
+import { mkdir as mkdir6, readdir as readdir2, stat as stat2 } from "node:fs/promises";
+import { join as join10 } from "node:path";
 
-// src/nix/diagnostics.ts
+// src/build/diagnostics.ts
 import { mkdir as mkdir5, writeFile as writeFile5 } from "node:fs/promises";
-import { join as join6, relative } from "node:path";
+import { join as join8, relative } from "node:path";
 
-// src/nix/failures.ts
+// src/build/failures.ts
 var ESC = String.fromCharCode(27);
 var BEL = String.fromCharCode(7);
 var ANSI2 = new RegExp(
@@ -23034,35 +23040,15 @@ function findRootFailures(text2, activeBuild) {
 function findDependents(text2) {
   return scan(text2).dependents;
 }
-var EVALUATION_ERRORS = [
-  /error: attribute '[^']*' missing/,
-  /does not provide attribute/,
-  /error: getting status of/,
-  /path '[^']*' does not exist/,
-  /\bthrow\b|evaluation aborted/,
-  /error: .*flake.*does not exist/,
-  /error: undefined variable/,
-  /error: (?:syntax error|value is|expected a|cannot coerce|infinite recursion|assertion)/,
-  /while evaluating/
-];
-var NOT_EVALUATION = /cannot connect to|Permission denied|No space left|opening lock file|experimental Nix feature|unrecognised flag|unknown setting|database is locked|pseudoterminal|unexpected end-of-file|disconnected unexpectedly|setting up the build environment|getting attributes of path|\.drv\.chroot\/|bind mount from/;
-function isEvaluationError(text2) {
-  const plain = stripAnsi(text2);
-  const { roots, dependents } = scan(plain);
-  if (roots.length || dependents.length) return false;
-  if (EVALUATION_ERRORS.some((re) => re.test(plain))) return true;
-  const started = /^building '|^\s*these \d+ derivations will be built/m.test(plain);
-  return !started && /^error:/m.test(plain) && !NOT_EVALUATION.test(plain);
-}
 
-// src/nix/diagnostics.ts
+// src/build/diagnostics.ts
 var TAIL_LINES = 25;
 function failureFileNames(failures) {
-  const count = /* @__PURE__ */ new Map();
-  for (const failure of failures) count.set(failure.name, (count.get(failure.name) ?? 0) + 1);
+  const count2 = /* @__PURE__ */ new Map();
+  for (const failure of failures) count2.set(failure.name, (count2.get(failure.name) ?? 0) + 1);
   return failures.map((failure) => {
     const safe = failure.name.replace(/[^A-Za-z0-9._+-]/g, "_");
-    if ((count.get(failure.name) ?? 0) < 2) return safe;
+    if ((count2.get(failure.name) ?? 0) < 2) return safe;
     const hash = failure.drv.slice(failure.drv.lastIndexOf("/") + 1).slice(0, 8);
     return `${hash}-${safe}`;
   });
@@ -23105,18 +23091,18 @@ async function derivationJson(nix, drv, env) {
   return JSON.stringify({ error: `${command} failed: ${error2}` }, null, 2) + "\n";
 }
 async function collectFailureLogs(nix, failures, events, dir, ctx) {
-  const failedDir = join6(dir, "failed");
+  const failedDir = join8(dir, "failed");
   await mkdir5(failedDir, { recursive: true });
   const env = { ...ctx.env, ...nix.env };
   const names = failureFileNames(failures);
   const collected = [];
   for (const [index, failure] of failures.entries()) {
     const { log, source } = await fullLog(nix, failure, events, env);
-    const logFile = join6(failedDir, `${names[index]}.log`);
+    const logFile = join8(failedDir, `${names[index]}.log`);
     const header = [`# ${failure.drv}`, `# ${failure.reason}`, `# log from ${source}`, ""];
     await writeFile5(logFile, ctx.secrets.redact([...header, ...log].join("\n") + "\n"));
     const json = await derivationJson(nix, failure.drv, env);
-    await writeFile5(join6(failedDir, `${names[index]}.drv.json`), ctx.secrets.redact(json));
+    await writeFile5(join8(failedDir, `${names[index]}.drv.json`), ctx.secrets.redact(json));
     const tail = log.slice(-TAIL_LINES).map((line) => ctx.secrets.redact(line));
     const shown = tail.length ? tail : failure.tail.map((line) => ctx.secrets.redact(line));
     ctx.log.error(shown.join("\n") || `(no log) ${failure.drv}`, {
@@ -23134,16 +23120,76 @@ async function collectFailureLogs(nix, failures, events, dir, ctx) {
   return collected;
 }
 
+// src/build/evaluation-errors.ts
+var EVALUATION_ERRORS = [
+  /error: attribute '[^']*' missing/,
+  /does not provide attribute/,
+  /error: getting status of/,
+  /path '[^']*' does not exist/,
+  /\bthrow\b|evaluation aborted/,
+  /error: .*flake.*does not exist/,
+  /error: undefined variable/,
+  /error: (?:syntax error|value is|expected a|cannot coerce|infinite recursion|assertion)/,
+  /while evaluating/
+];
+var NOT_EVALUATION = /cannot connect to|Permission denied|No space left|opening lock file|experimental Nix feature|unrecognised flag|unknown setting|database is locked|pseudoterminal|unexpected end-of-file|disconnected unexpectedly|setting up the build environment|getting attributes of path|\.drv\.chroot\/|bind mount from/;
+function isEvaluationError(text2) {
+  const plain = stripAnsi(text2);
+  if (findRootFailures(plain).length || findDependents(plain).length) return false;
+  if (EVALUATION_ERRORS.some((re) => re.test(plain))) return true;
+  const started = /^building '|^\s*these \d+ derivations will be built/m.test(plain);
+  return !started && /^error:/m.test(plain) && !NOT_EVALUATION.test(plain);
+}
+
+// src/build/request.ts
+function nixCommand(nix, request, args) {
+  if (request.context !== "devshell") return { command: nix.nixPath, args };
+  if (!request.devshell) throw new Error("a devshell build needs the devshell attribute");
+  const shell = `${request.flake}#${request.devshell}`;
+  return { command: nix.nixPath, args: ["develop", shell, "-c", nix.nixPath, ...args] };
+}
+function buildArguments(nix, request) {
+  const args = [
+    "build",
+    `${request.flake}#${request.image}`,
+    "--impure",
+    "--no-link",
+    "-L",
+    "--keep-going",
+    "--log-format",
+    "internal-json",
+    nix.capabilities.printOutPaths ? "--print-out-paths" : "--json"
+  ];
+  if (request.system) args.push("--system", request.system);
+  return args;
+}
+function parseOutPath(stdout, printOutPaths) {
+  if (printOutPaths)
+    return stdout.split("\n").find((line) => line.trim().startsWith("/"))?.trim();
+  try {
+    const built = JSON.parse(stdout);
+    const outputs = built[0]?.outputs ?? {};
+    return outputs.out ?? Object.values(outputs)[0];
+  } catch {
+    return void 0;
+  }
+}
+function nixError(stderr) {
+  const lines2 = stripAnsi(stderr).replace(/\r/g, "").trimEnd().split("\n");
+  const first = lines2.findIndex((line) => line.startsWith("error:"));
+  return (first < 0 ? lines2 : lines2.slice(first)).join("\n").trim();
+}
+
 // src/disk.ts
 import { existsSync as existsSync3 } from "node:fs";
 import { stat, statfs as statfs2 } from "node:fs/promises";
 import { tmpdir as tmpdir2 } from "node:os";
-import { dirname as dirname2 } from "node:path";
+import { dirname as dirname3 } from "node:path";
 var GIB = 2 ** 30;
 var gib = (bytes2) => `${(bytes2 / GIB).toFixed(1)} GiB`;
 function nearestExisting(path, exists) {
   let current = path;
-  while (!exists(current) && dirname2(current) !== current) current = dirname2(current);
+  while (!exists(current) && dirname3(current) !== current) current = dirname3(current);
   return current;
 }
 function diskShortage(free, purpose) {
@@ -23199,7 +23245,7 @@ function cacheSaveNeeds(cacheDir, maxBytes, env) {
   ];
 }
 
-// src/nix/events.ts
+// src/build/events.ts
 var ActivityType = {
   copyPath: 100,
   fileTransfer: 101,
@@ -23380,7 +23426,7 @@ var BuildEvents = class {
   }
 };
 
-// src/nix/machine-failures.ts
+// src/build/machine-failures.ts
 var RULES = [
   {
     pattern: /opening pseudoterminal (?:master|slave)[^\n]*/,
@@ -23437,45 +23483,36 @@ function machineFailureMessage(failure) {
   return `This machine could not build (not a fault of the flake or its derivations): it lacks ${failure.lacks}. Nix said: ${failure.evidence}`;
 }
 
-// src/nix/build.ts
-var PROGRESS_INTERVAL_MS = 5e3;
-function nixCommand(nix, request, args) {
-  if (request.context !== "devshell") return { command: nix.nixPath, args };
-  if (!request.devshell) throw new Error("a devshell build needs the devshell attribute");
-  const shell = `${request.flake}#${request.devshell}`;
-  return { command: nix.nixPath, args: ["develop", shell, "-c", nix.nixPath, ...args] };
+// src/build/shell-dirs.ts
+import { lstat, readdir, rm } from "node:fs/promises";
+import { join as join9 } from "node:path";
+function shellTempParent(env) {
+  return env.TMPDIR || "/tmp";
 }
-function buildArguments(nix, request) {
-  const args = [
-    "build",
-    `${request.flake}#${request.image}`,
-    "--impure",
-    "--no-link",
-    "-L",
-    "--keep-going",
-    "--log-format",
-    "internal-json",
-    nix.capabilities.printOutPaths ? "--print-out-paths" : "--json"
-  ];
-  if (request.system) args.push("--system", request.system);
-  return args;
+async function nixShellDirs(dir) {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  return new Set(
+    entries.filter((e) => e.isDirectory() && e.name.startsWith("nix-shell.")).map((e) => e.name)
+  );
 }
-function parseOutPath(stdout, printOutPaths) {
-  if (printOutPaths)
-    return stdout.split("\n").find((line) => line.trim().startsWith("/"))?.trim();
-  try {
-    const built = JSON.parse(stdout);
-    const outputs = built[0]?.outputs ?? {};
-    return outputs.out ?? Object.values(outputs)[0];
-  } catch {
-    return void 0;
+async function removeNewShellDirs(dir, before) {
+  const removed = [];
+  const uid = process.getuid?.();
+  for (const name of await nixShellDirs(dir)) {
+    if (before.has(name)) continue;
+    const path = join9(dir, name);
+    const info2 = await lstat(path).catch(() => void 0);
+    if (!info2?.isDirectory() || uid !== void 0 && info2.uid !== uid) continue;
+    await rm(path, { recursive: true, force: true }).then(
+      () => removed.push(path),
+      () => void 0
+    );
   }
+  return removed;
 }
-function nixError(stderr) {
-  const lines2 = stripAnsi(stderr).replace(/\r/g, "").trimEnd().split("\n");
-  const first = lines2.findIndex((line) => line.startsWith("error:"));
-  return (first < 0 ? lines2 : lines2.slice(first)).join("\n").trim();
-}
+
+// src/build/build.ts
+var PROGRESS_INTERVAL_MS = 5e3;
 var AppendFile = class {
   constructor(path, redact) {
     this.redact = redact;
@@ -23492,10 +23529,10 @@ var AppendFile = class {
   }
 };
 async function findIso(outPath) {
-  const isoDir = join7(outPath, "iso");
-  const entries = await readdir(isoDir).catch(() => void 0);
+  const isoDir = join10(outPath, "iso");
+  const entries = await readdir2(isoDir).catch(() => void 0);
   const isos = (entries ?? []).filter((name) => name.endsWith(".iso"));
-  if (isos.length === 1) return { isoPath: join7(isoDir, isos[0]) };
+  if (isos.length === 1) return { isoPath: join10(isoDir, isos[0]) };
   if (isos.length > 1) {
     return { error: `several ISOs in ${isoDir}: ${isos.join(", ")}; expected exactly one` };
   }
@@ -23509,10 +23546,10 @@ async function listing(path) {
   if (!info2) return "nothing (it does not exist)";
   if (!info2.isDirectory()) return "a single file, not a directory";
   const names = [];
-  for (const entry of await readdir(path, { withFileTypes: true })) {
+  for (const entry of await readdir2(path, { withFileTypes: true })) {
     if (!entry.isDirectory()) names.push(entry.name);
     else {
-      const inner = await readdir(join7(path, entry.name)).catch(() => []);
+      const inner = await readdir2(join10(path, entry.name)).catch(() => []);
       names.push(
         ...inner.length ? inner.map((name) => `${entry.name}/${name}`) : [`${entry.name}/`]
       );
@@ -23521,30 +23558,6 @@ async function listing(path) {
   const shown = names.slice(0, 20).join(", ") + (names.length > 20 ? ", \u2026" : "");
   return names.length ? shown : "nothing (an empty directory)";
 }
-function shellTempParent(env) {
-  return env.TMPDIR || "/tmp";
-}
-async function nixShellDirs(dir) {
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  return new Set(
-    entries.filter((e) => e.isDirectory() && e.name.startsWith("nix-shell.")).map((e) => e.name)
-  );
-}
-async function removeNewShellDirs(dir, before) {
-  const removed = [];
-  const uid = process.getuid?.();
-  for (const name of await nixShellDirs(dir)) {
-    if (before.has(name)) continue;
-    const path = join7(dir, name);
-    const info2 = await lstat(path).catch(() => void 0);
-    if (!info2?.isDirectory() || uid !== void 0 && info2.uid !== uid) continue;
-    await rm(path, { recursive: true, force: true }).then(
-      () => removed.push(path),
-      () => void 0
-    );
-  }
-  return removed;
-}
 function buildEnv(nix, request, ctx) {
   return { ...stringEnv(ctx.env), ...nix.env, ...request.env };
 }
@@ -23552,7 +23565,7 @@ async function evaluateDrvPath(nix, request, ctx) {
   await mkdir6(request.dir, { recursive: true });
   const evalArgs = ["eval", "--raw", "--impure", `${request.flake}#${request.image}.drvPath`];
   const evaluation = await runNix(nix, request, evalArgs, buildEnv(nix, request, ctx));
-  const evalLog = new AppendFile(join7(request.dir, "eval.log"), (text2) => ctx.secrets.redact(text2));
+  const evalLog = new AppendFile(join10(request.dir, "eval.log"), (text2) => ctx.secrets.redact(text2));
   evalLog.write(stripAnsi(evaluation.stderr).trimEnd());
   await evalLog.close();
   if (evaluation.exitCode !== 0) {
@@ -23605,8 +23618,8 @@ async function buildInContext(nix, request, ctx) {
   const drvPath = evaluation.drvPath;
   ctx.log.info(`${request.image} (${request.context}): ${drvPath}`);
   const events = new BuildEvents();
-  const eventsFile = new AppendFile(join7(request.dir, "events.jsonl"), redact);
-  const humanLog = new AppendFile(join7(request.dir, "build.log"), redact);
+  const eventsFile = new AppendFile(join10(request.dir, "events.jsonl"), redact);
+  const humanLog = new AppendFile(join10(request.dir, "build.log"), redact);
   const buildArgs = buildArguments(nix, request);
   const where = request.context === "devshell" ? ` (in nix develop ${request.devshell})` : "";
   humanLog.write(`$ ${nix.nixPath} ${buildArgs.join(" ")}${where}`);
@@ -23678,1727 +23691,33 @@ function runNix(nix, request, args, env, onStderrLine) {
   return run(command.command, command.args, { env, onStderrLine });
 }
 
-// src/cache/actions-cache.ts
-import { readdir as readdir2, stat as stat3 } from "node:fs/promises";
-import { join as join8, resolve as resolve3 } from "node:path";
-var CACHE_PATH = ".boot-image-vm-nix-cache";
-var LOOKUP_TIMEOUT_MS = 2e4;
-async function cacheUnavailable(env) {
-  if (!env.ACTIONS_RUNTIME_TOKEN || !(await actionsCache()).isFeatureAvailable()) {
-    return "the Actions cache service is not available here (no ACTIONS_RUNTIME_TOKEN / ACTIONS_RESULTS_URL)";
-  }
-  const workspace = resolve3(env.GITHUB_WORKSPACE || process.cwd());
-  if (workspace !== resolve3(process.cwd())) {
-    return `the working directory is not GITHUB_WORKSPACE (${workspace}), where @actions/cache puts entries`;
-  }
-  return void 0;
-}
-var nixFlags = ["--extra-experimental-features", "nix-command"];
-async function directoryBytes(dir) {
-  let total = 0;
-  for (const entry of await readdir2(dir, { withFileTypes: true }).catch(() => [])) {
-    const path = join8(dir, entry.name);
-    if (entry.isDirectory()) total += await directoryBytes(path);
-    else if (entry.isFile()) total += (await stat3(path)).size;
-  }
-  return total;
-}
-
-// src/cache/entry.ts
-import { existsSync as existsSync4, readFileSync as readFileSync3 } from "node:fs";
-import { mkdir as mkdir7, readdir as readdir3, rm as rm2, writeFile as writeFile6 } from "node:fs/promises";
-import { dirname as dirname3, join as join9 } from "node:path";
-
-// src/cache/bounded-run.ts
-import { spawn } from "node:child_process";
-function runBounded(command, args, options) {
-  return new Promise((resolve7) => {
-    if (options.timeoutMs <= 0) {
-      resolve7({ exitCode: null, stdout: "", stderr: "", timedOut: true });
-      return;
-    }
-    const stdout = [];
-    const stderr = [];
-    let timedOut = false;
-    const child = spawn(command, args, { env: options.env, stdio: ["ignore", "pipe", "pipe"] });
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill("SIGTERM");
-      setTimeout(() => child.kill("SIGKILL"), 5e3).unref();
-    }, options.timeoutMs);
-    child.stdout.on("data", (chunk2) => stdout.push(chunk2));
-    child.stderr.on("data", (chunk2) => stderr.push(chunk2));
-    const done = (exitCode, startError) => {
-      clearTimeout(timer);
-      resolve7({
-        exitCode,
-        stdout: Buffer.concat(stdout).toString("utf8"),
-        stderr: Buffer.concat(stderr).toString("utf8"),
-        timedOut,
-        ...startError ? { startError } : {}
-      });
-    };
-    child.on("error", (error2) => done(null, error2.message));
-    child.on("close", (code2) => done(timedOut ? null : code2));
-  });
-}
-
-// src/cache/keys.ts
-import { createHash as createHash3 } from "node:crypto";
-var KEY_PREFIX = "boot-image-vm-v2";
-function storeHash(path) {
-  const base = path.split("/").pop() ?? "";
-  const match = /^([0-9a-df-np-sv-z]{32})-/.exec(base);
-  if (!match) throw new Error(`not a store path: ${path}`);
-  return match[1];
-}
-function nixGeneration(version) {
-  const match = /^(\d+)\.(\d+)/.exec(version);
-  return match ? `${match[1]}.${match[2]}` : "unknown";
-}
-function segment(text2) {
-  return text2.replace(/[^A-Za-z0-9._]+/g, "_") || "none";
-}
-var sha256 = (text2) => createHash3("sha256").update(text2).digest("hex");
-function imageId(installable) {
-  const attr = installable.slice(installable.lastIndexOf("#") + 1);
-  return `${segment(attr).slice(0, 40)}.${sha256(installable).slice(0, 8)}`;
-}
-function basisHash(basis) {
-  if (basis.kind === "image") return storeHash(basis.drvPath);
-  return sha256([...new Set(basis.drvPaths)].sort().join("\n")).slice(0, 32);
-}
-function cacheKeys(parts) {
-  const system = segment(parts.system);
-  const lock = parts.flakeLockHash ? parts.flakeLockHash.slice(0, 16) : "nolock";
-  const nix = `nix${nixGeneration(parts.nixVersion)}`;
-  const kind = parts.basis.kind === "image" ? "i" : "d";
-  const prefix = `${KEY_PREFIX}-${system}-${lock}-${nix}-${imageId(parts.installable)}-${kind}-`;
-  return { key: `${prefix}${basisHash(parts.basis)}`, restoreKeys: [prefix] };
-}
-function splitByKey(withRunKey, withOtherKey) {
-  const other = new Set(withOtherKey);
-  const drvs = [...new Set(withRunKey)].filter((path) => path.endsWith(".drv")).sort();
+// src/build/judge.ts
+function judgeBuilds(builds, cancelled) {
+  const failed2 = builds.filter((build) => build.status !== "passed");
+  const describe = (build) => build.status === "passed" ? `${build.context}: built` : `${build.context}: ${build.status}${build.failures.length ? ` (${build.failures.map((f) => f.name).join(", ")})` : ""}`;
   return {
-    reusable: drvs.filter((drv) => other.has(drv)),
-    keyDependent: drvs.filter((drv) => !other.has(drv))
+    status: failed2.length || cancelled ? "failed" : "passed",
+    detail: [...builds.map(describe), ...cancelled ? ["cancelled"] : []].join("; ")
   };
 }
-function storeName(path) {
-  return (path.split("/").pop() ?? path).replace(/^[0-9a-z]{32}-/, "").replace(/\.drv$/, "");
-}
-function parsePathInfo(json) {
-  const parsed = JSON.parse(json);
-  const entries = Array.isArray(parsed) ? parsed.map((item) => [void 0, item]) : Object.entries(parsed).map(
-    ([path, item]) => [path, item ?? { valid: false }]
-  );
-  const infos = [];
-  for (const [key, item] of entries) {
-    const path = typeof item.path === "string" ? item.path : key;
-    if (!path || item.valid === false) continue;
-    const references = Array.isArray(item.references) ? item.references.filter((r) => typeof r === "string") : [];
-    const dir = path.slice(0, path.lastIndexOf("/") + 1);
-    const info2 = {
-      path,
-      narSize: Number(item.narSize) || 0,
-      references: references.map((r) => r.startsWith("/") ? r : dir + r)
-    };
-    if (typeof item.narHash === "string") info2.narHash = item.narHash;
-    if (Array.isArray(item.signatures)) {
-      info2.signatures = item.signatures.flatMap((sig) => {
-        if (typeof sig === "string") return [sig];
-        const { keyName, sig: value } = sig ?? {};
-        return typeof keyName === "string" ? [`${keyName}:${String(value ?? "")}`] : [];
-      });
-    }
-    if (typeof item.ultimate === "boolean") info2.ultimate = item.ultimate;
-    infos.push(info2);
-  }
-  return infos;
-}
-function planSave(roots, infos, capBytes) {
-  const byPath = new Map(infos.map((info2) => [info2.path, info2]));
-  const chosen = /* @__PURE__ */ new Set();
-  const leftOut = [];
-  let bytes2 = 0;
-  for (const root of roots) {
-    if (!byPath.has(root) || chosen.has(root)) continue;
-    const added = [];
-    const stack = [root];
-    const seen = /* @__PURE__ */ new Set();
-    while (stack.length) {
-      const path = stack.pop();
-      if (seen.has(path) || chosen.has(path)) continue;
-      seen.add(path);
-      const info2 = byPath.get(path);
-      if (!info2) continue;
-      added.push(path);
-      stack.push(...info2.references);
-    }
-    const size2 = added.reduce((sum, path) => sum + (byPath.get(path)?.narSize ?? 0), 0);
-    if (bytes2 + size2 > capBytes) {
-      leftOut.push({ root, bytes: size2 });
-      continue;
-    }
-    bytes2 += size2;
-    for (const path of added) chosen.add(path);
-  }
-  return { paths: [...chosen].sort(), bytes: bytes2, leftOut };
-}
-function formatBytes2(bytes2) {
-  if (bytes2 < 1024) return `${bytes2} B`;
-  if (bytes2 < 1024 ** 2) return `${(bytes2 / 1024).toFixed(1)} KiB`;
-  if (bytes2 < 1024 ** 3) return `${(bytes2 / 1024 ** 2).toFixed(1)} MiB`;
-  return `${(bytes2 / 1024 ** 3).toFixed(2)} GiB`;
-}
-function dependenciesFirst(paths, infos) {
-  const inSet = new Set(paths);
-  const byPath = new Map(infos.map((info2) => [info2.path, info2]));
-  const ordered2 = [];
-  const done = /* @__PURE__ */ new Set();
-  const visit = (root) => {
-    const stack = [[root, false]];
-    while (stack.length) {
-      const [path, expanded] = stack.pop();
-      if (done.has(path)) continue;
-      if (expanded) {
-        done.add(path);
-        ordered2.push(path);
-        continue;
-      }
-      stack.push([path, true]);
-      for (const ref of byPath.get(path)?.references ?? []) {
-        if (ref !== path && inSet.has(ref) && !done.has(ref)) stack.push([ref, false]);
-      }
-    }
-  };
-  for (const path of [...paths].sort()) visit(path);
-  return ordered2;
-}
+var STOPPED_FOR_QEMU = "stopped: no source could provide QEMU (see the qemu stage)";
 
-// src/cache/entry.ts
-var MANIFEST = "boot-image-vm-entry.json";
-function stubNarinfo(info2) {
-  return [
-    `StorePath: ${info2.path}`,
-    "URL: nar/served-by-a-substituter.nar",
-    "Compression: none",
-    `NarHash: ${info2.narHash}`,
-    `NarSize: ${info2.narSize}`,
-    `References: ${info2.references.map((ref) => ref.split("/").pop()).join(" ")}`,
-    ""
-  ].join("\n");
-}
-function readManifest(dir) {
-  const file = join9(dir, MANIFEST);
-  if (!existsSync4(file)) return void 0;
-  const parsed = JSON.parse(readFileSync3(file, "utf8"));
-  if (parsed.version !== 1 || !Array.isArray(parsed.stored)) return void 0;
-  return {
-    version: 1,
-    stored: parsed.stored,
-    external: parsed.external ?? [],
-    ...parsed.keep ? { keep: parsed.keep } : {}
-  };
-}
-async function writeEntry(nixPath, dir, manifest, externalInfos, env, deadline) {
-  for (const compression of ["zstd", "xz"]) {
-    await rm2(dir, { recursive: true, force: true });
-    await mkdir7(dir, { recursive: true });
-    const storeDir = dirname3(manifest.stored[0] ?? "/nix/store/x");
-    await writeFile6(join9(dir, "nix-cache-info"), `StoreDir: ${storeDir}
-`);
-    const stubs = externalInfos.map((info2) => join9(dir, `${storeHash(info2.path)}.narinfo`));
-    await Promise.all(externalInfos.map((info2, i) => writeFile6(stubs[i], stubNarinfo(info2))));
-    let failed2;
-    for (let i = 0; i < manifest.stored.length && !failed2; i += 200) {
-      const to = `file://${dir}?compression=${compression}`;
-      const args = ["copy", ...nixFlags, "--to", to, ...manifest.stored.slice(i, i + 200)];
-      const copy = await runBounded(nixPath, args, { env, timeoutMs: deadline - Date.now() });
-      if (copy.timedOut) throw new Error("nix copy --to took too long");
-      if (copy.exitCode !== 0) failed2 = copy.startError ?? (nixError(copy.stderr) || "failed");
-    }
-    if (!failed2) {
-      await Promise.all(stubs.map((stub) => rm2(stub, { force: true })));
-      await writeFile6(join9(dir, MANIFEST), JSON.stringify(manifest));
-      return compression;
-    }
-    if (!/compression|zstd/i.test(failed2)) throw new Error(`nix copy --to: ${failed2}`);
-  }
-  throw new Error("nix copy --to failed with zstd and with xz compression");
-}
-async function entryFileSizes(dir) {
-  const sizes = /* @__PURE__ */ new Map();
-  for (const name of await readdir3(dir).catch(() => [])) {
-    if (!name.endsWith(".narinfo")) continue;
-    const text2 = readFileSync3(join9(dir, name), "utf8");
-    const path = /^StorePath:\s*(\S+)/m.exec(text2)?.[1];
-    if (path) sizes.set(path, Number(/^FileSize:\s*(\d+)/m.exec(text2)?.[1] ?? 0));
-  }
-  return sizes;
-}
-var UNTRUSTED = /lacks a (?:valid )?signature|not a trusted user|trusted-users/i;
-async function importEntry(nixPath, dir, wanted, env, deadline) {
-  const manifest = readManifest(dir);
-  if (!manifest) return { imported: [], unused: [], error: "the entry has no manifest" };
-  const keep = new Set(manifest.keep ?? []);
-  const use = (path) => !wanted || wanted.has(path) || keep.has(path);
-  const imported = manifest.stored.filter(use);
-  const unused = manifest.stored.filter((path) => !use(path));
-  const fail = (error2) => ({
-    imported: [],
-    unused,
-    error: error2,
-    untrusted: UNTRUSTED.test(error2)
-  });
-  const external = manifest.external.filter(use);
-  if (imported.length && external.length) {
-    const nixStore = join9(dirname3(nixPath), "nix-store");
-    const realise = await runBounded(nixStore, ["--realise", ...external], {
-      env,
-      timeoutMs: deadline - Date.now()
-    });
-    if (realise.timedOut) return fail("fetching its references from the substituters took too long");
-    if (realise.exitCode !== 0) {
-      return fail(`its references are not in the substituters: ${nixError(realise.stderr)}`);
-    }
-  }
-  for (let i = 0; i < imported.length; i += 500) {
-    const batch = imported.slice(i, i + 500);
-    const args = ["copy", ...nixFlags, "--from", `file://${dir}`, "--no-check-sigs"];
-    const copy = await runBounded(nixPath, [...args, "--no-recursive", ...batch], {
-      env,
-      timeoutMs: deadline - Date.now()
-    });
-    if (copy.timedOut) return fail("the import (nix copy --from) took too long");
-    if (copy.exitCode !== 0) {
-      return fail(copy.startError ?? (nixError(copy.stderr) || "nix copy --from failed"));
-    }
-  }
-  return { imported, unused };
-}
-
-// src/cache/reuse.ts
-var import_ssh22 = __toESM(require_lib2(), 1);
-import { mkdir as mkdir8, rm as rm3, writeFile as writeFile7 } from "node:fs/promises";
-import { dirname as dirname4, join as join10 } from "node:path";
-async function evaluateWithOtherKey(nix, request, ctx) {
-  const started = Date.now();
-  const dir = join10(ctx.tempDir, "cache-other-key");
-  await mkdir8(dir, { recursive: true, mode: 448 });
-  const publicKeyPath = join10(dir, "id_ed25519.pub");
-  const pair2 = import_ssh22.default.utils.generateKeyPairSync("ed25519", { comment: "boot-image-vm cache probe" });
-  await writeFile7(publicKeyPath, `${pair2.public}
-`);
-  try {
-    const evaluation = await evaluateDrvPath(
-      nix,
-      {
-        flake: request.flake,
-        image: request.image,
-        context: "host",
-        env: { [request.keyVar]: publicKeyPath },
-        dir
-      },
-      ctx
-    );
-    return { ...evaluation, ms: Date.now() - started };
-  } finally {
-    await rm3(dir, { recursive: true, force: true }).catch(() => void 0);
-  }
-}
-async function nixStoreQuery(nixPath, args, env, deadline) {
-  const nixStore = join10(dirname4(nixPath), "nix-store");
-  const lines2 = [];
-  const items = args.slice(1);
-  for (let i = 0; i < items.length; i += 500) {
-    const query = await runBounded(nixStore, [args[0], ...items.slice(i, i + 500)], {
-      env,
-      timeoutMs: deadline - Date.now()
-    });
-    if (query.exitCode !== 0) {
-      throw new Error(
-        query.timedOut ? `nix-store ${args[0]} took too long` : `nix-store ${args[0]}: ${query.startError ?? query.stderr.trim()}`
-      );
-    }
-    lines2.push(...query.stdout.split("\n").map((line) => line.trim()));
-  }
-  return lines2.filter((line) => line.startsWith("/"));
-}
-function drvClosure(nixPath, drvPath, env, deadline) {
-  return nixStoreQuery(nixPath, ["-qR", drvPath], env, deadline);
-}
-function drvOutputs(nixPath, drvPaths, env, deadline) {
-  if (!drvPaths.length) return Promise.resolve([]);
-  return nixStoreQuery(nixPath, ["--query", "--outputs", ...drvPaths], env, deadline).then(
-    (paths) => [...new Set(paths)]
-  );
-}
-async function analyseReuse(nixPath, drvPath, otherDrvPath, env, deadline) {
-  const closure = await drvClosure(nixPath, drvPath, env, deadline);
-  const wanted = [
-    ...closure.filter((path) => !path.endsWith(".drv")),
-    ...await drvOutputs(
-      nixPath,
-      closure.filter((path) => path.endsWith(".drv")),
-      env,
-      deadline
-    )
-  ];
-  if (otherDrvPath === drvPath) {
-    return { basis: { kind: "image", drvPath }, otherDrvPath, keyDependent: [], wanted };
-  }
-  const split = splitByKey(closure, await drvClosure(nixPath, otherDrvPath, env, deadline));
-  return {
-    basis: { kind: "deps", drvPaths: split.reusable },
-    otherDrvPath,
-    keyDependent: split.keyDependent,
-    wanted
-  };
-}
-
-// src/cache/substituters.ts
-var listOf = (value) => Array.isArray(value) ? value.filter((item) => typeof item === "string" && item !== "") : typeof value === "string" ? value.split(/\s+/).filter(Boolean) : [];
-function parseSubstituterConfig(json) {
-  const config = JSON.parse(json);
-  return {
-    substituters: listOf(config.substituters?.value),
-    trustedKeys: listOf(config["trusted-public-keys"]?.value)
-  };
-}
-function signedByTrustedKey(info2, trustedKeys) {
-  const names = new Set(trustedKeys.map((key) => key.slice(0, key.indexOf(":"))));
-  return (info2.signatures ?? []).some((sig) => names.has(sig.slice(0, sig.indexOf(":"))));
-}
-async function substituterConfig(nixPath, configShow, env, timeoutMs) {
-  const shown = await runBounded(nixPath, [...configShow, "--json", ...nixFlags], {
-    env,
-    timeoutMs
-  });
-  if (shown.exitCode !== 0) return void 0;
-  try {
-    return parseSubstituterConfig(shown.stdout);
-  } catch {
-    return void 0;
-  }
-}
-var BATCH = 200;
-var AT_ONCE = 4;
-async function servedPaths(nixPath, substituters, paths, env, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  const served = /* @__PURE__ */ new Set();
-  const unanswered = [];
-  for (const substituter of substituters) {
-    const left = paths.filter((path) => !served.has(path));
-    if (!left.length) break;
-    const batches = [];
-    for (let i = 0; i < left.length; i += BATCH) batches.push(left.slice(i, i + BATCH));
-    const failures = [];
-    const ask = async (batch) => {
-      const args = ["path-info", ...nixFlags, "--json", "--store", substituter, ...batch];
-      const answer = await runBounded(nixPath, args, { env, timeoutMs: deadline - Date.now() });
-      if (answer.exitCode !== 0) {
-        failures.push(answer.timedOut ? "no answer in time" : answer.stderr.trim().split("\n")[0]);
-        return;
-      }
-      for (const info2 of parsePathInfo(answer.stdout)) served.add(info2.path);
-    };
-    for (let i = 0; i < batches.length; i += AT_ONCE) {
-      await Promise.all(batches.slice(i, i + AT_ONCE).map(ask));
-    }
-    if (failures.length) unanswered.push(`${substituter} (${failures[0]})`);
-  }
-  return { served, unanswered };
-}
-
-// src/cache/run-facts.ts
-import { createHash as createHash4 } from "node:crypto";
-import { existsSync as existsSync5, readFileSync as readFileSync4 } from "node:fs";
-import { mkdir as mkdir9, readlink, rm as rm4 } from "node:fs/promises";
-import { dirname as dirname5, join as join11, resolve as resolve4 } from "node:path";
-var UNTRUSTED_ADVICE = "the Nix daemon does not trust this user, so it refuses the unsigned paths of a cache entry: add the runner's user to `trusted-users` in the daemon's nix.conf (or run as root); building without the image cache";
-async function storeTrust(nix, env) {
-  if (nix.storeMode !== "daemon") return "trusted";
-  const ping = await runBounded(nix.nixPath, ["store", "ping", ...nixFlags], {
-    env,
-    timeoutMs: 1e4
-  });
-  const trusted = /^Trusted:\s*(\d)/m.exec(ping.stdout + ping.stderr)?.[1];
-  return trusted === "1" ? "trusted" : trusted === "0" ? "untrusted" : "unknown";
-}
-async function flakeLockHash(nix, flake, env) {
-  const sha = (text2) => createHash4("sha256").update(text2).digest("hex");
-  const local = /^(?:path:|git\+file:(?:\/\/)?)?(\.{1,2}|\.{0,2}\/[^?#]*)(?:[?#].*)?$/.exec(flake);
-  if (local) {
-    const lock = join11(resolve4(local[1]), "flake.lock");
-    return existsSync5(lock) ? sha(readFileSync4(lock, "utf8")) : "";
-  }
-  const metadata = await run(nix.nixPath, ["flake", "metadata", "--json", ...nixFlags, flake], {
-    env
-  });
-  if (metadata.exitCode !== 0) return "";
-  try {
-    const locks = JSON.parse(metadata.stdout).locks;
-    return locks ? sha(JSON.stringify(locks)) : "";
-  } catch {
-    return "";
-  }
-}
-async function devshellEnvPath(nix, installable, env, tempDir) {
-  const profileDir = join11(tempDir, "devshell-profile");
-  await mkdir9(profileDir, { recursive: true });
-  const profile = join11(profileDir, "env");
-  try {
-    const args = ["print-dev-env", ...nixFlags, "--impure", installable, "--profile", profile];
-    const printed = await run(nix.nixPath, args, { env: { ...env, ...nix.env } });
-    if (printed.exitCode !== 0) return void 0;
-    let target = profile;
-    for (let hop = 0; hop < 5 && !target.startsWith("/nix/store/"); hop++) {
-      target = resolve4(dirname5(target), await readlink(target));
-    }
-    return target.startsWith("/nix/store/") ? target : void 0;
-  } catch {
-    return void 0;
-  } finally {
-    await rm4(profileDir, { recursive: true, force: true }).catch(() => void 0);
-  }
-}
-
-// src/cache/save.ts
-import { rm as rm5 } from "node:fs/promises";
-import { dirname as dirname6, join as join12 } from "node:path";
-var NOTHING_REUSABLE = "nothing to cache: every built path depends on the run's key";
-async function buildClosure(state, env, deadline) {
-  if (!state.drvPaths.length) return [];
-  const nixStore = join12(dirname6(state.nixPath), "nix-store");
-  const query = await runBounded(nixStore, ["-qR", "--include-outputs", ...state.drvPaths], {
-    env,
-    timeoutMs: deadline - Date.now()
-  });
-  if (query.exitCode !== 0) return [];
-  return query.stdout.split("\n").map((line) => line.trim()).filter((line) => line.startsWith("/") && !line.endsWith(".drv"));
-}
-async function pathInfos(nixPath, paths, env, deadline, recursive = false) {
-  const infos = [];
-  for (let i = 0; i < paths.length; i += 500) {
-    const args = ["path-info", ...nixFlags, "--json", ...recursive ? ["-r"] : []];
-    const info2 = await runBounded(nixPath, [...args, ...paths.slice(i, i + 500)], {
-      env,
-      timeoutMs: deadline - Date.now()
-    });
-    if (info2.exitCode !== 0) {
-      throw new Error(info2.timedOut ? "nix path-info took too long" : nixError(info2.stderr));
-    }
-    infos.push(...parsePathInfo(info2.stdout));
-  }
-  return [...new Map(infos.map((info2) => [info2.path, info2])).values()];
-}
-async function candidates(state, env, deadline) {
-  const builds = new Set(await drvOutputs(state.nixPath, state.drvPaths, env, deadline));
-  const extra = state.roots.filter((root) => !builds.has(root));
-  if (state.kind === "image") {
-    return { roots: [...state.roots, ...await buildClosure(state, env, deadline)], extra };
-  }
-  const [image, other] = [state.drvPaths[0], state.otherDrvPath];
-  if (!image || !other) return { roots: [], extra, none: "the second evaluation is missing" };
-  const { reusable } = splitByKey(
-    await drvClosure(state.nixPath, image, env, deadline),
-    await drvClosure(state.nixPath, other, env, deadline)
-  );
-  const outputs = await drvOutputs(state.nixPath, reusable, env, deadline);
-  return {
-    roots: [...outputs, ...extra],
-    extra,
-    none: outputs.length ? void 0 : NOTHING_REUSABLE
-  };
-}
-async function selectLocal(state, roots, env, deadline) {
-  const valid = (await pathInfos(state.nixPath, roots, env, deadline)).map((info2) => info2.path);
-  const closure = await pathInfos(state.nixPath, valid, env, deadline, true);
-  const paths = closure.map((info2) => info2.path);
-  const budget = Math.max(1e3, (deadline - Date.now()) / 3);
-  const asked = Date.now();
-  const answer = await servedPaths(state.nixPath, state.substituters, paths, env, budget);
-  const notes = [];
-  if (state.substituters.length) {
-    notes.push(
-      `asked ${state.substituters.length} substituter(s) about ${paths.length} paths in ${((Date.now() - asked) / 1e3).toFixed(1)} s`
-    );
-  }
-  if (answer.unanswered.length) {
-    notes.push(
-      `no answer from ${answer.unanswered.join(", ")}: paths signed by a trusted key counted as served`
-    );
-  }
-  const isServed = (info2) => Boolean(info2.narHash) && (answer.served.has(info2.path) || answer.unanswered.length > 0 && signedByTrustedKey(info2, state.trustedKeys));
-  return {
-    local: closure.filter((info2) => !isServed(info2)),
-    served: closure.filter(isServed),
-    notes
-  };
-}
-async function saveImageCache(state, log) {
-  const started = Date.now();
-  const base = { key: state.key, leftOut: [] };
-  if (state.hit) {
-    return { ...base, status: "skipped", detail: "exact hit: the entry exists already" };
-  }
-  const unavailable = state.skip ?? await cacheUnavailable(process.env);
-  if (unavailable) return { ...base, status: "skipped", detail: unavailable };
-  const env = { ...stringEnv(process.env), ...state.nixEnv };
-  const failures = [];
-  const deadline = started + state.timeoutSeconds * 1e3;
-  const work = async () => {
-    const found = await candidates(state, env, deadline);
-    if (found.none) return { ...base, status: "skipped", detail: found.none };
-    const { local, served, notes } = await selectLocal(state, found.roots, env, deadline);
-    const localPaths = new Set(local.map((info2) => info2.path));
-    const roots = found.roots.filter((root) => localPaths.has(root));
-    if (!roots.length) {
-      const detail = state.kind === "deps" ? `${NOTHING_REUSABLE} (the substituters serve the ${served.length} paths that do not)` : "nothing to cache: the substituters serve every path of the image";
-      return { ...base, status: "skipped", detail };
-    }
-    const plan = planSave(roots, local, state.maxBytes);
-    const named = state.kind === "deps" ? roots : state.roots;
-    const leftOut = plan.leftOut.filter((item) => named.includes(item.root));
-    const skippedExtra = plan.leftOut.length - leftOut.length;
-    if (!plan.paths.length) {
-      return { ...base, leftOut, status: "skipped", detail: "nothing fits under cache-max-size" };
-    }
-    const short = await checkDisk(
-      cacheSaveNeeds(state.dir, plan.bytes, process.env),
-      "saving the image cache"
-    );
-    if (short) return { ...base, leftOut, status: "error", detail: short };
-    const stored = new Set(plan.paths);
-    const externalPaths = new Set(
-      local.filter((info2) => stored.has(info2.path)).flatMap((info2) => info2.references).filter((ref) => !stored.has(ref))
-    );
-    const external = served.filter((info2) => externalPaths.has(info2.path));
-    const keep = planSave(found.extra, [...local, ...served], Number.MAX_SAFE_INTEGER).paths;
-    const manifest = {
-      version: 1,
-      stored: dependenciesFirst(plan.paths, local),
-      external: external.map((info2) => info2.path),
-      keep: keep.filter((path) => stored.has(path) || externalPaths.has(path))
-    };
-    const compression = await writeEntry(
-      state.nixPath,
-      state.dir,
-      manifest,
-      external,
-      env,
-      deadline
-    );
-    const bytes2 = await directoryBytes(state.dir);
-    const cache = await actionsCache();
-    const id = await quietly(() => cache.saveCache([CACHE_PATH], state.key), failures);
-    const saveMs = Date.now() - started;
-    const servedBytes = served.reduce((sum, info2) => sum + info2.narSize, 0);
-    const facts = [
-      `${plan.paths.length} store paths, ${formatBytes2(bytes2)} (${compression}; ${formatBytes2(plan.bytes)} uncompressed)`,
-      state.kind === "deps" ? "only what does not depend on the run's key (the image bakes it)" : "the image and what built it",
-      ...served.length ? [`left out ${served.length} paths the substituters serve (${formatBytes2(servedBytes)})`] : [],
-      ...notes,
-      ...leftOut.length ? [
-        `left out to stay under cache-max-size: ${leftOut.map((l) => `${l.root} (${formatBytes2(l.bytes)})`).join(", ")}`
-      ] : [],
-      ...skippedExtra ? [`${skippedExtra} build-time paths did not fit`] : []
-    ];
-    const fields = { ...base, leftOut, bytes: bytes2, paths: plan.paths.length, saveMs };
-    if (id > 0)
-      return {
-        ...fields,
-        status: "saved",
-        detail: `saved in ${(saveMs / 1e3).toFixed(1)} s: ${facts.join("; ")}`
-      };
-    if (cacheKeyTaken(failures)) {
-      return { ...fields, status: "skipped", detail: "another job saved this key first" };
-    }
-    return {
-      ...fields,
-      status: "error",
-      detail: `save failed: ${failures.join("; ") || "the cache service refused it"}`
-    };
-  };
-  let save;
-  try {
-    const outcome = await withDeadline(work(), state.timeoutSeconds * 1e3);
-    if (outcome === TIMED_OUT) signalChildren("SIGTERM");
-    save = outcome === TIMED_OUT ? { ...base, status: "error", detail: `timed out after ${state.timeoutSeconds} s` } : outcome;
-  } catch (error2) {
-    save = { ...base, status: "error", detail: errorMessage(error2) };
-  }
-  await rm5(state.dir, { recursive: true, force: true }).catch(() => void 0);
-  if (save.status === "error") log.warning(`The image cache was not saved: ${save.detail}`);
-  else log.info(`Image cache ${save.status} (${state.key}): ${save.detail}`);
-  return save;
-}
-
-// src/cache/image-cache.ts
-var DOWNLOAD_BACKSTOP_MS = 5e3;
-function cacheReport(restore) {
-  const { hit, drvPath, dir, reuse, substituters, refused, ...result } = restore;
-  void [hit, drvPath, dir, reuse, substituters, refused];
-  return result;
-}
-function nixEnvOf(nix, env) {
-  return { ...stringEnv(env), ...nix.env };
-}
-async function evaluateBoth(nix, request, ctx) {
-  const started = Date.now();
-  const keyVar = Object.keys(request.keyEnv)[0] ?? "PRE_NIXOS_ROOT_KEY";
-  const first = evaluateDrvPath(
-    nix,
-    {
-      flake: request.flake,
-      image: request.image,
-      context: "host",
-      env: request.keyEnv,
-      dir: request.buildDir
-    },
-    ctx
-  ).then((result) => ({ ...result, ms: Date.now() - started }));
-  const second = evaluateWithOtherKey(nix, { ...request, keyVar }, ctx);
-  const [a, b] = await Promise.all([first, second]);
-  const ms = { runKeyMs: a.ms, otherKeyMs: b.ms, bothMs: Date.now() - started };
-  if (!a.drvPath) return { error: a.error, ms };
-  if (!b.drvPath) {
-    return { drvPath: a.drvPath, error: `with a second key, it did not evaluate: ${b.error}`, ms };
-  }
-  return { drvPath: a.drvPath, otherDrvPath: b.drvPath, ms };
-}
-function describeImport(outcome, sizes, reuse, matched) {
-  const bytes2 = (paths) => formatBytes2(paths.reduce((sum, path) => sum + (sizes.get(path) ?? 0), 0));
-  const from = matched ? ` from the closest entry (${matched})` : "";
-  const parts = [
-    reuse.basis.kind === "image" ? `restored${from}: ${outcome.imported.length} store paths, ${bytes2(outcome.imported)}` : `restored${from} ${outcome.imported.length} store paths (${bytes2(outcome.imported)}) that do not depend on the run's key`
-  ];
-  if (reuse.keyDependent.length) {
-    const names = reuse.keyDependent.map(storeName);
-    parts.push(
-      `still built: the ${names.length} derivation(s) that depend on the run's key (${names.slice(0, 10).join(", ")}${names.length > 10 ? ", \u2026" : ""})`
-    );
-  }
-  if (outcome.unused.length) {
-    parts.push(
-      `${outcome.unused.length} restored paths (${bytes2(outcome.unused)}) this build does not use were not imported`
-    );
-  }
-  return parts.join("; ");
-}
-async function entryKeys(nix, request, drvs, env, deadline) {
-  const reuse = await analyseReuse(nix.nixPath, drvs.drvPath, drvs.otherDrvPath, env, deadline);
-  const system = await run(
-    nix.nixPath,
-    ["eval", ...nixFlags, "--raw", "--impure", "--expr", "builtins.currentSystem"],
-    { env }
-  );
-  const keys = cacheKeys({
-    system: system.exitCode === 0 ? system.stdout.trim() : "unknown-system",
-    installable: `${request.flake}#${request.image}`,
-    basis: reuse.basis,
-    nixVersion: nix.version,
-    flakeLockHash: await flakeLockHash(nix, request.flake, env)
-  });
-  return { reuse, ...keys };
-}
-function importedOutcome(imported, sizes, reuse, exact, matchedKey) {
-  if (!imported.imported.length) {
-    const bytes2 = [...sizes.values()].reduce((sum, size2) => sum + size2, 0);
-    return {
-      status: "miss",
-      detail: `restored in vain: the closest entry (${matchedKey}) holds nothing this build uses (${imported.unused.length} paths, ${formatBytes2(bytes2)}); not imported`
-    };
-  }
-  return {
-    status: exact && reuse.basis.kind === "image" ? "hit" : "partial",
-    detail: describeImport(imported, sizes, reuse, exact ? void 0 : matchedKey)
-  };
-}
-async function restoreImageCache(nix, request, ctx) {
-  const started = Date.now();
-  const unavailable = await cacheUnavailable(ctx.env);
-  if (unavailable) return { status: "disabled", hit: false, detail: unavailable };
-  const env = nixEnvOf(nix, ctx.env);
-  const evaluated = await evaluateBoth(nix, request, ctx);
-  if (!evaluated.drvPath) {
-    return {
-      status: "error",
-      hit: false,
-      detail: "the image did not evaluate, so it has no cache key (the build stage says why)"
-    };
-  }
-  const drvPath = evaluated.drvPath;
-  const dir = resolve5(process.cwd(), CACHE_PATH);
-  const miss = (fields) => ({
-    hit: false,
-    drvPath,
-    dir,
-    restoreMs: Date.now() - started,
-    evaluations: evaluated.ms,
-    ...fields
-  });
-  if (!evaluated.otherDrvPath) {
-    return miss({ status: "error", detail: `not cached: ${evaluated.error}` });
-  }
-  const timeoutMs = request.timeoutSeconds * 1e3;
-  const deadline = started + timeoutMs;
-  try {
-    const { reuse, key, restoreKeys } = await entryKeys(
-      nix,
-      request,
-      { drvPath, otherDrvPath: evaluated.otherDrvPath },
-      env,
-      deadline
-    );
-    const substituters = await substituterConfig(
-      nix.nixPath,
-      nix.capabilities.configShow,
-      env,
-      1e4
-    ) ?? { substituters: [], trustedKeys: [] };
-    const kept = { key, reuse, substituters };
-    const short = await checkDisk(cacheRestoreNeeds(dir, ctx.env), "the image cache restore");
-    if (short) ctx.log.warning(short, { title: "Low disk space" });
-    await rm6(dir, { recursive: true, force: true });
-    const lookupMs = Math.min(LOOKUP_TIMEOUT_MS, Math.max(1e3, deadline - Date.now()));
-    const cache = await actionsCache();
-    const { found, down } = await cacheLookup(
-      () => cache.restoreCache([CACHE_PATH], key, restoreKeys, { lookupOnly: true }),
-      lookupMs
-    );
-    if (down) {
-      ctx.log.warning(`The image cache was not restored (building without it): ${down}`);
-      return miss({ status: "error", ...kept, detail: down, serviceDown: true });
-    }
-    if (!found) {
-      return miss({
-        status: "miss",
-        ...kept,
-        detail: reuse.basis.kind === "image" ? "no entry for this image, its lock file or system" : `no entry for this image's ${reuse.basis.drvPaths.length} derivations that do not depend on the run's key`
-      });
-    }
-    if (await storeTrust(nix, env) === "untrusted") {
-      ctx.log.warning(`The image cache was found (${found}) but not used: ${UNTRUSTED_ADVICE}`);
-      const detail2 = UNTRUSTED_ADVICE;
-      return miss({ status: "error", ...kept, matchedKey: found, detail: detail2, refused: detail2 });
-    }
-    const remaining = Math.max(1e3, deadline - Date.now());
-    const failures = [];
-    const download = quietly(
-      () => cache.restoreCache([CACHE_PATH], key, restoreKeys, {
-        timeoutInMs: remaining,
-        segmentTimeoutInMs: remaining
-      }),
-      failures
-    );
-    const matchedKey = await withDeadline(download, remaining + DOWNLOAD_BACKSTOP_MS);
-    if (matchedKey === TIMED_OUT || !matchedKey) {
-      const detail2 = matchedKey === TIMED_OUT ? `the download of ${found} took over ${request.timeoutSeconds} s` : `restore of ${found} failed: ${failures.join("; ") || "no entry after all"}`;
-      ctx.log.warning(`The image cache was not restored (building without it): ${detail2}`);
-      return miss({ status: "error", ...kept, detail: detail2, serviceDown: matchedKey === TIMED_OUT });
-    }
-    const bytesRestored = await directoryBytes(dir);
-    const sizes = await entryFileSizes(dir);
-    const imported = await importEntry(nix.nixPath, dir, new Set(reuse.wanted), env, deadline);
-    await rm6(dir, { recursive: true, force: true });
-    const restored = { ...kept, matchedKey, bytesRestored };
-    if (imported.error) {
-      const detail2 = imported.untrusted ? UNTRUSTED_ADVICE : imported.error;
-      ctx.log.warning(`The restored cache entry was not imported: ${detail2}`);
-      return miss({
-        status: "error",
-        ...restored,
-        detail: detail2,
-        refused: imported.untrusted ? detail2 : void 0
-      });
-    }
-    const outcome = importedOutcome(imported, sizes, reuse, matchedKey === key, matchedKey);
-    const restoreMs = Date.now() - started;
-    const detail = `${outcome.detail} (${(restoreMs / 1e3).toFixed(1)} s)`;
-    ctx.log.info(`Cache ${outcome.status}: ${detail}`);
-    if (outcome.status === "miss") return miss({ status: "miss", ...restored, detail });
-    return {
-      status: outcome.status,
-      hit: matchedKey === key,
-      drvPath,
-      dir,
-      ...restored,
-      restoreMs,
-      evaluations: evaluated.ms,
-      detail
-    };
-  } catch (error2) {
-    await rm6(dir, { recursive: true, force: true }).catch(() => void 0);
-    ctx.log.warning(`The image cache was not restored: ${errorMessage(error2)}`);
-    return miss({ status: "error", detail: errorMessage(error2) });
-  }
-}
-function cacheSaveState(restore, nix, parts) {
-  if (!restore.key || !restore.dir || !restore.reuse || !restore.drvPath) return void 0;
-  const basis = restore.reuse.basis;
-  return {
-    key: restore.key,
-    hit: restore.hit,
-    skip: restore.serviceDown ? "the cache service failed during the restore; not trying again" : restore.refused,
-    dir: restore.dir,
-    nixPath: nix.nixPath,
-    nixEnv: nix.env,
-    roots: [...new Set(parts.roots)],
-    // The image evaluated with the run's key first: the deps split starts from it.
-    drvPaths: [.../* @__PURE__ */ new Set([restore.drvPath, ...parts.drvPaths])],
-    kind: basis.kind,
-    otherDrvPath: basis.kind === "deps" ? restore.reuse.otherDrvPath : void 0,
-    substituters: restore.substituters?.substituters ?? [],
-    trustedKeys: restore.substituters?.trustedKeys ?? [],
-    maxBytes: parts.maxSizeMiB * 1024 * 1024,
-    timeoutSeconds: parts.timeoutSeconds
-  };
-}
-
-// src/nix/env-stage.ts
-import { mkdir as mkdir11, writeFile as writeFile8 } from "node:fs/promises";
-import { join as join14 } from "node:path";
-
-// src/nix/env-capture.ts
-import { constants as constants3 } from "node:fs";
-import { access as access3, mkdir as mkdir10, mkdtemp, realpath, rm as rm7, stat as stat4, statfs as statfs3 } from "node:fs/promises";
-import { join as join13, resolve as resolve6 } from "node:path";
-
-// src/nix/env-diff.ts
-import { createHmac, randomBytes } from "node:crypto";
-
-// src/nix/env-verdicts.ts
-var SUN_PATH_MAX = 108;
-var byteLength2 = (text2) => Buffer.byteLength(text2, "utf8");
-function socketHeadroom(dir) {
-  return SUN_PATH_MAX - 1 - byteLength2(dir.replace(/\/+$/, "") + "/");
-}
-function versionAtLeast(version, major, minor) {
-  const match = /^(\d+)\.(\d+)/.exec(version ?? "");
-  if (!match) return false;
-  const [a, b] = [Number(match[1]), Number(match[2])];
-  return a > major || a === major && b >= minor;
-}
-function drvName(drvPath) {
-  const base = drvPath.slice(drvPath.lastIndexOf("/") + 1);
-  return /^[0-9a-z]{32}-/.test(base) ? base.slice(33) : base;
-}
-function plannedBuildDir(input) {
-  const { settings, mode } = input;
-  if (mode !== "in-process") {
-    const note2 = mode === "daemon" ? "builds run in the daemon, under the daemon's own TMPDIR or build-dir: this context's TMPDIR does not reach them" : "builds run on another store";
-    return { buildDir: null, builderDir: null, socketHeadroom: null, buildDirNote: note2 };
-  }
-  let base;
-  let why;
-  if (settings["build-dir"]) {
-    base = settings["build-dir"];
-    why = "the build-dir setting";
-  } else if (versionAtLeast(input.version, 2, 30)) {
-    base = "/nix/var/nix/builds";
-    why = "Nix 2.30+ builds under the state dir";
-  } else {
-    base = input.tmpdir;
-    why = `Nix ${input.version ?? "< 2.30"} builds in-process under TMPDIR`;
-  }
-  const buildDir = `${base.replace(/\/+$/, "")}/nix-build-${input.drvName}-0`;
-  const sandboxed = settings.sandbox === "true" || settings.sandbox === "relaxed";
-  const builderDir = sandboxed ? settings["sandbox-build-dir"] || "/build" : buildDir;
-  const note = sandboxed ? `${why}; the sandbox shows it to the builder as ${builderDir}` : why;
-  return { buildDir, builderDir, socketHeadroom: socketHeadroom(builderDir), buildDirNote: note };
-}
-var isPseudoVariable = (name) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name);
-var SETTING_REASON = {
-  store: ["high", "which store builds go to"],
-  sandbox: ["high", "whether builders see the host filesystem, and where their build dir appears"],
-  "build-dir": ["high", "where build directories are created"],
-  "experimental-features": ["high", "flakes and nix-command must be on for nix build .#\u2026"],
-  "build-users-group": ["high", "whether builds run as build users or as the caller"],
-  "system-features": ["high", "a derivation that requires a missing feature (kvm) cannot build"],
-  substituters: ["medium", "where prebuilt paths come from; an unreachable one costs time"],
-  "sandbox-build-dir": ["medium", "the path a sandboxed builder sees as its build directory"]
-};
-function factDifferences(host, dev) {
-  const out = [];
-  if (!dev.ok) return out;
-  const add = (name, a, b, likelihood, reason) => {
-    if ((a ?? null) === (b ?? null)) return;
-    const kind = a == null ? "added" : b == null ? "removed" : "changed";
-    const values = { ...a == null ? {} : { host: a }, ...b == null ? {} : { devshell: b } };
-    out.push({ name, kind, ...values, likelihood, reason });
-  };
-  add(".drv", host.drvPath, dev.drvPath, "high", "another derivation is another build");
-  const [h, d] = [host.nix, dev.nix];
-  add("nix version", h.version, d.version, "high", "another nix: other defaults and rules");
-  if (h.version === d.version) {
-    add("nix binary", h.realPath, d.realPath, "medium", "another build of the same nix version");
-  }
-  add("store mode", host.store.mode, dev.store.mode, "high", "in-process builds use TMPDIR");
-  if (!host.settingsError && !dev.settingsError) {
-    const keys = /* @__PURE__ */ new Set([...Object.keys(host.settings), ...Object.keys(dev.settings)]);
-    for (const key of [...keys].sort()) {
-      const [likelihood, reason] = SETTING_REASON[key] ?? ["medium", "a nix setting"];
-      add(`nix.conf ${key}`, host.settings[key], dev.settings[key], likelihood, reason);
-    }
-  }
-  const [m, n] = [host.tmpdir.socketHeadroom, dev.tmpdir.socketHeadroom];
-  if (m !== null && n !== null) {
-    const reason = "bytes left for a unix socket's path in the image's build directory";
-    add("socket headroom", `${m} bytes`, `${n} bytes`, n < m ? "high" : "low", reason);
-  }
-  return out;
-}
-var SETTING_WEIGHT = {
-  store: 62,
-  sandbox: 60,
-  "build-dir": 60,
-  "experimental-features": 58,
-  "build-users-group": 52,
-  substituters: 50
-};
-var firstLine = (text2) => (text2 ?? "").split("\n")[0].slice(0, 300);
-function describeDrv(c) {
-  return c.drvPath ?? `no .drv (${firstLine(c.evalError) || "not evaluated"})`;
-}
-function drvVerdicts(host, dev, image, keyNames) {
-  const out = [];
-  const keyChanged = keyNames.filter((k) => host.env[k] !== dev.env[k]);
-  if (host.drvPath && dev.drvPath) {
-    if (host.drvPath === dev.drvPath) {
-      out.push({ weight: 10, text: `same .drv in both contexts: ${host.drvPath}` });
-    } else {
-      const why = keyChanged.length ? `; ${keyChanged.join(", ")} differs between them` : "";
-      out.push({
-        weight: 90,
-        text: `the devshell evaluates ${image} to a different .drv (host: ${host.drvPath}, devshell: ${dev.drvPath})${why}`
-      });
-    }
-  } else if (dev.ok && !dev.drvPath && host.drvPath) {
-    const text2 = `${image} does not evaluate in the devshell: ${firstLine(dev.evalError)}`;
-    out.push({ weight: 92, text: text2 });
-  } else if (!host.drvPath && dev.drvPath) {
-    const text2 = `${image} does not evaluate on the host (${firstLine(host.evalError)}), but does in the devshell: ${dev.drvPath}`;
-    out.push({ weight: 90, text: text2 });
-  } else if (!dev.ok) {
-    const text2 = host.drvPath ? `the host evaluates ${image} to ${host.drvPath}` : `${image} does not evaluate on the host: ${firstLine(host.evalError)}`;
-    out.push({ weight: host.drvPath ? 10 : 70, text: text2 });
-  } else {
-    out.push({ weight: 70, text: `${image} evaluates in neither context: ${describeDrv(host)}` });
-  }
-  return out;
-}
-var mib2 = (bytes2) => `${Math.floor(bytes2 / 2 ** 20)} MiB`;
-function tmpdirVerdicts(host, dev) {
-  const out = [];
-  if (!dev.exists || !dev.writable) {
-    const state = dev.exists ? "is not writable" : "does not exist";
-    out.push({ weight: 88, text: `the devshell's TMPDIR ${dev.path} ${state}` });
-  }
-  const n = dev.socketHeadroom;
-  const m = host.socketHeadroom;
-  if (n !== null && dev.builderDir) {
-    const where = dev.buildDir && dev.buildDir.startsWith(dev.path.replace(/\/+$/, "") + "/") ? `in-process under ${dev.path.replace(/\/+$/, "")}/` : `in ${dev.builderDir}/`;
-    const room = n < 0 ? `already ${-n} bytes over the unix socket path limit` : `leaving ${n} bytes for socket paths`;
-    const text2 = `builds in the devshell run ${where}, ${room} (host: ${m ?? "n/a, daemon"})`;
-    const weight = m !== null && n < m ? n < 40 ? 86 : 64 : 30;
-    out.push({ weight, text: text2 });
-  } else {
-    out.push({
-      weight: 25,
-      text: `builds in the devshell do not run under its TMPDIR: ${dev.buildDirNote}`
-    });
-  }
-  if (dev.freeBytes !== null && dev.freeBytes < 2 ** 30 && dev.buildDir) {
-    out.push({
-      weight: 50,
-      text: `only ${mib2(dev.freeBytes)} free under the devshell's TMPDIR ${dev.path}`
-    });
-  }
-  return out;
-}
-function nixVerdicts(host, dev) {
-  const out = [];
-  const [h, d] = [host.nix, dev.nix];
-  if (!d.onPath) {
-    const text2 = `the devshell has no nix on its PATH: a harness that runs \`nix\` inside it fails`;
-    out.push({ weight: 85, text: text2 });
-  }
-  if (h.version && d.version && h.version !== d.version) {
-    const text2 = `the devshell's nix is ${d.version} (${d.path}), the host's is ${h.version} (${h.path})`;
-    out.push({ weight: 80, text: text2 });
-  } else if (h.realPath !== d.realPath) {
-    const text2 = `the devshell runs another nix binary (${d.path}) than the host (${h.path}), both ${h.version ?? "of unknown version"}`;
-    out.push({ weight: 45, text: text2 });
-  } else if (d.onPath) {
-    out.push({ weight: 5, text: `same nix in both contexts: ${h.version ?? "?"} (${h.path})` });
-  }
-  if (d.error)
-    out.push({ weight: 40, text: `the devshell's nix did not run: ${firstLine(d.error)}` });
-  if (host.store.mode !== dev.store.mode) {
-    const text2 = `builds in the devshell go ${dev.store.mode === "daemon" ? "through the daemon" : dev.store.mode}, on the host ${host.store.mode === "daemon" ? "through the daemon" : host.store.mode}`;
-    out.push({ weight: 75, text: text2 });
-  }
-  for (const [c, label] of [
-    [host, "host"],
-    [dev, "devshell"]
-  ]) {
-    if (c.settingsError) {
-      out.push({
-        weight: 20,
-        text: `the ${label}'s nix configuration could not be read: ${firstLine(c.settingsError)}`
-      });
-    }
-  }
-  const keys = /* @__PURE__ */ new Set([...Object.keys(host.settings), ...Object.keys(dev.settings)]);
-  for (const key of [...keys].sort()) {
-    const [a, b] = [host.settings[key], dev.settings[key]];
-    if (a === b || host.settingsError || dev.settingsError) continue;
-    const text2 = `the devshell's nix has ${key} = ${b ?? "(unset)"} (host: ${a ?? "(unset)"})`;
-    out.push({ weight: SETTING_WEIGHT[key] ?? 48, text: text2 });
-  }
-  return out;
-}
-var SKIP_AS_VARIABLE = /* @__PURE__ */ new Set(["TMPDIR", "TMP", "TEMP", "TEMPDIR", "NIX_BUILD_TOP", "PATH"]);
-var VARIABLE_WEIGHT = {
-  NIX_CONFIG: 56,
-  NIX_REMOTE: 56,
-  SSL_CERT_FILE: 54
-};
-function verdictsFor(host, dev, differences, options) {
-  const image = options.image ?? "the image";
-  const keyNames = options.keyNames ?? [];
-  const out = [];
-  const variables = differences.filter((d) => !isPseudoVariable(d.name));
-  if (!dev.ok) {
-    const what = options.installable ? `\`nix develop ${options.installable}\`` : "nix develop";
-    out.push({ weight: 100, text: `${what} failed: ${firstLine(dev.error)}` });
-  }
-  out.push(...drvVerdicts(host, dev, image, keyNames));
-  if (dev.ok) {
-    out.push(...tmpdirVerdicts(host.tmpdir, dev.tmpdir));
-    out.push(...nixVerdicts(host, dev));
-  }
-  for (const d of variables) {
-    if (d.likelihood !== "high" || SKIP_AS_VARIABLE.has(d.name)) continue;
-    if (keyNames.includes(d.name) && host.drvPath !== dev.drvPath) continue;
-    const verb = d.kind === "added" ? "sets" : d.kind === "removed" ? "unsets" : "changes";
-    out.push({
-      weight: VARIABLE_WEIGHT[d.name] ?? 42,
-      text: `the devshell ${verb} ${d.name}: ${d.reason}`
-    });
-  }
-  if (variables.length) {
-    const count = (l) => variables.filter((d) => d.likelihood === l).length;
-    const text2 = `${variables.length} variables differ: ${count("high")} likely to change a build, ${count("medium")} possibly, ${count("low")} unlikely`;
-    out.push({ weight: 8, text: text2 });
-  }
-  return out.sort((a, b) => b.weight - a.weight).map((v) => v.text);
-}
-
-// src/nix/env-render.ts
-var MAX_CELL = 160;
-function cell(text2, max = MAX_CELL) {
-  const flat = text2.replace(/\r?\n/g, "\u23CE").replace(/\|/g, "\\|");
-  return flat.length > max ? `${flat.slice(0, max - 1)}\u2026` : flat;
-}
-function code(text2, max = MAX_CELL) {
-  if (text2 === null || text2 === void 0) return "\u2013";
-  if (text2 === "") return "(empty)";
-  const body = cell(text2, max);
-  const fence2 = body.includes("`") ? "``" : "`";
-  return `${fence2}${fence2.length > 1 ? " " : ""}${body}${fence2.length > 1 ? " " : ""}${fence2}`;
-}
-function table2(header, rows) {
-  const line = (cells) => `| ${cells.join(" | ")} |`;
-  return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
-}
-function pair(label, host, devshell) {
-  const mark = host === devshell ? label : `**${label}**`;
-  return [mark, host, devshell];
-}
-function bytes(n) {
-  if (n === null) return "\u2013";
-  if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(1)} GiB`;
-  return `${Math.floor(n / 2 ** 20)} MiB`;
-}
-function nixRows(h, d) {
-  const rows = [
-    pair("nix", code(h.nix.path), code(d.nix.path)),
-    pair("resolves to", code(h.nix.realPath), code(d.nix.realPath)),
-    pair("first nix on PATH", code(h.nix.onPath), code(d.nix.onPath)),
-    pair("version", code(h.nix.version), code(d.nix.version)),
-    pair("store mode", h.store.mode, d.store.mode),
-    pair("NIX_REMOTE", code(h.store.nixRemote), code(d.store.nixRemote)),
-    pair("daemon socket", String(h.store.daemonSocket), String(d.store.daemonSocket)),
-    pair("state dir writable", String(h.store.stateDirWritable), String(d.store.stateDirWritable)),
-    pair("uid", String(h.store.uid), String(d.store.uid))
-  ];
-  const keys = [.../* @__PURE__ */ new Set([...Object.keys(h.settings), ...Object.keys(d.settings)])].sort();
-  for (const key of keys) rows.push(pair(key, code(h.settings[key]), code(d.settings[key])));
-  if (h.settingsError || d.settingsError) {
-    rows.push(["config error", cell(h.settingsError ?? ""), cell(d.settingsError ?? "")]);
-  }
-  return rows;
-}
-function tmpdirRows(h, d) {
-  const [a, b] = [h.tmpdir, d.tmpdir];
-  const path = (t) => code(t.path) + (t.set ? "" : " (unset)");
-  return [
-    pair("TMPDIR", path(a), path(b)),
-    pair("bytes", String(a.bytes), String(b.bytes)),
-    pair("exists / writable", `${a.exists} / ${a.writable}`, `${b.exists} / ${b.writable}`),
-    pair("free", bytes(a.freeBytes), bytes(b.freeBytes)),
-    pair("build directory", code(a.buildDir), code(b.buildDir)),
-    pair("the builder sees", code(a.builderDir), code(b.builderDir)),
-    pair(
-      "socket headroom (bytes)",
-      String(a.socketHeadroom ?? "\u2013"),
-      String(b.socketHeadroom ?? "\u2013")
-    ),
-    pair("why there", cell(a.buildDirNote), cell(b.buildDirNote))
-  ];
-}
-function differenceRow(d) {
-  let devshell = code(d.devshell);
-  if (d.host && d.devshell && d.devshell.length > d.host.length && d.devshell.endsWith(`:${d.host}`)) {
-    devshell = `${code(d.devshell.slice(0, -d.host.length - 1))} + the host's`;
-  }
-  return [code(d.name), d.kind, d.likelihood, code(d.host), devshell, cell(d.reason, 300)];
-}
-function renderDiffMarkdown(report) {
-  const { host, devshell } = report.contexts;
-  const { flake, image } = report.request;
-  const installable = `${flake}#${report.request.devshell}`;
-  const out = [
-    "# What is different inside the devshell",
-    `The build's own context compared with \`nix develop ${installable}\`, for \`${flake}#${image}\`.`
-  ];
-  if (report.error) out.push(`**The comparison is incomplete:** ${cell(report.error, 1e3)}`);
-  out.push("## Verdicts", report.verdicts.map((v) => `- ${v}`).join("\n") || "- no differences");
-  out.push(
-    "## Derivation",
-    table2(
-      ["", "Host", "Devshell"],
-      [
-        pair(".drv", code(host.drvPath), code(devshell.drvPath)),
-        pair("evaluation error", cell(host.evalError ?? ""), cell(devshell.evalError ?? ""))
-      ]
-    )
-  );
-  out.push("## Nix", table2(["", "Host", "Devshell"], nixRows(host, devshell)));
-  out.push(
-    "## TMPDIR",
-    table2(["", "Host", "Devshell"], tmpdirRows(host, devshell)),
-    `Socket headroom = ${SUN_PATH_MAX - 1} (sun_path's ${SUN_PATH_MAX} bytes less the NUL) \u2212 the bytes of "<the builder sees>/": what is left for a socket path inside the build directory. The devshell's TMPDIR is shown as it is for you: the capture ran in a private scratch directory and its prefix is written back as your TMPDIR.`
-  );
-  const variables = report.differences.filter((d) => !isPseudoVariable(d.name));
-  const counts = ["high", "medium", "low"].map((l) => `${variables.filter((d) => d.likelihood === l).length} ${l}`).join(", ");
-  out.push(`## Variables (${variables.length} differ: ${counts})`);
-  if (variables.length) {
-    const header = ["Variable", "Change", "Likelihood", "Host", "Devshell", "Why it matters"];
-    out.push(table2(header, variables.map(differenceRow)));
-  }
-  out.push(
-    `Host: ${host.variables} variables, devshell: ${devshell.variables}. Whole environments (secret values redacted to a keyed hash: equal tags mean equal values): \`env/host.env\`, \`env/devshell.env\`.`
-  );
-  return out.join("\n\n") + "\n";
-}
-
-// src/nix/env-diff.ts
-var NAME = /^[A-Za-z_][A-Za-z0-9_]*=/;
-var NAME_AFTER_NEWLINE = /\n([A-Za-z_][A-Za-z0-9_]*=)/;
-function parseEnv0(text2) {
-  const env = {};
-  const records = text2.split("\0");
-  for (let i = 0; i < records.length; i++) {
-    let record = records[i];
-    if (i === 0 && !NAME.test(record)) {
-      const match = NAME_AFTER_NEWLINE.exec(record);
-      if (!match) continue;
-      record = record.slice(match.index + 1);
-    }
-    const eq = record.indexOf("=");
-    if (eq <= 0) continue;
-    env[record.slice(0, eq)] = record.slice(eq + 1);
-  }
-  return env;
-}
-var REDACTION_KEY = randomBytes(32);
-function redactedTag(value) {
-  const digest2 = createHmac("sha256", REDACTION_KEY).update(value).digest("hex");
-  return `<redacted sha256:${digest2.slice(0, 8)}>`;
-}
-function redactEnv(env, secrets) {
-  const known = secrets.values();
-  for (const [name, value] of Object.entries(env)) {
-    if (isSecretName(name) && value.length >= 4) known.push(value);
-  }
-  const out = {};
-  for (const [name, value] of Object.entries(env)) {
-    const secret = value !== "" && (isSecretName(name) || known.some((s2) => value.includes(s2)));
-    out[name] = secret ? redactedTag(value) : value;
-  }
-  return out;
-}
-var CAPTURED_SETTINGS = [
-  "store",
-  "sandbox",
-  "sandbox-build-dir",
-  "build-dir",
-  "build-users-group",
-  "experimental-features",
-  "substituters",
-  "system-features"
-];
-var XP_FEATURES = [
-  "ca-derivations",
-  "impure-derivations",
-  "flakes",
-  "nix-command",
-  "recursive-nix",
-  "no-url-literals",
-  "fetch-closure"
-];
-function renderSetting(key, value) {
-  if (Array.isArray(value)) {
-    const items = value.map(
-      (v) => key === "experimental-features" && typeof v === "number" ? XP_FEATURES[v] ?? `#${v}` : v
-    );
-    return items.map(String).join(" ");
-  }
-  if (value === null || value === void 0) return "";
-  return typeof value === "object" ? JSON.stringify(value) : String(value);
-}
-function parseConfigJson(text2) {
-  const config = JSON.parse(text2);
-  const out = {};
-  for (const key of CAPTURED_SETTINGS) {
-    if (key in config) out[key] = renderSetting(key, config[key]?.value);
-  }
-  return out;
-}
-var ANSI3 = /\x1b\[[0-9;?]*[A-Za-z]/g;
-function nixError2(stderr, fallback) {
-  const lines2 = stderr.replace(ANSI3, "").split("\n").filter((line) => line.trim() && !/^warning: Git tree '.*' is dirty$/.test(line));
-  const first = lines2.findIndex((line) => line.startsWith("error"));
-  const kept = (first >= 0 ? lines2.slice(first) : lines2).slice(0, 20).join("\n").slice(0, 2e3);
-  return kept || fallback;
-}
-var TMP_NAMES = ["TMPDIR", "TMP", "TEMP", "TEMPDIR", "NIX_BUILD_TOP"];
-var TMP_REASON = "in-process builds (no daemon, Nix < 2.30) put their build directory under it: a longer path leaves less room for unix sockets, a removed one breaks the build";
-var TMP_REASON_ELSEWHERE = {
-  daemon: "builds go through the daemon, which builds under its own TMPDIR or build-dir: this context's TMPDIR does not reach them",
-  remote: "builds run on another store: this context's TMPDIR does not reach them"
-};
-var HIGH = {
-  NIX_BUILD_TOP: "nix develop's own temp dir, which TMPDIR then points at; it is never deleted",
-  NIX_CONFIG: "extra nix.conf lines that every nix command in the context applies",
-  NIX_REMOTE: "chooses the store: the daemon, or in-process with the build directory under TMPDIR",
-  NIX_PATH: "resolves <nixpkgs> and other <\u2026> lookups in impure evaluation",
-  NIX_CONF_DIR: "the directory nix.conf is read from",
-  NIX_USER_CONF_FILES: "the user nix.conf files read after the system one",
-  NIX_STATE_DIR: "which store nix opens",
-  NIX_STORE_DIR: "which store nix opens",
-  NIX_DAEMON_SOCKET_PATH: "which daemon nix talks to",
-  SSL_CERT_FILE: "the CA bundle for downloads: nix develop drops it (NixOS/nix#12234), which breaks single-user substitution",
-  NIX_SSL_CERT_FILE: "the CA bundle nix uses for substituters and fetchers",
-  HOME: "the user nix.conf (~/.config/nix/nix.conf) and the fetcher caches live under it",
-  XDG_CONFIG_HOME: "the user nix.conf is read from $XDG_CONFIG_HOME/nix/nix.conf",
-  XDG_CONFIG_DIRS: "nix.conf is also read from each $XDG_CONFIG_DIRS/nix/nix.conf"
-};
-var LOCALE = /^(LANG|LANGUAGE|LC_[A-Z_]+|LOCALE_ARCHIVE(_.*)?|TZ|TZDIR)$/;
-var DERIVATION_ATTRS = new Set(
-  "builder name system shellHook out outputs args stdenv src buildInputs nativeBuildInputs propagatedBuildInputs propagatedNativeBuildInputs depsBuildBuild depsHostHost depsTargetTarget buildPhase installPhase phases patches doCheck doInstallCheck strictDeps preferLocalBuild allowSubstitutes configureFlags cmakeFlags mesonFlags dontAddDisableDepTrack __structuredAttrs __ignoreNulls passAsFile".split(" ")
-);
-var SHELL_BOOKKEEPING = /* @__PURE__ */ new Set(["SHLVL", "PWD", "OLDPWD", "_", "SHELL", "BASHOPTS", "SHELLOPTS"]);
-function classifyVariable(name, options = {}) {
-  const high = (reason) => ({ likelihood: "high", reason });
-  const medium = (reason) => ({ likelihood: "medium", reason });
-  const low = (reason) => ({ likelihood: "low", reason });
-  if (options.keyNames?.includes(name)) {
-    return high(
-      "the flake reads it with builtins.getEnv under --impure: another value, another .drv"
-    );
-  }
-  if (HIGH[name]) return high(HIGH[name]);
-  if (TMP_NAMES.includes(name)) {
-    const mode = options.storeMode ?? "in-process";
-    return mode === "in-process" ? high(TMP_REASON) : low(TMP_REASON_ELSEWHERE[mode]);
-  }
-  if (name === "PATH") {
-    const nix = options.pathNix;
-    if (nix?.differs) {
-      const where = (path) => path ?? "none";
-      return high(`the first nix on PATH differs: ${where(nix.host)} vs ${where(nix.devshell)}`);
-    }
-    return medium(
-      `other tools come first; nix still resolves to ${nix?.host ?? "the same binary"} in both`
-    );
-  }
-  if (name === "IN_NIX_SHELL") {
-    return medium("tells tools they run inside nix develop: flakes and test harnesses branch on it");
-  }
-  if (name.startsWith("NIX_")) return medium("read by nix or by Nix-aware tools");
-  if (name.startsWith("LD_")) {
-    return medium("changes which shared libraries nix and the builders it starts load");
-  }
-  if (LOCALE.test(name)) return medium("locale: changes messages, sorting and encodings in tools");
-  if (name.startsWith("GIT_")) return medium("git reads it, and flake evaluation fetches git trees");
-  if (DERIVATION_ATTRS.has(name)) {
-    return low("a derivation attribute that nix develop exports; nix itself does not read it");
-  }
-  if (SHELL_BOOKKEEPING.has(name)) return low("shell bookkeeping");
-  return low("nix does not read it; it matters only to the tools that do");
-}
-var RANK = { high: 0, medium: 1, low: 2 };
-function byLikelihood(a, b) {
-  const pseudo = Number(isPseudoVariable(b.name)) - Number(isPseudoVariable(a.name));
-  return RANK[a.likelihood] - RANK[b.likelihood] || pseudo || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-}
-function comparedStoreMode(host, devshell, storeMode2 = host.store.mode) {
-  const devshellInProcess = devshell.ok && devshell.store.mode === "in-process";
-  return devshellInProcess ? "in-process" : storeMode2;
-}
-function diffEnvironments(host, devshell, options = {}) {
-  const pathNix = {
-    differs: (host.nix.onPathRealPath ?? null) !== (devshell.nix.onPathRealPath ?? null),
-    host: host.nix.onPath,
-    devshell: devshell.nix.onPath
-  };
-  const storeMode2 = comparedStoreMode(host, devshell, options.storeMode);
-  const names = /* @__PURE__ */ new Set([...Object.keys(host.env), ...Object.keys(devshell.env)]);
-  const differences = [];
-  for (const name of names) {
-    const a = host.env[name];
-    const b = devshell.env[name];
-    if (a === b) continue;
-    const kind = a === void 0 ? "added" : b === void 0 ? "removed" : "changed";
-    const { likelihood, reason } = classifyVariable(name, {
-      keyNames: options.keyNames,
-      pathNix,
-      storeMode: storeMode2
-    });
-    differences.push({ name, kind, host: a, devshell: b, likelihood, reason });
-  }
-  differences.push(...factDifferences(host, devshell));
-  differences.sort(byLikelihood);
-  const verdicts = verdictsFor(host, devshell, differences, options);
-  return { verdicts, differences };
-}
-function contextFacts(capture) {
-  const { env, ...facts } = capture;
-  return { ...facts, variables: Object.keys(env).length };
-}
-function storeMode(facts) {
-  const store = facts.store ?? facts.nixRemote ?? "auto";
-  if (store === "" || store === "auto") {
-    if (facts.stateDirWritable) return "in-process";
-    return facts.daemonSocket ? "daemon" : "in-process";
-  }
-  if (store === "daemon" || store.startsWith("unix://")) return "daemon";
-  if (store === "local" || store.startsWith("/") || store.startsWith("local?")) return "in-process";
-  return "remote";
-}
-
-// src/nix/env-capture.ts
-async function resolveOnPath(path, cwd) {
-  for (const dir of (path ?? "").split(":")) {
-    const candidate = resolve6(cwd, dir || ".", "nix");
-    try {
-      await access3(candidate, constants3.X_OK);
-      if ((await stat4(candidate)).isFile()) return candidate;
-    } catch {
-    }
-  }
-  return null;
-}
-var escapeRegExp = (text2) => text2.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-var realOrSelf = (path) => realpath(path).catch(() => path);
-var holds = (promise, test = () => true) => promise.then(test, () => false);
-async function measureDir(path, statfsPath = path) {
-  const exists = await holds(stat4(path), (s2) => s2.isDirectory());
-  const writable = exists && await holds(access3(path, constants3.W_OK));
-  const freeBytes = await statfs3(statfsPath).then(
-    (s2) => s2.bavail * s2.bsize,
-    () => null
-  );
-  return { exists, writable, freeBytes };
-}
-async function storeFacts(env, settings) {
-  const stateDir = env.NIX_STATE_DIR || "/nix/var/nix";
-  const socket = env.NIX_DAEMON_SOCKET_PATH || `${stateDir}/daemon-socket/socket`;
-  const facts = {
-    nixRemote: env.NIX_REMOTE ?? null,
-    store: settings.store ?? null,
-    daemonSocket: await holds(stat4(socket), (s2) => s2.isSocket()),
-    stateDirWritable: await holds(access3(stateDir, constants3.R_OK | constants3.W_OK)),
-    uid: process.getuid?.() ?? -1
-  };
-  return { ...facts, mode: storeMode(facts) };
-}
-async function probeNix(p) {
-  const [config, evaluation] = await Promise.all([
-    run(p.nix.path, [...p.configShow, "--json"], { env: p.env, cwd: p.cwd }),
-    run(
-      p.nix.path,
-      ["eval", "--raw", "--impure", `${p.request.flake}#${p.request.image}.drvPath`],
-      {
-        env: p.env,
-        cwd: p.cwd
-      }
-    )
-  ]);
-  let settings = {};
-  let settingsError;
-  try {
-    if (config.exitCode !== 0)
-      throw new Error(nixError2(config.stderr, config.startError ?? "failed"));
-    settings = parseConfigJson(config.stdout);
-  } catch (error2) {
-    settingsError = errorMessage(error2);
-  }
-  const drvPath = evaluation.exitCode === 0 ? evaluation.stdout.trim() || null : null;
-  const evalError = evaluation.exitCode === 0 ? void 0 : nixError2(evaluation.stderr, evaluation.startError ?? `exit code ${evaluation.exitCode}`);
-  return { settings, settingsError, drvPath, evalError };
-}
-async function identify(onPath, fallback, known) {
-  const path = onPath ?? fallback.nixPath;
-  const realPath = await realOrSelf(path);
-  const onPathRealPath = onPath ? realPath : null;
-  let error2;
-  if (!known.has(realPath)) {
-    const result = await run(path, ["--version"]);
-    let parsed2 = null;
-    try {
-      if (result.exitCode !== 0) {
-        throw new Error(result.startError ?? nixError2(result.stderr, "nix --version failed"));
-      }
-      parsed2 = parseNixVersion(result.stdout);
-    } catch (e) {
-      error2 = errorMessage(e);
-    }
-    known.set(realPath, parsed2);
-  }
-  const parsed = known.get(realPath) ?? null;
-  const version = parsed?.version ?? null;
-  const variant = parsed?.variant ?? null;
-  return { onPath, onPathRealPath, path, realPath, version, variant, ...error2 ? { error: error2 } : {} };
-}
-async function captureContexts(nix, request, options) {
-  const cwd = options.cwd ?? process.cwd();
-  const hostEnv = stringEnv({ ...options.env, ...nix.env, ...request.keyEnv });
-  const userTmp = (hostEnv.TMPDIR || "/tmp").replace(/(.)\/+$/, "$1");
-  const known = /* @__PURE__ */ new Map([
-    [await realOrSelf(nix.nixPath), { version: nix.version, variant: nix.variant }]
-  ]);
-  await mkdir10(options.tempDir, { recursive: true });
-  const scratch = await mkdtemp(join13(options.tempDir, "env-capture-"));
-  try {
-    const [host, devshell] = await Promise.all([
-      captureHost(nix, request, hostEnv, cwd, known),
-      captureDevshell(nix, request, { hostEnv, scratch, userTmp, cwd, known, debug: options.debug })
-    ]);
-    const name = drvName(host.drvPath ?? devshell.drvPath ?? `${request.image}.drv`);
-    for (const capture of [host, devshell]) {
-      const lix = capture.nix.variant === "lix";
-      const planned = plannedBuildDir({
-        tmpdir: capture.tmpdir.realPath,
-        version: lix ? "2.18" : capture.nix.version,
-        mode: capture.store.mode,
-        settings: capture.settings,
-        drvName: drvName(capture.drvPath ?? "") || name
-      });
-      Object.assign(capture.tmpdir, planned);
-    }
-    return { host, devshell };
-  } finally {
-    await rm7(scratch, { recursive: true, force: true }).catch(() => void 0);
-  }
-}
-var NO_BUILD_DIR = { buildDir: null, builderDir: null, socketHeadroom: null, buildDirNote: "" };
-async function captureHost(nix, request, env, cwd, known) {
-  const started = Date.now();
-  const onPath = await resolveOnPath(env.PATH, cwd);
-  const identity = await identify(null, nix, known);
-  identity.onPath = onPath;
-  identity.onPathRealPath = onPath ? await realOrSelf(onPath) : null;
-  const probe = await probeNix({
-    env,
-    nix: identity,
-    configShow: nix.capabilities.configShow,
-    cwd,
-    request
-  });
-  const tmp = env.TMPDIR || "/tmp";
-  const tmpdir4 = {
-    path: tmp,
-    set: Boolean(env.TMPDIR),
-    bytes: Buffer.byteLength(tmp),
-    realPath: await realOrSelf(tmp),
-    ...await measureDir(tmp),
-    ...NO_BUILD_DIR
-  };
-  const store = await storeFacts(env, probe.settings);
-  const durationMs = Date.now() - started;
-  return { context: "host", ok: true, env, nix: identity, ...probe, store, tmpdir: tmpdir4, durationMs };
-}
-async function captureDevshell(nix, request, o) {
-  const started = Date.now();
-  const installable = `${request.flake}#${request.devshell}`;
-  o.debug?.(`nix develop ${installable} -c env -0 (TMPDIR=${o.scratch})`);
-  const entered = await run(nix.nixPath, ["develop", installable, "-c", "env", "-0"], {
-    env: { ...o.hostEnv, TMPDIR: o.scratch },
-    cwd: o.cwd
-  });
-  const realEnv = entered.exitCode === 0 ? parseEnv0(entered.stdout) : {};
-  const scratchPrefix = new RegExp(escapeRegExp(o.scratch) + "(?=/|:|$)", "g");
-  const rewrite = (value) => value.replace(scratchPrefix, () => o.userTmp);
-  const env = Object.fromEntries(Object.entries(realEnv).map(([k, v]) => [k, rewrite(v)]));
-  const tmp = env.TMPDIR || "/tmp";
-  const realTmp = realEnv.TMPDIR || "/tmp";
-  const tmpdir4 = {
-    path: tmp,
-    set: Boolean(env.TMPDIR),
-    bytes: Buffer.byteLength(tmp),
-    // Nix resolves symlinks in TMPDIR: resolve the user's part of the rewritten path.
-    realPath: tmp === realTmp ? await realOrSelf(tmp) : await realOrSelf(o.userTmp) + tmp.slice(o.userTmp.length),
-    ...await measureDir(realTmp, tmp === realTmp ? realTmp : o.userTmp),
-    ...NO_BUILD_DIR
-  };
-  if (entered.exitCode !== 0 || !Object.keys(realEnv).length) {
-    const error2 = nixError2(entered.stderr, entered.startError ?? `exit code ${entered.exitCode}`);
-    const identity2 = { ...await identify(null, nix, o.known), onPath: null, onPathRealPath: null };
-    const store2 = await storeFacts(o.hostEnv, {});
-    const durationMs2 = Date.now() - started;
-    return {
-      context: "devshell",
-      ok: false,
-      error: error2,
-      env,
-      nix: identity2,
-      settings: {},
-      store: store2,
-      tmpdir: tmpdir4,
-      drvPath: null,
-      durationMs: durationMs2
-    };
-  }
-  const identity = await identify(await resolveOnPath(realEnv.PATH, o.cwd), nix, o.known);
-  const same = identity.realPath === await realOrSelf(nix.nixPath);
-  const configShow = same || !identity.version ? nix.capabilities.configShow : capabilitiesFor(identity.version, identity.variant ?? "nix").configShow;
-  const probe = await probeNix({ env: realEnv, nix: identity, configShow, cwd: o.cwd, request });
-  const store = await storeFacts(realEnv, probe.settings);
-  const durationMs = Date.now() - started;
-  return { context: "devshell", ok: true, env, nix: identity, ...probe, store, tmpdir: tmpdir4, durationMs };
-}
-
-// src/nix/env-stage.ts
-var ENV_FILES = ["env/diff.md", "env/diff.json", "env/host.env", "env/devshell.env"];
-function renderEnvFile(env) {
-  const escape = (value) => value.replace(/\\/g, "\\\\").replace(/\r/g, "\\r").replace(/\n/g, "\\n");
-  return Object.keys(env).sort().map((name) => `${name}=${escape(env[name])}
-`).join("");
-}
-async function diffBuildEnvironment(nix, request, ctx) {
-  const started = Date.now();
-  const dir = join14(ctx.reportDir, "env");
-  await mkdir11(dir, { recursive: true });
-  const installable = `${request.flake}#${request.devshell}`;
-  let captures;
-  try {
-    captures = await captureContexts(nix, request, {
-      env: ctx.env,
-      tempDir: ctx.tempDir,
-      debug: (message) => ctx.log.debug(message)
-    });
-  } catch (error3) {
-    const message = `the environment capture failed: ${errorMessage(error3)}`;
-    const result2 = { ok: false, error: message, verdicts: [], differences: [], durationMs: 0 };
-    result2.durationMs = Date.now() - started;
-    await writeFile8(join14(dir, "diff.json"), ctx.secrets.redact(JSON.stringify(result2, null, 2)));
-    return result2;
-  }
-  ctx.secrets.addFromEnvironment(captures.host.env);
-  ctx.secrets.addFromEnvironment(captures.devshell.env);
-  const redacted = (c) => ({
-    ...c,
-    env: redactEnv(c.env, ctx.secrets)
-  });
-  const host = redacted(captures.host);
-  const devshell = redacted(captures.devshell);
-  const keyNames = Object.keys(request.keyEnv);
-  const { verdicts, differences } = diffEnvironments(host, devshell, {
-    image: request.image,
-    installable,
-    keyNames,
-    // TMPDIR's weight follows where the action's builds run (setup decided it).
-    storeMode: nix.storeMode
-  });
-  const error2 = devshell.ok ? void 0 : `nix develop ${installable} failed: ${devshell.error}`;
-  const result = {
-    ok: devshell.ok,
-    ...error2 ? { error: error2 } : {},
-    verdicts,
-    differences,
-    durationMs: Date.now() - started
-  };
-  const files = devshell.ok ? ENV_FILES : ENV_FILES.filter((f) => f !== "env/devshell.env");
-  const report = {
-    schemaVersion: 1,
-    ...result,
-    request: { flake: request.flake, image: request.image, devshell: request.devshell, keyNames },
-    contexts: { host: contextFacts(host), devshell: contextFacts(devshell) },
-    files
-  };
-  const write = (name, text2) => writeFile8(join14(dir, name), ctx.secrets.redact(text2));
-  await Promise.all([
-    write("diff.md", renderDiffMarkdown(report)),
-    write("diff.json", JSON.stringify(report, null, 2) + "\n"),
-    write("host.env", renderEnvFile(host.env)),
-    devshell.ok ? write("devshell.env", renderEnvFile(devshell.env)) : Promise.resolve()
-  ]);
-  for (const verdict of verdicts.slice(0, 6)) ctx.log.info(ctx.secrets.redact(verdict));
-  ctx.log.info(
-    `env diff: ${differences.length} differences; capture took ${result.durationMs} ms (host ${host.durationMs} ms, devshell ${devshell.durationMs} ms)`
-  );
-  return {
-    ...result,
-    verdicts: verdicts.map((v) => ctx.secrets.redact(v)),
-    ...error2 ? { error: ctx.secrets.redact(error2) } : {}
-  };
-}
-
-// src/nix/setup-env.ts
-import { delimiter as delimiter2, dirname as dirname7, join as join15 } from "node:path";
-function nixStepEnv(nix, env) {
-  const paths = [dirname7(nix.nixPath)];
-  if (env.HOME) paths.push(join15(env.HOME, ".nix-profile", "bin"));
-  return { paths: [...new Set(paths)], variables: { ...nix.env } };
-}
-function missingPaths(step, pathVariable) {
-  const present = new Set((pathVariable ?? "").split(delimiter2).filter(Boolean));
-  return step.paths.filter((dir) => !present.has(dir));
-}
-function withNixStepEnv(env, step) {
-  const missing = missingPaths(step, env.PATH);
-  const path = [...missing, ...env.PATH ? [env.PATH] : []].join(delimiter2);
-  return { ...env, ...step.variables, PATH: path };
-}
+// src/vm/stage.ts
+import { existsSync as existsSync5, readFileSync as readFileSync3, renameSync as renameSync2 } from "node:fs";
+import { join as join16, relative as relative4 } from "node:path";
 
 // src/vm/kvm.ts
-import { spawn as spawn2 } from "node:child_process";
+import { spawn } from "node:child_process";
 import { constants as constants4 } from "node:fs";
-import { access as access4, mkdtemp as mkdtemp2, rm as rm8, stat as stat5, writeFile as writeFile9 } from "node:fs/promises";
+import { access as access3, mkdtemp, rm as rm2, stat as stat3, writeFile as writeFile6 } from "node:fs/promises";
 import { tmpdir as tmpdir3 } from "node:os";
-import { join as join16 } from "node:path";
+import { join as join11 } from "node:path";
 var KVM_DEVICE = "/dev/kvm";
 var KVM_TEST_LOOPS = 5e7;
 function kvmTestRom(loops = KVM_TEST_LOOPS) {
   const rom = Buffer.alloc(65536);
-  const count = Buffer.alloc(4);
-  count.writeUInt32LE(loops);
+  const count2 = Buffer.alloc(4);
+  count2.writeUInt32LE(loops);
   const code2 = Buffer.concat([
     Buffer.from([250]),
     // cli
@@ -25408,7 +23727,7 @@ function kvmTestRom(loops = KVM_TEST_LOOPS) {
     // mov al, 'S'; out dx, al
     Buffer.from([102, 185]),
     // mov ecx, loops
-    count,
+    count2,
     Buffer.from([102, 73, 117, 252]),
     // loop: dec ecx; jnz loop
     Buffer.from([176, 75, 238, 176, 10, 238]),
@@ -25448,14 +23767,14 @@ function kvmFailureFromOutput(text2) {
 }
 async function deviceProblem(device) {
   try {
-    await stat5(device);
+    await stat3(device);
   } catch {
     return `${device} does not exist: this machine exposes no hardware virtualization`;
   }
   try {
-    await access4(device, constants4.R_OK | constants4.W_OK);
+    await access3(device, constants4.R_OK | constants4.W_OK);
   } catch {
-    const info2 = await stat5(device);
+    const info2 = await stat3(device);
     return `${device} is not readable and writable by this user (mode ${(info2.mode & 511).toString(8)}, uid ${info2.uid}, gid ${info2.gid}); a udev rule with MODE="0666" opens it`;
   }
   return void 0;
@@ -25473,9 +23792,9 @@ async function checkKvm(options) {
   const runBudgetMs = options.runBudgetMs ?? 1e3;
   let dir;
   try {
-    dir = await mkdtemp2(join16(tmpdir3(), "biv-kvm-"));
-    const rom = join16(dir, "kvm-test.rom");
-    await writeFile9(rom, kvmTestRom());
+    dir = await mkdtemp(join11(tmpdir3(), "biv-kvm-"));
+    const rom = join11(dir, "kvm-test.rom");
+    await writeFile6(rom, kvmTestRom());
     const outcome = await runTestGuest(
       options.qemu,
       kvmCheckArgs(rom, options.accel),
@@ -25486,17 +23805,17 @@ async function checkKvm(options) {
   } catch (error2) {
     return done(false, `the check failed: ${errorMessage(error2)}`);
   } finally {
-    if (dir) await rm8(dir, { recursive: true, force: true });
+    if (dir) await rm2(dir, { recursive: true, force: true });
   }
 }
 function runTestGuest(qemu, args, timeoutMs, runBudgetMs) {
   return new Promise((resolve7) => {
     const started = Date.now();
-    const child = spawn2(qemu, args, { stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(qemu, args, { stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     let settled = false;
-    const finish2 = (runsGuest, reason) => {
+    const finish = (runsGuest, reason) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
@@ -25507,13 +23826,13 @@ function runTestGuest(qemu, args, timeoutMs, runBudgetMs) {
       else child.once("close", exited);
     };
     const timer = setTimeout(() => {
-      finish2(
+      finish(
         false,
         `the test guest printed nothing under KVM within ${(timeoutMs / 1e3).toFixed(1)} s` + (stderr.trim() ? `: ${lastLine(stderr)}` : "")
       );
     }, timeoutMs);
     let runTimer;
-    const tooSlow = () => finish2(
+    const tooSlow = () => finish(
       false,
       `KVM started the test guest but did not run it at hardware speed: ${2 * KVM_TEST_LOOPS / 1e6} million instructions took more than ${(runBudgetMs / 1e3).toFixed(1)} s (hardware takes milliseconds); /dev/kvm is emulated or nested without vmx/svm`
     );
@@ -25524,7 +23843,7 @@ function runTestGuest(qemu, args, timeoutMs, runBudgetMs) {
       if (!runTimer && stdout.includes("S")) runTimer = setTimeout(tooSlow, runBudgetMs);
       if (stdout.includes("K")) {
         const ms = Date.now() - started;
-        finish2(
+        finish(
           true,
           `a test guest ran ${2 * KVM_TEST_LOOPS / 1e6}M instructions under KVM (${ms} ms)`
         );
@@ -25533,13 +23852,13 @@ function runTestGuest(qemu, args, timeoutMs, runBudgetMs) {
     child.stderr.setEncoding("utf8").on("data", (chunk2) => {
       stderr += chunk2;
       const failure = kvmFailureFromOutput(stderr);
-      if (failure) finish2(false, `QEMU under KVM: ${failure}`);
+      if (failure) finish(false, `QEMU under KVM: ${failure}`);
     });
-    child.on("error", (error2) => finish2(false, `could not start ${qemu}: ${error2.message}`));
+    child.on("error", (error2) => finish(false, `could not start ${qemu}: ${error2.message}`));
     child.on("exit", (code2, signal) => {
       if (settled) return;
       const failure = kvmFailureFromOutput(stderr);
-      finish2(
+      finish(
         false,
         `QEMU under KVM ${signal ? `died of ${signal}` : `exited with ${code2}`}: ${failure ?? (lastLine(stderr) || "no output")}`
       );
@@ -25551,98 +23870,42 @@ function lastLine(text2) {
   return (lines2[lines2.length - 1] ?? "").replace(/^qemu-system-\S+: /, "").trim();
 }
 
-// src/qemu/apt.ts
-import { existsSync as existsSync7, readFileSync as readFileSync5 } from "node:fs";
+// src/vm/machine.ts
+import { spawn as spawn2 } from "node:child_process";
+import {
+  copyFileSync,
+  createWriteStream as createWriteStream2,
+  mkdirSync as mkdirSync3,
+  mkdtempSync,
+  rmSync as rmSync3,
+  writeFileSync as writeFileSync4
+} from "node:fs";
+import { join as join13 } from "node:path";
 
-// src/qemu/apt-policy.ts
-function aptPackages(firmware) {
-  return firmware === "uefi" ? ["qemu-system-x86", "ovmf"] : ["qemu-system-x86"];
-}
-function aptCommand(step, packages, asRoot) {
-  const options = ["-q", "-y", "-o", "DPkg::Lock::Timeout=120", "-o", "Acquire::Retries=3"];
-  const action = step === "update" ? ["update"] : ["install", "--no-install-recommends", ...packages];
-  const aptGet = ["apt-get", ...options, ...action];
-  if (asRoot) return { command: "env", args: ["DEBIAN_FRONTEND=noninteractive", ...aptGet] };
-  return { command: "sudo", args: ["-n", "DEBIAN_FRONTEND=noninteractive", ...aptGet] };
-}
-var DENIED = /a password is required|a terminal is required|not in the sudoers file|are you root\?|\(13: Permission denied\)|sudo: not found|sudo: command not found/i;
-var STALE = /\b404\s+Not Found\b/i;
-var TRANSIENT = /Temporary failure resolving|Could not resolve|Could not connect|Connection failed|Connection timed out|Connection reset|Error reading from server|Hash Sum mismatch|File has unexpected size|Could not get lock|Unable to acquire the dpkg frontend lock|Unable to lock (?:the )?(?:administration )?directory|\b50[0234]\s+\w|Undetermined Error|Failed to fetch/i;
-var UNKNOWN_PACKAGE = /Unable to locate package|has no installation candidate|is not available, but is referred to|maybe run apt-get update/i;
-function classifyAptFailure(output) {
-  if (DENIED.test(output)) return "denied";
-  if (STALE.test(output)) return "needs-update";
-  if (TRANSIENT.test(output)) return "transient";
-  if (UNKNOWN_PACKAGE.test(output)) return "needs-update";
-  return "other";
-}
-var APT_BACKOFF_MS = [5e3, 15e3];
-var APT_MAX_FAILURES = APT_BACKOFF_MS.length + 1;
-function nextAptStep(failed2, failure, failures, updated) {
-  if (failure === "denied") {
-    return {
-      delayMs: 0,
-      why: "apt-get needs root: this user is not root and sudo asks for a password"
-    };
+// src/deadline.ts
+var TIMED_OUT = /* @__PURE__ */ Symbol("timed out");
+async function withDeadline(work, ms) {
+  let timer;
+  const deadline = new Promise((resolve7) => {
+    timer = setTimeout(resolve7, ms, TIMED_OUT);
+  });
+  work.catch(() => void 0);
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
   }
-  if (failures >= APT_MAX_FAILURES) {
-    return { delayMs: 0, why: `apt-get failed ${failures} times` };
-  }
-  if (failure === "needs-update") {
-    if (failed2 === "install" && !updated) {
-      return { step: "update", delayMs: 0, why: "the package index looks stale: apt-get update" };
-    }
-    return {
-      delayMs: 0,
-      why: updated ? "the packages are not in this system\u2019s apt sources, even after apt-get update" : "apt-get update could not refresh the package index"
-    };
-  }
-  if (failure === "transient") {
-    const delayMs = APT_BACKOFF_MS[Math.min(failures - 1, APT_BACKOFF_MS.length - 1)];
-    return {
-      step: failed2,
-      delayMs,
-      why: `a mirror or lock problem: trying again in ${delayMs / 1e3} s`
-    };
-  }
-  return { delayMs: 0, why: "apt-get failed for a reason a retry would not change" };
 }
-
-// src/qemu/os-release.ts
-function parseOsRelease(text2) {
-  const fields = {};
-  for (const raw of text2.split("\n")) {
-    const line = raw.trim();
-    const match = /^([A-Z0-9_]+)=(.*)$/.exec(line);
-    if (!match) continue;
-    let value = match[2].trim();
-    const quote = value[0];
-    if ((quote === '"' || quote === "'") && value.endsWith(quote) && value.length >= 2) {
-      value = value.slice(1, -1);
-      if (quote === '"') value = value.replace(/\\(["\\$`])/g, "$1");
-    }
-    fields[match[1]] = value;
-  }
-  return fields;
+async function withTimeout(work, ms, message) {
+  const outcome = await withDeadline(work, ms);
+  if (outcome === TIMED_OUT) throw new Error(message);
+  return outcome;
 }
-function isDebianLike(fields) {
-  const ids = [fields.ID ?? "", ...(fields.ID_LIKE ?? "").split(/\s+/)].map((id) => id.toLowerCase());
-  return ids.some((id) => id === "debian" || id === "ubuntu");
-}
-function describeOs(fields) {
-  const name = fields.PRETTY_NAME || fields.NAME || fields.ID || "unknown";
-  const like = fields.ID_LIKE ? `, like ${fields.ID_LIKE}` : "";
-  return `${name} (ID=${fields.ID ?? "unset"}${like})`;
-}
-
-// src/qemu/path.ts
-import { accessSync, constants as constants5, statSync as statSync2 } from "node:fs";
-import { delimiter as delimiter3, join as join18 } from "node:path";
 
 // src/vm/qemu.ts
-import { existsSync as existsSync6 } from "node:fs";
+import { existsSync as existsSync4 } from "node:fs";
 import { createServer } from "node:net";
-import { join as join17 } from "node:path";
+import { join as join12 } from "node:path";
 var QEMU_BINARY = "qemu-system-x86_64";
 var ROOT_KEY_CREDENTIAL = "io.systemd.credential:ssh.authorized_keys.root";
 function qemuEscape(value) {
@@ -25692,12 +23955,12 @@ function qemuArgs(config) {
 function ovmfCandidates(env = process.env) {
   const pairs = [];
   for (const root of [env.OVMF, env.OVMF_FD].filter((v) => Boolean(v))) {
-    pairs.push([join17(root, "FV", "OVMF_CODE.fd"), join17(root, "FV", "OVMF_VARS.fd")]);
-    pairs.push([join17(root, "OVMF_CODE.fd"), join17(root, "OVMF_VARS.fd")]);
+    pairs.push([join12(root, "FV", "OVMF_CODE.fd"), join12(root, "FV", "OVMF_VARS.fd")]);
+    pairs.push([join12(root, "OVMF_CODE.fd"), join12(root, "OVMF_VARS.fd")]);
   }
   for (const dir of ["/usr/share/OVMF", "/usr/share/ovmf", "/usr/share/edk2/ovmf"]) {
-    pairs.push([join17(dir, "OVMF_CODE_4M.fd"), join17(dir, "OVMF_VARS_4M.fd")]);
-    pairs.push([join17(dir, "OVMF_CODE.fd"), join17(dir, "OVMF_VARS.fd")]);
+    pairs.push([join12(dir, "OVMF_CODE_4M.fd"), join12(dir, "OVMF_VARS_4M.fd")]);
+    pairs.push([join12(dir, "OVMF_CODE.fd"), join12(dir, "OVMF_VARS.fd")]);
   }
   pairs.push(["/usr/share/edk2/x64/OVMF_CODE.4m.fd", "/usr/share/edk2/x64/OVMF_VARS.4m.fd"]);
   pairs.push(["/run/libvirt/nix-ovmf/OVMF_CODE.fd", "/run/libvirt/nix-ovmf/OVMF_VARS.fd"]);
@@ -25707,7 +23970,7 @@ function ovmfCandidates(env = process.env) {
   ]);
   return pairs;
 }
-function findOvmf(env = process.env, exists = existsSync6) {
+function findOvmf(env = process.env, exists = existsSync4) {
   const candidates2 = ovmfCandidates(env);
   const found = candidates2.find(([code2, vars]) => exists(code2) && exists(vars));
   if (found) return { code: found[0], vars: found[1] };
@@ -25728,455 +23991,111 @@ function freePort() {
   });
 }
 
-// src/qemu/path.ts
-function findOnPath(name, pathVariable) {
-  for (const dir of pathVariable.split(delimiter3).filter((d) => d.startsWith("/"))) {
-    const candidate = join18(dir, name);
-    try {
-      accessSync(candidate, constants5.X_OK);
-      if (statSync2(candidate).isFile()) return candidate;
-    } catch {
-    }
+// src/vm/qmp.ts
+import { connect } from "node:net";
+var QmpError = class extends Error {
+  constructor(errorClass, desc) {
+    super(`QMP error ${errorClass}: ${desc}`);
+    this.errorClass = errorClass;
+    this.desc = desc;
+    this.name = "QmpError";
   }
-  return void 0;
-}
-function ovmfFor(firmware, env) {
-  if (firmware !== "uefi") return {};
-  try {
-    return { ovmf: findOvmf(env) };
-  } catch (error2) {
-    return { reason: errorMessage(error2) };
-  }
-}
-function fromPath(firmware, env) {
-  const binary = findOnPath(QEMU_BINARY, env.PATH ?? "");
-  if (!binary) return { reason: `${QEMU_BINARY} is not on PATH (${env.PATH || "empty"})` };
-  const { ovmf, reason } = ovmfFor(firmware, env);
-  if (reason) return { reason: `${binary} is there, but no OVMF: ${reason}` };
-  return { binary, ovmf };
-}
-
-// src/qemu/run.ts
-import { spawn as spawn3 } from "node:child_process";
-var KILL_AFTER_MS = 5e3;
-function runStoppable(command, args, options) {
-  const { signal } = options;
-  if (signal?.aborted)
-    return Promise.resolve({ exitCode: null, stdout: "", stderr: "", stopped: true });
-  return new Promise((resolve7) => {
-    const child = spawn3(command, args, { env: options.env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    let stopped = false;
-    let startError;
-    let killTimer;
-    const stop = () => {
-      stopped = true;
-      child.kill("SIGTERM");
-      killTimer = setTimeout(() => child.kill("SIGKILL"), KILL_AFTER_MS);
+  errorClass;
+  desc;
+};
+var QmpClient = class _QmpClient {
+  constructor(socket) {
+    this.socket = socket;
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk2) => this.receive(chunk2));
+    const fail = (error2) => {
+      this.closed = true;
+      for (const pending of [this.greeted, ...this.queue.splice(0)]) pending?.reject(error2);
+      this.greeted = void 0;
     };
-    const killOnExit = () => void child.kill("SIGKILL");
-    process.once("exit", killOnExit);
-    signal?.addEventListener("abort", stop, { once: true });
-    const lines2 = (chunk2) => {
-      if (options.onLine) {
-        for (const line of chunk2.split("\n")) if (line.trim()) options.onLine(line);
+    socket.on("error", fail);
+    socket.on("close", () => fail(new Error("QMP connection closed")));
+  }
+  socket;
+  buffer = "";
+  queue = [];
+  greeted;
+  closed = false;
+  /** Connects (retrying while QEMU creates the socket) and negotiates capabilities. */
+  static async connect(path, timeoutMs = 5e3) {
+    const deadline = Date.now() + timeoutMs;
+    let lastError2;
+    while (Date.now() < deadline) {
+      try {
+        const socket = await new Promise((resolve7, reject) => {
+          const s2 = connect(path);
+          s2.once("connect", () => resolve7(s2));
+          s2.once("error", reject);
+        });
+        const client = new _QmpClient(socket);
+        await client.handshake(Math.max(500, deadline - Date.now()));
+        return client;
+      } catch (error2) {
+        lastError2 = error2;
+        await new Promise((r) => setTimeout(r, 50));
       }
-    };
-    child.stdout.setEncoding("utf8").on("data", (chunk2) => {
-      stdout += chunk2;
-      lines2(chunk2);
-    });
-    child.stderr.setEncoding("utf8").on("data", (chunk2) => {
-      stderr += chunk2;
-      lines2(chunk2);
-    });
-    child.on("error", (error2) => startError = error2.message);
-    child.on("close", (code2) => {
-      clearTimeout(killTimer);
-      process.off("exit", killOnExit);
-      signal?.removeEventListener("abort", stop);
-      resolve7({ exitCode: startError ? null : code2, stdout, stderr, startError, stopped });
-    });
-  });
-}
-function pause(ms, signal) {
-  return new Promise((resolve7) => {
-    if (signal?.aborted) return resolve7();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve7();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
-}
-function lastError(text2) {
-  const lines2 = text2.replace(/\r/g, "").split("\n").map((line) => line.trim()).filter(Boolean);
-  const errors = lines2.filter((line) => /^(E:|error:|sudo:)/.test(line));
-  return (errors[errors.length - 1] ?? lines2[lines2.length - 1] ?? "no output").slice(0, 500);
-}
-
-// src/qemu/apt.ts
-function defaultAptEnvironment() {
-  return {
-    osReleaseFiles: ["/etc/os-release", "/usr/lib/os-release"],
-    qemuPath: "/usr/bin/qemu-system-x86_64",
-    asRoot: process.getuid?.() === 0
-  };
-}
-function readOsRelease(files) {
-  const file = files.find((f) => existsSync7(f));
-  return file ? parseOsRelease(readFileSync5(file, "utf8")) : void 0;
-}
-async function fromApt(firmware, ctx, signals, machine = defaultAptEnvironment()) {
-  const os = readOsRelease(machine.osReleaseFiles);
-  if (!os)
-    return {
-      reason: `no os-release file (${machine.osReleaseFiles.join(", ")}): not Debian or Ubuntu`
-    };
-  if (!isDebianLike(os)) return { reason: `${describeOs(os)} is not Debian or Ubuntu` };
-  if (!machine.asRoot && !findOnPath("sudo", ctx.env.PATH ?? "")) {
-    return { reason: "this user is not root and there is no sudo on PATH" };
-  }
-  const packages = aptPackages(firmware);
-  const env = stringEnv(ctx.env);
-  let step = "install";
-  let failures = 0;
-  let updated = false;
-  for (; ; ) {
-    if (signals.stop.aborted) return { reason: "stopped before apt-get ran", stopped: true };
-    const { command, args } = aptCommand(step, packages, machine.asRoot);
-    ctx.log.info(`QEMU (apt): ${command} ${args.join(" ")}`);
-    const ran = await runStoppable(command, args, { env, signal: signals.cancel });
-    if (ran.exitCode === 0) {
-      if (step === "install") break;
-      updated = true;
-      step = "install";
-      continue;
     }
-    if (ran.stopped) return { reason: "stopped while apt-get ran", stopped: true };
-    failures++;
-    const output = ran.startError ?? `${ran.stdout}
-${ran.stderr}`;
-    const next = nextAptStep(step, classifyAptFailure(output), failures, updated);
-    const said = lastError(output);
-    if (!next.step) return { reason: `${next.why}; apt-get ${step} said: ${said}` };
-    ctx.log.info(`QEMU (apt): apt-get ${step} failed (${said}); ${next.why}`);
-    await pause(next.delayMs, AbortSignal.any([signals.stop, signals.cancel]));
-    step = next.step;
-  }
-  if (!existsSync7(machine.qemuPath)) {
-    return {
-      reason: `apt-get installed ${packages.join(" ")}, but ${machine.qemuPath} is not there`
-    };
-  }
-  const { ovmf, reason } = ovmfFor(firmware, ctx.env);
-  if (reason) return { reason: `apt-get installed ${packages.join(" ")}, but ${reason}` };
-  return { binary: machine.qemuPath, ovmf };
-}
-
-// src/qemu/nix.ts
-import { existsSync as existsSync8 } from "node:fs";
-import { join as join19 } from "node:path";
-
-// src/qemu/nix-output.ts
-function nixQemuArgs(flake, firmware, printOutPaths) {
-  return [
-    "build",
-    "--inputs-from",
-    flake,
-    "nixpkgs#qemu_kvm",
-    ...firmware === "uefi" ? ["nixpkgs#OVMF.fd"] : [],
-    "--no-link",
-    printOutPaths ? "--print-out-paths" : "--json"
-  ];
-}
-function parseBuildOutputs(stdout, printOutPaths) {
-  if (printOutPaths) {
-    return stdout.split("\n").map((line) => line.trim()).filter((line) => line.startsWith("/"));
-  }
-  try {
-    const built = JSON.parse(stdout);
-    if (!Array.isArray(built)) return [];
-    return built.flatMap(
-      (item) => Object.values(item?.outputs ?? {}).filter((p) => typeof p === "string")
+    throw new Error(
+      `QMP socket ${path} did not answer within ${timeoutMs} ms: ${String(lastError2)}`
     );
-  } catch {
-    return [];
   }
-}
-function hasNixpkgsInput(metadataJson) {
-  try {
-    const metadata = JSON.parse(metadataJson);
-    const locks = metadata.locks;
-    if (!locks?.nodes) return void 0;
-    const root = locks.nodes[locks.root ?? "root"];
-    return root?.inputs?.nixpkgs !== void 0;
-  } catch {
-    return void 0;
+  async handshake(timeoutMs) {
+    await withTimeout(
+      new Promise((resolve7, reject) => this.greeted = { resolve: resolve7, reject }),
+      timeoutMs,
+      `QMP greeting timed out after ${timeoutMs} ms`
+    );
+    await this.execute("qmp_capabilities", void 0, timeoutMs);
   }
-}
-
-// src/qemu/nix.ts
-async function fromNix(nix, request, ctx, signal) {
-  const env = { ...stringEnv(ctx.env), ...nix.env };
-  const metadata = await runStoppable(
-    nix.nixPath,
-    ["flake", "metadata", "--json", "--no-write-lock-file", request.flake],
-    { env, signal }
-  );
-  if (metadata.stopped) return { reason: "stopped while nix flake metadata ran", stopped: true };
-  if (metadata.exitCode !== 0) {
-    return {
-      reason: `could not read the flake's inputs (nix flake metadata ${request.flake}): ${metadata.startError ?? lastError(metadata.stderr)}`
-    };
-  }
-  const has = hasNixpkgsInput(metadata.stdout);
-  if (has === void 0)
-    return { reason: `nix flake metadata printed no lock for ${request.flake}` };
-  if (!has) return { reason: `the flake ${request.flake} has no nixpkgs input` };
-  const args = nixQemuArgs(request.flake, request.firmware, nix.capabilities.printOutPaths);
-  ctx.log.info(`QEMU (nix): ${nix.nixPath} ${args.join(" ")}`);
-  const built = await runStoppable(nix.nixPath, args, { env, signal });
-  if (built.stopped) return { reason: "stopped while nix build ran", stopped: true };
-  if (built.exitCode !== 0) {
-    return {
-      reason: `nix ${args.slice(0, 5).join(" ")} failed: ${built.startError ?? lastError(built.stderr)}`
-    };
-  }
-  const outputs = parseBuildOutputs(built.stdout, nix.capabilities.printOutPaths);
-  const qemu = outputs.find((out) => existsSync8(join19(out, "bin", QEMU_BINARY)));
-  if (!qemu) {
-    return {
-      reason: `nixpkgs#qemu_kvm has no bin/${QEMU_BINARY} (outputs: ${outputs.join(", ") || "none"})`
-    };
-  }
-  const binary = join19(qemu, "bin", QEMU_BINARY);
-  if (request.firmware !== "uefi") return { binary, detail: qemu };
-  const fv = (out, file) => join19(out, "FV", file);
-  const fd = outputs.find(
-    (out) => existsSync8(fv(out, "OVMF_CODE.fd")) && existsSync8(fv(out, "OVMF_VARS.fd"))
-  );
-  if (!fd) return { reason: `nixpkgs#OVMF.fd has no FV/OVMF_CODE.fd and FV/OVMF_VARS.fd` };
-  return {
-    binary,
-    ovmf: { code: fv(fd, "OVMF_CODE.fd"), vars: fv(fd, "OVMF_VARS.fd") },
-    detail: qemu
-  };
-}
-
-// src/qemu/plan.ts
-var QEMU_SOURCES = ["path", "nix", "apt"];
-function sourcesFor(mode) {
-  return mode === "auto" ? [...QEMU_SOURCES] : [mode];
-}
-function notTried(mode, source) {
-  return {
-    source,
-    outcome: "skipped",
-    reason: `not tried: input 'qemu' is '${mode}'`,
-    durationMs: 0
-  };
-}
-function notNeeded(source, used) {
-  return { source, outcome: "skipped", reason: `not needed: ${used} gave QEMU`, durationMs: 0 };
-}
-function fixFor(source, firmware) {
-  const uefi = firmware === "uefi";
-  switch (source) {
-    case "path":
-      return `install QEMU in an earlier step (\`sudo apt-get install qemu-system-x86${uefi ? " ovmf" : ""}\`) or put a directory holding qemu-system-x86_64 on PATH` + (uefi ? ", with OVMF in /usr/share/OVMF or $OVMF" : "");
-    case "nix":
-      return 'give the flake a `nixpkgs` input (`inputs.nixpkgs.url = "github:NixOS/nixpkgs/nixos-25.05"`) and commit its flake.lock: QEMU then comes from that nixpkgs, pinned, through your substituters';
-    case "apt":
-      return "run on Debian or Ubuntu as root or with passwordless sudo (GitHub\u2019s ubuntu runners have both)";
-  }
-}
-function noQemuError(mode, firmware, attempts) {
-  const what = firmware === "uefi" ? "QEMU and OVMF" : "QEMU";
-  const lines2 = [
-    `No source could provide ${what} (input 'qemu' is '${mode}'). The three ways, and how to make each work:`
-  ];
-  for (const source of QEMU_SOURCES) {
-    const attempt3 = attempts.find((a) => a.source === source) ?? notTried(mode, source);
-    lines2.push(`- ${source}: ${attempt3.reason}. To use it: ${fixFor(source, firmware)}.`);
-  }
-  if (mode !== "auto") {
-    lines2.push(`Or set 'qemu: auto' to try path, then nix, then apt.`);
-  }
-  return lines2.join("\n");
-}
-function describeProvision(provision) {
-  const passed = provision.attempts.filter((a) => a.source !== provision.source).map((a) => `${a.source}: ${a.reason}`);
-  const others = passed.length ? `; ${passed.join("; ")}` : "";
-  switch (provision.status) {
-    case "ready":
-      return `qemu-system-x86_64 ${provision.version ?? "(version unknown)"} from ${provision.source}${others}`;
-    case "stopped":
-      return `stopped before QEMU was ready (not needed any more)${others}`;
-    case "failed":
-      return `no source gave QEMU${others}`;
-  }
-}
-function stoppedAttempt(source, where, cancelled, durationMs) {
-  const why = cancelled ? "the job was cancelled" : "provisioning was stopped (QEMU was not needed any more: the build failed or the run ended)";
-  return { source, outcome: "skipped", reason: `${where}: ${why}`, durationMs };
-}
-
-// src/qemu/version.ts
-var VERSION = /QEMU emulator version\s+(\d+(?:\.\d+)*\S*(?:\s+\([^)]*\))?)/;
-function parseQemuVersion(text2) {
-  return VERSION.exec(text2)?.[1].trim();
-}
-function readVersionProbe(binary, probe) {
-  if (probe.stopped) return { stopped: `stopped while \`${binary} --version\` ran` };
-  const version = parseQemuVersion(probe.stdout);
-  if (probe.exitCode === 0 && version) return { version };
-  const said = probe.startError ?? lastError(`${probe.stdout}
-${probe.stderr}`);
-  return { reason: `${binary} --version did not name a QEMU version (${said})` };
-}
-
-// src/qemu/index.ts
-async function qemuFromPath(request, ctx) {
-  if (!sourcesFor(request.mode).includes("path")) return notTried(request.mode, "path");
-  const started = Date.now();
-  const tried = await tryOne(
-    "path",
-    fromPath(request.firmware, ctx.env),
-    ctx,
-    new AbortController().signal
-  );
-  if ("reason" in tried) return attempt("path", "failed", tried.reason, started);
-  return ready(request, ctx, tried, [attempt("path", "used", tried.detail, started)]);
-}
-async function provisionQemu(request, ctx, signals, earlier = []) {
-  const attempts = [...earlier];
-  const either = AbortSignal.any([signals.stop, signals.cancel]);
-  let current = "path";
-  try {
-    for (const source of sourcesFor(request.mode)) {
-      if (attempts.some((a) => a.source === source)) continue;
-      current = source;
-      if (either.aborted) return ended(request, "stopped", attempts);
-      const started = Date.now();
-      const tried = await tryOne(source, await gather(source, request, ctx, signals), ctx, either);
-      if ("reason" in tried && tried.stopped) {
-        const cancelled = signals.cancel.aborted;
-        attempts.push(stoppedAttempt(source, tried.reason, cancelled, Date.now() - started));
-        return ended(request, "stopped", attempts);
-      }
-      if ("reason" in tried) {
-        attempts.push(attempt(source, "failed", tried.reason, started));
-        ctx.log.info(`QEMU (${source}): passed over: ${tried.reason}`);
+  receive(chunk2) {
+    this.buffer += chunk2;
+    let newline;
+    while ((newline = this.buffer.indexOf("\n")) >= 0) {
+      const line = this.buffer.slice(0, newline).trim();
+      this.buffer = this.buffer.slice(newline + 1);
+      if (!line) continue;
+      let message;
+      try {
+        message = JSON.parse(line);
+      } catch {
         continue;
       }
-      return ready(request, ctx, tried, [
-        ...attempts,
-        attempt(source, "used", tried.detail, started)
-      ]);
+      if ("QMP" in message) {
+        this.greeted?.resolve(message);
+        this.greeted = void 0;
+      } else if ("return" in message) {
+        this.queue.shift()?.resolve(message.return);
+      } else if ("error" in message) {
+        const error2 = message.error;
+        this.queue.shift()?.reject(new QmpError(error2.class, error2.desc));
+      }
     }
-  } catch (error2) {
-    attempts.push({
-      source: current,
-      outcome: "failed",
-      reason: `provisioning crashed: ${errorMessage(error2)}`,
-      durationMs: 0
-    });
   }
-  return ended(request, either.aborted ? "stopped" : "failed", attempts, ctx);
-}
-async function gather(source, request, ctx, signals) {
-  switch (source) {
-    case "path":
-      return fromPath(request.firmware, ctx.env);
-    case "nix": {
-      const nix = await request.nix();
-      if (!nix) return { reason: request.noNix ?? "setup gave no usable Nix" };
-      return fromNix(nix, request, ctx, AbortSignal.any([signals.stop, signals.cancel]));
-    }
-    case "apt":
-      return fromApt(request.firmware, ctx, signals, request.apt);
+  /** Runs one command; rejects on a QMP error, a closed socket or the timeout. */
+  execute(command, args, timeoutMs = 5e3) {
+    if (this.closed) return Promise.reject(new Error("QMP connection closed"));
+    const reply = new Promise(
+      (resolve7, reject) => this.queue.push({ resolve: (value) => resolve7(value), reject })
+    );
+    this.socket.write(
+      JSON.stringify(args ? { execute: command, arguments: args } : { execute: command }) + "\n"
+    );
+    return withTimeout(reply, timeoutMs, `QMP ${command} timed out after ${timeoutMs} ms`);
   }
-}
-async function tryOne(source, result, ctx, signal) {
-  if ("reason" in result) return result;
-  const probe = await runStoppable(result.binary, ["--version"], {
-    env: stringEnv(ctx.env),
-    signal
-  });
-  const read = readVersionProbe(result.binary, probe);
-  if ("stopped" in read) return { reason: read.stopped, stopped: true };
-  if ("reason" in read) return read;
-  const { version } = read;
-  const where = result.detail && result.detail !== result.binary ? ` in ${result.detail}` : "";
-  return { ...result, version, detail: `QEMU ${version} at ${result.binary}${where} (${source})` };
-}
-function attempt(source, outcome, reason = "", started = Date.now()) {
-  return { source, outcome, reason, durationMs: Date.now() - started };
-}
-function ready(request, ctx, found, attempts) {
-  const used = attempts[attempts.length - 1].source;
-  const rest = ["path", "nix", "apt"];
-  const all = rest.map(
-    (source) => attempts.find((a) => a.source === source) ?? (sourcesFor(request.mode).includes(source) ? notNeeded(source, used) : notTried(request.mode, source))
-  );
-  const provision = {
-    status: "ready",
-    mode: request.mode,
-    source: used,
-    binary: found.binary,
-    version: found.version,
-    ...found.ovmf ? { ovmf: found.ovmf } : {},
-    attempts: all,
-    readyAfterMs: Date.now() - request.startedAt
-  };
-  ctx.log.info(
-    `QEMU ready after ${(provision.readyAfterMs / 1e3).toFixed(1)} s: ${describeProvision(provision)}`
-  );
-  return provision;
-}
-function ended(request, status, attempts, ctx) {
-  const stoppedBefore = (source) => ({
-    source,
-    outcome: "skipped",
-    reason: "not tried: provisioning was stopped (QEMU was not needed any more)",
-    durationMs: 0
-  });
-  const all = ["path", "nix", "apt"].map(
-    (source) => attempts.find((a) => a.source === source) ?? (status === "stopped" && sourcesFor(request.mode).includes(source) ? stoppedBefore(source) : notTried(request.mode, source))
-  );
-  const provision = {
-    status,
-    mode: request.mode,
-    attempts: all,
-    readyAfterMs: Date.now() - request.startedAt
-  };
-  if (status === "failed") {
-    provision.error = noQemuError(request.mode, request.firmware, all);
-    ctx?.log.error(provision.error, { title: "No QEMU" });
+  close() {
+    this.closed = true;
+    this.socket.destroy();
   }
-  return provision;
-}
+};
 
-// src/vm/stage.ts
-import { existsSync as existsSync9, readFileSync as readFileSync6, renameSync as renameSync2 } from "node:fs";
-import { join as join23, relative as relative4 } from "node:path";
-
-// src/vm/machine.ts
-import { spawn as spawn4 } from "node:child_process";
-import {
-  copyFileSync,
-  createWriteStream as createWriteStream2,
-  mkdirSync as mkdirSync3,
-  mkdtempSync,
-  rmSync as rmSync2,
-  writeFileSync as writeFileSync3
-} from "node:fs";
+// src/vm/screenshot.ts
+import { rmSync as rmSync2, writeFileSync as writeFileSync3 } from "node:fs";
 import { readFile as readFile2 } from "node:fs/promises";
-import { join as join20 } from "node:path";
 
 // src/vm/png.ts
 import { deflateSync } from "node:zlib";
@@ -26252,128 +24171,65 @@ function ppmToPng(ppm) {
   return encodePng(parsePpm(ppm));
 }
 
-// src/vm/qmp.ts
-import { connect } from "node:net";
-var QmpClient = class _QmpClient {
-  constructor(socket) {
-    this.socket = socket;
-    socket.setEncoding("utf8");
-    socket.on("data", (chunk2) => this.receive(chunk2));
-    const fail = (error2) => {
-      this.closed = true;
-      for (const pending of [this.greeted, ...this.queue.splice(0)]) pending?.reject(error2);
-      this.greeted = void 0;
-    };
-    socket.on("error", fail);
-    socket.on("close", () => fail(new Error("QMP connection closed")));
-  }
-  socket;
-  buffer = "";
-  queue = [];
-  greeted;
-  closed = false;
-  /** Connects (retrying while QEMU creates the socket) and negotiates capabilities. */
-  static async connect(path, timeoutMs = 5e3) {
-    const deadline = Date.now() + timeoutMs;
-    let lastError2;
-    while (Date.now() < deadline) {
-      try {
-        const socket = await new Promise((resolve7, reject) => {
-          const s2 = connect(path);
-          s2.once("connect", () => resolve7(s2));
-          s2.once("error", reject);
-        });
-        const client = new _QmpClient(socket);
-        await client.handshake(Math.max(500, deadline - Date.now()));
-        return client;
-      } catch (error2) {
-        lastError2 = error2;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
-    throw new Error(
-      `QMP socket ${path} did not answer within ${timeoutMs} ms: ${String(lastError2)}`
-    );
-  }
-  async handshake(timeoutMs) {
-    await withTimeout(
-      new Promise((resolve7, reject) => this.greeted = { resolve: resolve7, reject }),
-      timeoutMs,
-      `QMP greeting timed out after ${timeoutMs} ms`
-    );
-    await this.execute("qmp_capabilities", void 0, timeoutMs);
-  }
-  receive(chunk2) {
-    this.buffer += chunk2;
-    let newline;
-    while ((newline = this.buffer.indexOf("\n")) >= 0) {
-      const line = this.buffer.slice(0, newline).trim();
-      this.buffer = this.buffer.slice(newline + 1);
-      if (!line) continue;
-      let message;
-      try {
-        message = JSON.parse(line);
-      } catch {
-        continue;
-      }
-      if ("QMP" in message) {
-        this.greeted?.resolve(message);
-        this.greeted = void 0;
-      } else if ("return" in message) {
-        this.queue.shift()?.resolve(message.return);
-      } else if ("error" in message) {
-        const error2 = message.error;
-        this.queue.shift()?.reject(new Error(`QMP error ${error2.class}: ${error2.desc}`));
-      }
+// src/vm/screenshot.ts
+async function screendumpPng(qmp, paths, way, timeoutMs = 5e3) {
+  if (way.qemuWritesPng !== false) {
+    try {
+      await qmp.execute("screendump", { filename: paths.png, format: "png" }, timeoutMs);
+      way.qemuWritesPng = true;
+      return;
+    } catch (error2) {
+      if (!(error2 instanceof QmpError)) throw error2;
+      way.qemuWritesPng = false;
     }
   }
-  /** Runs one command; rejects on a QMP error, a closed socket or the timeout. */
-  execute(command, args, timeoutMs = 5e3) {
-    if (this.closed) return Promise.reject(new Error("QMP connection closed"));
-    const reply = new Promise(
-      (resolve7, reject) => this.queue.push({ resolve: (value) => resolve7(value), reject })
-    );
-    this.socket.write(
-      JSON.stringify(args ? { execute: command, arguments: args } : { execute: command }) + "\n"
-    );
-    return withTimeout(reply, timeoutMs, `QMP ${command} timed out after ${timeoutMs} ms`);
+  await qmp.execute("screendump", { filename: paths.ppm }, timeoutMs);
+  try {
+    writeFileSync3(paths.png, ppmToPng(await readFile2(paths.ppm)));
+  } finally {
+    rmSync2(paths.ppm, { force: true });
   }
-  close() {
-    this.closed = true;
-    this.socket.destroy();
-  }
-};
+}
 
 // src/vm/timeline.ts
+var PHASES2 = ["firmware", "kernel", "init", "network", "sshd", "ready"];
+var HOOK = /^(?:\[[^\]]*\]\s*)?boot-image-vm: (firmware|kernel|init|network|sshd|ready)(?![\w-])/;
 var MILESTONES = [
   ["firmware", /SeaBIOS|iPXE|ISOLINUX|SYSLINUX|GRUB|GNU GRUB|Booting `|UEFI|BdsDxe|EFI stub/i],
   ["kernel", /Linux version \d/],
-  [
-    "init",
-    /Run \/init|Run \/\S*init as init process|systemd\[1\]:|Welcome to (?!GRUB)|boot-image-vm: init/
-  ],
+  ["init", /Run \/init|Run \/\S*init as init process|systemd\[1\]:|Welcome to (?!GRUB)/],
   [
     "network",
-    /DHCP lease|DHCPv4 address|lease of \d|network up|Reached target Network\b|Reached target network\.target\b|boot-image-vm: network/
+    /DHCP lease|DHCPv4 address|lease of \d|network up|Reached target Network\b|Reached target network\.target\b/
   ],
   [
     "sshd",
-    /Server listening on|Started .*OpenSSH|Started .*OpenBSD Secure Shell|Started .*SSH Daemon|Started sshd|Started ssh\.service|dropbear.*(started|Running in background|Not backgrounding)|sshd listening/i
+    /Server listening on|Started .*OpenSSH|Started .*OpenBSD Secure Shell|Started .*SSH Daemon|Started sshd|Started ssh\.service|dropbear.*(started|Running in background|Not backgrounding)/i
   ],
-  ["ready", /\blogin: |boot-image-vm: ready|Reached target Multi-User|Reached target .*Multi-User/]
+  ["ready", /\blogin: |Reached target Multi-User|Reached target .*Multi-User/]
 ];
+var FALLBACKS = [["init", /Freeing unused kernel (image \(initmem\) )?memory/]];
+function hookPhase(text2) {
+  return HOOK.exec(text2)?.[1];
+}
 function isSshdLine(text2) {
+  const hooked = hookPhase(text2);
+  if (hooked) return hooked === "sshd" || hooked === "ready";
   return MILESTONES.some(
     ([name, pattern]) => (name === "sshd" || name === "ready") && pattern.test(text2)
   );
 }
 function bootTimeline(lines2) {
   const milestones = [];
-  for (const [name, pattern] of MILESTONES) {
-    const found = lines2.find((line) => pattern.test(line.text));
+  for (const name of PHASES2) {
+    const found = lines2.find((line) => hookPhase(line.text) === name) ?? firstMatch(lines2, MILESTONES, name) ?? firstMatch(lines2, FALLBACKS, name);
     if (found) milestones.push({ name, seconds: found.seconds, line: found.text.trim() });
   }
   return milestones.sort((a, b) => a.seconds - b.seconds);
+}
+function firstMatch(lines2, patterns, name) {
+  const pattern = patterns.find(([phase]) => phase === name)?.[1];
+  return pattern && lines2.find((line) => pattern.test(line.text));
 }
 var PANIC = /Kernel panic - not syncing|end Kernel panic|Attempted to kill init|KVM internal error|emulation failure|BUG: unable to handle|general protection fault.*\bkernel\b|Oops: |Unable to mount root fs|No working init found|VFS: Cannot open root device/;
 function findPanic(line) {
@@ -26393,8 +24249,8 @@ var Machine = class {
   constructor(options) {
     this.options = options;
     mkdirSync3(options.dir, { recursive: true });
-    this.serialLog = join20(options.dir, "serial.log");
-    this.qemuLog = join20(options.dir, "qemu.log");
+    this.serialLog = join13(options.dir, "serial.log");
+    this.qemuLog = join13(options.dir, "qemu.log");
   }
   options;
   lines = [];
@@ -26402,6 +24258,8 @@ var Machine = class {
   qemuLog;
   exited = new Promise(() => {
   });
+  /** Whether this QEMU wrote its screenshots as PNG itself (QEMU 7.1+) or as PPM (older). */
+  screenshotWay = {};
   child;
   qmp;
   startedAt = 0;
@@ -26430,15 +24288,15 @@ var Machine = class {
   /** Starts QEMU and connects to its QMP socket. Throws when QEMU cannot be started at all. */
   async start() {
     const { options } = this;
-    const socketDir = join20(options.tempDir, "qemu");
+    const socketDir = join13(options.tempDir, "qemu");
     this.runtimeDir = socketDir.length + 10 <= MAX_SOCKET_PATH ? socketDir : mkdtempSync("/tmp/biv-");
     mkdirSync3(this.runtimeDir, { recursive: true });
-    const qmpSocket = join20(this.runtimeDir, "qmp.sock");
-    rmSync2(qmpSocket, { force: true });
+    const qmpSocket = join13(this.runtimeDir, "qmp.sock");
+    rmSync3(qmpSocket, { force: true });
     let ovmf = {};
     if (options.firmware === "uefi") {
       const found = options.ovmf ?? findOvmf();
-      const vars = join20(options.tempDir, "OVMF_VARS.fd");
+      const vars = join13(options.tempDir, "OVMF_VARS.fd");
       copyFileSync(found.vars, vars);
       ovmf = { code: found.code, vars };
     }
@@ -26456,12 +24314,12 @@ var Machine = class {
       rootPublicKey: options.rootPublicKey
     });
     const qemu = options.qemu;
-    writeFileSync3(join20(options.dir, "qemu-args.txt"), [qemu, ...args].join("\n") + "\n");
+    writeFileSync4(join13(options.dir, "qemu-args.txt"), [qemu, ...args].join("\n") + "\n");
     const qemuLog = createWriteStream2(this.qemuLog, { flags: "a" });
     const prefix = options.name ?? "vm";
     const redact = options.redact ?? ((text2) => text2);
     this.startedAt = Date.now();
-    const child = spawn4(qemu, args, { stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn2(qemu, args, { stdio: ["pipe", "pipe", "pipe"] });
     this.child = child;
     const killOnExit = () => {
       child.kill("SIGKILL");
@@ -26554,12 +24412,10 @@ var Machine = class {
   /** Saves the screen as vm/screen-<name>.png; returns its absolute path, or undefined. */
   async screenshot(name) {
     if (!this.qmp || !this.running || !this.runtimeDir) return void 0;
-    const ppm = join20(this.runtimeDir, `screen-${name}.ppm`);
-    const png = join20(this.options.dir, `screen-${name}.png`);
+    const ppm = join13(this.runtimeDir, `screen-${name}.ppm`);
+    const png = join13(this.options.dir, `screen-${name}.png`);
     try {
-      await this.qmp.execute("screendump", { filename: ppm }, 5e3);
-      writeFileSync3(png, ppmToPng(await readFile2(ppm)));
-      rmSync2(ppm, { force: true });
+      await screendumpPng(this.qmp, { png, ppm }, this.screenshotWay);
       return png;
     } catch (error2) {
       this.options.log.debug(`screenshot ${name} failed: ${String(error2)}`);
@@ -26586,7 +24442,7 @@ var Machine = class {
     }
     this.qmp?.close();
     this.qmp = void 0;
-    if (this.runtimeDir) rmSync2(this.runtimeDir, { recursive: true, force: true });
+    if (this.runtimeDir) rmSync3(this.runtimeDir, { recursive: true, force: true });
     return this.exitInfo;
   }
 };
@@ -26595,11 +24451,13 @@ function describeExit(exit) {
 }
 
 // src/vm/ssh.ts
-var import_ssh23 = __toESM(require_lib2(), 1);
-import { createHash as createHash5 } from "node:crypto";
+var import_ssh22 = __toESM(require_lib2(), 1);
 import { connect as connect2 } from "node:net";
+
+// src/vm/ssh-session.ts
+import { createHash as createHash3 } from "node:crypto";
 function sshFingerprint(key) {
-  return `SHA256:${createHash5("sha256").update(key).digest("base64").replace(/=+$/, "")}`;
+  return `SHA256:${createHash3("sha256").update(key).digest("base64").replace(/=+$/, "")}`;
 }
 var SshSession = class {
   constructor(client, reconnect) {
@@ -26632,7 +24490,7 @@ var SshSession = class {
       let stdout = "";
       let stderr = "";
       let settled = false;
-      const finish2 = (result) => {
+      const finish = (result) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
@@ -26641,11 +24499,11 @@ var SshSession = class {
       const timer = setTimeout(() => {
         this.stale = true;
         client.end();
-        finish2({ exitCode: null, timedOut: true });
+        finish({ exitCode: null, timedOut: true });
       }, timeoutMs);
       const onClose = () => {
         stderr += "the SSH connection closed\n";
-        finish2({ exitCode: null, timedOut: false });
+        finish({ exitCode: null, timedOut: false });
       };
       client.once("close", onClose);
       client.exec(command, (error2, channel) => {
@@ -26653,7 +24511,7 @@ var SshSession = class {
           stderr += `${error2.message}
 `;
           client.off("close", onClose);
-          finish2({ exitCode: null, timedOut: false });
+          finish({ exitCode: null, timedOut: false });
           return;
         }
         let exitCode = null;
@@ -26666,7 +24524,7 @@ var SshSession = class {
         });
         channel.on("close", () => {
           client.off("close", onClose);
-          finish2({ exitCode, signal, timedOut: false });
+          finish({ exitCode, signal, timedOut: false });
         });
       });
     });
@@ -26680,10 +24538,12 @@ function failed(message) {
   return { exitCode: null, stdout: "", stderr: `${message}
 `, timedOut: false };
 }
+
+// src/vm/ssh.ts
 var LOGGED_IN_MS = 2e4;
-function attempt2(options, timeoutMs, progress = { startedAt: Date.now(), answered: false }) {
+function attempt(options, timeoutMs, progress = { startedAt: Date.now(), answered: false }) {
   return new Promise((resolve7) => {
-    const client = new import_ssh23.default.Client();
+    const client = new import_ssh22.default.Client();
     let fingerprint;
     let settled = false;
     const settle = (result) => {
@@ -26762,7 +24622,7 @@ async function waitForSsh(options) {
   const launch = (timeoutMs) => {
     attempts++;
     const progress = { startedAt: Date.now(), answered: false };
-    const tracked = attempt2(options, timeoutMs, progress).then((result) => {
+    const tracked = attempt(options, timeoutMs, progress).then((result) => {
       attemptMs = nextAttemptBudget(attemptMs, result);
       if (!result.client) {
         lastError2 = result.error ?? "unknown error";
@@ -26788,7 +24648,7 @@ async function waitForSsh(options) {
       if (winner?.client) {
         const reconnect = async () => {
           for (let tries = 1; ; tries++) {
-            const again = await attempt2(options, options.attemptTimeoutMs ?? 4e3);
+            const again = await attempt(options, options.attemptTimeoutMs ?? 4e3);
             if (again.client && again.fingerprint !== winner?.fingerprint) {
               again.client.end();
               throw new Error(
@@ -26952,8 +24812,8 @@ function kvmWatchdog(machine, trigger) {
 }
 
 // src/vm/probes.ts
-import { mkdirSync as mkdirSync4, writeFileSync as writeFileSync4 } from "node:fs";
-import { join as join21, relative as relative2 } from "node:path";
+import { mkdirSync as mkdirSync4, writeFileSync as writeFileSync5 } from "node:fs";
+import { join as join14, relative as relative2 } from "node:path";
 function isMissingCommand(result) {
   if (result.exitCode === 127) return true;
   return result.exitCode !== 0 && result.exitCode !== null && /(?:command not found|: not found|No such file or directory)\s*$/m.test(result.stderr) && !result.stdout.trim();
@@ -26980,8 +24840,8 @@ async function runProbes(session, probes, dir, ctx) {
     const started = Date.now();
     const result = await session.exec(spec.command, { timeoutMs: spec.timeoutSeconds * 1e3 });
     const durationMs = Date.now() - started;
-    const path = join21(dir, `${spec.name}.txt`);
-    writeFileSync4(path, ctx.secrets.redact(renderProbeFile(spec, result, durationMs)));
+    const path = join14(dir, `${spec.name}.txt`);
+    writeFileSync5(path, ctx.secrets.redact(renderProbeFile(spec, result, durationMs)));
     const missing = isMissingCommand(result);
     const probe = {
       name: spec.name,
@@ -27005,9 +24865,9 @@ async function runProbes(session, probes, dir, ctx) {
 }
 
 // src/vm/test-command.ts
-import { spawn as spawn5 } from "node:child_process";
+import { spawn as spawn3 } from "node:child_process";
 import { createWriteStream as createWriteStream3, mkdirSync as mkdirSync5 } from "node:fs";
-import { join as join22, relative as relative3 } from "node:path";
+import { join as join15, relative as relative3 } from "node:path";
 function testCommandEnv(options, env) {
   return {
     ...stringEnv(env),
@@ -27020,9 +24880,9 @@ function testCommandEnv(options, env) {
   };
 }
 async function runTestCommand(options, ctx) {
-  const dir = join22(ctx.reportDir, "test");
+  const dir = join15(ctx.reportDir, "test");
   mkdirSync5(dir, { recursive: true });
-  const file = join22(dir, "output.log");
+  const file = join15(dir, "output.log");
   const output = createWriteStream3(file);
   const started = Date.now();
   const write = (line) => {
@@ -27031,7 +24891,7 @@ async function runTestCommand(options, ctx) {
     ctx.log.info(`[test] ${clean}`);
   };
   write(`$ ${options.command}`);
-  const child = spawn5("bash", ["-c", options.command], {
+  const child = spawn3("bash", ["-c", options.command], {
     detached: true,
     env: testCommandEnv(options, ctx.env),
     stdio: ["ignore", "pipe", "pipe"]
@@ -27101,7 +24961,7 @@ function chooseAccelerator(mode, check) {
 async function runVm(request, ctx) {
   const boot = { status: "failed", timeline: [], screenshots: [] };
   const result = { boot, probes: [] };
-  const vmDir = join23(ctx.reportDir, "vm");
+  const vmDir = join16(ctx.reportDir, "vm");
   let machine;
   let session;
   const closeSession = () => session?.close();
@@ -27121,7 +24981,7 @@ async function runVm(request, ctx) {
       return result;
     }
     if (choice.warning) ctx.log.warning(choice.warning, { title: "Booting without KVM" });
-    const privateKey = readFileSync6(request.privateKeyPath, "utf8");
+    const privateKey = readFileSync3(request.privateKeyPath, "utf8");
     const deadline = Date.now() + request.bootTimeoutSeconds * 1e3;
     let accel = choice.accel;
     let outcome;
@@ -27187,7 +25047,7 @@ async function runVm(request, ctx) {
       `SSH ready after ${boot.bootSeconds} s under ${accel} (host key ${outcome.fingerprint})`
     );
     checkConsoleFingerprint(boot, machine, ctx);
-    result.probes = await runProbes(session, request.probes, join23(ctx.reportDir, "probes"), ctx);
+    result.probes = await runProbes(session, request.probes, join16(ctx.reportDir, "probes"), ctx);
     if (request.testCommand && !ctx.signal.aborted) {
       result.test = await runTestCommand(
         {
@@ -27195,7 +25055,7 @@ async function runVm(request, ctx) {
           sshPort,
           privateKeyPath: request.privateKeyPath,
           iso: request.iso,
-          serialLog: machine?.serialLog ?? join23(vmDir, "serial.log"),
+          serialLog: machine?.serialLog ?? join16(vmDir, "serial.log"),
           timeoutSeconds: request.testTimeoutSeconds ?? DEFAULT_TEST_TIMEOUT_SECONDS
         },
         ctx
@@ -27233,7 +25093,7 @@ function keepKvmAttemptLogs(vmDir) {
     ["qemu.log", "qemu-kvm.log"],
     ["qemu-args.txt", "qemu-args-kvm.txt"]
   ]) {
-    if (existsSync9(join23(vmDir, from))) renameSync2(join23(vmDir, from), join23(vmDir, to));
+    if (existsSync5(join16(vmDir, from))) renameSync2(join16(vmDir, from), join16(vmDir, to));
   }
 }
 async function teardown(machine, session, ctx) {
@@ -27245,8 +25105,2859 @@ async function teardown(machine, session, ctx) {
   if (machine) await machine.shutdown(ctx.signal.aborted ? 1e3 : 3e3);
 }
 
-// src/pipeline.ts
-import { join as join24 } from "node:path";
+// src/vm/leftover.ts
+import { readFileSync as readFileSync4 } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+function isQemuProcess(pid) {
+  try {
+    return readFileSync4(`/proc/${pid}/cmdline`, "utf8").split("\0")[0].includes("qemu-system");
+  } catch {
+    return false;
+  }
+}
+async function stopLeftoverQemu(pid, graceMs = 3e3) {
+  if (!isQemuProcess(pid)) return "not running";
+  process.kill(pid, "SIGTERM");
+  for (let waited = 0; waited < graceMs; waited += 100) {
+    await sleep(100);
+    if (!isQemuProcess(pid)) return "stopped";
+  }
+  process.kill(pid, "SIGKILL");
+  return "killed";
+}
+
+// src/vm/judge.ts
+function judgeVm(vm, bootMs) {
+  const boot = vm.boot;
+  const records = {
+    boot: {
+      status: boot.status === "passed" ? "passed" : "failed",
+      durationMs: bootMs,
+      detail: boot.status === "passed" ? `SSH ready after ${boot.bootSeconds?.toFixed(1)} s under ${boot.accel}` : boot.error ?? "boot failed"
+    }
+  };
+  if (boot.status !== "passed") return records;
+  const failed2 = vm.probes.filter((probe) => probe.exitCode !== 0 || probe.timedOut);
+  const failedRequired = failed2.filter((probe) => probe.required);
+  records.probes = {
+    status: failedRequired.length ? "failed" : failed2.length ? "warning" : "passed",
+    durationMs: vm.probes.reduce((sum, probe) => sum + probe.durationMs, 0),
+    detail: `${vm.probes.length - failed2.length}/${vm.probes.length} passed${failed2.length ? `; failed: ${failed2.map((probe) => probe.name).join(", ")}` : ""}`
+  };
+  if (vm.test) {
+    records.test = {
+      status: vm.test.exitCode === 0 && !vm.test.timedOut ? "passed" : "failed",
+      durationMs: vm.test.durationMs,
+      detail: vm.test.timedOut ? "timed out" : `exit code ${vm.test.exitCode}`
+    };
+  }
+  return records;
+}
+
+// src/pipeline/run.ts
+var ISO_GIVEN = "input 'iso' given";
+var BOOT_OFF = "input 'boot' is false";
+function kvmCheck(run2, qemu) {
+  return run2.beside.kvm ??= run2.inputs.kvm === "off" ? Promise.resolve({
+    runsGuest: false,
+    reason: "not checked: input 'kvm' is off",
+    durationMs: 0
+  }) : checkKvm({ qemu });
+}
+async function stopBeside(beside) {
+  beside.stopQemu.abort();
+  await beside.qemu;
+  await beside.kvm;
+  await beside.envDiff;
+}
+async function endRun(run2) {
+  await stopBeside(run2.beside);
+  return run2.record.finish(run2.ctx.signal);
+}
+
+// src/pipeline/boot.ts
+async function bootWhenQemuReady(run2, qemu, iso, nix) {
+  const waitStarted = Date.now();
+  if (!qemu.settled) run2.ctx.log.info("The image is ready; waiting for QEMU to be provisioned.");
+  const provision = await run2.beside.qemu;
+  if (provision?.status !== "ready" || !provision.binary || run2.ctx.signal.aborted) {
+    return endRun(run2);
+  }
+  provision.bootWaitedMs = Date.now() - waitStarted;
+  run2.record.save();
+  await bootStage(run2, iso, { binary: provision.binary, ovmf: provision.ovmf }, nix);
+  return endRun(run2);
+}
+async function bootStage(run2, iso, qemu, nix) {
+  const { inputs, ctx, record } = run2;
+  const vmStarted = Date.now();
+  const vm = await runVm(
+    {
+      iso,
+      firmware: inputs.firmware,
+      qemu: qemu.binary,
+      ovmf: qemu.ovmf,
+      memoryMiB: inputs.memoryMiB,
+      cpus: inputs.cpus,
+      kvm: inputs.kvm,
+      kvmCheck: inputs.kvm === "off" ? void 0 : await kvmCheck(run2, qemu.binary),
+      bootTimeoutSeconds: inputs.bootTimeoutSeconds,
+      privateKeyPath: run2.key.privateKeyPath,
+      keyRefusedHint: keyRefusedHint(inputs),
+      probes: inputs.probes,
+      testCommand: inputs.testCommand,
+      testTimeoutSeconds: inputs.testTimeoutSeconds,
+      onQemuStarted: run2.hooks.onQemuStarted
+    },
+    // The test command runs with the action's Nix, as later steps do.
+    nix ? { ...ctx, env: withNixStepEnv(ctx.env, nixStepEnv(nix, ctx.env)) } : ctx
+  );
+  record.report.vm = vm;
+  Object.assign(record.report.stages, judgeVm(vm, Date.now() - vmStarted));
+}
+function keyRefusedHint(inputs) {
+  if (inputs.sshKey) {
+    return `the key in input 'ssh-key' (${inputs.sshKey}) is not one the image trusts: give the private key whose public half the image was built with`;
+  }
+  if (inputs.iso) {
+    return `the image probably bakes another key: give its private key as input 'ssh-key' (the run's own key is only offered as the credential ssh.authorized_keys.root)`;
+  }
+  return `the image trusts neither the key passed in '${inputs.rootKeyEnv}' nor the credential ssh.authorized_keys.root`;
+}
+
+// src/pipeline/builds.ts
+import { join as join23 } from "node:path";
+
+// src/toolkit.ts
+var actionsCache = () => import("./cache-SXVXI4JB.js");
+var actionsArtifact = () => import("./artifact-F323T2UA.js");
+async function quietly(work, failures) {
+  const original = process.stdout.write;
+  const pattern = /^(?:::(?:error|warning|debug)::)?((?:Failed to (?:restore|save|reserve cache)|Cache reservation failed): .*)$/;
+  process.stdout.write = function(chunk2, ...rest) {
+    if (typeof chunk2 === "string") {
+      for (const line of chunk2.split("\n")) {
+        const match = pattern.exec(line.trim());
+        if (match) failures.push(match[1].replace(/%0A/g, " ").replace(/%25/g, "%"));
+      }
+      chunk2 = chunk2.replace(/^::(?:error|warning)::(Failed to (?:restore|save): )/gm, "$1");
+    }
+    return original.call(this, chunk2, ...rest);
+  };
+  try {
+    return await work();
+  } finally {
+    process.stdout.write = original;
+  }
+}
+function cacheKeyTaken(failures) {
+  const refused = failures.find((failure) => failure.startsWith("Failed to reserve cache:"));
+  return refused !== void 0 && /Response was not ok|already exists/i.test(refused);
+}
+async function cacheLookup(work, ms) {
+  const failures = [];
+  const found = await withDeadline(quietly(work, failures), ms);
+  if (found === TIMED_OUT) return { down: `the cache service did not answer in ${ms / 1e3} s` };
+  if (!found && failures.length) return { down: failures.join("; ") };
+  return { found };
+}
+
+// src/cache/image-cache.ts
+import { rm as rm7 } from "node:fs/promises";
+import { resolve as resolve5 } from "node:path";
+
+// src/cache/actions-cache.ts
+import { readdir as readdir3, stat as stat4 } from "node:fs/promises";
+import { join as join17, resolve as resolve3 } from "node:path";
+var CACHE_PATH = ".boot-image-vm-nix-cache";
+var LOOKUP_TIMEOUT_MS = 2e4;
+async function cacheUnavailable(env) {
+  if (!env.ACTIONS_RUNTIME_TOKEN || !(await actionsCache()).isFeatureAvailable()) {
+    return "the Actions cache service is not available here (no ACTIONS_RUNTIME_TOKEN / ACTIONS_RESULTS_URL)";
+  }
+  const workspace = resolve3(env.GITHUB_WORKSPACE || process.cwd());
+  if (workspace !== resolve3(process.cwd())) {
+    return `the working directory is not GITHUB_WORKSPACE (${workspace}), where @actions/cache puts entries`;
+  }
+  return void 0;
+}
+var nixFlags = ["--extra-experimental-features", "nix-command"];
+async function directoryBytes(dir) {
+  let total = 0;
+  for (const entry of await readdir3(dir, { withFileTypes: true }).catch(() => [])) {
+    const path = join17(dir, entry.name);
+    if (entry.isDirectory()) total += await directoryBytes(path);
+    else if (entry.isFile()) total += (await stat4(path)).size;
+  }
+  return total;
+}
+
+// src/cache/entry.ts
+import { existsSync as existsSync6, readFileSync as readFileSync5 } from "node:fs";
+import { mkdir as mkdir7, readdir as readdir4, rm as rm3, writeFile as writeFile7 } from "node:fs/promises";
+import { dirname as dirname4, join as join18 } from "node:path";
+
+// src/cache/bounded-run.ts
+import { spawn as spawn4 } from "node:child_process";
+function runBounded(command, args, options) {
+  return new Promise((resolve7) => {
+    if (options.timeoutMs <= 0) {
+      resolve7({ exitCode: null, stdout: "", stderr: "", timedOut: true });
+      return;
+    }
+    const stdout = [];
+    const stderr = [];
+    let timedOut = false;
+    const child = spawn4(command, args, { env: options.env, stdio: ["ignore", "pipe", "pipe"] });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGTERM");
+      setTimeout(() => child.kill("SIGKILL"), 5e3).unref();
+    }, options.timeoutMs);
+    child.stdout.on("data", (chunk2) => stdout.push(chunk2));
+    child.stderr.on("data", (chunk2) => stderr.push(chunk2));
+    const done = (exitCode, startError) => {
+      clearTimeout(timer);
+      resolve7({
+        exitCode,
+        stdout: Buffer.concat(stdout).toString("utf8"),
+        stderr: Buffer.concat(stderr).toString("utf8"),
+        timedOut,
+        ...startError ? { startError } : {}
+      });
+    };
+    child.on("error", (error2) => done(null, error2.message));
+    child.on("close", (code2) => done(timedOut ? null : code2));
+  });
+}
+
+// src/cache/keys.ts
+import { createHash as createHash4 } from "node:crypto";
+var KEY_PREFIX = "boot-image-vm-v2";
+function storeHash(path) {
+  const base = path.split("/").pop() ?? "";
+  const match = /^([0-9a-df-np-sv-z]{32})-/.exec(base);
+  if (!match) throw new Error(`not a store path: ${path}`);
+  return match[1];
+}
+function nixGeneration(version) {
+  const match = /^(\d+)\.(\d+)/.exec(version);
+  return match ? `${match[1]}.${match[2]}` : "unknown";
+}
+function segment(text2) {
+  return text2.replace(/[^A-Za-z0-9._]+/g, "_") || "none";
+}
+var sha256 = (text2) => createHash4("sha256").update(text2).digest("hex");
+function imageId(installable) {
+  const attr = installable.slice(installable.lastIndexOf("#") + 1);
+  return `${segment(attr).slice(0, 40)}.${sha256(installable).slice(0, 8)}`;
+}
+function basisHash(basis) {
+  if (basis.kind === "image") return storeHash(basis.drvPath);
+  return sha256([...new Set(basis.drvPaths)].sort().join("\n")).slice(0, 32);
+}
+function cacheKeys(parts) {
+  const system = segment(parts.system);
+  const lock = parts.flakeLockHash ? parts.flakeLockHash.slice(0, 16) : "nolock";
+  const nix = `nix${nixGeneration(parts.nixVersion)}`;
+  const kind = parts.basis.kind === "image" ? "i" : "d";
+  const prefix = `${KEY_PREFIX}-${system}-${lock}-${nix}-${imageId(parts.installable)}-${kind}-`;
+  return { key: `${prefix}${basisHash(parts.basis)}`, restoreKeys: [prefix] };
+}
+function splitByKey(withRunKey, withOtherKey) {
+  const other = new Set(withOtherKey);
+  const drvs = [...new Set(withRunKey)].filter((path) => path.endsWith(".drv")).sort();
+  return {
+    reusable: drvs.filter((drv) => other.has(drv)),
+    keyDependent: drvs.filter((drv) => !other.has(drv))
+  };
+}
+function storeName(path) {
+  return (path.split("/").pop() ?? path).replace(/^[0-9a-z]{32}-/, "").replace(/\.drv$/, "");
+}
+function parsePathInfo(json) {
+  const parsed = JSON.parse(json);
+  const entries = Array.isArray(parsed) ? parsed.map((item) => [void 0, item]) : Object.entries(parsed).map(
+    ([path, item]) => [path, item ?? { valid: false }]
+  );
+  const infos = [];
+  for (const [key, item] of entries) {
+    const path = typeof item.path === "string" ? item.path : key;
+    if (!path || item.valid === false) continue;
+    const references = Array.isArray(item.references) ? item.references.filter((r) => typeof r === "string") : [];
+    const dir = path.slice(0, path.lastIndexOf("/") + 1);
+    const info2 = {
+      path,
+      narSize: Number(item.narSize) || 0,
+      references: references.map((r) => r.startsWith("/") ? r : dir + r)
+    };
+    if (typeof item.narHash === "string") info2.narHash = item.narHash;
+    if (Array.isArray(item.signatures)) {
+      info2.signatures = item.signatures.flatMap((sig) => {
+        if (typeof sig === "string") return [sig];
+        const { keyName, sig: value } = sig ?? {};
+        return typeof keyName === "string" ? [`${keyName}:${String(value ?? "")}`] : [];
+      });
+    }
+    if (typeof item.ultimate === "boolean") info2.ultimate = item.ultimate;
+    infos.push(info2);
+  }
+  return infos;
+}
+function planSave(roots, infos, capBytes) {
+  const byPath = new Map(infos.map((info2) => [info2.path, info2]));
+  const chosen = /* @__PURE__ */ new Set();
+  const leftOut = [];
+  let bytes2 = 0;
+  for (const root of roots) {
+    if (!byPath.has(root) || chosen.has(root)) continue;
+    const added = [];
+    const stack = [root];
+    const seen = /* @__PURE__ */ new Set();
+    while (stack.length) {
+      const path = stack.pop();
+      if (seen.has(path) || chosen.has(path)) continue;
+      seen.add(path);
+      const info2 = byPath.get(path);
+      if (!info2) continue;
+      added.push(path);
+      stack.push(...info2.references);
+    }
+    const size2 = added.reduce((sum, path) => sum + (byPath.get(path)?.narSize ?? 0), 0);
+    if (bytes2 + size2 > capBytes) {
+      leftOut.push({ root, bytes: size2 });
+      continue;
+    }
+    bytes2 += size2;
+    for (const path of added) chosen.add(path);
+  }
+  return { paths: [...chosen].sort(), bytes: bytes2, leftOut };
+}
+function formatBytes2(bytes2) {
+  if (bytes2 < 1024) return `${bytes2} B`;
+  if (bytes2 < 1024 ** 2) return `${(bytes2 / 1024).toFixed(1)} KiB`;
+  if (bytes2 < 1024 ** 3) return `${(bytes2 / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(bytes2 / 1024 ** 3).toFixed(2)} GiB`;
+}
+function dependenciesFirst(paths, infos) {
+  const inSet = new Set(paths);
+  const byPath = new Map(infos.map((info2) => [info2.path, info2]));
+  const ordered2 = [];
+  const done = /* @__PURE__ */ new Set();
+  const visit = (root) => {
+    const stack = [[root, false]];
+    while (stack.length) {
+      const [path, expanded] = stack.pop();
+      if (done.has(path)) continue;
+      if (expanded) {
+        done.add(path);
+        ordered2.push(path);
+        continue;
+      }
+      stack.push([path, true]);
+      for (const ref of byPath.get(path)?.references ?? []) {
+        if (ref !== path && inSet.has(ref) && !done.has(ref)) stack.push([ref, false]);
+      }
+    }
+  };
+  for (const path of [...paths].sort()) visit(path);
+  return ordered2;
+}
+
+// src/cache/entry.ts
+var MANIFEST = "boot-image-vm-entry.json";
+function stubNarinfo(info2) {
+  return [
+    `StorePath: ${info2.path}`,
+    "URL: nar/served-by-a-substituter.nar",
+    "Compression: none",
+    `NarHash: ${info2.narHash}`,
+    `NarSize: ${info2.narSize}`,
+    `References: ${info2.references.map((ref) => ref.split("/").pop()).join(" ")}`,
+    ""
+  ].join("\n");
+}
+function readManifest(dir) {
+  const file = join18(dir, MANIFEST);
+  if (!existsSync6(file)) return void 0;
+  const parsed = JSON.parse(readFileSync5(file, "utf8"));
+  if (parsed.version !== 1 || !Array.isArray(parsed.stored)) return void 0;
+  return {
+    version: 1,
+    stored: parsed.stored,
+    external: parsed.external ?? [],
+    ...parsed.keep ? { keep: parsed.keep } : {}
+  };
+}
+async function writeEntry(nixPath, dir, manifest, externalInfos, env, deadline) {
+  for (const compression of ["zstd", "xz"]) {
+    await rm3(dir, { recursive: true, force: true });
+    await mkdir7(dir, { recursive: true });
+    const storeDir = dirname4(manifest.stored[0] ?? "/nix/store/x");
+    await writeFile7(join18(dir, "nix-cache-info"), `StoreDir: ${storeDir}
+`);
+    const stubs = externalInfos.map((info2) => join18(dir, `${storeHash(info2.path)}.narinfo`));
+    await Promise.all(externalInfos.map((info2, i) => writeFile7(stubs[i], stubNarinfo(info2))));
+    let failed2;
+    for (let i = 0; i < manifest.stored.length && !failed2; i += 200) {
+      const to = `file://${dir}?compression=${compression}`;
+      const args = ["copy", ...nixFlags, "--to", to, ...manifest.stored.slice(i, i + 200)];
+      const copy = await runBounded(nixPath, args, { env, timeoutMs: deadline - Date.now() });
+      if (copy.timedOut) throw new Error("nix copy --to took too long");
+      if (copy.exitCode !== 0) failed2 = copy.startError ?? (nixError(copy.stderr) || "failed");
+    }
+    if (!failed2) {
+      await Promise.all(stubs.map((stub) => rm3(stub, { force: true })));
+      await writeFile7(join18(dir, MANIFEST), JSON.stringify(manifest));
+      return compression;
+    }
+    if (!/compression|zstd/i.test(failed2)) throw new Error(`nix copy --to: ${failed2}`);
+  }
+  throw new Error("nix copy --to failed with zstd and with xz compression");
+}
+async function entryFileSizes(dir) {
+  const sizes = /* @__PURE__ */ new Map();
+  for (const name of await readdir4(dir).catch(() => [])) {
+    if (!name.endsWith(".narinfo")) continue;
+    const text2 = readFileSync5(join18(dir, name), "utf8");
+    const path = /^StorePath:\s*(\S+)/m.exec(text2)?.[1];
+    if (path) sizes.set(path, Number(/^FileSize:\s*(\d+)/m.exec(text2)?.[1] ?? 0));
+  }
+  return sizes;
+}
+var UNTRUSTED = /lacks a (?:valid )?signature|not a trusted user|trusted-users/i;
+async function importEntry(nixPath, dir, wanted, env, deadline) {
+  const manifest = readManifest(dir);
+  if (!manifest) return { imported: [], unused: [], error: "the entry has no manifest" };
+  const keep = new Set(manifest.keep ?? []);
+  const use = (path) => !wanted || wanted.has(path) || keep.has(path);
+  const imported = manifest.stored.filter(use);
+  const unused = manifest.stored.filter((path) => !use(path));
+  const fail = (error2) => ({
+    imported: [],
+    unused,
+    error: error2,
+    untrusted: UNTRUSTED.test(error2)
+  });
+  const external = manifest.external.filter(use);
+  if (imported.length && external.length) {
+    const nixStore = join18(dirname4(nixPath), "nix-store");
+    const realise = await runBounded(nixStore, ["--realise", ...external], {
+      env,
+      timeoutMs: deadline - Date.now()
+    });
+    if (realise.timedOut) return fail("fetching its references from the substituters took too long");
+    if (realise.exitCode !== 0) {
+      return fail(`its references are not in the substituters: ${nixError(realise.stderr)}`);
+    }
+  }
+  for (let i = 0; i < imported.length; i += 500) {
+    const batch = imported.slice(i, i + 500);
+    const args = ["copy", ...nixFlags, "--from", `file://${dir}`, "--no-check-sigs"];
+    const copy = await runBounded(nixPath, [...args, "--no-recursive", ...batch], {
+      env,
+      timeoutMs: deadline - Date.now()
+    });
+    if (copy.timedOut) return fail("the import (nix copy --from) took too long");
+    if (copy.exitCode !== 0) {
+      return fail(copy.startError ?? (nixError(copy.stderr) || "nix copy --from failed"));
+    }
+  }
+  return { imported, unused };
+}
+
+// src/cache/import-outcome.ts
+function importedOutcome(imported, sizes, reuse, exact, matchedKey) {
+  if (!imported.imported.length) {
+    const bytes2 = [...sizes.values()].reduce((sum, size2) => sum + size2, 0);
+    return {
+      status: "miss",
+      detail: `restored in vain: the closest entry (${matchedKey}) holds nothing this build uses (${imported.unused.length} paths, ${formatBytes2(bytes2)}); not imported`
+    };
+  }
+  return {
+    status: exact && reuse.basis.kind === "image" ? "hit" : "partial",
+    detail: describeImport(imported, sizes, reuse, exact ? void 0 : matchedKey)
+  };
+}
+function describeImport(outcome, sizes, reuse, matched) {
+  const bytes2 = (paths) => formatBytes2(paths.reduce((sum, path) => sum + (sizes.get(path) ?? 0), 0));
+  const from = matched ? ` from the closest entry (${matched})` : "";
+  const parts = [
+    reuse.basis.kind === "image" ? `restored${from}: ${outcome.imported.length} store paths, ${bytes2(outcome.imported)}` : `restored${from} ${outcome.imported.length} store paths (${bytes2(outcome.imported)}) that do not depend on the run's key`
+  ];
+  if (reuse.keyDependent.length) {
+    const names = reuse.keyDependent.map(storeName);
+    parts.push(
+      `still built: the ${names.length} derivation(s) that depend on the run's key (${names.slice(0, 10).join(", ")}${names.length > 10 ? ", \u2026" : ""})`
+    );
+  }
+  if (outcome.unused.length) {
+    parts.push(
+      `${outcome.unused.length} restored paths (${bytes2(outcome.unused)}) this build does not use were not imported`
+    );
+  }
+  return parts.join("; ");
+}
+
+// src/cache/reuse.ts
+var import_ssh23 = __toESM(require_lib2(), 1);
+import { mkdir as mkdir8, rm as rm4, writeFile as writeFile8 } from "node:fs/promises";
+import { dirname as dirname5, join as join19 } from "node:path";
+async function evaluateWithOtherKey(nix, request, ctx) {
+  const started = Date.now();
+  const dir = join19(ctx.tempDir, "cache-other-key");
+  await mkdir8(dir, { recursive: true, mode: 448 });
+  const publicKeyPath = join19(dir, "id_ed25519.pub");
+  const pair2 = import_ssh23.default.utils.generateKeyPairSync("ed25519", { comment: "boot-image-vm cache probe" });
+  await writeFile8(publicKeyPath, `${pair2.public}
+`);
+  try {
+    const evaluation = await evaluateDrvPath(
+      nix,
+      {
+        flake: request.flake,
+        image: request.image,
+        context: "host",
+        env: { [request.keyVar]: publicKeyPath },
+        dir
+      },
+      ctx
+    );
+    return { ...evaluation, ms: Date.now() - started };
+  } finally {
+    await rm4(dir, { recursive: true, force: true }).catch(() => void 0);
+  }
+}
+async function nixStoreQuery(nixPath, args, env, deadline) {
+  const nixStore = join19(dirname5(nixPath), "nix-store");
+  const lines2 = [];
+  const items = args.slice(1);
+  for (let i = 0; i < items.length; i += 500) {
+    const query = await runBounded(nixStore, [args[0], ...items.slice(i, i + 500)], {
+      env,
+      timeoutMs: deadline - Date.now()
+    });
+    if (query.exitCode !== 0) {
+      throw new Error(
+        query.timedOut ? `nix-store ${args[0]} took too long` : `nix-store ${args[0]}: ${query.startError ?? query.stderr.trim()}`
+      );
+    }
+    lines2.push(...query.stdout.split("\n").map((line) => line.trim()));
+  }
+  return lines2.filter((line) => line.startsWith("/"));
+}
+function drvClosure(nixPath, drvPath, env, deadline) {
+  return nixStoreQuery(nixPath, ["-qR", drvPath], env, deadline);
+}
+function drvOutputs(nixPath, drvPaths, env, deadline) {
+  if (!drvPaths.length) return Promise.resolve([]);
+  return nixStoreQuery(nixPath, ["--query", "--outputs", ...drvPaths], env, deadline).then(
+    (paths) => [...new Set(paths)]
+  );
+}
+async function analyseReuse(nixPath, drvPath, otherDrvPath, env, deadline) {
+  const closure = await drvClosure(nixPath, drvPath, env, deadline);
+  const wanted = [
+    ...closure.filter((path) => !path.endsWith(".drv")),
+    ...await drvOutputs(
+      nixPath,
+      closure.filter((path) => path.endsWith(".drv")),
+      env,
+      deadline
+    )
+  ];
+  if (otherDrvPath === drvPath) {
+    return { basis: { kind: "image", drvPath }, otherDrvPath, keyDependent: [], wanted };
+  }
+  const split = splitByKey(closure, await drvClosure(nixPath, otherDrvPath, env, deadline));
+  return {
+    basis: { kind: "deps", drvPaths: split.reusable },
+    otherDrvPath,
+    keyDependent: split.keyDependent,
+    wanted
+  };
+}
+
+// src/cache/substituters.ts
+var listOf = (value) => Array.isArray(value) ? value.filter((item) => typeof item === "string" && item !== "") : typeof value === "string" ? value.split(/\s+/).filter(Boolean) : [];
+function parseSubstituterConfig(json) {
+  const config = JSON.parse(json);
+  return {
+    substituters: listOf(config.substituters?.value),
+    trustedKeys: listOf(config["trusted-public-keys"]?.value)
+  };
+}
+function signedByTrustedKey(info2, trustedKeys) {
+  const names = new Set(trustedKeys.map((key) => key.slice(0, key.indexOf(":"))));
+  return (info2.signatures ?? []).some((sig) => names.has(sig.slice(0, sig.indexOf(":"))));
+}
+async function substituterConfig(nixPath, configShow, env, timeoutMs) {
+  const shown = await runBounded(nixPath, [...configShow, "--json", ...nixFlags], {
+    env,
+    timeoutMs
+  });
+  if (shown.exitCode !== 0) return void 0;
+  try {
+    return parseSubstituterConfig(shown.stdout);
+  } catch {
+    return void 0;
+  }
+}
+var BATCH = 200;
+var AT_ONCE = 4;
+async function servedPaths(nixPath, substituters, paths, env, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  const served = /* @__PURE__ */ new Set();
+  const unanswered = [];
+  for (const substituter of substituters) {
+    const left = paths.filter((path) => !served.has(path));
+    if (!left.length) break;
+    const batches = [];
+    for (let i = 0; i < left.length; i += BATCH) batches.push(left.slice(i, i + BATCH));
+    const failures = [];
+    const ask = async (batch) => {
+      const args = ["path-info", ...nixFlags, "--json", "--store", substituter, ...batch];
+      const answer = await runBounded(nixPath, args, { env, timeoutMs: deadline - Date.now() });
+      if (answer.exitCode !== 0) {
+        failures.push(answer.timedOut ? "no answer in time" : answer.stderr.trim().split("\n")[0]);
+        return;
+      }
+      for (const info2 of parsePathInfo(answer.stdout)) served.add(info2.path);
+    };
+    for (let i = 0; i < batches.length; i += AT_ONCE) {
+      await Promise.all(batches.slice(i, i + AT_ONCE).map(ask));
+    }
+    if (failures.length) unanswered.push(`${substituter} (${failures[0]})`);
+  }
+  return { served, unanswered };
+}
+
+// src/cache/run-facts.ts
+import { createHash as createHash5 } from "node:crypto";
+import { existsSync as existsSync7, readFileSync as readFileSync6 } from "node:fs";
+import { mkdir as mkdir9, readlink, rm as rm5 } from "node:fs/promises";
+import { dirname as dirname6, join as join20, resolve as resolve4 } from "node:path";
+var UNTRUSTED_ADVICE = "the Nix daemon does not trust this user, so it refuses the unsigned paths of a cache entry: add the runner's user to `trusted-users` in the daemon's nix.conf (or run as root); building without the image cache";
+async function storeTrust(nix, env) {
+  if (nix.storeMode !== "daemon") return "trusted";
+  const ping = await runBounded(nix.nixPath, ["store", "ping", ...nixFlags], {
+    env,
+    timeoutMs: 1e4
+  });
+  const trusted = /^Trusted:\s*(\d)/m.exec(ping.stdout + ping.stderr)?.[1];
+  return trusted === "1" ? "trusted" : trusted === "0" ? "untrusted" : "unknown";
+}
+async function flakeLockHash(nix, flake, env) {
+  const sha = (text2) => createHash5("sha256").update(text2).digest("hex");
+  const local = /^(?:path:|git\+file:(?:\/\/)?)?(\.{1,2}|\.{0,2}\/[^?#]*)(?:[?#].*)?$/.exec(flake);
+  if (local) {
+    const lock = join20(resolve4(local[1]), "flake.lock");
+    return existsSync7(lock) ? sha(readFileSync6(lock, "utf8")) : "";
+  }
+  const metadata = await run(nix.nixPath, ["flake", "metadata", "--json", ...nixFlags, flake], {
+    env
+  });
+  if (metadata.exitCode !== 0) return "";
+  try {
+    const locks = JSON.parse(metadata.stdout).locks;
+    return locks ? sha(JSON.stringify(locks)) : "";
+  } catch {
+    return "";
+  }
+}
+async function devshellEnvPath(nix, installable, env, tempDir) {
+  const profileDir = join20(tempDir, "devshell-profile");
+  await mkdir9(profileDir, { recursive: true });
+  const profile = join20(profileDir, "env");
+  try {
+    const args = ["print-dev-env", ...nixFlags, "--impure", installable, "--profile", profile];
+    const printed = await run(nix.nixPath, args, { env: { ...env, ...nix.env } });
+    if (printed.exitCode !== 0) return void 0;
+    let target = profile;
+    for (let hop = 0; hop < 5 && !target.startsWith("/nix/store/"); hop++) {
+      target = resolve4(dirname6(target), await readlink(target));
+    }
+    return target.startsWith("/nix/store/") ? target : void 0;
+  } catch {
+    return void 0;
+  } finally {
+    await rm5(profileDir, { recursive: true, force: true }).catch(() => void 0);
+  }
+}
+
+// src/cache/save.ts
+import { rm as rm6 } from "node:fs/promises";
+import { dirname as dirname7, join as join21 } from "node:path";
+var NOTHING_REUSABLE = "nothing to cache: every built path depends on the run's key";
+async function buildClosure(state, env, deadline) {
+  if (!state.drvPaths.length) return [];
+  const nixStore = join21(dirname7(state.nixPath), "nix-store");
+  const query = await runBounded(nixStore, ["-qR", "--include-outputs", ...state.drvPaths], {
+    env,
+    timeoutMs: deadline - Date.now()
+  });
+  if (query.exitCode !== 0) return [];
+  return query.stdout.split("\n").map((line) => line.trim()).filter((line) => line.startsWith("/") && !line.endsWith(".drv"));
+}
+async function pathInfos(nixPath, paths, env, deadline, recursive = false) {
+  const infos = [];
+  for (let i = 0; i < paths.length; i += 500) {
+    const args = ["path-info", ...nixFlags, "--json", ...recursive ? ["-r"] : []];
+    const info2 = await runBounded(nixPath, [...args, ...paths.slice(i, i + 500)], {
+      env,
+      timeoutMs: deadline - Date.now()
+    });
+    if (info2.exitCode !== 0) {
+      throw new Error(info2.timedOut ? "nix path-info took too long" : nixError(info2.stderr));
+    }
+    infos.push(...parsePathInfo(info2.stdout));
+  }
+  return [...new Map(infos.map((info2) => [info2.path, info2])).values()];
+}
+async function candidates(state, env, deadline) {
+  const builds = new Set(await drvOutputs(state.nixPath, state.drvPaths, env, deadline));
+  const extra = state.roots.filter((root) => !builds.has(root));
+  if (state.kind === "image") {
+    return { roots: [...state.roots, ...await buildClosure(state, env, deadline)], extra };
+  }
+  const [image, other] = [state.drvPaths[0], state.otherDrvPath];
+  if (!image || !other) return { roots: [], extra, none: "the second evaluation is missing" };
+  const { reusable } = splitByKey(
+    await drvClosure(state.nixPath, image, env, deadline),
+    await drvClosure(state.nixPath, other, env, deadline)
+  );
+  const outputs = await drvOutputs(state.nixPath, reusable, env, deadline);
+  return {
+    roots: [...outputs, ...extra],
+    extra,
+    none: outputs.length ? void 0 : NOTHING_REUSABLE
+  };
+}
+async function selectLocal(state, roots, env, deadline) {
+  const valid = (await pathInfos(state.nixPath, roots, env, deadline)).map((info2) => info2.path);
+  const closure = await pathInfos(state.nixPath, valid, env, deadline, true);
+  const paths = closure.map((info2) => info2.path);
+  const budget = Math.max(1e3, (deadline - Date.now()) / 3);
+  const asked = Date.now();
+  const answer = await servedPaths(state.nixPath, state.substituters, paths, env, budget);
+  const notes = [];
+  if (state.substituters.length) {
+    notes.push(
+      `asked ${state.substituters.length} substituter(s) about ${paths.length} paths in ${((Date.now() - asked) / 1e3).toFixed(1)} s`
+    );
+  }
+  if (answer.unanswered.length) {
+    notes.push(
+      `no answer from ${answer.unanswered.join(", ")}: paths signed by a trusted key counted as served`
+    );
+  }
+  const isServed = (info2) => Boolean(info2.narHash) && (answer.served.has(info2.path) || answer.unanswered.length > 0 && signedByTrustedKey(info2, state.trustedKeys));
+  return {
+    local: closure.filter((info2) => !isServed(info2)),
+    served: closure.filter(isServed),
+    notes
+  };
+}
+async function saveImageCache(state, log) {
+  const started = Date.now();
+  const base = { key: state.key, leftOut: [] };
+  if (state.hit) {
+    return { ...base, status: "skipped", detail: "exact hit: the entry exists already" };
+  }
+  const unavailable = state.skip ?? await cacheUnavailable(process.env);
+  if (unavailable) return { ...base, status: "skipped", detail: unavailable };
+  const env = { ...stringEnv(process.env), ...state.nixEnv };
+  const failures = [];
+  const deadline = started + state.timeoutSeconds * 1e3;
+  const work = async () => {
+    const found = await candidates(state, env, deadline);
+    if (found.none) return { ...base, status: "skipped", detail: found.none };
+    const { local, served, notes } = await selectLocal(state, found.roots, env, deadline);
+    const localPaths = new Set(local.map((info2) => info2.path));
+    const roots = found.roots.filter((root) => localPaths.has(root));
+    if (!roots.length) {
+      const detail = state.kind === "deps" ? `${NOTHING_REUSABLE} (the substituters serve the ${served.length} paths that do not)` : "nothing to cache: the substituters serve every path of the image";
+      return { ...base, status: "skipped", detail };
+    }
+    const plan = planSave(roots, local, state.maxBytes);
+    const named = state.kind === "deps" ? roots : state.roots;
+    const leftOut = plan.leftOut.filter((item) => named.includes(item.root));
+    const skippedExtra = plan.leftOut.length - leftOut.length;
+    if (!plan.paths.length) {
+      return { ...base, leftOut, status: "skipped", detail: "nothing fits under cache-max-size" };
+    }
+    const short = await checkDisk(
+      cacheSaveNeeds(state.dir, plan.bytes, process.env),
+      "saving the image cache"
+    );
+    if (short) return { ...base, leftOut, status: "error", detail: short };
+    const stored = new Set(plan.paths);
+    const externalPaths = new Set(
+      local.filter((info2) => stored.has(info2.path)).flatMap((info2) => info2.references).filter((ref) => !stored.has(ref))
+    );
+    const external = served.filter((info2) => externalPaths.has(info2.path));
+    const keep = planSave(found.extra, [...local, ...served], Number.MAX_SAFE_INTEGER).paths;
+    const manifest = {
+      version: 1,
+      stored: dependenciesFirst(plan.paths, local),
+      external: external.map((info2) => info2.path),
+      keep: keep.filter((path) => stored.has(path) || externalPaths.has(path))
+    };
+    const compression = await writeEntry(
+      state.nixPath,
+      state.dir,
+      manifest,
+      external,
+      env,
+      deadline
+    );
+    const bytes2 = await directoryBytes(state.dir);
+    const cache = await actionsCache();
+    const id = await quietly(() => cache.saveCache([CACHE_PATH], state.key), failures);
+    const saveMs = Date.now() - started;
+    const servedBytes = served.reduce((sum, info2) => sum + info2.narSize, 0);
+    const facts = [
+      `${plan.paths.length} store paths, ${formatBytes2(bytes2)} (${compression}; ${formatBytes2(plan.bytes)} uncompressed)`,
+      state.kind === "deps" ? "only what does not depend on the run's key (the image bakes it)" : "the image and what built it",
+      ...served.length ? [`left out ${served.length} paths the substituters serve (${formatBytes2(servedBytes)})`] : [],
+      ...notes,
+      ...leftOut.length ? [
+        `left out to stay under cache-max-size: ${leftOut.map((l) => `${l.root} (${formatBytes2(l.bytes)})`).join(", ")}`
+      ] : [],
+      ...skippedExtra ? [`${skippedExtra} build-time paths did not fit`] : []
+    ];
+    const fields = { ...base, leftOut, bytes: bytes2, paths: plan.paths.length, saveMs };
+    if (id > 0)
+      return {
+        ...fields,
+        status: "saved",
+        detail: `saved in ${(saveMs / 1e3).toFixed(1)} s: ${facts.join("; ")}`
+      };
+    if (cacheKeyTaken(failures)) {
+      return { ...fields, status: "skipped", detail: "another job saved this key first" };
+    }
+    return {
+      ...fields,
+      status: "error",
+      detail: `save failed: ${failures.join("; ") || "the cache service refused it"}`
+    };
+  };
+  let save;
+  try {
+    const outcome = await withDeadline(work(), state.timeoutSeconds * 1e3);
+    if (outcome === TIMED_OUT) signalChildren("SIGTERM");
+    save = outcome === TIMED_OUT ? { ...base, status: "error", detail: `timed out after ${state.timeoutSeconds} s` } : outcome;
+  } catch (error2) {
+    save = { ...base, status: "error", detail: errorMessage(error2) };
+  }
+  await rm6(state.dir, { recursive: true, force: true }).catch(() => void 0);
+  if (save.status === "error") log.warning(`The image cache was not saved: ${save.detail}`);
+  else log.info(`Image cache ${save.status} (${state.key}): ${save.detail}`);
+  return save;
+}
+
+// src/cache/image-cache.ts
+var DOWNLOAD_BACKSTOP_MS = 5e3;
+function cacheReport(restore) {
+  const { hit, drvPath, dir, reuse, substituters, refused, ...result } = restore;
+  void [hit, drvPath, dir, reuse, substituters, refused];
+  return result;
+}
+function nixEnvOf(nix, env) {
+  return { ...stringEnv(env), ...nix.env };
+}
+async function evaluateBoth(nix, request, ctx) {
+  const started = Date.now();
+  const keyVar = Object.keys(request.keyEnv)[0] ?? "PRE_NIXOS_ROOT_KEY";
+  const first = evaluateDrvPath(
+    nix,
+    {
+      flake: request.flake,
+      image: request.image,
+      context: "host",
+      env: request.keyEnv,
+      dir: request.buildDir
+    },
+    ctx
+  ).then((result) => ({ ...result, ms: Date.now() - started }));
+  const second = evaluateWithOtherKey(nix, { ...request, keyVar }, ctx);
+  const [a, b] = await Promise.all([first, second]);
+  const ms = { runKeyMs: a.ms, otherKeyMs: b.ms, bothMs: Date.now() - started };
+  if (!a.drvPath) return { error: a.error, ms };
+  if (!b.drvPath) {
+    return { drvPath: a.drvPath, error: `with a second key, it did not evaluate: ${b.error}`, ms };
+  }
+  return { drvPath: a.drvPath, otherDrvPath: b.drvPath, ms };
+}
+async function entryKeys(nix, request, drvs, env, deadline) {
+  const reuse = await analyseReuse(nix.nixPath, drvs.drvPath, drvs.otherDrvPath, env, deadline);
+  const system = await run(
+    nix.nixPath,
+    ["eval", ...nixFlags, "--raw", "--impure", "--expr", "builtins.currentSystem"],
+    { env }
+  );
+  const keys = cacheKeys({
+    system: system.exitCode === 0 ? system.stdout.trim() : "unknown-system",
+    installable: `${request.flake}#${request.image}`,
+    basis: reuse.basis,
+    nixVersion: nix.version,
+    flakeLockHash: await flakeLockHash(nix, request.flake, env)
+  });
+  return { reuse, ...keys };
+}
+async function restoreImageCache(nix, request, ctx) {
+  const started = Date.now();
+  const unavailable = await cacheUnavailable(ctx.env);
+  if (unavailable) return { status: "disabled", hit: false, detail: unavailable };
+  const env = nixEnvOf(nix, ctx.env);
+  const evaluated = await evaluateBoth(nix, request, ctx);
+  if (!evaluated.drvPath) {
+    return {
+      status: "error",
+      hit: false,
+      detail: "the image did not evaluate, so it has no cache key (the build stage says why)"
+    };
+  }
+  const drvPath = evaluated.drvPath;
+  const dir = resolve5(process.cwd(), CACHE_PATH);
+  const miss = (fields) => ({
+    hit: false,
+    drvPath,
+    dir,
+    restoreMs: Date.now() - started,
+    evaluations: evaluated.ms,
+    ...fields
+  });
+  if (!evaluated.otherDrvPath) {
+    return miss({ status: "error", detail: `not cached: ${evaluated.error}` });
+  }
+  const timeoutMs = request.timeoutSeconds * 1e3;
+  const deadline = started + timeoutMs;
+  try {
+    const { reuse, key, restoreKeys } = await entryKeys(
+      nix,
+      request,
+      { drvPath, otherDrvPath: evaluated.otherDrvPath },
+      env,
+      deadline
+    );
+    const substituters = await substituterConfig(
+      nix.nixPath,
+      nix.capabilities.configShow,
+      env,
+      1e4
+    ) ?? { substituters: [], trustedKeys: [] };
+    const kept = { key, reuse, substituters };
+    const short = await checkDisk(cacheRestoreNeeds(dir, ctx.env), "the image cache restore");
+    if (short) ctx.log.warning(short, { title: "Low disk space" });
+    await rm7(dir, { recursive: true, force: true });
+    const lookupMs = Math.min(LOOKUP_TIMEOUT_MS, Math.max(1e3, deadline - Date.now()));
+    const cache = await actionsCache();
+    const { found, down } = await cacheLookup(
+      () => cache.restoreCache([CACHE_PATH], key, restoreKeys, { lookupOnly: true }),
+      lookupMs
+    );
+    if (down) {
+      ctx.log.warning(`The image cache was not restored (building without it): ${down}`);
+      return miss({ status: "error", ...kept, detail: down, serviceDown: true });
+    }
+    if (!found) {
+      return miss({
+        status: "miss",
+        ...kept,
+        detail: reuse.basis.kind === "image" ? "no entry for this image, its lock file or system" : `no entry for this image's ${reuse.basis.drvPaths.length} derivations that do not depend on the run's key`
+      });
+    }
+    if (await storeTrust(nix, env) === "untrusted") {
+      ctx.log.warning(`The image cache was found (${found}) but not used: ${UNTRUSTED_ADVICE}`);
+      const detail2 = UNTRUSTED_ADVICE;
+      return miss({ status: "error", ...kept, matchedKey: found, detail: detail2, refused: detail2 });
+    }
+    const remaining = Math.max(1e3, deadline - Date.now());
+    const failures = [];
+    const download = quietly(
+      () => cache.restoreCache([CACHE_PATH], key, restoreKeys, {
+        timeoutInMs: remaining,
+        segmentTimeoutInMs: remaining
+      }),
+      failures
+    );
+    const matchedKey = await withDeadline(download, remaining + DOWNLOAD_BACKSTOP_MS);
+    if (matchedKey === TIMED_OUT || !matchedKey) {
+      const detail2 = matchedKey === TIMED_OUT ? `the download of ${found} took over ${request.timeoutSeconds} s` : `restore of ${found} failed: ${failures.join("; ") || "no entry after all"}`;
+      ctx.log.warning(`The image cache was not restored (building without it): ${detail2}`);
+      return miss({ status: "error", ...kept, detail: detail2, serviceDown: matchedKey === TIMED_OUT });
+    }
+    const bytesRestored = await directoryBytes(dir);
+    const sizes = await entryFileSizes(dir);
+    const imported = await importEntry(nix.nixPath, dir, new Set(reuse.wanted), env, deadline);
+    await rm7(dir, { recursive: true, force: true });
+    const restored = { ...kept, matchedKey, bytesRestored };
+    if (imported.error) {
+      const detail2 = imported.untrusted ? UNTRUSTED_ADVICE : imported.error;
+      ctx.log.warning(`The restored cache entry was not imported: ${detail2}`);
+      return miss({
+        status: "error",
+        ...restored,
+        detail: detail2,
+        refused: imported.untrusted ? detail2 : void 0
+      });
+    }
+    const outcome = importedOutcome(imported, sizes, reuse, matchedKey === key, matchedKey);
+    const restoreMs = Date.now() - started;
+    const detail = `${outcome.detail} (${(restoreMs / 1e3).toFixed(1)} s)`;
+    ctx.log.info(`Cache ${outcome.status}: ${detail}`);
+    if (outcome.status === "miss") return miss({ status: "miss", ...restored, detail });
+    return {
+      status: outcome.status,
+      hit: matchedKey === key,
+      drvPath,
+      dir,
+      ...restored,
+      restoreMs,
+      evaluations: evaluated.ms,
+      detail
+    };
+  } catch (error2) {
+    await rm7(dir, { recursive: true, force: true }).catch(() => void 0);
+    ctx.log.warning(`The image cache was not restored: ${errorMessage(error2)}`);
+    return miss({ status: "error", detail: errorMessage(error2) });
+  }
+}
+function cacheSaveState(restore, nix, parts) {
+  if (!restore.key || !restore.dir || !restore.reuse || !restore.drvPath) return void 0;
+  const basis = restore.reuse.basis;
+  return {
+    key: restore.key,
+    hit: restore.hit,
+    skip: restore.serviceDown ? "the cache service failed during the restore; not trying again" : restore.refused,
+    dir: restore.dir,
+    nixPath: nix.nixPath,
+    nixEnv: nix.env,
+    roots: [...new Set(parts.roots)],
+    // The image evaluated with the run's key first: the deps split starts from it.
+    drvPaths: [.../* @__PURE__ */ new Set([restore.drvPath, ...parts.drvPaths])],
+    kind: basis.kind,
+    otherDrvPath: basis.kind === "deps" ? restore.reuse.otherDrvPath : void 0,
+    substituters: restore.substituters?.substituters ?? [],
+    trustedKeys: restore.substituters?.trustedKeys ?? [],
+    maxBytes: parts.maxSizeMiB * 1024 * 1024,
+    timeoutSeconds: parts.timeoutSeconds
+  };
+}
+
+// src/cache/post-save.ts
+import { existsSync as existsSync8, readFileSync as readFileSync7 } from "node:fs";
+import { join as join22 } from "node:path";
+async function saveImageCacheFromState(rawState, reportDir, log) {
+  if (!rawState) return;
+  try {
+    const save = await saveImageCache(JSON.parse(rawState), log);
+    const file = reportDir ? join22(reportDir, "report.json") : "";
+    if (file && existsSync8(file)) {
+      const report = JSON.parse(readFileSync7(file, "utf8"));
+      if (report.cache) {
+        report.cache.save = save;
+        writeReportFiles(reportDir, report, renderSummary(report));
+      }
+    }
+    await summary.addRaw(`### Image cache
+
+${cacheSaveLine(save)}
+`).write();
+  } catch (error2) {
+    log.warning(`Image cache save: ${errorMessage(error2)}`);
+  }
+}
+
+// src/pipeline/builds.ts
+function buildContexts(inputs) {
+  return inputs.buildIn === "both" ? ["host", "devshell"] : [inputs.buildIn];
+}
+async function runBuilds(run2, nix, keyEnv, ctx) {
+  const { inputs, record } = run2;
+  const cancelled = () => ctx.signal.aborted;
+  const contexts = buildContexts(inputs);
+  const restore = await restoreCache(inputs, nix, keyEnv, ctx);
+  record.report.cache = cacheReport(restore);
+  const builds = [];
+  const started = Date.now();
+  for (const [index, context] of contexts.entries()) {
+    if (cancelled()) break;
+    const dir = context === "devshell" && contexts.length > 1 ? "build/devshell" : "build";
+    const buildEnv2 = index === 0 ? keyEnv : { [inputs.rootKeyEnv]: contextKey(run2.key, context, ctx) };
+    const build = await ctx.log.group(
+      `Build ${inputs.image} (${context})`,
+      () => buildImage(
+        nix,
+        {
+          flake: inputs.flake,
+          image: inputs.image,
+          context,
+          devshell: inputs.devshell || void 0,
+          env: buildEnv2,
+          dir: join23(ctx.reportDir, dir),
+          drvPath: index === 0 && context === "host" ? restore.drvPath : void 0
+        },
+        ctx
+      )
+    );
+    builds.push(build);
+    record.report.builds = builds;
+    record.save();
+  }
+  const judged = judgeBuilds(builds, cancelled());
+  record.report.stages.build = {
+    ...judged,
+    detail: `${judged.detail}; cache: ${restore.status}`,
+    durationMs: Date.now() - started
+  };
+  record.save();
+  if (restore.key && !cancelled()) await describeCacheSave(run2, nix, keyEnv, restore, builds, ctx);
+  return builds;
+}
+function restoreCache(inputs, nix, keyEnv, ctx) {
+  if (!inputs.cache) {
+    return Promise.resolve({ status: "disabled", hit: false, detail: "input 'cache' is false" });
+  }
+  return ctx.log.group(
+    "Restore the image cache",
+    () => restoreImageCache(
+      nix,
+      {
+        flake: inputs.flake,
+        image: inputs.image,
+        keyEnv,
+        buildDir: join23(ctx.reportDir, "build"),
+        timeoutSeconds: inputs.cacheTimeoutSeconds
+      },
+      ctx
+    )
+  );
+}
+async function describeCacheSave(run2, nix, keyEnv, restore, builds, ctx) {
+  const { inputs } = run2;
+  const devshellUsed = Boolean(inputs.devshell) || buildContexts(inputs).includes("devshell");
+  const envPath = devshellUsed && inputs.devshell ? await devshellEnvPath(nix, `${inputs.flake}#${inputs.devshell}`, keyEnv, ctx.tempDir) : void 0;
+  const state = cacheSaveState(restore, nix, {
+    roots: [...builds.flatMap((b) => b.outPath ? [b.outPath] : []), ...envPath ? [envPath] : []],
+    drvPaths: builds.flatMap((b) => b.drvPath ? [b.drvPath] : []),
+    maxSizeMiB: inputs.cacheMaxSizeMiB,
+    timeoutSeconds: inputs.cacheTimeoutSeconds
+  });
+  if (state) run2.hooks.onCacheSave?.(state);
+}
+function contextKey(key, context, ctx) {
+  const extra = createEphemeralKey(join23(key.dir, context));
+  ctx.secrets.add(extra.privateKey);
+  ctx.log.info(
+    `${context} build: its own ephemeral key, so Nix builds it instead of reusing the store`
+  );
+  return extra.publicKeyPath;
+}
+
+// src/env/env-stage.ts
+import { mkdir as mkdir11, writeFile as writeFile9 } from "node:fs/promises";
+import { join as join25 } from "node:path";
+
+// src/env/env-capture.ts
+import { constants as constants5 } from "node:fs";
+import { access as access4, mkdir as mkdir10, mkdtemp as mkdtemp2, realpath, rm as rm8, stat as stat5, statfs as statfs3 } from "node:fs/promises";
+import { join as join24, resolve as resolve6 } from "node:path";
+
+// src/env/env-diff.ts
+import { createHmac, randomBytes } from "node:crypto";
+
+// src/env/env-facts.ts
+var isPseudoVariable = (name) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name);
+var SETTING_REASON = {
+  store: ["high", "which store builds go to"],
+  sandbox: ["high", "whether builders see the host filesystem, and where their build dir appears"],
+  "build-dir": ["high", "where build directories are created"],
+  "experimental-features": ["high", "flakes and nix-command must be on for nix build .#\u2026"],
+  "build-users-group": ["high", "whether builds run as build users or as the caller"],
+  "system-features": ["high", "a derivation that requires a missing feature (kvm) cannot build"],
+  substituters: ["medium", "where prebuilt paths come from; an unreachable one costs time"],
+  "sandbox-build-dir": ["medium", "the path a sandboxed builder sees as its build directory"]
+};
+function factDifferences(host, dev) {
+  const out = [];
+  if (!dev.ok) return out;
+  const add = (name, a, b, likelihood, reason) => {
+    if ((a ?? null) === (b ?? null)) return;
+    const kind = a == null ? "added" : b == null ? "removed" : "changed";
+    const values = { ...a == null ? {} : { host: a }, ...b == null ? {} : { devshell: b } };
+    out.push({ name, kind, ...values, likelihood, reason });
+  };
+  add(".drv", host.drvPath, dev.drvPath, "high", "another derivation is another build");
+  const [h, d] = [host.nix, dev.nix];
+  add("nix version", h.version, d.version, "high", "another nix: other defaults and rules");
+  if (h.version === d.version) {
+    add("nix binary", h.realPath, d.realPath, "medium", "another build of the same nix version");
+  }
+  add("store mode", host.store.mode, dev.store.mode, "high", "in-process builds use TMPDIR");
+  if (!host.settingsError && !dev.settingsError) {
+    const keys = /* @__PURE__ */ new Set([...Object.keys(host.settings), ...Object.keys(dev.settings)]);
+    for (const key of [...keys].sort()) {
+      const [likelihood, reason] = SETTING_REASON[key] ?? ["medium", "a nix setting"];
+      add(`nix.conf ${key}`, host.settings[key], dev.settings[key], likelihood, reason);
+    }
+  }
+  const [m, n] = [host.tmpdir.socketHeadroom, dev.tmpdir.socketHeadroom];
+  if (m !== null && n !== null) {
+    const reason = "bytes left for a unix socket's path in the image's build directory";
+    add("socket headroom", `${m} bytes`, `${n} bytes`, n < m ? "high" : "low", reason);
+  }
+  return out;
+}
+
+// src/env/env-verdicts.ts
+var SUN_PATH_MAX = 108;
+var byteLength2 = (text2) => Buffer.byteLength(text2, "utf8");
+function socketHeadroom(dir) {
+  return SUN_PATH_MAX - 1 - byteLength2(dir.replace(/\/+$/, "") + "/");
+}
+function versionAtLeast(version, major, minor) {
+  const match = /^(\d+)\.(\d+)/.exec(version ?? "");
+  if (!match) return false;
+  const [a, b] = [Number(match[1]), Number(match[2])];
+  return a > major || a === major && b >= minor;
+}
+function drvName(drvPath) {
+  const base = drvPath.slice(drvPath.lastIndexOf("/") + 1);
+  return /^[0-9a-z]{32}-/.test(base) ? base.slice(33) : base;
+}
+function plannedBuildDir(input) {
+  const { settings, mode } = input;
+  if (mode !== "in-process") {
+    const note2 = mode === "daemon" ? "builds run in the daemon, under the daemon's own TMPDIR or build-dir: this context's TMPDIR does not reach them" : "builds run on another store";
+    return { buildDir: null, builderDir: null, socketHeadroom: null, buildDirNote: note2 };
+  }
+  let base;
+  let why;
+  if (settings["build-dir"]) {
+    base = settings["build-dir"];
+    why = "the build-dir setting";
+  } else if (versionAtLeast(input.version, 2, 30)) {
+    base = "/nix/var/nix/builds";
+    why = "Nix 2.30+ builds under the state dir";
+  } else {
+    base = input.tmpdir;
+    why = `Nix ${input.version ?? "< 2.30"} builds in-process under TMPDIR`;
+  }
+  const buildDir = `${base.replace(/\/+$/, "")}/nix-build-${input.drvName}-0`;
+  const sandboxed = settings.sandbox === "true" || settings.sandbox === "relaxed";
+  const builderDir = sandboxed ? settings["sandbox-build-dir"] || "/build" : buildDir;
+  const note = sandboxed ? `${why}; the sandbox shows it to the builder as ${builderDir}` : why;
+  return { buildDir, builderDir, socketHeadroom: socketHeadroom(builderDir), buildDirNote: note };
+}
+var SETTING_WEIGHT = {
+  store: 62,
+  sandbox: 60,
+  "build-dir": 60,
+  "experimental-features": 58,
+  "build-users-group": 52,
+  substituters: 50
+};
+var firstLine = (text2) => (text2 ?? "").split("\n")[0].slice(0, 300);
+function describeDrv(c) {
+  return c.drvPath ?? `no .drv (${firstLine(c.evalError) || "not evaluated"})`;
+}
+function drvVerdicts(host, dev, image, keyNames) {
+  const out = [];
+  const keyChanged = keyNames.filter((k) => host.env[k] !== dev.env[k]);
+  if (host.drvPath && dev.drvPath) {
+    if (host.drvPath === dev.drvPath) {
+      out.push({ weight: 10, text: `same .drv in both contexts: ${host.drvPath}` });
+    } else {
+      const why = keyChanged.length ? `; ${keyChanged.join(", ")} differs between them` : "";
+      out.push({
+        weight: 90,
+        text: `the devshell evaluates ${image} to a different .drv (host: ${host.drvPath}, devshell: ${dev.drvPath})${why}`
+      });
+    }
+  } else if (dev.ok && !dev.drvPath && host.drvPath) {
+    const text2 = `${image} does not evaluate in the devshell: ${firstLine(dev.evalError)}`;
+    out.push({ weight: 92, text: text2 });
+  } else if (!host.drvPath && dev.drvPath) {
+    const text2 = `${image} does not evaluate on the host (${firstLine(host.evalError)}), but does in the devshell: ${dev.drvPath}`;
+    out.push({ weight: 90, text: text2 });
+  } else if (!dev.ok) {
+    const text2 = host.drvPath ? `the host evaluates ${image} to ${host.drvPath}` : `${image} does not evaluate on the host: ${firstLine(host.evalError)}`;
+    out.push({ weight: host.drvPath ? 10 : 70, text: text2 });
+  } else {
+    out.push({ weight: 70, text: `${image} evaluates in neither context: ${describeDrv(host)}` });
+  }
+  return out;
+}
+var mib2 = (bytes2) => `${Math.floor(bytes2 / 2 ** 20)} MiB`;
+function tmpdirVerdicts(host, dev) {
+  const out = [];
+  if (!dev.exists || !dev.writable) {
+    const state = dev.exists ? "is not writable" : "does not exist";
+    out.push({ weight: 88, text: `the devshell's TMPDIR ${dev.path} ${state}` });
+  }
+  const n = dev.socketHeadroom;
+  const m = host.socketHeadroom;
+  if (n !== null && dev.builderDir) {
+    const where = dev.buildDir && dev.buildDir.startsWith(dev.path.replace(/\/+$/, "") + "/") ? `in-process under ${dev.path.replace(/\/+$/, "")}/` : `in ${dev.builderDir}/`;
+    const room = n < 0 ? `already ${-n} bytes over the unix socket path limit` : `leaving ${n} bytes for socket paths`;
+    const text2 = `builds in the devshell run ${where}, ${room} (host: ${m ?? "n/a, daemon"})`;
+    const weight = m !== null && n < m ? n < 40 ? 86 : 64 : 30;
+    out.push({ weight, text: text2 });
+  } else {
+    out.push({
+      weight: 25,
+      text: `builds in the devshell do not run under its TMPDIR: ${dev.buildDirNote}`
+    });
+  }
+  if (dev.freeBytes !== null && dev.freeBytes < 2 ** 30 && dev.buildDir) {
+    out.push({
+      weight: 50,
+      text: `only ${mib2(dev.freeBytes)} free under the devshell's TMPDIR ${dev.path}`
+    });
+  }
+  return out;
+}
+function nixVerdicts(host, dev) {
+  const out = [];
+  const [h, d] = [host.nix, dev.nix];
+  if (!d.onPath) {
+    const text2 = `the devshell has no nix on its PATH: a harness that runs \`nix\` inside it fails`;
+    out.push({ weight: 85, text: text2 });
+  }
+  if (h.version && d.version && h.version !== d.version) {
+    const text2 = `the devshell's nix is ${d.version} (${d.path}), the host's is ${h.version} (${h.path})`;
+    out.push({ weight: 80, text: text2 });
+  } else if (h.realPath !== d.realPath) {
+    const text2 = `the devshell runs another nix binary (${d.path}) than the host (${h.path}), both ${h.version ?? "of unknown version"}`;
+    out.push({ weight: 45, text: text2 });
+  } else if (d.onPath) {
+    out.push({ weight: 5, text: `same nix in both contexts: ${h.version ?? "?"} (${h.path})` });
+  }
+  if (d.error)
+    out.push({ weight: 40, text: `the devshell's nix did not run: ${firstLine(d.error)}` });
+  if (host.store.mode !== dev.store.mode) {
+    const text2 = `builds in the devshell go ${dev.store.mode === "daemon" ? "through the daemon" : dev.store.mode}, on the host ${host.store.mode === "daemon" ? "through the daemon" : host.store.mode}`;
+    out.push({ weight: 75, text: text2 });
+  }
+  for (const [c, label] of [
+    [host, "host"],
+    [dev, "devshell"]
+  ]) {
+    if (c.settingsError) {
+      out.push({
+        weight: 20,
+        text: `the ${label}'s nix configuration could not be read: ${firstLine(c.settingsError)}`
+      });
+    }
+  }
+  const keys = /* @__PURE__ */ new Set([...Object.keys(host.settings), ...Object.keys(dev.settings)]);
+  for (const key of [...keys].sort()) {
+    const [a, b] = [host.settings[key], dev.settings[key]];
+    if (a === b || host.settingsError || dev.settingsError) continue;
+    const text2 = `the devshell's nix has ${key} = ${b ?? "(unset)"} (host: ${a ?? "(unset)"})`;
+    out.push({ weight: SETTING_WEIGHT[key] ?? 48, text: text2 });
+  }
+  return out;
+}
+var SKIP_AS_VARIABLE = /* @__PURE__ */ new Set(["TMPDIR", "TMP", "TEMP", "TEMPDIR", "NIX_BUILD_TOP", "PATH"]);
+var VARIABLE_WEIGHT = {
+  NIX_CONFIG: 56,
+  NIX_REMOTE: 56,
+  SSL_CERT_FILE: 54
+};
+function verdictsFor(host, dev, differences, options) {
+  const image = options.image ?? "the image";
+  const keyNames = options.keyNames ?? [];
+  const out = [];
+  const variables = differences.filter((d) => !isPseudoVariable(d.name));
+  if (!dev.ok) {
+    const what = options.installable ? `\`nix develop ${options.installable}\`` : "nix develop";
+    out.push({ weight: 100, text: `${what} failed: ${firstLine(dev.error)}` });
+  }
+  out.push(...drvVerdicts(host, dev, image, keyNames));
+  if (dev.ok) {
+    out.push(...tmpdirVerdicts(host.tmpdir, dev.tmpdir));
+    out.push(...nixVerdicts(host, dev));
+  }
+  for (const d of variables) {
+    if (d.likelihood !== "high" || SKIP_AS_VARIABLE.has(d.name)) continue;
+    if (keyNames.includes(d.name) && host.drvPath !== dev.drvPath) continue;
+    const verb = d.kind === "added" ? "sets" : d.kind === "removed" ? "unsets" : "changes";
+    out.push({
+      weight: VARIABLE_WEIGHT[d.name] ?? 42,
+      text: `the devshell ${verb} ${d.name}: ${d.reason}`
+    });
+  }
+  if (variables.length) {
+    const count2 = (l) => variables.filter((d) => d.likelihood === l).length;
+    const text2 = `${variables.length} variables differ: ${count2("high")} likely to change a build, ${count2("medium")} possibly, ${count2("low")} unlikely`;
+    out.push({ weight: 8, text: text2 });
+  }
+  return out.sort((a, b) => b.weight - a.weight).map((v) => v.text);
+}
+
+// src/env/nix-output.ts
+var CAPTURED_SETTINGS = [
+  "store",
+  "sandbox",
+  "sandbox-build-dir",
+  "build-dir",
+  "build-users-group",
+  "experimental-features",
+  "substituters",
+  "system-features"
+];
+var XP_FEATURES = [
+  "ca-derivations",
+  "impure-derivations",
+  "flakes",
+  "nix-command",
+  "recursive-nix",
+  "no-url-literals",
+  "fetch-closure"
+];
+function renderSetting(key, value) {
+  if (Array.isArray(value)) {
+    const items = value.map(
+      (v) => key === "experimental-features" && typeof v === "number" ? XP_FEATURES[v] ?? `#${v}` : v
+    );
+    return items.map(String).join(" ");
+  }
+  if (value === null || value === void 0) return "";
+  return typeof value === "object" ? JSON.stringify(value) : String(value);
+}
+function parseConfigJson(text2) {
+  const config = JSON.parse(text2);
+  const out = {};
+  for (const key of CAPTURED_SETTINGS) {
+    if (key in config) out[key] = renderSetting(key, config[key]?.value);
+  }
+  return out;
+}
+var ANSI3 = /\x1b\[[0-9;?]*[A-Za-z]/g;
+function nixError2(stderr, fallback) {
+  const lines2 = stderr.replace(ANSI3, "").split("\n").filter((line) => line.trim() && !/^warning: Git tree '.*' is dirty$/.test(line));
+  const first = lines2.findIndex((line) => line.startsWith("error"));
+  const kept = (first >= 0 ? lines2.slice(first) : lines2).slice(0, 20).join("\n").slice(0, 2e3);
+  return kept || fallback;
+}
+
+// src/env/env-render.ts
+var MAX_CELL = 160;
+function cell(text2, max = MAX_CELL) {
+  const flat = text2.replace(/\r?\n/g, "\u23CE").replace(/\|/g, "\\|");
+  return flat.length > max ? `${flat.slice(0, max - 1)}\u2026` : flat;
+}
+function code(text2, max = MAX_CELL) {
+  if (text2 === null || text2 === void 0) return "\u2013";
+  if (text2 === "") return "(empty)";
+  const body = cell(text2, max);
+  const fence2 = body.includes("`") ? "``" : "`";
+  return `${fence2}${fence2.length > 1 ? " " : ""}${body}${fence2.length > 1 ? " " : ""}${fence2}`;
+}
+function table2(header, rows) {
+  const line = (cells) => `| ${cells.join(" | ")} |`;
+  return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
+}
+function pair(label, host, devshell) {
+  const mark = host === devshell ? label : `**${label}**`;
+  return [mark, host, devshell];
+}
+function bytes(n) {
+  if (n === null) return "\u2013";
+  if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(1)} GiB`;
+  return `${Math.floor(n / 2 ** 20)} MiB`;
+}
+function nixRows(h, d) {
+  const rows = [
+    pair("nix", code(h.nix.path), code(d.nix.path)),
+    pair("resolves to", code(h.nix.realPath), code(d.nix.realPath)),
+    pair("first nix on PATH", code(h.nix.onPath), code(d.nix.onPath)),
+    pair("version", code(h.nix.version), code(d.nix.version)),
+    pair("store mode", h.store.mode, d.store.mode),
+    pair("NIX_REMOTE", code(h.store.nixRemote), code(d.store.nixRemote)),
+    pair("daemon socket", String(h.store.daemonSocket), String(d.store.daemonSocket)),
+    pair("state dir writable", String(h.store.stateDirWritable), String(d.store.stateDirWritable)),
+    pair("uid", String(h.store.uid), String(d.store.uid))
+  ];
+  const keys = [.../* @__PURE__ */ new Set([...Object.keys(h.settings), ...Object.keys(d.settings)])].sort();
+  for (const key of keys) rows.push(pair(key, code(h.settings[key]), code(d.settings[key])));
+  if (h.settingsError || d.settingsError) {
+    rows.push(["config error", cell(h.settingsError ?? ""), cell(d.settingsError ?? "")]);
+  }
+  return rows;
+}
+function tmpdirRows(h, d) {
+  const [a, b] = [h.tmpdir, d.tmpdir];
+  const path = (t) => code(t.path) + (t.set ? "" : " (unset)");
+  return [
+    pair("TMPDIR", path(a), path(b)),
+    pair("bytes", String(a.bytes), String(b.bytes)),
+    pair("exists / writable", `${a.exists} / ${a.writable}`, `${b.exists} / ${b.writable}`),
+    pair("free", bytes(a.freeBytes), bytes(b.freeBytes)),
+    pair("build directory", code(a.buildDir), code(b.buildDir)),
+    pair("the builder sees", code(a.builderDir), code(b.builderDir)),
+    pair(
+      "socket headroom (bytes)",
+      String(a.socketHeadroom ?? "\u2013"),
+      String(b.socketHeadroom ?? "\u2013")
+    ),
+    pair("why there", cell(a.buildDirNote), cell(b.buildDirNote))
+  ];
+}
+function differenceRow(d) {
+  let devshell = code(d.devshell);
+  if (d.host && d.devshell && d.devshell.length > d.host.length && d.devshell.endsWith(`:${d.host}`)) {
+    devshell = `${code(d.devshell.slice(0, -d.host.length - 1))} + the host's`;
+  }
+  return [code(d.name), d.kind, d.likelihood, code(d.host), devshell, cell(d.reason, 300)];
+}
+function renderDiffMarkdown(report) {
+  const { host, devshell } = report.contexts;
+  const { flake, image } = report.request;
+  const installable = `${flake}#${report.request.devshell}`;
+  const out = [
+    "# What is different inside the devshell",
+    `The build's own context compared with \`nix develop ${installable}\`, for \`${flake}#${image}\`.`
+  ];
+  if (report.error) out.push(`**The comparison is incomplete:** ${cell(report.error, 1e3)}`);
+  out.push("## Verdicts", report.verdicts.map((v) => `- ${v}`).join("\n") || "- no differences");
+  out.push(
+    "## Derivation",
+    table2(
+      ["", "Host", "Devshell"],
+      [
+        pair(".drv", code(host.drvPath), code(devshell.drvPath)),
+        pair("evaluation error", cell(host.evalError ?? ""), cell(devshell.evalError ?? ""))
+      ]
+    )
+  );
+  out.push("## Nix", table2(["", "Host", "Devshell"], nixRows(host, devshell)));
+  out.push(
+    "## TMPDIR",
+    table2(["", "Host", "Devshell"], tmpdirRows(host, devshell)),
+    `Socket headroom = ${SUN_PATH_MAX - 1} (sun_path's ${SUN_PATH_MAX} bytes less the NUL) \u2212 the bytes of "<the builder sees>/": what is left for a socket path inside the build directory. The devshell's TMPDIR is shown as it is for you: the capture ran in a private scratch directory and its prefix is written back as your TMPDIR.`
+  );
+  const variables = report.differences.filter((d) => !isPseudoVariable(d.name));
+  const counts = ["high", "medium", "low"].map((l) => `${variables.filter((d) => d.likelihood === l).length} ${l}`).join(", ");
+  out.push(`## Variables (${variables.length} differ: ${counts})`);
+  if (variables.length) {
+    const header = ["Variable", "Change", "Likelihood", "Host", "Devshell", "Why it matters"];
+    out.push(table2(header, variables.map(differenceRow)));
+  }
+  out.push(
+    `Host: ${host.variables} variables, devshell: ${devshell.variables}. Whole environments (secret values redacted to a keyed hash: equal tags mean equal values): \`env/host.env\`, \`env/devshell.env\`.`
+  );
+  return out.join("\n\n") + "\n";
+}
+
+// src/env/env-diff.ts
+var NAME = /^[A-Za-z_][A-Za-z0-9_]*=/;
+var NAME_AFTER_NEWLINE = /\n([A-Za-z_][A-Za-z0-9_]*=)/;
+function parseEnv0(text2) {
+  const env = {};
+  const records = text2.split("\0");
+  for (let i = 0; i < records.length; i++) {
+    let record = records[i];
+    if (i === 0 && !NAME.test(record)) {
+      const match = NAME_AFTER_NEWLINE.exec(record);
+      if (!match) continue;
+      record = record.slice(match.index + 1);
+    }
+    const eq = record.indexOf("=");
+    if (eq <= 0) continue;
+    env[record.slice(0, eq)] = record.slice(eq + 1);
+  }
+  return env;
+}
+var REDACTION_KEY = randomBytes(32);
+function redactedTag(value) {
+  const digest2 = createHmac("sha256", REDACTION_KEY).update(value).digest("hex");
+  return `<redacted sha256:${digest2.slice(0, 8)}>`;
+}
+function redactEnv(env, secrets) {
+  const known = secrets.values();
+  for (const [name, value] of Object.entries(env)) {
+    if (isSecretName(name) && value.length >= 4) known.push(value);
+  }
+  const out = {};
+  for (const [name, value] of Object.entries(env)) {
+    const secret = value !== "" && (isSecretName(name) || known.some((s2) => value.includes(s2)));
+    out[name] = secret ? redactedTag(value) : value;
+  }
+  return out;
+}
+var TMP_NAMES = ["TMPDIR", "TMP", "TEMP", "TEMPDIR", "NIX_BUILD_TOP"];
+var TMP_REASON = "in-process builds (no daemon, Nix < 2.30) put their build directory under it: a longer path leaves less room for unix sockets, a removed one breaks the build";
+var TMP_REASON_ELSEWHERE = {
+  daemon: "builds go through the daemon, which builds under its own TMPDIR or build-dir: this context's TMPDIR does not reach them",
+  remote: "builds run on another store: this context's TMPDIR does not reach them"
+};
+var HIGH = {
+  NIX_BUILD_TOP: "nix develop's own temp dir, which TMPDIR then points at; it is never deleted",
+  NIX_CONFIG: "extra nix.conf lines that every nix command in the context applies",
+  NIX_REMOTE: "chooses the store: the daemon, or in-process with the build directory under TMPDIR",
+  NIX_PATH: "resolves <nixpkgs> and other <\u2026> lookups in impure evaluation",
+  NIX_CONF_DIR: "the directory nix.conf is read from",
+  NIX_USER_CONF_FILES: "the user nix.conf files read after the system one",
+  NIX_STATE_DIR: "which store nix opens",
+  NIX_STORE_DIR: "which store nix opens",
+  NIX_DAEMON_SOCKET_PATH: "which daemon nix talks to",
+  SSL_CERT_FILE: "the CA bundle for downloads: nix develop drops it (NixOS/nix#12234), which breaks single-user substitution",
+  NIX_SSL_CERT_FILE: "the CA bundle nix uses for substituters and fetchers",
+  HOME: "the user nix.conf (~/.config/nix/nix.conf) and the fetcher caches live under it",
+  XDG_CONFIG_HOME: "the user nix.conf is read from $XDG_CONFIG_HOME/nix/nix.conf",
+  XDG_CONFIG_DIRS: "nix.conf is also read from each $XDG_CONFIG_DIRS/nix/nix.conf"
+};
+var LOCALE = /^(LANG|LANGUAGE|LC_[A-Z_]+|LOCALE_ARCHIVE(_.*)?|TZ|TZDIR)$/;
+var DERIVATION_ATTRS = new Set(
+  "builder name system shellHook out outputs args stdenv src buildInputs nativeBuildInputs propagatedBuildInputs propagatedNativeBuildInputs depsBuildBuild depsHostHost depsTargetTarget buildPhase installPhase phases patches doCheck doInstallCheck strictDeps preferLocalBuild allowSubstitutes configureFlags cmakeFlags mesonFlags dontAddDisableDepTrack __structuredAttrs __ignoreNulls passAsFile".split(" ")
+);
+var SHELL_BOOKKEEPING = /* @__PURE__ */ new Set(["SHLVL", "PWD", "OLDPWD", "_", "SHELL", "BASHOPTS", "SHELLOPTS"]);
+function classifyVariable(name, options = {}) {
+  const high = (reason) => ({ likelihood: "high", reason });
+  const medium = (reason) => ({ likelihood: "medium", reason });
+  const low = (reason) => ({ likelihood: "low", reason });
+  if (options.keyNames?.includes(name)) {
+    return high(
+      "the flake reads it with builtins.getEnv under --impure: another value, another .drv"
+    );
+  }
+  if (HIGH[name]) return high(HIGH[name]);
+  if (TMP_NAMES.includes(name)) {
+    const mode = options.storeMode ?? "in-process";
+    return mode === "in-process" ? high(TMP_REASON) : low(TMP_REASON_ELSEWHERE[mode]);
+  }
+  if (name === "PATH") {
+    const nix = options.pathNix;
+    if (nix?.differs) {
+      const where = (path) => path ?? "none";
+      return high(`the first nix on PATH differs: ${where(nix.host)} vs ${where(nix.devshell)}`);
+    }
+    return medium(
+      `other tools come first; nix still resolves to ${nix?.host ?? "the same binary"} in both`
+    );
+  }
+  if (name === "IN_NIX_SHELL") {
+    return medium("tells tools they run inside nix develop: flakes and test harnesses branch on it");
+  }
+  if (name.startsWith("NIX_")) return medium("read by nix or by Nix-aware tools");
+  if (name.startsWith("LD_")) {
+    return medium("changes which shared libraries nix and the builders it starts load");
+  }
+  if (LOCALE.test(name)) return medium("locale: changes messages, sorting and encodings in tools");
+  if (name.startsWith("GIT_")) return medium("git reads it, and flake evaluation fetches git trees");
+  if (DERIVATION_ATTRS.has(name)) {
+    return low("a derivation attribute that nix develop exports; nix itself does not read it");
+  }
+  if (SHELL_BOOKKEEPING.has(name)) return low("shell bookkeeping");
+  return low("nix does not read it; it matters only to the tools that do");
+}
+var RANK = { high: 0, medium: 1, low: 2 };
+function byLikelihood(a, b) {
+  const pseudo = Number(isPseudoVariable(b.name)) - Number(isPseudoVariable(a.name));
+  return RANK[a.likelihood] - RANK[b.likelihood] || pseudo || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+}
+function comparedStoreMode(host, devshell, storeMode2 = host.store.mode) {
+  const devshellInProcess = devshell.ok && devshell.store.mode === "in-process";
+  return devshellInProcess ? "in-process" : storeMode2;
+}
+function diffEnvironments(host, devshell, options = {}) {
+  const pathNix = {
+    differs: (host.nix.onPathRealPath ?? null) !== (devshell.nix.onPathRealPath ?? null),
+    host: host.nix.onPath,
+    devshell: devshell.nix.onPath
+  };
+  const storeMode2 = comparedStoreMode(host, devshell, options.storeMode);
+  const names = /* @__PURE__ */ new Set([...Object.keys(host.env), ...Object.keys(devshell.env)]);
+  const differences = [];
+  for (const name of names) {
+    const a = host.env[name];
+    const b = devshell.env[name];
+    if (a === b) continue;
+    const kind = a === void 0 ? "added" : b === void 0 ? "removed" : "changed";
+    const { likelihood, reason } = classifyVariable(name, {
+      keyNames: options.keyNames,
+      pathNix,
+      storeMode: storeMode2
+    });
+    differences.push({ name, kind, host: a, devshell: b, likelihood, reason });
+  }
+  differences.push(...factDifferences(host, devshell));
+  differences.sort(byLikelihood);
+  const verdicts = verdictsFor(host, devshell, differences, options);
+  return { verdicts, differences };
+}
+function contextFacts(capture) {
+  const { env, ...facts } = capture;
+  return { ...facts, variables: Object.keys(env).length };
+}
+function storeMode(facts) {
+  const store = facts.store ?? facts.nixRemote ?? "auto";
+  if (store === "" || store === "auto") {
+    if (facts.stateDirWritable) return "in-process";
+    return facts.daemonSocket ? "daemon" : "in-process";
+  }
+  if (store === "daemon" || store.startsWith("unix://")) return "daemon";
+  if (store === "local" || store.startsWith("/") || store.startsWith("local?")) return "in-process";
+  return "remote";
+}
+
+// src/env/env-capture.ts
+async function resolveOnPath(path, cwd) {
+  for (const dir of (path ?? "").split(":")) {
+    const candidate = resolve6(cwd, dir || ".", "nix");
+    try {
+      await access4(candidate, constants5.X_OK);
+      if ((await stat5(candidate)).isFile()) return candidate;
+    } catch {
+    }
+  }
+  return null;
+}
+var escapeRegExp = (text2) => text2.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+var realOrSelf = (path) => realpath(path).catch(() => path);
+var holds = (promise, test = () => true) => promise.then(test, () => false);
+async function measureDir(path, statfsPath = path) {
+  const exists = await holds(stat5(path), (s2) => s2.isDirectory());
+  const writable = exists && await holds(access4(path, constants5.W_OK));
+  const freeBytes = await statfs3(statfsPath).then(
+    (s2) => s2.bavail * s2.bsize,
+    () => null
+  );
+  return { exists, writable, freeBytes };
+}
+async function storeFacts(env, settings) {
+  const stateDir = env.NIX_STATE_DIR || "/nix/var/nix";
+  const socket = env.NIX_DAEMON_SOCKET_PATH || `${stateDir}/daemon-socket/socket`;
+  const facts = {
+    nixRemote: env.NIX_REMOTE ?? null,
+    store: settings.store ?? null,
+    daemonSocket: await holds(stat5(socket), (s2) => s2.isSocket()),
+    stateDirWritable: await holds(access4(stateDir, constants5.R_OK | constants5.W_OK)),
+    uid: process.getuid?.() ?? -1
+  };
+  return { ...facts, mode: storeMode(facts) };
+}
+async function probeNix2(p) {
+  const [config, evaluation] = await Promise.all([
+    run(p.nix.path, [...p.configShow, "--json"], { env: p.env, cwd: p.cwd }),
+    run(
+      p.nix.path,
+      ["eval", "--raw", "--impure", `${p.request.flake}#${p.request.image}.drvPath`],
+      {
+        env: p.env,
+        cwd: p.cwd
+      }
+    )
+  ]);
+  let settings = {};
+  let settingsError;
+  try {
+    if (config.exitCode !== 0)
+      throw new Error(nixError2(config.stderr, config.startError ?? "failed"));
+    settings = parseConfigJson(config.stdout);
+  } catch (error2) {
+    settingsError = errorMessage(error2);
+  }
+  const drvPath = evaluation.exitCode === 0 ? evaluation.stdout.trim() || null : null;
+  const evalError = evaluation.exitCode === 0 ? void 0 : nixError2(evaluation.stderr, evaluation.startError ?? `exit code ${evaluation.exitCode}`);
+  return { settings, settingsError, drvPath, evalError };
+}
+async function identify(onPath, fallback, known) {
+  const path = onPath ?? fallback.nixPath;
+  const realPath = await realOrSelf(path);
+  const onPathRealPath = onPath ? realPath : null;
+  let error2;
+  if (!known.has(realPath)) {
+    const result = await run(path, ["--version"]);
+    let parsed2 = null;
+    try {
+      if (result.exitCode !== 0) {
+        throw new Error(result.startError ?? nixError2(result.stderr, "nix --version failed"));
+      }
+      parsed2 = parseNixVersion(result.stdout);
+    } catch (e) {
+      error2 = errorMessage(e);
+    }
+    known.set(realPath, parsed2);
+  }
+  const parsed = known.get(realPath) ?? null;
+  const version = parsed?.version ?? null;
+  const variant = parsed?.variant ?? null;
+  return { onPath, onPathRealPath, path, realPath, version, variant, ...error2 ? { error: error2 } : {} };
+}
+async function captureContexts(nix, request, options) {
+  const cwd = options.cwd ?? process.cwd();
+  const hostEnv = stringEnv({ ...options.env, ...nix.env, ...request.keyEnv });
+  const userTmp = (hostEnv.TMPDIR || "/tmp").replace(/(.)\/+$/, "$1");
+  const known = /* @__PURE__ */ new Map([
+    [await realOrSelf(nix.nixPath), { version: nix.version, variant: nix.variant }]
+  ]);
+  await mkdir10(options.tempDir, { recursive: true });
+  const scratch = await mkdtemp2(join24(options.tempDir, "env-capture-"));
+  try {
+    const [host, devshell] = await Promise.all([
+      captureHost(nix, request, hostEnv, cwd, known),
+      captureDevshell(nix, request, { hostEnv, scratch, userTmp, cwd, known, debug: options.debug })
+    ]);
+    const name = drvName(host.drvPath ?? devshell.drvPath ?? `${request.image}.drv`);
+    for (const capture of [host, devshell]) {
+      const lix = capture.nix.variant === "lix";
+      const planned = plannedBuildDir({
+        tmpdir: capture.tmpdir.realPath,
+        version: lix ? "2.18" : capture.nix.version,
+        mode: capture.store.mode,
+        settings: capture.settings,
+        drvName: drvName(capture.drvPath ?? "") || name
+      });
+      Object.assign(capture.tmpdir, planned);
+    }
+    return { host, devshell };
+  } finally {
+    await rm8(scratch, { recursive: true, force: true }).catch(() => void 0);
+  }
+}
+var NO_BUILD_DIR = { buildDir: null, builderDir: null, socketHeadroom: null, buildDirNote: "" };
+async function captureHost(nix, request, env, cwd, known) {
+  const started = Date.now();
+  const onPath = await resolveOnPath(env.PATH, cwd);
+  const identity = await identify(null, nix, known);
+  identity.onPath = onPath;
+  identity.onPathRealPath = onPath ? await realOrSelf(onPath) : null;
+  const probe = await probeNix2({
+    env,
+    nix: identity,
+    configShow: nix.capabilities.configShow,
+    cwd,
+    request
+  });
+  const tmp = env.TMPDIR || "/tmp";
+  const tmpdir4 = {
+    path: tmp,
+    set: Boolean(env.TMPDIR),
+    bytes: Buffer.byteLength(tmp),
+    realPath: await realOrSelf(tmp),
+    ...await measureDir(tmp),
+    ...NO_BUILD_DIR
+  };
+  const store = await storeFacts(env, probe.settings);
+  const durationMs = Date.now() - started;
+  return { context: "host", ok: true, env, nix: identity, ...probe, store, tmpdir: tmpdir4, durationMs };
+}
+async function captureDevshell(nix, request, o) {
+  const started = Date.now();
+  const installable = `${request.flake}#${request.devshell}`;
+  o.debug?.(`nix develop ${installable} -c env -0 (TMPDIR=${o.scratch})`);
+  const entered = await run(nix.nixPath, ["develop", installable, "-c", "env", "-0"], {
+    env: { ...o.hostEnv, TMPDIR: o.scratch },
+    cwd: o.cwd
+  });
+  const realEnv = entered.exitCode === 0 ? parseEnv0(entered.stdout) : {};
+  const scratchPrefix = new RegExp(escapeRegExp(o.scratch) + "(?=/|:|$)", "g");
+  const rewrite = (value) => value.replace(scratchPrefix, () => o.userTmp);
+  const env = Object.fromEntries(Object.entries(realEnv).map(([k, v]) => [k, rewrite(v)]));
+  const tmp = env.TMPDIR || "/tmp";
+  const realTmp = realEnv.TMPDIR || "/tmp";
+  const tmpdir4 = {
+    path: tmp,
+    set: Boolean(env.TMPDIR),
+    bytes: Buffer.byteLength(tmp),
+    // Nix resolves symlinks in TMPDIR: resolve the user's part of the rewritten path.
+    realPath: tmp === realTmp ? await realOrSelf(tmp) : await realOrSelf(o.userTmp) + tmp.slice(o.userTmp.length),
+    ...await measureDir(realTmp, tmp === realTmp ? realTmp : o.userTmp),
+    ...NO_BUILD_DIR
+  };
+  if (entered.exitCode !== 0 || !Object.keys(realEnv).length) {
+    const error2 = nixError2(entered.stderr, entered.startError ?? `exit code ${entered.exitCode}`);
+    const identity2 = { ...await identify(null, nix, o.known), onPath: null, onPathRealPath: null };
+    const store2 = await storeFacts(o.hostEnv, {});
+    const durationMs2 = Date.now() - started;
+    return {
+      context: "devshell",
+      ok: false,
+      error: error2,
+      env,
+      nix: identity2,
+      settings: {},
+      store: store2,
+      tmpdir: tmpdir4,
+      drvPath: null,
+      durationMs: durationMs2
+    };
+  }
+  const identity = await identify(await resolveOnPath(realEnv.PATH, o.cwd), nix, o.known);
+  const same = identity.realPath === await realOrSelf(nix.nixPath);
+  const configShow = same || !identity.version ? nix.capabilities.configShow : capabilitiesFor(identity.version, identity.variant ?? "nix").configShow;
+  const probe = await probeNix2({ env: realEnv, nix: identity, configShow, cwd: o.cwd, request });
+  const store = await storeFacts(realEnv, probe.settings);
+  const durationMs = Date.now() - started;
+  return { context: "devshell", ok: true, env, nix: identity, ...probe, store, tmpdir: tmpdir4, durationMs };
+}
+
+// src/env/env-stage.ts
+var ENV_FILES = ["env/diff.md", "env/diff.json", "env/host.env", "env/devshell.env"];
+function renderEnvFile(env) {
+  const escape = (value) => value.replace(/\\/g, "\\\\").replace(/\r/g, "\\r").replace(/\n/g, "\\n");
+  return Object.keys(env).sort().map((name) => `${name}=${escape(env[name])}
+`).join("");
+}
+async function diffBuildEnvironment(nix, request, ctx) {
+  const started = Date.now();
+  const dir = join25(ctx.reportDir, "env");
+  await mkdir11(dir, { recursive: true });
+  const installable = `${request.flake}#${request.devshell}`;
+  let captures;
+  try {
+    captures = await captureContexts(nix, request, {
+      env: ctx.env,
+      tempDir: ctx.tempDir,
+      debug: (message) => ctx.log.debug(message)
+    });
+  } catch (error3) {
+    const message = `the environment capture failed: ${errorMessage(error3)}`;
+    const result2 = { ok: false, error: message, verdicts: [], differences: [], durationMs: 0 };
+    result2.durationMs = Date.now() - started;
+    await writeFile9(join25(dir, "diff.json"), ctx.secrets.redact(JSON.stringify(result2, null, 2)));
+    return result2;
+  }
+  ctx.secrets.addFromEnvironment(captures.host.env);
+  ctx.secrets.addFromEnvironment(captures.devshell.env);
+  const redacted = (c) => ({
+    ...c,
+    env: redactEnv(c.env, ctx.secrets)
+  });
+  const host = redacted(captures.host);
+  const devshell = redacted(captures.devshell);
+  const keyNames = Object.keys(request.keyEnv);
+  const { verdicts, differences } = diffEnvironments(host, devshell, {
+    image: request.image,
+    installable,
+    keyNames,
+    // TMPDIR's weight follows where the action's builds run (setup decided it).
+    storeMode: nix.storeMode
+  });
+  const error2 = devshell.ok ? void 0 : `nix develop ${installable} failed: ${devshell.error}`;
+  const result = {
+    ok: devshell.ok,
+    ...error2 ? { error: error2 } : {},
+    verdicts,
+    differences,
+    durationMs: Date.now() - started
+  };
+  const files = devshell.ok ? ENV_FILES : ENV_FILES.filter((f) => f !== "env/devshell.env");
+  const report = {
+    schemaVersion: 1,
+    ...result,
+    request: { flake: request.flake, image: request.image, devshell: request.devshell, keyNames },
+    contexts: { host: contextFacts(host), devshell: contextFacts(devshell) },
+    files
+  };
+  const write = (name, text2) => writeFile9(join25(dir, name), ctx.secrets.redact(text2));
+  await Promise.all([
+    write("diff.md", renderDiffMarkdown(report)),
+    write("diff.json", JSON.stringify(report, null, 2) + "\n"),
+    write("host.env", renderEnvFile(host.env)),
+    devshell.ok ? write("devshell.env", renderEnvFile(devshell.env)) : Promise.resolve()
+  ]);
+  for (const verdict of verdicts.slice(0, 6)) ctx.log.info(ctx.secrets.redact(verdict));
+  ctx.log.info(
+    `env diff: ${differences.length} differences; capture took ${result.durationMs} ms (host ${host.durationMs} ms, devshell ${devshell.durationMs} ms)`
+  );
+  return {
+    ...result,
+    verdicts: verdicts.map((v) => ctx.secrets.redact(v)),
+    ...error2 ? { error: ctx.secrets.redact(error2) } : {}
+  };
+}
+
+// src/env/judge.ts
+function judgeEnvDiff(result) {
+  return {
+    status: result.ok ? "passed" : "warning",
+    detail: result.ok ? result.verdicts[0] ?? "no differences" : result.error ?? "failed"
+  };
+}
+function judgeEnvDiffError(error2) {
+  return { status: "warning", detail: `the env diff failed: ${errorMessage(error2)}` };
+}
+
+// src/pipeline/env-diff.ts
+function startEnvDiff(run2, nix, keyEnv) {
+  const { inputs, ctx, record } = run2;
+  const started = Date.now();
+  const log = labelledLog(ctx.log, "env diff");
+  log.info(`Diffing the build environment against ${inputs.devshell}, beside the build`);
+  return diffBuildEnvironment(
+    nix,
+    { flake: inputs.flake, image: inputs.image, devshell: inputs.devshell, keyEnv },
+    { ...ctx, log }
+  ).then((result) => {
+    record.report.envDiff = result;
+    return judgeEnvDiff(result);
+  }, judgeEnvDiffError).then((judgement) => {
+    record.report.stages["env-diff"] = { ...judgement, durationMs: Date.now() - started };
+    record.save();
+  });
+}
+function labelledLog(log, label) {
+  return {
+    info: (message) => log.info(`[${label}] ${message}`),
+    debug: (message) => log.debug(`[${label}] ${message}`),
+    warning: (message, annotation) => log.warning(message, annotation),
+    error: (message, annotation) => log.error(message, annotation),
+    group: (_name, fn) => fn()
+  };
+}
+
+// src/qemu/apt.ts
+import { existsSync as existsSync9, readFileSync as readFileSync8 } from "node:fs";
+
+// src/qemu/apt-policy.ts
+function aptPackages(firmware) {
+  return firmware === "uefi" ? ["qemu-system-x86", "ovmf"] : ["qemu-system-x86"];
+}
+function aptCommand(step, packages, asRoot) {
+  const options = ["-q", "-y", "-o", "DPkg::Lock::Timeout=120", "-o", "Acquire::Retries=3"];
+  const action = step === "update" ? ["update"] : ["install", "--no-install-recommends", ...packages];
+  const aptGet = ["apt-get", ...options, ...action];
+  if (asRoot) return { command: "env", args: ["DEBIAN_FRONTEND=noninteractive", ...aptGet] };
+  return { command: "sudo", args: ["-n", "DEBIAN_FRONTEND=noninteractive", ...aptGet] };
+}
+var DENIED = /a password is required|a terminal is required|not in the sudoers file|are you root\?|\(13: Permission denied\)|sudo: not found|sudo: command not found/i;
+var STALE = /\b404\s+Not Found\b/i;
+var TRANSIENT = /Temporary failure resolving|Could not resolve|Could not connect|Connection failed|Connection timed out|Connection reset|Error reading from server|Hash Sum mismatch|File has unexpected size|Could not get lock|Unable to acquire the dpkg frontend lock|Unable to lock (?:the )?(?:administration )?directory|\b50[0234]\s+\w|Undetermined Error|Failed to fetch/i;
+var UNKNOWN_PACKAGE = /Unable to locate package|has no installation candidate|is not available, but is referred to|maybe run apt-get update/i;
+function classifyAptFailure(output) {
+  if (DENIED.test(output)) return "denied";
+  if (STALE.test(output)) return "needs-update";
+  if (TRANSIENT.test(output)) return "transient";
+  if (UNKNOWN_PACKAGE.test(output)) return "needs-update";
+  return "other";
+}
+var APT_BACKOFF_MS = [5e3, 15e3];
+var APT_MAX_FAILURES = APT_BACKOFF_MS.length + 1;
+function nextAptStep(failed2, failure, failures, updated) {
+  if (failure === "denied") {
+    return {
+      delayMs: 0,
+      why: "apt-get needs root: this user is not root and sudo asks for a password"
+    };
+  }
+  if (failures >= APT_MAX_FAILURES) {
+    return { delayMs: 0, why: `apt-get failed ${failures} times` };
+  }
+  if (failure === "needs-update") {
+    if (failed2 === "install" && !updated) {
+      return { step: "update", delayMs: 0, why: "the package index looks stale: apt-get update" };
+    }
+    return {
+      delayMs: 0,
+      why: updated ? "the packages are not in this system\u2019s apt sources, even after apt-get update" : "apt-get update could not refresh the package index"
+    };
+  }
+  if (failure === "transient") {
+    const delayMs = APT_BACKOFF_MS[Math.min(failures - 1, APT_BACKOFF_MS.length - 1)];
+    return {
+      step: failed2,
+      delayMs,
+      why: `a mirror or lock problem: trying again in ${delayMs / 1e3} s`
+    };
+  }
+  return { delayMs: 0, why: "apt-get failed for a reason a retry would not change" };
+}
+
+// src/qemu/os-release.ts
+function parseOsRelease(text2) {
+  const fields = {};
+  for (const raw of text2.split("\n")) {
+    const line = raw.trim();
+    const match = /^([A-Z0-9_]+)=(.*)$/.exec(line);
+    if (!match) continue;
+    let value = match[2].trim();
+    const quote = value[0];
+    if ((quote === '"' || quote === "'") && value.endsWith(quote) && value.length >= 2) {
+      value = value.slice(1, -1);
+      if (quote === '"') value = value.replace(/\\(["\\$`])/g, "$1");
+    }
+    fields[match[1]] = value;
+  }
+  return fields;
+}
+function isDebianLike(fields) {
+  const ids = [fields.ID ?? "", ...(fields.ID_LIKE ?? "").split(/\s+/)].map((id) => id.toLowerCase());
+  return ids.some((id) => id === "debian" || id === "ubuntu");
+}
+function describeOs(fields) {
+  const name = fields.PRETTY_NAME || fields.NAME || fields.ID || "unknown";
+  const like = fields.ID_LIKE ? `, like ${fields.ID_LIKE}` : "";
+  return `${name} (ID=${fields.ID ?? "unset"}${like})`;
+}
+
+// src/qemu/path.ts
+import { accessSync, constants as constants6, statSync as statSync2 } from "node:fs";
+import { delimiter as delimiter3, join as join26 } from "node:path";
+function findOnPath(name, pathVariable) {
+  for (const dir of pathVariable.split(delimiter3).filter((d) => d.startsWith("/"))) {
+    const candidate = join26(dir, name);
+    try {
+      accessSync(candidate, constants6.X_OK);
+      if (statSync2(candidate).isFile()) return candidate;
+    } catch {
+    }
+  }
+  return void 0;
+}
+function ovmfFor(firmware, env) {
+  if (firmware !== "uefi") return {};
+  try {
+    return { ovmf: findOvmf(env) };
+  } catch (error2) {
+    return { reason: errorMessage(error2) };
+  }
+}
+function fromPath(firmware, env) {
+  const binary = findOnPath(QEMU_BINARY, env.PATH ?? "");
+  if (!binary) return { reason: `${QEMU_BINARY} is not on PATH (${env.PATH || "empty"})` };
+  const { ovmf, reason } = ovmfFor(firmware, env);
+  if (reason) return { reason: `${binary} is there, but no OVMF: ${reason}` };
+  return { binary, ovmf };
+}
+
+// src/qemu/run.ts
+import { spawn as spawn5 } from "node:child_process";
+var KILL_AFTER_MS = 5e3;
+function runStoppable(command, args, options) {
+  const { signal } = options;
+  if (signal?.aborted)
+    return Promise.resolve({ exitCode: null, stdout: "", stderr: "", stopped: true });
+  return new Promise((resolve7) => {
+    const child = spawn5(command, args, { env: options.env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    let stopped = false;
+    let startError;
+    let killTimer;
+    const stop = () => {
+      stopped = true;
+      child.kill("SIGTERM");
+      killTimer = setTimeout(() => child.kill("SIGKILL"), KILL_AFTER_MS);
+    };
+    const killOnExit = () => void child.kill("SIGKILL");
+    process.once("exit", killOnExit);
+    signal?.addEventListener("abort", stop, { once: true });
+    const lines2 = (chunk2) => {
+      if (options.onLine) {
+        for (const line of chunk2.split("\n")) if (line.trim()) options.onLine(line);
+      }
+    };
+    child.stdout.setEncoding("utf8").on("data", (chunk2) => {
+      stdout += chunk2;
+      lines2(chunk2);
+    });
+    child.stderr.setEncoding("utf8").on("data", (chunk2) => {
+      stderr += chunk2;
+      lines2(chunk2);
+    });
+    child.on("error", (error2) => startError = error2.message);
+    child.on("close", (code2) => {
+      clearTimeout(killTimer);
+      process.off("exit", killOnExit);
+      signal?.removeEventListener("abort", stop);
+      resolve7({ exitCode: startError ? null : code2, stdout, stderr, startError, stopped });
+    });
+  });
+}
+function pause(ms, signal) {
+  return new Promise((resolve7) => {
+    if (signal?.aborted) return resolve7();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve7();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+function lastError(text2) {
+  const lines2 = text2.replace(/\r/g, "").split("\n").map((line) => line.trim()).filter(Boolean);
+  const errors = lines2.filter((line) => /^(E:|error:|sudo:)/.test(line));
+  return (errors[errors.length - 1] ?? lines2[lines2.length - 1] ?? "no output").slice(0, 500);
+}
+
+// src/qemu/apt.ts
+function defaultAptEnvironment() {
+  return {
+    osReleaseFiles: ["/etc/os-release", "/usr/lib/os-release"],
+    qemuPath: "/usr/bin/qemu-system-x86_64",
+    asRoot: process.getuid?.() === 0
+  };
+}
+function readOsRelease(files) {
+  const file = files.find((f) => existsSync9(f));
+  return file ? parseOsRelease(readFileSync8(file, "utf8")) : void 0;
+}
+async function fromApt(firmware, ctx, signals, machine = defaultAptEnvironment()) {
+  const os = readOsRelease(machine.osReleaseFiles);
+  if (!os)
+    return {
+      reason: `no os-release file (${machine.osReleaseFiles.join(", ")}): not Debian or Ubuntu`
+    };
+  if (!isDebianLike(os)) return { reason: `${describeOs(os)} is not Debian or Ubuntu` };
+  if (!machine.asRoot && !findOnPath("sudo", ctx.env.PATH ?? "")) {
+    return { reason: "this user is not root and there is no sudo on PATH" };
+  }
+  const packages = aptPackages(firmware);
+  const env = stringEnv(ctx.env);
+  let step = "install";
+  let failures = 0;
+  let updated = false;
+  for (; ; ) {
+    if (signals.stop.aborted) return { reason: "stopped before apt-get ran", stopped: true };
+    const { command, args } = aptCommand(step, packages, machine.asRoot);
+    ctx.log.info(`QEMU (apt): ${command} ${args.join(" ")}`);
+    const ran = await runStoppable(command, args, { env, signal: signals.cancel });
+    if (ran.exitCode === 0) {
+      if (step === "install") break;
+      updated = true;
+      step = "install";
+      continue;
+    }
+    if (ran.stopped) return { reason: "stopped while apt-get ran", stopped: true };
+    failures++;
+    const output = ran.startError ?? `${ran.stdout}
+${ran.stderr}`;
+    const next = nextAptStep(step, classifyAptFailure(output), failures, updated);
+    const said = lastError(output);
+    if (!next.step) return { reason: `${next.why}; apt-get ${step} said: ${said}` };
+    ctx.log.info(`QEMU (apt): apt-get ${step} failed (${said}); ${next.why}`);
+    await pause(next.delayMs, AbortSignal.any([signals.stop, signals.cancel]));
+    step = next.step;
+  }
+  if (!existsSync9(machine.qemuPath)) {
+    return {
+      reason: `apt-get installed ${packages.join(" ")}, but ${machine.qemuPath} is not there`
+    };
+  }
+  const { ovmf, reason } = ovmfFor(firmware, ctx.env);
+  if (reason) return { reason: `apt-get installed ${packages.join(" ")}, but ${reason}` };
+  return { binary: machine.qemuPath, ovmf };
+}
+
+// src/qemu/nix.ts
+import { existsSync as existsSync10 } from "node:fs";
+import { join as join27 } from "node:path";
+
+// src/qemu/nix-output.ts
+function nixQemuArgs(flake, firmware, printOutPaths) {
+  return [
+    "build",
+    "--inputs-from",
+    flake,
+    "nixpkgs#qemu_kvm",
+    ...firmware === "uefi" ? ["nixpkgs#OVMF.fd"] : [],
+    "--no-link",
+    printOutPaths ? "--print-out-paths" : "--json"
+  ];
+}
+function parseBuildOutputs(stdout, printOutPaths) {
+  if (printOutPaths) {
+    return stdout.split("\n").map((line) => line.trim()).filter((line) => line.startsWith("/"));
+  }
+  try {
+    const built = JSON.parse(stdout);
+    if (!Array.isArray(built)) return [];
+    return built.flatMap(
+      (item) => Object.values(item?.outputs ?? {}).filter((p) => typeof p === "string")
+    );
+  } catch {
+    return [];
+  }
+}
+function hasNixpkgsInput(metadataJson) {
+  try {
+    const metadata = JSON.parse(metadataJson);
+    const locks = metadata.locks;
+    if (!locks?.nodes) return void 0;
+    const root = locks.nodes[locks.root ?? "root"];
+    return root?.inputs?.nixpkgs !== void 0;
+  } catch {
+    return void 0;
+  }
+}
+
+// src/qemu/nix.ts
+async function fromNix(nix, request, ctx, signal) {
+  const env = { ...stringEnv(ctx.env), ...nix.env };
+  const metadata = await runStoppable(
+    nix.nixPath,
+    ["flake", "metadata", "--json", "--no-write-lock-file", request.flake],
+    { env, signal }
+  );
+  if (metadata.stopped) return { reason: "stopped while nix flake metadata ran", stopped: true };
+  if (metadata.exitCode !== 0) {
+    return {
+      reason: `could not read the flake's inputs (nix flake metadata ${request.flake}): ${metadata.startError ?? lastError(metadata.stderr)}`
+    };
+  }
+  const has = hasNixpkgsInput(metadata.stdout);
+  if (has === void 0)
+    return { reason: `nix flake metadata printed no lock for ${request.flake}` };
+  if (!has) return { reason: `the flake ${request.flake} has no nixpkgs input` };
+  const args = nixQemuArgs(request.flake, request.firmware, nix.capabilities.printOutPaths);
+  ctx.log.info(`QEMU (nix): ${nix.nixPath} ${args.join(" ")}`);
+  const built = await runStoppable(nix.nixPath, args, { env, signal });
+  if (built.stopped) return { reason: "stopped while nix build ran", stopped: true };
+  if (built.exitCode !== 0) {
+    return {
+      reason: `nix ${args.slice(0, 5).join(" ")} failed: ${built.startError ?? lastError(built.stderr)}`
+    };
+  }
+  const outputs = parseBuildOutputs(built.stdout, nix.capabilities.printOutPaths);
+  const qemu = outputs.find((out) => existsSync10(join27(out, "bin", QEMU_BINARY)));
+  if (!qemu) {
+    return {
+      reason: `nixpkgs#qemu_kvm has no bin/${QEMU_BINARY} (outputs: ${outputs.join(", ") || "none"})`
+    };
+  }
+  const binary = join27(qemu, "bin", QEMU_BINARY);
+  if (request.firmware !== "uefi") return { binary, detail: qemu };
+  const fv = (out, file) => join27(out, "FV", file);
+  const fd = outputs.find(
+    (out) => existsSync10(fv(out, "OVMF_CODE.fd")) && existsSync10(fv(out, "OVMF_VARS.fd"))
+  );
+  if (!fd) return { reason: `nixpkgs#OVMF.fd has no FV/OVMF_CODE.fd and FV/OVMF_VARS.fd` };
+  return {
+    binary,
+    ovmf: { code: fv(fd, "OVMF_CODE.fd"), vars: fv(fd, "OVMF_VARS.fd") },
+    detail: qemu
+  };
+}
+
+// src/qemu/plan.ts
+var QEMU_SOURCES = ["path", "nix", "apt"];
+function sourcesFor(mode) {
+  return mode === "auto" ? [...QEMU_SOURCES] : [mode];
+}
+function notTried(mode, source) {
+  return {
+    source,
+    outcome: "skipped",
+    reason: `not tried: input 'qemu' is '${mode}'`,
+    durationMs: 0
+  };
+}
+function notNeeded(source, used) {
+  return { source, outcome: "skipped", reason: `not needed: ${used} gave QEMU`, durationMs: 0 };
+}
+function fixFor(source, firmware) {
+  const uefi = firmware === "uefi";
+  switch (source) {
+    case "path":
+      return `install QEMU in an earlier step (\`sudo apt-get install qemu-system-x86${uefi ? " ovmf" : ""}\`) or put a directory holding qemu-system-x86_64 on PATH` + (uefi ? ", with OVMF in /usr/share/OVMF or $OVMF" : "");
+    case "nix":
+      return 'give the flake a `nixpkgs` input (`inputs.nixpkgs.url = "github:NixOS/nixpkgs/nixos-25.05"`) and commit its flake.lock: QEMU then comes from that nixpkgs, pinned, through your substituters';
+    case "apt":
+      return "run on Debian or Ubuntu as root or with passwordless sudo (GitHub\u2019s ubuntu runners have both)";
+  }
+}
+function noQemuError(mode, firmware, attempts) {
+  const what = firmware === "uefi" ? "QEMU and OVMF" : "QEMU";
+  const lines2 = [
+    `No source could provide ${what} (input 'qemu' is '${mode}'). The three ways, and how to make each work:`
+  ];
+  for (const source of QEMU_SOURCES) {
+    const attempt3 = attempts.find((a) => a.source === source) ?? notTried(mode, source);
+    lines2.push(`- ${source}: ${attempt3.reason}. To use it: ${fixFor(source, firmware)}.`);
+  }
+  if (mode !== "auto") {
+    lines2.push(`Or set 'qemu: auto' to try path, then nix, then apt.`);
+  }
+  return lines2.join("\n");
+}
+function describeProvision(provision) {
+  const passed = provision.attempts.filter((a) => a.source !== provision.source).map((a) => `${a.source}: ${a.reason}`);
+  const others = passed.length ? `; ${passed.join("; ")}` : "";
+  switch (provision.status) {
+    case "ready":
+      return `qemu-system-x86_64 ${provision.version ?? "(version unknown)"} from ${provision.source}${others}`;
+    case "stopped":
+      return `stopped before QEMU was ready (not needed any more)${others}`;
+    case "failed":
+      return `no source gave QEMU${others}`;
+  }
+}
+function stoppedAttempt(source, where, cancelled, durationMs) {
+  const why = cancelled ? "the job was cancelled" : "provisioning was stopped (QEMU was not needed any more: the build failed or the run ended)";
+  return { source, outcome: "skipped", reason: `${where}: ${why}`, durationMs };
+}
+
+// src/qemu/version.ts
+var VERSION = /QEMU emulator version\s+(\d+(?:\.\d+)*\S*(?:\s+\([^)]*\))?)/;
+function parseQemuVersion(text2) {
+  return VERSION.exec(text2)?.[1].trim();
+}
+function readVersionProbe(binary, probe) {
+  if (probe.stopped) return { stopped: `stopped while \`${binary} --version\` ran` };
+  const version = parseQemuVersion(probe.stdout);
+  if (probe.exitCode === 0 && version) return { version };
+  const said = probe.startError ?? lastError(`${probe.stdout}
+${probe.stderr}`);
+  return { reason: `${binary} --version did not name a QEMU version (${said})` };
+}
+
+// src/qemu/judge.ts
+function judgeQemu(provision) {
+  const spent = provision.attempts.reduce((sum, a) => sum + a.durationMs, 0);
+  const status = provision.status === "ready" ? "passed" : provision.status === "failed" ? "failed" : "skipped";
+  return { status, durationMs: spent, detail: describeProvision(provision) };
+}
+
+// src/qemu/index.ts
+async function qemuFromPath(request, ctx) {
+  if (!sourcesFor(request.mode).includes("path")) return notTried(request.mode, "path");
+  const started = Date.now();
+  const tried = await tryOne(
+    "path",
+    fromPath(request.firmware, ctx.env),
+    ctx,
+    new AbortController().signal
+  );
+  if ("reason" in tried) return attempt2("path", "failed", tried.reason, started);
+  return ready(request, ctx, tried, [attempt2("path", "used", tried.detail, started)]);
+}
+async function provisionQemu(request, ctx, signals, earlier = []) {
+  const attempts = [...earlier];
+  const either = AbortSignal.any([signals.stop, signals.cancel]);
+  let current = "path";
+  try {
+    for (const source of sourcesFor(request.mode)) {
+      if (attempts.some((a) => a.source === source)) continue;
+      current = source;
+      if (either.aborted) return ended(request, "stopped", attempts);
+      const started = Date.now();
+      const tried = await tryOne(source, await gather(source, request, ctx, signals), ctx, either);
+      if ("reason" in tried && tried.stopped) {
+        const cancelled = signals.cancel.aborted;
+        attempts.push(stoppedAttempt(source, tried.reason, cancelled, Date.now() - started));
+        return ended(request, "stopped", attempts);
+      }
+      if ("reason" in tried) {
+        attempts.push(attempt2(source, "failed", tried.reason, started));
+        ctx.log.info(`QEMU (${source}): passed over: ${tried.reason}`);
+        continue;
+      }
+      return ready(request, ctx, tried, [
+        ...attempts,
+        attempt2(source, "used", tried.detail, started)
+      ]);
+    }
+  } catch (error2) {
+    attempts.push({
+      source: current,
+      outcome: "failed",
+      reason: `provisioning crashed: ${errorMessage(error2)}`,
+      durationMs: 0
+    });
+  }
+  return ended(request, either.aborted ? "stopped" : "failed", attempts, ctx);
+}
+async function gather(source, request, ctx, signals) {
+  switch (source) {
+    case "path":
+      return fromPath(request.firmware, ctx.env);
+    case "nix": {
+      const nix = await request.nix();
+      if (!nix) return { reason: request.noNix ?? "setup gave no usable Nix" };
+      return fromNix(nix, request, ctx, AbortSignal.any([signals.stop, signals.cancel]));
+    }
+    case "apt":
+      return fromApt(request.firmware, ctx, signals, request.apt);
+  }
+}
+async function tryOne(source, result, ctx, signal) {
+  if ("reason" in result) return result;
+  const probe = await runStoppable(result.binary, ["--version"], {
+    env: stringEnv(ctx.env),
+    signal
+  });
+  const read = readVersionProbe(result.binary, probe);
+  if ("stopped" in read) return { reason: read.stopped, stopped: true };
+  if ("reason" in read) return read;
+  const { version } = read;
+  const where = result.detail && result.detail !== result.binary ? ` in ${result.detail}` : "";
+  return { ...result, version, detail: `QEMU ${version} at ${result.binary}${where} (${source})` };
+}
+function attempt2(source, outcome, reason = "", started = Date.now()) {
+  return { source, outcome, reason, durationMs: Date.now() - started };
+}
+function ready(request, ctx, found, attempts) {
+  const used = attempts[attempts.length - 1].source;
+  const rest = ["path", "nix", "apt"];
+  const all = rest.map(
+    (source) => attempts.find((a) => a.source === source) ?? (sourcesFor(request.mode).includes(source) ? notNeeded(source, used) : notTried(request.mode, source))
+  );
+  const provision = {
+    status: "ready",
+    mode: request.mode,
+    source: used,
+    binary: found.binary,
+    version: found.version,
+    ...found.ovmf ? { ovmf: found.ovmf } : {},
+    attempts: all,
+    readyAfterMs: Date.now() - request.startedAt
+  };
+  ctx.log.info(
+    `QEMU ready after ${(provision.readyAfterMs / 1e3).toFixed(1)} s: ${describeProvision(provision)}`
+  );
+  return provision;
+}
+function ended(request, status, attempts, ctx) {
+  const stoppedBefore = (source) => ({
+    source,
+    outcome: "skipped",
+    reason: "not tried: provisioning was stopped (QEMU was not needed any more)",
+    durationMs: 0
+  });
+  const all = ["path", "nix", "apt"].map(
+    (source) => attempts.find((a) => a.source === source) ?? (status === "stopped" && sourcesFor(request.mode).includes(source) ? stoppedBefore(source) : notTried(request.mode, source))
+  );
+  const provision = {
+    status,
+    mode: request.mode,
+    attempts: all,
+    readyAfterMs: Date.now() - request.startedAt
+  };
+  if (status === "failed") {
+    provision.error = noQemuError(request.mode, request.firmware, all);
+    ctx?.log.error(provision.error, { title: "No QEMU" });
+  }
+  return provision;
+}
+
+// src/pipeline/qemu.ts
+async function startQemuStage(run2, nix, buildStop) {
+  const { inputs, record } = run2;
+  if (!inputs.boot) {
+    record.report.stages.qemu = { status: "skipped", durationMs: 0, detail: BOOT_OFF };
+    return { settled: true, building: false };
+  }
+  const state = { settled: false, building: false };
+  await startQemu(run2, nix, state, (provision) => {
+    record.report.qemu = provision;
+    record.report.stages.qemu = judgeQemu(provision);
+    if (provision.status === "ready" && provision.binary) void kvmCheck(run2, provision.binary);
+    if (provision.status === "failed") {
+      buildStop.abort();
+      if (state.building) signalChildren("SIGTERM");
+    }
+    record.save();
+  });
+  if (inputs.qemu === "path") await run2.beside.qemu;
+  return state;
+}
+function qemuFailed(run2) {
+  return run2.record.report.qemu?.status === "failed";
+}
+async function startQemu(run2, nix, state, settle) {
+  const { inputs, ctx, beside } = run2;
+  const request = {
+    mode: inputs.qemu,
+    firmware: inputs.firmware,
+    flake: inputs.flake,
+    startedAt: run2.record.startedAt,
+    nix,
+    // A given ISO needs no Nix: the nix source of QEMU is passed over.
+    noNix: inputs.iso ? ISO_GIVEN : void 0
+  };
+  const early = await qemuFromPath(request, ctx);
+  if ("status" in early) state.ready = early.binary;
+  const provisioning = "status" in early ? Promise.resolve(early) : provisionQemu(request, ctx, { stop: beside.stopQemu.signal, cancel: ctx.signal }, [early]);
+  beside.qemu = provisioning.then((provision) => {
+    state.settled = true;
+    settle(provision);
+    return provision;
+  });
+}
+
+// src/report/deliver.ts
+import { readFileSync as readFileSync9 } from "node:fs";
+import { join as join29 } from "node:path";
+
+// src/report/upload-retry.ts
+var UPLOAD_BUDGET_MS = 12e4;
+var FINAL = /non-retryable|storage quota|insufficient usage|not currently supported on GHES|No files were found|Invalid|\((?:400|401|403|404|409|422)\)/i;
+function retryDelayMs(message, attempt3, retryAfterMs2) {
+  if (FINAL.test(message)) return void 0;
+  const backoff = Math.min(3e4, 2e3 * 2 ** (attempt3 - 1));
+  return Math.max(backoff, retryAfterMs2 ?? 0);
+}
+function retryAfterMs(logLine) {
+  const seconds = [...logLine.matchAll(/"retry-after":\s*"(\d+)"/gi)].map((m) => Number(m[1]));
+  return seconds.length ? Math.max(...seconds) * 1e3 : void 0;
+}
+async function watchingRetryAfter(work) {
+  const original = process.stdout.write;
+  let seen;
+  process.stdout.write = function(chunk2, ...rest) {
+    if (typeof chunk2 === "string" && chunk2.includes("etry-after")) {
+      const ms = retryAfterMs(chunk2);
+      if (ms !== void 0) seen = Math.max(seen ?? 0, ms);
+    }
+    return original.call(this, chunk2, ...rest);
+  };
+  try {
+    return { value: await work(), retryAfterMs: seen };
+  } catch (error2) {
+    return { error: error2, retryAfterMs: seen };
+  } finally {
+    process.stdout.write = original;
+  }
+}
+async function retryWithinBudget(attempt3, options) {
+  const now = options.now ?? Date.now;
+  const sleep2 = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+  const started = now();
+  for (let n = 1; ; n++) {
+    const outcome = await watchingRetryAfter(() => attempt3(n));
+    if (!("error" in outcome) || outcome.error === void 0) return outcome.value;
+    const message = errorMessage(outcome.error);
+    const wait = retryDelayMs(message, n, outcome.retryAfterMs);
+    const elapsed = now() - started;
+    if (wait === void 0) throw outcome.error;
+    if (elapsed + wait >= options.budgetMs) {
+      const tried = `tried ${n} time${n === 1 ? "" : "s"} over ${Math.round(elapsed / 1e3)} s`;
+      throw new Error(`${message} (${tried}, up to the ${options.budgetMs / 1e3} s bound)`);
+    }
+    options.onRetry(message, wait);
+    await sleep2(wait);
+  }
+}
+
+// src/report/artifacts.ts
+import { createHash as createHash6 } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { readdir as readdir5, rm as rm9, stat as stat6 } from "node:fs/promises";
+import { join as join28 } from "node:path";
+var INVALID_PATH_CHARS = /[":<>|*?\r\n]/;
+var INVALID_NAME_CHARS = /[":<>|*?\r\n\\/]/g;
+async function uploadReport(options) {
+  const { reportDir, name, secrets, log } = options;
+  const env = options.env ?? process.env;
+  const withheld = [];
+  try {
+    const entries = await listReport(reportDir);
+    const needles = secretNeedles(secrets);
+    const files = [];
+    const excluded = [];
+    for (const entry of entries) {
+      if (entry.kind !== "file") {
+        excluded.push(`${entry.path} (${entry.kind})`);
+        continue;
+      }
+      const hit = await holdsSecret(reportDir, entry.path, needles);
+      if (hit instanceof Error) {
+        excluded.push(`${entry.path} (unreadable: ${hit.message})`);
+      } else if (hit) {
+        withheld.push(entry.path);
+      } else if (INVALID_PATH_CHARS.test(entry.path)) {
+        excluded.push(`${entry.path} (a character the artifact service refuses)`);
+      } else {
+        files.push(join28(reportDir, entry.path));
+      }
+    }
+    for (const path of withheld) {
+      await rm9(join28(reportDir, path), { force: true });
+      log.warning(
+        `${path} was withheld from the report artifact and deleted: it contains the value of a secret.`,
+        { title: "Report file withheld" }
+      );
+    }
+    if (excluded.length > 0) {
+      log.warning(`Left out of the report artifact: ${excluded.join(", ")}.`, {
+        title: "Report files left out"
+      });
+    }
+    const withheldNote = withheld.length > 0 ? `; ${count(withheld.length, "file")} withheld (secret)` : "";
+    if (files.length === 0) {
+      return { status: "skipped", detail: `no files to upload${withheldNote}`, withheld };
+    }
+    if (!env.ACTIONS_RUNTIME_TOKEN || !env.ACTIONS_RESULTS_URL) {
+      throw new Error("the runner gave no ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL");
+    }
+    const timeoutMs = options.timeoutMs ?? UPLOAD_BUDGET_MS;
+    const attempt3 = (n) => uploadUnderFreeName(name, files, reportDir, options.retentionDays, env, log, n);
+    const onRetry = (message, waitMs) => log.info(
+      `The report upload failed (${secrets.redact(scrubUrls(message))}); trying again in ${Math.ceil(waitMs / 1e3)} s.`
+    );
+    const uploaded = await withTimeout(
+      retryWithinBudget(attempt3, { budgetMs: timeoutMs, onRetry }),
+      timeoutMs,
+      `the results service did not finish the upload within ${Math.round(timeoutMs / 1e3)} s`
+    );
+    const url = artifactUrl(uploaded.id, env);
+    log.info(
+      `Report uploaded as artifact "${uploaded.name}" (id ${uploaded.id})${url ? `: ${url}` : ""}`
+    );
+    return {
+      status: "uploaded",
+      artifactId: uploaded.id,
+      name: uploaded.name,
+      ...url ? { artifactUrl: url } : {},
+      detail: `${count(files.length, "file")} (${uploaded.size ?? "?"} bytes zipped) as "${uploaded.name}"${withheldNote}`,
+      withheld
+    };
+  } catch (error2) {
+    const message = secrets.redact(scrubUrls(errorMessage(error2)));
+    log.warning(`The report was not uploaded: ${message}. It is still in ${reportDir}.`, {
+      title: "Report upload failed"
+    });
+    return { status: "failed", detail: `upload failed: ${message}`, withheld };
+  }
+}
+function artifactNameCandidates(name, env) {
+  const clean = (part) => (part ?? "").replace(INVALID_NAME_CHARS, "-").replace(/^[_-]+|[_-]+$/g, "");
+  const job = clean(env.GITHUB_JOB);
+  const step = clean(env.GITHUB_ACTION);
+  const base = [name, job, step].filter(Boolean).join("-");
+  const jobRun = jobBackendId(env.ACTIONS_RUNTIME_TOKEN) ?? `${Date.now()}-${Math.random()}`;
+  const unique = createHash6("sha256").update(jobRun).digest("hex").slice(0, 6);
+  return [.../* @__PURE__ */ new Set([name, base, `${base}-${unique}`])];
+}
+async function listReport(reportDir, prefix = "") {
+  const out = [];
+  const dirents = await readdir5(join28(reportDir, prefix), { withFileTypes: true });
+  for (const dirent of dirents.sort((a, b) => a.name < b.name ? -1 : 1)) {
+    const path = prefix ? `${prefix}/${dirent.name}` : dirent.name;
+    if (dirent.isDirectory()) {
+      out.push(...await listReport(reportDir, path));
+    } else if (dirent.isFile()) {
+      out.push({ path, kind: "file" });
+    } else if (dirent.isSymbolicLink()) {
+      const target = await stat6(join28(reportDir, path)).catch(() => void 0);
+      const kind = !target ? "broken symlink" : target.isFile() ? "file" : target.isDirectory() ? "directory symlink" : "special file";
+      out.push({ path, kind });
+    } else {
+      out.push({ path, kind: "special file" });
+    }
+  }
+  return out;
+}
+function secretNeedles(secrets) {
+  return secrets.values().map((value) => Buffer.from(value, "utf8"));
+}
+async function holdsSecret(reportDir, path, needles) {
+  if (needles.length === 0) return false;
+  if (needles.some((needle) => Buffer.from(path).includes(needle))) return true;
+  const overlap = Math.max(...needles.map((needle) => needle.length)) - 1;
+  let tail = Buffer.alloc(0);
+  try {
+    for await (const chunk2 of createReadStream(join28(reportDir, path))) {
+      const window2 = Buffer.concat([tail, chunk2]);
+      if (needles.some((needle) => window2.includes(needle))) return true;
+      tail = window2.subarray(Math.max(0, window2.length - overlap));
+    }
+  } catch (error2) {
+    return error2 instanceof Error ? error2 : new Error(String(error2));
+  }
+  return false;
+}
+async function uploadUnderFreeName(name, files, reportDir, retentionDays, env, log, attempt3 = 1) {
+  const client = new (await actionsArtifact()).DefaultArtifactClient();
+  const candidates2 = artifactNameCandidates(name, env);
+  if (attempt3 > 1) candidates2.push(`${candidates2[candidates2.length - 1]}-retry${attempt3}`);
+  for (const [index, candidate] of candidates2.entries()) {
+    try {
+      const result = await client.uploadArtifact(candidate, files, reportDir, {
+        ...retentionDays ? { retentionDays } : {}
+      });
+      if (result.id === void 0) throw new Error("the results service returned no artifact id");
+      return { id: result.id, size: result.size, name: candidate };
+    } catch (error2) {
+      const taken = /\(409\)|already exists/i.test(errorMessage(error2));
+      if (!taken || index === candidates2.length - 1) throw error2;
+      log.info(`An artifact named "${candidate}" already exists in this run; trying another name.`);
+    }
+  }
+  throw new Error("no artifact name left to try");
+}
+function artifactUrl(id, env) {
+  const { GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: runId } = env;
+  if (!repository || !runId) return void 0;
+  const server = (env.GITHUB_SERVER_URL || "https://github.com").replace(/\/+$/, "");
+  return `${server}/${repository}/actions/runs/${runId}/artifacts/${id}`;
+}
+function jobBackendId(token) {
+  try {
+    const payload = JSON.parse(
+      Buffer.from(token?.split(".")[1] ?? "", "base64url").toString("utf8")
+    );
+    const scope = String(payload.scp ?? "").split(" ").find((part) => part.startsWith("Actions.Results:"));
+    return scope?.split(":")[2] || void 0;
+  } catch {
+    return void 0;
+  }
+}
+function scrubUrls(text2) {
+  return text2.replace(/(https?:\/\/[^\s?'"]+)\?[^\s'"]*/g, "$1");
+}
+function count(n, noun) {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
+// src/report/deliver.ts
+function emptyReport(result = "setup-failed", decidedBy = "setup") {
+  const now = (/* @__PURE__ */ new Date()).toISOString();
+  return {
+    schemaVersion: 1,
+    result,
+    decidedBy,
+    complete: true,
+    startedAt: now,
+    finishedAt: now,
+    stages: {},
+    builds: []
+  };
+}
+function readReport(reportDir) {
+  try {
+    return JSON.parse(readFileSync9(join29(reportDir, "report.json"), "utf8"));
+  } catch {
+    return void 0;
+  }
+}
+function writeReport(report, reportDir, log) {
+  const summary2 = renderSummary(report);
+  try {
+    writeReportFiles(reportDir, report, summary2);
+  } catch (error2) {
+    log.warning(`The report files were not written to ${reportDir}: ${errorMessage(error2)}`);
+  }
+  return summary2;
+}
+async function deliverReport(report, reportDir, options) {
+  const { mode, name, retentionDays, secrets, log } = options;
+  writeReport(report, reportDir, log);
+  const wanted = mode === "always" || mode === "failure" && report.result !== "passed";
+  report.upload = wanted ? await uploadReport({ reportDir, name, retentionDays, secrets, log }) : { status: "skipped", detail: `upload: ${mode}`, withheld: [] };
+  report.stages.upload = {
+    status: report.upload.status === "failed" ? "warning" : report.upload.status === "skipped" ? "skipped" : "passed",
+    durationMs: 0,
+    detail: report.upload.detail
+  };
+  const summary2 = writeReport(report, reportDir, log);
+  try {
+    await summary.addRaw(summary2).write();
+  } catch (error2) {
+    log.warning(`The job summary was not written: ${errorMessage(error2)}`);
+  }
+}
+
+// src/pipeline/verdict.ts
 function decideVerdict(report) {
   if (report.setup && !report.setup.ok) return { result: "setup-failed", decidedBy: "setup" };
   if (report.qemu?.status === "failed") return { result: "setup-failed", decidedBy: "qemu" };
@@ -27265,11 +27976,49 @@ function decideVerdict(report) {
   }
   return { result: "passed", decidedBy: null };
 }
-function buildContexts(inputs) {
-  return inputs.buildIn === "both" ? ["host", "devshell"] : [inputs.buildIn];
-}
-var ISO_GIVEN = "input 'iso' given";
-var BOOT_OFF = "input 'boot' is false";
+
+// src/pipeline/run-record.ts
+var RunRecord = class {
+  constructor(reportDir, startedAt = Date.now()) {
+    this.reportDir = reportDir;
+    this.startedAt = startedAt;
+    this.report = {
+      schemaVersion: 1,
+      result: "passed",
+      decidedBy: null,
+      complete: false,
+      startedAt: new Date(startedAt).toISOString(),
+      finishedAt: "",
+      stages: {},
+      builds: []
+    };
+  }
+  reportDir;
+  startedAt;
+  report;
+  /** The verdict so far, and report.json and summary.md rewritten. */
+  save() {
+    Object.assign(this.report, decideVerdict(this.report), { finishedAt: (/* @__PURE__ */ new Date()).toISOString() });
+    writeReportFiles(this.reportDir, this.report, renderSummary(this.report));
+  }
+  /** One stage in its own log group, judged by the stage's own judge, timed here. */
+  async stage(log, name, title, work, judge) {
+    const started = Date.now();
+    const result = await log.group(title, work);
+    this.report.stages[name] = { ...judge(result), durationMs: Date.now() - started };
+    this.save();
+    return result;
+  }
+  /** The run is over: complete, cancelled if it was. */
+  finish(signal) {
+    this.report.complete = true;
+    if (signal?.aborted) this.report.cancelled = true;
+    this.save();
+    return this.report;
+  }
+};
+
+// src/pipeline.ts
 var KVM_NOT_CHECKED_YET = {
   runsGuest: false,
   reason: "not checked before the build: QEMU is provisioned beside it (the kvm system feature only matters to derivations that require it)",
@@ -27280,99 +28029,61 @@ async function runPipeline(inputs, ctx, hooks = {}) {
   try {
     return await runStages(inputs, ctx, hooks, beside);
   } finally {
-    beside.stopQemu.abort();
-    await beside.qemu;
-    await beside.kvm;
-    await beside.envDiff;
+    await stopBeside(beside);
   }
 }
 async function runStages(inputs, ctx, hooks, beside) {
-  const startedAt = Date.now();
-  const report = {
-    schemaVersion: 1,
-    result: "passed",
-    decidedBy: null,
-    complete: false,
-    startedAt: new Date(startedAt).toISOString(),
-    finishedAt: "",
-    stages: {},
-    builds: []
-  };
-  const save = () => {
-    Object.assign(report, decideVerdict(report), { finishedAt: (/* @__PURE__ */ new Date()).toISOString() });
-    writeReportFiles(ctx.reportDir, report, renderSummary(report));
-  };
-  const stage = async (name, title, work, judge) => {
-    const started = Date.now();
-    const result = await ctx.log.group(title, work);
-    report.stages[name] = { ...judge(result), durationMs: Date.now() - started };
-    save();
-    return result;
-  };
-  const cancelled = () => ctx.signal.aborted;
-  const end = async () => {
-    beside.stopQemu.abort();
-    await beside.qemu;
-    await beside.kvm;
-    await beside.envDiff;
-    return finish(report, save, ctx.signal);
-  };
-  const kvmCheck = (qemu2) => beside.kvm ??= inputs.kvm === "off" ? Promise.resolve({
-    runsGuest: false,
-    reason: "not checked: input 'kvm' is off",
-    durationMs: 0
-  }) : checkKvm({ qemu: qemu2 });
+  const record = new RunRecord(ctx.reportDir);
   const key = inputs.sshKey ? providedKey(inputs.sshKey, ctx.tempDir) : createEphemeralKey(ctx.tempDir);
   ctx.secrets.add(key.privateKey);
   hooks.onKey?.(key);
+  const run2 = { inputs, ctx, hooks, beside, record, key };
   let nixReady = () => {
   };
   const setupNixPromise = new Promise((r) => nixReady = r);
   if (inputs.iso) nixReady(void 0);
   const buildStop = new AbortController();
-  let building = false;
-  if (!inputs.boot) report.stages.qemu = { status: "skipped", durationMs: 0, detail: BOOT_OFF };
-  const noQemu = { settled: true };
-  const qemu = !inputs.boot ? noQemu : await startQemu(
-    inputs,
-    ctx,
-    { startedAt, nix: () => setupNixPromise, noNix: inputs.iso ? ISO_GIVEN : void 0 },
-    beside,
-    (provision) => {
-      report.qemu = provision;
-      report.stages.qemu = qemuStageRecord(provision);
-      if (provision.status === "ready" && provision.binary) void kvmCheck(provision.binary);
-      if (provision.status === "failed") {
-        buildStop.abort();
-        if (building) signalChildren("SIGTERM");
-      }
-      save();
-    }
+  const qemu = await startQemuStage(run2, () => setupNixPromise, buildStop);
+  if (qemuFailed(run2)) return endRun(run2);
+  if (inputs.iso) return bootGivenIso(run2, qemu, inputs.iso);
+  const setupRun = setupStage(run2, qemu);
+  setupRun.then(
+    (result) => nixReady(result.ok ? result.nix : void 0),
+    () => nixReady(void 0)
   );
-  if (inputs.qemu === "path") await beside.qemu;
-  const qemuFailed = () => report.qemu?.status === "failed";
-  if (qemuFailed()) return end();
-  const bootWhenQemuReady = async (iso2, nix2) => {
-    const waitStarted = Date.now();
-    if (!qemu.settled) ctx.log.info("The image is ready; waiting for QEMU to be provisioned.");
-    const provision = await beside.qemu;
-    if (provision?.status !== "ready" || !provision.binary || cancelled()) return end();
-    provision.bootWaitedMs = Date.now() - waitStarted;
-    save();
-    const provisioned = { binary: provision.binary, ovmf: provision.ovmf };
-    await bootStage(inputs, iso2, provisioned, key, kvmCheck, nix2, ctx, hooks, report);
-    return end();
-  };
-  if (inputs.iso) {
-    for (const name of ["setup", "build", "env-diff"]) {
-      report.stages[name] = { status: "skipped", durationMs: 0, detail: ISO_GIVEN };
-    }
-    report.cache = { status: "disabled", detail: ISO_GIVEN };
-    save();
-    ctx.log.info(`Booting the given ISO ${inputs.iso}: no Nix, no build, no env diff, no cache.`);
-    return bootWhenQemuReady(inputs.iso, void 0);
+  const setup = await setupRun;
+  const nix = setup.nix;
+  if (!setup.ok || !nix || ctx.signal.aborted || qemuFailed(run2)) return endRun(run2);
+  const keyEnv = { [inputs.rootKeyEnv]: key.publicKeyPath };
+  if (inputs.devshell) beside.envDiff = startEnvDiff(run2, nix, keyEnv);
+  const buildCtx = { ...ctx, signal: AbortSignal.any([ctx.signal, buildStop.signal]) };
+  qemu.building = true;
+  const builds = await runBuilds(run2, nix, keyEnv, buildCtx);
+  qemu.building = false;
+  if (buildStop.signal.aborted && !ctx.signal.aborted) return stoppedForQemu(run2);
+  const iso = builds[0]?.isoPath;
+  if (!iso || builds.some((build) => build.status !== "passed") || ctx.signal.aborted) {
+    return endRun(run2);
   }
-  const setupRun = stage(
+  if (!inputs.boot) {
+    record.report.stages.boot = { status: "skipped", durationMs: 0, detail: BOOT_OFF };
+    return endRun(run2);
+  }
+  return bootWhenQemuReady(run2, qemu, iso, nix);
+}
+function bootGivenIso(run2, qemu, iso) {
+  for (const name of ["setup", "build", "env-diff"]) {
+    run2.record.report.stages[name] = { status: "skipped", durationMs: 0, detail: ISO_GIVEN };
+  }
+  run2.record.report.cache = { status: "disabled", detail: ISO_GIVEN };
+  run2.record.save();
+  run2.ctx.log.info(`Booting the given ISO ${iso}: no Nix, no build, no env diff, no cache.`);
+  return bootWhenQemuReady(run2, qemu, iso, void 0);
+}
+async function setupStage(run2, qemu) {
+  const { inputs, ctx, record, hooks } = run2;
+  const setup = await record.stage(
+    ctx.log,
     "setup",
     "Set up Nix",
     () => setupNix(
@@ -27387,274 +28098,48 @@ async function runStages(inputs, ctx, hooks, beside) {
         // derivations that require it (a NixOS test, not an ISO), and blocking the build on
         // provisioning for it would put apt or nixpkgs' QEMU on the critical path. The real
         // check runs once QEMU exists, for the boot.
-        checkKvm: () => qemu.ready ? kvmCheck(qemu.ready) : Promise.resolve(KVM_NOT_CHECKED_YET)
+        checkKvm: () => qemu.ready ? kvmCheck(run2, qemu.ready) : Promise.resolve(KVM_NOT_CHECKED_YET)
       },
       ctx
     ),
-    (result) => ({
-      status: result.ok ? "passed" : "failed",
-      detail: result.ok ? `${result.nix?.variant} ${result.nix?.version} (${result.nix?.storeMode}); KVM device: ${result.kvm.action}` : result.error ?? "failed"
-    })
+    judgeSetup
   );
-  setupRun.then(
-    (result) => nixReady(result.ok ? result.nix : void 0),
-    () => nixReady(void 0)
-  );
-  const setup = await setupRun;
-  report.setup = setup;
+  record.report.setup = setup;
   hooks.onCleanupPaths?.(setup.cleanupPaths);
   hooks.onSetup?.(setup);
-  const nix = setup.nix;
-  if (!setup.ok || !nix || cancelled() || qemuFailed()) return end();
-  const keyEnv = { [inputs.rootKeyEnv]: key.publicKeyPath };
-  if (inputs.devshell) beside.envDiff = startEnvDiff(inputs, nix, keyEnv, ctx, report, save);
-  const buildCtx = { ...ctx, signal: AbortSignal.any([ctx.signal, buildStop.signal]) };
-  building = true;
-  const builds = await runBuilds(inputs, nix, key, keyEnv, buildCtx, hooks, report, save);
-  building = false;
-  if (buildStop.signal.aborted && !cancelled()) {
-    report.builds = builds.filter((build) => build.status === "passed");
-    report.stages.build = {
-      ...report.stages.build ?? { durationMs: 0 },
-      status: "skipped",
-      detail: "stopped: no source could provide QEMU (see the qemu stage)"
-    };
-    return end();
-  }
-  const iso = builds[0]?.isoPath;
-  if (!iso || builds.some((build) => build.status !== "passed") || cancelled()) return end();
-  if (!inputs.boot) {
-    report.stages.boot = { status: "skipped", durationMs: 0, detail: BOOT_OFF };
-    return end();
-  }
-  return bootWhenQemuReady(iso, nix);
+  return setup;
 }
-async function startQemu(inputs, ctx, from, beside, settle) {
-  const request = {
-    mode: inputs.qemu,
-    firmware: inputs.firmware,
-    flake: inputs.flake,
-    ...from
-  };
-  const state = { settled: false };
-  const early = await qemuFromPath(request, ctx);
-  if ("status" in early) state.ready = early.binary;
-  const provisioning = "status" in early ? Promise.resolve(early) : provisionQemu(request, ctx, { stop: beside.stopQemu.signal, cancel: ctx.signal }, [early]);
-  beside.qemu = provisioning.then((provision) => {
-    state.settled = true;
-    settle(provision);
-    return provision;
-  });
-  return state;
-}
-function qemuStageRecord(provision) {
-  const spent = provision.attempts.reduce((sum, a) => sum + a.durationMs, 0);
-  const status = provision.status === "ready" ? "passed" : provision.status === "failed" ? "failed" : "skipped";
-  return { status, durationMs: spent, detail: describeProvision(provision) };
-}
-function startEnvDiff(inputs, nix, keyEnv, ctx, report, save) {
-  const started = Date.now();
-  const log = labelledLog(ctx.log, "env diff");
-  log.info(`Diffing the build environment against ${inputs.devshell}, beside the build`);
-  return diffBuildEnvironment(
-    nix,
-    { flake: inputs.flake, image: inputs.image, devshell: inputs.devshell, keyEnv },
-    { ...ctx, log }
-  ).then(
-    (result) => {
-      report.envDiff = result;
-      return {
-        status: result.ok ? "passed" : "warning",
-        detail: result.ok ? result.verdicts[0] ?? "no differences" : result.error ?? "failed"
-      };
-    },
-    (error2) => ({
-      status: "warning",
-      detail: `the env diff failed: ${errorMessage(error2)}`
-    })
-  ).then((record) => {
-    report.stages["env-diff"] = { ...record, durationMs: Date.now() - started };
-    save();
-  });
-}
-function labelledLog(log, label) {
-  return {
-    info: (message) => log.info(`[${label}] ${message}`),
-    debug: (message) => log.debug(`[${label}] ${message}`),
-    warning: (message, annotation) => log.warning(message, annotation),
-    error: (message, annotation) => log.error(message, annotation),
-    group: (_name, fn) => fn()
-  };
-}
-async function runBuilds(inputs, nix, key, keyEnv, ctx, hooks, report, save) {
-  const cancelled = () => ctx.signal.aborted;
-  const contexts = buildContexts(inputs);
-  const restore = inputs.cache ? await ctx.log.group(
-    "Restore the image cache",
-    () => restoreImageCache(
-      nix,
-      {
-        flake: inputs.flake,
-        image: inputs.image,
-        keyEnv,
-        buildDir: join24(ctx.reportDir, "build"),
-        timeoutSeconds: inputs.cacheTimeoutSeconds
-      },
-      ctx
-    )
-  ) : { status: "disabled", hit: false, detail: "input 'cache' is false" };
-  report.cache = cacheReport(restore);
-  const builds = [];
-  const started = Date.now();
-  for (const [index, context] of contexts.entries()) {
-    if (cancelled()) break;
-    const dir = context === "devshell" && contexts.length > 1 ? "build/devshell" : "build";
-    const buildEnv2 = index === 0 ? keyEnv : { [inputs.rootKeyEnv]: contextKey(key, context, ctx) };
-    const build = await ctx.log.group(
-      `Build ${inputs.image} (${context})`,
-      () => buildImage(
-        nix,
-        {
-          flake: inputs.flake,
-          image: inputs.image,
-          context,
-          devshell: inputs.devshell || void 0,
-          env: buildEnv2,
-          dir: join24(ctx.reportDir, dir),
-          drvPath: index === 0 && context === "host" ? restore.drvPath : void 0
-        },
-        ctx
-      )
-    );
-    builds.push(build);
-    report.builds = builds;
-    save();
-  }
-  const judged = judgeBuilds(builds, cancelled());
+function stoppedForQemu(run2) {
+  const report = run2.record.report;
+  report.builds = report.builds.filter((build) => build.status === "passed");
   report.stages.build = {
-    ...judged,
-    detail: `${judged.detail}; cache: ${restore.status}`,
-    durationMs: Date.now() - started
+    ...report.stages.build ?? { durationMs: 0 },
+    status: "skipped",
+    detail: STOPPED_FOR_QEMU
   };
-  save();
-  if (restore.key && !cancelled()) {
-    const devshellUsed = Boolean(inputs.devshell) || contexts.includes("devshell");
-    const envPath = devshellUsed && inputs.devshell ? await devshellEnvPath(nix, `${inputs.flake}#${inputs.devshell}`, keyEnv, ctx.tempDir) : void 0;
-    const state = cacheSaveState(restore, nix, {
-      roots: [
-        ...builds.flatMap((b) => b.outPath ? [b.outPath] : []),
-        ...envPath ? [envPath] : []
-      ],
-      drvPaths: builds.flatMap((b) => b.drvPath ? [b.drvPath] : []),
-      maxSizeMiB: inputs.cacheMaxSizeMiB,
-      timeoutSeconds: inputs.cacheTimeoutSeconds
-    });
-    if (state) hooks.onCacheSave?.(state);
-  }
-  return builds;
-}
-async function bootStage(inputs, iso, qemu, key, kvmCheck, nix, ctx, hooks, report) {
-  const vmStarted = Date.now();
-  const vm = await runVm(
-    {
-      iso,
-      firmware: inputs.firmware,
-      qemu: qemu.binary,
-      ovmf: qemu.ovmf,
-      memoryMiB: inputs.memoryMiB,
-      cpus: inputs.cpus,
-      kvm: inputs.kvm,
-      kvmCheck: inputs.kvm === "off" ? void 0 : await kvmCheck(qemu.binary),
-      bootTimeoutSeconds: inputs.bootTimeoutSeconds,
-      privateKeyPath: key.privateKeyPath,
-      keyRefusedHint: keyRefusedHint(inputs),
-      probes: inputs.probes,
-      testCommand: inputs.testCommand,
-      testTimeoutSeconds: inputs.testTimeoutSeconds,
-      onQemuStarted: hooks.onQemuStarted
-    },
-    // The test command runs with the action's Nix, as later steps do.
-    nix ? { ...ctx, env: withNixStepEnv(ctx.env, nixStepEnv(nix, ctx.env)) } : ctx
-  );
-  report.vm = vm;
-  const boot = vm.boot;
-  report.stages.boot = {
-    status: boot.status === "passed" ? "passed" : "failed",
-    durationMs: Date.now() - vmStarted,
-    detail: boot.status === "passed" ? `SSH ready after ${boot.bootSeconds?.toFixed(1)} s under ${boot.accel}` : boot.error ?? "boot failed"
-  };
-  if (boot.status !== "passed") return;
-  const failed2 = vm.probes.filter((probe) => probe.exitCode !== 0 || probe.timedOut);
-  const failedRequired = failed2.filter((probe) => probe.required);
-  report.stages.probes = {
-    status: failedRequired.length ? "failed" : failed2.length ? "warning" : "passed",
-    durationMs: vm.probes.reduce((sum, probe) => sum + probe.durationMs, 0),
-    detail: `${vm.probes.length - failed2.length}/${vm.probes.length} passed${failed2.length ? `; failed: ${failed2.map((probe) => probe.name).join(", ")}` : ""}`
-  };
-  if (vm.test) {
-    report.stages.test = {
-      status: vm.test.exitCode === 0 && !vm.test.timedOut ? "passed" : "failed",
-      durationMs: vm.test.durationMs,
-      detail: vm.test.timedOut ? "timed out" : `exit code ${vm.test.exitCode}`
-    };
-  }
-}
-function keyRefusedHint(inputs) {
-  if (inputs.sshKey) {
-    return `the key in input 'ssh-key' (${inputs.sshKey}) is not one the image trusts: give the private key whose public half the image was built with`;
-  }
-  if (inputs.iso) {
-    return `the image probably bakes another key: give its private key as input 'ssh-key' (the run's own key is only offered as the credential ssh.authorized_keys.root)`;
-  }
-  return `the image trusts neither the key passed in '${inputs.rootKeyEnv}' nor the credential ssh.authorized_keys.root`;
-}
-function contextKey(key, context, ctx) {
-  const extra = createEphemeralKey(join24(key.dir, context));
-  ctx.secrets.add(extra.privateKey);
-  ctx.log.info(
-    `${context} build: its own ephemeral key, so Nix builds it instead of reusing the store`
-  );
-  return extra.publicKeyPath;
-}
-function judgeBuilds(builds, cancelled) {
-  const failed2 = builds.filter((build) => build.status !== "passed");
-  const status = failed2.length || cancelled ? "failed" : "passed";
-  const describe = (build) => build.status === "passed" ? `${build.context}: built` : `${build.context}: ${build.status}${build.failures.length ? ` (${build.failures.map((f) => f.name).join(", ")})` : ""}`;
-  return {
-    status,
-    detail: [...builds.map(describe), ...cancelled ? ["cancelled"] : []].join("; ")
-  };
-}
-function finish(report, save, signal) {
-  report.complete = true;
-  if (signal?.aborted) report.cancelled = true;
-  save();
-  return report;
+  return endRun(run2);
 }
 
 export {
-  INPUT_DEFAULTS,
   InputError,
+  INPUT_DEFAULTS,
   parseInputs,
   actionsLog,
   consoleLog,
+  run,
+  errorMessage,
+  signalChildren,
+  cleanupSetup,
   nixStepEnv,
   missingPaths,
   TIMED_OUT,
   withDeadline,
-  withTimeout,
+  stopLeftoverQemu,
   actionsCache,
-  actionsArtifact,
   quietly,
   cacheKeyTaken,
   cacheLookup,
-  run,
-  errorMessage,
-  signalChildren,
-  saveImageCache,
-  Secrets,
-  cleanupSetup,
-  cacheSaveLine,
+  writeReportFiles,
   BOOT_HISTORY_FILE,
   bootHistoryCsv,
   BASELINE_SCHEMA_VERSION,
@@ -27667,7 +28152,12 @@ export {
   noComparison,
   annotateComparison,
   renderSummary,
-  writeReportFiles,
+  saveImageCacheFromState,
+  Secrets,
+  uploadReport,
+  emptyReport,
+  readReport,
+  deliverReport,
   decideVerdict,
   runPipeline
 };
