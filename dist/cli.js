@@ -12,7 +12,7 @@ import {
   readBaselineFile,
   writeBaselineFile,
   writeBootHistory
-} from "./chunks/chunk-QD3JDPTL.js";
+} from "./chunks/chunk-K7KWUWHV.js";
 import {
   INPUT_DEFAULTS,
   Secrets,
@@ -26,7 +26,7 @@ import {
   signalChildren,
   withHistory,
   writeReportFiles
-} from "./chunks/chunk-PQABSAXB.js";
+} from "./chunks/chunk-NZIEENJW.js";
 import "./chunks/chunk-3BV2LLEE.js";
 
 // src/cli.ts

@@ -9,7 +9,7 @@ import {
   baselineKey,
   baselineScope,
   restoreBaseline
-} from "./chunks/chunk-OOC64OBS.js";
+} from "./chunks/chunk-24LYSRGE.js";
 import {
   actionOutputs,
   annotate,
@@ -17,7 +17,7 @@ import {
   probeOutputReader,
   writeBaselineFile,
   writeBootHistory
-} from "./chunks/chunk-QD3JDPTL.js";
+} from "./chunks/chunk-K7KWUWHV.js";
 import {
   INPUT_DEFAULTS,
   InputError,
@@ -38,7 +38,7 @@ import {
   signalChildren,
   uploadReport,
   withHistory
-} from "./chunks/chunk-PQABSAXB.js";
+} from "./chunks/chunk-NZIEENJW.js";
 import {
   addPath,
   error,

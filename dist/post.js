@@ -7,7 +7,7 @@ const __bivDirname = __bivDirnameOf(__bivFilename);
 import {
   STATE,
   saveBaseline
-} from "./chunks/chunk-OOC64OBS.js";
+} from "./chunks/chunk-24LYSRGE.js";
 import {
   INPUT_DEFAULTS,
   Secrets,
@@ -21,7 +21,7 @@ import {
   readReport,
   saveImageCacheFromState,
   stopLeftoverQemu
-} from "./chunks/chunk-PQABSAXB.js";
+} from "./chunks/chunk-NZIEENJW.js";
 import {
   error,
   getInput,

@@ -14,7 +14,7 @@ import {
   parseBaseline,
   quietly,
   withDeadline
-} from "./chunk-PQABSAXB.js";
+} from "./chunk-NZIEENJW.js";
 
 // src/report/baseline-store.ts
 import { createHash } from "node:crypto";

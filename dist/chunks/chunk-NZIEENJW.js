@@ -24961,13 +24961,11 @@ function chooseAccelerator(mode, check) {
 async function runVm(request, ctx) {
   const boot = { status: "failed", timeline: [], screenshots: [] };
   const result = { boot, probes: [] };
-  const vmDir = join16(ctx.reportDir, "vm");
-  let machine;
-  let session;
-  const closeSession = () => session?.close();
+  const live = {};
+  const closeSession = () => live.session?.close();
   ctx.signal.addEventListener("abort", closeSession);
   const screenshot = async (name) => {
-    const png = await machine?.screenshot(name);
+    const png = await live.machine?.screenshot(name);
     if (png) boot.screenshots.push(relative4(ctx.reportDir, png));
   };
   try {
@@ -24981,57 +24979,14 @@ async function runVm(request, ctx) {
       return result;
     }
     if (choice.warning) ctx.log.warning(choice.warning, { title: "Booting without KVM" });
-    const privateKey = readFileSync3(request.privateKeyPath, "utf8");
-    const deadline = Date.now() + request.bootTimeoutSeconds * 1e3;
-    let accel = choice.accel;
-    let outcome;
-    let sshPort = 0;
-    let portsTaken = 0;
-    for (; ; ) {
-      sshPort = await freePort();
-      const attempt3 = await bootAttempt(
-        { ...request, accel, sshPort, privateKey, deadline, vmDir },
-        ctx
-      );
-      machine = attempt3.machine;
-      outcome = attempt3.outcome;
-      if (outcome.kind === "port-taken") {
-        await machine.shutdown(1e3);
-        if (++portsTaken < MAX_PORT_TRIES) {
-          ctx.log.info(`Port ${sshPort} was taken before QEMU could bind it; trying another.`);
-          machine = void 0;
-          continue;
-        }
-        outcome = {
-          kind: "failed",
-          error: `QEMU could not bind a port for the SSH forward (${MAX_PORT_TRIES} tries; the last: ${sshPort})`
-        };
-      }
-      if (outcome.kind !== "kvm-failed") break;
-      await screenshot("kvm-failure");
-      await machine.shutdown(1e3);
-      keepKvmAttemptLogs(vmDir);
-      if (request.kvm === "require") {
-        outcome = {
-          kind: "failed",
-          error: `input 'kvm' is 'require', but KVM could not run the guest: ${outcome.reason}`
-        };
-        break;
-      }
-      ctx.log.warning(
-        `KVM could not run the guest (${outcome.reason}); restarting under TCG. ${TCG_COST}.`,
-        { title: "Booting without KVM" }
-      );
-      accel = "tcg";
-      boot.accel = "tcg";
-      machine = void 0;
-    }
+    const booted = await bootWithFallback(request, choice.accel, { boot, live, screenshot }, ctx);
+    const outcome = booted.outcome;
     if (outcome.kind !== "ready") {
       boot.error = outcome.error;
       if (outcome.error.startsWith(KEY_REFUSED) && request.keyRefusedHint) {
         boot.error += `; ${request.keyRefusedHint}`;
       }
-      if (Date.now() >= deadline) {
+      if (Date.now() >= booted.deadline) {
         boot.error += ` (input 'boot-timeout' is ${request.bootTimeoutSeconds} s)`;
       }
       if (outcome.panic) boot.panic = outcome.panic;
@@ -25039,28 +24994,15 @@ async function runVm(request, ctx) {
       await screenshot("failure");
       return result;
     }
-    session = outcome.session;
+    live.session = outcome.session;
     boot.status = "passed";
     boot.bootSeconds = Math.round(outcome.bootSeconds * 10) / 10;
     boot.hostKeyFingerprint = outcome.fingerprint;
     ctx.log.info(
-      `SSH ready after ${boot.bootSeconds} s under ${accel} (host key ${outcome.fingerprint})`
+      `SSH ready after ${boot.bootSeconds} s under ${boot.accel} (host key ${outcome.fingerprint})`
     );
-    checkConsoleFingerprint(boot, machine, ctx);
-    result.probes = await runProbes(session, request.probes, join16(ctx.reportDir, "probes"), ctx);
-    if (request.testCommand && !ctx.signal.aborted) {
-      result.test = await runTestCommand(
-        {
-          command: request.testCommand,
-          sshPort,
-          privateKeyPath: request.privateKeyPath,
-          iso: request.iso,
-          serialLog: machine?.serialLog ?? join16(vmDir, "serial.log"),
-          timeoutSeconds: request.testTimeoutSeconds ?? DEFAULT_TEST_TIMEOUT_SECONDS
-        },
-        ctx
-      );
-    }
+    checkConsoleFingerprint(boot, live.machine, ctx);
+    await probeAndTest(request, result, outcome.session, booted.sshPort, live.machine, ctx);
     await screenshot("final");
     return result;
   } catch (error2) {
@@ -25070,9 +25012,68 @@ async function runVm(request, ctx) {
     return result;
   } finally {
     ctx.signal.removeEventListener("abort", closeSession);
-    if (machine) boot.timeline = bootTimeline(machine.lines);
-    await teardown(machine, session, ctx);
+    if (live.machine) boot.timeline = bootTimeline(live.machine.lines);
+    await teardown(live.machine, live.session, ctx);
   }
+}
+async function bootWithFallback(request, chosen, stage, ctx) {
+  const { boot, live } = stage;
+  const vmDir = join16(ctx.reportDir, "vm");
+  const privateKey = readFileSync3(request.privateKeyPath, "utf8");
+  const deadline = Date.now() + request.bootTimeoutSeconds * 1e3;
+  let accel = chosen;
+  let portsTaken = 0;
+  for (; ; ) {
+    const sshPort = await freePort();
+    const attempt3 = await bootAttempt(
+      { ...request, accel, sshPort, privateKey, deadline, vmDir },
+      ctx
+    );
+    const machine = live.machine = attempt3.machine;
+    let outcome = attempt3.outcome;
+    if (outcome.kind === "port-taken") {
+      await machine.shutdown(1e3);
+      if (++portsTaken < MAX_PORT_TRIES) {
+        ctx.log.info(`Port ${sshPort} was taken before QEMU could bind it; trying another.`);
+        live.machine = void 0;
+        continue;
+      }
+      outcome = {
+        kind: "failed",
+        error: `QEMU could not bind a port for the SSH forward (${MAX_PORT_TRIES} tries; the last: ${sshPort})`
+      };
+    }
+    if (outcome.kind !== "kvm-failed") return { outcome, sshPort, deadline };
+    await stage.screenshot("kvm-failure");
+    await machine.shutdown(1e3);
+    keepKvmAttemptLogs(vmDir);
+    if (request.kvm === "require") {
+      const error2 = `input 'kvm' is 'require', but KVM could not run the guest: ${outcome.reason}`;
+      return { outcome: { kind: "failed", error: error2 }, sshPort, deadline };
+    }
+    ctx.log.warning(
+      `KVM could not run the guest (${outcome.reason}); restarting under TCG. ${TCG_COST}.`,
+      { title: "Booting without KVM" }
+    );
+    accel = "tcg";
+    boot.accel = "tcg";
+    live.machine = void 0;
+  }
+}
+async function probeAndTest(request, result, session, sshPort, machine, ctx) {
+  result.probes = await runProbes(session, request.probes, join16(ctx.reportDir, "probes"), ctx);
+  if (!request.testCommand || ctx.signal.aborted) return;
+  result.test = await runTestCommand(
+    {
+      command: request.testCommand,
+      sshPort,
+      privateKeyPath: request.privateKeyPath,
+      iso: request.iso,
+      serialLog: machine?.serialLog ?? join16(ctx.reportDir, "vm", "serial.log"),
+      timeoutSeconds: request.testTimeoutSeconds ?? DEFAULT_TEST_TIMEOUT_SECONDS
+    },
+    ctx
+  );
 }
 function checkConsoleFingerprint(boot, machine, ctx) {
   const printed = (machine?.lines ?? []).map((line) => findFingerprint(line.text)).filter((f) => Boolean(f));
