@@ -137,41 +137,84 @@ async function buildAndCleanShellDirs(
   }
 }
 
+/** What a build came to: the BuildResult without its context and duration. */
+type Outcome = Partial<BuildResult> & Pick<BuildResult, 'status'>
+
 async function buildInContext(
   nix: NixInstallation,
   request: BuildRequest,
   ctx: StageContext
 ): Promise<BuildResult> {
   const started = Date.now()
-  const redact = (text: string): string => ctx.secrets.redact(text)
-  const result = (fields: Partial<BuildResult> & Pick<BuildResult, 'status'>): BuildResult => ({
+  const outcome = await buildOutcome(nix, request, ctx)
+  return {
     context: request.context,
     failures: [],
     dependents: [],
-    ...fields,
+    ...outcome,
     durationMs: Date.now() - started
-  })
-  const machineFailed = (machine: MachineFailure, drvPath: string | undefined): BuildResult => {
-    const error = redact(machineFailureMessage(machine))
-    ctx.log.error(error, { title: `this machine could not build ${request.image}` })
-    return result({ status: 'build-failed', drvPath, error })
   }
-  await mkdir(request.dir, { recursive: true })
-  const env = buildEnv(nix, request, ctx)
+}
 
+async function buildOutcome(
+  nix: NixInstallation,
+  request: BuildRequest,
+  ctx: StageContext
+): Promise<Outcome> {
+  const redact = (text: string): string => ctx.secrets.redact(text)
+  await mkdir(request.dir, { recursive: true })
   const evaluation = request.drvPath
     ? { drvPath: request.drvPath }
     : await evaluateDrvPath(nix, request, ctx)
   if (!evaluation.drvPath) {
     const machine = findMachineFailure(evaluation.error ?? '')
-    if (machine) return machineFailed(machine, undefined)
+    if (machine) return machineFailed(machine, undefined, request, ctx)
     const error = redact(evaluation.error ?? 'nix eval failed')
     ctx.log.error(error, { title: `evaluation of ${request.image} failed` })
-    return result({ status: 'eval-failed', error })
+    return { status: 'eval-failed', error }
   }
   const drvPath = evaluation.drvPath
   ctx.log.info(`${request.image} (${request.context}): ${drvPath}`)
 
+  const { build, events } = await runBuild(nix, request, ctx)
+  if (build.startError) {
+    return { status: 'build-failed', drvPath, error: redact(build.startError) }
+  }
+  if (build.exitCode !== 0) return explainFailure(nix, request, drvPath, build, events, ctx)
+
+  const outPath = parseOutPath(build.stdout, nix.capabilities.printOutPaths)
+  if (!outPath) {
+    const error = `nix build succeeded but printed no output path: ${redact(build.stdout.trim())}`
+    return { status: 'build-failed', drvPath, error }
+  }
+  const iso = await findIso(outPath)
+  if (!iso.isoPath) {
+    ctx.log.error(redact(iso.error ?? ''), { title: `no ISO in ${request.image}` })
+    return { status: 'build-failed', drvPath, outPath, error: redact(iso.error ?? '') }
+  }
+  const built = [...events.builds.keys()]
+  return { status: 'passed', drvPath, outPath, isoPath: iso.isoPath, built }
+}
+
+/** No builder failed, and Nix's error is the machine's (no pty, no daemon, no disk): say so. */
+function machineFailed(
+  machine: MachineFailure,
+  drvPath: string | undefined,
+  request: BuildRequest,
+  ctx: StageContext
+): Outcome {
+  const error = ctx.secrets.redact(machineFailureMessage(machine))
+  ctx.log.error(error, { title: `this machine could not build ${request.image}` })
+  return { status: 'build-failed', drvPath, error }
+}
+
+/** `nix build` with its events kept (events.jsonl), a human log (build.log) and progress lines. */
+async function runBuild(
+  nix: NixInstallation,
+  request: BuildRequest,
+  ctx: StageContext
+): Promise<{ build: RunResult; events: BuildEvents }> {
+  const redact = (text: string): string => ctx.secrets.redact(text)
   const events = new BuildEvents()
   const eventsFile = new AppendFile(join(request.dir, 'events.jsonl'), redact)
   const humanLog = new AppendFile(join(request.dir, 'build.log'), redact)
@@ -196,49 +239,43 @@ async function buildInContext(
     if (outcome.error) ctx.log.info(redact(outcome.error.text))
     progress(Boolean(outcome.started || outcome.finished))
   }
-  const build = await runNix(nix, request, buildArgs, env, onLine)
+  const build = await runNix(nix, request, buildArgs, buildEnv(nix, request, ctx), onLine)
   await Promise.all([eventsFile.close(), humanLog.close()])
-  if (build.startError) {
-    return result({ status: 'build-failed', drvPath, error: redact(build.startError) })
-  }
+  return { build, events }
+}
 
-  if (build.exitCode !== 0) {
-    const errorText = [events.errorText(), ...events.plainLines].join('\n')
-    const roots = new Map<string, ParsedFailure>()
-    for (const error of events.errors)
-      for (const failure of findRootFailures(error.text, error.activeBuild))
-        if (!roots.has(failure.drv)) roots.set(failure.drv, failure)
-    for (const failure of findRootFailures(events.plainLines.join('\n')))
+/** A failed `nix build`: the derivations whose own builder failed, else Nix's own words. */
+async function explainFailure(
+  nix: NixInstallation,
+  request: BuildRequest,
+  drvPath: string,
+  build: RunResult,
+  events: BuildEvents,
+  ctx: StageContext
+): Promise<Outcome> {
+  const errorText = [events.errorText(), ...events.plainLines].join('\n')
+  const roots = new Map<string, ParsedFailure>()
+  for (const error of events.errors)
+    for (const failure of findRootFailures(error.text, error.activeBuild))
       if (!roots.has(failure.drv)) roots.set(failure.drv, failure)
-    const dependents = findDependents(errorText).filter(drv => !roots.has(drv))
-    const error = redact(nixError(errorText) || `nix build exited with code ${build.exitCode}`)
-    // No builder failed, and Nix's error is the machine's (no pty, no daemon, no disk): say so.
-    const machine = roots.size || ctx.signal.aborted ? undefined : findMachineFailure(errorText)
-    if (machine) return machineFailed(machine, drvPath)
-    // Once a derivation started building (or the job was cancelled), it is not the evaluator's.
-    const startedBuilding = events.builds.size > 0 || ctx.signal.aborted
-    if (!roots.size && !startedBuilding && isEvaluationError(errorText)) {
-      return result({ status: 'eval-failed', drvPath, error })
-    }
-    const failures = await collectFailureLogs(nix, [...roots.values()], events, request.dir, ctx)
-    if (failures.length) return result({ status: 'build-failed', drvPath, failures, dependents })
-    // Nothing to blame: Nix's own words are all there is (and the whole stderr is in build.log).
-    ctx.log.error(error, { title: `build of ${request.image} failed` })
-    return result({ status: 'build-failed', drvPath, error, dependents })
+  for (const failure of findRootFailures(events.plainLines.join('\n')))
+    if (!roots.has(failure.drv)) roots.set(failure.drv, failure)
+  const dependents = findDependents(errorText).filter(drv => !roots.has(drv))
+  const error = ctx.secrets.redact(
+    nixError(errorText) || `nix build exited with code ${build.exitCode}`
+  )
+  const machine = roots.size || ctx.signal.aborted ? undefined : findMachineFailure(errorText)
+  if (machine) return machineFailed(machine, drvPath, request, ctx)
+  // Once a derivation started building (or the job was cancelled), it is not the evaluator's.
+  const startedBuilding = events.builds.size > 0 || ctx.signal.aborted
+  if (!roots.size && !startedBuilding && isEvaluationError(errorText)) {
+    return { status: 'eval-failed', drvPath, error }
   }
-
-  const outPath = parseOutPath(build.stdout, nix.capabilities.printOutPaths)
-  if (!outPath) {
-    const error = `nix build succeeded but printed no output path: ${redact(build.stdout.trim())}`
-    return result({ status: 'build-failed', drvPath, error })
-  }
-  const iso = await findIso(outPath)
-  if (!iso.isoPath) {
-    ctx.log.error(redact(iso.error ?? ''), { title: `no ISO in ${request.image}` })
-    return result({ status: 'build-failed', drvPath, outPath, error: redact(iso.error ?? '') })
-  }
-  const built = [...events.builds.keys()]
-  return result({ status: 'passed', drvPath, outPath, isoPath: iso.isoPath, built })
+  const failures = await collectFailureLogs(nix, [...roots.values()], events, request.dir, ctx)
+  if (failures.length) return { status: 'build-failed', drvPath, failures, dependents }
+  // Nothing to blame: Nix's own words are all there is (and the whole stderr is in build.log).
+  ctx.log.error(error, { title: `build of ${request.image} failed` })
+  return { status: 'build-failed', drvPath, error, dependents }
 }
 
 function runNix(
