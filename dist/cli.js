@@ -12,7 +12,7 @@ import {
   readBaselineFile,
   writeBaselineFile,
   writeBootHistory
-} from "./chunks/chunk-K7KWUWHV.js";
+} from "./chunks/chunk-MGP5N65F.js";
 import {
   INPUT_DEFAULTS,
   Secrets,
@@ -26,7 +26,7 @@ import {
   signalChildren,
   withHistory,
   writeReportFiles
-} from "./chunks/chunk-NZIEENJW.js";
+} from "./chunks/chunk-5VDDYMYZ.js";
 import "./chunks/chunk-3BV2LLEE.js";
 
 // src/cli.ts

@@ -9,7 +9,7 @@ import {
   baselineKey,
   baselineScope,
   restoreBaseline
-} from "./chunks/chunk-24LYSRGE.js";
+} from "./chunks/chunk-ENOASPWE.js";
 import {
   actionOutputs,
   annotate,
@@ -17,7 +17,7 @@ import {
   probeOutputReader,
   writeBaselineFile,
   writeBootHistory
-} from "./chunks/chunk-K7KWUWHV.js";
+} from "./chunks/chunk-MGP5N65F.js";
 import {
   INPUT_DEFAULTS,
   InputError,
@@ -38,7 +38,7 @@ import {
   signalChildren,
   uploadReport,
   withHistory
-} from "./chunks/chunk-NZIEENJW.js";
+} from "./chunks/chunk-5VDDYMYZ.js";
 import {
   addPath,
   error,

@@ -7,7 +7,7 @@ const __bivDirname = __bivDirnameOf(__bivFilename);
 import {
   STATE,
   saveBaseline
-} from "./chunks/chunk-24LYSRGE.js";
+} from "./chunks/chunk-ENOASPWE.js";
 import {
   INPUT_DEFAULTS,
   Secrets,
@@ -21,7 +21,7 @@ import {
   readReport,
   saveImageCacheFromState,
   stopLeftoverQemu
-} from "./chunks/chunk-NZIEENJW.js";
+} from "./chunks/chunk-5VDDYMYZ.js";
 import {
   error,
   getInput,

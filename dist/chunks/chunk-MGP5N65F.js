@@ -12,7 +12,7 @@ import {
   errorMessage,
   parseBaseline,
   run
-} from "./chunk-NZIEENJW.js";
+} from "./chunk-5VDDYMYZ.js";
 
 // src/report/baseline-file.ts
 import { readFileSync as readFileSync2, statSync, writeFileSync } from "node:fs";

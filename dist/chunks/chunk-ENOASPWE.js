@@ -14,7 +14,7 @@ import {
   parseBaseline,
   quietly,
   withDeadline
-} from "./chunk-NZIEENJW.js";
+} from "./chunk-5VDDYMYZ.js";
 
 // src/report/baseline-store.ts
 import { createHash } from "node:crypto";

@@ -22027,6 +22027,78 @@ function withHistory(current, earlier) {
   return { ...current, history: mergeHistory(earlier?.history ?? [], runOf(current)) };
 }
 
+// src/report/compare-facts.ts
+function unitChanges(baseline, current) {
+  const changes = [];
+  if (baseline.failedUnits && current.failedUnits) {
+    const then = new Set(baseline.failedUnits);
+    const now = new Set(current.failedUnits);
+    for (const unit of current.failedUnits.filter((u) => !then.has(u))) {
+      changes.push({
+        kind: "failed-unit",
+        subject: unit,
+        summary: `Unit ${unit} fails now.`,
+        regression: true
+      });
+    }
+    for (const unit of baseline.failedUnits.filter((u) => !now.has(u))) {
+      changes.push({
+        kind: "resolved-unit",
+        subject: unit,
+        summary: `Unit ${unit} no longer fails.`,
+        regression: false
+      });
+    }
+  }
+  if (baseline.systemState && current.systemState && baseline.systemState !== current.systemState) {
+    changes.push({
+      kind: "system-state",
+      summary: `System state: ${baseline.systemState} \u2192 ${current.systemState}.`,
+      before: baseline.systemState,
+      after: current.systemState,
+      regression: current.systemState !== "running"
+    });
+  }
+  return changes;
+}
+function runChanges(baseline, current) {
+  const changes = [];
+  if (baseline.test && current.test) {
+    const outcome = (test) => test.timedOut ? "timed out" : `exit code ${test.exitCode ?? "none"}`;
+    const [then, now] = [outcome(baseline.test), outcome(current.test)];
+    if (then !== now) {
+      changes.push({
+        kind: "test",
+        summary: `Test command: ${then} \u2192 ${now}.`,
+        before: then,
+        after: now,
+        regression: now !== "exit code 0"
+      });
+    }
+  }
+  const nixThen = baseline.nix && `${baseline.nix.variant} ${baseline.nix.version}`;
+  const nixNow = current.nix && `${current.nix.variant} ${current.nix.version}`;
+  if (nixThen && nixNow && nixThen !== nixNow) {
+    changes.push({
+      kind: "nix-version",
+      summary: `Nix: ${nixThen} \u2192 ${nixNow}.`,
+      before: nixThen,
+      after: nixNow,
+      regression: false
+    });
+  }
+  if (baseline.accel && current.accel && baseline.accel !== current.accel) {
+    changes.push({
+      kind: "accelerator",
+      summary: `Accelerator: ${baseline.accel} \u2192 ${current.accel}.`,
+      before: baseline.accel,
+      after: current.accel,
+      regression: current.accel === "tcg"
+    });
+  }
+  return changes;
+}
+
 // src/report/boot-judgement.ts
 var SLOWDOWN_FLOOR_SECONDS = 2;
 var SPREAD_FACTOR = 3;
@@ -22332,97 +22404,14 @@ function compareWithBaseline(baseline, current, options) {
   }
   const boot = compared(baseline.bootSeconds, current.bootSeconds);
   const judged = judgeBootTime(baseline, current, threshold);
-  if (judged.boot && judged.boot.verdict !== "within-noise" && judged.boot.verdict !== "too-little-history") {
-    const slower = judged.boot.verdict === "slower";
-    changes.push({
-      kind: "boot-time",
-      subject: slower ? judged.boot.slowerPhases?.[0] : void 0,
-      summary: judged.boot.sentence,
-      before: judged.boot.band?.high,
-      after: judged.boot.seconds,
-      regression: slower
-    });
-  }
+  changes.push(...bootTimeChange(judged));
   const iso = compared(baseline.image.isoBytes, current.image.isoBytes);
   const closure = compared(baseline.image.closureBytes, current.image.closureBytes);
-  for (const [kind, name, value] of [
-    ["iso-size", "ISO size", iso],
-    ["closure-size", "Closure size", closure]
-  ]) {
-    if (value.deltaPercent === void 0 || Math.abs(value.deltaPercent) < SIZE_CHANGE_PERCENT)
-      continue;
-    changes.push({
-      kind,
-      summary: `${name}: ${formatBytes(value.before)} \u2192 ${formatBytes(value.after)} (${signed(value.deltaPercent)}).`,
-      before: value.before,
-      after: value.after,
-      regression: false
-    });
-  }
-  if (baseline.failedUnits && current.failedUnits) {
-    const then = new Set(baseline.failedUnits);
-    const now = new Set(current.failedUnits);
-    for (const unit of current.failedUnits.filter((u) => !then.has(u))) {
-      changes.push({
-        kind: "failed-unit",
-        subject: unit,
-        summary: `Unit ${unit} fails now.`,
-        regression: true
-      });
-    }
-    for (const unit of baseline.failedUnits.filter((u) => !now.has(u))) {
-      changes.push({
-        kind: "resolved-unit",
-        subject: unit,
-        summary: `Unit ${unit} no longer fails.`,
-        regression: false
-      });
-    }
-  }
-  if (baseline.systemState && current.systemState && baseline.systemState !== current.systemState) {
-    changes.push({
-      kind: "system-state",
-      summary: `System state: ${baseline.systemState} \u2192 ${current.systemState}.`,
-      before: baseline.systemState,
-      after: current.systemState,
-      regression: current.systemState !== "running"
-    });
-  }
+  changes.push(...sizeChanges(iso, closure));
+  changes.push(...unitChanges(baseline, current));
   if (baseline.probes && current.probes)
     changes.push(...compareProbes(baseline.probes, current.probes));
-  if (baseline.test && current.test) {
-    const outcome = (test) => test.timedOut ? "timed out" : `exit code ${test.exitCode ?? "none"}`;
-    const [then, now] = [outcome(baseline.test), outcome(current.test)];
-    if (then !== now) {
-      changes.push({
-        kind: "test",
-        summary: `Test command: ${then} \u2192 ${now}.`,
-        before: then,
-        after: now,
-        regression: now !== "exit code 0"
-      });
-    }
-  }
-  const nixThen = baseline.nix && `${baseline.nix.variant} ${baseline.nix.version}`;
-  const nixNow = current.nix && `${current.nix.variant} ${current.nix.version}`;
-  if (nixThen && nixNow && nixThen !== nixNow) {
-    changes.push({
-      kind: "nix-version",
-      summary: `Nix: ${nixThen} \u2192 ${nixNow}.`,
-      before: nixThen,
-      after: nixNow,
-      regression: false
-    });
-  }
-  if (baseline.accel && current.accel && baseline.accel !== current.accel) {
-    changes.push({
-      kind: "accelerator",
-      summary: `Accelerator: ${baseline.accel} \u2192 ${current.accel}.`,
-      before: baseline.accel,
-      after: current.accel,
-      regression: current.accel === "tcg"
-    });
-  }
+  changes.push(...runChanges(baseline, current));
   const regressions = changes.filter((change) => change.regression).map(({ regression: _regression, diff: _diff, ...rest }) => rest);
   const partly = baseline.probes && !current.probes ? " This run did not reach the probes: only what it has is compared." : "";
   const since = `since the last good run (${baseline.createdAt})`;
@@ -22440,6 +22429,39 @@ function compareWithBaseline(baseline, current, options) {
     slowdownThresholdPercent: threshold,
     ...judged
   };
+}
+function bootTimeChange(judged) {
+  const boot = judged.boot;
+  if (!boot || boot.verdict === "within-noise" || boot.verdict === "too-little-history") return [];
+  const slower = boot.verdict === "slower";
+  return [
+    {
+      kind: "boot-time",
+      subject: slower ? boot.slowerPhases?.[0] : void 0,
+      summary: boot.sentence,
+      before: boot.band?.high,
+      after: boot.seconds,
+      regression: slower
+    }
+  ];
+}
+function sizeChanges(iso, closure) {
+  const changes = [];
+  for (const [kind, name, value] of [
+    ["iso-size", "ISO size", iso],
+    ["closure-size", "Closure size", closure]
+  ]) {
+    if (value.deltaPercent === void 0 || Math.abs(value.deltaPercent) < SIZE_CHANGE_PERCENT)
+      continue;
+    changes.push({
+      kind,
+      summary: `${name}: ${formatBytes(value.before)} \u2192 ${formatBytes(value.after)} (${signed(value.deltaPercent)}).`,
+      before: value.before,
+      after: value.after,
+      regression: false
+    });
+  }
+  return changes;
 }
 function judgeBootTime(baseline, current, percent) {
   const now = bootOf(current);
@@ -23592,31 +23614,53 @@ async function buildAndCleanShellDirs(nix, request, ctx) {
 }
 async function buildInContext(nix, request, ctx) {
   const started = Date.now();
-  const redact = (text2) => ctx.secrets.redact(text2);
-  const result = (fields) => ({
+  const outcome = await buildOutcome(nix, request, ctx);
+  return {
     context: request.context,
     failures: [],
     dependents: [],
-    ...fields,
+    ...outcome,
     durationMs: Date.now() - started
-  });
-  const machineFailed = (machine, drvPath2) => {
-    const error2 = redact(machineFailureMessage(machine));
-    ctx.log.error(error2, { title: `this machine could not build ${request.image}` });
-    return result({ status: "build-failed", drvPath: drvPath2, error: error2 });
   };
+}
+async function buildOutcome(nix, request, ctx) {
+  const redact = (text2) => ctx.secrets.redact(text2);
   await mkdir6(request.dir, { recursive: true });
-  const env = buildEnv(nix, request, ctx);
   const evaluation = request.drvPath ? { drvPath: request.drvPath } : await evaluateDrvPath(nix, request, ctx);
   if (!evaluation.drvPath) {
     const machine = findMachineFailure(evaluation.error ?? "");
-    if (machine) return machineFailed(machine, void 0);
+    if (machine) return machineFailed(machine, void 0, request, ctx);
     const error2 = redact(evaluation.error ?? "nix eval failed");
     ctx.log.error(error2, { title: `evaluation of ${request.image} failed` });
-    return result({ status: "eval-failed", error: error2 });
+    return { status: "eval-failed", error: error2 };
   }
   const drvPath = evaluation.drvPath;
   ctx.log.info(`${request.image} (${request.context}): ${drvPath}`);
+  const { build, events } = await runBuild(nix, request, ctx);
+  if (build.startError) {
+    return { status: "build-failed", drvPath, error: redact(build.startError) };
+  }
+  if (build.exitCode !== 0) return explainFailure(nix, request, drvPath, build, events, ctx);
+  const outPath = parseOutPath(build.stdout, nix.capabilities.printOutPaths);
+  if (!outPath) {
+    const error2 = `nix build succeeded but printed no output path: ${redact(build.stdout.trim())}`;
+    return { status: "build-failed", drvPath, error: error2 };
+  }
+  const iso = await findIso(outPath);
+  if (!iso.isoPath) {
+    ctx.log.error(redact(iso.error ?? ""), { title: `no ISO in ${request.image}` });
+    return { status: "build-failed", drvPath, outPath, error: redact(iso.error ?? "") };
+  }
+  const built = [...events.builds.keys()];
+  return { status: "passed", drvPath, outPath, isoPath: iso.isoPath, built };
+}
+function machineFailed(machine, drvPath, request, ctx) {
+  const error2 = ctx.secrets.redact(machineFailureMessage(machine));
+  ctx.log.error(error2, { title: `this machine could not build ${request.image}` });
+  return { status: "build-failed", drvPath, error: error2 };
+}
+async function runBuild(nix, request, ctx) {
+  const redact = (text2) => ctx.secrets.redact(text2);
   const events = new BuildEvents();
   const eventsFile = new AppendFile(join10(request.dir, "events.jsonl"), redact);
   const humanLog = new AppendFile(join10(request.dir, "build.log"), redact);
@@ -23641,44 +23685,32 @@ async function buildInContext(nix, request, ctx) {
     if (outcome.error) ctx.log.info(redact(outcome.error.text));
     progress(Boolean(outcome.started || outcome.finished));
   };
-  const build = await runNix(nix, request, buildArgs, env, onLine);
+  const build = await runNix(nix, request, buildArgs, buildEnv(nix, request, ctx), onLine);
   await Promise.all([eventsFile.close(), humanLog.close()]);
-  if (build.startError) {
-    return result({ status: "build-failed", drvPath, error: redact(build.startError) });
-  }
-  if (build.exitCode !== 0) {
-    const errorText = [events.errorText(), ...events.plainLines].join("\n");
-    const roots = /* @__PURE__ */ new Map();
-    for (const error3 of events.errors)
-      for (const failure of findRootFailures(error3.text, error3.activeBuild))
-        if (!roots.has(failure.drv)) roots.set(failure.drv, failure);
-    for (const failure of findRootFailures(events.plainLines.join("\n")))
+  return { build, events };
+}
+async function explainFailure(nix, request, drvPath, build, events, ctx) {
+  const errorText = [events.errorText(), ...events.plainLines].join("\n");
+  const roots = /* @__PURE__ */ new Map();
+  for (const error3 of events.errors)
+    for (const failure of findRootFailures(error3.text, error3.activeBuild))
       if (!roots.has(failure.drv)) roots.set(failure.drv, failure);
-    const dependents = findDependents(errorText).filter((drv) => !roots.has(drv));
-    const error2 = redact(nixError(errorText) || `nix build exited with code ${build.exitCode}`);
-    const machine = roots.size || ctx.signal.aborted ? void 0 : findMachineFailure(errorText);
-    if (machine) return machineFailed(machine, drvPath);
-    const startedBuilding = events.builds.size > 0 || ctx.signal.aborted;
-    if (!roots.size && !startedBuilding && isEvaluationError(errorText)) {
-      return result({ status: "eval-failed", drvPath, error: error2 });
-    }
-    const failures = await collectFailureLogs(nix, [...roots.values()], events, request.dir, ctx);
-    if (failures.length) return result({ status: "build-failed", drvPath, failures, dependents });
-    ctx.log.error(error2, { title: `build of ${request.image} failed` });
-    return result({ status: "build-failed", drvPath, error: error2, dependents });
+  for (const failure of findRootFailures(events.plainLines.join("\n")))
+    if (!roots.has(failure.drv)) roots.set(failure.drv, failure);
+  const dependents = findDependents(errorText).filter((drv) => !roots.has(drv));
+  const error2 = ctx.secrets.redact(
+    nixError(errorText) || `nix build exited with code ${build.exitCode}`
+  );
+  const machine = roots.size || ctx.signal.aborted ? void 0 : findMachineFailure(errorText);
+  if (machine) return machineFailed(machine, drvPath, request, ctx);
+  const startedBuilding = events.builds.size > 0 || ctx.signal.aborted;
+  if (!roots.size && !startedBuilding && isEvaluationError(errorText)) {
+    return { status: "eval-failed", drvPath, error: error2 };
   }
-  const outPath = parseOutPath(build.stdout, nix.capabilities.printOutPaths);
-  if (!outPath) {
-    const error2 = `nix build succeeded but printed no output path: ${redact(build.stdout.trim())}`;
-    return result({ status: "build-failed", drvPath, error: error2 });
-  }
-  const iso = await findIso(outPath);
-  if (!iso.isoPath) {
-    ctx.log.error(redact(iso.error ?? ""), { title: `no ISO in ${request.image}` });
-    return result({ status: "build-failed", drvPath, outPath, error: redact(iso.error ?? "") });
-  }
-  const built = [...events.builds.keys()];
-  return result({ status: "passed", drvPath, outPath, isoPath: iso.isoPath, built });
+  const failures = await collectFailureLogs(nix, [...roots.values()], events, request.dir, ctx);
+  if (failures.length) return { status: "build-failed", drvPath, failures, dependents };
+  ctx.log.error(error2, { title: `build of ${request.image} failed` });
+  return { status: "build-failed", drvPath, error: error2, dependents };
 }
 function runNix(nix, request, args, env, onStderrLine) {
   let command;
@@ -25229,6 +25261,10 @@ function keyRefusedHint(inputs) {
 // src/pipeline/builds.ts
 import { join as join23 } from "node:path";
 
+// src/cache/image-cache.ts
+import { rm as rm8 } from "node:fs/promises";
+import { resolve as resolve5 } from "node:path";
+
 // src/toolkit.ts
 var actionsCache = () => import("./cache-SXVXI4JB.js");
 var actionsArtifact = () => import("./artifact-F323T2UA.js");
@@ -25263,10 +25299,6 @@ async function cacheLookup(work, ms) {
   return { found };
 }
 
-// src/cache/image-cache.ts
-import { rm as rm7 } from "node:fs/promises";
-import { resolve as resolve5 } from "node:path";
-
 // src/cache/actions-cache.ts
 import { readdir as readdir3, stat as stat4 } from "node:fs/promises";
 import { join as join17, resolve as resolve3 } from "node:path";
@@ -25291,45 +25323,6 @@ async function directoryBytes(dir) {
     else if (entry.isFile()) total += (await stat4(path)).size;
   }
   return total;
-}
-
-// src/cache/entry.ts
-import { existsSync as existsSync6, readFileSync as readFileSync5 } from "node:fs";
-import { mkdir as mkdir7, readdir as readdir4, rm as rm3, writeFile as writeFile7 } from "node:fs/promises";
-import { dirname as dirname4, join as join18 } from "node:path";
-
-// src/cache/bounded-run.ts
-import { spawn as spawn4 } from "node:child_process";
-function runBounded(command, args, options) {
-  return new Promise((resolve7) => {
-    if (options.timeoutMs <= 0) {
-      resolve7({ exitCode: null, stdout: "", stderr: "", timedOut: true });
-      return;
-    }
-    const stdout = [];
-    const stderr = [];
-    let timedOut = false;
-    const child = spawn4(command, args, { env: options.env, stdio: ["ignore", "pipe", "pipe"] });
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill("SIGTERM");
-      setTimeout(() => child.kill("SIGKILL"), 5e3).unref();
-    }, options.timeoutMs);
-    child.stdout.on("data", (chunk2) => stdout.push(chunk2));
-    child.stderr.on("data", (chunk2) => stderr.push(chunk2));
-    const done = (exitCode, startError) => {
-      clearTimeout(timer);
-      resolve7({
-        exitCode,
-        stdout: Buffer.concat(stdout).toString("utf8"),
-        stderr: Buffer.concat(stderr).toString("utf8"),
-        timedOut,
-        ...startError ? { startError } : {}
-      });
-    };
-    child.on("error", (error2) => done(null, error2.message));
-    child.on("close", (code2) => done(timedOut ? null : code2));
-  });
 }
 
 // src/cache/keys.ts
@@ -25463,6 +25456,48 @@ function dependenciesFirst(paths, infos) {
   };
   for (const path of [...paths].sort()) visit(path);
   return ordered2;
+}
+
+// src/cache/restore-entry.ts
+import { rm as rm5 } from "node:fs/promises";
+
+// src/cache/entry.ts
+import { existsSync as existsSync6, readFileSync as readFileSync5 } from "node:fs";
+import { mkdir as mkdir7, readdir as readdir4, rm as rm3, writeFile as writeFile7 } from "node:fs/promises";
+import { dirname as dirname4, join as join18 } from "node:path";
+
+// src/cache/bounded-run.ts
+import { spawn as spawn4 } from "node:child_process";
+function runBounded(command, args, options) {
+  return new Promise((resolve7) => {
+    if (options.timeoutMs <= 0) {
+      resolve7({ exitCode: null, stdout: "", stderr: "", timedOut: true });
+      return;
+    }
+    const stdout = [];
+    const stderr = [];
+    let timedOut = false;
+    const child = spawn4(command, args, { env: options.env, stdio: ["ignore", "pipe", "pipe"] });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGTERM");
+      setTimeout(() => child.kill("SIGKILL"), 5e3).unref();
+    }, options.timeoutMs);
+    child.stdout.on("data", (chunk2) => stdout.push(chunk2));
+    child.stderr.on("data", (chunk2) => stderr.push(chunk2));
+    const done = (exitCode, startError) => {
+      clearTimeout(timer);
+      resolve7({
+        exitCode,
+        stdout: Buffer.concat(stdout).toString("utf8"),
+        stderr: Buffer.concat(stderr).toString("utf8"),
+        timedOut,
+        ...startError ? { startError } : {}
+      });
+    };
+    child.on("error", (error2) => done(null, error2.message));
+    child.on("close", (code2) => done(timedOut ? null : code2));
+  });
 }
 
 // src/cache/entry.ts
@@ -25601,15 +25636,153 @@ function describeImport(outcome, sizes, reuse, matched) {
   return parts.join("; ");
 }
 
+// src/cache/run-facts.ts
+import { createHash as createHash5 } from "node:crypto";
+import { existsSync as existsSync7, readFileSync as readFileSync6 } from "node:fs";
+import { mkdir as mkdir8, readlink, rm as rm4 } from "node:fs/promises";
+import { dirname as dirname5, join as join19, resolve as resolve4 } from "node:path";
+var UNTRUSTED_ADVICE = "the Nix daemon does not trust this user, so it refuses the unsigned paths of a cache entry: add the runner's user to `trusted-users` in the daemon's nix.conf (or run as root); building without the image cache";
+async function storeTrust(nix, env) {
+  if (nix.storeMode !== "daemon") return "trusted";
+  const ping = await runBounded(nix.nixPath, ["store", "ping", ...nixFlags], {
+    env,
+    timeoutMs: 1e4
+  });
+  const trusted = /^Trusted:\s*(\d)/m.exec(ping.stdout + ping.stderr)?.[1];
+  return trusted === "1" ? "trusted" : trusted === "0" ? "untrusted" : "unknown";
+}
+async function flakeLockHash(nix, flake, env) {
+  const sha = (text2) => createHash5("sha256").update(text2).digest("hex");
+  const local = /^(?:path:|git\+file:(?:\/\/)?)?(\.{1,2}|\.{0,2}\/[^?#]*)(?:[?#].*)?$/.exec(flake);
+  if (local) {
+    const lock = join19(resolve4(local[1]), "flake.lock");
+    return existsSync7(lock) ? sha(readFileSync6(lock, "utf8")) : "";
+  }
+  const metadata = await run(nix.nixPath, ["flake", "metadata", "--json", ...nixFlags, flake], {
+    env
+  });
+  if (metadata.exitCode !== 0) return "";
+  try {
+    const locks = JSON.parse(metadata.stdout).locks;
+    return locks ? sha(JSON.stringify(locks)) : "";
+  } catch {
+    return "";
+  }
+}
+async function devshellEnvPath(nix, installable, env, tempDir) {
+  const profileDir = join19(tempDir, "devshell-profile");
+  await mkdir8(profileDir, { recursive: true });
+  const profile = join19(profileDir, "env");
+  try {
+    const args = ["print-dev-env", ...nixFlags, "--impure", installable, "--profile", profile];
+    const printed = await run(nix.nixPath, args, { env: { ...env, ...nix.env } });
+    if (printed.exitCode !== 0) return void 0;
+    let target = profile;
+    for (let hop = 0; hop < 5 && !target.startsWith("/nix/store/"); hop++) {
+      target = resolve4(dirname5(target), await readlink(target));
+    }
+    return target.startsWith("/nix/store/") ? target : void 0;
+  } catch {
+    return void 0;
+  } finally {
+    await rm4(profileDir, { recursive: true, force: true }).catch(() => void 0);
+  }
+}
+
+// src/cache/restore-entry.ts
+var DOWNLOAD_BACKSTOP_MS = 5e3;
+async function lookUp(nix, env, keys, deadline, ctx) {
+  const { key, restoreKeys, reuse } = keys;
+  const lookupMs = Math.min(LOOKUP_TIMEOUT_MS, Math.max(1e3, deadline - Date.now()));
+  const cache = await actionsCache();
+  const { found, down } = await cacheLookup(
+    () => cache.restoreCache([CACHE_PATH], key, restoreKeys, { lookupOnly: true }),
+    lookupMs
+  );
+  if (down) {
+    ctx.log.warning(`The image cache was not restored (building without it): ${down}`);
+    return { miss: { status: "error", detail: down, serviceDown: true } };
+  }
+  if (!found) {
+    return {
+      miss: {
+        status: "miss",
+        detail: reuse.basis.kind === "image" ? "no entry for this image, its lock file or system" : `no entry for this image's ${reuse.basis.drvPaths.length} derivations that do not depend on the run's key`
+      }
+    };
+  }
+  if (await storeTrust(nix, env) === "untrusted") {
+    ctx.log.warning(`The image cache was found (${found}) but not used: ${UNTRUSTED_ADVICE}`);
+    const detail = UNTRUSTED_ADVICE;
+    return { miss: { status: "error", matchedKey: found, detail, refused: detail } };
+  }
+  return { found, cache };
+}
+async function downloadAndImport(nix, env, request, entry, run2, miss, ctx) {
+  const { key, reuse, found } = entry;
+  const { started, deadline, drvPath, dir } = run2;
+  const kept = { key, reuse, substituters: entry.substituters };
+  const matchedKey = await download(entry, run2.deadline);
+  if (typeof matchedKey !== "string") {
+    const detail2 = matchedKey.timedOut ? `the download of ${found} took over ${request.timeoutSeconds} s` : `restore of ${found} failed: ${matchedKey.failures.join("; ") || "no entry after all"}`;
+    ctx.log.warning(`The image cache was not restored (building without it): ${detail2}`);
+    return miss({ status: "error", ...kept, detail: detail2, serviceDown: matchedKey.timedOut });
+  }
+  const bytesRestored = await directoryBytes(dir);
+  const sizes = await entryFileSizes(dir);
+  const imported = await importEntry(nix.nixPath, dir, new Set(reuse.wanted), env, deadline);
+  await rm5(dir, { recursive: true, force: true });
+  const restored = { ...kept, matchedKey, bytesRestored };
+  if (imported.error) {
+    const detail2 = imported.untrusted ? UNTRUSTED_ADVICE : imported.error;
+    ctx.log.warning(`The restored cache entry was not imported: ${detail2}`);
+    return miss({
+      status: "error",
+      ...restored,
+      detail: detail2,
+      refused: imported.untrusted ? detail2 : void 0
+    });
+  }
+  const outcome = importedOutcome(imported, sizes, reuse, matchedKey === key, matchedKey);
+  const restoreMs = Date.now() - started;
+  const detail = `${outcome.detail} (${(restoreMs / 1e3).toFixed(1)} s)`;
+  ctx.log.info(`Cache ${outcome.status}: ${detail}`);
+  if (outcome.status === "miss") return miss({ status: "miss", ...restored, detail });
+  return {
+    status: outcome.status,
+    hit: matchedKey === key,
+    drvPath,
+    dir,
+    ...restored,
+    restoreMs,
+    evaluations: run2.evaluations,
+    detail
+  };
+}
+async function download(entry, deadline) {
+  const remaining = Math.max(1e3, deadline - Date.now());
+  const failures = [];
+  const restoring = quietly(
+    () => entry.cache.restoreCache([CACHE_PATH], entry.key, entry.restoreKeys, {
+      timeoutInMs: remaining,
+      segmentTimeoutInMs: remaining
+    }),
+    failures
+  );
+  const matchedKey = await withDeadline(restoring, remaining + DOWNLOAD_BACKSTOP_MS);
+  if (matchedKey === TIMED_OUT) return { timedOut: true, failures };
+  return matchedKey || { timedOut: false, failures };
+}
+
 // src/cache/reuse.ts
 var import_ssh23 = __toESM(require_lib2(), 1);
-import { mkdir as mkdir8, rm as rm4, writeFile as writeFile8 } from "node:fs/promises";
-import { dirname as dirname5, join as join19 } from "node:path";
+import { mkdir as mkdir9, rm as rm6, writeFile as writeFile8 } from "node:fs/promises";
+import { dirname as dirname6, join as join20 } from "node:path";
 async function evaluateWithOtherKey(nix, request, ctx) {
   const started = Date.now();
-  const dir = join19(ctx.tempDir, "cache-other-key");
-  await mkdir8(dir, { recursive: true, mode: 448 });
-  const publicKeyPath = join19(dir, "id_ed25519.pub");
+  const dir = join20(ctx.tempDir, "cache-other-key");
+  await mkdir9(dir, { recursive: true, mode: 448 });
+  const publicKeyPath = join20(dir, "id_ed25519.pub");
   const pair2 = import_ssh23.default.utils.generateKeyPairSync("ed25519", { comment: "boot-image-vm cache probe" });
   await writeFile8(publicKeyPath, `${pair2.public}
 `);
@@ -25627,11 +25800,11 @@ async function evaluateWithOtherKey(nix, request, ctx) {
     );
     return { ...evaluation, ms: Date.now() - started };
   } finally {
-    await rm4(dir, { recursive: true, force: true }).catch(() => void 0);
+    await rm6(dir, { recursive: true, force: true }).catch(() => void 0);
   }
 }
 async function nixStoreQuery(nixPath, args, env, deadline) {
-  const nixStore = join19(dirname5(nixPath), "nix-store");
+  const nixStore = join20(dirname6(nixPath), "nix-store");
   const lines2 = [];
   const items = args.slice(1);
   for (let i = 0; i < items.length; i += 500) {
@@ -25734,61 +25907,8 @@ async function servedPaths(nixPath, substituters, paths, env, timeoutMs) {
   return { served, unanswered };
 }
 
-// src/cache/run-facts.ts
-import { createHash as createHash5 } from "node:crypto";
-import { existsSync as existsSync7, readFileSync as readFileSync6 } from "node:fs";
-import { mkdir as mkdir9, readlink, rm as rm5 } from "node:fs/promises";
-import { dirname as dirname6, join as join20, resolve as resolve4 } from "node:path";
-var UNTRUSTED_ADVICE = "the Nix daemon does not trust this user, so it refuses the unsigned paths of a cache entry: add the runner's user to `trusted-users` in the daemon's nix.conf (or run as root); building without the image cache";
-async function storeTrust(nix, env) {
-  if (nix.storeMode !== "daemon") return "trusted";
-  const ping = await runBounded(nix.nixPath, ["store", "ping", ...nixFlags], {
-    env,
-    timeoutMs: 1e4
-  });
-  const trusted = /^Trusted:\s*(\d)/m.exec(ping.stdout + ping.stderr)?.[1];
-  return trusted === "1" ? "trusted" : trusted === "0" ? "untrusted" : "unknown";
-}
-async function flakeLockHash(nix, flake, env) {
-  const sha = (text2) => createHash5("sha256").update(text2).digest("hex");
-  const local = /^(?:path:|git\+file:(?:\/\/)?)?(\.{1,2}|\.{0,2}\/[^?#]*)(?:[?#].*)?$/.exec(flake);
-  if (local) {
-    const lock = join20(resolve4(local[1]), "flake.lock");
-    return existsSync7(lock) ? sha(readFileSync6(lock, "utf8")) : "";
-  }
-  const metadata = await run(nix.nixPath, ["flake", "metadata", "--json", ...nixFlags, flake], {
-    env
-  });
-  if (metadata.exitCode !== 0) return "";
-  try {
-    const locks = JSON.parse(metadata.stdout).locks;
-    return locks ? sha(JSON.stringify(locks)) : "";
-  } catch {
-    return "";
-  }
-}
-async function devshellEnvPath(nix, installable, env, tempDir) {
-  const profileDir = join20(tempDir, "devshell-profile");
-  await mkdir9(profileDir, { recursive: true });
-  const profile = join20(profileDir, "env");
-  try {
-    const args = ["print-dev-env", ...nixFlags, "--impure", installable, "--profile", profile];
-    const printed = await run(nix.nixPath, args, { env: { ...env, ...nix.env } });
-    if (printed.exitCode !== 0) return void 0;
-    let target = profile;
-    for (let hop = 0; hop < 5 && !target.startsWith("/nix/store/"); hop++) {
-      target = resolve4(dirname6(target), await readlink(target));
-    }
-    return target.startsWith("/nix/store/") ? target : void 0;
-  } catch {
-    return void 0;
-  } finally {
-    await rm5(profileDir, { recursive: true, force: true }).catch(() => void 0);
-  }
-}
-
 // src/cache/save.ts
-import { rm as rm6 } from "node:fs/promises";
+import { rm as rm7 } from "node:fs/promises";
 import { dirname as dirname7, join as join21 } from "node:path";
 var NOTHING_REUSABLE = "nothing to cache: every built path depends on the run's key";
 async function buildClosure(state, env, deadline) {
@@ -25952,14 +26072,13 @@ async function saveImageCache(state, log) {
   } catch (error2) {
     save = { ...base, status: "error", detail: errorMessage(error2) };
   }
-  await rm6(state.dir, { recursive: true, force: true }).catch(() => void 0);
+  await rm7(state.dir, { recursive: true, force: true }).catch(() => void 0);
   if (save.status === "error") log.warning(`The image cache was not saved: ${save.detail}`);
   else log.info(`Image cache ${save.status} (${state.key}): ${save.detail}`);
   return save;
 }
 
 // src/cache/image-cache.ts
-var DOWNLOAD_BACKSTOP_MS = 5e3;
 function cacheReport(restore) {
   const { hit, drvPath, dir, reuse, substituters, refused, ...result } = restore;
   void [hit, drvPath, dir, reuse, substituters, refused];
@@ -26052,76 +26171,17 @@ async function restoreImageCache(nix, request, ctx) {
     const kept = { key, reuse, substituters };
     const short = await checkDisk(cacheRestoreNeeds(dir, ctx.env), "the image cache restore");
     if (short) ctx.log.warning(short, { title: "Low disk space" });
-    await rm7(dir, { recursive: true, force: true });
-    const lookupMs = Math.min(LOOKUP_TIMEOUT_MS, Math.max(1e3, deadline - Date.now()));
-    const cache = await actionsCache();
-    const { found, down } = await cacheLookup(
-      () => cache.restoreCache([CACHE_PATH], key, restoreKeys, { lookupOnly: true }),
-      lookupMs
-    );
-    if (down) {
-      ctx.log.warning(`The image cache was not restored (building without it): ${down}`);
-      return miss({ status: "error", ...kept, detail: down, serviceDown: true });
+    await rm8(dir, { recursive: true, force: true });
+    const lookedUp = await lookUp(nix, env, { key, restoreKeys, reuse }, deadline, ctx);
+    if ("miss" in lookedUp) {
+      const { status, ...rest } = lookedUp.miss;
+      return miss({ status, ...kept, ...rest });
     }
-    if (!found) {
-      return miss({
-        status: "miss",
-        ...kept,
-        detail: reuse.basis.kind === "image" ? "no entry for this image, its lock file or system" : `no entry for this image's ${reuse.basis.drvPaths.length} derivations that do not depend on the run's key`
-      });
-    }
-    if (await storeTrust(nix, env) === "untrusted") {
-      ctx.log.warning(`The image cache was found (${found}) but not used: ${UNTRUSTED_ADVICE}`);
-      const detail2 = UNTRUSTED_ADVICE;
-      return miss({ status: "error", ...kept, matchedKey: found, detail: detail2, refused: detail2 });
-    }
-    const remaining = Math.max(1e3, deadline - Date.now());
-    const failures = [];
-    const download = quietly(
-      () => cache.restoreCache([CACHE_PATH], key, restoreKeys, {
-        timeoutInMs: remaining,
-        segmentTimeoutInMs: remaining
-      }),
-      failures
-    );
-    const matchedKey = await withDeadline(download, remaining + DOWNLOAD_BACKSTOP_MS);
-    if (matchedKey === TIMED_OUT || !matchedKey) {
-      const detail2 = matchedKey === TIMED_OUT ? `the download of ${found} took over ${request.timeoutSeconds} s` : `restore of ${found} failed: ${failures.join("; ") || "no entry after all"}`;
-      ctx.log.warning(`The image cache was not restored (building without it): ${detail2}`);
-      return miss({ status: "error", ...kept, detail: detail2, serviceDown: matchedKey === TIMED_OUT });
-    }
-    const bytesRestored = await directoryBytes(dir);
-    const sizes = await entryFileSizes(dir);
-    const imported = await importEntry(nix.nixPath, dir, new Set(reuse.wanted), env, deadline);
-    await rm7(dir, { recursive: true, force: true });
-    const restored = { ...kept, matchedKey, bytesRestored };
-    if (imported.error) {
-      const detail2 = imported.untrusted ? UNTRUSTED_ADVICE : imported.error;
-      ctx.log.warning(`The restored cache entry was not imported: ${detail2}`);
-      return miss({
-        status: "error",
-        ...restored,
-        detail: detail2,
-        refused: imported.untrusted ? detail2 : void 0
-      });
-    }
-    const outcome = importedOutcome(imported, sizes, reuse, matchedKey === key, matchedKey);
-    const restoreMs = Date.now() - started;
-    const detail = `${outcome.detail} (${(restoreMs / 1e3).toFixed(1)} s)`;
-    ctx.log.info(`Cache ${outcome.status}: ${detail}`);
-    if (outcome.status === "miss") return miss({ status: "miss", ...restored, detail });
-    return {
-      status: outcome.status,
-      hit: matchedKey === key,
-      drvPath,
-      dir,
-      ...restored,
-      restoreMs,
-      evaluations: evaluated.ms,
-      detail
-    };
+    const entry = { ...kept, restoreKeys, found: lookedUp.found, cache: lookedUp.cache };
+    const run2 = { started, deadline, drvPath, dir, evaluations: evaluated.ms };
+    return await downloadAndImport(nix, env, request, entry, run2, miss, ctx);
   } catch (error2) {
-    await rm7(dir, { recursive: true, force: true }).catch(() => void 0);
+    await rm8(dir, { recursive: true, force: true }).catch(() => void 0);
     ctx.log.warning(`The image cache was not restored: ${errorMessage(error2)}`);
     return miss({ status: "error", detail: errorMessage(error2) });
   }
@@ -26264,7 +26324,7 @@ import { join as join25 } from "node:path";
 
 // src/env/env-capture.ts
 import { constants as constants5 } from "node:fs";
-import { access as access4, mkdir as mkdir10, mkdtemp as mkdtemp2, realpath, rm as rm8, stat as stat5, statfs as statfs3 } from "node:fs/promises";
+import { access as access4, mkdir as mkdir10, mkdtemp as mkdtemp2, realpath, rm as rm9, stat as stat5, statfs as statfs3 } from "node:fs/promises";
 import { join as join24, resolve as resolve6 } from "node:path";
 
 // src/env/env-diff.ts
@@ -26919,7 +26979,7 @@ async function captureContexts(nix, request, options) {
     }
     return { host, devshell };
   } finally {
-    await rm8(scratch, { recursive: true, force: true }).catch(() => void 0);
+    await rm9(scratch, { recursive: true, force: true }).catch(() => void 0);
   }
 }
 var NO_BUILD_DIR = { buildDir: null, builderDir: null, socketHeadroom: null, buildDirNote: "" };
@@ -27742,7 +27802,7 @@ async function retryWithinBudget(attempt3, options) {
 // src/report/artifacts.ts
 import { createHash as createHash6 } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { readdir as readdir5, rm as rm9, stat as stat6 } from "node:fs/promises";
+import { readdir as readdir5, rm as rm10, stat as stat6 } from "node:fs/promises";
 import { join as join28 } from "node:path";
 var INVALID_PATH_CHARS = /[":<>|*?\r\n]/;
 var INVALID_NAME_CHARS = /[":<>|*?\r\n\\/]/g;
@@ -27772,7 +27832,7 @@ async function uploadReport(options) {
       }
     }
     for (const path of withheld) {
-      await rm9(join28(reportDir, path), { force: true });
+      await rm10(join28(reportDir, path), { force: true });
       log.warning(
         `${path} was withheld from the report artifact and deleted: it contains the value of a secret.`,
         { title: "Report file withheld" }
