@@ -1,7 +1,5 @@
 // Types only: the comparison with the last passing run (the regression view), part of report.json
 // (schema: docs/report-schema.md).
-import type { Accelerator } from './model.js'
-
 // ---- comparison with the last passing run (the baseline) ---------------------------------------
 
 export interface Regression {
@@ -78,7 +76,8 @@ export interface BootJudgement {
   /** slower-throughout: past the band, but every phase grew alike (load): not a regression. */
   verdict: 'slower' | 'slower-throughout' | 'faster' | 'within-noise' | 'too-little-history'
   seconds: number
-  accel?: Accelerator
+  /** The Accelerator (model.ts) the boot ran under; spelled out so this file imports nothing. */
+  accel?: 'kvm' | 'tcg'
   firmware?: string
   /** Absent when there is no earlier run. */
   band?: NoiseBand
