@@ -12,7 +12,7 @@ import {
   readBaselineFile,
   writeBaselineFile,
   writeBootHistory
-} from "./chunks/chunk-TANWRUMJ.js";
+} from "./chunks/chunk-7GW5QGJI.js";
 import {
   INPUT_DEFAULTS,
   Secrets,
@@ -26,7 +26,7 @@ import {
   signalChildren,
   withHistory,
   writeReportFiles
-} from "./chunks/chunk-J4AVIXNM.js";
+} from "./chunks/chunk-7A6S47UK.js";
 import "./chunks/chunk-3BV2LLEE.js";
 
 // src/cli.ts

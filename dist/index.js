@@ -8,12 +8,8 @@ import {
   STATE,
   baselineKey,
   baselineScope,
-  deliverReport,
-  emptyReport,
-  readReport,
-  restoreBaseline,
-  uploadReport
-} from "./chunks/chunk-6XKI5X4G.js";
+  restoreBaseline
+} from "./chunks/chunk-S4Y5DVYY.js";
 import {
   actionOutputs,
   annotate,
@@ -21,7 +17,7 @@ import {
   probeOutputReader,
   writeBaselineFile,
   writeBootHistory
-} from "./chunks/chunk-TANWRUMJ.js";
+} from "./chunks/chunk-7GW5QGJI.js";
 import {
   INPUT_DEFAULTS,
   InputError,
@@ -29,16 +25,20 @@ import {
   actionsLog,
   annotateComparison,
   compareWithBaseline,
+  deliverReport,
+  emptyReport,
   errorMessage,
   judgeBootTime,
   missingPaths,
   nixStepEnv,
   noComparison,
   parseInputs,
+  readReport,
   runPipeline,
   signalChildren,
+  uploadReport,
   withHistory
-} from "./chunks/chunk-J4AVIXNM.js";
+} from "./chunks/chunk-7A6S47UK.js";
 import {
   addPath,
   error,

@@ -6,64 +6,37 @@ const __bivFilename = __bivFileURLToPath(import.meta.url);
 const __bivDirname = __bivDirnameOf(__bivFilename);
 import {
   STATE,
-  deliverReport,
-  emptyReport,
-  readReport,
   saveBaseline
-} from "./chunks/chunk-6XKI5X4G.js";
+} from "./chunks/chunk-S4Y5DVYY.js";
 import {
   INPUT_DEFAULTS,
   Secrets,
   actionsLog,
-  cacheSaveLine,
   cleanupSetup,
   decideVerdict,
+  deliverReport,
+  emptyReport,
   errorMessage,
   parseInputs,
-  renderSummary,
-  saveImageCache,
-  writeReportFiles
-} from "./chunks/chunk-J4AVIXNM.js";
+  readReport,
+  saveImageCacheFromState,
+  stopLeftoverQemu
+} from "./chunks/chunk-7A6S47UK.js";
 import {
   error,
   getInput,
   getState,
   info,
   setSecret,
-  summary,
   warning
 } from "./chunks/chunk-3BV2LLEE.js";
 
 // src/post.ts
 import { rmSync } from "node:fs";
 
-// src/cache/post-save.ts
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-async function saveImageCacheFromState(rawState, reportDir, log) {
-  if (!rawState) return;
-  try {
-    const save = await saveImageCache(JSON.parse(rawState), log);
-    const file = reportDir ? join(reportDir, "report.json") : "";
-    if (file && existsSync(file)) {
-      const report = JSON.parse(readFileSync(file, "utf8"));
-      if (report.cache) {
-        report.cache.save = save;
-        writeReportFiles(reportDir, report, renderSummary(report));
-      }
-    }
-    await summary.addRaw(`### Image cache
-
-${cacheSaveLine(save)}
-`).write();
-  } catch (error2) {
-    log.warning(`Image cache save: ${errorMessage(error2)}`);
-  }
-}
-
 // src/report/interrupted.ts
-import { readdirSync, readFileSync as readFileSync2 } from "node:fs";
-import { join as join2 } from "node:path";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 function interruptedReport(reportDir, cancelled, decide) {
   const report = readReport(reportDir) ?? emptyReport();
   report.complete = true;
@@ -81,31 +54,10 @@ function addPrivateKeys(keyDir, secrets) {
   }
   for (const entry of entries.filter((name) => name.endsWith("id_ed25519"))) {
     try {
-      secrets.add(readFileSync2(join2(keyDir, entry), "utf8"));
+      secrets.add(readFileSync(join(keyDir, entry), "utf8"));
     } catch {
     }
   }
-}
-
-// src/vm/leftover.ts
-import { readFileSync as readFileSync3 } from "node:fs";
-import { setTimeout as sleep } from "node:timers/promises";
-function isQemuProcess(pid) {
-  try {
-    return readFileSync3(`/proc/${pid}/cmdline`, "utf8").split("\0")[0].includes("qemu-system");
-  } catch {
-    return false;
-  }
-}
-async function stopLeftoverQemu(pid, graceMs = 3e3) {
-  if (!isQemuProcess(pid)) return "not running";
-  process.kill(pid, "SIGTERM");
-  for (let waited = 0; waited < graceMs; waited += 100) {
-    await sleep(100);
-    if (!isQemuProcess(pid)) return "stopped";
-  }
-  process.kill(pid, "SIGKILL");
-  return "killed";
 }
 
 // src/post.ts

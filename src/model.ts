@@ -1,5 +1,12 @@
 // The typed results each stage returns, and the shape of report.json (schema: docs/report-schema.md).
 // Types only: stages produce these, the report renders them, main decides the verdict from them.
+// The regression view's types (the comparison with the last passing run) are in model-comparison.ts,
+// QEMU provisioning's in model-qemu.ts.
+import type { Comparison } from './model-comparison.js'
+import type { QemuProvision } from './model-qemu.js'
+
+export type * from './model-comparison.js'
+export type * from './model-qemu.js'
 
 export type Result =
   | 'passed'
@@ -20,6 +27,9 @@ export interface StageRecord {
   /** One line a human reads in the stage table. */
   detail: string
 }
+
+/** A stage's own judgement of its result: the stage table's status and detail, timed by the pipeline. */
+export type StageJudgement = Omit<StageRecord, 'durationMs'>
 
 // ---- setup -------------------------------------------------------------------------------------
 
@@ -64,40 +74,6 @@ export interface SetupResult {
   /** Files post must delete (the access-token configuration). */
   cleanupPaths: string[]
   kvm: KvmSetup
-}
-
-// ---- qemu (src/qemu/: where QEMU and OVMF come from) ---------------------------------------------
-
-export type QemuSource = 'path' | 'nix' | 'apt'
-
-export interface QemuAttempt {
-  source: QemuSource
-  /** used: gave QEMU; failed: tried, gave nothing; skipped: not tried (the reason says why). */
-  outcome: 'used' | 'failed' | 'skipped'
-  /** What it gave, or why it was passed over, in one line. */
-  reason: string
-  durationMs: number
-}
-
-export interface QemuProvision {
-  /** ready: QEMU (and OVMF for uefi) are there; failed: no source gave them; stopped: no longer needed. */
-  status: 'ready' | 'failed' | 'stopped'
-  mode: 'auto' | 'path' | 'nix' | 'apt'
-  source?: QemuSource
-  /** Absolute path of the qemu-system-x86_64 every QEMU of the run starts from. */
-  binary?: string
-  /** From `qemu-system-x86_64 --version`, e.g. "7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)". */
-  version?: string
-  /** The OVMF pair (firmware uefi only). */
-  ovmf?: { code: string; vars: string }
-  /** Every source, in the order considered. */
-  attempts: QemuAttempt[]
-  /** Why no source gave QEMU, naming each way and its fix. */
-  error?: string
-  /** From the start of the run until QEMU was ready (or provisioning ended). */
-  readyAfterMs: number
-  /** How long the boot waited for QEMU after the build (its cost on the critical path). */
-  bootWaitedMs?: number
 }
 
 // ---- build -------------------------------------------------------------------------------------
@@ -278,107 +254,6 @@ export interface CacheSave {
   /** Closures left out to stay under cache-max-size, with their uncompressed size. */
   leftOut: { root: string; bytes: number }[]
   detail: string
-}
-
-// ---- comparison with the last passing run (the baseline) ---------------------------------------
-
-export interface Regression {
-  /**
-   * What changed: 'result', 'boot-time', 'iso-size', 'closure-size', 'failed-unit', 'resolved-unit',
-   * 'system-state', 'probe-result', 'probe-output', 'probe-added', 'probe-removed', 'nix-version',
-   * 'accelerator', 'test'.
-   */
-  kind: string
-  /** One line a human reads. */
-  summary: string
-  /** The probe or unit it is about. */
-  subject?: string
-  before?: string | number
-  after?: string | number
-}
-
-export interface ComparisonChange extends Regression {
-  /** Counts as a regression (and is in `regressions`). */
-  regression: boolean
-  /** A short unified diff of a probe's normalised output. */
-  diff?: string
-}
-
-/** A number then and now (boot seconds, bytes). */
-export interface ComparedValue {
-  before?: number
-  after?: number
-  /** after - before relative to before, in percent (when both are known and before > 0). */
-  deltaPercent?: number
-}
-
-export interface Comparison {
-  status: 'no-baseline' | 'unchanged' | 'changed' | 'error' | 'off'
-  /** Where the baseline came from (a cache key or a file). */
-  baselineSource?: string
-  /** When the baseline's run finished, and which run it was. */
-  baselineCreatedAt?: string
-  baselineRun?: string
-  detail: string
-  /** The changes that count as regressions (the `regressions` output). */
-  regressions: Regression[]
-  /** Every difference found, regressions included, in reading order. */
-  changes?: ComparisonChange[]
-  bootSeconds?: ComparedValue
-  isoBytes?: ComparedValue
-  closureBytes?: ComparedValue
-  /** The slowdown (percent) above which boot time counts as a regression. */
-  slowdownThresholdPercent?: number
-  /** Boot time judged against the recent passing runs (absent when this run did not boot). */
-  boot?: BootJudgement
-  /** Those runs and this one, oldest first: the chart and boot-history.csv. */
-  history?: BootHistoryRow[]
-}
-
-/** The boot times (or one phase's) of the recent passing runs of the same accelerator and firmware. */
-export interface NoiseBand {
-  runs: number
-  low: number
-  high: number
-  median: number
-}
-
-export interface PhaseJudgement {
-  /** firmware, kernel, init, network or sshd: from its milestone to the next one seen. */
-  name: string
-  seconds: number
-  band?: NoiseBand
-  /** Beyond its band by more than its allowance. */
-  slower: boolean
-}
-
-export interface BootJudgement {
-  /** slower-throughout: past the band, but every phase grew alike (load): not a regression. */
-  verdict: 'slower' | 'slower-throughout' | 'faster' | 'within-noise' | 'too-little-history'
-  seconds: number
-  accel?: Accelerator
-  firmware?: string
-  /** Absent when there is no earlier run. */
-  band?: NoiseBand
-  /** How far past the band boot time may go: the largest of the floor in seconds, the percent
-   * floor (of the median) and three times the runs' spread (scaled median absolute deviation). */
-  allowanceSeconds?: number
-  phases: PhaseJudgement[]
-  /** The phases named as slower (slowest first), when the verdict is slower. */
-  slowerPhases?: string[]
-  /** One sentence, e.g. "Boot 10.4 s, within the last 5 runs' 8.1–11.0 s." */
-  sentence: string
-}
-
-export interface BootHistoryRow {
-  /** "#123", a time, or "this run". */
-  label: string
-  createdAt: string
-  run?: string
-  current?: boolean
-  bootSeconds: number
-  /** Phase name → seconds. */
-  phases: Record<string, number>
 }
 
 // ---- report ------------------------------------------------------------------------------------

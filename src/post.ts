@@ -3,8 +3,8 @@
 // Housekeeping never fails the job, and the step always ends.
 import * as core from '@actions/core'
 import { rmSync } from 'node:fs'
-import { saveImageCacheFromState } from './cache/post-save.js'
-import { cleanupSetup } from './nix/setup.js'
+import { saveImageCacheFromState } from './cache/index.js'
+import { cleanupSetup } from './setup/index.js'
 import { actionsLog } from './log.js'
 import { errorMessage } from './process.js'
 import { saveBaseline } from './report/baseline-store.js'
@@ -14,7 +14,7 @@ import { INPUT_DEFAULTS, parseInputs, type Inputs } from './inputs.js'
 import { decideVerdict } from './pipeline.js'
 import { Secrets } from './secrets.js'
 import { STATE } from './state.js'
-import { stopLeftoverQemu } from './vm/leftover.js'
+import { stopLeftoverQemu } from './vm/index.js'
 
 export async function run(): Promise<void> {
   try {

@@ -5,56 +5,26 @@
 // not depend on the key, found by evaluating the image a second time with a throw-away key
 // (reuse.ts). Never what a substituter serves (save.ts). Every failure is a warning, and the
 // lookup, download and import share one time bound.
-import { actionsCache, cacheLookup, quietly } from '../toolkit.js'
-import { TIMED_OUT, withDeadline } from '../deadline.js'
 import { rm } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import type { StageContext } from '../context.js'
 import type { CacheResult, NixInstallation } from '../model.js'
-import { evaluateDrvPath } from '../nix/build.js'
+import { evaluateDrvPath } from '../build/index.js'
 import { errorMessage, run, stringEnv } from '../process.js'
-import {
-  CACHE_PATH,
-  LOOKUP_TIMEOUT_MS,
-  cacheUnavailable,
-  directoryBytes,
-  nixFlags
-} from './actions-cache.js'
-import { entryFileSizes, importEntry, type ImportOutcome } from './entry.js'
-import { cacheKeys, formatBytes, storeName } from './keys.js'
+import { CACHE_PATH, cacheUnavailable, nixFlags } from './actions-cache.js'
+import { cacheKeys } from './keys.js'
+import { downloadAndImport, lookUp } from './restore-entry.js'
+import type { CacheRestore, CacheRestoreRequest } from './restore-types.js'
 import { analyseReuse, evaluateWithOtherKey, type ReuseAnalysis } from './reuse.js'
 import type { CacheSaveState } from './save.js'
-import { substituterConfig, type SubstituterConfig } from './substituters.js'
-import { flakeLockHash, storeTrust, UNTRUSTED_ADVICE } from './run-facts.js'
+import { substituterConfig } from './substituters.js'
+import { flakeLockHash } from './run-facts.js'
 import { cacheRestoreNeeds, checkDisk } from '../disk.js'
 
+export { importedOutcome } from './import-outcome.js'
+export type { CacheRestore, CacheRestoreRequest } from './restore-types.js'
 export { saveImageCache, type CacheSaveState } from './save.js'
 export { devshellEnvPath, flakeLockHash, storeTrust, UNTRUSTED_ADVICE } from './run-facts.js'
-
-export interface CacheRestoreRequest {
-  flake: string
-  image: string
-  /** The key variable, exactly as the host build gets it (the .drv depends on it). */
-  keyEnv: Record<string, string>
-  /** Report directory of the host build (eval.log goes there). */
-  buildDir: string
-  timeoutSeconds: number
-}
-
-/** How long after the library's own download bounds the restore stops waiting regardless. */
-const DOWNLOAD_BACKSTOP_MS = 5_000
-
-export type CacheRestore = CacheResult & {
-  hit: boolean
-  /** The host build's .drv, evaluated here so the build does not evaluate it again. */
-  drvPath?: string
-  dir?: string
-  /** What the entry holds, and the image's .drv with the throw-away key. */
-  reuse?: Pick<ReuseAnalysis, 'basis' | 'otherDrvPath'>
-  substituters?: SubstituterConfig
-  /** Why the post step must not save (the store would refuse the entry's paths). */
-  refused?: string
-}
 
 /** The report's part of a restore. */
 export function cacheReport(restore: CacheRestore): CacheResult {
@@ -98,35 +68,6 @@ async function evaluateBoth(
 
 type EvalTimes = NonNullable<CacheResult['evaluations']>
 
-/** What a restore brought, used and left, in words. */
-function describeImport(
-  outcome: ImportOutcome,
-  sizes: Map<string, number>,
-  reuse: ReuseAnalysis,
-  matched: string | undefined
-): string {
-  const bytes = (paths: string[]): string =>
-    formatBytes(paths.reduce((sum, path) => sum + (sizes.get(path) ?? 0), 0))
-  const from = matched ? ` from the closest entry (${matched})` : ''
-  const parts = [
-    reuse.basis.kind === 'image'
-      ? `restored${from}: ${outcome.imported.length} store paths, ${bytes(outcome.imported)}`
-      : `restored${from} ${outcome.imported.length} store paths (${bytes(outcome.imported)}) that do not depend on the run's key`
-  ]
-  if (reuse.keyDependent.length) {
-    const names = reuse.keyDependent.map(storeName)
-    parts.push(
-      `still built: the ${names.length} derivation(s) that depend on the run's key (${names.slice(0, 10).join(', ')}${names.length > 10 ? ', …' : ''})`
-    )
-  }
-  if (outcome.unused.length) {
-    parts.push(
-      `${outcome.unused.length} restored paths (${bytes(outcome.unused)}) this build does not use were not imported`
-    )
-  }
-  return parts.join('; ')
-}
-
 /** The image's reusable part and the keys for it (the system and the lock file are in the key). */
 async function entryKeys(
   nix: NixInstallation,
@@ -149,30 +90,6 @@ async function entryKeys(
     flakeLockHash: await flakeLockHash(nix, request.flake, env)
   })
   return { reuse, ...keys }
-}
-
-/** hit: this image's own entry; partial: what does not depend on the key, or the closest entry. */
-export function importedOutcome(
-  imported: ImportOutcome,
-  sizes: Map<string, number>,
-  reuse: ReuseAnalysis,
-  exact: boolean,
-  matchedKey: string
-): { status: 'hit' | 'partial' | 'miss'; detail: string } {
-  if (!imported.imported.length) {
-    // Restored in vain: counted, reported, and not imported.
-    const bytes = [...sizes.values()].reduce((sum, size) => sum + size, 0)
-    return {
-      status: 'miss',
-      detail:
-        `restored in vain: the closest entry (${matchedKey}) holds nothing this build uses ` +
-        `(${imported.unused.length} paths, ${formatBytes(bytes)}); not imported`
-    }
-  }
-  return {
-    status: exact && reuse.basis.kind === 'image' ? 'hit' : 'partial',
-    detail: describeImport(imported, sizes, reuse, exact ? undefined : matchedKey)
-  }
 }
 
 /**
@@ -230,85 +147,14 @@ export async function restoreImageCache(
     const short = await checkDisk(cacheRestoreNeeds(dir, ctx.env), 'the image cache restore')
     if (short) ctx.log.warning(short, { title: 'Low disk space' })
     await rm(dir, { recursive: true, force: true })
-    // The lookup first, briefly: a service that is down or hangs costs LOOKUP_TIMEOUT_MS, not the
-    // whole budget, and then the post step does not try again (it must end quickly).
-    const lookupMs = Math.min(LOOKUP_TIMEOUT_MS, Math.max(1000, deadline - Date.now()))
-    const cache = await actionsCache()
-    const { found, down } = await cacheLookup(
-      () => cache.restoreCache([CACHE_PATH], key, restoreKeys, { lookupOnly: true }),
-      lookupMs
-    )
-    if (down) {
-      ctx.log.warning(`The image cache was not restored (building without it): ${down}`)
-      return miss({ status: 'error', ...kept, detail: down, serviceDown: true })
+    const lookedUp = await lookUp(nix, env, { key, restoreKeys, reuse }, deadline, ctx)
+    if ('miss' in lookedUp) {
+      const { status, ...rest } = lookedUp.miss
+      return miss({ status, ...kept, ...rest })
     }
-    if (!found) {
-      return miss({
-        status: 'miss',
-        ...kept,
-        detail:
-          reuse.basis.kind === 'image'
-            ? 'no entry for this image, its lock file or system'
-            : `no entry for this image's ${reuse.basis.drvPaths.length} derivations that do not depend on the run's key`
-      })
-    }
-    // A daemon that says it does not trust this user would refuse the import: no download.
-    if ((await storeTrust(nix, env)) === 'untrusted') {
-      ctx.log.warning(`The image cache was found (${found}) but not used: ${UNTRUSTED_ADVICE}`)
-      const detail = UNTRUSTED_ADVICE
-      return miss({ status: 'error', ...kept, matchedKey: found, detail, refused: detail })
-    }
-    const remaining = Math.max(1000, deadline - Date.now())
-    const failures: string[] = []
-    // The library's own bounds (per request, per segment) come first: they abort its requests, so
-    // a stalled segment ends cleanly; the deadline, a little later, is the backstop.
-    const download = quietly(
-      () =>
-        cache.restoreCache([CACHE_PATH], key, restoreKeys, {
-          timeoutInMs: remaining,
-          segmentTimeoutInMs: remaining
-        }),
-      failures
-    )
-    const matchedKey = await withDeadline(download, remaining + DOWNLOAD_BACKSTOP_MS)
-    if (matchedKey === TIMED_OUT || !matchedKey) {
-      const detail =
-        matchedKey === TIMED_OUT
-          ? `the download of ${found} took over ${request.timeoutSeconds} s`
-          : `restore of ${found} failed: ${failures.join('; ') || 'no entry after all'}`
-      ctx.log.warning(`The image cache was not restored (building without it): ${detail}`)
-      return miss({ status: 'error', ...kept, detail, serviceDown: matchedKey === TIMED_OUT })
-    }
-    const bytesRestored = await directoryBytes(dir)
-    const sizes = await entryFileSizes(dir)
-    const imported = await importEntry(nix.nixPath, dir, new Set(reuse.wanted), env, deadline)
-    await rm(dir, { recursive: true, force: true })
-    const restored = { ...kept, matchedKey, bytesRestored }
-    if (imported.error) {
-      const detail = imported.untrusted ? UNTRUSTED_ADVICE : imported.error
-      ctx.log.warning(`The restored cache entry was not imported: ${detail}`)
-      return miss({
-        status: 'error',
-        ...restored,
-        detail,
-        refused: imported.untrusted ? detail : undefined
-      })
-    }
-    const outcome = importedOutcome(imported, sizes, reuse, matchedKey === key, matchedKey)
-    const restoreMs = Date.now() - started
-    const detail = `${outcome.detail} (${(restoreMs / 1000).toFixed(1)} s)`
-    ctx.log.info(`Cache ${outcome.status}: ${detail}`)
-    if (outcome.status === 'miss') return miss({ status: 'miss', ...restored, detail })
-    return {
-      status: outcome.status,
-      hit: matchedKey === key,
-      drvPath,
-      dir,
-      ...restored,
-      restoreMs,
-      evaluations: evaluated.ms,
-      detail
-    }
+    const entry = { ...kept, restoreKeys, found: lookedUp.found, cache: lookedUp.cache }
+    const run = { started, deadline, drvPath, dir, evaluations: evaluated.ms }
+    return await downloadAndImport(nix, env, request, entry, run, miss, ctx)
   } catch (error) {
     await rm(dir, { recursive: true, force: true }).catch(() => undefined)
     ctx.log.warning(`The image cache was not restored: ${errorMessage(error)}`)

@@ -6,7 +6,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { StageContext } from '../context.js'
 import type { NixInstallation } from '../model.js'
-import { evaluateDrvPath } from '../nix/build.js'
+import { evaluateDrvPath } from '../build/index.js'
 import { runBounded } from './bounded-run.js'
 import { splitByKey, type EntryBasis } from './keys.js'
 

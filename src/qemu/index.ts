@@ -21,6 +21,8 @@ import {
 import { runStoppable } from './run.js'
 import { readVersionProbe } from './version.js'
 
+export { judgeQemu } from './judge.js'
+
 export interface QemuRequest {
   mode: QemuMode
   firmware: Firmware

@@ -15,7 +15,7 @@ const shortName = (path: string): string =>
 export function buildPlacesBlock(build: BuildResult): string {
   const parts: string[] = []
   const built = build.builtOn ?? []
-  // 'local': what src/nix/build-places.ts names the machine that ran nix build.
+  // 'local': what src/build/build-places.ts names the machine that ran nix build.
   const remote = built.filter(entry => entry.machine !== 'local')
   if (built.length && !remote.length) {
     parts.push(`Built here (local): ${plural(built.length, 'derivation')}.`)

@@ -1,5 +1,6 @@
 // What changed since the last good run: a baseline then, the same summary of this run now, and
 // the differences — each a change, some of them regressions. Pure.
+import { runChanges, unitChanges } from './compare-facts.js'
 import type { ComparedValue, Comparison, ComparisonChange, Regression } from '../model.js'
 import { bootOf, type Baseline, type BaselineProbe } from './baseline.js'
 import { sameMachine } from './boot-history.js'
@@ -129,107 +130,16 @@ export function compareWithBaseline(
 
   const boot = compared(baseline.bootSeconds, current.bootSeconds)
   const judged = judgeBootTime(baseline, current, threshold)
-  if (
-    judged.boot &&
-    judged.boot.verdict !== 'within-noise' &&
-    judged.boot.verdict !== 'too-little-history'
-  ) {
-    const slower = judged.boot.verdict === 'slower'
-    changes.push({
-      kind: 'boot-time',
-      subject: slower ? judged.boot.slowerPhases?.[0] : undefined,
-      summary: judged.boot.sentence,
-      before: judged.boot.band?.high,
-      after: judged.boot.seconds,
-      regression: slower
-    })
-  }
+  changes.push(...bootTimeChange(judged))
 
   const iso = compared(baseline.image.isoBytes, current.image.isoBytes)
   const closure = compared(baseline.image.closureBytes, current.image.closureBytes)
-  for (const [kind, name, value] of [
-    ['iso-size', 'ISO size', iso],
-    ['closure-size', 'Closure size', closure]
-  ] as const) {
-    if (value.deltaPercent === undefined || Math.abs(value.deltaPercent) < SIZE_CHANGE_PERCENT)
-      continue
-    changes.push({
-      kind,
-      summary: `${name}: ${formatBytes(value.before!)} → ${formatBytes(value.after!)} (${signed(value.deltaPercent)}).`,
-      before: value.before,
-      after: value.after,
-      regression: false
-    })
-  }
+  changes.push(...sizeChanges(iso, closure))
 
-  if (baseline.failedUnits && current.failedUnits) {
-    const then = new Set(baseline.failedUnits)
-    const now = new Set(current.failedUnits)
-    for (const unit of current.failedUnits.filter(u => !then.has(u))) {
-      changes.push({
-        kind: 'failed-unit',
-        subject: unit,
-        summary: `Unit ${unit} fails now.`,
-        regression: true
-      })
-    }
-    for (const unit of baseline.failedUnits.filter(u => !now.has(u))) {
-      changes.push({
-        kind: 'resolved-unit',
-        subject: unit,
-        summary: `Unit ${unit} no longer fails.`,
-        regression: false
-      })
-    }
-  }
-  if (baseline.systemState && current.systemState && baseline.systemState !== current.systemState) {
-    changes.push({
-      kind: 'system-state',
-      summary: `System state: ${baseline.systemState} → ${current.systemState}.`,
-      before: baseline.systemState,
-      after: current.systemState,
-      regression: current.systemState !== 'running'
-    })
-  }
-
+  changes.push(...unitChanges(baseline, current))
   if (baseline.probes && current.probes)
     changes.push(...compareProbes(baseline.probes, current.probes))
-
-  if (baseline.test && current.test) {
-    const outcome = (test: { exitCode: number | null; timedOut: boolean }): string =>
-      test.timedOut ? 'timed out' : `exit code ${test.exitCode ?? 'none'}`
-    const [then, now] = [outcome(baseline.test), outcome(current.test)]
-    if (then !== now) {
-      changes.push({
-        kind: 'test',
-        summary: `Test command: ${then} → ${now}.`,
-        before: then,
-        after: now,
-        regression: now !== 'exit code 0'
-      })
-    }
-  }
-
-  const nixThen = baseline.nix && `${baseline.nix.variant} ${baseline.nix.version}`
-  const nixNow = current.nix && `${current.nix.variant} ${current.nix.version}`
-  if (nixThen && nixNow && nixThen !== nixNow) {
-    changes.push({
-      kind: 'nix-version',
-      summary: `Nix: ${nixThen} → ${nixNow}.`,
-      before: nixThen,
-      after: nixNow,
-      regression: false
-    })
-  }
-  if (baseline.accel && current.accel && baseline.accel !== current.accel) {
-    changes.push({
-      kind: 'accelerator',
-      summary: `Accelerator: ${baseline.accel} → ${current.accel}.`,
-      before: baseline.accel,
-      after: current.accel,
-      regression: current.accel === 'tcg'
-    })
-  }
+  changes.push(...runChanges(baseline, current))
 
   const regressions: Regression[] = changes
     .filter(change => change.regression)
@@ -256,6 +166,43 @@ export function compareWithBaseline(
     slowdownThresholdPercent: threshold,
     ...judged
   }
+}
+
+/** A boot that is slower (a regression) or faster than the window's noise band. */
+function bootTimeChange(judged: ReturnType<typeof judgeBootTime>): ComparisonChange[] {
+  const boot = judged.boot
+  if (!boot || boot.verdict === 'within-noise' || boot.verdict === 'too-little-history') return []
+  const slower = boot.verdict === 'slower'
+  return [
+    {
+      kind: 'boot-time',
+      subject: slower ? boot.slowerPhases?.[0] : undefined,
+      summary: boot.sentence,
+      before: boot.band?.high,
+      after: boot.seconds,
+      regression: slower
+    }
+  ]
+}
+
+/** The ISO's and the closure's size, when either moved by SIZE_CHANGE_PERCENT or more. */
+function sizeChanges(iso: ComparedValue, closure: ComparedValue): ComparisonChange[] {
+  const changes: ComparisonChange[] = []
+  for (const [kind, name, value] of [
+    ['iso-size', 'ISO size', iso],
+    ['closure-size', 'Closure size', closure]
+  ] as const) {
+    if (value.deltaPercent === undefined || Math.abs(value.deltaPercent) < SIZE_CHANGE_PERCENT)
+      continue
+    changes.push({
+      kind,
+      summary: `${name}: ${formatBytes(value.before!)} → ${formatBytes(value.after!)} (${signed(value.deltaPercent)}).`,
+      before: value.before,
+      after: value.after,
+      regression: false
+    })
+  }
+  return changes
 }
 
 /**

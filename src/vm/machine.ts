@@ -10,16 +10,15 @@ import {
   rmSync,
   writeFileSync
 } from 'node:fs'
-import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { withTimeout } from '../deadline.js'
 import type { Log } from '../log.js'
 import type { Accelerator } from '../model.js'
 import type { Firmware } from '../inputs.js'
 import { LineSplitter } from '../process.js'
-import { ppmToPng } from './png.js'
 import { findOvmf, qemuArgs, type OvmfFiles } from './qemu.js'
 import { QmpClient } from './qmp.js'
+import { screendumpPng, type ScreenshotWay } from './screenshot.js'
 import { cleanConsoleText, type ConsoleLine } from './timeline.js'
 
 export interface MachineOptions {
@@ -59,6 +58,8 @@ export class Machine {
   readonly serialLog: string
   readonly qemuLog: string
   exited: Promise<MachineExit> = new Promise(() => {})
+  /** Whether this QEMU wrote its screenshots as PNG itself (QEMU 7.1+) or as PPM (older). */
+  readonly screenshotWay: ScreenshotWay = {}
   private child?: ChildProcess
   private qmp?: QmpClient
   private startedAt = 0
@@ -231,9 +232,7 @@ export class Machine {
     const ppm = join(this.runtimeDir, `screen-${name}.ppm`)
     const png = join(this.options.dir, `screen-${name}.png`)
     try {
-      await this.qmp.execute('screendump', { filename: ppm }, 5_000)
-      writeFileSync(png, ppmToPng(await readFile(ppm)))
-      rmSync(ppm, { force: true })
+      await screendumpPng(this.qmp, { png, ppm }, this.screenshotWay)
       return png
     } catch (error) {
       this.options.log.debug(`screenshot ${name} failed: ${String(error)}`)

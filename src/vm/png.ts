@@ -1,4 +1,5 @@
-// QEMU's screendump writes PPM; the report wants PNG. A small encoder: no dependencies.
+// The fallback for a QEMU older than 7.1, whose screendump writes only PPM (screenshot.ts asks
+// for PNG first): a PPM parser and a small PNG encoder, no dependencies.
 import { deflateSync } from 'node:zlib'
 
 export interface RgbImage {

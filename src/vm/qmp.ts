@@ -7,6 +7,17 @@ interface Pending {
   reject: (error: Error) => void
 }
 
+/** QEMU answered, and refused the command (as opposed to a timeout or a closed socket). */
+export class QmpError extends Error {
+  constructor(
+    readonly errorClass: string | undefined,
+    readonly desc: string | undefined
+  ) {
+    super(`QMP error ${errorClass}: ${desc}`)
+    this.name = 'QmpError'
+  }
+}
+
 export class QmpClient {
   private buffer = ''
   private readonly queue: Pending[] = []
@@ -78,7 +89,7 @@ export class QmpClient {
         this.queue.shift()?.resolve(message.return)
       } else if ('error' in message) {
         const error = message.error as { class?: string; desc?: string }
-        this.queue.shift()?.reject(new Error(`QMP error ${error.class}: ${error.desc}`))
+        this.queue.shift()?.reject(new QmpError(error.class, error.desc))
       }
       // Events ('event' in message) are not needed: status is polled.
     }

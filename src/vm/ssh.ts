@@ -1,109 +1,11 @@
 // SSH readiness and one reused session. QEMU's forward accepts TCP before the guest listens and
 // then stalls or drops the connection, so a connect proves nothing: each attempt is a fresh, short
 // ssh2 client that must run `true`, retried with backoff under one deadline, raced against QEMU.
-import { createHash } from 'node:crypto'
 import { connect } from 'node:net'
 import ssh2 from 'ssh2'
+import { SshSession, sshFingerprint } from './ssh-session.js'
 
-export interface ExecResult {
-  /** null when the command died by a signal or timed out. */
-  exitCode: number | null
-  signal?: string
-  stdout: string
-  stderr: string
-  timedOut: boolean
-}
-
-/** OpenSSH's form of a host key fingerprint: SHA256:<base64 without padding>. */
-export function sshFingerprint(key: Buffer): string {
-  return `SHA256:${createHash('sha256').update(key).digest('base64').replace(/=+$/, '')}`
-}
-
-/**
- * One SSH connection that every probe reuses (a handshake costs ~1.2 s under TCG). A command
- * that times out takes its connection with it (closing the connection is the one way to stop it
- * that every sshd honours); the next command opens a fresh one.
- */
-export class SshSession {
-  private stale = false
-  private closed = false
-
-  constructor(
-    private client: ssh2.Client,
-    private readonly reconnect?: () => Promise<ssh2.Client>
-  ) {}
-
-  async exec(command: string, options: { timeoutMs: number }): Promise<ExecResult> {
-    if (this.closed) return failed('the SSH session is closed')
-    if (this.stale) {
-      if (!this.reconnect) return failed('the SSH connection was dropped after a timeout')
-      try {
-        this.client = await this.reconnect()
-        this.stale = false
-      } catch (error) {
-        return failed(`could not reconnect over SSH: ${String(error)}`)
-      }
-      if (this.closed) {
-        this.client.end()
-        return failed('the SSH session is closed')
-      }
-    }
-    return this.run(this.client, command, options.timeoutMs)
-  }
-
-  private run(client: ssh2.Client, command: string, timeoutMs: number): Promise<ExecResult> {
-    return new Promise(resolve => {
-      let stdout = ''
-      let stderr = ''
-      let settled = false
-      const finish = (result: Omit<ExecResult, 'stdout' | 'stderr'>): void => {
-        if (settled) return
-        settled = true
-        clearTimeout(timer)
-        resolve({ ...result, stdout, stderr })
-      }
-      const timer = setTimeout(() => {
-        this.stale = true
-        client.end()
-        finish({ exitCode: null, timedOut: true })
-      }, timeoutMs)
-      const onClose = (): void => {
-        stderr += 'the SSH connection closed\n'
-        finish({ exitCode: null, timedOut: false })
-      }
-      client.once('close', onClose)
-      client.exec(command, (error, channel) => {
-        if (error) {
-          stderr += `${error.message}\n`
-          client.off('close', onClose)
-          finish({ exitCode: null, timedOut: false })
-          return
-        }
-        let exitCode: number | null = null
-        let signal: string | undefined
-        channel.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')))
-        channel.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')))
-        channel.on('exit', (code: number | null, signalName?: string) => {
-          exitCode = typeof code === 'number' ? code : null
-          if (signalName) signal = signalName
-        })
-        channel.on('close', () => {
-          client.off('close', onClose)
-          finish({ exitCode, signal, timedOut: false })
-        })
-      })
-    })
-  }
-
-  close(): void {
-    this.closed = true
-    this.client.end()
-  }
-}
-
-function failed(message: string): ExecResult {
-  return { exitCode: null, stdout: '', stderr: `${message}\n`, timedOut: false }
-}
+export { SshSession, sshFingerprint, type ExecResult } from './ssh-session.js'
 
 export interface WaitForSshOptions {
   port: number

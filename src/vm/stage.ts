@@ -63,16 +63,20 @@ export function chooseAccelerator(
   }
 }
 
+/** What the stage holds while it runs: torn down whatever way the stage ends. */
+interface Live {
+  machine?: Machine
+  session?: SshSession
+}
+
 export async function runVm(request: VmRequest, ctx: StageContext): Promise<VmStageResult> {
   const boot: BootResult = { status: 'failed', timeline: [], screenshots: [] }
   const result: VmStageResult = { boot, probes: [] }
-  const vmDir = join(ctx.reportDir, 'vm')
-  let machine: Machine | undefined
-  let session: SshSession | undefined
-  const closeSession = (): void => session?.close()
+  const live: Live = {}
+  const closeSession = (): void => live.session?.close()
   ctx.signal.addEventListener('abort', closeSession)
   const screenshot = async (name: string): Promise<void> => {
-    const png = await machine?.screenshot(name)
+    const png = await live.machine?.screenshot(name)
     if (png) boot.screenshots.push(relative(ctx.reportDir, png))
   }
 
@@ -88,59 +92,15 @@ export async function runVm(request: VmRequest, ctx: StageContext): Promise<VmSt
     }
     if (choice.warning) ctx.log.warning(choice.warning, { title: 'Booting without KVM' })
 
-    const privateKey = readFileSync(request.privateKeyPath, 'utf8')
-    const deadline = Date.now() + request.bootTimeoutSeconds * 1000
-    let accel = choice.accel
-    let outcome: BootOutcome
-    let sshPort = 0
-    let portsTaken = 0
-    for (;;) {
-      sshPort = await freePort()
-      const attempt = await bootAttempt(
-        { ...request, accel, sshPort, privateKey, deadline, vmDir },
-        ctx
-      )
-      machine = attempt.machine
-      outcome = attempt.outcome
-      if (outcome.kind === 'port-taken') {
-        await machine.shutdown(1_000)
-        if (++portsTaken < MAX_PORT_TRIES) {
-          ctx.log.info(`Port ${sshPort} was taken before QEMU could bind it; trying another.`)
-          machine = undefined
-          continue
-        }
-        outcome = {
-          kind: 'failed',
-          error: `QEMU could not bind a port for the SSH forward (${MAX_PORT_TRIES} tries; the last: ${sshPort})`
-        }
-      }
-      if (outcome.kind !== 'kvm-failed') break
-      await screenshot('kvm-failure')
-      await machine.shutdown(1_000)
-      keepKvmAttemptLogs(vmDir)
-      if (request.kvm === 'require') {
-        outcome = {
-          kind: 'failed',
-          error: `input 'kvm' is 'require', but KVM could not run the guest: ${outcome.reason}`
-        }
-        break
-      }
-      ctx.log.warning(
-        `KVM could not run the guest (${outcome.reason}); restarting under TCG. ${TCG_COST}.`,
-        { title: 'Booting without KVM' }
-      )
-      accel = 'tcg'
-      boot.accel = 'tcg'
-      machine = undefined
-    }
-
+    const booted = await bootWithFallback(request, choice.accel, { boot, live, screenshot }, ctx)
+    const outcome = booted.outcome
     if (outcome.kind !== 'ready') {
       boot.error = outcome.error
       if (outcome.error.startsWith(KEY_REFUSED) && request.keyRefusedHint) {
         boot.error += `; ${request.keyRefusedHint}`
       }
       // Name the input to raise when the deadline is what ended the boot.
-      if (Date.now() >= deadline) {
+      if (Date.now() >= booted.deadline) {
         boot.error += ` (input 'boot-timeout' is ${request.bootTimeoutSeconds} s)`
       }
       if (outcome.panic) boot.panic = outcome.panic
@@ -148,29 +108,15 @@ export async function runVm(request: VmRequest, ctx: StageContext): Promise<VmSt
       await screenshot('failure')
       return result
     }
-    session = outcome.session
+    live.session = outcome.session
     boot.status = 'passed'
     boot.bootSeconds = Math.round(outcome.bootSeconds * 10) / 10
     boot.hostKeyFingerprint = outcome.fingerprint
     ctx.log.info(
-      `SSH ready after ${boot.bootSeconds} s under ${accel} (host key ${outcome.fingerprint})`
+      `SSH ready after ${boot.bootSeconds} s under ${boot.accel} (host key ${outcome.fingerprint})`
     )
-    checkConsoleFingerprint(boot, machine, ctx)
-
-    result.probes = await runProbes(session, request.probes, join(ctx.reportDir, 'probes'), ctx)
-    if (request.testCommand && !ctx.signal.aborted) {
-      result.test = await runTestCommand(
-        {
-          command: request.testCommand,
-          sshPort,
-          privateKeyPath: request.privateKeyPath,
-          iso: request.iso,
-          serialLog: machine?.serialLog ?? join(vmDir, 'serial.log'),
-          timeoutSeconds: request.testTimeoutSeconds ?? DEFAULT_TEST_TIMEOUT_SECONDS
-        },
-        ctx
-      )
-    }
+    checkConsoleFingerprint(boot, live.machine, ctx)
+    await probeAndTest(request, result, outcome.session, booted.sshPort, live.machine, ctx)
     await screenshot('final')
     return result
   } catch (error) {
@@ -181,9 +127,90 @@ export async function runVm(request: VmRequest, ctx: StageContext): Promise<VmSt
     return result
   } finally {
     ctx.signal.removeEventListener('abort', closeSession)
-    if (machine) boot.timeline = bootTimeline(machine.lines)
-    await teardown(machine, session, ctx)
+    if (live.machine) boot.timeline = bootTimeline(live.machine.lines)
+    await teardown(live.machine, live.session, ctx)
   }
+}
+
+/** A boot's outcome once no retry is left: ready, or failed. */
+type Settled = Extract<BootOutcome, { kind: 'ready' | 'failed' }>
+
+/**
+ * Boots until an outcome that is not a retry: another port when QEMU lost the one picked to a
+ * race, TCG when KVM could not run the guest (unless input 'kvm' is 'require').
+ */
+async function bootWithFallback(
+  request: VmRequest,
+  chosen: Accelerator,
+  stage: { boot: BootResult; live: Live; screenshot: (name: string) => Promise<void> },
+  ctx: StageContext
+): Promise<{ outcome: Settled; sshPort: number; deadline: number }> {
+  const { boot, live } = stage
+  const vmDir = join(ctx.reportDir, 'vm')
+  const privateKey = readFileSync(request.privateKeyPath, 'utf8')
+  const deadline = Date.now() + request.bootTimeoutSeconds * 1000
+  let accel = chosen
+  let portsTaken = 0
+  for (;;) {
+    const sshPort = await freePort()
+    const attempt = await bootAttempt(
+      { ...request, accel, sshPort, privateKey, deadline, vmDir },
+      ctx
+    )
+    const machine = (live.machine = attempt.machine)
+    let outcome = attempt.outcome
+    if (outcome.kind === 'port-taken') {
+      await machine.shutdown(1_000)
+      if (++portsTaken < MAX_PORT_TRIES) {
+        ctx.log.info(`Port ${sshPort} was taken before QEMU could bind it; trying another.`)
+        live.machine = undefined
+        continue
+      }
+      outcome = {
+        kind: 'failed',
+        error: `QEMU could not bind a port for the SSH forward (${MAX_PORT_TRIES} tries; the last: ${sshPort})`
+      }
+    }
+    if (outcome.kind !== 'kvm-failed') return { outcome, sshPort, deadline }
+    await stage.screenshot('kvm-failure')
+    await machine.shutdown(1_000)
+    keepKvmAttemptLogs(vmDir)
+    if (request.kvm === 'require') {
+      const error = `input 'kvm' is 'require', but KVM could not run the guest: ${outcome.reason}`
+      return { outcome: { kind: 'failed', error }, sshPort, deadline }
+    }
+    ctx.log.warning(
+      `KVM could not run the guest (${outcome.reason}); restarting under TCG. ${TCG_COST}.`,
+      { title: 'Booting without KVM' }
+    )
+    accel = 'tcg'
+    boot.accel = 'tcg'
+    live.machine = undefined
+  }
+}
+
+/** The probes, then the user's test command (unless the run was cancelled). */
+async function probeAndTest(
+  request: VmRequest,
+  result: VmStageResult,
+  session: SshSession,
+  sshPort: number,
+  machine: Machine | undefined,
+  ctx: StageContext
+): Promise<void> {
+  result.probes = await runProbes(session, request.probes, join(ctx.reportDir, 'probes'), ctx)
+  if (!request.testCommand || ctx.signal.aborted) return
+  result.test = await runTestCommand(
+    {
+      command: request.testCommand,
+      sshPort,
+      privateKeyPath: request.privateKeyPath,
+      iso: request.iso,
+      serialLog: machine?.serialLog ?? join(ctx.reportDir, 'vm', 'serial.log'),
+      timeoutSeconds: request.testTimeoutSeconds ?? DEFAULT_TEST_TIMEOUT_SECONDS
+    },
+    ctx
+  )
 }
 
 /** Compares the host key SSH saw with the fingerprints the console printed, when it printed any. */

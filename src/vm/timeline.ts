@@ -7,26 +7,49 @@ export interface ConsoleLine {
   text: string
 }
 
-const MILESTONES: [BootMilestone['name'], RegExp][] = [
+type Phase = BootMilestone['name']
+
+/** The phases in boot order; also the words of the console hook. */
+const PHASES: Phase[] = ['firmware', 'kernel', 'init', 'network', 'sshd', 'ready']
+
+/**
+ * The documented hook (README, "Boot timeline"): an image may print `boot-image-vm: <phase>` on
+ * its console (after a kernel timestamp or not, anything may follow the phase) to mark a phase
+ * itself. Its own word wins over what the line patterns below guess.
+ */
+const HOOK = /^(?:\[[^\]]*\]\s*)?boot-image-vm: (firmware|kernel|init|network|sshd|ready)(?![\w-])/
+
+/** What real systems print at each phase: firmware, Linux, systemd, OpenSSH, dropbear, getty. */
+const MILESTONES: [Phase, RegExp][] = [
   ['firmware', /SeaBIOS|iPXE|ISOLINUX|SYSLINUX|GRUB|GNU GRUB|Booting `|UEFI|BdsDxe|EFI stub/i],
   ['kernel', /Linux version \d/],
-  [
-    'init',
-    /Run \/init|Run \/\S*init as init process|systemd\[1\]:|Welcome to (?!GRUB)|boot-image-vm: init/
-  ],
+  ['init', /Run \/init|Run \/\S*init as init process|systemd\[1\]:|Welcome to (?!GRUB)/],
   [
     'network',
-    /DHCP lease|DHCPv4 address|lease of \d|network up|Reached target Network\b|Reached target network\.target\b|boot-image-vm: network/
+    /DHCP lease|DHCPv4 address|lease of \d|network up|Reached target Network\b|Reached target network\.target\b/
   ],
   [
     'sshd',
-    /Server listening on|Started .*OpenSSH|Started .*OpenBSD Secure Shell|Started .*SSH Daemon|Started sshd|Started ssh\.service|dropbear.*(started|Running in background|Not backgrounding)|sshd listening/i
+    /Server listening on|Started .*OpenSSH|Started .*OpenBSD Secure Shell|Started .*SSH Daemon|Started sshd|Started ssh\.service|dropbear.*(started|Running in background|Not backgrounding)/i
   ],
-  ['ready', /\blogin: |boot-image-vm: ready|Reached target Multi-User|Reached target .*Multi-User/]
+  ['ready', /\blogin: |Reached target Multi-User|Reached target .*Multi-User/]
 ]
+
+/**
+ * Only when nothing above matched: the kernel's last word before it starts init (every Linux
+ * prints it, whatever the init).
+ */
+const FALLBACKS: [Phase, RegExp][] = [['init', /Freeing unused kernel (image \(initmem\) )?memory/]]
+
+/** The phase the image itself marks on this line with the hook, if any. */
+export function hookPhase(text: string): Phase | undefined {
+  return HOOK.exec(text)?.[1] as Phase | undefined
+}
 
 /** Whether a console line says the SSH server (or the whole system) is up. */
 export function isSshdLine(text: string): boolean {
+  const hooked = hookPhase(text)
+  if (hooked) return hooked === 'sshd' || hooked === 'ready'
   return MILESTONES.some(
     ([name, pattern]) => (name === 'sshd' || name === 'ready') && pattern.test(text)
   )
@@ -35,11 +58,23 @@ export function isSshdLine(text: string): boolean {
 /** The first line of each milestone, in the order the milestones occur in a boot. */
 export function bootTimeline(lines: ConsoleLine[]): BootMilestone[] {
   const milestones: BootMilestone[] = []
-  for (const [name, pattern] of MILESTONES) {
-    const found = lines.find(line => pattern.test(line.text))
+  for (const name of PHASES) {
+    const found =
+      lines.find(line => hookPhase(line.text) === name) ??
+      firstMatch(lines, MILESTONES, name) ??
+      firstMatch(lines, FALLBACKS, name)
     if (found) milestones.push({ name, seconds: found.seconds, line: found.text.trim() })
   }
   return milestones.sort((a, b) => a.seconds - b.seconds)
+}
+
+function firstMatch(
+  lines: ConsoleLine[],
+  patterns: [Phase, RegExp][],
+  name: Phase
+): ConsoleLine | undefined {
+  const pattern = patterns.find(([phase]) => phase === name)?.[1]
+  return pattern && lines.find(line => pattern.test(line.text))
 }
 
 const PANIC =

@@ -54,7 +54,7 @@ export const BAD_INPUTS: BadInputCase[] = [
   {
     input: 'probes',
     value: 'kernel [timeout=0]: uname -a',
-    accepts: /'optional', 'required' or 'timeout=<seconds>'/
+    accepts: /invalid timeout '0': give a whole number of seconds, 1 or more/
   },
   {
     input: 'probes',

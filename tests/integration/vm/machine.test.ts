@@ -52,6 +52,8 @@ describe('Machine', () => {
     const png = await machine.screenshot('test')
     expect(png).toBe(join(root, 'report', 'vm', 'screen-test.png'))
     expect(readFileSync(png!).subarray(1, 4).toString()).toBe('PNG')
+    // QEMU here is 7.2: it writes the PNG itself (screendump format: png), no PPM to encode.
+    expect(machine.screenshotWay.qemuWritesPng).toBe(true)
 
     const exit = await machine.shutdown()
     expect(exit).toBeDefined()

@@ -6,6 +6,8 @@ import {
   cleanConsoleText,
   findFingerprint,
   findPanic,
+  hookPhase,
+  isSshdLine,
   type ConsoleLine
 } from '../../../src/vm/timeline.js'
 
@@ -140,5 +142,59 @@ describe('findFingerprint', () => {
       findFingerprint('boot-image-vm: host key SHA256:efDjRapILWf8CfY1zfUc4edVpL6WBbNDLs4H35QWMmc')
     ).toBe('SHA256:efDjRapILWf8CfY1zfUc4edVpL6WBbNDLs4H35QWMmc')
     expect(findFingerprint('256 SHA256:abc (too short)')).toBeUndefined()
+  })
+})
+
+describe('the console hook: boot-image-vm: <phase>', () => {
+  it('reads the phase the image marks, with or without a kernel timestamp, anything after it', () => {
+    expect(hookPhase('boot-image-vm: init (variant boot)')).toBe('init')
+    expect(hookPhase('boot-image-vm: network up 10.0.2.15 (eth0)')).toBe('network')
+    expect(hookPhase('boot-image-vm: sshd listening on :22')).toBe('sshd')
+    expect(hookPhase('[   12.5] boot-image-vm: ready')).toBe('ready')
+  })
+
+  it('is not a hook when the word is not a phase (the systemd fixture says initramfs, switching)', () => {
+    for (const line of recorded('debian-systemd-bios.log')) {
+      expect(hookPhase(line.text)).toBeUndefined()
+    }
+    expect(hookPhase('boot-image-vm login: ')).toBeUndefined()
+    expect(hookPhase('boot-image-vm: init-done')).toBeUndefined()
+  })
+
+  it("the image's own mark wins over what the patterns guess", () => {
+    const timeline = bootTimeline(recorded('busybox-bios.log'))
+    expect(timeline.find(m => m.name === 'init')?.line).toBe('boot-image-vm: init (variant boot)')
+    expect(timeline.find(m => m.name === 'sshd')?.line).toBe('boot-image-vm: sshd listening on :22')
+    expect(isSshdLine('boot-image-vm: sshd listening on :22')).toBe(true)
+    expect(isSshdLine('boot-image-vm: network up')).toBe(false)
+  })
+})
+
+describe('what real systems print, without the hook', () => {
+  const withoutHook = (name: string): ConsoleLine[] =>
+    recorded(name).filter(line => !line.text.includes('boot-image-vm: '))
+
+  it('a real Debian systemd boot still gives every phase from its own lines', () => {
+    const timeline = bootTimeline(withoutHook('debian-systemd-bios.log'))
+    expect(timeline.map(m => m.name)).toEqual([
+      'firmware',
+      'kernel',
+      'init',
+      'network',
+      'sshd',
+      'ready'
+    ])
+    expect(timeline.find(m => m.name === 'ready')?.line).toMatch(/multi-user\.target|login: /)
+  })
+
+  it('the kernel freeing its init memory marks init when no "Run /init" line came', () => {
+    const lines = withoutHook('busybox-bios.log').filter(line => !/Run \//.test(line.text))
+    const init = bootTimeline(lines).find(m => m.name === 'init')
+    expect(init?.line).toMatch(/Freeing unused kernel image \(initmem\) memory/)
+  })
+
+  it('"Run /init as init process" is preferred to the memory line before it', () => {
+    const init = bootTimeline(withoutHook('busybox-bios.log')).find(m => m.name === 'init')
+    expect(init?.line).toMatch(/Run \/init as init process/)
   })
 })

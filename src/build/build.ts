@@ -1,0 +1,298 @@
+// The build stage: evaluate the image's .drv, then `nix build` it with structured events, keeping
+// every event and a human-readable log on disk as they arrive, and explaining any failure by the
+// derivations whose own builder failed. On success, the ISO inside the output.
+import { createWriteStream, type WriteStream } from 'node:fs'
+import { mkdir, readdir, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { StageContext } from '../context.js'
+import type { BuildResult, NixInstallation } from '../model.js'
+import { run, stringEnv, type RunResult } from '../process.js'
+import { collectFailureLogs } from './diagnostics.js'
+import { isEvaluationError } from './evaluation-errors.js'
+import { buildArguments, nixCommand, nixError, parseOutPath, type BuildRequest } from './request.js'
+
+export { buildArguments, nixCommand, nixError, parseOutPath, type BuildRequest } from './request.js'
+import { buildNeeds, checkDisk } from '../disk.js'
+import { buildPlaces } from './build-places.js'
+import { BuildEvents } from './events.js'
+import {
+  findMachineFailure,
+  machineFailureMessage,
+  type MachineFailure
+} from './machine-failures.js'
+import { findDependents, findRootFailures, stripAnsi, type ParsedFailure } from './failures.js'
+import { nixShellDirs, removeNewShellDirs, shellTempParent } from './shell-dirs.js'
+
+export { nixShellDirs, removeNewShellDirs, shellTempParent } from './shell-dirs.js'
+
+/** At most one progress line this often (plus one per derivation started or finished). */
+const PROGRESS_INTERVAL_MS = 5_000
+
+/** Appends lines to a file as they come, redacted; close() waits until all is on disk. */
+class AppendFile {
+  private readonly stream: WriteStream
+  constructor(
+    path: string,
+    private readonly redact: (text: string) => string
+  ) {
+    this.stream = createWriteStream(path, { flags: 'a' })
+    this.stream.on('error', () => undefined)
+  }
+  write(line: string): void {
+    this.stream.write(this.redact(line) + '\n')
+  }
+  close(): Promise<void> {
+    return new Promise(resolve => this.stream.end(() => resolve()))
+  }
+}
+
+/** The ISO in <out>/iso, or an error naming what the output holds instead. */
+async function findIso(outPath: string): Promise<{ isoPath?: string; error?: string }> {
+  const isoDir = join(outPath, 'iso')
+  const entries = await readdir(isoDir).catch(() => undefined)
+  const isos = (entries ?? []).filter(name => name.endsWith('.iso'))
+  if (isos.length === 1) return { isoPath: join(isoDir, isos[0]) }
+  if (isos.length > 1) {
+    return { error: `several ISOs in ${isoDir}: ${isos.join(', ')}; expected exactly one` }
+  }
+  const found = await listing(outPath)
+  return {
+    error: `no ISO in the build output: expected ${isoDir}/*.iso, but ${outPath} holds ${found}`
+  }
+}
+
+async function listing(path: string): Promise<string> {
+  const info = await stat(path).catch(() => undefined)
+  if (!info) return 'nothing (it does not exist)'
+  if (!info.isDirectory()) return 'a single file, not a directory'
+  const names: string[] = []
+  for (const entry of await readdir(path, { withFileTypes: true })) {
+    if (!entry.isDirectory()) names.push(entry.name)
+    else {
+      const inner = await readdir(join(path, entry.name)).catch(() => [])
+      names.push(
+        ...(inner.length ? inner.map(name => `${entry.name}/${name}`) : [`${entry.name}/`])
+      )
+    }
+  }
+  const shown = names.slice(0, 20).join(', ') + (names.length > 20 ? ', …' : '')
+  return names.length ? shown : 'nothing (an empty directory)'
+}
+
+/** The environment every nix call of this request runs with. */
+function buildEnv(
+  nix: NixInstallation,
+  request: BuildRequest,
+  ctx: StageContext
+): Record<string, string> {
+  return { ...stringEnv(ctx.env), ...nix.env, ...request.env }
+}
+
+/**
+ * `nix eval --raw --impure <flake>#<image>.drvPath` in the request's context, its stderr in
+ * <dir>/eval.log. Evaluating first is cheap, names the .drv (which differs between contexts when
+ * --impure evaluation sees other values), and tells an evaluation error from a build failure.
+ */
+export async function evaluateDrvPath(
+  nix: NixInstallation,
+  request: BuildRequest,
+  ctx: StageContext
+): Promise<{ drvPath?: string; error?: string }> {
+  await mkdir(request.dir, { recursive: true })
+  const evalArgs = ['eval', '--raw', '--impure', `${request.flake}#${request.image}.drvPath`]
+  const evaluation = await runNix(nix, request, evalArgs, buildEnv(nix, request, ctx))
+  const evalLog = new AppendFile(join(request.dir, 'eval.log'), text => ctx.secrets.redact(text))
+  evalLog.write(stripAnsi(evaluation.stderr).trimEnd())
+  await evalLog.close()
+  if (evaluation.exitCode !== 0) {
+    return { error: evaluation.startError ?? (nixError(evaluation.stderr) || 'nix eval failed') }
+  }
+  return { drvPath: evaluation.stdout.trim() }
+}
+
+export async function buildImage(
+  nix: NixInstallation,
+  request: BuildRequest,
+  ctx: StageContext
+): Promise<BuildResult> {
+  // A short disk is said up front (and the build still tried) rather than found half-way.
+  const diskWarning = await checkDisk(buildNeeds(ctx.env), `building ${request.image}`)
+  if (diskWarning) ctx.log.warning(diskWarning, { title: 'Low disk space' })
+  const result = await buildAndCleanShellDirs(nix, request, ctx)
+  return diskWarning ? { ...result, diskWarning } : result
+}
+
+async function buildAndCleanShellDirs(
+  nix: NixInstallation,
+  request: BuildRequest,
+  ctx: StageContext
+): Promise<BuildResult> {
+  if (request.context !== 'devshell') return buildInContext(nix, request, ctx)
+  const parent = shellTempParent({ ...stringEnv(ctx.env), ...nix.env, ...request.env })
+  const before = await nixShellDirs(parent)
+  try {
+    return await buildInContext(nix, request, ctx)
+  } finally {
+    const removed = await removeNewShellDirs(parent, before)
+    if (removed.length) ctx.log.debug(`removed what nix develop left: ${removed.join(', ')}`)
+  }
+}
+
+/** What a build came to: the BuildResult without its context and duration. */
+type Outcome = Partial<BuildResult> & Pick<BuildResult, 'status'>
+
+async function buildInContext(
+  nix: NixInstallation,
+  request: BuildRequest,
+  ctx: StageContext
+): Promise<BuildResult> {
+  const started = Date.now()
+  const outcome = await buildOutcome(nix, request, ctx)
+  return {
+    context: request.context,
+    failures: [],
+    dependents: [],
+    ...outcome,
+    durationMs: Date.now() - started
+  }
+}
+
+async function buildOutcome(
+  nix: NixInstallation,
+  request: BuildRequest,
+  ctx: StageContext
+): Promise<Outcome> {
+  const redact = (text: string): string => ctx.secrets.redact(text)
+  await mkdir(request.dir, { recursive: true })
+  const evaluation = request.drvPath
+    ? { drvPath: request.drvPath }
+    : await evaluateDrvPath(nix, request, ctx)
+  if (!evaluation.drvPath) {
+    const machine = findMachineFailure(evaluation.error ?? '')
+    if (machine) return machineFailed(machine, undefined, request, ctx)
+    const error = redact(evaluation.error ?? 'nix eval failed')
+    ctx.log.error(error, { title: `evaluation of ${request.image} failed` })
+    return { status: 'eval-failed', error }
+  }
+  const drvPath = evaluation.drvPath
+  ctx.log.info(`${request.image} (${request.context}): ${drvPath}`)
+
+  const { build, events } = await runBuild(nix, request, ctx)
+  if (build.startError) {
+    return { status: 'build-failed', drvPath, error: redact(build.startError) }
+  }
+  if (build.exitCode !== 0) return explainFailure(nix, request, drvPath, build, events, ctx)
+
+  const outPath = parseOutPath(build.stdout, nix.capabilities.printOutPaths)
+  if (!outPath) {
+    const error = `nix build succeeded but printed no output path: ${redact(build.stdout.trim())}`
+    return { status: 'build-failed', drvPath, error }
+  }
+  const iso = await findIso(outPath)
+  if (!iso.isoPath) {
+    ctx.log.error(redact(iso.error ?? ''), { title: `no ISO in ${request.image}` })
+    return { status: 'build-failed', drvPath, outPath, error: redact(iso.error ?? '') }
+  }
+  const built = [...events.builds.keys()]
+  const { built: builtOn, substituted } = buildPlaces(events.activities.values())
+  return { status: 'passed', drvPath, outPath, isoPath: iso.isoPath, built, builtOn, substituted }
+}
+
+/** No builder failed, and Nix's error is the machine's (no pty, no daemon, no disk): say so. */
+function machineFailed(
+  machine: MachineFailure,
+  drvPath: string | undefined,
+  request: BuildRequest,
+  ctx: StageContext
+): Outcome {
+  const error = ctx.secrets.redact(machineFailureMessage(machine))
+  ctx.log.error(error, { title: `this machine could not build ${request.image}` })
+  return { status: 'build-failed', drvPath, error }
+}
+
+/** `nix build` with its events kept (events.jsonl), a human log (build.log) and progress lines. */
+async function runBuild(
+  nix: NixInstallation,
+  request: BuildRequest,
+  ctx: StageContext
+): Promise<{ build: RunResult; events: BuildEvents }> {
+  const redact = (text: string): string => ctx.secrets.redact(text)
+  const events = new BuildEvents()
+  const eventsFile = new AppendFile(join(request.dir, 'events.jsonl'), redact)
+  const humanLog = new AppendFile(join(request.dir, 'build.log'), redact)
+  const buildArgs = buildArguments(nix, request)
+  const where = request.context === 'devshell' ? ` (in nix develop ${request.devshell})` : ''
+  humanLog.write(`$ ${nix.nixPath} ${buildArgs.join(' ')}${where}`)
+  let lastProgress = 0
+  let lastLine = ''
+  const progress = (force: boolean): void => {
+    const now = Date.now()
+    const line = events.progressLine()
+    const idle = !force && (line === lastLine || line.startsWith('[0/0 built]'))
+    if (idle || (!force && now - lastProgress < PROGRESS_INTERVAL_MS)) return
+    lastProgress = now
+    lastLine = line
+    ctx.log.info(redact(line))
+  }
+  const onLine = (line: string): void => {
+    const outcome = events.push(line)
+    if (outcome.event) eventsFile.write(line.slice(line.indexOf('{')))
+    for (const human of outcome.human) humanLog.write(human)
+    if (outcome.error) ctx.log.info(redact(outcome.error.text))
+    progress(Boolean(outcome.started || outcome.finished))
+  }
+  const build = await runNix(nix, request, buildArgs, buildEnv(nix, request, ctx), onLine)
+  await Promise.all([eventsFile.close(), humanLog.close()])
+  return { build, events }
+}
+
+/** A failed `nix build`: the derivations whose own builder failed, else Nix's own words. */
+async function explainFailure(
+  nix: NixInstallation,
+  request: BuildRequest,
+  drvPath: string,
+  build: RunResult,
+  events: BuildEvents,
+  ctx: StageContext
+): Promise<Outcome> {
+  const errorText = [events.errorText(), ...events.plainLines].join('\n')
+  const roots = new Map<string, ParsedFailure>()
+  for (const error of events.errors)
+    for (const failure of findRootFailures(error.text, error.activeBuild))
+      if (!roots.has(failure.drv)) roots.set(failure.drv, failure)
+  for (const failure of findRootFailures(events.plainLines.join('\n')))
+    if (!roots.has(failure.drv)) roots.set(failure.drv, failure)
+  const dependents = findDependents(errorText).filter(drv => !roots.has(drv))
+  const error = ctx.secrets.redact(
+    nixError(errorText) || `nix build exited with code ${build.exitCode}`
+  )
+  const machine = roots.size || ctx.signal.aborted ? undefined : findMachineFailure(errorText)
+  if (machine) return machineFailed(machine, drvPath, request, ctx)
+  // Once a derivation started building (or the job was cancelled), it is not the evaluator's.
+  const startedBuilding = events.builds.size > 0 || ctx.signal.aborted
+  if (!roots.size && !startedBuilding && isEvaluationError(errorText)) {
+    return { status: 'eval-failed', drvPath, error }
+  }
+  const failures = await collectFailureLogs(nix, [...roots.values()], events, request.dir, ctx)
+  if (failures.length) return { status: 'build-failed', drvPath, failures, dependents }
+  // Nothing to blame: Nix's own words are all there is (and the whole stderr is in build.log).
+  ctx.log.error(error, { title: `build of ${request.image} failed` })
+  return { status: 'build-failed', drvPath, error, dependents }
+}
+
+function runNix(
+  nix: NixInstallation,
+  request: BuildRequest,
+  args: string[],
+  env: Record<string, string>,
+  onStderrLine?: (line: string) => void
+): Promise<RunResult> {
+  let command: { command: string; args: string[] }
+  try {
+    command = nixCommand(nix, request, args)
+  } catch (error) {
+    const startError = error instanceof Error ? error.message : String(error)
+    return Promise.resolve({ exitCode: null, stdout: '', stderr: '', startError })
+  }
+  return run(command.command, command.args, { env, onStderrLine })
+}

@@ -1,0 +1,290 @@
+// Finds the derivations whose own builder failed in what Nix printed, in every format Nix has
+// used (see docs in tests/fixtures/README.md and /work/shared/notes/nix.md). Pure functions over text.
+
+export interface ParsedFailure {
+  /** /nix/store/…-name.drv */
+  drv: string
+  /** The derivation's name without hash and .drv. */
+  name: string
+  /** One line: "builder failed with exit code 1", "missing system features: kvm", … */
+  reason: string
+  /** The builder's exit code, when Nix said it. */
+  exitCode: number | null
+  /** "9 (Killed)" when the builder died of a signal. */
+  signal?: string
+  /** The log tail Nix quoted in the error (the `> ` lines), when it did. */
+  tail: string[]
+}
+
+const ESC = String.fromCharCode(27)
+const BEL = String.fromCharCode(7)
+/** CSI sequences (colours), OSC sequences (hyperlinks, titles) and two-byte escapes. */
+const ANSI = new RegExp(
+  `${ESC}\\[[0-9;?]*[ -/]*[@-~]|${ESC}\\][^${BEL}${ESC}]*(?:${BEL}|${ESC}\\\\)|${ESC}[@-Z\\\\-_]`,
+  'g'
+)
+const DRV = String.raw`(/[^\s']*?/[0-9a-z]{32}-[^\s'/!^]+?\.drv)`
+const drvIn = (text: string): string | undefined => new RegExp(DRV).exec(text)?.[1]
+
+export function stripAnsi(text: string): string {
+  return text.replace(ANSI, '')
+}
+
+/** /nix/store/<hash>-hello-2.12.drv → hello-2.12 */
+export function derivationName(drvPath: string): string {
+  const base = drvPath.slice(drvPath.lastIndexOf('/') + 1).replace(/\.drv$/, '')
+  return /^[0-9a-z]{32}-/.test(base) ? base.slice(33) : base
+}
+
+/** A line as Nix means it: colour, the `error: ` prefix and the message indentation removed. */
+function normalise(line: string): string {
+  return line
+    .trim()
+    .replace(/^(?:error|note):\s+/, '')
+    .trim()
+}
+
+interface Found {
+  drv: string
+  reason: string
+  exitCode: number | null
+  signal?: string
+  /** Index of the line after the failure's own lines, where its quoted tail may start. */
+  next: number
+}
+
+const BUILDER = new RegExp(
+  `^builder for '${DRV}' failed (with exit code (\\d+)|due to signal (\\d+)(?: \\(([^)]*)\\))?|to produce output path.*)`
+)
+const CANNOT_BUILD = new RegExp(`^Cannot build '${DRV}'\\.`)
+const HASH = new RegExp(`^hash mismatch in fixed-output derivation '${DRV}'`)
+const FEATURES = new RegExp(
+  `^a '([^']*)' with features \\{([^}]*)\\} is required to build '${DRV}', but I am a '([^']*)' with features \\{([^}]*)\\}`
+)
+/** Nix names the goal first ("building of '<drv>' …"), or nothing at all (2.34+). */
+const TIMEOUT = /^(?:building of '[^']*'.*? )?timed out after (\d+) seconds( of silence)?/
+const LOG_LIMIT = /^(?:building of '[^']*'.*? )?killed after writing more than (\d+) bytes of log/
+const DEPENDENTS = [
+  new RegExp(`^cannot build derivation '${DRV}': \\d+ dependencies couldn't be built`),
+  new RegExp(`^\\d+ dependencies of derivation '${DRV}' failed to build`)
+]
+
+const featureSet = (list: string): string[] =>
+  list
+    .split(',')
+    .map(s => s.trim())
+    .filter(Boolean)
+
+function missingFeatures(required: string, available: string): string {
+  const have = new Set(featureSet(available))
+  const missing = featureSet(required).filter(f => !have.has(f))
+  return missing.length ? `missing system features: ${missing.join(', ')}` : ''
+}
+
+function builderStatus(text: string): Pick<Found, 'reason' | 'exitCode' | 'signal'> {
+  const exit = /failed with exit code (\d+)/.exec(text)
+  if (exit) return { reason: `builder failed with exit code ${exit[1]}`, exitCode: Number(exit[1]) }
+  const signal = /failed due to signal (\d+)(?: \(([^)]*)\))?/.exec(text)
+  if (signal) {
+    const name = signal[2] ? `${signal[1]} (${signal[2]})` : signal[1]
+    return { reason: `builder failed due to signal ${name}`, exitCode: null, signal: name }
+  }
+  return { reason: 'builder ' + text.replace(/\.$/, ''), exitCode: null }
+}
+
+function replaceReason(reasons: string[], general: string, detail: string): void {
+  const at = reasons.indexOf(general)
+  if (!detail) return
+  if (at < 0) reasons.push(detail)
+  else reasons[at] = detail
+}
+
+/** Reads the `Reason:` lines (and what follows them) of a 2.29+ "Cannot build" block. */
+function cannotBuild(lines: string[], start: number, drv: string): Found | 'dependent' {
+  const reasons: string[] = []
+  let status: Pick<Found, 'reason' | 'exitCode' | 'signal'> | undefined
+  let i = start + 1
+  for (; i < lines.length; i++) {
+    const line = lines[i]
+    const reason = /^Reason: (.*)$/.exec(line)
+    if (reason) {
+      const text = reason[1].replace(/\.$/, '')
+      if (/^\d+ dependenc(?:y|ies) failed$/.test(text)) return 'dependent'
+      if (text.startsWith('builder ')) status = builderStatus(text.slice('builder '.length))
+      else reasons.push(text)
+      continue
+    }
+    const oldFeatures = /^Required system: '([^']*)' with features \{([^}]*)\}/.exec(line)
+    const current = /^Current system: '([^']*)' with features \{([^}]*)\}/.exec(lines[i + 1] ?? '')
+    if (oldFeatures && current) {
+      const platform =
+        oldFeatures[1] !== current[1]
+          ? `platform mismatch: needs ${oldFeatures[1]}, this machine is ${current[1]}`
+          : ''
+      const detail = [missingFeatures(oldFeatures[2], current[2]), platform].filter(Boolean)
+      replaceReason(reasons, 'required system or feature not available', detail.join('; '))
+      i++
+      continue
+    }
+    const required = /^Required features: \{([^}]*)\}/.exec(line)
+    const available = /^Available features: \{([^}]*)\}/.exec(lines[i + 1] ?? '')
+    if (required && available) {
+      const missing = missingFeatures(required[1], available[1])
+      replaceReason(reasons, 'missing system features', missing)
+      i++
+      continue
+    }
+    const platform = /^Required system: '([^']*)'$/.exec(line)
+    const here = /^Current system: '([^']*)'$/.exec(lines[i + 1] ?? '')
+    if (platform && here) {
+      const detail = `platform mismatch: needs ${platform[1]}, this machine is ${here[1]}`
+      replaceReason(reasons, 'platform mismatch', detail)
+      i++
+      continue
+    }
+    if (/^(Hint|Note|Output paths):/.test(line) || /^\/\S+$/.test(line)) continue
+    break
+  }
+  const reason = status ? status.reason : reasons.filter(Boolean).join('; ') || 'cannot build'
+  return { drv, reason, exitCode: status?.exitCode ?? null, signal: status?.signal, next: i }
+}
+
+/** Recognises a root cause starting at lines[i]. */
+function rootCauseAt(
+  lines: string[],
+  i: number,
+  activeBuild?: string
+): Found | 'dependent' | undefined {
+  const line = lines[i]
+  let m = BUILDER.exec(line)
+  if (m) {
+    if (m[3] || m[4]) return { drv: m[1], ...builderStatus(`failed ${m[2]}`), next: i + 1 }
+    return {
+      drv: m[1],
+      reason: 'builder failed ' + m[2].replace(/ at '.*$/, ''),
+      exitCode: null,
+      next: i + 1
+    }
+  }
+  if ((m = CANNOT_BUILD.exec(line))) return cannotBuild(lines, i, m[1])
+  if ((m = HASH.exec(line))) {
+    const near = lines.slice(i + 1, i + 6)
+    const wanted = near.map(l => /^(?:specified|wanted):\s*(\S+)/.exec(l)?.[1]).find(Boolean)
+    const got = near.map(l => /^got:\s*(\S+)/.exec(l)?.[1]).find(Boolean)
+    const detail = wanted && got ? `: specified ${wanted}, got ${got}` : ''
+    return {
+      drv: m[1],
+      reason: `hash mismatch in fixed-output derivation${detail}`,
+      exitCode: null,
+      next: i + 1
+    }
+  }
+  if ((m = FEATURES.exec(line))) {
+    const missing = missingFeatures(m[2], m[5])
+    const platform =
+      m[1] !== m[4] ? `platform mismatch: needs ${m[1]}, this machine is ${m[4]}` : ''
+    const reason =
+      [missing, platform].filter(Boolean).join('; ') || 'required system or feature not available'
+    return { drv: m[3], reason, exitCode: null, next: i + 1 }
+  }
+  const timeout = TIMEOUT.exec(line)
+  if (timeout) {
+    const drv = drvIn(line) ?? activeBuild
+    const what = timeout[2] ? 'of silence (max-silent-time)' : '(timeout)'
+    if (drv)
+      return {
+        drv,
+        reason: `timed out after ${timeout[1]} seconds ${what}`,
+        exitCode: null,
+        next: i + 1
+      }
+  }
+  const limit = LOG_LIMIT.exec(line)
+  const limitDrv = limit && (drvIn(line) ?? activeBuild)
+  if (limit && limitDrv) {
+    const reason = `killed after writing more than ${limit[1]} bytes of log output`
+    return { drv: limitDrv, reason, exitCode: null, next: i + 1 }
+  }
+  return DEPENDENTS.some(re => re.test(line)) ? 'dependent' : undefined
+}
+
+/** The `> ` lines (2.4+) or two-space lines (≤ 2.3) after a `last N log lines:` heading. */
+function quotedTail(raw: string[], lines: string[], from: number): string[] {
+  let heading = -1
+  for (let i = from - 1; i < Math.min(lines.length, from + 8) && heading < 0; i++) {
+    if (/last \d+ log lines:$/i.test(lines[i])) heading = i
+    else if (i >= from && /^\S/.test(raw[i])) return [] // the next message: no tail quoted
+  }
+  if (heading < 0) return []
+  const tail: string[] = []
+  const legacy = !lines[heading].startsWith('last') && !lines[heading].startsWith('Last')
+  for (let i = heading + 1; i < lines.length; i++) {
+    const quoted = /^\s*> ?(.*)$/.exec(raw[i])
+    if (quoted) tail.push(quoted[1])
+    else if (legacy && /^ {2}/.test(raw[i])) tail.push(raw[i].slice(2))
+    else break
+  }
+  return tail
+}
+
+function scan(
+  text: string,
+  activeBuild?: string
+): { roots: ParsedFailure[]; dependents: string[] } {
+  const raw = stripAnsi(text).split('\n')
+  const lines = raw.map(normalise)
+  const roots = new Map<string, ParsedFailure>()
+  const dependents: string[] = []
+  let last: ParsedFailure | undefined
+  let building = activeBuild
+  for (let i = 0; i < lines.length; i++) {
+    const started = /^building '([^']+\.drv)'/.exec(lines[i])
+    if (started && !activeBuild) building = started[1]
+    if (/build failure may have been caused by lack of free disk space/.test(lines[i])) {
+      if (last && !last.reason.includes('disk space'))
+        last.reason += ' (possibly lack of free disk space)'
+      continue
+    }
+    const found = rootCauseAt(lines, i, building)
+    if (found === 'dependent') {
+      const drv = drvIn(lines[i])
+      if (drv && !dependents.includes(drv)) dependents.push(drv)
+      continue
+    }
+    if (!found) continue
+    const tail = quotedTail(raw, lines, found.next)
+    const failure: ParsedFailure = {
+      drv: found.drv,
+      name: derivationName(found.drv),
+      reason: found.reason,
+      exitCode: found.exitCode,
+      ...(found.signal ? { signal: found.signal } : {}),
+      tail
+    }
+    const seen = roots.get(found.drv)
+    if (seen) {
+      if (!seen.tail.length && tail.length) seen.tail = tail
+      if (seen.exitCode === null && failure.exitCode !== null)
+        Object.assign(seen, failure, { tail: seen.tail })
+      last = seen
+    } else {
+      roots.set(found.drv, failure)
+      last = failure
+    }
+  }
+  return { roots: [...roots.values()], dependents: dependents.filter(d => !roots.has(d)) }
+}
+
+/**
+ * Every derivation whose own builder failed (or that could not be built at all: hash mismatch,
+ * missing system features, timeout), deduplicated, in the order Nix reported them. A root cause
+ * that names no derivation (2.34+ timeouts) is put on `activeBuild` when given.
+ */
+export function findRootFailures(text: string, activeBuild?: string): ParsedFailure[] {
+  return scan(text, activeBuild).roots
+}
+
+/** Derivations that failed only because a dependency did (never root failures). */
+export function findDependents(text: string): string[] {
+  return scan(text).dependents
+}

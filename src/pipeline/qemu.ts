@@ -1,0 +1,77 @@
+// QEMU's provisioning beside setup and the build: the path source at once, the rest of the mode's
+// sources beside. A provisioning that fails stops the build: an image that cannot be booted is not
+// worth waiting for.
+import type { NixInstallation, QemuProvision } from '../model.js'
+import { signalChildren } from '../process.js'
+import { judgeQemu, provisionQemu, qemuFromPath, type QemuRequest } from '../qemu/index.js'
+import { BOOT_OFF, ISO_GIVEN, kvmCheck, type Run } from './run.js'
+
+/** What the rest of the run knows of QEMU while it is provisioned. */
+export interface QemuState {
+  /** The binary, as soon as one is known (the path source). */
+  ready?: string
+  settled: boolean
+  /** Set while the build runs: a failed provisioning then ends the build's processes. */
+  building: boolean
+}
+
+export async function startQemuStage(
+  run: Run,
+  nix: () => Promise<NixInstallation | undefined>,
+  buildStop: AbortController
+): Promise<QemuState> {
+  const { inputs, record } = run
+  // Without a boot (input 'boot' false) no QEMU is provisioned at all.
+  if (!inputs.boot) {
+    record.report.stages.qemu = { status: 'skipped', durationMs: 0, detail: BOOT_OFF }
+    return { settled: true, building: false }
+  }
+  const state: QemuState = { settled: false, building: false }
+  await startQemu(run, nix, state, provision => {
+    record.report.qemu = provision
+    record.report.stages.qemu = judgeQemu(provision)
+    if (provision.status === 'ready' && provision.binary) void kvmCheck(run, provision.binary)
+    if (provision.status === 'failed') {
+      buildStop.abort()
+      // The build's nix (and the env diff's, the only other children by now) end here.
+      if (state.building) signalChildren('SIGTERM')
+    }
+    record.save()
+  })
+  if (inputs.qemu === 'path') await run.beside.qemu
+  return state
+}
+
+/** Set by the provisioning's handler whenever it settles, so read anew at each point. */
+export function qemuFailed(run: Run): boolean {
+  return run.record.report.qemu?.status === 'failed'
+}
+
+async function startQemu(
+  run: Run,
+  nix: () => Promise<NixInstallation | undefined>,
+  state: QemuState,
+  settle: (provision: QemuProvision) => void
+): Promise<void> {
+  const { inputs, ctx, beside } = run
+  const request: QemuRequest = {
+    mode: inputs.qemu,
+    firmware: inputs.firmware,
+    flake: inputs.flake,
+    startedAt: run.record.startedAt,
+    nix,
+    // A given ISO needs no Nix: the nix source of QEMU is passed over.
+    noNix: inputs.iso ? ISO_GIVEN : undefined
+  }
+  const early = await qemuFromPath(request, ctx)
+  if ('status' in early) state.ready = early.binary
+  const provisioning =
+    'status' in early
+      ? Promise.resolve(early)
+      : provisionQemu(request, ctx, { stop: beside.stopQemu.signal, cancel: ctx.signal }, [early])
+  beside.qemu = provisioning.then(provision => {
+    state.settled = true
+    settle(provision)
+    return provision
+  })
+}

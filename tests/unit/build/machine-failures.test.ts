@@ -1,0 +1,124 @@
+// The machine's build failures (issue 13), from transcripts recorded with real Nix 2.8 and 2.26 (see
+// tests/fixtures/README.md for how each was made), read the way buildImage reads them.
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { BuildEvents } from '../../../src/build/events.js'
+import { isEvaluationError } from '../../../src/build/evaluation-errors.js'
+import { findRootFailures } from '../../../src/build/failures.js'
+import { findMachineFailure, machineFailureMessage } from '../../../src/build/machine-failures.js'
+
+const dir = join(import.meta.dirname, '../../fixtures/transcripts')
+
+/** What buildImage hands the parsers: the error text of the events, or the plain stderr. */
+function errorText(name: string): string {
+  const text = readFileSync(join(dir, name), 'utf8')
+  if (!name.includes('internal-json')) return text
+  const events = new BuildEvents().pushAll(text.split('\n'))
+  return [events.errorText(), ...events.plainLines].join('\n')
+}
+
+describe('findMachineFailure on recorded Nix 2.8 transcripts', () => {
+  it.each([
+    ['nix-2.8-machine-no-pty.txt', /pseudoterminal.*mount devpts on \/dev\/pts/],
+    ['nix-2.8-machine-no-pty.internal-json.txt', /pseudoterminal/],
+    ['nix-2.8-machine-no-daemon.txt', /running Nix daemon: nothing answers at \/nix\/var\/nix/],
+    ['nix-2.8-machine-no-daemon.internal-json.txt', /running Nix daemon.*No such file/],
+    ['nix-2.8-machine-daemon-refused.internal-json.txt', /running Nix daemon.*Connection refused/],
+    ['nix-2.8-machine-no-space.internal-json.txt', /free disk space/],
+    ['nix-2.8-machine-daemon-died.internal-json.txt', /daemon that stays up/]
+  ])('%s: says what the machine lacks, blames no derivation', (name, lacks) => {
+    const text = errorText(name)
+    const failure = findMachineFailure(text)
+    expect(failure?.lacks).toMatch(lacks)
+    expect(findRootFailures(text)).toEqual([])
+    // Before: one `error:` line and no build started read as the evaluator's.
+    expect(isEvaluationError(text)).toBe(false)
+  })
+
+  it('quotes what Nix said, without colour', () => {
+    const failure = findMachineFailure(errorText('nix-2.8-machine-no-space.internal-json.txt'))
+    expect(failure?.evidence).toBe(
+      "error: creating directory '/tmp/infra/tiny/nix-build-boot-image-vm-enospc.drv-0': No space left on device"
+    )
+    expect(machineFailureMessage(failure!)).toMatch(
+      /^This machine could not build \(not a fault of the flake or its derivations\): it lacks free disk space.*Nix said: error: creating directory/
+    )
+  })
+
+  it('newer wording of a daemon that went away (from the Nix source strings)', () => {
+    const text = 'error: Nix daemon disconnected unexpectedly (maybe it crashed?)'
+    expect(findMachineFailure(text)?.lacks).toMatch(/daemon that stays up/)
+    expect(isEvaluationError(text)).toBe(false)
+  })
+
+  // Recorded in the runner images (.lab/runner/{bookworm,trixie}: sandbox = true, build users),
+  // nix build as root in the chroot; see tests/fixtures/README.md.
+  it.each([
+    ['nix-2.26-machine-sandbox-symlink.txt', /sandbox path Nix can bind at \/bin:.*symlink/],
+    ['nix-2.26-machine-sandbox-symlink.internal-json.txt', /sandbox path Nix can bind at \/bin/],
+    ['nix-2.26-machine-sandbox-missing.txt', /sandbox path \/opt\/boot-image-vm-lab\/missing:/],
+    ['nix-2.26-machine-sandbox-missing.internal-json.txt', /sandbox path \/opt\/boot-image-vm-lab/],
+    ['nix-2.8-machine-sandbox-missing.txt', /sandbox path \/opt\/boot-image-vm-lab\/missing:.*\?/],
+    ['nix-2.8-machine-sandbox-missing.internal-json.txt', /sandbox path \/opt\/boot-image-vm-lab/]
+  ])('%s: the sandbox set-up is the machine’s, not an evaluation error', (name, lacks) => {
+    const text = errorText(name)
+    const failure = findMachineFailure(text)
+    expect(failure?.lacks).toMatch(lacks)
+    expect(findRootFailures(text)).toEqual([])
+    // Before: "Evaluation failed (host)", as no build had started and there is one `error:`.
+    expect(isEvaluationError(text)).toBe(false)
+    expect(machineFailureMessage(failure!)).toMatch(/^This machine could not build/)
+  })
+
+  it('quotes the sandbox error Nix printed, not its context line', () => {
+    const failure = findMachineFailure(
+      errorText('nix-2.26-machine-sandbox-symlink.internal-json.txt')
+    )
+    expect(failure?.evidence).toMatch(
+      /^creating directory '\/nix\/store\/[a-z0-9]{32}-boot-image-vm-sandbox-bin-symlink4\.drv\.chroot\/root\/bin': No such file or directory$/
+    )
+  })
+
+  it('other sandbox set-up failures, from the Nix source strings', () => {
+    // 2.26 local-derivation-goal.cc: a bind that the kernel refuses.
+    const bind =
+      "error:\n       … while setting up the build environment\n\n       error: bind mount from '/run/binfmt' to '/nix/store/x.drv.chroot/root/run/binfmt' failed: Permission denied"
+    expect(findMachineFailure(bind)?.lacks).toMatch(
+      /sandbox path Nix can bind: binding \/run\/binfmt/
+    )
+    // Any other error in that context (here seccomp in an emulated container): the sandbox.
+    const seccomp =
+      'error:\n       … while setting up the build environment\n\n       error: unable to load seccomp BPF program: Invalid argument'
+    const failure = findMachineFailure(seccomp)
+    expect(failure?.lacks).toMatch(/^a build sandbox Nix can set up/)
+    expect(failure?.evidence).toBe(
+      'while setting up the build environment: error: unable to load seccomp BPF program: Invalid argument'
+    )
+    // Older one-line form.
+    const old =
+      'error: while setting up the build environment: cannot set host name: Operation not permitted'
+    expect(findMachineFailure(old)?.evidence).toBe(
+      'while setting up the build environment: cannot set host name: Operation not permitted'
+    )
+    for (const text of [bind, seccomp, old]) expect(isEvaluationError(text)).toBe(false)
+  })
+
+  it('a full disk while making the chroot is said as a full disk', () => {
+    const text =
+      "error:\n       … while setting up the build environment\n\n       error: creating directory '/nix/store/x.drv.chroot/root/bin': No space left on device"
+    expect(findMachineFailure(text)?.lacks).toMatch(/^free disk space/)
+  })
+
+  it('evaluation errors and builder failures are not the machine', () => {
+    for (const name of [
+      'nix-2.8-eval-throw.txt',
+      'nix-2.8-eval-missing-attribute.txt',
+      'nix-2.8-failing-leaf.txt',
+      'nix-2.8-hash-mismatch.txt',
+      'nix-2.8-missing-features.txt'
+    ]) {
+      expect(findMachineFailure(errorText(name)), name).toBeUndefined()
+    }
+  })
+})
