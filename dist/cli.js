@@ -12,7 +12,7 @@ import {
   readBaselineFile,
   writeBaselineFile,
   writeBootHistory
-} from "./chunks/chunk-7GW5QGJI.js";
+} from "./chunks/chunk-USFKPUPB.js";
 import {
   INPUT_DEFAULTS,
   Secrets,
@@ -26,7 +26,7 @@ import {
   signalChildren,
   withHistory,
   writeReportFiles
-} from "./chunks/chunk-7A6S47UK.js";
+} from "./chunks/chunk-KBBUKBBU.js";
 import "./chunks/chunk-3BV2LLEE.js";
 
 // src/cli.ts
@@ -67,6 +67,34 @@ function prepareReportDir(dir) {
   mkdirSync(dir, { recursive: true });
 }
 async function main(argv) {
+  const flags = parseFlags(argv);
+  if (typeof flags === "number") return flags;
+  const log = consoleLog();
+  const prepared = prepareRun(flags, log);
+  if (typeof prepared === "number") return prepared;
+  const { inputs, reportDir, baseline, baselinePath } = prepared;
+  const tempDir = mkdtempSync(join(tmpdir(), "boot-image-vm-"));
+  const secrets = new Secrets();
+  secrets.addFromEnvironment(process.env);
+  secrets.add(inputs.githubToken);
+  const signal = cancelOnSignals();
+  let cleanupPaths = [];
+  try {
+    const report = await runPipeline(
+      inputs,
+      { log, secrets, reportDir, tempDir, env: process.env, signal },
+      { onCleanupPaths: (paths) => cleanupPaths = paths }
+    );
+    await compareRun(report, reportDir, inputs, baseline, baselinePath);
+    printVerdict(report, reportDir);
+    const regressed = inputs.failOnRegression && (report.comparison?.regressions.length ?? 0) > 0;
+    return report.result === "passed" && regressed ? REGRESSION_EXIT_CODE : exitCodeFor(report.result);
+  } finally {
+    cleanupSetup(cleanupPaths);
+    rmSync(tempDir, { recursive: true, force: true });
+  }
+}
+function parseFlags(argv) {
   const options = Object.fromEntries([
     ...INPUT_NAMES.map((name) => [name, { type: "string" }]),
     ["report-dir", { type: "string" }],
@@ -87,7 +115,9 @@ ${usage()}
     process.stdout.write(usage() + "\n");
     return 0;
   }
-  const log = consoleLog();
+  return values;
+}
+function prepareRun(values, log) {
   let inputs;
   try {
     inputs = parseInputs((name) => {
@@ -115,10 +145,9 @@ ${usage()}
     log.error(errorMessage(error));
     return EXIT_CODES["internal-error"];
   }
-  const tempDir = mkdtempSync(join(tmpdir(), "boot-image-vm-"));
-  const secrets = new Secrets();
-  secrets.addFromEnvironment(process.env);
-  secrets.add(inputs.githubToken);
+  return { inputs, reportDir, baseline, baselinePath };
+}
+function cancelOnSignals() {
   const cancel = new AbortController();
   for (const signal of ["SIGINT", "SIGTERM"]) {
     process.once(signal, () => {
@@ -126,34 +155,23 @@ ${usage()}
       signalChildren("SIGTERM");
     });
   }
-  let cleanupPaths = [];
-  try {
-    const report = await runPipeline(
-      inputs,
-      { log, secrets, reportDir, tempDir, env: process.env, signal: cancel.signal },
-      { onCleanupPaths: (paths) => cleanupPaths = paths }
-    );
-    await compareRun(report, reportDir, inputs, baseline, baselinePath);
-    const lines = renderSummary(report).split("\n");
-    const secondSection = lines.findIndex(
-      (line, index) => index > 0 && line.startsWith("### ") && lines.slice(0, index).some((l) => l.startsWith("### "))
-    );
-    const firstLines = lines.slice(0, secondSection > 0 ? secondSection : 12).join("\n").trimEnd();
-    const compared = report.comparison ? `compared: ${report.comparison.detail}
+  return cancel.signal;
+}
+function printVerdict(report, reportDir) {
+  const lines = renderSummary(report).split("\n");
+  const secondSection = lines.findIndex(
+    (line, index) => index > 0 && line.startsWith("### ") && lines.slice(0, index).some((l) => l.startsWith("### "))
+  );
+  const firstLines = lines.slice(0, secondSection > 0 ? secondSection : 12).join("\n").trimEnd();
+  const compared = report.comparison ? `compared: ${report.comparison.detail}
 ` : "";
-    process.stdout.write(
-      `${firstLines}
+  process.stdout.write(
+    `${firstLines}
 
 result: ${report.result}
 ${compared}report: ${reportDir}
 `
-    );
-    const regressed = inputs.failOnRegression && (report.comparison?.regressions.length ?? 0) > 0;
-    return report.result === "passed" && regressed ? REGRESSION_EXIT_CODE : exitCodeFor(report.result);
-  } finally {
-    cleanupSetup(cleanupPaths);
-    rmSync(tempDir, { recursive: true, force: true });
-  }
+  );
 }
 async function compareRun(report, reportDir, inputs, baseline, baselinePath) {
   const current = await currentBaseline(report, reportDir, {

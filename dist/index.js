@@ -9,7 +9,7 @@ import {
   baselineKey,
   baselineScope,
   restoreBaseline
-} from "./chunks/chunk-S4Y5DVYY.js";
+} from "./chunks/chunk-C6Q5SD4R.js";
 import {
   actionOutputs,
   annotate,
@@ -17,7 +17,7 @@ import {
   probeOutputReader,
   writeBaselineFile,
   writeBootHistory
-} from "./chunks/chunk-7GW5QGJI.js";
+} from "./chunks/chunk-USFKPUPB.js";
 import {
   INPUT_DEFAULTS,
   InputError,
@@ -38,7 +38,7 @@ import {
   signalChildren,
   uploadReport,
   withHistory
-} from "./chunks/chunk-7A6S47UK.js";
+} from "./chunks/chunk-KBBUKBBU.js";
 import {
   addPath,
   error,
@@ -154,39 +154,10 @@ async function uploadIsoArtifact(report, inputs, options) {
 async function run() {
   const secrets = new Secrets((value) => setSecret(value));
   secrets.addFromEnvironment(process.env);
-  const base = reportBase();
-  const reportDir = join(base, "report");
-  const tempDir = join(base, "work");
-  mkdirSync(reportDir, { recursive: true });
-  mkdirSync(tempDir, { recursive: true, mode: 448 });
-  saveState(STATE.reportDir, reportDir);
-  setOutput("report-dir", reportDir);
-  const cancel = new AbortController();
-  const onSignal = (signal) => {
-    warning(`Received ${signal}: stopping the current stage and writing the report.`);
-    saveState(STATE.cancelled, "true");
-    cancel.abort();
-    signalChildren("SIGTERM");
-  };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
-  let inputs;
-  try {
-    inputs = parseInputs((name) => getInput(name));
-  } catch (error2) {
-    const message = errorMessage(error2);
-    setFailed(message);
-    const report2 = inputErrorReport(message);
-    await deliver(report2, reportDir, {
-      mode: "failure",
-      // A bad artifact-name would fail the upload too: the report goes under the default name.
-      name: (error2 instanceof InputError && error2.input === "artifact-name" ? "" : getInput("artifact-name").trim()) || INPUT_DEFAULTS["artifact-name"],
-      secrets,
-      log: actionsLog
-    });
-    if (!(error2 instanceof InputError)) throw error2;
-    return;
-  }
+  const { reportDir, tempDir } = makeRunDirs();
+  const signal = cancelOnSignals();
+  const inputs = await parseInputsOrReport(reportDir, secrets);
+  if (!inputs) return;
   secrets.add(inputs.githubToken);
   const ctx = {
     log: actionsLog,
@@ -194,33 +165,17 @@ async function run() {
     reportDir,
     tempDir,
     env: process.env,
-    signal: cancel.signal
+    signal
   };
   let report;
   try {
-    report = await runPipeline(inputs, ctx, {
-      onKey: (key) => saveState(STATE.keyDir, key.dir),
-      onCleanupPaths: (paths) => saveState(STATE.cleanupPaths, JSON.stringify(paths)),
-      onQemuStarted: (pid) => saveState(STATE.qemuPid, String(pid)),
-      onCacheSave: (state) => saveState(STATE.imageCache, JSON.stringify(state)),
-      onSetup: (setup) => {
-        if (setup.ok && setup.nix) exportNixEnv(nixStepEnv(setup.nix, process.env));
-      }
-    });
+    report = await runPipeline(inputs, ctx, handOverToPost());
   } catch (error2) {
     report = crashReport(reportDir, errorMessage(error2));
     error(errorMessage(error2), { title: "boot-image-vm crashed" });
   }
   if (!inputs.boot) await shipIso(report, inputs, secrets);
-  const view = await actionsLog.group(
-    "Compare with the last good run",
-    () => regressionView(report, reportDir, { ...inputs, env: process.env, log: actionsLog })
-  );
-  report.comparison = view.comparison;
-  if (view.saveKey && view.baselineFile) {
-    saveState(STATE.baselineFile, view.baselineFile);
-    saveState(STATE.baselineKey, view.saveKey);
-  }
+  await compareWithLastGoodRun(report, reportDir, inputs);
   await deliver(report, reportDir, {
     mode: inputs.upload,
     name: inputs.artifactName,
@@ -230,10 +185,76 @@ async function run() {
   });
   annotate(report, actionsLog, probeOutputReader(reportDir));
   annotateComparison(report.comparison, actionsLog);
+  failUnlessPassed(report, inputs);
+}
+function makeRunDirs() {
+  const base = reportBase();
+  const reportDir = join(base, "report");
+  const tempDir = join(base, "work");
+  mkdirSync(reportDir, { recursive: true });
+  mkdirSync(tempDir, { recursive: true, mode: 448 });
+  saveState(STATE.reportDir, reportDir);
+  setOutput("report-dir", reportDir);
+  return { reportDir, tempDir };
+}
+function cancelOnSignals() {
+  const cancel = new AbortController();
+  const onSignal = (signal) => {
+    warning(`Received ${signal}: stopping the current stage and writing the report.`);
+    saveState(STATE.cancelled, "true");
+    cancel.abort();
+    signalChildren("SIGTERM");
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  return cancel.signal;
+}
+async function parseInputsOrReport(reportDir, secrets) {
+  try {
+    return parseInputs((name) => getInput(name));
+  } catch (error2) {
+    const message = errorMessage(error2);
+    setFailed(message);
+    const report = inputErrorReport(message);
+    await deliver(report, reportDir, {
+      mode: "failure",
+      // A bad artifact-name would fail the upload too: the report goes under the default name.
+      name: (error2 instanceof InputError && error2.input === "artifact-name" ? "" : getInput("artifact-name").trim()) || INPUT_DEFAULTS["artifact-name"],
+      secrets,
+      log: actionsLog
+    });
+    if (!(error2 instanceof InputError)) throw error2;
+    return void 0;
+  }
+}
+function handOverToPost() {
+  return {
+    onKey: (key) => saveState(STATE.keyDir, key.dir),
+    onCleanupPaths: (paths) => saveState(STATE.cleanupPaths, JSON.stringify(paths)),
+    onQemuStarted: (pid) => saveState(STATE.qemuPid, String(pid)),
+    onCacheSave: (state) => saveState(STATE.imageCache, JSON.stringify(state)),
+    onSetup: (setup) => {
+      if (setup.ok && setup.nix) exportNixEnv(nixStepEnv(setup.nix, process.env));
+    }
+  };
+}
+async function compareWithLastGoodRun(report, reportDir, inputs) {
+  const view = await actionsLog.group(
+    "Compare with the last good run",
+    () => regressionView(report, reportDir, { ...inputs, env: process.env, log: actionsLog })
+  );
+  report.comparison = view.comparison;
+  if (view.saveKey && view.baselineFile) {
+    saveState(STATE.baselineFile, view.baselineFile);
+    saveState(STATE.baselineKey, view.saveKey);
+  }
+}
+function failUnlessPassed(report, inputs) {
+  const regressions = report.comparison?.regressions.length ?? 0;
   if (report.result !== "passed") setFailed(`boot-image-vm: ${report.result}`);
-  else if (inputs.failOnRegression && report.comparison.regressions.length) {
+  else if (inputs.failOnRegression && regressions) {
     setFailed(
-      `boot-image-vm: passed, but with ${report.comparison.regressions.length} regression(s) since the last good run (fail-on-regression)`
+      `boot-image-vm: passed, but with ${regressions} regression(s) since the last good run (fail-on-regression)`
     );
   }
 }

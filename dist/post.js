@@ -7,7 +7,7 @@ const __bivDirname = __bivDirnameOf(__bivFilename);
 import {
   STATE,
   saveBaseline
-} from "./chunks/chunk-S4Y5DVYY.js";
+} from "./chunks/chunk-C6Q5SD4R.js";
 import {
   INPUT_DEFAULTS,
   Secrets,
@@ -21,7 +21,7 @@ import {
   readReport,
   saveImageCacheFromState,
   stopLeftoverQemu
-} from "./chunks/chunk-7A6S47UK.js";
+} from "./chunks/chunk-KBBUKBBU.js";
 import {
   error,
   getInput,

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { INPUT_DEFAULTS, parseInputs, type InputName, type Inputs } from './inputs.js'
-import { consoleLog } from './log.js'
+import { consoleLog, type Log } from './log.js'
 import { cleanupSetup } from './setup/index.js'
 import { runPipeline } from './pipeline.js'
 import { errorMessage, signalChildren } from './process.js'
@@ -66,6 +66,38 @@ function prepareReportDir(dir: string): void {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  const flags = parseFlags(argv)
+  if (typeof flags === 'number') return flags
+  const log = consoleLog()
+  const prepared = prepareRun(flags, log)
+  if (typeof prepared === 'number') return prepared
+  const { inputs, reportDir, baseline, baselinePath } = prepared
+  const tempDir = mkdtempSync(join(tmpdir(), 'boot-image-vm-'))
+  const secrets = new Secrets()
+  secrets.addFromEnvironment(process.env)
+  secrets.add(inputs.githubToken)
+  const signal = cancelOnSignals()
+  let cleanupPaths: string[] = []
+  try {
+    const report = await runPipeline(
+      inputs,
+      { log, secrets, reportDir, tempDir, env: process.env, signal },
+      { onCleanupPaths: paths => (cleanupPaths = paths) }
+    )
+    await compareRun(report, reportDir, inputs, baseline, baselinePath)
+    printVerdict(report, reportDir)
+    const regressed = inputs.failOnRegression && (report.comparison?.regressions.length ?? 0) > 0
+    return report.result === 'passed' && regressed
+      ? REGRESSION_EXIT_CODE
+      : exitCodeFor(report.result)
+  } finally {
+    cleanupSetup(cleanupPaths)
+    rmSync(tempDir, { recursive: true, force: true })
+  }
+}
+
+/** The flags' values, or the exit code when there is nothing to run (--help, a flag unknown). */
+function parseFlags(argv: string[]): Record<string, unknown> | number {
   const options = Object.fromEntries([
     ...INPUT_NAMES.map(name => [name, { type: 'string' as const }]),
     ['report-dir', { type: 'string' as const }],
@@ -86,8 +118,19 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(usage() + '\n')
     return 0
   }
-  const log = consoleLog()
-  let inputs
+  return values
+}
+
+interface PreparedRun {
+  inputs: Inputs
+  reportDir: string
+  baseline?: Baseline
+  baselinePath?: string
+}
+
+/** The inputs, the baseline and an emptied report directory, or the exit code of what is wrong. */
+function prepareRun(values: Record<string, unknown>, log: Log): PreparedRun | number {
+  let inputs: Inputs
   try {
     inputs = parseInputs(name => {
       const value = values[name]
@@ -97,7 +140,6 @@ export async function main(argv: string[]): Promise<number> {
     log.error(errorMessage(error))
     return EXIT_CODES['setup-failed']
   }
-
   const reportDir = resolve(
     typeof values['report-dir'] === 'string' ? values['report-dir'] : 'boot-image-vm-report'
   )
@@ -116,10 +158,11 @@ export async function main(argv: string[]): Promise<number> {
     log.error(errorMessage(error))
     return EXIT_CODES['internal-error']
   }
-  const tempDir = mkdtempSync(join(tmpdir(), 'boot-image-vm-'))
-  const secrets = new Secrets()
-  secrets.addFromEnvironment(process.env)
-  secrets.add(inputs.githubToken)
+  return { inputs, reportDir, baseline, baselinePath }
+}
+
+/** Ctrl-C or a TERM stops the current stage; the report is still written. */
+function cancelOnSignals(): AbortSignal {
   const cancel = new AbortController()
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
@@ -127,39 +170,24 @@ export async function main(argv: string[]): Promise<number> {
       signalChildren('SIGTERM')
     })
   }
+  return cancel.signal
+}
 
-  let cleanupPaths: string[] = []
-  try {
-    const report = await runPipeline(
-      inputs,
-      { log, secrets, reportDir, tempDir, env: process.env, signal: cancel.signal },
-      { onCleanupPaths: paths => (cleanupPaths = paths) }
-    )
-    await compareRun(report, reportDir, inputs, baseline, baselinePath)
-    // The summary's head: the verdict and the stage table (the rest is in summary.md).
-    const lines = renderSummary(report).split('\n')
-    const secondSection = lines.findIndex(
-      (line, index) =>
-        index > 0 &&
-        line.startsWith('### ') &&
-        lines.slice(0, index).some(l => l.startsWith('### '))
-    )
-    const firstLines = lines
-      .slice(0, secondSection > 0 ? secondSection : 12)
-      .join('\n')
-      .trimEnd()
-    const compared = report.comparison ? `compared: ${report.comparison.detail}\n` : ''
-    process.stdout.write(
-      `${firstLines}\n\nresult: ${report.result}\n${compared}report: ${reportDir}\n`
-    )
-    const regressed = inputs.failOnRegression && (report.comparison?.regressions.length ?? 0) > 0
-    return report.result === 'passed' && regressed
-      ? REGRESSION_EXIT_CODE
-      : exitCodeFor(report.result)
-  } finally {
-    cleanupSetup(cleanupPaths)
-    rmSync(tempDir, { recursive: true, force: true })
-  }
+/** The summary's head (the verdict and the stage table; the rest is in summary.md) on stdout. */
+function printVerdict(report: Report, reportDir: string): void {
+  const lines = renderSummary(report).split('\n')
+  const secondSection = lines.findIndex(
+    (line, index) =>
+      index > 0 && line.startsWith('### ') && lines.slice(0, index).some(l => l.startsWith('### '))
+  )
+  const firstLines = lines
+    .slice(0, secondSection > 0 ? secondSection : 12)
+    .join('\n')
+    .trimEnd()
+  const compared = report.comparison ? `compared: ${report.comparison.detail}\n` : ''
+  process.stdout.write(
+    `${firstLines}\n\nresult: ${report.result}\n${compared}report: ${reportDir}\n`
+  )
 }
 
 /** baseline.json for a passing run; the comparison with --baseline; the report rewritten. */

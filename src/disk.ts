@@ -120,3 +120,22 @@ export function cacheSaveNeeds(
     { label: 'RUNNER_TEMP', path: runnerTemp(env), neededBytes: maxBytes }
   ]
 }
+
+/** The setup stage's disk.txt: free and total space where the store and the build's TMPDIR live. */
+export async function diskReport(env: NodeJS.ProcessEnv): Promise<string> {
+  const targets = [
+    ['/nix', existsSync('/nix') ? '/nix' : '/'],
+    ['TMPDIR', env.TMPDIR || tmpdir()]
+  ]
+  const lines = ['where\tpath\tfree\ttotal']
+  for (const [label, path] of targets) {
+    try {
+      const stats = await statfs(path)
+      const gib = (blocks: number) => `${((blocks * stats.bsize) / 2 ** 30).toFixed(1)} GiB`
+      lines.push(`${label}\t${path}\t${gib(stats.bavail)}\t${gib(stats.blocks)}`)
+    } catch (error) {
+      lines.push(`${label}\t${path}\t(statfs failed: ${errorMessage(error)})`)
+    }
+  }
+  return lines.join('\n') + '\n'
+}

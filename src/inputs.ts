@@ -136,58 +136,30 @@ function sshKeyInput(value: string): string {
   return checkedKey.path
 }
 
+/** Reads one input: the raw value ('' when unset), or its default when that is empty. */
+type Get = (name: InputName) => string
+
 /**
  * Reads and validates every input. `read` returns the raw value ('' when unset); defaults apply
  * to empty values. Throws InputError naming the input and what it accepts.
  */
 export function parseInputs(read: (name: InputName) => string): Inputs {
-  const get = (name: InputName): string => read(name).trim() || INPUT_DEFAULTS[name]
+  const get: Get = name => read(name).trim() || INPUT_DEFAULTS[name]
   const nonEmpty = (name: InputName): string => {
     const value = get(name)
     if (!value) throw new InputError(name, 'must not be empty.')
     return value
   }
-
-  const rootKeyEnv = get('root-key-env')
-  if (!VARIABLE_NAME.test(rootKeyEnv)) {
-    throw new InputError(
-      'root-key-env',
-      `'${rootKeyEnv}' is not a valid environment variable name (letters, digits and _, not starting with a digit).`
-    )
-  }
-  const artifactName = nonEmpty('artifact-name')
-  if (/[":<>|*?\\/\r\n]/.test(artifactName)) {
-    throw new InputError(
-      'artifact-name',
-      `'${artifactName}' contains a character artifacts cannot have (" : < > | * ? \\ / or a newline).`
-    )
-  }
+  // In this order: with several bad inputs, the error names the first of them.
+  const rootKeyEnv = rootKeyEnvInput(get('root-key-env'))
+  const artifactName = artifactNameInput(nonEmpty('artifact-name'))
   const retention = get('retention-days')
-  const image = nonEmpty('image')
-  if (/\s/.test(image))
-    throw new InputError(
-      'image',
-      `'${image}' contains white space; give one attribute, e.g. 'bootImage'.`
-    )
+  const image = imageInput(nonEmpty('image'))
   const probesText = read('probes').trim()
   const iso = isoInput(read('iso').trim())
-  const boot = boolean('boot', get('boot'))
-  if (!boot && iso) {
-    throw new InputError(
-      'boot',
-      "'false' with 'iso' given leaves nothing to do: boot the ISO (boot: true) or build one (no iso)."
-    )
-  }
-
+  const boot = bootInput(get('boot'), iso)
   const devshell = read('devshell').trim()
-  const buildIn = oneOf('build-in', get('build-in'), ['host', 'devshell', 'both'] as const)
-  if (buildIn !== 'host' && !devshell) {
-    throw new InputError(
-      'build-in',
-      `'${buildIn}' needs a devshell to build in; set 'devshell' (e.g. bootImageTest) or use 'host'.`
-    )
-  }
-
+  const buildIn = buildInInput(get('build-in'), devshell)
   return {
     flake: nonEmpty('flake'),
     image,
@@ -198,6 +170,66 @@ export function parseInputs(read: (name: InputName) => string): Inputs {
     buildIn,
     rootKeyEnv,
     sshKey: sshKeyInput(read('ssh-key').trim()),
+    ...nixSettings(read, get),
+    ...machineSettings(get),
+    probes: parseProbes(probesText || DEFAULT_PROBES, probesText ? 'probes' : 'probes (default)'),
+    testCommand: read('test-command').trim(),
+    testTimeoutSeconds: integer('test-timeout', get('test-timeout'), 1, 86400, ' (seconds)'),
+    upload: oneOf('upload', get('upload'), ['always', 'failure', 'never'] as const),
+    artifactName,
+    retentionDays: retention ? integer('retention-days', retention, 1, 90, ' (days)') : undefined,
+    ...cacheSettings(get),
+    ...comparisonSettings(get)
+  }
+}
+
+function rootKeyEnvInput(value: string): string {
+  if (VARIABLE_NAME.test(value)) return value
+  throw new InputError(
+    'root-key-env',
+    `'${value}' is not a valid environment variable name (letters, digits and _, not starting with a digit).`
+  )
+}
+
+function artifactNameInput(value: string): string {
+  if (!/[":<>|*?\\/\r\n]/.test(value)) return value
+  throw new InputError(
+    'artifact-name',
+    `'${value}' contains a character artifacts cannot have (" : < > | * ? \\ / or a newline).`
+  )
+}
+
+function imageInput(value: string): string {
+  if (!/\s/.test(value)) return value
+  throw new InputError(
+    'image',
+    `'${value}' contains white space; give one attribute, e.g. 'bootImage'.`
+  )
+}
+
+/** The `boot` input; false needs an image to build, so not with `iso`. */
+function bootInput(value: string, iso: string): boolean {
+  const boot = boolean('boot', value)
+  if (boot || !iso) return boot
+  throw new InputError(
+    'boot',
+    "'false' with 'iso' given leaves nothing to do: boot the ISO (boot: true) or build one (no iso)."
+  )
+}
+
+/** The `build-in` input; building in the devshell needs one. */
+function buildInInput(value: string, devshell: string): BuildIn {
+  const buildIn = oneOf('build-in', value, ['host', 'devshell', 'both'] as const)
+  if (buildIn === 'host' || devshell) return buildIn
+  throw new InputError(
+    'build-in',
+    `'${buildIn}' needs a devshell to build in; set 'devshell' (e.g. bootImageTest) or use 'host'.`
+  )
+}
+
+/** The inputs that reach Nix: how it is found, its version and configuration, the token. */
+function nixSettings(read: Get, get: Get) {
+  return {
     nix: oneOf('nix', get('nix'), ['auto', 'install', 'existing'] as const),
     nixVersion: checked('nix-version', get('nix-version'), nixVersionProblem),
     extraNixConf: checked(
@@ -208,22 +240,33 @@ export function parseInputs(read: (name: InputName) => string): Inputs {
         .filter(Boolean),
       extraNixConfProblem
     ),
-    githubToken: checked('github-token', read('github-token').trim(), githubTokenProblem),
+    githubToken: checked('github-token', read('github-token').trim(), githubTokenProblem)
+  }
+}
+
+/** The inputs that shape the VM: KVM, QEMU, memory, CPUs, firmware, the boot's time. */
+function machineSettings(get: Get) {
+  return {
     kvm: oneOf('kvm', get('kvm'), ['auto', 'require', 'off'] as const),
     qemu: oneOf('qemu', get('qemu'), ['auto', 'path', 'nix', 'apt'] as const),
     memoryMiB: integer('memory', get('memory'), 128, 1048576, ' (MiB)'),
     cpus: integer('cpus', get('cpus'), 1, 256),
     firmware: oneOf('firmware', get('firmware'), ['bios', 'uefi'] as const),
-    bootTimeoutSeconds: integer('boot-timeout', get('boot-timeout'), 5, 86400, ' (seconds)'),
-    probes: parseProbes(probesText || DEFAULT_PROBES, probesText ? 'probes' : 'probes (default)'),
-    testCommand: read('test-command').trim(),
-    testTimeoutSeconds: integer('test-timeout', get('test-timeout'), 1, 86400, ' (seconds)'),
-    upload: oneOf('upload', get('upload'), ['always', 'failure', 'never'] as const),
-    artifactName,
-    retentionDays: retention ? integer('retention-days', retention, 1, 90, ' (days)') : undefined,
+    bootTimeoutSeconds: integer('boot-timeout', get('boot-timeout'), 5, 86400, ' (seconds)')
+  }
+}
+
+function cacheSettings(get: Get) {
+  return {
     cache: boolean('cache', get('cache')),
     cacheMaxSizeMiB: integer('cache-max-size', get('cache-max-size'), 1, 10240, ' (MiB)'),
-    cacheTimeoutSeconds: integer('cache-timeout', get('cache-timeout'), 5, 3600, ' (seconds)'),
+    cacheTimeoutSeconds: integer('cache-timeout', get('cache-timeout'), 5, 3600, ' (seconds)')
+  }
+}
+
+/** The regression view's inputs: compare or not, fail on a regression, the slowdown allowed. */
+function comparisonSettings(get: Get) {
+  return {
     compare: oneOf('compare', get('compare'), ['auto', 'off'] as const),
     failOnRegression: boolean('fail-on-regression', get('fail-on-regression')),
     slowdownThresholdPercent: integer(

@@ -9,7 +9,7 @@ import { INPUT_DEFAULTS, InputError, parseInputs, type Inputs } from './inputs.j
 import { actionsLog } from './log.js'
 import type { Report } from './model.js'
 import { missingPaths, nixStepEnv, type NixStepEnv } from './setup/index.js'
-import { runPipeline } from './pipeline.js'
+import { runPipeline, type PipelineHooks } from './pipeline.js'
 import { errorMessage, signalChildren } from './process.js'
 import { deliverReport, emptyReport, readReport, type DeliveryOptions } from './report/deliver.js'
 import { annotate, probeOutputReader } from './report/annotations.js'
@@ -23,6 +23,43 @@ import { STATE } from './state.js'
 export async function run(): Promise<void> {
   const secrets = new Secrets(value => core.setSecret(value))
   secrets.addFromEnvironment(process.env)
+  const { reportDir, tempDir } = makeRunDirs()
+  const signal = cancelOnSignals()
+  const inputs = await parseInputsOrReport(reportDir, secrets)
+  if (!inputs) return
+  secrets.add(inputs.githubToken)
+  const ctx: StageContext = {
+    log: actionsLog,
+    secrets,
+    reportDir,
+    tempDir,
+    env: process.env,
+    signal
+  }
+  let report: Report
+  try {
+    report = await runPipeline(inputs, ctx, handOverToPost())
+  } catch (error) {
+    // An unexpected crash: still report, upload and fail with the message.
+    report = crashReport(reportDir, errorMessage(error))
+    core.error(errorMessage(error), { title: 'boot-image-vm crashed' })
+  }
+  if (!inputs.boot) await shipIso(report, inputs, secrets)
+  await compareWithLastGoodRun(report, reportDir, inputs)
+  await deliver(report, reportDir, {
+    mode: inputs.upload,
+    name: inputs.artifactName,
+    retentionDays: inputs.retentionDays,
+    secrets,
+    log: actionsLog
+  })
+  annotate(report, actionsLog, probeOutputReader(reportDir))
+  annotateComparison(report.comparison, actionsLog)
+  failUnlessPassed(report, inputs)
+}
+
+/** The report and scratch directories, made; post and the outputs learn where the report is. */
+function makeRunDirs(): { reportDir: string; tempDir: string } {
   const base = reportBase()
   const reportDir = join(base, 'report')
   const tempDir = join(base, 'work')
@@ -30,7 +67,11 @@ export async function run(): Promise<void> {
   mkdirSync(tempDir, { recursive: true, mode: 0o700 })
   core.saveState(STATE.reportDir, reportDir)
   core.setOutput('report-dir', reportDir)
+  return { reportDir, tempDir }
+}
 
+/** The runner's cancel (SIGINT, SIGTERM) stops the current stage; the report is still written. */
+function cancelOnSignals(): AbortSignal {
   const cancel = new AbortController()
   const onSignal = (signal: NodeJS.Signals): void => {
     core.warning(`Received ${signal}: stopping the current stage and writing the report.`)
@@ -41,10 +82,19 @@ export async function run(): Promise<void> {
   }
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
+  return cancel.signal
+}
 
-  let inputs: Inputs
+/**
+ * The inputs, or undefined once a bad input's report is delivered and the step failed. An error
+ * that is not an input's is thrown on, after that report.
+ */
+async function parseInputsOrReport(
+  reportDir: string,
+  secrets: Secrets
+): Promise<Inputs | undefined> {
   try {
-    inputs = parseInputs(name => core.getInput(name))
+    return parseInputs(name => core.getInput(name))
   } catch (error) {
     // Bad input still leaves a report: a setup-failed one that says which input and why.
     const message = errorMessage(error)
@@ -61,38 +111,29 @@ export async function run(): Promise<void> {
       log: actionsLog
     })
     if (!(error instanceof InputError)) throw error
-    return
+    return undefined
   }
-  secrets.add(inputs.githubToken)
+}
 
-  const ctx: StageContext = {
-    log: actionsLog,
-    secrets,
-    reportDir,
-    tempDir,
-    env: process.env,
-    signal: cancel.signal
+/** What post must know as the run goes (state written at once: main may be killed any time). */
+function handOverToPost(): PipelineHooks {
+  return {
+    onKey: key => core.saveState(STATE.keyDir, key.dir),
+    onCleanupPaths: paths => core.saveState(STATE.cleanupPaths, JSON.stringify(paths)),
+    onQemuStarted: pid => core.saveState(STATE.qemuPid, String(pid)),
+    onCacheSave: state => core.saveState(STATE.imageCache, JSON.stringify(state)),
+    onSetup: setup => {
+      if (setup.ok && setup.nix) exportNixEnv(nixStepEnv(setup.nix, process.env))
+    }
   }
-  let report: Report
-  try {
-    report = await runPipeline(inputs, ctx, {
-      onKey: key => core.saveState(STATE.keyDir, key.dir),
-      onCleanupPaths: paths => core.saveState(STATE.cleanupPaths, JSON.stringify(paths)),
-      onQemuStarted: pid => core.saveState(STATE.qemuPid, String(pid)),
-      onCacheSave: state => core.saveState(STATE.imageCache, JSON.stringify(state)),
-      onSetup: setup => {
-        if (setup.ok && setup.nix) exportNixEnv(nixStepEnv(setup.nix, process.env))
-      }
-    })
-  } catch (error) {
-    // An unexpected crash: still report, upload and fail with the message.
-    report = crashReport(reportDir, errorMessage(error))
-    core.error(errorMessage(error), { title: 'boot-image-vm crashed' })
-  }
+}
 
-  if (!inputs.boot) await shipIso(report, inputs, secrets)
-
-  // Compared with the last good run (issue 9); post saves this run as the baseline when it may.
+/** Compared with the last good run (issue 9); post saves this run as the baseline when it may. */
+async function compareWithLastGoodRun(
+  report: Report,
+  reportDir: string,
+  inputs: Inputs
+): Promise<void> {
   const view = await actionsLog.group('Compare with the last good run', () =>
     regressionView(report, reportDir, { ...inputs, env: process.env, log: actionsLog })
   )
@@ -101,19 +142,15 @@ export async function run(): Promise<void> {
     core.saveState(STATE.baselineFile, view.baselineFile)
     core.saveState(STATE.baselineKey, view.saveKey)
   }
-  await deliver(report, reportDir, {
-    mode: inputs.upload,
-    name: inputs.artifactName,
-    retentionDays: inputs.retentionDays,
-    secrets,
-    log: actionsLog
-  })
-  annotate(report, actionsLog, probeOutputReader(reportDir))
-  annotateComparison(report.comparison, actionsLog)
+}
+
+/** The step fails unless the run passed, and with fail-on-regression, had no regression. */
+function failUnlessPassed(report: Report, inputs: Inputs): void {
+  const regressions = report.comparison?.regressions.length ?? 0
   if (report.result !== 'passed') core.setFailed(`boot-image-vm: ${report.result}`)
-  else if (inputs.failOnRegression && report.comparison.regressions.length) {
+  else if (inputs.failOnRegression && regressions) {
     core.setFailed(
-      `boot-image-vm: passed, but with ${report.comparison.regressions.length} regression(s) since the last good run (fail-on-regression)`
+      `boot-image-vm: passed, but with ${regressions} regression(s) since the last good run (fail-on-regression)`
     )
   }
 }

@@ -92,6 +92,8 @@ export interface FailedDerivation {
   log: string
   /** The last lines of the log, for annotations and the summary. */
   tail: string[]
+  /** Where it failed: `local` or the remote builder's URI; absent when its build never started. */
+  machine?: string
 }
 
 export interface BuiltDerivation {
@@ -120,7 +122,10 @@ export interface BuildResult {
   dependents: string[]
   /** Derivations this build ran (set when it passed); empty when every output was already in the store. */
   built?: string[]
-  /** Where each of `built` was built: `local`, or the remote builder's URI (`builders`). */
+  /**
+   * Where each derivation whose build started ran: `local`, or the remote builder's URI
+   * (`builders`). Set when the build passed (then `built`) and when it failed (failed ones too).
+   */
   builtOn?: BuiltDerivation[]
   /** Store paths a substituter (binary cache) served instead of a build, and which one. */
   substituted?: SubstitutedPath[]

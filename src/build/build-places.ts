@@ -48,3 +48,14 @@ export function buildPlaces(activities: Iterable<StartedActivity>): BuildPlaces 
     substituted: [...substituted].map(([path, from]) => ({ path, from }))
   }
 }
+
+/**
+ * The machine a failed derivation failed on: the one Nix's error named (a remote builder), else
+ * where its build ran; undefined when it never started (e.g. no machine has its features).
+ */
+export function failedOn(
+  failure: { drv: string; machine?: string },
+  built: readonly BuiltDerivation[]
+): string | undefined {
+  return failure.machine ?? built.find(entry => entry.drv === failure.drv)?.machine
+}

@@ -2,7 +2,7 @@
 // every event and a human-readable log on disk as they arrive, and explaining any failure by the
 // derivations whose own builder failed. On success, the ISO inside the output.
 import { createWriteStream, type WriteStream } from 'node:fs'
-import { mkdir, readdir, stat } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { StageContext } from '../context.js'
 import type { BuildResult, NixInstallation } from '../model.js'
@@ -13,11 +13,13 @@ import { buildArguments, nixCommand, nixError, parseOutPath, type BuildRequest }
 
 export { buildArguments, nixCommand, nixError, parseOutPath, type BuildRequest } from './request.js'
 import { buildNeeds, checkDisk } from '../disk.js'
-import { buildPlaces } from './build-places.js'
+import { findIso } from './iso-output.js'
+import { buildPlaces, failedOn } from './build-places.js'
 import { BuildEvents } from './events.js'
 import {
   findMachineFailure,
   machineFailureMessage,
+  unreachableBuilder,
   type MachineFailure
 } from './machine-failures.js'
 import { findDependents, findRootFailures, stripAnsi, type ParsedFailure } from './failures.js'
@@ -44,39 +46,6 @@ class AppendFile {
   close(): Promise<void> {
     return new Promise(resolve => this.stream.end(() => resolve()))
   }
-}
-
-/** The ISO in <out>/iso, or an error naming what the output holds instead. */
-async function findIso(outPath: string): Promise<{ isoPath?: string; error?: string }> {
-  const isoDir = join(outPath, 'iso')
-  const entries = await readdir(isoDir).catch(() => undefined)
-  const isos = (entries ?? []).filter(name => name.endsWith('.iso'))
-  if (isos.length === 1) return { isoPath: join(isoDir, isos[0]) }
-  if (isos.length > 1) {
-    return { error: `several ISOs in ${isoDir}: ${isos.join(', ')}; expected exactly one` }
-  }
-  const found = await listing(outPath)
-  return {
-    error: `no ISO in the build output: expected ${isoDir}/*.iso, but ${outPath} holds ${found}`
-  }
-}
-
-async function listing(path: string): Promise<string> {
-  const info = await stat(path).catch(() => undefined)
-  if (!info) return 'nothing (it does not exist)'
-  if (!info.isDirectory()) return 'a single file, not a directory'
-  const names: string[] = []
-  for (const entry of await readdir(path, { withFileTypes: true })) {
-    if (!entry.isDirectory()) names.push(entry.name)
-    else {
-      const inner = await readdir(join(path, entry.name)).catch(() => [])
-      names.push(
-        ...(inner.length ? inner.map(name => `${entry.name}/${name}`) : [`${entry.name}/`])
-      )
-    }
-  }
-  const shown = names.slice(0, 20).join(', ') + (names.length > 20 ? ', …' : '')
-  return names.length ? shown : 'nothing (an empty directory)'
 }
 
 /** The environment every nix call of this request runs with. */
@@ -266,18 +235,31 @@ async function explainFailure(
   const error = ctx.secrets.redact(
     nixError(errorText) || `nix build exited with code ${build.exitCode}`
   )
-  const machine = roots.size || ctx.signal.aborted ? undefined : findMachineFailure(errorText)
+  // A remote builder nobody reached reads as missing features here: the machine's too.
+  const reasons = [...roots.values()].map(root => root.reason)
+  const machine = ctx.signal.aborted
+    ? undefined
+    : roots.size
+      ? unreachableBuilder(errorText, reasons)
+      : findMachineFailure(errorText)
   if (machine) return machineFailed(machine, drvPath, request, ctx)
   // Once a derivation started building (or the job was cancelled), it is not the evaluator's.
   const startedBuilding = events.builds.size > 0 || ctx.signal.aborted
   if (!roots.size && !startedBuilding && isEvaluationError(errorText)) {
     return { status: 'eval-failed', drvPath, error }
   }
-  const failures = await collectFailureLogs(nix, [...roots.values()], events, request.dir, ctx)
-  if (failures.length) return { status: 'build-failed', drvPath, failures, dependents }
+  // Where each build ran, failed ones included: a failure on a remote builder is named with it.
+  const { built: builtOn, substituted } = buildPlaces(events.activities.values())
+  const where = { builtOn, substituted }
+  const blamed = [...roots.values()].map(root => {
+    const machine = failedOn(root, builtOn)
+    return machine ? { ...root, machine } : root
+  })
+  const failures = await collectFailureLogs(nix, blamed, events, request.dir, ctx)
+  if (failures.length) return { status: 'build-failed', drvPath, failures, dependents, ...where }
   // Nothing to blame: Nix's own words are all there is (and the whole stderr is in build.log).
   ctx.log.error(error, { title: `build of ${request.image} failed` })
-  return { status: 'build-failed', drvPath, error, dependents }
+  return { status: 'build-failed', drvPath, error, dependents, ...where }
 }
 
 function runNix(

@@ -97,8 +97,10 @@ export async function collectFailureLogs(
     await writeFile(join(failedDir, `${names[index]}.drv.json`), ctx.secrets.redact(json))
     const tail = log.slice(-TAIL_LINES).map(line => ctx.secrets.redact(line))
     const shown = tail.length ? tail : failure.tail.map(line => ctx.secrets.redact(line))
+    // 'local': what build-places.ts names this machine; a remote builder is worth a title.
+    const remote = failure.machine && failure.machine !== 'local' ? ` on ${failure.machine}` : ''
     ctx.log.error(shown.join('\n') || `(no log) ${failure.drv}`, {
-      title: `build failed: ${failure.name} — ${failure.reason}`
+      title: `build failed${remote}: ${failure.name} — ${failure.reason}`
     })
     collected.push({
       drv: failure.drv,
@@ -106,7 +108,8 @@ export async function collectFailureLogs(
       reason: failure.reason,
       exitCode: failure.exitCode,
       log: relative(ctx.reportDir, logFile),
-      tail: shown
+      tail: shown,
+      ...(failure.machine ? { machine: failure.machine } : {})
     })
   }
   return collected

@@ -14,6 +14,8 @@ export interface ParsedFailure {
   signal?: string
   /** The log tail Nix quoted in the error (the `> ` lines), when it did. */
   tail: string[]
+  /** The remote builder it failed on, when Nix's error names one (`build of … on '<uri>' failed`). */
+  machine?: string
 }
 
 const ESC = String.fromCharCode(27)
@@ -36,11 +38,20 @@ export function derivationName(drvPath: string): string {
   return /^[0-9a-z]{32}-/.test(base) ? base.slice(33) : base
 }
 
+/**
+ * A build on a remote builder that failed there: Nix (measured on 2.8) puts this before the
+ * builder's own error, then reports the same derivation again with exit code 1 (its own view).
+ */
+const REMOTE = /^build of '[^']*' on '([^']*)' failed: /
+const remoteMachine = (line: string): string | undefined =>
+  REMOTE.exec(line.trim().replace(/^error:\s+/, ''))?.[1]
+
 /** A line as Nix means it: colour, the `error: ` prefix and the message indentation removed. */
 function normalise(line: string): string {
   return line
     .trim()
     .replace(/^(?:error|note):\s+/, '')
+    .replace(REMOTE, '')
     .trim()
 }
 
@@ -253,17 +264,20 @@ function scan(
     }
     if (!found) continue
     const tail = quotedTail(raw, lines, found.next)
+    const machine = remoteMachine(raw[i])
     const failure: ParsedFailure = {
       drv: found.drv,
       name: derivationName(found.drv),
       reason: found.reason,
       exitCode: found.exitCode,
       ...(found.signal ? { signal: found.signal } : {}),
-      tail
+      tail,
+      ...(machine ? { machine } : {})
     }
     const seen = roots.get(found.drv)
     if (seen) {
       if (!seen.tail.length && tail.length) seen.tail = tail
+      if (!seen.machine && machine) seen.machine = machine
       if (seen.exitCode === null && failure.exitCode !== null)
         Object.assign(seen, failure, { tail: seen.tail })
       last = seen

@@ -1,6 +1,6 @@
 // Build failures that are the machine's, not the flake's: Nix could not start a builder (no
-// pseudoterminal, a build sandbox it cannot set up), reach its daemon, or write for lack of disk,
-// or the daemon went away mid-build.
+// pseudoterminal, a build sandbox it cannot set up), reach its daemon or a remote builder, or
+// write for lack of disk, or the daemon went away mid-build.
 // Told apart from evaluation errors (which they look like when no builder ran: one `error:` line)
 // so the report says what the machine lacks instead of blaming the user's Nix code.
 // Pure functions over text (recorded transcripts: tests/fixtures/transcripts/nix-*-machine-*).
@@ -18,6 +18,30 @@ interface Rule {
   lacks: (match: RegExpExecArray) => string
   /** The line to quote, when it is not the whole match. */
   evidence?: (match: RegExpExecArray) => string
+}
+
+/** What ssh printed when it could not connect (Nix passes its stderr through). */
+function sshSaid(text: string): string | undefined {
+  const line =
+    /^(?:ssh: [^\n]*|Host key verification failed\.|[^\n]*Permission denied \([^)]*\)\.?)$/m
+  return line.exec(text)?.[0].trim()
+}
+
+const UNREACHABLE: Rule = {
+  // A builder nothing can reach (2.8: ssh's own line, then this; its "unexpected end-of-file" is
+  // ssh closing, not a daemon dying). Nix then says only "unable to start any build; remote
+  // machines may not have all required system features" (max-jobs 0), or blames the
+  // derivation's features (a feature only the builder has): see unreachableBuilder.
+  pattern: /[^\n]*cannot open connection to remote store '([^']*)'[^\n]*/,
+  evidence: match => [match[0], sshSaid(match.input)].filter(Boolean).join(' — ssh said: '),
+  lacks: match =>
+    `a remote builder it can reach: the builder ${match[1]} could not be reached (Nix could ` +
+    `not open a connection to it), so no machine could take the build (Nix's "remote ` +
+    `machines may not have all required system features" means this here). Check the ` +
+    `builder's host key (the builders entry's last field, base64 of "<type> <key>", or ` +
+    `known_hosts), the private key path in the builders entry (readable by whoever builds: ` +
+    `the nix-daemon's root on a multi-user install), and that sshd runs there and listens; ` +
+    `for a port other than 22 set NIX_SSHOPTS="-p <port>"`
 }
 
 const RULES: Rule[] = [
@@ -41,6 +65,7 @@ const RULES: Rule[] = [
       'full. Free space (on GitHub runners, remove preinstalled toolchains you do not use) or ' +
       'use a runner with a larger disk'
   },
+  UNREACHABLE,
   {
     // 2.8: "unexpected end-of-file"; later: "Nix daemon disconnected unexpectedly (maybe it crashed?)".
     pattern:
@@ -86,6 +111,23 @@ const RULES: Rule[] = [
       'those privileges, set `sandbox = false`'
   }
 ]
+
+/**
+ * A builder that could not be reached, when every root failure is only that no machine here has
+ * the derivation's system or features (the builder that has them was the one unreachable).
+ */
+export function unreachableBuilder(
+  text: string,
+  reasons: readonly string[]
+): MachineFailure | undefined {
+  const onlyNoMachine = reasons.every(reason =>
+    /^(?:missing system features|platform mismatch|required system or feature)/.test(reason)
+  )
+  if (!reasons.length || !onlyNoMachine) return undefined
+  const match = UNREACHABLE.pattern.exec(stripAnsi(text))
+  if (!match) return undefined
+  return { lacks: UNREACHABLE.lacks(match), evidence: UNREACHABLE.evidence!(match).trim() }
+}
 
 /** What the machine lacks, when Nix's error says the machine (not a derivation) failed. */
 export function findMachineFailure(text: string): MachineFailure | undefined {

@@ -5,7 +5,8 @@ import { join } from 'node:path'
 import type { StageContext } from '../context.js'
 import type { EnvDiffResult, NixInstallation } from '../model.js'
 import { errorMessage } from '../process.js'
-import { captureContexts, type CaptureRequest } from './env-capture.js'
+import type { Secrets } from '../secrets.js'
+import { captureContexts, type CaptureRequest, type Captures } from './env-capture.js'
 import { contextFacts, diffEnvironments, redactEnv, renderDiffMarkdown } from './env-diff.js'
 import type { ContextCapture, EnvDiffReport } from './env-types.js'
 
@@ -30,7 +31,7 @@ export async function diffBuildEnvironment(
   const dir = join(ctx.reportDir, 'env')
   await mkdir(dir, { recursive: true })
   const installable = `${request.flake}#${request.devshell}`
-  let captures
+  let captures: Captures
   try {
     captures = await captureContexts(nix, request, {
       env: ctx.env,
@@ -38,26 +39,13 @@ export async function diffBuildEnvironment(
       debug: message => ctx.log.debug(message)
     })
   } catch (error) {
-    const message = `the environment capture failed: ${errorMessage(error)}`
-    const result = { ok: false, error: message, verdicts: [], differences: [], durationMs: 0 }
-    result.durationMs = Date.now() - started
-    await writeFile(join(dir, 'diff.json'), ctx.secrets.redact(JSON.stringify(result, null, 2)))
-    return result
+    return captureFailed(dir, errorMessage(error), started, ctx.secrets)
   }
-  // A devshell can bring secrets of its own: mask them in the job log, keep them out of files.
-  ctx.secrets.addFromEnvironment(captures.host.env)
-  ctx.secrets.addFromEnvironment(captures.devshell.env)
-  const redacted = (c: ContextCapture): ContextCapture => ({
-    ...c,
-    env: redactEnv(c.env, ctx.secrets)
-  })
-  const host = redacted(captures.host)
-  const devshell = redacted(captures.devshell)
-  const keyNames = Object.keys(request.keyEnv)
+  const { host, devshell } = withoutSecrets(captures, ctx.secrets)
   const { verdicts, differences } = diffEnvironments(host, devshell, {
     image: request.image,
     installable,
-    keyNames,
+    keyNames: Object.keys(request.keyEnv),
     // TMPDIR's weight follows where the action's builds run (setup decided it).
     storeMode: nix.storeMode
   })
@@ -69,22 +57,7 @@ export async function diffBuildEnvironment(
     differences,
     durationMs: Date.now() - started
   }
-  const files = devshell.ok ? ENV_FILES : ENV_FILES.filter(f => f !== 'env/devshell.env')
-  const report: EnvDiffReport = {
-    schemaVersion: 1,
-    ...result,
-    request: { flake: request.flake, image: request.image, devshell: request.devshell, keyNames },
-    contexts: { host: contextFacts(host), devshell: contextFacts(devshell) },
-    files
-  }
-  // Last guard: any registered secret left anywhere (an error message, a setting) becomes ***.
-  const write = (name: string, text: string) => writeFile(join(dir, name), ctx.secrets.redact(text))
-  await Promise.all([
-    write('diff.md', renderDiffMarkdown(report)),
-    write('diff.json', JSON.stringify(report, null, 2) + '\n'),
-    write('host.env', renderEnvFile(host.env)),
-    devshell.ok ? write('devshell.env', renderEnvFile(devshell.env)) : Promise.resolve()
-  ])
+  await writeEnvFiles(dir, diffReport(result, request, host, devshell), host, devshell, ctx.secrets)
   for (const verdict of verdicts.slice(0, 6)) ctx.log.info(ctx.secrets.redact(verdict))
   ctx.log.info(
     `env diff: ${differences.length} differences; capture took ${result.durationMs} ms (host ${host.durationMs} ms, devshell ${devshell.durationMs} ms)`
@@ -94,4 +67,68 @@ export async function diffBuildEnvironment(
     verdicts: verdicts.map(v => ctx.secrets.redact(v)),
     ...(error ? { error: ctx.secrets.redact(error) } : {})
   }
+}
+
+/** The capture threw: a result that says so, written as env/diff.json alone. */
+async function captureFailed(
+  dir: string,
+  reason: string,
+  started: number,
+  secrets: Secrets
+): Promise<EnvDiffResult> {
+  const message = `the environment capture failed: ${reason}`
+  const result = { ok: false, error: message, verdicts: [], differences: [], durationMs: 0 }
+  result.durationMs = Date.now() - started
+  await writeFile(join(dir, 'diff.json'), secrets.redact(JSON.stringify(result, null, 2)))
+  return result
+}
+
+/** A devshell can bring secrets of its own: mask them in the job log, keep them out of files. */
+function withoutSecrets(
+  captures: Captures,
+  secrets: Secrets
+): { host: ContextCapture; devshell: ContextCapture } {
+  secrets.addFromEnvironment(captures.host.env)
+  secrets.addFromEnvironment(captures.devshell.env)
+  const redacted = (c: ContextCapture): ContextCapture => ({
+    ...c,
+    env: redactEnv(c.env, secrets)
+  })
+  return { host: redacted(captures.host), devshell: redacted(captures.devshell) }
+}
+
+/** env/diff.json's content: the result, what was asked, each context's facts, the files written. */
+function diffReport(
+  result: EnvDiffResult,
+  request: CaptureRequest,
+  host: ContextCapture,
+  devshell: ContextCapture
+): EnvDiffReport {
+  const keyNames = Object.keys(request.keyEnv)
+  const files = devshell.ok ? ENV_FILES : ENV_FILES.filter(f => f !== 'env/devshell.env')
+  return {
+    schemaVersion: 1,
+    ...result,
+    request: { flake: request.flake, image: request.image, devshell: request.devshell, keyNames },
+    contexts: { host: contextFacts(host), devshell: contextFacts(devshell) },
+    files
+  }
+}
+
+/** env/diff.md, env/diff.json, env/host.env and (when nix develop ran) env/devshell.env. */
+async function writeEnvFiles(
+  dir: string,
+  report: EnvDiffReport,
+  host: ContextCapture,
+  devshell: ContextCapture,
+  secrets: Secrets
+): Promise<void> {
+  // Last guard: any registered secret left anywhere (an error message, a setting) becomes ***.
+  const write = (name: string, text: string) => writeFile(join(dir, name), secrets.redact(text))
+  await Promise.all([
+    write('diff.md', renderDiffMarkdown(report)),
+    write('diff.json', JSON.stringify(report, null, 2) + '\n'),
+    write('host.env', renderEnvFile(host.env)),
+    devshell.ok ? write('devshell.env', renderEnvFile(devshell.env)) : Promise.resolve()
+  ])
 }

@@ -7,13 +7,15 @@ import { actionsArtifact } from '../toolkit.js'
 import { withTimeout } from '../deadline.js'
 import { UPLOAD_BUDGET_MS, retryWithinBudget } from './upload-retry.js'
 import { createHash } from 'node:crypto'
-import { createReadStream } from 'node:fs'
-import { readdir, rm, stat } from 'node:fs/promises'
+import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Log } from '../log.js'
 import type { UploadResult } from '../model.js'
 import { errorMessage } from '../process.js'
 import type { Secrets } from '../secrets.js'
+import { sortReportFiles, type SortedReport } from './report-scan.js'
+
+export { scanForSecrets } from './report-scan.js'
 
 export interface UploadReportOptions {
   reportDir: string
@@ -28,48 +30,18 @@ export interface UploadReportOptions {
   env?: NodeJS.ProcessEnv
 }
 
-/** Characters the artifact service refuses in a file path inside an artifact. */
-const INVALID_PATH_CHARS = /[":<>|*?\r\n]/
-/** …and in an artifact name (paths may hold slashes; names may not). */
+/** Characters the artifact service refuses in an artifact name (as in a path, and slashes). */
 const INVALID_NAME_CHARS = /[":<>|*?\r\n\\/]/g
 
 export async function uploadReport(options: UploadReportOptions): Promise<UploadResult> {
-  const { reportDir, name, secrets, log } = options
+  const { reportDir, secrets, log } = options
   const env = options.env ?? process.env
-  const withheld: string[] = []
+  let withheld: string[] = []
   try {
-    const entries = await listReport(reportDir)
-    const needles = secretNeedles(secrets)
-    const files: string[] = []
-    const excluded: string[] = []
-    for (const entry of entries) {
-      if (entry.kind !== 'file') {
-        excluded.push(`${entry.path} (${entry.kind})`)
-        continue
-      }
-      const hit = await holdsSecret(reportDir, entry.path, needles)
-      if (hit instanceof Error) {
-        excluded.push(`${entry.path} (unreadable: ${hit.message})`)
-      } else if (hit) {
-        withheld.push(entry.path)
-      } else if (INVALID_PATH_CHARS.test(entry.path)) {
-        excluded.push(`${entry.path} (a character the artifact service refuses)`)
-      } else {
-        files.push(join(reportDir, entry.path))
-      }
-    }
-    for (const path of withheld) {
-      await rm(join(reportDir, path), { force: true })
-      log.warning(
-        `${path} was withheld from the report artifact and deleted: it contains the value of a secret.`,
-        { title: 'Report file withheld' }
-      )
-    }
-    if (excluded.length > 0) {
-      log.warning(`Left out of the report artifact: ${excluded.join(', ')}.`, {
-        title: 'Report files left out'
-      })
-    }
+    const sorted = await sortReportFiles(reportDir, secrets)
+    withheld = sorted.withheld
+    await withholdAndWarn(reportDir, sorted, log)
+    const { files } = sorted
     const withheldNote =
       withheld.length > 0 ? `; ${count(withheld.length, 'file')} withheld (secret)` : ''
     if (files.length === 0) {
@@ -78,20 +50,7 @@ export async function uploadReport(options: UploadReportOptions): Promise<Upload
     if (!env.ACTIONS_RUNTIME_TOKEN || !env.ACTIONS_RESULTS_URL) {
       throw new Error('the runner gave no ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL')
     }
-
-    const timeoutMs = options.timeoutMs ?? UPLOAD_BUDGET_MS
-    const attempt = (n: number) =>
-      uploadUnderFreeName(name, files, reportDir, options.retentionDays, env, log, n)
-    const onRetry = (message: string, waitMs: number): void =>
-      log.info(
-        `The report upload failed (${secrets.redact(scrubUrls(message))}); ` +
-          `trying again in ${Math.ceil(waitMs / 1000)} s.`
-      )
-    const uploaded = await withTimeout(
-      retryWithinBudget(attempt, { budgetMs: timeoutMs, onRetry }),
-      timeoutMs,
-      `the results service did not finish the upload within ${Math.round(timeoutMs / 1000)} s`
-    )
+    const uploaded = await uploadWithRetries(options, files, env)
     const url = artifactUrl(uploaded.id, env)
     log.info(
       `Report uploaded as artifact "${uploaded.name}" (id ${uploaded.id})${url ? `: ${url}` : ''}`
@@ -115,6 +74,44 @@ export async function uploadReport(options: UploadReportOptions): Promise<Upload
   }
 }
 
+/** Deletes the files that hold a secret; warns about them and about what was left out. */
+async function withholdAndWarn(reportDir: string, sorted: SortedReport, log: Log): Promise<void> {
+  for (const path of sorted.withheld) {
+    await rm(join(reportDir, path), { force: true })
+    log.warning(
+      `${path} was withheld from the report artifact and deleted: it contains the value of a secret.`,
+      { title: 'Report file withheld' }
+    )
+  }
+  if (sorted.excluded.length > 0) {
+    log.warning(`Left out of the report artifact: ${sorted.excluded.join(', ')}.`, {
+      title: 'Report files left out'
+    })
+  }
+}
+
+/** The upload, tried again as a whole on a failure another try can fix, all within the timeout. */
+function uploadWithRetries(
+  options: UploadReportOptions,
+  files: string[],
+  env: NodeJS.ProcessEnv
+): Promise<{ id: number; size?: number; name: string }> {
+  const { name, reportDir, secrets, log } = options
+  const timeoutMs = options.timeoutMs ?? UPLOAD_BUDGET_MS
+  const attempt = (n: number) =>
+    uploadUnderFreeName(name, files, reportDir, options.retentionDays, env, log, n)
+  const onRetry = (message: string, waitMs: number): void =>
+    log.info(
+      `The report upload failed (${secrets.redact(scrubUrls(message))}); ` +
+        `trying again in ${Math.ceil(waitMs / 1000)} s.`
+    )
+  return withTimeout(
+    retryWithinBudget(attempt, { budgetMs: timeoutMs, onRetry }),
+    timeoutMs,
+    `the results service did not finish the upload within ${Math.round(timeoutMs / 1000)} s`
+  )
+}
+
 /**
  * The artifact names tried, in order. Artifact names are unique per workflow run, and several
  * uses of this action in one run (other jobs, matrix legs, a second step in the same job) would
@@ -135,78 +132,6 @@ export function artifactNameCandidates(name: string, env: NodeJS.ProcessEnv): st
   const jobRun = jobBackendId(env.ACTIONS_RUNTIME_TOKEN) ?? `${Date.now()}-${Math.random()}`
   const unique = createHash('sha256').update(jobRun).digest('hex').slice(0, 6)
   return [...new Set([name, base, `${base}-${unique}`])]
-}
-
-/** Report-relative paths (with /) of every file that holds a secret value, in name or content. */
-export async function scanForSecrets(reportDir: string, secrets: Secrets): Promise<string[]> {
-  const needles = secretNeedles(secrets)
-  const hits: string[] = []
-  for (const entry of await listReport(reportDir)) {
-    if (entry.kind === 'file' && (await holdsSecret(reportDir, entry.path, needles)) === true) {
-      hits.push(entry.path)
-    }
-  }
-  return hits
-}
-
-interface ReportEntry {
-  /** Report-relative, with /. */
-  path: string
-  kind: 'file' | 'directory symlink' | 'broken symlink' | 'special file'
-}
-
-async function listReport(reportDir: string, prefix = ''): Promise<ReportEntry[]> {
-  const out: ReportEntry[] = []
-  const dirents = await readdir(join(reportDir, prefix), { withFileTypes: true })
-  for (const dirent of dirents.sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    const path = prefix ? `${prefix}/${dirent.name}` : dirent.name
-    if (dirent.isDirectory()) {
-      out.push(...(await listReport(reportDir, path)))
-    } else if (dirent.isFile()) {
-      out.push({ path, kind: 'file' })
-    } else if (dirent.isSymbolicLink()) {
-      // The artifact client zips what a link points at: scan that, and only link files.
-      const target = await stat(join(reportDir, path)).catch(() => undefined)
-      const kind = !target
-        ? 'broken symlink'
-        : target.isFile()
-          ? 'file'
-          : target.isDirectory()
-            ? 'directory symlink'
-            : 'special file'
-      out.push({ path, kind })
-    } else {
-      out.push({ path, kind: 'special file' })
-    }
-  }
-  return out
-}
-
-function secretNeedles(secrets: Secrets): Buffer[] {
-  return secrets.values().map(value => Buffer.from(value, 'utf8'))
-}
-
-/** Whether the file's name or content holds a needle; an Error when it cannot be read. */
-async function holdsSecret(
-  reportDir: string,
-  path: string,
-  needles: Buffer[]
-): Promise<boolean | Error> {
-  if (needles.length === 0) return false
-  if (needles.some(needle => Buffer.from(path).includes(needle))) return true
-  // Streamed, with an overlap so a value split across two chunks is still found.
-  const overlap = Math.max(...needles.map(needle => needle.length)) - 1
-  let tail = Buffer.alloc(0)
-  try {
-    for await (const chunk of createReadStream(join(reportDir, path))) {
-      const window = Buffer.concat([tail, chunk as Buffer])
-      if (needles.some(needle => window.includes(needle))) return true
-      tail = window.subarray(Math.max(0, window.length - overlap))
-    }
-  } catch (error) {
-    return error instanceof Error ? error : new Error(String(error))
-  }
-  return false
 }
 
 async function uploadUnderFreeName(

@@ -11,18 +11,24 @@ const plural = (count: number, word: string): string => `${count} ${word}${count
 const shortName = (path: string): string =>
   path.replace(/^\/nix\/store\/[0-9a-z]{32}-/, '').replace(/\.drv$/, '')
 
-/** Empty when the build said nothing about where (it failed, or an older report). */
+/**
+ * Empty when the build said nothing about where (nothing started, or an older report). A failed
+ * build lists its failed derivations too, marked so.
+ */
 export function buildPlacesBlock(build: BuildResult): string {
   const parts: string[] = []
   const built = build.builtOn ?? []
+  const failed = new Set(build.failures.map(failure => failure.drv))
+  const mark = (drv: string): string => (failed.has(drv) ? ' (failed)' : '')
   // 'local': what src/build/build-places.ts names the machine that ran nix build.
   const remote = built.filter(entry => entry.machine !== 'local')
   if (built.length && !remote.length) {
-    parts.push(`Built here (local): ${plural(built.length, 'derivation')}.`)
+    // A failed build all here: its failure section says enough.
+    if (!failed.size) parts.push(`Built here (local): ${plural(built.length, 'derivation')}.`)
   } else if (remote.length) {
     const rows = built
       .slice(0, ROWS)
-      .map(entry => [escapeCell(shortName(entry.drv)), codeCell(entry.machine)])
+      .map(entry => [escapeCell(shortName(entry.drv)), codeCell(entry.machine) + mark(entry.drv)])
     const left = built.length - rows.length
     const note = left > 0 ? `\n\n_… and ${left} more in report.json (builds[].builtOn)._` : ''
     parts.push(

@@ -104,12 +104,16 @@ export function derivationBlock(failure: FailedDerivation, open: boolean): strin
       ? ''
       : ` (exit code ${failure.exitCode})`
   const cut = clipped.cut ? ` Cut ${clipped.cut} from this tail.` : ''
+  // 'local': what src/build/build-places.ts names the machine that ran nix build.
+  const remote = failure.machine && failure.machine !== 'local' ? failure.machine : undefined
+  const where = remote ? ` Failed on ${codeCell(remote)}.` : ''
   const body = [
-    `${codeCell(failure.drv)}: ${escapeCell(failure.reason)}${exit}.`,
+    `${codeCell(failure.drv)}: ${escapeCell(failure.reason)}${exit}.${where}`,
     clipped.text ? fence(clipped.text, 'log') : '_The log is empty._',
     `_Full log: ${codeCell(failure.log)} in the artifact.${cut}_`
   ].join('\n\n')
-  return details(`❌ ${failure.name}: ${failure.reason}`, body, open)
+  const on = remote ? ` (failed on ${remote})` : ''
+  return details(`❌ ${failure.name}: ${failure.reason}${on}`, body, open)
 }
 
 export function buildSection(build: BuildResult, titled: boolean, openFirst = true): string {

@@ -2,12 +2,12 @@
 // action through its own drop-in. It never edits the user's nix.conf and never aborts only
 // because Nix is already there. Everything it did is recorded under <report>/setup/.
 import { constants, rmSync } from 'node:fs'
-import { mkdir, statfs, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { StageContext } from '../context.js'
 import type { NixMode } from '../inputs.js'
 import type { KvmCheck, KvmSetup, NixCapabilities, NixInstallation, SetupResult } from '../model.js'
+import { diskReport } from '../disk.js'
 import { errorMessage, run } from '../process.js'
 import { capabilitiesFor, parseNixVersion } from './capabilities.js'
 import { can, defaultSetupPaths, findNix, versionMismatch, type SetupPaths } from './find.js'
@@ -21,6 +21,8 @@ import {
   type EffectiveConfig
 } from './setup-config.js'
 import { defaultKvmDeviceOptions, ensureKvmDevice, type KvmDeviceOptions } from './setup-kvm.js'
+import { trustSettings, untrustedSettingsWarning } from './untrusted-settings.js'
+import { currentUserGroups } from './user-groups.js'
 
 export { versionMismatch, type SetupPaths } from './find.js'
 
@@ -108,6 +110,7 @@ async function setUp(
     env: dropIn.env,
     storeMode: store.mode
   }
+  warnUntrustedSettings(options.extraNixConf, config, store.mode, progress, ctx)
   const facts = { storeSetting, storeModeReason: store.reason, kvmCheck: configured.check }
   await writeFile(
     join(progress.dir, 'nix.json'),
@@ -238,6 +241,21 @@ function recordDropIn(dropIn: DropIn, progress: Progress, ctx: StageContext): vo
   }
 }
 
+/** Once: extra-nix-conf settings the daemon will ignore, as it does not trust this user. */
+function warnUntrustedSettings(
+  extraNixConf: string[],
+  config: EffectiveConfig,
+  storeMode: NixInstallation['storeMode'],
+  progress: Progress,
+  ctx: StageContext
+): void {
+  const trust = { ...currentUserGroups(), ...trustSettings(config.json ?? {}) }
+  const warning = untrustedSettingsWarning({ storeMode, ...trust, extraNixConf })
+  if (!warning) return
+  ctx.log.warning(warning, { title: 'extra-nix-conf ignored by the Nix daemon' })
+  progress.changes.push(`note: ${warning}`)
+}
+
 /** nix-command and flakes must be on in the effective configuration, whatever else set it. */
 function checkFeatures(config: EffectiveConfig, nix: NixInstallation, ctx: StageContext): Outcome {
   if (config.error) {
@@ -260,24 +278,6 @@ function checkFeatures(config: EffectiveConfig, nix: NixInstallation, ctx: Stage
 
 function stringValue(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined
-}
-
-async function diskReport(env: NodeJS.ProcessEnv): Promise<string> {
-  const targets = [
-    ['/nix', (await can('/nix')) ? '/nix' : '/'],
-    ['TMPDIR', env.TMPDIR || tmpdir()]
-  ]
-  const lines = ['where\tpath\tfree\ttotal']
-  for (const [label, path] of targets) {
-    try {
-      const stats = await statfs(path)
-      const gib = (blocks: number) => `${((blocks * stats.bsize) / 2 ** 30).toFixed(1)} GiB`
-      lines.push(`${label}\t${path}\t${gib(stats.bavail)}\t${gib(stats.blocks)}`)
-    } catch (error) {
-      lines.push(`${label}\t${path}\t(statfs failed: ${errorMessage(error)})`)
-    }
-  }
-  return lines.join('\n') + '\n'
 }
 
 /** Post step: deletes the token file and the drop-in. Synchronous, and never throws. */

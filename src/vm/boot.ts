@@ -5,7 +5,7 @@ import type { Accelerator } from '../model.js'
 import type { Firmware } from '../inputs.js'
 import { publicKeyLine } from '../key.js'
 import { kvmFailureFromOutput } from './kvm.js'
-import { Machine, describeExit } from './machine.js'
+import { Machine, describeExit, type MachineExit } from './machine.js'
 import type { OvmfFiles } from './qemu.js'
 import { waitForSsh, type SshSession } from './ssh.js'
 import { findPanic, isSshdLine } from './timeline.js'
@@ -64,22 +64,62 @@ export async function bootAttempt(
     log: ctx.log,
     redact: text => ctx.secrets.redact(text)
   })
-  try {
-    await machine.start()
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error)
-    if (PORT_TAKEN.test(message)) return { machine, outcome: { kind: 'port-taken' } }
-    const kvm = options.accel === 'kvm' ? kvmFailureFromOutput(message) : undefined
-    if (kvm) return { machine, outcome: { kind: 'kvm-failed', reason: kvm } }
-    return { machine, outcome: { kind: 'failed', error: `QEMU did not start: ${message}` } }
-  }
+  const notStarted = await startMachine(machine, options.accel)
+  if (notStarted) return { machine, outcome: notStarted }
   if (machine.pid) options.onQemuStarted?.(machine.pid)
   ctx.log.info(
     `QEMU started (pid ${machine.pid}, ${options.accel}, SSH forwarded from 127.0.0.1:${options.sshPort})`
   )
+  const stops = watchForStops(machine, options.accel, ctx.signal)
+  try {
+    const ready = await waitForSsh({
+      port: options.sshPort,
+      privateKey: options.privateKey,
+      deadline: options.deadline,
+      abort: stops.stopped.then(value => (value.kind === 'failed' ? value.error : value.reason)),
+      nudge: wake => machine.onLine(line => (isSshdLine(line.text) ? wake() : undefined))
+    })
+    const bootSeconds = machine.secondsSinceStart()
+    return { machine, outcome: { kind: 'ready', ...ready, session: ready.client, bootSeconds } }
+  } catch (error) {
+    return { machine, outcome: stops.current() ?? sshNeverAnswered(machine, error) }
+  } finally {
+    stops.dispose()
+  }
+}
 
-  type Stop =
-    { kind: 'kvm-failed'; reason: string } | { kind: 'failed'; error: string; panic?: string }
+/** Starts QEMU; undefined when it runs, else the outcome its failure to start means. */
+async function startMachine(
+  machine: Machine,
+  accel: Accelerator
+): Promise<BootOutcome | undefined> {
+  try {
+    await machine.start()
+    return undefined
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error)
+    if (PORT_TAKEN.test(message)) return { kind: 'port-taken' }
+    const kvm = accel === 'kvm' ? kvmFailureFromOutput(message) : undefined
+    if (kvm) return { kind: 'kvm-failed', reason: kvm }
+    return { kind: 'failed', error: `QEMU did not start: ${message}` }
+  }
+}
+
+/** What ends the wait for SSH before its deadline. */
+type Stop =
+  { kind: 'kvm-failed'; reason: string } | { kind: 'failed'; error: string; panic?: string }
+
+interface StopWatch {
+  /** Settles with the first stop. */
+  stopped: Promise<Stop>
+  /** The first stop, once there is one. */
+  current: () => Stop | undefined
+  /** Stops watching. */
+  dispose: () => void
+}
+
+/** Watches for what makes waiting for SSH pointless: a panic, QEMU exiting, a cancel, KVM failing. */
+function watchForStops(machine: Machine, accel: Accelerator, signal: AbortSignal): StopWatch {
   let stop: Stop | undefined
   let trigger: (value: Stop) => void = () => {}
   const stopped = new Promise<Stop>(resolve => {
@@ -89,59 +129,50 @@ export async function bootAttempt(
       resolve(value)
     }
   })
-
   const unsubscribe = machine.onLine(line => {
     const panic = findPanic(line.text)
     if (panic) trigger({ kind: 'failed', error: `the guest panicked: ${panic}`, panic })
   })
-  void machine.exited.then(exit => {
-    const stderr = machine.stderr
-    const kvm = options.accel === 'kvm' ? kvmFailureFromOutput(stderr) : undefined
-    if (kvm) return trigger({ kind: 'kvm-failed', reason: kvm })
-    const panic = machine.lines.map(line => findPanic(line.text)).find(Boolean)
-    const last = stderr.trim().split('\n').pop()
-    trigger({
-      kind: 'failed',
-      error:
-        `QEMU exited (${describeExit(exit)}) after ${machine.secondsSinceStart().toFixed(1)} s, ` +
-        `before SSH answered` +
-        (panic ? `; the guest panicked: ${panic}` : last ? `: ${last}` : ''),
-      panic
-    })
-  })
+  void machine.exited.then(exit => trigger(exitStop(machine, exit, accel)))
   const onAbort = (): void => trigger({ kind: 'failed', error: 'cancelled before SSH answered' })
-  if (ctx.signal.aborted) onAbort()
-  ctx.signal.addEventListener('abort', onAbort)
-
-  const watchdog = options.accel === 'kvm' ? kvmWatchdog(machine, trigger) : undefined
-  try {
-    const ready = await waitForSsh({
-      port: options.sshPort,
-      privateKey: options.privateKey,
-      deadline: options.deadline,
-      abort: stopped.then(value => (value.kind === 'failed' ? value.error : value.reason)),
-      nudge: wake => machine.onLine(line => (isSshdLine(line.text) ? wake() : undefined))
-    })
-    const bootSeconds = machine.secondsSinceStart()
-    return { machine, outcome: { kind: 'ready', ...ready, session: ready.client, bootSeconds } }
-  } catch (error) {
-    if (stop) return { machine, outcome: stop }
-    const lastLine = machine.lines.filter(line => line.text.trim()).pop()
-    return {
-      machine,
-      outcome: {
-        kind: 'failed',
-        error:
-          `${error instanceof Error ? error.message : String(error)}; ` +
-          (lastLine
-            ? `last console line at +${lastLine.seconds.toFixed(1)} s: ${lastLine.text.trim()}`
-            : 'the serial console stayed empty (does the image pass console=ttyS0?)')
-      }
-    }
-  } finally {
+  if (signal.aborted) onAbort()
+  signal.addEventListener('abort', onAbort)
+  const watchdog = accel === 'kvm' ? kvmWatchdog(machine, trigger) : undefined
+  const dispose = (): void => {
     if (watchdog) clearInterval(watchdog)
     unsubscribe()
-    ctx.signal.removeEventListener('abort', onAbort)
+    signal.removeEventListener('abort', onAbort)
+  }
+  return { stopped, current: () => stop, dispose }
+}
+
+/** Why QEMU exiting before SSH answered failed the boot: KVM, a panic, or QEMU's last word. */
+function exitStop(machine: Machine, exit: MachineExit, accel: Accelerator): Stop {
+  const stderr = machine.stderr
+  const kvm = accel === 'kvm' ? kvmFailureFromOutput(stderr) : undefined
+  if (kvm) return { kind: 'kvm-failed', reason: kvm }
+  const panic = machine.lines.map(line => findPanic(line.text)).find(Boolean)
+  const last = stderr.trim().split('\n').pop()
+  return {
+    kind: 'failed',
+    error:
+      `QEMU exited (${describeExit(exit)}) after ${machine.secondsSinceStart().toFixed(1)} s, ` +
+      `before SSH answered` +
+      (panic ? `; the guest panicked: ${panic}` : last ? `: ${last}` : ''),
+    panic
+  }
+}
+
+/** The wait for SSH failed and nothing stopped it early: why, and the console's last line. */
+function sshNeverAnswered(machine: Machine, error: unknown): BootOutcome {
+  const lastLine = machine.lines.filter(line => line.text.trim()).pop()
+  return {
+    kind: 'failed',
+    error:
+      `${error instanceof Error ? error.message : String(error)}; ` +
+      (lastLine
+        ? `last console line at +${lastLine.seconds.toFixed(1)} s: ${lastLine.text.trim()}`
+        : 'the serial console stayed empty (does the image pass console=ttyS0?)')
   }
 }
 

@@ -8,7 +8,8 @@ import {
   mkdirSync,
   mkdtempSync,
   rmSync,
-  writeFileSync
+  writeFileSync,
+  type WriteStream
 } from 'node:fs'
 import { join } from 'node:path'
 import { withTimeout } from '../deadline.js'
@@ -100,19 +101,9 @@ export class Machine {
   /** Starts QEMU and connects to its QMP socket. Throws when QEMU cannot be started at all. */
   async start(): Promise<void> {
     const { options } = this
-    const socketDir = join(options.tempDir, 'qemu')
-    this.runtimeDir =
-      socketDir.length + 10 <= MAX_SOCKET_PATH ? socketDir : mkdtempSync('/tmp/biv-')
-    mkdirSync(this.runtimeDir, { recursive: true })
-    const qmpSocket = join(this.runtimeDir, 'qmp.sock')
-    rmSync(qmpSocket, { force: true })
-    let ovmf: { code?: string; vars?: string } = {}
-    if (options.firmware === 'uefi') {
-      const found = options.ovmf ?? findOvmf()
-      const vars = join(options.tempDir, 'OVMF_VARS.fd')
-      copyFileSync(found.vars, vars)
-      ovmf = { code: found.code, vars }
-    }
+    const qmpSocket = this.freshQmpSocket()
+    const ovmf: { code?: string; vars?: string } =
+      options.firmware === 'uefi' ? uefiFirmware(options) : {}
     const args = qemuArgs({
       accel: options.accel,
       memoryMiB: options.memoryMiB,
@@ -126,14 +117,28 @@ export class Machine {
       qmpSocket,
       rootPublicKey: options.rootPublicKey
     })
-    const qemu = options.qemu
-    writeFileSync(join(options.dir, 'qemu-args.txt'), [qemu, ...args].join('\n') + '\n')
+    writeFileSync(join(options.dir, 'qemu-args.txt'), [options.qemu, ...args].join('\n') + '\n')
     const qemuLog = createWriteStream(this.qemuLog, { flags: 'a' })
-    const prefix = options.name ?? 'vm'
-    const redact = options.redact ?? ((text: string) => text)
-
     this.startedAt = Date.now()
-    const child = spawn(qemu, args, { stdio: ['pipe', 'pipe', 'pipe'] })
+    const child = this.spawnQemu(args)
+    this.followOutput(child, qemuLog)
+    this.qmp = await this.connectQmp(qmpSocket)
+  }
+
+  /** The QMP socket's path in the runtime directory (made here), no stale socket left on it. */
+  private freshQmpSocket(): string {
+    const socketDir = join(this.options.tempDir, 'qemu')
+    this.runtimeDir =
+      socketDir.length + 10 <= MAX_SOCKET_PATH ? socketDir : mkdtempSync('/tmp/biv-')
+    mkdirSync(this.runtimeDir, { recursive: true })
+    const qmpSocket = join(this.runtimeDir, 'qmp.sock')
+    rmSync(qmpSocket, { force: true })
+    return qmpSocket
+  }
+
+  /** Spawns QEMU; `exited` settles when it exits (or could not be spawned). */
+  private spawnQemu(args: string[]): ChildProcess {
+    const child = spawn(this.options.qemu, args, { stdio: ['pipe', 'pipe', 'pipe'] })
     this.child = child
     // If this process dies without a teardown (a crash, a broken pipe), QEMU must not outlive it.
     const killOnExit = (): void => {
@@ -152,10 +157,17 @@ export class Machine {
         resolve(this.exitInfo)
       })
     })
+    return child
+  }
+
+  /** Each console line logged (prefixed, redacted) and handed to the listeners; stderr to qemu.log. */
+  private followOutput(child: ChildProcess, qemuLog: WriteStream): void {
+    const prefix = this.options.name ?? 'vm'
+    const redact = this.options.redact ?? ((text: string) => text)
     const serial = new LineSplitter(raw => {
       const line = { seconds: this.secondsSinceStart(), text: cleanConsoleText(raw) }
       this.lines.push(line)
-      options.log.info(`[${prefix} +${line.seconds.toFixed(1)}s] ${redact(line.text)}`)
+      this.options.log.info(`[${prefix} +${line.seconds.toFixed(1)}s] ${redact(line.text)}`)
       for (const listener of this.listeners) listener(line)
     })
     child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
@@ -169,7 +181,10 @@ export class Machine {
     })
     child.stderr?.on('end', () => qemuLog.end())
     child.stdin?.on('error', () => {})
+  }
 
+  /** The QMP client, or an error with QEMU's own words when it exits first. */
+  private async connectQmp(qmpSocket: string): Promise<QmpClient> {
     const connected = QmpClient.connect(qmpSocket, 10_000)
     const outcome = await Promise.race([
       connected.then(client => ({ client })),
@@ -181,7 +196,7 @@ export class Machine {
         `QEMU exited at once (${describeExit(outcome.exit)}): ${this.stderrTail.trim() || 'no output'}`
       )
     }
-    this.qmp = outcome.client
+    return outcome.client
   }
 
   /** Calls listener with every console line from now on; returns the unsubscribe function. */
@@ -264,6 +279,14 @@ export class Machine {
     if (this.runtimeDir) rmSync(this.runtimeDir, { recursive: true, force: true })
     return this.exitInfo
   }
+}
+
+/** OVMF for uefi: the code, and a private copy of the variables the guest may write. */
+function uefiFirmware(options: MachineOptions): { code: string; vars: string } {
+  const found = options.ovmf ?? findOvmf()
+  const vars = join(options.tempDir, 'OVMF_VARS.fd')
+  copyFileSync(found.vars, vars)
+  return { code: found.code, vars }
 }
 
 export function describeExit(exit: MachineExit): string {

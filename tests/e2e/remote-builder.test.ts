@@ -51,7 +51,8 @@ async function build(
   setup: BakedKeySetup,
   remoteNonce: string,
   builder: SshBuilder,
-  extraNixConf: string[]
+  extraNixConf: string[],
+  env: Record<string, string> = {}
 ): Promise<ActionRun> {
   const result = await runAction({
     inputs: {
@@ -67,7 +68,8 @@ async function build(
       BOOT_IMAGE_VM_REMOTE_NONCE: remoteNonce,
       // As a user whose builder listens on another port would set it in the workflow's env.
       NIX_SSHOPTS: builder.sshOpts,
-      GITHUB_JOB: `remote-builder-${runs.length}`
+      GITHUB_JOB: `remote-builder-${runs.length}`,
+      ...env
     },
     resultsService: service
   })
@@ -193,6 +195,60 @@ describe.each(SUITES)('a remote builder in the %s runner image, and a signed cac
         `the substitute for '${setup.served}' from '${substituter}' is not signed by any of the keys in 'trusted-public-keys'`
       )
       expect(files['summary.md']).not.toContain('Substituted (not built)')
+    },
+    600_000
+  )
+
+  it.runIf(ready && suite === 'bookworm')(
+    'a derivation that fails on the builder is named with it, in report.json and the summary',
+    async () => {
+      const setup = setUpBakedKeyImage(flake)
+      nonces.push(setup.nonce)
+      const result = await build(setup, remoteNonce, builder!, [`builders = ${builder!.machine}`], {
+        BOOT_IMAGE_VM_REMOTE_FAIL: '1'
+      })
+      expect(result.outputs.result, jobLog(result).slice(-4000)).toBe('build-failed')
+      const files = await artifactOf(service, result)
+      const report = JSON.parse(files['report.json']) as Report
+      const [failure] = report.builds[0].failures
+      expect(failure?.name).toBe('boot-image-vm-remote-part')
+      // Its own exit code (3), not the 1 Nix reports for it afterwards, and the builder.
+      expect(failure?.reason).toBe('builder failed with exit code 3')
+      expect(failure?.machine).toBe(builder!.uri)
+      expect(files[failure!.log]).toContain('boot-image-vm: deliberate remote failure')
+      // Where builds ran is kept for the failed build too.
+      expect(byName(report, '-boot-image-vm-remote-part.drv')?.machine).toBe(builder!.uri)
+      expect(files['summary.md']).toContain(`(failed on ${builder!.uri})`)
+      expect(files['summary.md']).toContain(
+        `| boot-image-vm-remote-part | \`${builder!.uri}\` (failed) |`
+      )
+    },
+    600_000
+  )
+
+  it.runIf(ready && suite === 'bookworm')(
+    'a builder nothing can reach: the machine’s failure naming it, not a missing feature',
+    async () => {
+      const setup = setUpBakedKeyImage(flake)
+      nonces.push(setup.nonce)
+      // The same entry, but ssh goes to a port nothing listens on (a builder that is down).
+      const sshOpts = builder!.sshOpts.replace(/-p \d+/, '-p 9')
+      // A fresh remotePart: the one built above is in this store already.
+      const nonce = `${remoteNonce}-unreachable`
+      const result = await build(setup, nonce, builder!, [`builders = ${builder!.machine}`], {
+        NIX_SSHOPTS: sshOpts
+      })
+      expect(result.outputs.result, jobLog(result).slice(-4000)).toBe('build-failed')
+      const files = await artifactOf(service, result)
+      const report = JSON.parse(files['report.json']) as Report
+      expect(report.builds[0].failures).toEqual([])
+      expect(report.builds[0].error).toMatch(
+        new RegExp(
+          `^This machine could not build .*the builder ${builder!.uri} could not be reached`
+        )
+      )
+      expect(report.builds[0].error).toContain('NIX_SSHOPTS')
+      expect(report.builds[0].error).toContain('Connection refused')
     },
     600_000
   )

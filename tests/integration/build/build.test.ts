@@ -204,6 +204,35 @@ describe(`buildImage with real Nix (${NIX})`, () => {
     expect(result.error).toMatch(/lacks a running Nix daemon.*No such file or directory/)
   })
 
+  // Issue 17: a builders entry whose builder nothing can reach (ssh to a port nothing listens
+  // on), for real. Before, max-jobs 0 read as eval-failed (no build started, one error line) and
+  // a feature only the builder has blamed the derivation for lacking it.
+  const unreachable = (features: string, extraConf = '') => ({
+    ...keyEnv,
+    BOOT_IMAGE_VM_REMOTE_NONCE: `unreachable-${process.pid}-${Date.now()}`,
+    NIX_SSHOPTS: '-p 9 -o HostName=127.0.0.1 -o ConnectTimeout=5 -o BatchMode=yes',
+    NIX_CONFIG: `builders = ssh-ng://root@biv-nowhere x86_64-linux - 1 1 ${features}\n${extraConf}`
+  })
+
+  it.each([
+    ['max-jobs 0', '-', 'max-jobs = 0'],
+    ['a feature only the builder has', 'boot-image-vm-remote', '']
+  ])(
+    'a builder nobody reaches (%s): the machine’s failure naming it',
+    async (_, features, conf) => {
+      const { ctx, said } = context()
+      const env = unreachable(features, conf)
+      const result = await buildImage(nix, request(ctx, 'remoteBuiltImage', { env }), ctx)
+      expect(result.status).toBe('build-failed')
+      expect(result.failures).toEqual([])
+      expect(result.error).toMatch(
+        /^This machine could not build .*the builder ssh-ng:\/\/root@biv-nowhere could not be reached/
+      )
+      expect(result.error).toContain('ssh said: ssh: connect to host 127.0.0.1 port 9')
+      expect(said.find(s => s.level === 'error')?.title).toMatch(/this machine could not build/)
+    }
+  )
+
   it('notAnIso: build-failed naming the output and what it holds', async () => {
     const { ctx } = context()
     const result = await buildImage(nix, request(ctx, 'notAnIso'), ctx)

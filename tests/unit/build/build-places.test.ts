@@ -3,9 +3,12 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { buildPlaces } from '../../../src/build/build-places.js'
+import { buildPlaces, failedOn } from '../../../src/build/build-places.js'
 import { BuildEvents } from '../../../src/build/events.js'
+import { findRootFailures } from '../../../src/build/failures.js'
+import { unreachableBuilder } from '../../../src/build/machine-failures.js'
 import { buildPlacesBlock } from '../../../src/report/build-places-section.js'
+import { derivationBlock } from '../../../src/report/summary-sections.js'
 import { build } from '../report/fixtures.js'
 
 const dir = join(import.meta.dirname, '../../fixtures/build-places')
@@ -80,6 +83,90 @@ describe('buildPlaces on recorded Nix 2.8 events', () => {
       ],
       substituted: [{ path: '/nix/store/c-three', from: 'https://cache.example' }]
     })
+  })
+})
+
+// Recorded by hand (tests/fixtures/README.md): the same one-line derivation, requiring the
+// builder's feature, whose builder prints two lines and exits 3 on the SSH builder.
+describe('a derivation that failed on the ssh-ng builder (recorded Nix 2.8)', () => {
+  const broken = '/nix/store/1g6g3gdyx8rkws260fy3lkkhslvrb6bx-remote-broken.drv'
+  const builder = 'ssh-ng://root@biv-builder-24956'
+  const errorText = (events: BuildEvents): string =>
+    [events.errorText(), ...events.plainLines].join('\n')
+
+  it('is named with the builder, with its own exit code, not Nix’s 1 for it', () => {
+    const events = replay('nix-2.8-ssh-ng-builder-failing.internal-json.txt')
+    const roots = findRootFailures(errorText(events))
+    expect(roots).toEqual([expect.objectContaining({ drv: broken, exitCode: 3, machine: builder })])
+    expect(roots[0].reason).toBe('builder failed with exit code 3')
+    // The log lines came back over SSH in the builder's relayed activity.
+    expect(events.logOf(broken)).toEqual([
+      'remote-broken: line one',
+      'remote-broken: deliberate failure'
+    ])
+    // Where builds ran is kept for a failed build too: the failed one on the builder.
+    const places = buildPlaces(events.activities.values())
+    expect(places.built).toEqual([{ drv: broken, machine: builder }])
+    expect(failedOn({ drv: broken }, places.built)).toBe(builder)
+    // A real builder failure is the derivation's, not an unreachable builder.
+    expect(unreachableBuilder(errorText(events), [roots[0].reason])).toBeUndefined()
+  })
+
+  it('the plain error names the builder too, and keeps the quoted tail', () => {
+    const text = readFileSync(join(dir, 'nix-2.8-ssh-ng-builder-failing.txt'), 'utf8')
+    expect(findRootFailures(text)).toEqual([
+      {
+        drv: broken,
+        name: 'remote-broken',
+        reason: 'builder failed with exit code 3',
+        exitCode: 3,
+        tail: ['remote-broken: line one', 'remote-broken: deliberate failure'],
+        machine: builder
+      }
+    ])
+  })
+
+  it('failedOn: Nix’s error first, else where the build ran, else nowhere', () => {
+    const built = [{ drv: '/nix/store/a-one.drv', machine: 'local' }]
+    expect(failedOn({ drv: '/nix/store/a-one.drv', machine: 'ssh://b' }, built)).toBe('ssh://b')
+    expect(failedOn({ drv: '/nix/store/a-one.drv' }, built)).toBe('local')
+    // Never started (no machine had its features): no machine to name.
+    expect(failedOn({ drv: '/nix/store/b-two.drv' }, built)).toBeUndefined()
+  })
+
+  it('the summary says the derivation failed on the builder, and marks it in the table', () => {
+    const failure = {
+      drv: broken,
+      name: 'remote-broken',
+      reason: 'builder failed with exit code 3',
+      exitCode: 3,
+      log: 'build/failed/remote-broken.log',
+      tail: ['remote-broken: deliberate failure'],
+      machine: builder
+    }
+    const block = derivationBlock(failure, true)
+    expect(block).toContain(
+      `<summary>❌ remote-broken: builder failed with exit code 3 (failed on ${builder})</summary>`
+    )
+    expect(block).toContain(`Failed on \`${builder}\`.`)
+    const local = derivationBlock({ ...failure, machine: 'local' }, true)
+    expect(local).not.toContain('failed on')
+    expect(local).not.toContain('Failed on')
+    const where = buildPlacesBlock(
+      build({
+        status: 'build-failed',
+        failures: [failure],
+        builtOn: [{ drv: broken, machine: builder }]
+      })
+    )
+    expect(where).toContain(`| remote-broken | \`${builder}\` (failed) |`)
+    // Failed here, all of it: no "Built here" line beside the failure section.
+    const here = build({
+      status: 'build-failed',
+      failures: [{ ...failure, machine: 'local' }],
+      builtOn: [{ drv: broken, machine: 'local' }]
+    })
+    expect(buildPlacesBlock(here)).toBe('')
   })
 })
 

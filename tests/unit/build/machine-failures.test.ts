@@ -6,7 +6,11 @@ import { describe, expect, it } from 'vitest'
 import { BuildEvents } from '../../../src/build/events.js'
 import { isEvaluationError } from '../../../src/build/evaluation-errors.js'
 import { findRootFailures } from '../../../src/build/failures.js'
-import { findMachineFailure, machineFailureMessage } from '../../../src/build/machine-failures.js'
+import {
+  findMachineFailure,
+  machineFailureMessage,
+  unreachableBuilder
+} from '../../../src/build/machine-failures.js'
 
 const dir = join(import.meta.dirname, '../../fixtures/transcripts')
 
@@ -119,6 +123,60 @@ describe('findMachineFailure on recorded Nix 2.8 transcripts', () => {
       'nix-2.8-missing-features.txt'
     ]) {
       expect(findMachineFailure(errorText(name)), name).toBeUndefined()
+    }
+  })
+
+  // Recorded by hand with this machine's Nix 2.8 (tests/fixtures/README.md): a builders entry for
+  // ssh-ng://root@127.0.0.2 with NIX_SSHOPTS='-p 9 …', a port nothing listens on.
+  it.each([
+    'nix-2.8-machine-builder-unreachable.txt',
+    'nix-2.8-machine-builder-unreachable.internal-json.txt'
+  ])('%s: max-jobs 0, "unable to start any build" is the builder nobody reached', name => {
+    const text = errorText(name)
+    expect(text).toMatch(/unable to start any build; remote machines may not have all required/)
+    const failure = findMachineFailure(text)
+    expect(failure?.lacks).toMatch(
+      /^a remote builder it can reach: the builder ssh-ng:\/\/root@127\.0\.0\.2 could not be reached/
+    )
+    expect(failure?.lacks).toMatch(/host key.*key path|private key path/)
+    expect(failure?.lacks).toContain('NIX_SSHOPTS="-p <port>"')
+    // Quoted: Nix's line, and ssh's own reason (not "a daemon that stays up": the EOF is ssh's).
+    expect(failure?.evidence).toBe(
+      "cannot build on 'ssh-ng://root@127.0.0.2': error: cannot open connection to remote store " +
+        "'ssh-ng://root@127.0.0.2': error: unexpected end-of-file — ssh said: ssh: connect to " +
+        'host 127.0.0.2 port 9: Connection refused'
+    )
+    expect(findRootFailures(text)).toEqual([])
+    expect(isEvaluationError(text)).toBe(false)
+    expect(machineFailureMessage(failure!)).toMatch(/^This machine could not build/)
+  })
+
+  it('a feature only the unreachable builder has: not the derivation’s missing feature', () => {
+    const text = errorText('nix-2.8-machine-builder-unreachable-features.internal-json.txt')
+    // What Nix blames: the derivation, for a feature no machine here has.
+    const roots = findRootFailures(text)
+    expect(roots.map(root => root.reason)).toEqual([
+      'missing system features: boot-image-vm-remote'
+    ])
+    const failure = unreachableBuilder(
+      text,
+      roots.map(root => root.reason)
+    )
+    expect(failure?.lacks).toMatch(/the builder ssh-ng:\/\/root@127\.0\.0\.2 could not be reached/)
+    // Without the connection error, a missing feature stays the derivation's.
+    expect(
+      unreachableBuilder(errorText('nix-2.8-missing-features.txt'), [
+        'missing system features: big-gpu'
+      ])
+    ).toBeUndefined()
+    expect(unreachableBuilder(text, [])).toBeUndefined()
+  })
+
+  it('ssh’s other reasons are quoted too (host key, permission)', () => {
+    const nix =
+      "cannot build on 'ssh-ng://b': error: cannot open connection to remote store 'ssh-ng://b': error: unexpected end-of-file"
+    for (const ssh of ['Host key verification failed.', 'root@b: Permission denied (publickey).']) {
+      expect(findMachineFailure(`${ssh}\n${nix}`)?.evidence).toBe(`${nix} — ssh said: ${ssh}`)
     }
   })
 })

@@ -14,7 +14,7 @@ import {
   parseBaseline,
   quietly,
   withDeadline
-} from "./chunk-7A6S47UK.js";
+} from "./chunk-KBBUKBBU.js";
 
 // src/report/baseline-store.ts
 import { createHash } from "node:crypto";

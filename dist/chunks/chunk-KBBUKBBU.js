@@ -20393,44 +20393,15 @@ function parseInputs(read) {
     if (!value) throw new InputError(name, "must not be empty.");
     return value;
   };
-  const rootKeyEnv = get("root-key-env");
-  if (!VARIABLE_NAME.test(rootKeyEnv)) {
-    throw new InputError(
-      "root-key-env",
-      `'${rootKeyEnv}' is not a valid environment variable name (letters, digits and _, not starting with a digit).`
-    );
-  }
-  const artifactName = nonEmpty("artifact-name");
-  if (/[":<>|*?\\/\r\n]/.test(artifactName)) {
-    throw new InputError(
-      "artifact-name",
-      `'${artifactName}' contains a character artifacts cannot have (" : < > | * ? \\ / or a newline).`
-    );
-  }
+  const rootKeyEnv = rootKeyEnvInput(get("root-key-env"));
+  const artifactName = artifactNameInput(nonEmpty("artifact-name"));
   const retention = get("retention-days");
-  const image = nonEmpty("image");
-  if (/\s/.test(image))
-    throw new InputError(
-      "image",
-      `'${image}' contains white space; give one attribute, e.g. 'bootImage'.`
-    );
+  const image = imageInput(nonEmpty("image"));
   const probesText = read("probes").trim();
   const iso = isoInput(read("iso").trim());
-  const boot = boolean("boot", get("boot"));
-  if (!boot && iso) {
-    throw new InputError(
-      "boot",
-      "'false' with 'iso' given leaves nothing to do: boot the ISO (boot: true) or build one (no iso)."
-    );
-  }
+  const boot = bootInput(get("boot"), iso);
   const devshell = read("devshell").trim();
-  const buildIn = oneOf("build-in", get("build-in"), ["host", "devshell", "both"]);
-  if (buildIn !== "host" && !devshell) {
-    throw new InputError(
-      "build-in",
-      `'${buildIn}' needs a devshell to build in; set 'devshell' (e.g. bootImageTest) or use 'host'.`
-    );
-  }
+  const buildIn = buildInInput(get("build-in"), devshell);
   return {
     flake: nonEmpty("flake"),
     image,
@@ -20441,6 +20412,57 @@ function parseInputs(read) {
     buildIn,
     rootKeyEnv,
     sshKey: sshKeyInput(read("ssh-key").trim()),
+    ...nixSettings(read, get),
+    ...machineSettings(get),
+    probes: parseProbes(probesText || DEFAULT_PROBES, probesText ? "probes" : "probes (default)"),
+    testCommand: read("test-command").trim(),
+    testTimeoutSeconds: integer("test-timeout", get("test-timeout"), 1, 86400, " (seconds)"),
+    upload: oneOf("upload", get("upload"), ["always", "failure", "never"]),
+    artifactName,
+    retentionDays: retention ? integer("retention-days", retention, 1, 90, " (days)") : void 0,
+    ...cacheSettings(get),
+    ...comparisonSettings(get)
+  };
+}
+function rootKeyEnvInput(value) {
+  if (VARIABLE_NAME.test(value)) return value;
+  throw new InputError(
+    "root-key-env",
+    `'${value}' is not a valid environment variable name (letters, digits and _, not starting with a digit).`
+  );
+}
+function artifactNameInput(value) {
+  if (!/[":<>|*?\\/\r\n]/.test(value)) return value;
+  throw new InputError(
+    "artifact-name",
+    `'${value}' contains a character artifacts cannot have (" : < > | * ? \\ / or a newline).`
+  );
+}
+function imageInput(value) {
+  if (!/\s/.test(value)) return value;
+  throw new InputError(
+    "image",
+    `'${value}' contains white space; give one attribute, e.g. 'bootImage'.`
+  );
+}
+function bootInput(value, iso) {
+  const boot = boolean("boot", value);
+  if (boot || !iso) return boot;
+  throw new InputError(
+    "boot",
+    "'false' with 'iso' given leaves nothing to do: boot the ISO (boot: true) or build one (no iso)."
+  );
+}
+function buildInInput(value, devshell) {
+  const buildIn = oneOf("build-in", value, ["host", "devshell", "both"]);
+  if (buildIn === "host" || devshell) return buildIn;
+  throw new InputError(
+    "build-in",
+    `'${buildIn}' needs a devshell to build in; set 'devshell' (e.g. bootImageTest) or use 'host'.`
+  );
+}
+function nixSettings(read, get) {
+  return {
     nix: oneOf("nix", get("nix"), ["auto", "install", "existing"]),
     nixVersion: checked("nix-version", get("nix-version"), nixVersionProblem),
     extraNixConf: checked(
@@ -20448,22 +20470,28 @@ function parseInputs(read) {
       read("extra-nix-conf").split("\n").map((l) => l.trim()).filter(Boolean),
       extraNixConfProblem
     ),
-    githubToken: checked("github-token", read("github-token").trim(), githubTokenProblem),
+    githubToken: checked("github-token", read("github-token").trim(), githubTokenProblem)
+  };
+}
+function machineSettings(get) {
+  return {
     kvm: oneOf("kvm", get("kvm"), ["auto", "require", "off"]),
     qemu: oneOf("qemu", get("qemu"), ["auto", "path", "nix", "apt"]),
     memoryMiB: integer("memory", get("memory"), 128, 1048576, " (MiB)"),
     cpus: integer("cpus", get("cpus"), 1, 256),
     firmware: oneOf("firmware", get("firmware"), ["bios", "uefi"]),
-    bootTimeoutSeconds: integer("boot-timeout", get("boot-timeout"), 5, 86400, " (seconds)"),
-    probes: parseProbes(probesText || DEFAULT_PROBES, probesText ? "probes" : "probes (default)"),
-    testCommand: read("test-command").trim(),
-    testTimeoutSeconds: integer("test-timeout", get("test-timeout"), 1, 86400, " (seconds)"),
-    upload: oneOf("upload", get("upload"), ["always", "failure", "never"]),
-    artifactName,
-    retentionDays: retention ? integer("retention-days", retention, 1, 90, " (days)") : void 0,
+    bootTimeoutSeconds: integer("boot-timeout", get("boot-timeout"), 5, 86400, " (seconds)")
+  };
+}
+function cacheSettings(get) {
+  return {
     cache: boolean("cache", get("cache")),
     cacheMaxSizeMiB: integer("cache-max-size", get("cache-max-size"), 1, 10240, " (MiB)"),
-    cacheTimeoutSeconds: integer("cache-timeout", get("cache-timeout"), 5, 3600, " (seconds)"),
+    cacheTimeoutSeconds: integer("cache-timeout", get("cache-timeout"), 5, 3600, " (seconds)")
+  };
+}
+function comparisonSettings(get) {
+  return {
     compare: oneOf("compare", get("compare"), ["auto", "off"]),
     failOnRegression: boolean("fail-on-regression", get("fail-on-regression")),
     slowdownThresholdPercent: integer(
@@ -20591,9 +20619,90 @@ function signalChildren(signal = "SIGTERM") {
 
 // src/setup/setup.ts
 import { constants as constants3, rmSync } from "node:fs";
-import { mkdir as mkdir4, statfs, writeFile as writeFile4 } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir as mkdir4, writeFile as writeFile4 } from "node:fs/promises";
 import { join as join5 } from "node:path";
+
+// src/disk.ts
+import { existsSync } from "node:fs";
+import { stat, statfs } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname } from "node:path";
+var GIB = 2 ** 30;
+var gib = (bytes2) => `${(bytes2 / GIB).toFixed(1)} GiB`;
+function nearestExisting(path, exists) {
+  let current = path;
+  while (!exists(current) && dirname(current) !== current) current = dirname(current);
+  return current;
+}
+function diskShortage(free, purpose) {
+  const byDevice = /* @__PURE__ */ new Map();
+  for (const entry of free) {
+    if (entry.freeBytes === void 0) continue;
+    const key = entry.device === void 0 ? entry.checked : String(entry.device);
+    byDevice.set(key, [...byDevice.get(key) ?? [], entry]);
+  }
+  const short = [];
+  for (const entries of byDevice.values()) {
+    const needed = entries.reduce((sum, entry) => sum + entry.neededBytes, 0);
+    const freeBytes = entries[0].freeBytes ?? 0;
+    if (freeBytes >= needed) continue;
+    const where = entries.map((e) => `${e.label} (${e.checked})`).join(" and ");
+    short.push(`${where}: ${gib(freeBytes)} free, ${gib(needed)} needed`);
+  }
+  if (!short.length) return void 0;
+  return `Low disk space before ${purpose}: ${short.join("; ")}. It may fail with "No space left on device": free space (on GitHub runners, remove preinstalled toolchains you do not use) or use a runner with a larger disk.`;
+}
+async function freeSpace(need) {
+  const checked2 = nearestExisting(need.path, existsSync);
+  try {
+    const [stats, info2] = await Promise.all([statfs(checked2), stat(checked2)]);
+    return { ...need, checked: checked2, device: info2.dev, freeBytes: stats.bavail * stats.bsize };
+  } catch (error2) {
+    return { ...need, checked: checked2, error: errorMessage(error2) };
+  }
+}
+async function checkDisk(needs, purpose) {
+  return diskShortage(await Promise.all(needs.map(freeSpace)), purpose);
+}
+function runnerTemp(env) {
+  return env.RUNNER_TEMP || env.TMPDIR || tmpdir();
+}
+function buildNeeds(env) {
+  return [
+    { label: "/nix", path: "/nix/store", neededBytes: 4 * GIB },
+    { label: "TMPDIR", path: env.TMPDIR || tmpdir(), neededBytes: 1 * GIB }
+  ];
+}
+function cacheRestoreNeeds(cacheDir, env) {
+  return [
+    { label: "RUNNER_TEMP", path: runnerTemp(env), neededBytes: 1 * GIB },
+    { label: "the cache directory", path: cacheDir, neededBytes: 1 * GIB },
+    { label: "/nix", path: "/nix/store", neededBytes: 1 * GIB }
+  ];
+}
+function cacheSaveNeeds(cacheDir, maxBytes, env) {
+  return [
+    { label: "the cache directory", path: cacheDir, neededBytes: maxBytes },
+    { label: "RUNNER_TEMP", path: runnerTemp(env), neededBytes: maxBytes }
+  ];
+}
+async function diskReport(env) {
+  const targets = [
+    ["/nix", existsSync("/nix") ? "/nix" : "/"],
+    ["TMPDIR", env.TMPDIR || tmpdir()]
+  ];
+  const lines2 = ["where	path	free	total"];
+  for (const [label, path] of targets) {
+    try {
+      const stats = await statfs(path);
+      const gib2 = (blocks2) => `${(blocks2 * stats.bsize / 2 ** 30).toFixed(1)} GiB`;
+      lines2.push(`${label}	${path}	${gib2(stats.bavail)}	${gib2(stats.blocks)}`);
+    } catch (error2) {
+      lines2.push(`${label}	${path}	(statfs failed: ${errorMessage(error2)})`);
+    }
+  }
+  return lines2.join("\n") + "\n";
+}
 
 // src/setup/capabilities.ts
 var VERSION_LINE = /^(?:\S+\s+)?\((?<product>[^)]*)\)\s+(?<version>\d+(?:\.\d+){1,2}\S*)\s*$/;
@@ -20687,7 +20796,7 @@ function versionMismatch(requested, found) {
 
 // src/setup/install.ts
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync as existsSync2 } from "node:fs";
 import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { userInfo } from "node:os";
 import { join as join3 } from "node:path";
@@ -20808,7 +20917,7 @@ async function installNix(options, ctx) {
       ""
     ].join("\n")
   );
-  const daemon = existsSync(options.systemdDir ?? "/run/systemd/system");
+  const daemon = existsSync2(options.systemdDir ?? "/run/systemd/system");
   const flags = installerFlags(daemon, extraConf);
   ctx.log.info(
     `Running the verified installer (sha256 ${pin.sha256}): sh install ${flags.join(" ")}`
@@ -20849,7 +20958,7 @@ function safeUserName() {
 }
 
 // src/setup/setup-config.ts
-import { existsSync as existsSync2 } from "node:fs";
+import { existsSync as existsSync3 } from "node:fs";
 import { chmod as chmod2, mkdir as mkdir2, writeFile as writeFile2 } from "node:fs/promises";
 import { join as join4 } from "node:path";
 function userConfFiles(env) {
@@ -20859,7 +20968,7 @@ function userConfFiles(env) {
   const home = env.HOME ?? "";
   const configHome = env.XDG_CONFIG_HOME || (home ? join4(home, ".config") : "");
   const configDirs = (env.XDG_CONFIG_DIRS || "/etc/xdg").split(":").filter(Boolean);
-  return [configHome, ...configDirs].filter(Boolean).map((dir) => join4(dir, "nix", "nix.conf")).filter((file) => existsSync2(file));
+  return [configHome, ...configDirs].filter(Boolean).map((dir) => join4(dir, "nix", "nix.conf")).filter((file) => existsSync3(file));
 }
 function dropInText(options) {
   const lines2 = [
@@ -20902,12 +21011,12 @@ async function writeDropIn(options) {
   return { confPath, tokenPath, env, changes };
 }
 function parseConfigText(text3) {
-  const settings = {};
+  const settings2 = {};
   for (const line of text3.split("\n")) {
     const match = /^([A-Za-z0-9-]+) = ?(.*)$/.exec(line.trimEnd());
-    if (match) settings[match[1]] = match[2];
+    if (match) settings2[match[1]] = match[2];
   }
-  return settings;
+  return settings2;
 }
 function experimentalFeatures(config, textValue) {
   const value = config["experimental-features"]?.value;
@@ -20976,7 +21085,7 @@ function storeModeFor(store, stateDirWritable, socketExists) {
 // src/setup/setup-kvm.ts
 import { constants as constants2 } from "node:fs";
 import { access as access2, mkdir as mkdir3, readFile, writeFile as writeFile3 } from "node:fs/promises";
-import { dirname } from "node:path";
+import { dirname as dirname2 } from "node:path";
 var KVM_UDEV_RULE = 'KERNEL=="kvm", GROUP="kvm", MODE="0666", OPTIONS+="static_node=kvm"\n';
 var KVM_UDEV_RULE_PATH = "/etc/udev/rules.d/99-boot-image-vm-kvm.rules";
 function defaultKvmDeviceOptions() {
@@ -21020,14 +21129,14 @@ async function ensureKvmDevice(options, log) {
     changes.push(`udev rule ${options.rulePath} was already in place`);
   } else if (options.isRoot) {
     try {
-      await mkdir3(dirname(options.rulePath), { recursive: true });
+      await mkdir3(dirname2(options.rulePath), { recursive: true });
       await writeFile3(options.rulePath, KVM_UDEV_RULE, { mode: 420 });
       changes.push(`installed udev rule ${options.rulePath}: ${KVM_UDEV_RULE.trim()}`);
     } catch (error2) {
       failure = `writing ${options.rulePath} failed: ${error2.message}`;
     }
   } else {
-    const folder = dirname(options.rulePath);
+    const folder = dirname2(options.rulePath);
     failure = await step(`sudo -n mkdir -p ${folder}`, await sudo("mkdir", ["-p", folder]));
     if (!failure) {
       failure = await step(
@@ -21094,6 +21203,90 @@ async function waitUntilUsable(options) {
   }
 }
 
+// src/setup/untrusted-settings.ts
+var DAEMON_SIDE = {
+  substituters: "substituters",
+  "binary-caches": "substituters",
+  "trusted-public-keys": "trusted-public-keys",
+  "binary-cache-public-keys": "trusted-public-keys",
+  builders: "builders",
+  "builders-use-substitutes": "builders-use-substitutes",
+  "require-sigs": "require-sigs",
+  sandbox: "sandbox",
+  "sandbox-paths": "sandbox-paths",
+  "system-features": "system-features"
+};
+function trustSettings(config) {
+  const list = (name) => {
+    const value = config[name]?.value;
+    return Array.isArray(value) ? value.filter((item) => typeof item === "string") : void 0;
+  };
+  return {
+    trustedUsers: list("trusted-users"),
+    trustedSubstituters: list("trusted-substituters") ?? []
+  };
+}
+function settings(lines2) {
+  const found = [];
+  for (const line of lines2) {
+    const match = /^([A-Za-z][A-Za-z0-9-]*)[ \t]+=[ \t]*(.*)$/.exec(line.trim());
+    if (match) found.push({ name: match[1].replace(/^extra-/, ""), value: match[2].trim() });
+  }
+  return found;
+}
+function userTrusted(facts) {
+  if (!facts.trustedUsers || !facts.user) return void 0;
+  return facts.trustedUsers.some(
+    (entry) => entry === "*" || entry === facts.user || entry.startsWith("@") && facts.groups.includes(entry.slice(1))
+  );
+}
+function untrustedSettingsWarning(facts) {
+  if (facts.storeMode !== "daemon") return void 0;
+  const lines2 = settings(facts.extraNixConf);
+  if (lines2.some((line) => line.name === "trusted-users")) return void 0;
+  if (userTrusted(facts) !== false) return void 0;
+  const allowed = lines2.some((line) => line.name === "trusted-substituters") ? /* @__PURE__ */ new Set() : new Set(facts.trustedSubstituters.map((uri) => uri.replace(/\/$/, "")));
+  const ignored = /* @__PURE__ */ new Set();
+  for (const { name, value } of lines2) {
+    const setting = DAEMON_SIDE[name];
+    if (!setting) continue;
+    const uris = value.split(/\s+/).filter(Boolean);
+    if (setting === "substituters" && uris.every((uri) => allowed.has(uri.replace(/\/$/, ""))))
+      continue;
+    if (setting === "builders" && !value) continue;
+    ignored.add(setting);
+  }
+  if (!ignored.size) return void 0;
+  const names = [...ignored].map((name) => `\`${name}\``).join(", ");
+  return `extra-nix-conf sets ${names}, but the Nix daemon does not trust the user ${facts.user} (trusted-users = ${facts.trustedUsers?.join(" ") || "(none)"}), so it ignores ${ignored.size === 1 ? "it" : "them"} (Nix 2.26 and later say "ignoring untrusted substituter", older ones nothing). Add ${facts.user} to trusted-users in the daemon's nix.conf (/etc/nix/nix.conf, then restart nix-daemon), or set ${names} in the daemon's nix.conf itself (a substituter in trusted-substituters lets users choose it; its key must be in the daemon's trusted-public-keys).`;
+}
+
+// src/setup/user-groups.ts
+import { readFileSync as readFileSync3 } from "node:fs";
+import { userInfo as userInfo2 } from "node:os";
+function groupsOf(user, gid, groupFile) {
+  const groups = [];
+  for (const line of groupFile.split("\n")) {
+    const [name, , id, members = ""] = line.split(":");
+    if (!name || id === void 0) continue;
+    if (Number(id) === gid || members.split(",").includes(user)) groups.push(name);
+  }
+  return groups;
+}
+function currentUserGroups() {
+  try {
+    const { username, gid } = userInfo2();
+    let groupFile = "";
+    try {
+      groupFile = readFileSync3("/etc/group", "utf8");
+    } catch {
+    }
+    return { user: username, groups: groupsOf(username, gid, groupFile) };
+  } catch {
+    return { user: "", groups: [] };
+  }
+}
+
 // src/setup/setup.ts
 async function setupNix(options, ctx) {
   const paths = { ...defaultSetupPaths(ctx.env), ...options.paths };
@@ -21147,6 +21340,7 @@ async function setUp(options, paths, progress, ctx) {
     env: dropIn.env,
     storeMode: store.mode
   };
+  warnUntrustedSettings(options.extraNixConf, config, store.mode, progress, ctx);
   const facts = { storeSetting, storeModeReason: store.reason, kvmCheck: configured.check };
   await writeFile4(
     join5(progress.dir, "nix.json"),
@@ -21243,6 +21437,13 @@ function recordDropIn(dropIn, progress, ctx) {
     );
   }
 }
+function warnUntrustedSettings(extraNixConf, config, storeMode2, progress, ctx) {
+  const trust = { ...currentUserGroups(), ...trustSettings(config.json ?? {}) };
+  const warning2 = untrustedSettingsWarning({ storeMode: storeMode2, ...trust, extraNixConf });
+  if (!warning2) return;
+  ctx.log.warning(warning2, { title: "extra-nix-conf ignored by the Nix daemon" });
+  progress.changes.push(`note: ${warning2}`);
+}
 function checkFeatures(config, nix, ctx) {
   if (config.error) {
     ctx.log.warning(`Could not read Nix's effective configuration: ${config.error}`);
@@ -21258,23 +21459,6 @@ function checkFeatures(config, nix, ctx) {
 function stringValue(value) {
   return typeof value === "string" ? value : void 0;
 }
-async function diskReport(env) {
-  const targets = [
-    ["/nix", await can("/nix") ? "/nix" : "/"],
-    ["TMPDIR", env.TMPDIR || tmpdir()]
-  ];
-  const lines2 = ["where	path	free	total"];
-  for (const [label, path] of targets) {
-    try {
-      const stats = await statfs(path);
-      const gib2 = (blocks2) => `${(blocks2 * stats.bsize / 2 ** 30).toFixed(1)} GiB`;
-      lines2.push(`${label}	${path}	${gib2(stats.bavail)}	${gib2(stats.blocks)}`);
-    } catch (error2) {
-      lines2.push(`${label}	${path}	(statfs failed: ${errorMessage(error2)})`);
-    }
-  }
-  return lines2.join("\n") + "\n";
-}
 function cleanupSetup(paths) {
   for (const path of paths) {
     try {
@@ -21285,9 +21469,9 @@ function cleanupSetup(paths) {
 }
 
 // src/setup/setup-env.ts
-import { delimiter as delimiter2, dirname as dirname2, join as join6 } from "node:path";
+import { delimiter as delimiter2, dirname as dirname3, join as join6 } from "node:path";
 function nixStepEnv(nix, env) {
-  const paths = [dirname2(nix.nixPath)];
+  const paths = [dirname3(nix.nixPath)];
   if (env.HOME) paths.push(join6(env.HOME, ".nix-profile", "bin"));
   return { paths: [...new Set(paths)], variables: { ...nix.env } };
 }
@@ -21409,11 +21593,13 @@ var shortName = (path) => path.replace(/^\/nix\/store\/[0-9a-z]{32}-/, "").repla
 function buildPlacesBlock(build) {
   const parts = [];
   const built = build.builtOn ?? [];
+  const failed2 = new Set(build.failures.map((failure) => failure.drv));
+  const mark = (drv) => failed2.has(drv) ? " (failed)" : "";
   const remote = built.filter((entry) => entry.machine !== "local");
   if (built.length && !remote.length) {
-    parts.push(`Built here (local): ${plural(built.length, "derivation")}.`);
+    if (!failed2.size) parts.push(`Built here (local): ${plural(built.length, "derivation")}.`);
   } else if (remote.length) {
-    const rows = built.slice(0, ROWS).map((entry) => [escapeCell(shortName(entry.drv)), codeCell(entry.machine)]);
+    const rows = built.slice(0, ROWS).map((entry) => [escapeCell(shortName(entry.drv)), codeCell(entry.machine) + mark(entry.drv)]);
     const left = built.length - rows.length;
     const note = left > 0 ? `
 
@@ -21534,12 +21720,15 @@ function derivationBlock(failure, open) {
   });
   const exit = failure.exitCode === null || /exit code/.test(failure.reason) ? "" : ` (exit code ${failure.exitCode})`;
   const cut = clipped.cut ? ` Cut ${clipped.cut} from this tail.` : "";
+  const remote = failure.machine && failure.machine !== "local" ? failure.machine : void 0;
+  const where = remote ? ` Failed on ${codeCell(remote)}.` : "";
   const body = [
-    `${codeCell(failure.drv)}: ${escapeCell(failure.reason)}${exit}.`,
+    `${codeCell(failure.drv)}: ${escapeCell(failure.reason)}${exit}.${where}`,
     clipped.text ? fence(clipped.text, "log") : "_The log is empty._",
     `_Full log: ${codeCell(failure.log)} in the artifact.${cut}_`
   ].join("\n\n");
-  return details(`\u274C ${failure.name}: ${failure.reason}`, body, open);
+  const on = remote ? ` (failed on ${remote})` : "";
+  return details(`\u274C ${failure.name}: ${failure.reason}${on}`, body, open);
 }
 function buildSection(build, titled, openFirst = true) {
   const title = titled ? `### Build (${build.context})` : "### Build";
@@ -22203,49 +22392,56 @@ function judgeBoot(window2, current, percent) {
   }
   const band = bandOf(values);
   const allowed = allowance(values, percent);
-  const known = { ...base, band, allowanceSeconds: allowed, ...judgements };
   const of = `${lastRuns(band)} ${range(band)}${machine ? ` (${machine})` : ""}`;
+  return {
+    ...base,
+    band,
+    allowanceSeconds: allowed,
+    ...judgements,
+    ...verdictAgainstBand({ seconds, band, allowed, of }, phases)
+  };
+}
+function verdictAgainstBand(against, phases) {
+  const { seconds, band, allowed, of } = against;
   const named = phases.filter((p) => p.judgement.slower).sort((a, b) => (b.excess ?? 0) - (a.excess ?? 0));
-  const phaseText = (p) => `${p.judgement.name} ${s(p.judgement.seconds)} (was ${range(p.judgement.band)})`;
   const judged = phases.filter((p) => p.judgement.band).length;
   if (seconds > band.high + allowed && (named.length || judged < 2)) {
     return {
-      ...known,
       verdict: "slower",
       slowerPhases: named.map((p) => p.judgement.name),
       sentence: `Boot is slower: ${s(seconds)}, past ${of} by ${s(seconds - band.high)} (${s(allowed)} allowed)` + (named.length ? `; slower in ${named.map(phaseText).join(", ")}.` : ".")
     };
   }
   if (named.length) {
-    const [first, ...more2] = named;
-    const phaseBand = first.judgement.band;
     return {
-      ...known,
       verdict: "slower",
       slowerPhases: named.map((p) => p.judgement.name),
-      sentence: `Boot is slower in ${first.judgement.name}: ${s(first.judgement.seconds)}, past ${lastRuns(phaseBand)} ${range(phaseBand)} by ${s(first.excess)} (${s(first.allowed)} allowed)` + (more2.length ? `, and in ${more2.map(phaseText).join(", ")}` : "") + `; the whole boot, ${s(seconds)}, is within the noise of ${of}.`
+      sentence: slowerInPhaseSentence(named, seconds, of)
     };
   }
   if (seconds > band.high + allowed) {
     return {
-      ...known,
       verdict: "slower-throughout",
       sentence: `Boot ${s(seconds)} is past ${of} by ${s(seconds - band.high)}, but every phase grew alike, as on a busier host: not counted as a regression.`
     };
   }
   if (seconds < band.low - allowed) {
     return {
-      ...known,
       verdict: "faster",
       sentence: `Boot is faster: ${s(seconds)}, under ${of} by ${s(band.low - seconds)}.`
     };
   }
   const inside = seconds >= band.low && seconds <= band.high;
   return {
-    ...known,
     verdict: "within-noise",
     sentence: inside ? `Boot ${s(seconds)}, within ${of}.` : `Boot ${s(seconds)}, within the noise of ${of}: ${s(allowed)} allowed either side.`
   };
+}
+var phaseText = (p) => `${p.judgement.name} ${s(p.judgement.seconds)} (was ${range(p.judgement.band)})`;
+function slowerInPhaseSentence(named, seconds, of) {
+  const [first, ...more2] = named;
+  const phaseBand = first.judgement.band;
+  return `Boot is slower in ${first.judgement.name}: ${s(first.judgement.seconds)}, past ${lastRuns(phaseBand)} ${range(phaseBand)} by ${s(first.excess)} (${s(first.allowed)} allowed)` + (more2.length ? `, and in ${more2.map(phaseText).join(", ")}` : "") + `; the whole boot, ${s(seconds)}, is within the noise of ${of}.`;
 }
 function historyRows(window2, current) {
   const row2 = (run2, label, isCurrent) => ({
@@ -22869,8 +23065,8 @@ var Secrets = class {
 
 // src/build/build.ts
 import { createWriteStream } from "node:fs";
-import { mkdir as mkdir6, readdir as readdir2, stat as stat2 } from "node:fs/promises";
-import { join as join10 } from "node:path";
+import { mkdir as mkdir6 } from "node:fs/promises";
+import { join as join11 } from "node:path";
 
 // src/build/diagnostics.ts
 import { mkdir as mkdir5, writeFile as writeFile5 } from "node:fs/promises";
@@ -22892,8 +23088,10 @@ function derivationName(drvPath) {
   const base = drvPath.slice(drvPath.lastIndexOf("/") + 1).replace(/\.drv$/, "");
   return /^[0-9a-z]{32}-/.test(base) ? base.slice(33) : base;
 }
+var REMOTE = /^build of '[^']*' on '([^']*)' failed: /;
+var remoteMachine = (line) => REMOTE.exec(line.trim().replace(/^error:\s+/, ""))?.[1];
 function normalise(line) {
-  return line.trim().replace(/^(?:error|note):\s+/, "").trim();
+  return line.trim().replace(/^(?:error|note):\s+/, "").replace(REMOTE, "").trim();
 }
 var BUILDER = new RegExp(
   `^builder for '${DRV}' failed (with exit code (\\d+)|due to signal (\\d+)(?: \\(([^)]*)\\))?|to produce output path.*)`
@@ -23067,17 +23265,20 @@ function scan(text3, activeBuild) {
     }
     if (!found) continue;
     const tail = quotedTail(raw, lines2, found.next);
+    const machine = remoteMachine(raw[i]);
     const failure = {
       drv: found.drv,
       name: derivationName(found.drv),
       reason: found.reason,
       exitCode: found.exitCode,
       ...found.signal ? { signal: found.signal } : {},
-      tail
+      tail,
+      ...machine ? { machine } : {}
     };
     const seen = roots.get(found.drv);
     if (seen) {
       if (!seen.tail.length && tail.length) seen.tail = tail;
+      if (!seen.machine && machine) seen.machine = machine;
       if (seen.exitCode === null && failure.exitCode !== null)
         Object.assign(seen, failure, { tail: seen.tail });
       last = seen;
@@ -23159,8 +23360,9 @@ async function collectFailureLogs(nix, failures, events, dir, ctx) {
     await writeFile5(join8(failedDir, `${names[index]}.drv.json`), ctx.secrets.redact(json));
     const tail = log.slice(-TAIL_LINES).map((line) => ctx.secrets.redact(line));
     const shown = tail.length ? tail : failure.tail.map((line) => ctx.secrets.redact(line));
+    const remote = failure.machine && failure.machine !== "local" ? ` on ${failure.machine}` : "";
     ctx.log.error(shown.join("\n") || `(no log) ${failure.drv}`, {
-      title: `build failed: ${failure.name} \u2014 ${failure.reason}`
+      title: `build failed${remote}: ${failure.name} \u2014 ${failure.reason}`
     });
     collected.push({
       drv: failure.drv,
@@ -23168,7 +23370,8 @@ async function collectFailureLogs(nix, failures, events, dir, ctx) {
       reason: failure.reason,
       exitCode: failure.exitCode,
       log: relative(ctx.reportDir, logFile),
-      tail: shown
+      tail: shown,
+      ...failure.machine ? { machine: failure.machine } : {}
     });
   }
   return collected;
@@ -23234,69 +23437,38 @@ function nixError(stderr) {
   return (first < 0 ? lines2 : lines2.slice(first)).join("\n").trim();
 }
 
-// src/disk.ts
-import { existsSync as existsSync3 } from "node:fs";
-import { stat, statfs as statfs2 } from "node:fs/promises";
-import { tmpdir as tmpdir2 } from "node:os";
-import { dirname as dirname3 } from "node:path";
-var GIB = 2 ** 30;
-var gib = (bytes2) => `${(bytes2 / GIB).toFixed(1)} GiB`;
-function nearestExisting(path, exists) {
-  let current = path;
-  while (!exists(current) && dirname3(current) !== current) current = dirname3(current);
-  return current;
-}
-function diskShortage(free, purpose) {
-  const byDevice = /* @__PURE__ */ new Map();
-  for (const entry of free) {
-    if (entry.freeBytes === void 0) continue;
-    const key = entry.device === void 0 ? entry.checked : String(entry.device);
-    byDevice.set(key, [...byDevice.get(key) ?? [], entry]);
+// src/build/iso-output.ts
+import { readdir, stat as stat2 } from "node:fs/promises";
+import { join as join9 } from "node:path";
+async function findIso(outPath) {
+  const isoDir = join9(outPath, "iso");
+  const entries = await readdir(isoDir).catch(() => void 0);
+  const isos = (entries ?? []).filter((name) => name.endsWith(".iso"));
+  if (isos.length === 1) return { isoPath: join9(isoDir, isos[0]) };
+  if (isos.length > 1) {
+    return { error: `several ISOs in ${isoDir}: ${isos.join(", ")}; expected exactly one` };
   }
-  const short = [];
-  for (const entries of byDevice.values()) {
-    const needed = entries.reduce((sum, entry) => sum + entry.neededBytes, 0);
-    const freeBytes = entries[0].freeBytes ?? 0;
-    if (freeBytes >= needed) continue;
-    const where = entries.map((e) => `${e.label} (${e.checked})`).join(" and ");
-    short.push(`${where}: ${gib(freeBytes)} free, ${gib(needed)} needed`);
+  const found = await listing(outPath);
+  return {
+    error: `no ISO in the build output: expected ${isoDir}/*.iso, but ${outPath} holds ${found}`
+  };
+}
+async function listing(path) {
+  const info2 = await stat2(path).catch(() => void 0);
+  if (!info2) return "nothing (it does not exist)";
+  if (!info2.isDirectory()) return "a single file, not a directory";
+  const names = [];
+  for (const entry of await readdir(path, { withFileTypes: true })) {
+    if (!entry.isDirectory()) names.push(entry.name);
+    else {
+      const inner = await readdir(join9(path, entry.name)).catch(() => []);
+      names.push(
+        ...inner.length ? inner.map((name) => `${entry.name}/${name}`) : [`${entry.name}/`]
+      );
+    }
   }
-  if (!short.length) return void 0;
-  return `Low disk space before ${purpose}: ${short.join("; ")}. It may fail with "No space left on device": free space (on GitHub runners, remove preinstalled toolchains you do not use) or use a runner with a larger disk.`;
-}
-async function freeSpace(need) {
-  const checked2 = nearestExisting(need.path, existsSync3);
-  try {
-    const [stats, info2] = await Promise.all([statfs2(checked2), stat(checked2)]);
-    return { ...need, checked: checked2, device: info2.dev, freeBytes: stats.bavail * stats.bsize };
-  } catch (error2) {
-    return { ...need, checked: checked2, error: errorMessage(error2) };
-  }
-}
-async function checkDisk(needs, purpose) {
-  return diskShortage(await Promise.all(needs.map(freeSpace)), purpose);
-}
-function runnerTemp(env) {
-  return env.RUNNER_TEMP || env.TMPDIR || tmpdir2();
-}
-function buildNeeds(env) {
-  return [
-    { label: "/nix", path: "/nix/store", neededBytes: 4 * GIB },
-    { label: "TMPDIR", path: env.TMPDIR || tmpdir2(), neededBytes: 1 * GIB }
-  ];
-}
-function cacheRestoreNeeds(cacheDir, env) {
-  return [
-    { label: "RUNNER_TEMP", path: runnerTemp(env), neededBytes: 1 * GIB },
-    { label: "the cache directory", path: cacheDir, neededBytes: 1 * GIB },
-    { label: "/nix", path: "/nix/store", neededBytes: 1 * GIB }
-  ];
-}
-function cacheSaveNeeds(cacheDir, maxBytes, env) {
-  return [
-    { label: "the cache directory", path: cacheDir, neededBytes: maxBytes },
-    { label: "RUNNER_TEMP", path: runnerTemp(env), neededBytes: maxBytes }
-  ];
+  const shown = names.slice(0, 20).join(", ") + (names.length > 20 ? ", \u2026" : "");
+  return names.length ? shown : "nothing (an empty directory)";
 }
 
 // src/build/build-places.ts
@@ -23322,6 +23494,9 @@ function buildPlaces(activities) {
     built: [...machines].map(([drv, machine]) => ({ drv, machine: machine || LOCAL_MACHINE })),
     substituted: [...substituted].map(([path, from]) => ({ path, from }))
   };
+}
+function failedOn(failure, built) {
+  return failure.machine ?? built.find((entry) => entry.drv === failure.drv)?.machine;
 }
 
 // src/build/events.ts
@@ -23506,6 +23681,19 @@ var BuildEvents = class {
 };
 
 // src/build/machine-failures.ts
+function sshSaid(text3) {
+  const line = /^(?:ssh: [^\n]*|Host key verification failed\.|[^\n]*Permission denied \([^)]*\)\.?)$/m;
+  return line.exec(text3)?.[0].trim();
+}
+var UNREACHABLE = {
+  // A builder nothing can reach (2.8: ssh's own line, then this; its "unexpected end-of-file" is
+  // ssh closing, not a daemon dying). Nix then says only "unable to start any build; remote
+  // machines may not have all required system features" (max-jobs 0), or blames the
+  // derivation's features (a feature only the builder has): see unreachableBuilder.
+  pattern: /[^\n]*cannot open connection to remote store '([^']*)'[^\n]*/,
+  evidence: (match) => [match[0], sshSaid(match.input)].filter(Boolean).join(" \u2014 ssh said: "),
+  lacks: (match) => `a remote builder it can reach: the builder ${match[1]} could not be reached (Nix could not open a connection to it), so no machine could take the build (Nix's "remote machines may not have all required system features" means this here). Check the builder's host key (the builders entry's last field, base64 of "<type> <key>", or known_hosts), the private key path in the builders entry (readable by whoever builds: the nix-daemon's root on a multi-user install), and that sshd runs there and listens; for a port other than 22 set NIX_SSHOPTS="-p <port>"`
+};
 var RULES = [
   {
     pattern: /opening pseudoterminal (?:master|slave)[^\n]*/,
@@ -23519,6 +23707,7 @@ var RULES = [
     pattern: /[^\n]*No space left on device[^\n]*/,
     lacks: () => "free disk space: the Nix store (/nix) or the build\u2019s temporary directory (TMPDIR) is full. Free space (on GitHub runners, remove preinstalled toolchains you do not use) or use a runner with a larger disk"
   },
+  UNREACHABLE,
   {
     // 2.8: "unexpected end-of-file"; later: "Nix daemon disconnected unexpectedly (maybe it crashed?)".
     pattern: /[^\n]*(?:daemon disconnected unexpectedly|^(?:error: )?unexpected end-of-file$)[^\n]*/m,
@@ -23549,6 +23738,15 @@ var RULES = [
     lacks: () => "a build sandbox Nix can set up (mount and user namespaces, the sandbox paths): Nix failed while setting up the build environment, before any builder ran. In a container without those privileges, set `sandbox = false`"
   }
 ];
+function unreachableBuilder(text3, reasons) {
+  const onlyNoMachine = reasons.every(
+    (reason) => /^(?:missing system features|platform mismatch|required system or feature)/.test(reason)
+  );
+  if (!reasons.length || !onlyNoMachine) return void 0;
+  const match = UNREACHABLE.pattern.exec(stripAnsi(text3));
+  if (!match) return void 0;
+  return { lacks: UNREACHABLE.lacks(match), evidence: UNREACHABLE.evidence(match).trim() };
+}
 function findMachineFailure(text3) {
   const plain = stripAnsi(text3);
   for (const rule of RULES) {
@@ -23563,13 +23761,13 @@ function machineFailureMessage(failure) {
 }
 
 // src/build/shell-dirs.ts
-import { lstat, readdir, rm } from "node:fs/promises";
-import { join as join9 } from "node:path";
+import { lstat, readdir as readdir2, rm } from "node:fs/promises";
+import { join as join10 } from "node:path";
 function shellTempParent(env) {
   return env.TMPDIR || "/tmp";
 }
 async function nixShellDirs(dir) {
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  const entries = await readdir2(dir, { withFileTypes: true }).catch(() => []);
   return new Set(
     entries.filter((e) => e.isDirectory() && e.name.startsWith("nix-shell.")).map((e) => e.name)
   );
@@ -23579,7 +23777,7 @@ async function removeNewShellDirs(dir, before) {
   const uid = process.getuid?.();
   for (const name of await nixShellDirs(dir)) {
     if (before.has(name)) continue;
-    const path = join9(dir, name);
+    const path = join10(dir, name);
     const info2 = await lstat(path).catch(() => void 0);
     if (!info2?.isDirectory() || uid !== void 0 && info2.uid !== uid) continue;
     await rm(path, { recursive: true, force: true }).then(
@@ -23607,36 +23805,6 @@ var AppendFile = class {
     return new Promise((resolve7) => this.stream.end(() => resolve7()));
   }
 };
-async function findIso(outPath) {
-  const isoDir = join10(outPath, "iso");
-  const entries = await readdir2(isoDir).catch(() => void 0);
-  const isos = (entries ?? []).filter((name) => name.endsWith(".iso"));
-  if (isos.length === 1) return { isoPath: join10(isoDir, isos[0]) };
-  if (isos.length > 1) {
-    return { error: `several ISOs in ${isoDir}: ${isos.join(", ")}; expected exactly one` };
-  }
-  const found = await listing(outPath);
-  return {
-    error: `no ISO in the build output: expected ${isoDir}/*.iso, but ${outPath} holds ${found}`
-  };
-}
-async function listing(path) {
-  const info2 = await stat2(path).catch(() => void 0);
-  if (!info2) return "nothing (it does not exist)";
-  if (!info2.isDirectory()) return "a single file, not a directory";
-  const names = [];
-  for (const entry of await readdir2(path, { withFileTypes: true })) {
-    if (!entry.isDirectory()) names.push(entry.name);
-    else {
-      const inner = await readdir2(join10(path, entry.name)).catch(() => []);
-      names.push(
-        ...inner.length ? inner.map((name) => `${entry.name}/${name}`) : [`${entry.name}/`]
-      );
-    }
-  }
-  const shown = names.slice(0, 20).join(", ") + (names.length > 20 ? ", \u2026" : "");
-  return names.length ? shown : "nothing (an empty directory)";
-}
 function buildEnv(nix, request, ctx) {
   return { ...stringEnv(ctx.env), ...nix.env, ...request.env };
 }
@@ -23644,7 +23812,7 @@ async function evaluateDrvPath(nix, request, ctx) {
   await mkdir6(request.dir, { recursive: true });
   const evalArgs = ["eval", "--raw", "--impure", `${request.flake}#${request.image}.drvPath`];
   const evaluation = await runNix(nix, request, evalArgs, buildEnv(nix, request, ctx));
-  const evalLog = new AppendFile(join10(request.dir, "eval.log"), (text3) => ctx.secrets.redact(text3));
+  const evalLog = new AppendFile(join11(request.dir, "eval.log"), (text3) => ctx.secrets.redact(text3));
   evalLog.write(stripAnsi(evaluation.stderr).trimEnd());
   await evalLog.close();
   if (evaluation.exitCode !== 0) {
@@ -23720,8 +23888,8 @@ function machineFailed(machine, drvPath, request, ctx) {
 async function runBuild(nix, request, ctx) {
   const redact = (text3) => ctx.secrets.redact(text3);
   const events = new BuildEvents();
-  const eventsFile = new AppendFile(join10(request.dir, "events.jsonl"), redact);
-  const humanLog = new AppendFile(join10(request.dir, "build.log"), redact);
+  const eventsFile = new AppendFile(join11(request.dir, "events.jsonl"), redact);
+  const humanLog = new AppendFile(join11(request.dir, "build.log"), redact);
   const buildArgs = buildArguments(nix, request);
   const where = request.context === "devshell" ? ` (in nix develop ${request.devshell})` : "";
   humanLog.write(`$ ${nix.nixPath} ${buildArgs.join(" ")}${where}`);
@@ -23759,16 +23927,23 @@ async function explainFailure(nix, request, drvPath, build, events, ctx) {
   const error2 = ctx.secrets.redact(
     nixError(errorText) || `nix build exited with code ${build.exitCode}`
   );
-  const machine = roots.size || ctx.signal.aborted ? void 0 : findMachineFailure(errorText);
+  const reasons = [...roots.values()].map((root) => root.reason);
+  const machine = ctx.signal.aborted ? void 0 : roots.size ? unreachableBuilder(errorText, reasons) : findMachineFailure(errorText);
   if (machine) return machineFailed(machine, drvPath, request, ctx);
   const startedBuilding = events.builds.size > 0 || ctx.signal.aborted;
   if (!roots.size && !startedBuilding && isEvaluationError(errorText)) {
     return { status: "eval-failed", drvPath, error: error2 };
   }
-  const failures = await collectFailureLogs(nix, [...roots.values()], events, request.dir, ctx);
-  if (failures.length) return { status: "build-failed", drvPath, failures, dependents };
+  const { built: builtOn, substituted } = buildPlaces(events.activities.values());
+  const where = { builtOn, substituted };
+  const blamed = [...roots.values()].map((root) => {
+    const machine2 = failedOn(root, builtOn);
+    return machine2 ? { ...root, machine: machine2 } : root;
+  });
+  const failures = await collectFailureLogs(nix, blamed, events, request.dir, ctx);
+  if (failures.length) return { status: "build-failed", drvPath, failures, dependents, ...where };
   ctx.log.error(error2, { title: `build of ${request.image} failed` });
-  return { status: "build-failed", drvPath, error: error2, dependents };
+  return { status: "build-failed", drvPath, error: error2, dependents, ...where };
 }
 function runNix(nix, request, args, env, onStderrLine) {
   let command;
@@ -23793,15 +23968,15 @@ function judgeBuilds(builds, cancelled) {
 var STOPPED_FOR_QEMU = "stopped: no source could provide QEMU (see the qemu stage)";
 
 // src/vm/stage.ts
-import { existsSync as existsSync5, readFileSync as readFileSync3, renameSync as renameSync2 } from "node:fs";
-import { join as join16, relative as relative4 } from "node:path";
+import { existsSync as existsSync5, readFileSync as readFileSync4, renameSync as renameSync2 } from "node:fs";
+import { join as join17, relative as relative4 } from "node:path";
 
 // src/vm/kvm.ts
 import { spawn } from "node:child_process";
 import { constants as constants4 } from "node:fs";
 import { access as access3, mkdtemp, rm as rm2, stat as stat3, writeFile as writeFile6 } from "node:fs/promises";
-import { tmpdir as tmpdir3 } from "node:os";
-import { join as join11 } from "node:path";
+import { tmpdir as tmpdir2 } from "node:os";
+import { join as join12 } from "node:path";
 var KVM_DEVICE = "/dev/kvm";
 var KVM_TEST_LOOPS = 5e7;
 function kvmTestRom(loops = KVM_TEST_LOOPS) {
@@ -23882,8 +24057,8 @@ async function checkKvm(options) {
   const runBudgetMs = options.runBudgetMs ?? 1e3;
   let dir;
   try {
-    dir = await mkdtemp(join11(tmpdir3(), "biv-kvm-"));
-    const rom = join11(dir, "kvm-test.rom");
+    dir = await mkdtemp(join12(tmpdir2(), "biv-kvm-"));
+    const rom = join12(dir, "kvm-test.rom");
     await writeFile6(rom, kvmTestRom());
     const outcome = await runTestGuest(
       options.qemu,
@@ -23970,7 +24145,7 @@ import {
   rmSync as rmSync3,
   writeFileSync as writeFileSync4
 } from "node:fs";
-import { join as join13 } from "node:path";
+import { join as join14 } from "node:path";
 
 // src/deadline.ts
 var TIMED_OUT = /* @__PURE__ */ Symbol("timed out");
@@ -23995,7 +24170,7 @@ async function withTimeout(work, ms, message) {
 // src/vm/qemu.ts
 import { existsSync as existsSync4 } from "node:fs";
 import { createServer } from "node:net";
-import { join as join12 } from "node:path";
+import { join as join13 } from "node:path";
 var QEMU_BINARY = "qemu-system-x86_64";
 var ROOT_KEY_CREDENTIAL = "io.systemd.credential:ssh.authorized_keys.root";
 function qemuEscape(value) {
@@ -24045,12 +24220,12 @@ function qemuArgs(config) {
 function ovmfCandidates(env = process.env) {
   const pairs = [];
   for (const root of [env.OVMF, env.OVMF_FD].filter((v) => Boolean(v))) {
-    pairs.push([join12(root, "FV", "OVMF_CODE.fd"), join12(root, "FV", "OVMF_VARS.fd")]);
-    pairs.push([join12(root, "OVMF_CODE.fd"), join12(root, "OVMF_VARS.fd")]);
+    pairs.push([join13(root, "FV", "OVMF_CODE.fd"), join13(root, "FV", "OVMF_VARS.fd")]);
+    pairs.push([join13(root, "OVMF_CODE.fd"), join13(root, "OVMF_VARS.fd")]);
   }
   for (const dir of ["/usr/share/OVMF", "/usr/share/ovmf", "/usr/share/edk2/ovmf"]) {
-    pairs.push([join12(dir, "OVMF_CODE_4M.fd"), join12(dir, "OVMF_VARS_4M.fd")]);
-    pairs.push([join12(dir, "OVMF_CODE.fd"), join12(dir, "OVMF_VARS.fd")]);
+    pairs.push([join13(dir, "OVMF_CODE_4M.fd"), join13(dir, "OVMF_VARS_4M.fd")]);
+    pairs.push([join13(dir, "OVMF_CODE.fd"), join13(dir, "OVMF_VARS.fd")]);
   }
   pairs.push(["/usr/share/edk2/x64/OVMF_CODE.4m.fd", "/usr/share/edk2/x64/OVMF_VARS.4m.fd"]);
   pairs.push(["/run/libvirt/nix-ovmf/OVMF_CODE.fd", "/run/libvirt/nix-ovmf/OVMF_VARS.fd"]);
@@ -24339,8 +24514,8 @@ var Machine = class {
   constructor(options) {
     this.options = options;
     mkdirSync3(options.dir, { recursive: true });
-    this.serialLog = join13(options.dir, "serial.log");
-    this.qemuLog = join13(options.dir, "qemu.log");
+    this.serialLog = join14(options.dir, "serial.log");
+    this.qemuLog = join14(options.dir, "qemu.log");
   }
   options;
   lines = [];
@@ -24378,18 +24553,8 @@ var Machine = class {
   /** Starts QEMU and connects to its QMP socket. Throws when QEMU cannot be started at all. */
   async start() {
     const { options } = this;
-    const socketDir = join13(options.tempDir, "qemu");
-    this.runtimeDir = socketDir.length + 10 <= MAX_SOCKET_PATH ? socketDir : mkdtempSync("/tmp/biv-");
-    mkdirSync3(this.runtimeDir, { recursive: true });
-    const qmpSocket = join13(this.runtimeDir, "qmp.sock");
-    rmSync3(qmpSocket, { force: true });
-    let ovmf = {};
-    if (options.firmware === "uefi") {
-      const found = options.ovmf ?? findOvmf();
-      const vars = join13(options.tempDir, "OVMF_VARS.fd");
-      copyFileSync(found.vars, vars);
-      ovmf = { code: found.code, vars };
-    }
+    const qmpSocket = this.freshQmpSocket();
+    const ovmf = options.firmware === "uefi" ? uefiFirmware(options) : {};
     const args = qemuArgs({
       accel: options.accel,
       memoryMiB: options.memoryMiB,
@@ -24403,13 +24568,25 @@ var Machine = class {
       qmpSocket,
       rootPublicKey: options.rootPublicKey
     });
-    const qemu = options.qemu;
-    writeFileSync4(join13(options.dir, "qemu-args.txt"), [qemu, ...args].join("\n") + "\n");
+    writeFileSync4(join14(options.dir, "qemu-args.txt"), [options.qemu, ...args].join("\n") + "\n");
     const qemuLog = createWriteStream2(this.qemuLog, { flags: "a" });
-    const prefix = options.name ?? "vm";
-    const redact = options.redact ?? ((text3) => text3);
     this.startedAt = Date.now();
-    const child = spawn2(qemu, args, { stdio: ["pipe", "pipe", "pipe"] });
+    const child = this.spawnQemu(args);
+    this.followOutput(child, qemuLog);
+    this.qmp = await this.connectQmp(qmpSocket);
+  }
+  /** The QMP socket's path in the runtime directory (made here), no stale socket left on it. */
+  freshQmpSocket() {
+    const socketDir = join14(this.options.tempDir, "qemu");
+    this.runtimeDir = socketDir.length + 10 <= MAX_SOCKET_PATH ? socketDir : mkdtempSync("/tmp/biv-");
+    mkdirSync3(this.runtimeDir, { recursive: true });
+    const qmpSocket = join14(this.runtimeDir, "qmp.sock");
+    rmSync3(qmpSocket, { force: true });
+    return qmpSocket;
+  }
+  /** Spawns QEMU; `exited` settles when it exits (or could not be spawned). */
+  spawnQemu(args) {
+    const child = spawn2(this.options.qemu, args, { stdio: ["pipe", "pipe", "pipe"] });
     this.child = child;
     const killOnExit = () => {
       child.kill("SIGKILL");
@@ -24428,10 +24605,16 @@ var Machine = class {
         resolve7(this.exitInfo);
       });
     });
+    return child;
+  }
+  /** Each console line logged (prefixed, redacted) and handed to the listeners; stderr to qemu.log. */
+  followOutput(child, qemuLog) {
+    const prefix = this.options.name ?? "vm";
+    const redact = this.options.redact ?? ((text3) => text3);
     const serial = new LineSplitter((raw) => {
       const line = { seconds: this.secondsSinceStart(), text: cleanConsoleText(raw) };
       this.lines.push(line);
-      options.log.info(`[${prefix} +${line.seconds.toFixed(1)}s] ${redact(line.text)}`);
+      this.options.log.info(`[${prefix} +${line.seconds.toFixed(1)}s] ${redact(line.text)}`);
       for (const listener of this.listeners) listener(line);
     });
     child.stdout?.setEncoding("utf8").on("data", (chunk2) => {
@@ -24446,6 +24629,9 @@ var Machine = class {
     child.stderr?.on("end", () => qemuLog.end());
     child.stdin?.on("error", () => {
     });
+  }
+  /** The QMP client, or an error with QEMU's own words when it exits first. */
+  async connectQmp(qmpSocket) {
     const connected = QmpClient.connect(qmpSocket, 1e4);
     const outcome = await Promise.race([
       connected.then((client) => ({ client })),
@@ -24458,7 +24644,7 @@ var Machine = class {
         `QEMU exited at once (${describeExit(outcome.exit)}): ${this.stderrTail.trim() || "no output"}`
       );
     }
-    this.qmp = outcome.client;
+    return outcome.client;
   }
   /** Calls listener with every console line from now on; returns the unsubscribe function. */
   onLine(listener) {
@@ -24502,8 +24688,8 @@ var Machine = class {
   /** Saves the screen as vm/screen-<name>.png; returns its absolute path, or undefined. */
   async screenshot(name) {
     if (!this.qmp || !this.running || !this.runtimeDir) return void 0;
-    const ppm = join13(this.runtimeDir, `screen-${name}.ppm`);
-    const png = join13(this.options.dir, `screen-${name}.png`);
+    const ppm = join14(this.runtimeDir, `screen-${name}.ppm`);
+    const png = join14(this.options.dir, `screen-${name}.png`);
     try {
       await screendumpPng(this.qmp, { png, ppm }, this.screenshotWay);
       return png;
@@ -24536,11 +24722,17 @@ var Machine = class {
     return this.exitInfo;
   }
 };
+function uefiFirmware(options) {
+  const found = options.ovmf ?? findOvmf();
+  const vars = join14(options.tempDir, "OVMF_VARS.fd");
+  copyFileSync(found.vars, vars);
+  return { code: found.code, vars };
+}
 function describeExit(exit) {
   return exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`;
 }
 
-// src/vm/ssh.ts
+// src/vm/ssh-attempt.ts
 var import_ssh22 = __toESM(require_lib2(), 1);
 import { connect as connect2 } from "node:net";
 
@@ -24629,9 +24821,9 @@ function failed(message) {
 `, timedOut: false };
 }
 
-// src/vm/ssh.ts
+// src/vm/ssh-attempt.ts
 var LOGGED_IN_MS = 2e4;
-function attempt(options, timeoutMs, progress = { startedAt: Date.now(), answered: false }) {
+function attempt(target, timeoutMs, progress = { startedAt: Date.now(), answered: false }) {
   return new Promise((resolve7) => {
     const client = new import_ssh22.default.Client();
     let fingerprint;
@@ -24647,11 +24839,7 @@ function attempt(options, timeoutMs, progress = { startedAt: Date.now(), answere
       resolve7({ ...result, answered: progress.answered });
     };
     let timer = setTimeout(() => settle({ error: `no answer in ${timeoutMs} ms` }), timeoutMs);
-    const socket = connect2({ host: options.host ?? "127.0.0.1", port: options.port });
-    socket.setNoDelay(true);
-    socket.once("data", () => progress.answered = true);
-    socket.on("error", () => {
-    });
+    const socket = openSocket(target, progress);
     client.on("error", (error2) => settle({ error: error2.message }));
     client.on("close", () => settle({ error: "connection closed" }));
     client.on("ready", () => {
@@ -24660,33 +24848,49 @@ function attempt(options, timeoutMs, progress = { startedAt: Date.now(), answere
         () => settle({ error: `'true' did not finish within ${LOGGED_IN_MS} ms of the login` }),
         LOGGED_IN_MS
       );
-      client.exec("true", (error2, channel) => {
-        if (error2) return settle({ error: error2.message });
-        channel.on("exit", (code2) => {
-          if (code2 === 0) settle({ client, fingerprint });
-          else settle({ error: `'true' exited with ${code2}` });
-        });
-        channel.on("close", () => settle({ error: "'true' ended without an exit code" }));
-        channel.resume();
-      });
+      runTrue(client, (error2) => settle(error2 === void 0 ? { client, fingerprint } : { error: error2 }));
     });
     try {
-      client.connect({
-        sock: socket,
-        username: options.username ?? "root",
-        privateKey: options.privateKey,
-        readyTimeout: timeoutMs,
-        keepaliveInterval: 1e4,
-        hostVerifier: (key) => {
-          fingerprint = sshFingerprint(key);
-          return true;
-        }
-      });
+      logIn(client, socket, target, timeoutMs, (seen) => fingerprint = seen);
     } catch (error2) {
       settle({ error: error2 instanceof Error ? error2.message : String(error2) });
     }
   });
 }
+function openSocket(target, progress) {
+  const socket = connect2({ host: target.host ?? "127.0.0.1", port: target.port });
+  socket.setNoDelay(true);
+  socket.once("data", () => progress.answered = true);
+  socket.on("error", () => {
+  });
+  return socket;
+}
+function logIn(client, socket, target, timeoutMs, onHostKey) {
+  client.connect({
+    sock: socket,
+    username: target.username ?? "root",
+    privateKey: target.privateKey,
+    readyTimeout: timeoutMs,
+    keepaliveInterval: 1e4,
+    hostVerifier: (key) => {
+      onHostKey(sshFingerprint(key));
+      return true;
+    }
+  });
+}
+function runTrue(client, done) {
+  client.exec("true", (error2, channel) => {
+    if (error2) return done(error2.message);
+    channel.on("exit", (code2) => {
+      if (code2 === 0) done();
+      else done(`'true' exited with ${code2}`);
+    });
+    channel.on("close", () => done("'true' ended without an exit code"));
+    channel.resume();
+  });
+}
+
+// src/vm/ssh.ts
 var AUTH_REFUSED = /All configured authentication methods failed/;
 var KEY_REFUSED = "the guest refused the SSH key";
 var MAX_ATTEMPT_MS = 16e3;
@@ -24697,98 +24901,133 @@ function nextAttemptBudget(currentMs, ended2) {
 var MAX_UNDER_WAY = 2;
 var STALLED_AFTER_MS = 1e3;
 var MAX_OPEN = 6;
+var Attempts = class {
+  constructor(options, aborted) {
+    this.options = options;
+    this.aborted = aborted;
+    this.budgetMs = options.attemptTimeoutMs ?? 4e3;
+  }
+  options;
+  aborted;
+  inFlight = /* @__PURE__ */ new Map();
+  winner;
+  refused;
+  lastError = "no attempt made";
+  count = 0;
+  /** The time the next attempt gets (nextAttemptBudget). */
+  budgetMs;
+  launch(timeoutMs) {
+    this.count++;
+    const progress = { startedAt: Date.now(), answered: false };
+    const tracked = attempt(this.options, timeoutMs, progress).then((result) => this.ended(result)).finally(() => this.inFlight.delete(tracked));
+    this.inFlight.set(tracked, progress);
+  }
+  ended(result) {
+    this.budgetMs = nextAttemptBudget(this.budgetMs, result);
+    if (!result.client) {
+      this.lastError = result.error ?? "unknown error";
+      if (AUTH_REFUSED.test(this.lastError)) this.refused = this.lastError;
+    } else if (this.winner || this.aborted() || this.refused) result.client.end();
+    else this.winner = result;
+  }
+  /** When each unanswered attempt counts (or counted) as stalled. */
+  stallTimes() {
+    return [...this.inFlight.values()].filter((p) => !p.answered).map((p) => p.startedAt + STALLED_AFTER_MS);
+  }
+  /** Attempts that hold a slot: answered by the server, or started less than a second ago. */
+  underWay(now) {
+    return [...this.inFlight.values()].filter(
+      (p) => p.answered || now < p.startedAt + STALLED_AFTER_MS
+    ).length;
+  }
+};
+var Pace = class {
+  next = Date.now();
+  backoff = 250;
+  nudged = false;
+  wake = () => {
+  };
+  /** sshd just said it listens: wake the waiting loop. */
+  nudge() {
+    this.nudged = true;
+    this.wake();
+  }
+  /** Takes a pending nudge (the next attempt may start now); whether there was one. */
+  takeNudge(now) {
+    if (!this.nudged) return false;
+    this.nudged = false;
+    this.next = now;
+    this.backoff = 250;
+    return true;
+  }
+  launched(now) {
+    this.next = now + this.backoff;
+    this.backoff = Math.min(2e3, this.backoff * 2);
+  }
+  /** Waits ms, or until one of others settles, or a nudge comes. */
+  async sleep(ms, others) {
+    let timer;
+    await Promise.race([
+      ...others,
+      new Promise((resolve7) => {
+        timer = setTimeout(resolve7, ms);
+        this.wake = resolve7;
+      })
+    ]);
+    clearTimeout(timer);
+  }
+};
 async function waitForSsh(options) {
   let aborted;
   const abort = options.abort.then(
     (reason) => aborted = reason,
     (error2) => aborted = error2 instanceof Error ? error2.message : String(error2)
   );
-  let winner;
-  let attempts = 0;
-  let attemptMs = options.attemptTimeoutMs ?? 4e3;
-  let lastError2 = "no attempt made";
-  let refused;
-  const inFlight = /* @__PURE__ */ new Map();
-  const launch = (timeoutMs) => {
-    attempts++;
-    const progress = { startedAt: Date.now(), answered: false };
-    const tracked = attempt(options, timeoutMs, progress).then((result) => {
-      attemptMs = nextAttemptBudget(attemptMs, result);
-      if (!result.client) {
-        lastError2 = result.error ?? "unknown error";
-        if (AUTH_REFUSED.test(lastError2)) refused = lastError2;
-      } else if (winner || aborted !== void 0 || refused) result.client.end();
-      else winner = result;
-    }).finally(() => inFlight.delete(tracked));
-    inFlight.set(tracked, progress);
-  };
-  const stallTimes = () => [...inFlight.values()].filter((p) => !p.answered).map((p) => p.startedAt + STALLED_AFTER_MS);
-  const underWay = (now) => [...inFlight.values()].filter((p) => p.answered || now < p.startedAt + STALLED_AFTER_MS).length;
-  let backoff = 250;
-  let nextLaunch = Date.now();
-  let nudged = false;
-  let wakeUp = () => {
-  };
-  const unsubscribe = options.nudge?.(() => {
-    nudged = true;
-    wakeUp();
-  });
+  const attempts = new Attempts(options, () => aborted !== void 0);
+  const pace = new Pace();
+  const unsubscribe = options.nudge?.(() => pace.nudge());
   try {
     for (; ; ) {
-      if (winner?.client) {
-        const reconnect = async () => {
-          for (let tries = 1; ; tries++) {
-            const again = await attempt(options, options.attemptTimeoutMs ?? 4e3);
-            if (again.client && again.fingerprint !== winner?.fingerprint) {
-              again.client.end();
-              throw new Error(
-                `the host key changed (${again.fingerprint}, was ${winner?.fingerprint})`
-              );
-            }
-            if (again.client) return again.client;
-            if (tries >= 3) throw new Error(again.error);
-            await new Promise((resolve7) => setTimeout(resolve7, 500));
-          }
-        };
-        const session = new SshSession(winner.client, reconnect);
-        return { client: session, fingerprint: winner.fingerprint ?? "" };
-      }
+      const { winner } = attempts;
+      if (winner?.client) return sessionOf(options, winner.client, winner.fingerprint);
       if (aborted !== void 0) throw new Error(aborted);
-      if (refused) throw new Error(`${KEY_REFUSED} (${refused}, after ${attempts} attempts)`);
+      if (attempts.refused) {
+        throw new Error(`${KEY_REFUSED} (${attempts.refused}, after ${attempts.count} attempts)`);
+      }
       const now = Date.now();
       const remaining = options.deadline - now;
-      if (remaining <= 0 && inFlight.size === 0) break;
-      const hinted = nudged;
-      if (nudged) {
-        nudged = false;
-        nextLaunch = now;
-        backoff = 250;
+      if (remaining <= 0 && attempts.inFlight.size === 0) break;
+      const hinted = pace.takeNudge(now);
+      const slotFree = hinted || attempts.underWay(now) < MAX_UNDER_WAY;
+      if (remaining > 0 && slotFree && attempts.inFlight.size < MAX_OPEN && now >= pace.next) {
+        attempts.launch(Math.max(500, Math.min(attempts.budgetMs, remaining)));
+        pace.launched(now);
       }
-      const slotFree = hinted || underWay(now) < MAX_UNDER_WAY;
-      if (remaining > 0 && slotFree && inFlight.size < MAX_OPEN && now >= nextLaunch) {
-        launch(Math.max(500, Math.min(attemptMs, remaining)));
-        nextLaunch = now + backoff;
-        backoff = Math.min(2e3, backoff * 2);
-      }
-      const nextStall = Math.min(...stallTimes().filter((at) => at > Date.now()));
-      const wait = Math.max(20, Math.min(nextLaunch, nextStall, options.deadline) - Date.now());
-      let timer;
-      await Promise.race([
-        ...inFlight.keys(),
-        abort,
-        new Promise((resolve7) => {
-          timer = setTimeout(resolve7, wait);
-          wakeUp = resolve7;
-        })
-      ]);
-      clearTimeout(timer);
+      const nextStall = Math.min(...attempts.stallTimes().filter((at) => at > Date.now()));
+      const wait = Math.max(20, Math.min(pace.next, nextStall, options.deadline) - Date.now());
+      await pace.sleep(wait, [...attempts.inFlight.keys(), abort]);
     }
   } finally {
     unsubscribe?.();
   }
   throw new Error(
-    `SSH on 127.0.0.1:${options.port} did not run a command before the deadline (${attempts} attempts; last: ${lastError2})`
+    `SSH on 127.0.0.1:${options.port} did not run a command before the deadline (${attempts.count} attempts; last: ${attempts.lastError})`
   );
+}
+function sessionOf(options, client, fingerprint) {
+  const reconnect = async () => {
+    for (let tries = 1; ; tries++) {
+      const again = await attempt(options, options.attemptTimeoutMs ?? 4e3);
+      if (again.client && again.fingerprint !== fingerprint) {
+        again.client.end();
+        throw new Error(`the host key changed (${again.fingerprint}, was ${fingerprint})`);
+      }
+      if (again.client) return again.client;
+      if (tries >= 3) throw new Error(again.error);
+      await new Promise((resolve7) => setTimeout(resolve7, 500));
+    }
+  };
+  return { client: new SshSession(client, reconnect), fingerprint: fingerprint ?? "" };
 }
 
 // src/vm/boot.ts
@@ -24810,19 +25049,42 @@ async function bootAttempt(options, ctx) {
     log: ctx.log,
     redact: (text3) => ctx.secrets.redact(text3)
   });
-  try {
-    await machine.start();
-  } catch (error2) {
-    const message = error2 instanceof Error ? error2.message : String(error2);
-    if (PORT_TAKEN.test(message)) return { machine, outcome: { kind: "port-taken" } };
-    const kvm = options.accel === "kvm" ? kvmFailureFromOutput(message) : void 0;
-    if (kvm) return { machine, outcome: { kind: "kvm-failed", reason: kvm } };
-    return { machine, outcome: { kind: "failed", error: `QEMU did not start: ${message}` } };
-  }
+  const notStarted = await startMachine(machine, options.accel);
+  if (notStarted) return { machine, outcome: notStarted };
   if (machine.pid) options.onQemuStarted?.(machine.pid);
   ctx.log.info(
     `QEMU started (pid ${machine.pid}, ${options.accel}, SSH forwarded from 127.0.0.1:${options.sshPort})`
   );
+  const stops = watchForStops(machine, options.accel, ctx.signal);
+  try {
+    const ready2 = await waitForSsh({
+      port: options.sshPort,
+      privateKey: options.privateKey,
+      deadline: options.deadline,
+      abort: stops.stopped.then((value) => value.kind === "failed" ? value.error : value.reason),
+      nudge: (wake) => machine.onLine((line) => isSshdLine(line.text) ? wake() : void 0)
+    });
+    const bootSeconds = machine.secondsSinceStart();
+    return { machine, outcome: { kind: "ready", ...ready2, session: ready2.client, bootSeconds } };
+  } catch (error2) {
+    return { machine, outcome: stops.current() ?? sshNeverAnswered(machine, error2) };
+  } finally {
+    stops.dispose();
+  }
+}
+async function startMachine(machine, accel) {
+  try {
+    await machine.start();
+    return void 0;
+  } catch (error2) {
+    const message = error2 instanceof Error ? error2.message : String(error2);
+    if (PORT_TAKEN.test(message)) return { kind: "port-taken" };
+    const kvm = accel === "kvm" ? kvmFailureFromOutput(message) : void 0;
+    if (kvm) return { kind: "kvm-failed", reason: kvm };
+    return { kind: "failed", error: `QEMU did not start: ${message}` };
+  }
+}
+function watchForStops(machine, accel, signal) {
   let stop;
   let trigger = () => {
   };
@@ -24837,47 +25099,36 @@ async function bootAttempt(options, ctx) {
     const panic = findPanic(line.text);
     if (panic) trigger({ kind: "failed", error: `the guest panicked: ${panic}`, panic });
   });
-  void machine.exited.then((exit) => {
-    const stderr = machine.stderr;
-    const kvm = options.accel === "kvm" ? kvmFailureFromOutput(stderr) : void 0;
-    if (kvm) return trigger({ kind: "kvm-failed", reason: kvm });
-    const panic = machine.lines.map((line) => findPanic(line.text)).find(Boolean);
-    const last = stderr.trim().split("\n").pop();
-    trigger({
-      kind: "failed",
-      error: `QEMU exited (${describeExit(exit)}) after ${machine.secondsSinceStart().toFixed(1)} s, before SSH answered` + (panic ? `; the guest panicked: ${panic}` : last ? `: ${last}` : ""),
-      panic
-    });
-  });
+  void machine.exited.then((exit) => trigger(exitStop(machine, exit, accel)));
   const onAbort = () => trigger({ kind: "failed", error: "cancelled before SSH answered" });
-  if (ctx.signal.aborted) onAbort();
-  ctx.signal.addEventListener("abort", onAbort);
-  const watchdog = options.accel === "kvm" ? kvmWatchdog(machine, trigger) : void 0;
-  try {
-    const ready2 = await waitForSsh({
-      port: options.sshPort,
-      privateKey: options.privateKey,
-      deadline: options.deadline,
-      abort: stopped.then((value) => value.kind === "failed" ? value.error : value.reason),
-      nudge: (wake) => machine.onLine((line) => isSshdLine(line.text) ? wake() : void 0)
-    });
-    const bootSeconds = machine.secondsSinceStart();
-    return { machine, outcome: { kind: "ready", ...ready2, session: ready2.client, bootSeconds } };
-  } catch (error2) {
-    if (stop) return { machine, outcome: stop };
-    const lastLine2 = machine.lines.filter((line) => line.text.trim()).pop();
-    return {
-      machine,
-      outcome: {
-        kind: "failed",
-        error: `${error2 instanceof Error ? error2.message : String(error2)}; ` + (lastLine2 ? `last console line at +${lastLine2.seconds.toFixed(1)} s: ${lastLine2.text.trim()}` : "the serial console stayed empty (does the image pass console=ttyS0?)")
-      }
-    };
-  } finally {
+  if (signal.aborted) onAbort();
+  signal.addEventListener("abort", onAbort);
+  const watchdog = accel === "kvm" ? kvmWatchdog(machine, trigger) : void 0;
+  const dispose = () => {
     if (watchdog) clearInterval(watchdog);
     unsubscribe();
-    ctx.signal.removeEventListener("abort", onAbort);
-  }
+    signal.removeEventListener("abort", onAbort);
+  };
+  return { stopped, current: () => stop, dispose };
+}
+function exitStop(machine, exit, accel) {
+  const stderr = machine.stderr;
+  const kvm = accel === "kvm" ? kvmFailureFromOutput(stderr) : void 0;
+  if (kvm) return { kind: "kvm-failed", reason: kvm };
+  const panic = machine.lines.map((line) => findPanic(line.text)).find(Boolean);
+  const last = stderr.trim().split("\n").pop();
+  return {
+    kind: "failed",
+    error: `QEMU exited (${describeExit(exit)}) after ${machine.secondsSinceStart().toFixed(1)} s, before SSH answered` + (panic ? `; the guest panicked: ${panic}` : last ? `: ${last}` : ""),
+    panic
+  };
+}
+function sshNeverAnswered(machine, error2) {
+  const lastLine2 = machine.lines.filter((line) => line.text.trim()).pop();
+  return {
+    kind: "failed",
+    error: `${error2 instanceof Error ? error2.message : String(error2)}; ` + (lastLine2 ? `last console line at +${lastLine2.seconds.toFixed(1)} s: ${lastLine2.text.trim()}` : "the serial console stayed empty (does the image pass console=ttyS0?)")
+  };
 }
 function kvmWatchdog(machine, trigger) {
   let busy = false;
@@ -24903,7 +25154,7 @@ function kvmWatchdog(machine, trigger) {
 
 // src/vm/probes.ts
 import { mkdirSync as mkdirSync4, writeFileSync as writeFileSync5 } from "node:fs";
-import { join as join14, relative as relative2 } from "node:path";
+import { join as join15, relative as relative2 } from "node:path";
 function isMissingCommand(result) {
   if (result.exitCode === 127) return true;
   return result.exitCode !== 0 && result.exitCode !== null && /(?:command not found|: not found|No such file or directory)\s*$/m.test(result.stderr) && !result.stdout.trim();
@@ -24930,7 +25181,7 @@ async function runProbes(session, probes, dir, ctx) {
     const started = Date.now();
     const result = await session.exec(spec.command, { timeoutMs: spec.timeoutSeconds * 1e3 });
     const durationMs = Date.now() - started;
-    const path = join14(dir, `${spec.name}.txt`);
+    const path = join15(dir, `${spec.name}.txt`);
     writeFileSync5(path, ctx.secrets.redact(renderProbeFile(spec, result, durationMs)));
     const missing = isMissingCommand(result);
     const probe = {
@@ -24957,7 +25208,7 @@ async function runProbes(session, probes, dir, ctx) {
 // src/vm/test-command.ts
 import { spawn as spawn3 } from "node:child_process";
 import { createWriteStream as createWriteStream3, mkdirSync as mkdirSync5 } from "node:fs";
-import { join as join15, relative as relative3 } from "node:path";
+import { join as join16, relative as relative3 } from "node:path";
 function testCommandEnv(options, env) {
   return {
     ...stringEnv(env),
@@ -24970,9 +25221,9 @@ function testCommandEnv(options, env) {
   };
 }
 async function runTestCommand(options, ctx) {
-  const dir = join15(ctx.reportDir, "test");
+  const dir = join16(ctx.reportDir, "test");
   mkdirSync5(dir, { recursive: true });
-  const file = join15(dir, "output.log");
+  const file = join16(dir, "output.log");
   const output = createWriteStream3(file);
   const started = Date.now();
   const write = (line) => {
@@ -25108,8 +25359,8 @@ async function runVm(request, ctx) {
 }
 async function bootWithFallback(request, chosen, stage, ctx) {
   const { boot, live } = stage;
-  const vmDir = join16(ctx.reportDir, "vm");
-  const privateKey = readFileSync3(request.privateKeyPath, "utf8");
+  const vmDir = join17(ctx.reportDir, "vm");
+  const privateKey = readFileSync4(request.privateKeyPath, "utf8");
   const deadline = Date.now() + request.bootTimeoutSeconds * 1e3;
   let accel = chosen;
   let portsTaken = 0;
@@ -25151,7 +25402,7 @@ async function bootWithFallback(request, chosen, stage, ctx) {
   }
 }
 async function probeAndTest(request, result, session, sshPort, machine, ctx) {
-  result.probes = await runProbes(session, request.probes, join16(ctx.reportDir, "probes"), ctx);
+  result.probes = await runProbes(session, request.probes, join17(ctx.reportDir, "probes"), ctx);
   if (!request.testCommand || ctx.signal.aborted) return;
   result.test = await runTestCommand(
     {
@@ -25159,7 +25410,7 @@ async function probeAndTest(request, result, session, sshPort, machine, ctx) {
       sshPort,
       privateKeyPath: request.privateKeyPath,
       iso: request.iso,
-      serialLog: machine?.serialLog ?? join16(ctx.reportDir, "vm", "serial.log"),
+      serialLog: machine?.serialLog ?? join17(ctx.reportDir, "vm", "serial.log"),
       timeoutSeconds: request.testTimeoutSeconds ?? DEFAULT_TEST_TIMEOUT_SECONDS
     },
     ctx
@@ -25184,7 +25435,7 @@ function keepKvmAttemptLogs(vmDir) {
     ["qemu.log", "qemu-kvm.log"],
     ["qemu-args.txt", "qemu-args-kvm.txt"]
   ]) {
-    if (existsSync5(join16(vmDir, from))) renameSync2(join16(vmDir, from), join16(vmDir, to));
+    if (existsSync5(join17(vmDir, from))) renameSync2(join17(vmDir, from), join17(vmDir, to));
   }
 }
 async function teardown(machine, session, ctx) {
@@ -25197,11 +25448,11 @@ async function teardown(machine, session, ctx) {
 }
 
 // src/vm/leftover.ts
-import { readFileSync as readFileSync4 } from "node:fs";
+import { readFileSync as readFileSync5 } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 function isQemuProcess(pid) {
   try {
-    return readFileSync4(`/proc/${pid}/cmdline`, "utf8").split("\0")[0].includes("qemu-system");
+    return readFileSync5(`/proc/${pid}/cmdline`, "utf8").split("\0")[0].includes("qemu-system");
   } catch {
     return false;
   }
@@ -25317,7 +25568,7 @@ function keyRefusedHint(inputs) {
 }
 
 // src/pipeline/builds.ts
-import { join as join23 } from "node:path";
+import { join as join24 } from "node:path";
 
 // src/cache/image-cache.ts
 import { rm as rm8 } from "node:fs/promises";
@@ -25359,7 +25610,7 @@ async function cacheLookup(work, ms) {
 
 // src/cache/actions-cache.ts
 import { readdir as readdir3, stat as stat4 } from "node:fs/promises";
-import { join as join17, resolve as resolve3 } from "node:path";
+import { join as join18, resolve as resolve3 } from "node:path";
 var CACHE_PATH = ".boot-image-vm-nix-cache";
 var LOOKUP_TIMEOUT_MS = 2e4;
 async function cacheUnavailable(env) {
@@ -25376,7 +25627,7 @@ var nixFlags = ["--extra-experimental-features", "nix-command"];
 async function directoryBytes(dir) {
   let total = 0;
   for (const entry of await readdir3(dir, { withFileTypes: true }).catch(() => [])) {
-    const path = join17(dir, entry.name);
+    const path = join18(dir, entry.name);
     if (entry.isDirectory()) total += await directoryBytes(path);
     else if (entry.isFile()) total += (await stat4(path)).size;
   }
@@ -25520,9 +25771,9 @@ function dependenciesFirst(paths, infos) {
 import { rm as rm5 } from "node:fs/promises";
 
 // src/cache/entry.ts
-import { existsSync as existsSync6, readFileSync as readFileSync5 } from "node:fs";
+import { existsSync as existsSync6, readFileSync as readFileSync6 } from "node:fs";
 import { mkdir as mkdir7, readdir as readdir4, rm as rm3, writeFile as writeFile7 } from "node:fs/promises";
-import { dirname as dirname4, join as join18 } from "node:path";
+import { dirname as dirname4, join as join19 } from "node:path";
 
 // src/cache/bounded-run.ts
 import { spawn as spawn4 } from "node:child_process";
@@ -25572,9 +25823,9 @@ function stubNarinfo(info2) {
   ].join("\n");
 }
 function readManifest(dir) {
-  const file = join18(dir, MANIFEST);
+  const file = join19(dir, MANIFEST);
   if (!existsSync6(file)) return void 0;
-  const parsed = JSON.parse(readFileSync5(file, "utf8"));
+  const parsed = JSON.parse(readFileSync6(file, "utf8"));
   if (parsed.version !== 1 || !Array.isArray(parsed.stored)) return void 0;
   return {
     version: 1,
@@ -25588,9 +25839,9 @@ async function writeEntry(nixPath, dir, manifest, externalInfos, env, deadline) 
     await rm3(dir, { recursive: true, force: true });
     await mkdir7(dir, { recursive: true });
     const storeDir = dirname4(manifest.stored[0] ?? "/nix/store/x");
-    await writeFile7(join18(dir, "nix-cache-info"), `StoreDir: ${storeDir}
+    await writeFile7(join19(dir, "nix-cache-info"), `StoreDir: ${storeDir}
 `);
-    const stubs = externalInfos.map((info2) => join18(dir, `${storeHash(info2.path)}.narinfo`));
+    const stubs = externalInfos.map((info2) => join19(dir, `${storeHash(info2.path)}.narinfo`));
     await Promise.all(externalInfos.map((info2, i) => writeFile7(stubs[i], stubNarinfo(info2))));
     let failed2;
     for (let i = 0; i < manifest.stored.length && !failed2; i += 200) {
@@ -25602,7 +25853,7 @@ async function writeEntry(nixPath, dir, manifest, externalInfos, env, deadline) 
     }
     if (!failed2) {
       await Promise.all(stubs.map((stub) => rm3(stub, { force: true })));
-      await writeFile7(join18(dir, MANIFEST), JSON.stringify(manifest));
+      await writeFile7(join19(dir, MANIFEST), JSON.stringify(manifest));
       return compression;
     }
     if (!/compression|zstd/i.test(failed2)) throw new Error(`nix copy --to: ${failed2}`);
@@ -25613,7 +25864,7 @@ async function entryFileSizes(dir) {
   const sizes = /* @__PURE__ */ new Map();
   for (const name of await readdir4(dir).catch(() => [])) {
     if (!name.endsWith(".narinfo")) continue;
-    const text3 = readFileSync5(join18(dir, name), "utf8");
+    const text3 = readFileSync6(join19(dir, name), "utf8");
     const path = /^StorePath:\s*(\S+)/m.exec(text3)?.[1];
     if (path) sizes.set(path, Number(/^FileSize:\s*(\d+)/m.exec(text3)?.[1] ?? 0));
   }
@@ -25635,7 +25886,7 @@ async function importEntry(nixPath, dir, wanted, env, deadline) {
   });
   const external = manifest.external.filter(use);
   if (imported.length && external.length) {
-    const nixStore = join18(dirname4(nixPath), "nix-store");
+    const nixStore = join19(dirname4(nixPath), "nix-store");
     const realise = await runBounded(nixStore, ["--realise", ...external], {
       env,
       timeoutMs: deadline - Date.now()
@@ -25696,9 +25947,9 @@ function describeImport(outcome, sizes, reuse, matched) {
 
 // src/cache/run-facts.ts
 import { createHash as createHash5 } from "node:crypto";
-import { existsSync as existsSync7, readFileSync as readFileSync6 } from "node:fs";
+import { existsSync as existsSync7, readFileSync as readFileSync7 } from "node:fs";
 import { mkdir as mkdir8, readlink, rm as rm4 } from "node:fs/promises";
-import { dirname as dirname5, join as join19, resolve as resolve4 } from "node:path";
+import { dirname as dirname5, join as join20, resolve as resolve4 } from "node:path";
 var UNTRUSTED_ADVICE = "the Nix daemon does not trust this user, so it refuses the unsigned paths of a cache entry: add the runner's user to `trusted-users` in the daemon's nix.conf (or run as root); building without the image cache";
 async function storeTrust(nix, env) {
   if (nix.storeMode !== "daemon") return "trusted";
@@ -25713,8 +25964,8 @@ async function flakeLockHash(nix, flake, env) {
   const sha = (text3) => createHash5("sha256").update(text3).digest("hex");
   const local = /^(?:path:|git\+file:(?:\/\/)?)?(\.{1,2}|\.{0,2}\/[^?#]*)(?:[?#].*)?$/.exec(flake);
   if (local) {
-    const lock = join19(resolve4(local[1]), "flake.lock");
-    return existsSync7(lock) ? sha(readFileSync6(lock, "utf8")) : "";
+    const lock = join20(resolve4(local[1]), "flake.lock");
+    return existsSync7(lock) ? sha(readFileSync7(lock, "utf8")) : "";
   }
   const metadata = await run(nix.nixPath, ["flake", "metadata", "--json", ...nixFlags, flake], {
     env
@@ -25728,9 +25979,9 @@ async function flakeLockHash(nix, flake, env) {
   }
 }
 async function devshellEnvPath(nix, installable, env, tempDir) {
-  const profileDir = join19(tempDir, "devshell-profile");
+  const profileDir = join20(tempDir, "devshell-profile");
   await mkdir8(profileDir, { recursive: true });
-  const profile = join19(profileDir, "env");
+  const profile = join20(profileDir, "env");
   try {
     const args = ["print-dev-env", ...nixFlags, "--impure", installable, "--profile", profile];
     const printed = await run(nix.nixPath, args, { env: { ...env, ...nix.env } });
@@ -25835,12 +26086,12 @@ async function download(entry, deadline) {
 // src/cache/reuse.ts
 var import_ssh23 = __toESM(require_lib2(), 1);
 import { mkdir as mkdir9, rm as rm6, writeFile as writeFile8 } from "node:fs/promises";
-import { dirname as dirname6, join as join20 } from "node:path";
+import { dirname as dirname6, join as join21 } from "node:path";
 async function evaluateWithOtherKey(nix, request, ctx) {
   const started = Date.now();
-  const dir = join20(ctx.tempDir, "cache-other-key");
+  const dir = join21(ctx.tempDir, "cache-other-key");
   await mkdir9(dir, { recursive: true, mode: 448 });
-  const publicKeyPath = join20(dir, "id_ed25519.pub");
+  const publicKeyPath = join21(dir, "id_ed25519.pub");
   const pair2 = import_ssh23.default.utils.generateKeyPairSync("ed25519", { comment: "boot-image-vm cache probe" });
   await writeFile8(publicKeyPath, `${pair2.public}
 `);
@@ -25862,7 +26113,7 @@ async function evaluateWithOtherKey(nix, request, ctx) {
   }
 }
 async function nixStoreQuery(nixPath, args, env, deadline) {
-  const nixStore = join20(dirname6(nixPath), "nix-store");
+  const nixStore = join21(dirname6(nixPath), "nix-store");
   const lines2 = [];
   const items = args.slice(1);
   for (let i = 0; i < items.length; i += 500) {
@@ -25967,12 +26218,13 @@ async function servedPaths(nixPath, substituters, paths, env, timeoutMs) {
 
 // src/cache/save.ts
 import { rm as rm7 } from "node:fs/promises";
-import { dirname as dirname7, join as join21 } from "node:path";
+
+// src/cache/save-select.ts
+import { dirname as dirname7, join as join22 } from "node:path";
 var NOTHING_REUSABLE = "nothing to cache: every built path depends on the run's key";
-var incompleteKey = (key) => `${key}-incomplete`;
 async function buildClosure(state, env, deadline) {
   if (!state.drvPaths.length) return [];
-  const nixStore = join21(dirname7(state.nixPath), "nix-store");
+  const nixStore = join22(dirname7(state.nixPath), "nix-store");
   const query = await runBounded(nixStore, ["-qR", "--include-outputs", ...state.drvPaths], {
     env,
     timeoutMs: deadline - Date.now()
@@ -26039,6 +26291,42 @@ async function selectLocal(state, roots, env, deadline) {
     notes
   };
 }
+async function chooseEntry(state, env, deadline) {
+  const found = await candidates(state, env, deadline);
+  if (found.none) return { skip: found.none, leftOut: [] };
+  const selection = await selectLocal(state, found.roots, env, deadline);
+  const localPaths = new Set(selection.local.map((info2) => info2.path));
+  const roots = found.roots.filter((root) => localPaths.has(root));
+  if (!roots.length) {
+    const skip = state.kind === "deps" ? `${NOTHING_REUSABLE} (the substituters serve the ${selection.served.length} paths that do not)` : "nothing to cache: the substituters serve every path of the image";
+    return { skip, leftOut: [] };
+  }
+  const plan = planSave(roots, selection.local, state.maxBytes);
+  const named = state.kind === "deps" ? roots : state.roots;
+  const leftOut = plan.leftOut.filter((item) => named.includes(item.root));
+  if (!plan.paths.length) return { skip: "nothing fits under cache-max-size", leftOut };
+  const skippedExtra = plan.leftOut.length - leftOut.length;
+  return { ...selection, plan, leftOut, skippedExtra, extra: found.extra };
+}
+function entryManifest(choice) {
+  const { plan, local, served } = choice;
+  const stored = new Set(plan.paths);
+  const externalPaths = new Set(
+    local.filter((info2) => stored.has(info2.path)).flatMap((info2) => info2.references).filter((ref) => !stored.has(ref))
+  );
+  const external = served.filter((info2) => externalPaths.has(info2.path));
+  const keep = planSave(choice.extra, [...local, ...served], Number.MAX_SAFE_INTEGER).paths;
+  const manifest = {
+    version: 1,
+    stored: dependenciesFirst(plan.paths, local),
+    external: external.map((info2) => info2.path),
+    keep: keep.filter((path) => stored.has(path) || externalPaths.has(path))
+  };
+  return { manifest, external };
+}
+
+// src/cache/save.ts
+var incompleteKey = (key) => `${key}-incomplete`;
 async function saveImageCache(state, log) {
   const started = Date.now();
   const key = state.incomplete ? incompleteKey(state.key) : state.key;
@@ -26048,86 +26336,9 @@ async function saveImageCache(state, log) {
   }
   const unavailable = state.skip ?? await cacheUnavailable(process.env);
   if (unavailable) return { ...base, status: "skipped", detail: unavailable };
-  const env = { ...stringEnv(process.env), ...state.nixEnv };
-  const failures = [];
-  const deadline = started + state.timeoutSeconds * 1e3;
-  const work = async () => {
-    const found = await candidates(state, env, deadline);
-    if (found.none) return { ...base, status: "skipped", detail: found.none };
-    const { local, served, notes } = await selectLocal(state, found.roots, env, deadline);
-    const localPaths = new Set(local.map((info2) => info2.path));
-    const roots = found.roots.filter((root) => localPaths.has(root));
-    if (!roots.length) {
-      const detail = state.kind === "deps" ? `${NOTHING_REUSABLE} (the substituters serve the ${served.length} paths that do not)` : "nothing to cache: the substituters serve every path of the image";
-      return { ...base, status: "skipped", detail };
-    }
-    const plan = planSave(roots, local, state.maxBytes);
-    const named = state.kind === "deps" ? roots : state.roots;
-    const leftOut = plan.leftOut.filter((item) => named.includes(item.root));
-    const skippedExtra = plan.leftOut.length - leftOut.length;
-    if (!plan.paths.length) {
-      return { ...base, leftOut, status: "skipped", detail: "nothing fits under cache-max-size" };
-    }
-    const short = await checkDisk(
-      cacheSaveNeeds(state.dir, plan.bytes, process.env),
-      "saving the image cache"
-    );
-    if (short) return { ...base, leftOut, status: "error", detail: short };
-    const stored = new Set(plan.paths);
-    const externalPaths = new Set(
-      local.filter((info2) => stored.has(info2.path)).flatMap((info2) => info2.references).filter((ref) => !stored.has(ref))
-    );
-    const external = served.filter((info2) => externalPaths.has(info2.path));
-    const keep = planSave(found.extra, [...local, ...served], Number.MAX_SAFE_INTEGER).paths;
-    const manifest = {
-      version: 1,
-      stored: dependenciesFirst(plan.paths, local),
-      external: external.map((info2) => info2.path),
-      keep: keep.filter((path) => stored.has(path) || externalPaths.has(path))
-    };
-    const compression = await writeEntry(
-      state.nixPath,
-      state.dir,
-      manifest,
-      external,
-      env,
-      deadline
-    );
-    const bytes2 = await directoryBytes(state.dir);
-    const cache = await actionsCache();
-    const id = await quietly(() => cache.saveCache([CACHE_PATH], key), failures);
-    const saveMs = Date.now() - started;
-    const servedBytes = served.reduce((sum, info2) => sum + info2.narSize, 0);
-    const facts = [
-      `${plan.paths.length} store paths, ${formatBytes2(bytes2)} (${compression}; ${formatBytes2(plan.bytes)} uncompressed)`,
-      state.kind === "deps" ? "only what does not depend on the run's key (the image bakes it)" : "the image and what built it",
-      ...served.length ? [`left out ${served.length} paths the substituters serve (${formatBytes2(servedBytes)})`] : [],
-      ...notes,
-      ...leftOut.length ? [
-        `left out to stay under cache-max-size: ${leftOut.map((l) => `${l.root} (${formatBytes2(l.bytes)})`).join(", ")}`
-      ] : [],
-      ...skippedExtra ? [`${skippedExtra} build-time paths did not fit`] : [],
-      ...state.incomplete ? ["the build failed: saved apart from the exact key, which a passing build will take"] : []
-    ];
-    const fields = { ...base, leftOut, bytes: bytes2, paths: plan.paths.length, saveMs };
-    if (id > 0)
-      return {
-        ...fields,
-        status: "saved",
-        detail: `saved in ${(saveMs / 1e3).toFixed(1)} s: ${facts.join("; ")}`
-      };
-    if (cacheKeyTaken(failures)) {
-      return { ...fields, status: "skipped", detail: "another job saved this key first" };
-    }
-    return {
-      ...fields,
-      status: "error",
-      detail: `save failed: ${failures.join("; ") || "the cache service refused it"}`
-    };
-  };
   let save;
   try {
-    const outcome = await withDeadline(work(), state.timeoutSeconds * 1e3);
+    const outcome = await withDeadline(saveEntry(state, key, started), state.timeoutSeconds * 1e3);
     if (outcome === TIMED_OUT) signalChildren("SIGTERM");
     save = outcome === TIMED_OUT ? { ...base, status: "error", detail: `timed out after ${state.timeoutSeconds} s` } : outcome;
   } catch (error2) {
@@ -26137,6 +26348,60 @@ async function saveImageCache(state, log) {
   if (save.status === "error") log.warning(`The image cache was not saved: ${save.detail}`);
   else log.info(`Image cache ${save.status} (${key}): ${save.detail}`);
   return save;
+}
+async function saveEntry(state, key, started) {
+  const base = { key, leftOut: [] };
+  const env = { ...stringEnv(process.env), ...state.nixEnv };
+  const deadline = started + state.timeoutSeconds * 1e3;
+  const choice = await chooseEntry(state, env, deadline);
+  if ("skip" in choice) {
+    return { ...base, leftOut: choice.leftOut, status: "skipped", detail: choice.skip };
+  }
+  const { plan, leftOut } = choice;
+  const short = await checkDisk(
+    cacheSaveNeeds(state.dir, plan.bytes, process.env),
+    "saving the image cache"
+  );
+  if (short) return { ...base, leftOut, status: "error", detail: short };
+  const { manifest, external } = entryManifest(choice);
+  const compression = await writeEntry(state.nixPath, state.dir, manifest, external, env, deadline);
+  const bytes2 = await directoryBytes(state.dir);
+  const failures = [];
+  const cache = await actionsCache();
+  const id = await quietly(() => cache.saveCache([CACHE_PATH], key), failures);
+  const saveMs = Date.now() - started;
+  const fields = { ...base, leftOut, bytes: bytes2, paths: plan.paths.length, saveMs };
+  if (id > 0) {
+    const facts = savedFacts(state, choice, bytes2, compression);
+    return {
+      ...fields,
+      status: "saved",
+      detail: `saved in ${(saveMs / 1e3).toFixed(1)} s: ${facts.join("; ")}`
+    };
+  }
+  if (cacheKeyTaken(failures)) {
+    return { ...fields, status: "skipped", detail: "another job saved this key first" };
+  }
+  return {
+    ...fields,
+    status: "error",
+    detail: `save failed: ${failures.join("; ") || "the cache service refused it"}`
+  };
+}
+function savedFacts(state, choice, bytes2, compression) {
+  const { plan, served, leftOut, skippedExtra } = choice;
+  const servedBytes = served.reduce((sum, info2) => sum + info2.narSize, 0);
+  return [
+    `${plan.paths.length} store paths, ${formatBytes2(bytes2)} (${compression}; ${formatBytes2(plan.bytes)} uncompressed)`,
+    state.kind === "deps" ? "only what does not depend on the run's key (the image bakes it)" : "the image and what built it",
+    ...served.length ? [`left out ${served.length} paths the substituters serve (${formatBytes2(servedBytes)})`] : [],
+    ...choice.notes,
+    ...leftOut.length ? [
+      `left out to stay under cache-max-size: ${leftOut.map((l) => `${l.root} (${formatBytes2(l.bytes)})`).join(", ")}`
+    ] : [],
+    ...skippedExtra ? [`${skippedExtra} build-time paths did not fit`] : [],
+    ...state.incomplete ? ["the build failed: saved apart from the exact key, which a passing build will take"] : []
+  ];
 }
 
 // src/cache/image-cache.ts
@@ -26271,15 +26536,15 @@ function cacheSaveState(restore, nix, parts) {
 }
 
 // src/cache/post-save.ts
-import { existsSync as existsSync8, readFileSync as readFileSync7 } from "node:fs";
-import { join as join22 } from "node:path";
+import { existsSync as existsSync8, readFileSync as readFileSync8 } from "node:fs";
+import { join as join23 } from "node:path";
 async function saveImageCacheFromState(rawState, reportDir, log) {
   if (!rawState) return;
   try {
     const save = await saveImageCache(JSON.parse(rawState), log);
-    const file = reportDir ? join22(reportDir, "report.json") : "";
+    const file = reportDir ? join23(reportDir, "report.json") : "";
     if (file && existsSync8(file)) {
-      const report = JSON.parse(readFileSync7(file, "utf8"));
+      const report = JSON.parse(readFileSync8(file, "utf8"));
       if (report.cache) {
         report.cache.save = save;
         writeReportFiles(reportDir, report, renderSummary(report));
@@ -26320,7 +26585,7 @@ async function runBuilds(run2, nix, keyEnv, ctx) {
           context,
           devshell: inputs.devshell || void 0,
           env: buildEnv2,
-          dir: join23(ctx.reportDir, dir),
+          dir: join24(ctx.reportDir, dir),
           drvPath: index === 0 && context === "host" ? restore.drvPath : void 0
         },
         ctx
@@ -26352,7 +26617,7 @@ function restoreCache(inputs, nix, keyEnv, ctx) {
         flake: inputs.flake,
         image: inputs.image,
         keyEnv,
-        buildDir: join23(ctx.reportDir, "build"),
+        buildDir: join24(ctx.reportDir, "build"),
         timeoutSeconds: inputs.cacheTimeoutSeconds
       },
       ctx
@@ -26373,7 +26638,7 @@ async function describeCacheSave(run2, nix, keyEnv, restore, builds, ctx) {
   if (state) run2.hooks.onCacheSave?.(state);
 }
 function contextKey(key, context, ctx) {
-  const extra = createEphemeralKey(join23(key.dir, context));
+  const extra = createEphemeralKey(join24(key.dir, context));
   ctx.secrets.add(extra.privateKey);
   ctx.log.info(
     `${context} build: its own ephemeral key, so Nix builds it instead of reusing the store`
@@ -26383,12 +26648,12 @@ function contextKey(key, context, ctx) {
 
 // src/env/env-stage.ts
 import { mkdir as mkdir11, writeFile as writeFile9 } from "node:fs/promises";
-import { join as join25 } from "node:path";
+import { join as join26 } from "node:path";
 
 // src/env/env-capture.ts
 import { constants as constants5 } from "node:fs";
-import { access as access4, mkdir as mkdir10, mkdtemp as mkdtemp2, realpath, rm as rm9, stat as stat5, statfs as statfs3 } from "node:fs/promises";
-import { join as join24, resolve as resolve6 } from "node:path";
+import { access as access4, mkdir as mkdir10, mkdtemp as mkdtemp2, realpath, rm as rm9, stat as stat5, statfs as statfs2 } from "node:fs/promises";
+import { join as join25, resolve as resolve6 } from "node:path";
 
 // src/env/env-diff.ts
 import { createHmac, randomBytes } from "node:crypto";
@@ -26453,15 +26718,15 @@ function drvName(drvPath) {
   return /^[0-9a-z]{32}-/.test(base) ? base.slice(33) : base;
 }
 function plannedBuildDir(input) {
-  const { settings, mode } = input;
+  const { settings: settings2, mode } = input;
   if (mode !== "in-process") {
     const note2 = mode === "daemon" ? "builds run in the daemon, under the daemon's own TMPDIR or build-dir: this context's TMPDIR does not reach them" : "builds run on another store";
     return { buildDir: null, builderDir: null, socketHeadroom: null, buildDirNote: note2 };
   }
   let base;
   let why;
-  if (settings["build-dir"]) {
-    base = settings["build-dir"];
+  if (settings2["build-dir"]) {
+    base = settings2["build-dir"];
     why = "the build-dir setting";
   } else if (versionAtLeast(input.version, 2, 30)) {
     base = "/nix/var/nix/builds";
@@ -26471,8 +26736,8 @@ function plannedBuildDir(input) {
     why = `Nix ${input.version ?? "< 2.30"} builds in-process under TMPDIR`;
   }
   const buildDir = `${base.replace(/\/+$/, "")}/nix-build-${input.drvName}-0`;
-  const sandboxed = settings.sandbox === "true" || settings.sandbox === "relaxed";
-  const builderDir = sandboxed ? settings["sandbox-build-dir"] || "/build" : buildDir;
+  const sandboxed = settings2.sandbox === "true" || settings2.sandbox === "relaxed";
+  const builderDir = sandboxed ? settings2["sandbox-build-dir"] || "/build" : buildDir;
   const note = sandboxed ? `${why}; the sandbox shows it to the builder as ${builderDir}` : why;
   return { buildDir, builderDir, socketHeadroom: socketHeadroom(builderDir), buildDirNote: note };
 }
@@ -26948,18 +27213,18 @@ var holds = (promise, test = () => true) => promise.then(test, () => false);
 async function measureDir(path, statfsPath = path) {
   const exists = await holds(stat5(path), (s2) => s2.isDirectory());
   const writable = exists && await holds(access4(path, constants5.W_OK));
-  const freeBytes = await statfs3(statfsPath).then(
+  const freeBytes = await statfs2(statfsPath).then(
     (s2) => s2.bavail * s2.bsize,
     () => null
   );
   return { exists, writable, freeBytes };
 }
-async function storeFacts(env, settings) {
+async function storeFacts(env, settings2) {
   const stateDir = env.NIX_STATE_DIR || "/nix/var/nix";
   const socket = env.NIX_DAEMON_SOCKET_PATH || `${stateDir}/daemon-socket/socket`;
   const facts = {
     nixRemote: env.NIX_REMOTE ?? null,
-    store: settings.store ?? null,
+    store: settings2.store ?? null,
     daemonSocket: await holds(stat5(socket), (s2) => s2.isSocket()),
     stateDirWritable: await holds(access4(stateDir, constants5.R_OK | constants5.W_OK)),
     uid: process.getuid?.() ?? -1
@@ -26978,18 +27243,18 @@ async function probeNix2(p) {
       }
     )
   ]);
-  let settings = {};
+  let settings2 = {};
   let settingsError;
   try {
     if (config.exitCode !== 0)
       throw new Error(nixError2(config.stderr, config.startError ?? "failed"));
-    settings = parseConfigJson(config.stdout);
+    settings2 = parseConfigJson(config.stdout);
   } catch (error2) {
     settingsError = errorMessage(error2);
   }
   const drvPath = evaluation.exitCode === 0 ? evaluation.stdout.trim() || null : null;
   const evalError = evaluation.exitCode === 0 ? void 0 : nixError2(evaluation.stderr, evaluation.startError ?? `exit code ${evaluation.exitCode}`);
-  return { settings, settingsError, drvPath, evalError };
+  return { settings: settings2, settingsError, drvPath, evalError };
 }
 async function identify(onPath, fallback, known) {
   const path = onPath ?? fallback.nixPath;
@@ -27022,7 +27287,7 @@ async function captureContexts(nix, request, options) {
     [await realOrSelf(nix.nixPath), { version: nix.version, variant: nix.variant }]
   ]);
   await mkdir10(options.tempDir, { recursive: true });
-  const scratch = await mkdtemp2(join24(options.tempDir, "env-capture-"));
+  const scratch = await mkdtemp2(join25(options.tempDir, "env-capture-"));
   try {
     const [host, devshell] = await Promise.all([
       captureHost(nix, request, hostEnv, cwd, known),
@@ -27060,7 +27325,7 @@ async function captureHost(nix, request, env, cwd, known) {
     request
   });
   const tmp = env.TMPDIR || "/tmp";
-  const tmpdir4 = {
+  const tmpdir3 = {
     path: tmp,
     set: Boolean(env.TMPDIR),
     bytes: Buffer.byteLength(tmp),
@@ -27070,7 +27335,7 @@ async function captureHost(nix, request, env, cwd, known) {
   };
   const store = await storeFacts(env, probe.settings);
   const durationMs = Date.now() - started;
-  return { context: "host", ok: true, env, nix: identity, ...probe, store, tmpdir: tmpdir4, durationMs };
+  return { context: "host", ok: true, env, nix: identity, ...probe, store, tmpdir: tmpdir3, durationMs };
 }
 async function captureDevshell(nix, request, o) {
   const started = Date.now();
@@ -27086,7 +27351,7 @@ async function captureDevshell(nix, request, o) {
   const env = Object.fromEntries(Object.entries(realEnv).map(([k, v]) => [k, rewrite(v)]));
   const tmp = env.TMPDIR || "/tmp";
   const realTmp = realEnv.TMPDIR || "/tmp";
-  const tmpdir4 = {
+  const tmpdir3 = {
     path: tmp,
     set: Boolean(env.TMPDIR),
     bytes: Buffer.byteLength(tmp),
@@ -27108,7 +27373,7 @@ async function captureDevshell(nix, request, o) {
       nix: identity2,
       settings: {},
       store: store2,
-      tmpdir: tmpdir4,
+      tmpdir: tmpdir3,
       drvPath: null,
       durationMs: durationMs2
     };
@@ -27119,7 +27384,7 @@ async function captureDevshell(nix, request, o) {
   const probe = await probeNix2({ env: realEnv, nix: identity, configShow, cwd: o.cwd, request });
   const store = await storeFacts(realEnv, probe.settings);
   const durationMs = Date.now() - started;
-  return { context: "devshell", ok: true, env, nix: identity, ...probe, store, tmpdir: tmpdir4, durationMs };
+  return { context: "devshell", ok: true, env, nix: identity, ...probe, store, tmpdir: tmpdir3, durationMs };
 }
 
 // src/env/env-stage.ts
@@ -27131,7 +27396,7 @@ function renderEnvFile(env) {
 }
 async function diffBuildEnvironment(nix, request, ctx) {
   const started = Date.now();
-  const dir = join25(ctx.reportDir, "env");
+  const dir = join26(ctx.reportDir, "env");
   await mkdir11(dir, { recursive: true });
   const installable = `${request.flake}#${request.devshell}`;
   let captures;
@@ -27142,25 +27407,13 @@ async function diffBuildEnvironment(nix, request, ctx) {
       debug: (message) => ctx.log.debug(message)
     });
   } catch (error3) {
-    const message = `the environment capture failed: ${errorMessage(error3)}`;
-    const result2 = { ok: false, error: message, verdicts: [], differences: [], durationMs: 0 };
-    result2.durationMs = Date.now() - started;
-    await writeFile9(join25(dir, "diff.json"), ctx.secrets.redact(JSON.stringify(result2, null, 2)));
-    return result2;
+    return captureFailed(dir, errorMessage(error3), started, ctx.secrets);
   }
-  ctx.secrets.addFromEnvironment(captures.host.env);
-  ctx.secrets.addFromEnvironment(captures.devshell.env);
-  const redacted = (c) => ({
-    ...c,
-    env: redactEnv(c.env, ctx.secrets)
-  });
-  const host = redacted(captures.host);
-  const devshell = redacted(captures.devshell);
-  const keyNames = Object.keys(request.keyEnv);
+  const { host, devshell } = withoutSecrets(captures, ctx.secrets);
   const { verdicts, differences } = diffEnvironments(host, devshell, {
     image: request.image,
     installable,
-    keyNames,
+    keyNames: Object.keys(request.keyEnv),
     // TMPDIR's weight follows where the action's builds run (setup decided it).
     storeMode: nix.storeMode
   });
@@ -27172,21 +27425,7 @@ async function diffBuildEnvironment(nix, request, ctx) {
     differences,
     durationMs: Date.now() - started
   };
-  const files = devshell.ok ? ENV_FILES : ENV_FILES.filter((f) => f !== "env/devshell.env");
-  const report = {
-    schemaVersion: 1,
-    ...result,
-    request: { flake: request.flake, image: request.image, devshell: request.devshell, keyNames },
-    contexts: { host: contextFacts(host), devshell: contextFacts(devshell) },
-    files
-  };
-  const write = (name, text3) => writeFile9(join25(dir, name), ctx.secrets.redact(text3));
-  await Promise.all([
-    write("diff.md", renderDiffMarkdown(report)),
-    write("diff.json", JSON.stringify(report, null, 2) + "\n"),
-    write("host.env", renderEnvFile(host.env)),
-    devshell.ok ? write("devshell.env", renderEnvFile(devshell.env)) : Promise.resolve()
-  ]);
+  await writeEnvFiles(dir, diffReport(result, request, host, devshell), host, devshell, ctx.secrets);
   for (const verdict of verdicts.slice(0, 6)) ctx.log.info(ctx.secrets.redact(verdict));
   ctx.log.info(
     `env diff: ${differences.length} differences; capture took ${result.durationMs} ms (host ${host.durationMs} ms, devshell ${devshell.durationMs} ms)`
@@ -27196,6 +27435,42 @@ async function diffBuildEnvironment(nix, request, ctx) {
     verdicts: verdicts.map((v) => ctx.secrets.redact(v)),
     ...error2 ? { error: ctx.secrets.redact(error2) } : {}
   };
+}
+async function captureFailed(dir, reason, started, secrets) {
+  const message = `the environment capture failed: ${reason}`;
+  const result = { ok: false, error: message, verdicts: [], differences: [], durationMs: 0 };
+  result.durationMs = Date.now() - started;
+  await writeFile9(join26(dir, "diff.json"), secrets.redact(JSON.stringify(result, null, 2)));
+  return result;
+}
+function withoutSecrets(captures, secrets) {
+  secrets.addFromEnvironment(captures.host.env);
+  secrets.addFromEnvironment(captures.devshell.env);
+  const redacted = (c) => ({
+    ...c,
+    env: redactEnv(c.env, secrets)
+  });
+  return { host: redacted(captures.host), devshell: redacted(captures.devshell) };
+}
+function diffReport(result, request, host, devshell) {
+  const keyNames = Object.keys(request.keyEnv);
+  const files = devshell.ok ? ENV_FILES : ENV_FILES.filter((f) => f !== "env/devshell.env");
+  return {
+    schemaVersion: 1,
+    ...result,
+    request: { flake: request.flake, image: request.image, devshell: request.devshell, keyNames },
+    contexts: { host: contextFacts(host), devshell: contextFacts(devshell) },
+    files
+  };
+}
+async function writeEnvFiles(dir, report, host, devshell, secrets) {
+  const write = (name, text3) => writeFile9(join26(dir, name), secrets.redact(text3));
+  await Promise.all([
+    write("diff.md", renderDiffMarkdown(report)),
+    write("diff.json", JSON.stringify(report, null, 2) + "\n"),
+    write("host.env", renderEnvFile(host.env)),
+    devshell.ok ? write("devshell.env", renderEnvFile(devshell.env)) : Promise.resolve()
+  ]);
 }
 
 // src/env/judge.ts
@@ -27238,7 +27513,7 @@ function labelledLog(log, label) {
 }
 
 // src/qemu/apt.ts
-import { existsSync as existsSync9, readFileSync as readFileSync8 } from "node:fs";
+import { existsSync as existsSync9, readFileSync as readFileSync9 } from "node:fs";
 
 // src/qemu/apt-policy.ts
 function aptPackages(firmware) {
@@ -27323,10 +27598,10 @@ function describeOs(fields) {
 
 // src/qemu/path.ts
 import { accessSync, constants as constants6, statSync as statSync2 } from "node:fs";
-import { delimiter as delimiter3, join as join26 } from "node:path";
+import { delimiter as delimiter3, join as join27 } from "node:path";
 function findOnPath(name, pathVariable) {
   for (const dir of pathVariable.split(delimiter3).filter((d) => d.startsWith("/"))) {
-    const candidate = join26(dir, name);
+    const candidate = join27(dir, name);
     try {
       accessSync(candidate, constants6.X_OK);
       if (statSync2(candidate).isFile()) return candidate;
@@ -27423,7 +27698,7 @@ function defaultAptEnvironment() {
 }
 function readOsRelease(files) {
   const file = files.find((f) => existsSync9(f));
-  return file ? parseOsRelease(readFileSync8(file, "utf8")) : void 0;
+  return file ? parseOsRelease(readFileSync9(file, "utf8")) : void 0;
 }
 async function fromApt(firmware, ctx, signals, machine = defaultAptEnvironment()) {
   const os = readOsRelease(machine.osReleaseFiles);
@@ -27474,7 +27749,7 @@ ${ran.stderr}`;
 
 // src/qemu/nix.ts
 import { existsSync as existsSync10 } from "node:fs";
-import { join as join27 } from "node:path";
+import { join as join28 } from "node:path";
 
 // src/qemu/nix-output.ts
 function nixQemuArgs(flake, firmware, printOutPaths) {
@@ -27542,15 +27817,15 @@ async function fromNix(nix, request, ctx, signal) {
     };
   }
   const outputs = parseBuildOutputs(built.stdout, nix.capabilities.printOutPaths);
-  const qemu = outputs.find((out) => existsSync10(join27(out, "bin", QEMU_BINARY)));
+  const qemu = outputs.find((out) => existsSync10(join28(out, "bin", QEMU_BINARY)));
   if (!qemu) {
     return {
       reason: `nixpkgs#qemu_kvm has no bin/${QEMU_BINARY} (outputs: ${outputs.join(", ") || "none"})`
     };
   }
-  const binary = join27(qemu, "bin", QEMU_BINARY);
+  const binary = join28(qemu, "bin", QEMU_BINARY);
   if (request.firmware !== "uefi") return { binary, detail: qemu };
-  const fv = (out, file) => join27(out, "FV", file);
+  const fv = (out, file) => join28(out, "FV", file);
   const fd = outputs.find(
     (out) => existsSync10(fv(out, "OVMF_CODE.fd")) && existsSync10(fv(out, "OVMF_VARS.fd"))
   );
@@ -27809,8 +28084,8 @@ async function startQemu(run2, nix, state, settle) {
 }
 
 // src/report/deliver.ts
-import { readFileSync as readFileSync9 } from "node:fs";
-import { join as join29 } from "node:path";
+import { readFileSync as readFileSync10 } from "node:fs";
+import { join as join31 } from "node:path";
 
 // src/report/upload-retry.ts
 var UPLOAD_BUDGET_MS = 12e4;
@@ -27864,48 +28139,85 @@ async function retryWithinBudget(attempt3, options) {
 
 // src/report/artifacts.ts
 import { createHash as createHash6 } from "node:crypto";
+import { rm as rm10 } from "node:fs/promises";
+import { join as join30 } from "node:path";
+
+// src/report/report-scan.ts
 import { createReadStream } from "node:fs";
-import { readdir as readdir5, rm as rm10, stat as stat6 } from "node:fs/promises";
-import { join as join28 } from "node:path";
+import { readdir as readdir5, stat as stat6 } from "node:fs/promises";
+import { join as join29 } from "node:path";
 var INVALID_PATH_CHARS = /[":<>|*?\r\n]/;
+async function sortReportFiles(reportDir, secrets) {
+  const sorted = { files: [], withheld: [], excluded: [] };
+  const needles = secretNeedles(secrets);
+  for (const entry of await listReport(reportDir)) {
+    if (entry.kind !== "file") {
+      sorted.excluded.push(`${entry.path} (${entry.kind})`);
+      continue;
+    }
+    const hit = await holdsSecret(reportDir, entry.path, needles);
+    if (hit instanceof Error) {
+      sorted.excluded.push(`${entry.path} (unreadable: ${hit.message})`);
+    } else if (hit) {
+      sorted.withheld.push(entry.path);
+    } else if (INVALID_PATH_CHARS.test(entry.path)) {
+      sorted.excluded.push(`${entry.path} (a character the artifact service refuses)`);
+    } else {
+      sorted.files.push(join29(reportDir, entry.path));
+    }
+  }
+  return sorted;
+}
+async function listReport(reportDir, prefix = "") {
+  const out = [];
+  const dirents = await readdir5(join29(reportDir, prefix), { withFileTypes: true });
+  for (const dirent of dirents.sort((a, b) => a.name < b.name ? -1 : 1)) {
+    const path = prefix ? `${prefix}/${dirent.name}` : dirent.name;
+    if (dirent.isDirectory()) {
+      out.push(...await listReport(reportDir, path));
+    } else if (dirent.isFile()) {
+      out.push({ path, kind: "file" });
+    } else if (dirent.isSymbolicLink()) {
+      const target = await stat6(join29(reportDir, path)).catch(() => void 0);
+      const kind = !target ? "broken symlink" : target.isFile() ? "file" : target.isDirectory() ? "directory symlink" : "special file";
+      out.push({ path, kind });
+    } else {
+      out.push({ path, kind: "special file" });
+    }
+  }
+  return out;
+}
+function secretNeedles(secrets) {
+  return secrets.values().map((value) => Buffer.from(value, "utf8"));
+}
+async function holdsSecret(reportDir, path, needles) {
+  if (needles.length === 0) return false;
+  if (needles.some((needle) => Buffer.from(path).includes(needle))) return true;
+  const overlap = Math.max(...needles.map((needle) => needle.length)) - 1;
+  let tail = Buffer.alloc(0);
+  try {
+    for await (const chunk2 of createReadStream(join29(reportDir, path))) {
+      const window2 = Buffer.concat([tail, chunk2]);
+      if (needles.some((needle) => window2.includes(needle))) return true;
+      tail = window2.subarray(Math.max(0, window2.length - overlap));
+    }
+  } catch (error2) {
+    return error2 instanceof Error ? error2 : new Error(String(error2));
+  }
+  return false;
+}
+
+// src/report/artifacts.ts
 var INVALID_NAME_CHARS = /[":<>|*?\r\n\\/]/g;
 async function uploadReport(options) {
-  const { reportDir, name, secrets, log } = options;
+  const { reportDir, secrets, log } = options;
   const env = options.env ?? process.env;
-  const withheld = [];
+  let withheld = [];
   try {
-    const entries = await listReport(reportDir);
-    const needles = secretNeedles(secrets);
-    const files = [];
-    const excluded = [];
-    for (const entry of entries) {
-      if (entry.kind !== "file") {
-        excluded.push(`${entry.path} (${entry.kind})`);
-        continue;
-      }
-      const hit = await holdsSecret(reportDir, entry.path, needles);
-      if (hit instanceof Error) {
-        excluded.push(`${entry.path} (unreadable: ${hit.message})`);
-      } else if (hit) {
-        withheld.push(entry.path);
-      } else if (INVALID_PATH_CHARS.test(entry.path)) {
-        excluded.push(`${entry.path} (a character the artifact service refuses)`);
-      } else {
-        files.push(join28(reportDir, entry.path));
-      }
-    }
-    for (const path of withheld) {
-      await rm10(join28(reportDir, path), { force: true });
-      log.warning(
-        `${path} was withheld from the report artifact and deleted: it contains the value of a secret.`,
-        { title: "Report file withheld" }
-      );
-    }
-    if (excluded.length > 0) {
-      log.warning(`Left out of the report artifact: ${excluded.join(", ")}.`, {
-        title: "Report files left out"
-      });
-    }
+    const sorted = await sortReportFiles(reportDir, secrets);
+    withheld = sorted.withheld;
+    await withholdAndWarn(reportDir, sorted, log);
+    const { files } = sorted;
     const withheldNote = withheld.length > 0 ? `; ${count(withheld.length, "file")} withheld (secret)` : "";
     if (files.length === 0) {
       return { status: "skipped", detail: `no files to upload${withheldNote}`, withheld };
@@ -27913,16 +28225,7 @@ async function uploadReport(options) {
     if (!env.ACTIONS_RUNTIME_TOKEN || !env.ACTIONS_RESULTS_URL) {
       throw new Error("the runner gave no ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL");
     }
-    const timeoutMs = options.timeoutMs ?? UPLOAD_BUDGET_MS;
-    const attempt3 = (n) => uploadUnderFreeName(name, files, reportDir, options.retentionDays, env, log, n);
-    const onRetry = (message, waitMs) => log.info(
-      `The report upload failed (${secrets.redact(scrubUrls(message))}); trying again in ${Math.ceil(waitMs / 1e3)} s.`
-    );
-    const uploaded = await withTimeout(
-      retryWithinBudget(attempt3, { budgetMs: timeoutMs, onRetry }),
-      timeoutMs,
-      `the results service did not finish the upload within ${Math.round(timeoutMs / 1e3)} s`
-    );
+    const uploaded = await uploadWithRetries(options, files, env);
     const url = artifactUrl(uploaded.id, env);
     log.info(
       `Report uploaded as artifact "${uploaded.name}" (id ${uploaded.id})${url ? `: ${url}` : ""}`
@@ -27943,6 +28246,33 @@ async function uploadReport(options) {
     return { status: "failed", detail: `upload failed: ${message}`, withheld };
   }
 }
+async function withholdAndWarn(reportDir, sorted, log) {
+  for (const path of sorted.withheld) {
+    await rm10(join30(reportDir, path), { force: true });
+    log.warning(
+      `${path} was withheld from the report artifact and deleted: it contains the value of a secret.`,
+      { title: "Report file withheld" }
+    );
+  }
+  if (sorted.excluded.length > 0) {
+    log.warning(`Left out of the report artifact: ${sorted.excluded.join(", ")}.`, {
+      title: "Report files left out"
+    });
+  }
+}
+function uploadWithRetries(options, files, env) {
+  const { name, reportDir, secrets, log } = options;
+  const timeoutMs = options.timeoutMs ?? UPLOAD_BUDGET_MS;
+  const attempt3 = (n) => uploadUnderFreeName(name, files, reportDir, options.retentionDays, env, log, n);
+  const onRetry = (message, waitMs) => log.info(
+    `The report upload failed (${secrets.redact(scrubUrls(message))}); trying again in ${Math.ceil(waitMs / 1e3)} s.`
+  );
+  return withTimeout(
+    retryWithinBudget(attempt3, { budgetMs: timeoutMs, onRetry }),
+    timeoutMs,
+    `the results service did not finish the upload within ${Math.round(timeoutMs / 1e3)} s`
+  );
+}
 function artifactNameCandidates(name, env) {
   const clean = (part) => (part ?? "").replace(INVALID_NAME_CHARS, "-").replace(/^[_-]+|[_-]+$/g, "");
   const job = clean(env.GITHUB_JOB);
@@ -27951,44 +28281,6 @@ function artifactNameCandidates(name, env) {
   const jobRun = jobBackendId(env.ACTIONS_RUNTIME_TOKEN) ?? `${Date.now()}-${Math.random()}`;
   const unique = createHash6("sha256").update(jobRun).digest("hex").slice(0, 6);
   return [.../* @__PURE__ */ new Set([name, base, `${base}-${unique}`])];
-}
-async function listReport(reportDir, prefix = "") {
-  const out = [];
-  const dirents = await readdir5(join28(reportDir, prefix), { withFileTypes: true });
-  for (const dirent of dirents.sort((a, b) => a.name < b.name ? -1 : 1)) {
-    const path = prefix ? `${prefix}/${dirent.name}` : dirent.name;
-    if (dirent.isDirectory()) {
-      out.push(...await listReport(reportDir, path));
-    } else if (dirent.isFile()) {
-      out.push({ path, kind: "file" });
-    } else if (dirent.isSymbolicLink()) {
-      const target = await stat6(join28(reportDir, path)).catch(() => void 0);
-      const kind = !target ? "broken symlink" : target.isFile() ? "file" : target.isDirectory() ? "directory symlink" : "special file";
-      out.push({ path, kind });
-    } else {
-      out.push({ path, kind: "special file" });
-    }
-  }
-  return out;
-}
-function secretNeedles(secrets) {
-  return secrets.values().map((value) => Buffer.from(value, "utf8"));
-}
-async function holdsSecret(reportDir, path, needles) {
-  if (needles.length === 0) return false;
-  if (needles.some((needle) => Buffer.from(path).includes(needle))) return true;
-  const overlap = Math.max(...needles.map((needle) => needle.length)) - 1;
-  let tail = Buffer.alloc(0);
-  try {
-    for await (const chunk2 of createReadStream(join28(reportDir, path))) {
-      const window2 = Buffer.concat([tail, chunk2]);
-      if (needles.some((needle) => window2.includes(needle))) return true;
-      tail = window2.subarray(Math.max(0, window2.length - overlap));
-    }
-  } catch (error2) {
-    return error2 instanceof Error ? error2 : new Error(String(error2));
-  }
-  return false;
 }
 async function uploadUnderFreeName(name, files, reportDir, retentionDays, env, log, attempt3 = 1) {
   const client = new (await actionsArtifact()).DefaultArtifactClient();
@@ -28049,7 +28341,7 @@ function emptyReport(result = "setup-failed", decidedBy = "setup") {
 }
 function readReport(reportDir) {
   try {
-    return JSON.parse(readFileSync9(join29(reportDir, "report.json"), "utf8"));
+    return JSON.parse(readFileSync10(join31(reportDir, "report.json"), "utf8"));
   } catch {
     return void 0;
   }

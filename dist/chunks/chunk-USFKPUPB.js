@@ -12,7 +12,7 @@ import {
   errorMessage,
   parseBaseline,
   run
-} from "./chunk-7A6S47UK.js";
+} from "./chunk-KBBUKBBU.js";
 
 // src/report/baseline-file.ts
 import { readFileSync as readFileSync2, statSync, writeFileSync } from "node:fs";
