@@ -11,17 +11,19 @@ import { cleanupSetup } from './setup/index.js'
 import { runPipeline } from './pipeline.js'
 import { errorMessage, signalChildren } from './process.js'
 import type { Report } from './model.js'
-import { withHistory, type Baseline } from './report/baseline.js'
 import {
+  withHistory,
+  type Baseline,
   currentBaseline,
   readBaselineFile,
   writeBaselineFile,
-  writeBootHistory
-} from './report/baseline-file.js'
-import { compareWithBaseline } from './report/compare.js'
-import { EXIT_CODES, exitCodeFor } from './report/outputs.js'
-import { writeReportFiles } from './report/report-file.js'
-import { renderSummary } from './report/summary.js'
+  writeBootHistory,
+  compareWithBaseline,
+  EXIT_CODES,
+  exitCodeFor,
+  writeReportFiles,
+  renderSummary
+} from './report/index.js'
 import { Secrets } from './secrets.js'
 
 const INPUT_NAMES = Object.keys(INPUT_DEFAULTS) as InputName[]

@@ -11,12 +11,18 @@ import type { Report } from './model.js'
 import { missingPaths, nixStepEnv, type NixStepEnv } from './setup/index.js'
 import { runPipeline, type PipelineHooks } from './pipeline.js'
 import { errorMessage, signalChildren } from './process.js'
-import { deliverReport, emptyReport, readReport, type DeliveryOptions } from './report/deliver.js'
-import { annotate, probeOutputReader } from './report/annotations.js'
-import { annotateComparison } from './report/comparison-section.js'
-import { regressionView } from './report/regression-view.js'
-import { actionOutputs } from './report/outputs.js'
-import { uploadIsoArtifact } from './report/iso-artifact.js'
+import {
+  deliverReport,
+  emptyReport,
+  readReport,
+  type DeliveryOptions,
+  annotate,
+  probeOutputReader,
+  annotateComparison,
+  regressionView,
+  actionOutputs,
+  uploadIsoArtifact
+} from './report/index.js'
 import { Secrets } from './secrets.js'
 import { STATE } from './state.js'
 

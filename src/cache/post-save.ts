@@ -6,9 +6,7 @@ import { join } from 'node:path'
 import type { Log } from '../log.js'
 import type { Report } from '../model.js'
 import { errorMessage } from '../process.js'
-import { writeReportFiles } from '../report/report-file.js'
-import { renderSummary } from '../report/summary.js'
-import { cacheSaveLine } from '../report/summary-sections.js'
+import { writeReportFiles, renderSummary, cacheSaveLine } from '../report/index.js'
 import { saveImageCache, type CacheSaveState } from './image-cache.js'
 
 /** Never throws: a cache problem is a warning at most. */

@@ -3,7 +3,7 @@ import { accessSync, constants, statSync } from 'node:fs'
 import { delimiter, join } from 'node:path'
 import type { Firmware } from '../inputs.js'
 import { errorMessage } from '../process.js'
-import { QEMU_BINARY, findOvmf } from '../vm/qemu.js'
+import { QEMU_BINARY, findOvmf } from '../vm/index.js'
 import type { SourceResult } from './plan.js'
 
 /** The first executable file called name in PATH's absolute directories. */
