@@ -1,6 +1,12 @@
 // Every value that must never reach the report, the summary, the outputs or the job log.
-const SECRET_NAME =
-  /(TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|PRIVATE|API_?KEY|ACCESS_?KEY|AUTH)/i
+
+/**
+ * A secret word as a whole part of a name split at `_` and `-` (so GITHUB_TOKEN, MY_API_KEY,
+ * NPM_AUTH_TOKEN and INPUT_GITHUB-TOKEN, but not GIT_AUTHOR_NAME nor TOKENIZER_PATH). Anchored at
+ * both ends of the part: linear.
+ */
+const SECRET_PART =
+  /(?:^|[_-])(?:TOKENS?|SECRETS?|PASSWORDS?|PASSWD|PASSPHRASE|CREDENTIALS?|AUTH|(?:PRIVATE|API|ACCESS)[_-]?KEYS?)(?=$|[_-])/i
 /** Names whose values are secret even though they do not look it. */
 const SECRET_NAMES = new Set([
   'ACTIONS_RUNTIME_TOKEN',
@@ -9,9 +15,24 @@ const SECRET_NAMES = new Set([
 ])
 /** Shorter values would redact ordinary words; GitHub applies the same floor. */
 const MIN_SECRET_LENGTH = 4
+/** A value known only by its variable's name is a secret from this length on (`root`, `1`: no). */
+export const MIN_NAMED_SECRET_LENGTH = 8
+/** Values a secret-named variable holds that are settings, not secrets. */
+const PLAIN_VALUES = /^(?:true|false|yes|no|on|off|enabled?|disabled?|null|none|undefined)$/i
 
 export function isSecretName(name: string): boolean {
-  return SECRET_NAMES.has(name) || SECRET_NAME.test(name)
+  return SECRET_NAMES.has(name) || SECRET_PART.test(name)
+}
+
+/**
+ * Whether a variable's value is taken as a secret because of its name: a secret name, and a value
+ * long enough, not a boolean-like setting and not a path (SSH_AUTH_SOCK names a socket).
+ */
+export function isNamedSecret(name: string, value: string | undefined): boolean {
+  if (!value || !isSecretName(name)) return false
+  const trimmed = value.trim()
+  if (trimmed.length < MIN_NAMED_SECRET_LENGTH || PLAIN_VALUES.test(trimmed)) return false
+  return !/^(?:\/|\.\/|~\/)\S*$/.test(trimmed)
 }
 
 export class Secrets {
@@ -36,7 +57,9 @@ export class Secrets {
 
   /** Registers the values of every variable whose name looks secret. */
   addFromEnvironment(env: NodeJS.ProcessEnv): void {
-    for (const [name, value] of Object.entries(env)) if (isSecretName(name)) this.add(value)
+    for (const [name, value] of Object.entries(env)) {
+      if (isNamedSecret(name, value)) this.add(value)
+    }
   }
 
   values(): string[] {

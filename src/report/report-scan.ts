@@ -1,8 +1,8 @@
 // The scan before the report's upload: which files may go, which hold the value of a secret (in
 // their name or content; withheld and deleted by artifacts.ts), and which are left out and why.
 import { createReadStream } from 'node:fs'
-import { readdir, stat } from 'node:fs/promises'
-import { join } from 'node:path'
+import { readdir, realpath, stat } from 'node:fs/promises'
+import { join, sep } from 'node:path'
 import type { Secrets } from '../secrets.js'
 
 /** Characters the artifact service refuses in a file path inside an artifact. */
@@ -56,16 +56,30 @@ export async function scanForSecrets(reportDir: string, secrets: Secrets): Promi
 interface ReportEntry {
   /** Report-relative, with /. */
   path: string
-  kind: 'file' | 'directory symlink' | 'broken symlink' | 'special file'
+  kind: 'file' | 'directory symlink' | 'broken symlink' | 'special file' | 'link out of the report'
 }
 
 async function listReport(reportDir: string, prefix = ''): Promise<ReportEntry[]> {
+  return listUnder(reportDir, await realpath(reportDir), prefix)
+}
+
+/** Whether a link's target is inside the report (only the report's own files are uploaded). */
+async function insideReport(realReport: string, path: string): Promise<boolean> {
+  const target = await realpath(path).catch(() => undefined)
+  return target !== undefined && target.startsWith(realReport + sep)
+}
+
+async function listUnder(
+  reportDir: string,
+  realReport: string,
+  prefix: string
+): Promise<ReportEntry[]> {
   const out: ReportEntry[] = []
   const dirents = await readdir(join(reportDir, prefix), { withFileTypes: true })
   for (const dirent of dirents.sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const path = prefix ? `${prefix}/${dirent.name}` : dirent.name
     if (dirent.isDirectory()) {
-      out.push(...(await listReport(reportDir, path)))
+      out.push(...(await listUnder(reportDir, realReport, path)))
     } else if (dirent.isFile()) {
       out.push({ path, kind: 'file' })
     } else if (dirent.isSymbolicLink()) {
@@ -73,11 +87,13 @@ async function listReport(reportDir: string, prefix = ''): Promise<ReportEntry[]
       const target = await stat(join(reportDir, path)).catch(() => undefined)
       const kind = !target
         ? 'broken symlink'
-        : target.isFile()
-          ? 'file'
-          : target.isDirectory()
-            ? 'directory symlink'
-            : 'special file'
+        : !(await insideReport(realReport, join(reportDir, path)))
+          ? 'link out of the report'
+          : target.isFile()
+            ? 'file'
+            : target.isDirectory()
+              ? 'directory symlink'
+              : 'special file'
       out.push({ path, kind })
     } else {
       out.push({ path, kind: 'special file' })

@@ -150,22 +150,30 @@ describe('uploadReport', () => {
     expect(lines.join('\n')).not.toContain(SECRET)
   })
 
-  it('scans what a symbolic link points at, and leaves out links it cannot upload', async () => {
+  it('uploads only what is inside the report: links out of it are left out unread', async () => {
     const service = await start()
     const outside = join(dir, 'id_ed25519')
     await writeFile(outside, `-----BEGIN OPENSSH PRIVATE KEY-----\n${SECRET}\n`)
-    await plant({ 'report.json': '{}' })
+    await plant({ 'report.json': '{}', 'probes/key.txt': `${SECRET}\n` })
     await symlink(outside, join(reportDir, 'key'))
     await symlink(join(dir, 'missing'), join(reportDir, 'dangling'))
     await symlink(dir, join(reportDir, 'loop'))
+    await symlink(join(reportDir, 'report.json'), join(reportDir, 'same.json'))
+    await symlink(join(reportDir, 'probes/key.txt'), join(reportDir, 'inner-key'))
 
     const result = await uploadReport({ reportDir, name: 'logs', secrets: secrets(SECRET), log })
 
     expect(result.status).toBe('uploaded')
-    expect(result.withheld).toEqual(['key'])
-    expect(existsSync(outside)).toBe(true) // the link is deleted, never its target
-    expect(Object.keys(await service.artifacts[0].files())).toEqual(['report.json'])
-    expect(lines.join('\n')).toMatch(/Left out .*dangling \(broken symlink\).*loop \(directory/)
+    // A link inside the report is scanned like the file it points at.
+    expect(result.withheld.sort()).toEqual(['inner-key', 'probes/key.txt'])
+    expect(existsSync(outside)).toBe(true) // never deleted, never read
+    expect(Object.keys(await service.artifacts[0].files()).sort()).toEqual([
+      'report.json',
+      'same.json'
+    ])
+    expect(lines.join('\n')).toMatch(
+      /Left out .*dangling \(broken symlink\).*key \(link out of the report\).*loop \(link out of the report\)/
+    )
   })
 
   it('skips the upload when nothing is left to upload', async () => {
