@@ -7,6 +7,7 @@ export default defineConfig({
     hookTimeout: 300_000,
     // Integration tests boot QEMU under TCG; two cores do not take more than one at a time well.
     fileParallelism: false,
-    reporters: ['default']
+    // Where the time went first, then vitest's own summary as the last lines.
+    reporters: ['./tests/helpers/slowest-files-reporter.ts', 'default']
   }
 })
