@@ -10,3 +10,6 @@ export {
   type CacheSaveState
 } from './image-cache.js'
 export { saveImageCacheFromState } from './post-save.js'
+export { checkCacheSaveState, type SaveStateExpected } from './save-state.js'
+export { cacheSaveRefusal } from './save-policy.js'
+export { CACHE_PATH } from './actions-cache.js'

@@ -9,15 +9,17 @@ import { errorMessage } from '../process.js'
 import { writeReportFiles, renderSummary, cacheSaveLine } from '../report/index.js'
 import { saveImageCache, type CacheSaveState } from './image-cache.js'
 
-/** Never throws: a cache problem is a warning at most. */
+/**
+ * The save of a state post has checked (save-state.ts: checkCacheSaveState), recorded in the
+ * report directory post has checked. Never throws: a cache problem is a warning at most.
+ */
 export async function saveImageCacheFromState(
-  rawState: string,
+  state: CacheSaveState,
   reportDir: string,
   log: Log
 ): Promise<void> {
-  if (!rawState) return
   try {
-    const save = await saveImageCache(JSON.parse(rawState) as CacheSaveState, log)
+    const save = await saveImageCache(state, log)
     const file = reportDir ? join(reportDir, 'report.json') : ''
     if (file && existsSync(file)) {
       const report = JSON.parse(readFileSync(file, 'utf8')) as Report

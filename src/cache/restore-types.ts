@@ -9,6 +9,8 @@ export interface CacheRestoreRequest {
   image: string
   /** The key variable, exactly as the host build gets it (the .drv depends on it). */
   keyEnv: Record<string, string>
+  /** The devshell the run uses (nix develop's name for it), if any: its closure may be imported too. */
+  devshell?: string
   /** Report directory of the host build (eval.log goes there). */
   buildDir: string
   timeoutSeconds: number
