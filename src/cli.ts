@@ -22,7 +22,9 @@ import {
   EXIT_CODES,
   exitCodeFor,
   writeReportFiles,
-  renderSummary
+  renderSummary,
+  composeImage,
+  writeChangesFiles
 } from './report/index.js'
 import { Secrets } from './secrets.js'
 
@@ -187,8 +189,10 @@ function printVerdict(report: Report, reportDir: string): void {
     .join('\n')
     .trimEnd()
   const compared = report.comparison ? `compared: ${report.comparison.detail}\n` : ''
+  const sentence = report.comparison?.imageChanges?.sentence
+  const changes = sentence ? `changes: ${sentence} (${reportDir}/changes.md)\n` : ''
   process.stdout.write(
-    `${firstLines}\n\nresult: ${report.result}\n${compared}report: ${reportDir}\n`
+    `${firstLines}\n\nresult: ${report.result}\n${compared}${changes}report: ${reportDir}\n`
   )
 }
 
@@ -204,7 +208,11 @@ async function compareRun(
     flake: inputs.flake,
     attribute: inputs.image,
     firmware: inputs.firmware,
-    run: 'boot-image-vm command line'
+    run: 'boot-image-vm command line',
+    composition:
+      inputs.compare === 'off'
+        ? undefined
+        : await composeImage(report, { flake: inputs.flake, env: process.env })
   })
   // The new baseline carries the window of recent runs from --baseline, this run added.
   if (report.result === 'passed' && !report.error) {
@@ -216,6 +224,7 @@ async function compareRun(
     source: baselinePath
   })
   writeBootHistory(reportDir, report.comparison)
+  writeChangesFiles(reportDir, report.comparison.imageChanges)
   writeReportFiles(reportDir, report, renderSummary(report))
 }
 

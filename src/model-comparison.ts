@@ -1,12 +1,14 @@
 // Types only: the comparison with the last passing run (the regression view), part of report.json
-// (schema: docs/report-schema.md).
+// (schema: docs/report-schema.md). Imports only model-changes.ts, which imports nothing.
+import type { ImageChanges } from './model-changes.js'
 // ---- comparison with the last passing run (the baseline) ---------------------------------------
 
 export interface Regression {
   /**
    * What changed: 'result', 'boot-time', 'iso-size', 'closure-size', 'failed-unit', 'resolved-unit',
    * 'system-state', 'probe-result', 'probe-output', 'probe-added', 'probe-removed', 'nix-version',
-   * 'accelerator', 'test'.
+   * 'accelerator', 'test'; what the image was made of: 'input', 'commit', 'packages' (never
+   * regressions: the suspects of one).
    */
   kind: string
   /** One line a human reads. */
@@ -53,6 +55,8 @@ export interface Comparison {
   boot?: BootJudgement
   /** Those runs and this one, oldest first: the chart and boot-history.csv. */
   history?: BootHistoryRow[]
+  /** What the image was made of, then and now (inputs, commit, packages) and the suspects. */
+  imageChanges?: ImageChanges
 }
 
 /** The boot times (or one phase's) of the recent passing runs of the same accelerator and firmware. */

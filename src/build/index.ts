@@ -3,3 +3,4 @@
 // BuildResult per context (status passed | eval-failed | build-failed, the ISO, the failures).
 export { buildImage, evaluateDrvPath, nixError, type BuildRequest } from './build.js'
 export { judgeBuilds, STOPPED_FOR_QEMU } from './judge.js'
+export { readImageGraph, type ImageGraphRequest, type ImageGraphText } from './image-graph.js'

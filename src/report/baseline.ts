@@ -4,12 +4,17 @@
 // in, a Baseline out (schema: docs/report-schema.md, "baseline.json").
 import { createHash } from 'node:crypto'
 import type { Accelerator, Report, Result } from '../model.js'
+import type { ImageComposition } from '../model-changes.js'
 import { mergeHistory, runLabel, type BaselineRun } from './boot-history.js'
 import { normaliseProbeOutput } from './probe-normalise.js'
 
 export { normaliseProbeOutput }
 
-/** 2 added the window (`history`) and `firmware`; version 1 files are still read. */
+/**
+ * 2 added the window (`history`) and `firmware`, then (optional, so still 2) what the image was
+ * made of: `inputs`, `commit`, `packages`, `buildPackages`, `packageBytes`. Version 1 files are
+ * still read.
+ */
 export const BASELINE_SCHEMA_VERSION = 2
 /** Normalised output kept per probe for the diff; the digest always covers the whole output. */
 export const BASELINE_OUTPUT_MAX_CHARS = 8 * 1024
@@ -37,7 +42,8 @@ export interface BaselineImage {
   closureBytes?: number
 }
 
-export interface Baseline {
+/** What the image was made of (ImageComposition) is absent from older baselines. */
+export interface Baseline extends ImageComposition {
   schemaVersion: typeof BASELINE_SCHEMA_VERSION
   /** The finishedAt of the run it was taken from. */
   createdAt: string
@@ -74,6 +80,8 @@ export interface BaselineFacts {
   closureBytes?: number
   run?: string
   firmware?: string
+  /** What the image was made of: its inputs, the commit, its packages (build/index.ts). */
+  composition?: ImageComposition
 }
 
 /** Reads a probe's saved output by its report-relative path; undefined when it cannot. */
@@ -151,7 +159,8 @@ export function baselineFrom(
     bootSeconds: boot?.status === 'passed' ? boot.bootSeconds : undefined,
     milestones: Object.fromEntries((boot?.timeline ?? []).map(m => [m.name, m.seconds])),
     history: [],
-    test: vm?.test ? { exitCode: vm.test.exitCode, timedOut: vm.test.timedOut } : undefined
+    test: vm?.test ? { exitCode: vm.test.exitCode, timedOut: vm.test.timedOut } : undefined,
+    ...facts.composition
   }
   const run = runOf(baseline)
   if (run) baseline.history = [run]

@@ -125,16 +125,7 @@ export function judgeBoot(
   const base = { seconds, accel: current.accel, firmware: current.firmware }
   const judgements = { phases: phases.map(p => p.judgement) }
   if (values.length < MIN_HISTORY_RUNS) {
-    const had = values.length
-      ? `only ${values.length} earlier passing run${values.length === 1 ? '' : 's'}`
-      : 'no earlier passing run'
-    return {
-      ...base,
-      verdict: 'too-little-history',
-      band: values.length ? bandOf(values) : undefined,
-      ...judgements,
-      sentence: `Boot ${s(seconds)}; too little history to judge: ${had}${machine ? ` with ${machine}` : ''} (${MIN_HISTORY_RUNS} needed).`
-    }
+    return { ...base, ...judgements, ...tooLittleHistory(values, seconds, machine, percent) }
   }
   const band = bandOf(values)
   const allowed = allowance(values, percent)
@@ -145,6 +136,37 @@ export function judgeBoot(
     allowanceSeconds: allowed,
     ...judgements,
     ...verdictAgainstBand({ seconds, band, allowed, of }, phases)
+  }
+}
+
+/**
+ * Under MIN_HISTORY_RUNS earlier runs: nothing is judged, but both times are said in words
+ * ("Boot 20.3 s, against 10.4 s in the only earlier run with TCG: too little history to judge"),
+ * and the allowance is kept so that a boot far from them still counts as a changed figure.
+ */
+function tooLittleHistory(
+  values: number[],
+  seconds: number,
+  machine: string,
+  percent: number
+): Pick<BootJudgement, 'verdict' | 'band' | 'allowanceSeconds' | 'sentence'> {
+  const withMachine = machine ? ` with ${machine}` : ''
+  const needed = `(${MIN_HISTORY_RUNS} needed)`
+  if (!values.length) {
+    return {
+      verdict: 'too-little-history',
+      sentence: `Boot ${s(seconds)}; too little history to judge: no earlier passing run${withMachine} ${needed}.`
+    }
+  }
+  const earlier =
+    values.length === 1
+      ? `${s(values[0])} in the only earlier run${withMachine}`
+      : `${values.map(s).join(' and ')} in the ${values.length} earlier runs${withMachine}`
+  return {
+    verdict: 'too-little-history',
+    band: bandOf(values),
+    allowanceSeconds: allowance(values, percent),
+    sentence: `Boot ${s(seconds)}, against ${earlier}: too little history to judge ${needed}.`
   }
 }
 

@@ -1,6 +1,7 @@
 // What changed since the last good run: a baseline then, the same summary of this run now, and
 // the differences — each a change, some of them regressions. Pure.
 import { runChanges, unitChanges } from './compare-facts.js'
+import { madeOfChanges } from './compare-changes.js'
 import type { ComparedValue, Comparison, ComparisonChange, Regression } from '../model.js'
 import { bootOf, type Baseline, type BaselineProbe } from './baseline.js'
 import { sameMachine } from './boot-history.js'
@@ -140,6 +141,8 @@ export function compareWithBaseline(
   if (baseline.probes && current.probes)
     changes.push(...compareProbes(baseline.probes, current.probes))
   changes.push(...runChanges(baseline, current))
+  const madeOf = madeOfChanges(baseline, current, changes, judged.boot)
+  changes.push(...madeOf.changes)
 
   const regressions: Regression[] = changes
     .filter(change => change.regression)
@@ -149,6 +152,9 @@ export function compareWithBaseline(
       ? ' This run did not reach the probes: only what it has is compared.'
       : ''
   const since = `since the last good run (${baseline.createdAt})`
+  const sentence = madeOf.imageChanges?.sentence
+  const made =
+    sentence && madeOf.changes.length ? ` ${sentence[0].toUpperCase()}${sentence.slice(1)}.` : ''
   return {
     status: changes.length ? 'changed' : 'unchanged',
     baselineSource: options.source,
@@ -157,21 +163,46 @@ export function compareWithBaseline(
     detail:
       (changes.length
         ? `${changes.length} change${changes.length === 1 ? '' : 's'} ${since}, ${regressions.length} of them regression${regressions.length === 1 ? '' : 's'}.`
-        : `Nothing changed ${since}.`) + partly,
+        : `Nothing changed ${since}.`) +
+      made +
+      partly,
     regressions,
     changes,
     bootSeconds: boot,
     isoBytes: iso,
     closureBytes: closure,
     slowdownThresholdPercent: threshold,
-    ...judged
+    ...judged,
+    ...(madeOf.imageChanges ? { imageChanges: madeOf.imageChanges } : {})
   }
 }
 
-/** A boot that is slower (a regression) or faster than the window's noise band. */
+/**
+ * A boot that is slower (a regression) or faster than the window's noise band; with too little
+ * history to judge, one far from the earlier runs (past their allowance) is a changed figure,
+ * said with both times, never a regression.
+ */
 function bootTimeChange(judged: ReturnType<typeof judgeBootTime>): ComparisonChange[] {
   const boot = judged.boot
-  if (!boot || boot.verdict === 'within-noise' || boot.verdict === 'too-little-history') return []
+  if (!boot || boot.verdict === 'within-noise') return []
+  if (boot.verdict === 'too-little-history') {
+    const { band, allowanceSeconds: allowed } = boot
+    const far =
+      band &&
+      allowed !== undefined &&
+      (boot.seconds > band.high + allowed || boot.seconds < band.low - allowed)
+    return far
+      ? [
+          {
+            kind: 'boot-time',
+            summary: boot.sentence,
+            before: band.median,
+            after: boot.seconds,
+            regression: false
+          }
+        ]
+      : []
+  }
   const slower = boot.verdict === 'slower'
   return [
     {

@@ -4,6 +4,7 @@
 import type { Log } from '../log.js'
 import type { ComparedValue, Comparison } from '../model.js'
 import { bootChart, bootHistoryTable, CHART_CAPTION } from './boot-chart.js'
+import { changesSection } from './changes/render.js'
 import { formatBytes } from './compare.js'
 import { codeCell, details, escapeCell, fence, table } from './markdown.js'
 
@@ -56,6 +57,10 @@ export function comparisonSection(comparison: Comparison | undefined): string {
     }
     lines.push(list.join('\n'))
   }
+  // What the image was made of: on the first screen when something regressed, collapsed otherwise.
+  const regressed = comparison.regressions.length > 0
+  const madeOf = changesSection(comparison.imageChanges, regressed)
+  if (madeOf && regressed) lines.push(madeOf)
   lines.push(...bootLines(comparison))
   const rows = [
     row('ISO size', comparison.isoBytes, formatBytes),
@@ -66,6 +71,7 @@ export function comparisonSection(comparison: Comparison | undefined): string {
   for (const change of diffs) {
     lines.push(details(`Diff: ${change.subject ?? change.kind}`, fence(change.diff!, 'diff')))
   }
+  if (madeOf && !regressed) lines.push(madeOf)
   return lines.join('\n\n')
 }
 

@@ -21,3 +21,6 @@ export {
   writeBootHistory
 } from './baseline-file.js'
 export { saveBaseline } from './baseline-store.js'
+// What the image was made of, and what of it changed since the last good run.
+export { composeImage } from './changes/composition.js'
+export { writeChangesFiles } from './changes/files.js'

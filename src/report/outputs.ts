@@ -1,6 +1,7 @@
 // The action's outputs (every one in action.yml, on every path) and the command line's exit codes,
 // both derived from the report alone.
 import type { BuildResult, Report, Result } from '../model.js'
+import { changesOutput } from './changes/render.js'
 
 /** Every output action.yml declares, in its order. */
 export const OUTPUT_NAMES = [
@@ -16,7 +17,8 @@ export const OUTPUT_NAMES = [
   'report-dir',
   'artifact-id',
   'artifact-url',
-  'regressions'
+  'regressions',
+  'changes'
 ] as const
 
 export type OutputName = (typeof OUTPUT_NAMES)[number]
@@ -93,6 +95,7 @@ export function actionOutputs(report: Report, context: OutputContext): Record<Ou
     'report-dir': context.reportDir,
     'artifact-id': upload?.artifactId === undefined ? '' : String(upload.artifactId),
     'artifact-url': upload?.artifactUrl ?? '',
-    regressions: JSON.stringify(report.comparison?.regressions ?? [])
+    regressions: JSON.stringify(report.comparison?.regressions ?? []),
+    changes: changesOutput(report.comparison?.imageChanges)
   }
 }

@@ -14,6 +14,8 @@ import {
   type BaselineScope,
   type RestoredBaseline
 } from './baseline-store.js'
+import { composeImage } from './changes/composition.js'
+import { writeChangesFiles } from './changes/files.js'
 import { compareWithBaseline, judgeBootTime, noComparison } from './compare.js'
 
 export interface RegressionViewOptions {
@@ -50,15 +52,16 @@ export async function regressionView(
 ): Promise<RegressionView> {
   const { log, env } = options
   try {
+    // A cancelled job has seconds left: no cache or Nix calls, and it is no baseline.
+    if (report.cancelled) return { comparison: noComparison('off', 'the run was cancelled') }
     const current = await currentBaseline(report, reportDir, {
       flake: options.flake,
       attribute: options.image,
       firmware: options.firmware,
-      run: runDescription(env)
+      run: runDescription(env),
+      composition: options.compare === 'off' ? undefined : await composition(report, options)
     })
     const passed = report.result === 'passed' && !report.error
-    // A cancelled job has seconds left: no cache calls, and it is no baseline.
-    if (report.cancelled) return { comparison: noComparison('off', 'the run was cancelled') }
     const { comparison, restored, scope } = await compare(report, current, options)
     // This run's baseline carries the window it was judged against, itself added.
     const baselineFile = passed
@@ -68,6 +71,8 @@ export async function regressionView(
         )
       : undefined
     writeBootHistory(reportDir, comparison, log)
+    writeChangesFiles(reportDir, comparison.imageChanges, log)
+    if (comparison.imageChanges) log.info(`What changed: ${comparison.imageChanges.sentence}.`)
     if (!scope || !restored) return { comparison, baselineFile }
     log.info(`Compared with the last good run: ${comparison.detail}`)
     // The baseline is the last good run: a pull request never replaces its base branch's, and a
@@ -98,7 +103,7 @@ async function compare(
 ): Promise<{ comparison: Comparison; restored?: RestoredBaseline; scope?: BaselineScope }> {
   if (options.compare === 'off')
     return { comparison: noComparison('off', "input 'compare' is off") }
-  const scope = baselineScope(options.env, options)
+  const scope = baselineScope(options.env, { ...options, guest: report.vm?.boot.guest?.arch })
   if (typeof scope === 'string') {
     return { comparison: noComparison('error', `no baseline scope: ${scope}`) }
   }
@@ -129,6 +134,17 @@ async function compare(
     restored,
     scope
   }
+}
+
+/** What the image was made of (its inputs, the commit, its packages), timed in the log. */
+async function composition(report: Report, options: RegressionViewOptions) {
+  const started = Date.now()
+  const composed = await composeImage(report, { flake: options.flake, env: options.env })
+  const packages = Object.keys(composed?.packages ?? {}).length
+  options.log.info(
+    `What the image was made of: ${composed?.inputs?.length ?? 0} input(s), ${packages} package(s), read in ${Date.now() - started} ms${composed?.notes?.length ? ` (${composed.notes.join('; ')})` : ''}.`
+  )
+  return composed
 }
 
 function writeSafely(write: () => string, log: Log): string | undefined {

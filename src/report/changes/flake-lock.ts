@@ -17,8 +17,12 @@ interface LockFile {
 /** Inputs kept per lock: a lock with more is cut (a bound on what the baseline carries). */
 export const MAX_INPUTS = 200
 
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/g
+
+/** A lock's string, bounded and on one line (it reaches the log and the summary). */
 const text = (value: unknown): string | undefined =>
-  typeof value === 'string' && value ? value.slice(0, 500) : undefined
+  typeof value === 'string' && value ? value.replace(CONTROL, ' ').slice(0, 500) : undefined
 
 function inputOf(name: string, node: LockNode): FlakeInput | undefined {
   const locked = node.locked ?? {}
@@ -56,7 +60,7 @@ export function parseFlakeLock(lockText: string): FlakeInput[] {
   const queue: { path: string; key: string }[] = []
   const enqueue = (prefix: string, node: LockNode | undefined): void => {
     for (const [name, ref] of Object.entries(node?.inputs ?? {})) {
-      if (typeof ref === 'string') queue.push({ path: prefix + name, key: ref })
+      if (typeof ref === 'string') queue.push({ path: prefix + (text(name) ?? '?'), key: ref })
     }
   }
   enqueue('', nodes[lock.root ?? 'root'])

@@ -141,10 +141,30 @@ describe('compareWithBaseline', () => {
       )
       expect(comparison.regressions).toEqual([])
       expect(comparison.boot?.verdict).toBe('too-little-history')
+      // Both times in words, and a boot this far from the only earlier one is no "Nothing changed".
       expect(comparison.boot?.sentence).toBe(
-        `Boot ${now.toFixed(1)} s; too little history to judge: only 1 earlier passing run with TCG (3 needed).`
+        `Boot ${now.toFixed(1)} s, against ${then.toFixed(1)} s in the only earlier run with TCG: too little history to judge (3 needed).`
       )
+      expect(comparison.status).toBe('changed')
+      expect(comparison.changes?.map(c => [c.kind, c.regression])).toEqual([['boot-time', false]])
     }
+    // The issue's headline: 20.3 s after one run of 10.4 s.
+    const issue = compareWithBaseline(
+      baseline({ accel: 'tcg', history: history([10.4, 10.9], { accel: 'tcg' }) }),
+      baseline({ accel: 'tcg', bootSeconds: 20.3 }),
+      options
+    )
+    expect(issue.boot?.sentence).toBe(
+      'Boot 20.3 s, against 10.4 s and 10.9 s in the 2 earlier runs with TCG: too little history to judge (3 needed).'
+    )
+    expect(issue.detail).not.toContain('Nothing changed')
+    // Close to the earlier run: nothing changed, said so.
+    const close = compareWithBaseline(
+      baseline({ accel: 'tcg', history: history([10.4], { accel: 'tcg' }) }),
+      baseline({ accel: 'tcg', bootSeconds: 11.2 }),
+      options
+    )
+    expect(close.status).toBe('unchanged')
   })
 
   it('never judges a TCG boot against KVM runs, nor a UEFI boot against BIOS ones', () => {

@@ -36,7 +36,8 @@ describe('actionOutputs', () => {
       'report-dir': '/tmp/report',
       'artifact-id': '1234',
       'artifact-url': 'https://github.com/o/r/actions/runs/1/artifacts/1234',
-      regressions: '[]'
+      regressions: '[]',
+      changes: '{}'
     })
   })
 
