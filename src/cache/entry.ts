@@ -7,8 +7,8 @@ import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { nixError } from '../build/index.js'
+import { run } from '../process.js'
 import { nixFlags } from './actions-cache.js'
-import { runBounded } from './bounded-run.js'
 import { storeHash, type PathInfo } from './keys.js'
 
 export const MANIFEST = 'boot-image-vm-entry.json'
@@ -19,10 +19,7 @@ export interface EntryManifest {
   stored: string[]
   /** Paths the stored ones refer to that a substituter serves (not in the entry). */
   external: string[]
-  /**
-   * Stored paths outside the image's closure that a run uses too (the devshell's environment).
-   * Only a hint that the entry has them: the import takes what the restore's own evaluation finds.
-   */
+  /** Stored paths outside the image's closure that a run uses too (the devshell's environment). */
   keep?: string[]
 }
 
@@ -72,7 +69,7 @@ export async function writeEntry(
     for (let i = 0; i < manifest.stored.length && !failed; i += 200) {
       const to = `file://${dir}?compression=${compression}`
       const args = ['copy', ...nixFlags, '--to', to, ...manifest.stored.slice(i, i + 200)]
-      const copy = await runBounded(nixPath, args, { env, timeoutMs: deadline - Date.now() })
+      const copy = await run(nixPath, args, { env, timeoutMs: deadline - Date.now() })
       if (copy.timedOut) throw new Error('nix copy --to took too long')
       if (copy.exitCode !== 0) failed = copy.startError ?? (nixError(copy.stderr) || 'failed')
     }
@@ -113,21 +110,22 @@ export interface ImportOutcome {
 export const UNTRUSTED = /lacks a (?:valid )?signature|not a trusted user|trusted-users/i
 
 /**
- * Imports the stored paths this build uses (wanted, as the restore computed it): first the external
+ * Imports the stored paths this build uses (wanted; all when undefined): first the external
  * references from the substituters (`nix-store --realise`, as the build would), then the paths
- * with `nix copy --from … --no-recursive`. Bounded by deadline (epoch ms).
+ * with `nix copy --from … --no-recursive`. Bounded by deadline (epoch ms) and the stage's signal.
  */
 export async function importEntry(
   nixPath: string,
   dir: string,
-  wanted: Set<string>,
+  wanted: Set<string> | undefined,
   env: Record<string, string>,
-  deadline: number
+  deadline: number,
+  signal?: AbortSignal
 ): Promise<ImportOutcome> {
   const manifest = readManifest(dir)
   if (!manifest) return { imported: [], unused: [], error: 'the entry has no manifest' }
-  // Only what the restore computed this build uses: never what the entry's own manifest adds.
-  const use = (path: string): boolean => wanted.has(path)
+  const keep = new Set(manifest.keep ?? [])
+  const use = (path: string): boolean => !wanted || wanted.has(path) || keep.has(path)
   const imported = manifest.stored.filter(use)
   const unused = manifest.stored.filter(path => !use(path))
   const fail = (error: string): ImportOutcome => ({
@@ -139,8 +137,9 @@ export async function importEntry(
   const external = manifest.external.filter(use)
   if (imported.length && external.length) {
     const nixStore = join(dirname(nixPath), 'nix-store')
-    const realise = await runBounded(nixStore, ['--realise', ...external], {
+    const realise = await run(nixStore, ['--realise', ...external], {
       env,
+      signal,
       timeoutMs: deadline - Date.now()
     })
     if (realise.timedOut) return fail('fetching its references from the substituters took too long')
@@ -152,8 +151,9 @@ export async function importEntry(
   for (let i = 0; i < imported.length; i += 500) {
     const batch = imported.slice(i, i + 500)
     const args = ['copy', ...nixFlags, '--from', `file://${dir}`, '--no-check-sigs']
-    const copy = await runBounded(nixPath, [...args, '--no-recursive', ...batch], {
+    const copy = await run(nixPath, [...args, '--no-recursive', ...batch], {
       env,
+      signal,
       timeoutMs: deadline - Date.now()
     })
     if (copy.timedOut) return fail('the import (nix copy --from) took too long')

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path'
 import type { StageContext } from '../context.js'
 import type { NixInstallation } from '../model.js'
 import { evaluateDrvPath } from '../build/index.js'
-import { runBounded } from './bounded-run.js'
+import { MAX_QUERY_BYTES, run } from '../process.js'
 import { splitByKey, type EntryBasis } from './keys.js'
 
 export interface ReuseAnalysis {
@@ -61,9 +61,10 @@ async function nixStoreQuery(
   // Batches keep the argument list short on images with thousands of derivations.
   const items = args.slice(1)
   for (let i = 0; i < items.length; i += 500) {
-    const query = await runBounded(nixStore, [args[0], ...items.slice(i, i + 500)], {
+    const query = await run(nixStore, [args[0], ...items.slice(i, i + 500)], {
       env,
-      timeoutMs: deadline - Date.now()
+      timeoutMs: deadline - Date.now(),
+      maxBytes: MAX_QUERY_BYTES
     })
     if (query.exitCode !== 0) {
       throw new Error(
@@ -100,19 +101,6 @@ export function drvOutputs(
   )
 }
 
-/** A .drv's build closure, and every output and source in it: what a build of it can use. */
-export async function closureWanted(
-  nixPath: string,
-  drvPath: string,
-  env: Record<string, string>,
-  deadline: number
-): Promise<{ closure: string[]; wanted: string[] }> {
-  const closure = await drvClosure(nixPath, drvPath, env, deadline)
-  const drvs = closure.filter(path => path.endsWith('.drv'))
-  const outputs = await drvOutputs(nixPath, drvs, env, deadline)
-  return { closure, wanted: [...closure.filter(path => !path.endsWith('.drv')), ...outputs] }
-}
-
 /** Splits the image's closure by the two evaluations. */
 export async function analyseReuse(
   nixPath: string,
@@ -121,7 +109,16 @@ export async function analyseReuse(
   env: Record<string, string>,
   deadline: number
 ): Promise<ReuseAnalysis> {
-  const { closure, wanted } = await closureWanted(nixPath, drvPath, env, deadline)
+  const closure = await drvClosure(nixPath, drvPath, env, deadline)
+  const wanted = [
+    ...closure.filter(path => !path.endsWith('.drv')),
+    ...(await drvOutputs(
+      nixPath,
+      closure.filter(path => path.endsWith('.drv')),
+      env,
+      deadline
+    ))
+  ]
   if (otherDrvPath === drvPath) {
     return { basis: { kind: 'image', drvPath }, otherDrvPath, keyDependent: [], wanted }
   }

@@ -8,7 +8,6 @@ import type { BuildContext, BuildResult, NixInstallation } from '../model.js'
 import { buildImage, judgeBuilds } from '../build/index.js'
 import {
   cacheReport,
-  cacheSaveRefusal,
   cacheSaveState,
   devshellEnvPath,
   restoreImageCache,
@@ -89,7 +88,6 @@ function restoreCache(
         flake: inputs.flake,
         image: inputs.image,
         keyEnv,
-        devshell: inputs.devshell || undefined,
         buildDir: join(ctx.reportDir, 'build'),
         timeoutSeconds: inputs.cacheTimeoutSeconds
       },
@@ -111,15 +109,20 @@ async function describeCacheSave(
   const devshellUsed = Boolean(inputs.devshell) || buildContexts(inputs).includes('devshell')
   const envPath =
     devshellUsed && inputs.devshell
-      ? await devshellEnvPath(nix, `${inputs.flake}#${inputs.devshell}`, keyEnv, ctx.tempDir)
+      ? await devshellEnvPath(
+          nix,
+          `${inputs.flake}#${inputs.devshell}`,
+          keyEnv,
+          ctx.tempDir,
+          ctx.signal
+        )
       : undefined
   const state = cacheSaveState(restore, nix, {
     roots: [...builds.flatMap(b => (b.outPath ? [b.outPath] : [])), ...(envPath ? [envPath] : [])],
     drvPaths: builds.flatMap(b => (b.drvPath ? [b.drvPath] : [])),
     incomplete: builds.some(build => build.status !== 'passed'),
     maxSizeMiB: inputs.cacheMaxSizeMiB,
-    timeoutSeconds: inputs.cacheTimeoutSeconds,
-    refusal: cacheSaveRefusal(inputs.cacheSave, ctx.env.GITHUB_EVENT_NAME)
+    timeoutSeconds: inputs.cacheTimeoutSeconds
   })
   if (state) run.hooks.onCacheSave?.(state)
 }
