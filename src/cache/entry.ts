@@ -19,7 +19,10 @@ export interface EntryManifest {
   stored: string[]
   /** Paths the stored ones refer to that a substituter serves (not in the entry). */
   external: string[]
-  /** Stored paths outside the image's closure that a run uses too (the devshell's environment). */
+  /**
+   * Stored paths outside the image's closure that a run uses too (the devshell's environment).
+   * Only a hint that the entry has them: the import takes what the restore's own evaluation finds.
+   */
   keep?: string[]
 }
 
@@ -110,22 +113,22 @@ export interface ImportOutcome {
 export const UNTRUSTED = /lacks a (?:valid )?signature|not a trusted user|trusted-users/i
 
 /**
- * Imports the stored paths this build uses (wanted; all when undefined): first the external
+ * Imports the stored paths this build uses (wanted, as the restore computed it): first the external
  * references from the substituters (`nix-store --realise`, as the build would), then the paths
  * with `nix copy --from … --no-recursive`. Bounded by deadline (epoch ms) and the stage's signal.
  */
 export async function importEntry(
   nixPath: string,
   dir: string,
-  wanted: Set<string> | undefined,
+  wanted: Set<string>,
   env: Record<string, string>,
   deadline: number,
   signal?: AbortSignal
 ): Promise<ImportOutcome> {
   const manifest = readManifest(dir)
   if (!manifest) return { imported: [], unused: [], error: 'the entry has no manifest' }
-  const keep = new Set(manifest.keep ?? [])
-  const use = (path: string): boolean => !wanted || wanted.has(path) || keep.has(path)
+  // Only what the restore computed this build uses: never what the entry's own manifest adds.
+  const use = (path: string): boolean => wanted.has(path)
   const imported = manifest.stored.filter(use)
   const unused = manifest.stored.filter(path => !use(path))
   const fail = (error: string): ImportOutcome => ({

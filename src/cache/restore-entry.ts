@@ -6,6 +6,7 @@ import { TIMED_OUT, withDeadline } from '../deadline.js'
 import type { CacheResult, NixInstallation } from '../model.js'
 import { actionsCache, cacheLookup, quietly } from '../toolkit.js'
 import { CACHE_PATH, LOOKUP_TIMEOUT_MS, directoryBytes } from './actions-cache.js'
+import { devshellWanted } from './devshell-wanted.js'
 import { entryFileSizes, importEntry } from './entry.js'
 import { importedOutcome } from './import-outcome.js'
 import type { CacheRestore, CacheRestoreRequest } from './restore-types.js'
@@ -95,7 +96,10 @@ export async function downloadAndImport(
   }
   const bytesRestored = await directoryBytes(dir)
   const sizes = await entryFileSizes(dir)
+  // What this run computed it uses: the image's build closure and the devshell's, never more.
   const wanted = new Set(reuse.wanted)
+  for (const path of await devshellWanted(nix, env, request, { dir, deadline }, ctx))
+    wanted.add(path)
   const imported = await importEntry(nix.nixPath, dir, wanted, env, deadline, ctx.signal)
   await rm(dir, { recursive: true, force: true })
   const restored = { ...kept, matchedKey, bytesRestored }

@@ -101,6 +101,19 @@ export function drvOutputs(
   )
 }
 
+/** A .drv's build closure, and every output and source in it: what a build of it can use. */
+export async function closureWanted(
+  nixPath: string,
+  drvPath: string,
+  env: Record<string, string>,
+  deadline: number
+): Promise<{ closure: string[]; wanted: string[] }> {
+  const closure = await drvClosure(nixPath, drvPath, env, deadline)
+  const drvs = closure.filter(path => path.endsWith('.drv'))
+  const outputs = await drvOutputs(nixPath, drvs, env, deadline)
+  return { closure, wanted: [...closure.filter(path => !path.endsWith('.drv')), ...outputs] }
+}
+
 /** Splits the image's closure by the two evaluations. */
 export async function analyseReuse(
   nixPath: string,
@@ -109,16 +122,7 @@ export async function analyseReuse(
   env: Record<string, string>,
   deadline: number
 ): Promise<ReuseAnalysis> {
-  const closure = await drvClosure(nixPath, drvPath, env, deadline)
-  const wanted = [
-    ...closure.filter(path => !path.endsWith('.drv')),
-    ...(await drvOutputs(
-      nixPath,
-      closure.filter(path => path.endsWith('.drv')),
-      env,
-      deadline
-    ))
-  ]
+  const { closure, wanted } = await closureWanted(nixPath, drvPath, env, deadline)
   if (otherDrvPath === drvPath) {
     return { basis: { kind: 'image', drvPath }, otherDrvPath, keyDependent: [], wanted }
   }

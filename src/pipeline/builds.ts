@@ -8,6 +8,7 @@ import type { BuildContext, BuildResult, NixInstallation } from '../model.js'
 import { buildImage, judgeBuilds } from '../build/index.js'
 import {
   cacheReport,
+  cacheSaveRefusal,
   cacheSaveState,
   devshellEnvPath,
   restoreImageCache,
@@ -88,6 +89,7 @@ function restoreCache(
         flake: inputs.flake,
         image: inputs.image,
         keyEnv,
+        devshell: inputs.devshell || undefined,
         buildDir: join(ctx.reportDir, 'build'),
         timeoutSeconds: inputs.cacheTimeoutSeconds
       },
@@ -122,7 +124,8 @@ async function describeCacheSave(
     drvPaths: builds.flatMap(b => (b.drvPath ? [b.drvPath] : [])),
     incomplete: builds.some(build => build.status !== 'passed'),
     maxSizeMiB: inputs.cacheMaxSizeMiB,
-    timeoutSeconds: inputs.cacheTimeoutSeconds
+    timeoutSeconds: inputs.cacheTimeoutSeconds,
+    refusal: cacheSaveRefusal(inputs.cacheSave, ctx.env.GITHUB_EVENT_NAME)
   })
   if (state) run.hooks.onCacheSave?.(state)
 }
