@@ -174,6 +174,8 @@ export function cacheSaveState(
     incomplete?: boolean
     maxSizeMiB: number
     timeoutSeconds: number
+    /** Why this run's event or input cache-save forbids the save (save-policy.ts). */
+    refusal?: string
   }
 ): CacheSaveState | undefined {
   if (!restore.key || !restore.dir || !restore.reuse || !restore.drvPath) return undefined
@@ -183,7 +185,7 @@ export function cacheSaveState(
     hit: restore.hit,
     skip: restore.serviceDown
       ? 'the cache service failed during the restore; not trying again'
-      : restore.refused,
+      : (restore.refused ?? parts.refusal),
     dir: restore.dir,
     nixPath: nix.nixPath,
     nixEnv: nix.env,
