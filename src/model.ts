@@ -169,10 +169,13 @@ export interface KvmCheck {
 }
 
 export interface BootMilestone {
-  name: 'firmware' | 'kernel' | 'init' | 'network' | 'sshd' | 'ready'
+  /** init: the initrd (NixOS's stage 1); system: the real root's init (NixOS's stage 2, systemd). */
+  name: 'firmware' | 'kernel' | 'init' | 'system' | 'network' | 'sshd' | 'ready'
   /** Seconds since QEMU started. */
   seconds: number
   line?: string
+  /** What the console called it, when a named marker showed it ("NixOS stage 1", "multi-user"). */
+  label?: string
 }
 
 export interface BootResult {
@@ -188,6 +191,18 @@ export interface BootResult {
   screenshots: string[]
   /** A panic (or similar) line from the console that ended the boot early. */
   panic?: string
+  /** What the console showed that ended the boot early (src/vm/console-failures.ts). */
+  consoleFailure?: ConsoleFailureRecord
+}
+
+/** A boot ended by its console: what kind, the cause in one line, the console around it. */
+export interface ConsoleFailureRecord {
+  kind: 'panic' | 'nixos-stage-1' | 'emergency-mode' | 'reboot' | 'silent-kernel'
+  cause: string
+  /** When the console showed it: seconds since QEMU started. */
+  seconds: number
+  /** The console lines around the one that decided (untrusted text, capped). */
+  excerpt: string
 }
 
 export interface ProbeSpec {

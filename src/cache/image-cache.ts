@@ -74,21 +74,20 @@ async function entryKeys(
   request: CacheRestoreRequest,
   drvs: { drvPath: string; otherDrvPath: string },
   env: Record<string, string>,
-  deadline: number,
-  signal: AbortSignal
+  deadline: number
 ): Promise<{ reuse: ReuseAnalysis; key: string; restoreKeys: string[] }> {
   const reuse = await analyseReuse(nix.nixPath, drvs.drvPath, drvs.otherDrvPath, env, deadline)
   const system = await run(
     nix.nixPath,
     ['eval', ...nixFlags, '--raw', '--impure', '--expr', 'builtins.currentSystem'],
-    { env, signal }
+    { env }
   )
   const keys = cacheKeys({
     system: system.exitCode === 0 ? system.stdout.trim() : 'unknown-system',
     installable: `${request.flake}#${request.image}`,
     basis: reuse.basis,
     nixVersion: nix.version,
-    flakeLockHash: await flakeLockHash(nix, request.flake, env, signal)
+    flakeLockHash: await flakeLockHash(nix, request.flake, env)
   })
   return { reuse, ...keys }
 }
@@ -136,8 +135,7 @@ export async function restoreImageCache(
       request,
       { drvPath, otherDrvPath: evaluated.otherDrvPath },
       env,
-      deadline,
-      ctx.signal
+      deadline
     )
     const substituters = (await substituterConfig(
       nix.nixPath,

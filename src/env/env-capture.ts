@@ -28,8 +28,6 @@ export interface CaptureOptions {
   tempDir: string
   cwd?: string
   debug?: (message: string) => void
-  /** The stage's abort signal: it ends the capture's nix calls. */
-  signal?: AbortSignal
 }
 
 /** The first executable `nix` on a PATH, as a shell's `command -v nix` would find it. */
@@ -81,17 +79,19 @@ interface Probe {
   configShow: string[]
   cwd: string
   request: CaptureRequest
-  signal?: AbortSignal
 }
 
 /** One context's settings and .drv, in parallel. */
 async function probeNix(p: Probe) {
   const [config, evaluation] = await Promise.all([
-    run(p.nix.path, [...p.configShow, '--json'], { env: p.env, cwd: p.cwd, signal: p.signal }),
+    run(p.nix.path, [...p.configShow, '--json'], { env: p.env, cwd: p.cwd }),
     run(
       p.nix.path,
       ['eval', '--raw', '--impure', `${p.request.flake}#${p.request.image}.drvPath`],
-      { env: p.env, cwd: p.cwd, signal: p.signal }
+      {
+        env: p.env,
+        cwd: p.cwd
+      }
     )
   ])
   let settings: Record<string, string> = {}
@@ -168,11 +168,10 @@ export async function captureContexts(
   ])
   await mkdir(options.tempDir, { recursive: true })
   const scratch = await mkdtemp(join(options.tempDir, 'env-capture-'))
-  const shared = { cwd, known, signal: options.signal }
   try {
     const [host, devshell] = await Promise.all([
-      captureHost(nix, request, { env: hostEnv, ...shared }),
-      captureDevshell(nix, request, { hostEnv, scratch, userTmp, debug: options.debug, ...shared })
+      captureHost(nix, request, hostEnv, cwd, known),
+      captureDevshell(nix, request, { hostEnv, scratch, userTmp, cwd, known, debug: options.debug })
     ])
     // The build directory is named after the image's derivation: take it from either context.
     const name = drvName(host.drvPath ?? devshell.drvPath ?? `${request.image}.drv`)
@@ -199,9 +198,10 @@ const NO_BUILD_DIR = { buildDir: null, builderDir: null, socketHeadroom: null, b
 async function captureHost(
   nix: NixInstallation,
   request: CaptureRequest,
-  o: { env: Record<string, string>; cwd: string; known: Known; signal?: AbortSignal }
+  env: Record<string, string>,
+  cwd: string,
+  known: Known
 ): Promise<ContextCapture> {
-  const { env, cwd, known } = o
   const started = Date.now()
   const onPath = await resolveOnPath(env.PATH, cwd)
   const identity = await identify(null, nix, known)
@@ -212,8 +212,7 @@ async function captureHost(
     nix: identity,
     configShow: nix.capabilities.configShow,
     cwd,
-    request,
-    signal: o.signal
+    request
   })
   const tmp = env.TMPDIR || '/tmp'
   const tmpdir: TmpdirFacts = {
@@ -236,7 +235,6 @@ interface DevshellOptions {
   cwd: string
   known: Known
   debug?: (message: string) => void
-  signal?: AbortSignal
 }
 
 async function captureDevshell(
@@ -249,8 +247,7 @@ async function captureDevshell(
   o.debug?.(`nix develop ${installable} -c env -0 (TMPDIR=${o.scratch})`)
   const entered = await run(nix.nixPath, ['develop', installable, '-c', 'env', '-0'], {
     env: { ...o.hostEnv, TMPDIR: o.scratch },
-    cwd: o.cwd,
-    signal: o.signal
+    cwd: o.cwd
   })
   const realEnv = entered.exitCode === 0 ? parseEnv0(entered.stdout) : {}
   const scratchPrefix = new RegExp(escapeRegExp(o.scratch) + '(?=/|:|$)', 'g')

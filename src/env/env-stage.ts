@@ -36,8 +36,7 @@ export async function diffBuildEnvironment(
     captures = await captureContexts(nix, request, {
       env: ctx.env,
       tempDir: ctx.tempDir,
-      debug: message => ctx.log.debug(message),
-      signal: ctx.signal
+      debug: message => ctx.log.debug(message)
     })
   } catch (error) {
     return captureFailed(dir, errorMessage(error), started, ctx.secrets)

@@ -44,7 +44,8 @@ function annotateBoot(report: Report, log: Log): void {
   const boot = report.vm?.boot
   if (boot?.status !== 'failed') return
   const parts = [boot.error ?? 'The image did not boot to a working SSH server.']
-  if (boot.panic) parts.push(`Console: ${boot.panic}`)
+  const quoted = boot.consoleFailure?.excerpt ?? boot.panic
+  if (quoted) parts.push(`Console:\n${quoted}`)
   parts.push('See vm/serial.log and vm/*.png in the artifact.')
   log.error(clip(parts.join('\n')), { title: 'Boot failed' })
 }

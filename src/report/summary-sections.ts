@@ -201,10 +201,11 @@ export function bootSection(report: Report): string {
     facts.push(`- Host key printed on the console: ${codeCell(boot.consoleHostKeyFingerprint)}`)
   lines.push(facts.join('\n'))
   if (boot.error) lines.push(`**Error:** ${escapeCell(boot.error, 1000)}`)
-  if (boot.panic) lines.push('The console said, before the boot ended:\n\n' + fence(boot.panic))
+  const quoted = boot.consoleFailure?.excerpt ?? boot.panic
+  if (quoted) lines.push('The console said, before the boot ended:\n\n' + fence(quoted))
   if (boot.timeline.length) {
     const rows = boot.timeline.map(m => [
-      m.name,
+      m.label ? `${m.name} (${escapeCell(m.label, 40)})` : m.name,
       m.seconds.toFixed(1),
       m.line ? codeCell(m.line, 160) : ''
     ])

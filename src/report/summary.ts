@@ -98,7 +98,8 @@ function lead(report: Report): string {
     case 'boot-failed': {
       const boot = report.vm?.boot
       const parts = [boot?.error ? `The image did not boot: ${escapeCell(boot.error, 1000)}` : '']
-      if (boot?.panic) parts.push(fence(boot.panic))
+      const quoted = boot?.consoleFailure?.excerpt ?? boot?.panic
+      if (quoted) parts.push(fence(quoted))
       return parts.filter(Boolean).join('\n\n')
     }
     case 'probe-failed': {

@@ -209,7 +209,6 @@ export async function installNix(
   }
   const result = await run('sh', [scriptPath, ...flags], {
     env: { ...ctx.env, USER: user || 'root' },
-    signal: ctx.signal,
     onStdoutLine: keep,
     onStderrLine: keep
   })

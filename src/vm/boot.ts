@@ -1,17 +1,34 @@
 // One boot attempt: start a Machine under one accelerator and wait for SSH, raced against QEMU
-// exiting, a panic line, cancellation and (under KVM) a watchdog for a KVM that cannot run guests.
+// exiting, a console that shows the boot cannot go on (a panic, NixOS's stage-1 prompt, emergency
+// mode, a reboot, a silent kernel: console-failures.ts), cancellation and (under KVM) a watchdog
+// for a KVM that cannot run guests.
 import type { StageContext } from '../context.js'
-import type { Accelerator } from '../model.js'
+import type { Accelerator, ConsoleFailureRecord } from '../model.js'
 import type { Firmware } from '../inputs.js'
 import { publicKeyLine } from '../key.js'
+import {
+  ConsoleWatch,
+  findConsoleFailure,
+  quoteConsole,
+  type ConsoleFailure
+} from './console-failures.js'
 import { kvmFailureFromOutput } from './kvm.js'
 import { Machine, describeExit, type MachineExit } from './machine.js'
 import type { OvmfFiles } from './qemu.js'
 import { waitForSsh, type SshSession } from './ssh.js'
-import { findPanic, isSshdLine } from './timeline.js'
+import { isSshdLine } from './timeline.js'
 
 /** Under KVM, a console that stays silent this long counts as a KVM that cannot run the guest. */
 export const KVM_SILENT_CONSOLE_SECONDS = 8
+
+/** Lines a console failure's own lines are given to arrive (the prompt after stage 1's error). */
+export const CONSOLE_SETTLE_MS = 2_000
+
+/**
+ * A kernel silent this long after the bootloader handed over never reached the serial console.
+ * Generous under TCG: a NixOS ISO without console=ttyS0 boots to SSH in minutes there.
+ */
+export const SILENT_KERNEL_SECONDS: Record<Accelerator, number> = { kvm: 120, tcg: 300 }
 
 export interface BootAttemptOptions {
   accel: Accelerator
@@ -42,7 +59,15 @@ export type BootOutcome =
   | { kind: 'port-taken' }
   /** KVM could not run the guest: the caller may retry under TCG. */
   | { kind: 'kvm-failed'; reason: string }
-  | { kind: 'failed'; error: string; panic?: string }
+  | FailedOutcome
+
+/** A failed boot, with the panic line and what the console showed when the console ended it. */
+interface FailedOutcome {
+  kind: 'failed'
+  error: string
+  panic?: string
+  console?: ConsoleFailureRecord
+}
 
 /** Starts the machine (always returned, for teardown) and waits until SSH runs a command. */
 export async function bootAttempt(
@@ -106,8 +131,7 @@ async function startMachine(
 }
 
 /** What ends the wait for SSH before its deadline. */
-type Stop =
-  { kind: 'kvm-failed'; reason: string } | { kind: 'failed'; error: string; panic?: string }
+type Stop = { kind: 'kvm-failed'; reason: string } | FailedOutcome
 
 interface StopWatch {
   /** Settles with the first stop. */
@@ -118,7 +142,10 @@ interface StopWatch {
   dispose: () => void
 }
 
-/** Watches for what makes waiting for SSH pointless: a panic, QEMU exiting, a cancel, KVM failing. */
+/**
+ * Watches for what makes waiting for SSH pointless: a console failure, QEMU exiting, a cancel, KVM
+ * failing.
+ */
 function watchForStops(machine: Machine, accel: Accelerator, signal: AbortSignal): StopWatch {
   let stop: Stop | undefined
   let trigger: (value: Stop) => void = () => {}
@@ -129,10 +156,9 @@ function watchForStops(machine: Machine, accel: Accelerator, signal: AbortSignal
       resolve(value)
     }
   })
-  const unsubscribe = machine.onLine(line => {
-    const panic = findPanic(line.text)
-    if (panic) trigger({ kind: 'failed', error: `the guest panicked: ${panic}`, panic })
-  })
+  const consoleWatch = watchConsole(machine, accel, failure =>
+    trigger(consoleStop(machine, failure))
+  )
   void machine.exited.then(exit => trigger(exitStop(machine, exit, accel)))
   const onAbort = (): void => trigger({ kind: 'failed', error: 'cancelled before SSH answered' })
   if (signal.aborted) onAbort()
@@ -140,27 +166,68 @@ function watchForStops(machine: Machine, accel: Accelerator, signal: AbortSignal
   const watchdog = accel === 'kvm' ? kvmWatchdog(machine, trigger) : undefined
   const dispose = (): void => {
     if (watchdog) clearInterval(watchdog)
-    unsubscribe()
+    consoleWatch.dispose()
     signal.removeEventListener('abort', onAbort)
   }
   return { stopped, current: () => stop, dispose }
 }
 
-/** Why QEMU exiting before SSH answered failed the boot: KVM, a panic, or QEMU's last word. */
+/**
+ * Feeds the console to a ConsoleWatch (the lines so far, then each as it arrives, and a clock for
+ * a silent kernel); reports its failure once the lines after it have had CONSOLE_SETTLE_MS.
+ */
+function watchConsole(
+  machine: Machine,
+  accel: Accelerator,
+  report: (failure: ConsoleFailure) => void
+): { dispose: () => void } {
+  const watch = new ConsoleWatch()
+  let settle: NodeJS.Timeout | undefined
+  const seen = (failure: ConsoleFailure | undefined): void => {
+    if (failure && !settle) settle = setTimeout(() => report(failure), CONSOLE_SETTLE_MS)
+  }
+  for (const line of [...machine.lines]) seen(watch.push(line))
+  const unsubscribe = machine.onLine(line => seen(watch.push(line)))
+  const clock = setInterval(() => {
+    if (machine.running)
+      seen(watch.silence(machine.secondsSinceStart(), SILENT_KERNEL_SECONDS[accel]))
+  }, 5_000)
+  return {
+    dispose: () => {
+      unsubscribe()
+      clearInterval(clock)
+      if (settle) clearTimeout(settle)
+    }
+  }
+}
+
+/** The failed outcome a console failure means: its cause, and the console quoted around it. */
+function consoleStop(machine: Machine, failure: ConsoleFailure, prefix = ''): FailedOutcome {
+  return {
+    kind: 'failed',
+    error: prefix + failure.cause,
+    panic: failure.kind === 'panic' ? failure.line.text.trim() : undefined,
+    console: {
+      kind: failure.kind,
+      cause: failure.cause,
+      seconds: Math.round(failure.line.seconds * 10) / 10,
+      excerpt: quoteConsole(machine.lines, failure.line)
+    }
+  }
+}
+
+/** Why QEMU exiting before SSH answered failed the boot: KVM, the console, or QEMU's last word. */
 function exitStop(machine: Machine, exit: MachineExit, accel: Accelerator): Stop {
   const stderr = machine.stderr
   const kvm = accel === 'kvm' ? kvmFailureFromOutput(stderr) : undefined
   if (kvm) return { kind: 'kvm-failed', reason: kvm }
-  const panic = machine.lines.map(line => findPanic(line.text)).find(Boolean)
+  const said =
+    `QEMU exited (${describeExit(exit)}) after ${machine.secondsSinceStart().toFixed(1)} s, ` +
+    `before SSH answered`
+  const failure = findConsoleFailure(machine.lines)
+  if (failure) return consoleStop(machine, failure, `${said}; `)
   const last = stderr.trim().split('\n').pop()
-  return {
-    kind: 'failed',
-    error:
-      `QEMU exited (${describeExit(exit)}) after ${machine.secondsSinceStart().toFixed(1)} s, ` +
-      `before SSH answered` +
-      (panic ? `; the guest panicked: ${panic}` : last ? `: ${last}` : ''),
-    panic
-  }
+  return { kind: 'failed', error: said + (last ? `: ${last}` : '') }
 }
 
 /** The wait for SSH failed and nothing stopped it early: why, and the console's last line. */

@@ -104,6 +104,7 @@ export async function runVm(request: VmRequest, ctx: StageContext): Promise<VmSt
         boot.error += ` (input 'boot-timeout' is ${request.bootTimeoutSeconds} s)`
       }
       if (outcome.panic) boot.panic = outcome.panic
+      if (outcome.console) boot.consoleFailure = outcome.console
       ctx.log.error(boot.error, { title: 'Boot failed' })
       await screenshot('failure')
       return result

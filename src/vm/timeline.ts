@@ -10,20 +10,38 @@ export interface ConsoleLine {
 type Phase = BootMilestone['name']
 
 /** The phases in boot order; also the words of the console hook. */
-const PHASES: Phase[] = ['firmware', 'kernel', 'init', 'network', 'sshd', 'ready']
+const PHASES: Phase[] = ['firmware', 'kernel', 'init', 'system', 'network', 'sshd', 'ready']
 
 /**
  * The documented hook (README, "Boot timeline"): an image may print `boot-image-vm: <phase>` on
  * its console (after a kernel timestamp or not, anything may follow the phase) to mark a phase
  * itself. Its own word wins over what the line patterns below guess.
  */
-const HOOK = /^(?:\[[^\]]*\]\s*)?boot-image-vm: (firmware|kernel|init|network|sshd|ready)(?![\w-])/
+const HOOK =
+  /^(?:\[[^\]]*\]\s*)?boot-image-vm: (firmware|kernel|init|system|network|sshd|ready)(?![\w-])/
 
-/** What real systems print at each phase: firmware, Linux, systemd, OpenSSH, dropbear, getty. */
-const MILESTONES: [Phase, RegExp][] = [
+/** One way a console shows a phase: the pattern, and what the console calls it when it is not generic. */
+type Milestone = [Phase, RegExp, string?]
+
+/**
+ * What real systems print at each phase: firmware, Linux, NixOS's stage 1 and stage 2 markers,
+ * systemd (its `Welcome to <OS>!` banner, in the initrd or the real root), OpenSSH, dropbear,
+ * NixOS's login banner, getty. NixOS boots with loglevel=4, which hides most kernel lines: its own
+ * markers and systemd's carry its timeline. `Welcome to` counts only in systemd's banner form
+ * (a line of its own ending in `!`; not GRUB's, not emergency mode's) and NixOS's `<<< … >>>`.
+ */
+const MILESTONES: Milestone[] = [
   ['firmware', /SeaBIOS|iPXE|ISOLINUX|SYSLINUX|GRUB|GNU GRUB|Booting `|UEFI|BdsDxe|EFI stub/i],
   ['kernel', /Linux version \d/],
-  ['init', /Run \/init|Run \/\S*init as init process|systemd\[1\]:|Welcome to (?!GRUB)/],
+  ['init', /<<< ?NixOS Stage 1 ?>>>/, 'NixOS stage 1'],
+  ['init', /^Welcome to [^!]*\(Initrd\)!/, 'systemd in the initrd'],
+  ['init', /Run \/init|Run \/\S*init as init process/],
+  ['system', /<<< ?NixOS Stage 2 ?>>>/, 'NixOS stage 2'],
+  [
+    'system',
+    /^Welcome to (?!GRUB!|emergency mode|rescue mode)(?![^!]*\(Initrd\)!)[^!]*!/,
+    'systemd'
+  ],
   [
     'network',
     /DHCP lease|DHCPv4 address|lease of \d|network up|Reached target Network\b|Reached target network\.target\b/
@@ -32,14 +50,36 @@ const MILESTONES: [Phase, RegExp][] = [
     'sshd',
     /Server listening on|Started .*OpenSSH|Started .*OpenBSD Secure Shell|Started .*SSH Daemon|Started sshd|Started ssh\.service|dropbear.*(started|Running in background|Not backgrounding)/i
   ],
-  ['ready', /\blogin: |Reached target Multi-User|Reached target .*Multi-User/]
+  [
+    'ready',
+    /Reached target (?:multi-user\.target - )?Multi-User System|Reached target multi-user\.target/,
+    'multi-user'
+  ],
+  ['ready', /<<< Welcome to NixOS .*>>>/, 'NixOS login banner'],
+  ['ready', /\blogin: /]
 ]
 
 /**
  * Only when nothing above matched: the kernel's last word before it starts init (every Linux
- * prints it, whatever the init).
+ * prints it, whatever the init), and systemd's own lines.
  */
-const FALLBACKS: [Phase, RegExp][] = [['init', /Freeing unused kernel (image \(initmem\) )?memory/]]
+const FALLBACKS: Milestone[] = [
+  ['init', /Freeing unused kernel (image \(initmem\) )?memory/],
+  ['system', /systemd\[1\]:/]
+]
+
+/**
+ * systemd gave up on the boot and entered emergency or rescue mode: nothing after it is a
+ * milestone (emergency mode still reaches `Network`). Also the line that ends the boot
+ * (console-failures.ts).
+ */
+const EMERGENCY =
+  /Reached target (?:[\w@.-]+\.target - )?(?:Emergency|Rescue) Mode\b|\b(?:You are in|Welcome to) (?:emergency|rescue) mode\b/
+
+/** Whether systemd enters emergency or rescue mode on this line. */
+export function isEmergencyEntry(text: string): boolean {
+  return EMERGENCY.test(text)
+}
 
 /** The phase the image itself marks on this line with the hook, if any. */
 export function hookPhase(text: string): Phase | undefined {
@@ -55,26 +95,44 @@ export function isSshdLine(text: string): boolean {
   )
 }
 
-/** The first line of each milestone, in the order the milestones occur in a boot. */
-export function bootTimeline(lines: ConsoleLine[]): BootMilestone[] {
+/**
+ * The first line of each milestone, in the order the milestones occur in a boot; nothing after
+ * systemd entered emergency or rescue mode counts.
+ */
+export function bootTimeline(all: ConsoleLine[]): BootMilestone[] {
+  const end = all.findIndex(line => isEmergencyEntry(line.text))
+  const lines = end < 0 ? all : all.slice(0, end)
   const milestones: BootMilestone[] = []
   for (const name of PHASES) {
-    const found =
-      lines.find(line => hookPhase(line.text) === name) ??
-      firstMatch(lines, MILESTONES, name) ??
-      firstMatch(lines, FALLBACKS, name)
-    if (found) milestones.push({ name, seconds: found.seconds, line: found.text.trim() })
+    const hooked = lines.find(line => hookPhase(line.text) === name)
+    const found = hooked
+      ? { line: hooked }
+      : (firstMatch(lines, MILESTONES, name) ?? firstMatch(lines, FALLBACKS, name))
+    if (!found) continue
+    const { line, label } = found
+    milestones.push({
+      name,
+      seconds: line.seconds,
+      line: line.text.trim(),
+      ...(label ? { label } : {})
+    })
   }
   return milestones.sort((a, b) => a.seconds - b.seconds)
 }
 
+/** The earliest line that any of the phase's patterns matches, with what that pattern calls it. */
 function firstMatch(
   lines: ConsoleLine[],
-  patterns: [Phase, RegExp][],
+  patterns: Milestone[],
   name: Phase
-): ConsoleLine | undefined {
-  const pattern = patterns.find(([phase]) => phase === name)?.[1]
-  return pattern && lines.find(line => pattern.test(line.text))
+): { line: ConsoleLine; label?: string } | undefined {
+  const mine = patterns.filter(([phase]) => phase === name)
+  if (!mine.length) return undefined
+  for (const line of lines) {
+    const hit = mine.find(([, pattern]) => pattern.test(line.text))
+    if (hit) return { line, label: hit[2] }
+  }
+  return undefined
 }
 
 const PANIC =

@@ -120,6 +120,32 @@ describe('renderSummary: what explains the verdict', () => {
     expect(summary).toContain('`vm/boot-failed.png`')
   })
 
+  it('leads a boot the console ended with its cause and the console quoted, named milestones', () => {
+    const report = failedReport('boot-failed')
+    const cause =
+      'NixOS stage 1 failed: stage 2 init script (/mnt-root/nix/store/abc-nixos-system/init) not found'
+    report.vm!.boot = {
+      ...report.vm!.boot,
+      error: cause,
+      panic: undefined,
+      consoleFailure: {
+        kind: 'nixos-stage-1',
+        cause,
+        seconds: 12.5,
+        excerpt: 'mounting /dev/vda2 on /...\n```\n*) to ignore the error and continue'
+      },
+      timeline: [
+        { name: 'init', seconds: 9, line: '<<< NixOS Stage 1 >>>', label: 'NixOS stage 1' }
+      ]
+    }
+    const summary = renderSummary(report)
+    const first = summary.slice(0, 1500)
+    expect(first).toContain(`The image did not boot: ${cause}`)
+    // Fenced with a fence longer than any run of backticks in the console.
+    expect(first).toContain('````text\nmounting /dev/vda2 on /...\n```\n*) to ignore')
+    expect(summary).toContain('| init (NixOS stage 1) | 9.0 |')
+  })
+
   it('shows the KVM check, probes, test and upload of a passing run', () => {
     const summary = renderSummary(passedReport())
     expect(summary).toContain('KVM check: KVM runs a guest: ran a guest')

@@ -157,8 +157,6 @@ describe('udevAbsence and kvmOutcome (the decision)', () => {
     exitCode: 1,
     stdout: '',
     stderr: '',
-    timedOut: false,
-    aborted: false,
     ...over
   })
   it.each([

@@ -65,38 +65,84 @@ describe('bootTimeline', () => {
       'firmware',
       'kernel',
       'init',
+      'system',
       'network',
       'sshd',
       'ready'
     ])
     const line = (name: string): string | undefined => timeline.find(m => m.name === name)?.line
     expect(line('init')).toMatch(/Run \/init as init process/)
+    // The busybox initramfs hands over to the real root's systemd: its banner starts `system`.
+    expect(line('system')).toBe('Welcome to Debian GNU/Linux 12 (bookworm)!')
     expect(line('network')).toBe('[  OK  ] Reached target network.target - Network.')
     expect(line('sshd')).toBe('[  OK  ] Started ssh.service - OpenBSD Secure Shell server.')
     expect(line('ready')).toMatch(/Reached target multi-user\.target|login: /)
   })
 
-  it('recognises a systemd guest (NixOS)', () => {
+  it('reads a NixOS boot from its own markers and systemd, with loglevel=4 hiding the kernel', () => {
     const lines = [
       'SeaBIOS (version 1.16.2-debian-1.16.2-1)',
-      'ISOLINUX 6.04 20200816 ETCD Copyright (C) 1994-2015 H. Peter Anvin et al',
-      '[    0.000000] Linux version 6.6.30 (nixbld@localhost) (gcc (GCC) 13.2.0) #1-NixOS SMP',
-      '<<< Welcome to NixOS 24.05.20240601.abcdef (x86_64) >>>',
-      '[    5.120000] systemd[1]: Started Journal Service.',
+      '<<< NixOS Stage 1 >>>',
+      'loading module virtio_net...',
+      '<<< NixOS Stage 2 >>>',
+      'running activation script...',
+      'starting systemd...',
+      'Welcome to NixOS 24.05 (Uakari)!',
       '[  OK  ] Reached target Network.',
       '[  OK  ] Started SSH Daemon.',
       '[  OK  ] Reached target Multi-User System.',
+      '<<< Welcome to NixOS 24.05.20240601.abcdef (x86_64) - ttyS0 >>>',
       'nixos login: '
     ].map((text, index) => ({ seconds: index, text }))
     const timeline = bootTimeline(lines)
-    expect(timeline.map(m => [m.name, m.seconds])).toEqual([
-      ['firmware', 0],
-      ['kernel', 2],
-      ['init', 3],
-      ['network', 5],
-      ['sshd', 6],
-      ['ready', 7]
+    expect(timeline.map(m => [m.name, m.seconds, m.label])).toEqual([
+      ['firmware', 0, undefined],
+      ['init', 1, 'NixOS stage 1'],
+      ['system', 3, 'NixOS stage 2'],
+      ['network', 7, undefined],
+      ['sshd', 8, undefined],
+      ['ready', 9, 'multi-user']
     ])
+  })
+
+  it('takes NixOS’s login banner as ready, and systemd’s banner in the initrd as init', () => {
+    const lines = [
+      'Welcome to NixOS 24.11 (Vicuna) (Initrd)!',
+      '[  OK  ] Reached target Initrd Root Device.',
+      'Welcome to NixOS 24.11 (Vicuna)!',
+      '<<< Welcome to NixOS 24.11.1234.abcdef (x86_64) - ttyS0 >>>'
+    ].map((text, index) => ({ seconds: index, text }))
+    expect(bootTimeline(lines).map(m => [m.name, m.label])).toEqual([
+      ['init', 'systemd in the initrd'],
+      ['system', 'systemd'],
+      ['ready', 'NixOS login banner']
+    ])
+  })
+
+  it('counts `Welcome to` only in systemd’s and NixOS’s forms', () => {
+    for (const text of [
+      'Welcome to GRUB!',
+      'Welcome to emergency mode! After logging in, type "journalctl -xb" to view',
+      'Welcome to the BusyBox shell',
+      'ftp> Welcome to the server, anonymous'
+    ]) {
+      const phases = bootTimeline([{ seconds: 1, text }]).map(m => m.name)
+      expect(
+        phases.filter(name => name !== 'firmware'),
+        text
+      ).toEqual([])
+    }
+  })
+
+  it('counts nothing after systemd entered emergency mode (it still reaches Network)', () => {
+    const lines = [
+      '<<< NixOS Stage 2 >>>',
+      '[FAILED] Failed to mount /home.',
+      '[  OK  ] Reached target Emergency Mode.',
+      '[  OK  ] Reached target Network.',
+      'You are in emergency mode. After logging in, type "journalctl -xb" to view'
+    ].map((text, index) => ({ seconds: index, text }))
+    expect(bootTimeline(lines).map(m => m.name)).toEqual(['system'])
   })
 
   it('is empty for a silent console', () => {
@@ -180,6 +226,7 @@ describe('what real systems print, without the hook', () => {
       'firmware',
       'kernel',
       'init',
+      'system',
       'network',
       'sshd',
       'ready'
