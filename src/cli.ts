@@ -170,8 +170,9 @@ function cancelOnSignals(): AbortSignal {
   const cancel = new AbortController()
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
+      // Each run() ends its own child on the abort; a second signal is the last resort.
+      if (cancel.signal.aborted) signalChildren('SIGKILL')
       cancel.abort()
-      signalChildren('SIGTERM')
     })
   }
   return cancel.signal

@@ -80,11 +80,14 @@ function makeRunDirs(): { reportDir: string; tempDir: string } {
 function cancelOnSignals(): AbortSignal {
   const cancel = new AbortController()
   const onSignal = (signal: NodeJS.Signals): void => {
+    // The runner's second signal (SIGTERM, 7.5 s after its SIGINT): the last resort for whatever
+    // no owner has ended by now (the toolkit's own processes, a child deaf to SIGTERM).
+    if (cancel.signal.aborted) return void signalChildren('SIGKILL')
     core.warning(`Received ${signal}: stopping the current stage and writing the report.`)
     // Written at once: should the runner SIGKILL main before it delivers, post knows why.
     core.saveState(STATE.cancelled, 'true')
+    // Each run() ends its own child on this (SIGTERM to its group, SIGKILL 5 s later).
     cancel.abort()
-    signalChildren('SIGTERM')
   }
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)

@@ -84,13 +84,11 @@ async function runStages(
   if (!setup.ok || !nix || ctx.signal.aborted || qemuFailed(run)) return endRun(run)
 
   const keyEnv = { [inputs.rootKeyEnv]: key.publicKeyPath }
-  // The env diff runs beside the build and the boot: nobody waits for it but the report.
-  if (inputs.devshell) beside.envDiff = startEnvDiff(run, nix, keyEnv)
-
   const buildCtx: StageContext = { ...ctx, signal: AbortSignal.any([ctx.signal, buildStop.signal]) }
-  qemu.building = true
+  // The env diff runs beside the build and the boot: nobody waits for it but the report.
+  if (inputs.devshell) beside.envDiff = startEnvDiff({ ...run, ctx: buildCtx }, nix, keyEnv)
+
   const builds = await runBuilds(run, nix, keyEnv, buildCtx)
-  qemu.building = false
   if (buildStop.signal.aborted && !ctx.signal.aborted) return stoppedForQemu(run)
 
   const iso = builds[0]?.isoPath

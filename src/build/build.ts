@@ -69,7 +69,8 @@ export async function evaluateDrvPath(
 ): Promise<{ drvPath?: string; error?: string }> {
   await mkdir(request.dir, { recursive: true })
   const evalArgs = ['eval', '--raw', '--impure', `${request.flake}#${request.image}.drvPath`]
-  const evaluation = await runNix(nix, request, evalArgs, buildEnv(nix, request, ctx))
+  const env = buildEnv(nix, request, ctx)
+  const evaluation = await runNix(nix, request, evalArgs, env, ctx.signal)
   const evalLog = new AppendFile(join(request.dir, 'eval.log'), text => ctx.secrets.redact(text))
   evalLog.write(stripAnsi(evaluation.stderr).trimEnd())
   await evalLog.close()
@@ -210,7 +211,8 @@ async function runBuild(
     if (outcome.error) ctx.log.info(redact(outcome.error.text))
     progress(Boolean(outcome.started || outcome.finished))
   }
-  const build = await runNix(nix, request, buildArgs, buildEnv(nix, request, ctx), onLine)
+  const env = buildEnv(nix, request, ctx)
+  const build = await runNix(nix, request, buildArgs, env, ctx.signal, onLine)
   await Promise.all([eventsFile.close(), humanLog.close()])
   return { build, events }
 }
@@ -267,6 +269,7 @@ function runNix(
   request: BuildRequest,
   args: string[],
   env: Record<string, string>,
+  signal: AbortSignal,
   onStderrLine?: (line: string) => void
 ): Promise<RunResult> {
   let command: { command: string; args: string[] }
@@ -274,7 +277,8 @@ function runNix(
     command = nixCommand(nix, request, args)
   } catch (error) {
     const startError = error instanceof Error ? error.message : String(error)
-    return Promise.resolve({ exitCode: null, stdout: '', stderr: '', startError })
+    const notRun = { exitCode: null, stdout: '', stderr: '', timedOut: false, aborted: false }
+    return Promise.resolve({ ...notRun, startError })
   }
-  return run(command.command, command.args, { env, onStderrLine })
+  return run(command.command, command.args, { env, signal, onStderrLine })
 }

@@ -4,12 +4,14 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 import type { StageContext } from '../context.js'
 import type { FailedDerivation, NixInstallation } from '../model.js'
-import { run } from '../process.js'
+import { MAX_QUERY_BYTES, run } from '../process.js'
 import type { BuildEvents } from './events.js'
 import { stripAnsi, type ParsedFailure } from './failures.js'
 
 /** Lines of the log kept in the report, annotations and the summary. */
 export const TAIL_LINES = 25
+/** The end of a failed derivation's log kept (the whole of it is `nix log`'s). */
+const LOG_BYTES = 16 * 1024 * 1024
 
 /** Where each failure's files go: failed/<name>.*, or <hash prefix>-<name> when names collide. */
 export function failureFileNames(failures: ParsedFailure[]): string[] {
@@ -33,11 +35,13 @@ async function fullLog(
   nix: NixInstallation,
   failure: ParsedFailure,
   events: BuildEvents,
-  env: NodeJS.ProcessEnv
+  env: NodeJS.ProcessEnv,
+  signal: AbortSignal
 ): Promise<{ log: string[]; source: string }> {
-  const result = await run(nix.nixPath, ['log', failure.drv], { env })
+  const result = await run(nix.nixPath, ['log', failure.drv], { env, signal, maxBytes: LOG_BYTES })
   if (result.exitCode === 0 && result.stdout.trim()) {
-    return { log: lines(result.stdout), source: `nix log ${failure.drv}` }
+    const cut = result.cut?.stdout ? ` (its end: ${result.cut.stdout.note})` : ''
+    return { log: lines(result.stdout), source: `nix log ${failure.drv}${cut}` }
   }
   const said = lines(result.startError ?? result.stderr).filter(l => l.startsWith('error:'))
   const why = said.length ? said.join(' ') : `exit code ${result.exitCode}`
@@ -57,9 +61,14 @@ async function fullLog(
 async function derivationJson(
   nix: NixInstallation,
   drv: string,
-  env: NodeJS.ProcessEnv
+  env: NodeJS.ProcessEnv,
+  signal: AbortSignal
 ): Promise<string> {
-  const result = await run(nix.nixPath, [...nix.capabilities.derivationShow, drv], { env })
+  const result = await run(nix.nixPath, [...nix.capabilities.derivationShow, drv], {
+    env,
+    signal,
+    maxBytes: MAX_QUERY_BYTES
+  })
   if (result.exitCode === 0) {
     try {
       return JSON.stringify(JSON.parse(result.stdout), null, 2) + '\n'
@@ -89,11 +98,11 @@ export async function collectFailureLogs(
   const names = failureFileNames(failures)
   const collected: FailedDerivation[] = []
   for (const [index, failure] of failures.entries()) {
-    const { log, source } = await fullLog(nix, failure, events, env)
+    const { log, source } = await fullLog(nix, failure, events, env, ctx.signal)
     const logFile = join(failedDir, `${names[index]}.log`)
     const header = [`# ${failure.drv}`, `# ${failure.reason}`, `# log from ${source}`, '']
     await writeFile(logFile, ctx.secrets.redact([...header, ...log].join('\n') + '\n'))
-    const json = await derivationJson(nix, failure.drv, env)
+    const json = await derivationJson(nix, failure.drv, env, ctx.signal)
     await writeFile(join(failedDir, `${names[index]}.drv.json`), ctx.secrets.redact(json))
     const tail = log.slice(-TAIL_LINES).map(line => ctx.secrets.redact(line))
     const shown = tail.length ? tail : failure.tail.map(line => ctx.secrets.redact(line))

@@ -7,8 +7,8 @@ import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { nixError } from '../build/index.js'
+import { run } from '../process.js'
 import { nixFlags } from './actions-cache.js'
-import { runBounded } from './bounded-run.js'
 import { storeHash, type PathInfo } from './keys.js'
 
 export const MANIFEST = 'boot-image-vm-entry.json'
@@ -72,7 +72,7 @@ export async function writeEntry(
     for (let i = 0; i < manifest.stored.length && !failed; i += 200) {
       const to = `file://${dir}?compression=${compression}`
       const args = ['copy', ...nixFlags, '--to', to, ...manifest.stored.slice(i, i + 200)]
-      const copy = await runBounded(nixPath, args, { env, timeoutMs: deadline - Date.now() })
+      const copy = await run(nixPath, args, { env, timeoutMs: deadline - Date.now() })
       if (copy.timedOut) throw new Error('nix copy --to took too long')
       if (copy.exitCode !== 0) failed = copy.startError ?? (nixError(copy.stderr) || 'failed')
     }
@@ -115,14 +115,15 @@ export const UNTRUSTED = /lacks a (?:valid )?signature|not a trusted user|truste
 /**
  * Imports the stored paths this build uses (wanted, as the restore computed it): first the external
  * references from the substituters (`nix-store --realise`, as the build would), then the paths
- * with `nix copy --from … --no-recursive`. Bounded by deadline (epoch ms).
+ * with `nix copy --from … --no-recursive`. Bounded by deadline (epoch ms) and the stage's signal.
  */
 export async function importEntry(
   nixPath: string,
   dir: string,
   wanted: Set<string>,
   env: Record<string, string>,
-  deadline: number
+  deadline: number,
+  signal?: AbortSignal
 ): Promise<ImportOutcome> {
   const manifest = readManifest(dir)
   if (!manifest) return { imported: [], unused: [], error: 'the entry has no manifest' }
@@ -139,8 +140,9 @@ export async function importEntry(
   const external = manifest.external.filter(use)
   if (imported.length && external.length) {
     const nixStore = join(dirname(nixPath), 'nix-store')
-    const realise = await runBounded(nixStore, ['--realise', ...external], {
+    const realise = await run(nixStore, ['--realise', ...external], {
       env,
+      signal,
       timeoutMs: deadline - Date.now()
     })
     if (realise.timedOut) return fail('fetching its references from the substituters took too long')
@@ -152,8 +154,9 @@ export async function importEntry(
   for (let i = 0; i < imported.length; i += 500) {
     const batch = imported.slice(i, i + 500)
     const args = ['copy', ...nixFlags, '--from', `file://${dir}`, '--no-check-sigs']
-    const copy = await runBounded(nixPath, [...args, '--no-recursive', ...batch], {
+    const copy = await run(nixPath, [...args, '--no-recursive', ...batch], {
       env,
+      signal,
       timeoutMs: deadline - Date.now()
     })
     if (copy.timedOut) return fail('the import (nix copy --from) took too long')

@@ -74,20 +74,21 @@ async function entryKeys(
   request: CacheRestoreRequest,
   drvs: { drvPath: string; otherDrvPath: string },
   env: Record<string, string>,
-  deadline: number
+  deadline: number,
+  signal: AbortSignal
 ): Promise<{ reuse: ReuseAnalysis; key: string; restoreKeys: string[] }> {
   const reuse = await analyseReuse(nix.nixPath, drvs.drvPath, drvs.otherDrvPath, env, deadline)
   const system = await run(
     nix.nixPath,
     ['eval', ...nixFlags, '--raw', '--impure', '--expr', 'builtins.currentSystem'],
-    { env }
+    { env, signal }
   )
   const keys = cacheKeys({
     system: system.exitCode === 0 ? system.stdout.trim() : 'unknown-system',
     installable: `${request.flake}#${request.image}`,
     basis: reuse.basis,
     nixVersion: nix.version,
-    flakeLockHash: await flakeLockHash(nix, request.flake, env)
+    flakeLockHash: await flakeLockHash(nix, request.flake, env, signal)
   })
   return { reuse, ...keys }
 }
@@ -135,7 +136,8 @@ export async function restoreImageCache(
       request,
       { drvPath, otherDrvPath: evaluated.otherDrvPath },
       env,
-      deadline
+      deadline,
+      ctx.signal
     )
     const substituters = (await substituterConfig(
       nix.nixPath,

@@ -100,7 +100,7 @@ export async function downloadAndImport(
   const wanted = new Set(reuse.wanted)
   for (const path of await devshellWanted(nix, env, request, { dir, deadline }, ctx))
     wanted.add(path)
-  const imported = await importEntry(nix.nixPath, dir, wanted, env, deadline)
+  const imported = await importEntry(nix.nixPath, dir, wanted, env, deadline, ctx.signal)
   await rm(dir, { recursive: true, force: true })
   const restored = { ...kept, matchedKey, bytesRestored }
   if (imported.error) {

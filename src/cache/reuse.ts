@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path'
 import type { StageContext } from '../context.js'
 import type { NixInstallation } from '../model.js'
 import { evaluateDrvPath } from '../build/index.js'
-import { runBounded } from './bounded-run.js'
+import { MAX_QUERY_BYTES, run } from '../process.js'
 import { splitByKey, type EntryBasis } from './keys.js'
 
 export interface ReuseAnalysis {
@@ -61,9 +61,10 @@ async function nixStoreQuery(
   // Batches keep the argument list short on images with thousands of derivations.
   const items = args.slice(1)
   for (let i = 0; i < items.length; i += 500) {
-    const query = await runBounded(nixStore, [args[0], ...items.slice(i, i + 500)], {
+    const query = await run(nixStore, [args[0], ...items.slice(i, i + 500)], {
       env,
-      timeoutMs: deadline - Date.now()
+      timeoutMs: deadline - Date.now(),
+      maxBytes: MAX_QUERY_BYTES
     })
     if (query.exitCode !== 0) {
       throw new Error(

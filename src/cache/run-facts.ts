@@ -6,9 +6,8 @@ import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, readlink, rm } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import type { NixInstallation } from '../model.js'
-import { run } from '../process.js'
+import { MAX_QUERY_BYTES, run } from '../process.js'
 import { nixFlags } from './actions-cache.js'
-import { runBounded } from './bounded-run.js'
 
 /** What an untrusted user of a daemon is told (the daemon refuses unsigned paths from it). */
 export const UNTRUSTED_ADVICE =
@@ -22,7 +21,7 @@ export async function storeTrust(
   env: Record<string, string>
 ): Promise<'trusted' | 'untrusted' | 'unknown'> {
   if (nix.storeMode !== 'daemon') return 'trusted'
-  const ping = await runBounded(nix.nixPath, ['store', 'ping', ...nixFlags], {
+  const ping = await run(nix.nixPath, ['store', 'ping', ...nixFlags], {
     env,
     timeoutMs: 10_000
   })
@@ -34,7 +33,8 @@ export async function storeTrust(
 export async function flakeLockHash(
   nix: NixInstallation,
   flake: string,
-  env: Record<string, string>
+  env: Record<string, string>,
+  signal?: AbortSignal
 ): Promise<string> {
   const sha = (text: string): string => createHash('sha256').update(text).digest('hex')
   const local = /^(?:path:|git\+file:(?:\/\/)?)?(\.{1,2}|\.{0,2}\/[^?#]*)(?:[?#].*)?$/.exec(flake)
@@ -43,7 +43,9 @@ export async function flakeLockHash(
     return existsSync(lock) ? sha(readFileSync(lock, 'utf8')) : ''
   }
   const metadata = await run(nix.nixPath, ['flake', 'metadata', '--json', ...nixFlags, flake], {
-    env
+    env,
+    signal,
+    maxBytes: MAX_QUERY_BYTES
   })
   if (metadata.exitCode !== 0) return ''
   try {
@@ -62,14 +64,15 @@ export async function devshellEnvPath(
   nix: NixInstallation,
   installable: string,
   env: Record<string, string>,
-  tempDir: string
+  tempDir: string,
+  signal?: AbortSignal
 ): Promise<string | undefined> {
   const profileDir = join(tempDir, 'devshell-profile')
   await mkdir(profileDir, { recursive: true })
   const profile = join(profileDir, 'env')
   try {
     const args = ['print-dev-env', ...nixFlags, '--impure', installable, '--profile', profile]
-    const printed = await run(nix.nixPath, args, { env: { ...env, ...nix.env } })
+    const printed = await run(nix.nixPath, args, { env: { ...env, ...nix.env }, signal })
     if (printed.exitCode !== 0) return undefined
     let target = profile
     for (let hop = 0; hop < 5 && !target.startsWith('/nix/store/'); hop++) {

@@ -4,8 +4,8 @@
 // uploads what this chooses.
 import { dirname, join } from 'node:path'
 import { nixError } from '../build/index.js'
+import { MAX_QUERY_BYTES, run } from '../process.js'
 import { nixFlags } from './actions-cache.js'
-import { runBounded } from './bounded-run.js'
 import type { EntryManifest } from './entry.js'
 import {
   dependenciesFirst,
@@ -30,9 +30,10 @@ async function buildClosure(
 ): Promise<string[]> {
   if (!state.drvPaths.length) return []
   const nixStore = join(dirname(state.nixPath), 'nix-store')
-  const query = await runBounded(nixStore, ['-qR', '--include-outputs', ...state.drvPaths], {
+  const query = await run(nixStore, ['-qR', '--include-outputs', ...state.drvPaths], {
     env,
-    timeoutMs: deadline - Date.now()
+    timeoutMs: deadline - Date.now(),
+    maxBytes: MAX_QUERY_BYTES
   })
   if (query.exitCode !== 0) return []
   return query.stdout
@@ -52,9 +53,10 @@ async function pathInfos(
   const infos: PathInfo[] = []
   for (let i = 0; i < paths.length; i += 500) {
     const args = ['path-info', ...nixFlags, '--json', ...(recursive ? ['-r'] : [])]
-    const info = await runBounded(nixPath, [...args, ...paths.slice(i, i + 500)], {
+    const info = await run(nixPath, [...args, ...paths.slice(i, i + 500)], {
       env,
-      timeoutMs: deadline - Date.now()
+      timeoutMs: deadline - Date.now(),
+      maxBytes: MAX_QUERY_BYTES
     })
     if (info.exitCode !== 0) {
       throw new Error(info.timedOut ? 'nix path-info took too long' : nixError(info.stderr))

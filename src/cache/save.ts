@@ -38,6 +38,7 @@ export async function saveImageCache(state: CacheSaveState, log: Log): Promise<C
   let save: CacheSave
   try {
     const outcome = await withDeadline(saveEntry(state, key, started), state.timeoutSeconds * 1000)
+    // Our nix calls end at the deadline by themselves; the toolkit's tar has no owner here.
     if (outcome === TIMED_OUT) signalChildren('SIGTERM')
     save =
       outcome === TIMED_OUT

@@ -3,8 +3,8 @@
 // NixOS image is most of it). Asked with `nix path-info --json --store <substituter>`, which
 // lists a missing path as invalid (Nix < 2.19: `"valid": false`; later: `null`) and exits 0 on
 // every Nix from 2.8, in batches, several at once, bounded in time.
+import { MAX_QUERY_BYTES, run } from '../process.js'
 import { nixFlags } from './actions-cache.js'
-import { runBounded } from './bounded-run.js'
 import { parsePathInfo, type PathInfo } from './keys.js'
 
 export interface SubstituterConfig {
@@ -42,7 +42,7 @@ export async function substituterConfig(
   env: Record<string, string>,
   timeoutMs: number
 ): Promise<SubstituterConfig | undefined> {
-  const shown = await runBounded(nixPath, [...configShow, '--json', ...nixFlags], {
+  const shown = await run(nixPath, [...configShow, '--json', ...nixFlags], {
     env,
     timeoutMs
   })
@@ -82,7 +82,11 @@ export async function servedPaths(
     const failures: string[] = []
     const ask = async (batch: string[]): Promise<void> => {
       const args = ['path-info', ...nixFlags, '--json', '--store', substituter, ...batch]
-      const answer = await runBounded(nixPath, args, { env, timeoutMs: deadline - Date.now() })
+      const answer = await run(nixPath, args, {
+        env,
+        timeoutMs: deadline - Date.now(),
+        maxBytes: MAX_QUERY_BYTES
+      })
       if (answer.exitCode !== 0) {
         failures.push(answer.timedOut ? 'no answer in time' : answer.stderr.trim().split('\n')[0])
         return

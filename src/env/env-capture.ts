@@ -28,6 +28,8 @@ export interface CaptureOptions {
   tempDir: string
   cwd?: string
   debug?: (message: string) => void
+  /** The stage's abort signal: it ends the capture's nix calls. */
+  signal?: AbortSignal
 }
 
 /** The first executable `nix` on a PATH, as a shell's `command -v nix` would find it. */
@@ -79,19 +81,17 @@ interface Probe {
   configShow: string[]
   cwd: string
   request: CaptureRequest
+  signal?: AbortSignal
 }
 
 /** One context's settings and .drv, in parallel. */
 async function probeNix(p: Probe) {
   const [config, evaluation] = await Promise.all([
-    run(p.nix.path, [...p.configShow, '--json'], { env: p.env, cwd: p.cwd }),
+    run(p.nix.path, [...p.configShow, '--json'], { env: p.env, cwd: p.cwd, signal: p.signal }),
     run(
       p.nix.path,
       ['eval', '--raw', '--impure', `${p.request.flake}#${p.request.image}.drvPath`],
-      {
-        env: p.env,
-        cwd: p.cwd
-      }
+      { env: p.env, cwd: p.cwd, signal: p.signal }
     )
   ])
   let settings: Record<string, string> = {}
@@ -168,10 +168,11 @@ export async function captureContexts(
   ])
   await mkdir(options.tempDir, { recursive: true })
   const scratch = await mkdtemp(join(options.tempDir, 'env-capture-'))
+  const shared = { cwd, known, signal: options.signal }
   try {
     const [host, devshell] = await Promise.all([
-      captureHost(nix, request, hostEnv, cwd, known),
-      captureDevshell(nix, request, { hostEnv, scratch, userTmp, cwd, known, debug: options.debug })
+      captureHost(nix, request, { env: hostEnv, ...shared }),
+      captureDevshell(nix, request, { hostEnv, scratch, userTmp, debug: options.debug, ...shared })
     ])
     // The build directory is named after the image's derivation: take it from either context.
     const name = drvName(host.drvPath ?? devshell.drvPath ?? `${request.image}.drv`)
@@ -198,10 +199,9 @@ const NO_BUILD_DIR = { buildDir: null, builderDir: null, socketHeadroom: null, b
 async function captureHost(
   nix: NixInstallation,
   request: CaptureRequest,
-  env: Record<string, string>,
-  cwd: string,
-  known: Known
+  o: { env: Record<string, string>; cwd: string; known: Known; signal?: AbortSignal }
 ): Promise<ContextCapture> {
+  const { env, cwd, known } = o
   const started = Date.now()
   const onPath = await resolveOnPath(env.PATH, cwd)
   const identity = await identify(null, nix, known)
@@ -212,7 +212,8 @@ async function captureHost(
     nix: identity,
     configShow: nix.capabilities.configShow,
     cwd,
-    request
+    request,
+    signal: o.signal
   })
   const tmp = env.TMPDIR || '/tmp'
   const tmpdir: TmpdirFacts = {
@@ -235,6 +236,7 @@ interface DevshellOptions {
   cwd: string
   known: Known
   debug?: (message: string) => void
+  signal?: AbortSignal
 }
 
 async function captureDevshell(
@@ -247,7 +249,8 @@ async function captureDevshell(
   o.debug?.(`nix develop ${installable} -c env -0 (TMPDIR=${o.scratch})`)
   const entered = await run(nix.nixPath, ['develop', installable, '-c', 'env', '-0'], {
     env: { ...o.hostEnv, TMPDIR: o.scratch },
-    cwd: o.cwd
+    cwd: o.cwd,
+    signal: o.signal
   })
   const realEnv = entered.exitCode === 0 ? parseEnv0(entered.stdout) : {}
   const scratchPrefix = new RegExp(escapeRegExp(o.scratch) + '(?=/|:|$)', 'g')

@@ -36,7 +36,8 @@ export async function diffBuildEnvironment(
     captures = await captureContexts(nix, request, {
       env: ctx.env,
       tempDir: ctx.tempDir,
-      debug: message => ctx.log.debug(message)
+      debug: message => ctx.log.debug(message),
+      signal: ctx.signal
     })
   } catch (error) {
     return captureFailed(dir, errorMessage(error), started, ctx.secrets)

@@ -111,7 +111,13 @@ async function describeCacheSave(
   const devshellUsed = Boolean(inputs.devshell) || buildContexts(inputs).includes('devshell')
   const envPath =
     devshellUsed && inputs.devshell
-      ? await devshellEnvPath(nix, `${inputs.flake}#${inputs.devshell}`, keyEnv, ctx.tempDir)
+      ? await devshellEnvPath(
+          nix,
+          `${inputs.flake}#${inputs.devshell}`,
+          keyEnv,
+          ctx.tempDir,
+          ctx.signal
+        )
       : undefined
   const state = cacheSaveState(restore, nix, {
     roots: [...builds.flatMap(b => (b.outPath ? [b.outPath] : [])), ...(envPath ? [envPath] : [])],

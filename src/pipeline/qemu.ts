@@ -2,7 +2,6 @@
 // sources beside. A provisioning that fails stops the build: an image that cannot be booted is not
 // worth waiting for.
 import type { NixInstallation, QemuProvision } from '../model.js'
-import { signalChildren } from '../process.js'
 import { judgeQemu, provisionQemu, qemuFromPath, type QemuRequest } from '../qemu/index.js'
 import { BOOT_OFF, ISO_GIVEN, kvmCheck, type Run } from './run.js'
 
@@ -11,8 +10,6 @@ export interface QemuState {
   /** The binary, as soon as one is known (the path source). */
   ready?: string
   settled: boolean
-  /** Set while the build runs: a failed provisioning then ends the build's processes. */
-  building: boolean
 }
 
 export async function startQemuStage(
@@ -24,18 +21,15 @@ export async function startQemuStage(
   // Without a boot (input 'boot' false) no QEMU is provisioned at all.
   if (!inputs.boot) {
     record.report.stages.qemu = { status: 'skipped', durationMs: 0, detail: BOOT_OFF }
-    return { settled: true, building: false }
+    return { settled: true }
   }
-  const state: QemuState = { settled: false, building: false }
+  const state: QemuState = { settled: false }
   await startQemu(run, nix, state, provision => {
     record.report.qemu = provision
     record.report.stages.qemu = judgeQemu(provision)
     if (provision.status === 'ready' && provision.binary) void kvmCheck(run, provision.binary)
-    if (provision.status === 'failed') {
-      buildStop.abort()
-      // The build's nix (and the env diff's, the only other children by now) end here.
-      if (state.building) signalChildren('SIGTERM')
-    }
+    // The build's nix and the env diff's end here: their runs take this stop as their signal.
+    if (provision.status === 'failed') buildStop.abort()
     record.save()
   })
   if (inputs.qemu === 'path') await run.beside.qemu

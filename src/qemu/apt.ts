@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import type { StageContext } from '../context.js'
 import type { Firmware } from '../inputs.js'
-import { stringEnv } from '../process.js'
+import { run, stringEnv } from '../process.js'
 import {
   aptCommand,
   aptPackages,
@@ -15,8 +15,7 @@ import {
 } from './apt-policy.js'
 import { describeOs, isDebianLike, parseOsRelease } from './os-release.js'
 import { findOnPath, ovmfFor } from './path.js'
-import type { SourceResult } from './plan.js'
-import { lastError, pause, runStoppable } from './run.js'
+import { lastError, type SourceResult } from './plan.js'
 
 /** Machine facts, injectable so tests need not be root or on Debian. */
 export interface AptEnvironment {
@@ -65,14 +64,14 @@ export async function fromApt(
     const { command, args } = aptCommand(step, packages, machine.asRoot)
     ctx.log.info(`QEMU (apt): ${command} ${args.join(' ')}`)
     // Only cancellation ends a running apt-get (the runner would kill it anyway).
-    const ran = await runStoppable(command, args, { env, signal: signals.cancel })
+    const ran = await run(command, args, { env, signal: signals.cancel })
     if (ran.exitCode === 0) {
       if (step === 'install') break
       updated = true
       step = 'install'
       continue
     }
-    if (ran.stopped) return { reason: 'stopped while apt-get ran', stopped: true }
+    if (ran.aborted) return { reason: 'stopped while apt-get ran', stopped: true }
     failures++
     const output = ran.startError ?? `${ran.stdout}\n${ran.stderr}`
     const next = nextAptStep(step, classifyAptFailure(output), failures, updated)
@@ -90,4 +89,18 @@ export async function fromApt(
   const { ovmf, reason } = ovmfFor(firmware, ctx.env)
   if (reason) return { reason: `apt-get installed ${packages.join(' ')}, but ${reason}` }
   return { binary: machine.qemuPath, ovmf }
+}
+
+/** Waits ms, or less when the signal fires first. */
+export function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise(resolve => {
+    if (signal?.aborted) return resolve()
+    const done = (): void => {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    signal?.addEventListener('abort', done, { once: true })
+  })
 }

@@ -5,7 +5,7 @@
 import type { StageContext } from '../context.js'
 import type { Firmware, QemuMode } from '../inputs.js'
 import type { NixInstallation, QemuAttempt, QemuProvision, QemuSource } from '../model.js'
-import { errorMessage, stringEnv } from '../process.js'
+import { errorMessage, run, stringEnv } from '../process.js'
 import { fromApt, type AptEnvironment } from './apt.js'
 import { fromNix } from './nix.js'
 import { fromPath } from './path.js'
@@ -18,7 +18,6 @@ import {
   stoppedAttempt,
   type SourceResult
 } from './plan.js'
-import { runStoppable } from './run.js'
 import { readVersionProbe } from './version.js'
 
 export { judgeQemu } from './judge.js'
@@ -135,7 +134,7 @@ async function tryOne(
   signal: AbortSignal
 ): Promise<SourceResult & { version?: string; detail?: string }> {
   if ('reason' in result) return result
-  const probe = await runStoppable(result.binary, ['--version'], {
+  const probe = await run(result.binary, ['--version'], {
     env: stringEnv(ctx.env),
     signal
   })

@@ -5,11 +5,10 @@ import { join } from 'node:path'
 import type { StageContext } from '../context.js'
 import type { Firmware } from '../inputs.js'
 import type { NixInstallation } from '../model.js'
-import { stringEnv } from '../process.js'
+import { MAX_QUERY_BYTES, run, stringEnv } from '../process.js'
 import { QEMU_BINARY } from '../vm/index.js'
 import { hasNixpkgsInput, nixQemuArgs, parseBuildOutputs } from './nix-output.js'
-import type { SourceResult } from './plan.js'
-import { lastError, runStoppable } from './run.js'
+import { lastError, type SourceResult } from './plan.js'
 
 export async function fromNix(
   nix: NixInstallation,
@@ -20,12 +19,12 @@ export async function fromNix(
   const env = { ...stringEnv(ctx.env), ...nix.env }
   // Cheap, and it must come first: without a nixpkgs input, --inputs-from would quietly take the
   // registry's nixpkgs, unpinned.
-  const metadata = await runStoppable(
+  const metadata = await run(
     nix.nixPath,
     ['flake', 'metadata', '--json', '--no-write-lock-file', request.flake],
-    { env, signal }
+    { env, signal, maxBytes: MAX_QUERY_BYTES }
   )
-  if (metadata.stopped) return { reason: 'stopped while nix flake metadata ran', stopped: true }
+  if (metadata.aborted) return { reason: 'stopped while nix flake metadata ran', stopped: true }
   if (metadata.exitCode !== 0) {
     return {
       reason: `could not read the flake's inputs (nix flake metadata ${request.flake}): ${
@@ -40,8 +39,8 @@ export async function fromNix(
 
   const args = nixQemuArgs(request.flake, request.firmware, nix.capabilities.printOutPaths)
   ctx.log.info(`QEMU (nix): ${nix.nixPath} ${args.join(' ')}`)
-  const built = await runStoppable(nix.nixPath, args, { env, signal })
-  if (built.stopped) return { reason: 'stopped while nix build ran', stopped: true }
+  const built = await run(nix.nixPath, args, { env, signal })
+  if (built.aborted) return { reason: 'stopped while nix build ran', stopped: true }
   if (built.exitCode !== 0) {
     return {
       reason: `nix ${args.slice(0, 5).join(' ')} failed: ${built.startError ?? lastError(built.stderr)}`

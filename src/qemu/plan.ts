@@ -98,3 +98,14 @@ export function stoppedAttempt(
     : 'provisioning was stopped (QEMU was not needed any more: the build failed or the run ended)'
   return { source, outcome: 'skipped', reason: `${where}: ${why}`, durationMs }
 }
+
+/** The last line that says what went wrong (apt's `E:`, Nix's `error:`), or the last line. */
+export function lastError(text: string): string {
+  const lines = text
+    .replace(/\r/g, '')
+    .split('\n')
+    .map(line => line.trim())
+    .filter(Boolean)
+  const errors = lines.filter(line => /^(E:|error:|sudo:)/.test(line))
+  return (errors[errors.length - 1] ?? lines[lines.length - 1] ?? 'no output').slice(0, 500)
+}

@@ -2,7 +2,8 @@
 //   QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)   Debian and Ubuntu
 //   QEMU emulator version 8.2.4                                        nixpkgs, upstream builds
 
-import { lastError, type StoppableRun } from './run.js'
+import type { RunResult } from '../process.js'
+import { lastError } from './plan.js'
 
 const VERSION = /QEMU emulator version\s+(\d+(?:\.\d+)*\S*(?:\s+\([^)]*\))?)/
 
@@ -18,9 +19,9 @@ export function parseQemuVersion(text: string): string | undefined {
  */
 export function readVersionProbe(
   binary: string,
-  probe: StoppableRun
+  probe: RunResult
 ): { version: string } | { reason: string } | { stopped: string } {
-  if (probe.stopped) return { stopped: `stopped while \`${binary} --version\` ran` }
+  if (probe.aborted) return { stopped: `stopped while \`${binary} --version\` ran` }
   const version = parseQemuVersion(probe.stdout)
   if (probe.exitCode === 0 && version) return { version }
   const said = probe.startError ?? lastError(`${probe.stdout}\n${probe.stderr}`)

@@ -209,6 +209,7 @@ export async function installNix(
   }
   const result = await run('sh', [scriptPath, ...flags], {
     env: { ...ctx.env, USER: user || 'root' },
+    signal: ctx.signal,
     onStdoutLine: keep,
     onStderrLine: keep
   })

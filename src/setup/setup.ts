@@ -162,7 +162,7 @@ async function probeNix(
   nixPath: string,
   ctx: StageContext
 ): Promise<ReturnType<typeof parseNixVersion> | { error: string }> {
-  const probe = await run(nixPath, ['--version'], { env: ctx.env })
+  const probe = await run(nixPath, ['--version'], { env: ctx.env, signal: ctx.signal })
   if (probe.exitCode !== 0) {
     return {
       error: `${nixPath} --version failed (${probe.startError ?? `exit code ${probe.exitCode}`}): ${probe.stderr.trim()}`

@@ -3,21 +3,21 @@
 // that cannot run guests (no vmx/svm, nested or PVM hosts) either fails with "KVM internal error",
 // aborts with "failed to set MSR", or emulates the guest instruction by instruction — which takes
 // minutes for what hardware virtualization does in milliseconds.
-import { spawn } from 'node:child_process'
 import { constants } from 'node:fs'
 import { access, mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { KvmCheck } from '../model.js'
-import { errorMessage } from '../process.js'
+import { errorMessage, start } from '../process.js'
 
 export const KVM_DEVICE = '/dev/kvm'
 /** Iterations of the test guest's loop (two instructions each). */
 export const KVM_TEST_LOOPS = 50_000_000
 
 /**
- * A 64 KiB BIOS image: at reset it writes 'S' to the serial port, counts ECX down from `loops`,
- * writes "K\n", and halts. Real mode, no memory, no devices but COM1.
+ * A 64 KiB BIOS image: at reset it writes "S\n" to the serial port, counts ECX down from `loops`,
+ * writes "K\n", and halts. Real mode, no memory, no devices but COM1. (Whole lines: the runner
+ * hands its output on line by line.)
  */
 export function kvmTestRom(loops = KVM_TEST_LOOPS): Buffer {
   const rom = Buffer.alloc(65536)
@@ -26,7 +26,7 @@ export function kvmTestRom(loops = KVM_TEST_LOOPS): Buffer {
   const code = Buffer.concat([
     Buffer.from([0xfa]), // cli
     Buffer.from([0xba, 0xf8, 0x03]), // mov dx, 0x3f8
-    Buffer.from([0xb0, 0x53, 0xee]), // mov al, 'S'; out dx, al
+    Buffer.from([0xb0, 0x53, 0xee, 0xb0, 0x0a, 0xee]), // mov al, 'S'; out dx, al; mov al, 10; out
     Buffer.from([0x66, 0xb9]), // mov ecx, loops
     count,
     Buffer.from([0x66, 0x49, 0x75, 0xfc]), // loop: dec ecx; jnz loop
@@ -147,67 +147,57 @@ function runTestGuest(
   timeoutMs: number,
   runBudgetMs: number
 ): Promise<{ runsGuest: boolean; reason: string }> {
-  return new Promise(resolve => {
-    const started = Date.now()
-    const child = spawn(qemu, args, { stdio: ['pipe', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    let settled = false
-    const finish = (runsGuest: boolean, reason: string): void => {
-      if (settled) return
-      settled = true
-      clearTimeout(timer)
-      clearTimeout(runTimer)
-      // Always kill it: a QEMU whose KVM failed stays alive, paused, forever.
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-      const exited = (): void => resolve({ runsGuest, reason })
-      if (child.exitCode !== null || child.signalCode !== null) exited()
-      else child.once('close', exited)
-    }
-    const timer = setTimeout(() => {
-      finish(
-        false,
-        `the test guest printed nothing under KVM within ${(timeoutMs / 1000).toFixed(1)} s` +
-          (stderr.trim() ? `: ${lastLine(stderr)}` : '')
-      )
-    }, timeoutMs)
-    let runTimer: NodeJS.Timeout | undefined
-    const tooSlow = (): void =>
-      finish(
-        false,
-        `KVM started the test guest but did not run it at hardware speed: ` +
-          `${(2 * KVM_TEST_LOOPS) / 1e6} million instructions took more than ` +
-          `${(runBudgetMs / 1000).toFixed(1)} s (hardware takes milliseconds); ` +
-          `/dev/kvm is emulated or nested without vmx/svm`
-      )
-    child.stdin.on('error', () => {})
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk
+  const started = Date.now()
+  let verdict: { runsGuest: boolean; reason: string } | undefined
+  let stderr = ''
+  let runTimer: NodeJS.Timeout | undefined
+  const finish = (runsGuest: boolean, reason: string): void => {
+    verdict ??= { runsGuest, reason }
+    // Always kill it: a QEMU whose KVM failed stays alive, paused, forever.
+    guest.stop('SIGKILL')
+  }
+  const tooSlow = (): void =>
+    finish(
+      false,
+      `KVM started the test guest but did not run it at hardware speed: ` +
+        `${(2 * KVM_TEST_LOOPS) / 1e6} million instructions took more than ` +
+        `${(runBudgetMs / 1000).toFixed(1)} s (hardware takes milliseconds); ` +
+        `/dev/kvm is emulated or nested without vmx/svm`
+    )
+  const guest = start(qemu, args, {
+    stdin: 'pipe',
+    onStdoutLine: line => {
+      const ms = Date.now() - started
+      const ran = `a test guest ran ${(2 * KVM_TEST_LOOPS) / 1e6}M instructions under KVM (${ms} ms)`
+      if (line.includes('K')) finish(true, ran)
       // 'S': the guest runs; from here its loop has runBudgetMs.
-      if (!runTimer && stdout.includes('S')) runTimer = setTimeout(tooSlow, runBudgetMs)
-      if (stdout.includes('K')) {
-        const ms = Date.now() - started
-        finish(
-          true,
-          `a test guest ran ${(2 * KVM_TEST_LOOPS) / 1e6}M instructions under KVM (${ms} ms)`
-        )
-      }
-    })
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk
-      const failure = kvmFailureFromOutput(stderr)
+      else if (line.includes('S')) runTimer ??= setTimeout(tooSlow, runBudgetMs)
+    },
+    onStderrLine: line => {
+      stderr = `${stderr}${line}\n`.slice(-4096)
+      const failure = kvmFailureFromOutput(line)
       if (failure) finish(false, `QEMU under KVM: ${failure}`)
-    })
-    child.on('error', error => finish(false, `could not start ${qemu}: ${error.message}`))
-    child.on('exit', (code, signal) => {
-      if (settled) return
-      const failure = kvmFailureFromOutput(stderr)
-      finish(
-        false,
-        `QEMU under KVM ${signal ? `died of ${signal}` : `exited with ${code}`}` +
-          `: ${failure ?? (lastLine(stderr) || 'no output')}`
-      )
-    })
+    }
+  })
+  const timer = setTimeout(() => {
+    finish(
+      false,
+      `the test guest printed nothing under KVM within ${(timeoutMs / 1000).toFixed(1)} s` +
+        (stderr.trim() ? `: ${lastLine(stderr)}` : '')
+    )
+  }, timeoutMs)
+  return guest.done.then(exit => {
+    clearTimeout(timer)
+    clearTimeout(runTimer)
+    if (verdict) return verdict
+    if (exit.startError)
+      return { runsGuest: false, reason: `could not start ${qemu}: ${exit.startError}` }
+    const failure = kvmFailureFromOutput(exit.stderr)
+    const how = exit.signal ? `died of ${exit.signal}` : `exited with ${exit.exitCode}`
+    return {
+      runsGuest: false,
+      reason: `QEMU under KVM ${how}: ${failure ?? (lastLine(exit.stderr) || 'no output')}`
+    }
   })
 }
 

@@ -1,7 +1,6 @@
 // The Machine: owns one QEMU process, its QMP socket, its serial console and its teardown.
 // Callers never touch the process: they start it, wait for console lines, take screenshots,
 // ask its status, and shut it down.
-import { spawn, type ChildProcess } from 'node:child_process'
 import {
   copyFileSync,
   createWriteStream,
@@ -16,7 +15,7 @@ import { withTimeout } from '../deadline.js'
 import type { Log } from '../log.js'
 import type { Accelerator } from '../model.js'
 import type { Firmware } from '../inputs.js'
-import { LineSplitter } from '../process.js'
+import { start, type Started, type StartOptions } from '../process.js'
 import { findOvmf, qemuArgs, type OvmfFiles } from './qemu.js'
 import { QmpClient } from './qmp.js'
 import { screendumpPng, type ScreenshotWay } from './screenshot.js'
@@ -61,14 +60,13 @@ export class Machine {
   exited: Promise<MachineExit> = new Promise(() => {})
   /** Whether this QEMU wrote its screenshots as PNG itself (QEMU 7.1+) or as PPM (older). */
   readonly screenshotWay: ScreenshotWay = {}
-  private child?: ChildProcess
+  private child?: Started
   private qmp?: QmpClient
   private startedAt = 0
   private stderrTail = ''
   private runtimeDir?: string
   private readonly listeners = new Set<(line: ConsoleLine) => void>()
   private exitInfo?: MachineExit
-  private bytes = 0
 
   constructor(private readonly options: MachineOptions) {
     mkdirSync(options.dir, { recursive: true })
@@ -91,7 +89,7 @@ export class Machine {
 
   /** Bytes the guest has printed on the serial console (escape sequences included). */
   get consoleBytes(): number {
-    return this.bytes
+    return this.child?.bytes().stdout ?? 0
   }
 
   secondsSinceStart(): number {
@@ -120,8 +118,7 @@ export class Machine {
     writeFileSync(join(options.dir, 'qemu-args.txt'), [options.qemu, ...args].join('\n') + '\n')
     const qemuLog = createWriteStream(this.qemuLog, { flags: 'a' })
     this.startedAt = Date.now()
-    const child = this.spawnQemu(args)
-    this.followOutput(child, qemuLog)
+    this.startQemu(args, qemuLog)
     this.qmp = await this.connectQmp(qmpSocket)
   }
 
@@ -136,51 +133,37 @@ export class Machine {
     return qmpSocket
   }
 
-  /** Spawns QEMU; `exited` settles when it exits (or could not be spawned). */
-  private spawnQemu(args: string[]): ChildProcess {
-    const child = spawn(this.options.qemu, args, { stdio: ['pipe', 'pipe', 'pipe'] })
-    this.child = child
-    // If this process dies without a teardown (a crash, a broken pipe), QEMU must not outlive it.
-    const killOnExit = (): void => {
-      child.kill('SIGKILL')
-    }
-    process.once('exit', killOnExit)
-    this.exited = new Promise(resolve => {
-      child.once('exit', (code, signal) => {
-        process.off('exit', killOnExit)
-        this.exitInfo = { code, signal }
-        resolve(this.exitInfo)
-      })
-      child.once('error', error => {
-        this.stderrTail += `${error.message}\n`
-        this.exitInfo = { code: null, signal: null }
-        resolve(this.exitInfo)
-      })
+  /** Starts QEMU (through the runner: its own process group); `exited` settles when it exits. */
+  private startQemu(args: string[], qemuLog: WriteStream): void {
+    const child = start(this.options.qemu, args, {
+      stdin: 'pipe',
+      ...this.followOutput(qemuLog)
     })
-    return child
+    this.child = child
+    this.exited = child.done.then(result => {
+      if (result.startError) this.stderrTail += `${result.startError}\n`
+      qemuLog.end()
+      this.exitInfo = { code: result.exitCode, signal: result.signal ?? null }
+      return this.exitInfo
+    })
   }
 
   /** Each console line logged (prefixed, redacted) and handed to the listeners; stderr to qemu.log. */
-  private followOutput(child: ChildProcess, qemuLog: WriteStream): void {
+  private followOutput(qemuLog: WriteStream): Pick<StartOptions, 'onStdoutLine' | 'onStderrLine'> {
     const prefix = this.options.name ?? 'vm'
     const redact = this.options.redact ?? ((text: string) => text)
-    const serial = new LineSplitter(raw => {
-      const line = { seconds: this.secondsSinceStart(), text: cleanConsoleText(raw) }
-      this.lines.push(line)
-      this.options.log.info(`[${prefix} +${line.seconds.toFixed(1)}s] ${redact(line.text)}`)
-      for (const listener of this.listeners) listener(line)
-    })
-    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-      this.bytes += chunk.length
-      serial.push(chunk)
-    })
-    child.stdout?.on('end', () => serial.end())
-    child.stderr?.on('data', (chunk: Buffer) => {
-      qemuLog.write(chunk)
-      this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-65536)
-    })
-    child.stderr?.on('end', () => qemuLog.end())
-    child.stdin?.on('error', () => {})
+    return {
+      onStdoutLine: raw => {
+        const line = { seconds: this.secondsSinceStart(), text: cleanConsoleText(raw) }
+        this.lines.push(line)
+        this.options.log.info(`[${prefix} +${line.seconds.toFixed(1)}s] ${redact(line.text)}`)
+        for (const listener of this.listeners) listener(line)
+      },
+      onStderrLine: line => {
+        qemuLog.write(`${line}\n`)
+        this.stderrTail = `${this.stderrTail}${line}\n`.slice(-65536)
+      }
+    }
   }
 
   /** The QMP client, or an error with QEMU's own words when it exits first. */
@@ -268,9 +251,9 @@ export class Machine {
       await this.qmp.execute('quit', undefined, 1_000).catch(() => undefined)
     }
     if (this.running && !(await waitExit(graceMs))) {
-      child.kill('SIGTERM')
+      child.stop('SIGTERM')
       if (!(await waitExit(graceMs))) {
-        child.kill('SIGKILL')
+        child.stop('SIGKILL')
         await waitExit(graceMs)
       }
     }

@@ -19,6 +19,8 @@ import { REPO_ROOT } from '../helpers/action-runner.js'
 const SRC = join(REPO_ROOT, 'src')
 /** The one place a shell gets a string: the test-command input, run on the host by design. */
 const SHELL_RUNNER = 'src/vm/test-command.ts'
+/** The one process runner: every spawn in src/ goes through it. */
+const PROCESS_RUNNER = 'src/process.ts'
 
 function sources(dir = SRC): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap(entry =>
@@ -69,8 +71,16 @@ describe('commands are argument arrays, never shell strings', () => {
 
   it('the test-command runner hands bash the input as ONE argument, in its own process group', () => {
     const text = files.find(file => file.path === SHELL_RUNNER)!.text
-    expect(text).toMatch(/spawn\('bash', \['-c', options\.command\]/)
-    expect(text).toMatch(/detached: true/)
+    expect(text).toMatch(/run\('bash', \['-c', options\.command\]/)
+    // The runner starts every child in a group of its own (tests/unit/process.test.ts ends one).
+    expect(files.find(file => file.path === PROCESS_RUNNER)!.text).toMatch(/detached: true/)
+  })
+
+  it('every child process starts in the one runner', () => {
+    const spawning = files
+      .filter(file => /from '(node:)?child_process'/.test(file.text))
+      .map(file => file.path)
+    expect(spawning).toEqual([PROCESS_RUNNER])
   })
 
   it('eslint refuses exec and execSync from child_process in src/', async () => {

@@ -1,13 +1,13 @@
 // The image cache's entry with real Nix (the lab's, root, in-process store): a path a substituter
 // serves is asked about, left out of the entry, and fetched from the substituter by the import;
-// what the build does not use is not imported; a process over its time bound is killed.
+// what the build does not use is not imported. (A process over its time bound is killed by the
+// runner: tests/unit/process.test.ts.)
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { runBounded } from '../../../src/cache/bounded-run.js'
 import { importEntry, readManifest, writeEntry } from '../../../src/cache/entry.js'
 import { parsePathInfo } from '../../../src/cache/keys.js'
 import { servedPaths, substituterConfig } from '../../../src/cache/substituters.js'
@@ -106,14 +106,4 @@ describe('the cache entry with real Nix', () => {
     expect(answer.unanswered).toHaveLength(1)
     expect(answer.unanswered[0]).toMatch(/^http:\/\/127\.0\.0\.1:9 \(/)
   }, 60_000)
-
-  it('kills a process that outlives its bound, and only that one', async () => {
-    const result = await runBounded('sleep', ['30'], {
-      env: stringEnv(process.env),
-      timeoutMs: 300
-    })
-    expect(result.timedOut).toBe(true)
-    expect(result.exitCode).toBeNull()
-    expect((await runBounded('true', [], { env: {}, timeoutMs: 0 })).timedOut).toBe(true)
-  })
 })

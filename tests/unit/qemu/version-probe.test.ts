@@ -6,18 +6,19 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { stoppedAttempt } from '../../../src/qemu/plan.js'
-import { runStoppable, type StoppableRun } from '../../../src/qemu/run.js'
+import { run, type RunResult } from '../../../src/process.js'
 import { readVersionProbe } from '../../../src/qemu/version.js'
 
 const work = mkdtempSync(join(tmpdir(), 'bivm-qemu-probe-'))
 afterAll(() => rmSync(work, { recursive: true, force: true }))
 
 const BINARY = '/nix/store/x-qemu/bin/qemu-system-x86_64'
-const probe = (over: Partial<StoppableRun>): StoppableRun => ({
+const probe = (over: Partial<RunResult>): RunResult => ({
   exitCode: 0,
   stdout: '',
   stderr: '',
-  stopped: false,
+  timedOut: false,
+  aborted: false,
   ...over
 })
 
@@ -37,7 +38,7 @@ describe('readVersionProbe', () => {
   })
 
   it('a stopped run is a stop, whatever it printed', () => {
-    expect(readVersionProbe(BINARY, probe({ exitCode: null, stopped: true }))).toEqual({
+    expect(readVersionProbe(BINARY, probe({ exitCode: null, aborted: true }))).toEqual({
       stopped: `stopped while \`${BINARY} --version\` ran`
     })
   })
@@ -50,14 +51,14 @@ describe('a provisioning stopped mid `--version` (real process, stand-in binary)
     writeFileSync(binary, '#!/bin/sh\nexec sleep 30\n')
     chmodSync(binary, 0o755)
     const stop = new AbortController()
-    const running = runStoppable(binary, ['--version'], {
+    const running = run(binary, ['--version'], {
       env: { PATH: '/usr/bin:/bin' },
       signal: stop.signal
     })
     await new Promise(resolve => setTimeout(resolve, 200))
     stop.abort() // what pipeline.ts's stopQemu does once the build failed
     const ran = await running
-    expect(ran).toMatchObject({ stopped: true, stdout: '' })
+    expect(ran).toMatchObject({ aborted: true, stdout: '' })
     const read = readVersionProbe(binary, ran)
     expect(read).toEqual({ stopped: `stopped while \`${binary} --version\` ran` })
     const attempt = stoppedAttempt('apt', (read as { stopped: string }).stopped, false, 5)

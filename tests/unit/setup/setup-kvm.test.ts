@@ -157,6 +157,8 @@ describe('udevAbsence and kvmOutcome (the decision)', () => {
     exitCode: 1,
     stdout: '',
     stderr: '',
+    timedOut: false,
+    aborted: false,
     ...over
   })
   it.each([
