@@ -4,6 +4,20 @@
 
 export type QemuSource = 'path' | 'nix' | 'apt'
 
+/** The guest's CPU architecture (read from the ISO, or input 'arch'): which QEMU and firmware boot it. */
+export type GuestArch = 'x86_64' | 'aarch64'
+
+/** What the boot knew of the guest's architecture against the runner's. */
+export interface GuestPlatform {
+  arch: GuestArch
+  /** Where it was read: the ISO's UEFI boot loader or kernel, or input 'arch'. */
+  evidence: string
+  /** The runner's architecture (absent: neither x86_64 nor aarch64). */
+  host?: GuestArch
+  /** Not the host's architecture: no KVM, TCG emulates every instruction. */
+  emulated: boolean
+}
+
 export interface QemuAttempt {
   source: QemuSource
   /** used: gave QEMU; failed: tried, gave nothing; skipped: not tried (the reason says why). */
@@ -17,6 +31,8 @@ export interface QemuProvision {
   /** ready: QEMU (and OVMF for uefi) are there; failed: no source gave them; stopped: no longer needed. */
   status: 'ready' | 'failed' | 'stopped'
   mode: 'auto' | 'path' | 'nix' | 'apt'
+  /** The guest architecture QEMU was provisioned for (absent in reports before it was recorded: x86_64). */
+  arch?: GuestArch
   source?: QemuSource
   /** Absolute path of the qemu-system-x86_64 every QEMU of the run starts from. */
   binary?: string

@@ -3,7 +3,7 @@
 // The regression view's types (the comparison with the last passing run) are in model-comparison.ts,
 // QEMU provisioning's in model-qemu.ts.
 import type { Comparison } from './model-comparison.js'
-import type { QemuProvision } from './model-qemu.js'
+import type { GuestPlatform, QemuProvision } from './model-qemu.js'
 
 export type * from './model-comparison.js'
 export type * from './model-qemu.js'
@@ -181,6 +181,8 @@ export interface BootMilestone {
 export interface BootResult {
   status: 'passed' | 'failed'
   error?: string
+  /** The guest's architecture, where it was read, and whether it ran emulated. */
+  guest?: GuestPlatform
   accel?: Accelerator
   kvmCheck?: KvmCheck
   bootSeconds?: number

@@ -32,6 +32,8 @@ export interface BaselineScope {
   system: string
   /** The firmware input (bios, uefi): boots under each are judged apart. */
   firmware: string
+  /** The guest's architecture when not x86_64 (an aarch64 image's boots are judged apart). */
+  guest?: string
   runId: string
   runAttempt: string
 }
@@ -39,7 +41,7 @@ export interface BaselineScope {
 /** The scope from the runner's variables; a string saying why not when they do not name one. */
 export function baselineScope(
   env: NodeJS.ProcessEnv,
-  image: { flake: string; image: string; firmware?: string }
+  image: { flake: string; image: string; firmware?: string; guest?: string }
 ): BaselineScope | string {
   const repository = env.GITHUB_REPOSITORY
   const pullRequest = (env.GITHUB_EVENT_NAME ?? '').startsWith('pull_request')
@@ -59,6 +61,7 @@ export function baselineScope(
     flake: image.flake,
     image: image.image,
     firmware: image.firmware ?? 'bios',
+    ...(image.guest && image.guest !== 'x86_64' ? { guest: image.guest } : {}),
     system: `${arch}-${process.platform}`,
     runId: env.GITHUB_RUN_ID || String(Date.now()),
     runAttempt: env.GITHUB_RUN_ATTEMPT || '1'
@@ -77,7 +80,9 @@ export function baselineKeyPrefix(scope: BaselineScope, version = BASELINE_SCHEM
     scope.branch,
     `${scope.image}@${flake}`,
     scope.system,
-    ...(version >= 2 ? [scope.firmware] : [])
+    ...(version >= 2 ? [scope.firmware] : []),
+    // An x86_64 guest's keys stay as they were before guests of other architectures were booted.
+    ...(scope.guest ? [`guest-${scope.guest}`] : [])
   ]
     .map(part => encodeURIComponent(part))
     .join('/')

@@ -4,6 +4,7 @@ import type {
   BuildResult,
   EnvDiffResult,
   FailedDerivation,
+  GuestPlatform,
   ProbeResult,
   Report,
   StageName,
@@ -184,12 +185,21 @@ export function envDiffSection(diff: EnvDiffResult, heading = '### Environment d
   return lines.join('\n\n')
 }
 
+/** The guest's architecture, where it was read, and what emulating it costs. */
+function guestFact(guest: GuestPlatform): string {
+  const emulated = guest.emulated
+    ? `; emulated on ${guest.host ? `an ${guest.host}` : 'this'} host: expect ~10× slower`
+    : ''
+  return `- Guest: **${guest.arch}** (${escapeCell(guest.evidence)})${emulated}`
+}
+
 export function bootSection(report: Report): string {
   const boot = report.vm?.boot
   if (!boot) return ''
   const lines = ['### Boot']
   const facts: string[] = [`- Status: **${boot.status}**`]
   if (boot.accel) facts.push(`- Accelerator: **${boot.accel}**`)
+  if (boot.guest) facts.push(guestFact(boot.guest))
   if (boot.kvmCheck) {
     const verdict = boot.kvmCheck.runsGuest ? 'KVM runs a guest' : 'KVM cannot run a guest'
     const reason = boot.kvmCheck.reason ? `: ${escapeCell(boot.kvmCheck.reason)}` : ''

@@ -45,6 +45,12 @@ describe('baseline keys', () => {
     expect(baselineKeyPrefix(scope, 1)).toBe(prefix.replace('-v2/', '-v1/').replace(/bios\/$/, ''))
     const uefi = baselineScope(push, { ...image, firmware: 'uefi' }) as BaselineScope
     expect(baselineKeyPrefix(uefi)).toBe(prefix.replace(/bios\/$/, 'uefi/'))
+    // A guest of another architecture keeps a window of its own; an x86_64 guest's key is as before.
+    const arm = baselineScope(push, { ...image, guest: 'aarch64' }) as BaselineScope
+    expect(baselineKeyPrefix(arm)).toBe(`${prefix}guest-aarch64/`)
+    expect(
+      baselineKeyPrefix(baselineScope(push, { ...image, guest: 'x86_64' }) as BaselineScope)
+    ).toBe(prefix)
     expect(baselineKey(scope)).toBe(`${prefix}42-2`)
     // A branch named like another's prefix cannot match it: every part is encoded and closed by '/'.
     const other = baselineScope({ ...push, GITHUB_REF_NAME: 'release' }, image) as BaselineScope
