@@ -1,7 +1,9 @@
 // The action's outputs (every one in action.yml, on every path) and the command line's exit codes,
 // both derived from the report alone.
 import type { BuildResult, Report, Result } from '../model.js'
+import { join } from 'node:path'
 import { changesOutput } from './changes/render.js'
+import { JUNIT_FILE } from './junit.js'
 
 /** Every output action.yml declares, in its order. */
 export const OUTPUT_NAMES = [
@@ -18,7 +20,8 @@ export const OUTPUT_NAMES = [
   'artifact-id',
   'artifact-url',
   'regressions',
-  'changes'
+  'changes',
+  'junit-path'
 ] as const
 
 export type OutputName = (typeof OUTPUT_NAMES)[number]
@@ -96,6 +99,7 @@ export function actionOutputs(report: Report, context: OutputContext): Record<Ou
     'artifact-id': upload?.artifactId === undefined ? '' : String(upload.artifactId),
     'artifact-url': upload?.artifactUrl ?? '',
     regressions: JSON.stringify(report.comparison?.regressions ?? []),
-    changes: changesOutput(report.comparison?.imageChanges)
+    changes: changesOutput(report.comparison?.imageChanges),
+    'junit-path': join(context.reportDir, JUNIT_FILE)
   }
 }

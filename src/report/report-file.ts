@@ -3,6 +3,8 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Report } from '../model.js'
+import { probeOutputReader } from './annotations.js'
+import { writeJunitFile } from './junit.js'
 import { STAGES } from './summary-sections.js'
 
 /** report.json's top-level keys in reading order; nested objects list their keys alphabetically. */
@@ -56,4 +58,6 @@ export function writeReportFiles(reportDir: string, report: Report, summary: str
   mkdirSync(reportDir, { recursive: true })
   writeAtomically(join(reportDir, 'report.json'), reportJson(report))
   writeAtomically(join(reportDir, 'summary.md'), summary.endsWith('\n') ? summary : summary + '\n')
+  // The same run for test-report actions: rewritten with the report, so it never lags behind.
+  writeJunitFile(reportDir, report, probeOutputReader(reportDir))
 }

@@ -37,7 +37,8 @@ describe('actionOutputs', () => {
       'artifact-id': '1234',
       'artifact-url': 'https://github.com/o/r/actions/runs/1/artifacts/1234',
       regressions: '[]',
-      changes: '{}'
+      changes: '{}',
+      'junit-path': '/tmp/report/junit.xml'
     })
   })
 

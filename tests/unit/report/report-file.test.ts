@@ -51,13 +51,20 @@ describe('report.json', () => {
     expect(text.endsWith('}\n')).toBe(true)
   })
 
-  it('writes report.json and summary.md, and nothing else', () => {
+  it('writes report.json, summary.md and junit.xml, and nothing else (no temporary file left)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'report-file-'))
     dirs.push(dir)
     const report = failedReport('build-failed')
     writeReportFiles(join(dir, 'report'), report, '## ❌ build-failed')
     writeReportFiles(join(dir, 'report'), report, '## ❌ build-failed — decided by build\n')
-    expect(readdirSync(join(dir, 'report')).sort()).toEqual(['report.json', 'summary.md'])
+    expect(readdirSync(join(dir, 'report')).sort()).toEqual([
+      'junit.xml',
+      'report.json',
+      'summary.md'
+    ])
+    expect(readFileSync(join(dir, 'report', 'junit.xml'), 'utf8')).toContain(
+      '<testcase classname="boot-image-vm.stage" name="build"'
+    )
     expect(readFileSync(join(dir, 'report', 'summary.md'), 'utf8')).toBe(
       '## ❌ build-failed — decided by build\n'
     )
