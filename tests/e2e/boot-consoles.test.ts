@@ -80,9 +80,10 @@ async function boot(image: string): Promise<Ended> {
     env: LAB_ACTION_ENV
   })
   runs.push(run)
-  expect(run.outputs.result, jobLog(run).slice(-4000)).toBe('boot-failed')
-  expect(run.leftovers).toEqual([])
   const files = await artifactOf(service, run)
+  const said = `${jobLog(run).slice(-3000)}\nbuild.log: ${(files['build/build.log'] ?? '').slice(-3000)}`
+  expect(run.outputs.result, said).toBe('boot-failed')
+  expect(run.leftovers).toEqual([])
   return {
     report: JSON.parse(files['report.json']),
     summary: files['summary.md'] ?? run.summary,
