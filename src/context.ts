@@ -1,4 +1,5 @@
 // What every stage is handed: where to say things, what is secret, and where to write.
+import type { ChildEnvPolicy } from './child-env.js'
 import type { Log } from './log.js'
 import type { Secrets } from './secrets.js'
 
@@ -9,8 +10,10 @@ export interface StageContext {
   reportDir: string
   /** Private scratch space for this run (under RUNNER_TEMP); never uploaded. */
   tempDir: string
-  /** The environment the action was started with. */
+  /** The environment the action was started with (children get src/child-env.ts's part of it). */
   env: NodeJS.ProcessEnv
+  /** What the inputs add to the children's allow-list; absent: none (the default key variable). */
+  childEnv?: ChildEnvPolicy
   /** Aborted when the job is cancelled (SIGINT/SIGTERM). */
   signal: AbortSignal
 }

@@ -4,6 +4,7 @@ import type { ProbeSpec } from './model.js'
 import { extraNixConfProblem, githubTokenProblem, nixVersionProblem } from './inputs-nix.js'
 import { InputError } from './input-error.js'
 import { DEFAULT_PROBES, parseProbes } from './inputs-probes.js'
+import { VARIABLE_NAME, passEnvInput } from './inputs-env.js'
 import { checkIsoFile } from './iso-file.js'
 import { checkPrivateKeyFile } from './key.js'
 
@@ -29,6 +30,8 @@ export interface Inputs {
   devshell: string
   buildIn: BuildIn
   rootKeyEnv: string
+  /** Variables the user hands to nix and QEMU besides the allow-list (src/child-env.ts). */
+  passEnv: string[]
   /** The user's private key (absolute) in the ephemeral key's place; empty: an ephemeral key. */
   sshKey: string
   nix: NixMode
@@ -67,6 +70,7 @@ export const INPUT_DEFAULTS = {
   devshell: 'bootImageTest',
   'build-in': 'host',
   'root-key-env': 'PRE_NIXOS_ROOT_KEY',
+  'pass-env': '',
   'ssh-key': '',
   nix: 'auto',
   'nix-version': '',
@@ -97,8 +101,6 @@ export type InputName = keyof typeof INPUT_DEFAULTS
 
 export { DEFAULT_PROBES, parseProbes } from './inputs-probes.js'
 export { InputError } from './input-error.js'
-
-const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 
 function oneOf<T extends string>(input: InputName, value: string, allowed: readonly T[]): T {
   if ((allowed as readonly string[]).includes(value)) return value as T
@@ -156,6 +158,7 @@ export function parseInputs(read: (name: InputName) => string): Inputs {
   }
   // In this order: with several bad inputs, the error names the first of them.
   const rootKeyEnv = rootKeyEnvInput(get('root-key-env'))
+  const passEnv = passEnvInput(read('pass-env'))
   const artifactName = artifactNameInput(nonEmpty('artifact-name'))
   const retention = get('retention-days')
   const image = imageInput(nonEmpty('image'))
@@ -173,6 +176,7 @@ export function parseInputs(read: (name: InputName) => string): Inputs {
     devshell,
     buildIn,
     rootKeyEnv,
+    passEnv,
     sshKey: sshKeyInput(read('ssh-key').trim()),
     ...nixSettings(read, get),
     ...machineSettings(get),

@@ -42,8 +42,10 @@ export async function runPipeline(
   hooks: PipelineHooks = {}
 ): Promise<Report> {
   const beside: Beside = { stopQemu: new AbortController() }
+  // Every child of every stage gets its environment from this (src/child-env.ts).
+  const childEnv = { keyVar: inputs.rootKeyEnv, passEnv: inputs.passEnv }
   try {
-    return await runStages(inputs, ctx, hooks, beside)
+    return await runStages(inputs, { ...ctx, childEnv }, hooks, beside)
   } finally {
     // A stage that threw still leaves nothing behind.
     await stopBeside(beside)

@@ -6,7 +6,7 @@ import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { StageContext } from '../context.js'
 import type { BuildResult, NixInstallation } from '../model.js'
-import { run, stringEnv, type RunResult } from '../process.js'
+import { run, type RunResult } from '../process.js'
 import { collectFailureLogs } from './diagnostics.js'
 import { isEvaluationError } from './evaluation-errors.js'
 import { buildArguments, nixCommand, nixError, parseOutPath, type BuildRequest } from './request.js'
@@ -24,6 +24,7 @@ import {
 } from './machine-failures.js'
 import { findDependents, findRootFailures, stripAnsi, type ParsedFailure } from './failures.js'
 import { nixShellDirs, removeNewShellDirs, shellTempParent } from './shell-dirs.js'
+import { allowedEnv } from '../child-env.js'
 
 export { nixShellDirs, removeNewShellDirs, shellTempParent } from './shell-dirs.js'
 
@@ -54,7 +55,7 @@ function buildEnv(
   request: BuildRequest,
   ctx: StageContext
 ): Record<string, string> {
-  return { ...stringEnv(ctx.env), ...nix.env, ...request.env }
+  return allowedEnv(ctx, nix.env, request.env)
 }
 
 /**
@@ -98,7 +99,7 @@ async function buildAndCleanShellDirs(
   ctx: StageContext
 ): Promise<BuildResult> {
   if (request.context !== 'devshell') return buildInContext(nix, request, ctx)
-  const parent = shellTempParent({ ...stringEnv(ctx.env), ...nix.env, ...request.env })
+  const parent = shellTempParent(buildEnv(nix, request, ctx))
   const before = await nixShellDirs(parent)
   try {
     return await buildInContext(nix, request, ctx)
@@ -202,13 +203,13 @@ async function runBuild(
     if (idle || (!force && now - lastProgress < PROGRESS_INTERVAL_MS)) return
     lastProgress = now
     lastLine = line
-    ctx.log.info(redact(line))
+    ctx.log.echo('nix', redact(line))
   }
   const onLine = (line: string): void => {
     const outcome = events.push(line)
     if (outcome.event) eventsFile.write(line.slice(line.indexOf('{')))
     for (const human of outcome.human) humanLog.write(human)
-    if (outcome.error) ctx.log.info(redact(outcome.error.text))
+    if (outcome.error) ctx.log.echo('nix', redact(outcome.error.text))
     progress(Boolean(outcome.started || outcome.finished))
   }
   const env = buildEnv(nix, request, ctx)

@@ -7,6 +7,7 @@ import type { FailedDerivation, NixInstallation } from '../model.js'
 import { MAX_QUERY_BYTES, run } from '../process.js'
 import type { BuildEvents } from './events.js'
 import { stripAnsi, type ParsedFailure } from './failures.js'
+import { allowedEnv } from '../child-env.js'
 
 /** Lines of the log kept in the report, annotations and the summary. */
 export const TAIL_LINES = 25
@@ -94,7 +95,7 @@ export async function collectFailureLogs(
 ): Promise<FailedDerivation[]> {
   const failedDir = join(dir, 'failed')
   await mkdir(failedDir, { recursive: true })
-  const env = { ...ctx.env, ...nix.env }
+  const env = allowedEnv(ctx, nix.env)
   const names = failureFileNames(failures)
   const collected: FailedDerivation[] = []
   for (const [index, failure] of failures.entries()) {

@@ -10,7 +10,7 @@ import { resolve } from 'node:path'
 import type { StageContext } from '../context.js'
 import type { CacheResult, NixInstallation } from '../model.js'
 import { evaluateDrvPath } from '../build/index.js'
-import { errorMessage, run, stringEnv } from '../process.js'
+import { errorMessage, run } from '../process.js'
 import { CACHE_PATH, cacheUnavailable, nixFlags } from './actions-cache.js'
 import { cacheKeys } from './keys.js'
 import { downloadAndImport, lookUp } from './restore-entry.js'
@@ -20,6 +20,7 @@ import type { CacheSaveState } from './save.js'
 import { substituterConfig } from './substituters.js'
 import { flakeLockHash } from './run-facts.js'
 import { cacheRestoreNeeds, checkDisk } from '../disk.js'
+import { allowedEnv } from '../child-env.js'
 
 export { importedOutcome } from './import-outcome.js'
 export type { CacheRestore, CacheRestoreRequest } from './restore-types.js'
@@ -31,10 +32,6 @@ export function cacheReport(restore: CacheRestore): CacheResult {
   const { hit, drvPath, dir, reuse, substituters, refused, ...result } = restore
   void [hit, drvPath, dir, reuse, substituters, refused]
   return result
-}
-
-function nixEnvOf(nix: Pick<NixInstallation, 'env'>, env: NodeJS.ProcessEnv) {
-  return { ...stringEnv(env), ...nix.env }
 }
 
 /** Both evaluations at once (one extra evaluation, beside the first: on 2 cores it mostly overlaps). */
@@ -106,7 +103,7 @@ export async function restoreImageCache(
   const started = Date.now()
   const unavailable = await cacheUnavailable(ctx.env)
   if (unavailable) return { status: 'disabled', hit: false, detail: unavailable }
-  const env = nixEnvOf(nix, ctx.env)
+  const env = allowedEnv(ctx, nix.env)
   const evaluated = await evaluateBoth(nix, request, ctx)
   if (!evaluated.drvPath) {
     return {

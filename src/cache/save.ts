@@ -7,13 +7,14 @@ import { TIMED_OUT, withDeadline } from '../deadline.js'
 import { rm } from 'node:fs/promises'
 import type { Log } from '../log.js'
 import type { CacheSave } from '../model.js'
-import { errorMessage, signalChildren, stringEnv } from '../process.js'
+import { errorMessage, signalChildren } from '../process.js'
 import { cacheSaveNeeds, checkDisk } from '../disk.js'
 import { CACHE_PATH, cacheUnavailable, directoryBytes } from './actions-cache.js'
 import { writeEntry } from './entry.js'
 import { formatBytes } from './keys.js'
 import { chooseEntry, entryManifest, type EntryChoice } from './save-select.js'
 import type { CacheSaveState } from './save-state.js'
+import { allowedEnv } from '../child-env.js'
 
 export type { CacheSaveState } from './save-state.js'
 
@@ -56,7 +57,8 @@ export async function saveImageCache(state: CacheSaveState, log: Log): Promise<C
 /** Chooses the entry, writes it and uploads it under key: the work saveImageCache bounds. */
 async function saveEntry(state: CacheSaveState, key: string, started: number): Promise<CacheSave> {
   const base = { key, leftOut: [] }
-  const env = { ...stringEnv(process.env), ...state.nixEnv }
+  // Post has no inputs: the allow-list alone (these nix calls evaluate nothing).
+  const env = allowedEnv({ env: process.env }, state.nixEnv)
   const deadline = started + state.timeoutSeconds * 1000
   const choice = await chooseEntry(state, env, deadline)
   if ('skip' in choice) {

@@ -9,6 +9,7 @@ import type { Secrets } from '../secrets.js'
 import { captureContexts, type CaptureRequest, type Captures } from './env-capture.js'
 import { contextFacts, diffEnvironments, redactEnv, renderDiffMarkdown } from './env-diff.js'
 import type { ContextCapture, EnvDiffReport } from './env-types.js'
+import { allowedEnv } from '../child-env.js'
 
 export const ENV_FILES = ['env/diff.md', 'env/diff.json', 'env/host.env', 'env/devshell.env']
 
@@ -34,7 +35,8 @@ export async function diffBuildEnvironment(
   let captures: Captures
   try {
     captures = await captureContexts(nix, request, {
-      env: ctx.env,
+      // What the build gets (src/child-env.ts): the diff compares what the build really sees.
+      env: allowedEnv(ctx),
       tempDir: ctx.tempDir,
       debug: message => ctx.log.debug(message),
       signal: ctx.signal
@@ -59,7 +61,7 @@ export async function diffBuildEnvironment(
     durationMs: Date.now() - started
   }
   await writeEnvFiles(dir, diffReport(result, request, host, devshell), host, devshell, ctx.secrets)
-  for (const verdict of verdicts.slice(0, 6)) ctx.log.info(ctx.secrets.redact(verdict))
+  for (const verdict of verdicts.slice(0, 6)) ctx.log.echo('env', ctx.secrets.redact(verdict))
   ctx.log.info(
     `env diff: ${differences.length} differences; capture took ${result.durationMs} ms (host ${host.durationMs} ms, devshell ${devshell.durationMs} ms)`
   )

@@ -36,6 +36,7 @@ export function startEnvDiff(
 function labelledLog(log: Log, label: string): Log {
   return {
     info: message => log.info(`[${label}] ${message}`),
+    echo: (source, text) => log.echo(`${label}: ${source}`, text),
     debug: message => log.debug(`[${label}] ${message}`),
     warning: (message, annotation) => log.warning(message, annotation),
     error: (message, annotation) => log.error(message, annotation),

@@ -7,6 +7,7 @@ import type { KvmCheck, QemuProvision, Report, SetupResult } from '../model.js'
 import type { CacheSaveState } from '../cache/index.js'
 import { checkKvm } from '../vm/index.js'
 import type { RunRecord } from './run-record.js'
+import { allowedEnv } from '../child-env.js'
 
 export interface PipelineHooks {
   /** The key exists: post must delete its directory. */
@@ -57,7 +58,7 @@ export function kvmCheck(run: Run, qemu: string): Promise<KvmCheck> {
           reason: "not checked: input 'kvm' is off",
           durationMs: 0
         })
-      : checkKvm({ qemu }))
+      : checkKvm({ qemu, env: allowedEnv(run.ctx) }))
 }
 
 /** Stop what runs beside the stages and wait for it: provisioning first (it may start the KVM check). */

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import type { StageContext } from '../context.js'
 import type { Firmware } from '../inputs.js'
-import { run, stringEnv } from '../process.js'
+import { run } from '../process.js'
 import {
   aptCommand,
   aptPackages,
@@ -16,6 +16,7 @@ import {
 import { describeOs, isDebianLike, parseOsRelease } from './os-release.js'
 import { findOnPath, ovmfFor } from './path.js'
 import { lastError, type SourceResult } from './plan.js'
+import { allowedEnv } from '../child-env.js'
 
 /** Machine facts, injectable so tests need not be root or on Debian. */
 export interface AptEnvironment {
@@ -55,7 +56,7 @@ export async function fromApt(
   }
 
   const packages = aptPackages(firmware)
-  const env = stringEnv(ctx.env)
+  const env = allowedEnv(ctx)
   let step: AptStep = 'install'
   let failures = 0
   let updated = false
@@ -77,7 +78,7 @@ export async function fromApt(
     const next = nextAptStep(step, classifyAptFailure(output), failures, updated)
     const said = lastError(output)
     if (!next.step) return { reason: `${next.why}; apt-get ${step} said: ${said}` }
-    ctx.log.info(`QEMU (apt): apt-get ${step} failed (${said}); ${next.why}`)
+    ctx.log.echo('QEMU apt', `apt-get ${step} failed (${said}); ${next.why}`)
     await pause(next.delayMs, AbortSignal.any([signals.stop, signals.cancel]))
     step = next.step
   }

@@ -5,7 +5,7 @@
 import type { StageContext } from '../context.js'
 import type { Firmware, QemuMode } from '../inputs.js'
 import type { NixInstallation, QemuAttempt, QemuProvision, QemuSource } from '../model.js'
-import { errorMessage, run, stringEnv } from '../process.js'
+import { errorMessage, run } from '../process.js'
 import { fromApt, type AptEnvironment } from './apt.js'
 import { fromNix } from './nix.js'
 import { fromPath } from './path.js'
@@ -19,6 +19,7 @@ import {
   type SourceResult
 } from './plan.js'
 import { readVersionProbe } from './version.js'
+import { allowedEnv } from '../child-env.js'
 
 export { judgeQemu } from './judge.js'
 
@@ -87,7 +88,7 @@ export async function provisionQemu(
       }
       if ('reason' in tried) {
         attempts.push(attempt(source, 'failed', tried.reason, started))
-        ctx.log.info(`QEMU (${source}): passed over: ${tried.reason}`)
+        ctx.log.echo(`QEMU ${source}`, `passed over: ${tried.reason}`)
         continue
       }
       return ready(request, ctx, tried, [
@@ -135,7 +136,7 @@ async function tryOne(
 ): Promise<SourceResult & { version?: string; detail?: string }> {
   if ('reason' in result) return result
   const probe = await run(result.binary, ['--version'], {
-    env: stringEnv(ctx.env),
+    env: allowedEnv(ctx),
     signal
   })
   const read = readVersionProbe(result.binary, probe)

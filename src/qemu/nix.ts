@@ -5,10 +5,11 @@ import { join } from 'node:path'
 import type { StageContext } from '../context.js'
 import type { Firmware } from '../inputs.js'
 import type { NixInstallation } from '../model.js'
-import { MAX_QUERY_BYTES, run, stringEnv } from '../process.js'
+import { MAX_QUERY_BYTES, run } from '../process.js'
 import { QEMU_BINARY } from '../vm/index.js'
 import { hasNixpkgsInput, nixQemuArgs, parseBuildOutputs } from './nix-output.js'
 import { lastError, type SourceResult } from './plan.js'
+import { allowedEnv } from '../child-env.js'
 
 export async function fromNix(
   nix: NixInstallation,
@@ -16,7 +17,7 @@ export async function fromNix(
   ctx: StageContext,
   signal: AbortSignal
 ): Promise<SourceResult> {
-  const env = { ...stringEnv(ctx.env), ...nix.env }
+  const env = allowedEnv(ctx, nix.env)
   // Cheap, and it must come first: without a nixpkgs input, --inputs-from would quietly take the
   // registry's nixpkgs, unpinned.
   const metadata = await run(

@@ -14,6 +14,7 @@ import {
   type Baseline,
   type BaselineFacts
 } from './baseline.js'
+import { allowedEnv } from '../child-env.js'
 
 export const BASELINE_FILE = 'baseline.json'
 
@@ -31,7 +32,7 @@ export function parseClosureSize(json: string): number | undefined {
 
 async function closureBytes(nix: NixInstallation, outPath: string): Promise<number | undefined> {
   const result = await run(nix.nixPath, ['path-info', '--closure-size', '--json', outPath], {
-    env: { ...process.env, ...nix.env }
+    env: allowedEnv({ env: process.env }, nix.env)
   })
   return result.exitCode === 0 ? parseClosureSize(result.stdout) : undefined
 }

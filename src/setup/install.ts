@@ -8,6 +8,7 @@ import { userInfo } from 'node:os'
 import { join } from 'node:path'
 import type { StageContext } from '../context.js'
 import { errorMessage, run } from '../process.js'
+import { allowedEnv } from '../child-env.js'
 
 /**
  * The Nix version installed when `nix-version` is empty, and the SHA-256 of its installer,
@@ -203,12 +204,12 @@ export async function installNix(
   )
   const tail: string[] = []
   const keep = (line: string): void => {
-    ctx.log.info(line)
+    ctx.log.echo('installer', line)
     tail.push(line)
     if (tail.length > 20) tail.shift()
   }
   const result = await run('sh', [scriptPath, ...flags], {
-    env: { ...ctx.env, USER: user || 'root' },
+    env: allowedEnv(ctx, { USER: user || 'root' }),
     signal: ctx.signal,
     onStdoutLine: keep,
     onStderrLine: keep

@@ -23,6 +23,7 @@ import {
 import { defaultKvmDeviceOptions, ensureKvmDevice, type KvmDeviceOptions } from './setup-kvm.js'
 import { trustSettings, untrustedSettingsWarning } from './untrusted-settings.js'
 import { currentUserGroups } from './user-groups.js'
+import { allowedEnv } from '../child-env.js'
 
 export { versionMismatch, type SetupPaths } from './find.js'
 
@@ -162,7 +163,7 @@ async function probeNix(
   nixPath: string,
   ctx: StageContext
 ): Promise<ReturnType<typeof parseNixVersion> | { error: string }> {
-  const probe = await run(nixPath, ['--version'], { env: ctx.env, signal: ctx.signal })
+  const probe = await run(nixPath, ['--version'], { env: allowedEnv(ctx), signal: ctx.signal })
   if (probe.exitCode !== 0) {
     return {
       error: `${nixPath} --version failed (${probe.startError ?? `exit code ${probe.exitCode}`}): ${probe.stderr.trim()}`
@@ -196,10 +197,11 @@ async function configure(
       env: ctx.env,
       secrets: ctx.secrets
     })
-    const read = await effectiveConfig(nixPath, capabilities.configShow, {
-      ...ctx.env,
-      ...written.env
-    })
+    const read = await effectiveConfig(
+      nixPath,
+      capabilities.configShow,
+      allowedEnv(ctx, written.env)
+    )
     return { dropIn: written, config: read }
   }
   let { dropIn, config } = await configureWith(false)

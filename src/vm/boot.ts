@@ -17,6 +17,7 @@ import { Machine, describeExit, type MachineExit } from './machine.js'
 import type { OvmfFiles } from './qemu.js'
 import { waitForSsh, type SshSession } from './ssh.js'
 import { isSshdLine } from './timeline.js'
+import { allowedEnv } from '../child-env.js'
 
 /** Under KVM, a console that stays silent this long counts as a KVM that cannot run the guest. */
 export const KVM_SILENT_CONSOLE_SECONDS = 8
@@ -87,7 +88,8 @@ export async function bootAttempt(
     dir: options.vmDir,
     tempDir: ctx.tempDir,
     log: ctx.log,
-    redact: text => ctx.secrets.redact(text)
+    redact: text => ctx.secrets.redact(text),
+    env: allowedEnv(ctx)
   })
   const notStarted = await startMachine(machine, options.accel)
   if (notStarted) return { machine, outcome: notStarted }

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { KvmCheck } from '../model.js'
 import { errorMessage, start } from '../process.js'
+import { allowedEnv } from '../child-env.js'
 
 export const KVM_DEVICE = '/dev/kvm'
 /** Iterations of the test guest's loop (two instructions each). */
@@ -104,6 +105,8 @@ export interface KvmCheckOptions {
   device?: string
   /** Tests only: the same test guest under another accelerator ('tcg' proves the harness). */
   accel?: 'kvm' | 'tcg'
+  /** QEMU's environment; default: src/child-env.ts's allow-list of this process's. */
+  env?: Record<string, string>
 }
 
 /**
@@ -130,8 +133,8 @@ export async function checkKvm(options: KvmCheckOptions): Promise<KvmCheck> {
     const outcome = await runTestGuest(
       options.qemu,
       kvmCheckArgs(rom, options.accel),
-      timeoutMs,
-      runBudgetMs
+      options.env ?? allowedEnv({ env: process.env }),
+      { timeoutMs, runBudgetMs }
     )
     return done(outcome.runsGuest, outcome.reason)
   } catch (error) {
@@ -144,8 +147,8 @@ export async function checkKvm(options: KvmCheckOptions): Promise<KvmCheck> {
 function runTestGuest(
   qemu: string,
   args: string[],
-  timeoutMs: number,
-  runBudgetMs: number
+  env: Record<string, string>,
+  { timeoutMs, runBudgetMs }: { timeoutMs: number; runBudgetMs: number }
 ): Promise<{ runsGuest: boolean; reason: string }> {
   const started = Date.now()
   let verdict: { runsGuest: boolean; reason: string } | undefined
@@ -165,6 +168,7 @@ function runTestGuest(
         `/dev/kvm is emulated or nested without vmx/svm`
     )
   const guest = start(qemu, args, {
+    env,
     stdin: 'pipe',
     onStdoutLine: line => {
       const ms = Date.now() - started

@@ -20,6 +20,7 @@ import { findOvmf, qemuArgs, type OvmfFiles } from './qemu.js'
 import { QmpClient } from './qmp.js'
 import { screendumpPng, type ScreenshotWay } from './screenshot.js'
 import { cleanConsoleText, type ConsoleLine } from './timeline.js'
+import { allowedEnv } from '../child-env.js'
 
 export interface MachineOptions {
   accel: Accelerator
@@ -43,6 +44,8 @@ export interface MachineOptions {
   ovmf?: OvmfFiles
   /** Applied to every console line before it reaches the log. */
   redact?: (text: string) => string
+  /** QEMU's environment; default: src/child-env.ts's allow-list of this process's. */
+  env?: Record<string, string>
 }
 
 export interface MachineExit {
@@ -135,7 +138,9 @@ export class Machine {
 
   /** Starts QEMU (through the runner: its own process group); `exited` settles when it exits. */
   private startQemu(args: string[], qemuLog: WriteStream): void {
+    const env = this.options.env ?? allowedEnv({ env: process.env })
     const child = start(this.options.qemu, args, {
+      env,
       stdin: 'pipe',
       ...this.followOutput(qemuLog)
     })
@@ -156,7 +161,7 @@ export class Machine {
       onStdoutLine: raw => {
         const line = { seconds: this.secondsSinceStart(), text: cleanConsoleText(raw) }
         this.lines.push(line)
-        this.options.log.info(`[${prefix} +${line.seconds.toFixed(1)}s] ${redact(line.text)}`)
+        this.options.log.echo(`${prefix} +${line.seconds.toFixed(1)}s`, redact(line.text))
         for (const listener of this.listeners) listener(line)
       },
       onStderrLine: line => {

@@ -79,9 +79,14 @@ export async function runProbes(
           : result.signal
             ? `killed by signal ${result.signal}`
             : `no exit status (${result.stderr.trim().split('\n').pop() || 'unknown'})`
-    const line = `probe ${spec.name}: ${what} (${(durationMs / 1000).toFixed(1)} s)`
-    if (passed || !spec.required) ctx.log.info(line)
-    else ctx.log.warning(`${line}; see ${probe.file}`, { title: `Probe ${spec.name} failed` })
+    const said = `${what} (${(durationMs / 1000).toFixed(1)} s)`
+    // `what` may quote the guest's stderr: echoed, never printed as it is.
+    if (passed || !spec.required) ctx.log.echo(`probe ${spec.name}`, said)
+    else {
+      ctx.log.warning(`probe ${spec.name}: ${said}; see ${probe.file}`, {
+        title: `Probe ${spec.name} failed`
+      })
+    }
   }
   return results
 }

@@ -14,6 +14,7 @@ import { freePort, type OvmfFiles } from './qemu.js'
 import { KEY_REFUSED, type SshSession } from './ssh.js'
 import { runTestCommand } from './test-command.js'
 import { bootTimeline, findFingerprint } from './timeline.js'
+import { allowedEnv } from '../child-env.js'
 
 export interface VmRequest {
   iso: string
@@ -82,7 +83,8 @@ export async function runVm(request: VmRequest, ctx: StageContext): Promise<VmSt
 
   try {
     let check = request.kvmCheck
-    if (request.kvm !== 'off' && !check) check = await checkKvm({ qemu: request.qemu })
+    if (request.kvm !== 'off' && !check)
+      check = await checkKvm({ qemu: request.qemu, env: allowedEnv(ctx) })
     if (check) boot.kvmCheck = check
     const choice = chooseAccelerator(request.kvm, check)
     boot.accel = choice.accel

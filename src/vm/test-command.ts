@@ -5,7 +5,8 @@ import { createWriteStream, mkdirSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import type { StageContext } from '../context.js'
 import type { TestResult } from '../model.js'
-import { run, stringEnv } from '../process.js'
+import { runStepEnv } from '../child-env.js'
+import { run } from '../process.js'
 
 export interface TestCommandOptions {
   command: string
@@ -16,20 +17,19 @@ export interface TestCommandOptions {
   timeoutSeconds: number
 }
 
-/** The variables the test command sees besides the job's own environment. */
+/** What a `run:` step would get (src/child-env.ts), and the documented BOOT_IMAGE_VM_*. */
 export function testCommandEnv(
   options: TestCommandOptions,
   env: NodeJS.ProcessEnv
 ): Record<string, string> {
-  return {
-    ...stringEnv(env),
+  return runStepEnv(env, {
     BOOT_IMAGE_VM_SSH_HOST: '127.0.0.1',
     BOOT_IMAGE_VM_SSH_PORT: String(options.sshPort),
     BOOT_IMAGE_VM_SSH_USER: 'root',
     BOOT_IMAGE_VM_SSH_KEY: options.privateKeyPath,
     BOOT_IMAGE_VM_ISO: options.iso,
     BOOT_IMAGE_VM_SERIAL_LOG: options.serialLog
-  }
+  })
 }
 
 export async function runTestCommand(
@@ -44,7 +44,7 @@ export async function runTestCommand(
   const write = (line: string): void => {
     const clean = ctx.secrets.redact(line)
     output.write(clean + '\n')
-    ctx.log.info(`[test] ${clean}`)
+    ctx.log.echo('test', clean)
   }
   write(`$ ${options.command}`)
 

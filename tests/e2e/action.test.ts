@@ -9,7 +9,8 @@ import {
   LAB_ACTION_ENV,
   artifactOf,
   jobLog,
-  startResultsService
+  startResultsService,
+  LAB_INPUTS
 } from '../helpers/e2e.js'
 import { makeFixtureFlake } from '../helpers/lab.js'
 
@@ -28,7 +29,14 @@ afterAll(async () => {
 
 async function run(inputs: Record<string, string>): Promise<ActionRun> {
   const result = await runAction({
-    inputs: { flake, memory: '512', 'boot-timeout': '240', probes: BUSYBOX_PROBES, ...inputs },
+    inputs: {
+      ...LAB_INPUTS,
+      flake,
+      memory: '512',
+      'boot-timeout': '240',
+      probes: BUSYBOX_PROBES,
+      ...inputs
+    },
     env: LAB_ACTION_ENV,
     resultsService: service
   })

@@ -2,7 +2,13 @@
 // own builder failed (never their parents), and each one's whole log in the artifact.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runAction, type ActionRun } from '../helpers/action-runner.js'
-import { LAB_ACTION_ENV, artifactOf, jobLog, startResultsService } from '../helpers/e2e.js'
+import {
+  LAB_ACTION_ENV,
+  artifactOf,
+  jobLog,
+  startResultsService,
+  LAB_INPUTS
+} from '../helpers/e2e.js'
 import type { FakeResultsService } from '../helpers/fake-results-service.js'
 import { makeFixtureFlake } from '../helpers/lab.js'
 
@@ -28,7 +34,7 @@ const CASES = [
 describe('build failures through the bundled action', () => {
   it.each(CASES)('$image: build-failed, blaming exactly $roots', async ({ image, roots }) => {
     const run = await runAction({
-      inputs: { flake, image, 'artifact-name': `logs-${image}` },
+      inputs: { ...LAB_INPUTS, flake, image, 'artifact-name': `logs-${image}` },
       env: LAB_ACTION_ENV,
       resultsService: service
     })
@@ -50,7 +56,7 @@ describe('build failures through the bundled action', () => {
 
   it('evalError: eval-failed with the message of the throw, nothing built', async () => {
     const run = await runAction({
-      inputs: { flake, image: 'evalError', 'artifact-name': 'logs-evalError' },
+      inputs: { ...LAB_INPUTS, flake, image: 'evalError', 'artifact-name': 'logs-evalError' },
       env: LAB_ACTION_ENV,
       resultsService: service
     })

@@ -12,7 +12,13 @@ import { parsePathInfo } from '../../src/cache/keys.js'
 import type { Report } from '../../src/model.js'
 import { runAction, type ActionRun } from '../helpers/action-runner.js'
 import type { FakeResultsService } from '../helpers/fake-results-service.js'
-import { BUSYBOX_PROBES, LAB_ACTION_ENV, jobLog, startResultsService } from '../helpers/e2e.js'
+import {
+  BUSYBOX_PROBES,
+  LAB_ACTION_ENV,
+  jobLog,
+  startResultsService,
+  LAB_INPUTS
+} from '../helpers/e2e.js'
 import { builtDerivations, nix, setUpBakedKeyImage, unpackEntry } from '../helpers/cache-reuse.js'
 import { deleteStorePaths } from '../helpers/lab.js'
 
@@ -35,6 +41,7 @@ describe('the image cache on an image that bakes the run key', () => {
     const run = async (): Promise<ActionRun> => {
       const result = await runAction({
         inputs: {
+          ...LAB_INPUTS,
           flake,
           image: 'bakedKeyImage',
           memory: '512',
@@ -126,6 +133,7 @@ describe('the image cache on an image that bakes the run key', () => {
     const run = async (fail: boolean): Promise<ActionRun> => {
       const result = await runAction({
         inputs: {
+          ...LAB_INPUTS,
           flake,
           image: 'bakedKeyImage',
           boot: 'false',

@@ -11,7 +11,8 @@ import {
   LAB_ACTION_ENV,
   artifactOf,
   jobLog,
-  startResultsService
+  startResultsService,
+  LAB_INPUTS
 } from '../helpers/e2e.js'
 import { makeFixtureFlake } from '../helpers/lab.js'
 
@@ -49,7 +50,14 @@ function tmpdirOf(name: string): string {
 
 async function run(inputs: Record<string, string>, tmpdir: string): Promise<ActionRun> {
   const result = await runAction({
-    inputs: { flake, memory: '512', 'boot-timeout': '240', probes: BUSYBOX_PROBES, ...inputs },
+    inputs: {
+      ...LAB_INPUTS,
+      flake,
+      memory: '512',
+      'boot-timeout': '240',
+      probes: BUSYBOX_PROBES,
+      ...inputs
+    },
     env: { ...LAB_ACTION_ENV, ...canaries, TMPDIR: tmpdir },
     resultsService: service
   })

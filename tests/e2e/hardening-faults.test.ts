@@ -12,7 +12,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runAction, type ActionRun, type RunOptions } from '../helpers/action-runner.js'
 import type { FakeResultsService } from '../helpers/fake-results-service.js'
 import { mainOf, waitForProcess } from '../helpers/processes.js'
-import { LAB_ACTION_ENV, artifactOf, jobLog, startResultsService } from '../helpers/e2e.js'
+import {
+  LAB_ACTION_ENV,
+  artifactOf,
+  jobLog,
+  startResultsService,
+  LAB_INPUTS
+} from '../helpers/e2e.js'
 import { addFixturePackage, makeFixtureFlake, makeKeyPair } from '../helpers/lab.js'
 import { FAULT_CASES, type FaultId } from './hardening-cases.js'
 import { tallyCases } from '../helpers/reliability-tally.js'
@@ -73,6 +79,7 @@ async function faultRun(
     resultsService: service,
     ...options,
     inputs: {
+      ...LAB_INPUTS,
       flake,
       memory: '512',
       'boot-timeout': '240',

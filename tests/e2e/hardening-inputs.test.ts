@@ -5,7 +5,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runAction, type ActionRun } from '../helpers/action-runner.js'
 import type { FakeResultsService } from '../helpers/fake-results-service.js'
-import { LAB_ACTION_ENV, artifactOf, jobLog, startResultsService } from '../helpers/e2e.js'
+import {
+  LAB_ACTION_ENV,
+  artifactOf,
+  jobLog,
+  startResultsService,
+  LAB_INPUTS
+} from '../helpers/e2e.js'
 import { makeFixtureFlake } from '../helpers/lab.js'
 import { BAD_INPUTS, NIX_INPUTS } from './hardening-cases.js'
 import { tallyCases } from '../helpers/reliability-tally.js'
@@ -28,7 +34,11 @@ afterAll(async () => {
 async function run(inputs: Record<string, string>, env: Record<string, string> = {}) {
   // Each run is its own job of one workflow run, as a matrix would be: artifact names stay free.
   const job = { GITHUB_JOB: `hardening-${runs.length}-${Math.random().toString(36).slice(2, 8)}` }
-  const result = await runAction({ inputs, env: { ...job, ...env }, resultsService: service })
+  const result = await runAction({
+    inputs: { ...LAB_INPUTS, ...inputs },
+    env: { ...job, ...env },
+    resultsService: service
+  })
   runs.push(result)
   return result
 }

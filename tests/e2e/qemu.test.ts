@@ -11,7 +11,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Report } from '../../src/model.js'
 import { runAction, type ActionRun } from '../helpers/action-runner.js'
 import type { FakeResultsService } from '../helpers/fake-results-service.js'
-import { BUSYBOX_PROBES, LAB_ACTION_ENV, artifactOf, startResultsService } from '../helpers/e2e.js'
+import {
+  BUSYBOX_PROBES,
+  LAB_ACTION_ENV,
+  artifactOf,
+  startResultsService,
+  LAB_INPUTS
+} from '../helpers/e2e.js'
 import { addFixturePackage, makeFixtureFlake } from '../helpers/lab.js'
 import { makeStandinFlake } from '../helpers/nixpkgs-standin.js'
 
@@ -44,7 +50,13 @@ async function run(
   env: Record<string, string> = {}
 ): Promise<ActionRun> {
   const result = await runAction({
-    inputs: { memory: '512', 'boot-timeout': '240', probes: BUSYBOX_PROBES, ...inputs },
+    inputs: {
+      ...LAB_INPUTS,
+      memory: '512',
+      'boot-timeout': '240',
+      probes: BUSYBOX_PROBES,
+      ...inputs
+    },
     env: { ...LAB_ACTION_ENV, ...env },
     resultsService: service
   })

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Comparison, Regression, Report } from '../../src/model.js'
 import { runAction, type ActionRun } from '../helpers/action-runner.js'
 import type { FakeResultsService } from '../helpers/fake-results-service.js'
-import { LAB_ACTION_ENV, jobLog, startResultsService } from '../helpers/e2e.js'
+import { LAB_ACTION_ENV, jobLog, startResultsService, LAB_INPUTS } from '../helpers/e2e.js'
 import { makeFixtureFlake } from '../helpers/lab.js'
 
 // Busybox guest: no systemd probes. Not /etc/variant: the slow image differs only in its timing.
@@ -54,6 +54,7 @@ async function run(
 ): Promise<ActionRun> {
   const result = await runAction({
     inputs: {
+      ...LAB_INPUTS,
       flake,
       image: 'bootImage',
       memory: '512',

@@ -15,7 +15,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Report } from '../../src/model.js'
 import { runAction, type ActionRun } from '../helpers/action-runner.js'
 import { setUpBakedKeyImage, nix, type BakedKeySetup } from '../helpers/cache-reuse.js'
-import { LAB_ACTION_ENV, artifactOf, jobLog, startResultsService } from '../helpers/e2e.js'
+import {
+  LAB_ACTION_ENV,
+  artifactOf,
+  jobLog,
+  startResultsService,
+  LAB_INPUTS
+} from '../helpers/e2e.js'
 import type { FakeResultsService } from '../helpers/fake-results-service.js'
 import { makeFixtureFlake } from '../helpers/lab.js'
 import {
@@ -56,6 +62,7 @@ async function build(
 ): Promise<ActionRun> {
   const result = await runAction({
     inputs: {
+      ...LAB_INPUTS,
       flake,
       image: 'remoteBuiltImage',
       boot: 'false',

@@ -4,7 +4,13 @@ import { existsSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runAction, type ActionRun } from '../helpers/action-runner.js'
-import { BUSYBOX_PROBES, LAB_ACTION_ENV, artifactOf, startResultsService } from '../helpers/e2e.js'
+import {
+  BUSYBOX_PROBES,
+  LAB_ACTION_ENV,
+  artifactOf,
+  startResultsService,
+  LAB_INPUTS
+} from '../helpers/e2e.js'
 import type { FakeResultsService } from '../helpers/fake-results-service.js'
 import { addFixturePackage, makeFixtureFlake } from '../helpers/lab.js'
 
@@ -31,7 +37,14 @@ afterAll(async () => {
 
 async function run(inputs: Record<string, string>): Promise<ActionRun> {
   const result = await runAction({
-    inputs: { flake, memory: '512', 'boot-timeout': '240', probes: BUSYBOX_PROBES, ...inputs },
+    inputs: {
+      ...LAB_INPUTS,
+      flake,
+      memory: '512',
+      'boot-timeout': '240',
+      probes: BUSYBOX_PROBES,
+      ...inputs
+    },
     env: LAB_ACTION_ENV,
     resultsService: service
   })

@@ -13,7 +13,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Report } from '../../src/model.js'
 import { runAction, type ActionRun } from '../helpers/action-runner.js'
 import { runtimeToken, type FakeResultsService } from '../helpers/fake-results-service.js'
-import { LAB_ACTION_ENV, artifactOf, jobLog, startResultsService } from '../helpers/e2e.js'
+import {
+  LAB_ACTION_ENV,
+  artifactOf,
+  jobLog,
+  startResultsService,
+  LAB_INPUTS
+} from '../helpers/e2e.js'
 import { makeFixtureFlake } from '../helpers/lab.js'
 import { tallyCases } from '../helpers/reliability-tally.js'
 
@@ -39,7 +45,7 @@ async function notAnIso(
 ): Promise<ActionRun> {
   const run = await runAction({
     resultsService: service,
-    inputs: { flake, image: 'notAnIso', ...inputs },
+    inputs: { ...LAB_INPUTS, flake, image: 'notAnIso', ...inputs },
     env: { ...LAB_ACTION_ENV, GITHUB_JOB: `rs-${runs.length}`, ...env }
   })
   runs.push(run)

@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parsePathInfo } from '../../src/cache/keys.js'
 import type { Report } from '../../src/model.js'
 import type { ActionRun, RunOptions } from '../helpers/action-runner.js'
-import { BUSYBOX_PROBES, artifactOf, jobLog } from '../helpers/e2e.js'
+import { BUSYBOX_PROBES, LAB_INPUTS, artifactOf, jobLog } from '../helpers/e2e.js'
 import {
   builtDerivations,
   imagePlace,
@@ -82,6 +82,7 @@ async function leg(
       run: async (inputs, runOptions = {}) => {
         const result = await image.run({
           inputs: {
+            ...LAB_INPUTS,
             flake: '.',
             nix: 'existing',
             memory: '512',

@@ -8,7 +8,13 @@ import { basename, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runAction, type ActionRun } from '../helpers/action-runner.js'
 import type { FakeResultsService } from '../helpers/fake-results-service.js'
-import { BUSYBOX_PROBES, LAB_ACTION_ENV, artifactOf, startResultsService } from '../helpers/e2e.js'
+import {
+  BUSYBOX_PROBES,
+  LAB_ACTION_ENV,
+  artifactOf,
+  startResultsService,
+  LAB_INPUTS
+} from '../helpers/e2e.js'
 import { toolsWithoutNix } from '../helpers/processes.js'
 import { fixtureIso, makeFixtureFlake, makeKeyPair } from '../helpers/lab.js'
 
@@ -35,7 +41,14 @@ afterAll(async () => {
 async function run(inputs: Record<string, string>, withNix = false): Promise<ActionRun> {
   const path: Record<string, string> = withNix ? {} : { PATH: pathWithoutNix }
   const result = await runAction({
-    inputs: { flake, memory: '512', 'boot-timeout': '240', probes: BUSYBOX_PROBES, ...inputs },
+    inputs: {
+      ...LAB_INPUTS,
+      flake,
+      memory: '512',
+      'boot-timeout': '240',
+      probes: BUSYBOX_PROBES,
+      ...inputs
+    },
     env: { ...LAB_ACTION_ENV, ...path, GITHUB_JOB: `scaling-out-${runs.length}` },
     resultsService: service
   })

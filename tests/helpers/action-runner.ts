@@ -404,8 +404,7 @@ function parsePathFile(text: string): string[] {
 }
 
 /**
- * Annotations and masks from a step's output, as the runner reads `::command props::data` lines
- * (from stdout and stderr alike; `::stop-commands::<token>` pauses until `::<token>::`).
+ * Annotations and masks from a step's output, as the runner reads them (see runnerCommands).
  */
 export function parseWorkflowCommands(text: string): {
   annotations: Omit<WorkflowAnnotation, 'step'>[]
@@ -413,38 +412,123 @@ export function parseWorkflowCommands(text: string): {
 } {
   const annotations: Omit<WorkflowAnnotation, 'step'>[] = []
   const masks: string[] = []
-  let stopToken: string | undefined
-  for (const raw of text.split(/\r?\n/)) {
-    const line = raw.trim()
-    const command = /^::([A-Za-z][\w-]*)(?: ([^:]*))?::(.*)$/.exec(line)
-    if (!command) continue
-    const [, name, props = '', data] = command
-    if (stopToken !== undefined) {
-      if (name === stopToken) stopToken = undefined
-      continue
-    }
-    if (name === 'stop-commands') {
-      stopToken = data
-      continue
-    }
-    const message = unescape(data, false)
+  for (const { name, properties, data } of runnerCommands(text)) {
     if (name === 'add-mask') {
-      if (message.trim() !== '') masks.push(message)
+      if (data.trim() !== '') masks.push(data)
     } else if (name === 'error' || name === 'warning' || name === 'notice') {
-      const properties: Record<string, string> = {}
-      for (const pair of props.split(',').filter(Boolean)) {
-        const eq = pair.indexOf('=')
-        if (eq > 0) properties[pair.slice(0, eq)] = unescape(pair.slice(eq + 1), true)
-      }
       annotations.push({
         level: name,
         ...(properties.title !== undefined ? { title: properties.title } : {}),
-        message,
+        message: data,
         properties
       })
     }
   }
   return { annotations, masks }
+}
+
+/** The commands a runner has extensions for (actions/runner, ActionCommandManager.cs). */
+const RUNNER_COMMANDS = new Set([
+  'add-mask',
+  'add-matcher',
+  'add-path',
+  'debug',
+  'echo',
+  'endgroup',
+  'error',
+  'group',
+  'notice',
+  'remove-matcher',
+  'save-state',
+  'set-env',
+  'set-output',
+  'warning'
+])
+
+export interface RunnerCommand {
+  /** Lower-cased: the runner matches names without regard to case. */
+  name: string
+  properties: Record<string, string>
+  data: string
+}
+
+/**
+ * Every workflow command the runner would obey in a step's output, in order: lines split at
+ * `\r\n`, `\r` or `\n` (.NET's ReadLine); `::name props::data` after leading white space, else
+ * the legacy `##[name props]data` anywhere in the line; `::stop-commands::<token>` ignores all
+ * until `::<token>::` (neither is returned). After actions/runner's ActionCommand.cs.
+ */
+export function runnerCommands(text: string): RunnerCommand[] {
+  const commands: RunnerCommand[] = []
+  let stopToken: string | undefined
+  for (const line of text.split(/\r\n|\r|\n/)) {
+    const known = (name: string): boolean =>
+      stopToken !== undefined
+        ? name === stopToken.toLowerCase()
+        : RUNNER_COMMANDS.has(name) || name === 'stop-commands'
+    const command = parseCommandV2(line, known) ?? parseLegacyCommand(line, known)
+    if (!command) continue
+    if (stopToken !== undefined) stopToken = undefined
+    else if (command.name === 'stop-commands') stopToken = command.data
+    else commands.push(command)
+  }
+  return commands
+}
+
+function parseCommandV2(line: string, known: (name: string) => boolean): RunnerCommand | undefined {
+  const message = line.replace(/^[\s\u0085]+/, '')
+  if (!message.startsWith('::')) return undefined
+  const end = message.indexOf('::', 2)
+  if (end < 0) return undefined
+  const info = message.slice(2, end)
+  const space = info.indexOf(' ')
+  const name = (space < 0 ? info : info.slice(0, space)).toLowerCase()
+  if (!known(name)) return undefined
+  const properties: Record<string, string> = {}
+  if (space > 0) {
+    for (const pair of info
+      .slice(space + 1)
+      .trim()
+      .split(',')
+      .filter(Boolean)) {
+      const eq = pair.indexOf('=')
+      if (eq > 0 && eq < pair.length - 1)
+        properties[pair.slice(0, eq)] = unescape(pair.slice(eq + 1), true)
+    }
+  }
+  return { name, properties, data: unescape(message.slice(end + 2), false) }
+}
+
+function parseLegacyCommand(
+  line: string,
+  known: (name: string) => boolean
+): RunnerCommand | undefined {
+  const start = line.indexOf('##[')
+  if (start < 0) return undefined
+  const close = line.indexOf(']', start)
+  if (close < 0) return undefined
+  const info = line.slice(start + 3, close)
+  const space = info.indexOf(' ')
+  const name = (space < 0 ? info : info.slice(0, space)).toLowerCase()
+  if (!known(name)) return undefined
+  const legacy = (value: string): string =>
+    value
+      .replace(/%3B/g, ';')
+      .replace(/%0D/g, '\r')
+      .replace(/%0A/g, '\n')
+      .replace(/%5D/g, ']')
+      .replace(/%25/g, '%')
+  const properties: Record<string, string> = {}
+  if (space > 0) {
+    for (const pair of info
+      .slice(space + 1)
+      .split(';')
+      .filter(Boolean)) {
+      const eq = pair.indexOf('=')
+      if (eq > 0 && eq < pair.length - 1) properties[pair.slice(0, eq)] = legacy(pair.slice(eq + 1))
+    }
+  }
+  return { name, properties, data: legacy(line.slice(close + 1)) }
 }
 
 function unescape(value: string, property: boolean): string {

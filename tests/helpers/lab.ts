@@ -40,6 +40,22 @@ function tempDir(prefix: string): string {
 }
 
 /**
+ * Every variable the fixture flake reads with builtins.getEnv besides the key: the action hands
+ * nix only an allow-list (src/child-env.ts), so a run names them in its pass-env input.
+ */
+export const LAB_PASS_ENV: readonly string[] = [
+  'BOOT_IMAGE_VM_LAB_KERNEL',
+  'BOOT_IMAGE_VM_LAB_ROOTFS',
+  'BOOT_IMAGE_VM_LAB_AARCH64',
+  'BOOT_IMAGE_VM_CACHE_NONCE',
+  'BOOT_IMAGE_VM_CACHE_FAIL',
+  'BOOT_IMAGE_VM_REMOTE_NONCE',
+  'BOOT_IMAGE_VM_REMOTE_FAIL'
+]
+/** A stage context's childEnv for the lab (what the pass-env input gives a run). */
+export const LAB_CHILD_ENV = { keyVar: 'PRE_NIXOS_ROOT_KEY', passEnv: LAB_PASS_ENV }
+
+/**
  * process.env plus what every lab nix call needs: the isolated config dir, the kernel dir and the
  * systemd root filesystem dir (read only by the systemdImage attribute).
  */

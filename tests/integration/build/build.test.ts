@@ -12,7 +12,7 @@ import { buildImage, type BuildRequest } from '../../../src/build/build.js'
 import { capabilitiesFor, parseNixVersion } from '../../../src/setup/capabilities.js'
 import { derivationName } from '../../../src/build/failures.js'
 import { Secrets } from '../../../src/secrets.js'
-import { labNixEnv, makeFixtureFlake, makeKeyPair } from '../../helpers/lab.js'
+import { LAB_CHILD_ENV, labNixEnv, makeFixtureFlake, makeKeyPair } from '../../helpers/lab.js'
 
 const NIX = '/usr/bin/nix'
 
@@ -40,6 +40,7 @@ function context(secrets = new Secrets()): { ctx: StageContext; said: Said[] } {
   const said: Said[] = []
   const log: Log = {
     info: message => said.push({ level: 'info', message }),
+    echo: (source, text) => said.push({ level: 'info', message: `[${source}] ${text}` }),
     debug: () => undefined,
     warning: (message, a) => said.push({ level: 'warning', message, title: a?.title }),
     error: (message, a) => said.push({ level: 'error', message, title: a?.title }),
@@ -52,6 +53,7 @@ function context(secrets = new Secrets()): { ctx: StageContext; said: Said[] } {
     reportDir,
     tempDir: mkdtempSync(join(tmpdir(), 'boot-image-vm-temp-')),
     env: labNixEnv(),
+    childEnv: LAB_CHILD_ENV,
     signal: new AbortController().signal
   }
   return { ctx, said }
@@ -119,7 +121,9 @@ describe(`buildImage with real Nix (${NIX})`, () => {
         title: 'build failed: broken-leaf — builder failed with exit code 1'
       })
     )
-    expect(said.some(s => s.level === 'info' && /^\[\d+\/\d+ built/.test(s.message))).toBe(true)
+    expect(said.some(s => s.level === 'info' && /^\[nix\] \[\d+\/\d+ built/.test(s.message))).toBe(
+      true
+    )
   })
 
   it('failingDeep: the leaf two levels down is the root; the parents are dependents', async () => {

@@ -125,7 +125,14 @@ describe('the default probes on the systemd fixture', () => {
     const record = (message: string): void => void said.push(message)
     annotate(
       { vm: result, builds: [] } as unknown as Report,
-      { info: () => {}, debug: () => {}, warning: record, error: record, group: (_n, fn) => fn() },
+      {
+        info: () => {},
+        echo: () => {},
+        debug: () => {},
+        warning: record,
+        error: record,
+        group: (_n, fn) => fn()
+      },
       probeOutputReader(ctx.reportDir)
     )
     expect(said).toEqual([])

@@ -60,6 +60,7 @@ describe('collectFailureLogs', () => {
     const ctx: StageContext = {
       log: {
         info: () => undefined,
+        echo: () => undefined,
         debug: () => undefined,
         warning: () => undefined,
         error: (message, a) => errors.push({ message, title: a?.title }),

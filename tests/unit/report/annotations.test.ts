@@ -18,6 +18,7 @@ function recorder(): { log: Log; said: Said[] } {
     said,
     log: {
       info: () => {},
+      echo: () => {},
       debug: () => {},
       warning: push('warning'),
       error: push('error'),

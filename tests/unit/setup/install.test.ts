@@ -67,6 +67,8 @@ function context(): { ctx: StageContext; marker: string; lines: string[] } {
     reportDir: join(work, 'report'),
     tempDir: join(work, 'tmp'),
     env: { ...process.env, [INSTALLER_URL_ENV]: base, MARKER: marker },
+    // The fake installer writes MARKER: the installer gets only what it is allowed.
+    childEnv: { keyVar: 'PRE_NIXOS_ROOT_KEY', passEnv: ['MARKER'] },
     signal: new AbortController().signal
   }
   return { ctx, marker, lines }

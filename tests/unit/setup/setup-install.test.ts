@@ -21,8 +21,9 @@ case "$1" in
   *) exit 1 ;;
 esac
 `
+// ${PREFIX:?}: without PREFIX it fails, never writes /bin/nix (which may be /usr/bin/nix).
 const INSTALLER = `#!/bin/sh
-mkdir -p "$PREFIX/bin"
+mkdir -p "\${PREFIX:?}/bin"
 cat > "$PREFIX/bin/nix" <<'EOF'
 ${FAKE_NIX}EOF
 chmod +x "$PREFIX/bin/nix"
@@ -60,6 +61,8 @@ it("installs Nix in 'auto' mode when none is found, then probes what it installe
         PREFIX: prefix,
         [INSTALLER_URL_ENV]: `http://127.0.0.1:${(server.address() as AddressInfo).port}`
       },
+      // The fake installer installs under PREFIX: the installer gets only what it is allowed.
+      childEnv: { keyVar: 'PRE_NIXOS_ROOT_KEY', passEnv: ['PREFIX'] },
       signal: new AbortController().signal
     }
     const result = await setupNix(

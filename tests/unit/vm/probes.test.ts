@@ -63,6 +63,6 @@ describe('runProbes', () => {
     expect(text).toContain('exit code: 0')
     expect(text).toContain('TOKEN=***')
     expect(text).not.toContain('hunter2')
-    expect(lines.join('\n')).toMatch(/probe nope: command not found on the guest/)
+    expect(lines.join('\n')).toMatch(/\[probe nope\] command not found on the guest/)
   })
 })
