@@ -3,13 +3,14 @@
 # action (user runner with passwordless sudo, multi-user Nix with sandbox = true, no QEMU, no OVMF),
 # one per suite under .lab/runner/<suite>/root. tests/helpers/runner-image.ts enters it on a fresh
 # overlay per test leg. Idempotent and quiet when done; needs root and the host's apt mirror.
-# Usage: scripts/runner-image.sh [suite…]   (default: bookworm trixie; trixie = Nix 2.26, QEMU 10)
+# Usage: scripts/runner-image.sh [suite…]   (default: bookworm trixie forky; trixie = Nix 2.26,
+# QEMU 10; forky = Nix 2.34, QEMU 11: the generation of the Nix the action installs by default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 LAB="$PWD/.lab"
 SUITES=("$@")
-[ "${#SUITES[@]}" -gt 0 ] || SUITES=(bookworm trixie)
+[ "${#SUITES[@]}" -gt 0 ] || SUITES=(bookworm trixie forky)
 # Bump when editing the recipe below: every image is rebuilt.
 RECIPE=6
 # Nix, what a runner job has anyway, and the fixture's build tools (the builders use the image's
@@ -65,9 +66,12 @@ EOF
 
 build() {
   local suite=$1 dir=$2 tmp=$3 mirror=$4 t
-  local root="$tmp/root"
+  local root="$tmp/root" script=
   t=$(date +%s%3N)
+  # A debootstrap older than the suite has no script of its name; testing's is unstable's.
+  [ -e "/usr/share/debootstrap/scripts/$suite" ] || script=/usr/share/debootstrap/scripts/sid
   debootstrap --variant=minbase --cache-dir="$LAB/cache/debootstrap" "$suite" "$root" "$mirror" \
+    ${script:+"$script"} \
     >"$tmp/debootstrap.log" 2>&1 || {
     tail -n 30 "$tmp/debootstrap.log" >&2
     die "debootstrap $suite failed (log above)"
@@ -78,6 +82,10 @@ build() {
   cp /etc/resolv.conf "$root/etc/resolv.conf"
   # debootstrap leaves only the suite's main component; the image keeps apt usable (qemu: apt).
   echo "deb $mirror $suite main" >"$root/etc/apt/sources.list"
+  # A mirror snapshot of testing outlives its Release's Valid-Until (a week): apt would refuse it,
+  # here and in the action's own apt-get update (qemu: apt). Signatures are still checked.
+  [ "$suite" = bookworm ] || [ "$suite" = trixie ] ||
+    echo 'Acquire::Check-Valid-Until "false";' >"$root/etc/apt/apt.conf.d/99lab-stale-mirror"
   mount -t proc proc "$root/proc"
   mount --bind /dev "$root/dev"
   mount --bind /dev/pts "$root/dev/pts"

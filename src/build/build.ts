@@ -8,7 +8,6 @@ import type { StageContext } from '../context.js'
 import type { BuildResult, NixInstallation } from '../model.js'
 import { run, type RunResult } from '../process.js'
 import { collectFailureLogs } from './diagnostics.js'
-import { isEvaluationError } from './evaluation-errors.js'
 import { buildArguments, nixCommand, nixError, parseOutPath, type BuildRequest } from './request.js'
 
 export { buildArguments, nixCommand, nixError, parseOutPath, type BuildRequest } from './request.js'
@@ -19,10 +18,10 @@ import { BuildEvents } from './events.js'
 import {
   findMachineFailure,
   machineFailureMessage,
-  unreachableBuilder,
   type MachineFailure
 } from './machine-failures.js'
-import { findDependents, findRootFailures, stripAnsi, type ParsedFailure } from './failures.js'
+import { findRootFailures, stripAnsi, type ParsedFailure } from './failures.js'
+import { judgeNixFailure } from './verdict.js'
 import { nixShellDirs, removeNewShellDirs, shellTempParent } from './shell-dirs.js'
 import { allowedEnv } from '../child-env.js'
 
@@ -234,23 +233,17 @@ async function explainFailure(
       if (!roots.has(failure.drv)) roots.set(failure.drv, failure)
   for (const failure of findRootFailures(events.plainLines.join('\n')))
     if (!roots.has(failure.drv)) roots.set(failure.drv, failure)
-  const dependents = findDependents(errorText).filter(drv => !roots.has(drv))
   const error = ctx.secrets.redact(
     nixError(errorText) || `nix build exited with code ${build.exitCode}`
   )
-  // A remote builder nobody reached reads as missing features here: the machine's too.
-  const reasons = [...roots.values()].map(root => root.reason)
-  const machine = ctx.signal.aborted
-    ? undefined
-    : roots.size
-      ? unreachableBuilder(errorText, reasons)
-      : findMachineFailure(errorText)
-  if (machine) return machineFailed(machine, drvPath, request, ctx)
   // Once a derivation started building (or the job was cancelled), it is not the evaluator's.
-  const startedBuilding = events.builds.size > 0 || ctx.signal.aborted
-  if (!roots.size && !startedBuilding && isEvaluationError(errorText)) {
-    return { status: 'eval-failed', drvPath, error }
-  }
+  const verdict = judgeNixFailure(errorText, [...roots.values()], {
+    startedBuilding: events.builds.size > 0,
+    cancelled: ctx.signal.aborted
+  })
+  if (verdict.kind === 'machine') return machineFailed(verdict.failure, drvPath, request, ctx)
+  if (verdict.kind === 'evaluation') return { status: 'eval-failed', drvPath, error }
+  const dependents = verdict.dependents
   // Where each build ran, failed ones included: a failure on a remote builder is named with it.
   const { built: builtOn, substituted } = buildPlaces(events.activities.values())
   const where = { builtOn, substituted }

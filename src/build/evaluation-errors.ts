@@ -15,7 +15,7 @@ const EVALUATION_ERRORS = [
 ]
 /** Errors that stop Nix before or outside evaluation: the store, the daemon, the configuration. */
 const NOT_EVALUATION =
-  /cannot connect to|Permission denied|No space left|opening lock file|experimental Nix feature|unrecognised flag|unknown setting|database is locked|pseudoterminal|unexpected end-of-file|disconnected unexpectedly|setting up the build environment|getting attributes of path|\.drv\.chroot\/|bind mount from/
+  /cannot connect to|Permission denied|No space left|opening lock file|experimental Nix feature|unrecognised flag|unknown setting|database is locked|pseudoterminal|unexpected end-of-file|disconnected unexpectedly|setting up the build environment|getting attributes of path|\.drv\.chroot\/|bind mount from|sandbox (?:mount|user) namespace|' is not valid|failed to start SSH connection|cannot build on '|Failed to find a machine for remote build/
 
 /** Whether Nix failed while evaluating (no builder failed, and the error is an evaluation error). */
 export function isEvaluationError(text: string): boolean {
@@ -23,6 +23,6 @@ export function isEvaluationError(text: string): boolean {
   if (findRootFailures(plain).length || findDependents(plain).length) return false
   if (EVALUATION_ERRORS.some(re => re.test(plain))) return true
   // A plain `throw` prints only its message; with no build started, an error is the evaluator's.
-  const started = /^building '|^\s*these \d+ derivations will be built/m.test(plain)
+  const started = /^building '|^[^\S\n]*these \d+ derivations will be built/m.test(plain)
   return !started && /^error:/m.test(plain) && !NOT_EVALUATION.test(plain)
 }

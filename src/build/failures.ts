@@ -18,6 +18,8 @@ export interface ParsedFailure {
   machine?: string
 }
 
+import { builderStatus, cannotBuild, missingFeatures, type Found } from './cannot-build.js'
+
 const ESC = String.fromCharCode(27)
 const BEL = String.fromCharCode(7)
 /** CSI sequences (colours), OSC sequences (hyperlinks, titles) and two-byte escapes. */
@@ -46,32 +48,41 @@ const REMOTE = /^build of '[^']*' on '([^']*)' failed: /
 const remoteMachine = (line: string): string | undefined =>
   REMOTE.exec(line.trim().replace(/^error:\s+/, ''))?.[1]
 
+/** What may follow an error Nix printed on the progress bar's line (no newline in between). */
+const GLUED_ROOT = /^error: (?:builder for '|Cannot build '|hash mismatch in |build of ')/
+
+/**
+ * The error alone when the progress bar's last text is glued before it (`…6/23error: builder
+ * for …`): an `error: ` right after a non-space character, followed by a root cause.
+ */
+function unglue(line: string): string {
+  const at = line.indexOf('error: ', 1)
+  if (at < 0 || /\s|>/.test(line[at - 1]) || line.startsWith('error:')) return line
+  const rest = line.slice(at)
+  return GLUED_ROOT.test(rest) ? rest : line
+}
+
 /** A line as Nix means it: colour, the `error: ` prefix and the message indentation removed. */
 function normalise(line: string): string {
-  return line
-    .trim()
+  return unglue(line.trim())
     .replace(/^(?:error|note):\s+/, '')
     .replace(REMOTE, '')
     .trim()
-}
-
-interface Found {
-  drv: string
-  reason: string
-  exitCode: number | null
-  signal?: string
-  /** Index of the line after the failure's own lines, where its quoted tail may start. */
-  next: number
 }
 
 const BUILDER = new RegExp(
   `^builder for '${DRV}' failed (with exit code (\\d+)|due to signal (\\d+)(?: \\(([^)]*)\\))?|to produce output path.*)`
 )
 const CANNOT_BUILD = new RegExp(`^Cannot build '${DRV}'\\.`)
-const HASH = new RegExp(`^hash mismatch in fixed-output derivation '${DRV}'`)
+/** ≤ 2.3 names the output path, not the .drv. */
+const HASH = new RegExp(
+  `^hash mismatch in fixed-output derivation '(?:${DRV}|(/[^\\s']*?/[0-9a-z]{32}-[^\\s'/]+))'`
+)
 const FEATURES = new RegExp(
   `^a '([^']*)' with features \\{([^}]*)\\} is required to build '${DRV}', but I am a '([^']*)' with features \\{([^}]*)\\}`
 )
+/** Nix 2.0–2.1: the platform alone, no features. */
+const PLATFORM = new RegExp(`^a '([^']*)' is required to build '${DRV}', but I am a '([^']*)'$`)
 /** Nix names the goal first ("building of '<drv>' …"), or nothing at all (2.34+). */
 const TIMEOUT = /^(?:building of '[^']*'.*? )?timed out after (\d+) seconds( of silence)?/
 const LOG_LIMIT = /^(?:building of '[^']*'.*? )?killed after writing more than (\d+) bytes of log/
@@ -80,84 +91,16 @@ const DEPENDENTS = [
   new RegExp(`^\\d+ dependencies of derivation '${DRV}' failed to build`)
 ]
 
-const featureSet = (list: string): string[] =>
-  list
-    .split(',')
-    .map(s => s.trim())
-    .filter(Boolean)
-
-function missingFeatures(required: string, available: string): string {
-  const have = new Set(featureSet(available))
-  const missing = featureSet(required).filter(f => !have.has(f))
-  return missing.length ? `missing system features: ${missing.join(', ')}` : ''
+/** "to produce output path for output 'out' at '/nix/…'" → without the path (either quote). */
+function beforeAt(text: string): string {
+  const cuts = [text.indexOf(" at '"), text.indexOf(' at "')].filter(at => at >= 0)
+  return cuts.length ? text.slice(0, Math.min(...cuts)) : text
 }
 
-function builderStatus(text: string): Pick<Found, 'reason' | 'exitCode' | 'signal'> {
-  const exit = /failed with exit code (\d+)/.exec(text)
-  if (exit) return { reason: `builder failed with exit code ${exit[1]}`, exitCode: Number(exit[1]) }
-  const signal = /failed due to signal (\d+)(?: \(([^)]*)\))?/.exec(text)
-  if (signal) {
-    const name = signal[2] ? `${signal[1]} (${signal[2]})` : signal[1]
-    return { reason: `builder failed due to signal ${name}`, exitCode: null, signal: name }
-  }
-  return { reason: 'builder ' + text.replace(/\.$/, ''), exitCode: null }
-}
-
-function replaceReason(reasons: string[], general: string, detail: string): void {
-  const at = reasons.indexOf(general)
-  if (!detail) return
-  if (at < 0) reasons.push(detail)
-  else reasons[at] = detail
-}
-
-/** Reads the `Reason:` lines (and what follows them) of a 2.29+ "Cannot build" block. */
-function cannotBuild(lines: string[], start: number, drv: string): Found | 'dependent' {
-  const reasons: string[] = []
-  let status: Pick<Found, 'reason' | 'exitCode' | 'signal'> | undefined
-  let i = start + 1
-  for (; i < lines.length; i++) {
-    const line = lines[i]
-    const reason = /^Reason: (.*)$/.exec(line)
-    if (reason) {
-      const text = reason[1].replace(/\.$/, '')
-      if (/^\d+ dependenc(?:y|ies) failed$/.test(text)) return 'dependent'
-      if (text.startsWith('builder ')) status = builderStatus(text.slice('builder '.length))
-      else reasons.push(text)
-      continue
-    }
-    const oldFeatures = /^Required system: '([^']*)' with features \{([^}]*)\}/.exec(line)
-    const current = /^Current system: '([^']*)' with features \{([^}]*)\}/.exec(lines[i + 1] ?? '')
-    if (oldFeatures && current) {
-      const platform =
-        oldFeatures[1] !== current[1]
-          ? `platform mismatch: needs ${oldFeatures[1]}, this machine is ${current[1]}`
-          : ''
-      const detail = [missingFeatures(oldFeatures[2], current[2]), platform].filter(Boolean)
-      replaceReason(reasons, 'required system or feature not available', detail.join('; '))
-      i++
-      continue
-    }
-    const required = /^Required features: \{([^}]*)\}/.exec(line)
-    const available = /^Available features: \{([^}]*)\}/.exec(lines[i + 1] ?? '')
-    if (required && available) {
-      const missing = missingFeatures(required[1], available[1])
-      replaceReason(reasons, 'missing system features', missing)
-      i++
-      continue
-    }
-    const platform = /^Required system: '([^']*)'$/.exec(line)
-    const here = /^Current system: '([^']*)'$/.exec(lines[i + 1] ?? '')
-    if (platform && here) {
-      const detail = `platform mismatch: needs ${platform[1]}, this machine is ${here[1]}`
-      replaceReason(reasons, 'platform mismatch', detail)
-      i++
-      continue
-    }
-    if (/^(Hint|Note|Output paths):/.test(line) || /^\/\S+$/.test(line)) continue
-    break
-  }
-  const reason = status ? status.reason : reasons.filter(Boolean).join('; ') || 'cannot build'
-  return { drv, reason, exitCode: status?.exitCode ?? null, signal: status?.signal, next: i }
+/** A builder whose log ends in ENOSPC failed for want of disk: said in its reason. */
+function withFullDisk(reason: string, tail: readonly string[]): string {
+  if (!tail.some(line => line.includes('No space left on device'))) return reason
+  return `${reason}: the disk is full (No space left on device)`
 }
 
 /** Recognises a root cause starting at lines[i]. */
@@ -170,21 +113,20 @@ function rootCauseAt(
   let m = BUILDER.exec(line)
   if (m) {
     if (m[3] || m[4]) return { drv: m[1], ...builderStatus(`failed ${m[2]}`), next: i + 1 }
-    return {
-      drv: m[1],
-      reason: 'builder failed ' + m[2].replace(/ at '.*$/, ''),
-      exitCode: null,
-      next: i + 1
-    }
+    return { drv: m[1], reason: 'builder failed ' + beforeAt(m[2]), exitCode: null, next: i + 1 }
   }
   if ((m = CANNOT_BUILD.exec(line))) return cannotBuild(lines, i, m[1])
+  if ((m = PLATFORM.exec(line))) {
+    const reason = `platform mismatch: needs ${m[1]}, this machine is ${m[3]}`
+    return { drv: m[2], reason, exitCode: null, next: i + 1 }
+  }
   if ((m = HASH.exec(line))) {
     const near = lines.slice(i + 1, i + 6)
     const wanted = near.map(l => /^(?:specified|wanted):\s*(\S+)/.exec(l)?.[1]).find(Boolean)
     const got = near.map(l => /^got:\s*(\S+)/.exec(l)?.[1]).find(Boolean)
     const detail = wanted && got ? `: specified ${wanted}, got ${got}` : ''
     return {
-      drv: m[1],
+      drv: m[1] ?? m[2],
       reason: `hash mismatch in fixed-output derivation${detail}`,
       exitCode: null,
       next: i + 1
@@ -223,8 +165,8 @@ function rootCauseAt(
 function quotedTail(raw: string[], lines: string[], from: number): string[] {
   let heading = -1
   for (let i = from - 1; i < Math.min(lines.length, from + 8) && heading < 0; i++) {
+    if (i >= from && /^\S/.test(raw[i])) return [] // the next message (and its tail): none here
     if (/last \d+ log lines:$/i.test(lines[i])) heading = i
-    else if (i >= from && /^\S/.test(raw[i])) return [] // the next message: no tail quoted
   }
   if (heading < 0) return []
   const tail: string[] = []
@@ -252,8 +194,9 @@ function scan(
     const started = /^building '([^']+\.drv)'/.exec(lines[i])
     if (started && !activeBuild) building = started[1]
     if (/build failure may have been caused by lack of free disk space/.test(lines[i])) {
-      if (last && !last.reason.includes('disk space'))
-        last.reason += ' (possibly lack of free disk space)'
+      // Nix says this when, after the failure, the store or the build directory had < 8 MiB free.
+      if (last && !last.reason.includes('the disk is full'))
+        last.reason += ': the disk is full (Nix found less than 8 MiB free)'
       continue
     }
     const found = rootCauseAt(lines, i, building)
@@ -264,11 +207,11 @@ function scan(
     }
     if (!found) continue
     const tail = quotedTail(raw, lines, found.next)
-    const machine = remoteMachine(raw[i])
+    const machine = remoteMachine(unglue(raw[i].trim()))
     const failure: ParsedFailure = {
       drv: found.drv,
       name: derivationName(found.drv),
-      reason: found.reason,
+      reason: withFullDisk(found.reason, tail),
       exitCode: found.exitCode,
       ...(found.signal ? { signal: found.signal } : {}),
       tail,
@@ -278,7 +221,10 @@ function scan(
     if (seen) {
       if (!seen.tail.length && tail.length) seen.tail = tail
       if (!seen.machine && machine) seen.machine = machine
-      if (seen.exitCode === null && failure.exitCode !== null)
+      // A later exit code says more than none, but not after a missing output: that builder
+      // exited 0, and Nix's own later "exit code 1" is its view of the failed goal.
+      const noOutput = seen.reason.startsWith('builder failed to produce output')
+      if (seen.exitCode === null && failure.exitCode !== null && !noOutput)
         Object.assign(seen, failure, { tail: seen.tail })
       last = seen
     } else {

@@ -27,16 +27,29 @@ function sshSaid(text: string): string | undefined {
   return line.exec(text)?.[0].trim()
 }
 
+/** The whole line around `index` (the evidence to quote), found without a regex. */
+function lineAround(text: string, index: number): string {
+  const start = text.lastIndexOf('\n', index) + 1
+  const end = text.indexOf('\n', index)
+  return text.slice(start, end < 0 ? text.length : end)
+}
+
 const UNREACHABLE: Rule = {
   // A builder nothing can reach (2.8: ssh's own line, then this; its "unexpected end-of-file" is
-  // ssh closing, not a daemon dying). Nix then says only "unable to start any build; remote
-  // machines may not have all required system features" (max-jobs 0), or blames the
-  // derivation's features (a feature only the builder has): see unreachableBuilder.
-  pattern: /[^\n]*cannot open connection to remote store '([^']*)'[^\n]*/,
-  evidence: match => [match[0], sshSaid(match.input)].filter(Boolean).join(' — ssh said: '),
+  // ssh closing, not a daemon dying; later: "cannot build on '<uri>'", "failed to start SSH
+  // connection to '<host>'"). Nix then says only "unable to start any build; remote machines
+  // may not have all required system features" (max-jobs 0), "Failed to find a machine for
+  // remote build!", or blames the derivation's features (a feature only the builder has): see
+  // unreachableBuilder.
+  pattern:
+    /(?:cannot open connection to remote store|cannot build on|failed to start SSH connection to) '([^'\n]*)'|^Failed to find a machine for remote build!$/m,
+  evidence: match =>
+    [lineAround(match.input, match.index), sshSaid(match.input)]
+      .filter(Boolean)
+      .join(' — ssh said: '),
   lacks: match =>
-    `a remote builder it can reach: the builder ${match[1]} could not be reached (Nix could ` +
-    `not open a connection to it), so no machine could take the build (Nix's "remote ` +
+    `a remote builder it can reach: ${match[1] ? `the builder ${match[1]}` : 'a builder'} could ` +
+    `not be reached (Nix could not open a connection to it), so no machine could take the build (Nix's "remote ` +
     `machines may not have all required system features" means this here). Check the ` +
     `builder's host key (the builders entry's last field, base64 of "<type> <key>", or ` +
     `known_hosts), the private key path in the builders entry (readable by whoever builds: ` +
@@ -52,14 +65,16 @@ const RULES: Rule[] = [
       'every build; in a chroot or container, mount devpts on /dev/pts (bind-mount the host’s)'
   },
   {
-    pattern: /cannot connect to socket at '([^']*)': ([^\n]*)/,
+    // 2.0–2.3: "cannot connect to daemon at"; later "cannot connect to socket at".
+    pattern: /cannot connect to (?:socket|daemon) at '([^'\n]*)': ([^\n]*)/,
     lacks: match =>
       `a running Nix daemon: nothing answers at ${match[1]} (${match[2].trim()}). Start ` +
       `nix-daemon (e.g. \`sudo systemctl start nix-daemon\`), or, for a single-user Nix, do not ` +
       `point NIX_REMOTE or the \`store\` setting at the daemon`
   },
   {
-    pattern: /[^\n]*No space left on device[^\n]*/,
+    pattern: /No space left on device/,
+    evidence: match => lineAround(match.input, match.index),
     lacks: () =>
       'free disk space: the Nix store (/nix) or the build’s temporary directory (TMPDIR) is ' +
       'full. Free space (on GitHub runners, remove preinstalled toolchains you do not use) or ' +
@@ -67,9 +82,18 @@ const RULES: Rule[] = [
   },
   UNREACHABLE,
   {
+    // The store's database does not list a path something needs: deleted by hand, an interrupted
+    // copy, a broken store (or Nix 2.18.0's regression). Never the flake's evaluation.
+    pattern: /path '(\/[^'\n]*)' is not valid/,
+    lacks: match =>
+      `a consistent Nix store: ${match[1]} is not valid (the store's database does not list it). ` +
+      `Repair the store (\`nix-store --verify --check-contents --repair\`), or realise the path ` +
+      `again (\`nix-store --realise <path>\`); on a runner, start from a fresh store`
+  },
+  {
     // 2.8: "unexpected end-of-file"; later: "Nix daemon disconnected unexpectedly (maybe it crashed?)".
-    pattern:
-      /[^\n]*(?:daemon disconnected unexpectedly|^(?:error: )?unexpected end-of-file$)[^\n]*/m,
+    pattern: /daemon disconnected unexpectedly|^(?:error: )?unexpected end-of-file$/m,
+    evidence: match => lineAround(match.input, match.index),
     lacks: () =>
       'a Nix daemon that stays up: it disconnected during the build (it crashed or was killed; ' +
       'on runners usually for lack of memory or disk space)'
@@ -78,7 +102,7 @@ const RULES: Rule[] = [
   // is better said by them.
   {
     // Nix stats every sandbox path before binding it; 2.8 says only this, 2.26 adds the context.
-    pattern: /getting attributes of path '([^']*)'[^\n]*/,
+    pattern: /getting attributes of path '([^'\n]*)'[^\n]*/,
     lacks: match =>
       `the sandbox path ${match[1]}: sandbox-paths or extra-sandbox-paths (nix.conf) lists it, but ` +
       `it does not exist here. Create it, drop it from the setting, or mark it optional ` +
@@ -87,7 +111,7 @@ const RULES: Rule[] = [
   {
     // 2.26 copies a sandbox path that is a symlink (merged /usr: /bin -> usr/bin) as a symlink,
     // dangling in the chroot, so a path bound inside it (the default /bin/sh) cannot be made.
-    pattern: /creating directory '[^']*\.drv\.chroot\/root(\/[^']*)'[^\n]*/,
+    pattern: /creating directory '[^'\n]*\.drv\.chroot\/root(\/[^'\n]*)'[^\n]*/,
     lacks: match =>
       `a sandbox path Nix can bind at ${match[1]}: it could not create it in the build's chroot. ` +
       `Usually a sandbox path that is a symlink here (merged /usr: /bin -> usr/bin) holding ` +
@@ -95,15 +119,34 @@ const RULES: Rule[] = [
       `\`/bin=/usr/bin\`)`
   },
   {
-    pattern: /bind mount from '([^']*)' to '([^']*)' failed[^\n]*/,
+    pattern: /bind mount from '([^'\n]*)' to '([^'\n]*)' failed[^\n]*/,
     lacks: match =>
       `a sandbox path Nix can bind: binding ${match[1]} into the build's chroot failed. Fix or ` +
       `drop it in sandbox-paths / extra-sandbox-paths (nix.conf)`
   },
   {
+    // The builder's own program cannot run here: built for another CPU (2.2 said this in the
+    // build environment's set-up; later Nix says the same through the builder's exit).
+    pattern: /while setting up the build environment: executing '([^'\n]*)': Exec format error/,
+    lacks: match =>
+      `a CPU (or emulation) that runs the derivation's programs: ${match[1]} is built for another ` +
+      `platform (Exec format error). Build for this machine's system, or register binfmt ` +
+      `emulation for that one (NixOS: boot.binfmt.emulatedSystems)`
+  },
+  {
+    // Nix opens the namespaces of the builder it cloned; in proot or a container without them
+    // this fails before any set-up message (2.4–2.34: "getting sandbox mount namespace").
+    pattern: /getting sandbox (?:mount|user) namespace[^\n]*/,
+    lacks: () =>
+      'a build sandbox Nix can set up (mount and user namespaces): Nix could not open the ' +
+      "sandboxed builder's namespace, before any builder ran. In a container or proot without " +
+      'those privileges, set `sandbox = false`'
+  },
+  {
     // Whatever else failed before the builder ran (namespaces, mounts, seccomp, host name): Nix
     // wraps it in this context. The evidence is the error it wraps.
-    pattern: /while setting up the build environment(?::\s*([^\n]*)|[^]*?^\s*(error: [^\n]*))/m,
+    pattern:
+      /while setting up the build environment(?::[^\S\n]*([^\n]*)|[^\S\n]*\n(?:[^\S\n]*\n)?[^\S\n]*(error: [^\n]*))/,
     evidence: match => `while setting up the build environment: ${match[1] ?? match[2]}`,
     lacks: () =>
       'a build sandbox Nix can set up (mount and user namespaces, the sandbox paths): Nix failed ' +

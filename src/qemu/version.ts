@@ -1,11 +1,13 @@
 // `qemu-system-x86_64 --version` read, and what its run says of the binary. Pure.
 //   QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)   Debian and Ubuntu
 //   QEMU emulator version 8.2.4                                        nixpkgs, upstream builds
+//   QEMU emulator version 2.7.0, Copyright (c) 2003-2016 Fabrice …    2.x: the copyright after a comma
+//   QEMU emulator version 9.0.50 (v9.0.0-1388-g80e8f06021-dirty)       a build from git
 
 import type { RunResult } from '../process.js'
 import { lastError } from './plan.js'
 
-const VERSION = /QEMU emulator version\s+(\d+(?:\.\d+)*\S*(?:\s+\([^)]*\))?)/
+const VERSION = /QEMU emulator version\s+(\d+(?:\.\d+)*(?:[-+~][\w.+~-]*)?(?: \([^)\n]*\))?)/
 
 /** The version (with the distribution's build in parentheses, when it says one), or undefined. */
 export function parseQemuVersion(text: string): string | undefined {

@@ -63,14 +63,34 @@ export function kvmCheckArgs(rom: string, accel = 'kvm'): string[] {
   ]
 }
 
-const FAILURES =
-  /KVM internal error[^\n]*|failed to set MSR[^\n]*|emulation failure[^\n]*|Could not access KVM kernel module[^\n]*|failed to initialize kvm[^\n]*|(?:kvm|KVM)[^\n]*(?:not supported|unavailable|Permission denied|No such file)[^\n]*|Assertion[^\n]*failed[^\n]*/
+/** Lines that say KVM itself failed (literal phrases: linear on any line). */
+const KVM_SAYS =
+  /KVM internal error|failed to set MSR|emulation failure|Could not access KVM kernel module|failed to initialize kvm/
+/** What follows a mention of KVM when KVM is what is missing or refused. */
+const KVM_MISSING = /not supported|unavailable|Permission denied|No such file/
+/** A file QEMU could not open or load (firmware, ROM, drive): never KVM's, whatever its path says. */
+const FILE_ERROR =
+  /Could not open '|could not load PC BIOS|Could not open option rom|failed to load|could not load kernel|Could not read/i
+
+/** From where the line says KVM failed to its end, when it does. */
+function kvmFailureIn(line: string): string | undefined {
+  if (FILE_ERROR.test(line)) return undefined
+  const says = KVM_SAYS.exec(line)
+  if (says) return line.slice(says.index)
+  const kvm = line.search(/kvm|KVM/)
+  if (kvm >= 0 && KVM_MISSING.test(line.slice(kvm))) return line.slice(kvm)
+  const assertion = line.indexOf('Assertion')
+  if (assertion >= 0 && line.includes('failed', assertion)) return line.slice(assertion)
+  return undefined
+}
 
 /** The line of QEMU's output that says KVM cannot run the guest, if any. */
 export function kvmFailureFromOutput(text: string): string | undefined {
-  return FAILURES.exec(text)?.[0]
-    .replace(/^qemu-system-\S+: /, '')
-    .trim()
+  for (const line of text.split('\n')) {
+    const failure = kvmFailureIn(line)
+    if (failure) return failure.replace(/^qemu-system-\S+: /, '').trim()
+  }
+  return undefined
 }
 
 async function deviceProblem(device: string): Promise<string | undefined> {

@@ -41,7 +41,7 @@ import {
   type RunnerSuite
 } from '../helpers/runner-image.js'
 
-const SUITES: RunnerSuite[] = ['bookworm', 'trixie']
+const SUITES: RunnerSuite[] = ['bookworm', 'trixie', 'forky']
 const LEG_TIMEOUT = 900_000
 const isRoot = process.getuid?.() === 0
 // chroot and mount need root: scripts/runner-image.sh and this file run under .ci/run as root.

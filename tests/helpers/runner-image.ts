@@ -29,7 +29,7 @@ import {
 } from './action-runner.js'
 import { LAB_DIR, LAB_KERNEL_DIR, LAB_ROOTFS_DIR, makeFixtureFlake } from './lab.js'
 
-export type RunnerSuite = 'bookworm' | 'trixie'
+export type RunnerSuite = 'bookworm' | 'trixie' | 'forky'
 export const RUNNER_UID = 1001
 /** runner's groups on the hosted runner that exist here: runner, adm, users. */
 const RUNNER_GROUPS = '1001,4,100'

@@ -131,6 +131,56 @@ describe('findRootFailures on recorded Nix 2.8 transcripts', () => {
   })
 })
 
+describe('findRootFailures on recorded Nix 2.34 transcripts (the forky runner image)', () => {
+  for (const format of ['', '.internal-json']) {
+    it(`failing leaf${format}: the leaf, exit code 1, the 25-line tail`, () => {
+      const { roots, dependents } = analyse(`nix-2.34-failing-leaf${format}.txt`)
+      expect(roots.map(r => [r.name, r.reason, r.exitCode])).toEqual([
+        ['broken-leaf', 'builder failed with exit code 1', 1]
+      ])
+      expect(roots[0].tail.at(-1)).toBe(
+        'error: broken-leaf: deliberate build failure (boot-image-vm fixture)'
+      )
+      expect(roots[0].tail).toHaveLength(25)
+      expect(dependents).toEqual([])
+    })
+
+    it(`two levels deep${format}: the leaf; its parents by "Reason: 1 dependency failed."`, () => {
+      const { roots, dependents } = analyse(`nix-2.34-failing-deep${format}.txt`)
+      expect(names(roots)).toEqual(['broken-leaf'])
+      expect(depNames(dependents)).toEqual(['boot-image-vm-rootfs', 'boot-image-vm-deep.iso'])
+    })
+  }
+
+  it('two failing leaves with --keep-going: both, the parent only a dependent', () => {
+    const { roots, dependents } = analyse('nix-2.34-failing-two.txt')
+    expect(names(roots)).toEqual(['broken-alpha', 'broken-beta'])
+    expect(depNames(dependents)).toEqual(['boot-image-vm-two.iso'])
+  })
+
+  it.each(['nix-2.34-eval-throw.txt', 'nix-2.34-eval-throw.internal-json.txt'])(
+    '%s: an evaluation error, no root',
+    name => {
+      const text = transcript(name)
+      const plain = name.includes('internal-json')
+        ? new BuildEvents().pushAll(text.split('\n')).errorText()
+        : text
+      expect(findRootFailures(plain)).toEqual([])
+      expect(isEvaluationError(plain)).toBe(true)
+    }
+  )
+
+  it.each(['nix-2.34-no-space-builder.txt', 'nix-2.34-no-space-builder.internal-json.txt'])(
+    '%s: the builder ran out of disk: its reason says the disk is full',
+    name => {
+      const { roots } = analyse(name)
+      expect(roots.map(r => r.reason)).toEqual([
+        'builder failed with exit code 1: the disk is full (No space left on device)'
+      ])
+    }
+  )
+})
+
 describe('findRootFailures on other versions (written from the Nix source strings)', () => {
   it('2.3: no error prefix, two-space tail, signal, dependents', () => {
     const { roots, dependents } = analyse('nix-2.3-failing-two.txt')
@@ -149,7 +199,7 @@ describe('findRootFailures on other versions (written from the Nix source string
       ],
       ['vm-test-run-boot', 'missing system features: kvm'],
       ['slow-tests', 'timed out after 3600 seconds of silence (max-silent-time)'],
-      ['big-image', 'builder failed with exit code 1 (possibly lack of free disk space)']
+      ['big-image', 'builder failed with exit code 1: the disk is full (No space left on device)']
     ])
     expect(roots[3].tail).toHaveLength(2)
     expect(dependents).toEqual([])
@@ -176,7 +226,7 @@ describe('findRootFailures on other versions (written from the Nix source string
       ['source', 'hash mismatch in fixed-output derivation'],
       ['vm-test-run-boot', 'missing system features: kvm'],
       ['slow-tests', 'timed out after 600 seconds of silence (max-silent-time)'],
-      ['big-image', 'builder failed with exit code 1 (possibly lack of free disk space)'],
+      ['big-image', 'builder failed with exit code 1: the disk is full (No space left on device)'],
       ['no-output', "builder failed to produce output path for output 'out'"]
     ])
     expect(roots[3].tail).toEqual([
@@ -210,7 +260,7 @@ describe('findRootFailures on other versions (written from the Nix source string
     expect(roots.map(r => [r.name, r.reason])).toEqual([
       ['vm-test-run-boot', 'missing system features: kvm'],
       ['killed', 'builder failed due to signal 9 (Killed)'],
-      ['big-image', 'builder failed with exit code 1 (possibly lack of free disk space)'],
+      ['big-image', 'builder failed with exit code 1: the disk is full (No space left on device)'],
       ['slow-tests', 'timed out after 600 seconds of silence (max-silent-time)']
     ])
     expect(roots[1].tail).toEqual(['about to die'])
@@ -342,6 +392,36 @@ describe('what is not a root cause', () => {
     const text = `error: building of '${drv}^out' from .drv file killed after writing more than 1024 bytes of log output`
     expect(findRootFailures(text)).toMatchObject([
       { drv, name: 'chatty', reason: 'killed after writing more than 1024 bytes of log output' }
+    ])
+  })
+})
+
+describe('wording seen in real logs (tests/fixtures/real/nix has the logs themselves)', () => {
+  const drv = '/nix/store/0y0jz1i6sia87lh1z70g0b8w8737imb9-asdf-b.drv'
+
+  it('an error glued to the progress bar keeps its root (no newline after the bar)', () => {
+    const text = `[1/0/6 built] building asdf-b (buildPhase): 6/23error: builder for '${drv}' failed with exit code 2;\n       last 1 log lines:\n       > make: *** Error 2`
+    const [root] = findRootFailures(text)
+    expect(root).toMatchObject({ name: 'asdf-b', exitCode: 2, tail: ['make: *** Error 2'] })
+  })
+
+  it('a builder log line quoting an error (a nested nix) is no root', () => {
+    expect(findRootFailures(`asdf-b> error: builder for '${drv}' failed with exit code 2`)).toEqual(
+      []
+    )
+    expect(
+      findRootFailures(`       > error: builder for '${drv}' failed with exit code 2`)
+    ).toEqual([])
+  })
+
+  it('a missing output keeps its reason when Nix later says "exit code 1"', () => {
+    const text = [
+      `error: builder for '${drv}' failed to produce output path for output 'out' at "/nix/store/x.drv.chroot/root/nix/store/y-asdf-b"`,
+      `error: Cannot build '${drv}'.`,
+      '       Reason: builder failed with exit code 1.'
+    ].join('\n')
+    expect(findRootFailures(text).map(r => r.reason)).toEqual([
+      "builder failed to produce output path for output 'out'"
     ])
   })
 })

@@ -40,6 +40,18 @@ describe('findMachineFailure on recorded Nix 2.8 transcripts', () => {
     expect(isEvaluationError(text)).toBe(false)
   })
 
+  // Recorded in the forky runner image (Nix 2.34.8, sandbox on, the daemon's build-dir on a full
+  // 64 KiB tmpfs): Nix itself could not write the derivation's passAsFile attribute.
+  it.each(['nix-2.34-machine-no-space.txt', 'nix-2.34-machine-no-space.internal-json.txt'])(
+    '%s: Nix could not write into the build directory: a full disk, no derivation',
+    name => {
+      const text = errorText(name)
+      expect(findMachineFailure(text)?.lacks).toMatch(/^free disk space/)
+      expect(findRootFailures(text)).toEqual([])
+      expect(isEvaluationError(text)).toBe(false)
+    }
+  )
+
   it('quotes what Nix said, without colour', () => {
     const failure = findMachineFailure(errorText('nix-2.8-machine-no-space.internal-json.txt'))
     expect(failure?.evidence).toBe(
