@@ -11,12 +11,16 @@ LAB="$PWD/.lab"
 # --systemd (or BOOT_IMAGE_VM_LAB_SYSTEMD=1): also the Debian systemd root filesystem in .lab/rootfs
 # for the fixture's systemdImage (debootstrap from the host's apt mirror: root, ~40-60 s, once).
 SYSTEMD=${BOOT_IMAGE_VM_LAB_SYSTEMD:-}
+# --aarch64 (or BOOT_IMAGE_VM_LAB_AARCH64=1): also an arm64 guest's parts in .lab/aarch64 for the
+# fixture's aarch64Image (Debian's arm64 packages; Debian hosts only, see below).
+AARCH64=${BOOT_IMAGE_VM_LAB_AARCH64:-}
 # Set only by this script when it re-runs itself under sudo for the --systemd rootfs alone.
 ROOTFS_ONLY=${BOOT_IMAGE_VM_LAB_ROOTFS_ONLY:-}
 for arg in "$@"; do
   case "$arg" in
     --systemd) SYSTEMD=1 ;;
-    *) echo "usage: scripts/setup-lab.sh [--systemd]" >&2 && exit 2 ;;
+    --aarch64) AARCH64=1 ;;
+    *) echo "usage: scripts/setup-lab.sh [--systemd] [--aarch64]" >&2 && exit 2 ;;
   esac
 done
 PACKAGES=(nix-bin qemu-system-x86 qemu-utils xorriso isolinux syslinux-common busybox-static
@@ -58,54 +62,29 @@ kernel_packages() {
 }
 
 # The package's .deb in .lab/cache, downloaded (not installed: its hooks would run) when missing.
+# A name with an architecture (busybox-static:arm64) finds only that architecture's .deb.
 cached_deb() {
-  local deb
-  deb=$(ls "$LAB/cache/${1}_"*.deb 2>/dev/null | head -n1 || true)
+  local deb arch=${1#*:}
+  [ "$arch" != "$1" ] || arch='*'
+  deb=$(ls "$LAB/cache/${1%%:*}_"*"_$arch.deb" 2>/dev/null | head -n1 || true)
   if [ -z "$deb" ]; then
     say "downloading $1" >&2
     # As root, apt's _apt sandbox user cannot write into .lab/cache: download as root, quietly.
     local sandbox=()
     [ "$(id -u)" -ne 0 ] || sandbox=(-o APT::Sandbox::User=root)
     (cd "$LAB/cache" && apt-get download -q "${sandbox[@]}" "$1" >/dev/null)
-    deb=$(ls "$LAB/cache/${1}_"*.deb | head -n1)
+    deb=$(ls "$LAB/cache/${1%%:*}_"*"_$arch.deb" | head -n1)
   fi
   echo "$deb"
 }
 
-# ---- host packages -------------------------------------------------------------------------------
-missing=()
-for p in "${PACKAGES[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
-    missing+=("$p")
-  fi
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  say "installing ${missing[*]}"
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    "${missing[@]}" >/dev/null
-else
-  say "host packages present"
-fi
-
-# ---- kernel and NIC modules ----------------------------------------------------------------------
-KERNEL="$LAB/kernel"
-if [ -f "$KERNEL/.done" ]; then
-  say "kernel $(cat "$KERNEL/version") present"
-else
-  mkdir -p "$LAB/cache"
-  packages=$(kernel_packages)
-  if [ -z "$packages" ]; then
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    packages=$(kernel_packages)
-  fi
-  [ -n "$packages" ] || {
-    echo "setup-lab: no kernel package: neither linux-image-amd64 (Debian) nor linux-image-generic (Ubuntu) is known to apt" >&2
-    exit 1
-  }
-  debs=()
-  for pkg in $packages; do debs+=("$(cached_deb "$pkg")"); done
-  tmp=$(mktemp -d "$LAB/kernel.XXXXXX")
+# kernel_dir OUT DEB...: the kernel (vmlinuz, version) and the NIC modules' closure in load order
+# (modules/*.ko, modules/order) from the kernel's packages, for any architecture.
+kernel_dir() {
+  local out=$1 tmp vmlinuz patterns root dir m f member deb
+  shift
+  local debs=("$@") todo
+  tmp=$(mktemp -d "$out.XXXXXX")
   trap 'rm -rf "$tmp"' EXIT
   mkdir -p "$tmp/x" "$tmp/ko" "$tmp/out/modules"
   # One pass over each package (~3.5 s for Debian's 400 MB): the kernel, modules.builtin and the
@@ -175,11 +154,118 @@ else
   for deb in "${debs[@]}"; do basename "$deb"; done >"$tmp/out/debs"
   basename "$vmlinuz" | sed 's/^vmlinuz-//' >"$tmp/out/version"
   touch "$tmp/out/.done"
-  rm -rf "$KERNEL"
-  mv "$tmp/out" "$KERNEL"
+  rm -rf "$out"
+  mv "$tmp/out" "$out"
   rm -rf "$tmp"
   trap - EXIT
+}
+
+# ---- host packages -------------------------------------------------------------------------------
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  say "installing ${missing[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+else
+  say "host packages present"
+fi
+
+# ---- kernel and NIC modules ----------------------------------------------------------------------
+KERNEL="$LAB/kernel"
+if [ -f "$KERNEL/.done" ]; then
+  say "kernel $(cat "$KERNEL/version") present"
+else
+  mkdir -p "$LAB/cache"
+  packages=$(kernel_packages)
+  if [ -z "$packages" ]; then
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    packages=$(kernel_packages)
+  fi
+  [ -n "$packages" ] || {
+    echo "setup-lab: no kernel package: neither linux-image-amd64 (Debian) nor linux-image-generic (Ubuntu) is known to apt" >&2
+    exit 1
+  }
+  debs=()
+  for pkg in $packages; do debs+=("$(cached_deb "$pkg")"); done
+  kernel_dir "$KERNEL" "${debs[@]}"
   say "kernel $(cat "$KERNEL/version") with modules: $(tr '\n' ' ' <"$KERNEL/modules/order")"
+fi
+
+# ---- optional (--aarch64): an arm64 guest's parts, for the fixture's aarch64Image ----------------
+# From Debian's arm64 packages (`dpkg --add-architecture arm64`; Ubuntu serves arm64 from
+# ports.ubuntu.com, which its sources do not name, so Debian hosts only), downloaded into
+# .lab/cache and extracted with dpkg -x, never installed: the arm64 binaries only run in the guest.
+# Host packages: QEMU's aarch64 emulator and AAVMF (UEFI for arm64). .lab/aarch64/: kernel/ (as
+# .lab/kernel: Debian's arm64 kernel has virtio and virtio_ring built in, virtio_pci and
+# virtio_net as modules), guest/ (bin/busybox, sbin/dropbear, bin/dropbearkey, the loader and the
+# libraries readelf names, at their paths), grub/ (GRUB's arm64-efi modules), .done.
+AARCH64_RECIPE=1
+AARCH64_GUEST_PACKAGES=(busybox-static dropbear-bin libc6 libcrypt1 libtomcrypt1 libtommath1 libgmp10
+  zlib1g grub-efi-arm64-bin)
+if [ -n "$AARCH64" ] && [ -z "$ROOTFS_ONLY" ]; then
+  A64="$LAB/aarch64"
+  if [ "$(cat "$A64/.done" 2>/dev/null || true)" = "recipe-$AARCH64_RECIPE" ]; then
+    say "aarch64 guest parts (kernel $(cat "$A64/kernel/version")) present"
+  elif [ "$(. /etc/os-release && echo "$ID")" != debian ]; then
+    # The aarch64 tests skip, saying so, without .lab/aarch64.
+    say "aarch64 guest parts skipped: they come from Debian's arm64 packages (this host is not Debian)"
+  else
+    missing=()
+    for p in qemu-system-arm qemu-efi-aarch64 binutils; do
+      dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+    done
+    if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+      say "adding the arm64 architecture to dpkg (for apt-get download only)"
+      as_root dpkg --add-architecture arm64
+      as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    fi
+    if [ "${#missing[@]}" -gt 0 ]; then
+      say "installing ${missing[*]}"
+      as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        "${missing[@]}" >/dev/null
+    fi
+    mkdir -p "$LAB/cache"
+    image=$(apt-cache depends linux-image-arm64:arm64 2>/dev/null |
+      sed -n 's/^ *Depends: \(linux-image-[0-9][^:]*-arm64\)\(:arm64\)\?$/\1/p' | head -n1)
+    [ -n "$image" ] || { echo "setup-lab: apt knows no linux-image-arm64:arm64" >&2; exit 1; }
+    kernel_dir "$A64.kernel" "$(cached_deb "$image:arm64")"
+    tmp=$(mktemp -d "$A64.XXXXXX")
+    trap 'rm -rf "$tmp" "$A64.kernel"' EXIT
+    for p in "${AARCH64_GUEST_PACKAGES[@]}"; do dpkg -x "$(cached_deb "$p:arm64")" "$tmp/x"; done
+    guest="$tmp/out/guest"
+    mkdir -p "$guest/bin" "$guest/sbin" "$guest/lib/aarch64-linux-gnu"
+    cp "$tmp/x/bin/busybox" "$guest/bin/busybox"
+    cp "$tmp/x/usr/sbin/dropbear" "$guest/sbin/dropbear"
+    cp "$tmp/x/usr/bin/dropbearkey" "$guest/bin/dropbearkey"
+    # The shared libraries' closure from the ELF files' NEEDED entries; the loader at the path
+    # the binaries ask for (/lib/ld-linux-aarch64.so.1), the rest where Debian's loader looks.
+    todo=("$guest/sbin/dropbear" "$guest/bin/dropbearkey")
+    while [ "${#todo[@]}" -gt 0 ]; do
+      for lib in $(readelf -d "${todo[0]}" | sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p'); do
+        case "$lib" in ld-linux-*) dest="$guest/lib/$lib" ;; *) dest="$guest/lib/aarch64-linux-gnu/$lib" ;; esac
+        [ ! -e "$dest" ] || continue
+        found=$(find "$tmp/x" -name "$lib" \( -type f -o -type l \) | head -n1)
+        [ -n "$found" ] || { echo "setup-lab: $lib (needed by ${todo[0]##*/}) is in none of ${AARCH64_GUEST_PACKAGES[*]}" >&2; exit 1; }
+        cp -L "$found" "$dest"
+        todo+=("$dest")
+      done
+      todo=("${todo[@]:1}")
+    done
+    cp -a "$tmp/x/usr/lib/grub/arm64-efi" "$tmp/out/grub"
+    mv "$A64.kernel" "$tmp/out/kernel"
+    echo "recipe-$AARCH64_RECIPE" >"$tmp/out/.done"
+    rm -rf "$A64"
+    mv "$tmp/out" "$A64"
+    rm -rf "$tmp"
+    trap - EXIT
+    say "aarch64 guest parts: kernel $(cat "$A64/kernel/version") with modules: $(tr '\n' ' ' <"$A64/kernel/modules/order")"
+  fi
 fi
 
 # ---- node_modules --------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 // Turns raw inputs into one typed, validated object up front. Nothing downstream reads inputs.
 // The same parser serves the action (core.getInput) and the command line (flags).
-import type { ProbeSpec } from './model.js'
+import type { GuestArch, ProbeSpec } from './model.js'
 import { extraNixConfProblem, githubTokenProblem, nixVersionProblem } from './inputs-nix.js'
 import { InputError } from './input-error.js'
 import { DEFAULT_PROBES, parseProbes } from './inputs-probes.js'
@@ -14,6 +14,8 @@ export type KvmMode = 'auto' | 'require' | 'off'
 /** Where QEMU and OVMF come from (src/qemu/): auto tries path, then nix, then apt. */
 export type QemuMode = 'auto' | 'path' | 'nix' | 'apt'
 export type Firmware = 'bios' | 'uefi'
+/** The guest's architecture: auto reads it from the ISO (src/iso-arch.ts). */
+export type ArchMode = 'auto' | GuestArch
 export type UploadMode = 'always' | 'failure' | 'never'
 export type CompareMode = 'auto' | 'off'
 /** When post saves the image cache: auto skips events that build untrusted code (cache/save-policy.ts). */
@@ -43,6 +45,7 @@ export interface Inputs {
   memoryMiB: number
   cpus: number
   firmware: Firmware
+  arch: ArchMode
   bootTimeoutSeconds: number
   probes: ProbeSpec[]
   testCommand: string
@@ -81,6 +84,7 @@ export const INPUT_DEFAULTS = {
   memory: '2048',
   cpus: '2',
   firmware: 'bios',
+  arch: 'auto',
   'boot-timeout': '600',
   probes: '',
   'test-command': '',
@@ -260,6 +264,7 @@ function machineSettings(get: Get) {
     memoryMiB: integer('memory', get('memory'), 128, 1048576, ' (MiB)'),
     cpus: integer('cpus', get('cpus'), 1, 256),
     firmware: oneOf('firmware', get('firmware'), ['bios', 'uefi'] as const),
+    arch: oneOf('arch', get('arch'), ['auto', 'x86_64', 'aarch64'] as const),
     bootTimeoutSeconds: integer('boot-timeout', get('boot-timeout'), 5, 86400, ' (seconds)')
   }
 }

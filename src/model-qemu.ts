@@ -34,9 +34,9 @@ export interface QemuProvision {
   /** The guest architecture QEMU was provisioned for (absent in reports before it was recorded: x86_64). */
   arch?: GuestArch
   source?: QemuSource
-  /** Absolute path of the qemu-system-x86_64 every QEMU of the run starts from. */
+  /** Absolute path of the qemu-system-<arch> every QEMU of the run starts from. */
   binary?: string
-  /** From `qemu-system-x86_64 --version`, e.g. "7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)". */
+  /** From `qemu-system-<arch> --version`, e.g. "7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)". */
   version?: string
   /** The OVMF pair (firmware uefi only). */
   ovmf?: { code: string; vars: string }

@@ -1,8 +1,9 @@
 // Boot, probes and the test command once QEMU is provisioned; their records in the report.
 import type { Inputs } from '../inputs.js'
-import type { NixInstallation, Report } from '../model.js'
+import { guestArchitecture } from '../iso-arch.js'
+import type { GuestPlatform, NixInstallation, QemuProvision, Report } from '../model.js'
 import { nixStepEnv, withNixStepEnv } from '../setup/index.js'
-import { judgeVm, runVm, type OvmfFiles } from '../vm/index.js'
+import { guestPlatform, judgeVm, qemuBinary, runVm, type OvmfFiles } from '../vm/index.js'
 import type { QemuState } from './qemu.js'
 import { endRun, kvmCheck, type Run } from './run.js'
 
@@ -16,20 +17,40 @@ export async function bootWhenQemuReady(
 ): Promise<Report> {
   const waitStarted = Date.now()
   if (!qemu.settled) run.ctx.log.info('The image is ready; waiting for QEMU to be provisioned.')
-  const provision = await run.beside.qemu
+  const read = guestArchitecture(run.inputs.arch, iso)
+  const guest = guestPlatform(read.arch, read.evidence)
+  const provision = await provisionedFor(run, qemu, guest)
   if (provision?.status !== 'ready' || !provision.binary || run.ctx.signal.aborted) {
     return endRun(run)
   }
   provision.bootWaitedMs = Date.now() - waitStarted
   run.record.save()
-  await bootStage(run, iso, { binary: provision.binary, ovmf: provision.ovmf }, nix)
+  await bootStage(run, iso, { binary: provision.binary, ovmf: provision.ovmf, guest }, nix)
   return endRun(run)
+}
+
+/** The provisioned QEMU, provisioned anew when the image turns out to be for another architecture. */
+async function provisionedFor(
+  run: Run,
+  qemu: QemuState,
+  guest: GuestPlatform
+): Promise<QemuProvision | undefined> {
+  const provision = await run.beside.qemu
+  const provisionedArch = provision?.arch ?? 'x86_64'
+  if (provision?.status !== 'ready' || provisionedArch === guest.arch || !qemu.reprovision) {
+    return provision
+  }
+  run.ctx.log.info(
+    `The image is ${guest.arch} (${guest.evidence}); QEMU was provisioned for ${provisionedArch}: ` +
+      `provisioning ${qemuBinary(guest.arch)} now.`
+  )
+  return qemu.reprovision(guest.arch)
 }
 
 async function bootStage(
   run: Run,
   iso: string,
-  qemu: { binary: string; ovmf?: OvmfFiles },
+  qemu: { binary: string; ovmf?: OvmfFiles; guest: GuestPlatform },
   nix: NixInstallation | undefined
 ): Promise<void> {
   const { inputs, ctx, record } = run
@@ -37,13 +58,16 @@ async function bootStage(
   const vm = await runVm(
     {
       iso,
+      guest: qemu.guest,
       firmware: inputs.firmware,
       qemu: qemu.binary,
       ovmf: qemu.ovmf,
       memoryMiB: inputs.memoryMiB,
       cpus: inputs.cpus,
       kvm: inputs.kvm,
-      kvmCheck: inputs.kvm === 'off' ? undefined : await kvmCheck(run, qemu.binary),
+      // KVM runs only guests of the host's architecture: no check for an emulated one.
+      kvmCheck:
+        inputs.kvm === 'off' || qemu.guest.emulated ? undefined : await kvmCheck(run, qemu.binary),
       bootTimeoutSeconds: inputs.bootTimeoutSeconds,
       privateKeyPath: run.key.privateKeyPath,
       keyRefusedHint: keyRefusedHint(inputs),

@@ -4,11 +4,16 @@
 // unattended upgrades can hold dpkg's lock for a while: those are retried, a few times, with a
 // growing pause. A package apt does not know is usually a stale index: `apt-get update`, once.
 import type { Firmware } from '../inputs.js'
+import type { GuestArch } from '../model.js'
 
 export type AptStep = 'install' | 'update'
 
-/** The packages that give qemu-system-x86_64 (and OVMF for uefi) on Debian and Ubuntu. */
-export function aptPackages(firmware: Firmware): string[] {
+/**
+ * The packages that give the guest's qemu-system-<arch> and its UEFI firmware on Debian and Ubuntu:
+ * OVMF for a uefi PC, AAVMF (qemu-efi-aarch64) always for arm64, which boots only through UEFI.
+ */
+export function aptPackages(firmware: Firmware, arch: GuestArch = 'x86_64'): string[] {
+  if (arch === 'aarch64') return ['qemu-system-arm', 'qemu-efi-aarch64']
   return firmware === 'uefi' ? ['qemu-system-x86', 'ovmf'] : ['qemu-system-x86']
 }
 

@@ -1,10 +1,12 @@
-// The apt source: `apt-get install qemu-system-x86` (and `ovmf`), as root or through passwordless
-// sudo, on Debian and Ubuntu only, with apt-policy.ts's retries. An apt-get that runs is never
+// The apt source: `apt-get install` of the guest's QEMU (qemu-system-x86, and ovmf for uefi; for
+// arm64 qemu-system-arm and qemu-efi-aarch64), as root or through passwordless sudo, on Debian and
+// Ubuntu only, with apt-policy.ts's retries. An apt-get that runs is never
 // stopped half-way (dpkg would leave the machine's packages broken for the later steps): the stop
 // signal only prevents the next call.
 import { existsSync, readFileSync } from 'node:fs'
 import type { StageContext } from '../context.js'
-import type { Firmware } from '../inputs.js'
+import type { GuestArch } from '../model.js'
+import { qemuBinary } from '../vm/index.js'
 import { run } from '../process.js'
 import {
   aptCommand,
@@ -15,21 +17,21 @@ import {
 } from './apt-policy.js'
 import { describeOs, isDebianLike, parseOsRelease } from './os-release.js'
 import { findOnPath, ovmfFor } from './path.js'
-import { lastError, type SourceResult } from './plan.js'
+import { lastError, type QemuTarget, type SourceResult } from './plan.js'
 import { allowedEnv } from '../child-env.js'
 
 /** Machine facts, injectable so tests need not be root or on Debian. */
 export interface AptEnvironment {
   osReleaseFiles: string[]
-  /** Where Debian's and Ubuntu's qemu-system-x86 puts the binary. */
+  /** Where Debian's and Ubuntu's qemu-system-x86 (qemu-system-arm) puts the guest's binary. */
   qemuPath: string
   asRoot: boolean
 }
 
-export function defaultAptEnvironment(): AptEnvironment {
+export function defaultAptEnvironment(arch: GuestArch = 'x86_64'): AptEnvironment {
   return {
     osReleaseFiles: ['/etc/os-release', '/usr/lib/os-release'],
-    qemuPath: '/usr/bin/qemu-system-x86_64',
+    qemuPath: `/usr/bin/${qemuBinary(arch)}`,
     asRoot: process.getuid?.() === 0
   }
 }
@@ -40,10 +42,10 @@ function readOsRelease(files: string[]): Record<string, string> | undefined {
 }
 
 export async function fromApt(
-  firmware: Firmware,
+  target: QemuTarget,
   ctx: StageContext,
   signals: { stop: AbortSignal; cancel: AbortSignal },
-  machine: AptEnvironment = defaultAptEnvironment()
+  machine: AptEnvironment = defaultAptEnvironment(target.arch)
 ): Promise<SourceResult> {
   const os = readOsRelease(machine.osReleaseFiles)
   if (!os)
@@ -55,7 +57,7 @@ export async function fromApt(
     return { reason: 'this user is not root and there is no sudo on PATH' }
   }
 
-  const packages = aptPackages(firmware)
+  const packages = aptPackages(target.firmware, target.arch)
   const env = allowedEnv(ctx)
   let step: AptStep = 'install'
   let failures = 0
@@ -87,7 +89,7 @@ export async function fromApt(
       reason: `apt-get installed ${packages.join(' ')}, but ${machine.qemuPath} is not there`
     }
   }
-  const { ovmf, reason } = ovmfFor(firmware, ctx.env)
+  const { ovmf, reason } = ovmfFor(target, ctx.env)
   if (reason) return { reason: `apt-get installed ${packages.join(' ')}, but ${reason}` }
   return { binary: machine.qemuPath, ovmf }
 }

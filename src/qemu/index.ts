@@ -3,7 +3,7 @@
 // rest beside setup and the build; every QEMU of the run (the KVM check, the boot) starts from the
 // binary this returns. Never throws: a source that fails is a reason, and no QEMU is a result.
 import type { StageContext } from '../context.js'
-import type { Firmware, QemuMode } from '../inputs.js'
+import type { QemuMode } from '../inputs.js'
 import type { NixInstallation, QemuAttempt, QemuProvision, QemuSource } from '../model.js'
 import { errorMessage, run } from '../process.js'
 import { fromApt, type AptEnvironment } from './apt.js'
@@ -16,6 +16,7 @@ import {
   notTried,
   sourcesFor,
   stoppedAttempt,
+  type QemuTarget,
   type SourceResult
 } from './plan.js'
 import { readVersionProbe } from './version.js'
@@ -23,9 +24,8 @@ import { allowedEnv } from '../child-env.js'
 
 export { judgeQemu } from './judge.js'
 
-export interface QemuRequest {
+export interface QemuRequest extends QemuTarget {
   mode: QemuMode
-  firmware: Firmware
   flake: string
   /** Setup's Nix once setup is done (undefined when it failed): the nix source waits for it. */
   nix: () => Promise<NixInstallation | undefined>
@@ -54,12 +54,7 @@ export async function qemuFromPath(
 ): Promise<QemuProvision | QemuAttempt> {
   if (!sourcesFor(request.mode).includes('path')) return notTried(request.mode, 'path')
   const started = Date.now()
-  const tried = await tryOne(
-    'path',
-    fromPath(request.firmware, ctx.env),
-    ctx,
-    new AbortController().signal
-  )
+  const tried = await tryOne('path', fromPath(request, ctx.env), ctx, new AbortController().signal)
   if ('reason' in tried) return attempt('path', 'failed', tried.reason, started)
   return ready(request, ctx, tried, [attempt('path', 'used', tried.detail, started)])
 }
@@ -116,14 +111,14 @@ async function gather(
 ): Promise<SourceResult> {
   switch (source) {
     case 'path':
-      return fromPath(request.firmware, ctx.env)
+      return fromPath(request, ctx.env)
     case 'nix': {
       const nix = await request.nix()
       if (!nix) return { reason: request.noNix ?? 'setup gave no usable Nix' }
       return fromNix(nix, request, ctx, AbortSignal.any([signals.stop, signals.cancel]))
     }
     case 'apt':
-      return fromApt(request.firmware, ctx, signals, request.apt)
+      return fromApt(request, ctx, signals, request.apt)
   }
 }
 
@@ -174,6 +169,7 @@ function ready(
   const provision: QemuProvision = {
     status: 'ready',
     mode: request.mode,
+    arch: request.arch,
     source: used,
     binary: found.binary,
     version: found.version,
@@ -209,11 +205,12 @@ function ended(
   const provision: QemuProvision = {
     status,
     mode: request.mode,
+    arch: request.arch,
     attempts: all,
     readyAfterMs: Date.now() - request.startedAt
   }
   if (status === 'failed') {
-    provision.error = noQemuError(request.mode, request.firmware, all)
+    provision.error = noQemuError(request.mode, request.firmware, all, request.arch)
     ctx?.log.error(provision.error, { title: 'No QEMU' })
   }
   return provision

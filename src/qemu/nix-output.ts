@@ -1,18 +1,34 @@
 // The nix source's commands and what it reads back. Pure.
 import type { Firmware } from '../inputs.js'
+import type { GuestArch } from '../model.js'
 
 /**
- * `nix build` of QEMU (and OVMF for uefi) from the nixpkgs the user's flake locks: the same QEMU
- * their devshell's harness gets, pinned by flake.lock and served by their substituters. Nix before
- * 2.12 has no --print-out-paths: --json then.
+ * The nixpkgs attribute with the guest's QEMU: qemu_kvm builds only the host's own system emulator,
+ * so a guest of another architecture needs the full qemu (every target, from the binary cache).
  */
-export function nixQemuArgs(flake: string, firmware: Firmware, printOutPaths: boolean): string[] {
+export function nixQemuAttribute(native: boolean): string {
+  return native ? 'qemu_kvm' : 'qemu'
+}
+
+/**
+ * `nix build` of QEMU (and OVMF for a uefi PC) from the nixpkgs the user's flake locks: the same
+ * QEMU their devshell's harness gets, pinned by flake.lock and served by their substituters. An
+ * aarch64 guest's UEFI firmware comes with QEMU itself (share/qemu/edk2-aarch64-code.fd). Nix
+ * before 2.12 has no --print-out-paths: --json then.
+ */
+export function nixQemuArgs(
+  flake: string,
+  firmware: Firmware,
+  printOutPaths: boolean,
+  arch: GuestArch = 'x86_64',
+  native = true
+): string[] {
   return [
     'build',
     '--inputs-from',
     flake,
-    'nixpkgs#qemu_kvm',
-    ...(firmware === 'uefi' ? ['nixpkgs#OVMF.fd'] : []),
+    `nixpkgs#${nixQemuAttribute(native)}`,
+    ...(arch === 'x86_64' && firmware === 'uefi' ? ['nixpkgs#OVMF.fd'] : []),
     '--no-link',
     printOutPaths ? '--print-out-paths' : '--json'
   ]

@@ -1,19 +1,18 @@
-// The nix source: QEMU and OVMF from the nixpkgs that the user's own flake locks, built (in
+// The nix source: the guest's QEMU and its UEFI firmware from the nixpkgs that the user's own flake locks, built (in
 // practice substituted) with the setup stage's Nix and configuration.
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { StageContext } from '../context.js'
-import type { Firmware } from '../inputs.js'
 import type { NixInstallation } from '../model.js'
 import { MAX_QUERY_BYTES, run } from '../process.js'
-import { QEMU_BINARY } from '../vm/index.js'
-import { hasNixpkgsInput, nixQemuArgs, parseBuildOutputs } from './nix-output.js'
-import { lastError, type SourceResult } from './plan.js'
+import { isNative, qemuBinary, usesUefi } from '../vm/index.js'
+import { hasNixpkgsInput, nixQemuArgs, nixQemuAttribute, parseBuildOutputs } from './nix-output.js'
+import { lastError, type QemuTarget, type SourceResult } from './plan.js'
 import { allowedEnv } from '../child-env.js'
 
 export async function fromNix(
   nix: NixInstallation,
-  request: { flake: string; firmware: Firmware },
+  request: QemuTarget & { flake: string },
   ctx: StageContext,
   signal: AbortSignal
 ): Promise<SourceResult> {
@@ -38,7 +37,13 @@ export async function fromNix(
     return { reason: `nix flake metadata printed no lock for ${request.flake}` }
   if (!has) return { reason: `the flake ${request.flake} has no nixpkgs input` }
 
-  const args = nixQemuArgs(request.flake, request.firmware, nix.capabilities.printOutPaths)
+  const args = nixQemuArgs(
+    request.flake,
+    request.firmware,
+    nix.capabilities.printOutPaths,
+    request.arch,
+    isNative(request.arch)
+  )
   ctx.log.info(`QEMU (nix): ${nix.nixPath} ${args.join(' ')}`)
   const built = await run(nix.nixPath, args, { env, signal })
   if (built.aborted) return { reason: 'stopped while nix build ran', stopped: true }
@@ -47,23 +52,25 @@ export async function fromNix(
       reason: `nix ${args.slice(0, 5).join(' ')} failed: ${built.startError ?? lastError(built.stderr)}`
     }
   }
-  const outputs = parseBuildOutputs(built.stdout, nix.capabilities.printOutPaths)
-  const qemu = outputs.find(out => existsSync(join(out, 'bin', QEMU_BINARY)))
+  return fromOutputs(parseBuildOutputs(built.stdout, nix.capabilities.printOutPaths), request)
+}
+
+/** The guest's QEMU binary and UEFI firmware among what nix build gave. */
+function fromOutputs(outputs: string[], target: QemuTarget): SourceResult {
+  const name = qemuBinary(target.arch)
+  const attribute = `nixpkgs#${nixQemuAttribute(isNative(target.arch))}`
+  const qemu = outputs.find(out => existsSync(join(out, 'bin', name)))
   if (!qemu) {
-    return {
-      reason: `nixpkgs#qemu_kvm has no bin/${QEMU_BINARY} (outputs: ${outputs.join(', ') || 'none'})`
-    }
+    return { reason: `${attribute} has no bin/${name} (outputs: ${outputs.join(', ') || 'none'})` }
   }
-  const binary = join(qemu, 'bin', QEMU_BINARY)
-  if (request.firmware !== 'uefi') return { binary, detail: qemu }
-  const fv = (out: string, file: string): string => join(out, 'FV', file)
-  const fd = outputs.find(
-    out => existsSync(fv(out, 'OVMF_CODE.fd')) && existsSync(fv(out, 'OVMF_VARS.fd'))
-  )
-  if (!fd) return { reason: `nixpkgs#OVMF.fd has no FV/OVMF_CODE.fd and FV/OVMF_VARS.fd` }
-  return {
-    binary,
-    ovmf: { code: fv(fd, 'OVMF_CODE.fd'), vars: fv(fd, 'OVMF_VARS.fd') },
-    detail: qemu
-  }
+  const binary = join(qemu, 'bin', name)
+  if (!usesUefi(target.arch, target.firmware)) return { binary, detail: qemu }
+  // A PC's OVMF is its own package (OVMF.fd); arm64's firmware comes with QEMU itself.
+  const [from, roots, code, vars] =
+    target.arch === 'aarch64'
+      ? [attribute, [qemu], 'share/qemu/edk2-aarch64-code.fd', 'share/qemu/edk2-arm-vars.fd']
+      : ['nixpkgs#OVMF.fd', outputs, 'FV/OVMF_CODE.fd', 'FV/OVMF_VARS.fd']
+  const root = roots.find(out => existsSync(join(out, code)) && existsSync(join(out, vars)))
+  if (!root) return { reason: `${from} has no ${code} and ${vars}` }
+  return { binary, ovmf: { code: join(root, code), vars: join(root, vars) }, detail: qemu }
 }

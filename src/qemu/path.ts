@@ -1,10 +1,10 @@
-// The path source: qemu-system-x86_64 on PATH, OVMF from the usual places. Milliseconds.
+// The path source: the guest's qemu-system-<arch> on PATH, its UEFI firmware (OVMF, AAVMF) from the
+// usual places. Milliseconds.
 import { accessSync, constants, statSync } from 'node:fs'
 import { delimiter, join } from 'node:path'
-import type { Firmware } from '../inputs.js'
 import { errorMessage } from '../process.js'
-import { QEMU_BINARY, findOvmf } from '../vm/index.js'
-import type { SourceResult } from './plan.js'
+import { findUefiFirmware, qemuBinary, usesUefi } from '../vm/index.js'
+import type { QemuTarget, SourceResult } from './plan.js'
 
 /** The first executable file called name in PATH's absolute directories. */
 export function findOnPath(name: string, pathVariable: string): string | undefined {
@@ -20,23 +20,24 @@ export function findOnPath(name: string, pathVariable: string): string | undefin
   return undefined
 }
 
-/** OVMF for uefi (undefined for bios), or the reason there is none. */
+/** UEFI firmware when the guest boots through UEFI (undefined for bios), or why there is none. */
 export function ovmfFor(
-  firmware: Firmware,
+  target: QemuTarget,
   env: NodeJS.ProcessEnv
 ): { ovmf?: { code: string; vars: string }; reason?: string } {
-  if (firmware !== 'uefi') return {}
+  if (!usesUefi(target.arch, target.firmware)) return {}
   try {
-    return { ovmf: findOvmf(env) }
+    return { ovmf: findUefiFirmware(target.arch, env) }
   } catch (error) {
     return { reason: errorMessage(error) }
   }
 }
 
-export function fromPath(firmware: Firmware, env: NodeJS.ProcessEnv): SourceResult {
-  const binary = findOnPath(QEMU_BINARY, env.PATH ?? '')
-  if (!binary) return { reason: `${QEMU_BINARY} is not on PATH (${env.PATH || 'empty'})` }
-  const { ovmf, reason } = ovmfFor(firmware, env)
-  if (reason) return { reason: `${binary} is there, but no OVMF: ${reason}` }
+export function fromPath(target: QemuTarget, env: NodeJS.ProcessEnv): SourceResult {
+  const name = qemuBinary(target.arch)
+  const binary = findOnPath(name, env.PATH ?? '')
+  if (!binary) return { reason: `${name} is not on PATH (${env.PATH || 'empty'})` }
+  const { ovmf, reason } = ovmfFor(target, env)
+  if (reason) return { reason: `${binary} is there, but no UEFI firmware: ${reason}` }
   return { binary, ovmf }
 }

@@ -1,7 +1,15 @@
 // Which sources a `qemu` mode tries and in what order, and how to say what each gave or why it was
 // passed over. Pure: the provisioning (index.ts) runs the sources, this decides and describes.
 import type { Firmware, QemuMode } from '../inputs.js'
-import type { QemuAttempt, QemuProvision, QemuSource } from '../model.js'
+import type { GuestArch, QemuAttempt, QemuProvision, QemuSource } from '../model.js'
+import { qemuBinary, usesUefi } from '../vm/index.js'
+import { aptPackages } from './apt-policy.js'
+
+/** What QEMU is provisioned for: the guest's architecture (its binary) and how it boots (firmware). */
+export interface QemuTarget {
+  arch: GuestArch
+  firmware: Firmware
+}
 
 /** Every source, in the order `auto` tries them: the cheapest and most explicit first. */
 export const QEMU_SOURCES: readonly QemuSource[] = ['path', 'nix', 'apt']
@@ -27,14 +35,16 @@ export function notNeeded(source: QemuSource, used: QemuSource): QemuAttempt {
 }
 
 /** What the user can do to make a source give QEMU. */
-export function fixFor(source: QemuSource, firmware: Firmware): string {
-  const uefi = firmware === 'uefi'
+export function fixFor(source: QemuSource, firmware: Firmware, arch: GuestArch = 'x86_64'): string {
+  const uefi = usesUefi(arch, firmware)
+  const [firmwareName, firmwareDir] =
+    arch === 'aarch64' ? ['AAVMF', '/usr/share/AAVMF'] : ['OVMF', '/usr/share/OVMF']
   switch (source) {
     case 'path':
       return (
-        `install QEMU in an earlier step (\`sudo apt-get install qemu-system-x86${uefi ? ' ovmf' : ''}\`) ` +
-        `or put a directory holding qemu-system-x86_64 on PATH` +
-        (uefi ? ', with OVMF in /usr/share/OVMF or $OVMF' : '')
+        `install QEMU in an earlier step (\`sudo apt-get install ${aptPackages(firmware, arch).join(' ')}\`) ` +
+        `or put a directory holding ${qemuBinary(arch)} on PATH` +
+        (uefi ? `, with ${firmwareName} in ${firmwareDir} or $${firmwareName}` : '')
       )
     case 'nix':
       return (
@@ -47,14 +57,21 @@ export function fixFor(source: QemuSource, firmware: Firmware): string {
 }
 
 /** Why no source gave QEMU: every way, what happened to it, and how to make it work. */
-export function noQemuError(mode: QemuMode, firmware: Firmware, attempts: QemuAttempt[]): string {
-  const what = firmware === 'uefi' ? 'QEMU and OVMF' : 'QEMU'
+export function noQemuError(
+  mode: QemuMode,
+  firmware: Firmware,
+  attempts: QemuAttempt[],
+  arch: GuestArch = 'x86_64'
+): string {
+  const firmwareName = arch === 'aarch64' ? 'AAVMF' : 'OVMF'
+  const qemu = arch === 'x86_64' ? 'QEMU' : `QEMU for an ${arch} guest`
+  const what = usesUefi(arch, firmware) ? `${qemu} and ${firmwareName}` : qemu
   const lines = [
     `No source could provide ${what} (input 'qemu' is '${mode}'). The three ways, and how to make each work:`
   ]
   for (const source of QEMU_SOURCES) {
     const attempt = attempts.find(a => a.source === source) ?? notTried(mode, source)
-    lines.push(`- ${source}: ${attempt.reason}. To use it: ${fixFor(source, firmware)}.`)
+    lines.push(`- ${source}: ${attempt.reason}. To use it: ${fixFor(source, firmware, arch)}.`)
   }
   if (mode !== 'auto') {
     lines.push(`Or set 'qemu: auto' to try path, then nix, then apt.`)
@@ -70,7 +87,7 @@ export function describeProvision(provision: QemuProvision): string {
   const others = passed.length ? `; ${passed.join('; ')}` : ''
   switch (provision.status) {
     case 'ready':
-      return `qemu-system-x86_64 ${provision.version ?? '(version unknown)'} from ${provision.source}${others}`
+      return `${qemuBinary(provision.arch ?? 'x86_64')} ${provision.version ?? '(version unknown)'} from ${provision.source}${others}`
     case 'stopped':
       return `stopped before QEMU was ready (not needed any more)${others}`
     case 'failed':

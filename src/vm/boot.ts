@@ -3,7 +3,7 @@
 // mode, a reboot, a silent kernel: console-failures.ts), cancellation and (under KVM) a watchdog
 // for a KVM that cannot run guests.
 import type { StageContext } from '../context.js'
-import type { Accelerator, ConsoleFailureRecord } from '../model.js'
+import type { Accelerator, ConsoleFailureRecord, GuestArch } from '../model.js'
 import type { Firmware } from '../inputs.js'
 import { publicKeyLine } from '../key.js'
 import {
@@ -17,6 +17,7 @@ import { Machine, describeExit, type MachineExit } from './machine.js'
 import type { OvmfFiles } from './qemu.js'
 import { waitForSsh, type SshSession } from './ssh.js'
 import { isSshdLine } from './timeline.js'
+import { serialConsole } from './platform.js'
 import { allowedEnv } from '../child-env.js'
 
 /** Under KVM, a console that stays silent this long counts as a KVM that cannot run the guest. */
@@ -32,6 +33,7 @@ export const CONSOLE_SETTLE_MS = 2_000
 export const SILENT_KERNEL_SECONDS: Record<Accelerator, number> = { kvm: 120, tcg: 300 }
 
 export interface BootAttemptOptions {
+  arch: GuestArch
   accel: Accelerator
   iso: string
   firmware: Firmware
@@ -42,7 +44,7 @@ export interface BootAttemptOptions {
   /** Epoch ms: the boot-timeout deadline. */
   deadline: number
   vmDir: string
-  /** The provisioned qemu-system-x86_64 and OVMF (src/qemu/). */
+  /** The provisioned qemu-system-<arch> and UEFI firmware (src/qemu/). */
   qemu: string
   ovmf?: OvmfFiles
   onQemuStarted?: (pid: number) => void
@@ -76,6 +78,7 @@ export async function bootAttempt(
   ctx: StageContext
 ): Promise<{ machine: Machine; outcome: BootOutcome }> {
   const machine = new Machine({
+    arch: options.arch,
     accel: options.accel,
     memoryMiB: options.memoryMiB,
     cpus: options.cpus,
@@ -241,7 +244,7 @@ function sshNeverAnswered(machine: Machine, error: unknown): BootOutcome {
       `${error instanceof Error ? error.message : String(error)}; ` +
       (lastLine
         ? `last console line at +${lastLine.seconds.toFixed(1)} s: ${lastLine.text.trim()}`
-        : 'the serial console stayed empty (does the image pass console=ttyS0?)')
+        : `the serial console stayed empty (does the image pass console=${serialConsole(machine.arch)}?)`)
   }
 }
 

@@ -4,5 +4,7 @@
 export { runVm, type VmRequest } from './stage.js'
 export { checkKvm } from './kvm.js'
 export { stopLeftoverQemu } from './leftover.js'
-export { QEMU_BINARY, findOvmf, type OvmfFiles } from './qemu.js'
+export { findUefiFirmware, type OvmfFiles } from './qemu.js'
+export { hostArch, isNative, qemuBinary, usesUefi } from './platform.js'
+export { guestPlatform } from './guest.js'
 export { judgeVm } from './judge.js'

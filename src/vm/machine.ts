@@ -13,16 +13,19 @@ import {
 import { join } from 'node:path'
 import { withTimeout } from '../deadline.js'
 import type { Log } from '../log.js'
-import type { Accelerator } from '../model.js'
+import type { Accelerator, GuestArch } from '../model.js'
 import type { Firmware } from '../inputs.js'
 import { start, type Started, type StartOptions } from '../process.js'
-import { findOvmf, qemuArgs, type OvmfFiles } from './qemu.js'
+import { findUefiFirmware, qemuArgs, type OvmfFiles } from './qemu.js'
+import { usesUefi } from './platform.js'
 import { QmpClient } from './qmp.js'
 import { screendumpPng, type ScreenshotWay } from './screenshot.js'
 import { cleanConsoleText, type ConsoleLine } from './timeline.js'
 import { allowedEnv } from '../child-env.js'
 
 export interface MachineOptions {
+  /** The guest's architecture: the machine, CPU, devices and firmware QEMU gets (qemu.ts). */
+  arch: GuestArch
   accel: Accelerator
   memoryMiB: number
   cpus: number
@@ -38,9 +41,9 @@ export interface MachineOptions {
   log: Log
   /** Console prefix in the log. */
   name?: string
-  /** The qemu-system-x86_64 to start: the run's provisioned binary (src/qemu/). */
+  /** The qemu-system-<arch> to start: the run's provisioned binary (src/qemu/). */
   qemu: string
-  /** OVMF for uefi: the provisioned pair (else the usual places are searched). */
+  /** UEFI firmware (OVMF, AAVMF): the provisioned pair (else the usual places are searched). */
   ovmf?: OvmfFiles
   /** Applied to every console line before it reaches the log. */
   redact?: (text: string) => string
@@ -77,6 +80,10 @@ export class Machine {
     this.qemuLog = join(options.dir, 'qemu.log')
   }
 
+  get arch(): GuestArch {
+    return this.options.arch
+  }
+
   get pid(): number | undefined {
     return this.child?.pid
   }
@@ -103,9 +110,11 @@ export class Machine {
   async start(): Promise<void> {
     const { options } = this
     const qmpSocket = this.freshQmpSocket()
-    const ovmf: { code?: string; vars?: string } =
-      options.firmware === 'uefi' ? uefiFirmware(options) : {}
+    const ovmf: { code?: string; vars?: string } = usesUefi(options.arch, options.firmware)
+      ? uefiFirmware(options)
+      : {}
     const args = qemuArgs({
+      arch: options.arch,
       accel: options.accel,
       memoryMiB: options.memoryMiB,
       cpus: options.cpus,
@@ -269,10 +278,10 @@ export class Machine {
   }
 }
 
-/** OVMF for uefi: the code, and a private copy of the variables the guest may write. */
+/** UEFI firmware: the code, and a private copy of the variables the guest may write. */
 function uefiFirmware(options: MachineOptions): { code: string; vars: string } {
-  const found = options.ovmf ?? findOvmf()
-  const vars = join(options.tempDir, 'OVMF_VARS.fd')
+  const found = options.ovmf ?? findUefiFirmware(options.arch)
+  const vars = join(options.tempDir, options.arch === 'aarch64' ? 'AAVMF_VARS.fd' : 'OVMF_VARS.fd')
   copyFileSync(found.vars, vars)
   return { code: found.code, vars }
 }

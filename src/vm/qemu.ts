@@ -1,21 +1,22 @@
-// QEMU's command line (pure), the OVMF firmware files, and a free host port for the SSH forward.
+// QEMU's command line per guest architecture (pure), the UEFI firmware files, and a free host
+// port for the SSH forward.
 import { existsSync } from 'node:fs'
 import { createServer } from 'node:net'
-import { join } from 'node:path'
-import type { Accelerator } from '../model.js'
+import type { Accelerator, GuestArch } from '../model.js'
 import type { Firmware } from '../inputs.js'
-
-export const QEMU_BINARY = 'qemu-system-x86_64'
+import { cpuModel, uefiCandidates, uefiPackage, usesUefi, type UefiFiles } from './platform.js'
 
 export interface QemuConfig {
+  /** The guest's architecture: a PC (q35 or pc) or arm64's `virt`. */
+  arch: GuestArch
   accel: Accelerator
   memoryMiB: number
   cpus: number
   iso: string
   firmware: Firmware
-  /** Read-only UEFI code (required for uefi). */
+  /** Read-only UEFI code (OVMF, AAVMF; required for uefi and for aarch64). */
   ovmfCode?: string
-  /** A writable copy of the UEFI variable store (required for uefi). */
+  /** A writable copy of the UEFI variable store (required with ovmfCode). */
   ovmfVars?: string
   /** Host port forwarded to the guest's :22 on 127.0.0.1. */
   sshPort: number
@@ -43,24 +44,19 @@ export function qemuEscape(value: string): string {
  */
 export function qemuArgs(config: QemuConfig): string[] {
   const args: string[] = []
-  const uefi = config.firmware === 'uefi'
-  args.push('-machine', uefi ? 'q35' : 'pc')
-  // -cpu max under both: `-cpu host` aborts on hosts whose KVM cannot set the host's MSRs.
-  args.push('-accel', config.accel, '-cpu', 'max')
+  const arm = config.arch === 'aarch64'
+  const uefi = usesUefi(config.arch, config.firmware)
+  args.push('-machine', arm ? 'virt' : uefi ? 'q35' : 'pc')
+  args.push('-accel', config.accel, '-cpu', cpuModel(config.arch, config.accel))
   args.push('-m', String(config.memoryMiB), '-smp', String(config.cpus))
   if (uefi) {
     if (!config.ovmfCode || !config.ovmfVars) {
-      throw new Error('UEFI needs the OVMF code and a writable copy of the OVMF variables.')
+      throw new Error('UEFI needs the OVMF (AAVMF) code and a writable copy of its variables.')
     }
     args.push('-drive', `if=pflash,format=raw,readonly=on,file=${qemuEscape(config.ovmfCode)}`)
     args.push('-drive', `if=pflash,format=raw,file=${qemuEscape(config.ovmfVars)}`)
   }
-  args.push(
-    '-drive',
-    `file=${qemuEscape(config.iso)},format=raw,media=cdrom,readonly=on,if=ide`,
-    '-boot',
-    'order=d'
-  )
+  args.push(...(arm ? virtioCdrom(config.iso) : ideCdrom(config.iso)))
   args.push(
     '-netdev',
     `user,id=net0,hostfwd=tcp:127.0.0.1:${config.sshPort}-:22`,
@@ -80,50 +76,55 @@ export function qemuArgs(config: QemuConfig): string[] {
     )
   }
   args.push('-qmp', `unix:${qemuEscape(config.qmpSocket)},server=on,wait=off`)
-  args.push('-monitor', 'none', '-display', 'none', '-vga', 'std', '-no-reboot')
+  // virt has no VGA: its only screen is the serial console, so it has no screenshots.
+  args.push('-monitor', 'none', '-display', 'none', ...(arm ? [] : ['-vga', 'std']), '-no-reboot')
   return args
 }
 
-export interface OvmfFiles {
-  code: string
-  vars: string
+/** The PC's CD-ROM on its IDE controller, booted first. */
+function ideCdrom(iso: string): string[] {
+  return [
+    '-drive',
+    `file=${qemuEscape(iso)},format=raw,media=cdrom,readonly=on,if=ide`,
+    '-boot',
+    'order=d'
+  ]
 }
 
-/** Where distributions put OVMF: [code, vars] pairs, most specific first. */
-export function ovmfCandidates(env: NodeJS.ProcessEnv = process.env): [string, string][] {
-  const pairs: [string, string][] = []
-  // NixOS: $OVMF (pkgs.OVMF.fd) holds FV/OVMF_CODE.fd and FV/OVMF_VARS.fd.
-  for (const root of [env.OVMF, env.OVMF_FD].filter((v): v is string => Boolean(v))) {
-    pairs.push([join(root, 'FV', 'OVMF_CODE.fd'), join(root, 'FV', 'OVMF_VARS.fd')])
-    pairs.push([join(root, 'OVMF_CODE.fd'), join(root, 'OVMF_VARS.fd')])
-  }
-  for (const dir of ['/usr/share/OVMF', '/usr/share/ovmf', '/usr/share/edk2/ovmf']) {
-    pairs.push([join(dir, 'OVMF_CODE_4M.fd'), join(dir, 'OVMF_VARS_4M.fd')])
-    pairs.push([join(dir, 'OVMF_CODE.fd'), join(dir, 'OVMF_VARS.fd')])
-  }
-  pairs.push(['/usr/share/edk2/x64/OVMF_CODE.4m.fd', '/usr/share/edk2/x64/OVMF_VARS.4m.fd'])
-  pairs.push(['/run/libvirt/nix-ovmf/OVMF_CODE.fd', '/run/libvirt/nix-ovmf/OVMF_VARS.fd'])
-  pairs.push([
-    '/run/libvirt/nix-ovmf/edk2-x86_64-code.fd',
-    '/run/libvirt/nix-ovmf/edk2-i386-vars.fd'
-  ])
-  return pairs
+/**
+ * virt has no IDE: a CD-ROM on virtio-scsi (`-cdrom` there would be a read-only virtio-blk disk,
+ * which boots too, but is no CD to the guest). UEFI boots it as removable media.
+ */
+function virtioCdrom(iso: string): string[] {
+  return [
+    '-drive',
+    `file=${qemuEscape(iso)},format=raw,media=cdrom,readonly=on,if=none,id=cd0`,
+    '-device',
+    'virtio-scsi-pci,id=scsi0',
+    '-device',
+    'scsi-cd,drive=cd0,bus=scsi0.0'
+  ]
 }
 
-/** The first OVMF code/vars pair that exists; throws naming the package when there is none. */
-export function findOvmf(
+export type OvmfFiles = UefiFiles
+
+/** The first UEFI code/vars pair for `arch` that exists; throws naming the package when there is none. */
+export function findUefiFirmware(
+  arch: GuestArch,
   env: NodeJS.ProcessEnv = process.env,
   exists: (path: string) => boolean = existsSync
-): OvmfFiles {
-  const candidates = ovmfCandidates(env)
+): UefiFiles {
+  const candidates = uefiCandidates(arch, env)
   const found = candidates.find(([code, vars]) => exists(code) && exists(vars))
   if (found) return { code: found[0], vars: found[1] }
+  const firmware = uefiPackage(arch)
+  const why = arch === 'aarch64' ? 'an aarch64 guest boots through UEFI' : "firmware 'uefi'"
   throw new Error(
-    `firmware 'uefi' needs OVMF, and none was found (looked for ${candidates
+    `${why} needs ${firmware.name}, and none was found (looked for ${candidates
       .slice(0, 4)
       .map(([code]) => code)
-      .join(', ')}, …). Install the 'ovmf' package (apt-get install ovmf), or on NixOS set ` +
-      `OVMF to the output of pkgs.OVMF.fd.`
+      .join(', ')}, …). Install the '${firmware.apt}' package (apt-get install ${firmware.apt}), ` +
+      `or on NixOS ${firmware.nix}.`
   )
 }
 

@@ -5,7 +5,14 @@ import { existsSync, readFileSync, renameSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import type { StageContext } from '../context.js'
 import { INPUT_DEFAULTS, type Firmware, type KvmMode } from '../inputs.js'
-import type { Accelerator, BootResult, KvmCheck, ProbeSpec, VmStageResult } from '../model.js'
+import type {
+  Accelerator,
+  BootResult,
+  GuestPlatform,
+  KvmCheck,
+  ProbeSpec,
+  VmStageResult
+} from '../model.js'
 import { bootAttempt, type BootOutcome } from './boot.js'
 import { checkKvm } from './kvm.js'
 import type { Machine } from './machine.js'
@@ -14,14 +21,17 @@ import { freePort, type OvmfFiles } from './qemu.js'
 import { KEY_REFUSED, type SshSession } from './ssh.js'
 import { runTestCommand } from './test-command.js'
 import { bootTimeline, findFingerprint } from './timeline.js'
+import { bootTimeoutFor, emulatedAccelerator, guestPlatform } from './guest.js'
 import { allowedEnv } from '../child-env.js'
 
 export interface VmRequest {
   iso: string
+  /** The guest's architecture against the host's (absent: an x86_64 guest). */
+  guest?: GuestPlatform
   firmware: Firmware
-  /** The provisioned qemu-system-x86_64 (src/qemu/): the KVM check and the boot start it. */
+  /** The provisioned qemu-system-<arch> (src/qemu/): the KVM check and the boot start it. */
   qemu: string
-  /** The provisioned OVMF pair, for uefi. */
+  /** The provisioned UEFI pair (OVMF, AAVMF), for uefi and for aarch64. */
   ovmf?: OvmfFiles
   memoryMiB: number
   cpus: number
@@ -64,6 +74,23 @@ export function chooseAccelerator(
   }
 }
 
+/** The accelerator: TCG (or an error) for an emulated guest, else what the KVM check allows. */
+async function acceleratorFor(
+  request: VmRequest,
+  guest: GuestPlatform,
+  boot: BootResult,
+  ctx: StageContext
+): Promise<{ accel: Accelerator; warning?: string; error?: string }> {
+  const emulated = emulatedAccelerator(request.kvm, guest)
+  if (emulated) return emulated
+  let check = request.kvmCheck
+  if (request.kvm !== 'off' && !check) {
+    check = await checkKvm({ qemu: request.qemu, env: allowedEnv(ctx) })
+  }
+  if (check) boot.kvmCheck = check
+  return chooseAccelerator(request.kvm, check)
+}
+
 /** What the stage holds while it runs: torn down whatever way the stage ends. */
 interface Live {
   machine?: Machine
@@ -81,12 +108,11 @@ export async function runVm(request: VmRequest, ctx: StageContext): Promise<VmSt
     if (png) boot.screenshots.push(relative(ctx.reportDir, png))
   }
 
+  const guest = (boot.guest = request.guest ?? guestPlatform('x86_64', 'not given: a PC assumed'))
+  const timeout = bootTimeoutFor(request.bootTimeoutSeconds, guest)
+  const timed = { ...request, guest, bootTimeoutSeconds: timeout.seconds }
   try {
-    let check = request.kvmCheck
-    if (request.kvm !== 'off' && !check)
-      check = await checkKvm({ qemu: request.qemu, env: allowedEnv(ctx) })
-    if (check) boot.kvmCheck = check
-    const choice = chooseAccelerator(request.kvm, check)
+    const choice = await acceleratorFor(request, guest, boot, ctx)
     boot.accel = choice.accel
     if (choice.error) {
       boot.error = choice.error
@@ -94,7 +120,7 @@ export async function runVm(request: VmRequest, ctx: StageContext): Promise<VmSt
     }
     if (choice.warning) ctx.log.warning(choice.warning, { title: 'Booting without KVM' })
 
-    const booted = await bootWithFallback(request, choice.accel, { boot, live, screenshot }, ctx)
+    const booted = await bootWithFallback(timed, choice.accel, { boot, live, screenshot }, ctx)
     const outcome = booted.outcome
     if (outcome.kind !== 'ready') {
       boot.error = outcome.error
@@ -103,7 +129,7 @@ export async function runVm(request: VmRequest, ctx: StageContext): Promise<VmSt
       }
       // Name the input to raise when the deadline is what ended the boot.
       if (Date.now() >= booted.deadline) {
-        boot.error += ` (input 'boot-timeout' is ${request.bootTimeoutSeconds} s)`
+        boot.error += ` (${timeout.said})`
       }
       if (outcome.panic) boot.panic = outcome.panic
       if (outcome.console) boot.consoleFailure = outcome.console
@@ -143,7 +169,7 @@ type Settled = Extract<BootOutcome, { kind: 'ready' | 'failed' }>
  * race, TCG when KVM could not run the guest (unless input 'kvm' is 'require').
  */
 async function bootWithFallback(
-  request: VmRequest,
+  request: VmRequest & { guest: GuestPlatform },
   chosen: Accelerator,
   stage: { boot: BootResult; live: Live; screenshot: (name: string) => Promise<void> },
   ctx: StageContext
@@ -157,7 +183,7 @@ async function bootWithFallback(
   for (;;) {
     const sshPort = await freePort()
     const attempt = await bootAttempt(
-      { ...request, accel, sshPort, privateKey, deadline, vmDir },
+      { ...request, arch: request.guest.arch, accel, sshPort, privateKey, deadline, vmDir },
       ctx
     )
     const machine = (live.machine = attempt.machine)

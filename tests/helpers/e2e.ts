@@ -7,13 +7,20 @@ import {
   type FakeResultsService,
   type StartOptions
 } from './fake-results-service.js'
-import { LAB_KERNEL_DIR, LAB_NIX_CONF_DIR, LAB_PASS_ENV, LAB_ROOTFS_DIR } from './lab.js'
+import {
+  LAB_AARCH64_DIR,
+  LAB_KERNEL_DIR,
+  LAB_NIX_CONF_DIR,
+  LAB_PASS_ENV,
+  LAB_ROOTFS_DIR
+} from './lab.js'
 
 /** The env every end-to-end test passes to runAction: the lab's Nix config, kernel and rootfs. */
 export const LAB_ACTION_ENV: Record<string, string> = {
   NIX_CONF_DIR: LAB_NIX_CONF_DIR,
   BOOT_IMAGE_VM_LAB_KERNEL: LAB_KERNEL_DIR,
-  BOOT_IMAGE_VM_LAB_ROOTFS: LAB_ROOTFS_DIR
+  BOOT_IMAGE_VM_LAB_ROOTFS: LAB_ROOTFS_DIR,
+  BOOT_IMAGE_VM_LAB_AARCH64: LAB_AARCH64_DIR
 }
 
 /** The inputs every end-to-end test adds: pass-env names what the fixture flake reads. */

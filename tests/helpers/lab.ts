@@ -25,6 +25,15 @@ export const LAB_NIX_CONF_DIR: string = join(LAB_DIR, 'nix-conf')
 export const LAB_KERNEL_DIR: string = join(LAB_DIR, 'kernel')
 /** The Debian systemd root filesystem for the systemdImage fixture (setup-lab.sh --systemd). */
 export const LAB_ROOTFS_DIR: string = join(LAB_DIR, 'rootfs')
+/** An arm64 guest's parts for the aarch64Image fixture (setup-lab.sh --aarch64). */
+export const LAB_AARCH64_DIR: string = join(LAB_DIR, 'aarch64')
+/**
+ * Why the aarch64 tests cannot run here, or undefined when they can: `setup-lab.sh --aarch64`
+ * gathers the parts on Debian hosts only (Ubuntu serves arm64 from a mirror its sources lack).
+ */
+export const AARCH64_LAB_MISSING: string | undefined = existsSync(join(LAB_AARCH64_DIR, '.done'))
+  ? undefined
+  : `${join(LAB_AARCH64_DIR, '.done')} is missing: bash scripts/setup-lab.sh --aarch64 makes it (Debian hosts only)`
 export const FIXTURE_FLAKE_SOURCE: string = join(REPO_ROOT, 'tests', 'fixtures', 'offline-iso')
 
 // Temp dirs this process made; removed when it exits (the Nix store keeps what was built).
@@ -65,6 +74,7 @@ export function labNixEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv
     NIX_CONF_DIR: LAB_NIX_CONF_DIR,
     BOOT_IMAGE_VM_LAB_KERNEL: LAB_KERNEL_DIR,
     BOOT_IMAGE_VM_LAB_ROOTFS: LAB_ROOTFS_DIR,
+    BOOT_IMAGE_VM_LAB_AARCH64: LAB_AARCH64_DIR,
     ...extra
   }
 }
@@ -77,6 +87,11 @@ function assertLabReady(attr?: string): void {
   if (attr === 'systemdImage' && !existsSync(join(LAB_ROOTFS_DIR, '.done'))) {
     throw new Error(
       `${join(LAB_ROOTFS_DIR, '.done')} is missing: run bash scripts/setup-lab.sh --systemd first`
+    )
+  }
+  if (attr === 'aarch64Image' && !existsSync(join(LAB_AARCH64_DIR, '.done'))) {
+    throw new Error(
+      `${join(LAB_AARCH64_DIR, '.done')} is missing: run bash scripts/setup-lab.sh --aarch64 first`
     )
   }
 }

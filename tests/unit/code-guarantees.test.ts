@@ -105,6 +105,7 @@ describe('the SSH forward', () => {
   it('listens on 127.0.0.1 only, under either firmware', () => {
     for (const firmware of ['bios', 'uefi'] as const) {
       const args = qemuArgs({
+        arch: 'x86_64',
         accel: 'tcg',
         memoryMiB: 512,
         cpus: 1,

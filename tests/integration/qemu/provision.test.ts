@@ -55,6 +55,7 @@ const nix: NixInstallation = {
 
 const request = (over: Partial<QemuRequest>): QemuRequest => ({
   mode: 'auto',
+  arch: 'x86_64',
   firmware: 'bios',
   flake: '.',
   nix: () => Promise.resolve(nix),
@@ -181,7 +182,10 @@ describe('the apt source', () => {
     async () => {
       const { ctx, lines } = harness()
       const stop = new AbortController().signal
-      const result = await fromApt('uefi', ctx, { stop, cancel: stop })
+      const result = await fromApt({ arch: 'x86_64', firmware: 'uefi' }, ctx, {
+        stop,
+        cancel: stop
+      })
       expect(result).toMatchObject({ binary: '/usr/bin/qemu-system-x86_64' })
       expect('ovmf' in result && result.ovmf?.code).toMatch(/^\/usr\/share\/OVMF\//)
       expect(lines.join('\n')).toMatch(
@@ -194,7 +198,7 @@ describe('the apt source', () => {
     const { ctx } = harness({ PATH: join(root, 'empty') })
     const stop = new AbortController().signal
     const result = await fromApt(
-      'bios',
+      { arch: 'x86_64', firmware: 'bios' },
       ctx,
       { stop, cancel: stop },
       {

@@ -7,10 +7,10 @@
 import { spawnSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
 import { checkKvm } from '../../../src/vm/kvm.js'
-import { QEMU_BINARY } from '../../../src/vm/qemu.js'
+import { qemuBinary } from '../../../src/vm/platform.js'
 
 /** This machine's QEMU, from PATH (the pipeline passes the provisioned one). */
-const qemu = QEMU_BINARY
+const qemu = qemuBinary('x86_64')
 /** Stands in for /dev/kvm where the device check must pass. */
 const STAND_IN_DEVICE = '/dev/null'
 
@@ -40,6 +40,21 @@ describe('checkKvm', () => {
     })
     expect(check.runsGuest).toBe(true)
     expect(check.reason).toMatch(/100M instructions/)
+    expect(testGuests()).toEqual([])
+  })
+
+  it("passes arm64's test guest under TCG: the check is ready for an arm64 runner", async () => {
+    // On an arm64 host the check boots this ROM on `virt` with qemu-system-aarch64 under KVM;
+    // here TCG stands in for that KVM (no arm64 host to run it on).
+    const check = await checkKvm({
+      qemu: qemuBinary('aarch64'),
+      host: 'aarch64',
+      accel: 'tcg',
+      runBudgetMs: 10_000,
+      device: STAND_IN_DEVICE
+    })
+    expect(check.reason).toMatch(/100M instructions/)
+    expect(check.runsGuest).toBe(true)
     expect(testGuests()).toEqual([])
   })
 

@@ -5,7 +5,8 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { consoleLog } from '../../../src/log.js'
 import { Machine } from '../../../src/vm/machine.js'
-import { QEMU_BINARY, freePort } from '../../../src/vm/qemu.js'
+import { freePort } from '../../../src/vm/qemu.js'
+import { qemuBinary } from '../../../src/vm/platform.js'
 import { fixtureIso } from '../../helpers/lab.js'
 
 const root = mkdtempSync(join(tmpdir(), 'biv-machine-'))
@@ -23,12 +24,13 @@ describe('Machine', () => {
     // A temp dir so deep that a socket in it would not fit in sun_path: the Machine must cope.
     const tempDir = join(root, 'x'.repeat(60), 'y'.repeat(60))
     const machine = new Machine({
+      arch: 'x86_64',
       accel: 'tcg',
       memoryMiB: 512,
       cpus: 1,
       iso,
       firmware: 'bios',
-      qemu: QEMU_BINARY,
+      qemu: qemuBinary('x86_64'),
       sshPort: await freePort(),
       dir: join(root, 'report', 'vm'),
       tempDir,
@@ -73,12 +75,13 @@ describe('Machine', () => {
 
   it('says why when QEMU cannot start', async () => {
     const machine = new Machine({
+      arch: 'x86_64',
       accel: 'tcg',
       memoryMiB: 64,
       cpus: 1,
       iso: '/nonexistent.iso',
       firmware: 'bios',
-      qemu: QEMU_BINARY,
+      qemu: qemuBinary('x86_64'),
       sshPort: await freePort(),
       dir: join(root, 'bad', 'vm'),
       tempDir: join(root, 'bad', 'tmp'),

@@ -10,7 +10,7 @@ import type { StageContext } from '../../../src/context.js'
 import { consoleLog } from '../../../src/log.js'
 import { Secrets } from '../../../src/secrets.js'
 import { bootAttempt } from '../../../src/vm/boot.js'
-import { QEMU_BINARY } from '../../../src/vm/qemu.js'
+import { qemuBinary } from '../../../src/vm/platform.js'
 import { runVm, type VmRequest } from '../../../src/vm/stage.js'
 import { fixtureIso } from '../../helpers/lab.js'
 
@@ -65,7 +65,7 @@ async function request(attr: string, over: Partial<VmRequest> = {}): Promise<VmR
   return {
     iso: fixture.iso,
     firmware: 'bios',
-    qemu: QEMU_BINARY,
+    qemu: qemuBinary('x86_64'),
     memoryMiB: 512,
     cpus: 2,
     kvm: 'off',
@@ -275,8 +275,9 @@ describe('runVm', () => {
       const attempt = await bootAttempt(
         {
           ...fixture,
+          arch: 'x86_64',
           accel: 'tcg',
-          qemu: QEMU_BINARY,
+          qemu: qemuBinary('x86_64'),
           sshPort: port,
           privateKey: readFileSync(fixture.privateKeyPath, 'utf8'),
           deadline: Date.now() + 30_000,

@@ -12,7 +12,7 @@ import { consoleLog } from '../../../src/log.js'
 import type { Report } from '../../../src/model.js'
 import { annotate, probeOutputReader, probeStdout } from '../../../src/report/annotations.js'
 import { Secrets } from '../../../src/secrets.js'
-import { QEMU_BINARY } from '../../../src/vm/qemu.js'
+import { qemuBinary } from '../../../src/vm/platform.js'
 import { runVm } from '../../../src/vm/stage.js'
 import { fixtureIso } from '../../helpers/lab.js'
 
@@ -65,7 +65,7 @@ describe('the default probes on the systemd fixture', () => {
       {
         iso: fixture.iso,
         firmware: 'bios',
-        qemu: QEMU_BINARY,
+        qemu: qemuBinary('x86_64'),
         memoryMiB: 768,
         cpus: 2,
         kvm: 'off',

@@ -15,6 +15,8 @@ describe('aptCommand', () => {
     const packages = aptPackages('uefi')
     expect(packages).toEqual(['qemu-system-x86', 'ovmf'])
     expect(aptPackages('bios')).toEqual(['qemu-system-x86'])
+    // arm64 boots only through UEFI: AAVMF whatever input firmware says.
+    expect(aptPackages('bios', 'aarch64')).toEqual(['qemu-system-arm', 'qemu-efi-aarch64'])
     const sudo = aptCommand('install', packages, false)
     expect(sudo.command).toBe('sudo')
     expect(sudo.args.slice(0, 3)).toEqual(['-n', 'DEBIAN_FRONTEND=noninteractive', 'apt-get'])

@@ -79,6 +79,20 @@ describe('the nix source', () => {
     ])
   })
 
+  it('builds the full qemu for an emulated aarch64 guest: its firmware comes with it', () => {
+    expect(nixQemuArgs('.', 'bios', true, 'aarch64', false)).toEqual([
+      'build',
+      '--inputs-from',
+      '.',
+      'nixpkgs#qemu',
+      '--no-link',
+      '--print-out-paths'
+    ])
+    // On an arm64 runner the host-only qemu_kvm is the guest's; never OVMF for arm64.
+    expect(nixQemuArgs('.', 'uefi', true, 'aarch64', true)).toContain('nixpkgs#qemu_kvm')
+    expect(nixQemuArgs('.', 'uefi', true, 'aarch64', true)).not.toContain('nixpkgs#OVMF.fd')
+  })
+
   it('reads every output path of --json (Nix 2.8 lists OVMF first) and --print-out-paths', () => {
     // Recorded from Nix 2.8 on the stand-in (tests/fixtures/nixpkgs-standin).
     const json =

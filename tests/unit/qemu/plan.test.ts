@@ -78,6 +78,15 @@ describe('fixFor', () => {
     expect(fixFor('path', 'bios')).toContain('`sudo apt-get install qemu-system-x86`')
     expect(fixFor('path', 'uefi')).toContain('`sudo apt-get install qemu-system-x86 ovmf`')
   })
+
+  it("names an aarch64 guest's QEMU and AAVMF", () => {
+    const fix = fixFor('path', 'bios', 'aarch64')
+    expect(fix).toContain('`sudo apt-get install qemu-system-arm qemu-efi-aarch64`')
+    expect(fix).toContain('qemu-system-aarch64 on PATH, with AAVMF in /usr/share/AAVMF or $AAVMF')
+    expect(noQemuError('apt', 'bios', [], 'aarch64')).toMatch(
+      /^No source could provide QEMU for an aarch64 guest and AAVMF/
+    )
+  })
 })
 
 const ready: QemuProvision = {

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { kvmCheckArgs, kvmFailureFromOutput, kvmTestRom } from '../../../src/vm/kvm.js'
+import {
+  kvmCheckArgs,
+  kvmFailureFromOutput,
+  kvmTestRom,
+  kvmTestRomAarch64
+} from '../../../src/vm/kvm.js'
 import { chooseAccelerator } from '../../../src/vm/stage.js'
 
 describe('kvmFailureFromOutput', () => {
@@ -37,6 +42,20 @@ describe('the KVM test guest', () => {
     expect(rom.length).toBe(65536)
     expect([...rom.subarray(0xfff0, 0xfff5)]).toEqual([0xea, 0x00, 0x00, 0x00, 0xf0])
     expect(rom.readUInt32LE(rom.indexOf(Buffer.from([0x66, 0xb9])) + 2)).toBe(1234)
+  })
+
+  it("has an arm64 twin for virt: 'S', the loop's count in movz/movk, 'K', wfi", () => {
+    const rom = kvmTestRomAarch64(0x12345678)
+    expect(rom.length).toBe(65536)
+    const words = Array.from({ length: 16 }, (_, i) => rom.readUInt32LE(i * 4))
+    expect(words[0]).toBe(0xd2a12001) // movz x1, #0x0900, lsl #16: the PL011 at 0x09000000
+    expect(words).toContain(0x52800000 | (0x5678 << 5)) // movz w0, #0x5678
+    expect(words).toContain(0x72a00000 | (0x1234 << 5)) // movk w0, #0x1234, lsl #16
+    expect(words).toContain(0xd503207f) // wfi
+    const args = kvmCheckArgs('/tmp/rom', 'kvm', 'aarch64')
+    expect(args[args.indexOf('-machine') + 1]).toBe('virt')
+    expect(args[args.indexOf('-cpu') + 1]).toBe('host')
+    expect(kvmCheckArgs('/tmp/rom', 'tcg', 'aarch64')).toContain('max,pauth-impdef=on')
   })
 
   it('runs under -accel kvm with nothing but the serial port', () => {

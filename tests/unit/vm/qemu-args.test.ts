@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { findOvmf, qemuArgs, qemuEscape, type QemuConfig } from '../../../src/vm/qemu.js'
+import { findUefiFirmware, qemuArgs, qemuEscape, type QemuConfig } from '../../../src/vm/qemu.js'
 
 const base: QemuConfig = {
+  arch: 'x86_64',
   accel: 'tcg',
   memoryMiB: 2048,
   cpus: 2,
@@ -85,10 +86,53 @@ describe('qemuArgs', () => {
   })
 })
 
-describe('findOvmf', () => {
+describe('qemuArgs for an aarch64 guest', () => {
+  const arm: QemuConfig = {
+    ...base,
+    arch: 'aarch64',
+    ovmfCode: '/usr/share/AAVMF/AAVMF_CODE.fd',
+    ovmfVars: '/tmp/run/AAVMF_VARS.fd'
+  }
+
+  it('boots virt through AAVMF, the CD on virtio-scsi, the console on the PL011, no VGA', () => {
+    const args = qemuArgs(arm)
+    expect(values(args, '-machine')).toEqual(['virt'])
+    expect(values(args, '-cpu')).toEqual(['max,pauth-impdef=on'])
+    expect(values(args, '-drive')).toEqual([
+      'if=pflash,format=raw,readonly=on,file=/usr/share/AAVMF/AAVMF_CODE.fd',
+      'if=pflash,format=raw,file=/tmp/run/AAVMF_VARS.fd',
+      'file=/nix/store/abc-image/iso/nixos.iso,format=raw,media=cdrom,readonly=on,if=none,id=cd0'
+    ])
+    expect(values(args, '-device')).toEqual([
+      'virtio-scsi-pci,id=scsi0',
+      'scsi-cd,drive=cd0,bus=scsi0.0',
+      'virtio-net-pci,netdev=net0'
+    ])
+    expect(values(args, '-netdev')).toEqual(['user,id=net0,hostfwd=tcp:127.0.0.1:40022-:22'])
+    expect(values(args, '-serial')).toEqual(['chardev:serial0'])
+    expect(values(args, '-vga')).toEqual([])
+    expect(values(args, '-boot')).toEqual([])
+  })
+
+  it("takes the host's CPU under KVM, and UEFI whatever input firmware says", () => {
+    expect(values(qemuArgs({ ...arm, accel: 'kvm' }), '-cpu')).toEqual(['host'])
+    expect(() => qemuArgs({ ...base, arch: 'aarch64', firmware: 'bios' })).toThrow(/AAVMF/)
+  })
+
+  it('finds AAVMF where Debian and Ubuntu put it, and names its package when absent', () => {
+    const present = new Set(['/usr/share/AAVMF/AAVMF_CODE.fd', '/usr/share/AAVMF/AAVMF_VARS.fd'])
+    expect(findUefiFirmware('aarch64', {}, path => present.has(path))).toEqual({
+      code: '/usr/share/AAVMF/AAVMF_CODE.fd',
+      vars: '/usr/share/AAVMF/AAVMF_VARS.fd'
+    })
+    expect(() => findUefiFirmware('aarch64', {}, () => false)).toThrow(/'qemu-efi-aarch64' package/)
+  })
+})
+
+describe('findUefiFirmware for a PC', () => {
   it('finds the Debian/Ubuntu 4M pair', () => {
     const present = new Set(['/usr/share/OVMF/OVMF_CODE_4M.fd', '/usr/share/OVMF/OVMF_VARS_4M.fd'])
-    expect(findOvmf({}, path => present.has(path))).toEqual({
+    expect(findUefiFirmware('x86_64', {}, path => present.has(path))).toEqual({
       code: '/usr/share/OVMF/OVMF_CODE_4M.fd',
       vars: '/usr/share/OVMF/OVMF_VARS_4M.fd'
     })
@@ -101,9 +145,9 @@ describe('findOvmf', () => {
       '/usr/share/OVMF/OVMF_CODE_4M.fd',
       '/usr/share/OVMF/OVMF_VARS_4M.fd'
     ])
-    expect(findOvmf({ OVMF: '/nix/store/x-OVMF-fd' }, path => present.has(path)).code).toBe(
-      '/nix/store/x-OVMF-fd/FV/OVMF_CODE.fd'
-    )
+    expect(
+      findUefiFirmware('x86_64', { OVMF: '/nix/store/x-OVMF-fd' }, path => present.has(path)).code
+    ).toBe('/nix/store/x-OVMF-fd/FV/OVMF_CODE.fd')
   })
 
   it('finds the libvirt NixOS path', () => {
@@ -111,14 +155,16 @@ describe('findOvmf', () => {
       '/run/libvirt/nix-ovmf/OVMF_CODE.fd',
       '/run/libvirt/nix-ovmf/OVMF_VARS.fd'
     ])
-    expect(findOvmf({}, path => present.has(path)).vars).toBe('/run/libvirt/nix-ovmf/OVMF_VARS.fd')
+    expect(findUefiFirmware('x86_64', {}, path => present.has(path)).vars).toBe(
+      '/run/libvirt/nix-ovmf/OVMF_VARS.fd'
+    )
   })
 
   it('names the ovmf package when nothing is there', () => {
-    expect(() => findOvmf({}, () => false)).toThrow(/'ovmf' package/)
+    expect(() => findUefiFirmware('x86_64', {}, () => false)).toThrow(/'ovmf' package/)
   })
 
   it('finds the firmware installed on this machine', () => {
-    expect(findOvmf().code).toMatch(/OVMF_CODE/)
+    expect(findUefiFirmware('x86_64').code).toMatch(/OVMF_CODE/)
   })
 })
