@@ -61,7 +61,9 @@ export function qemuArgs(config: QemuConfig): string[] {
     '-netdev',
     `user,id=net0,hostfwd=tcp:127.0.0.1:${config.sshPort}-:22`,
     '-device',
-    'virtio-net-pci,netdev=net0'
+    // No option ROM on virt: UEFI drives virtio-net itself, and Debian's qemu-system-arm only
+    // recommends the package with efi-virtio.rom (without it QEMU refuses to start).
+    arm ? 'virtio-net-pci,netdev=net0,romfile=' : 'virtio-net-pci,netdev=net0'
   )
   args.push(
     '-chardev',

@@ -40,6 +40,7 @@ import {
   type RunnerImage,
   type RunnerSuite
 } from '../helpers/runner-image.js'
+import { AARCH64_LAB_MISSING } from '../helpers/lab.js'
 
 const SUITES: RunnerSuite[] = ['bookworm', 'trixie', 'forky']
 const LEG_TIMEOUT = 900_000
@@ -300,6 +301,31 @@ for (const suite of SUITES) {
           expect(tmp?.likelihood, tmp?.reason).toBe('low')
           expect(tmp?.reason).toMatch(/daemon/)
           expect(result.outputs.result).toBe('passed')
+          expectCleanEnd(image, result)
+        })
+      },
+      LEG_TIMEOUT
+    )
+
+    // One suite is enough: the lab's arm64 GRUB modules are bookworm's, as is its grub-mkrescue.
+    it.skipIf(suite !== 'bookworm' || AARCH64_LAB_MISSING)(
+      'an aarch64 image: qemu: apt installs qemu-system-arm and qemu-efi-aarch64, boots it emulated',
+      async () => {
+        await leg(suite, 'aarch64', async ({ image, run }) => {
+          // arch given: the first provisioning is already the guest's (no x86 QEMU installed).
+          const result = await run({ image: 'aarch64Image', qemu: 'apt', arch: 'aarch64' })
+          expect(result.outputs.result, jobLog(result).slice(-4000)).toBe('passed')
+          const report = reportOf(image, result)
+          expect(report.qemu).toMatchObject({
+            status: 'ready',
+            arch: 'aarch64',
+            source: 'apt',
+            binary: '/usr/bin/qemu-system-aarch64'
+          })
+          expect(report.qemu?.ovmf?.code).toMatch(/AAVMF_CODE\.fd$/)
+          expect(hasQemu(image)).toBe(false)
+          expect(report.vm?.boot.guest).toMatchObject({ arch: 'aarch64', emulated: true })
+          expect(result.outputs.accel).toBe('tcg')
           expectCleanEnd(image, result)
         })
       },

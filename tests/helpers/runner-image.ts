@@ -27,7 +27,13 @@ import {
   type RunOptions,
   type StepLauncher
 } from './action-runner.js'
-import { LAB_DIR, LAB_KERNEL_DIR, LAB_ROOTFS_DIR, makeFixtureFlake } from './lab.js'
+import {
+  LAB_AARCH64_DIR,
+  LAB_DIR,
+  LAB_KERNEL_DIR,
+  LAB_ROOTFS_DIR,
+  makeFixtureFlake
+} from './lab.js'
 
 export type RunnerSuite = 'bookworm' | 'trixie' | 'forky'
 export const RUNNER_UID = 1001
@@ -49,7 +55,8 @@ const RUNNER_PATH =
 /** What the fixture flake needs from the job's env inside the image (its nix.conf is /etc/nix's). */
 export const RUNNER_LAB_ENV: Record<string, string> = {
   BOOT_IMAGE_VM_LAB_KERNEL: `${LAB_MOUNT}/kernel`,
-  BOOT_IMAGE_VM_LAB_ROOTFS: `${LAB_MOUNT}/rootfs`
+  BOOT_IMAGE_VM_LAB_ROOTFS: `${LAB_MOUNT}/rootfs`,
+  BOOT_IMAGE_VM_LAB_AARCH64: `${LAB_MOUNT}/aarch64`
 }
 
 export function runnerImageDir(suite: RunnerSuite): string {
@@ -172,6 +179,11 @@ export async function enterRunnerImage(
     ])
     mounts.mount(['--bind', '-o', 'ro', LAB_KERNEL_DIR, join(root, LAB_MOUNT, 'kernel')])
     mounts.mount(['--bind', '-o', 'ro', LAB_ROOTFS_DIR, join(root, LAB_MOUNT, 'rootfs')])
+    // The aarch64 fixture's parts, where setup-lab.sh --aarch64 made them (under the sandbox path).
+    if (existsSync(join(LAB_AARCH64_DIR, '.done'))) {
+      mkdirSync(join(root, LAB_MOUNT, 'aarch64'), { recursive: true })
+      mounts.mount(['--bind', '-o', 'ro', LAB_AARCH64_DIR, join(root, LAB_MOUNT, 'aarch64')])
+    }
     const node = join(root, '/home/runner/externals/node24')
     mkdirSync(node, { recursive: true })
     mounts.mount(['--bind', '-o', 'ro', NODE24_DIR, node])

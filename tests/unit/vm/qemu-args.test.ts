@@ -106,7 +106,7 @@ describe('qemuArgs for an aarch64 guest', () => {
     expect(values(args, '-device')).toEqual([
       'virtio-scsi-pci,id=scsi0',
       'scsi-cd,drive=cd0,bus=scsi0.0',
-      'virtio-net-pci,netdev=net0'
+      'virtio-net-pci,netdev=net0,romfile='
     ])
     expect(values(args, '-netdev')).toEqual(['user,id=net0,hostfwd=tcp:127.0.0.1:40022-:22'])
     expect(values(args, '-serial')).toEqual(['chardev:serial0'])
