@@ -20,6 +20,7 @@ import { BOOT_REPS, CHEAP_REPS, OUT } from './bench/config.js'
 import { snapshotDist } from './bench/dist.js'
 import type { BenchData, Figure } from './bench/figure.js'
 import { cache } from './bench/figures/cache.js'
+import { changesGraph } from './bench/figures/changes-graph.js'
 import { coldStart } from './bench/figures/cold-start.js'
 import { envDiff } from './bench/figures/env-diff.js'
 import { kvm } from './bench/figures/kvm.js'
@@ -31,7 +32,7 @@ import { renderMarkdown } from './bench/markdown.js'
 import { say, textTable } from './bench/table.js'
 
 /** In the order of the table; cheap samples are taken in this order too. */
-const FIGURES: Figure[] = [overhead, readiness, kvm, coldStart, cache, envDiff]
+const FIGURES: Figure[] = [overhead, readiness, kvm, coldStart, cache, envDiff, changesGraph]
 /** The order of the boot units in a round (rotated from round to round). */
 const UNIT_ORDER: Variant[] = ['action', 'action-kvm-off', 'bare', 'action-env-diff', 'cache-cold']
 

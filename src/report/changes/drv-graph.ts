@@ -7,15 +7,19 @@ import { isBuildNoise, parseDrvName, storeName } from './drv-name.js'
 export interface DrvNode {
   /** The derivation's name (e.g. "systemd-256.2"). */
   name: string
-  /** Output paths' base names (hash included). */
+  /** Output paths as the JSON prints them. */
   outputs: string[]
-  /** Input derivations' keys (base names of their .drv paths). */
+  /** Input derivations' keys, as the JSON prints them. */
   inputs: string[]
   /** A fixed-output derivation: a fetch, so a source. */
   fixedOutput: boolean
 }
 
-/** Keyed by the .drv path's base name, whatever store dir or JSON version printed it. */
+/**
+ * Keyed by the .drv path as the JSON prints it (a store path before Nix 2.32, a base name after);
+ * inputDrvs are printed the same way, so keys are compared as they are and only the paths this
+ * run knows (the image, the failed derivations) are looked up both ways (keyOf).
+ */
 export type DrvGraph = Map<string, DrvNode>
 
 const baseName = (path: string): string => path.slice(path.lastIndexOf('/') + 1)
@@ -23,22 +27,26 @@ const baseName = (path: string): string => path.slice(path.lastIndexOf('/') + 1)
 interface ShownDerivation {
   name?: unknown
   env?: Record<string, unknown>
-  outputs?: Record<string, { path?: unknown; hash?: unknown; hashAlgo?: unknown } | null>
+  outputs?: Record<string, { path?: unknown; hash?: unknown } | null>
   inputDrvs?: Record<string, unknown>
 }
 
+// Loops rather than Object.values/map: a NixOS graph has tens of thousands of derivations.
 function nodeOf(key: string, drv: ShownDerivation): DrvNode {
-  const outputs = Object.values(drv.outputs ?? {})
+  const outputs: string[] = []
+  let fixedOutput = drv.env?.outputHash !== undefined
+  for (const name in drv.outputs) {
+    const output = drv.outputs[name]
+    if (typeof output?.path === 'string') outputs.push(output.path)
+    if (output?.hash !== undefined) fixedOutput = true
+  }
+  const inputs: string[] = []
+  for (const input in drv.inputDrvs) inputs.push(input)
   const name =
     (typeof drv.name === 'string' && drv.name) ||
     (typeof drv.env?.name === 'string' && drv.env.name) ||
     storeName(key).replace(/\.drv$/, '')
-  return {
-    name,
-    outputs: outputs.flatMap(o => (typeof o?.path === 'string' ? [baseName(o.path)] : [])),
-    inputs: Object.keys(drv.inputDrvs ?? {}).map(baseName),
-    fixedOutput: outputs.some(o => o?.hash !== undefined) || drv.env?.outputHash !== undefined
-  }
+  return { name, outputs, inputs, fixedOutput }
 }
 
 /** Parses the JSON (an object keyed by .drv path; newer Nix may wrap it in `derivations`). */
@@ -49,17 +57,28 @@ export function parseDerivationGraph(json: string): DrvGraph {
       ? (value.derivations as Record<string, ShownDerivation>)
       : (value as Record<string, ShownDerivation>)
   const graph: DrvGraph = new Map()
-  for (const [path, drv] of Object.entries(derivations)) {
-    if (drv && typeof drv === 'object') graph.set(baseName(path), nodeOf(baseName(path), drv))
+  for (const path in derivations) {
+    const drv = derivations[path]
+    if (drv && typeof drv === 'object') graph.set(path, nodeOf(path, drv))
   }
   return graph
 }
 
+/** A path this run knows (a full store path) as the graph keys it. */
+function keyOf(graph: DrvGraph, path: string): string | undefined {
+  if (graph.has(path)) return path
+  const base = baseName(path)
+  if (graph.has(base)) return base
+  for (const key of graph.keys()) if (baseName(key) === base) return key
+  return undefined
+}
+
 /** The keys reachable from root (itself included), each once. */
 export function closureOf(graph: DrvGraph, root: string): string[] {
-  const start = baseName(root)
-  const seen = new Set<string>(graph.has(start) ? [start] : [])
-  const order = [...seen]
+  const start = keyOf(graph, root)
+  if (start === undefined) return []
+  const seen = new Set<string>([start])
+  const order = [start]
   for (let i = 0; i < order.length; i++) {
     for (const input of graph.get(order[i])!.inputs) {
       if (!seen.has(input) && graph.has(input)) {
@@ -90,22 +109,28 @@ export function packagesOf(
   runtime?: RuntimeClosure
 ): Pick<ImageComposition, 'packages' | 'buildPackages' | 'packageBytes'> {
   const keys = closureOf(graph, root)
-  const rootOutputs = new Set(graph.get(baseName(root))?.outputs ?? [])
-  const informative = runtime && [...runtime.keys()].some(path => !rootOutputs.has(path))
+  const rootOutputs = new Set((keys.length ? graph.get(keys[0])!.outputs : []).map(baseName))
+  const informative = !!runtime && [...runtime.keys()].some(path => !rootOutputs.has(path))
   const packages: PackageVersions = {}
   const buildPackages: PackageVersions = {}
   const packageBytes: Record<string, number> = {}
   for (const key of keys) {
     const node = graph.get(key)!
     const { name, version } = parseDrvName(node.name)
-    const held = informative ? node.outputs.filter(output => runtime.has(output)) : undefined
-    const image = held ? held.length > 0 : !node.fixedOutput && !isBuildNoise(node.name)
+    let image = !node.fixedOutput && !isBuildNoise(node.name)
+    if (informative) {
+      image = false
+      for (const output of node.outputs) {
+        const bytes = runtime.get(baseName(output))
+        if (bytes === undefined) continue
+        image = true
+        packageBytes[name] = (packageBytes[name] ?? 0) + bytes
+      }
+    }
     add(image ? packages : buildPackages, name, version)
-    for (const output of held ?? [])
-      packageBytes[name] = (packageBytes[name] ?? 0) + runtime!.get(output)!
   }
-  for (const versions of [...Object.values(packages), ...Object.values(buildPackages)])
-    versions.sort()
+  for (const versions of Object.values(packages)) versions.sort()
+  for (const versions of Object.values(buildPackages)) versions.sort()
   return informative ? { packages, buildPackages, packageBytes } : { packages, buildPackages }
 }
 

@@ -9,11 +9,15 @@ export interface DrvName {
   version: string
 }
 
-const isLetter = (char: string): boolean => /^[A-Za-z]$/.test(char)
+/** ASCII letters only, as C's isalpha in the "C" locale Nix runs in. */
+function isLetter(code: number): boolean {
+  const lower = code | 0x20
+  return lower >= 0x61 && lower <= 0x7a
+}
 
 export function parseDrvName(full: string): DrvName {
   for (let i = 0; i + 1 < full.length; i++) {
-    if (full[i] === '-' && !isLetter(full[i + 1])) {
+    if (full.charCodeAt(i) === 0x2d && !isLetter(full.charCodeAt(i + 1))) {
       return { name: full.slice(0, i), version: full.slice(i + 1) }
     }
   }
@@ -26,24 +30,16 @@ export function storeName(path: string): string {
   return /^[0-9a-z]{32}-/.test(base) ? base.slice(33) : base
 }
 
+// One pass over the name (a graph has tens of thousands): sources and archives, patches and
+// scripts at the end; stdenv, bootstrap, builders and mirror lists at the start; hooks anywhere.
+const BUILD_NOISE =
+  /(?:-source|^source|\.(?:tar(?:\.[a-z0-9]+)?|tgz|tbz2?|txz|zip|gem|jar|whl|crate|deb|rpm|patch|diff|sh|bash|py|pl|nix|lock|json))$|^(?:stdenv-|bootstrap-|builder\.|mirrors-list)|-bootstrap|(?:^|-)hooks?(?:$|-)/i
+
 /**
  * Build noise, kept apart from what the image holds: sources and their archives, patches,
  * bootstrap tools, stdenv itself, setup hooks and builder scripts. Fixed-output derivations
  * (fetches) are noise too, decided by the caller from the derivation.
  */
 export function isBuildNoise(fullName: string): boolean {
-  const name = fullName.toLowerCase()
-  return (
-    name.endsWith('-source') ||
-    name === 'source' ||
-    /\.(?:tar(?:\.[a-z0-9]+)?|tgz|tbz2?|txz|zip|gem|jar|whl|crate|deb|rpm)$/.test(name) ||
-    /\.(?:patch|diff|sh|bash|py|pl|nix|lock|json)$/.test(name) ||
-    name.startsWith('stdenv-') ||
-    name.startsWith('bootstrap-') ||
-    name.includes('-bootstrap') ||
-    /(?:^|-)hooks?(?:$|-)/.test(name) ||
-    name.endsWith('-hook.sh') ||
-    name.startsWith('builder.') ||
-    name.startsWith('mirrors-list')
-  )
+  return BUILD_NOISE.test(fullName)
 }

@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import type { Baseline } from '../../../src/report/baseline.js'
+import { parseBaseline, type Baseline } from '../../../src/report/baseline.js'
 import { compareWithBaseline } from '../../../src/report/compare.js'
 import { comparisonSection } from '../../../src/report/comparison-section.js'
 
@@ -93,5 +95,35 @@ describe('the comparison says what the image was made of', () => {
     expect(comparison.imageChanges?.notes).toContain(
       'the last good run did not record its packages (an older baseline)'
     )
+  })
+
+  it('reads a real baseline with its composition, and the older ones beside it', () => {
+    const dir = join(import.meta.dirname, '..', '..', 'fixtures', 'baselines')
+    const read = (name: string) => parseBaseline(readFileSync(join(dir, name), 'utf8'))
+    const made = read('v2-with-composition.json')
+    expect(made.inputs?.[0]).toMatchObject({ name: 'pkgsrc', type: 'git', rev: expect.any(String) })
+    expect(made.packages?.libfoo).toEqual(['1.0'])
+    const next = {
+      ...made,
+      createdAt: '2026-12-07T00:00:00.000Z',
+      inputs: [{ ...made.inputs![0], rev: 'f'.repeat(40) }],
+      packages: { ...made.packages, libfoo: ['1.1'] }
+    }
+    const comparison = compareWithBaseline(made, next, options)
+    expect(comparison.changes?.map(c => c.kind)).toEqual(['input', 'packages'])
+    // Baselines written before the composition: compared as before, the gap noted.
+    for (const old of ['v1-baseline.json', 'v2-busybox-slow-init.json']) {
+      const older = compareWithBaseline(
+        read(old),
+        { ...made, createdAt: '2026-12-07T00:00:00.000Z' },
+        options
+      )
+      expect(older.changes?.filter(c => ['input', 'commit', 'packages'].includes(c.kind))).toEqual(
+        []
+      )
+      expect(older.imageChanges?.notes).toContain(
+        'the last good run did not record its packages (an older baseline)'
+      )
+    }
   })
 })
