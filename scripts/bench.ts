@@ -4,7 +4,7 @@
 // rotated each round: the machine is shared and noisy), as median and min–max. Prints a table and
 // writes docs/benchmarks.md (figures, the machine, how to run, what each figure measures).
 // One file per figure in scripts/bench/figures/; this runner runs them all, or those named:
-//   npm run bench -- overhead readiness kvm cold-start cache env-diff
+//   npm run bench -- overhead readiness kvm cold-start cache env-diff memory
 //
 //   BENCH_REPS       repetitions of the cheap figures (default 5); of the boots too, when set
 //   BENCH_BOOT_REPS  rounds of boots (default 3, or BENCH_REPS when that is set)
@@ -24,6 +24,7 @@ import { changesGraph } from './bench/figures/changes-graph.js'
 import { coldStart } from './bench/figures/cold-start.js'
 import { envDiff } from './bench/figures/env-diff.js'
 import { kvm } from './bench/figures/kvm.js'
+import { memory } from './bench/figures/memory.js'
 import { overhead } from './bench/figures/overhead.js'
 import { readiness } from './bench/figures/readiness.js'
 import { findings } from './bench/findings.js'
@@ -32,7 +33,16 @@ import { renderMarkdown } from './bench/markdown.js'
 import { say, textTable } from './bench/table.js'
 
 /** In the order of the table; cheap samples are taken in this order too. */
-const FIGURES: Figure[] = [overhead, readiness, kvm, coldStart, cache, envDiff, changesGraph]
+const FIGURES: Figure[] = [
+  overhead,
+  readiness,
+  kvm,
+  coldStart,
+  cache,
+  envDiff,
+  changesGraph,
+  memory
+]
 /** The order of the boot units in a round (rotated from round to round). */
 const UNIT_ORDER: Variant[] = ['action', 'action-kvm-off', 'bare', 'action-env-diff', 'cache-cold']
 
@@ -75,6 +85,7 @@ async function main(): Promise<void> {
     samples: [],
     of: variant => data.samples.filter(s => s.variant === variant && s.ok),
     kvmSamples: [],
+    memorySamples: [],
     coldSamples: [],
     handshakes: { ssh2: [], ssh2Plain: [], openssh: [] }
   }

@@ -1,6 +1,7 @@
 // What the process runner keeps of a child's output: lines split where the Actions runner splits
 // them (`\r\n`, `\r`, `\n`), each line bounded, and a bounded tail of each stream. A child's output
 // is untrusted text: nothing here grows with it, and nothing scans it twice.
+import { cutWords } from './bounds.js'
 
 /** The longest line handed on whole; the rest of a longer line is cut, and the cut said. */
 export const MAX_LINE_BYTES = 64 * 1024
@@ -27,21 +28,12 @@ export function cutAt(keptBytes: number, totalBytes: number): Cut {
   return {
     keptBytes,
     totalBytes,
-    note: `cut at ${bytesText(keptBytes)} of ${bytesText(totalBytes)}`
+    note: cutWords(keptBytes, totalBytes)
   }
 }
 
-/** "1.0 MiB": the size in the unit that keeps it short. */
-export function bytesText(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
-  let value = bytes
-  let unit = 0
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024
-    unit++
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`
-}
+/** "1.0 MiB": the size in the unit that keeps it short (bounds.ts says it for everyone). */
+export { formatBytes as bytesText } from './bounds.js'
 
 /**
  * Splits a byte stream into lines at `\r\n`, `\r` or `\n` (a `\r\n` split across two chunks is

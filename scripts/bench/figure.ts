@@ -20,6 +20,16 @@ export interface Handshakes {
   openssh: number[]
 }
 
+/** One run of scripts/bench/memory-probe.ts. */
+export interface MemorySample {
+  what: string
+  peakRssBytes: number
+  /** Heap and buffers after a full collection, while the handling still holds what it kept. */
+  retainedBytes?: number
+  inputBytes: number
+  ms: number
+}
+
 export interface KvmSample {
   ms: number
   runsGuest: boolean
@@ -33,6 +43,7 @@ export interface BenchData {
   of(variant: Variant): BootSample[]
   cacheNotWired?: string
   kvmSamples: KvmSample[]
+  memorySamples: MemorySample[]
   coldSamples: { action: ColdStart; bareNode: ColdStart }[]
   handshakes: Handshakes
 }

@@ -1,9 +1,9 @@
 // The build stage: evaluate the image's .drv, then `nix build` it with structured events, keeping
 // every event and a human-readable log on disk as they arrive, and explaining any failure by the
 // derivations whose own builder failed. On success, the ISO inside the output.
-import { createWriteStream, type WriteStream } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
+import { CappedFile, CAPS } from '../bounds.js'
 import type { StageContext } from '../context.js'
 import type { BuildResult, NixInstallation } from '../model.js'
 import { run, type RunResult } from '../process.js'
@@ -30,21 +30,23 @@ export { nixShellDirs, removeNewShellDirs, shellTempParent } from './shell-dirs.
 /** At most one progress line this often (plus one per derivation started or finished). */
 const PROGRESS_INTERVAL_MS = 5_000
 
-/** Appends lines to a file as they come, redacted; close() waits until all is on disk. */
+/**
+ * Appends lines to a file as they come, redacted, up to CAPS.buildStreamBytes (then a note says
+ * where it was cut); close() waits until all is on disk.
+ */
 class AppendFile {
-  private readonly stream: WriteStream
+  private readonly file: CappedFile
   constructor(
     path: string,
     private readonly redact: (text: string) => string
   ) {
-    this.stream = createWriteStream(path, { flags: 'a' })
-    this.stream.on('error', () => undefined)
+    this.file = new CappedFile(path, CAPS.buildStreamBytes, 'a')
   }
   write(line: string): void {
-    this.stream.write(this.redact(line) + '\n')
+    this.file.write(this.redact(line) + '\n')
   }
   close(): Promise<void> {
-    return new Promise(resolve => this.stream.end(() => resolve()))
+    return this.file.close()
   }
 }
 

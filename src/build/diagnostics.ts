@@ -8,11 +8,12 @@ import { MAX_QUERY_BYTES, run } from '../process.js'
 import type { BuildEvents } from './events.js'
 import { stripAnsi, type ParsedFailure } from './failures.js'
 import { allowedEnv } from '../child-env.js'
+import { CAPS } from '../bounds.js'
 
 /** Lines of the log kept in the report, annotations and the summary. */
 export const TAIL_LINES = 25
 /** The end of a failed derivation's log kept (the whole of it is `nix log`'s). */
-const LOG_BYTES = 16 * 1024 * 1024
+const LOG_BYTES = CAPS.fileBytes
 
 /** Where each failure's files go: failed/<name>.*, or <hash prefix>-<name> when names collide. */
 export function failureFileNames(failures: ParsedFailure[]): string[] {

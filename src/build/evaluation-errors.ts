@@ -1,14 +1,14 @@
 // Whether Nix failed while evaluating the flake (an eval-failed run) rather than building it:
 // no builder failed, and the error reads as the evaluator's, not the store's or the daemon's.
-import { findDependents, findRootFailures, stripAnsi } from './failures.js'
+import { findDependents, findRootFailures, nixText } from './failures.js'
 
 const EVALUATION_ERRORS = [
-  /error: attribute '[^']*' missing/,
+  /error: attribute '[^'\n]*' missing/,
   /does not provide attribute/,
   /error: getting status of/,
-  /path '[^']*' does not exist/,
+  /path '[^'\n]*' does not exist/,
   /\bthrow\b|evaluation aborted/,
-  /error: .*flake.*does not exist/,
+  /^[^\S\n]*error: (?=.*flake)(?=.*does not exist)/m,
   /error: undefined variable/,
   /error: (?:syntax error|value is|expected a|cannot coerce|infinite recursion|assertion)/,
   /while evaluating/
@@ -19,7 +19,7 @@ const NOT_EVALUATION =
 
 /** Whether Nix failed while evaluating (no builder failed, and the error is an evaluation error). */
 export function isEvaluationError(text: string): boolean {
-  const plain = stripAnsi(text)
+  const plain = nixText(text)
   if (findRootFailures(plain).length || findDependents(plain).length) return false
   if (EVALUATION_ERRORS.some(re => re.test(plain))) return true
   // A plain `throw` prints only its message; with no build started, an error is the evaluator's.

@@ -1,6 +1,7 @@
 // Nix's structured build events (`--log-format internal-json`): a pure parser of one stderr line and
 // a reducer that follows activities, per-derivation builds and their logs, progress and errors,
 // and rebuilds the human-readable log from them. No I/O here.
+import { capLine, capLines, CAPS, TailLines, tailCutNote } from '../bounds.js'
 import { derivationName, stripAnsi } from './failures.js'
 
 export const ActivityType = {
@@ -50,7 +51,10 @@ export function parseEventLine(line: string): NixEvent | undefined {
   if (typeof json !== 'object' || json === null) return undefined
   const e = json as Record<string, unknown>
   const num = (value: unknown): number => (typeof value === 'number' ? value : 0)
-  const fields = Array.isArray(e.fields) ? e.fields : []
+  // A builder's line arrives as a field: each string kept at most CAPS.lineChars long.
+  const fields = Array.isArray(e.fields)
+    ? e.fields.map(field => (typeof field === 'string' ? capLine(field) : field))
+    : []
   switch (e.action) {
     case 'start':
       return {
@@ -58,7 +62,7 @@ export function parseEventLine(line: string): NixEvent | undefined {
         id: num(e.id),
         level: num(e.level),
         type: num(e.type),
-        text: typeof e.text === 'string' ? e.text : '',
+        text: typeof e.text === 'string' ? capLine(e.text) : '',
         fields,
         parent: num(e.parent)
       }
@@ -68,7 +72,8 @@ export function parseEventLine(line: string): NixEvent | undefined {
       return { action: 'result', id: num(e.id), type: num(e.type), fields }
     case 'msg': {
       const msg = typeof e.msg === 'string' ? e.msg : ''
-      const rawMsg = typeof e.raw_msg === 'string' ? e.raw_msg : undefined
+      const rawMsg =
+        typeof e.raw_msg === 'string' ? e.raw_msg.slice(0, CAPS.messageChars) : undefined
       return {
         action: 'msg',
         level: num(e.level),
@@ -97,8 +102,11 @@ export interface DerivationBuild {
   activityId: number
   running: boolean
   phase?: string
-  /** Every log line the builder printed (ANSI kept out). */
+  /** The log lines the builder printed (ANSI kept out): the last CAPS.derivationLogBytes. */
   log: string[]
+  /** Characters of log lines kept, and of those dropped from the front to stay under the cap. */
+  logChars: number
+  droppedChars: number
 }
 
 export interface BuildProgress {
@@ -133,10 +141,11 @@ export class BuildEvents {
   /** By derivation path, in the order builds started. */
   readonly builds = new Map<string, DerivationBuild>()
   readonly progress: BuildProgress = { done: 0, expected: 0, running: 0, failed: 0 }
+  /** The first errors, up to CAPS.buildTextBytes of them (each cut at CAPS.messageChars). */
   readonly errors: ErrorMessage[] = []
-  /** Lines that were not events (other programs, `nix develop`, older Nix). */
-  readonly plainLines: string[] = []
-  private readonly human: string[] = []
+  private errorChars = 0
+  private readonly plain = new TailLines(CAPS.buildTextBytes)
+  private readonly human = new TailLines(CAPS.buildTextBytes)
   private readonly buildByActivity = new Map<number, DerivationBuild>()
   private buildsActivity: number | undefined
   private lastStopped: string | undefined
@@ -144,8 +153,8 @@ export class BuildEvents {
   /** Consumes one stderr line. */
   push(line: string): LineOutcome {
     const event = parseEventLine(line)
-    const outcome: LineOutcome = event ? this.apply(event) : this.plain(line)
-    this.human.push(...outcome.human)
+    const outcome: LineOutcome = event ? this.apply(event) : this.plainLine(line)
+    for (const human of outcome.human) this.human.push(human)
     return event ? { ...outcome, event } : outcome
   }
 
@@ -155,13 +164,21 @@ export class BuildEvents {
     return this
   }
 
-  humanLines(): string[] {
-    return [...this.human]
+  /** Lines that were not events (other programs, `nix develop`, older Nix): the last ones. */
+  get plainLines(): string[] {
+    return this.plain.toArray()
   }
 
-  /** The log lines of one derivation's build (empty if it never ran here). */
+  /** The human-readable log's last lines (the whole of it is build.log's, on disk). */
+  humanLines(): string[] {
+    return this.human.toArray()
+  }
+
+  /** The log lines of one derivation's build (empty if it never ran here), after a cut note. */
   logOf(drv: string): string[] {
-    return this.builds.get(drv)?.log ?? []
+    const build = this.builds.get(drv)
+    if (!build?.droppedChars) return build?.log ?? []
+    return [tailCutNote(build.logChars, build.logChars + build.droppedChars), ...build.log]
   }
 
   runningBuilds(): DerivationBuild[] {
@@ -186,9 +203,9 @@ export class BuildEvents {
     return this.errors.map(error => error.text).join('\n')
   }
 
-  private plain(line: string): LineOutcome {
-    const clean = stripAnsi(line)
-    this.plainLines.push(clean)
+  private plainLine(line: string): LineOutcome {
+    const clean = stripAnsi(capLine(line))
+    this.plain.push(clean)
     return { human: [clean] }
   }
 
@@ -216,7 +233,9 @@ export class BuildEvents {
         name: derivationName(drv),
         activityId: id,
         running: true,
-        log: []
+        log: [],
+        logChars: 0,
+        droppedChars: 0
       }
       this.builds.set(drv, build)
       this.buildByActivity.set(id, build)
@@ -243,8 +262,8 @@ export class BuildEvents {
       build &&
       (event.type === ResultType.buildLogLine || event.type === ResultType.postBuildLogLine)
     ) {
-      const line = stripAnsi(text(event.fields[0]))
-      build.log.push(line)
+      const line = stripAnsi(capLine(text(event.fields[0])))
+      keepLogLine(build, line)
       return { human: [`${build.name}> ${line}`] }
     }
     if (build && event.type === ResultType.setPhase) {
@@ -259,11 +278,27 @@ export class BuildEvents {
   }
 
   private message(event: Extract<NixEvent, { action: 'msg' }>): LineOutcome {
-    const message = stripAnsi(event.msg)
+    const message = stripAnsi(capLines(event.msg.slice(0, CAPS.messageChars), CAPS.lineChars))
     if (event.level !== 0) return { human: [message] }
     const active = this.runningBuilds().at(-1)?.drv ?? this.lastStopped
     const error: ErrorMessage = { text: message, ...(active ? { activeBuild: active } : {}) }
-    this.errors.push(error)
+    this.errorChars += message.length
+    if (this.errorChars <= CAPS.buildTextBytes) this.errors.push(error)
     return { human: [message], error }
   }
+}
+
+/** Appends a log line, dropping the oldest once the log is over CAPS.derivationLogBytes. */
+function keepLogLine(build: DerivationBuild, line: string): void {
+  build.log.push(line)
+  build.logChars += line.length + 1
+  if (build.logChars <= CAPS.derivationLogBytes) return
+  // Down to three quarters at once: each line is dropped once, not shifted on every push.
+  const keep = (CAPS.derivationLogBytes * 3) / 4
+  let [drop, dropped] = [0, 0]
+  for (; build.logChars - dropped > keep && drop < build.log.length - 1; drop++)
+    dropped += build.log[drop].length + 1
+  build.log.splice(0, drop)
+  build.logChars -= dropped
+  build.droppedChars += dropped
 }

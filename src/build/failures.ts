@@ -19,6 +19,7 @@ export interface ParsedFailure {
 }
 
 import { builderStatus, cannotBuild, missingFeatures, type Found } from './cannot-build.js'
+import { capLines } from '../bounds.js'
 
 const ESC = String.fromCharCode(27)
 const BEL = String.fromCharCode(7)
@@ -32,6 +33,15 @@ const drvIn = (text: string): string | undefined => new RegExp(DRV).exec(text)?.
 
 export function stripAnsi(text: string): string {
   return text.replace(ANSI, '')
+}
+
+/**
+ * What Nix printed, as this family of parsers reads it (failures, machine failures, evaluation
+ * errors): every line cut at CAPS.parsedLineChars, then colour removed. The one entry for their
+ * patterns, so that one long line from a builder costs linear time whatever they match.
+ */
+export function nixText(text: string): string {
+  return stripAnsi(capLines(text))
 }
 
 /** /nix/store/<hash>-hello-2.12.drv → hello-2.12 */
@@ -184,7 +194,7 @@ function scan(
   text: string,
   activeBuild?: string
 ): { roots: ParsedFailure[]; dependents: string[] } {
-  const raw = stripAnsi(text).split('\n')
+  const raw = nixText(text).split('\n')
   const lines = raw.map(normalise)
   const roots = new Map<string, ParsedFailure>()
   const dependents: string[] = []

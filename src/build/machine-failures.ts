@@ -4,7 +4,7 @@
 // Told apart from evaluation errors (which they look like when no builder ran: one `error:` line)
 // so the report says what the machine lacks instead of blaming the user's Nix code.
 // Pure functions over text (recorded transcripts: tests/fixtures/transcripts/nix-*-machine-*).
-import { stripAnsi } from './failures.js'
+import { nixText } from './failures.js'
 
 export interface MachineFailure {
   /** What the machine lacks, and how to give it that: one sentence for the report. */
@@ -167,14 +167,14 @@ export function unreachableBuilder(
     /^(?:missing system features|platform mismatch|required system or feature)/.test(reason)
   )
   if (!reasons.length || !onlyNoMachine) return undefined
-  const match = UNREACHABLE.pattern.exec(stripAnsi(text))
+  const match = UNREACHABLE.pattern.exec(nixText(text))
   if (!match) return undefined
   return { lacks: UNREACHABLE.lacks(match), evidence: UNREACHABLE.evidence!(match).trim() }
 }
 
 /** What the machine lacks, when Nix's error says the machine (not a derivation) failed. */
 export function findMachineFailure(text: string): MachineFailure | undefined {
-  const plain = stripAnsi(text)
+  const plain = nixText(text)
   for (const rule of RULES) {
     const match = rule.pattern.exec(plain)
     if (match)

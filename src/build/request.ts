@@ -1,6 +1,7 @@
 // What a build is asked to do, and the nix command lines it makes of that (pure): the context
 // (host, or inside the devshell through `nix develop -c`), the arguments, the out path, the error.
 import type { BuildContext, NixInstallation } from '../model.js'
+import { readNixJson } from '../bounds.js'
 import { stripAnsi } from './failures.js'
 
 export interface BuildRequest {
@@ -55,7 +56,7 @@ export function parseOutPath(stdout: string, printOutPaths: boolean): string | u
       .find(line => line.trim().startsWith('/'))
       ?.trim()
   try {
-    const built = JSON.parse(stdout) as { outputs?: Record<string, string> }[]
+    const built = readNixJson(stdout) as { outputs?: Record<string, string> }[]
     const outputs = built[0]?.outputs ?? {}
     return outputs.out ?? Object.values(outputs)[0]
   } catch {

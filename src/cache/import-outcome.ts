@@ -1,7 +1,8 @@
 // Pure: what a restore brought, in the report's words: hit (this image's own entry), partial
 // (what does not depend on the run's key, or the closest entry), or a restore in vain.
 import type { ImportOutcome } from './entry.js'
-import { formatBytes, storeName } from './keys.js'
+import { formatBytes } from '../bounds.js'
+import { storeName } from './keys.js'
 import type { ReuseAnalysis } from './reuse.js'
 
 /** hit: this image's own entry; partial: what does not depend on the key, or the closest entry. */

@@ -196,14 +196,6 @@ export function planSave(roots: string[], infos: PathInfo[], capBytes: number): 
   return { paths: [...chosen].sort(), bytes, leftOut }
 }
 
-/** "31.2 MB" */
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`
-  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`
-  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`
-  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`
-}
-
 /** paths ordered so that each comes after the paths it refers to (references outside are ignored). */
 export function dependenciesFirst(paths: string[], infos: PathInfo[]): string[] {
   const inSet = new Set(paths)

@@ -3,6 +3,7 @@
 // Users installing QEMU on GitHub's runners report flaky mirror downloads, and the image's own
 // unattended upgrades can hold dpkg's lock for a while: those are retried, a few times, with a
 // growing pause. A package apt does not know is usually a stale index: `apt-get update`, once.
+import { capLines } from '../bounds.js'
 import type { Firmware } from '../inputs.js'
 import type { GuestArch } from '../model.js'
 
@@ -50,7 +51,8 @@ const TRANSIENT =
 const UNKNOWN_PACKAGE =
   /Unable to locate package|has no installation candidate|is not available, but is referred to|maybe run apt-get update/i
 
-export function classifyAptFailure(output: string): AptFailure {
+export function classifyAptFailure(text: string): AptFailure {
+  const output = capLines(text)
   if (DENIED.test(output)) return 'denied'
   if (STALE.test(output)) return 'needs-update'
   if (TRANSIENT.test(output)) return 'transient'

@@ -1,4 +1,5 @@
 // The nix source's commands and what it reads back. Pure.
+import { readNixJson } from '../bounds.js'
 import type { Firmware } from '../inputs.js'
 import type { GuestArch } from '../model.js'
 
@@ -47,7 +48,7 @@ export function parseBuildOutputs(stdout: string, printOutPaths: boolean): strin
       .filter(line => line.startsWith('/'))
   }
   try {
-    const built = JSON.parse(stdout) as { outputs?: Record<string, unknown> }[]
+    const built = readNixJson(stdout) as { outputs?: Record<string, unknown> }[]
     if (!Array.isArray(built)) return []
     return built.flatMap(item =>
       Object.values(item?.outputs ?? {}).filter((p): p is string => typeof p === 'string')
@@ -63,7 +64,7 @@ export function parseBuildOutputs(stdout: string, printOutPaths: boolean): strin
  */
 export function hasNixpkgsInput(metadataJson: string): boolean | undefined {
   try {
-    const metadata = JSON.parse(metadataJson) as {
+    const metadata = readNixJson(metadataJson) as {
       locks?: { root?: string; nodes?: Record<string, { inputs?: Record<string, unknown> }> }
     }
     const locks = metadata.locks

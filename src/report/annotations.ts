@@ -86,7 +86,7 @@ function annotateTest(report: Report, log: Log): void {
 /** Unit names from `systemctl list-units --failed --plain` output. */
 export function failedUnits(output: string): string[] {
   const unit =
-    /^\s*[●*]?\s*(\S+\.(?:service|socket|mount|automount|target|timer|path|device|swap|scope|slice))\s/
+    /^\s*(?:[●*]\s*)?(\S+\.(?:service|socket|mount|automount|target|timer|path|device|swap|scope|slice))\s/
   return output
     .split('\n')
     .map(line => unit.exec(line)?.[1])

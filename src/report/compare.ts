@@ -7,6 +7,7 @@ import { bootOf, type Baseline, type BaselineProbe } from './baseline.js'
 import { sameMachine } from './boot-history.js'
 import { historyRows, judgeBoot } from './boot-judgement.js'
 import { unifiedDiff } from './unified-diff.js'
+import { formatBytes } from '../bounds.js'
 
 export { DIFF_MAX_LINES, unifiedDiff } from './unified-diff.js'
 
@@ -28,17 +29,6 @@ function compared(before: number | undefined, after: number | undefined): Compar
     value.deltaPercent = Math.round(((after - before) / before) * 1000) / 10
   }
   return value
-}
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
-  let value = bytes
-  let unit = 0
-  while (Math.abs(value) >= 1024 && unit < units.length - 1) {
-    value /= 1024
-    unit++
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`
 }
 
 const signed = (percent: number): string => `${percent > 0 ? '+' : ''}${percent}%`

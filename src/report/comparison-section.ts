@@ -5,7 +5,7 @@ import type { Log } from '../log.js'
 import type { ComparedValue, Comparison } from '../model.js'
 import { bootChart, bootHistoryTable, CHART_CAPTION } from './boot-chart.js'
 import { changesSection } from './changes/render.js'
-import { formatBytes } from './compare.js'
+import { formatBytes } from '../bounds.js'
 import { codeCell, details, escapeCell, fence, table } from './markdown.js'
 
 export const COMPARISON_LIMITS = { changes: 30, diffs: 10, annotations: 5 }

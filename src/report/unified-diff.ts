@@ -1,6 +1,9 @@
 // A small unified diff of two texts (a probe's normalised output then and now). Pure.
+import { capLines } from '../bounds.js'
 
 export const DIFF_MAX_LINES = 40
+/** Lines of each text compared: a probe's output is the guest's, and may be any length. */
+const DIFF_INPUT_LINES = 20_000
 
 type Op = { kind: ' ' | '-' | '+'; line: string; a: number; b: number }
 
@@ -64,7 +67,9 @@ export function unifiedDiff(
   const context = options.context ?? 2
   const maxLines = options.maxLines ?? DIFF_MAX_LINES
   const [labelA, labelB] = options.labels ?? ['before', 'after']
-  const split = (text: string): string[] => (text === '' ? [] : text.replace(/\n$/, '').split('\n'))
+  // Untrusted text: lines cut for the comparison, and only the first DIFF_INPUT_LINES compared.
+  const split = (text: string): string[] =>
+    text === '' ? [] : capLines(text).replace(/\n$/, '').split('\n', DIFF_INPUT_LINES)
   const ops = diffOps(split(before), split(after))
   const changed = ops.map((op, index) => (op.kind === ' ' ? -1 : index)).filter(i => i >= 0)
   const lines = [`--- ${labelA}`, `+++ ${labelB}`]

@@ -3,6 +3,7 @@
 // minute, or a storage error that outlives the blob SDK's own retries, would cost the report —
 // which the runner's disk does not keep. Here the whole upload is tried again, after at least
 // what the service asked for in Retry-After, until a bound; past it, the error says how long.
+import { capLine, CAPS } from '../bounds.js'
 import { errorMessage } from '../process.js'
 
 /** How long the upload may keep trying, in all (attempts and waits). */
@@ -24,7 +25,9 @@ export function retryDelayMs(message: string, attempt: number, retryAfterMs?: nu
  * them (`::debug::Headers: {…}`, the only place it surfaces them), or undefined.
  */
 export function retryAfterMs(logLine: string): number | undefined {
-  const seconds = [...logLine.matchAll(/"retry-after":\s*"(\d+)"/gi)].map(m => Number(m[1]))
+  const seconds = [
+    ...capLine(logLine, CAPS.parsedLineChars).matchAll(/"retry-after":\s*"(\d+)"/gi)
+  ].map(m => Number(m[1]))
   return seconds.length ? Math.max(...seconds) * 1000 : undefined
 }
 

@@ -11,6 +11,7 @@ import {
   type WriteStream
 } from 'node:fs'
 import { join } from 'node:path'
+import { CAPS, HeadAndTail } from '../bounds.js'
 import { withTimeout } from '../deadline.js'
 import type { Log } from '../log.js'
 import type { Accelerator, GuestArch } from '../model.js'
@@ -60,7 +61,11 @@ export interface MachineExit {
 const MAX_SOCKET_PATH = 100
 
 export class Machine {
-  readonly lines: ConsoleLine[] = []
+  /** The console's first and last lines within CAPS.consoleBytes (a line costs its text and 64). */
+  private readonly console = new HeadAndTail<ConsoleLine>(
+    CAPS.consoleBytes,
+    line => line.text.length + 64
+  )
   readonly serialLog: string
   readonly qemuLog: string
   exited: Promise<MachineExit> = new Promise(() => {})
@@ -82,6 +87,11 @@ export class Machine {
 
   get arch(): GuestArch {
     return this.options.arch
+  }
+
+  /** The console lines kept: the first ones, then the last ones (a guest may print without end). */
+  get lines(): ConsoleLine[] {
+    return this.console.toArray()
   }
 
   get pid(): number | undefined {
@@ -169,7 +179,7 @@ export class Machine {
     return {
       onStdoutLine: raw => {
         const line = { seconds: this.secondsSinceStart(), text: cleanConsoleText(raw) }
-        this.lines.push(line)
+        this.console.push(line)
         this.options.log.echo(`${prefix} +${line.seconds.toFixed(1)}s`, redact(line.text))
         for (const listener of this.listeners) listener(line)
       },

@@ -1,11 +1,13 @@
 // One SSH connection that every probe reuses, and the fingerprint of a host key in OpenSSH's form.
 import { createHash } from 'node:crypto'
 import ssh2 from 'ssh2'
+import { CAPS, HeadText } from '../bounds.js'
 
 export interface ExecResult {
   /** null when the command died by a signal or timed out. */
   exitCode: number | null
   signal?: string
+  /** The first CAPS.probeStreamBytes of each stream, with a cut note when there was more. */
   stdout: string
   stderr: string
   timedOut: boolean
@@ -50,14 +52,15 @@ export class SshSession {
 
   private run(client: ssh2.Client, command: string, timeoutMs: number): Promise<ExecResult> {
     return new Promise(resolve => {
-      let stdout = ''
-      let stderr = ''
+      // Streamed into bounded heads: a guest printing without end costs the cap, not its output.
+      const stdout = new HeadText(CAPS.probeStreamBytes)
+      const stderr = new HeadText(CAPS.probeStreamBytes)
       let settled = false
       const finish = (result: Omit<ExecResult, 'stdout' | 'stderr'>): void => {
         if (settled) return
         settled = true
         clearTimeout(timer)
-        resolve({ ...result, stdout, stderr })
+        resolve({ ...result, stdout: stdout.text(), stderr: stderr.text() })
       }
       const timer = setTimeout(() => {
         this.stale = true
@@ -65,21 +68,21 @@ export class SshSession {
         finish({ exitCode: null, timedOut: true })
       }, timeoutMs)
       const onClose = (): void => {
-        stderr += 'the SSH connection closed\n'
+        stderr.push('the SSH connection closed\n')
         finish({ exitCode: null, timedOut: false })
       }
       client.once('close', onClose)
       client.exec(command, (error, channel) => {
         if (error) {
-          stderr += `${error.message}\n`
+          stderr.push(`${error.message}\n`)
           client.off('close', onClose)
           finish({ exitCode: null, timedOut: false })
           return
         }
         let exitCode: number | null = null
         let signal: string | undefined
-        channel.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')))
-        channel.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')))
+        channel.on('data', (chunk: Buffer) => stdout.push(chunk))
+        channel.stderr.on('data', (chunk: Buffer) => stderr.push(chunk))
         channel.on('exit', (code: number | null, signalName?: string) => {
           exitCode = typeof code === 'number' ? code : null
           if (signalName) signal = signalName

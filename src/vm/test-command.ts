@@ -1,8 +1,9 @@
 // The user's test command, run on the HOST while the VM is up. The input is a shell command by
 // definition, so it goes to `bash -c` as ONE argument; the runner gives it its own process group,
 // so that a hang (its timeout) or a cancel (the stage's signal) ends it as a group.
-import { createWriteStream, mkdirSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import { join, relative } from 'node:path'
+import { CappedFile, CAPS, formatBytes } from '../bounds.js'
 import type { StageContext } from '../context.js'
 import type { TestResult } from '../model.js'
 import { runStepEnv } from '../child-env.js'
@@ -39,14 +40,23 @@ export async function runTestCommand(
   const dir = join(ctx.reportDir, 'test')
   mkdirSync(dir, { recursive: true })
   const file = join(dir, 'output.log')
-  const output = createWriteStream(file)
+  // output.log keeps the first CAPS.fileBytes; the job log echoes as much, then says the rest is cut.
+  const output = new CappedFile(file, CAPS.fileBytes)
   const started = Date.now()
   const write = (line: string): void => {
+    const clean = ctx.secrets.redact(line)
+    const wasCut = output.cut
+    output.write(clean + '\n')
+    if (!output.cut) ctx.log.echo('test', clean)
+    else if (!wasCut) ctx.log.echo('test', `… its output is cut at ${formatBytes(CAPS.fileBytes)}`)
+  }
+  /** The action's own lines about the command: always in the job log. */
+  const say = (line: string): void => {
     const clean = ctx.secrets.redact(line)
     output.write(clean + '\n')
     ctx.log.echo('test', clean)
   }
-  write(`$ ${options.command}`)
+  say(`$ ${options.command}`)
 
   const ran = await run('bash', ['-c', options.command], {
     env: testCommandEnv(options, ctx.env),
@@ -56,14 +66,14 @@ export async function runTestCommand(
     onStdoutLine: write,
     onStderrLine: write
   })
-  if (ran.startError) write(`boot-image-vm: could not start bash: ${ran.startError}`)
+  if (ran.startError) say(`boot-image-vm: could not start bash: ${ran.startError}`)
   const why = ran.timedOut
     ? `timed out after ${options.timeoutSeconds} s`
     : ran.aborted && 'the job was cancelled'
-  if (why) write(`boot-image-vm: ${why}; the test command was stopped`)
+  if (why) say(`boot-image-vm: ${why}; the test command was stopped`)
   const { exitCode, timedOut } = ran
   const durationMs = Date.now() - started
-  write(`boot-image-vm: exit code ${exitCode ?? 'none'} after ${(durationMs / 1000).toFixed(1)} s`)
-  await new Promise<void>(resolve => output.end(resolve))
+  say(`boot-image-vm: exit code ${exitCode ?? 'none'} after ${(durationMs / 1000).toFixed(1)} s`)
+  await output.close()
   return { exitCode, timedOut, durationMs, file: relative(ctx.reportDir, file) }
 }

@@ -1,4 +1,5 @@
 // The boot timeline (pure): when the console first showed each milestone, and panic lines.
+import { capLine, CAPS } from '../bounds.js'
 import type { BootMilestone } from '../model.js'
 
 export interface ConsoleLine {
@@ -146,7 +147,8 @@ export function findPanic(line: string): string | undefined {
 /** Removes terminal escape sequences and carriage returns from a console line. */
 /* eslint-disable no-control-regex -- escape sequences are control characters */
 export function cleanConsoleText(text: string): string {
-  return text
+  // The entry of every console parser here: a line no longer than they need, whatever the guest prints.
+  return capLine(text, CAPS.parsedLineChars)
     .replace(/\x1b\[[0-?]*[ -/]*[@-~]/g, '')
     .replace(/\x1b[()][0-9A-Za-z]|\x1b[=>c78DEHM]/g, '')
     .replace(/\r/g, '')
