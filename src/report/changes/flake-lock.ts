@@ -24,6 +24,11 @@ const CONTROL = /[\u0000-\u001f\u007f]/g
 const text = (value: unknown): string | undefined =>
   typeof value === 'string' && value ? value.replace(CONTROL, ' ').slice(0, 500) : undefined
 
+/** A URL without the user and password a lock may carry (git+https://user:token@host/…). */
+function withoutUserinfo(url: string | undefined): string | undefined {
+  return url?.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/i, '$1')
+}
+
 function inputOf(name: string, node: LockNode): FlakeInput | undefined {
   const locked = node.locked ?? {}
   const type = text(locked.type)
@@ -32,7 +37,7 @@ function inputOf(name: string, node: LockNode): FlakeInput | undefined {
   const fields = {
     owner: text(locked.owner),
     repo: text(locked.repo),
-    url: text(locked.url) ?? text(locked.path),
+    url: withoutUserinfo(text(locked.url) ?? text(locked.path)),
     ref: text(locked.ref),
     rev: text(locked.rev),
     narHash: text(locked.narHash)

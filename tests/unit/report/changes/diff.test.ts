@@ -65,6 +65,19 @@ describe('flake.lock', () => {
     expect(inputsFromMetadata(JSON.stringify({ locks: lock }))).toHaveLength(3)
   })
 
+  it('keeps no credentials a locked URL carries', () => {
+    const lock = {
+      root: 'root',
+      nodes: {
+        root: { inputs: { priv: 'priv' } },
+        priv: {
+          locked: { type: 'git', url: 'https://x-access-token:ghs_secret@github.com/o/p.git' }
+        }
+      }
+    }
+    expect(parseFlakeLock(JSON.stringify(lock))[0].url).toBe('https://github.com/o/p.git')
+  })
+
   it('gives nothing for text that is no lock', () => {
     expect(parseFlakeLock('not json')).toEqual([])
     expect(parseFlakeLock('{"nodes": 3}')).toEqual([])
