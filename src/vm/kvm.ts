@@ -7,9 +7,10 @@ import { constants } from 'node:fs'
 import { access, mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { KvmCheck } from '../model.js'
+import type { GuestArch, KvmCheck } from '../model.js'
 import { errorMessage, start } from '../process.js'
 import { allowedEnv } from '../child-env.js'
+import { cpuModel, hostArch } from './platform.js'
 
 export const KVM_DEVICE = '/dev/kvm'
 /** Iterations of the test guest's loop (two instructions each). */
@@ -40,14 +41,48 @@ export function kvmTestRom(loops = KVM_TEST_LOOPS): Buffer {
   return rom
 }
 
-export function kvmCheckArgs(rom: string, accel = 'kvm'): string[] {
+/**
+ * The same test guest for arm64's `virt` machine, as its flash image: "S\n" to the PL011 UART
+ * (0x09000000), `loops` turns of subs/b.ne, "K\n", then wfi forever. MMU off, no memory used.
+ */
+export function kvmTestRomAarch64(loops = KVM_TEST_LOOPS): Buffer {
+  const movzW = (reg: number, imm: number): number => 0x52800000 | (imm << 5) | reg
+  const strbW2AtX1 = 0x39000022
+  const instructions = [
+    0xd2a12001, // movz x1, #0x0900, lsl #16: the UART
+    movzW(2, 0x53), // mov w2, 'S'
+    strbW2AtX1,
+    movzW(2, 0x0a),
+    strbW2AtX1,
+    movzW(0, loops & 0xffff), // w0 = loops
+    0x72a00000 | ((loops >>> 16) << 5), // movk w0, #hi, lsl #16
+    0x71000400, // loop: subs w0, w0, #1
+    0x54ffffe1, // b.ne loop
+    movzW(2, 0x4b), // mov w2, 'K'
+    strbW2AtX1,
+    movzW(2, 0x0a),
+    strbW2AtX1,
+    0xd503207f, // halt: wfi
+    0x17ffffff // b halt
+  ]
+  const rom = Buffer.alloc(65536)
+  instructions.forEach((word, index) => rom.writeUInt32LE(word >>> 0, index * 4))
+  return rom
+}
+
+/** The test guest's ROM for a host of `arch`. */
+export function kvmTestRomFor(arch: GuestArch): Buffer {
+  return arch === 'aarch64' ? kvmTestRomAarch64() : kvmTestRom()
+}
+
+export function kvmCheckArgs(rom: string, accel = 'kvm', arch: GuestArch = 'x86_64'): string[] {
   return [
     '-accel',
     accel,
     '-cpu',
-    'max',
+    arch === 'aarch64' ? cpuModel(arch, accel === 'kvm' ? 'kvm' : 'tcg') : 'max',
     '-machine',
-    'pc',
+    arch === 'aarch64' ? 'virt' : 'pc',
     '-nodefaults',
     '-m',
     '16',
@@ -125,6 +160,8 @@ export interface KvmCheckOptions {
   device?: string
   /** Tests only: the same test guest under another accelerator ('tcg' proves the harness). */
   accel?: 'kvm' | 'tcg'
+  /** The host's architecture (default: this machine's): KVM runs only guests of it. */
+  host?: GuestArch
   /** QEMU's environment; default: src/child-env.ts's allow-list of this process's. */
   env?: Record<string, string>
 }
@@ -140,6 +177,9 @@ export async function checkKvm(options: KvmCheckOptions): Promise<KvmCheck> {
     reason,
     durationMs: Date.now() - started
   })
+  const host = options.host ?? hostArch()
+  if (!host)
+    return done(false, `no KVM test guest for this machine's architecture (${process.arch})`)
   const problem = await deviceProblem(options.device ?? KVM_DEVICE)
   if (problem) return done(false, problem)
 
@@ -149,10 +189,10 @@ export async function checkKvm(options: KvmCheckOptions): Promise<KvmCheck> {
   try {
     dir = await mkdtemp(join(tmpdir(), 'biv-kvm-'))
     const rom = join(dir, 'kvm-test.rom')
-    await writeFile(rom, kvmTestRom())
+    await writeFile(rom, kvmTestRomFor(host))
     const outcome = await runTestGuest(
       options.qemu,
-      kvmCheckArgs(rom, options.accel),
+      kvmCheckArgs(rom, options.accel, host),
       options.env ?? allowedEnv({ env: process.env }),
       { timeoutMs, runBudgetMs }
     )
