@@ -19,8 +19,10 @@ beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'boot-image-vm-cli-'))
 })
 
+/** The CLI with the lab's flake variables passed to nix (its --pass-env; --help needs none). */
 function cli(args: string[]) {
-  return spawnSync(NODE24, [CLI, ...args], {
+  const passEnv = args.includes('--flake') ? ['--pass-env', 'BOOT_IMAGE_VM_LAB_KERNEL'] : []
+  return spawnSync(NODE24, [CLI, ...args, ...passEnv], {
     cwd: work,
     encoding: 'utf8',
     timeout: 8 * 60_000,
