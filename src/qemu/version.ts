@@ -1,4 +1,4 @@
-// `qemu-system-x86_64 --version` read, and what its run says of the binary. Pure.
+// `qemu-system-<arch> --version` read, and what its run says of the binary. Pure.
 //   QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)   Debian and Ubuntu
 //   QEMU emulator version 8.2.4                                        nixpkgs, upstream builds
 //   QEMU emulator version 2.7.0, Copyright (c) 2003-2016 Fabrice …    2.x: the copyright after a comma
