@@ -186,7 +186,7 @@ function watchConsole(
   accel: Accelerator,
   report: (failure: ConsoleFailure) => void
 ): { dispose: () => void } {
-  const watch = new ConsoleWatch()
+  const watch = new ConsoleWatch(serialConsole(machine.arch))
   let settle: NodeJS.Timeout | undefined
   const seen = (failure: ConsoleFailure | undefined): void => {
     if (failure && !settle) settle = setTimeout(() => report(failure), CONSOLE_SETTLE_MS)

@@ -57,6 +57,9 @@ export class ConsoleWatch {
   /** The bootloader's last line, while nothing has followed it. */
   private handover?: ConsoleLine
 
+  /** `serialConsole`: the guest's serial device, named in the silent kernel's advice. */
+  constructor(private readonly serialConsole = 'ttyS0') {}
+
   /** The failure this line completes (once: later lines say nothing). */
   push(line: ConsoleLine): ConsoleFailure | undefined {
     if (this.found) return undefined
@@ -78,7 +81,7 @@ export class ConsoleWatch {
       cause:
         `the console went silent after the bootloader handed over (${quote(handover.text)}): ` +
         `nothing for ${Math.round(nowSeconds - handover.seconds)} s. The kernel printed nothing ` +
-        `on the serial console: does the image pass console=ttyS0,115200 to the kernel?`,
+        `on the serial console: does the image pass console=${this.serialConsole},115200 to the kernel?`,
       line: handover
     }
     return this.found

@@ -212,6 +212,12 @@ describe('ConsoleWatch', () => {
     )
   })
 
+  it("names an aarch64 guest's serial console in the silent kernel's advice", () => {
+    const watch = new ConsoleWatch('ttyAMA0')
+    watch.push(at(10, "  Booting `NixOS 24.05 Installer'"))
+    expect(watch.silence(131, 120)?.cause).toMatch(/console=ttyAMA0,115200/)
+  })
+
   it('a kernel that printed after the bootloader is never a silent kernel', () => {
     const watch = new ConsoleWatch()
     watch.push(at(10, 'Loading /boot/vmlinuz... ok'))
