@@ -108,6 +108,14 @@ export function annotateComparison(comparison: Comparison | undefined, log: Log)
         : `Regression since the last good run (${regression.kind})`
     log.warning(regression.summary, { title })
   }
+  // The suspects of a regression or a failed build, in one line beside it.
+  const changes = comparison?.imageChanges
+  if (changes?.suspects?.packages.length) {
+    const sentence = changes.sentence
+    log.warning(`${sentence.charAt(0).toUpperCase()}${sentence.slice(1)}.`, {
+      title: 'What changed since the last good run'
+    })
+  }
   const left = regressions.length - COMPARISON_LIMITS.annotations
   if (left > 0) {
     log.warning(`… and ${left} more; see the job summary.`, {

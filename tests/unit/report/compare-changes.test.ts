@@ -3,7 +3,8 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parseBaseline, type Baseline } from '../../../src/report/baseline.js'
 import { compareWithBaseline } from '../../../src/report/compare.js'
-import { comparisonSection } from '../../../src/report/comparison-section.js'
+import type { Log } from '../../../src/log.js'
+import { annotateComparison, comparisonSection } from '../../../src/report/comparison-section.js'
 
 const PKGSRC = { name: 'pkgsrc', type: 'git', url: 'file:///srv/pkgsrc', ref: 'master' }
 
@@ -60,6 +61,16 @@ describe('the comparison says what the image was made of', () => {
     expect(comparisonSection(comparison)).toContain(
       '<details open><summary>What the image was made of'
     )
+    // And an annotation names the suspect beside the failure.
+    const warnings: [string, string | undefined][] = []
+    const log = { warning: (m: string, a?: { title?: string }) => warnings.push([m, a?.title]) }
+    annotateComparison(comparison, log as unknown as Log)
+    expect(warnings.at(-1)).toEqual([
+      expect.stringMatching(
+        /^Since the last good run .*in the failing closure: libfoo 1\.0 → 1\.1\.$/
+      ),
+      'What changed since the last good run'
+    ])
   })
 
   it('nothing changed: said so only when no input, package, commit, probe or figure changed', () => {
