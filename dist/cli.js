@@ -7,26 +7,26 @@ const __bivFilename = __bivFileURLToPath(import.meta.url);
 const __bivDirname = __bivDirnameOf(__bivFilename);
 import {
   EXIT_CODES,
-  currentBaseline,
-  exitCodeFor,
-  readBaselineFile,
-  writeBaselineFile,
-  writeBootHistory
-} from "./chunks/chunk-USFKPUPB.js";
-import {
   INPUT_DEFAULTS,
   Secrets,
   cleanupSetup,
   compareWithBaseline,
+  composeImage,
   consoleLog,
+  currentBaseline,
   errorMessage,
+  exitCodeFor,
   parseInputs,
+  readBaselineFile,
   renderSummary,
   runPipeline,
   signalChildren,
   withHistory,
+  writeBaselineFile,
+  writeBootHistory,
+  writeChangesFiles,
   writeReportFiles
-} from "./chunks/chunk-KBBUKBBU.js";
+} from "./chunks/chunk-W2K2OQJA.js";
 import "./chunks/chunk-3BV2LLEE.js";
 
 // src/cli.ts
@@ -151,8 +151,8 @@ function cancelOnSignals() {
   const cancel = new AbortController();
   for (const signal of ["SIGINT", "SIGTERM"]) {
     process.once(signal, () => {
+      if (cancel.signal.aborted) signalChildren("SIGKILL");
       cancel.abort();
-      signalChildren("SIGTERM");
     });
   }
   return cancel.signal;
@@ -165,11 +165,14 @@ function printVerdict(report, reportDir) {
   const firstLines = lines.slice(0, secondSection > 0 ? secondSection : 12).join("\n").trimEnd();
   const compared = report.comparison ? `compared: ${report.comparison.detail}
 ` : "";
+  const sentence = report.comparison?.imageChanges?.sentence;
+  const changes = sentence ? `changes: ${sentence} (${reportDir}/changes.md)
+` : "";
   process.stdout.write(
     `${firstLines}
 
 result: ${report.result}
-${compared}report: ${reportDir}
+${compared}${changes}report: ${reportDir}
 `
   );
 }
@@ -178,7 +181,8 @@ async function compareRun(report, reportDir, inputs, baseline, baselinePath) {
     flake: inputs.flake,
     attribute: inputs.image,
     firmware: inputs.firmware,
-    run: "boot-image-vm command line"
+    run: "boot-image-vm command line",
+    composition: inputs.compare === "off" ? void 0 : await composeImage(report, { flake: inputs.flake, env: process.env })
   });
   if (report.result === "passed" && !report.error) {
     writeBaselineFile(reportDir, withHistory(current, baseline));
@@ -189,6 +193,7 @@ async function compareRun(report, reportDir, inputs, baseline, baselinePath) {
     source: baselinePath
   });
   writeBootHistory(reportDir, report.comparison);
+  writeChangesFiles(reportDir, report.comparison.imageChanges);
   writeReportFiles(reportDir, report, renderSummary(report));
 }
 process.exitCode = await main(process.argv.slice(2));

@@ -5,40 +5,29 @@ const require = __bivCreateRequire(import.meta.url);
 const __bivFilename = __bivFileURLToPath(import.meta.url);
 const __bivDirname = __bivDirnameOf(__bivFilename);
 import {
-  STATE,
-  baselineKey,
-  baselineScope,
-  restoreBaseline
-} from "./chunks/chunk-C6Q5SD4R.js";
-import {
-  actionOutputs,
-  annotate,
-  currentBaseline,
-  probeOutputReader,
-  writeBaselineFile,
-  writeBootHistory
-} from "./chunks/chunk-USFKPUPB.js";
+  STATE
+} from "./chunks/chunk-OTGDDDSQ.js";
 import {
   INPUT_DEFAULTS,
   InputError,
   Secrets,
+  actionOutputs,
   actionsLog,
+  annotate,
   annotateComparison,
-  compareWithBaseline,
   deliverReport,
   emptyReport,
   errorMessage,
-  judgeBootTime,
   missingPaths,
   nixStepEnv,
-  noComparison,
   parseInputs,
+  probeOutputReader,
   readReport,
+  regressionView,
   runPipeline,
   signalChildren,
-  uploadReport,
-  withHistory
-} from "./chunks/chunk-KBBUKBBU.js";
+  uploadIsoArtifact
+} from "./chunks/chunk-W2K2OQJA.js";
 import {
   addPath,
   error,
@@ -55,102 +44,6 @@ import {
 import { mkdtempSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
-
-// src/report/regression-view.ts
-function runDescription(env) {
-  if (!env.GITHUB_REPOSITORY || !env.GITHUB_RUN_ID) return void 0;
-  const ref = env.GITHUB_HEAD_REF || env.GITHUB_REF_NAME;
-  return `${env.GITHUB_REPOSITORY} run ${env.GITHUB_RUN_ID} attempt ${env.GITHUB_RUN_ATTEMPT || "1"}${ref ? ` on ${ref}` : ""}`;
-}
-async function regressionView(report, reportDir, options) {
-  const { log, env } = options;
-  try {
-    const current = await currentBaseline(report, reportDir, {
-      flake: options.flake,
-      attribute: options.image,
-      firmware: options.firmware,
-      run: runDescription(env)
-    });
-    const passed = report.result === "passed" && !report.error;
-    if (report.cancelled) return { comparison: noComparison("off", "the run was cancelled") };
-    const { comparison, restored, scope } = await compare(report, current, options);
-    const baselineFile = passed ? writeSafely(
-      () => writeBaselineFile(reportDir, withHistory(current, restored?.baseline)),
-      log
-    ) : void 0;
-    writeBootHistory(reportDir, comparison, log);
-    if (!scope || !restored) return { comparison, baselineFile };
-    log.info(`Compared with the last good run: ${comparison.detail}`);
-    const failsOnRegression = options.failOnRegression && comparison.regressions.length > 0;
-    const notSaved = !scope.saves ? "pull requests compare with their base branch" : failsOnRegression ? "it failed on its regressions" : restored.serviceDown ? "the cache service failed the lookup, so post does not try it again" : void 0;
-    const saveKey = baselineFile && !notSaved ? baselineKey(scope) : void 0;
-    if (baselineFile && notSaved) log.info(`This run does not become the baseline: ${notSaved}.`);
-    return { comparison, baselineFile, saveKey };
-  } catch (error2) {
-    log.warning(`The comparison with the last good run failed: ${errorMessage(error2)}`);
-    return { comparison: noComparison("error", errorMessage(error2)) };
-  }
-}
-async function compare(report, current, options) {
-  if (options.compare === "off")
-    return { comparison: noComparison("off", "input 'compare' is off") };
-  const scope = baselineScope(options.env, options);
-  if (typeof scope === "string") {
-    return { comparison: noComparison("error", `no baseline scope: ${scope}`) };
-  }
-  const restored = report.cache?.serviceDown ? {
-    status: "error",
-    detail: "not restored: the cache service failed the image cache lookup of this run",
-    serviceDown: true
-  } : await restoreBaseline(scope, options.log);
-  if (restored.status === "restored" && restored.baseline) {
-    const comparison2 = compareWithBaseline(restored.baseline, current, {
-      slowdownThresholdPercent: options.slowdownThresholdPercent,
-      source: restored.key
-    });
-    return { comparison: comparison2, restored, scope };
-  }
-  const status = restored.status === "none" ? "no-baseline" : "error";
-  const comparison = noComparison(status, restored.detail, restored.key);
-  return {
-    comparison: {
-      ...comparison,
-      ...judgeBootTime(void 0, current, options.slowdownThresholdPercent)
-    },
-    restored,
-    scope
-  };
-}
-function writeSafely(write, log) {
-  try {
-    return write();
-  } catch (error2) {
-    log.warning(
-      `baseline.json was not written, so this run cannot become the baseline: ${errorMessage(error2)}`
-    );
-    return void 0;
-  }
-}
-
-// src/report/iso-artifact.ts
-import { dirname } from "node:path";
-var ISO_UPLOAD_BUDGET_MS = 30 * 6e4;
-async function uploadIsoArtifact(report, inputs, options) {
-  const iso = report.builds[0]?.isoPath;
-  if (report.result !== "passed" || !iso) {
-    return { status: "skipped", detail: `no ISO to upload (${report.result})`, withheld: [] };
-  }
-  return uploadReport({
-    reportDir: dirname(iso),
-    // Artifact names take no '/' (an attribute path may hold dots, never slashes).
-    name: `${inputs.image}-iso`,
-    retentionDays: inputs.retentionDays,
-    timeoutMs: ISO_UPLOAD_BUDGET_MS,
-    ...options
-  });
-}
-
-// src/main.ts
 async function run() {
   const secrets = new Secrets((value) => setSecret(value));
   secrets.addFromEnvironment(process.env);
@@ -200,10 +93,10 @@ function makeRunDirs() {
 function cancelOnSignals() {
   const cancel = new AbortController();
   const onSignal = (signal) => {
+    if (cancel.signal.aborted) return void signalChildren("SIGKILL");
     warning(`Received ${signal}: stopping the current stage and writing the report.`);
     saveState(STATE.cancelled, "true");
     cancel.abort();
-    signalChildren("SIGTERM");
   };
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);

@@ -5,23 +5,27 @@ const require = __bivCreateRequire(import.meta.url);
 const __bivFilename = __bivFileURLToPath(import.meta.url);
 const __bivDirname = __bivDirnameOf(__bivFilename);
 import {
-  STATE,
-  saveBaseline
-} from "./chunks/chunk-C6Q5SD4R.js";
+  STATE
+} from "./chunks/chunk-OTGDDDSQ.js";
 import {
+  CACHE_PATH,
   INPUT_DEFAULTS,
   Secrets,
   actionsLog,
+  addPrivateKeys,
+  cacheSaveRefusal,
+  checkCacheSaveState,
   cleanupSetup,
   decideVerdict,
+  defaultSetupPaths,
   deliverReport,
-  emptyReport,
   errorMessage,
+  interruptedReport,
   parseInputs,
-  readReport,
+  saveBaseline,
   saveImageCacheFromState,
   stopLeftoverQemu
-} from "./chunks/chunk-KBBUKBBU.js";
+} from "./chunks/chunk-W2K2OQJA.js";
 import {
   error,
   getInput,
@@ -33,66 +37,180 @@ import {
 
 // src/post.ts
 import { rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { resolve } from "node:path";
 
-// src/report/interrupted.ts
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-function interruptedReport(reportDir, cancelled, decide) {
-  const report = readReport(reportDir) ?? emptyReport();
-  report.complete = true;
-  report.finishedAt = (/* @__PURE__ */ new Date()).toISOString();
-  report.cancelled = true;
-  report.error = cancelled ? "The run was cancelled and its main step was stopped before it finished: the post step completed this report from what the stages had written." : "The main step ended before it finished (killed or crashed): the post step completed this report from what the stages had written.";
-  return Object.assign(report, decide(report));
-}
-function addPrivateKeys(keyDir, secrets) {
-  let entries;
-  try {
-    entries = readdirSync(keyDir, { recursive: true, encoding: "utf8" });
-  } catch {
-    return;
-  }
-  for (const entry of entries.filter((name) => name.endsWith("id_ed25519"))) {
-    try {
-      secrets.add(readFileSync(join(keyDir, entry), "utf8"));
-    } catch {
+// src/post-state.ts
+import { accessSync, constants, realpathSync, statSync } from "node:fs";
+import { delimiter, isAbsolute, join, relative, sep } from "node:path";
+var RUN_DIR_NAME = /^boot-image-vm-[A-Za-z0-9]{6}$/;
+function runDirOf(realPath2, roots, part, inside) {
+  for (const root of roots) {
+    const rel = relative(root, realPath2);
+    if (!rel || rel.startsWith("..") || isAbsolute(rel)) continue;
+    const [name, sub, ...rest] = rel.split(sep);
+    if (!RUN_DIR_NAME.test(name)) continue;
+    if (sub !== part || (inside ? rest.length === 0 : rest.length > 0)) {
+      const want = inside ? `inside ${part}/` : `${part}/ itself`;
+      return { reason: `${realPath2} is not ${want} of the action's run directory` };
     }
+    return { runDir: join(root, name) };
   }
+  return {
+    reason: `${realPath2} is outside the action's run directories (${roots.map((r) => join(r, "boot-image-vm-*")).join(", ")})`
+  };
+}
+function runDirRoots(env, tempDir) {
+  const roots = [env.RUNNER_TEMP, tempDir].flatMap((root) => {
+    if (!root || !isAbsolute(root)) return [];
+    try {
+      return [realpathSync(root)];
+    } catch {
+      return [];
+    }
+  });
+  return { roots: [...new Set(roots)], uid: process.getuid?.() ?? -1 };
+}
+function checkRunPath(path, dirs, part, inside) {
+  if (!isAbsolute(path) || path.includes("\0")) return { reason: `${path} is not an absolute path` };
+  let real;
+  try {
+    real = realpathSync(path);
+  } catch {
+    return { absent: true };
+  }
+  const found = runDirOf(real, dirs.roots, part, inside);
+  if ("reason" in found) return found;
+  const owner = statSync(found.runDir).uid;
+  if (dirs.uid >= 0 && owner !== dirs.uid) {
+    return { reason: `${found.runDir} belongs to uid ${owner}, not to this step's user` };
+  }
+  return { path: real };
+}
+function checkPid(raw) {
+  if (!/^[1-9]\d{0,9}$/.test(raw)) return { reason: `'${raw.slice(0, 40)}' is not a process id` };
+  const pid = Number(raw);
+  if (pid === 1 || pid === process.pid || pid === process.ppid) {
+    return { reason: `${pid} is init, this step or its parent` };
+  }
+  return { pid };
+}
+function checkCleanupPaths(raw, dirs) {
+  let parsed;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return { paths: [], reasons: ["not JSON"] };
+  }
+  if (!Array.isArray(parsed)) return { paths: [], reasons: ["not a list of paths"] };
+  const paths = [];
+  const reasons = [];
+  for (const item of parsed) {
+    const checked = typeof item === "string" ? checkRunPath(item, dirs, "work", true) : { reason: "an entry that is not a path" };
+    if ("path" in checked) paths.push(checked.path);
+    else if ("reason" in checked) reasons.push(checked.reason);
+  }
+  return { paths, reasons };
+}
+function ignoredState(name, reason) {
+  return `Post step: ignored the state '${name}' main handed over: ${reason}`;
+}
+function realPath(path) {
+  try {
+    return realpathSync(path);
+  } catch {
+    return void 0;
+  }
+}
+function nixCandidates(pathVariable, locations) {
+  const found = pathVariable.split(delimiter).filter((dir) => isAbsolute(dir)).map((dir) => join(dir, "nix")).concat(locations).flatMap((path) => {
+    try {
+      accessSync(path, constants.X_OK);
+      const real = realpathSync(path);
+      return statSync(real).isFile() ? [real] : [];
+    } catch {
+      return [];
+    }
+  });
+  return [...new Set(found)];
 }
 
 // src/post.ts
 async function run() {
+  const dirs = runDirRoots(process.env, tmpdir());
+  const reportDir = statePath(STATE.reportDir, dirs, "report", false);
+  const inputs = postInputs();
   try {
-    const pid = Number(getState(STATE.qemuPid));
-    if (pid > 0) {
-      const outcome = await stopLeftoverQemu(pid);
-      if (outcome !== "not running") info(`QEMU (pid ${pid}): ${outcome}`);
-    }
-    const keyDir = getState(STATE.keyDir);
+    await stopQemu();
+    const keyDir = statePath(STATE.keyDir, dirs, "work", true);
     try {
-      await deliverInterruptedReport(keyDir);
+      await deliverInterruptedReport(reportDir, keyDir, inputs);
     } catch (error2) {
       warning(`The report of the stopped main step was not delivered: ${errorMessage(error2)}`);
     }
     if (keyDir) rmSync(keyDir, { recursive: true, force: true });
     const cleanup = getState(STATE.cleanupPaths);
-    if (cleanup) cleanupSetup(JSON.parse(cleanup));
+    if (cleanup) {
+      const { paths, reasons } = checkCleanupPaths(cleanup, dirs);
+      for (const reason of reasons) warning(ignoredState(STATE.cleanupPaths, reason));
+      cleanupSetup(paths);
+    }
   } catch (error2) {
     warning(`Post step clean-up: ${errorMessage(error2)}`);
   }
-  await saveImageCacheFromState(
-    getState(STATE.imageCache),
-    getState(STATE.reportDir),
-    actionsLog
-  );
-  const baselineFile = getState(STATE.baselineFile);
-  const baselineKey = getState(STATE.baselineKey);
-  if (baselineFile && baselineKey) {
-    info(`Baseline: ${await saveBaseline(baselineFile, baselineKey, actionsLog)}`);
+  await saveImageCache(reportDir, inputs);
+  await saveRunBaseline(dirs);
+}
+function statePath(name, dirs, part, inside) {
+  const raw = getState(name);
+  if (!raw) return void 0;
+  const checked = checkRunPath(raw, dirs, part, inside);
+  if ("reason" in checked) warning(ignoredState(name, checked.reason));
+  return "path" in checked ? checked.path : void 0;
+}
+function postInputs() {
+  try {
+    return parseInputs((name) => getInput(name));
+  } catch {
+    return void 0;
   }
 }
-async function deliverInterruptedReport(keyDir) {
-  const reportDir = getState(STATE.reportDir);
+async function stopQemu() {
+  const raw = getState(STATE.qemuPid);
+  if (!raw) return;
+  const checked = checkPid(raw);
+  if ("reason" in checked) return warning(ignoredState(STATE.qemuPid, checked.reason));
+  const outcome = await stopLeftoverQemu(checked.pid);
+  if (outcome === "not QEMU") {
+    warning(ignoredState(STATE.qemuPid, `process ${checked.pid} is not a QEMU: left alone`));
+  } else if (outcome !== "not running") {
+    info(`QEMU (pid ${checked.pid}): ${outcome}`);
+  }
+}
+async function saveImageCache(reportDir, inputs) {
+  const raw = getState(STATE.imageCache);
+  if (!raw) return;
+  const checked = checkCacheSaveState(raw, {
+    dir: resolve(process.cwd(), CACHE_PATH),
+    nixPaths: nixCandidates(process.env.PATH ?? "", defaultSetupPaths(process.env).nixLocations),
+    realPath,
+    env: process.env
+  });
+  if ("reason" in checked) return warning(ignoredState(STATE.imageCache, checked.reason));
+  const refusal = cacheSaveRefusal(inputs?.cacheSave ?? "auto", process.env.GITHUB_EVENT_NAME);
+  const state = { ...checked.state, skip: checked.state.skip ?? refusal };
+  await saveImageCacheFromState(state, reportDir ?? "", actionsLog);
+}
+async function saveRunBaseline(dirs) {
+  const file = statePath(STATE.baselineFile, dirs, "report", true);
+  const key = getState(STATE.baselineKey);
+  if (!file || !key) return;
+  if (!/^boot-image-vm-baseline-v\d+\//.test(key)) {
+    return warning(ignoredState(STATE.baselineKey, "not a baseline key"));
+  }
+  info(`Baseline: ${await saveBaseline(file, key, actionsLog)}`);
+}
+async function deliverInterruptedReport(reportDir, keyDir, parsed) {
   if (!reportDir || getState(STATE.delivered)) return;
   const cancelled = getState(STATE.cancelled) === "true";
   const report = interruptedReport(reportDir, cancelled, decideVerdict);
@@ -102,18 +220,12 @@ async function deliverInterruptedReport(keyDir) {
   const secrets = new Secrets((value) => setSecret(value));
   secrets.addFromEnvironment(process.env);
   if (keyDir) addPrivateKeys(keyDir, secrets);
-  let inputs;
-  try {
-    const parsed = parseInputs((name) => getInput(name));
-    secrets.add(parsed.githubToken);
-    inputs = parsed;
-  } catch {
-    inputs = {
-      upload: "always",
-      artifactName: INPUT_DEFAULTS["artifact-name"],
-      retentionDays: void 0
-    };
-  }
+  secrets.add(parsed?.githubToken);
+  const inputs = parsed ?? {
+    upload: "always",
+    artifactName: INPUT_DEFAULTS["artifact-name"],
+    retentionDays: void 0
+  };
   await deliverReport(report, reportDir, {
     mode: inputs.upload,
     name: inputs.artifactName,

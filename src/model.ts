@@ -1,12 +1,14 @@
 // The typed results each stage returns, and the shape of report.json (schema: docs/report-schema.md).
 // Types only: stages produce these, the report renders them, main decides the verdict from them.
 // The regression view's types (the comparison with the last passing run) are in model-comparison.ts,
-// QEMU provisioning's in model-qemu.ts.
+// QEMU provisioning's in model-qemu.ts, the VM stage's in model-vm.ts.
 import type { Comparison } from './model-comparison.js'
-import type { GuestPlatform, QemuProvision } from './model-qemu.js'
+import type { QemuProvision } from './model-qemu.js'
+import type { VmStageResult } from './model-vm.js'
 
 export type * from './model-comparison.js'
 export type * from './model-qemu.js'
+export type * from './model-vm.js'
 
 export type Result =
   | 'passed'
@@ -154,93 +156,6 @@ export interface EnvDiffResult {
   verdicts: string[]
   differences: EnvDifference[]
   durationMs: number
-}
-
-// ---- vm ----------------------------------------------------------------------------------------
-
-export type Accelerator = 'kvm' | 'tcg'
-
-export interface KvmCheck {
-  /** Whether a guest actually ran code under KVM. */
-  runsGuest: boolean
-  /** Why not, in one line (device missing, permission, "KVM internal error", …). */
-  reason: string
-  durationMs: number
-}
-
-export interface BootMilestone {
-  /** init: the initrd (NixOS's stage 1); system: the real root's init (NixOS's stage 2, systemd). */
-  name: 'firmware' | 'kernel' | 'init' | 'system' | 'network' | 'sshd' | 'ready'
-  /** Seconds since QEMU started. */
-  seconds: number
-  line?: string
-  /** What the console called it, when a named marker showed it ("NixOS stage 1", "multi-user"). */
-  label?: string
-}
-
-export interface BootResult {
-  status: 'passed' | 'failed'
-  error?: string
-  /** The guest's architecture, where it was read, and whether it ran emulated. */
-  guest?: GuestPlatform
-  accel?: Accelerator
-  kvmCheck?: KvmCheck
-  bootSeconds?: number
-  timeline: BootMilestone[]
-  hostKeyFingerprint?: string
-  consoleHostKeyFingerprint?: string
-  /** Report-relative paths of PNG screenshots. */
-  screenshots: string[]
-  /** A panic (or similar) line from the console that ended the boot early. */
-  panic?: string
-  /** What the console showed that ended the boot early (src/vm/console-failures.ts). */
-  consoleFailure?: ConsoleFailureRecord
-}
-
-/** A boot ended by its console: what kind, the cause in one line, the console around it. */
-export interface ConsoleFailureRecord {
-  kind: 'panic' | 'nixos-stage-1' | 'emergency-mode' | 'reboot' | 'silent-kernel'
-  cause: string
-  /** When the console showed it: seconds since QEMU started. */
-  seconds: number
-  /** The console lines around the one that decided (untrusted text, capped). */
-  excerpt: string
-}
-
-export interface ProbeSpec {
-  name: string
-  command: string
-  /** A required probe that fails makes the run probe-failed; others only gather logs. */
-  required: boolean
-  timeoutSeconds: number
-}
-
-export interface ProbeResult {
-  name: string
-  command: string
-  required: boolean
-  exitCode: number | null
-  signal?: string
-  timedOut: boolean
-  /** The command was not found on the guest (exit 127). */
-  missing: boolean
-  durationMs: number
-  /** Report-relative path: probes/<name>.txt */
-  file: string
-}
-
-export interface TestResult {
-  exitCode: number | null
-  timedOut: boolean
-  durationMs: number
-  /** Report-relative path: test/output.log */
-  file: string
-}
-
-export interface VmStageResult {
-  boot: BootResult
-  probes: ProbeResult[]
-  test?: TestResult
 }
 
 // ---- cache (the image as a Nix binary cache in @actions/cache) ---------------------------------

@@ -14,6 +14,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runAction, type ActionRun } from '../helpers/action-runner.js'
 import { BUSYBOX_PROBES, LAB_ACTION_ENV, LAB_INPUTS, jobLog } from '../helpers/e2e.js'
 import { makeFixtureFlake } from '../helpers/lab.js'
+import { tallyCases } from '../helpers/reliability-tally.js'
+
+tallyCases('Bounds')
 
 const MiB = 1024 ** 2
 

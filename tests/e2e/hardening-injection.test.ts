@@ -23,6 +23,9 @@ import {
   startResultsService
 } from '../helpers/e2e.js'
 import { LAB_PASS_ENV, labNixEnv, makeFixtureFlake } from '../helpers/lab.js'
+import { tallyCases } from '../helpers/reliability-tally.js'
+
+tallyCases('Untrusted text')
 
 const canary = (name: string): string => `canary-${name}-${randomBytes(8).toString('hex')}`
 /** The credentials the fixture's hostileSeen reads, with the values this job gives them. */

@@ -82,7 +82,9 @@ describe('junit.xml', () => {
     const suite = parse(xml).testsuites.testsuite
     const test = suite.testcase.find((c: { name: string }) => c.name === 'test')
     expect(test.failure.message).toContain('</failure><x a="1">&\'')
+    // eslint-disable-next-line no-control-regex
     expect(test.failure.message).not.toMatch(/[\u0000-\u0008\u001b]/)
+    // eslint-disable-next-line no-control-regex
     expect(xml).not.toMatch(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/)
     expect(xml).not.toContain('\ud800 ')
     expect(xml).toContain('\u{1F600}')

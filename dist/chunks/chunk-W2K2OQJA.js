@@ -10,7 +10,6 @@ import {
   __toESM,
   debug,
   error,
-  exec,
   group,
   info,
   summary,
@@ -501,13 +500,13 @@ var require_writer = __commonJS({
     };
     Writer.prototype.endSequence = function() {
       var seq = this._seq.pop();
-      var start = seq + 3;
-      var len = this._offset - start;
+      var start2 = seq + 3;
+      var len = this._offset - start2;
       if (len <= 127) {
-        this._shift(start, len, -2);
+        this._shift(start2, len, -2);
         this._buf[seq] = len;
       } else if (len <= 255) {
-        this._shift(start, len, -1);
+        this._shift(start2, len, -1);
         this._buf[seq] = 129;
         this._buf[seq + 1] = len;
       } else if (len <= 65535) {
@@ -515,7 +514,7 @@ var require_writer = __commonJS({
         this._buf[seq + 1] = len >> 8;
         this._buf[seq + 2] = len;
       } else if (len <= 16777215) {
-        this._shift(start, len, 1);
+        this._shift(start2, len, 1);
         this._buf[seq] = 131;
         this._buf[seq + 1] = len >> 16;
         this._buf[seq + 2] = len >> 8;
@@ -524,11 +523,11 @@ var require_writer = __commonJS({
         throw newInvalidAsn1Error("Sequence too long");
       }
     };
-    Writer.prototype._shift = function(start, len, shift) {
-      assert.ok(start !== void 0);
+    Writer.prototype._shift = function(start2, len, shift) {
+      assert.ok(start2 !== void 0);
       assert.ok(len !== void 0);
       assert.ok(shift);
-      this._buf.copy(this._buf, start + shift, start, start + len);
+      this._buf.copy(this._buf, start2 + shift, start2, start2 + len);
       this._offset += shift;
     };
     Writer.prototype._ensure = function(len) {
@@ -2364,7 +2363,7 @@ var require_nacl_fast = __commonJS({
         for (i = 0; i < 8; i++) ts64(out, 8 * i, hh[i], hl[i]);
         return 0;
       }
-      function add(p, q) {
+      function add2(p, q) {
         var a = gf(), b = gf(), c = gf(), d = gf(), e = gf(), f = gf(), g = gf(), h = gf(), t = gf();
         Z(a, p[1], p[0]);
         Z(t, q[1], q[0]);
@@ -2408,8 +2407,8 @@ var require_nacl_fast = __commonJS({
         for (i = 255; i >= 0; --i) {
           b = s2[i / 8 | 0] >> (i & 7) & 1;
           cswap(p, q, b);
-          add(q, p);
-          add(p, p);
+          add2(q, p);
+          add2(p, p);
           cswap(p, q, b);
         }
       }
@@ -2535,7 +2534,7 @@ var require_nacl_fast = __commonJS({
         reduce(h);
         scalarmult(p, q, h);
         scalarbase(q, sm.subarray(32));
-        add(p, q);
+        add2(p, q);
         pack(t, p);
         n -= 64;
         if (crypto_verify_32(sm, 0, t, 0)) {
@@ -4474,18 +4473,18 @@ var require_utils = __commonJS({
       );
       return nb;
     }
-    function bufferSlice(buf, start, end) {
+    function bufferSlice(buf, start2, end) {
       if (end === void 0)
         end = buf.length;
-      return new FastBuffer(buf.buffer, buf.byteOffset + start, end - start);
+      return new FastBuffer(buf.buffer, buf.byteOffset + start2, end - start2);
     }
     function makeBufferParser() {
       let pos = 0;
       let buffer;
       const self2 = {
-        init: (buf, start) => {
+        init: (buf, start2) => {
           buffer = buf;
-          pos = typeof start === "number" ? start : 0;
+          pos = typeof start2 === "number" ? start2 : 0;
         },
         pos: () => pos,
         length: () => buffer ? buffer.length : 0,
@@ -4589,8 +4588,8 @@ var require_utils = __commonJS({
       bufferCopy,
       bufferSlice,
       FastBuffer,
-      bufferFill: (buf, value, start, end) => {
-        return TypedArrayFill.call(buf, value, start, end);
+      bufferFill: (buf, value, start2, end) => {
+        return TypedArrayFill.call(buf, value, start2, end);
       },
       makeError,
       doFatalError: (protocol, msg, level, reason) => {
@@ -4624,28 +4623,28 @@ var require_utils = __commonJS({
       },
       makeBufferParser,
       bufferParser: makeBufferParser(),
-      readString: (buffer, start, dest, maxLen) => {
+      readString: (buffer, start2, dest, maxLen) => {
         if (typeof dest === "number") {
           maxLen = dest;
           dest = void 0;
         }
-        if (start === void 0)
-          start = 0;
-        const left = buffer.length - start;
-        if (start < 0 || start >= buffer.length || left < 4)
+        if (start2 === void 0)
+          start2 = 0;
+        const left = buffer.length - start2;
+        if (start2 < 0 || start2 >= buffer.length || left < 4)
           return;
-        const len = readUInt32BE(buffer, start);
+        const len = readUInt32BE(buffer, start2);
         if (left < 4 + len || typeof maxLen === "number" && len > maxLen)
           return;
-        start += 4;
-        const end = start + len;
+        start2 += 4;
+        const end = start2 + len;
         buffer._pos = end;
         if (dest) {
           if (Buffer.isBuffer(dest))
-            return bufferCopy(buffer, dest, start, end);
-          return buffer.utf8Slice(start, end);
+            return bufferCopy(buffer, dest, start2, end);
+          return buffer.utf8Slice(start2, end);
         }
-        return bufferSlice(buffer, start, end);
+        return bufferSlice(buffer, start2, end);
       },
       sigSSHToASN1: (sig, type) => {
         switch (type) {
@@ -6494,7 +6493,7 @@ var require_crypto = __commonJS({
       MAC_INFO,
       bindingAvailable: !!binding,
       init: (() => {
-        return new Promise(async (resolve7, reject) => {
+        return new Promise(async (resolve8, reject) => {
           try {
             POLY1305_WASM_MODULE = await require_poly1305()();
             POLY1305_RESULT_MALLOC = POLY1305_WASM_MODULE._malloc(16);
@@ -6506,7 +6505,7 @@ var require_crypto = __commonJS({
           } catch (ex) {
             return reject(ex);
           }
-          resolve7();
+          resolve8();
         });
       })(),
       NullCipher,
@@ -6524,7 +6523,7 @@ var require_keyParser = __commonJS({
     var {
       createDecipheriv,
       createECDH,
-      createHash: createHash7,
+      createHash: createHash9,
       createHmac: createHmac2,
       createSign,
       createVerify,
@@ -6569,10 +6568,10 @@ var require_keyParser = __commonJS({
 ${formatted}-----END ${type} KEY-----`;
     }
     function combineBuffers(buf1, buf2) {
-      const result = Buffer.allocUnsafe(buf1.length + buf2.length);
-      result.set(buf1, 0);
-      result.set(buf2, buf1.length);
-      return result;
+      const result2 = Buffer.allocUnsafe(buf1.length + buf2.length);
+      result2.set(buf1, 0);
+      result2.set(buf2, buf1.length);
+      return result2;
     }
     function skipFields(buf, nfields) {
       const bufLen = buf.length;
@@ -7212,11 +7211,11 @@ ${formatted}-----END ${type} KEY-----`;
                 );
               }
               const ivSlice = bufferSlice(cipherIV, 0, 8);
-              let cipherKey = createHash7("md5").update(passphrase).update(ivSlice).digest();
+              let cipherKey = createHash9("md5").update(passphrase).update(ivSlice).digest();
               while (cipherKey.length < encInfo.keyLen) {
                 cipherKey = combineBuffers(
                   cipherKey,
-                  createHash7("md5").update(cipherKey).update(passphrase).update(ivSlice).digest()
+                  createHash9("md5").update(cipherKey).update(passphrase).update(ivSlice).digest()
                 );
               }
               if (cipherKey.length > encInfo.keyLen)
@@ -7381,8 +7380,8 @@ ${formatted}-----END ${type} KEY-----`;
         if (encrypted) {
           const encInfo = CIPHER_INFO[cipherName];
           let cipherKey = combineBuffers(
-            createHash7("sha1").update(PPK_PP1).update(passphrase).digest(),
-            createHash7("sha1").update(PPK_PP2).update(passphrase).digest()
+            createHash9("sha1").update(PPK_PP1).update(passphrase).digest(),
+            createHash9("sha1").update(PPK_PP2).update(passphrase).digest()
           );
           if (cipherKey.length > encInfo.keyLen)
             cipherKey = bufferSlice(cipherKey, 0, encInfo.keyLen);
@@ -7422,7 +7421,7 @@ ${formatted}-----END ${type} KEY-----`;
           passphrase = EMPTY_PASSPHRASE;
         const calcMAC = createHmac2(
           "sha1",
-          createHash7("sha1").update("putty-private-key-file-mac-key").update(passphrase).digest()
+          createHash9("sha1").update("putty-private-key-file-mac-key").update(passphrase).digest()
         ).update(macData).digest("hex");
         if (calcMAC !== mac) {
           if (encrypted) {
@@ -7764,9 +7763,9 @@ var require_agent = __commonJS({
     "use strict";
     var { Socket } = __require("net");
     var { Duplex } = __require("stream");
-    var { resolve: resolve7 } = __require("path");
+    var { resolve: resolve8 } = __require("path");
     var { readFile: readFile3 } = __require("fs");
-    var { execFile, spawn: spawn6 } = __require("child_process");
+    var { execFile, spawn: spawn2 } = __require("child_process");
     var { isParsedKey, parseKey } = require_keyParser();
     var {
       makeBufferParser,
@@ -7900,7 +7899,7 @@ var require_agent = __commonJS({
       const RET_ERR_BINSTDIN = 13;
       const RET_ERR_BINSTDOUT = 14;
       const RET_ERR_BADLEN = 15;
-      const EXEPATH = resolve7(__bivDirname, "..", "util/pagent.exe");
+      const EXEPATH = resolve8(__bivDirname, "..", "util/pagent.exe");
       const ERROR = {
         [RET_ERR_BADARGS]: new Error("Invalid pagent.exe arguments"),
         [RET_ERR_UNAVAILABLE]: new Error("Pageant is not running"),
@@ -7943,7 +7942,7 @@ var require_agent = __commonJS({
             return cb(new Error("Unexpected multiple agent requests"));
           this.buffer = null;
           let error2;
-          const proc = this.proc = spawn6(EXEPATH, [data.length]);
+          const proc = this.proc = spawn2(EXEPATH, [data.length]);
           proc.stdout.on("data", (data2) => {
             this.push(data2);
           });
@@ -9744,7 +9743,7 @@ var require_kex = __commonJS({
       createDiffieHellman,
       createDiffieHellmanGroup,
       createECDH,
-      createHash: createHash7,
+      createHash: createHash9,
       createPublicKey,
       diffieHellman,
       generateKeyPairSync,
@@ -10170,7 +10169,7 @@ var require_kex = __commonJS({
               DISCONNECT_REASON.KEY_EXCHANGE_FAILED
             );
           }
-          const hash = createHash7(this.hashName);
+          const hash = createHash9(this.hashName);
           hashString(hash, isServer ? this._remoteIdentRaw : this._identRaw);
           hashString(hash, isServer ? this._identRaw : this._remoteIdentRaw);
           hashString(hash, isServer ? this._remoteKexinit : this._kexinit);
@@ -11178,9 +11177,9 @@ var require_kex = __commonJS({
     function generateKEXVal(len, hashName, secret, exchangeHash, sessionID, char) {
       let ret;
       if (len) {
-        let digest2 = createHash7(hashName).update(secret).update(exchangeHash).update(char).update(sessionID).digest();
+        let digest2 = createHash9(hashName).update(secret).update(exchangeHash).update(char).update(sessionID).digest();
         while (digest2.length < len) {
-          const chunk2 = createHash7(hashName).update(secret).update(exchangeHash).update(digest2).digest();
+          const chunk2 = createHash9(hashName).update(secret).update(exchangeHash).update(digest2).digest();
           const extended = Buffer.allocUnsafe(digest2.length + chunk2.length);
           extended.set(digest2, 0);
           extended.set(chunk2, digest2.length);
@@ -12802,7 +12801,7 @@ var require_Protocol = __commonJS({
         chunkOffset = 0;
       }
       const op = p;
-      let start = p;
+      let start2 = p;
       let end = p;
       let needNL = false;
       let lineLen = 0;
@@ -12814,14 +12813,14 @@ var require_Protocol = __commonJS({
           continue;
         }
         if (ch === 10) {
-          if (end > start && end - start > 4 && data[start] === 83 && data[start + 1] === 83 && data[start + 2] === 72 && data[start + 3] === 45) {
+          if (end > start2 && end - start2 > 4 && data[start2] === 83 && data[start2 + 1] === 83 && data[start2 + 2] === 72 && data[start2 + 3] === 45) {
             const full = data.latin1Slice(op, end + 1);
-            const identRaw = start === op ? full : full.slice(start - op);
+            const identRaw = start2 === op ? full : full.slice(start2 - op);
             const m = RE_IDENT.exec(identRaw);
             if (!m)
               throw new Error("Invalid identification string");
             const header = {
-              greeting: start === op ? "" : full.slice(0, start - op),
+              greeting: start2 === op ? "" : full.slice(0, start2 - op),
               identRaw,
               versions: {
                 protocol: m[1],
@@ -12847,7 +12846,7 @@ var require_Protocol = __commonJS({
           if (++lines2 > MAX_LINES)
             throw new Error("Max greeting lines exceeded");
           needNL = false;
-          start = p + 1;
+          start2 = p + 1;
           lineLen = 0;
         } else if (needNL) {
           throw new Error("Invalid header: expected newline");
@@ -12952,8 +12951,8 @@ var require_node_fs_compat = __commonJS({
     function addNumericalSeparator(val) {
       let res = "";
       let i = val.length;
-      const start = val[0] === "-" ? 1 : 0;
-      for (; i >= start + 4; i -= 3)
+      const start2 = val[0] === "-" ? 1 : 0;
+      for (; i >= start2 + 4; i -= 3)
         res = `_${val.slice(i - 3, i)}${res}`;
       return `${val.slice(0, i)}${res}`;
     }
@@ -13764,7 +13763,7 @@ var require_SFTP = __commonJS({
         if (!Buffer.isBuffer(where) && typeof where !== "string")
           throw new Error("missing directory handle or path");
         if (typeof where === "string") {
-          const entries = [];
+          const entries3 = [];
           let e = 0;
           const reread = (err, handle) => {
             if (err)
@@ -13777,11 +13776,11 @@ var require_SFTP = __commonJS({
                 return this.close(handle, (err3) => {
                   if (err3)
                     return cb(err3);
-                  cb(void 0, entries);
+                  cb(void 0, entries3);
                 });
               }
               for (let i = 0; i < list.length; ++i, ++e)
-                entries[e] = list[i];
+                entries3[e] = list[i];
               reread(void 0, handle);
             });
           };
@@ -15854,7 +15853,7 @@ var require_SFTP = __commonJS({
       }
       const thisPool = pool;
       let toRead = Math.min(pool.length - pool.used, n);
-      const start = pool.used;
+      const start2 = pool.used;
       if (this.end !== void 0)
         toRead = Math.min(this.end - this.pos + 1, toRead);
       if (toRead <= 0)
@@ -15873,17 +15872,17 @@ var require_SFTP = __commonJS({
             return;
           }
           let b = null;
-          if (start + toRead === thisPool.used && thisPool === pool) {
+          if (start2 + toRead === thisPool.used && thisPool === pool) {
             thisPool.used = roundUpToMultipleOf8(thisPool.used + bytesRead - toRead);
           } else {
-            const alignedEnd = start + toRead & ~7;
-            const alignedStart = roundUpToMultipleOf8(start + bytesRead);
+            const alignedEnd = start2 + toRead & ~7;
+            const alignedStart = roundUpToMultipleOf8(start2 + bytesRead);
             if (alignedEnd - alignedStart >= kMinPoolSpace)
               poolFragments.push(thisPool.slice(alignedStart, alignedEnd));
           }
           if (bytesRead > 0) {
             this.bytesRead += bytesRead;
-            b = thisPool.slice(start, start + bytesRead);
+            b = thisPool.slice(start2, start2 + bytesRead);
           }
           this.pos += bytesRead;
           this.push(b);
@@ -16615,7 +16614,7 @@ var require_client = __commonJS({
   "node_modules/ssh2/lib/client.js"(exports, module) {
     "use strict";
     var {
-      createHash: createHash7,
+      createHash: createHash9,
       getHashes,
       randomFillSync
     } = __require("crypto");
@@ -16837,7 +16836,7 @@ var require_client = __commonJS({
           }
           hostVerifier = (key, verify) => {
             if (hashAlgo)
-              key = createHash7(hashAlgo).update(key).digest("hex");
+              key = createHash9(hashAlgo).update(key).digest("hex");
             const ret = hashCb(key, verify);
             if (ret !== void 0)
               verify(ret);
@@ -19676,7 +19675,7 @@ var require_keygen = __commonJS({
       generateKeyPair: generateKeyPair_,
       generateKeyPairSync: generateKeyPairSync_,
       getCurves,
-      randomBytes: randomBytes2
+      randomBytes: randomBytes3
     } = __require("crypto");
     var { Ber } = require_lib();
     var bcrypt_pbkdf = require_bcrypt_pbkdf().pbkdf;
@@ -19940,7 +19939,7 @@ var require_keygen = __commonJS({
                 rounds = opts.rounds;
             }
             const gen = Buffer.allocUnsafe(cipher.keyLen + cipher.ivLen);
-            const salt = randomBytes2(SALT_LEN);
+            const salt = randomBytes3(SALT_LEN);
             const r = bcrypt_pbkdf(
               passphrase,
               passphrase.length,
@@ -19979,7 +19978,7 @@ var require_keygen = __commonJS({
           const kdfOptions = encrypted ? encrypted.kdfOptions : Buffer.alloc(0);
           const blockLen = encrypted ? encrypted.cipher.blockLen : 8;
           const parsed = parseDERs(keyType, pub, priv);
-          const checkInt = randomBytes2(4);
+          const checkInt = randomBytes3(4);
           const commentBin = Buffer.from(comment);
           const privBlobLen = 4 + 4 + parsed.priv.length + 4 + commentBin.length;
           let padding = [];
@@ -20137,6 +20136,66 @@ var require_lib2 = __commonJS({
   }
 });
 
+// src/secrets.ts
+var SECRET_PART = /(?:^|[_-])(?:TOKENS?|SECRETS?|PASSWORDS?|PASSWD|PASSPHRASE|CREDENTIALS?|AUTH|(?:PRIVATE|API|ACCESS)[_-]?KEYS?)(?=$|[_-])/i;
+var SECRET_NAMES = /* @__PURE__ */ new Set([
+  "ACTIONS_RUNTIME_TOKEN",
+  "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+  "ACTIONS_RESULTS_URL"
+]);
+var MIN_SECRET_LENGTH = 4;
+var MIN_NAMED_SECRET_LENGTH = 8;
+var PLAIN_VALUES = /^(?:true|false|yes|no|on|off|enabled?|disabled?|null|none|undefined)$/i;
+function isSecretName(name) {
+  return SECRET_NAMES.has(name) || SECRET_PART.test(name);
+}
+function isNamedSecret(name, value) {
+  if (!value || !isSecretName(name)) return false;
+  const trimmed = value.trim();
+  if (trimmed.length < MIN_NAMED_SECRET_LENGTH || PLAIN_VALUES.test(trimmed)) return false;
+  return !/^(?:\/|\.\/|~\/)\S*$/.test(trimmed);
+}
+var Secrets = class {
+  constructor(onRegister = () => {
+  }) {
+    this.onRegister = onRegister;
+  }
+  onRegister;
+  known = /* @__PURE__ */ new Set();
+  /** Registers a value (and, in Actions, masks it in the job log). */
+  add(value) {
+    if (!value || value.length < MIN_SECRET_LENGTH || this.known.has(value)) return;
+    this.known.add(value);
+    this.onRegister(value);
+    for (const line of value.split("\n")) {
+      const trimmed = line.trim();
+      if (trimmed.length >= 16 && !this.known.has(trimmed)) {
+        this.known.add(trimmed);
+        this.onRegister(trimmed);
+      }
+    }
+  }
+  /** Registers the values of every variable whose name looks secret. */
+  addFromEnvironment(env) {
+    for (const [name, value] of Object.entries(env)) {
+      if (isNamedSecret(name, value)) this.add(value);
+    }
+  }
+  values() {
+    return [...this.known].sort((a, b) => b.length - a.length);
+  }
+  /** Replaces every known secret in the text with ***. */
+  redact(text4) {
+    let out = text4;
+    for (const value of this.values()) if (out.includes(value)) out = out.split(value).join("***");
+    return out;
+  }
+  /** The first known secret the text contains, if any. */
+  findIn(text4) {
+    return this.values().find((value) => text4.includes(value));
+  }
+};
+
 // src/inputs-nix.ts
 var NIX_VERSION = /^\d+\.\d+\.\d+(?:@sha256:[0-9a-fA-F]{64})?$/;
 function nixVersionProblem(value) {
@@ -20181,9 +20240,9 @@ kernel [optional]: uname -a
 `;
 var PROBE_LINE = /^(?<name>[A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[(?<options>[^\]]*)\])?\s*:\s*(?<command>.*)$/;
 var DEFAULT_PROBE_TIMEOUT = 60;
-function parseProbes(text3, input = "probes") {
+function parseProbes(text4, input = "probes") {
   const probes = [];
-  const lines2 = text3.split("\n");
+  const lines2 = text4.split("\n");
   lines2.forEach((raw, index) => {
     const line = raw.trim();
     if (!line || line.startsWith("#")) return;
@@ -20230,6 +20289,87 @@ function probeTimeout(value, where, input) {
   );
 }
 
+// src/child-env.ts
+var DEFAULT_KEY_VAR = "PRE_NIXOS_ROOT_KEY";
+var ALLOWED = /* @__PURE__ */ new Set([
+  "PATH",
+  "HOME",
+  "USER",
+  "LOGNAME",
+  "TMPDIR",
+  "TMP",
+  "TEMP",
+  "LANG",
+  "LANGUAGE",
+  "TZ",
+  "TERM",
+  "SSL_CERT_FILE",
+  "SSL_CERT_DIR",
+  "NIX_SSL_CERT_FILE",
+  "NIX_SSHOPTS",
+  "XDG_CONFIG_HOME",
+  "XDG_CONFIG_DIRS",
+  "XDG_CACHE_HOME",
+  "XDG_DATA_HOME",
+  "XDG_DATA_DIRS",
+  "XDG_STATE_HOME",
+  "XDG_RUNTIME_DIR",
+  // A runner behind a proxy: substituters, fetchers and apt go through it.
+  "http_proxy",
+  "https_proxy",
+  "all_proxy",
+  "no_proxy",
+  "HTTP_PROXY",
+  "HTTPS_PROXY",
+  "ALL_PROXY",
+  "NO_PROXY"
+]);
+var ALLOWED_PREFIX = /^(NIX_|LC_)/;
+function isCredentialName(name) {
+  return /^(ACTIONS_|INPUT_)/i.test(name) || isSecretName(name);
+}
+function allowedEnv(source, ...overlays) {
+  const policy = source.childEnv ?? { keyVar: DEFAULT_KEY_VAR, passEnv: [] };
+  const named = /* @__PURE__ */ new Set([policy.keyVar, ...policy.passEnv]);
+  const out = {};
+  for (const [name, value] of Object.entries(source.env)) {
+    if (value === void 0 || isCredentialName(name)) continue;
+    if (ALLOWED.has(name) || ALLOWED_PREFIX.test(name) || named.has(name)) out[name] = value;
+  }
+  return Object.assign(out, ...overlays);
+}
+var NOT_FOR_RUN_STEPS = /^(ACTIONS_RUNTIME_|ACTIONS_ID_TOKEN_|ACTIONS_CACHE_|INPUT_)/i;
+function runStepEnv(env, extra) {
+  const out = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value === void 0 || NOT_FOR_RUN_STEPS.test(name)) continue;
+    if (name === "ACTIONS_RESULTS_URL" || name === "GITHUB_STATE") continue;
+    out[name] = value;
+  }
+  return { ...out, ...extra };
+}
+
+// src/inputs-env.ts
+var VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+function passEnvInput(value) {
+  const names = value.split(/\r?\n/).map((line) => line.trim()).filter(Boolean);
+  for (const name of names) {
+    if (!VARIABLE_NAME.test(name)) {
+      throw new InputError(
+        "pass-env",
+        `'${name}' is not a valid environment variable name (letters, digits and _, not starting with a digit; one name a line).`
+      );
+    }
+    if (isCredentialName(name)) {
+      throw new InputError(
+        "pass-env",
+        `'${name}' looks like a credential (ACTIONS_*, INPUT_* or a secret-looking name): it is never handed to nix or QEMU, where the flake could read it. Remove it; give Nix a GitHub token through github-token.`
+      );
+    }
+  }
+  return [...new Set(names)];
+}
+
 // src/iso-file.ts
 import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { resolve } from "node:path";
@@ -20269,9 +20409,9 @@ function publicKeyLine(privateKey) {
   if (key instanceof Error) throw new Error(`the SSH private key cannot be read: ${key.message}`);
   return `${key.type} ${key.getPublicSSH().toString("base64")}`;
 }
-function isPrivateKey(text3) {
-  publicKeyLine(text3);
-  const parsed = import_ssh2.default.utils.parseKey(text3);
+function isPrivateKey(text4) {
+  publicKeyLine(text4);
+  const parsed = import_ssh2.default.utils.parseKey(text4);
   const key = Array.isArray(parsed) ? parsed[0] : parsed;
   return !(key instanceof Error) && key.isPrivateKey();
 }
@@ -20298,9 +20438,9 @@ function providedKey(privateKeyPath, parentDir) {
 }
 function checkPrivateKeyFile(path) {
   const absolute = resolve2(path);
-  let text3;
+  let text4;
   try {
-    text3 = readFileSync(absolute, "utf8");
+    text4 = readFileSync(absolute, "utf8");
   } catch (error2) {
     const code2 = error2.code;
     return {
@@ -20308,7 +20448,7 @@ function checkPrivateKeyFile(path) {
     };
   }
   try {
-    if (!isPrivateKey(text3)) {
+    if (!isPrivateKey(text4)) {
       return {
         problem: `'${path}' holds a public key, not a private one; give the private half (the file without .pub).`
       };
@@ -20330,6 +20470,7 @@ var INPUT_DEFAULTS = {
   devshell: "bootImageTest",
   "build-in": "host",
   "root-key-env": "PRE_NIXOS_ROOT_KEY",
+  "pass-env": "",
   "ssh-key": "",
   nix: "auto",
   "nix-version": "",
@@ -20340,6 +20481,7 @@ var INPUT_DEFAULTS = {
   memory: "2048",
   cpus: "2",
   firmware: "bios",
+  arch: "auto",
   "boot-timeout": "600",
   probes: "",
   "test-command": "",
@@ -20349,12 +20491,12 @@ var INPUT_DEFAULTS = {
   "retention-days": "",
   cache: "true",
   "cache-max-size": "4096",
+  "cache-save": "auto",
   "cache-timeout": "120",
   compare: "auto",
   "fail-on-regression": "false",
   "slowdown-threshold": "25"
 };
-var VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 function oneOf(input, value, allowed) {
   if (allowed.includes(value)) return value;
   throw new InputError(input, `'${value}' is not one of ${allowed.map((a) => `'${a}'`).join(", ")}.`);
@@ -20394,6 +20536,7 @@ function parseInputs(read) {
     return value;
   };
   const rootKeyEnv = rootKeyEnvInput(get("root-key-env"));
+  const passEnv = passEnvInput(read("pass-env"));
   const artifactName = artifactNameInput(nonEmpty("artifact-name"));
   const retention = get("retention-days");
   const image = imageInput(nonEmpty("image"));
@@ -20411,6 +20554,7 @@ function parseInputs(read) {
     devshell,
     buildIn,
     rootKeyEnv,
+    passEnv,
     sshKey: sshKeyInput(read("ssh-key").trim()),
     ...nixSettings(read, get),
     ...machineSettings(get),
@@ -20480,6 +20624,7 @@ function machineSettings(get) {
     memoryMiB: integer("memory", get("memory"), 128, 1048576, " (MiB)"),
     cpus: integer("cpus", get("cpus"), 1, 256),
     firmware: oneOf("firmware", get("firmware"), ["bios", "uefi"]),
+    arch: oneOf("arch", get("arch"), ["auto", "x86_64", "aarch64"]),
     bootTimeoutSeconds: integer("boot-timeout", get("boot-timeout"), 5, 86400, " (seconds)")
   };
 }
@@ -20487,6 +20632,7 @@ function cacheSettings(get) {
   return {
     cache: boolean("cache", get("cache")),
     cacheMaxSizeMiB: integer("cache-max-size", get("cache-max-size"), 1, 10240, " (MiB)"),
+    cacheSave: oneOf("cache-save", get("cache-save"), ["auto", "always", "never"]),
     cacheTimeoutSeconds: integer("cache-timeout", get("cache-timeout"), 5, 3600, " (seconds)")
   };
 }
@@ -20504,9 +20650,377 @@ function comparisonSettings(get) {
   };
 }
 
+// src/echo.ts
+import { randomBytes } from "node:crypto";
+
+// src/bounds.ts
+import { createHash } from "node:crypto";
+import { createWriteStream } from "node:fs";
+var MiB = 1024 * 1024;
+var CAPS = {
+  /** A file of untrusted output in the report: probes/<name>.txt, test output, a failed log. */
+  fileBytes: 16 * MiB,
+  /** Each of a probe's two streams, in memory and in its file (so the file stays near fileBytes). */
+  probeStreamBytes: 8 * MiB,
+  /** The build's whole stream on disk (build.log, events.jsonl), each. */
+  buildStreamBytes: 64 * MiB,
+  /** One derivation's build log kept in memory (its tail; the whole log is `nix log`'s). */
+  derivationLogBytes: 1 * MiB,
+  /** Lines that were not build events, and Nix's error messages, kept in memory (their tail). */
+  buildTextBytes: 4 * MiB,
+  /** Console lines kept in memory (the first ones, then the last ones). */
+  consoleBytes: 4 * MiB,
+  /** One message of Nix's (an error with its quoted log tail), as kept in memory. */
+  messageChars: 256 * 1024,
+  /** A line kept in memory or echoed to the log; past it the line is cut (and its rest dropped). */
+  lineChars: 64 * 1024,
+  /** A JSON document Nix prints about a build or a flake (a few KiB): longer is not read. */
+  nixJsonChars: 512 * 1024,
+  /** A line as a parser of untrusted text reads it. */
+  parsedLineChars: 8 * 1024
+};
+function formatBytes(bytes2) {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes2;
+  let unit = 0;
+  while (Math.abs(value) >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes2} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+function cutWords(kept, total) {
+  return `cut at ${formatBytes(kept)} of ${formatBytes(total)}`;
+}
+function cutNote(kept, total) {
+  return `\u2026 ${cutWords(kept, total)}`;
+}
+function tailCutNote(kept, total) {
+  return `\u2026 cut: the last ${formatBytes(kept)} of ${formatBytes(total)} kept`;
+}
+function capLine(line, max = CAPS.lineChars) {
+  if (line.length <= max) return line;
+  return `${line.slice(0, max)} \u2026 (line cut at ${max} of ${line.length} characters)`;
+}
+function capLines(text4, max = CAPS.parsedLineChars, rest = "drop") {
+  const parts = [];
+  let start2 = 0;
+  let cut = false;
+  while (start2 <= text4.length) {
+    const end = text4.indexOf("\n", start2);
+    const stop = end < 0 ? text4.length : end;
+    if (stop - start2 > max) {
+      cut = true;
+      parts.push(
+        text4.slice(start2, start2 + max) + (rest === "digest" ? restDigest(text4, start2 + max, stop) : "")
+      );
+    } else parts.push(text4.slice(start2, stop));
+    if (end < 0) break;
+    start2 = end + 1;
+  }
+  return cut ? parts.join("\n") : text4;
+}
+function restDigest(text4, from, to) {
+  const hash = createHash("sha256").update(text4.slice(from, to)).digest("hex").slice(0, 16);
+  return ` \u2026[${to - from} more characters, sha256 ${hash}]`;
+}
+var HeadText = class {
+  constructor(maxBytes) {
+    this.maxBytes = maxBytes;
+  }
+  maxBytes;
+  parts = [];
+  kept = 0;
+  seen = 0;
+  push(chunk2) {
+    const buffer = typeof chunk2 === "string" ? Buffer.from(chunk2) : chunk2;
+    this.seen += buffer.length;
+    const room = this.maxBytes - this.kept;
+    if (room <= 0) return;
+    const part = Buffer.from(buffer.length <= room ? buffer : buffer.subarray(0, room));
+    this.parts.push(part);
+    this.kept += part.length;
+  }
+  /** Bytes that arrived in all. */
+  get totalBytes() {
+    return this.seen;
+  }
+  get cut() {
+    return this.seen > this.kept;
+  }
+  /** What was kept, followed by the cut note on a line of its own when something was dropped. */
+  text() {
+    const kept = Buffer.concat(this.parts).toString("utf8");
+    if (!this.cut) return kept;
+    return `${kept.replace(/\n?$/, "\n")}${cutNote(this.kept, this.seen)}
+`;
+  }
+};
+var TailLines = class {
+  constructor(maxBytes) {
+    this.maxBytes = maxBytes;
+  }
+  maxBytes;
+  lines = [];
+  first = 0;
+  kept = 0;
+  seen = 0;
+  push(raw) {
+    const line = capLine(raw);
+    this.seen += raw.length + 1;
+    this.lines.push(line);
+    this.kept += line.length + 1;
+    while (this.kept > this.maxBytes && this.first < this.lines.length - 1) {
+      this.kept -= this.lines[this.first].length + 1;
+      this.first++;
+    }
+    if (this.first > 1024 && this.first * 2 > this.lines.length) {
+      this.lines.splice(0, this.first);
+      this.first = 0;
+    }
+  }
+  get cut() {
+    return this.first > 0 || this.seen > this.kept;
+  }
+  get length() {
+    return this.lines.length - this.first;
+  }
+  /** The kept lines, oldest first. */
+  toArray() {
+    return this.lines.slice(this.first);
+  }
+  /** The kept lines, after a note saying what was dropped before them when anything was. */
+  withNote() {
+    return this.cut ? [tailCutNote(this.kept, this.seen), ...this.toArray()] : this.toArray();
+  }
+};
+var CappedFile = class {
+  constructor(path, maxBytes, flags = "w") {
+    this.maxBytes = maxBytes;
+    this.stream = createWriteStream(path, { flags });
+    this.stream.on("error", () => void 0);
+  }
+  maxBytes;
+  stream;
+  written = 0;
+  seen = 0;
+  pending = "";
+  write(text4) {
+    const bytes2 = Buffer.byteLength(text4);
+    this.seen += bytes2;
+    const room = this.maxBytes - this.written;
+    if (room <= 0) return;
+    const part = bytes2 <= room ? text4 : Buffer.from(text4).subarray(0, room).toString("utf8");
+    this.written += bytes2 <= room ? bytes2 : room;
+    this.pending += part;
+    if (this.pending.length >= 64 * 1024) this.flush();
+  }
+  flush() {
+    if (this.pending) this.stream.write(this.pending);
+    this.pending = "";
+  }
+  get cut() {
+    return this.seen > this.written;
+  }
+  close() {
+    this.flush();
+    if (this.cut) this.stream.write(`
+${cutNote(this.written, this.seen)}
+`);
+    return new Promise((resolve8) => this.stream.end(() => resolve8()));
+  }
+};
+var HeadAndTail = class {
+  constructor(maxSize, sizeOf) {
+    this.maxSize = maxSize;
+    this.sizeOf = sizeOf;
+  }
+  maxSize;
+  sizeOf;
+  head = [];
+  tail = [];
+  tailStart = 0;
+  headSize = 0;
+  tailSize = 0;
+  /** Items dropped from the middle. */
+  dropped = 0;
+  push(item) {
+    const size2 = this.sizeOf(item);
+    if (!this.tail.length && this.headSize + size2 <= this.maxSize / 2) {
+      this.head.push(item);
+      this.headSize += size2;
+      return;
+    }
+    this.tail.push(item);
+    this.tailSize += size2;
+    while (this.tailSize > this.maxSize / 2 && this.tailStart < this.tail.length - 1) {
+      this.tailSize -= this.sizeOf(this.tail[this.tailStart++]);
+      this.dropped++;
+    }
+    if (this.tailStart > 1024 && this.tailStart * 2 > this.tail.length) {
+      this.tail = this.tail.slice(this.tailStart);
+      this.tailStart = 0;
+    }
+  }
+  /** The kept items in order (the head, then the tail). */
+  toArray() {
+    return [...this.head, ...this.tail.slice(this.tailStart)];
+  }
+};
+function readNixJson(text4) {
+  if (text4.length > CAPS.nixJsonChars) {
+    throw new Error(
+      `a JSON document of ${text4.length} characters (read up to ${CAPS.nixJsonChars})`
+    );
+  }
+  return JSON.parse(text4);
+}
+
+// src/process-output.ts
+var MAX_LINE_BYTES = 64 * 1024;
+var MAX_OUTPUT_BYTES = 1024 * 1024;
+var MAX_QUERY_BYTES = 256 * 1024 * 1024;
+var CR = 13;
+var LF = 10;
+function cutAt(keptBytes, totalBytes) {
+  return {
+    keptBytes,
+    totalBytes,
+    note: cutWords(keptBytes, totalBytes)
+  };
+}
+var LineSplitter = class {
+  constructor(onLine, maxLineBytes = MAX_LINE_BYTES) {
+    this.onLine = onLine;
+    this.maxLineBytes = maxLineBytes;
+  }
+  onLine;
+  maxLineBytes;
+  parts = [];
+  keptBytes = 0;
+  lineBytes = 0;
+  /** The last line ended at a `\r`: a `\n` right after it ends nothing. */
+  afterCr = false;
+  push(chunk2) {
+    const bytes2 = typeof chunk2 === "string" ? Buffer.from(chunk2) : chunk2;
+    let start2 = 0;
+    for (let i = 0; i < bytes2.length; i++) {
+      const byte = bytes2[i];
+      if (byte !== CR && byte !== LF) continue;
+      if (byte === LF && this.afterCr && i === start2) {
+        start2 = i + 1;
+        this.afterCr = false;
+        continue;
+      }
+      this.take(bytes2.subarray(start2, i));
+      this.emit();
+      this.afterCr = byte === CR;
+      start2 = i + 1;
+    }
+    if (start2 < bytes2.length) {
+      this.afterCr = false;
+      this.take(bytes2.subarray(start2));
+    }
+  }
+  end() {
+    if (this.lineBytes > 0) this.emit();
+    this.afterCr = false;
+  }
+  take(piece) {
+    this.lineBytes += piece.length;
+    const room = this.maxLineBytes - this.keptBytes;
+    if (room <= 0 || !piece.length) return;
+    const kept = piece.length <= room ? piece : piece.subarray(0, room);
+    this.parts.push(Buffer.from(kept));
+    this.keptBytes += kept.length;
+  }
+  emit() {
+    const text4 = Buffer.concat(this.parts).toString("utf8");
+    const cut = this.lineBytes > this.keptBytes ? cutAt(this.keptBytes, this.lineBytes) : void 0;
+    this.parts = [];
+    this.keptBytes = 0;
+    this.lineBytes = 0;
+    this.onLine(cut ? `${text4} \u2026 [line ${cut.note}]` : text4);
+  }
+};
+var OutputTail = class {
+  constructor(maxBytes = MAX_OUTPUT_BYTES) {
+    this.maxBytes = maxBytes;
+  }
+  maxBytes;
+  chunks = [];
+  keptBytes = 0;
+  totalBytes = 0;
+  get bytes() {
+    return this.totalBytes;
+  }
+  push(chunk2) {
+    this.totalBytes += chunk2.length;
+    this.chunks.push(chunk2);
+    this.keptBytes += chunk2.length;
+    while (this.keptBytes - this.chunks[0].length >= this.maxBytes) {
+      this.keptBytes -= this.chunks.shift().length;
+    }
+  }
+  /** The kept tail as text (starting at a whole character), and the cut when there was one. */
+  read() {
+    let tail = Buffer.concat(this.chunks);
+    if (tail.length > this.maxBytes) {
+      tail = tail.subarray(tail.length - this.maxBytes);
+      let start2 = 0;
+      while (start2 < 3 && start2 < tail.length && (tail[start2] & 192) === 128) start2++;
+      tail = tail.subarray(start2);
+    }
+    const text4 = tail.toString("utf8");
+    return tail.length < this.totalBytes ? { text: text4, cut: cutAt(tail.length, this.totalBytes) } : { text: text4 };
+  }
+};
+
+// src/echo.ts
+var MAX_ECHO_LINE_CHARS = MAX_LINE_BYTES;
+var LINE_BREAK = /\r\n|\r|\n/;
+var ANSI_SEQUENCE = /\x1b\[[0-9;?]*[ -/]*[@-~]/g;
+var CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
+var RUNNER_COMMAND = /^[\s\u0085]*::|##\[/;
+function echoLines(text4) {
+  const lines2 = text4.split(LINE_BREAK);
+  if (lines2.length > 1 && lines2[lines2.length - 1] === "") lines2.pop();
+  return lines2.map((line) => capLine2(line).replace(ANSI_SEQUENCE, "").replace(CONTROL, ""));
+}
+function capLine2(line) {
+  if (line.length <= MAX_ECHO_LINE_CHARS) return line;
+  return `${line.slice(0, MAX_ECHO_LINE_CHARS)} \u2026 (line cut at ${MAX_ECHO_LINE_CHARS} of ${line.length} characters)`;
+}
+function readableAsCommand(line) {
+  return RUNNER_COMMAND.test(line);
+}
+function guardCommands(lines2, token = newToken) {
+  const out = [];
+  for (const line of lines2) {
+    if (!readableAsCommand(line)) {
+      out.push(line);
+      continue;
+    }
+    let stop = token();
+    while (line.includes(stop)) stop = token();
+    out.push(`::stop-commands::${stop}`, line, `::${stop}::`);
+  }
+  return out;
+}
+function newToken() {
+  return randomBytes(16).toString("hex");
+}
+function echoText(source, text4) {
+  return guardCommands(echoLines(text4).map((line) => `[${source}] ${line}`));
+}
+function ownText(message) {
+  return guardCommands(message.split(LINE_BREAK));
+}
+
 // src/log.ts
 var actionsLog = {
-  info: (message) => info(message),
+  info: (message) => info(ownText(message).join("\n")),
+  echo: (source, text4) => info(echoText(source, text4).join("\n")),
   debug: (message) => debug(message),
   warning: (message, annotation) => warning(message, annotation ?? {}),
   error: (message, annotation) => error(message, annotation ?? {}),
@@ -20514,13 +21028,15 @@ var actionsLog = {
 };
 function consoleLog(write = (line) => process.stderr.write(line + "\n")) {
   const titled = (level, message, annotation) => `${level}: ${annotation?.title ? annotation.title + ": " : ""}${message}`;
+  const say = (lines2) => lines2.forEach((line) => write(line));
   return {
-    info: (message) => write(message),
+    info: (message) => say(ownText(message)),
+    echo: (source, text4) => say(echoText(source, text4)),
     debug: (message) => {
-      if (process.env.BOOT_IMAGE_VM_DEBUG) write(`debug: ${message}`);
+      if (process.env.BOOT_IMAGE_VM_DEBUG) say(ownText(`debug: ${message}`));
     },
-    warning: (message, annotation) => write(titled("warning", message, annotation)),
-    error: (message, annotation) => write(titled("error", message, annotation)),
+    warning: (message, annotation) => say(ownText(titled("warning", message, annotation))),
+    error: (message, annotation) => say(ownText(titled("error", message, annotation))),
     group: async (name, fn) => {
       write(`\u2500\u2500 ${name}`);
       return fn();
@@ -20529,59 +21045,137 @@ function consoleLog(write = (line) => process.stderr.write(line + "\n")) {
 }
 
 // src/process.ts
+import { spawn } from "node:child_process";
 import { readdirSync, readFileSync as readFileSync2 } from "node:fs";
-var LineSplitter = class {
-  constructor(onLine) {
-    this.onLine = onLine;
-  }
-  onLine;
-  pending = "";
-  push(chunk2) {
-    const parts = (this.pending + chunk2).split("\n");
-    this.pending = parts.pop() ?? "";
-    for (const part of parts) this.onLine(part.endsWith("\r") ? part.slice(0, -1) : part);
-  }
-  end() {
-    if (this.pending) this.onLine(this.pending);
-    this.pending = "";
-  }
-};
-async function run(command, args, options = {}) {
-  const stdout = [];
-  const stderr = [];
-  const outLines = new LineSplitter((line) => options.onStdoutLine?.(line));
-  const errLines = new LineSplitter((line) => options.onStderrLine?.(line));
+var liveGroups = /* @__PURE__ */ new Set();
+process.once("exit", () => {
+  for (const group2 of liveGroups) signalGroupOf(group2, "SIGKILL");
+});
+var GRACE_MS = 5e3;
+var CLOSE_WAIT_MS = 2e3;
+function run(command, args, options = {}) {
+  return start(command, args, options).done;
+}
+function start(command, args, options = {}) {
+  if (options.signal?.aborted) return notStarted({ aborted: true });
+  if (options.timeoutMs !== void 0 && options.timeoutMs <= 0)
+    return notStarted({ timedOut: true });
+  let child;
   try {
-    const exitCode = await exec(command, args, {
+    child = spawn(command, args, {
       cwd: options.cwd,
       env: stringEnv(options.env ?? process.env),
-      input: options.input === void 0 ? void 0 : Buffer.from(options.input),
-      silent: true,
-      ignoreReturnCode: true,
-      listeners: {
-        stdout: (data) => {
-          const text3 = data.toString();
-          stdout.push(text3);
-          outLines.push(text3);
-        },
-        stderr: (data) => {
-          const text3 = data.toString();
-          stderr.push(text3);
-          errLines.push(text3);
-        }
-      }
+      stdio: [options.stdin ?? (options.input === void 0 ? "ignore" : "pipe"), "pipe", "pipe"],
+      // Its own process group: ending it ends what it started, and nothing else.
+      detached: true
     });
-    outLines.end();
-    errLines.end();
-    return { exitCode, stdout: stdout.join(""), stderr: stderr.join("") };
   } catch (error2) {
-    return {
-      exitCode: null,
-      stdout: stdout.join(""),
-      stderr: stderr.join(""),
-      startError: errorMessage(error2)
-    };
+    return notStarted({ startError: errorMessage(error2) });
   }
+  return own(child, options);
+}
+function notStarted(how) {
+  const result2 = { exitCode: null, stdout: "", stderr: "", timedOut: false, aborted: false, ...how };
+  return {
+    stdin: null,
+    done: Promise.resolve(result2),
+    bytes: () => ({ stdout: 0, stderr: 0 }),
+    stop: () => void 0
+  };
+}
+function own(child, options) {
+  const out = follow(child.stdout, options.maxBytes, options.onStdoutLine);
+  const err = follow(child.stderr, options.maxBytes, options.onStderrLine);
+  child.stdin?.on("error", () => void 0);
+  if (options.input !== void 0) child.stdin?.end(options.input);
+  const ended2 = { timedOut: false, aborted: false };
+  let killTimer;
+  const signalGroup = (signal) => {
+    if (child.pid) signalGroupOf(child.pid, signal);
+  };
+  const stop = (signal) => {
+    if (signal) return signalGroup(signal);
+    signalGroup("SIGTERM");
+    killTimer ??= setTimeout(() => signalGroup("SIGKILL"), options.graceMs ?? GRACE_MS);
+  };
+  const running = () => child.exitCode === null && child.signalCode === null;
+  const onAbort = () => {
+    if (!running()) return;
+    ended2.aborted = true;
+    stop();
+  };
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  const timer = options.timeoutMs === void 0 ? void 0 : setTimeout(() => {
+    if (!running()) return;
+    ended2.timedOut = true;
+    stop();
+  }, options.timeoutMs);
+  const group2 = child.pid;
+  if (group2) liveGroups.add(group2);
+  const done = settle(child, [out, err], signalGroup).then((exit) => {
+    clearTimeout(timer);
+    clearTimeout(killTimer);
+    if (group2) liveGroups.delete(group2);
+    options.signal?.removeEventListener("abort", onAbort);
+    return result(exit, out, err, ended2);
+  });
+  const bytes2 = () => ({
+    stdout: out.tail.bytes,
+    stderr: err.tail.bytes
+  });
+  return { pid: child.pid, stdin: child.stdin, done, bytes: bytes2, stop };
+}
+function signalGroupOf(group2, signal) {
+  try {
+    process.kill(-group2, signal);
+  } catch {
+  }
+}
+function follow(stream, maxBytes, onLine) {
+  const tail = new OutputTail(maxBytes);
+  const lines2 = onLine ? new LineSplitter(onLine) : void 0;
+  const closed = new Promise((resolve8) => {
+    if (!stream) return resolve8();
+    stream.on("data", (chunk2) => {
+      tail.push(chunk2);
+      lines2?.push(chunk2);
+    });
+    stream.on("error", () => resolve8());
+    stream.on("close", () => resolve8());
+  });
+  return { tail, lines: lines2, closed };
+}
+function settle(child, streams, signalGroup) {
+  return new Promise((resolve8) => {
+    child.once("error", (error2) => resolve8({ code: null, signal: null, startError: error2.message }));
+    child.once("exit", (code2, signal) => {
+      signalGroup("SIGKILL");
+      const closed = Promise.all(streams.map((stream) => stream.closed));
+      const late = new Promise((r) => setTimeout(r, CLOSE_WAIT_MS).unref());
+      void Promise.race([closed, late]).then(() => {
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+        resolve8({ code: code2, signal });
+      });
+    });
+  });
+}
+function result(exit, out, err, ended2) {
+  out.lines?.end();
+  err.lines?.end();
+  const stdout = out.tail.read();
+  const stderr = err.tail.read();
+  const cut = stdout.cut || stderr.cut ? { stdout: stdout.cut, stderr: stderr.cut } : void 0;
+  return {
+    // Ended by its owner, it did not finish: whatever code it exited with says nothing.
+    exitCode: exit.startError || ended2.timedOut || ended2.aborted ? null : exit.code,
+    ...exit.signal ? { signal: exit.signal } : {},
+    stdout: stdout.text,
+    stderr: stderr.text,
+    ...exit.startError ? { startError: exit.startError } : {},
+    ...ended2,
+    ...cut ? { cut } : {}
+  };
 }
 function stringEnv(env) {
   const out = {};
@@ -20607,14 +21201,20 @@ function signalChildren(signal = "SIGTERM") {
       continue;
     }
     for (const pid of children.split(/\s+/).filter(Boolean).map(Number)) {
-      try {
-        process.kill(pid, signal);
-        pids.push(pid);
-      } catch {
-      }
+      if (signalProcess(pid, signal)) pids.push(pid);
     }
   }
   return pids;
+}
+function signalProcess(pid, signal) {
+  for (const target of [-pid, pid]) {
+    try {
+      process.kill(target, signal);
+      return true;
+    } catch {
+    }
+  }
+  return false;
 }
 
 // src/setup/setup.ts
@@ -20642,11 +21242,11 @@ function diskShortage(free, purpose) {
     byDevice.set(key, [...byDevice.get(key) ?? [], entry]);
   }
   const short = [];
-  for (const entries of byDevice.values()) {
-    const needed = entries.reduce((sum, entry) => sum + entry.neededBytes, 0);
-    const freeBytes = entries[0].freeBytes ?? 0;
+  for (const entries3 of byDevice.values()) {
+    const needed = entries3.reduce((sum, entry) => sum + entry.neededBytes, 0);
+    const freeBytes = entries3[0].freeBytes ?? 0;
     if (freeBytes >= needed) continue;
-    const where = entries.map((e) => `${e.label} (${e.checked})`).join(" and ");
+    const where = entries3.map((e) => `${e.label} (${e.checked})`).join(" and ");
     short.push(`${where}: ${gib(freeBytes)} free, ${gib(needed)} needed`);
   }
   if (!short.length) return void 0;
@@ -20706,8 +21306,8 @@ async function diskReport(env) {
 
 // src/setup/capabilities.ts
 var VERSION_LINE = /^(?:\S+\s+)?\((?<product>[^)]*)\)\s+(?<version>\d+(?:\.\d+){1,2}\S*)\s*$/;
-function parseNixVersion(text3) {
-  const lines2 = text3.replace(/\r/g, "").split("\n").map((line) => line.trim()).filter(Boolean);
+function parseNixVersion(text4) {
+  const lines2 = text4.replace(/\r/g, "").split("\n").map((line) => line.trim()).filter(Boolean);
   for (const line of lines2) {
     const match = VERSION_LINE.exec(line);
     if (!match?.groups) continue;
@@ -20795,7 +21395,7 @@ function versionMismatch(requested, found) {
 }
 
 // src/setup/install.ts
-import { createHash } from "node:crypto";
+import { createHash as createHash2 } from "node:crypto";
 import { existsSync as existsSync2 } from "node:fs";
 import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { userInfo } from "node:os";
@@ -20807,12 +21407,12 @@ var INSTALLER_SHA256 = {
 var INSTALLER_URL_ENV = "BOOT_IMAGE_VM_NIX_INSTALLER_URL";
 var DEFAULT_INSTALLER_BASE = "https://releases.nixos.org/nix";
 function resolveInstallerPin(requested) {
-  const text3 = requested.trim();
-  if (!text3) return { version: PINNED_NIX_VERSION, sha256: INSTALLER_SHA256[PINNED_NIX_VERSION] };
-  const match = /^(?<version>\d+\.\d+\.\d+)(?:@sha256:(?<sha256>[0-9a-fA-F]{64}))?$/.exec(text3);
+  const text4 = requested.trim();
+  if (!text4) return { version: PINNED_NIX_VERSION, sha256: INSTALLER_SHA256[PINNED_NIX_VERSION] };
+  const match = /^(?<version>\d+\.\d+\.\d+)(?:@sha256:(?<sha256>[0-9a-fA-F]{64}))?$/.exec(text4);
   if (!match?.groups) {
     throw new Error(
-      `nix-version '${text3}' is not a version like '2.35.2' or '2.35.2@sha256:<64 hex digits>'.`
+      `nix-version '${text4}' is not a version like '2.35.2' or '2.35.2@sha256:<64 hex digits>'.`
     );
   }
   const { version, sha256: sha2562 } = match.groups;
@@ -20836,7 +21436,7 @@ async function downloadVerified(url, expectedSha256, options = {}) {
   for (let attempt3 = 1; attempt3 <= attempts; attempt3++) {
     try {
       const body = await fetchOnce(url, options);
-      const actual = createHash("sha256").update(body).digest("hex");
+      const actual = createHash2("sha256").update(body).digest("hex");
       if (actual !== expectedSha256.toLowerCase()) {
         throw new FinalDownloadError(
           `Checksum mismatch for ${url}: expected sha256 ${expectedSha256.toLowerCase()}, got ${actual}. Refusing to run it.`
@@ -20876,8 +21476,8 @@ async function fetchOnce(url, options) {
   return Buffer.from(await response.arrayBuffer());
 }
 function delay(ms, signal) {
-  return new Promise((resolve7, reject) => {
-    const timer = setTimeout(resolve7, ms);
+  return new Promise((resolve8, reject) => {
+    const timer = setTimeout(resolve8, ms);
     signal?.addEventListener(
       "abort",
       () => {
@@ -20924,17 +21524,18 @@ async function installNix(options, ctx) {
   );
   const tail = [];
   const keep = (line) => {
-    ctx.log.info(line);
+    ctx.log.echo("installer", line);
     tail.push(line);
     if (tail.length > 20) tail.shift();
   };
-  const result = await run("sh", [scriptPath, ...flags], {
-    env: { ...ctx.env, USER: user || "root" },
+  const result2 = await run("sh", [scriptPath, ...flags], {
+    env: allowedEnv(ctx, { USER: user || "root" }),
+    signal: ctx.signal,
     onStdoutLine: keep,
     onStderrLine: keep
   });
-  if (result.exitCode !== 0) {
-    const why = result.startError ?? `exit code ${result.exitCode}`;
+  if (result2.exitCode !== 0) {
+    const why = result2.startError ?? `exit code ${result2.exitCode}`;
     throw new Error(
       `The Nix ${pin.version} installer failed (${why}). Its last lines:
 ${tail.join("\n")}`
@@ -21010,9 +21611,9 @@ async function writeDropIn(options) {
   );
   return { confPath, tokenPath, env, changes };
 }
-function parseConfigText(text3) {
+function parseConfigText(text4) {
   const settings2 = {};
-  for (const line of text3.split("\n")) {
+  for (const line of text4.split("\n")) {
     const match = /^([A-Za-z0-9-]+) = ?(.*)$/.exec(line.trimEnd());
     if (match) settings2[match[1]] = match[2];
   }
@@ -21040,22 +21641,22 @@ function redactConfig(config, secrets) {
   return JSON.parse(secrets.redact(JSON.stringify(copy)));
 }
 async function effectiveConfig(nixPath, configShow, env) {
-  const result = await run(nixPath, [...configShow, "--json"], { env });
-  if (result.exitCode !== 0) {
+  const result2 = await run(nixPath, [...configShow, "--json"], { env });
+  if (result2.exitCode !== 0) {
     return {
-      error: `nix ${configShow.join(" ")} --json: ${result.startError ?? result.stderr.trim()}`
+      error: `nix ${configShow.join(" ")} --json: ${result2.startError ?? result2.stderr.trim()}`
     };
   }
   let json;
   try {
-    json = JSON.parse(result.stdout);
+    json = JSON.parse(result2.stdout);
   } catch (error2) {
     return { error: `nix ${configShow.join(" ")} --json printed no JSON: ${errorMessage(error2)}` };
   }
   let features = experimentalFeatures(json);
   if (!features) {
-    const text3 = await run(nixPath, configShow, { env });
-    features = experimentalFeatures(json, parseConfigText(text3.stdout)["experimental-features"]);
+    const text4 = await run(nixPath, configShow, { env });
+    features = experimentalFeatures(json, parseConfigText(text4.stdout)["experimental-features"]);
     if (features)
       json["experimental-features"] = { ...json["experimental-features"], value: features };
   }
@@ -21117,9 +21718,9 @@ async function ensureKvmDevice(options, log) {
   }
   log.info(`${device} exists but is not read-write for this process: installing a udev rule.`);
   const changes = [];
-  const step = async (what, result) => {
-    if (result.exitCode === 0) return void 0;
-    const detail = (result.startError ?? result.stderr.trim()) || `exit code ${result.exitCode}`;
+  const step = async (what, result2) => {
+    if (result2.exitCode === 0) return void 0;
+    const detail = (result2.startError ?? result2.stderr.trim()) || `exit code ${result2.exitCode}`;
     return `${what} failed: ${detail.split("\n").slice(-3).join(" ")}`;
   };
   const sudo = (command, args, input) => options.isRoot ? run(command, args, { input }) : run(options.sudo ?? "sudo", ["-n", command, ...args], { input });
@@ -21199,7 +21800,7 @@ async function waitUntilUsable(options) {
   for (; ; ) {
     if (await options.usable(options.devicePath)) return true;
     if (Date.now() >= deadline) return false;
-    await new Promise((resolve7) => setTimeout(resolve7, 100));
+    await new Promise((resolve8) => setTimeout(resolve8, 100));
   }
 }
 
@@ -21304,8 +21905,8 @@ async function setupNix(options, ctx) {
     outcome = { ok: false, error: ctx.secrets.redact(errorMessage(error2)) };
   }
   const { changes, cleanupPaths, kvm } = progress;
-  const text3 = changes.length ? changes.map((c) => `- ${c}`).join("\n") : "(nothing changed)";
-  await writeFile4(join5(progress.dir, "changes.txt"), ctx.secrets.redact(text3) + "\n");
+  const text4 = changes.length ? changes.map((c) => `- ${c}`).join("\n") : "(nothing changed)";
+  await writeFile4(join5(progress.dir, "changes.txt"), ctx.secrets.redact(text4) + "\n");
   return { ...outcome, changes, cleanupPaths, kvm };
 }
 async function setUp(options, paths, progress, ctx) {
@@ -21375,7 +21976,7 @@ async function findOrInstall(options, paths, progress, ctx) {
   return { nixPath: installedPath, installed: true };
 }
 async function probeNix(nixPath, ctx) {
-  const probe = await run(nixPath, ["--version"], { env: ctx.env });
+  const probe = await run(nixPath, ["--version"], { env: allowedEnv(ctx), signal: ctx.signal });
   if (probe.exitCode !== 0) {
     return {
       error: `${nixPath} --version failed (${probe.startError ?? `exit code ${probe.exitCode}`}): ${probe.stderr.trim()}`
@@ -21395,10 +21996,11 @@ async function configure(options, nixPath, capabilities, checked2, progress, ctx
       env: ctx.env,
       secrets: ctx.secrets
     });
-    const read = await effectiveConfig(nixPath, capabilities.configShow, {
-      ...ctx.env,
-      ...written.env
-    });
+    const read = await effectiveConfig(
+      nixPath,
+      capabilities.configShow,
+      allowedEnv(ctx, written.env)
+    );
     return { dropIn: written, config: read };
   };
   let { dropIn, config } = await configureWith(false);
@@ -21486,53 +22088,186 @@ function withNixStepEnv(env, step) {
 }
 
 // src/setup/judge.ts
-function judgeSetup(result) {
+function judgeSetup(result2) {
   return {
-    status: result.ok ? "passed" : "failed",
-    detail: result.ok ? `${result.nix?.variant} ${result.nix?.version} (${result.nix?.storeMode}); KVM device: ${result.kvm.action}` : result.error ?? "failed"
+    status: result2.ok ? "passed" : "failed",
+    detail: result2.ok ? `${result2.nix?.variant} ${result2.nix?.version} (${result2.nix?.storeMode}); KVM device: ${result2.kvm.action}` : result2.error ?? "failed"
   };
 }
 
 // src/report/report-file.ts
-import { mkdirSync as mkdirSync2, renameSync, writeFileSync as writeFileSync2 } from "node:fs";
+import { mkdirSync as mkdirSync2, renameSync as renameSync2, writeFileSync as writeFileSync3 } from "node:fs";
+import { join as join9 } from "node:path";
+
+// src/report/annotations.ts
+import { readFileSync as readFileSync4 } from "node:fs";
 import { join as join7 } from "node:path";
+var MAX_PROBE_ERRORS = 5;
+var MAX_MESSAGE = 4e3;
+var clip = (text4) => text4.length > MAX_MESSAGE ? text4.slice(0, MAX_MESSAGE - 1) + "\u2026" : text4;
+function probeOutputReader(reportDir) {
+  return (file) => {
+    try {
+      return readFileSync4(join7(reportDir, file), "utf8");
+    } catch {
+      return void 0;
+    }
+  };
+}
+function annotateBuilds(report, log) {
+  for (const build of report.builds) {
+    if (build.status === "eval-failed") {
+      log.error(clip(build.error ?? "Nix could not evaluate the image."), {
+        title: `Evaluation failed (${build.context})`
+      });
+    } else if (build.status === "build-failed" && build.failures.length === 0) {
+      log.error(clip(build.error ?? "nix build failed; see build/build.log in the artifact."), {
+        title: `Build failed (${build.context})`
+      });
+    }
+  }
+}
+function annotateBoot(report, log) {
+  const boot = report.vm?.boot;
+  if (boot?.status !== "failed") return;
+  const parts = [boot.error ?? "The image did not boot to a working SSH server."];
+  const quoted = boot.consoleFailure?.excerpt ?? boot.panic;
+  if (quoted) parts.push(`Console:
+${quoted}`);
+  parts.push("See vm/serial.log and vm/*.png in the artifact.");
+  log.error(clip(parts.join("\n")), { title: "Boot failed" });
+}
+function failedRequired(probe) {
+  return probe.required && (probe.exitCode !== 0 || probe.timedOut || probe.missing);
+}
+function describeProbe(probe) {
+  if (probe.timedOut) return `timed out after ${Math.round(probe.durationMs / 1e3)} s`;
+  if (probe.missing) return "its command was not found on the guest";
+  if (probe.exitCode === null) return `ended by ${probe.signal ?? "a signal"}`;
+  return `exited with code ${probe.exitCode}`;
+}
+function annotateProbes(report, log) {
+  const failed2 = (report.vm?.probes ?? []).filter(failedRequired);
+  for (const probe of failed2.slice(0, MAX_PROBE_ERRORS)) {
+    log.error(clip(`\`${probe.command}\` ${describeProbe(probe)}. Output: ${probe.file}.`), {
+      title: `Probe ${probe.name} failed`
+    });
+  }
+  const rest = failed2.slice(MAX_PROBE_ERRORS);
+  if (rest.length) {
+    log.error(clip(`Also failed: ${rest.map((p) => p.name).join(", ")}. See probes/.`), {
+      title: `${rest.length} more required probes failed`
+    });
+  }
+}
+function annotateTest(report, log) {
+  const test = report.vm?.test;
+  if (!test || test.exitCode === 0 && !test.timedOut) return;
+  const what = test.timedOut ? "timed out" : `exited with code ${test.exitCode ?? "none"}`;
+  log.error(`The test command ${what}. Output: ${test.file}.`, { title: "Test failed" });
+}
+function failedUnits(output) {
+  const unit = /^\s*(?:[●*]\s*)?(\S+\.(?:service|socket|mount|automount|target|timer|path|device|swap|scope|slice))\s/;
+  return output.split("\n").map((line) => unit.exec(line)?.[1]).filter((name) => Boolean(name));
+}
+function probeStdout(text4) {
+  const start2 = text4.indexOf("--- stdout ---\n");
+  if (start2 < 0) return text4;
+  const body = text4.slice(start2 + "--- stdout ---\n".length);
+  const end = body.lastIndexOf("--- stderr ---");
+  return end < 0 ? body : body.slice(0, end);
+}
+function annotateGuestHealth(report, log, read) {
+  const probes = report.vm?.probes ?? [];
+  const stdout = (file) => {
+    const text4 = read?.(file);
+    return text4 === void 0 ? void 0 : probeStdout(text4);
+  };
+  const state = probes.find((p) => p.name === "system-state");
+  if (state && !failedRequired(state)) {
+    const output = stdout(state.file)?.trim();
+    const last = output?.split("\n").pop()?.trim();
+    if (last !== void 0 && last !== "running") {
+      log.warning(`systemctl is-system-running says '${last}', not 'running'.`, {
+        title: "Guest degraded"
+      });
+    } else if (last === void 0 && state.exitCode !== 0) {
+      log.warning(`The system-state probe ${describeProbe(state)}: the guest is not 'running'.`, {
+        title: "Guest degraded"
+      });
+    }
+  }
+  const units = probes.find((p) => p.name === "failed-units");
+  const names = units ? failedUnits(stdout(units.file) ?? "") : [];
+  if (names.length) {
+    const shown = names.slice(0, 20).join(", ") + (names.length > 20 ? ", \u2026" : "");
+    log.warning(`Failed units on the guest: ${shown}. See ${units?.file}.`, {
+      title: `${names.length} failed unit${names.length === 1 ? "" : "s"}`
+    });
+  }
+}
+function annotateUpload(report, log) {
+  const upload = report.upload;
+  if (!upload) return;
+  if (upload.status === "failed") {
+    log.warning(clip(`The report was not uploaded: ${upload.detail}`), { title: "Upload failed" });
+  }
+  if (upload.withheld.length) {
+    log.warning(
+      clip(`Withheld from the artifact because they held a secret: ${upload.withheld.join(", ")}`),
+      { title: "Files withheld" }
+    );
+  }
+}
+function annotate(report, log, read) {
+  annotateBuilds(report, log);
+  annotateBoot(report, log);
+  annotateProbes(report, log);
+  annotateTest(report, log);
+  annotateGuestHealth(report, log, read);
+  annotateUpload(report, log);
+}
+
+// src/report/junit.ts
+import { renameSync, writeFileSync as writeFileSync2 } from "node:fs";
+import { join as join8 } from "node:path";
 
 // src/report/markdown.ts
-function byteLength(text3) {
-  return Buffer.byteLength(text3, "utf8");
+function byteLength(text4) {
+  return Buffer.byteLength(text4, "utf8");
 }
 var ANSI = /\u001b(?:\[[0-?]*[ -/]*[@-~]|\][^\u0007\u001b]*(?:\u0007|\u001b\\)|[@-Z\\-_])/g;
-var CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
-function stripControl(text3) {
-  return text3.replace(ANSI, "").replace(CONTROL, "");
+var CONTROL2 = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
+function stripControl(text4) {
+  return text4.replace(ANSI, "").replace(CONTROL2, "");
 }
-function escapeHtml(text3) {
-  return text3.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+function escapeHtml(text4) {
+  return text4.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
-function escapeCell(text3, maxChars = 300) {
-  const flat = stripControl(text3).replace(/\s*[\r\n]+\s*/g, " ");
+function escapeCell(text4, maxChars = 300) {
+  const flat = stripControl(text4).replace(/\s*[\r\n]+\s*/g, " ");
   const short = flat.length > maxChars ? flat.slice(0, maxChars - 1) + "\u2026" : flat;
   return escapeHtml(short).replace(/[\\`*_[\]~|#!]/g, (character) => "\\" + character);
 }
-function codeCell(text3, maxChars = 300) {
-  const flat = stripControl(text3).replace(/\s*[\r\n]+\s*/g, " ");
+function codeCell(text4, maxChars = 300) {
+  const flat = stripControl(text4).replace(/\s*[\r\n]+\s*/g, " ");
   if (!flat) return "";
   if (/[`<>]/.test(flat) || flat.length > maxChars) return escapeCell(flat, maxChars);
   return "`" + flat.replace(/\|/g, "\\|") + "`";
 }
-function headBytes(text3, maxBytes) {
-  const bytes2 = Buffer.from(text3, "utf8");
-  if (bytes2.length <= maxBytes) return text3;
+function headBytes(text4, maxBytes) {
+  const bytes2 = Buffer.from(text4, "utf8");
+  if (bytes2.length <= maxBytes) return text4;
   let end = Math.max(0, maxBytes);
   while (end > 0 && (bytes2[end] & 192) === 128) end--;
   return bytes2.subarray(0, end).toString("utf8");
 }
-function tailBytes(text3, maxBytes) {
-  const bytes2 = Buffer.from(text3, "utf8");
-  if (bytes2.length <= maxBytes) return text3;
-  let start = bytes2.length - Math.max(0, maxBytes);
-  while (start < bytes2.length && (bytes2[start] & 192) === 128) start++;
-  return bytes2.subarray(start).toString("utf8");
+function tailBytes(text4, maxBytes) {
+  const bytes2 = Buffer.from(text4, "utf8");
+  if (bytes2.length <= maxBytes) return text4;
+  let start2 = bytes2.length - Math.max(0, maxBytes);
+  while (start2 < bytes2.length && (bytes2[start2] & 192) === 128) start2++;
+  return bytes2.subarray(start2).toString("utf8");
 }
 function clipTail(lines2, limits) {
   const maxLineChars = limits.maxLineChars ?? 2e3;
@@ -21560,11 +22295,11 @@ function clipTail(lines2, limits) {
   if (longLines > 0) parts.push(`the start of ${longLines} long line${longLines === 1 ? "" : "s"}`);
   return { text: kept.join("\n"), cut: parts.join(" and ") };
 }
-function fence(text3, info2 = "text") {
-  const longest = Math.max(0, ...(text3.match(/`+/g) ?? []).map((run2) => run2.length));
+function fence(text4, info2 = "text") {
+  const longest = Math.max(0, ...(text4.match(/`+/g) ?? []).map((run2) => run2.length));
   const marks = "`".repeat(Math.max(3, longest + 1));
   return `${marks}${info2}
-${text3}
+${text4}
 ${marks}`;
 }
 function details(summary2, body, open = false) {
@@ -21580,10 +22315,10 @@ function table(header, rows) {
 }
 function formatDuration(ms) {
   if (ms === void 0 || !Number.isFinite(ms) || ms < 0) return "";
-  const seconds = ms / 1e3;
-  if (seconds < 60) return `${seconds.toFixed(1)} s`;
-  const minutes = Math.floor(seconds / 60);
-  return `${minutes} min ${Math.round(seconds - minutes * 60)} s`;
+  const seconds3 = ms / 1e3;
+  if (seconds3 < 60) return `${seconds3.toFixed(1)} s`;
+  const minutes = Math.floor(seconds3 / 60);
+  return `${minutes} min ${Math.round(seconds3 - minutes * 60)} s`;
 }
 
 // src/report/build-places-section.ts
@@ -21690,8 +22425,8 @@ var more = (left, what, where) => left > 0 ? `
 
 _\u2026 and ${plural3(left, what)} more (see ${where} in the artifact)._` : "";
 var codeList = (items, limit, what, where) => items.slice(0, limit).map((item) => codeCell(item)).join(", ") + more(items.length - Math.min(items.length, limit), what, where);
-function errorBlock(text3, where = "report.json") {
-  const clipped = clipTail(text3.split("\n"), {
+function errorBlock(text4, where = "report.json") {
+  const clipped = clipTail(text4.split("\n"), {
     maxLines: LIMITS.errorLines,
     maxBytes: LIMITS.errorBytes
   });
@@ -21743,8 +22478,8 @@ function buildSection(build, titled, openFirst = true) {
   if (build.error) lines2.push(errorBlock(build.error, "build/build.log"));
   const failures = build.failures;
   if (failures.length) {
-    const own = failures.length === 1 ? "its own builder" : "their own builders";
-    lines2.push(`${plural3(failures.length, "derivation")} failed in ${own}:`);
+    const own2 = failures.length === 1 ? "its own builder" : "their own builders";
+    lines2.push(`${plural3(failures.length, "derivation")} failed in ${own2}:`);
     failures.slice(0, LIMITS.derivationsWithLog).forEach((failure, index) => lines2.push(derivationBlock(failure, openFirst && index === 0)));
     const rest = failures.slice(LIMITS.derivationsWithLog);
     if (rest.length) {
@@ -21791,12 +22526,17 @@ function envDiffSection(diff, heading = "### Environment diff") {
   lines2.push("_The whole comparison: `env/diff.md` (and `env/diff.json`) in the artifact._");
   return lines2.join("\n\n");
 }
+function guestFact(guest) {
+  const emulated = guest.emulated ? `; emulated on ${guest.host ? `an ${guest.host}` : "this"} host: expect ~10\xD7 slower` : "";
+  return `- Guest: **${guest.arch}** (${escapeCell(guest.evidence)})${emulated}`;
+}
 function bootSection(report) {
   const boot = report.vm?.boot;
   if (!boot) return "";
   const lines2 = ["### Boot"];
   const facts = [`- Status: **${boot.status}**`];
   if (boot.accel) facts.push(`- Accelerator: **${boot.accel}**`);
+  if (boot.guest) facts.push(guestFact(boot.guest));
   if (boot.kvmCheck) {
     const verdict = boot.kvmCheck.runsGuest ? "KVM runs a guest" : "KVM cannot run a guest";
     const reason = boot.kvmCheck.reason ? `: ${escapeCell(boot.kvmCheck.reason)}` : "";
@@ -21808,10 +22548,11 @@ function bootSection(report) {
     facts.push(`- Host key printed on the console: ${codeCell(boot.consoleHostKeyFingerprint)}`);
   lines2.push(facts.join("\n"));
   if (boot.error) lines2.push(`**Error:** ${escapeCell(boot.error, 1e3)}`);
-  if (boot.panic) lines2.push("The console said, before the boot ended:\n\n" + fence(boot.panic));
+  const quoted = boot.consoleFailure?.excerpt ?? boot.panic;
+  if (quoted) lines2.push("The console said, before the boot ended:\n\n" + fence(quoted));
   if (boot.timeline.length) {
     const rows = boot.timeline.map((m) => [
-      m.name,
+      m.label ? `${m.name} (${escapeCell(m.label, 40)})` : m.name,
       m.seconds.toFixed(1),
       m.line ? codeCell(m.line, 160) : ""
     ]);
@@ -21850,10 +22591,10 @@ function probesSection(probes) {
     codeCell(p.file)
   ]);
   const failed2 = probes.filter((p) => p.required && probeFailed(p)).length;
-  const head = `### Probes
+  const head2 = `### Probes
 
 ${probes.length - failed2} of ${probes.length} passed or optional; ${failed2} required failed.`;
-  return head + "\n\n" + table(["Probe", "Required", "Exit code", "Duration", "Output"], rows) + more(probes.length - shown.length, "probe", "probes/");
+  return head2 + "\n\n" + table(["Probe", "Required", "Exit code", "Duration", "Output"], rows) + more(probes.length - shown.length, "probe", "probes/");
 }
 function testSection(report) {
   const test = report.vm?.test;
@@ -21877,6 +22618,116 @@ function uploadSection(report) {
     );
   }
   return lines2.join("\n\n");
+}
+
+// src/report/junit.ts
+var JUNIT_FILE = "junit.xml";
+var JUNIT_LIMITS = { message: 1e3, body: 16 * 1024, outputTail: 8 * 1024 };
+var NOT_XML = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
+function xmlText(text4, maxChars) {
+  const clean = stripControl(text4).replace(NOT_XML, "");
+  const short = clean.length > maxChars ? clean.slice(0, maxChars - 1) + "\u2026" : clean;
+  return short.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&apos;").replace(/\r/g, "&#13;");
+}
+var seconds = (ms) => ms !== void 0 && Number.isFinite(ms) && ms > 0 ? Math.round(ms) / 1e3 : 0;
+function stageLogs(name, report) {
+  if (name === "build") {
+    const failed2 = report.builds.flatMap((b) => b.failures.map((f) => f.log));
+    return failed2.length ? failed2 : ["build/build.log"];
+  }
+  const where = {
+    setup: ["setup/"],
+    "env-diff": ["env/diff.md"],
+    boot: ["vm/serial.log", "vm/qemu.log"],
+    probes: ["probes/"],
+    test: ["test/output.log"]
+  };
+  return where[name] ?? ["report.json"];
+}
+function stageCase(name, record, report) {
+  const base = { classname: "boot-image-vm.stage", name, seconds: seconds(record.durationMs) };
+  if (record.status === "skipped") return { ...base, skipped: record.detail };
+  if (record.status !== "failed") return base;
+  const logs = stageLogs(name, report);
+  return {
+    ...base,
+    failure: {
+      type: report.decidedBy === name ? report.result : "failed",
+      message: record.detail,
+      body: `${record.detail}
+
+Logs in the report (artifact): ${logs.join(", ")}`
+    }
+  };
+}
+function outputCase(classname, name, result2, counts, read) {
+  const base = { classname, name, seconds: seconds(result2.durationMs) };
+  const passed = result2.exitCode === 0 && !result2.timedOut && !result2.missing;
+  if (passed) return base;
+  const what = result2.timedOut ? "timed out" : result2.missing ? "command not found on the guest" : `exit code ${result2.exitCode ?? "none (killed by a signal)"}`;
+  if (!counts) return { ...base, skipped: `optional: ${what}` };
+  const output = read(result2.file);
+  const tail = output === void 0 ? "" : `
+
+${tailBytes(output, JUNIT_LIMITS.outputTail)}`;
+  return {
+    ...base,
+    failure: {
+      type: what.startsWith("exit code") ? "exit-code" : what.split(" ")[0],
+      message: `${name}: ${what}`,
+      body: `${name}: ${what}. Output in the report (artifact): ${result2.file}${tail}`
+    }
+  };
+}
+function casesOf(report, read) {
+  const cases = STAGES.flatMap((name) => {
+    const record = report.stages[name];
+    return record ? [stageCase(name, record, report)] : [];
+  });
+  for (const probe of report.vm?.probes ?? []) {
+    cases.push(outputCase("boot-image-vm.probe", probe.name, probe, probe.required, read));
+  }
+  const test = report.vm?.test;
+  if (test) cases.push(outputCase("boot-image-vm.test", "test command", test, true, read));
+  return cases;
+}
+function caseXml(c) {
+  const open = `    <testcase classname="${c.classname}" name="${xmlText(c.name, 200)}" time="${c.seconds}"`;
+  if (c.failure) {
+    const { type, message, body } = c.failure;
+    return `${open}>
+      <failure type="${xmlText(type, 100)}" message="${xmlText(message, JUNIT_LIMITS.message)}">${xmlText(body, JUNIT_LIMITS.body)}</failure>
+    </testcase>`;
+  }
+  if (c.skipped !== void 0)
+    return `${open}>
+      <skipped message="${xmlText(c.skipped, JUNIT_LIMITS.message)}"/>
+    </testcase>`;
+  return `${open}/>`;
+}
+function junitXml(report, read, suiteName = "boot-image-vm") {
+  const cases = casesOf(report, read);
+  const failures = cases.filter((c) => c.failure).length;
+  const skipped = cases.filter((c) => c.skipped !== void 0).length;
+  const total = Math.round(cases.reduce((sum, c) => sum + c.seconds, 0) * 1e3) / 1e3;
+  const counts = `tests="${cases.length}" failures="${failures}" errors="0" skipped="${skipped}" time="${total}"`;
+  const stamp = xmlText(report.startedAt || "", 40);
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites name="boot-image-vm" ${counts}>`,
+    `  <testsuite name="${xmlText(suiteName, 300)}" ${counts} timestamp="${stamp}">`,
+    ...cases.map(caseXml),
+    "  </testsuite>",
+    "</testsuites>",
+    ""
+  ].join("\n");
+}
+function writeJunitFile(reportDir, report, read) {
+  const path = join8(reportDir, JUNIT_FILE);
+  const temporary = `${path}.${process.pid}.tmp`;
+  writeFileSync2(temporary, junitXml(report, read), { mode: 420 });
+  renameSync(temporary, path);
+  return path;
 }
 
 // src/report/report-file.ts
@@ -21905,27 +22756,25 @@ function rank(order, key) {
 function ordered(value, order = []) {
   if (Array.isArray(value)) return value.map((item) => ordered(item));
   if (value === null || typeof value !== "object") return value;
-  const entries = Object.entries(value).filter(([, v]) => v !== void 0).sort(([a], [b]) => rank(order, a) - rank(order, b) || (a < b ? -1 : a > b ? 1 : 0));
+  const entries3 = Object.entries(value).filter(([, v]) => v !== void 0).sort(([a], [b]) => rank(order, a) - rank(order, b) || (a < b ? -1 : a > b ? 1 : 0));
   const out = {};
-  for (const [key, v] of entries) out[key] = ordered(v, key === "stages" ? STAGES : []);
+  for (const [key, v] of entries3) out[key] = ordered(v, key === "stages" ? STAGES : []);
   return out;
 }
 function reportJson(report) {
   return JSON.stringify(ordered(report, REPORT_KEYS), null, 2) + "\n";
 }
-function writeAtomically(path, text3) {
+function writeAtomically(path, text4) {
   const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync2(temporary, text3, { mode: 420 });
-  renameSync(temporary, path);
+  writeFileSync3(temporary, text4, { mode: 420 });
+  renameSync2(temporary, path);
 }
 function writeReportFiles(reportDir, report, summary2) {
   mkdirSync2(reportDir, { recursive: true });
-  writeAtomically(join7(reportDir, "report.json"), reportJson(report));
-  writeAtomically(join7(reportDir, "summary.md"), summary2.endsWith("\n") ? summary2 : summary2 + "\n");
+  writeAtomically(join9(reportDir, "report.json"), reportJson(report));
+  writeAtomically(join9(reportDir, "summary.md"), summary2.endsWith("\n") ? summary2 : summary2 + "\n");
+  writeJunitFile(reportDir, report, probeOutputReader(reportDir));
 }
-
-// src/report/baseline.ts
-import { createHash as createHash2 } from "node:crypto";
 
 // src/report/boot-history.ts
 var HISTORY_RUNS = 8;
@@ -21954,9 +22803,9 @@ function phasesOf(milestones, bootSeconds) {
     at: name === "firmware" ? 0 : milestones[name]
   })).filter((s2) => s2.at !== void 0 && s2.at <= bootSeconds).sort((a, b) => a.at - b.at);
   const phases = {};
-  starts.forEach((start, i) => {
+  starts.forEach((start2, i) => {
     const end = i + 1 < starts.length ? starts[i + 1].at : bootSeconds;
-    phases[start.name] = round(end - start.at);
+    phases[start2.name] = round(end - start2.at);
   });
   return phases;
 }
@@ -21971,738 +22820,6 @@ function spread(values) {
   return 1.4826 * median(values.map((v) => Math.abs(v - m)));
 }
 
-// src/report/probe-normalise.ts
-var MASKS = [
-  // Host keys and fingerprints (a fresh host key each boot).
-  [/\bSHA256:[A-Za-z0-9+/]{43}=?/g, "<fingerprint>"],
-  [/\b(ssh-(?:ed25519|rsa|dss)|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/]{40,}={0,2}/g, "$1 <key>"],
-  // MAC addresses (before the times of day, which look like their first three groups).
-  [/\b[0-9a-f]{2}(?::[0-9a-f]{2}){5}\b/gi, "<mac>"],
-  // Timestamps: ISO 8601, syslog-style, times of day, kernel and journal monotonic stamps.
-  [/\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?/g, "<time>"],
-  [
-    /\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun),? (?:\d{1,2} )?(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b[^\n]*?\d{2}:\d{2}:\d{2}(?: \w{1,5})?(?: \d{4})?/g,
-    "<time>"
-  ],
-  [
-    /\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) {1,2}\d{1,2} \d{2}:\d{2}:\d{2}/g,
-    "<time>"
-  ],
-  [/\b\d{2}:\d{2}:\d{2}(?:\.\d+)?\b/g, "<time>"],
-  // `uptime`: how long the guest has been up, and its load.
-  [/\bup +(?:\d+ days?, +)?(?:\d+:\d{2}|\d+ min)\b/g, "up <uptime>"],
-  [/\bload average: [\d.]+, [\d.]+, [\d.]+/g, "load average: <load>"],
-  [/\[ *\d+\.\d+\]/g, "[<t>]"],
-  // Durations and lifetimes (systemd's "in 1.234s", ip's "valid_lft 86399sec", "up 5 min").
-  [/\b\d+(?:\.\d+)?(?:ms|us|µs|sec|min|s)\b/g, "<duration>"],
-  // Identifiers that change per boot: UUIDs, boot and machine ids.
-  [/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, "<uuid>"],
-  [/\b[0-9a-f]{32}\b/g, "<id>"],
-  // Addresses: IPv4 (with an optional prefix), IPv6 (two groups or more, or with ::).
-  [/\b\d{1,3}(?:\.\d{1,3}){3}(?:\/\d{1,2})?\b/g, "<ipv4>"],
-  [
-    /(?<![\w:])(?:(?:[0-9a-f]{1,4}:){2,7}[0-9a-f]{1,4}|(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4})*)?::(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4})*)?)(?:\/\d{1,3})?(?![\w:])/gi,
-    "<ipv6>"
-  ],
-  // Ephemeral ports after an address (54321), and pids in their usual spellings.
-  [/(<ipv[46]>|\*|\]):(?:3[2-9]\d{3}|[4-6]\d{4})\b/g, "$1:<port>"],
-  [/\bpid[=: ]+\d+/gi, "pid=<pid>"],
-  // `ss -p`: a socket's file descriptor number depends on what the process opened first.
-  [/(\bpid=<pid>,fd=)\d+/g, "$1<fd>"],
-  [/\b([A-Za-z][\w.@-]*)\[\d+\]/g, "$1[<pid>]"],
-  // Duplicate address detection states of a fresh IPv6 address.
-  [/ (?:tentative|optimistic)\b/g, ""],
-  // `ip -json address`: what is left of a DHCP lease or a router advertisement (not "forever").
-  [/("(?:valid|preferred)_life_time"):(?!4294967295\b)\d+/g, "$1:<lifetime>"],
-  // Traffic counters: `ip -json -s` statistics, ifconfig's "RX packets 12 bytes 3456 (3.3 KiB)".
-  [
-    /("(?:bytes|packets|errors|dropped|missed|multicast|over_errors|carrier_errors|collisions)"):\d+/g,
-    "$1:<count>"
-  ],
-  [/\b([RT]X packets)[: ]\d+( +bytes)[: ]\d+(?: \([^)]*\))?/g, "$1 <count>$2 <count>"]
-];
-function normaliseProbeOutput(text3) {
-  let out = settleLinkStates(text3.replace(/\r\n?/g, "\n"));
-  for (const [pattern, replacement] of MASKS) out = out.replace(pattern, replacement);
-  out = out.replace(/\{"family":"inet6"[^{}]*"dynamic":true[^{}]*\},?/g, "").replace(/,\]/g, "]");
-  const lines2 = maskCounterRows(out.split("\n").map((line) => line.replace(/[ \t]+$/, "")));
-  const kept = lines2.filter(
-    (line, i) => !/^\s*inet6 <ipv6> .*\bdynamic\b/.test(line) && !(/^\s*valid_lft /.test(line) && /^\s*inet6 <ipv6> .*\bdynamic\b/.test(lines2[i - 1] ?? ""))
-  );
-  const settled = isLog(kept) ? settleLog(kept) : sortSocketTable(kept);
-  return settled.join("\n").replace(/\n+$/, "\n");
-}
-function maskCounterRows(lines2) {
-  return lines2.map(
-    (line, i) => /^\s*[RT]X:\s+bytes\b/.test(lines2[i - 1] ?? "") ? line.replace(/\d+/g, "<count>") : line
-  );
-}
-function sortSocketTable(lines2) {
-  const header = lines2.findIndex(
-    (line) => /^(?:Netid +)?State +Recv-Q +Send-Q +Local Address/.test(line)
-  );
-  if (header < 0) return lines2;
-  let end = header + 1;
-  while (end < lines2.length && lines2[end].trim()) end++;
-  const rows = lines2.slice(header + 1, end).map((row2) => row2.replace(/\s+/g, " ")).map(
-    (row2) => row2.replace(
-      /^((?:\w+ )?)(\S+) \d+ (\d+) /,
-      (_all, netid, state, sendQ) => `${netid}${state} <q> ${state === "LISTEN" ? sendQ : "<q>"} `
-    )
-  ).sort();
-  return [
-    ...lines2.slice(0, header),
-    lines2[header].replace(/\s+/g, " "),
-    ...rows,
-    ...lines2.slice(end)
-  ];
-}
-function isLog(lines2) {
-  const filled = lines2.filter((line) => line.trim());
-  const stamped = filled.filter((line) => /^(?:\[<t>\]|<time>) /.test(line));
-  return filled.length >= 5 && stamped.length * 2 >= filled.length;
-}
-var TIMING_LINES = [
-  /\bkernel: tsc: /,
-  /\bkernel: calibrate_delay_direct\(\) failed/,
-  /\bkernel: hrtimer: interrupt took /,
-  /\bkernel: clocksource: .*(?:watchdog|unstable|skew)/i,
-  /\bkernel: IPv6: ADDRCONF\(NETDEV_CHANGE\): \S+ link becomes ready/,
-  // The IO-APIC timer check and APIC calibration, which a loaded TCG host fails now and then.
-  /\bkernel: \.+ ?(?:\(found apic|works\.|failed\.|trying to set up timer|MP-BIOS bug)/,
-  /\bkernel: APIC (?:calibration not consistent|delta adjusted)/,
-  /\bsshd\[<pid>\]: (?:Accepted |Disconnected from |Received disconnect from |Connection (?:closed|reset) by |drop connection |error: beginning MaxStartups|exited MaxStartups|fatal: ssh_packet_send_debug|error: kex_exchange_identification|banner exchange|Timeout before authentication|pam_unix\(sshd:session\)|pam_env\(sshd:session\))/
-];
-function settleLog(lines2) {
-  const out = [];
-  let entries = [];
-  let dropping = false;
-  const flush = () => {
-    out.push(...[...new Set(entries)].sort());
-    entries = [];
-  };
-  for (const line of lines2) {
-    if (!line.trim()) continue;
-    if (/^--- \w+ ---$/.test(line)) {
-      flush();
-      out.push(line);
-      continue;
-    }
-    if (/^\s/.test(line)) {
-      if (!dropping && entries.length) entries[entries.length - 1] += `
-${line}`;
-      continue;
-    }
-    const masked = line.replace(/(?<![\w<])\d+(?:\.\d+)?(?![\w>])/g, "<n>");
-    dropping = TIMING_LINES.some((pattern) => pattern.test(masked));
-    if (!dropping) entries.push(masked);
-  }
-  flush();
-  return out;
-}
-function settleLinkStates(text3) {
-  const settling = (flags) => /\bNO-CARRIER\b/.test(flags) && /\bLOWER_UP\b/.test(flags);
-  const plain = text3.replace(
-    /^(\d+: \S+ <)([^>\n]*)(>[^\n]*)$/gm,
-    (line, head, flags, rest) => settling(flags) ? `${head}${flags.replace(/NO-CARRIER,?/, "").replace(/,$/, "")}${rest.replace(/ state DOWN\b/, " state UP")}` : line
-  );
-  return plain.replace(
-    /("flags":\[)([^\]]*)(\][^{}[\]]*?"operstate":")(\w+)"/g,
-    (whole, head, flags, middle, state) => settling(flags) ? `${head}${flags.replace(/"NO-CARRIER",?/, "").replace(/,$/, "")}${middle}${state === "DOWN" ? "UP" : state}"` : whole
-  );
-}
-
-// src/report/baseline.ts
-var BASELINE_SCHEMA_VERSION = 2;
-var BASELINE_OUTPUT_MAX_CHARS = 8 * 1024;
-function probeOutputBody(text3) {
-  const start = text3.indexOf("--- stdout ---");
-  return start >= 0 ? text3.slice(start) : text3;
-}
-function digest(text3) {
-  return createHash2("sha256").update(text3).digest("hex").slice(0, 16);
-}
-function parseFailedUnits(text3) {
-  const units = /* @__PURE__ */ new Set();
-  for (const line of text3.split("\n")) {
-    const match = /^\s*(?:[●*×x]\s+)?(\S+\.(?:service|socket|mount|automount|swap|target|timer|path|device|scope|slice))\s+\S+\s+failed\b/.exec(
-      line
-    );
-    if (match) units.add(match[1]);
-  }
-  return [...units].sort();
-}
-function parseSystemState(text3) {
-  const lines2 = stdoutOf(text3).split("\n").map((line) => line.trim()).filter(Boolean);
-  const last = lines2.at(-1);
-  return last && /^[a-z-]+$/.test(last) ? last : void 0;
-}
-function stdoutOf(text3) {
-  return /--- stdout ---\n([\s\S]*?)(?:\n--- stderr ---|$)/.exec(text3)?.[1] ?? text3;
-}
-function baselineFrom(report, readProbeOutput, facts = {}) {
-  const build = report.builds.find((b) => b.status === "passed" && b.outPath) ?? report.builds.find((b) => b.drvPath) ?? report.builds[0];
-  const image = {
-    flake: facts.flake,
-    attribute: facts.attribute,
-    drvPath: build?.drvPath,
-    outPath: build?.outPath,
-    isoPath: build?.isoPath,
-    isoBytes: facts.isoBytes,
-    closureBytes: facts.closureBytes
-  };
-  const vm = report.vm;
-  const boot = vm?.boot;
-  const baseline = {
-    schemaVersion: BASELINE_SCHEMA_VERSION,
-    createdAt: report.finishedAt || report.startedAt,
-    run: facts.run,
-    result: report.result,
-    image,
-    nix: report.setup?.nix ? { version: report.setup.nix.version, variant: report.setup.nix.variant } : void 0,
-    accel: boot?.accel,
-    firmware: facts.firmware,
-    bootSeconds: boot?.status === "passed" ? boot.bootSeconds : void 0,
-    milestones: Object.fromEntries((boot?.timeline ?? []).map((m) => [m.name, m.seconds])),
-    history: [],
-    test: vm?.test ? { exitCode: vm.test.exitCode, timedOut: vm.test.timedOut } : void 0
-  };
-  const run2 = runOf(baseline);
-  if (run2) baseline.history = [run2];
-  if (vm && boot?.status === "passed") {
-    baseline.probes = vm.probes.map((probe) => {
-      const text3 = readProbeOutput(probe.file);
-      const entry = {
-        name: probe.name,
-        required: probe.required,
-        exitCode: probe.exitCode,
-        timedOut: probe.timedOut,
-        missing: probe.missing
-      };
-      if (text3 === void 0) return entry;
-      const normalised = normaliseProbeOutput(probeOutputBody(text3));
-      entry.digest = digest(normalised);
-      entry.output = normalised.slice(0, BASELINE_OUTPUT_MAX_CHARS);
-      if (normalised.length > BASELINE_OUTPUT_MAX_CHARS) entry.truncated = true;
-      const ran = !probe.missing && !probe.timedOut;
-      if (probe.name === "failed-units" && ran)
-        baseline.failedUnits = parseFailedUnits(stdoutOf(text3));
-      if (probe.name === "system-state" && ran) baseline.systemState = parseSystemState(text3);
-      return entry;
-    });
-  }
-  return baseline;
-}
-function baselineJson(baseline) {
-  return JSON.stringify(baseline, null, 2) + "\n";
-}
-function parseBaseline(text3) {
-  let value;
-  try {
-    value = JSON.parse(text3);
-  } catch (error2) {
-    throw new Error(`not JSON (${error2 instanceof Error ? error2.message : String(error2)})`);
-  }
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new Error("not a baseline object");
-  }
-  const candidate = value;
-  if (candidate.schemaVersion !== 1 && candidate.schemaVersion !== BASELINE_SCHEMA_VERSION) {
-    throw new Error(
-      `schemaVersion ${String(candidate.schemaVersion)} is not 1 or ${BASELINE_SCHEMA_VERSION} (written by another version of boot-image-vm)`
-    );
-  }
-  if (typeof candidate.createdAt !== "string" || typeof candidate.image !== "object") {
-    throw new Error("createdAt or image is missing");
-  }
-  const baseline = {
-    ...candidate,
-    schemaVersion: BASELINE_SCHEMA_VERSION,
-    milestones: candidate.milestones ?? {},
-    history: []
-  };
-  const runs = candidate.schemaVersion === 1 ? [runOf(baseline)] : candidate.history ?? [];
-  baseline.history = (Array.isArray(runs) ? runs : []).filter(isRun);
-  return baseline;
-}
-function isRun(run2) {
-  const r = run2;
-  return typeof r?.createdAt === "string" && typeof r.bootSeconds === "number" && Number.isFinite(r.bootSeconds) && typeof r.milestones === "object" && r.milestones !== null;
-}
-function runOf(baseline) {
-  return baseline.result === "passed" ? bootOf(baseline) : void 0;
-}
-function bootOf(baseline) {
-  if (baseline.bootSeconds === void 0) return void 0;
-  return {
-    createdAt: baseline.createdAt,
-    run: baseline.run,
-    label: runLabel(baseline.run),
-    accel: baseline.accel,
-    firmware: baseline.firmware,
-    bootSeconds: baseline.bootSeconds,
-    milestones: baseline.milestones
-  };
-}
-function withHistory(current, earlier) {
-  return { ...current, history: mergeHistory(earlier?.history ?? [], runOf(current)) };
-}
-
-// src/report/compare-facts.ts
-function unitChanges(baseline, current) {
-  const changes = [];
-  if (baseline.failedUnits && current.failedUnits) {
-    const then = new Set(baseline.failedUnits);
-    const now = new Set(current.failedUnits);
-    for (const unit of current.failedUnits.filter((u) => !then.has(u))) {
-      changes.push({
-        kind: "failed-unit",
-        subject: unit,
-        summary: `Unit ${unit} fails now.`,
-        regression: true
-      });
-    }
-    for (const unit of baseline.failedUnits.filter((u) => !now.has(u))) {
-      changes.push({
-        kind: "resolved-unit",
-        subject: unit,
-        summary: `Unit ${unit} no longer fails.`,
-        regression: false
-      });
-    }
-  }
-  if (baseline.systemState && current.systemState && baseline.systemState !== current.systemState) {
-    changes.push({
-      kind: "system-state",
-      summary: `System state: ${baseline.systemState} \u2192 ${current.systemState}.`,
-      before: baseline.systemState,
-      after: current.systemState,
-      regression: current.systemState !== "running"
-    });
-  }
-  return changes;
-}
-function runChanges(baseline, current) {
-  const changes = [];
-  if (baseline.test && current.test) {
-    const outcome = (test) => test.timedOut ? "timed out" : `exit code ${test.exitCode ?? "none"}`;
-    const [then, now] = [outcome(baseline.test), outcome(current.test)];
-    if (then !== now) {
-      changes.push({
-        kind: "test",
-        summary: `Test command: ${then} \u2192 ${now}.`,
-        before: then,
-        after: now,
-        regression: now !== "exit code 0"
-      });
-    }
-  }
-  const nixThen = baseline.nix && `${baseline.nix.variant} ${baseline.nix.version}`;
-  const nixNow = current.nix && `${current.nix.variant} ${current.nix.version}`;
-  if (nixThen && nixNow && nixThen !== nixNow) {
-    changes.push({
-      kind: "nix-version",
-      summary: `Nix: ${nixThen} \u2192 ${nixNow}.`,
-      before: nixThen,
-      after: nixNow,
-      regression: false
-    });
-  }
-  if (baseline.accel && current.accel && baseline.accel !== current.accel) {
-    changes.push({
-      kind: "accelerator",
-      summary: `Accelerator: ${baseline.accel} \u2192 ${current.accel}.`,
-      before: baseline.accel,
-      after: current.accel,
-      regression: current.accel === "tcg"
-    });
-  }
-  return changes;
-}
-
-// src/report/boot-judgement.ts
-var SLOWDOWN_FLOOR_SECONDS = 2;
-var SPREAD_FACTOR = 3;
-var s = (value) => `${value.toFixed(1)} s`;
-var range = (band) => band.low === band.high ? s(band.low) : `${band.low.toFixed(1)}\u2013${s(band.high)}`;
-var lastRuns = (band) => band.runs === 1 ? "the last run" : `the last ${band.runs} runs'`;
-function bandOf(values) {
-  return {
-    runs: values.length,
-    low: Math.min(...values),
-    high: Math.max(...values),
-    median: round(median(values))
-  };
-}
-function allowance(values, percent) {
-  return round(
-    Math.max(
-      SLOWDOWN_FLOOR_SECONDS,
-      percent / 100 * median(values),
-      SPREAD_FACTOR * spread(values)
-    )
-  );
-}
-function past(values, value, percent) {
-  const excess = round(value - Math.max(...values));
-  const allowed = allowance(values, percent);
-  return { excess, allowed, beyond: excess > allowed };
-}
-function judgePhases(window2, current, percent) {
-  const now = phasesOf(current.milestones, current.bootSeconds);
-  const names = Object.keys(now).join();
-  const then = window2.map((run2) => ({ boot: run2.bootSeconds, phases: phasesOf(run2.milestones, run2.bootSeconds) })).filter((run2) => Object.keys(run2.phases).join() === names);
-  return PHASES.filter((name) => now[name] !== void 0).map((name) => {
-    const seconds = now[name];
-    const values = then.map((run2) => run2.phases[name]);
-    if (values.length < MIN_HISTORY_RUNS) return { judgement: { name, seconds, slower: false } };
-    const raw = past(values, seconds, percent);
-    const paced = pacedPast(then, current.bootSeconds, name, seconds, percent);
-    const slower = raw.beyond && (paced?.beyond ?? true);
-    return {
-      judgement: { name, seconds, band: bandOf(values), slower },
-      excess: raw.excess,
-      allowed: raw.allowed
-    };
-  });
-}
-function pacedPast(then, boot, name, seconds, percent) {
-  const rest = then.map((run2) => run2.boot - run2.phases[name]);
-  const typical = median(rest);
-  if (typical <= 0 || boot - seconds <= 0 || rest.some((r) => r <= 0)) return void 0;
-  const paced = then.map((run2, i) => run2.phases[name] / (rest[i] / typical));
-  return past(paced, seconds / ((boot - seconds) / typical), percent);
-}
-function judgeBoot(window2, current, percent) {
-  const seconds = current.bootSeconds;
-  const machine = [current.accel?.toUpperCase(), current.firmware?.toUpperCase()].filter(Boolean).join(", ");
-  const values = window2.map((run2) => run2.bootSeconds);
-  const phases = judgePhases(window2, current, percent);
-  const base = { seconds, accel: current.accel, firmware: current.firmware };
-  const judgements = { phases: phases.map((p) => p.judgement) };
-  if (values.length < MIN_HISTORY_RUNS) {
-    const had = values.length ? `only ${values.length} earlier passing run${values.length === 1 ? "" : "s"}` : "no earlier passing run";
-    return {
-      ...base,
-      verdict: "too-little-history",
-      band: values.length ? bandOf(values) : void 0,
-      ...judgements,
-      sentence: `Boot ${s(seconds)}; too little history to judge: ${had}${machine ? ` with ${machine}` : ""} (${MIN_HISTORY_RUNS} needed).`
-    };
-  }
-  const band = bandOf(values);
-  const allowed = allowance(values, percent);
-  const of = `${lastRuns(band)} ${range(band)}${machine ? ` (${machine})` : ""}`;
-  return {
-    ...base,
-    band,
-    allowanceSeconds: allowed,
-    ...judgements,
-    ...verdictAgainstBand({ seconds, band, allowed, of }, phases)
-  };
-}
-function verdictAgainstBand(against, phases) {
-  const { seconds, band, allowed, of } = against;
-  const named = phases.filter((p) => p.judgement.slower).sort((a, b) => (b.excess ?? 0) - (a.excess ?? 0));
-  const judged = phases.filter((p) => p.judgement.band).length;
-  if (seconds > band.high + allowed && (named.length || judged < 2)) {
-    return {
-      verdict: "slower",
-      slowerPhases: named.map((p) => p.judgement.name),
-      sentence: `Boot is slower: ${s(seconds)}, past ${of} by ${s(seconds - band.high)} (${s(allowed)} allowed)` + (named.length ? `; slower in ${named.map(phaseText).join(", ")}.` : ".")
-    };
-  }
-  if (named.length) {
-    return {
-      verdict: "slower",
-      slowerPhases: named.map((p) => p.judgement.name),
-      sentence: slowerInPhaseSentence(named, seconds, of)
-    };
-  }
-  if (seconds > band.high + allowed) {
-    return {
-      verdict: "slower-throughout",
-      sentence: `Boot ${s(seconds)} is past ${of} by ${s(seconds - band.high)}, but every phase grew alike, as on a busier host: not counted as a regression.`
-    };
-  }
-  if (seconds < band.low - allowed) {
-    return {
-      verdict: "faster",
-      sentence: `Boot is faster: ${s(seconds)}, under ${of} by ${s(band.low - seconds)}.`
-    };
-  }
-  const inside = seconds >= band.low && seconds <= band.high;
-  return {
-    verdict: "within-noise",
-    sentence: inside ? `Boot ${s(seconds)}, within ${of}.` : `Boot ${s(seconds)}, within the noise of ${of}: ${s(allowed)} allowed either side.`
-  };
-}
-var phaseText = (p) => `${p.judgement.name} ${s(p.judgement.seconds)} (was ${range(p.judgement.band)})`;
-function slowerInPhaseSentence(named, seconds, of) {
-  const [first, ...more2] = named;
-  const phaseBand = first.judgement.band;
-  return `Boot is slower in ${first.judgement.name}: ${s(first.judgement.seconds)}, past ${lastRuns(phaseBand)} ${range(phaseBand)} by ${s(first.excess)} (${s(first.allowed)} allowed)` + (more2.length ? `, and in ${more2.map(phaseText).join(", ")}` : "") + `; the whole boot, ${s(seconds)}, is within the noise of ${of}.`;
-}
-function historyRows(window2, current) {
-  const row2 = (run2, label, isCurrent) => ({
-    label,
-    createdAt: run2.createdAt,
-    run: run2.run,
-    ...isCurrent ? { current: true } : {},
-    bootSeconds: run2.bootSeconds,
-    phases: phasesOf(run2.milestones, run2.bootSeconds)
-  });
-  const rows = window2.map((run2) => row2(run2, run2.label ?? shortTime(run2.createdAt), false));
-  if (current) rows.push(row2(current, "this run", true));
-  return rows;
-}
-function shortTime(iso) {
-  const match = /^\d{4}-(\d{2}-\d{2})T(\d{2}:\d{2})/.exec(iso);
-  return match ? `${match[1]} ${match[2]}` : iso.slice(0, 16);
-}
-
-// src/report/unified-diff.ts
-var DIFF_MAX_LINES = 40;
-function diffOps(a, b) {
-  let start = 0;
-  while (start < a.length && start < b.length && a[start] === b[start]) start++;
-  let endA = a.length;
-  let endB = b.length;
-  while (endA > start && endB > start && a[endA - 1] === b[endB - 1]) {
-    endA--;
-    endB--;
-  }
-  const midA = a.slice(start, endA);
-  const midB = b.slice(start, endB);
-  const ops = [];
-  for (let i = 0; i < start; i++) ops.push({ kind: " ", line: a[i], a: i, b: i });
-  if (midA.length * midB.length > 4e6) {
-    midA.forEach((line, i) => ops.push({ kind: "-", line, a: start + i, b: start }));
-    midB.forEach((line, i) => ops.push({ kind: "+", line, a: endA, b: start + i }));
-  } else {
-    const n = midA.length;
-    const m = midB.length;
-    const lcs = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1));
-    for (let i2 = n - 1; i2 >= 0; i2--) {
-      for (let j2 = m - 1; j2 >= 0; j2--) {
-        lcs[i2][j2] = midA[i2] === midB[j2] ? lcs[i2 + 1][j2 + 1] + 1 : Math.max(lcs[i2 + 1][j2], lcs[i2][j2 + 1]);
-      }
-    }
-    let i = 0;
-    let j = 0;
-    while (i < n || j < m) {
-      if (i < n && j < m && midA[i] === midB[j]) {
-        ops.push({ kind: " ", line: midA[i], a: start + i++, b: start + j++ });
-      } else if (j < m && (i === n || lcs[i][j + 1] > lcs[i + 1][j])) {
-        ops.push({ kind: "+", line: midB[j], a: start + i, b: start + j++ });
-      } else {
-        ops.push({ kind: "-", line: midA[i], a: start + i++, b: start + j });
-      }
-    }
-  }
-  for (let k = 0; endA + k < a.length; k++) {
-    ops.push({ kind: " ", line: a[endA + k], a: endA + k, b: endB + k });
-  }
-  return ops;
-}
-function unifiedDiff(before, after, options = {}) {
-  if (before === after) return "";
-  const context = options.context ?? 2;
-  const maxLines = options.maxLines ?? DIFF_MAX_LINES;
-  const [labelA, labelB] = options.labels ?? ["before", "after"];
-  const split = (text3) => text3 === "" ? [] : text3.replace(/\n$/, "").split("\n");
-  const ops = diffOps(split(before), split(after));
-  const changed = ops.map((op, index2) => op.kind === " " ? -1 : index2).filter((i) => i >= 0);
-  const lines2 = [`--- ${labelA}`, `+++ ${labelB}`];
-  let index = 0;
-  while (index < changed.length) {
-    const first = Math.max(0, changed[index] - context);
-    let last = Math.min(ops.length - 1, changed[index] + context);
-    while (index + 1 < changed.length && changed[index + 1] - context <= last + 1) {
-      index++;
-      last = Math.min(ops.length - 1, changed[index] + context);
-    }
-    index++;
-    const hunk = ops.slice(first, last + 1);
-    const countA = hunk.filter((op) => op.kind !== "+").length;
-    const countB = hunk.filter((op) => op.kind !== "-").length;
-    const startA = hunk[0].a + (countA ? 1 : 0);
-    const startB = hunk[0].b + (countB ? 1 : 0);
-    lines2.push(`@@ -${startA},${countA} +${startB},${countB} @@`);
-    for (const op of hunk) lines2.push(op.kind + op.line);
-  }
-  if (lines2.length > maxLines) {
-    const left = lines2.length - maxLines;
-    return [...lines2.slice(0, maxLines), `\u2026 ${left} more diff line${left === 1 ? "" : "s"}`].join(
-      "\n"
-    );
-  }
-  return lines2.join("\n");
-}
-
-// src/report/compare.ts
-var SIZE_CHANGE_PERCENT = 1;
-function compared(before, after) {
-  const value = { before, after };
-  if (before !== void 0 && after !== void 0 && before > 0) {
-    value.deltaPercent = Math.round((after - before) / before * 1e3) / 10;
-  }
-  return value;
-}
-function formatBytes(bytes2) {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let value = bytes2;
-  let unit = 0;
-  while (Math.abs(value) >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes2} B` : `${value.toFixed(1)} ${units[unit]}`;
-}
-var signed = (percent) => `${percent > 0 ? "+" : ""}${percent}%`;
-function probeOutcome2(probe) {
-  if (probe.timedOut) return "timed out";
-  if (probe.missing) return "command missing";
-  return probe.exitCode === null ? "no exit code" : `exit code ${probe.exitCode}`;
-}
-var probePassed = (probe) => probe.exitCode === 0 && !probe.timedOut && !probe.missing;
-function compareProbes(before, after) {
-  const changes = [];
-  const old = new Map(before.map((probe) => [probe.name, probe]));
-  for (const probe of after) {
-    const then = old.get(probe.name);
-    old.delete(probe.name);
-    if (!then) {
-      changes.push({
-        kind: "probe-added",
-        subject: probe.name,
-        summary: `Probe ${probe.name} is new (${probeOutcome2(probe)}).`,
-        regression: false
-      });
-      continue;
-    }
-    if (probeOutcome2(then) !== probeOutcome2(probe)) {
-      const worse = probePassed(then) && !probePassed(probe);
-      changes.push({
-        kind: "probe-result",
-        subject: probe.name,
-        summary: `Probe ${probe.name}: ${probeOutcome2(then)} \u2192 ${probeOutcome2(probe)}.`,
-        before: probeOutcome2(then),
-        after: probeOutcome2(probe),
-        regression: worse
-      });
-    }
-    if (then.digest && probe.digest && then.digest !== probe.digest) {
-      const optional = !probe.required;
-      const cut = then.truncated || probe.truncated ? " (of the first 8 KiB)" : "";
-      changes.push({
-        kind: "probe-output",
-        subject: probe.name,
-        summary: `Probe ${probe.name}: the output changed${optional ? " (an optional probe: not a regression)" : ""}.`,
-        before: then.digest,
-        after: probe.digest,
-        regression: !optional,
-        diff: unifiedDiff(then.output ?? "", probe.output ?? "", {
-          labels: [`${probe.name} (last good run)${cut}`, `${probe.name} (this run)${cut}`]
-        }) || void 0
-      });
-    }
-  }
-  for (const gone of old.values()) {
-    changes.push({
-      kind: "probe-removed",
-      subject: gone.name,
-      summary: `Probe ${gone.name} no longer runs.`,
-      regression: false
-    });
-  }
-  return changes;
-}
-function compareWithBaseline(baseline, current, options) {
-  const threshold = options.slowdownThresholdPercent;
-  const changes = [];
-  if (baseline.result !== current.result) {
-    changes.push({
-      kind: "result",
-      summary: `Result: ${baseline.result} \u2192 ${current.result}.`,
-      before: baseline.result,
-      after: current.result,
-      regression: current.result !== "passed"
-    });
-  }
-  const boot = compared(baseline.bootSeconds, current.bootSeconds);
-  const judged = judgeBootTime(baseline, current, threshold);
-  changes.push(...bootTimeChange(judged));
-  const iso = compared(baseline.image.isoBytes, current.image.isoBytes);
-  const closure = compared(baseline.image.closureBytes, current.image.closureBytes);
-  changes.push(...sizeChanges(iso, closure));
-  changes.push(...unitChanges(baseline, current));
-  if (baseline.probes && current.probes)
-    changes.push(...compareProbes(baseline.probes, current.probes));
-  changes.push(...runChanges(baseline, current));
-  const regressions = changes.filter((change) => change.regression).map(({ regression: _regression, diff: _diff, ...rest }) => rest);
-  const partly = baseline.probes && !current.probes ? " This run did not reach the probes: only what it has is compared." : "";
-  const since = `since the last good run (${baseline.createdAt})`;
-  return {
-    status: changes.length ? "changed" : "unchanged",
-    baselineSource: options.source,
-    baselineCreatedAt: baseline.createdAt,
-    baselineRun: baseline.run,
-    detail: (changes.length ? `${changes.length} change${changes.length === 1 ? "" : "s"} ${since}, ${regressions.length} of them regression${regressions.length === 1 ? "" : "s"}.` : `Nothing changed ${since}.`) + partly,
-    regressions,
-    changes,
-    bootSeconds: boot,
-    isoBytes: iso,
-    closureBytes: closure,
-    slowdownThresholdPercent: threshold,
-    ...judged
-  };
-}
-function bootTimeChange(judged) {
-  const boot = judged.boot;
-  if (!boot || boot.verdict === "within-noise" || boot.verdict === "too-little-history") return [];
-  const slower = boot.verdict === "slower";
-  return [
-    {
-      kind: "boot-time",
-      subject: slower ? boot.slowerPhases?.[0] : void 0,
-      summary: boot.sentence,
-      before: boot.band?.high,
-      after: boot.seconds,
-      regression: slower
-    }
-  ];
-}
-function sizeChanges(iso, closure) {
-  const changes = [];
-  for (const [kind, name, value] of [
-    ["iso-size", "ISO size", iso],
-    ["closure-size", "Closure size", closure]
-  ]) {
-    if (value.deltaPercent === void 0 || Math.abs(value.deltaPercent) < SIZE_CHANGE_PERCENT)
-      continue;
-    changes.push({
-      kind,
-      summary: `${name}: ${formatBytes(value.before)} \u2192 ${formatBytes(value.after)} (${signed(value.deltaPercent)}).`,
-      before: value.before,
-      after: value.after,
-      regression: false
-    });
-  }
-  return changes;
-}
-function judgeBootTime(baseline, current, percent) {
-  const now = bootOf(current);
-  if (!now) return {};
-  const window2 = (baseline?.history ?? []).filter(
-    (run2) => sameMachine(run2, now) && !(run2.createdAt === now.createdAt && run2.run === now.run)
-  );
-  return { boot: judgeBoot(window2, now, percent), history: historyRows(window2, now) };
-}
-function noComparison(status, detail, source) {
-  return { status, detail, regressions: [], baselineSource: source };
-}
-
 // src/report/boot-chart.ts
 var BOOT_HISTORY_FILE = "boot-history.csv";
 var fixed = (value) => value === void 0 ? "" : value.toFixed(1);
@@ -22712,7 +22829,7 @@ function phaseEnds(row2) {
 }
 function bootChart(rows, machine) {
   if (rows.length < 2) return "";
-  const label = (text3) => `"${text3.replace(/["\\]/g, "")}"`;
+  const label = (text4) => `"${text4.replace(/["\\]/g, "")}"`;
   const top = Math.ceil(Math.max(...rows.map((row2) => row2.bootSeconds)) * 1.1) || 1;
   const ends = rows.map(phaseEnds);
   const lines2 = [
@@ -22743,7 +22860,7 @@ function bootHistoryTable(rows) {
   );
 }
 function bootHistoryCsv(rows) {
-  const cell2 = (text3) => /[",\n]/.test(text3) ? `"${text3.replace(/"/g, '""')}"` : text3;
+  const cell2 = (text4) => /[",\n]/.test(text4) ? `"${text4.replace(/"/g, '""')}"` : text4;
   const header = [
     "label",
     "run",
@@ -22763,6 +22880,254 @@ function bootHistoryCsv(rows) {
     ].join(",")
   );
   return [header.join(","), ...lines2].join("\n") + "\n";
+}
+
+// src/report/changes/diff.ts
+var SHA = /^[0-9a-f]{7,64}$/i;
+function lockDate(lastModified) {
+  if (lastModified === void 0 || !Number.isFinite(lastModified)) return void 0;
+  return new Date(lastModified * 1e3).toISOString().slice(0, 10);
+}
+var revisionOf = (input) => ({
+  rev: input.rev,
+  date: lockDate(input.lastModified),
+  url: input.url
+});
+var isGithub = (input) => input.type === "github" && !!input.owner && !!input.repo;
+function compareUrl(before, after) {
+  if (!isGithub(before) || !isGithub(after) || !before.rev || !after.rev) return void 0;
+  if (before.owner !== after.owner || before.repo !== after.repo) return void 0;
+  if (!SHA.test(before.rev) || !SHA.test(after.rev)) return void 0;
+  const repo = `${encodeURIComponent(after.owner)}/${encodeURIComponent(after.repo)}`;
+  return `https://github.com/${repo}/compare/${before.rev}...${after.rev}`;
+}
+var identity = (input) => [input.type, input.owner, input.repo, input.url, input.ref, input.rev, input.narHash].join("\0");
+function diffInputs(before, after) {
+  const old = new Map(before.map((input) => [input.name, input]));
+  const changes = [];
+  for (const input of after) {
+    const then = old.get(input.name);
+    old.delete(input.name);
+    if (!then) {
+      changes.push({ name: input.name, kind: "added", type: input.type, after: revisionOf(input) });
+    } else if (identity(then) !== identity(input)) {
+      const url = compareUrl(then, input);
+      changes.push({
+        name: input.name,
+        kind: "updated",
+        type: input.type,
+        before: revisionOf(then),
+        after: revisionOf(input),
+        ...url ? { compareUrl: url } : {}
+      });
+    }
+  }
+  for (const gone of old.values()) {
+    changes.push({ name: gone.name, kind: "removed", type: gone.type, before: revisionOf(gone) });
+  }
+  return changes;
+}
+function commitRange(before, after) {
+  if (!before?.sha || !after?.sha || before.sha === after.sha) return void 0;
+  const range2 = { before: before.sha, after: after.sha };
+  const server = (after.serverUrl || "https://github.com").replace(/\/+$/, "");
+  const sameRepo = after.repository && before.repository === after.repository;
+  if (sameRepo && /^https?:\/\/[^\s/]+$/.test(server) && SHA.test(before.sha) && SHA.test(after.sha))
+    range2.compareUrl = `${server}/${after.repository}/compare/${before.sha}...${after.sha}`;
+  return range2;
+}
+var sameVersions = (a, b) => a.length === b.length && a.every((version, i) => version === b[i]);
+function diffPackages(before, after, image, bytes2 = {}) {
+  const changes = [];
+  const sized = (name) => bytes2[name] === void 0 ? {} : { bytes: bytes2[name] };
+  for (const [name, now] of Object.entries(after)) {
+    const then = before[name];
+    if (!then) changes.push({ name, kind: "added", before: [], after: now, image, ...sized(name) });
+    else if (!sameVersions(then, now))
+      changes.push({ name, kind: "changed", before: then, after: now, image, ...sized(name) });
+  }
+  for (const [name, then] of Object.entries(before)) {
+    if (!(name in after)) changes.push({ name, kind: "removed", before: then, after: [], image });
+  }
+  const order = { changed: 0, added: 1, removed: 2 };
+  return changes.sort((a, b) => order[a.kind] - order[b.kind] || a.name.localeCompare(b.name));
+}
+function countPackages(changes) {
+  const counts = { changed: 0, added: 0, removed: 0 };
+  for (const change of changes) counts[change.kind]++;
+  return counts;
+}
+function packageText(change) {
+  const versions = (list) => list.filter(Boolean).join(", ") || "(no version)";
+  if (change.kind === "added") return `${change.name} ${versions(change.after)} (added)`;
+  if (change.kind === "removed") return `${change.name} ${versions(change.before)} (removed)`;
+  return `${change.name} ${versions(change.before)} \u2192 ${versions(change.after)}`;
+}
+function inputText(change) {
+  const short = (r) => r?.rev?.slice(0, 12) || r?.url || "?";
+  const point = (r) => r?.date ? `${r.date} (${short(r)})` : short(r);
+  if (change.kind === "added") return `${change.name} added at ${point(change.after)}`;
+  if (change.kind === "removed") return `${change.name} removed (was ${point(change.before)})`;
+  return `${change.name} ${point(change.before)} \u2192 ${point(change.after)}`;
+}
+
+// src/report/changes/what-changed.ts
+var SENTENCE_SUSPECTS = 5;
+var plural4 = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+function buildSuspects(after, changes, failed2) {
+  for (const drv of failed2) {
+    const closure = new Set(after.failingClosures?.[drv] ?? []);
+    const inside = changes.filter((change) => closure.has(change.name));
+    if (inside.length) return { kind: "build", drv, packages: inside };
+  }
+  return void 0;
+}
+function suspectsOf(after, changes, context) {
+  const failed2 = context.failedDrvs ?? [];
+  if (failed2.length) return buildSuspects(after, changes, failed2);
+  if (!context.regressed) return void 0;
+  const image = changes.filter((change) => change.image);
+  if (!image.length && !context.phase && !context.probes?.length) return void 0;
+  return {
+    kind: "regression",
+    packages: image,
+    ...context.phase ? { phase: context.phase } : {},
+    ...context.probes?.length ? { probes: context.probes } : {}
+  };
+}
+function notesOf(before, after) {
+  const notes = [];
+  if (!before.packages && after.packages)
+    notes.push("the last good run did not record its packages (an older baseline)");
+  if (!before.inputs && after.inputs) notes.push("the last good run did not record its inputs");
+  return [...notes, ...after.notes ?? []];
+}
+function whatChanged(before, after, context = {}) {
+  const inputs = before.inputs && after.inputs ? diffInputs(before.inputs, after.inputs) : [];
+  const comparable = before.packages && after.packages;
+  const image = comparable ? diffPackages(before.packages, after.packages, true, after.packageBytes) : [];
+  const build = comparable ? diffPackages(before.buildPackages ?? {}, after.buildPackages ?? {}, false) : [];
+  const commits = commitRange(before.commit, after.commit);
+  const packages = [...image, ...build];
+  const changes = {
+    since: { createdAt: before.createdAt, ...before.commit ? { commit: before.commit.sha } : {} },
+    inputs,
+    ...commits ? { commits } : {},
+    counts: countPackages(image),
+    buildCounts: countPackages(build),
+    packages,
+    sentence: ""
+  };
+  const suspects = suspectsOf(after, packages, context);
+  if (suspects) changes.suspects = suspects;
+  const notes = notesOf(before, after);
+  if (notes.length) changes.notes = notes;
+  changes.sentence = changesSentence(changes);
+  return changes;
+}
+function anythingChanged(changes) {
+  return !!changes && (changes.inputs.length > 0 || !!changes.commits || changes.packages.length > 0);
+}
+function changesSentence(changes) {
+  const date = changes.since.createdAt.slice(0, 10);
+  const since = `since the last good run (${[date, changes.since.commit?.slice(0, 7)].filter(Boolean).join(", ")})`;
+  const parts = changes.inputs.map(inputText);
+  if (changes.commits)
+    parts.push(`commits ${changes.commits.before.slice(0, 7)}\u2026${changes.commits.after.slice(0, 7)}`);
+  const counts = changes.counts;
+  const image = counts.changed + counts.added + counts.removed;
+  const build = changes.buildCounts.changed + changes.buildCounts.added + changes.buildCounts.removed;
+  if (image) parts.push(`${plural4(image, "package")} changed`);
+  if (build) parts.push(`${plural4(build, "build-only package")} changed`);
+  const suspects = changes.suspects;
+  if (suspects?.packages.length) {
+    const where = suspects.kind === "build" ? "in the failing closure" : "in the image";
+    const named = suspects.packages.slice(0, SENTENCE_SUSPECTS).map(packageText);
+    const more2 = suspects.packages.length - named.length;
+    parts.push(`${where}: ${named.join(", ")}${more2 > 0 ? ` and ${more2} more` : ""}`);
+  }
+  if (suspects?.phase) parts.push(`slower in ${suspects.phase}`);
+  if (suspects?.probes?.length) parts.push(`probes changed: ${suspects.probes.join(", ")}`);
+  return parts.length ? `${since}: ${parts.join("; ")}` : `nothing in the inputs, commit or packages changed ${since}`;
+}
+
+// src/report/changes/render.ts
+var CHANGES_JSON = "changes.json";
+var CHANGES_MD = "changes.md";
+var SUMMARY_PACKAGES = 20;
+var CHANGES_MD_MAX = 2e4;
+var OUTPUT_PACKAGES = 100;
+var link = (text4, url) => url && /^https:\/\/[^\s()<>]+$/.test(url) ? `[${text4}](${url})` : text4;
+function inputLine(change) {
+  const text4 = escapeCell(inputText(change), 400);
+  return `- ${link(text4, change.compareUrl)}`;
+}
+function packageRows(changes) {
+  return changes.map((change) => [
+    escapeCell(change.name, 120),
+    escapeCell(change.before.join(", ") || "\u2013", 120),
+    escapeCell(change.after.join(", ") || "\u2013", 120),
+    change.kind,
+    change.bytes === void 0 ? "" : formatBytes(change.bytes)
+  ]);
+}
+var HEADER = ["Package", "Last good run", "This run", "Change", "Size"];
+function head(changes) {
+  const lines2 = [escapeCell(sentenceCase(changes.sentence), 2e3) + "."];
+  if (changes.inputs.length) lines2.push(["**Inputs**", ...changes.inputs.map(inputLine)].join("\n"));
+  if (changes.commits) {
+    const { before, after, compareUrl: compareUrl2 } = changes.commits;
+    lines2.push(
+      `**Commits:** ${link(`${codeCell(before.slice(0, 12))}\u2026${codeCell(after.slice(0, 12))}`, compareUrl2)}`
+    );
+  }
+  const suspects = changes.suspects;
+  if (suspects?.packages.length) {
+    const where = suspects.kind === "build" ? `in the closure of ${codeCell(suspects.drv ?? "the failed derivation", 200)}` : "in the image, beside the regression";
+    const named = suspects.packages.slice(0, 10).map((p) => escapeCell(packageText(p), 200));
+    lines2.push(`**Suspects** ${where}: ${named.join(", ")}`);
+  }
+  for (const note of changes.notes ?? []) lines2.push(`_${escapeCell(note, 300)}._`);
+  return lines2;
+}
+var sentenceCase = (text4) => text4.charAt(0).toUpperCase() + text4.slice(1);
+function changesSection(changes, regressed) {
+  if (!changes) return "";
+  const lines2 = head(changes);
+  const packages = changes.packages.filter((p) => p.image).slice(0, SUMMARY_PACKAGES);
+  if (packages.length) lines2.push(table(HEADER, packageRows(packages)));
+  const more2 = changes.packages.length - packages.length;
+  if (more2 > 0)
+    lines2.push(`_\u2026 and ${more2} more package changes in \`${CHANGES_MD}\` (the artifact)._`);
+  const title = anythingChanged(changes) ? "What the image was made of: changes" : "What the image was made of: no change";
+  return details(title, lines2.join("\n\n"), regressed);
+}
+function changesMarkdown(changes) {
+  const lines2 = ["# What changed since the last good run", ...head(changes)];
+  const image = changes.packages.filter((p) => p.image).slice(0, CHANGES_MD_MAX);
+  const build = changes.packages.filter((p) => !p.image).slice(0, CHANGES_MD_MAX);
+  if (image.length) lines2.push("## Packages of the image", table(HEADER, packageRows(image)));
+  if (build.length)
+    lines2.push(
+      "## Build-only packages (sources, patches, bootstrap, hooks)",
+      table(HEADER, packageRows(build))
+    );
+  if (!anythingChanged(changes)) lines2.push("No input, commit or package changed.");
+  return lines2.join("\n\n") + "\n";
+}
+function changesOutput(changes) {
+  if (!changes) return "{}";
+  const { inputs, commits, counts, buildCounts, suspects, sentence } = changes;
+  return JSON.stringify({
+    sentence,
+    inputs,
+    commits: commits ?? null,
+    packages: changes.packages.slice(0, OUTPUT_PACKAGES),
+    packagesOmitted: Math.max(0, changes.packages.length - OUTPUT_PACKAGES),
+    counts,
+    buildCounts,
+    suspects: suspects ? { ...suspects, packages: suspects.packages.slice(0, 20) } : null
+  });
 }
 
 // src/report/comparison-section.ts
@@ -22804,6 +23169,9 @@ function comparisonSection(comparison) {
     }
     lines2.push(list.join("\n"));
   }
+  const regressed = comparison.regressions.length > 0;
+  const madeOf = changesSection(comparison.imageChanges, regressed);
+  if (madeOf && regressed) lines2.push(madeOf);
   lines2.push(...bootLines(comparison));
   const rows = [
     row("ISO size", comparison.isoBytes, formatBytes),
@@ -22814,6 +23182,7 @@ function comparisonSection(comparison) {
   for (const change of diffs) {
     lines2.push(details(`Diff: ${change.subject ?? change.kind}`, fence(change.diff, "diff")));
   }
+  if (madeOf && !regressed) lines2.push(madeOf);
   return lines2.join("\n\n");
 }
 function bootLines(comparison) {
@@ -22837,6 +23206,13 @@ function annotateComparison(comparison, log) {
   for (const regression of regressions.slice(0, COMPARISON_LIMITS.annotations)) {
     const title = regression.kind === "boot-time" ? "Boot slower than the recent runs" : `Regression since the last good run (${regression.kind})`;
     log.warning(regression.summary, { title });
+  }
+  const changes = comparison?.imageChanges;
+  if (changes?.suspects?.packages.length) {
+    const sentence = changes.sentence;
+    log.warning(`${sentence.charAt(0).toUpperCase()}${sentence.slice(1)}.`, {
+      title: "What changed since the last good run"
+    });
   }
   const left = regressions.length - COMPARISON_LIMITS.annotations;
   if (left > 0) {
@@ -22919,7 +23295,8 @@ function lead(report) {
     case "boot-failed": {
       const boot = report.vm?.boot;
       const parts = [boot?.error ? `The image did not boot: ${escapeCell(boot.error, 1e3)}` : ""];
-      if (boot?.panic) parts.push(fence(boot.panic));
+      const quoted = boot?.consoleFailure?.excerpt ?? boot?.panic;
+      if (quoted) parts.push(fence(quoted));
       return parts.filter(Boolean).join("\n\n");
     }
     case "probe-failed": {
@@ -22961,8 +23338,8 @@ function blocks(report) {
     list.push({ name: "progress", text: note, drop: 0 });
   }
   if (report.error) {
-    const text3 = "The action itself failed (a bug):\n\n" + errorBlock(report.error);
-    list.push({ name: "error", text: text3, drop: 2 });
+    const text4 = "The action itself failed (a bug):\n\n" + errorBlock(report.error);
+    list.push({ name: "error", text: text4, drop: 2 });
   }
   list.push({ name: "lead", text: lead(report), drop: 2 });
   list.push({ name: "stages", text: stageTable(report), drop: 1 });
@@ -22971,8 +23348,8 @@ function blocks(report) {
   const titled = report.builds.length > 1;
   const split = disagreement(report.builds) !== void 0;
   for (const build of report.builds) {
-    const text3 = buildSection(build, titled, !split);
-    list.push({ name: `build (${build.context})`, text: text3, drop: 3 });
+    const text4 = buildSection(build, titled, !split);
+    list.push({ name: `build (${build.context})`, text: text4, drop: 3 });
   }
   if (report.envDiff && !split) {
     list.push({ name: "env-diff", text: envDiffSection(report.envDiff), drop: 4 });
@@ -23013,115 +23390,435 @@ function renderSummary(report, options = {}) {
   return list.map((block) => block.text).join(SEPARATOR) + "\n";
 }
 
-// src/secrets.ts
-var SECRET_NAME = /(TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|PRIVATE|API_?KEY|ACCESS_?KEY|AUTH)/i;
-var SECRET_NAMES = /* @__PURE__ */ new Set([
-  "ACTIONS_RUNTIME_TOKEN",
-  "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
-  "ACTIONS_RESULTS_URL"
-]);
-var MIN_SECRET_LENGTH = 4;
-function isSecretName(name) {
-  return SECRET_NAMES.has(name) || SECRET_NAME.test(name);
+// src/report/outputs.ts
+import { join as join10 } from "node:path";
+var EXIT_CODES = {
+  passed: 0,
+  "internal-error": 1,
+  "setup-failed": 2,
+  "eval-failed": 3,
+  "build-failed": 4,
+  "boot-failed": 5,
+  "probe-failed": 6,
+  "test-failed": 7
+};
+function exitCodeFor(result2) {
+  return EXIT_CODES[result2];
 }
-var Secrets = class {
-  constructor(onRegister = () => {
-  }) {
-    this.onRegister = onRegister;
-  }
-  onRegister;
-  known = /* @__PURE__ */ new Set();
-  /** Registers a value (and, in Actions, masks it in the job log). */
-  add(value) {
-    if (!value || value.length < MIN_SECRET_LENGTH || this.known.has(value)) return;
-    this.known.add(value);
-    this.onRegister(value);
-    for (const line of value.split("\n")) {
-      const trimmed = line.trim();
-      if (trimmed.length >= 16 && !this.known.has(trimmed)) {
-        this.known.add(trimmed);
-        this.onRegister(trimmed);
-      }
+function primaryBuild(builds) {
+  return builds.find((b) => b.status === "passed" && b.outPath) ?? builds.find((b) => b.drvPath) ?? builds[0];
+}
+function failedDrvs(builds) {
+  const seen = /* @__PURE__ */ new Set();
+  const list = [];
+  for (const build of builds) {
+    for (const f of build.failures) {
+      if (seen.has(f.drv)) continue;
+      seen.add(f.drv);
+      list.push({ drv: f.drv, name: f.name, reason: f.reason, exitCode: f.exitCode, log: f.log });
     }
   }
-  /** Registers the values of every variable whose name looks secret. */
-  addFromEnvironment(env) {
-    for (const [name, value] of Object.entries(env)) if (isSecretName(name)) this.add(value);
+  return JSON.stringify(list);
+}
+function seconds2(value) {
+  if (value === void 0 || !Number.isFinite(value)) return "";
+  return String(Math.round(value * 10) / 10);
+}
+function actionOutputs(report, context) {
+  const build = primaryBuild(report.builds);
+  const boot = report.vm?.boot;
+  const upload = report.upload;
+  return {
+    result: report.result,
+    "iso-path": build?.isoPath ?? "",
+    "iso-artifact": report.isoArtifact?.status === "uploaded" ? report.isoArtifact.name ?? "" : "",
+    "out-path": build?.outPath ?? "",
+    "drv-path": build?.drvPath ?? "",
+    "failed-drvs": failedDrvs(report.builds),
+    accel: boot?.accel ?? "",
+    "boot-seconds": boot?.status === "passed" ? seconds2(boot.bootSeconds) : "",
+    "nix-version": context.nixVersion ?? report.setup?.nix?.version ?? "",
+    "report-dir": context.reportDir,
+    "artifact-id": upload?.artifactId === void 0 ? "" : String(upload.artifactId),
+    "artifact-url": upload?.artifactUrl ?? "",
+    regressions: JSON.stringify(report.comparison?.regressions ?? []),
+    changes: changesOutput(report.comparison?.imageChanges),
+    "junit-path": join10(context.reportDir, JUNIT_FILE)
+  };
+}
+
+// src/report/baseline.ts
+import { createHash as createHash3 } from "node:crypto";
+
+// src/report/probe-normalise.ts
+var MASKS = [
+  // Host keys and fingerprints (a fresh host key each boot).
+  [/\bSHA256:[A-Za-z0-9+/]{43}=?/g, "<fingerprint>"],
+  [/\b(ssh-(?:ed25519|rsa|dss)|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/]{40,}={0,2}/g, "$1 <key>"],
+  // MAC addresses (before the times of day, which look like their first three groups).
+  [/\b[0-9a-f]{2}(?::[0-9a-f]{2}){5}\b/gi, "<mac>"],
+  // Timestamps: ISO 8601, syslog-style, times of day, kernel and journal monotonic stamps.
+  [/\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?/g, "<time>"],
+  [
+    /\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun),? (?:\d{1,2} )?(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b[^\n]{0,40}?\d{2}:\d{2}:\d{2}(?: \w{1,5})?(?: \d{4})?/g,
+    "<time>"
+  ],
+  [
+    /\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) {1,2}\d{1,2} \d{2}:\d{2}:\d{2}/g,
+    "<time>"
+  ],
+  [/\b\d{2}:\d{2}:\d{2}(?:\.\d+)?\b/g, "<time>"],
+  // `uptime`: how long the guest has been up, and its load.
+  [/\bup +(?:\d+ days?, +)?(?:\d+:\d{2}|\d+ min)\b/g, "up <uptime>"],
+  [/\bload average: [\d.]+, [\d.]+, [\d.]+/g, "load average: <load>"],
+  [/\[ *\d+\.\d+\]/g, "[<t>]"],
+  // Durations and lifetimes (systemd's "in 1.234s", ip's "valid_lft 86399sec", "up 5 min").
+  [/\b\d+(?:\.\d+)?(?:ms|us|µs|sec|min|s)\b/g, "<duration>"],
+  // Identifiers that change per boot: UUIDs, boot and machine ids.
+  [/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, "<uuid>"],
+  [/\b[0-9a-f]{32}\b/g, "<id>"],
+  // Addresses: IPv4 (with an optional prefix), IPv6 (two groups or more, or with ::).
+  [/\b\d{1,3}(?:\.\d{1,3}){3}(?:\/\d{1,2})?\b/g, "<ipv4>"],
+  [
+    /(?<![\w:])(?:(?:[0-9a-f]{1,4}:){2,7}[0-9a-f]{1,4}|(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,6})?::(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,6})?)(?:\/\d{1,3})?(?![\w:])/gi,
+    "<ipv6>"
+  ],
+  // Ephemeral ports after an address (54321), and pids in their usual spellings.
+  [/(<ipv[46]>|\*|\]):(?:3[2-9]\d{3}|[4-6]\d{4})\b/g, "$1:<port>"],
+  [/\bpid[=: ]+\d+/gi, "pid=<pid>"],
+  // `ss -p`: a socket's file descriptor number depends on what the process opened first.
+  [/(\bpid=<pid>,fd=)\d+/g, "$1<fd>"],
+  [/\b([A-Za-z][\w.@-]*)\[\d+\]/g, "$1[<pid>]"],
+  // Duplicate address detection states of a fresh IPv6 address.
+  [/ (?:tentative|optimistic)\b/g, ""],
+  // `ip -json address`: what is left of a DHCP lease or a router advertisement (not "forever").
+  [/("(?:valid|preferred)_life_time"):(?!4294967295\b)\d+/g, "$1:<lifetime>"],
+  // Traffic counters: `ip -json -s` statistics, ifconfig's "RX packets 12 bytes 3456 (3.3 KiB)".
+  [
+    /("(?:bytes|packets|errors|dropped|missed|multicast|over_errors|carrier_errors|collisions)"):\d+/g,
+    "$1:<count>"
+  ],
+  [/\b([RT]X packets)[: ]\d+( +bytes)[: ]\d+(?: \([^)]*\))?/g, "$1 <count>$2 <count>"]
+];
+function trimBlanks(line) {
+  let end = line.length;
+  while (end > 0 && (line[end - 1] === " " || line[end - 1] === "	")) end--;
+  return end === line.length ? line : line.slice(0, end);
+}
+function normaliseProbeOutput(text4) {
+  let out = settleLinkStates(capLines(text4.replace(/\r\n?/g, "\n"), void 0, "digest"));
+  for (const [pattern, replacement] of MASKS) out = out.replace(pattern, replacement);
+  out = out.replace(/\{"family":"inet6"[^{}]*"dynamic":true[^{}]*\},?/g, "").replace(/,\]/g, "]");
+  const lines2 = maskCounterRows(out.split("\n").map(trimBlanks));
+  const kept = lines2.filter(
+    (line, i) => !/^\s*inet6 <ipv6> .*\bdynamic\b/.test(line) && !(/^\s*valid_lft /.test(line) && /^\s*inet6 <ipv6> .*\bdynamic\b/.test(lines2[i - 1] ?? ""))
+  );
+  const settled = isLog(kept) ? settleLog(kept) : sortSocketTable(kept);
+  return settled.join("\n").replace(/\n+$/, "\n");
+}
+function maskCounterRows(lines2) {
+  return lines2.map(
+    (line, i) => /^\s*[RT]X:\s+bytes\b/.test(lines2[i - 1] ?? "") ? line.replace(/\d+/g, "<count>") : line
+  );
+}
+function sortSocketTable(lines2) {
+  const header = lines2.findIndex(
+    (line) => /^(?:Netid +)?State +Recv-Q +Send-Q +Local Address/.test(line)
+  );
+  if (header < 0) return lines2;
+  let end = header + 1;
+  while (end < lines2.length && lines2[end].trim()) end++;
+  const rows = lines2.slice(header + 1, end).map((row2) => row2.replace(/\s+/g, " ")).map(
+    (row2) => row2.replace(
+      /^((?:\w+ )?)(\S+) \d+ (\d+) /,
+      (_all, netid, state, sendQ) => `${netid}${state} <q> ${state === "LISTEN" ? sendQ : "<q>"} `
+    )
+  ).sort();
+  return [
+    ...lines2.slice(0, header),
+    lines2[header].replace(/\s+/g, " "),
+    ...rows,
+    ...lines2.slice(end)
+  ];
+}
+function isLog(lines2) {
+  const filled = lines2.filter((line) => line.trim());
+  const stamped = filled.filter((line) => /^(?:\[<t>\]|<time>) /.test(line));
+  return filled.length >= 5 && stamped.length * 2 >= filled.length;
+}
+var TIMING_LINES = [
+  /\bkernel: tsc: /,
+  /\bkernel: calibrate_delay_direct\(\) failed/,
+  /\bkernel: hrtimer: interrupt took /,
+  /\bkernel: clocksource: .*(?:watchdog|unstable|skew)/i,
+  /\bkernel: IPv6: ADDRCONF\(NETDEV_CHANGE\): \S+ link becomes ready/,
+  // The IO-APIC timer check and APIC calibration, which a loaded TCG host fails now and then.
+  /\bkernel: \.+ ?(?:\(found apic|works\.|failed\.|trying to set up timer|MP-BIOS bug)/,
+  /\bkernel: APIC (?:calibration not consistent|delta adjusted)/,
+  /\bsshd\[<pid>\]: (?:Accepted |Disconnected from |Received disconnect from |Connection (?:closed|reset) by |drop connection |error: beginning MaxStartups|exited MaxStartups|fatal: ssh_packet_send_debug|error: kex_exchange_identification|banner exchange|Timeout before authentication|pam_unix\(sshd:session\)|pam_env\(sshd:session\))/
+];
+function settleLog(lines2) {
+  const out = [];
+  let entries3 = [];
+  let dropping = false;
+  const flush = () => {
+    out.push(...[...new Set(entries3)].sort());
+    entries3 = [];
+  };
+  for (const line of lines2) {
+    if (!line.trim()) continue;
+    if (/^--- \w+ ---$/.test(line)) {
+      flush();
+      out.push(line);
+      continue;
+    }
+    if (/^\s/.test(line)) {
+      if (!dropping && entries3.length) entries3[entries3.length - 1] += `
+${line}`;
+      continue;
+    }
+    const masked = line.replace(/(?<![\w<])\d+(?:\.\d+)?(?![\w>])/g, "<n>");
+    dropping = TIMING_LINES.some((pattern) => pattern.test(masked));
+    if (!dropping) entries3.push(masked);
   }
-  values() {
-    return [...this.known].sort((a, b) => b.length - a.length);
+  flush();
+  return out;
+}
+function settleLinkStates(text4) {
+  const settling = (flags) => /\bNO-CARRIER\b/.test(flags) && /\bLOWER_UP\b/.test(flags);
+  const plain = text4.replace(
+    /^(\d+: \S+ <)([^>\n]*)(>[^\n]*)$/gm,
+    (line, head2, flags, rest) => settling(flags) ? `${head2}${flags.replace(/NO-CARRIER,?/, "").replace(/,$/, "")}${rest.replace(/ state DOWN\b/, " state UP")}` : line
+  );
+  return plain.replace(
+    /("flags":\[)([^\]]*)(\][^{}[\]]*?"operstate":")(\w+)"/g,
+    (whole, head2, flags, middle, state) => settling(flags) ? `${head2}${flags.replace(/"NO-CARRIER",?/, "").replace(/,$/, "")}${middle}${state === "DOWN" ? "UP" : state}"` : whole
+  );
+}
+
+// src/report/baseline.ts
+var BASELINE_SCHEMA_VERSION = 2;
+var BASELINE_OUTPUT_MAX_CHARS = 8 * 1024;
+function probeOutputBody(text4) {
+  const start2 = text4.indexOf("--- stdout ---");
+  return start2 >= 0 ? text4.slice(start2) : text4;
+}
+function digest(text4) {
+  return createHash3("sha256").update(text4).digest("hex").slice(0, 16);
+}
+function parseFailedUnits(text4) {
+  const units = /* @__PURE__ */ new Set();
+  for (const line of text4.split("\n")) {
+    const match = /^\s*(?:[●*×x]\s+)?(\S+\.(?:service|socket|mount|automount|swap|target|timer|path|device|scope|slice))\s+\S+\s+failed\b/.exec(
+      line
+    );
+    if (match) units.add(match[1]);
   }
-  /** Replaces every known secret in the text with ***. */
-  redact(text3) {
-    let out = text3;
-    for (const value of this.values()) if (out.includes(value)) out = out.split(value).join("***");
-    return out;
+  return [...units].sort();
+}
+function parseSystemState(text4) {
+  const lines2 = stdoutOf(text4).split("\n").map((line) => line.trim()).filter(Boolean);
+  const last = lines2.at(-1);
+  return last && /^[a-z-]+$/.test(last) ? last : void 0;
+}
+function stdoutOf(text4) {
+  return /--- stdout ---\n([\s\S]*?)(?:\n--- stderr ---|$)/.exec(text4)?.[1] ?? text4;
+}
+function baselineFrom(report, readProbeOutput, facts = {}) {
+  const build = report.builds.find((b) => b.status === "passed" && b.outPath) ?? report.builds.find((b) => b.drvPath) ?? report.builds[0];
+  const image = {
+    flake: facts.flake,
+    attribute: facts.attribute,
+    drvPath: build?.drvPath,
+    outPath: build?.outPath,
+    isoPath: build?.isoPath,
+    isoBytes: facts.isoBytes,
+    closureBytes: facts.closureBytes
+  };
+  const vm = report.vm;
+  const boot = vm?.boot;
+  const baseline = {
+    schemaVersion: BASELINE_SCHEMA_VERSION,
+    createdAt: report.finishedAt || report.startedAt,
+    run: facts.run,
+    result: report.result,
+    image,
+    nix: report.setup?.nix ? { version: report.setup.nix.version, variant: report.setup.nix.variant } : void 0,
+    accel: boot?.accel,
+    firmware: facts.firmware,
+    bootSeconds: boot?.status === "passed" ? boot.bootSeconds : void 0,
+    milestones: Object.fromEntries((boot?.timeline ?? []).map((m) => [m.name, m.seconds])),
+    history: [],
+    test: vm?.test ? { exitCode: vm.test.exitCode, timedOut: vm.test.timedOut } : void 0,
+    ...facts.composition
+  };
+  const run2 = runOf(baseline);
+  if (run2) baseline.history = [run2];
+  if (vm && boot?.status === "passed") {
+    baseline.probes = vm.probes.map((probe) => {
+      const text4 = readProbeOutput(probe.file);
+      const entry = {
+        name: probe.name,
+        required: probe.required,
+        exitCode: probe.exitCode,
+        timedOut: probe.timedOut,
+        missing: probe.missing
+      };
+      if (text4 === void 0) return entry;
+      const normalised = normaliseProbeOutput(probeOutputBody(text4));
+      entry.digest = digest(normalised);
+      entry.output = normalised.slice(0, BASELINE_OUTPUT_MAX_CHARS);
+      if (normalised.length > BASELINE_OUTPUT_MAX_CHARS) entry.truncated = true;
+      const ran = !probe.missing && !probe.timedOut;
+      if (probe.name === "failed-units" && ran)
+        baseline.failedUnits = parseFailedUnits(stdoutOf(text4));
+      if (probe.name === "system-state" && ran) baseline.systemState = parseSystemState(text4);
+      return entry;
+    });
   }
-  /** The first known secret the text contains, if any. */
-  findIn(text3) {
-    return this.values().find((value) => text3.includes(value));
+  return baseline;
+}
+function baselineJson(baseline) {
+  return JSON.stringify(baseline, null, 2) + "\n";
+}
+function parseBaseline(text4) {
+  let value;
+  try {
+    value = JSON.parse(text4);
+  } catch (error2) {
+    throw new Error(`not JSON (${error2 instanceof Error ? error2.message : String(error2)})`);
   }
-};
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new Error("not a baseline object");
+  }
+  const candidate = value;
+  if (candidate.schemaVersion !== 1 && candidate.schemaVersion !== BASELINE_SCHEMA_VERSION) {
+    throw new Error(
+      `schemaVersion ${String(candidate.schemaVersion)} is not 1 or ${BASELINE_SCHEMA_VERSION} (written by another version of boot-image-vm)`
+    );
+  }
+  if (typeof candidate.createdAt !== "string" || typeof candidate.image !== "object") {
+    throw new Error("createdAt or image is missing");
+  }
+  const baseline = {
+    ...candidate,
+    schemaVersion: BASELINE_SCHEMA_VERSION,
+    milestones: candidate.milestones ?? {},
+    history: []
+  };
+  const runs = candidate.schemaVersion === 1 ? [runOf(baseline)] : candidate.history ?? [];
+  baseline.history = (Array.isArray(runs) ? runs : []).filter(isRun);
+  return baseline;
+}
+function isRun(run2) {
+  const r = run2;
+  return typeof r?.createdAt === "string" && typeof r.bootSeconds === "number" && Number.isFinite(r.bootSeconds) && typeof r.milestones === "object" && r.milestones !== null;
+}
+function runOf(baseline) {
+  return baseline.result === "passed" ? bootOf(baseline) : void 0;
+}
+function bootOf(baseline) {
+  if (baseline.bootSeconds === void 0) return void 0;
+  return {
+    createdAt: baseline.createdAt,
+    run: baseline.run,
+    label: runLabel(baseline.run),
+    accel: baseline.accel,
+    firmware: baseline.firmware,
+    bootSeconds: baseline.bootSeconds,
+    milestones: baseline.milestones
+  };
+}
+function withHistory(current, earlier) {
+  return { ...current, history: mergeHistory(earlier?.history ?? [], runOf(current)) };
+}
+
+// src/report/baseline-file.ts
+import { readFileSync as readFileSync5, statSync as statSync2, writeFileSync as writeFileSync4 } from "node:fs";
+import { join as join11 } from "node:path";
+var BASELINE_FILE = "baseline.json";
+function parseClosureSize(json) {
+  try {
+    const value = JSON.parse(json);
+    const entries3 = Array.isArray(value) ? value : Object.values(value);
+    const size2 = entries3[0]?.closureSize;
+    return typeof size2 === "number" ? size2 : void 0;
+  } catch {
+    return void 0;
+  }
+}
+async function closureBytes(nix, outPath) {
+  const result2 = await run(nix.nixPath, ["path-info", "--closure-size", "--json", outPath], {
+    env: allowedEnv({ env: process.env }, nix.env)
+  });
+  return result2.exitCode === 0 ? parseClosureSize(result2.stdout) : void 0;
+}
+async function currentBaseline(report, reportDir, facts) {
+  const build = report.builds.find((b) => b.status === "passed" && b.outPath);
+  const sizes = {};
+  if (build?.isoPath) {
+    try {
+      sizes.isoBytes = statSync2(build.isoPath).size;
+    } catch {
+    }
+  }
+  const nix = report.setup?.nix;
+  if (nix && build?.outPath) sizes.closureBytes = await closureBytes(nix, build.outPath);
+  return baselineFrom(report, probeOutputReader(reportDir), { ...facts, ...sizes });
+}
+function writeBaselineFile(reportDir, baseline) {
+  const path = join11(reportDir, BASELINE_FILE);
+  writeFileSync4(path, baselineJson(baseline), { mode: 420 });
+  return path;
+}
+function readBaselineFile(path) {
+  let text4;
+  try {
+    text4 = readFileSync5(path, "utf8");
+  } catch (error2) {
+    throw new Error(`cannot read the baseline ${path}: ${error2.message}`);
+  }
+  try {
+    return parseBaseline(text4);
+  } catch (error2) {
+    throw new Error(`the baseline ${path} is unusable: ${error2.message}`);
+  }
+}
+function writeBootHistory(reportDir, comparison, log) {
+  if (!comparison.history?.length) return;
+  try {
+    writeFileSync4(join11(reportDir, BOOT_HISTORY_FILE), bootHistoryCsv(comparison.history), {
+      mode: 420
+    });
+  } catch (error2) {
+    log?.warning(`${BOOT_HISTORY_FILE} was not written: ${errorMessage(error2)}`);
+  }
+}
 
 // src/build/build.ts
-import { createWriteStream } from "node:fs";
 import { mkdir as mkdir6 } from "node:fs/promises";
-import { join as join11 } from "node:path";
+import { join as join15 } from "node:path";
 
 // src/build/diagnostics.ts
 import { mkdir as mkdir5, writeFile as writeFile5 } from "node:fs/promises";
-import { join as join8, relative } from "node:path";
+import { join as join12, relative } from "node:path";
 
-// src/build/failures.ts
-var ESC = String.fromCharCode(27);
-var BEL = String.fromCharCode(7);
-var ANSI2 = new RegExp(
-  `${ESC}\\[[0-9;?]*[ -/]*[@-~]|${ESC}\\][^${BEL}${ESC}]*(?:${BEL}|${ESC}\\\\)|${ESC}[@-Z\\\\-_]`,
-  "g"
-);
-var DRV = String.raw`(/[^\s']*?/[0-9a-z]{32}-[^\s'/!^]+?\.drv)`;
-var drvIn = (text3) => new RegExp(DRV).exec(text3)?.[1];
-function stripAnsi(text3) {
-  return text3.replace(ANSI2, "");
-}
-function derivationName(drvPath) {
-  const base = drvPath.slice(drvPath.lastIndexOf("/") + 1).replace(/\.drv$/, "");
-  return /^[0-9a-z]{32}-/.test(base) ? base.slice(33) : base;
-}
-var REMOTE = /^build of '[^']*' on '([^']*)' failed: /;
-var remoteMachine = (line) => REMOTE.exec(line.trim().replace(/^error:\s+/, ""))?.[1];
-function normalise(line) {
-  return line.trim().replace(/^(?:error|note):\s+/, "").replace(REMOTE, "").trim();
-}
-var BUILDER = new RegExp(
-  `^builder for '${DRV}' failed (with exit code (\\d+)|due to signal (\\d+)(?: \\(([^)]*)\\))?|to produce output path.*)`
-);
-var CANNOT_BUILD = new RegExp(`^Cannot build '${DRV}'\\.`);
-var HASH = new RegExp(`^hash mismatch in fixed-output derivation '${DRV}'`);
-var FEATURES = new RegExp(
-  `^a '([^']*)' with features \\{([^}]*)\\} is required to build '${DRV}', but I am a '([^']*)' with features \\{([^}]*)\\}`
-);
-var TIMEOUT = /^(?:building of '[^']*'.*? )?timed out after (\d+) seconds( of silence)?/;
-var LOG_LIMIT = /^(?:building of '[^']*'.*? )?killed after writing more than (\d+) bytes of log/;
-var DEPENDENTS = [
-  new RegExp(`^cannot build derivation '${DRV}': \\d+ dependencies couldn't be built`),
-  new RegExp(`^\\d+ dependencies of derivation '${DRV}' failed to build`)
-];
+// src/build/cannot-build.ts
 var featureSet = (list) => list.split(",").map((s2) => s2.trim()).filter(Boolean);
 function missingFeatures(required, available) {
   const have = new Set(featureSet(available));
   const missing = featureSet(required).filter((f) => !have.has(f));
   return missing.length ? `missing system features: ${missing.join(", ")}` : "";
 }
-function builderStatus(text3) {
-  const exit = /failed with exit code (\d+)/.exec(text3);
+function builderStatus(text4) {
+  const exit = /failed with exit code (\d+)/.exec(text4);
   if (exit) return { reason: `builder failed with exit code ${exit[1]}`, exitCode: Number(exit[1]) };
-  const signal = /failed due to signal (\d+)(?: \(([^)]*)\))?/.exec(text3);
+  const signal = /failed due to signal (\d+)(?: \(([^)]*)\))?/.exec(text4);
   if (signal) {
     const name = signal[2] ? `${signal[1]} (${signal[2]})` : signal[1];
     return { reason: `builder failed due to signal ${name}`, exitCode: null, signal: name };
   }
-  return { reason: "builder " + text3.replace(/\.$/, ""), exitCode: null };
+  return { reason: "builder " + text4.replace(/\.$/, ""), exitCode: null };
 }
 function replaceReason(reasons, general, detail) {
   const at = reasons.indexOf(general);
@@ -23129,18 +23826,18 @@ function replaceReason(reasons, general, detail) {
   if (at < 0) reasons.push(detail);
   else reasons[at] = detail;
 }
-function cannotBuild(lines2, start, drv) {
+function cannotBuild(lines2, start2, drv) {
   const reasons = [];
   let status;
-  let i = start + 1;
+  let i = start2 + 1;
   for (; i < lines2.length; i++) {
     const line = lines2[i];
     const reason2 = /^Reason: (.*)$/.exec(line);
     if (reason2) {
-      const text3 = reason2[1].replace(/\.$/, "");
-      if (/^\d+ dependenc(?:y|ies) failed$/.test(text3)) return "dependent";
-      if (text3.startsWith("builder ")) status = builderStatus(text3.slice("builder ".length));
-      else reasons.push(text3);
+      const text4 = reason2[1].replace(/\.$/, "");
+      if (/^\d+ dependenc(?:y|ies) failed$/.test(text4)) return "dependent";
+      if (text4.startsWith("builder ")) status = builderStatus(text4.slice("builder ".length));
+      else reasons.push(text4);
       continue;
     }
     const oldFeatures = /^Required system: '([^']*)' with features \{([^}]*)\}/.exec(line);
@@ -23174,26 +23871,82 @@ function cannotBuild(lines2, start, drv) {
   const reason = status ? status.reason : reasons.filter(Boolean).join("; ") || "cannot build";
   return { drv, reason, exitCode: status?.exitCode ?? null, signal: status?.signal, next: i };
 }
+
+// src/build/failures.ts
+var ESC = String.fromCharCode(27);
+var BEL = String.fromCharCode(7);
+var ANSI2 = new RegExp(
+  `${ESC}\\[[0-9;?]*[ -/]*[@-~]|${ESC}\\][^${BEL}${ESC}]*(?:${BEL}|${ESC}\\\\)|${ESC}[@-Z\\\\-_]`,
+  "g"
+);
+var DRV = String.raw`(/[^\s']*?/[0-9a-z]{32}-[^\s'/!^]+?\.drv)`;
+var drvIn = (text4) => new RegExp(DRV).exec(text4)?.[1];
+function stripAnsi(text4) {
+  return text4.replace(ANSI2, "");
+}
+function nixText(text4) {
+  return stripAnsi(capLines(text4));
+}
+function derivationName(drvPath) {
+  const base = drvPath.slice(drvPath.lastIndexOf("/") + 1).replace(/\.drv$/, "");
+  return /^[0-9a-z]{32}-/.test(base) ? base.slice(33) : base;
+}
+var REMOTE = /^build of '[^']*' on '([^']*)' failed: /;
+var remoteMachine = (line) => REMOTE.exec(line.trim().replace(/^error:\s+/, ""))?.[1];
+var GLUED_ROOT = /^error: (?:builder for '|Cannot build '|hash mismatch in |build of ')/;
+function unglue(line) {
+  const at = line.indexOf("error: ", 1);
+  if (at < 0 || /\s|>/.test(line[at - 1]) || line.startsWith("error:")) return line;
+  const rest = line.slice(at);
+  return GLUED_ROOT.test(rest) ? rest : line;
+}
+function normalise(line) {
+  return unglue(line.trim()).replace(/^(?:error|note):\s+/, "").replace(REMOTE, "").trim();
+}
+var BUILDER = new RegExp(
+  `^builder for '${DRV}' failed (with exit code (\\d+)|due to signal (\\d+)(?: \\(([^)]*)\\))?|to produce output path.*)`
+);
+var CANNOT_BUILD = new RegExp(`^Cannot build '${DRV}'\\.`);
+var HASH = new RegExp(
+  `^hash mismatch in fixed-output derivation '(?:${DRV}|(/[^\\s']*?/[0-9a-z]{32}-[^\\s'/]+))'`
+);
+var FEATURES = new RegExp(
+  `^a '([^']*)' with features \\{([^}]*)\\} is required to build '${DRV}', but I am a '([^']*)' with features \\{([^}]*)\\}`
+);
+var PLATFORM = new RegExp(`^a '([^']*)' is required to build '${DRV}', but I am a '([^']*)'$`);
+var TIMEOUT = /^(?:building of '[^']*'.*? )?timed out after (\d+) seconds( of silence)?/;
+var LOG_LIMIT = /^(?:building of '[^']*'.*? )?killed after writing more than (\d+) bytes of log/;
+var DEPENDENTS = [
+  new RegExp(`^cannot build derivation '${DRV}': \\d+ dependencies couldn't be built`),
+  new RegExp(`^\\d+ dependencies of derivation '${DRV}' failed to build`)
+];
+function beforeAt(text4) {
+  const cuts = [text4.indexOf(" at '"), text4.indexOf(' at "')].filter((at) => at >= 0);
+  return cuts.length ? text4.slice(0, Math.min(...cuts)) : text4;
+}
+function withFullDisk(reason, tail) {
+  if (!tail.some((line) => line.includes("No space left on device"))) return reason;
+  return `${reason}: the disk is full (No space left on device)`;
+}
 function rootCauseAt(lines2, i, activeBuild) {
   const line = lines2[i];
   let m = BUILDER.exec(line);
   if (m) {
     if (m[3] || m[4]) return { drv: m[1], ...builderStatus(`failed ${m[2]}`), next: i + 1 };
-    return {
-      drv: m[1],
-      reason: "builder failed " + m[2].replace(/ at '.*$/, ""),
-      exitCode: null,
-      next: i + 1
-    };
+    return { drv: m[1], reason: "builder failed " + beforeAt(m[2]), exitCode: null, next: i + 1 };
   }
   if (m = CANNOT_BUILD.exec(line)) return cannotBuild(lines2, i, m[1]);
+  if (m = PLATFORM.exec(line)) {
+    const reason = `platform mismatch: needs ${m[1]}, this machine is ${m[3]}`;
+    return { drv: m[2], reason, exitCode: null, next: i + 1 };
+  }
   if (m = HASH.exec(line)) {
     const near = lines2.slice(i + 1, i + 6);
     const wanted = near.map((l) => /^(?:specified|wanted):\s*(\S+)/.exec(l)?.[1]).find(Boolean);
     const got = near.map((l) => /^got:\s*(\S+)/.exec(l)?.[1]).find(Boolean);
     const detail = wanted && got ? `: specified ${wanted}, got ${got}` : "";
     return {
-      drv: m[1],
+      drv: m[1] ?? m[2],
       reason: `hash mismatch in fixed-output derivation${detail}`,
       exitCode: null,
       next: i + 1
@@ -23228,8 +23981,8 @@ function rootCauseAt(lines2, i, activeBuild) {
 function quotedTail(raw, lines2, from) {
   let heading = -1;
   for (let i = from - 1; i < Math.min(lines2.length, from + 8) && heading < 0; i++) {
+    if (i >= from && /^\S/.test(raw[i])) return [];
     if (/last \d+ log lines:$/i.test(lines2[i])) heading = i;
-    else if (i >= from && /^\S/.test(raw[i])) return [];
   }
   if (heading < 0) return [];
   const tail = [];
@@ -23242,8 +23995,8 @@ function quotedTail(raw, lines2, from) {
   }
   return tail;
 }
-function scan(text3, activeBuild) {
-  const raw = stripAnsi(text3).split("\n");
+function scan(text4, activeBuild) {
+  const raw = nixText(text4).split("\n");
   const lines2 = raw.map(normalise);
   const roots = /* @__PURE__ */ new Map();
   const dependents = [];
@@ -23253,8 +24006,8 @@ function scan(text3, activeBuild) {
     const started = /^building '([^']+\.drv)'/.exec(lines2[i]);
     if (started && !activeBuild) building = started[1];
     if (/build failure may have been caused by lack of free disk space/.test(lines2[i])) {
-      if (last && !last.reason.includes("disk space"))
-        last.reason += " (possibly lack of free disk space)";
+      if (last && !last.reason.includes("the disk is full"))
+        last.reason += ": the disk is full (Nix found less than 8 MiB free)";
       continue;
     }
     const found = rootCauseAt(lines2, i, building);
@@ -23265,11 +24018,11 @@ function scan(text3, activeBuild) {
     }
     if (!found) continue;
     const tail = quotedTail(raw, lines2, found.next);
-    const machine = remoteMachine(raw[i]);
+    const machine = remoteMachine(unglue(raw[i].trim()));
     const failure = {
       drv: found.drv,
       name: derivationName(found.drv),
-      reason: found.reason,
+      reason: withFullDisk(found.reason, tail),
       exitCode: found.exitCode,
       ...found.signal ? { signal: found.signal } : {},
       tail,
@@ -23279,7 +24032,8 @@ function scan(text3, activeBuild) {
     if (seen) {
       if (!seen.tail.length && tail.length) seen.tail = tail;
       if (!seen.machine && machine) seen.machine = machine;
-      if (seen.exitCode === null && failure.exitCode !== null)
+      const noOutput = seen.reason.startsWith("builder failed to produce output");
+      if (seen.exitCode === null && failure.exitCode !== null && !noOutput)
         Object.assign(seen, failure, { tail: seen.tail });
       last = seen;
     } else {
@@ -23289,15 +24043,16 @@ function scan(text3, activeBuild) {
   }
   return { roots: [...roots.values()], dependents: dependents.filter((d) => !roots.has(d)) };
 }
-function findRootFailures(text3, activeBuild) {
-  return scan(text3, activeBuild).roots;
+function findRootFailures(text4, activeBuild) {
+  return scan(text4, activeBuild).roots;
 }
-function findDependents(text3) {
-  return scan(text3).dependents;
+function findDependents(text4) {
+  return scan(text4).dependents;
 }
 
 // src/build/diagnostics.ts
 var TAIL_LINES = 25;
+var LOG_BYTES = CAPS.fileBytes;
 function failureFileNames(failures) {
   const count2 = /* @__PURE__ */ new Map();
   for (const failure of failures) count2.set(failure.name, (count2.get(failure.name) ?? 0) + 1);
@@ -23308,18 +24063,19 @@ function failureFileNames(failures) {
     return `${hash}-${safe}`;
   });
 }
-function lines(text3) {
-  const all = stripAnsi(text3).replace(/\r/g, "").split("\n");
+function lines(text4) {
+  const all = stripAnsi(text4).replace(/\r/g, "").split("\n");
   while (all.length && all[all.length - 1] === "") all.pop();
   return all;
 }
-async function fullLog(nix, failure, events, env) {
-  const result = await run(nix.nixPath, ["log", failure.drv], { env });
-  if (result.exitCode === 0 && result.stdout.trim()) {
-    return { log: lines(result.stdout), source: `nix log ${failure.drv}` };
+async function fullLog(nix, failure, events, env, signal) {
+  const result2 = await run(nix.nixPath, ["log", failure.drv], { env, signal, maxBytes: LOG_BYTES });
+  if (result2.exitCode === 0 && result2.stdout.trim()) {
+    const cut = result2.cut?.stdout ? ` (its end: ${result2.cut.stdout.note})` : "";
+    return { log: lines(result2.stdout), source: `nix log ${failure.drv}${cut}` };
   }
-  const said = lines(result.startError ?? result.stderr).filter((l) => l.startsWith("error:"));
-  const why = said.length ? said.join(" ") : `exit code ${result.exitCode}`;
+  const said = lines(result2.startError ?? result2.stderr).filter((l) => l.startsWith("error:"));
+  const why = said.length ? said.join(" ") : `exit code ${result2.exitCode}`;
   const captured = events.logOf(failure.drv);
   if (captured.length) {
     return { log: captured, source: `the build's events (nix log had none: ${why})` };
@@ -23332,32 +24088,36 @@ async function fullLog(nix, failure, events, env) {
   }
   return { log: [], source: `nowhere: nix log had none (${why}) and the build printed nothing` };
 }
-async function derivationJson(nix, drv, env) {
-  const result = await run(nix.nixPath, [...nix.capabilities.derivationShow, drv], { env });
-  if (result.exitCode === 0) {
+async function derivationJson(nix, drv, env, signal) {
+  const result2 = await run(nix.nixPath, [...nix.capabilities.derivationShow, drv], {
+    env,
+    signal,
+    maxBytes: MAX_QUERY_BYTES
+  });
+  if (result2.exitCode === 0) {
     try {
-      return JSON.stringify(JSON.parse(result.stdout), null, 2) + "\n";
+      return JSON.stringify(JSON.parse(result2.stdout), null, 2) + "\n";
     } catch {
-      return result.stdout;
+      return result2.stdout;
     }
   }
   const command = ["nix", ...nix.capabilities.derivationShow, drv].join(" ");
-  const error2 = stripAnsi(result.startError ?? result.stderr).trim();
+  const error2 = stripAnsi(result2.startError ?? result2.stderr).trim();
   return JSON.stringify({ error: `${command} failed: ${error2}` }, null, 2) + "\n";
 }
 async function collectFailureLogs(nix, failures, events, dir, ctx) {
-  const failedDir = join8(dir, "failed");
+  const failedDir = join12(dir, "failed");
   await mkdir5(failedDir, { recursive: true });
-  const env = { ...ctx.env, ...nix.env };
+  const env = allowedEnv(ctx, nix.env);
   const names = failureFileNames(failures);
   const collected = [];
   for (const [index, failure] of failures.entries()) {
-    const { log, source } = await fullLog(nix, failure, events, env);
-    const logFile = join8(failedDir, `${names[index]}.log`);
+    const { log, source } = await fullLog(nix, failure, events, env, ctx.signal);
+    const logFile = join12(failedDir, `${names[index]}.log`);
     const header = [`# ${failure.drv}`, `# ${failure.reason}`, `# log from ${source}`, ""];
     await writeFile5(logFile, ctx.secrets.redact([...header, ...log].join("\n") + "\n"));
-    const json = await derivationJson(nix, failure.drv, env);
-    await writeFile5(join8(failedDir, `${names[index]}.drv.json`), ctx.secrets.redact(json));
+    const json = await derivationJson(nix, failure.drv, env, ctx.signal);
+    await writeFile5(join12(failedDir, `${names[index]}.drv.json`), ctx.secrets.redact(json));
     const tail = log.slice(-TAIL_LINES).map((line) => ctx.secrets.redact(line));
     const shown = tail.length ? tail : failure.tail.map((line) => ctx.secrets.redact(line));
     const remote = failure.machine && failure.machine !== "local" ? ` on ${failure.machine}` : "";
@@ -23375,27 +24135,6 @@ async function collectFailureLogs(nix, failures, events, dir, ctx) {
     });
   }
   return collected;
-}
-
-// src/build/evaluation-errors.ts
-var EVALUATION_ERRORS = [
-  /error: attribute '[^']*' missing/,
-  /does not provide attribute/,
-  /error: getting status of/,
-  /path '[^']*' does not exist/,
-  /\bthrow\b|evaluation aborted/,
-  /error: .*flake.*does not exist/,
-  /error: undefined variable/,
-  /error: (?:syntax error|value is|expected a|cannot coerce|infinite recursion|assertion)/,
-  /while evaluating/
-];
-var NOT_EVALUATION = /cannot connect to|Permission denied|No space left|opening lock file|experimental Nix feature|unrecognised flag|unknown setting|database is locked|pseudoterminal|unexpected end-of-file|disconnected unexpectedly|setting up the build environment|getting attributes of path|\.drv\.chroot\/|bind mount from/;
-function isEvaluationError(text3) {
-  const plain = stripAnsi(text3);
-  if (findRootFailures(plain).length || findDependents(plain).length) return false;
-  if (EVALUATION_ERRORS.some((re) => re.test(plain))) return true;
-  const started = /^building '|^\s*these \d+ derivations will be built/m.test(plain);
-  return !started && /^error:/m.test(plain) && !NOT_EVALUATION.test(plain);
 }
 
 // src/build/request.ts
@@ -23424,7 +24163,7 @@ function parseOutPath(stdout, printOutPaths) {
   if (printOutPaths)
     return stdout.split("\n").find((line) => line.trim().startsWith("/"))?.trim();
   try {
-    const built = JSON.parse(stdout);
+    const built = readNixJson(stdout);
     const outputs = built[0]?.outputs ?? {};
     return outputs.out ?? Object.values(outputs)[0];
   } catch {
@@ -23439,12 +24178,12 @@ function nixError(stderr) {
 
 // src/build/iso-output.ts
 import { readdir, stat as stat2 } from "node:fs/promises";
-import { join as join9 } from "node:path";
+import { join as join13 } from "node:path";
 async function findIso(outPath) {
-  const isoDir = join9(outPath, "iso");
-  const entries = await readdir(isoDir).catch(() => void 0);
-  const isos = (entries ?? []).filter((name) => name.endsWith(".iso"));
-  if (isos.length === 1) return { isoPath: join9(isoDir, isos[0]) };
+  const isoDir = join13(outPath, "iso");
+  const entries3 = await readdir(isoDir).catch(() => void 0);
+  const isos = (entries3 ?? []).filter((name) => name.endsWith(".iso"));
+  if (isos.length === 1) return { isoPath: join13(isoDir, isos[0]) };
   if (isos.length > 1) {
     return { error: `several ISOs in ${isoDir}: ${isos.join(", ")}; expected exactly one` };
   }
@@ -23461,7 +24200,7 @@ async function listing(path) {
   for (const entry of await readdir(path, { withFileTypes: true })) {
     if (!entry.isDirectory()) names.push(entry.name);
     else {
-      const inner = await readdir(join9(path, entry.name)).catch(() => []);
+      const inner = await readdir(join13(path, entry.name)).catch(() => []);
       names.push(
         ...inner.length ? inner.map((name) => `${entry.name}/${name}`) : [`${entry.name}/`]
       );
@@ -23528,7 +24267,7 @@ function parseEventLine(line) {
   if (typeof json !== "object" || json === null) return void 0;
   const e = json;
   const num = (value) => typeof value === "number" ? value : 0;
-  const fields = Array.isArray(e.fields) ? e.fields : [];
+  const fields = Array.isArray(e.fields) ? e.fields.map((field) => typeof field === "string" ? capLine(field) : field) : [];
   switch (e.action) {
     case "start":
       return {
@@ -23536,7 +24275,7 @@ function parseEventLine(line) {
         id: num(e.id),
         level: num(e.level),
         type: num(e.type),
-        text: typeof e.text === "string" ? e.text : "",
+        text: typeof e.text === "string" ? capLine(e.text) : "",
         fields,
         parent: num(e.parent)
       };
@@ -23546,7 +24285,7 @@ function parseEventLine(line) {
       return { action: "result", id: num(e.id), type: num(e.type), fields };
     case "msg": {
       const msg = typeof e.msg === "string" ? e.msg : "";
-      const rawMsg = typeof e.raw_msg === "string" ? e.raw_msg : void 0;
+      const rawMsg = typeof e.raw_msg === "string" ? e.raw_msg.slice(0, CAPS.messageChars) : void 0;
       return {
         action: "msg",
         level: num(e.level),
@@ -23564,18 +24303,19 @@ var BuildEvents = class {
   /** By derivation path, in the order builds started. */
   builds = /* @__PURE__ */ new Map();
   progress = { done: 0, expected: 0, running: 0, failed: 0 };
+  /** The first errors, up to CAPS.buildTextBytes of them (each cut at CAPS.messageChars). */
   errors = [];
-  /** Lines that were not events (other programs, `nix develop`, older Nix). */
-  plainLines = [];
-  human = [];
+  errorChars = 0;
+  plain = new TailLines(CAPS.buildTextBytes);
+  human = new TailLines(CAPS.buildTextBytes);
   buildByActivity = /* @__PURE__ */ new Map();
   buildsActivity;
   lastStopped;
   /** Consumes one stderr line. */
   push(line) {
     const event = parseEventLine(line);
-    const outcome = event ? this.apply(event) : this.plain(line);
-    this.human.push(...outcome.human);
+    const outcome = event ? this.apply(event) : this.plainLine(line);
+    for (const human of outcome.human) this.human.push(human);
     return event ? { ...outcome, event } : outcome;
   }
   /** Consumes many lines (a recorded transcript). */
@@ -23583,12 +24323,19 @@ var BuildEvents = class {
     for (const line of lines2) this.push(line);
     return this;
   }
-  humanLines() {
-    return [...this.human];
+  /** Lines that were not events (other programs, `nix develop`, older Nix): the last ones. */
+  get plainLines() {
+    return this.plain.toArray();
   }
-  /** The log lines of one derivation's build (empty if it never ran here). */
+  /** The human-readable log's last lines (the whole of it is build.log's, on disk). */
+  humanLines() {
+    return this.human.toArray();
+  }
+  /** The log lines of one derivation's build (empty if it never ran here), after a cut note. */
   logOf(drv) {
-    return this.builds.get(drv)?.log ?? [];
+    const build = this.builds.get(drv);
+    if (!build?.droppedChars) return build?.log ?? [];
+    return [tailCutNote(build.logChars, build.logChars + build.droppedChars), ...build.log];
   }
   runningBuilds() {
     return [...this.builds.values()].filter((build) => build.running);
@@ -23607,9 +24354,9 @@ var BuildEvents = class {
   errorText() {
     return this.errors.map((error2) => error2.text).join("\n");
   }
-  plain(line) {
-    const clean = stripAnsi(line);
-    this.plainLines.push(clean);
+  plainLine(line) {
+    const clean = stripAnsi(capLine(line));
+    this.plain.push(clean);
     return { human: [clean] };
   }
   apply(event) {
@@ -23635,7 +24382,9 @@ var BuildEvents = class {
         name: derivationName(drv),
         activityId: id,
         running: true,
-        log: []
+        log: [],
+        logChars: 0,
+        droppedChars: 0
       };
       this.builds.set(drv, build);
       this.buildByActivity.set(id, build);
@@ -23656,8 +24405,8 @@ var BuildEvents = class {
   result(event) {
     const build = this.buildByActivity.get(event.id);
     if (build && (event.type === ResultType.buildLogLine || event.type === ResultType.postBuildLogLine)) {
-      const line = stripAnsi(text2(event.fields[0]));
-      build.log.push(line);
+      const line = stripAnsi(capLine(text2(event.fields[0])));
+      keepLogLine(build, line);
       return { human: [`${build.name}> ${line}`] };
     }
     if (build && event.type === ResultType.setPhase) {
@@ -23671,28 +24420,48 @@ var BuildEvents = class {
     return { human: [] };
   }
   message(event) {
-    const message = stripAnsi(event.msg);
+    const message = stripAnsi(capLines(event.msg.slice(0, CAPS.messageChars), CAPS.lineChars));
     if (event.level !== 0) return { human: [message] };
     const active = this.runningBuilds().at(-1)?.drv ?? this.lastStopped;
     const error2 = { text: message, ...active ? { activeBuild: active } : {} };
-    this.errors.push(error2);
+    this.errorChars += message.length;
+    if (this.errorChars <= CAPS.buildTextBytes) this.errors.push(error2);
     return { human: [message], error: error2 };
   }
 };
+function keepLogLine(build, line) {
+  build.log.push(line);
+  build.logChars += line.length + 1;
+  if (build.logChars <= CAPS.derivationLogBytes) return;
+  const keep = CAPS.derivationLogBytes * 3 / 4;
+  let [drop, dropped] = [0, 0];
+  for (; build.logChars - dropped > keep && drop < build.log.length - 1; drop++)
+    dropped += build.log[drop].length + 1;
+  build.log.splice(0, drop);
+  build.logChars -= dropped;
+  build.droppedChars += dropped;
+}
 
 // src/build/machine-failures.ts
-function sshSaid(text3) {
+function sshSaid(text4) {
   const line = /^(?:ssh: [^\n]*|Host key verification failed\.|[^\n]*Permission denied \([^)]*\)\.?)$/m;
-  return line.exec(text3)?.[0].trim();
+  return line.exec(text4)?.[0].trim();
+}
+function lineAround(text4, index) {
+  const start2 = text4.lastIndexOf("\n", index) + 1;
+  const end = text4.indexOf("\n", index);
+  return text4.slice(start2, end < 0 ? text4.length : end);
 }
 var UNREACHABLE = {
   // A builder nothing can reach (2.8: ssh's own line, then this; its "unexpected end-of-file" is
-  // ssh closing, not a daemon dying). Nix then says only "unable to start any build; remote
-  // machines may not have all required system features" (max-jobs 0), or blames the
-  // derivation's features (a feature only the builder has): see unreachableBuilder.
-  pattern: /[^\n]*cannot open connection to remote store '([^']*)'[^\n]*/,
-  evidence: (match) => [match[0], sshSaid(match.input)].filter(Boolean).join(" \u2014 ssh said: "),
-  lacks: (match) => `a remote builder it can reach: the builder ${match[1]} could not be reached (Nix could not open a connection to it), so no machine could take the build (Nix's "remote machines may not have all required system features" means this here). Check the builder's host key (the builders entry's last field, base64 of "<type> <key>", or known_hosts), the private key path in the builders entry (readable by whoever builds: the nix-daemon's root on a multi-user install), and that sshd runs there and listens; for a port other than 22 set NIX_SSHOPTS="-p <port>"`
+  // ssh closing, not a daemon dying; later: "cannot build on '<uri>'", "failed to start SSH
+  // connection to '<host>'"). Nix then says only "unable to start any build; remote machines
+  // may not have all required system features" (max-jobs 0), "Failed to find a machine for
+  // remote build!", or blames the derivation's features (a feature only the builder has): see
+  // unreachableBuilder.
+  pattern: /(?:cannot open connection to remote store|cannot build on|failed to start SSH connection to) '([^'\n]*)'|^Failed to find a machine for remote build!$/m,
+  evidence: (match) => [lineAround(match.input, match.index), sshSaid(match.input)].filter(Boolean).join(" \u2014 ssh said: "),
+  lacks: (match) => `a remote builder it can reach: ${match[1] ? `the builder ${match[1]}` : "a builder"} could not be reached (Nix could not open a connection to it), so no machine could take the build (Nix's "remote machines may not have all required system features" means this here). Check the builder's host key (the builders entry's last field, base64 of "<type> <key>", or known_hosts), the private key path in the builders entry (readable by whoever builds: the nix-daemon's root on a multi-user install), and that sshd runs there and listens; for a port other than 22 set NIX_SSHOPTS="-p <port>"`
 };
 var RULES = [
   {
@@ -23700,55 +24469,76 @@ var RULES = [
     lacks: () => "a pseudoterminal for the builder: /dev/pts is not mounted (devpts). Nix opens one for every build; in a chroot or container, mount devpts on /dev/pts (bind-mount the host\u2019s)"
   },
   {
-    pattern: /cannot connect to socket at '([^']*)': ([^\n]*)/,
+    // 2.0–2.3: "cannot connect to daemon at"; later "cannot connect to socket at".
+    pattern: /cannot connect to (?:socket|daemon) at '([^'\n]*)': ([^\n]*)/,
     lacks: (match) => `a running Nix daemon: nothing answers at ${match[1]} (${match[2].trim()}). Start nix-daemon (e.g. \`sudo systemctl start nix-daemon\`), or, for a single-user Nix, do not point NIX_REMOTE or the \`store\` setting at the daemon`
   },
   {
-    pattern: /[^\n]*No space left on device[^\n]*/,
+    pattern: /No space left on device/,
+    evidence: (match) => lineAround(match.input, match.index),
     lacks: () => "free disk space: the Nix store (/nix) or the build\u2019s temporary directory (TMPDIR) is full. Free space (on GitHub runners, remove preinstalled toolchains you do not use) or use a runner with a larger disk"
   },
   UNREACHABLE,
   {
+    // The store's database does not list a path something needs: deleted by hand, an interrupted
+    // copy, a broken store (or Nix 2.18.0's regression). Never the flake's evaluation.
+    pattern: /path '(\/[^'\n]*)' is not valid/,
+    lacks: (match) => `a consistent Nix store: ${match[1]} is not valid (the store's database does not list it). Repair the store (\`nix-store --verify --check-contents --repair\`), or realise the path again (\`nix-store --realise <path>\`); on a runner, start from a fresh store`
+  },
+  {
     // 2.8: "unexpected end-of-file"; later: "Nix daemon disconnected unexpectedly (maybe it crashed?)".
-    pattern: /[^\n]*(?:daemon disconnected unexpectedly|^(?:error: )?unexpected end-of-file$)[^\n]*/m,
+    pattern: /daemon disconnected unexpectedly|^(?:error: )?unexpected end-of-file$/m,
+    evidence: (match) => lineAround(match.input, match.index),
     lacks: () => "a Nix daemon that stays up: it disconnected during the build (it crashed or was killed; on runners usually for lack of memory or disk space)"
   },
   // The sandbox rules come after the ones above: a pty or disk failure inside the sandbox set-up
   // is better said by them.
   {
     // Nix stats every sandbox path before binding it; 2.8 says only this, 2.26 adds the context.
-    pattern: /getting attributes of path '([^']*)'[^\n]*/,
+    pattern: /getting attributes of path '([^'\n]*)'[^\n]*/,
     lacks: (match) => `the sandbox path ${match[1]}: sandbox-paths or extra-sandbox-paths (nix.conf) lists it, but it does not exist here. Create it, drop it from the setting, or mark it optional (\`${match[1]}?\`)`
   },
   {
     // 2.26 copies a sandbox path that is a symlink (merged /usr: /bin -> usr/bin) as a symlink,
     // dangling in the chroot, so a path bound inside it (the default /bin/sh) cannot be made.
-    pattern: /creating directory '[^']*\.drv\.chroot\/root(\/[^']*)'[^\n]*/,
+    pattern: /creating directory '[^'\n]*\.drv\.chroot\/root(\/[^'\n]*)'[^\n]*/,
     lacks: (match) => `a sandbox path Nix can bind at ${match[1]}: it could not create it in the build's chroot. Usually a sandbox path that is a symlink here (merged /usr: /bin -> usr/bin) holding another one (Nix's default /bin/sh); list it by its target (\`${match[1]}=<target>\`, e.g. \`/bin=/usr/bin\`)`
   },
   {
-    pattern: /bind mount from '([^']*)' to '([^']*)' failed[^\n]*/,
+    pattern: /bind mount from '([^'\n]*)' to '([^'\n]*)' failed[^\n]*/,
     lacks: (match) => `a sandbox path Nix can bind: binding ${match[1]} into the build's chroot failed. Fix or drop it in sandbox-paths / extra-sandbox-paths (nix.conf)`
+  },
+  {
+    // The builder's own program cannot run here: built for another CPU (2.2 said this in the
+    // build environment's set-up; later Nix says the same through the builder's exit).
+    pattern: /while setting up the build environment: executing '([^'\n]*)': Exec format error/,
+    lacks: (match) => `a CPU (or emulation) that runs the derivation's programs: ${match[1]} is built for another platform (Exec format error). Build for this machine's system, or register binfmt emulation for that one (NixOS: boot.binfmt.emulatedSystems)`
+  },
+  {
+    // Nix opens the namespaces of the builder it cloned; in proot or a container without them
+    // this fails before any set-up message (2.4–2.34: "getting sandbox mount namespace").
+    pattern: /getting sandbox (?:mount|user) namespace[^\n]*/,
+    lacks: () => "a build sandbox Nix can set up (mount and user namespaces): Nix could not open the sandboxed builder's namespace, before any builder ran. In a container or proot without those privileges, set `sandbox = false`"
   },
   {
     // Whatever else failed before the builder ran (namespaces, mounts, seccomp, host name): Nix
     // wraps it in this context. The evidence is the error it wraps.
-    pattern: /while setting up the build environment(?::\s*([^\n]*)|[^]*?^\s*(error: [^\n]*))/m,
+    pattern: /while setting up the build environment(?::[^\S\n]*([^\n]*)|[^\S\n]*\n(?:[^\S\n]*\n)?[^\S\n]*(error: [^\n]*))/,
     evidence: (match) => `while setting up the build environment: ${match[1] ?? match[2]}`,
     lacks: () => "a build sandbox Nix can set up (mount and user namespaces, the sandbox paths): Nix failed while setting up the build environment, before any builder ran. In a container without those privileges, set `sandbox = false`"
   }
 ];
-function unreachableBuilder(text3, reasons) {
+function unreachableBuilder(text4, reasons) {
   const onlyNoMachine = reasons.every(
     (reason) => /^(?:missing system features|platform mismatch|required system or feature)/.test(reason)
   );
   if (!reasons.length || !onlyNoMachine) return void 0;
-  const match = UNREACHABLE.pattern.exec(stripAnsi(text3));
+  const match = UNREACHABLE.pattern.exec(nixText(text4));
   if (!match) return void 0;
   return { lacks: UNREACHABLE.lacks(match), evidence: UNREACHABLE.evidence(match).trim() };
 }
-function findMachineFailure(text3) {
-  const plain = stripAnsi(text3);
+function findMachineFailure(text4) {
+  const plain = nixText(text4);
   for (const rule of RULES) {
     const match = rule.pattern.exec(plain);
     if (match)
@@ -23760,16 +24550,55 @@ function machineFailureMessage(failure) {
   return `This machine could not build (not a fault of the flake or its derivations): it lacks ${failure.lacks}. Nix said: ${failure.evidence}`;
 }
 
+// src/build/evaluation-errors.ts
+var EVALUATION_ERRORS = [
+  /error: attribute '[^'\n]*' missing/,
+  /does not provide attribute/,
+  /error: getting status of/,
+  /path '[^'\n]*' does not exist/,
+  /\bthrow\b|evaluation aborted/,
+  /^[^\S\n]*error: (?=.*flake)(?=.*does not exist)/m,
+  /error: undefined variable/,
+  /error: (?:syntax error|value is|expected a|cannot coerce|infinite recursion|assertion)/,
+  /while evaluating/
+];
+var NOT_EVALUATION = /cannot connect to|Permission denied|No space left|opening lock file|experimental Nix feature|unrecognised flag|unknown setting|database is locked|pseudoterminal|unexpected end-of-file|disconnected unexpectedly|setting up the build environment|getting attributes of path|\.drv\.chroot\/|bind mount from|sandbox (?:mount|user) namespace|' is not valid|failed to start SSH connection|cannot build on '|Failed to find a machine for remote build/;
+function isEvaluationError(text4) {
+  const plain = nixText(text4);
+  if (findRootFailures(plain).length || findDependents(plain).length) return false;
+  if (EVALUATION_ERRORS.some((re) => re.test(plain))) return true;
+  const started = /^building '|^[^\S\n]*these \d+ derivations will be built/m.test(plain);
+  return !started && /^error:/m.test(plain) && !NOT_EVALUATION.test(plain);
+}
+
+// src/build/verdict.ts
+var SET_UP = /while setting up the build environment|getting sandbox (?:mount|user) namespace/;
+function machineBehind(text4, roots) {
+  const reasons = roots.map((root) => root.reason);
+  return unreachableBuilder(text4, reasons) ?? (SET_UP.test(text4) ? findMachineFailure(text4) : void 0);
+}
+function judgeNixFailure(text4, roots, options) {
+  const dependents = findDependents(text4).filter((drv) => !roots.some((root) => root.drv === drv));
+  if (!options.cancelled) {
+    const machine = roots.length ? machineBehind(text4, roots) : findMachineFailure(text4);
+    if (machine) return { kind: "machine", failure: machine };
+  }
+  if (roots.length) return { kind: "derivations", roots: [...roots], dependents };
+  const started = options.startedBuilding || options.cancelled;
+  if (!started && isEvaluationError(text4)) return { kind: "evaluation" };
+  return { kind: "unexplained", dependents };
+}
+
 // src/build/shell-dirs.ts
 import { lstat, readdir as readdir2, rm } from "node:fs/promises";
-import { join as join10 } from "node:path";
+import { join as join14 } from "node:path";
 function shellTempParent(env) {
   return env.TMPDIR || "/tmp";
 }
 async function nixShellDirs(dir) {
-  const entries = await readdir2(dir, { withFileTypes: true }).catch(() => []);
+  const entries3 = await readdir2(dir, { withFileTypes: true }).catch(() => []);
   return new Set(
-    entries.filter((e) => e.isDirectory() && e.name.startsWith("nix-shell.")).map((e) => e.name)
+    entries3.filter((e) => e.isDirectory() && e.name.startsWith("nix-shell.")).map((e) => e.name)
   );
 }
 async function removeNewShellDirs(dir, before) {
@@ -23777,7 +24606,7 @@ async function removeNewShellDirs(dir, before) {
   const uid = process.getuid?.();
   for (const name of await nixShellDirs(dir)) {
     if (before.has(name)) continue;
-    const path = join10(dir, name);
+    const path = join14(dir, name);
     const info2 = await lstat(path).catch(() => void 0);
     if (!info2?.isDirectory() || uid !== void 0 && info2.uid !== uid) continue;
     await rm(path, { recursive: true, force: true }).then(
@@ -23793,26 +24622,26 @@ var PROGRESS_INTERVAL_MS = 5e3;
 var AppendFile = class {
   constructor(path, redact) {
     this.redact = redact;
-    this.stream = createWriteStream(path, { flags: "a" });
-    this.stream.on("error", () => void 0);
+    this.file = new CappedFile(path, CAPS.buildStreamBytes, "a");
   }
   redact;
-  stream;
+  file;
   write(line) {
-    this.stream.write(this.redact(line) + "\n");
+    this.file.write(this.redact(line) + "\n");
   }
   close() {
-    return new Promise((resolve7) => this.stream.end(() => resolve7()));
+    return this.file.close();
   }
 };
 function buildEnv(nix, request, ctx) {
-  return { ...stringEnv(ctx.env), ...nix.env, ...request.env };
+  return allowedEnv(ctx, nix.env, request.env);
 }
 async function evaluateDrvPath(nix, request, ctx) {
   await mkdir6(request.dir, { recursive: true });
   const evalArgs = ["eval", "--raw", "--impure", `${request.flake}#${request.image}.drvPath`];
-  const evaluation = await runNix(nix, request, evalArgs, buildEnv(nix, request, ctx));
-  const evalLog = new AppendFile(join11(request.dir, "eval.log"), (text3) => ctx.secrets.redact(text3));
+  const env = buildEnv(nix, request, ctx);
+  const evaluation = await runNix(nix, request, evalArgs, env, ctx.signal);
+  const evalLog = new AppendFile(join15(request.dir, "eval.log"), (text4) => ctx.secrets.redact(text4));
   evalLog.write(stripAnsi(evaluation.stderr).trimEnd());
   await evalLog.close();
   if (evaluation.exitCode !== 0) {
@@ -23823,12 +24652,12 @@ async function evaluateDrvPath(nix, request, ctx) {
 async function buildImage(nix, request, ctx) {
   const diskWarning = await checkDisk(buildNeeds(ctx.env), `building ${request.image}`);
   if (diskWarning) ctx.log.warning(diskWarning, { title: "Low disk space" });
-  const result = await buildAndCleanShellDirs(nix, request, ctx);
-  return diskWarning ? { ...result, diskWarning } : result;
+  const result2 = await buildAndCleanShellDirs(nix, request, ctx);
+  return diskWarning ? { ...result2, diskWarning } : result2;
 }
 async function buildAndCleanShellDirs(nix, request, ctx) {
   if (request.context !== "devshell") return buildInContext(nix, request, ctx);
-  const parent = shellTempParent({ ...stringEnv(ctx.env), ...nix.env, ...request.env });
+  const parent = shellTempParent(buildEnv(nix, request, ctx));
   const before = await nixShellDirs(parent);
   try {
     return await buildInContext(nix, request, ctx);
@@ -23849,7 +24678,7 @@ async function buildInContext(nix, request, ctx) {
   };
 }
 async function buildOutcome(nix, request, ctx) {
-  const redact = (text3) => ctx.secrets.redact(text3);
+  const redact = (text4) => ctx.secrets.redact(text4);
   await mkdir6(request.dir, { recursive: true });
   const evaluation = request.drvPath ? { drvPath: request.drvPath } : await evaluateDrvPath(nix, request, ctx);
   if (!evaluation.drvPath) {
@@ -23886,10 +24715,10 @@ function machineFailed(machine, drvPath, request, ctx) {
   return { status: "build-failed", drvPath, error: error2 };
 }
 async function runBuild(nix, request, ctx) {
-  const redact = (text3) => ctx.secrets.redact(text3);
+  const redact = (text4) => ctx.secrets.redact(text4);
   const events = new BuildEvents();
-  const eventsFile = new AppendFile(join11(request.dir, "events.jsonl"), redact);
-  const humanLog = new AppendFile(join11(request.dir, "build.log"), redact);
+  const eventsFile = new AppendFile(join15(request.dir, "events.jsonl"), redact);
+  const humanLog = new AppendFile(join15(request.dir, "build.log"), redact);
   const buildArgs = buildArguments(nix, request);
   const where = request.context === "devshell" ? ` (in nix develop ${request.devshell})` : "";
   humanLog.write(`$ ${nix.nixPath} ${buildArgs.join(" ")}${where}`);
@@ -23902,16 +24731,17 @@ async function runBuild(nix, request, ctx) {
     if (idle || !force && now - lastProgress < PROGRESS_INTERVAL_MS) return;
     lastProgress = now;
     lastLine2 = line;
-    ctx.log.info(redact(line));
+    ctx.log.echo("nix", redact(line));
   };
   const onLine = (line) => {
     const outcome = events.push(line);
     if (outcome.event) eventsFile.write(line.slice(line.indexOf("{")));
     for (const human of outcome.human) humanLog.write(human);
-    if (outcome.error) ctx.log.info(redact(outcome.error.text));
+    if (outcome.error) ctx.log.echo("nix", redact(outcome.error.text));
     progress(Boolean(outcome.started || outcome.finished));
   };
-  const build = await runNix(nix, request, buildArgs, buildEnv(nix, request, ctx), onLine);
+  const env = buildEnv(nix, request, ctx);
+  const build = await runNix(nix, request, buildArgs, env, ctx.signal, onLine);
   await Promise.all([eventsFile.close(), humanLog.close()]);
   return { build, events };
 }
@@ -23923,37 +24753,37 @@ async function explainFailure(nix, request, drvPath, build, events, ctx) {
       if (!roots.has(failure.drv)) roots.set(failure.drv, failure);
   for (const failure of findRootFailures(events.plainLines.join("\n")))
     if (!roots.has(failure.drv)) roots.set(failure.drv, failure);
-  const dependents = findDependents(errorText).filter((drv) => !roots.has(drv));
   const error2 = ctx.secrets.redact(
     nixError(errorText) || `nix build exited with code ${build.exitCode}`
   );
-  const reasons = [...roots.values()].map((root) => root.reason);
-  const machine = ctx.signal.aborted ? void 0 : roots.size ? unreachableBuilder(errorText, reasons) : findMachineFailure(errorText);
-  if (machine) return machineFailed(machine, drvPath, request, ctx);
-  const startedBuilding = events.builds.size > 0 || ctx.signal.aborted;
-  if (!roots.size && !startedBuilding && isEvaluationError(errorText)) {
-    return { status: "eval-failed", drvPath, error: error2 };
-  }
+  const verdict = judgeNixFailure(errorText, [...roots.values()], {
+    startedBuilding: events.builds.size > 0,
+    cancelled: ctx.signal.aborted
+  });
+  if (verdict.kind === "machine") return machineFailed(verdict.failure, drvPath, request, ctx);
+  if (verdict.kind === "evaluation") return { status: "eval-failed", drvPath, error: error2 };
+  const dependents = verdict.dependents;
   const { built: builtOn, substituted } = buildPlaces(events.activities.values());
   const where = { builtOn, substituted };
   const blamed = [...roots.values()].map((root) => {
-    const machine2 = failedOn(root, builtOn);
-    return machine2 ? { ...root, machine: machine2 } : root;
+    const machine = failedOn(root, builtOn);
+    return machine ? { ...root, machine } : root;
   });
   const failures = await collectFailureLogs(nix, blamed, events, request.dir, ctx);
   if (failures.length) return { status: "build-failed", drvPath, failures, dependents, ...where };
   ctx.log.error(error2, { title: `build of ${request.image} failed` });
   return { status: "build-failed", drvPath, error: error2, dependents, ...where };
 }
-function runNix(nix, request, args, env, onStderrLine) {
+function runNix(nix, request, args, env, signal, onStderrLine) {
   let command;
   try {
     command = nixCommand(nix, request, args);
   } catch (error2) {
     const startError = error2 instanceof Error ? error2.message : String(error2);
-    return Promise.resolve({ exitCode: null, stdout: "", stderr: "", startError });
+    const notRun = { exitCode: null, stdout: "", stderr: "", timedOut: false, aborted: false };
+    return Promise.resolve({ ...notRun, startError });
   }
-  return run(command.command, command.args, { env, onStderrLine });
+  return run(command.command, command.args, { env, signal, onStderrLine });
 }
 
 // src/build/judge.ts
@@ -23967,192 +24797,835 @@ function judgeBuilds(builds, cancelled) {
 }
 var STOPPED_FOR_QEMU = "stopped: no source could provide QEMU (see the qemu stage)";
 
-// src/vm/stage.ts
-import { existsSync as existsSync5, readFileSync as readFileSync4, renameSync as renameSync2 } from "node:fs";
-import { join as join17, relative as relative4 } from "node:path";
-
-// src/vm/kvm.ts
-import { spawn } from "node:child_process";
-import { constants as constants4 } from "node:fs";
-import { access as access3, mkdtemp, rm as rm2, stat as stat3, writeFile as writeFile6 } from "node:fs/promises";
-import { tmpdir as tmpdir2 } from "node:os";
-import { join as join12 } from "node:path";
-var KVM_DEVICE = "/dev/kvm";
-var KVM_TEST_LOOPS = 5e7;
-function kvmTestRom(loops = KVM_TEST_LOOPS) {
-  const rom = Buffer.alloc(65536);
-  const count2 = Buffer.alloc(4);
-  count2.writeUInt32LE(loops);
-  const code2 = Buffer.concat([
-    Buffer.from([250]),
-    // cli
-    Buffer.from([186, 248, 3]),
-    // mov dx, 0x3f8
-    Buffer.from([176, 83, 238]),
-    // mov al, 'S'; out dx, al
-    Buffer.from([102, 185]),
-    // mov ecx, loops
-    count2,
-    Buffer.from([102, 73, 117, 252]),
-    // loop: dec ecx; jnz loop
-    Buffer.from([176, 75, 238, 176, 10, 238]),
-    // mov al, 'K'; out; mov al, 10; out
-    Buffer.from([244, 235, 253])
-    // halt: hlt; jmp halt
+// src/build/image-graph.ts
+import { existsSync as existsSync4, readFileSync as readFileSync6 } from "node:fs";
+import { join as join16, resolve as resolve3 } from "node:path";
+function localFlakeDir(flake) {
+  const bare = flake.replace(/^(?:path:|git\+file:(?:\/\/)?)/, "").replace(/[?#].*$/, "");
+  if (/^[a-z][a-z0-9+.-]*:/i.test(bare)) return void 0;
+  return resolve3(bare || ".");
+}
+async function nixJson(nix, args, env, what) {
+  const result2 = await run(nix.nixPath, args, { env: { ...env, ...nix.env } });
+  if (result2.exitCode === 0) return { text: result2.stdout };
+  const last = result2.startError ?? result2.stderr.trim().split("\n").at(-1) ?? "";
+  const why = last.replace(/[\u0000-\u001f\u007f]/g, " ").slice(0, 300);
+  return { note: `${what} was not read (nix ${args[0]}: ${why || `exit code ${result2.exitCode}`})` };
+}
+async function readLock(nix, request) {
+  const dir = localFlakeDir(request.flake);
+  if (dir && existsSync4(join16(dir, "flake.nix"))) {
+    const file = join16(dir, "flake.lock");
+    return existsSync4(file) ? { text: readFileSync6(file, "utf8"), from: "file" } : {};
+  }
+  const args = ["flake", "metadata", "--json", request.flake];
+  const metadata = await nixJson(nix, args, request.env, "the flake's inputs");
+  return metadata.text ? { ...metadata, from: "metadata" } : metadata;
+}
+async function readImageGraph(nix, request) {
+  const { drvPath, outPath, env } = request;
+  const [graph, runtime, lock] = await Promise.all([
+    drvPath ? nixJson(
+      nix,
+      [...nix.capabilities.derivationShow, "-r", drvPath],
+      env,
+      "the derivation graph"
+    ) : Promise.resolve({ note: "the image did not evaluate: no derivation graph to read" }),
+    outPath && existsSync4(outPath) ? nixJson(nix, ["path-info", "--json", "-r", outPath], env, "the runtime closure") : Promise.resolve({}),
+    readLock(nix, request)
   ]);
-  code2.copy(rom, 0);
-  Buffer.from([234, 0, 0, 0, 240]).copy(rom, 65520);
-  return rom;
+  return {
+    graph: graph.text,
+    runtime: runtime.text,
+    lock: lock.text,
+    lockFrom: lock.from,
+    notes: [graph, runtime, lock].flatMap((read) => read.note ? [read.note] : [])
+  };
 }
-function kvmCheckArgs(rom, accel = "kvm") {
-  return [
-    "-accel",
-    accel,
-    "-cpu",
-    "max",
-    "-machine",
-    "pc",
-    "-nodefaults",
-    "-m",
-    "16",
-    "-bios",
-    rom,
-    "-serial",
-    "stdio",
-    "-monitor",
-    "none",
-    "-display",
-    "none",
-    "-no-reboot"
-  ];
+
+// src/report/changes/drv-name.ts
+function isLetter(code2) {
+  const lower = code2 | 32;
+  return lower >= 97 && lower <= 122;
 }
-var FAILURES = /KVM internal error[^\n]*|failed to set MSR[^\n]*|emulation failure[^\n]*|Could not access KVM kernel module[^\n]*|failed to initialize kvm[^\n]*|(?:kvm|KVM)[^\n]*(?:not supported|unavailable|Permission denied|No such file)[^\n]*|Assertion[^\n]*failed[^\n]*/;
-function kvmFailureFromOutput(text3) {
-  return FAILURES.exec(text3)?.[0].replace(/^qemu-system-\S+: /, "").trim();
-}
-async function deviceProblem(device) {
-  try {
-    await stat3(device);
-  } catch {
-    return `${device} does not exist: this machine exposes no hardware virtualization`;
+function parseDrvName(full) {
+  for (let i = 0; i + 1 < full.length; i++) {
+    if (full.charCodeAt(i) === 45 && !isLetter(full.charCodeAt(i + 1))) {
+      return { name: full.slice(0, i), version: full.slice(i + 1) };
+    }
   }
-  try {
-    await access3(device, constants4.R_OK | constants4.W_OK);
-  } catch {
-    const info2 = await stat3(device);
-    return `${device} is not readable and writable by this user (mode ${(info2.mode & 511).toString(8)}, uid ${info2.uid}, gid ${info2.gid}); a udev rule with MODE="0666" opens it`;
+  return { name: full, version: "" };
+}
+function storeName(path) {
+  const base = path.slice(path.lastIndexOf("/") + 1);
+  return /^[0-9a-z]{32}-/.test(base) ? base.slice(33) : base;
+}
+var BUILD_NOISE = /(?:-source|^source|\.(?:tar(?:\.[a-z0-9]+)?|tgz|tbz2?|txz|zip|gem|jar|whl|crate|deb|rpm|patch|diff|sh|bash|py|pl|nix|lock|json))$|^(?:stdenv-|bootstrap-|builder\.|mirrors-list)|-bootstrap|(?:^|-)hooks?(?:$|-)/i;
+function isBuildNoise(fullName) {
+  return BUILD_NOISE.test(fullName);
+}
+
+// src/report/changes/drv-graph.ts
+var baseName = (path) => path.slice(path.lastIndexOf("/") + 1);
+function nodeOf(key, drv) {
+  const outputs = [];
+  let fixedOutput = drv.env?.outputHash !== void 0;
+  for (const name2 in drv.outputs) {
+    const output = drv.outputs[name2];
+    if (typeof output?.path === "string") outputs.push(output.path);
+    if (output?.hash !== void 0) fixedOutput = true;
   }
+  const inputs = [];
+  for (const input in drv.inputDrvs) inputs.push(input);
+  const name = typeof drv.name === "string" && drv.name || typeof drv.env?.name === "string" && drv.env.name || storeName(key).replace(/\.drv$/, "");
+  return { name, outputs, inputs, fixedOutput };
+}
+function parseDerivationGraph(json) {
+  const value = JSON.parse(json);
+  const derivations = value && typeof value.derivations === "object" && value.derivations !== null ? value.derivations : value;
+  const graph = /* @__PURE__ */ new Map();
+  for (const path in derivations) {
+    const drv = derivations[path];
+    if (drv && typeof drv === "object") graph.set(path, nodeOf(path, drv));
+  }
+  return graph;
+}
+function keyOf(graph, path) {
+  if (graph.has(path)) return path;
+  const base = baseName(path);
+  if (graph.has(base)) return base;
+  for (const key of graph.keys()) if (baseName(key) === base) return key;
   return void 0;
 }
-async function checkKvm(options) {
-  const started = Date.now();
-  const done = (runsGuest, reason) => ({
-    runsGuest,
-    reason,
-    durationMs: Date.now() - started
-  });
-  const problem = await deviceProblem(options.device ?? KVM_DEVICE);
-  if (problem) return done(false, problem);
-  const timeoutMs = options.timeoutMs ?? 3e3;
-  const runBudgetMs = options.runBudgetMs ?? 1e3;
-  let dir;
-  try {
-    dir = await mkdtemp(join12(tmpdir2(), "biv-kvm-"));
-    const rom = join12(dir, "kvm-test.rom");
-    await writeFile6(rom, kvmTestRom());
-    const outcome = await runTestGuest(
-      options.qemu,
-      kvmCheckArgs(rom, options.accel),
-      timeoutMs,
-      runBudgetMs
-    );
-    return done(outcome.runsGuest, outcome.reason);
-  } catch (error2) {
-    return done(false, `the check failed: ${errorMessage(error2)}`);
-  } finally {
-    if (dir) await rm2(dir, { recursive: true, force: true });
-  }
-}
-function runTestGuest(qemu, args, timeoutMs, runBudgetMs) {
-  return new Promise((resolve7) => {
-    const started = Date.now();
-    const child = spawn(qemu, args, { stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    let settled = false;
-    const finish = (runsGuest, reason) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      clearTimeout(runTimer);
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-      const exited = () => resolve7({ runsGuest, reason });
-      if (child.exitCode !== null || child.signalCode !== null) exited();
-      else child.once("close", exited);
-    };
-    const timer = setTimeout(() => {
-      finish(
-        false,
-        `the test guest printed nothing under KVM within ${(timeoutMs / 1e3).toFixed(1)} s` + (stderr.trim() ? `: ${lastLine(stderr)}` : "")
-      );
-    }, timeoutMs);
-    let runTimer;
-    const tooSlow = () => finish(
-      false,
-      `KVM started the test guest but did not run it at hardware speed: ${2 * KVM_TEST_LOOPS / 1e6} million instructions took more than ${(runBudgetMs / 1e3).toFixed(1)} s (hardware takes milliseconds); /dev/kvm is emulated or nested without vmx/svm`
-    );
-    child.stdin.on("error", () => {
-    });
-    child.stdout.setEncoding("utf8").on("data", (chunk2) => {
-      stdout += chunk2;
-      if (!runTimer && stdout.includes("S")) runTimer = setTimeout(tooSlow, runBudgetMs);
-      if (stdout.includes("K")) {
-        const ms = Date.now() - started;
-        finish(
-          true,
-          `a test guest ran ${2 * KVM_TEST_LOOPS / 1e6}M instructions under KVM (${ms} ms)`
-        );
+function closureOf(graph, root) {
+  const start2 = keyOf(graph, root);
+  if (start2 === void 0) return [];
+  const seen = /* @__PURE__ */ new Set([start2]);
+  const order = [start2];
+  for (let i = 0; i < order.length; i++) {
+    for (const input of graph.get(order[i]).inputs) {
+      if (!seen.has(input) && graph.has(input)) {
+        seen.add(input);
+        order.push(input);
       }
-    });
-    child.stderr.setEncoding("utf8").on("data", (chunk2) => {
-      stderr += chunk2;
-      const failure = kvmFailureFromOutput(stderr);
-      if (failure) finish(false, `QEMU under KVM: ${failure}`);
-    });
-    child.on("error", (error2) => finish(false, `could not start ${qemu}: ${error2.message}`));
-    child.on("exit", (code2, signal) => {
-      if (settled) return;
-      const failure = kvmFailureFromOutput(stderr);
-      finish(
-        false,
-        `QEMU under KVM ${signal ? `died of ${signal}` : `exited with ${code2}`}: ${failure ?? (lastLine(stderr) || "no output")}`
-      );
-    });
-  });
+    }
+  }
+  return order;
 }
-function lastLine(text3) {
-  const lines2 = text3.trim().split("\n");
-  return (lines2[lines2.length - 1] ?? "").replace(/^qemu-system-\S+: /, "").trim();
+function add(map, name, version) {
+  const versions = map[name] ??= [];
+  if (!versions.includes(version)) versions.push(version);
+}
+function packagesOf(graph, root, runtime) {
+  const keys = closureOf(graph, root);
+  const rootOutputs = new Set((keys.length ? graph.get(keys[0]).outputs : []).map(baseName));
+  const informative = !!runtime && [...runtime.keys()].some((path) => !rootOutputs.has(path));
+  const packages = {};
+  const buildPackages = {};
+  const packageBytes = {};
+  for (const key of keys) {
+    const node = graph.get(key);
+    const { name, version } = parseDrvName(node.name);
+    let image = !node.fixedOutput && !isBuildNoise(node.name);
+    if (informative) {
+      image = false;
+      for (const output of node.outputs) {
+        const bytes2 = runtime.get(baseName(output));
+        if (bytes2 === void 0) continue;
+        image = true;
+        packageBytes[name] = (packageBytes[name] ?? 0) + bytes2;
+      }
+    }
+    add(image ? packages : buildPackages, name, version);
+  }
+  for (const versions of Object.values(packages)) versions.sort();
+  for (const versions of Object.values(buildPackages)) versions.sort();
+  return informative ? { packages, buildPackages, packageBytes } : { packages, buildPackages };
+}
+function failingClosures(graph, failed2) {
+  const closures = {};
+  for (const drv of failed2) {
+    const names = closureOf(graph, drv).map((key) => parseDrvName(graph.get(key).name).name);
+    if (names.length) closures[drv] = [...new Set(names)];
+  }
+  return closures;
+}
+function parseRuntimeClosure(json) {
+  const value = JSON.parse(json);
+  const entries3 = Array.isArray(value) ? value.map((e) => [String(e.path ?? ""), e]) : Object.entries(value ?? {});
+  const closure = /* @__PURE__ */ new Map();
+  for (const [path, info2] of entries3) {
+    const size2 = info2?.narSize;
+    if (path) closure.set(baseName(path), typeof size2 === "number" ? size2 : 0);
+  }
+  return closure;
 }
 
-// src/vm/machine.ts
-import { spawn as spawn2 } from "node:child_process";
-import {
-  copyFileSync,
-  createWriteStream as createWriteStream2,
-  mkdirSync as mkdirSync3,
-  mkdtempSync,
-  rmSync as rmSync3,
-  writeFileSync as writeFileSync4
-} from "node:fs";
-import { join as join14 } from "node:path";
+// src/report/changes/flake-lock.ts
+var MAX_INPUTS = 200;
+var CONTROL3 = /[\u0000-\u001f\u007f]/g;
+var text3 = (value) => typeof value === "string" && value ? value.replace(CONTROL3, " ").slice(0, 500) : void 0;
+function withoutUserinfo(url) {
+  return url?.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/i, "$1");
+}
+function inputOf(name, node) {
+  const locked = node.locked ?? {};
+  const type = text3(locked.type);
+  if (!type) return void 0;
+  const input = { name, type };
+  const fields = {
+    owner: text3(locked.owner),
+    repo: text3(locked.repo),
+    url: withoutUserinfo(text3(locked.url) ?? text3(locked.path)),
+    ref: text3(locked.ref),
+    rev: text3(locked.rev),
+    narHash: text3(locked.narHash)
+  };
+  for (const [key, value] of Object.entries(fields)) {
+    if (value !== void 0) input[key] = value;
+  }
+  if (typeof locked.lastModified === "number" && Number.isFinite(locked.lastModified))
+    input.lastModified = locked.lastModified;
+  return input;
+}
+function parseFlakeLock(lockText) {
+  let lock;
+  try {
+    lock = JSON.parse(lockText);
+  } catch {
+    return [];
+  }
+  const nodes = lock?.nodes;
+  if (!nodes || typeof nodes !== "object") return [];
+  const inputs = [];
+  const seen = /* @__PURE__ */ new Set([lock.root ?? "root"]);
+  const queue = [];
+  const enqueue = (prefix, node) => {
+    for (const [name, ref] of Object.entries(node?.inputs ?? {})) {
+      if (typeof ref === "string") queue.push({ path: prefix + (text3(name) ?? "?"), key: ref });
+    }
+  };
+  enqueue("", nodes[lock.root ?? "root"]);
+  while (queue.length && inputs.length < MAX_INPUTS) {
+    const { path, key } = queue.shift();
+    if (seen.has(key) || !nodes[key]) continue;
+    seen.add(key);
+    const input = inputOf(path, nodes[key]);
+    if (input) inputs.push(input);
+    enqueue(`${path}/`, nodes[key]);
+  }
+  return inputs;
+}
+function inputsFromMetadata(json) {
+  try {
+    const locks = JSON.parse(json).locks;
+    return locks ? parseFlakeLock(JSON.stringify(locks)) : [];
+  } catch {
+    return [];
+  }
+}
+
+// src/report/changes/composition.ts
+function commitOf(env) {
+  const sha = env.GITHUB_SHA?.trim();
+  if (!sha || !/^[0-9a-f]{7,64}$/i.test(sha)) return void 0;
+  return {
+    sha,
+    ...env.GITHUB_REPOSITORY ? { repository: env.GITHUB_REPOSITORY } : {},
+    ...env.GITHUB_SERVER_URL ? { serverUrl: env.GITHUB_SERVER_URL } : {}
+  };
+}
+function compositionFrom(text4, facts) {
+  const composition2 = {};
+  const notes = [...text4.notes];
+  if (facts.commit) composition2.commit = facts.commit;
+  if (text4.lock !== void 0) {
+    composition2.inputs = text4.lockFrom === "metadata" ? inputsFromMetadata(text4.lock) : parseFlakeLock(text4.lock);
+  } else if (!notes.some((note) => note.includes("inputs"))) composition2.inputs = [];
+  if (text4.graph && facts.drvPath) {
+    try {
+      const graph = parseDerivationGraph(text4.graph);
+      const runtime = text4.runtime ? parseRuntimeClosure(text4.runtime) : void 0;
+      Object.assign(composition2, packagesOf(graph, facts.drvPath, runtime));
+      const failing = failingClosures(graph, facts.failedDrvs);
+      if (Object.keys(failing).length) composition2.failingClosures = failing;
+    } catch (error2) {
+      notes.push(`the derivation graph was unreadable: ${errorMessage(error2).slice(0, 200)}`);
+    }
+  }
+  if (notes.length) composition2.notes = notes;
+  return composition2;
+}
+function imageBuild(report) {
+  return report.builds.find((b) => b.status === "passed" && b.outPath) ?? report.builds.find((b) => b.drvPath);
+}
+async function composeImage(report, options) {
+  const nix = report.setup?.nix;
+  if (!nix) return void 0;
+  const build = imageBuild(report);
+  const failedDrvs2 = [...new Set(report.builds.flatMap((b) => b.failures.map((f) => f.drv)))];
+  const text4 = await readImageGraph(nix, {
+    flake: options.flake,
+    drvPath: build?.drvPath,
+    outPath: build?.status === "passed" ? build.outPath : void 0,
+    env: options.env
+  });
+  return compositionFrom(text4, {
+    drvPath: build?.drvPath,
+    failedDrvs: failedDrvs2,
+    commit: commitOf(options.env)
+  });
+}
+
+// src/report/changes/files.ts
+import { writeFileSync as writeFileSync5 } from "node:fs";
+import { join as join17 } from "node:path";
+function writeChangesFiles(reportDir, changes, log) {
+  if (!changes) return;
+  try {
+    writeFileSync5(join17(reportDir, CHANGES_JSON), JSON.stringify(changes, null, 2) + "\n", {
+      mode: 420
+    });
+    writeFileSync5(join17(reportDir, CHANGES_MD), changesMarkdown(changes), { mode: 420 });
+  } catch (error2) {
+    log?.warning(`${CHANGES_JSON} and ${CHANGES_MD} were not written: ${errorMessage(error2)}`);
+  }
+}
+
+// src/report/compare-facts.ts
+function unitChanges(baseline, current) {
+  const changes = [];
+  if (baseline.failedUnits && current.failedUnits) {
+    const then = new Set(baseline.failedUnits);
+    const now = new Set(current.failedUnits);
+    for (const unit of current.failedUnits.filter((u) => !then.has(u))) {
+      changes.push({
+        kind: "failed-unit",
+        subject: unit,
+        summary: `Unit ${unit} fails now.`,
+        regression: true
+      });
+    }
+    for (const unit of baseline.failedUnits.filter((u) => !now.has(u))) {
+      changes.push({
+        kind: "resolved-unit",
+        subject: unit,
+        summary: `Unit ${unit} no longer fails.`,
+        regression: false
+      });
+    }
+  }
+  if (baseline.systemState && current.systemState && baseline.systemState !== current.systemState) {
+    changes.push({
+      kind: "system-state",
+      summary: `System state: ${baseline.systemState} \u2192 ${current.systemState}.`,
+      before: baseline.systemState,
+      after: current.systemState,
+      regression: current.systemState !== "running"
+    });
+  }
+  return changes;
+}
+function runChanges(baseline, current) {
+  const changes = [];
+  if (baseline.test && current.test) {
+    const outcome = (test) => test.timedOut ? "timed out" : `exit code ${test.exitCode ?? "none"}`;
+    const [then, now] = [outcome(baseline.test), outcome(current.test)];
+    if (then !== now) {
+      changes.push({
+        kind: "test",
+        summary: `Test command: ${then} \u2192 ${now}.`,
+        before: then,
+        after: now,
+        regression: now !== "exit code 0"
+      });
+    }
+  }
+  const nixThen = baseline.nix && `${baseline.nix.variant} ${baseline.nix.version}`;
+  const nixNow = current.nix && `${current.nix.variant} ${current.nix.version}`;
+  if (nixThen && nixNow && nixThen !== nixNow) {
+    changes.push({
+      kind: "nix-version",
+      summary: `Nix: ${nixThen} \u2192 ${nixNow}.`,
+      before: nixThen,
+      after: nixNow,
+      regression: false
+    });
+  }
+  if (baseline.accel && current.accel && baseline.accel !== current.accel) {
+    changes.push({
+      kind: "accelerator",
+      summary: `Accelerator: ${baseline.accel} \u2192 ${current.accel}.`,
+      before: baseline.accel,
+      after: current.accel,
+      regression: current.accel === "tcg"
+    });
+  }
+  return changes;
+}
+
+// src/report/compare-changes.ts
+var NAMED_PACKAGES = 3;
+var composed = (b) => !!(b.inputs || b.packages || b.commit);
+function entries(changes) {
+  const list = changes.inputs.map((input) => ({
+    kind: "input",
+    subject: input.name,
+    summary: `Input ${inputText(input)}.`,
+    before: input.before?.rev,
+    after: input.after?.rev,
+    regression: false
+  }));
+  if (changes.commits) {
+    const { before, after } = changes.commits;
+    list.push({
+      kind: "commit",
+      summary: `Commit ${before.slice(0, 7)} \u2192 ${after.slice(0, 7)}.`,
+      before,
+      after,
+      regression: false
+    });
+  }
+  const image = changes.packages.filter((p) => p.image);
+  const buildOnly = changes.packages.length - image.length;
+  if (changes.packages.length) {
+    const named = image.slice(0, NAMED_PACKAGES).map(packageText);
+    const more2 = image.length - named.length;
+    const what = image.length ? `${image.length} package${image.length === 1 ? "" : "s"} changed: ${named.join(", ")}${more2 > 0 ? ` and ${more2} more` : ""}` : "No package of the image changed";
+    list.push({
+      kind: "packages",
+      summary: `${what}${buildOnly ? `; ${buildOnly} build-only` : ""}.`,
+      before: image.length,
+      after: buildOnly,
+      regression: false
+    });
+  }
+  return list;
+}
+function madeOfChanges(baseline, current, others, boot) {
+  if (!composed(current)) return { changes: [] };
+  const probes = others.filter((c) => c.regression && c.kind.startsWith("probe-") && c.subject).map((c) => c.subject);
+  const imageChanges = whatChanged(baseline, current, {
+    failedDrvs: Object.keys(current.failingClosures ?? {}),
+    phase: boot?.verdict === "slower" ? boot.slowerPhases?.[0] : void 0,
+    probes: [...new Set(probes)],
+    regressed: others.some((c) => c.regression) || current.result !== "passed"
+  });
+  return { imageChanges, changes: entries(imageChanges) };
+}
+
+// src/report/boot-judgement.ts
+var SLOWDOWN_FLOOR_SECONDS = 2;
+var SPREAD_FACTOR = 3;
+var s = (value) => `${value.toFixed(1)} s`;
+var range = (band) => band.low === band.high ? s(band.low) : `${band.low.toFixed(1)}\u2013${s(band.high)}`;
+var lastRuns = (band) => band.runs === 1 ? "the last run" : `the last ${band.runs} runs'`;
+function bandOf(values) {
+  return {
+    runs: values.length,
+    low: Math.min(...values),
+    high: Math.max(...values),
+    median: round(median(values))
+  };
+}
+function allowance(values, percent) {
+  return round(
+    Math.max(
+      SLOWDOWN_FLOOR_SECONDS,
+      percent / 100 * median(values),
+      SPREAD_FACTOR * spread(values)
+    )
+  );
+}
+function past(values, value, percent) {
+  const excess = round(value - Math.max(...values));
+  const allowed = allowance(values, percent);
+  return { excess, allowed, beyond: excess > allowed };
+}
+function judgePhases(window2, current, percent) {
+  const now = phasesOf(current.milestones, current.bootSeconds);
+  const names = Object.keys(now).join();
+  const then = window2.map((run2) => ({ boot: run2.bootSeconds, phases: phasesOf(run2.milestones, run2.bootSeconds) })).filter((run2) => Object.keys(run2.phases).join() === names);
+  return PHASES.filter((name) => now[name] !== void 0).map((name) => {
+    const seconds3 = now[name];
+    const values = then.map((run2) => run2.phases[name]);
+    if (values.length < MIN_HISTORY_RUNS) return { judgement: { name, seconds: seconds3, slower: false } };
+    const raw = past(values, seconds3, percent);
+    const paced = pacedPast(then, current.bootSeconds, name, seconds3, percent);
+    const slower = raw.beyond && (paced?.beyond ?? true);
+    return {
+      judgement: { name, seconds: seconds3, band: bandOf(values), slower },
+      excess: raw.excess,
+      allowed: raw.allowed
+    };
+  });
+}
+function pacedPast(then, boot, name, seconds3, percent) {
+  const rest = then.map((run2) => run2.boot - run2.phases[name]);
+  const typical = median(rest);
+  if (typical <= 0 || boot - seconds3 <= 0 || rest.some((r) => r <= 0)) return void 0;
+  const paced = then.map((run2, i) => run2.phases[name] / (rest[i] / typical));
+  return past(paced, seconds3 / ((boot - seconds3) / typical), percent);
+}
+function judgeBoot(window2, current, percent) {
+  const seconds3 = current.bootSeconds;
+  const machine = [current.accel?.toUpperCase(), current.firmware?.toUpperCase()].filter(Boolean).join(", ");
+  const values = window2.map((run2) => run2.bootSeconds);
+  const phases = judgePhases(window2, current, percent);
+  const base = { seconds: seconds3, accel: current.accel, firmware: current.firmware };
+  const judgements = { phases: phases.map((p) => p.judgement) };
+  if (values.length < MIN_HISTORY_RUNS) {
+    return { ...base, ...judgements, ...tooLittleHistory(values, seconds3, machine, percent) };
+  }
+  const band = bandOf(values);
+  const allowed = allowance(values, percent);
+  const of = `${lastRuns(band)} ${range(band)}${machine ? ` (${machine})` : ""}`;
+  return {
+    ...base,
+    band,
+    allowanceSeconds: allowed,
+    ...judgements,
+    ...verdictAgainstBand({ seconds: seconds3, band, allowed, of }, phases)
+  };
+}
+function tooLittleHistory(values, seconds3, machine, percent) {
+  const withMachine = machine ? ` with ${machine}` : "";
+  const needed = `(${MIN_HISTORY_RUNS} needed)`;
+  if (!values.length) {
+    return {
+      verdict: "too-little-history",
+      sentence: `Boot ${s(seconds3)}; too little history to judge: no earlier passing run${withMachine} ${needed}.`
+    };
+  }
+  const earlier = values.length === 1 ? `${s(values[0])} in the only earlier run${withMachine}` : `${values.map(s).join(" and ")} in the ${values.length} earlier runs${withMachine}`;
+  return {
+    verdict: "too-little-history",
+    band: bandOf(values),
+    allowanceSeconds: allowance(values, percent),
+    sentence: `Boot ${s(seconds3)}, against ${earlier}: too little history to judge ${needed}.`
+  };
+}
+function verdictAgainstBand(against, phases) {
+  const { seconds: seconds3, band, allowed, of } = against;
+  const named = phases.filter((p) => p.judgement.slower).sort((a, b) => (b.excess ?? 0) - (a.excess ?? 0));
+  const judged = phases.filter((p) => p.judgement.band).length;
+  if (seconds3 > band.high + allowed && (named.length || judged < 2)) {
+    return {
+      verdict: "slower",
+      slowerPhases: named.map((p) => p.judgement.name),
+      sentence: `Boot is slower: ${s(seconds3)}, past ${of} by ${s(seconds3 - band.high)} (${s(allowed)} allowed)` + (named.length ? `; slower in ${named.map(phaseText).join(", ")}.` : ".")
+    };
+  }
+  if (named.length) {
+    return {
+      verdict: "slower",
+      slowerPhases: named.map((p) => p.judgement.name),
+      sentence: slowerInPhaseSentence(named, seconds3, of)
+    };
+  }
+  if (seconds3 > band.high + allowed) {
+    return {
+      verdict: "slower-throughout",
+      sentence: `Boot ${s(seconds3)} is past ${of} by ${s(seconds3 - band.high)}, but every phase grew alike, as on a busier host: not counted as a regression.`
+    };
+  }
+  if (seconds3 < band.low - allowed) {
+    return {
+      verdict: "faster",
+      sentence: `Boot is faster: ${s(seconds3)}, under ${of} by ${s(band.low - seconds3)}.`
+    };
+  }
+  const inside = seconds3 >= band.low && seconds3 <= band.high;
+  return {
+    verdict: "within-noise",
+    sentence: inside ? `Boot ${s(seconds3)}, within ${of}.` : `Boot ${s(seconds3)}, within the noise of ${of}: ${s(allowed)} allowed either side.`
+  };
+}
+var phaseText = (p) => `${p.judgement.name} ${s(p.judgement.seconds)} (was ${range(p.judgement.band)})`;
+function slowerInPhaseSentence(named, seconds3, of) {
+  const [first, ...more2] = named;
+  const phaseBand = first.judgement.band;
+  return `Boot is slower in ${first.judgement.name}: ${s(first.judgement.seconds)}, past ${lastRuns(phaseBand)} ${range(phaseBand)} by ${s(first.excess)} (${s(first.allowed)} allowed)` + (more2.length ? `, and in ${more2.map(phaseText).join(", ")}` : "") + `; the whole boot, ${s(seconds3)}, is within the noise of ${of}.`;
+}
+function historyRows(window2, current) {
+  const row2 = (run2, label, isCurrent) => ({
+    label,
+    createdAt: run2.createdAt,
+    run: run2.run,
+    ...isCurrent ? { current: true } : {},
+    bootSeconds: run2.bootSeconds,
+    phases: phasesOf(run2.milestones, run2.bootSeconds)
+  });
+  const rows = window2.map((run2) => row2(run2, run2.label ?? shortTime(run2.createdAt), false));
+  if (current) rows.push(row2(current, "this run", true));
+  return rows;
+}
+function shortTime(iso) {
+  const match = /^\d{4}-(\d{2}-\d{2})T(\d{2}:\d{2})/.exec(iso);
+  return match ? `${match[1]} ${match[2]}` : iso.slice(0, 16);
+}
+
+// src/report/unified-diff.ts
+var DIFF_MAX_LINES = 40;
+var DIFF_INPUT_LINES = 2e4;
+function diffOps(a, b) {
+  let start2 = 0;
+  while (start2 < a.length && start2 < b.length && a[start2] === b[start2]) start2++;
+  let endA = a.length;
+  let endB = b.length;
+  while (endA > start2 && endB > start2 && a[endA - 1] === b[endB - 1]) {
+    endA--;
+    endB--;
+  }
+  const midA = a.slice(start2, endA);
+  const midB = b.slice(start2, endB);
+  const ops = [];
+  for (let i = 0; i < start2; i++) ops.push({ kind: " ", line: a[i], a: i, b: i });
+  if (midA.length * midB.length > 4e6) {
+    midA.forEach((line, i) => ops.push({ kind: "-", line, a: start2 + i, b: start2 }));
+    midB.forEach((line, i) => ops.push({ kind: "+", line, a: endA, b: start2 + i }));
+  } else {
+    const n = midA.length;
+    const m = midB.length;
+    const lcs = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1));
+    for (let i2 = n - 1; i2 >= 0; i2--) {
+      for (let j2 = m - 1; j2 >= 0; j2--) {
+        lcs[i2][j2] = midA[i2] === midB[j2] ? lcs[i2 + 1][j2 + 1] + 1 : Math.max(lcs[i2 + 1][j2], lcs[i2][j2 + 1]);
+      }
+    }
+    let i = 0;
+    let j = 0;
+    while (i < n || j < m) {
+      if (i < n && j < m && midA[i] === midB[j]) {
+        ops.push({ kind: " ", line: midA[i], a: start2 + i++, b: start2 + j++ });
+      } else if (j < m && (i === n || lcs[i][j + 1] > lcs[i + 1][j])) {
+        ops.push({ kind: "+", line: midB[j], a: start2 + i, b: start2 + j++ });
+      } else {
+        ops.push({ kind: "-", line: midA[i], a: start2 + i++, b: start2 + j });
+      }
+    }
+  }
+  for (let k = 0; endA + k < a.length; k++) {
+    ops.push({ kind: " ", line: a[endA + k], a: endA + k, b: endB + k });
+  }
+  return ops;
+}
+function unifiedDiff(before, after, options = {}) {
+  if (before === after) return "";
+  const context = options.context ?? 2;
+  const maxLines = options.maxLines ?? DIFF_MAX_LINES;
+  const [labelA, labelB] = options.labels ?? ["before", "after"];
+  const split = (text4) => text4 === "" ? [] : capLines(text4).replace(/\n$/, "").split("\n", DIFF_INPUT_LINES);
+  const ops = diffOps(split(before), split(after));
+  const changed = ops.map((op, index2) => op.kind === " " ? -1 : index2).filter((i) => i >= 0);
+  const lines2 = [`--- ${labelA}`, `+++ ${labelB}`];
+  let index = 0;
+  while (index < changed.length) {
+    const first = Math.max(0, changed[index] - context);
+    let last = Math.min(ops.length - 1, changed[index] + context);
+    while (index + 1 < changed.length && changed[index + 1] - context <= last + 1) {
+      index++;
+      last = Math.min(ops.length - 1, changed[index] + context);
+    }
+    index++;
+    const hunk = ops.slice(first, last + 1);
+    const countA = hunk.filter((op) => op.kind !== "+").length;
+    const countB = hunk.filter((op) => op.kind !== "-").length;
+    const startA = hunk[0].a + (countA ? 1 : 0);
+    const startB = hunk[0].b + (countB ? 1 : 0);
+    lines2.push(`@@ -${startA},${countA} +${startB},${countB} @@`);
+    for (const op of hunk) lines2.push(op.kind + op.line);
+  }
+  if (lines2.length > maxLines) {
+    const left = lines2.length - maxLines;
+    return [...lines2.slice(0, maxLines), `\u2026 ${left} more diff line${left === 1 ? "" : "s"}`].join(
+      "\n"
+    );
+  }
+  return lines2.join("\n");
+}
+
+// src/report/compare.ts
+var SIZE_CHANGE_PERCENT = 1;
+function compared(before, after) {
+  const value = { before, after };
+  if (before !== void 0 && after !== void 0 && before > 0) {
+    value.deltaPercent = Math.round((after - before) / before * 1e3) / 10;
+  }
+  return value;
+}
+var signed = (percent) => `${percent > 0 ? "+" : ""}${percent}%`;
+function probeOutcome2(probe) {
+  if (probe.timedOut) return "timed out";
+  if (probe.missing) return "command missing";
+  return probe.exitCode === null ? "no exit code" : `exit code ${probe.exitCode}`;
+}
+var probePassed = (probe) => probe.exitCode === 0 && !probe.timedOut && !probe.missing;
+function compareProbes(before, after) {
+  const changes = [];
+  const old = new Map(before.map((probe) => [probe.name, probe]));
+  for (const probe of after) {
+    const then = old.get(probe.name);
+    old.delete(probe.name);
+    if (!then) {
+      changes.push({
+        kind: "probe-added",
+        subject: probe.name,
+        summary: `Probe ${probe.name} is new (${probeOutcome2(probe)}).`,
+        regression: false
+      });
+      continue;
+    }
+    if (probeOutcome2(then) !== probeOutcome2(probe)) {
+      const worse = probePassed(then) && !probePassed(probe);
+      changes.push({
+        kind: "probe-result",
+        subject: probe.name,
+        summary: `Probe ${probe.name}: ${probeOutcome2(then)} \u2192 ${probeOutcome2(probe)}.`,
+        before: probeOutcome2(then),
+        after: probeOutcome2(probe),
+        regression: worse
+      });
+    }
+    if (then.digest && probe.digest && then.digest !== probe.digest) {
+      const optional = !probe.required;
+      const cut = then.truncated || probe.truncated ? " (of the first 8 KiB)" : "";
+      changes.push({
+        kind: "probe-output",
+        subject: probe.name,
+        summary: `Probe ${probe.name}: the output changed${optional ? " (an optional probe: not a regression)" : ""}.`,
+        before: then.digest,
+        after: probe.digest,
+        regression: !optional,
+        diff: unifiedDiff(then.output ?? "", probe.output ?? "", {
+          labels: [`${probe.name} (last good run)${cut}`, `${probe.name} (this run)${cut}`]
+        }) || void 0
+      });
+    }
+  }
+  for (const gone of old.values()) {
+    changes.push({
+      kind: "probe-removed",
+      subject: gone.name,
+      summary: `Probe ${gone.name} no longer runs.`,
+      regression: false
+    });
+  }
+  return changes;
+}
+function compareWithBaseline(baseline, current, options) {
+  const threshold = options.slowdownThresholdPercent;
+  const changes = [];
+  if (baseline.result !== current.result) {
+    changes.push({
+      kind: "result",
+      summary: `Result: ${baseline.result} \u2192 ${current.result}.`,
+      before: baseline.result,
+      after: current.result,
+      regression: current.result !== "passed"
+    });
+  }
+  const boot = compared(baseline.bootSeconds, current.bootSeconds);
+  const judged = judgeBootTime(baseline, current, threshold);
+  changes.push(...bootTimeChange(judged));
+  const iso = compared(baseline.image.isoBytes, current.image.isoBytes);
+  const closure = compared(baseline.image.closureBytes, current.image.closureBytes);
+  changes.push(...sizeChanges(iso, closure));
+  changes.push(...unitChanges(baseline, current));
+  if (baseline.probes && current.probes)
+    changes.push(...compareProbes(baseline.probes, current.probes));
+  changes.push(...runChanges(baseline, current));
+  const madeOf = madeOfChanges(baseline, current, changes, judged.boot);
+  changes.push(...madeOf.changes);
+  const regressions = changes.filter((change) => change.regression).map(({ regression: _regression, diff: _diff, ...rest }) => rest);
+  const partly = baseline.probes && !current.probes ? " This run did not reach the probes: only what it has is compared." : "";
+  const since = `since the last good run (${baseline.createdAt})`;
+  const sentence = madeOf.imageChanges?.sentence;
+  const made = sentence && madeOf.changes.length ? ` ${sentence[0].toUpperCase()}${sentence.slice(1)}.` : "";
+  return {
+    status: changes.length ? "changed" : "unchanged",
+    baselineSource: options.source,
+    baselineCreatedAt: baseline.createdAt,
+    baselineRun: baseline.run,
+    detail: (changes.length ? `${changes.length} change${changes.length === 1 ? "" : "s"} ${since}, ${regressions.length} of them regression${regressions.length === 1 ? "" : "s"}.` : `Nothing changed ${since}.`) + made + partly,
+    regressions,
+    changes,
+    bootSeconds: boot,
+    isoBytes: iso,
+    closureBytes: closure,
+    slowdownThresholdPercent: threshold,
+    ...judged,
+    ...madeOf.imageChanges ? { imageChanges: madeOf.imageChanges } : {}
+  };
+}
+function bootTimeChange(judged) {
+  const boot = judged.boot;
+  if (!boot || boot.verdict === "within-noise") return [];
+  if (boot.verdict === "too-little-history") {
+    const { band, allowanceSeconds: allowed } = boot;
+    const far = band && allowed !== void 0 && (boot.seconds > band.high + allowed || boot.seconds < band.low - allowed);
+    return far ? [
+      {
+        kind: "boot-time",
+        summary: boot.sentence,
+        before: band.median,
+        after: boot.seconds,
+        regression: false
+      }
+    ] : [];
+  }
+  const slower = boot.verdict === "slower";
+  return [
+    {
+      kind: "boot-time",
+      subject: slower ? boot.slowerPhases?.[0] : void 0,
+      summary: boot.sentence,
+      before: boot.band?.high,
+      after: boot.seconds,
+      regression: slower
+    }
+  ];
+}
+function sizeChanges(iso, closure) {
+  const changes = [];
+  for (const [kind, name, value] of [
+    ["iso-size", "ISO size", iso],
+    ["closure-size", "Closure size", closure]
+  ]) {
+    if (value.deltaPercent === void 0 || Math.abs(value.deltaPercent) < SIZE_CHANGE_PERCENT)
+      continue;
+    changes.push({
+      kind,
+      summary: `${name}: ${formatBytes(value.before)} \u2192 ${formatBytes(value.after)} (${signed(value.deltaPercent)}).`,
+      before: value.before,
+      after: value.after,
+      regression: false
+    });
+  }
+  return changes;
+}
+function judgeBootTime(baseline, current, percent) {
+  const now = bootOf(current);
+  if (!now) return {};
+  const window2 = (baseline?.history ?? []).filter(
+    (run2) => sameMachine(run2, now) && !(run2.createdAt === now.createdAt && run2.run === now.run)
+  );
+  return { boot: judgeBoot(window2, now, percent), history: historyRows(window2, now) };
+}
+function noComparison(status, detail, source) {
+  return { status, detail, regressions: [], baselineSource: source };
+}
+
+// src/report/deliver.ts
+import { readFileSync as readFileSync7 } from "node:fs";
+import { join as join20 } from "node:path";
 
 // src/deadline.ts
 var TIMED_OUT = /* @__PURE__ */ Symbol("timed out");
 async function withDeadline(work, ms) {
   let timer;
-  const deadline = new Promise((resolve7) => {
-    timer = setTimeout(resolve7, ms, TIMED_OUT);
+  const deadline = new Promise((resolve8) => {
+    timer = setTimeout(resolve8, ms, TIMED_OUT);
   });
   work.catch(() => void 0);
   try {
@@ -24167,39 +25640,1313 @@ async function withTimeout(work, ms, message) {
   return outcome;
 }
 
+// src/toolkit.ts
+var actionsCache = () => import("./cache-SXVXI4JB.js");
+var actionsArtifact = () => import("./artifact-F323T2UA.js");
+async function quietly(work, failures) {
+  const original = process.stdout.write;
+  const pattern = /^(?:::(?:error|warning|debug)::)?((?:Failed to (?:restore|save|reserve cache)|Cache reservation failed): .*)$/;
+  process.stdout.write = function(chunk2, ...rest) {
+    if (typeof chunk2 === "string") {
+      for (const line of chunk2.split("\n")) {
+        const match = pattern.exec(line.trim());
+        if (match) failures.push(match[1].replace(/%0A/g, " ").replace(/%25/g, "%"));
+      }
+      chunk2 = chunk2.replace(/^::(?:error|warning)::(Failed to (?:restore|save): )/gm, "$1");
+    }
+    return original.call(this, chunk2, ...rest);
+  };
+  try {
+    return await work();
+  } finally {
+    process.stdout.write = original;
+  }
+}
+function cacheKeyTaken(failures) {
+  const refused = failures.find((failure) => failure.startsWith("Failed to reserve cache:"));
+  return refused !== void 0 && /Response was not ok|already exists/i.test(refused);
+}
+async function cacheLookup(work, ms) {
+  const failures = [];
+  const found = await withDeadline(quietly(work, failures), ms);
+  if (found === TIMED_OUT) return { down: `the cache service did not answer in ${ms / 1e3} s` };
+  if (!found && failures.length) return { down: failures.join("; ") };
+  return { found };
+}
+
+// src/report/upload-retry.ts
+var UPLOAD_BUDGET_MS = 12e4;
+var FINAL = /non-retryable|storage quota|insufficient usage|not currently supported on GHES|No files were found|Invalid|\((?:400|401|403|404|409|422)\)/i;
+function retryDelayMs(message, attempt3, retryAfterMs2) {
+  if (FINAL.test(message)) return void 0;
+  const backoff = Math.min(3e4, 2e3 * 2 ** (attempt3 - 1));
+  return Math.max(backoff, retryAfterMs2 ?? 0);
+}
+function retryAfterMs(logLine) {
+  const seconds3 = [
+    ...capLine(logLine, CAPS.parsedLineChars).matchAll(/"retry-after":\s*"(\d+)"/gi)
+  ].map((m) => Number(m[1]));
+  return seconds3.length ? Math.max(...seconds3) * 1e3 : void 0;
+}
+async function watchingRetryAfter(work) {
+  const original = process.stdout.write;
+  let seen;
+  process.stdout.write = function(chunk2, ...rest) {
+    if (typeof chunk2 === "string" && chunk2.includes("etry-after")) {
+      const ms = retryAfterMs(chunk2);
+      if (ms !== void 0) seen = Math.max(seen ?? 0, ms);
+    }
+    return original.call(this, chunk2, ...rest);
+  };
+  try {
+    return { value: await work(), retryAfterMs: seen };
+  } catch (error2) {
+    return { error: error2, retryAfterMs: seen };
+  } finally {
+    process.stdout.write = original;
+  }
+}
+async function retryWithinBudget(attempt3, options) {
+  const now = options.now ?? Date.now;
+  const sleep2 = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+  const started = now();
+  for (let n = 1; ; n++) {
+    const outcome = await watchingRetryAfter(() => attempt3(n));
+    if (!("error" in outcome) || outcome.error === void 0) return outcome.value;
+    const message = errorMessage(outcome.error);
+    const wait = retryDelayMs(message, n, outcome.retryAfterMs);
+    const elapsed = now() - started;
+    if (wait === void 0) throw outcome.error;
+    if (elapsed + wait >= options.budgetMs) {
+      const tried = `tried ${n} time${n === 1 ? "" : "s"} over ${Math.round(elapsed / 1e3)} s`;
+      throw new Error(`${message} (${tried}, up to the ${options.budgetMs / 1e3} s bound)`);
+    }
+    options.onRetry(message, wait);
+    await sleep2(wait);
+  }
+}
+
+// src/report/artifacts.ts
+import { createHash as createHash4 } from "node:crypto";
+import { rm as rm2 } from "node:fs/promises";
+import { join as join19 } from "node:path";
+
+// src/report/report-scan.ts
+import { createReadStream } from "node:fs";
+import { readdir as readdir3, realpath, stat as stat3 } from "node:fs/promises";
+import { join as join18, sep } from "node:path";
+var INVALID_PATH_CHARS = /[":<>|*?\r\n]/;
+async function sortReportFiles(reportDir, secrets) {
+  const sorted = { files: [], withheld: [], excluded: [] };
+  const needles = secretNeedles(secrets);
+  for (const entry of await listReport(reportDir)) {
+    if (entry.kind !== "file") {
+      sorted.excluded.push(`${entry.path} (${entry.kind})`);
+      continue;
+    }
+    const hit = await holdsSecret(reportDir, entry.path, needles);
+    if (hit instanceof Error) {
+      sorted.excluded.push(`${entry.path} (unreadable: ${hit.message})`);
+    } else if (hit) {
+      sorted.withheld.push(entry.path);
+    } else if (INVALID_PATH_CHARS.test(entry.path)) {
+      sorted.excluded.push(`${entry.path} (a character the artifact service refuses)`);
+    } else {
+      sorted.files.push(join18(reportDir, entry.path));
+    }
+  }
+  return sorted;
+}
+async function listReport(reportDir, prefix = "") {
+  return listUnder(reportDir, await realpath(reportDir), prefix);
+}
+async function insideReport(realReport, path) {
+  const target = await realpath(path).catch(() => void 0);
+  return target !== void 0 && target.startsWith(realReport + sep);
+}
+async function listUnder(reportDir, realReport, prefix) {
+  const out = [];
+  const dirents = await readdir3(join18(reportDir, prefix), { withFileTypes: true });
+  for (const dirent of dirents.sort((a, b) => a.name < b.name ? -1 : 1)) {
+    const path = prefix ? `${prefix}/${dirent.name}` : dirent.name;
+    if (dirent.isDirectory()) {
+      out.push(...await listUnder(reportDir, realReport, path));
+    } else if (dirent.isFile()) {
+      out.push({ path, kind: "file" });
+    } else if (dirent.isSymbolicLink()) {
+      const target = await stat3(join18(reportDir, path)).catch(() => void 0);
+      const kind = !target ? "broken symlink" : !await insideReport(realReport, join18(reportDir, path)) ? "link out of the report" : target.isFile() ? "file" : target.isDirectory() ? "directory symlink" : "special file";
+      out.push({ path, kind });
+    } else {
+      out.push({ path, kind: "special file" });
+    }
+  }
+  return out;
+}
+function secretNeedles(secrets) {
+  return secrets.values().map((value) => Buffer.from(value, "utf8"));
+}
+async function holdsSecret(reportDir, path, needles) {
+  if (needles.length === 0) return false;
+  if (needles.some((needle) => Buffer.from(path).includes(needle))) return true;
+  const overlap = Math.max(...needles.map((needle) => needle.length)) - 1;
+  let tail = Buffer.alloc(0);
+  try {
+    for await (const chunk2 of createReadStream(join18(reportDir, path))) {
+      const window2 = Buffer.concat([tail, chunk2]);
+      if (needles.some((needle) => window2.includes(needle))) return true;
+      tail = window2.subarray(Math.max(0, window2.length - overlap));
+    }
+  } catch (error2) {
+    return error2 instanceof Error ? error2 : new Error(String(error2));
+  }
+  return false;
+}
+
+// src/report/artifacts.ts
+var INVALID_NAME_CHARS = /[":<>|*?\r\n\\/]/g;
+async function uploadReport(options) {
+  const { reportDir, secrets, log } = options;
+  const env = options.env ?? process.env;
+  let withheld = [];
+  try {
+    const sorted = await sortReportFiles(reportDir, secrets);
+    withheld = sorted.withheld;
+    await withholdAndWarn(reportDir, sorted, log);
+    const { files } = sorted;
+    const withheldNote = withheld.length > 0 ? `; ${count(withheld.length, "file")} withheld (secret)` : "";
+    if (files.length === 0) {
+      return { status: "skipped", detail: `no files to upload${withheldNote}`, withheld };
+    }
+    if (!env.ACTIONS_RUNTIME_TOKEN || !env.ACTIONS_RESULTS_URL) {
+      throw new Error("the runner gave no ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL");
+    }
+    const uploaded = await uploadWithRetries(options, files, env);
+    const url = artifactUrl(uploaded.id, env);
+    log.info(
+      `Report uploaded as artifact "${uploaded.name}" (id ${uploaded.id})${url ? `: ${url}` : ""}`
+    );
+    return {
+      status: "uploaded",
+      artifactId: uploaded.id,
+      name: uploaded.name,
+      ...url ? { artifactUrl: url } : {},
+      detail: `${count(files.length, "file")} (${uploaded.size ?? "?"} bytes zipped) as "${uploaded.name}"${withheldNote}`,
+      withheld
+    };
+  } catch (error2) {
+    const message = secrets.redact(scrubUrls(errorMessage(error2)));
+    log.warning(`The report was not uploaded: ${message}. It is still in ${reportDir}.`, {
+      title: "Report upload failed"
+    });
+    return { status: "failed", detail: `upload failed: ${message}`, withheld };
+  }
+}
+async function withholdAndWarn(reportDir, sorted, log) {
+  for (const path of sorted.withheld) {
+    await rm2(join19(reportDir, path), { force: true });
+    log.warning(
+      `${path} was withheld from the report artifact and deleted: it contains the value of a secret.`,
+      { title: "Report file withheld" }
+    );
+  }
+  if (sorted.excluded.length > 0) {
+    log.warning(`Left out of the report artifact: ${sorted.excluded.join(", ")}.`, {
+      title: "Report files left out"
+    });
+  }
+}
+function uploadWithRetries(options, files, env) {
+  const { name, reportDir, secrets, log } = options;
+  const timeoutMs = options.timeoutMs ?? UPLOAD_BUDGET_MS;
+  const attempt3 = (n) => uploadUnderFreeName(name, files, reportDir, options.retentionDays, env, log, n);
+  const onRetry = (message, waitMs) => log.info(
+    `The report upload failed (${secrets.redact(scrubUrls(message))}); trying again in ${Math.ceil(waitMs / 1e3)} s.`
+  );
+  return withTimeout(
+    retryWithinBudget(attempt3, { budgetMs: timeoutMs, onRetry }),
+    timeoutMs,
+    `the results service did not finish the upload within ${Math.round(timeoutMs / 1e3)} s`
+  );
+}
+function artifactNameCandidates(name, env) {
+  const clean = (part) => (part ?? "").replace(INVALID_NAME_CHARS, "-").replace(/^[_-]+|[_-]+$/g, "");
+  const job = clean(env.GITHUB_JOB);
+  const step = clean(env.GITHUB_ACTION);
+  const base = [name, job, step].filter(Boolean).join("-");
+  const jobRun = jobBackendId(env.ACTIONS_RUNTIME_TOKEN) ?? `${Date.now()}-${Math.random()}`;
+  const unique = createHash4("sha256").update(jobRun).digest("hex").slice(0, 6);
+  return [.../* @__PURE__ */ new Set([name, base, `${base}-${unique}`])];
+}
+async function uploadUnderFreeName(name, files, reportDir, retentionDays, env, log, attempt3 = 1) {
+  const client = new (await actionsArtifact()).DefaultArtifactClient();
+  const candidates2 = artifactNameCandidates(name, env);
+  if (attempt3 > 1) candidates2.push(`${candidates2[candidates2.length - 1]}-retry${attempt3}`);
+  for (const [index, candidate] of candidates2.entries()) {
+    try {
+      const result2 = await client.uploadArtifact(candidate, files, reportDir, {
+        ...retentionDays ? { retentionDays } : {}
+      });
+      if (result2.id === void 0) throw new Error("the results service returned no artifact id");
+      return { id: result2.id, size: result2.size, name: candidate };
+    } catch (error2) {
+      const taken = /\(409\)|already exists/i.test(errorMessage(error2));
+      if (!taken || index === candidates2.length - 1) throw error2;
+      log.info(`An artifact named "${candidate}" already exists in this run; trying another name.`);
+    }
+  }
+  throw new Error("no artifact name left to try");
+}
+function artifactUrl(id, env) {
+  const { GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: runId } = env;
+  if (!repository || !runId) return void 0;
+  const server = (env.GITHUB_SERVER_URL || "https://github.com").replace(/\/+$/, "");
+  return `${server}/${repository}/actions/runs/${runId}/artifacts/${id}`;
+}
+function jobBackendId(token) {
+  try {
+    const payload = JSON.parse(
+      Buffer.from(token?.split(".")[1] ?? "", "base64url").toString("utf8")
+    );
+    const scope = String(payload.scp ?? "").split(" ").find((part) => part.startsWith("Actions.Results:"));
+    return scope?.split(":")[2] || void 0;
+  } catch {
+    return void 0;
+  }
+}
+function scrubUrls(text4) {
+  return text4.replace(/(https?:\/\/[^\s?'"]+)\?[^\s'"]*/g, "$1");
+}
+function count(n, noun) {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
+// src/report/deliver.ts
+function emptyReport(result2 = "setup-failed", decidedBy = "setup") {
+  const now = (/* @__PURE__ */ new Date()).toISOString();
+  return {
+    schemaVersion: 1,
+    result: result2,
+    decidedBy,
+    complete: true,
+    startedAt: now,
+    finishedAt: now,
+    stages: {},
+    builds: []
+  };
+}
+function readReport(reportDir) {
+  try {
+    return JSON.parse(readFileSync7(join20(reportDir, "report.json"), "utf8"));
+  } catch {
+    return void 0;
+  }
+}
+function writeReport(report, reportDir, log) {
+  const summary2 = renderSummary(report);
+  try {
+    writeReportFiles(reportDir, report, summary2);
+  } catch (error2) {
+    log.warning(`The report files were not written to ${reportDir}: ${errorMessage(error2)}`);
+  }
+  return summary2;
+}
+async function deliverReport(report, reportDir, options) {
+  const { mode, name, retentionDays, secrets, log } = options;
+  writeReport(report, reportDir, log);
+  const wanted = mode === "always" || mode === "failure" && report.result !== "passed";
+  report.upload = wanted ? await uploadReport({ reportDir, name, retentionDays, secrets, log }) : { status: "skipped", detail: `upload: ${mode}`, withheld: [] };
+  report.stages.upload = {
+    status: report.upload.status === "failed" ? "warning" : report.upload.status === "skipped" ? "skipped" : "passed",
+    durationMs: 0,
+    detail: report.upload.detail
+  };
+  const summary2 = writeReport(report, reportDir, log);
+  try {
+    await summary.addRaw(summary2).write();
+  } catch (error2) {
+    log.warning(`The job summary was not written: ${errorMessage(error2)}`);
+  }
+}
+
+// src/report/interrupted.ts
+import { readdirSync as readdirSync2, readFileSync as readFileSync8 } from "node:fs";
+import { join as join21 } from "node:path";
+function interruptedReport(reportDir, cancelled, decide) {
+  const report = readReport(reportDir) ?? emptyReport();
+  report.complete = true;
+  report.finishedAt = (/* @__PURE__ */ new Date()).toISOString();
+  report.cancelled = true;
+  report.error = cancelled ? "The run was cancelled and its main step was stopped before it finished: the post step completed this report from what the stages had written." : "The main step ended before it finished (killed or crashed): the post step completed this report from what the stages had written.";
+  return Object.assign(report, decide(report));
+}
+function addPrivateKeys(keyDir, secrets) {
+  let entries3;
+  try {
+    entries3 = readdirSync2(keyDir, { recursive: true, encoding: "utf8" });
+  } catch {
+    return;
+  }
+  for (const entry of entries3.filter((name) => name.endsWith("id_ed25519"))) {
+    try {
+      secrets.add(readFileSync8(join21(keyDir, entry), "utf8"));
+    } catch {
+    }
+  }
+}
+
+// src/report/iso-artifact.ts
+import { dirname as dirname4 } from "node:path";
+var ISO_UPLOAD_BUDGET_MS = 30 * 6e4;
+async function uploadIsoArtifact(report, inputs, options) {
+  const iso = report.builds[0]?.isoPath;
+  if (report.result !== "passed" || !iso) {
+    return { status: "skipped", detail: `no ISO to upload (${report.result})`, withheld: [] };
+  }
+  return uploadReport({
+    reportDir: dirname4(iso),
+    // Artifact names take no '/' (an attribute path may hold dots, never slashes).
+    name: `${inputs.image}-iso`,
+    retentionDays: inputs.retentionDays,
+    timeoutMs: ISO_UPLOAD_BUDGET_MS,
+    ...options
+  });
+}
+
+// src/report/baseline-store.ts
+import { createHash as createHash5 } from "node:crypto";
+import { mkdirSync as mkdirSync3, readFileSync as readFileSync9, rmSync as rmSync2, writeFileSync as writeFileSync6 } from "node:fs";
+import { dirname as dirname5 } from "node:path";
+var CACHE_PATH = ".boot-image-vm-baseline/baseline.json";
+var RESTORE_TIMEOUT_MS = 2e4;
+var SAVE_TIMEOUT_MS = 12e4;
+function baselineScope(env, image) {
+  const repository = env.GITHUB_REPOSITORY;
+  const pullRequest = (env.GITHUB_EVENT_NAME ?? "").startsWith("pull_request");
+  const branch = pullRequest ? env.GITHUB_BASE_REF : env.GITHUB_REF_NAME || env.GITHUB_REF?.replace(/^refs\/(heads|tags)\//, "");
+  if (!repository || !branch) {
+    return pullRequest ? "GITHUB_REPOSITORY or GITHUB_BASE_REF is not set" : "GITHUB_REPOSITORY or GITHUB_REF_NAME is not set";
+  }
+  const arch = { x64: "x86_64", arm64: "aarch64" }[process.arch] ?? process.arch;
+  return {
+    repository,
+    branch,
+    saves: !pullRequest,
+    flake: image.flake,
+    image: image.image,
+    firmware: image.firmware ?? "bios",
+    ...image.guest && image.guest !== "x86_64" ? { guest: image.guest } : {},
+    system: `${arch}-${process.platform}`,
+    runId: env.GITHUB_RUN_ID || String(Date.now()),
+    runAttempt: env.GITHUB_RUN_ATTEMPT || "1"
+  };
+}
+function baselineKeyPrefix(scope, version = BASELINE_SCHEMA_VERSION) {
+  const flake = createHash5("sha256").update(scope.flake).digest("hex").slice(0, 8);
+  return [
+    `boot-image-vm-baseline-v${version}`,
+    scope.repository,
+    scope.branch,
+    `${scope.image}@${flake}`,
+    scope.system,
+    ...version >= 2 ? [scope.firmware] : [],
+    // An x86_64 guest's keys stay as they were before guests of other architectures were booted.
+    ...scope.guest ? [`guest-${scope.guest}`] : []
+  ].map((part) => encodeURIComponent(part)).join("/").concat("/");
+}
+function baselineKey(scope) {
+  return `${baselineKeyPrefix(scope)}${scope.runId}-${scope.runAttempt}`;
+}
+async function restoreBaseline(scope, log, timeoutMs = RESTORE_TIMEOUT_MS) {
+  const cache = await actionsCache();
+  if (!cache.isFeatureAvailable()) {
+    return { status: "unavailable", detail: "the cache service is not available to this job" };
+  }
+  const prefix = baselineKeyPrefix(scope);
+  rmSync2(dirname5(CACHE_PATH), { recursive: true, force: true });
+  try {
+    const { found: key, down } = await cacheLookup(
+      () => cache.restoreCache([CACHE_PATH], baselineKey(scope), [prefix, baselineKeyPrefix(scope, 1)]),
+      timeoutMs
+    );
+    if (down) {
+      log.warning(`The baseline was not restored: ${down}`);
+      return { status: "error", detail: `not restored: ${down}`, serviceDown: true };
+    }
+    if (!key) return { status: "none", detail: `no baseline under ${prefix}` };
+    let baseline;
+    try {
+      baseline = parseBaseline(readFileSync9(CACHE_PATH, "utf8"));
+    } catch (error2) {
+      log.warning(`The baseline ${key} is unusable: ${errorMessage(error2)}`);
+      return { status: "error", key, detail: `the baseline is unusable: ${errorMessage(error2)}` };
+    }
+    return { status: "restored", baseline, key, detail: `restored ${key}` };
+  } catch (error2) {
+    log.warning(`The baseline was not restored: ${errorMessage(error2)}`);
+    return { status: "error", detail: `not restored: ${errorMessage(error2)}` };
+  } finally {
+    rmSync2(dirname5(CACHE_PATH), { recursive: true, force: true });
+  }
+}
+async function saveBaseline(file, key, log, timeoutMs = SAVE_TIMEOUT_MS) {
+  const cache = await actionsCache();
+  if (!cache.isFeatureAvailable()) return "not saved: the cache service is not available";
+  const failures = [];
+  try {
+    mkdirSync3(dirname5(CACHE_PATH), { recursive: true });
+    writeFileSync6(CACHE_PATH, readFileSync9(file));
+    const id = await withDeadline(
+      quietly(() => cache.saveCache([CACHE_PATH], key), failures),
+      timeoutMs
+    );
+    if (id === TIMED_OUT) throw new Error(`saving took longer than ${timeoutMs / 1e3} s`);
+    if (id === -1 && cacheKeyTaken(failures)) return `not saved: ${key} exists already`;
+    if (id === -1) throw new Error(failures.join("; ") || `nothing saved under ${key}`);
+    return `saved as ${key}`;
+  } catch (error2) {
+    log.warning(`The baseline was not saved: ${errorMessage(error2)}`);
+    return `not saved: ${errorMessage(error2)}`;
+  } finally {
+    rmSync2(dirname5(CACHE_PATH), { recursive: true, force: true });
+  }
+}
+
+// src/report/regression-view.ts
+function runDescription(env) {
+  if (!env.GITHUB_REPOSITORY || !env.GITHUB_RUN_ID) return void 0;
+  const ref = env.GITHUB_HEAD_REF || env.GITHUB_REF_NAME;
+  return `${env.GITHUB_REPOSITORY} run ${env.GITHUB_RUN_ID} attempt ${env.GITHUB_RUN_ATTEMPT || "1"}${ref ? ` on ${ref}` : ""}`;
+}
+async function regressionView(report, reportDir, options) {
+  const { log, env } = options;
+  try {
+    if (report.cancelled) return { comparison: noComparison("off", "the run was cancelled") };
+    const current = await currentBaseline(report, reportDir, {
+      flake: options.flake,
+      attribute: options.image,
+      firmware: options.firmware,
+      run: runDescription(env),
+      composition: options.compare === "off" ? void 0 : await composition(report, options)
+    });
+    const passed = report.result === "passed" && !report.error;
+    const { comparison, restored, scope } = await compare(report, current, options);
+    const baselineFile = passed ? writeSafely(
+      () => writeBaselineFile(reportDir, withHistory(current, restored?.baseline)),
+      log
+    ) : void 0;
+    writeBootHistory(reportDir, comparison, log);
+    writeChangesFiles(reportDir, comparison.imageChanges, log);
+    if (comparison.imageChanges) log.info(`What changed: ${comparison.imageChanges.sentence}.`);
+    if (!scope || !restored) return { comparison, baselineFile };
+    log.info(`Compared with the last good run: ${comparison.detail}`);
+    const failsOnRegression = options.failOnRegression && comparison.regressions.length > 0;
+    const notSaved = !scope.saves ? "pull requests compare with their base branch" : failsOnRegression ? "it failed on its regressions" : restored.serviceDown ? "the cache service failed the lookup, so post does not try it again" : void 0;
+    const saveKey = baselineFile && !notSaved ? baselineKey(scope) : void 0;
+    if (baselineFile && notSaved) log.info(`This run does not become the baseline: ${notSaved}.`);
+    return { comparison, baselineFile, saveKey };
+  } catch (error2) {
+    log.warning(`The comparison with the last good run failed: ${errorMessage(error2)}`);
+    return { comparison: noComparison("error", errorMessage(error2)) };
+  }
+}
+async function compare(report, current, options) {
+  if (options.compare === "off")
+    return { comparison: noComparison("off", "input 'compare' is off") };
+  const scope = baselineScope(options.env, { ...options, guest: report.vm?.boot.guest?.arch });
+  if (typeof scope === "string") {
+    return { comparison: noComparison("error", `no baseline scope: ${scope}`) };
+  }
+  const restored = report.cache?.serviceDown ? {
+    status: "error",
+    detail: "not restored: the cache service failed the image cache lookup of this run",
+    serviceDown: true
+  } : await restoreBaseline(scope, options.log);
+  if (restored.status === "restored" && restored.baseline) {
+    const comparison2 = compareWithBaseline(restored.baseline, current, {
+      slowdownThresholdPercent: options.slowdownThresholdPercent,
+      source: restored.key
+    });
+    return { comparison: comparison2, restored, scope };
+  }
+  const status = restored.status === "none" ? "no-baseline" : "error";
+  const comparison = noComparison(status, restored.detail, restored.key);
+  return {
+    comparison: {
+      ...comparison,
+      ...judgeBootTime(void 0, current, options.slowdownThresholdPercent)
+    },
+    restored,
+    scope
+  };
+}
+async function composition(report, options) {
+  const started = Date.now();
+  const composed2 = await composeImage(report, { flake: options.flake, env: options.env });
+  const packages = Object.keys(composed2?.packages ?? {}).length;
+  options.log.info(
+    `What the image was made of: ${composed2?.inputs?.length ?? 0} input(s), ${packages} package(s), read in ${Date.now() - started} ms${composed2?.notes?.length ? ` (${composed2.notes.join("; ")})` : ""}.`
+  );
+  return composed2;
+}
+function writeSafely(write, log) {
+  try {
+    return write();
+  } catch (error2) {
+    log.warning(
+      `baseline.json was not written, so this run cannot become the baseline: ${errorMessage(error2)}`
+    );
+    return void 0;
+  }
+}
+
+// src/iso-arch.ts
+import { closeSync as closeSync2, openSync as openSync2, readSync as readSync2 } from "node:fs";
+
+// src/fat-dir.ts
+function readBootSector(read, base) {
+  const sector = read(base, 512);
+  if (sector.length < 512 || sector.readUInt16LE(510) !== 43605) return void 0;
+  const bytesPerSector = sector.readUInt16LE(11);
+  const sectorsPerCluster = sector.readUInt8(13);
+  const reserved = sector.readUInt16LE(14);
+  const fats = sector.readUInt8(16);
+  const rootEntries = sector.readUInt16LE(17);
+  const fatSize = sector.readUInt16LE(22) || sector.readUInt32LE(36);
+  if (![512, 1024, 2048, 4096].includes(bytesPerSector) || !sectorsPerCluster || !fats) {
+    return void 0;
+  }
+  const rootOffset = base + (reserved + fats * fatSize) * bytesPerSector;
+  const rootLength = rootEntries * 32;
+  const rootSectors = Math.ceil(rootLength / bytesPerSector);
+  return {
+    dataStart: rootOffset + rootSectors * bytesPerSector,
+    clusterBytes: sectorsPerCluster * bytesPerSector,
+    rootRegion: rootEntries ? { offset: rootOffset, length: rootLength } : void 0,
+    rootCluster: rootEntries ? 0 : sector.readUInt32LE(44)
+  };
+}
+function entries2(region) {
+  const found = [];
+  for (let at = 0; at + 32 <= region.length; at += 32) {
+    const first = region[at];
+    if (first === 0) break;
+    const attributes = region[at + 11];
+    if (first === 229 || attributes === 15 || attributes & 8) continue;
+    const base = region.toString("latin1", at, at + 8).trimEnd();
+    const extension = region.toString("latin1", at + 8, at + 11).trimEnd();
+    found.push({
+      name: (extension ? `${base}.${extension}` : base).toUpperCase(),
+      directory: (attributes & 16) !== 0,
+      cluster: region.readUInt16LE(at + 20) << 16 | region.readUInt16LE(at + 26),
+      size: region.readUInt32LE(at + 28)
+    });
+  }
+  return found;
+}
+function clusterOffset(fat, cluster) {
+  return fat.dataStart + (cluster - 2) * fat.clusterBytes;
+}
+function findFatFile(read, base, path) {
+  const fat = readBootSector(read, base);
+  if (!fat) return void 0;
+  let region = fat.rootRegion ? read(fat.rootRegion.offset, fat.rootRegion.length) : read(clusterOffset(fat, fat.rootCluster), fat.clusterBytes);
+  for (const [index, name] of path.entries()) {
+    const entry = entries2(region).find((e) => e.name === name);
+    if (!entry || entry.cluster < 2) return void 0;
+    const last = index === path.length - 1;
+    if (last)
+      return entry.directory ? void 0 : { offset: clusterOffset(fat, entry.cluster), size: entry.size };
+    if (!entry.directory) return void 0;
+    region = read(clusterOffset(fat, entry.cluster), fat.clusterBytes);
+  }
+  return void 0;
+}
+
+// src/iso-arch.ts
+var SECTOR = 2048;
+var EFI_LOADERS = [
+  ["BOOTAA64.EFI", "aarch64"],
+  ["BOOTX64.EFI", "x86_64"]
+];
+function isoName(raw) {
+  return raw.replace(/;\d*$/, "").replace(/\.$/, "").toUpperCase();
+}
+function directory(read, lba, size2) {
+  const data = read(lba * SECTOR, Math.min(size2, 1 << 20));
+  const found = [];
+  let at = 0;
+  while (at < data.length) {
+    const length = data[at];
+    if (!length) {
+      at = (Math.floor(at / SECTOR) + 1) * SECTOR;
+      continue;
+    }
+    if (at + 33 > data.length) break;
+    const nameLength = data[at + 32];
+    const raw = data.toString("latin1", at + 33, at + 33 + nameLength);
+    if (nameLength !== 1 || raw.charCodeAt(0) > 1) {
+      found.push({
+        name: isoName(raw),
+        lba: data.readUInt32LE(at + 2),
+        size: data.readUInt32LE(at + 10),
+        directory: (data[at + 25] & 2) !== 0
+      });
+    }
+    at += length;
+  }
+  return found;
+}
+function volumeDescriptors(read) {
+  const descriptors = [];
+  for (let sector = 16; sector < 32; sector++) {
+    const descriptor = read(sector * SECTOR, SECTOR);
+    if (descriptor.length < SECTOR || descriptor.toString("latin1", 1, 6) !== "CD001") break;
+    if (descriptor[0] === 255) break;
+    descriptors.push(descriptor);
+  }
+  return descriptors;
+}
+function rootDirectory(read) {
+  const primary = volumeDescriptors(read).find((d) => d[0] === 1);
+  if (!primary) return [];
+  return directory(read, primary.readUInt32LE(156 + 2), primary.readUInt32LE(156 + 10));
+}
+function lookup(read, root, path) {
+  let entries3 = root;
+  for (const [index, name] of path.entries()) {
+    const entry = entries3.find((e) => e.name === name);
+    if (!entry || index === path.length - 1) return entry;
+    if (!entry.directory) return void 0;
+    entries3 = directory(read, entry.lba, entry.size);
+  }
+  return void 0;
+}
+function elToritoUefiImages(read) {
+  const record = volumeDescriptors(read).find(
+    (d) => d[0] === 0 && d.toString("latin1", 7, 30) === "EL TORITO SPECIFICATION"
+  );
+  if (!record) return [];
+  const catalog = read(record.readUInt32LE(71) * SECTOR, SECTOR);
+  if (catalog.length < 64 || catalog[0] !== 1) return [];
+  const images = [];
+  if (catalog[1] === 239) images.push(catalog.readUInt32LE(32 + 8) * SECTOR);
+  for (let at = 64; at + 32 <= catalog.length; ) {
+    const header = catalog[at];
+    if (header !== 144 && header !== 145) break;
+    const platform = catalog[at + 1];
+    const count2 = catalog.readUInt16LE(at + 2);
+    for (let i = 1; i <= count2 && at + 32 * (i + 1) <= catalog.length; i++) {
+      if (platform === 239) images.push(catalog.readUInt32LE(at + 32 * i + 8) * SECTOR);
+    }
+    at += 32 * (count2 + 1);
+    if (header === 145) break;
+  }
+  return images;
+}
+function kernelArchitecture(head2) {
+  if (head2.length >= 60 && head2.toString("latin1", 56, 60) === "ARMd") return "aarch64";
+  if (head2.length >= 518 && head2.toString("latin1", 514, 518) === "HdrS") return "x86_64";
+  return void 0;
+}
+var KERNEL_NAME = /^(?:VMLINUZ|BZIMAGE|IMAGE|KERNEL)/;
+function fromKernel(read, root) {
+  const boot = lookup(read, root, ["BOOT"]);
+  const places = [["", root]];
+  if (boot?.directory) places.unshift(["BOOT/", directory(read, boot.lba, boot.size)]);
+  for (const [dir, entries3] of places) {
+    for (const entry of entries3.filter((e) => !e.directory && KERNEL_NAME.test(e.name))) {
+      const arch = kernelArchitecture(read(entry.lba * SECTOR, 1024));
+      if (arch) return { arch, evidence: `the ${arch} Linux kernel ${dir}${entry.name}` };
+    }
+  }
+  return void 0;
+}
+function isoArchitecture(read) {
+  const root = rootDirectory(read);
+  for (const [loader, arch] of EFI_LOADERS) {
+    if (lookup(read, root, ["EFI", "BOOT", loader])) {
+      return { arch, evidence: `EFI/BOOT/${loader} in the ISO` };
+    }
+  }
+  for (const image of elToritoUefiImages(read)) {
+    for (const [loader, arch] of EFI_LOADERS) {
+      if (findFatFile(read, image, ["EFI", "BOOT", loader])) {
+        return { arch, evidence: `EFI/BOOT/${loader} in the El Torito UEFI image` };
+      }
+    }
+  }
+  return fromKernel(read, root);
+}
+function readIsoArchitecture(path) {
+  const fd = openSync2(path, "r");
+  try {
+    return isoArchitecture((offset, length) => {
+      const buffer = Buffer.alloc(length);
+      const got = readSync2(fd, buffer, 0, length, offset);
+      return buffer.subarray(0, got);
+    });
+  } finally {
+    closeSync2(fd);
+  }
+}
+function guestArchitecture(mode, iso) {
+  if (mode !== "auto") return { arch: mode, evidence: `input 'arch' is '${mode}'` };
+  let read;
+  try {
+    read = iso ? readIsoArchitecture(iso) : void 0;
+  } catch {
+    read = void 0;
+  }
+  return read ?? {
+    arch: "x86_64",
+    evidence: "the ISO shows no UEFI boot loader or kernel this action knows: x86_64 assumed (input 'arch' says otherwise)"
+  };
+}
+
+// src/vm/stage.ts
+import { existsSync as existsSync6, readFileSync as readFileSync10, renameSync as renameSync3 } from "node:fs";
+import { join as join27, relative as relative4 } from "node:path";
+
+// src/vm/timeline.ts
+var PHASES2 = ["firmware", "kernel", "init", "system", "network", "sshd", "ready"];
+var HOOK = /^(?:\[[^\]]*\]\s*)?boot-image-vm: (firmware|kernel|init|system|network|sshd|ready)(?![\w-])/;
+var MILESTONES = [
+  ["firmware", /SeaBIOS|iPXE|ISOLINUX|SYSLINUX|GRUB|GNU GRUB|Booting `|UEFI|BdsDxe|EFI stub/i],
+  ["kernel", /Linux version \d/],
+  ["init", /<<< ?NixOS Stage 1 ?>>>/, "NixOS stage 1"],
+  ["init", /^Welcome to [^!]*\(Initrd\)!/, "systemd in the initrd"],
+  ["init", /Run \/init|Run \/\S*init as init process/],
+  ["system", /<<< ?NixOS Stage 2 ?>>>/, "NixOS stage 2"],
+  [
+    "system",
+    /^Welcome to (?!GRUB!|emergency mode|rescue mode)(?![^!]*\(Initrd\)!)[^!]*!/,
+    "systemd"
+  ],
+  [
+    "network",
+    /DHCP lease|DHCPv4 address|lease of \d|network up|Reached target Network\b|Reached target network\.target\b/
+  ],
+  [
+    "sshd",
+    /Server listening on|Started .*OpenSSH|Started .*OpenBSD Secure Shell|Started .*SSH Daemon|Started sshd|Started ssh\.service|dropbear.*(started|Running in background|Not backgrounding)/i
+  ],
+  [
+    "ready",
+    /Reached target (?:multi-user\.target - )?Multi-User System|Reached target multi-user\.target/,
+    "multi-user"
+  ],
+  ["ready", /<<< Welcome to NixOS .*>>>/, "NixOS login banner"],
+  ["ready", /\blogin: /]
+];
+var FALLBACKS = [
+  ["init", /Freeing unused kernel (image \(initmem\) )?memory/],
+  ["system", /systemd\[1\]:/]
+];
+var EMERGENCY = /Reached target (?:[\w@.-]+\.target - )?(?:Emergency|Rescue) Mode\b|\b(?:You are in|Welcome to) (?:emergency|rescue) mode\b/;
+function isEmergencyEntry(text4) {
+  return EMERGENCY.test(text4);
+}
+function hookPhase(text4) {
+  return HOOK.exec(text4)?.[1];
+}
+function isSshdLine(text4) {
+  const hooked = hookPhase(text4);
+  if (hooked) return hooked === "sshd" || hooked === "ready";
+  return MILESTONES.some(
+    ([name, pattern]) => (name === "sshd" || name === "ready") && pattern.test(text4)
+  );
+}
+function bootTimeline(all) {
+  const end = all.findIndex((line) => isEmergencyEntry(line.text));
+  const lines2 = end < 0 ? all : all.slice(0, end);
+  const milestones = [];
+  for (const name of PHASES2) {
+    const hooked = lines2.find((line2) => hookPhase(line2.text) === name);
+    const found = hooked ? { line: hooked } : firstMatch(lines2, MILESTONES, name) ?? firstMatch(lines2, FALLBACKS, name);
+    if (!found) continue;
+    const { line, label } = found;
+    milestones.push({
+      name,
+      seconds: line.seconds,
+      line: line.text.trim(),
+      ...label ? { label } : {}
+    });
+  }
+  return milestones.sort((a, b) => a.seconds - b.seconds);
+}
+function firstMatch(lines2, patterns, name) {
+  const mine = patterns.filter(([phase]) => phase === name);
+  if (!mine.length) return void 0;
+  for (const line of lines2) {
+    const hit = mine.find(([, pattern]) => pattern.test(line.text));
+    if (hit) return { line, label: hit[2] };
+  }
+  return void 0;
+}
+var PANIC = /Kernel panic - not syncing|end Kernel panic|Attempted to kill init|KVM internal error|emulation failure|BUG: unable to handle|general protection fault.*\bkernel\b|Oops: |Unable to mount root fs|No working init found|VFS: Cannot open root device/;
+function findPanic(line) {
+  return PANIC.test(line) ? line.trim() : void 0;
+}
+function cleanConsoleText(text4) {
+  return capLine(text4, CAPS.parsedLineChars).replace(/\x1b\[[0-?]*[ -/]*[@-~]/g, "").replace(/\x1b[()][0-9A-Za-z]|\x1b[=>c78DEHM]/g, "").replace(/\r/g, "").replace(/[\x00-\x08\x0b-\x1f\x7f]/g, "");
+}
+function findFingerprint(line) {
+  const match = /SHA256:([A-Za-z0-9+/]{43})=?/i.exec(line);
+  return match ? `SHA256:${match[1]}` : void 0;
+}
+
+// src/vm/console-failures.ts
+var REBOOT_LOOP_STARTS = 3;
+var QUOTED_CHARS = 200;
+var RECENT_LINES = 40;
+var STAGE_1_START = /<<< ?NixOS Stage 1 ?>>>/;
+var STAGE_1_FAILED = /An error occurred in stage 1 of the boot process/;
+var NOT_A_REASON = /dmesg\(1\) may have more information|^\s*\[\s*\d+\.\d+\]/;
+var STATUS_FAILURE = /\[\s*(FAILED|DEPEND|TIME)\s*\]\s*(\S.*)$/i;
+var LOGGED_FAILURE = /systemd\[1\]: ((?:Failed to (?:mount|start)|Dependency failed for|Timed out waiting for device) .*)$/;
+var CHAIN = /^Dependency failed for (?:Local File Systems|Initrd Root File System|Initrd File Systems|Initrd Root Device|System Initialization)\b/;
+var RESTART = /reboot: Restarting system/;
+var FIRMWARE_START = /SeaBIOS \(version /;
+var BOOTLOADER_LAST = /Booting `[^`']*'|^\s*Loading \S+\.{3}|Booting in blind mode|Booting the kernel|EFI stub: /;
+var ConsoleWatch = class {
+  /** `serialConsole`: the guest's serial device, named in the silent kernel's advice. */
+  constructor(serialConsole2 = "ttyS0") {
+    this.serialConsole = serialConsole2;
+  }
+  serialConsole;
+  found;
+  recent = [];
+  firmwareStarts = 0;
+  /** systemd's failures so far: the last failed unit before the chain, the chain, a dependency. */
+  failed;
+  chain;
+  dependency;
+  /** The bootloader's last line, while nothing has followed it. */
+  handover;
+  /** The failure this line completes (once: later lines say nothing). */
+  push(line) {
+    if (this.found) return void 0;
+    const text4 = line.text.trim();
+    if (!text4) return void 0;
+    this.handover = BOOTLOADER_LAST.test(text4) ? line : void 0;
+    const failure = this.decide(line, text4);
+    this.remember(line, text4);
+    if (failure) this.found = failure;
+    return failure;
+  }
+  /** A kernel that has printed nothing since the bootloader handed over, limitSeconds or more. */
+  silence(nowSeconds, limitSeconds) {
+    const handover = this.handover;
+    if (this.found || !handover || nowSeconds - handover.seconds < limitSeconds) return void 0;
+    this.found = {
+      kind: "silent-kernel",
+      cause: `the console went silent after the bootloader handed over (${quote(handover.text)}): nothing for ${Math.round(nowSeconds - handover.seconds)} s. The kernel printed nothing on the serial console: does the image pass console=${this.serialConsole},115200 to the kernel?`,
+      line: handover
+    };
+    return this.found;
+  }
+  decide(line, text4) {
+    const panic = findPanic(text4);
+    if (panic) return { kind: "panic", cause: `the guest panicked: ${quote(panic)}`, line };
+    if (STAGE_1_FAILED.test(text4)) return { kind: "nixos-stage-1", cause: this.stage1(), line };
+    if (isEmergencyEntry(text4)) return { kind: "emergency-mode", cause: this.emergency(text4), line };
+    if (RESTART.test(text4)) {
+      const before = this.lastSaid();
+      const cause = `the guest rebooted before SSH answered (QEMU runs with -no-reboot, so the first reboot ends the boot)${before ? `; the console before it: ${quote(before)}` : ""}`;
+      return { kind: "reboot", cause, line };
+    }
+    if (FIRMWARE_START.test(text4) && ++this.firmwareStarts >= REBOOT_LOOP_STARTS) {
+      const before = this.lastSaid();
+      const cause = `the guest is in a reboot loop: the firmware started ${this.firmwareStarts} times` + (before ? `; the console before the last restart: ${quote(before)}` : "");
+      return { kind: "reboot", cause, line };
+    }
+    this.noteSystemdFailure(text4);
+    return void 0;
+  }
+  remember(line, text4) {
+    if (STAGE_1_START.test(text4)) this.recent = [];
+    this.recent.push(line);
+    if (this.recent.length > RECENT_LINES) this.recent.shift();
+  }
+  /** The last line before this one that is not a kernel line or a hint. */
+  lastSaid() {
+    for (let i = this.recent.length - 1; i >= 0; i--) {
+      const text4 = this.recent[i].text.trim();
+      if (text4 && !NOT_A_REASON.test(text4)) return text4;
+    }
+    return void 0;
+  }
+  /** Stage 1 prints its reason just before the prompt: the last line that is not a hint. */
+  stage1() {
+    const reason = this.recent.map((line) => line.text.trim()).filter((text4) => text4 && !NOT_A_REASON.test(text4) && !STAGE_1_START.test(text4)).pop();
+    return reason ? `NixOS stage 1 failed: ${quote(reason)}` : "NixOS stage 1 failed (its console gave no reason before the prompt)";
+  }
+  emergency(text4) {
+    const mode = /rescue/i.test(text4) ? "rescue" : "emergency";
+    const what = this.failed ?? this.chain ?? this.dependency;
+    if (!what) return `systemd entered ${mode} mode (the console named no failed unit before it)`;
+    const then = this.failed && this.chain ? ` (then: ${quote(this.chain)})` : "";
+    return `systemd entered ${mode} mode after: ${quote(what)}${then}`;
+  }
+  noteSystemdFailure(text4) {
+    const status = STATUS_FAILURE.exec(text4);
+    const logged = status ? void 0 : LOGGED_FAILURE.exec(text4);
+    const said = (status?.[2] ?? logged?.[1])?.replace(/\.\s*$/, "");
+    if (!said) return;
+    const kind = status?.[1].toUpperCase() ?? (said.startsWith("Dependency") ? "DEPEND" : "FAILED");
+    if (kind === "DEPEND") {
+      if (CHAIN.test(said)) this.chain ??= said;
+      else this.dependency ??= said;
+    } else if (!this.chain) {
+      this.failed = said;
+    }
+  }
+};
+function findConsoleFailure(lines2) {
+  const watch = new ConsoleWatch();
+  for (const line of lines2) {
+    const failure = watch.push(line);
+    if (failure) return failure;
+  }
+  return void 0;
+}
+function quoteConsole(lines2, at, before = 10, after = 8) {
+  const index = lines2.indexOf(at);
+  if (index < 0) return quote(at.text);
+  const quoted = lines2.slice(Math.max(0, index - before), index + after + 1).map((line) => capped(line.text.trimEnd(), 240));
+  while (quoted.length && !quoted[0].trim()) quoted.shift();
+  while (quoted.length && !quoted[quoted.length - 1].trim()) quoted.pop();
+  return quoted.join("\n");
+}
+function quote(text4) {
+  return capped(text4.trim(), QUOTED_CHARS);
+}
+function capped(text4, chars) {
+  return text4.length > chars ? `${text4.slice(0, chars)}\u2026` : text4;
+}
+
+// src/vm/kvm.ts
+import { constants as constants4 } from "node:fs";
+import { access as access3, mkdtemp, rm as rm3, stat as stat4, writeFile as writeFile6 } from "node:fs/promises";
+import { tmpdir as tmpdir2 } from "node:os";
+import { join as join23 } from "node:path";
+
+// src/vm/platform.ts
+import { join as join22 } from "node:path";
+function qemuBinary(arch) {
+  return arch === "aarch64" ? "qemu-system-aarch64" : "qemu-system-x86_64";
+}
+function hostArch(nodeArch = process.arch) {
+  if (nodeArch === "x64") return "x86_64";
+  if (nodeArch === "arm64") return "aarch64";
+  return void 0;
+}
+function isNative(arch, host = hostArch()) {
+  return arch === host;
+}
+function usesUefi(arch, firmware) {
+  return arch === "aarch64" || firmware === "uefi";
+}
+function serialConsole(arch) {
+  return arch === "aarch64" ? "ttyAMA0" : "ttyS0";
+}
+function cpuModel(arch, accel) {
+  if (arch === "x86_64") return "max";
+  return accel === "kvm" ? "host" : "max,pauth-impdef=on";
+}
+function uefiCandidates(arch, env = process.env) {
+  return arch === "aarch64" ? aavmfCandidates(env) : ovmfCandidates(env);
+}
+function ovmfCandidates(env) {
+  const pairs = [];
+  for (const root of [env.OVMF, env.OVMF_FD].filter((v) => Boolean(v))) {
+    pairs.push([join22(root, "FV", "OVMF_CODE.fd"), join22(root, "FV", "OVMF_VARS.fd")]);
+    pairs.push([join22(root, "OVMF_CODE.fd"), join22(root, "OVMF_VARS.fd")]);
+  }
+  for (const dir of ["/usr/share/OVMF", "/usr/share/ovmf", "/usr/share/edk2/ovmf"]) {
+    pairs.push([join22(dir, "OVMF_CODE_4M.fd"), join22(dir, "OVMF_VARS_4M.fd")]);
+    pairs.push([join22(dir, "OVMF_CODE.fd"), join22(dir, "OVMF_VARS.fd")]);
+  }
+  pairs.push(["/usr/share/edk2/x64/OVMF_CODE.4m.fd", "/usr/share/edk2/x64/OVMF_VARS.4m.fd"]);
+  pairs.push(["/run/libvirt/nix-ovmf/OVMF_CODE.fd", "/run/libvirt/nix-ovmf/OVMF_VARS.fd"]);
+  pairs.push([
+    "/run/libvirt/nix-ovmf/edk2-x86_64-code.fd",
+    "/run/libvirt/nix-ovmf/edk2-i386-vars.fd"
+  ]);
+  return pairs;
+}
+function aavmfCandidates(env) {
+  const pairs = [];
+  for (const root of [env.AAVMF, env.QEMU_EFI_AARCH64].filter((v) => Boolean(v))) {
+    pairs.push([join22(root, "AAVMF_CODE.fd"), join22(root, "AAVMF_VARS.fd")]);
+    pairs.push([
+      join22(root, "share", "qemu", "edk2-aarch64-code.fd"),
+      join22(root, "share", "qemu", "edk2-arm-vars.fd")
+    ]);
+  }
+  pairs.push(["/usr/share/AAVMF/AAVMF_CODE.fd", "/usr/share/AAVMF/AAVMF_VARS.fd"]);
+  pairs.push([
+    "/usr/share/edk2/aarch64/QEMU_EFI-pflash.raw",
+    "/usr/share/edk2/aarch64/vars-template-pflash.raw"
+  ]);
+  pairs.push(["/usr/share/qemu/edk2-aarch64-code.fd", "/usr/share/qemu/edk2-arm-vars.fd"]);
+  return pairs;
+}
+function uefiPackage(arch) {
+  return arch === "aarch64" ? {
+    name: "AAVMF",
+    apt: "qemu-efi-aarch64",
+    nix: "set AAVMF to the directory holding AAVMF_CODE.fd and AAVMF_VARS.fd"
+  } : { name: "OVMF", apt: "ovmf", nix: "set OVMF to the output of pkgs.OVMF.fd" };
+}
+
+// src/vm/kvm.ts
+var KVM_DEVICE = "/dev/kvm";
+var KVM_TEST_LOOPS = 5e7;
+function kvmTestRom(loops = KVM_TEST_LOOPS) {
+  const rom = Buffer.alloc(65536);
+  const count2 = Buffer.alloc(4);
+  count2.writeUInt32LE(loops);
+  const code2 = Buffer.concat([
+    Buffer.from([250]),
+    // cli
+    Buffer.from([186, 248, 3]),
+    // mov dx, 0x3f8
+    Buffer.from([176, 83, 238, 176, 10, 238]),
+    // mov al, 'S'; out dx, al; mov al, 10; out
+    Buffer.from([102, 185]),
+    // mov ecx, loops
+    count2,
+    Buffer.from([102, 73, 117, 252]),
+    // loop: dec ecx; jnz loop
+    Buffer.from([176, 75, 238, 176, 10, 238]),
+    // mov al, 'K'; out; mov al, 10; out
+    Buffer.from([244, 235, 253])
+    // halt: hlt; jmp halt
+  ]);
+  code2.copy(rom, 0);
+  Buffer.from([234, 0, 0, 0, 240]).copy(rom, 65520);
+  return rom;
+}
+function kvmTestRomAarch64(loops = KVM_TEST_LOOPS) {
+  const movzW = (reg, imm) => 1384120320 | imm << 5 | reg;
+  const strbW2AtX1 = 956301346;
+  const instructions = [
+    3533774849,
+    // movz x1, #0x0900, lsl #16: the UART
+    movzW(2, 83),
+    // mov w2, 'S'
+    strbW2AtX1,
+    movzW(2, 10),
+    strbW2AtX1,
+    movzW(0, loops & 65535),
+    // w0 = loops
+    1923088384 | loops >>> 16 << 5,
+    // movk w0, #hi, lsl #16
+    1895826432,
+    // loop: subs w0, w0, #1
+    1426063329,
+    // b.ne loop
+    movzW(2, 75),
+    // mov w2, 'K'
+    strbW2AtX1,
+    movzW(2, 10),
+    strbW2AtX1,
+    3573751935,
+    // halt: wfi
+    402653183
+    // b halt
+  ];
+  const rom = Buffer.alloc(65536);
+  instructions.forEach((word, index) => rom.writeUInt32LE(word >>> 0, index * 4));
+  return rom;
+}
+function kvmTestRomFor(arch) {
+  return arch === "aarch64" ? kvmTestRomAarch64() : kvmTestRom();
+}
+function kvmCheckArgs(rom, accel = "kvm", arch = "x86_64") {
+  return [
+    "-accel",
+    accel,
+    "-cpu",
+    arch === "aarch64" ? cpuModel(arch, accel === "kvm" ? "kvm" : "tcg") : "max",
+    "-machine",
+    arch === "aarch64" ? "virt" : "pc",
+    "-nodefaults",
+    "-m",
+    "16",
+    "-bios",
+    rom,
+    "-serial",
+    "stdio",
+    "-monitor",
+    "none",
+    "-display",
+    "none",
+    "-no-reboot"
+  ];
+}
+var KVM_SAYS = /KVM internal error|failed to set MSR|emulation failure|Could not access KVM kernel module|failed to initialize kvm/;
+var KVM_MISSING = /not supported|unavailable|Permission denied|No such file/;
+var FILE_ERROR = /Could not open '|could not load PC BIOS|Could not open option rom|failed to load|could not load kernel|Could not read/i;
+function kvmFailureIn(line) {
+  if (FILE_ERROR.test(line)) return void 0;
+  const says = KVM_SAYS.exec(line);
+  if (says) return line.slice(says.index);
+  const kvm = line.search(/kvm|KVM/);
+  if (kvm >= 0 && KVM_MISSING.test(line.slice(kvm))) return line.slice(kvm);
+  const assertion = line.indexOf("Assertion");
+  if (assertion >= 0 && line.includes("failed", assertion)) return line.slice(assertion);
+  return void 0;
+}
+function kvmFailureFromOutput(text4) {
+  for (const line of text4.split("\n")) {
+    const failure = kvmFailureIn(line);
+    if (failure) return failure.replace(/^qemu-system-\S+: /, "").trim();
+  }
+  return void 0;
+}
+async function deviceProblem(device) {
+  try {
+    await stat4(device);
+  } catch {
+    return `${device} does not exist: this machine exposes no hardware virtualization`;
+  }
+  try {
+    await access3(device, constants4.R_OK | constants4.W_OK);
+  } catch {
+    const info2 = await stat4(device);
+    return `${device} is not readable and writable by this user (mode ${(info2.mode & 511).toString(8)}, uid ${info2.uid}, gid ${info2.gid}); a udev rule with MODE="0666" opens it`;
+  }
+  return void 0;
+}
+async function checkKvm(options) {
+  const started = Date.now();
+  const done = (runsGuest, reason) => ({
+    runsGuest,
+    reason,
+    durationMs: Date.now() - started
+  });
+  const host = options.host ?? hostArch();
+  if (!host)
+    return done(false, `no KVM test guest for this machine's architecture (${process.arch})`);
+  const problem = await deviceProblem(options.device ?? KVM_DEVICE);
+  if (problem) return done(false, problem);
+  const timeoutMs = options.timeoutMs ?? 3e3;
+  const runBudgetMs = options.runBudgetMs ?? 1e3;
+  let dir;
+  try {
+    dir = await mkdtemp(join23(tmpdir2(), "biv-kvm-"));
+    const rom = join23(dir, "kvm-test.rom");
+    await writeFile6(rom, kvmTestRomFor(host));
+    const outcome = await runTestGuest(
+      options.qemu,
+      kvmCheckArgs(rom, options.accel, host),
+      options.env ?? allowedEnv({ env: process.env }),
+      { timeoutMs, runBudgetMs }
+    );
+    return done(outcome.runsGuest, outcome.reason);
+  } catch (error2) {
+    return done(false, `the check failed: ${errorMessage(error2)}`);
+  } finally {
+    if (dir) await rm3(dir, { recursive: true, force: true });
+  }
+}
+function runTestGuest(qemu, args, env, { timeoutMs, runBudgetMs }) {
+  const started = Date.now();
+  let verdict;
+  let stderr = "";
+  let runTimer;
+  const finish = (runsGuest, reason) => {
+    verdict ??= { runsGuest, reason };
+    guest.stop("SIGKILL");
+  };
+  const tooSlow = () => finish(
+    false,
+    `KVM started the test guest but did not run it at hardware speed: ${2 * KVM_TEST_LOOPS / 1e6} million instructions took more than ${(runBudgetMs / 1e3).toFixed(1)} s (hardware takes milliseconds); /dev/kvm is emulated or nested without vmx/svm`
+  );
+  const guest = start(qemu, args, {
+    env,
+    stdin: "pipe",
+    onStdoutLine: (line) => {
+      const ms = Date.now() - started;
+      const ran = `a test guest ran ${2 * KVM_TEST_LOOPS / 1e6}M instructions under KVM (${ms} ms)`;
+      if (line.includes("K")) finish(true, ran);
+      else if (line.includes("S")) runTimer ??= setTimeout(tooSlow, runBudgetMs);
+    },
+    onStderrLine: (line) => {
+      stderr = `${stderr}${line}
+`.slice(-4096);
+      const failure = kvmFailureFromOutput(line);
+      if (failure) finish(false, `QEMU under KVM: ${failure}`);
+    }
+  });
+  const timer = setTimeout(() => {
+    finish(
+      false,
+      `the test guest printed nothing under KVM within ${(timeoutMs / 1e3).toFixed(1)} s` + (stderr.trim() ? `: ${lastLine(stderr)}` : "")
+    );
+  }, timeoutMs);
+  return guest.done.then((exit) => {
+    clearTimeout(timer);
+    clearTimeout(runTimer);
+    if (verdict) return verdict;
+    if (exit.startError)
+      return { runsGuest: false, reason: `could not start ${qemu}: ${exit.startError}` };
+    const failure = kvmFailureFromOutput(exit.stderr);
+    const how = exit.signal ? `died of ${exit.signal}` : `exited with ${exit.exitCode}`;
+    return {
+      runsGuest: false,
+      reason: `QEMU under KVM ${how}: ${failure ?? (lastLine(exit.stderr) || "no output")}`
+    };
+  });
+}
+function lastLine(text4) {
+  const lines2 = text4.trim().split("\n");
+  return (lines2[lines2.length - 1] ?? "").replace(/^qemu-system-\S+: /, "").trim();
+}
+
+// src/vm/machine.ts
+import {
+  copyFileSync,
+  createWriteStream as createWriteStream2,
+  mkdirSync as mkdirSync4,
+  mkdtempSync,
+  rmSync as rmSync4,
+  writeFileSync as writeFileSync8
+} from "node:fs";
+import { join as join24 } from "node:path";
+
 // src/vm/qemu.ts
-import { existsSync as existsSync4 } from "node:fs";
+import { existsSync as existsSync5 } from "node:fs";
 import { createServer } from "node:net";
-import { join as join13 } from "node:path";
-var QEMU_BINARY = "qemu-system-x86_64";
 var ROOT_KEY_CREDENTIAL = "io.systemd.credential:ssh.authorized_keys.root";
 function qemuEscape(value) {
   return value.replaceAll(",", ",,");
 }
 function qemuArgs(config) {
   const args = [];
-  const uefi = config.firmware === "uefi";
-  args.push("-machine", uefi ? "q35" : "pc");
-  args.push("-accel", config.accel, "-cpu", "max");
+  const arm = config.arch === "aarch64";
+  const uefi = usesUefi(config.arch, config.firmware);
+  args.push("-machine", arm ? "virt" : uefi ? "q35" : "pc");
+  args.push("-accel", config.accel, "-cpu", cpuModel(config.arch, config.accel));
   args.push("-m", String(config.memoryMiB), "-smp", String(config.cpus));
   if (uefi) {
     if (!config.ovmfCode || !config.ovmfVars) {
-      throw new Error("UEFI needs the OVMF code and a writable copy of the OVMF variables.");
+      throw new Error("UEFI needs the OVMF (AAVMF) code and a writable copy of its variables.");
     }
     args.push("-drive", `if=pflash,format=raw,readonly=on,file=${qemuEscape(config.ovmfCode)}`);
     args.push("-drive", `if=pflash,format=raw,file=${qemuEscape(config.ovmfVars)}`);
   }
-  args.push(
-    "-drive",
-    `file=${qemuEscape(config.iso)},format=raw,media=cdrom,readonly=on,if=ide`,
-    "-boot",
-    "order=d"
-  );
+  args.push(...arm ? virtioCdrom(config.iso) : ideCdrom(config.iso));
   args.push(
     "-netdev",
     `user,id=net0,hostfwd=tcp:127.0.0.1:${config.sshPort}-:22`,
     "-device",
-    "virtio-net-pci,netdev=net0"
+    // No option ROM on virt: UEFI drives virtio-net itself, and Debian's qemu-system-arm only
+    // recommends the package with efi-virtio.rom (without it QEMU refuses to start).
+    arm ? "virtio-net-pci,netdev=net0,romfile=" : "virtio-net-pci,netdev=net0"
   );
   args.push(
     "-chardev",
@@ -24214,44 +26961,46 @@ function qemuArgs(config) {
     );
   }
   args.push("-qmp", `unix:${qemuEscape(config.qmpSocket)},server=on,wait=off`);
-  args.push("-monitor", "none", "-display", "none", "-vga", "std", "-no-reboot");
+  args.push("-monitor", "none", "-display", "none", ...arm ? [] : ["-vga", "std"], "-no-reboot");
   return args;
 }
-function ovmfCandidates(env = process.env) {
-  const pairs = [];
-  for (const root of [env.OVMF, env.OVMF_FD].filter((v) => Boolean(v))) {
-    pairs.push([join13(root, "FV", "OVMF_CODE.fd"), join13(root, "FV", "OVMF_VARS.fd")]);
-    pairs.push([join13(root, "OVMF_CODE.fd"), join13(root, "OVMF_VARS.fd")]);
-  }
-  for (const dir of ["/usr/share/OVMF", "/usr/share/ovmf", "/usr/share/edk2/ovmf"]) {
-    pairs.push([join13(dir, "OVMF_CODE_4M.fd"), join13(dir, "OVMF_VARS_4M.fd")]);
-    pairs.push([join13(dir, "OVMF_CODE.fd"), join13(dir, "OVMF_VARS.fd")]);
-  }
-  pairs.push(["/usr/share/edk2/x64/OVMF_CODE.4m.fd", "/usr/share/edk2/x64/OVMF_VARS.4m.fd"]);
-  pairs.push(["/run/libvirt/nix-ovmf/OVMF_CODE.fd", "/run/libvirt/nix-ovmf/OVMF_VARS.fd"]);
-  pairs.push([
-    "/run/libvirt/nix-ovmf/edk2-x86_64-code.fd",
-    "/run/libvirt/nix-ovmf/edk2-i386-vars.fd"
-  ]);
-  return pairs;
+function ideCdrom(iso) {
+  return [
+    "-drive",
+    `file=${qemuEscape(iso)},format=raw,media=cdrom,readonly=on,if=ide`,
+    "-boot",
+    "order=d"
+  ];
 }
-function findOvmf(env = process.env, exists = existsSync4) {
-  const candidates2 = ovmfCandidates(env);
+function virtioCdrom(iso) {
+  return [
+    "-drive",
+    `file=${qemuEscape(iso)},format=raw,media=cdrom,readonly=on,if=none,id=cd0`,
+    "-device",
+    "virtio-scsi-pci,id=scsi0",
+    "-device",
+    "scsi-cd,drive=cd0,bus=scsi0.0"
+  ];
+}
+function findUefiFirmware(arch, env = process.env, exists = existsSync5) {
+  const candidates2 = uefiCandidates(arch, env);
   const found = candidates2.find(([code2, vars]) => exists(code2) && exists(vars));
   if (found) return { code: found[0], vars: found[1] };
+  const firmware = uefiPackage(arch);
+  const why = arch === "aarch64" ? "an aarch64 guest boots through UEFI" : "firmware 'uefi'";
   throw new Error(
-    `firmware 'uefi' needs OVMF, and none was found (looked for ${candidates2.slice(0, 4).map(([code2]) => code2).join(", ")}, \u2026). Install the 'ovmf' package (apt-get install ovmf), or on NixOS set OVMF to the output of pkgs.OVMF.fd.`
+    `${why} needs ${firmware.name}, and none was found (looked for ${candidates2.slice(0, 4).map(([code2]) => code2).join(", ")}, \u2026). Install the '${firmware.apt}' package (apt-get install ${firmware.apt}), or on NixOS ${firmware.nix}.`
   );
 }
 function freePort() {
-  return new Promise((resolve7, reject) => {
+  return new Promise((resolve8, reject) => {
     const server = createServer();
     server.unref();
     server.on("error", reject);
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
       const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => port ? resolve7(port) : reject(new Error("no free port")));
+      server.close(() => port ? resolve8(port) : reject(new Error("no free port")));
     });
   });
 }
@@ -24292,9 +27041,9 @@ var QmpClient = class _QmpClient {
     let lastError2;
     while (Date.now() < deadline) {
       try {
-        const socket = await new Promise((resolve7, reject) => {
+        const socket = await new Promise((resolve8, reject) => {
           const s2 = connect(path);
-          s2.once("connect", () => resolve7(s2));
+          s2.once("connect", () => resolve8(s2));
           s2.once("error", reject);
         });
         const client = new _QmpClient(socket);
@@ -24311,7 +27060,7 @@ var QmpClient = class _QmpClient {
   }
   async handshake(timeoutMs) {
     await withTimeout(
-      new Promise((resolve7, reject) => this.greeted = { resolve: resolve7, reject }),
+      new Promise((resolve8, reject) => this.greeted = { resolve: resolve8, reject }),
       timeoutMs,
       `QMP greeting timed out after ${timeoutMs} ms`
     );
@@ -24345,7 +27094,7 @@ var QmpClient = class _QmpClient {
   execute(command, args, timeoutMs = 5e3) {
     if (this.closed) return Promise.reject(new Error("QMP connection closed"));
     const reply = new Promise(
-      (resolve7, reject) => this.queue.push({ resolve: (value) => resolve7(value), reject })
+      (resolve8, reject) => this.queue.push({ resolve: (value) => resolve8(value), reject })
     );
     this.socket.write(
       JSON.stringify(args ? { execute: command, arguments: args } : { execute: command }) + "\n"
@@ -24359,7 +27108,7 @@ var QmpClient = class _QmpClient {
 };
 
 // src/vm/screenshot.ts
-import { rmSync as rmSync2, writeFileSync as writeFileSync3 } from "node:fs";
+import { rmSync as rmSync3, writeFileSync as writeFileSync7 } from "node:fs";
 import { readFile as readFile2 } from "node:fs/promises";
 
 // src/vm/png.ts
@@ -24372,9 +27121,9 @@ function parsePpm(data) {
       if (data[offset] !== 35) break;
       while (offset < data.length && data[offset] !== 10) offset++;
     }
-    const start = offset;
+    const start2 = offset;
     while (offset < data.length && !/\s/.test(String.fromCharCode(data[offset]))) offset++;
-    return data.subarray(start, offset).toString("latin1");
+    return data.subarray(start2, offset).toString("latin1");
   };
   if (token() !== "P6") throw new Error("not a binary PPM (P6) image");
   const width = Number(token());
@@ -24450,62 +27199,10 @@ async function screendumpPng(qmp, paths, way, timeoutMs = 5e3) {
   }
   await qmp.execute("screendump", { filename: paths.ppm }, timeoutMs);
   try {
-    writeFileSync3(paths.png, ppmToPng(await readFile2(paths.ppm)));
+    writeFileSync7(paths.png, ppmToPng(await readFile2(paths.ppm)));
   } finally {
-    rmSync2(paths.ppm, { force: true });
+    rmSync3(paths.ppm, { force: true });
   }
-}
-
-// src/vm/timeline.ts
-var PHASES2 = ["firmware", "kernel", "init", "network", "sshd", "ready"];
-var HOOK = /^(?:\[[^\]]*\]\s*)?boot-image-vm: (firmware|kernel|init|network|sshd|ready)(?![\w-])/;
-var MILESTONES = [
-  ["firmware", /SeaBIOS|iPXE|ISOLINUX|SYSLINUX|GRUB|GNU GRUB|Booting `|UEFI|BdsDxe|EFI stub/i],
-  ["kernel", /Linux version \d/],
-  ["init", /Run \/init|Run \/\S*init as init process|systemd\[1\]:|Welcome to (?!GRUB)/],
-  [
-    "network",
-    /DHCP lease|DHCPv4 address|lease of \d|network up|Reached target Network\b|Reached target network\.target\b/
-  ],
-  [
-    "sshd",
-    /Server listening on|Started .*OpenSSH|Started .*OpenBSD Secure Shell|Started .*SSH Daemon|Started sshd|Started ssh\.service|dropbear.*(started|Running in background|Not backgrounding)/i
-  ],
-  ["ready", /\blogin: |Reached target Multi-User|Reached target .*Multi-User/]
-];
-var FALLBACKS = [["init", /Freeing unused kernel (image \(initmem\) )?memory/]];
-function hookPhase(text3) {
-  return HOOK.exec(text3)?.[1];
-}
-function isSshdLine(text3) {
-  const hooked = hookPhase(text3);
-  if (hooked) return hooked === "sshd" || hooked === "ready";
-  return MILESTONES.some(
-    ([name, pattern]) => (name === "sshd" || name === "ready") && pattern.test(text3)
-  );
-}
-function bootTimeline(lines2) {
-  const milestones = [];
-  for (const name of PHASES2) {
-    const found = lines2.find((line) => hookPhase(line.text) === name) ?? firstMatch(lines2, MILESTONES, name) ?? firstMatch(lines2, FALLBACKS, name);
-    if (found) milestones.push({ name, seconds: found.seconds, line: found.text.trim() });
-  }
-  return milestones.sort((a, b) => a.seconds - b.seconds);
-}
-function firstMatch(lines2, patterns, name) {
-  const pattern = patterns.find(([phase]) => phase === name)?.[1];
-  return pattern && lines2.find((line) => pattern.test(line.text));
-}
-var PANIC = /Kernel panic - not syncing|end Kernel panic|Attempted to kill init|KVM internal error|emulation failure|BUG: unable to handle|general protection fault.*\bkernel\b|Oops: |Unable to mount root fs|No working init found|VFS: Cannot open root device/;
-function findPanic(line) {
-  return PANIC.test(line) ? line.trim() : void 0;
-}
-function cleanConsoleText(text3) {
-  return text3.replace(/\x1b\[[0-?]*[ -/]*[@-~]/g, "").replace(/\x1b[()][0-9A-Za-z]|\x1b[=>c78DEHM]/g, "").replace(/\r/g, "").replace(/[\x00-\x08\x0b-\x1f\x7f]/g, "");
-}
-function findFingerprint(line) {
-  const match = /SHA256:([A-Za-z0-9+/]{43})=?/i.exec(line);
-  return match ? `SHA256:${match[1]}` : void 0;
 }
 
 // src/vm/machine.ts
@@ -24513,12 +27210,16 @@ var MAX_SOCKET_PATH = 100;
 var Machine = class {
   constructor(options) {
     this.options = options;
-    mkdirSync3(options.dir, { recursive: true });
-    this.serialLog = join14(options.dir, "serial.log");
-    this.qemuLog = join14(options.dir, "qemu.log");
+    mkdirSync4(options.dir, { recursive: true });
+    this.serialLog = join24(options.dir, "serial.log");
+    this.qemuLog = join24(options.dir, "qemu.log");
   }
   options;
-  lines = [];
+  /** The console's first and last lines within CAPS.consoleBytes (a line costs its text and 64). */
+  console = new HeadAndTail(
+    CAPS.consoleBytes,
+    (line) => line.text.length + 64
+  );
   serialLog;
   qemuLog;
   exited = new Promise(() => {
@@ -24532,7 +27233,13 @@ var Machine = class {
   runtimeDir;
   listeners = /* @__PURE__ */ new Set();
   exitInfo;
-  bytes = 0;
+  get arch() {
+    return this.options.arch;
+  }
+  /** The console lines kept: the first ones, then the last ones (a guest may print without end). */
+  get lines() {
+    return this.console.toArray();
+  }
   get pid() {
     return this.child?.pid;
   }
@@ -24545,7 +27252,7 @@ var Machine = class {
   }
   /** Bytes the guest has printed on the serial console (escape sequences included). */
   get consoleBytes() {
-    return this.bytes;
+    return this.child?.bytes().stdout ?? 0;
   }
   secondsSinceStart() {
     return this.startedAt ? (Date.now() - this.startedAt) / 1e3 : 0;
@@ -24554,8 +27261,9 @@ var Machine = class {
   async start() {
     const { options } = this;
     const qmpSocket = this.freshQmpSocket();
-    const ovmf = options.firmware === "uefi" ? uefiFirmware(options) : {};
+    const ovmf = usesUefi(options.arch, options.firmware) ? uefiFirmware(options) : {};
     const args = qemuArgs({
+      arch: options.arch,
       accel: options.accel,
       memoryMiB: options.memoryMiB,
       cpus: options.cpus,
@@ -24568,67 +27276,56 @@ var Machine = class {
       qmpSocket,
       rootPublicKey: options.rootPublicKey
     });
-    writeFileSync4(join14(options.dir, "qemu-args.txt"), [options.qemu, ...args].join("\n") + "\n");
+    writeFileSync8(join24(options.dir, "qemu-args.txt"), [options.qemu, ...args].join("\n") + "\n");
     const qemuLog = createWriteStream2(this.qemuLog, { flags: "a" });
     this.startedAt = Date.now();
-    const child = this.spawnQemu(args);
-    this.followOutput(child, qemuLog);
+    this.startQemu(args, qemuLog);
     this.qmp = await this.connectQmp(qmpSocket);
   }
   /** The QMP socket's path in the runtime directory (made here), no stale socket left on it. */
   freshQmpSocket() {
-    const socketDir = join14(this.options.tempDir, "qemu");
+    const socketDir = join24(this.options.tempDir, "qemu");
     this.runtimeDir = socketDir.length + 10 <= MAX_SOCKET_PATH ? socketDir : mkdtempSync("/tmp/biv-");
-    mkdirSync3(this.runtimeDir, { recursive: true });
-    const qmpSocket = join14(this.runtimeDir, "qmp.sock");
-    rmSync3(qmpSocket, { force: true });
+    mkdirSync4(this.runtimeDir, { recursive: true });
+    const qmpSocket = join24(this.runtimeDir, "qmp.sock");
+    rmSync4(qmpSocket, { force: true });
     return qmpSocket;
   }
-  /** Spawns QEMU; `exited` settles when it exits (or could not be spawned). */
-  spawnQemu(args) {
-    const child = spawn2(this.options.qemu, args, { stdio: ["pipe", "pipe", "pipe"] });
-    this.child = child;
-    const killOnExit = () => {
-      child.kill("SIGKILL");
-    };
-    process.once("exit", killOnExit);
-    this.exited = new Promise((resolve7) => {
-      child.once("exit", (code2, signal) => {
-        process.off("exit", killOnExit);
-        this.exitInfo = { code: code2, signal };
-        resolve7(this.exitInfo);
-      });
-      child.once("error", (error2) => {
-        this.stderrTail += `${error2.message}
-`;
-        this.exitInfo = { code: null, signal: null };
-        resolve7(this.exitInfo);
-      });
+  /** Starts QEMU (through the runner: its own process group); `exited` settles when it exits. */
+  startQemu(args, qemuLog) {
+    const env = this.options.env ?? allowedEnv({ env: process.env });
+    const child = start(this.options.qemu, args, {
+      env,
+      stdin: "pipe",
+      ...this.followOutput(qemuLog)
     });
-    return child;
+    this.child = child;
+    this.exited = child.done.then((result2) => {
+      if (result2.startError) this.stderrTail += `${result2.startError}
+`;
+      qemuLog.end();
+      this.exitInfo = { code: result2.exitCode, signal: result2.signal ?? null };
+      return this.exitInfo;
+    });
   }
   /** Each console line logged (prefixed, redacted) and handed to the listeners; stderr to qemu.log. */
-  followOutput(child, qemuLog) {
+  followOutput(qemuLog) {
     const prefix = this.options.name ?? "vm";
-    const redact = this.options.redact ?? ((text3) => text3);
-    const serial = new LineSplitter((raw) => {
-      const line = { seconds: this.secondsSinceStart(), text: cleanConsoleText(raw) };
-      this.lines.push(line);
-      this.options.log.info(`[${prefix} +${line.seconds.toFixed(1)}s] ${redact(line.text)}`);
-      for (const listener of this.listeners) listener(line);
-    });
-    child.stdout?.setEncoding("utf8").on("data", (chunk2) => {
-      this.bytes += chunk2.length;
-      serial.push(chunk2);
-    });
-    child.stdout?.on("end", () => serial.end());
-    child.stderr?.on("data", (chunk2) => {
-      qemuLog.write(chunk2);
-      this.stderrTail = (this.stderrTail + chunk2.toString("utf8")).slice(-65536);
-    });
-    child.stderr?.on("end", () => qemuLog.end());
-    child.stdin?.on("error", () => {
-    });
+    const redact = this.options.redact ?? ((text4) => text4);
+    return {
+      onStdoutLine: (raw) => {
+        const line = { seconds: this.secondsSinceStart(), text: cleanConsoleText(raw) };
+        this.console.push(line);
+        this.options.log.echo(`${prefix} +${line.seconds.toFixed(1)}s`, redact(line.text));
+        for (const listener of this.listeners) listener(line);
+      },
+      onStderrLine: (line) => {
+        qemuLog.write(`${line}
+`);
+        this.stderrTail = `${this.stderrTail}${line}
+`.slice(-65536);
+      }
+    };
   }
   /** The QMP client, or an error with QEMU's own words when it exits first. */
   async connectQmp(qmpSocket) {
@@ -24655,7 +27352,7 @@ var Machine = class {
   waitForLine(pattern, timeoutMs) {
     const seen = this.lines.find((line) => pattern.test(line.text));
     if (seen) return Promise.resolve(seen);
-    return new Promise((resolve7, reject) => {
+    return new Promise((resolve8, reject) => {
       const done = () => {
         clearTimeout(timer);
         unsubscribe();
@@ -24667,7 +27364,7 @@ var Machine = class {
       const unsubscribe = this.onLine((line) => {
         if (!pattern.test(line.text)) return;
         done();
-        resolve7(line);
+        resolve8(line);
       });
       void this.exited.then((exit) => {
         done();
@@ -24688,8 +27385,8 @@ var Machine = class {
   /** Saves the screen as vm/screen-<name>.png; returns its absolute path, or undefined. */
   async screenshot(name) {
     if (!this.qmp || !this.running || !this.runtimeDir) return void 0;
-    const ppm = join14(this.runtimeDir, `screen-${name}.ppm`);
-    const png = join14(this.options.dir, `screen-${name}.png`);
+    const ppm = join24(this.runtimeDir, `screen-${name}.ppm`);
+    const png = join24(this.options.dir, `screen-${name}.png`);
     try {
       await screendumpPng(this.qmp, { png, ppm }, this.screenshotWay);
       return png;
@@ -24710,21 +27407,21 @@ var Machine = class {
       await this.qmp.execute("quit", void 0, 1e3).catch(() => void 0);
     }
     if (this.running && !await waitExit(graceMs)) {
-      child.kill("SIGTERM");
+      child.stop("SIGTERM");
       if (!await waitExit(graceMs)) {
-        child.kill("SIGKILL");
+        child.stop("SIGKILL");
         await waitExit(graceMs);
       }
     }
     this.qmp?.close();
     this.qmp = void 0;
-    if (this.runtimeDir) rmSync3(this.runtimeDir, { recursive: true, force: true });
+    if (this.runtimeDir) rmSync4(this.runtimeDir, { recursive: true, force: true });
     return this.exitInfo;
   }
 };
 function uefiFirmware(options) {
-  const found = options.ovmf ?? findOvmf();
-  const vars = join14(options.tempDir, "OVMF_VARS.fd");
+  const found = options.ovmf ?? findUefiFirmware(options.arch);
+  const vars = join24(options.tempDir, options.arch === "aarch64" ? "AAVMF_VARS.fd" : "OVMF_VARS.fd");
   copyFileSync(found.vars, vars);
   return { code: found.code, vars };
 }
@@ -24737,9 +27434,9 @@ var import_ssh22 = __toESM(require_lib2(), 1);
 import { connect as connect2 } from "node:net";
 
 // src/vm/ssh-session.ts
-import { createHash as createHash3 } from "node:crypto";
+import { createHash as createHash6 } from "node:crypto";
 function sshFingerprint(key) {
-  return `SHA256:${createHash3("sha256").update(key).digest("base64").replace(/=+$/, "")}`;
+  return `SHA256:${createHash6("sha256").update(key).digest("base64").replace(/=+$/, "")}`;
 }
 var SshSession = class {
   constructor(client, reconnect) {
@@ -24768,15 +27465,15 @@ var SshSession = class {
     return this.run(this.client, command, options.timeoutMs);
   }
   run(client, command, timeoutMs) {
-    return new Promise((resolve7) => {
-      let stdout = "";
-      let stderr = "";
+    return new Promise((resolve8) => {
+      const stdout = new HeadText(CAPS.probeStreamBytes);
+      const stderr = new HeadText(CAPS.probeStreamBytes);
       let settled = false;
-      const finish = (result) => {
+      const finish = (result2) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        resolve7({ ...result, stdout, stderr });
+        resolve8({ ...result2, stdout: stdout.text(), stderr: stderr.text() });
       };
       const timer = setTimeout(() => {
         this.stale = true;
@@ -24784,22 +27481,22 @@ var SshSession = class {
         finish({ exitCode: null, timedOut: true });
       }, timeoutMs);
       const onClose = () => {
-        stderr += "the SSH connection closed\n";
+        stderr.push("the SSH connection closed\n");
         finish({ exitCode: null, timedOut: false });
       };
       client.once("close", onClose);
       client.exec(command, (error2, channel) => {
         if (error2) {
-          stderr += `${error2.message}
-`;
+          stderr.push(`${error2.message}
+`);
           client.off("close", onClose);
           finish({ exitCode: null, timedOut: false });
           return;
         }
         let exitCode = null;
         let signal;
-        channel.on("data", (chunk2) => stdout += chunk2.toString("utf8"));
-        channel.stderr.on("data", (chunk2) => stderr += chunk2.toString("utf8"));
+        channel.on("data", (chunk2) => stdout.push(chunk2));
+        channel.stderr.on("data", (chunk2) => stderr.push(chunk2));
         channel.on("exit", (code2, signalName) => {
           exitCode = typeof code2 === "number" ? code2 : null;
           if (signalName) signal = signalName;
@@ -24824,36 +27521,36 @@ function failed(message) {
 // src/vm/ssh-attempt.ts
 var LOGGED_IN_MS = 2e4;
 function attempt(target, timeoutMs, progress = { startedAt: Date.now(), answered: false }) {
-  return new Promise((resolve7) => {
+  return new Promise((resolve8) => {
     const client = new import_ssh22.default.Client();
     let fingerprint;
     let settled = false;
-    const settle = (result) => {
+    const settle2 = (result2) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      if (!result.client) {
+      if (!result2.client) {
         client.end();
         socket.destroy();
       }
-      resolve7({ ...result, answered: progress.answered });
+      resolve8({ ...result2, answered: progress.answered });
     };
-    let timer = setTimeout(() => settle({ error: `no answer in ${timeoutMs} ms` }), timeoutMs);
+    let timer = setTimeout(() => settle2({ error: `no answer in ${timeoutMs} ms` }), timeoutMs);
     const socket = openSocket(target, progress);
-    client.on("error", (error2) => settle({ error: error2.message }));
-    client.on("close", () => settle({ error: "connection closed" }));
+    client.on("error", (error2) => settle2({ error: error2.message }));
+    client.on("close", () => settle2({ error: "connection closed" }));
     client.on("ready", () => {
       clearTimeout(timer);
       timer = setTimeout(
-        () => settle({ error: `'true' did not finish within ${LOGGED_IN_MS} ms of the login` }),
+        () => settle2({ error: `'true' did not finish within ${LOGGED_IN_MS} ms of the login` }),
         LOGGED_IN_MS
       );
-      runTrue(client, (error2) => settle(error2 === void 0 ? { client, fingerprint } : { error: error2 }));
+      runTrue(client, (error2) => settle2(error2 === void 0 ? { client, fingerprint } : { error: error2 }));
     });
     try {
       logIn(client, socket, target, timeoutMs, (seen) => fingerprint = seen);
     } catch (error2) {
-      settle({ error: error2 instanceof Error ? error2.message : String(error2) });
+      settle2({ error: error2 instanceof Error ? error2.message : String(error2) });
     }
   });
 }
@@ -24919,16 +27616,16 @@ var Attempts = class {
   launch(timeoutMs) {
     this.count++;
     const progress = { startedAt: Date.now(), answered: false };
-    const tracked = attempt(this.options, timeoutMs, progress).then((result) => this.ended(result)).finally(() => this.inFlight.delete(tracked));
+    const tracked = attempt(this.options, timeoutMs, progress).then((result2) => this.ended(result2)).finally(() => this.inFlight.delete(tracked));
     this.inFlight.set(tracked, progress);
   }
-  ended(result) {
-    this.budgetMs = nextAttemptBudget(this.budgetMs, result);
-    if (!result.client) {
-      this.lastError = result.error ?? "unknown error";
+  ended(result2) {
+    this.budgetMs = nextAttemptBudget(this.budgetMs, result2);
+    if (!result2.client) {
+      this.lastError = result2.error ?? "unknown error";
       if (AUTH_REFUSED.test(this.lastError)) this.refused = this.lastError;
-    } else if (this.winner || this.aborted() || this.refused) result.client.end();
-    else this.winner = result;
+    } else if (this.winner || this.aborted() || this.refused) result2.client.end();
+    else this.winner = result2;
   }
   /** When each unanswered attempt counts (or counted) as stalled. */
   stallTimes() {
@@ -24969,9 +27666,9 @@ var Pace = class {
     let timer;
     await Promise.race([
       ...others,
-      new Promise((resolve7) => {
-        timer = setTimeout(resolve7, ms);
-        this.wake = resolve7;
+      new Promise((resolve8) => {
+        timer = setTimeout(resolve8, ms);
+        this.wake = resolve8;
       })
     ]);
     clearTimeout(timer);
@@ -25024,7 +27721,7 @@ function sessionOf(options, client, fingerprint) {
       }
       if (again.client) return again.client;
       if (tries >= 3) throw new Error(again.error);
-      await new Promise((resolve7) => setTimeout(resolve7, 500));
+      await new Promise((resolve8) => setTimeout(resolve8, 500));
     }
   };
   return { client: new SshSession(client, reconnect), fingerprint: fingerprint ?? "" };
@@ -25032,9 +27729,12 @@ function sessionOf(options, client, fingerprint) {
 
 // src/vm/boot.ts
 var KVM_SILENT_CONSOLE_SECONDS = 8;
+var CONSOLE_SETTLE_MS = 2e3;
+var SILENT_KERNEL_SECONDS = { kvm: 120, tcg: 300 };
 var PORT_TAKEN = /Could not set up host forwarding rule/;
 async function bootAttempt(options, ctx) {
   const machine = new Machine({
+    arch: options.arch,
     accel: options.accel,
     memoryMiB: options.memoryMiB,
     cpus: options.cpus,
@@ -25047,10 +27747,11 @@ async function bootAttempt(options, ctx) {
     dir: options.vmDir,
     tempDir: ctx.tempDir,
     log: ctx.log,
-    redact: (text3) => ctx.secrets.redact(text3)
+    redact: (text4) => ctx.secrets.redact(text4),
+    env: allowedEnv(ctx)
   });
-  const notStarted = await startMachine(machine, options.accel);
-  if (notStarted) return { machine, outcome: notStarted };
+  const notStarted2 = await startMachine(machine, options.accel);
+  if (notStarted2) return { machine, outcome: notStarted2 };
   if (machine.pid) options.onQemuStarted?.(machine.pid);
   ctx.log.info(
     `QEMU started (pid ${machine.pid}, ${options.accel}, SSH forwarded from 127.0.0.1:${options.sshPort})`
@@ -25088,17 +27789,18 @@ function watchForStops(machine, accel, signal) {
   let stop;
   let trigger = () => {
   };
-  const stopped = new Promise((resolve7) => {
+  const stopped = new Promise((resolve8) => {
     trigger = (value) => {
       if (stop) return;
       stop = value;
-      resolve7(value);
+      resolve8(value);
     };
   });
-  const unsubscribe = machine.onLine((line) => {
-    const panic = findPanic(line.text);
-    if (panic) trigger({ kind: "failed", error: `the guest panicked: ${panic}`, panic });
-  });
+  const consoleWatch = watchConsole(
+    machine,
+    accel,
+    (failure) => trigger(consoleStop(machine, failure))
+  );
   void machine.exited.then((exit) => trigger(exitStop(machine, exit, accel)));
   const onAbort = () => trigger({ kind: "failed", error: "cancelled before SSH answered" });
   if (signal.aborted) onAbort();
@@ -25106,28 +27808,59 @@ function watchForStops(machine, accel, signal) {
   const watchdog = accel === "kvm" ? kvmWatchdog(machine, trigger) : void 0;
   const dispose = () => {
     if (watchdog) clearInterval(watchdog);
-    unsubscribe();
+    consoleWatch.dispose();
     signal.removeEventListener("abort", onAbort);
   };
   return { stopped, current: () => stop, dispose };
+}
+function watchConsole(machine, accel, report) {
+  const watch = new ConsoleWatch(serialConsole(machine.arch));
+  let settle2;
+  const seen = (failure) => {
+    if (failure && !settle2) settle2 = setTimeout(() => report(failure), CONSOLE_SETTLE_MS);
+  };
+  for (const line of [...machine.lines]) seen(watch.push(line));
+  const unsubscribe = machine.onLine((line) => seen(watch.push(line)));
+  const clock = setInterval(() => {
+    if (machine.running)
+      seen(watch.silence(machine.secondsSinceStart(), SILENT_KERNEL_SECONDS[accel]));
+  }, 5e3);
+  return {
+    dispose: () => {
+      unsubscribe();
+      clearInterval(clock);
+      if (settle2) clearTimeout(settle2);
+    }
+  };
+}
+function consoleStop(machine, failure, prefix = "") {
+  return {
+    kind: "failed",
+    error: prefix + failure.cause,
+    panic: failure.kind === "panic" ? failure.line.text.trim() : void 0,
+    console: {
+      kind: failure.kind,
+      cause: failure.cause,
+      seconds: Math.round(failure.line.seconds * 10) / 10,
+      excerpt: quoteConsole(machine.lines, failure.line)
+    }
+  };
 }
 function exitStop(machine, exit, accel) {
   const stderr = machine.stderr;
   const kvm = accel === "kvm" ? kvmFailureFromOutput(stderr) : void 0;
   if (kvm) return { kind: "kvm-failed", reason: kvm };
-  const panic = machine.lines.map((line) => findPanic(line.text)).find(Boolean);
+  const said = `QEMU exited (${describeExit(exit)}) after ${machine.secondsSinceStart().toFixed(1)} s, before SSH answered`;
+  const failure = findConsoleFailure(machine.lines);
+  if (failure) return consoleStop(machine, failure, `${said}; `);
   const last = stderr.trim().split("\n").pop();
-  return {
-    kind: "failed",
-    error: `QEMU exited (${describeExit(exit)}) after ${machine.secondsSinceStart().toFixed(1)} s, before SSH answered` + (panic ? `; the guest panicked: ${panic}` : last ? `: ${last}` : ""),
-    panic
-  };
+  return { kind: "failed", error: said + (last ? `: ${last}` : "") };
 }
 function sshNeverAnswered(machine, error2) {
   const lastLine2 = machine.lines.filter((line) => line.text.trim()).pop();
   return {
     kind: "failed",
-    error: `${error2 instanceof Error ? error2.message : String(error2)}; ` + (lastLine2 ? `last console line at +${lastLine2.seconds.toFixed(1)} s: ${lastLine2.text.trim()}` : "the serial console stayed empty (does the image pass console=ttyS0?)")
+    error: `${error2 instanceof Error ? error2.message : String(error2)}; ` + (lastLine2 ? `last console line at +${lastLine2.seconds.toFixed(1)} s: ${lastLine2.text.trim()}` : `the serial console stayed empty (does the image pass console=${serialConsole(machine.arch)}?)`)
   };
 }
 function kvmWatchdog(machine, trigger) {
@@ -25136,11 +27869,11 @@ function kvmWatchdog(machine, trigger) {
     if (busy || !machine.running) return;
     const kvm = kvmFailureFromOutput(machine.stderr);
     if (kvm) return trigger({ kind: "kvm-failed", reason: kvm });
-    const seconds = machine.secondsSinceStart();
-    if (machine.consoleBytes === 0 && seconds >= KVM_SILENT_CONSOLE_SECONDS) {
+    const seconds3 = machine.secondsSinceStart();
+    if (machine.consoleBytes === 0 && seconds3 >= KVM_SILENT_CONSOLE_SECONDS) {
       return trigger({
         kind: "kvm-failed",
-        reason: `the serial console stayed silent for ${seconds.toFixed(0)} s under KVM`
+        reason: `the serial console stayed silent for ${seconds3.toFixed(0)} s under KVM`
       });
     }
     busy = true;
@@ -25153,14 +27886,14 @@ function kvmWatchdog(machine, trigger) {
 }
 
 // src/vm/probes.ts
-import { mkdirSync as mkdirSync4, writeFileSync as writeFileSync5 } from "node:fs";
-import { join as join15, relative as relative2 } from "node:path";
-function isMissingCommand(result) {
-  if (result.exitCode === 127) return true;
-  return result.exitCode !== 0 && result.exitCode !== null && /(?:command not found|: not found|No such file or directory)\s*$/m.test(result.stderr) && !result.stdout.trim();
+import { mkdirSync as mkdirSync5, writeFileSync as writeFileSync9 } from "node:fs";
+import { join as join25, relative as relative2 } from "node:path";
+function isMissingCommand(result2) {
+  if (result2.exitCode === 127) return true;
+  return result2.exitCode !== 0 && result2.exitCode !== null && /(?:command not found|: not found|No such file or directory)\s*$/m.test(result2.stderr) && !result2.stdout.trim();
 }
-function renderProbeFile(spec, result, durationMs) {
-  const outcome = result.timedOut ? `timed out after ${spec.timeoutSeconds} s` : result.exitCode !== null ? String(result.exitCode) : `none (signal ${result.signal ?? "unknown"})`;
+function renderProbeFile(spec, result2, durationMs) {
+  const outcome = result2.timedOut ? `timed out after ${spec.timeoutSeconds} s` : result2.exitCode !== null ? String(result2.exitCode) : `none (signal ${result2.signal ?? "unknown"})`;
   return [
     `probe: ${spec.name}${spec.required ? "" : " (optional)"}`,
     `command: ${spec.command}`,
@@ -25168,116 +27901,131 @@ function renderProbeFile(spec, result, durationMs) {
     `duration: ${(durationMs / 1e3).toFixed(2)} s`,
     "",
     "--- stdout ---",
-    result.stdout.replace(/\n?$/, "\n"),
+    result2.stdout.replace(/\n?$/, "\n"),
     "--- stderr ---",
-    result.stderr.replace(/\n?$/, "\n")
+    result2.stderr.replace(/\n?$/, "\n")
   ].join("\n");
 }
 async function runProbes(session, probes, dir, ctx) {
-  mkdirSync4(dir, { recursive: true });
+  mkdirSync5(dir, { recursive: true });
   const results = [];
   for (const spec of probes) {
     if (ctx.signal.aborted) break;
     const started = Date.now();
-    const result = await session.exec(spec.command, { timeoutMs: spec.timeoutSeconds * 1e3 });
+    const result2 = await session.exec(spec.command, { timeoutMs: spec.timeoutSeconds * 1e3 });
     const durationMs = Date.now() - started;
-    const path = join15(dir, `${spec.name}.txt`);
-    writeFileSync5(path, ctx.secrets.redact(renderProbeFile(spec, result, durationMs)));
-    const missing = isMissingCommand(result);
+    const path = join25(dir, `${spec.name}.txt`);
+    writeFileSync9(path, ctx.secrets.redact(renderProbeFile(spec, result2, durationMs)));
+    const missing = isMissingCommand(result2);
     const probe = {
       name: spec.name,
       command: spec.command,
       required: spec.required,
-      exitCode: result.exitCode,
-      timedOut: result.timedOut,
+      exitCode: result2.exitCode,
+      timedOut: result2.timedOut,
       missing,
       durationMs,
       file: relative2(ctx.reportDir, path)
     };
-    if (result.signal) probe.signal = result.signal;
+    if (result2.signal) probe.signal = result2.signal;
     results.push(probe);
-    const passed = result.exitCode === 0 && !result.timedOut;
-    const what = result.timedOut ? `timed out after ${spec.timeoutSeconds} s` : missing ? "command not found on the guest" : result.exitCode !== null ? `exit ${result.exitCode}` : result.signal ? `killed by signal ${result.signal}` : `no exit status (${result.stderr.trim().split("\n").pop() || "unknown"})`;
-    const line = `probe ${spec.name}: ${what} (${(durationMs / 1e3).toFixed(1)} s)`;
-    if (passed || !spec.required) ctx.log.info(line);
-    else ctx.log.warning(`${line}; see ${probe.file}`, { title: `Probe ${spec.name} failed` });
+    const passed = result2.exitCode === 0 && !result2.timedOut;
+    const what = result2.timedOut ? `timed out after ${spec.timeoutSeconds} s` : missing ? "command not found on the guest" : result2.exitCode !== null ? `exit ${result2.exitCode}` : result2.signal ? `killed by signal ${result2.signal}` : `no exit status (${result2.stderr.trim().split("\n").pop() || "unknown"})`;
+    const said = `${what} (${(durationMs / 1e3).toFixed(1)} s)`;
+    if (passed || !spec.required) ctx.log.echo(`probe ${spec.name}`, said);
+    else {
+      ctx.log.warning(`probe ${spec.name}: ${said}; see ${probe.file}`, {
+        title: `Probe ${spec.name} failed`
+      });
+    }
   }
   return results;
 }
 
 // src/vm/test-command.ts
-import { spawn as spawn3 } from "node:child_process";
-import { createWriteStream as createWriteStream3, mkdirSync as mkdirSync5 } from "node:fs";
-import { join as join16, relative as relative3 } from "node:path";
+import { mkdirSync as mkdirSync6 } from "node:fs";
+import { join as join26, relative as relative3 } from "node:path";
 function testCommandEnv(options, env) {
-  return {
-    ...stringEnv(env),
+  return runStepEnv(env, {
     BOOT_IMAGE_VM_SSH_HOST: "127.0.0.1",
     BOOT_IMAGE_VM_SSH_PORT: String(options.sshPort),
     BOOT_IMAGE_VM_SSH_USER: "root",
     BOOT_IMAGE_VM_SSH_KEY: options.privateKeyPath,
     BOOT_IMAGE_VM_ISO: options.iso,
     BOOT_IMAGE_VM_SERIAL_LOG: options.serialLog
-  };
+  });
 }
 async function runTestCommand(options, ctx) {
-  const dir = join16(ctx.reportDir, "test");
-  mkdirSync5(dir, { recursive: true });
-  const file = join16(dir, "output.log");
-  const output = createWriteStream3(file);
+  const dir = join26(ctx.reportDir, "test");
+  mkdirSync6(dir, { recursive: true });
+  const file = join26(dir, "output.log");
+  const output = new CappedFile(file, CAPS.fileBytes);
   const started = Date.now();
   const write = (line) => {
     const clean = ctx.secrets.redact(line);
+    const wasCut = output.cut;
     output.write(clean + "\n");
-    ctx.log.info(`[test] ${clean}`);
+    if (!output.cut) ctx.log.echo("test", clean);
+    else if (!wasCut) ctx.log.echo("test", `\u2026 its output is cut at ${formatBytes(CAPS.fileBytes)}`);
   };
-  write(`$ ${options.command}`);
-  const child = spawn3("bash", ["-c", options.command], {
-    detached: true,
+  const say = (line) => {
+    const clean = ctx.secrets.redact(line);
+    output.write(clean + "\n");
+    ctx.log.echo("test", clean);
+  };
+  say(`$ ${options.command}`);
+  const ran = await run("bash", ["-c", options.command], {
     env: testCommandEnv(options, ctx.env),
-    stdio: ["ignore", "pipe", "pipe"]
+    signal: ctx.signal,
+    timeoutMs: options.timeoutSeconds * 1e3,
+    graceMs: 3e3,
+    onStdoutLine: write,
+    onStderrLine: write
   });
-  const lines2 = new LineSplitter(write);
-  child.stdout.setEncoding("utf8").on("data", (chunk2) => lines2.push(chunk2));
-  child.stderr.setEncoding("utf8").on("data", (chunk2) => lines2.push(chunk2));
-  let timedOut = false;
-  const killGroup = (signal) => {
-    try {
-      if (child.pid) process.kill(-child.pid, signal);
-    } catch {
-    }
-  };
-  let killTimer;
-  const stop = (why) => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    write(`boot-image-vm: ${why}; stopping the test command`);
-    killGroup("SIGTERM");
-    killTimer = setTimeout(() => killGroup("SIGKILL"), 3e3);
-  };
-  const timer = setTimeout(() => {
-    timedOut = true;
-    stop(`timed out after ${options.timeoutSeconds} s`);
-  }, options.timeoutSeconds * 1e3);
-  const onAbort = () => stop("the job was cancelled");
-  ctx.signal.addEventListener("abort", onAbort);
-  const closed = new Promise((resolve7) => child.once("close", () => resolve7()));
-  const exitCode = await new Promise((resolve7) => {
-    child.on("error", (error2) => {
-      write(`boot-image-vm: could not start bash: ${error2.message}`);
-      resolve7(null);
-    });
-    child.on("exit", (code2) => resolve7(code2));
-  });
-  clearTimeout(timer);
-  clearTimeout(killTimer);
-  ctx.signal.removeEventListener("abort", onAbort);
-  killGroup("SIGKILL");
-  await Promise.race([closed, new Promise((r) => setTimeout(r, 2e3))]);
-  lines2.end();
+  if (ran.startError) say(`boot-image-vm: could not start bash: ${ran.startError}`);
+  const why = ran.timedOut ? `timed out after ${options.timeoutSeconds} s` : ran.aborted && "the job was cancelled";
+  if (why) say(`boot-image-vm: ${why}; the test command was stopped`);
+  const { exitCode, timedOut } = ran;
   const durationMs = Date.now() - started;
-  write(`boot-image-vm: exit code ${exitCode ?? "none"} after ${(durationMs / 1e3).toFixed(1)} s`);
-  await new Promise((resolve7) => output.end(resolve7));
+  say(`boot-image-vm: exit code ${exitCode ?? "none"} after ${(durationMs / 1e3).toFixed(1)} s`);
+  await output.close();
   return { exitCode, timedOut, durationMs, file: relative3(ctx.reportDir, file) };
+}
+
+// src/vm/guest.ts
+var EMULATION_COST = "emulated: expect ~10\xD7 slower than on a host of its own architecture";
+var EMULATED_TIMEOUT_FACTOR = 3;
+var DEFAULT_BOOT_TIMEOUT = Number(INPUT_DEFAULTS["boot-timeout"]);
+function guestPlatform(arch, evidence, host = hostArch()) {
+  return { arch, evidence, ...host ? { host } : {}, emulated: arch !== host };
+}
+function hostName(guest) {
+  return guest.host ?? `${process.arch} (neither x86_64 nor aarch64)`;
+}
+function emulatedAccelerator(mode, guest) {
+  if (!guest.emulated) return void 0;
+  const why = `an ${guest.arch} guest cannot use KVM on an ${hostName(guest)} host`;
+  if (mode === "require") {
+    return {
+      accel: "kvm",
+      error: `input 'kvm' is 'require', but ${why}: KVM runs only guests of the host's own architecture. Run the job on an ${guest.arch} runner` + (guest.arch === "aarch64" ? " (e.g. ubuntu-24.04-arm)" : "") + ", or set 'kvm: auto' to emulate it under TCG"
+    };
+  }
+  if (mode === "off") return { accel: "tcg" };
+  return {
+    accel: "tcg",
+    warning: `${why}; booting it under TCG, ${EMULATION_COST}. An ${guest.arch} runner boots it with KVM.`
+  };
+}
+function bootTimeoutFor(seconds3, guest) {
+  if (!guest.emulated || seconds3 !== DEFAULT_BOOT_TIMEOUT) {
+    return { seconds: seconds3, said: `input 'boot-timeout' is ${seconds3} s` };
+  }
+  const scaled = seconds3 * EMULATED_TIMEOUT_FACTOR;
+  return {
+    seconds: scaled,
+    said: `input 'boot-timeout' is its default, ${seconds3} s, \xD7${EMULATED_TIMEOUT_FACTOR} for an emulated guest: ${scaled} s`
+  };
 }
 
 // src/vm/stage.ts
@@ -25299,9 +28047,19 @@ function chooseAccelerator(mode, check) {
     warning: `KVM cannot run a guest on this machine (${reason}); booting under TCG instead. ${TCG_COST}: raise boot-timeout if boots time out, or use a runner with working KVM.`
   };
 }
+async function acceleratorFor(request, guest, boot, ctx) {
+  const emulated = emulatedAccelerator(request.kvm, guest);
+  if (emulated) return emulated;
+  let check = request.kvmCheck;
+  if (request.kvm !== "off" && !check) {
+    check = await checkKvm({ qemu: request.qemu, env: allowedEnv(ctx) });
+  }
+  if (check) boot.kvmCheck = check;
+  return chooseAccelerator(request.kvm, check);
+}
 async function runVm(request, ctx) {
   const boot = { status: "failed", timeline: [], screenshots: [] };
-  const result = { boot, probes: [] };
+  const result2 = { boot, probes: [] };
   const live = {};
   const closeSession = () => live.session?.close();
   ctx.signal.addEventListener("abort", closeSession);
@@ -25309,18 +28067,18 @@ async function runVm(request, ctx) {
     const png = await live.machine?.screenshot(name);
     if (png) boot.screenshots.push(relative4(ctx.reportDir, png));
   };
+  const guest = boot.guest = request.guest ?? guestPlatform("x86_64", "not given: a PC assumed");
+  const timeout = bootTimeoutFor(request.bootTimeoutSeconds, guest);
+  const timed = { ...request, guest, bootTimeoutSeconds: timeout.seconds };
   try {
-    let check = request.kvmCheck;
-    if (request.kvm !== "off" && !check) check = await checkKvm({ qemu: request.qemu });
-    if (check) boot.kvmCheck = check;
-    const choice = chooseAccelerator(request.kvm, check);
+    const choice = await acceleratorFor(request, guest, boot, ctx);
     boot.accel = choice.accel;
     if (choice.error) {
       boot.error = choice.error;
-      return result;
+      return result2;
     }
     if (choice.warning) ctx.log.warning(choice.warning, { title: "Booting without KVM" });
-    const booted = await bootWithFallback(request, choice.accel, { boot, live, screenshot }, ctx);
+    const booted = await bootWithFallback(timed, choice.accel, { boot, live, screenshot }, ctx);
     const outcome = booted.outcome;
     if (outcome.kind !== "ready") {
       boot.error = outcome.error;
@@ -25328,12 +28086,13 @@ async function runVm(request, ctx) {
         boot.error += `; ${request.keyRefusedHint}`;
       }
       if (Date.now() >= booted.deadline) {
-        boot.error += ` (input 'boot-timeout' is ${request.bootTimeoutSeconds} s)`;
+        boot.error += ` (${timeout.said})`;
       }
       if (outcome.panic) boot.panic = outcome.panic;
+      if (outcome.console) boot.consoleFailure = outcome.console;
       ctx.log.error(boot.error, { title: "Boot failed" });
       await screenshot("failure");
-      return result;
+      return result2;
     }
     live.session = outcome.session;
     boot.status = "passed";
@@ -25343,14 +28102,14 @@ async function runVm(request, ctx) {
       `SSH ready after ${boot.bootSeconds} s under ${boot.accel} (host key ${outcome.fingerprint})`
     );
     checkConsoleFingerprint(boot, live.machine, ctx);
-    await probeAndTest(request, result, outcome.session, booted.sshPort, live.machine, ctx);
+    await probeAndTest(request, result2, outcome.session, booted.sshPort, live.machine, ctx);
     await screenshot("final");
-    return result;
+    return result2;
   } catch (error2) {
     const stage = boot.status === "passed" ? "after the boot" : "during the boot";
     boot.error ??= `the VM stage failed ${stage}: ${error2 instanceof Error ? error2.message : String(error2)}`;
     ctx.log.error(boot.error);
-    return result;
+    return result2;
   } finally {
     ctx.signal.removeEventListener("abort", closeSession);
     if (live.machine) boot.timeline = bootTimeline(live.machine.lines);
@@ -25359,15 +28118,15 @@ async function runVm(request, ctx) {
 }
 async function bootWithFallback(request, chosen, stage, ctx) {
   const { boot, live } = stage;
-  const vmDir = join17(ctx.reportDir, "vm");
-  const privateKey = readFileSync4(request.privateKeyPath, "utf8");
+  const vmDir = join27(ctx.reportDir, "vm");
+  const privateKey = readFileSync10(request.privateKeyPath, "utf8");
   const deadline = Date.now() + request.bootTimeoutSeconds * 1e3;
   let accel = chosen;
   let portsTaken = 0;
   for (; ; ) {
     const sshPort = await freePort();
     const attempt3 = await bootAttempt(
-      { ...request, accel, sshPort, privateKey, deadline, vmDir },
+      { ...request, arch: request.guest.arch, accel, sshPort, privateKey, deadline, vmDir },
       ctx
     );
     const machine = live.machine = attempt3.machine;
@@ -25401,16 +28160,16 @@ async function bootWithFallback(request, chosen, stage, ctx) {
     live.machine = void 0;
   }
 }
-async function probeAndTest(request, result, session, sshPort, machine, ctx) {
-  result.probes = await runProbes(session, request.probes, join17(ctx.reportDir, "probes"), ctx);
+async function probeAndTest(request, result2, session, sshPort, machine, ctx) {
+  result2.probes = await runProbes(session, request.probes, join27(ctx.reportDir, "probes"), ctx);
   if (!request.testCommand || ctx.signal.aborted) return;
-  result.test = await runTestCommand(
+  result2.test = await runTestCommand(
     {
       command: request.testCommand,
       sshPort,
       privateKeyPath: request.privateKeyPath,
       iso: request.iso,
-      serialLog: machine?.serialLog ?? join17(ctx.reportDir, "vm", "serial.log"),
+      serialLog: machine?.serialLog ?? join27(ctx.reportDir, "vm", "serial.log"),
       timeoutSeconds: request.testTimeoutSeconds ?? DEFAULT_TEST_TIMEOUT_SECONDS
     },
     ctx
@@ -25435,7 +28194,7 @@ function keepKvmAttemptLogs(vmDir) {
     ["qemu.log", "qemu-kvm.log"],
     ["qemu-args.txt", "qemu-args-kvm.txt"]
   ]) {
-    if (existsSync5(join17(vmDir, from))) renameSync2(join17(vmDir, from), join17(vmDir, to));
+    if (existsSync6(join27(vmDir, from))) renameSync3(join27(vmDir, from), join27(vmDir, to));
   }
 }
 async function teardown(machine, session, ctx) {
@@ -25448,17 +28207,23 @@ async function teardown(machine, session, ctx) {
 }
 
 // src/vm/leftover.ts
-import { readFileSync as readFileSync5 } from "node:fs";
+import { existsSync as existsSync7, readFileSync as readFileSync11, readlinkSync } from "node:fs";
+import { basename } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 function isQemuProcess(pid) {
   try {
-    return readFileSync5(`/proc/${pid}/cmdline`, "utf8").split("\0")[0].includes("qemu-system");
+    const argv0 = readFileSync11(`/proc/${pid}/cmdline`, "utf8").split("\0")[0];
+    const exe = readlinkSync(`/proc/${pid}/exe`).replace(/ \(deleted\)$/, "");
+    return basename(argv0).includes("qemu-system") && basename(exe).includes("qemu-system");
   } catch {
     return false;
   }
 }
+function processExists(pid) {
+  return existsSync7(`/proc/${pid}`);
+}
 async function stopLeftoverQemu(pid, graceMs = 3e3) {
-  if (!isQemuProcess(pid)) return "not running";
+  if (!isQemuProcess(pid)) return processExists(pid) ? "not QEMU" : "not running";
   process.kill(pid, "SIGTERM");
   for (let waited = 0; waited < graceMs; waited += 100) {
     await sleep(100);
@@ -25480,9 +28245,9 @@ function judgeVm(vm, bootMs) {
   };
   if (boot.status !== "passed") return records;
   const failed2 = vm.probes.filter((probe) => probe.exitCode !== 0 || probe.timedOut);
-  const failedRequired = failed2.filter((probe) => probe.required);
+  const failedRequired2 = failed2.filter((probe) => probe.required);
   records.probes = {
-    status: failedRequired.length ? "failed" : failed2.length ? "warning" : "passed",
+    status: failedRequired2.length ? "failed" : failed2.length ? "warning" : "passed",
     durationMs: vm.probes.reduce((sum, probe) => sum + probe.durationMs, 0),
     detail: `${vm.probes.length - failed2.length}/${vm.probes.length} passed${failed2.length ? `; failed: ${failed2.map((probe) => probe.name).join(", ")}` : ""}`
   };
@@ -25504,7 +28269,7 @@ function kvmCheck(run2, qemu) {
     runsGuest: false,
     reason: "not checked: input 'kvm' is off",
     durationMs: 0
-  }) : checkKvm({ qemu });
+  }) : checkKvm({ qemu, env: allowedEnv(run2.ctx) });
 }
 async function stopBeside(beside) {
   beside.stopQemu.abort();
@@ -25521,14 +28286,27 @@ async function endRun(run2) {
 async function bootWhenQemuReady(run2, qemu, iso, nix) {
   const waitStarted = Date.now();
   if (!qemu.settled) run2.ctx.log.info("The image is ready; waiting for QEMU to be provisioned.");
-  const provision = await run2.beside.qemu;
+  const read = guestArchitecture(run2.inputs.arch, iso);
+  const guest = guestPlatform(read.arch, read.evidence);
+  const provision = await provisionedFor(run2, qemu, guest);
   if (provision?.status !== "ready" || !provision.binary || run2.ctx.signal.aborted) {
     return endRun(run2);
   }
   provision.bootWaitedMs = Date.now() - waitStarted;
   run2.record.save();
-  await bootStage(run2, iso, { binary: provision.binary, ovmf: provision.ovmf }, nix);
+  await bootStage(run2, iso, { binary: provision.binary, ovmf: provision.ovmf, guest }, nix);
   return endRun(run2);
+}
+async function provisionedFor(run2, qemu, guest) {
+  const provision = await run2.beside.qemu;
+  const provisionedArch = provision?.arch ?? "x86_64";
+  if (provision?.status !== "ready" || provisionedArch === guest.arch || !qemu.reprovision) {
+    return provision;
+  }
+  run2.ctx.log.info(
+    `The image is ${guest.arch} (${guest.evidence}); QEMU was provisioned for ${provisionedArch}: provisioning ${qemuBinary(guest.arch)} now.`
+  );
+  return qemu.reprovision(guest.arch);
 }
 async function bootStage(run2, iso, qemu, nix) {
   const { inputs, ctx, record } = run2;
@@ -25536,13 +28314,15 @@ async function bootStage(run2, iso, qemu, nix) {
   const vm = await runVm(
     {
       iso,
+      guest: qemu.guest,
       firmware: inputs.firmware,
       qemu: qemu.binary,
       ovmf: qemu.ovmf,
       memoryMiB: inputs.memoryMiB,
       cpus: inputs.cpus,
       kvm: inputs.kvm,
-      kvmCheck: inputs.kvm === "off" ? void 0 : await kvmCheck(run2, qemu.binary),
+      // KVM runs only guests of the host's architecture: no check for an emulated one.
+      kvmCheck: inputs.kvm === "off" || qemu.guest.emulated ? void 0 : await kvmCheck(run2, qemu.binary),
       bootTimeoutSeconds: inputs.bootTimeoutSeconds,
       privateKeyPath: run2.key.privateKeyPath,
       keyRefusedHint: keyRefusedHint(inputs),
@@ -25568,57 +28348,23 @@ function keyRefusedHint(inputs) {
 }
 
 // src/pipeline/builds.ts
-import { join as join24 } from "node:path";
+import { join as join35 } from "node:path";
 
 // src/cache/image-cache.ts
-import { rm as rm8 } from "node:fs/promises";
-import { resolve as resolve5 } from "node:path";
-
-// src/toolkit.ts
-var actionsCache = () => import("./cache-SXVXI4JB.js");
-var actionsArtifact = () => import("./artifact-F323T2UA.js");
-async function quietly(work, failures) {
-  const original = process.stdout.write;
-  const pattern = /^(?:::(?:error|warning|debug)::)?((?:Failed to (?:restore|save|reserve cache)|Cache reservation failed): .*)$/;
-  process.stdout.write = function(chunk2, ...rest) {
-    if (typeof chunk2 === "string") {
-      for (const line of chunk2.split("\n")) {
-        const match = pattern.exec(line.trim());
-        if (match) failures.push(match[1].replace(/%0A/g, " ").replace(/%25/g, "%"));
-      }
-      chunk2 = chunk2.replace(/^::(?:error|warning)::(Failed to (?:restore|save): )/gm, "$1");
-    }
-    return original.call(this, chunk2, ...rest);
-  };
-  try {
-    return await work();
-  } finally {
-    process.stdout.write = original;
-  }
-}
-function cacheKeyTaken(failures) {
-  const refused = failures.find((failure) => failure.startsWith("Failed to reserve cache:"));
-  return refused !== void 0 && /Response was not ok|already exists/i.test(refused);
-}
-async function cacheLookup(work, ms) {
-  const failures = [];
-  const found = await withDeadline(quietly(work, failures), ms);
-  if (found === TIMED_OUT) return { down: `the cache service did not answer in ${ms / 1e3} s` };
-  if (!found && failures.length) return { down: failures.join("; ") };
-  return { found };
-}
+import { rm as rm9 } from "node:fs/promises";
+import { resolve as resolve6 } from "node:path";
 
 // src/cache/actions-cache.ts
-import { readdir as readdir3, stat as stat4 } from "node:fs/promises";
-import { join as join18, resolve as resolve3 } from "node:path";
-var CACHE_PATH = ".boot-image-vm-nix-cache";
+import { readdir as readdir4, stat as stat5 } from "node:fs/promises";
+import { join as join28, resolve as resolve4 } from "node:path";
+var CACHE_PATH2 = ".boot-image-vm-nix-cache";
 var LOOKUP_TIMEOUT_MS = 2e4;
 async function cacheUnavailable(env) {
   if (!env.ACTIONS_RUNTIME_TOKEN || !(await actionsCache()).isFeatureAvailable()) {
     return "the Actions cache service is not available here (no ACTIONS_RUNTIME_TOKEN / ACTIONS_RESULTS_URL)";
   }
-  const workspace = resolve3(env.GITHUB_WORKSPACE || process.cwd());
-  if (workspace !== resolve3(process.cwd())) {
+  const workspace = resolve4(env.GITHUB_WORKSPACE || process.cwd());
+  if (workspace !== resolve4(process.cwd())) {
     return `the working directory is not GITHUB_WORKSPACE (${workspace}), where @actions/cache puts entries`;
   }
   return void 0;
@@ -25626,16 +28372,16 @@ async function cacheUnavailable(env) {
 var nixFlags = ["--extra-experimental-features", "nix-command"];
 async function directoryBytes(dir) {
   let total = 0;
-  for (const entry of await readdir3(dir, { withFileTypes: true }).catch(() => [])) {
-    const path = join18(dir, entry.name);
+  for (const entry of await readdir4(dir, { withFileTypes: true }).catch(() => [])) {
+    const path = join28(dir, entry.name);
     if (entry.isDirectory()) total += await directoryBytes(path);
-    else if (entry.isFile()) total += (await stat4(path)).size;
+    else if (entry.isFile()) total += (await stat5(path)).size;
   }
   return total;
 }
 
 // src/cache/keys.ts
-import { createHash as createHash4 } from "node:crypto";
+import { createHash as createHash7 } from "node:crypto";
 var KEY_PREFIX = "boot-image-vm-v2";
 function storeHash(path) {
   const base = path.split("/").pop() ?? "";
@@ -25647,10 +28393,10 @@ function nixGeneration(version) {
   const match = /^(\d+)\.(\d+)/.exec(version);
   return match ? `${match[1]}.${match[2]}` : "unknown";
 }
-function segment(text3) {
-  return text3.replace(/[^A-Za-z0-9._]+/g, "_") || "none";
+function segment(text4) {
+  return text4.replace(/[^A-Za-z0-9._]+/g, "_") || "none";
 }
-var sha256 = (text3) => createHash4("sha256").update(text3).digest("hex");
+var sha256 = (text4) => createHash7("sha256").update(text4).digest("hex");
 function imageId(installable) {
   const attr = installable.slice(installable.lastIndexOf("#") + 1);
   return `${segment(attr).slice(0, 40)}.${sha256(installable).slice(0, 8)}`;
@@ -25675,16 +28421,16 @@ function splitByKey(withRunKey, withOtherKey) {
     keyDependent: drvs.filter((drv) => !other.has(drv))
   };
 }
-function storeName(path) {
+function storeName2(path) {
   return (path.split("/").pop() ?? path).replace(/^[0-9a-z]{32}-/, "").replace(/\.drv$/, "");
 }
 function parsePathInfo(json) {
   const parsed = JSON.parse(json);
-  const entries = Array.isArray(parsed) ? parsed.map((item) => [void 0, item]) : Object.entries(parsed).map(
+  const entries3 = Array.isArray(parsed) ? parsed.map((item) => [void 0, item]) : Object.entries(parsed).map(
     ([path, item]) => [path, item ?? { valid: false }]
   );
   const infos = [];
-  for (const [key, item] of entries) {
+  for (const [key, item] of entries3) {
     const path = typeof item.path === "string" ? item.path : key;
     if (!path || item.valid === false) continue;
     const references = Array.isArray(item.references) ? item.references.filter((r) => typeof r === "string") : [];
@@ -25736,12 +28482,6 @@ function planSave(roots, infos, capBytes) {
   }
   return { paths: [...chosen].sort(), bytes: bytes2, leftOut };
 }
-function formatBytes2(bytes2) {
-  if (bytes2 < 1024) return `${bytes2} B`;
-  if (bytes2 < 1024 ** 2) return `${(bytes2 / 1024).toFixed(1)} KiB`;
-  if (bytes2 < 1024 ** 3) return `${(bytes2 / 1024 ** 2).toFixed(1)} MiB`;
-  return `${(bytes2 / 1024 ** 3).toFixed(2)} GiB`;
-}
 function dependenciesFirst(paths, infos) {
   const inSet = new Set(paths);
   const byPath = new Map(infos.map((info2) => [info2.path, info2]));
@@ -25768,48 +28508,15 @@ function dependenciesFirst(paths, infos) {
 }
 
 // src/cache/restore-entry.ts
-import { rm as rm5 } from "node:fs/promises";
+import { rm as rm7 } from "node:fs/promises";
+
+// src/cache/devshell-wanted.ts
+import { join as join31 } from "node:path";
 
 // src/cache/entry.ts
-import { existsSync as existsSync6, readFileSync as readFileSync6 } from "node:fs";
-import { mkdir as mkdir7, readdir as readdir4, rm as rm3, writeFile as writeFile7 } from "node:fs/promises";
-import { dirname as dirname4, join as join19 } from "node:path";
-
-// src/cache/bounded-run.ts
-import { spawn as spawn4 } from "node:child_process";
-function runBounded(command, args, options) {
-  return new Promise((resolve7) => {
-    if (options.timeoutMs <= 0) {
-      resolve7({ exitCode: null, stdout: "", stderr: "", timedOut: true });
-      return;
-    }
-    const stdout = [];
-    const stderr = [];
-    let timedOut = false;
-    const child = spawn4(command, args, { env: options.env, stdio: ["ignore", "pipe", "pipe"] });
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill("SIGTERM");
-      setTimeout(() => child.kill("SIGKILL"), 5e3).unref();
-    }, options.timeoutMs);
-    child.stdout.on("data", (chunk2) => stdout.push(chunk2));
-    child.stderr.on("data", (chunk2) => stderr.push(chunk2));
-    const done = (exitCode, startError) => {
-      clearTimeout(timer);
-      resolve7({
-        exitCode,
-        stdout: Buffer.concat(stdout).toString("utf8"),
-        stderr: Buffer.concat(stderr).toString("utf8"),
-        timedOut,
-        ...startError ? { startError } : {}
-      });
-    };
-    child.on("error", (error2) => done(null, error2.message));
-    child.on("close", (code2) => done(timedOut ? null : code2));
-  });
-}
-
-// src/cache/entry.ts
+import { existsSync as existsSync8, readFileSync as readFileSync12 } from "node:fs";
+import { mkdir as mkdir7, readdir as readdir5, rm as rm4, writeFile as writeFile7 } from "node:fs/promises";
+import { dirname as dirname6, join as join29 } from "node:path";
 var MANIFEST = "boot-image-vm-entry.json";
 function stubNarinfo(info2) {
   return [
@@ -25823,9 +28530,9 @@ function stubNarinfo(info2) {
   ].join("\n");
 }
 function readManifest(dir) {
-  const file = join19(dir, MANIFEST);
-  if (!existsSync6(file)) return void 0;
-  const parsed = JSON.parse(readFileSync6(file, "utf8"));
+  const file = join29(dir, MANIFEST);
+  if (!existsSync8(file)) return void 0;
+  const parsed = JSON.parse(readFileSync12(file, "utf8"));
   if (parsed.version !== 1 || !Array.isArray(parsed.stored)) return void 0;
   return {
     version: 1,
@@ -25836,24 +28543,24 @@ function readManifest(dir) {
 }
 async function writeEntry(nixPath, dir, manifest, externalInfos, env, deadline) {
   for (const compression of ["zstd", "xz"]) {
-    await rm3(dir, { recursive: true, force: true });
+    await rm4(dir, { recursive: true, force: true });
     await mkdir7(dir, { recursive: true });
-    const storeDir = dirname4(manifest.stored[0] ?? "/nix/store/x");
-    await writeFile7(join19(dir, "nix-cache-info"), `StoreDir: ${storeDir}
+    const storeDir = dirname6(manifest.stored[0] ?? "/nix/store/x");
+    await writeFile7(join29(dir, "nix-cache-info"), `StoreDir: ${storeDir}
 `);
-    const stubs = externalInfos.map((info2) => join19(dir, `${storeHash(info2.path)}.narinfo`));
+    const stubs = externalInfos.map((info2) => join29(dir, `${storeHash(info2.path)}.narinfo`));
     await Promise.all(externalInfos.map((info2, i) => writeFile7(stubs[i], stubNarinfo(info2))));
     let failed2;
     for (let i = 0; i < manifest.stored.length && !failed2; i += 200) {
       const to = `file://${dir}?compression=${compression}`;
       const args = ["copy", ...nixFlags, "--to", to, ...manifest.stored.slice(i, i + 200)];
-      const copy = await runBounded(nixPath, args, { env, timeoutMs: deadline - Date.now() });
+      const copy = await run(nixPath, args, { env, timeoutMs: deadline - Date.now() });
       if (copy.timedOut) throw new Error("nix copy --to took too long");
       if (copy.exitCode !== 0) failed2 = copy.startError ?? (nixError(copy.stderr) || "failed");
     }
     if (!failed2) {
-      await Promise.all(stubs.map((stub) => rm3(stub, { force: true })));
-      await writeFile7(join19(dir, MANIFEST), JSON.stringify(manifest));
+      await Promise.all(stubs.map((stub) => rm4(stub, { force: true })));
+      await writeFile7(join29(dir, MANIFEST), JSON.stringify(manifest));
       return compression;
     }
     if (!/compression|zstd/i.test(failed2)) throw new Error(`nix copy --to: ${failed2}`);
@@ -25862,20 +28569,19 @@ async function writeEntry(nixPath, dir, manifest, externalInfos, env, deadline) 
 }
 async function entryFileSizes(dir) {
   const sizes = /* @__PURE__ */ new Map();
-  for (const name of await readdir4(dir).catch(() => [])) {
+  for (const name of await readdir5(dir).catch(() => [])) {
     if (!name.endsWith(".narinfo")) continue;
-    const text3 = readFileSync6(join19(dir, name), "utf8");
-    const path = /^StorePath:\s*(\S+)/m.exec(text3)?.[1];
-    if (path) sizes.set(path, Number(/^FileSize:\s*(\d+)/m.exec(text3)?.[1] ?? 0));
+    const text4 = readFileSync12(join29(dir, name), "utf8");
+    const path = /^StorePath:\s*(\S+)/m.exec(text4)?.[1];
+    if (path) sizes.set(path, Number(/^FileSize:\s*(\d+)/m.exec(text4)?.[1] ?? 0));
   }
   return sizes;
 }
 var UNTRUSTED = /lacks a (?:valid )?signature|not a trusted user|trusted-users/i;
-async function importEntry(nixPath, dir, wanted, env, deadline) {
+async function importEntry(nixPath, dir, wanted, env, deadline, signal) {
   const manifest = readManifest(dir);
   if (!manifest) return { imported: [], unused: [], error: "the entry has no manifest" };
-  const keep = new Set(manifest.keep ?? []);
-  const use = (path) => !wanted || wanted.has(path) || keep.has(path);
+  const use = (path) => wanted.has(path);
   const imported = manifest.stored.filter(use);
   const unused = manifest.stored.filter((path) => !use(path));
   const fail = (error2) => ({
@@ -25886,9 +28592,10 @@ async function importEntry(nixPath, dir, wanted, env, deadline) {
   });
   const external = manifest.external.filter(use);
   if (imported.length && external.length) {
-    const nixStore = join19(dirname4(nixPath), "nix-store");
-    const realise = await runBounded(nixStore, ["--realise", ...external], {
+    const nixStore = join29(dirname6(nixPath), "nix-store");
+    const realise = await run(nixStore, ["--realise", ...external], {
       env,
+      signal,
       timeoutMs: deadline - Date.now()
     });
     if (realise.timedOut) return fail("fetching its references from the substituters took too long");
@@ -25899,8 +28606,9 @@ async function importEntry(nixPath, dir, wanted, env, deadline) {
   for (let i = 0; i < imported.length; i += 500) {
     const batch = imported.slice(i, i + 500);
     const args = ["copy", ...nixFlags, "--from", `file://${dir}`, "--no-check-sigs"];
-    const copy = await runBounded(nixPath, [...args, "--no-recursive", ...batch], {
+    const copy = await run(nixPath, [...args, "--no-recursive", ...batch], {
       env,
+      signal,
       timeoutMs: deadline - Date.now()
     });
     if (copy.timedOut) return fail("the import (nix copy --from) took too long");
@@ -25911,13 +28619,127 @@ async function importEntry(nixPath, dir, wanted, env, deadline) {
   return { imported, unused };
 }
 
+// src/cache/reuse.ts
+var import_ssh23 = __toESM(require_lib2(), 1);
+import { mkdir as mkdir8, rm as rm5, writeFile as writeFile8 } from "node:fs/promises";
+import { dirname as dirname7, join as join30 } from "node:path";
+async function evaluateWithOtherKey(nix, request, ctx) {
+  const started = Date.now();
+  const dir = join30(ctx.tempDir, "cache-other-key");
+  await mkdir8(dir, { recursive: true, mode: 448 });
+  const publicKeyPath = join30(dir, "id_ed25519.pub");
+  const pair2 = import_ssh23.default.utils.generateKeyPairSync("ed25519", { comment: "boot-image-vm cache probe" });
+  await writeFile8(publicKeyPath, `${pair2.public}
+`);
+  try {
+    const evaluation = await evaluateDrvPath(
+      nix,
+      {
+        flake: request.flake,
+        image: request.image,
+        context: "host",
+        env: { [request.keyVar]: publicKeyPath },
+        dir
+      },
+      ctx
+    );
+    return { ...evaluation, ms: Date.now() - started };
+  } finally {
+    await rm5(dir, { recursive: true, force: true }).catch(() => void 0);
+  }
+}
+async function nixStoreQuery(nixPath, args, env, deadline) {
+  const nixStore = join30(dirname7(nixPath), "nix-store");
+  const lines2 = [];
+  const items = args.slice(1);
+  for (let i = 0; i < items.length; i += 500) {
+    const query = await run(nixStore, [args[0], ...items.slice(i, i + 500)], {
+      env,
+      timeoutMs: deadline - Date.now(),
+      maxBytes: MAX_QUERY_BYTES
+    });
+    if (query.exitCode !== 0) {
+      throw new Error(
+        query.timedOut ? `nix-store ${args[0]} took too long` : `nix-store ${args[0]}: ${query.startError ?? query.stderr.trim()}`
+      );
+    }
+    lines2.push(...query.stdout.split("\n").map((line) => line.trim()));
+  }
+  return lines2.filter((line) => line.startsWith("/"));
+}
+function drvClosure(nixPath, drvPath, env, deadline) {
+  return nixStoreQuery(nixPath, ["-qR", drvPath], env, deadline);
+}
+function drvOutputs(nixPath, drvPaths, env, deadline) {
+  if (!drvPaths.length) return Promise.resolve([]);
+  return nixStoreQuery(nixPath, ["--query", "--outputs", ...drvPaths], env, deadline).then(
+    (paths) => [...new Set(paths)]
+  );
+}
+async function closureWanted(nixPath, drvPath, env, deadline) {
+  const closure = await drvClosure(nixPath, drvPath, env, deadline);
+  const drvs = closure.filter((path) => path.endsWith(".drv"));
+  const outputs = await drvOutputs(nixPath, drvs, env, deadline);
+  return { closure, wanted: [...closure.filter((path) => !path.endsWith(".drv")), ...outputs] };
+}
+async function analyseReuse(nixPath, drvPath, otherDrvPath, env, deadline) {
+  const { closure, wanted } = await closureWanted(nixPath, drvPath, env, deadline);
+  if (otherDrvPath === drvPath) {
+    return { basis: { kind: "image", drvPath }, otherDrvPath, keyDependent: [], wanted };
+  }
+  const split = splitByKey(closure, await drvClosure(nixPath, otherDrvPath, env, deadline));
+  return {
+    basis: { kind: "deps", drvPaths: split.reusable },
+    otherDrvPath,
+    keyDependent: split.keyDependent,
+    wanted
+  };
+}
+
+// src/cache/devshell-wanted.ts
+async function devshellWanted(nix, env, request, entry, ctx) {
+  if (!request.devshell || !keepsDevshell(entry.dir)) return [];
+  const system = await run(
+    nix.nixPath,
+    ["eval", ...nixFlags, "--raw", "--impure", "--expr", "builtins.currentSystem"],
+    { env }
+  );
+  const attributes = [
+    ...system.exitCode === 0 ? [`devShells.${system.stdout.trim()}.${request.devshell}`] : [],
+    request.devshell
+  ];
+  const evalDir = join31(ctx.tempDir, "cache-devshell");
+  for (const attribute of attributes) {
+    const { drvPath } = await evaluateDrvPath(
+      nix,
+      {
+        flake: request.flake,
+        image: attribute,
+        context: "host",
+        env: request.keyEnv,
+        dir: evalDir
+      },
+      ctx
+    );
+    if (drvPath) return (await closureWanted(nix.nixPath, drvPath, env, entry.deadline)).wanted;
+  }
+  return [];
+}
+function keepsDevshell(dir) {
+  try {
+    return Boolean(readManifest(dir)?.keep?.length);
+  } catch {
+    return false;
+  }
+}
+
 // src/cache/import-outcome.ts
 function importedOutcome(imported, sizes, reuse, exact, matchedKey) {
   if (!imported.imported.length) {
     const bytes2 = [...sizes.values()].reduce((sum, size2) => sum + size2, 0);
     return {
       status: "miss",
-      detail: `restored in vain: the closest entry (${matchedKey}) holds nothing this build uses (${imported.unused.length} paths, ${formatBytes2(bytes2)}); not imported`
+      detail: `restored in vain: the closest entry (${matchedKey}) holds nothing this build uses (${imported.unused.length} paths, ${formatBytes(bytes2)}); not imported`
     };
   }
   return {
@@ -25926,13 +28748,13 @@ function importedOutcome(imported, sizes, reuse, exact, matchedKey) {
   };
 }
 function describeImport(outcome, sizes, reuse, matched) {
-  const bytes2 = (paths) => formatBytes2(paths.reduce((sum, path) => sum + (sizes.get(path) ?? 0), 0));
+  const bytes2 = (paths) => formatBytes(paths.reduce((sum, path) => sum + (sizes.get(path) ?? 0), 0));
   const from = matched ? ` from the closest entry (${matched})` : "";
   const parts = [
     reuse.basis.kind === "image" ? `restored${from}: ${outcome.imported.length} store paths, ${bytes2(outcome.imported)}` : `restored${from} ${outcome.imported.length} store paths (${bytes2(outcome.imported)}) that do not depend on the run's key`
   ];
   if (reuse.keyDependent.length) {
-    const names = reuse.keyDependent.map(storeName);
+    const names = reuse.keyDependent.map(storeName2);
     parts.push(
       `still built: the ${names.length} derivation(s) that depend on the run's key (${names.slice(0, 10).join(", ")}${names.length > 10 ? ", \u2026" : ""})`
     );
@@ -25946,29 +28768,31 @@ function describeImport(outcome, sizes, reuse, matched) {
 }
 
 // src/cache/run-facts.ts
-import { createHash as createHash5 } from "node:crypto";
-import { existsSync as existsSync7, readFileSync as readFileSync7 } from "node:fs";
-import { mkdir as mkdir8, readlink, rm as rm4 } from "node:fs/promises";
-import { dirname as dirname5, join as join20, resolve as resolve4 } from "node:path";
+import { createHash as createHash8 } from "node:crypto";
+import { existsSync as existsSync9, readFileSync as readFileSync13 } from "node:fs";
+import { mkdir as mkdir9, readlink, rm as rm6 } from "node:fs/promises";
+import { dirname as dirname8, join as join32, resolve as resolve5 } from "node:path";
 var UNTRUSTED_ADVICE = "the Nix daemon does not trust this user, so it refuses the unsigned paths of a cache entry: add the runner's user to `trusted-users` in the daemon's nix.conf (or run as root); building without the image cache";
 async function storeTrust(nix, env) {
   if (nix.storeMode !== "daemon") return "trusted";
-  const ping = await runBounded(nix.nixPath, ["store", "ping", ...nixFlags], {
+  const ping = await run(nix.nixPath, ["store", "ping", ...nixFlags], {
     env,
     timeoutMs: 1e4
   });
   const trusted = /^Trusted:\s*(\d)/m.exec(ping.stdout + ping.stderr)?.[1];
   return trusted === "1" ? "trusted" : trusted === "0" ? "untrusted" : "unknown";
 }
-async function flakeLockHash(nix, flake, env) {
-  const sha = (text3) => createHash5("sha256").update(text3).digest("hex");
+async function flakeLockHash(nix, flake, env, signal) {
+  const sha = (text4) => createHash8("sha256").update(text4).digest("hex");
   const local = /^(?:path:|git\+file:(?:\/\/)?)?(\.{1,2}|\.{0,2}\/[^?#]*)(?:[?#].*)?$/.exec(flake);
   if (local) {
-    const lock = join20(resolve4(local[1]), "flake.lock");
-    return existsSync7(lock) ? sha(readFileSync7(lock, "utf8")) : "";
+    const lock = join32(resolve5(local[1]), "flake.lock");
+    return existsSync9(lock) ? sha(readFileSync13(lock, "utf8")) : "";
   }
   const metadata = await run(nix.nixPath, ["flake", "metadata", "--json", ...nixFlags, flake], {
-    env
+    env,
+    signal,
+    maxBytes: MAX_QUERY_BYTES
   });
   if (metadata.exitCode !== 0) return "";
   try {
@@ -25978,23 +28802,23 @@ async function flakeLockHash(nix, flake, env) {
     return "";
   }
 }
-async function devshellEnvPath(nix, installable, env, tempDir) {
-  const profileDir = join20(tempDir, "devshell-profile");
-  await mkdir8(profileDir, { recursive: true });
-  const profile = join20(profileDir, "env");
+async function devshellEnvPath(nix, installable, env, tempDir, signal) {
+  const profileDir = join32(tempDir, "devshell-profile");
+  await mkdir9(profileDir, { recursive: true });
+  const profile = join32(profileDir, "env");
   try {
     const args = ["print-dev-env", ...nixFlags, "--impure", installable, "--profile", profile];
-    const printed = await run(nix.nixPath, args, { env: { ...env, ...nix.env } });
+    const printed = await run(nix.nixPath, args, { env: { ...env, ...nix.env }, signal });
     if (printed.exitCode !== 0) return void 0;
     let target = profile;
     for (let hop = 0; hop < 5 && !target.startsWith("/nix/store/"); hop++) {
-      target = resolve4(dirname5(target), await readlink(target));
+      target = resolve5(dirname8(target), await readlink(target));
     }
     return target.startsWith("/nix/store/") ? target : void 0;
   } catch {
     return void 0;
   } finally {
-    await rm4(profileDir, { recursive: true, force: true }).catch(() => void 0);
+    await rm6(profileDir, { recursive: true, force: true }).catch(() => void 0);
   }
 }
 
@@ -26005,7 +28829,7 @@ async function lookUp(nix, env, keys, deadline, ctx) {
   const lookupMs = Math.min(LOOKUP_TIMEOUT_MS, Math.max(1e3, deadline - Date.now()));
   const cache = await actionsCache();
   const { found, down } = await cacheLookup(
-    () => cache.restoreCache([CACHE_PATH], key, restoreKeys, { lookupOnly: true }),
+    () => cache.restoreCache([CACHE_PATH2], key, restoreKeys, { lookupOnly: true }),
     lookupMs
   );
   if (down) {
@@ -26039,8 +28863,11 @@ async function downloadAndImport(nix, env, request, entry, run2, miss, ctx) {
   }
   const bytesRestored = await directoryBytes(dir);
   const sizes = await entryFileSizes(dir);
-  const imported = await importEntry(nix.nixPath, dir, new Set(reuse.wanted), env, deadline);
-  await rm5(dir, { recursive: true, force: true });
+  const wanted = new Set(reuse.wanted);
+  for (const path of await devshellWanted(nix, env, request, { dir, deadline }, ctx))
+    wanted.add(path);
+  const imported = await importEntry(nix.nixPath, dir, wanted, env, deadline, ctx.signal);
+  await rm7(dir, { recursive: true, force: true });
   const restored = { ...kept, matchedKey, bytesRestored };
   if (imported.error) {
     const detail2 = imported.untrusted ? UNTRUSTED_ADVICE : imported.error;
@@ -26072,7 +28899,7 @@ async function download(entry, deadline) {
   const remaining = Math.max(1e3, deadline - Date.now());
   const failures = [];
   const restoring = quietly(
-    () => entry.cache.restoreCache([CACHE_PATH], entry.key, entry.restoreKeys, {
+    () => entry.cache.restoreCache([CACHE_PATH2], entry.key, entry.restoreKeys, {
       timeoutInMs: remaining,
       segmentTimeoutInMs: remaining
     }),
@@ -26081,85 +28908,6 @@ async function download(entry, deadline) {
   const matchedKey = await withDeadline(restoring, remaining + DOWNLOAD_BACKSTOP_MS);
   if (matchedKey === TIMED_OUT) return { timedOut: true, failures };
   return matchedKey || { timedOut: false, failures };
-}
-
-// src/cache/reuse.ts
-var import_ssh23 = __toESM(require_lib2(), 1);
-import { mkdir as mkdir9, rm as rm6, writeFile as writeFile8 } from "node:fs/promises";
-import { dirname as dirname6, join as join21 } from "node:path";
-async function evaluateWithOtherKey(nix, request, ctx) {
-  const started = Date.now();
-  const dir = join21(ctx.tempDir, "cache-other-key");
-  await mkdir9(dir, { recursive: true, mode: 448 });
-  const publicKeyPath = join21(dir, "id_ed25519.pub");
-  const pair2 = import_ssh23.default.utils.generateKeyPairSync("ed25519", { comment: "boot-image-vm cache probe" });
-  await writeFile8(publicKeyPath, `${pair2.public}
-`);
-  try {
-    const evaluation = await evaluateDrvPath(
-      nix,
-      {
-        flake: request.flake,
-        image: request.image,
-        context: "host",
-        env: { [request.keyVar]: publicKeyPath },
-        dir
-      },
-      ctx
-    );
-    return { ...evaluation, ms: Date.now() - started };
-  } finally {
-    await rm6(dir, { recursive: true, force: true }).catch(() => void 0);
-  }
-}
-async function nixStoreQuery(nixPath, args, env, deadline) {
-  const nixStore = join21(dirname6(nixPath), "nix-store");
-  const lines2 = [];
-  const items = args.slice(1);
-  for (let i = 0; i < items.length; i += 500) {
-    const query = await runBounded(nixStore, [args[0], ...items.slice(i, i + 500)], {
-      env,
-      timeoutMs: deadline - Date.now()
-    });
-    if (query.exitCode !== 0) {
-      throw new Error(
-        query.timedOut ? `nix-store ${args[0]} took too long` : `nix-store ${args[0]}: ${query.startError ?? query.stderr.trim()}`
-      );
-    }
-    lines2.push(...query.stdout.split("\n").map((line) => line.trim()));
-  }
-  return lines2.filter((line) => line.startsWith("/"));
-}
-function drvClosure(nixPath, drvPath, env, deadline) {
-  return nixStoreQuery(nixPath, ["-qR", drvPath], env, deadline);
-}
-function drvOutputs(nixPath, drvPaths, env, deadline) {
-  if (!drvPaths.length) return Promise.resolve([]);
-  return nixStoreQuery(nixPath, ["--query", "--outputs", ...drvPaths], env, deadline).then(
-    (paths) => [...new Set(paths)]
-  );
-}
-async function analyseReuse(nixPath, drvPath, otherDrvPath, env, deadline) {
-  const closure = await drvClosure(nixPath, drvPath, env, deadline);
-  const wanted = [
-    ...closure.filter((path) => !path.endsWith(".drv")),
-    ...await drvOutputs(
-      nixPath,
-      closure.filter((path) => path.endsWith(".drv")),
-      env,
-      deadline
-    )
-  ];
-  if (otherDrvPath === drvPath) {
-    return { basis: { kind: "image", drvPath }, otherDrvPath, keyDependent: [], wanted };
-  }
-  const split = splitByKey(closure, await drvClosure(nixPath, otherDrvPath, env, deadline));
-  return {
-    basis: { kind: "deps", drvPaths: split.reusable },
-    otherDrvPath,
-    keyDependent: split.keyDependent,
-    wanted
-  };
 }
 
 // src/cache/substituters.ts
@@ -26176,7 +28924,7 @@ function signedByTrustedKey(info2, trustedKeys) {
   return (info2.signatures ?? []).some((sig) => names.has(sig.slice(0, sig.indexOf(":"))));
 }
 async function substituterConfig(nixPath, configShow, env, timeoutMs) {
-  const shown = await runBounded(nixPath, [...configShow, "--json", ...nixFlags], {
+  const shown = await run(nixPath, [...configShow, "--json", ...nixFlags], {
     env,
     timeoutMs
   });
@@ -26201,7 +28949,11 @@ async function servedPaths(nixPath, substituters, paths, env, timeoutMs) {
     const failures = [];
     const ask = async (batch) => {
       const args = ["path-info", ...nixFlags, "--json", "--store", substituter, ...batch];
-      const answer = await runBounded(nixPath, args, { env, timeoutMs: deadline - Date.now() });
+      const answer = await run(nixPath, args, {
+        env,
+        timeoutMs: deadline - Date.now(),
+        maxBytes: MAX_QUERY_BYTES
+      });
       if (answer.exitCode !== 0) {
         failures.push(answer.timedOut ? "no answer in time" : answer.stderr.trim().split("\n")[0]);
         return;
@@ -26217,17 +28969,18 @@ async function servedPaths(nixPath, substituters, paths, env, timeoutMs) {
 }
 
 // src/cache/save.ts
-import { rm as rm7 } from "node:fs/promises";
+import { rm as rm8 } from "node:fs/promises";
 
 // src/cache/save-select.ts
-import { dirname as dirname7, join as join22 } from "node:path";
+import { dirname as dirname9, join as join33 } from "node:path";
 var NOTHING_REUSABLE = "nothing to cache: every built path depends on the run's key";
 async function buildClosure(state, env, deadline) {
   if (!state.drvPaths.length) return [];
-  const nixStore = join22(dirname7(state.nixPath), "nix-store");
-  const query = await runBounded(nixStore, ["-qR", "--include-outputs", ...state.drvPaths], {
+  const nixStore = join33(dirname9(state.nixPath), "nix-store");
+  const query = await run(nixStore, ["-qR", "--include-outputs", ...state.drvPaths], {
     env,
-    timeoutMs: deadline - Date.now()
+    timeoutMs: deadline - Date.now(),
+    maxBytes: MAX_QUERY_BYTES
   });
   if (query.exitCode !== 0) return [];
   return query.stdout.split("\n").map((line) => line.trim()).filter((line) => line.startsWith("/") && !line.endsWith(".drv"));
@@ -26236,9 +28989,10 @@ async function pathInfos(nixPath, paths, env, deadline, recursive = false) {
   const infos = [];
   for (let i = 0; i < paths.length; i += 500) {
     const args = ["path-info", ...nixFlags, "--json", ...recursive ? ["-r"] : []];
-    const info2 = await runBounded(nixPath, [...args, ...paths.slice(i, i + 500)], {
+    const info2 = await run(nixPath, [...args, ...paths.slice(i, i + 500)], {
       env,
-      timeoutMs: deadline - Date.now()
+      timeoutMs: deadline - Date.now(),
+      maxBytes: MAX_QUERY_BYTES
     });
     if (info2.exitCode !== 0) {
       throw new Error(info2.timedOut ? "nix path-info took too long" : nixError(info2.stderr));
@@ -26344,14 +29098,14 @@ async function saveImageCache(state, log) {
   } catch (error2) {
     save = { ...base, status: "error", detail: errorMessage(error2) };
   }
-  await rm7(state.dir, { recursive: true, force: true }).catch(() => void 0);
+  await rm8(state.dir, { recursive: true, force: true }).catch(() => void 0);
   if (save.status === "error") log.warning(`The image cache was not saved: ${save.detail}`);
   else log.info(`Image cache ${save.status} (${key}): ${save.detail}`);
   return save;
 }
 async function saveEntry(state, key, started) {
   const base = { key, leftOut: [] };
-  const env = { ...stringEnv(process.env), ...state.nixEnv };
+  const env = allowedEnv({ env: process.env }, state.nixEnv);
   const deadline = started + state.timeoutSeconds * 1e3;
   const choice = await chooseEntry(state, env, deadline);
   if ("skip" in choice) {
@@ -26368,7 +29122,7 @@ async function saveEntry(state, key, started) {
   const bytes2 = await directoryBytes(state.dir);
   const failures = [];
   const cache = await actionsCache();
-  const id = await quietly(() => cache.saveCache([CACHE_PATH], key), failures);
+  const id = await quietly(() => cache.saveCache([CACHE_PATH2], key), failures);
   const saveMs = Date.now() - started;
   const fields = { ...base, leftOut, bytes: bytes2, paths: plan.paths.length, saveMs };
   if (id > 0) {
@@ -26392,12 +29146,12 @@ function savedFacts(state, choice, bytes2, compression) {
   const { plan, served, leftOut, skippedExtra } = choice;
   const servedBytes = served.reduce((sum, info2) => sum + info2.narSize, 0);
   return [
-    `${plan.paths.length} store paths, ${formatBytes2(bytes2)} (${compression}; ${formatBytes2(plan.bytes)} uncompressed)`,
+    `${plan.paths.length} store paths, ${formatBytes(bytes2)} (${compression}; ${formatBytes(plan.bytes)} uncompressed)`,
     state.kind === "deps" ? "only what does not depend on the run's key (the image bakes it)" : "the image and what built it",
-    ...served.length ? [`left out ${served.length} paths the substituters serve (${formatBytes2(servedBytes)})`] : [],
+    ...served.length ? [`left out ${served.length} paths the substituters serve (${formatBytes(servedBytes)})`] : [],
     ...choice.notes,
     ...leftOut.length ? [
-      `left out to stay under cache-max-size: ${leftOut.map((l) => `${l.root} (${formatBytes2(l.bytes)})`).join(", ")}`
+      `left out to stay under cache-max-size: ${leftOut.map((l) => `${l.root} (${formatBytes(l.bytes)})`).join(", ")}`
     ] : [],
     ...skippedExtra ? [`${skippedExtra} build-time paths did not fit`] : [],
     ...state.incomplete ? ["the build failed: saved apart from the exact key, which a passing build will take"] : []
@@ -26406,12 +29160,9 @@ function savedFacts(state, choice, bytes2, compression) {
 
 // src/cache/image-cache.ts
 function cacheReport(restore) {
-  const { hit, drvPath, dir, reuse, substituters, refused, ...result } = restore;
+  const { hit, drvPath, dir, reuse, substituters, refused, ...result2 } = restore;
   void [hit, drvPath, dir, reuse, substituters, refused];
-  return result;
-}
-function nixEnvOf(nix, env) {
-  return { ...stringEnv(env), ...nix.env };
+  return result2;
 }
 async function evaluateBoth(nix, request, ctx) {
   const started = Date.now();
@@ -26426,7 +29177,7 @@ async function evaluateBoth(nix, request, ctx) {
       dir: request.buildDir
     },
     ctx
-  ).then((result) => ({ ...result, ms: Date.now() - started }));
+  ).then((result2) => ({ ...result2, ms: Date.now() - started }));
   const second = evaluateWithOtherKey(nix, { ...request, keyVar }, ctx);
   const [a, b] = await Promise.all([first, second]);
   const ms = { runKeyMs: a.ms, otherKeyMs: b.ms, bothMs: Date.now() - started };
@@ -26436,19 +29187,19 @@ async function evaluateBoth(nix, request, ctx) {
   }
   return { drvPath: a.drvPath, otherDrvPath: b.drvPath, ms };
 }
-async function entryKeys(nix, request, drvs, env, deadline) {
+async function entryKeys(nix, request, drvs, env, deadline, signal) {
   const reuse = await analyseReuse(nix.nixPath, drvs.drvPath, drvs.otherDrvPath, env, deadline);
   const system = await run(
     nix.nixPath,
     ["eval", ...nixFlags, "--raw", "--impure", "--expr", "builtins.currentSystem"],
-    { env }
+    { env, signal }
   );
   const keys = cacheKeys({
     system: system.exitCode === 0 ? system.stdout.trim() : "unknown-system",
     installable: `${request.flake}#${request.image}`,
     basis: reuse.basis,
     nixVersion: nix.version,
-    flakeLockHash: await flakeLockHash(nix, request.flake, env)
+    flakeLockHash: await flakeLockHash(nix, request.flake, env, signal)
   });
   return { reuse, ...keys };
 }
@@ -26456,7 +29207,7 @@ async function restoreImageCache(nix, request, ctx) {
   const started = Date.now();
   const unavailable = await cacheUnavailable(ctx.env);
   if (unavailable) return { status: "disabled", hit: false, detail: unavailable };
-  const env = nixEnvOf(nix, ctx.env);
+  const env = allowedEnv(ctx, nix.env);
   const evaluated = await evaluateBoth(nix, request, ctx);
   if (!evaluated.drvPath) {
     return {
@@ -26466,7 +29217,7 @@ async function restoreImageCache(nix, request, ctx) {
     };
   }
   const drvPath = evaluated.drvPath;
-  const dir = resolve5(process.cwd(), CACHE_PATH);
+  const dir = resolve6(process.cwd(), CACHE_PATH2);
   const miss = (fields) => ({
     hit: false,
     drvPath,
@@ -26486,7 +29237,8 @@ async function restoreImageCache(nix, request, ctx) {
       request,
       { drvPath, otherDrvPath: evaluated.otherDrvPath },
       env,
-      deadline
+      deadline,
+      ctx.signal
     );
     const substituters = await substituterConfig(
       nix.nixPath,
@@ -26497,7 +29249,7 @@ async function restoreImageCache(nix, request, ctx) {
     const kept = { key, reuse, substituters };
     const short = await checkDisk(cacheRestoreNeeds(dir, ctx.env), "the image cache restore");
     if (short) ctx.log.warning(short, { title: "Low disk space" });
-    await rm8(dir, { recursive: true, force: true });
+    await rm9(dir, { recursive: true, force: true });
     const lookedUp = await lookUp(nix, env, { key, restoreKeys, reuse }, deadline, ctx);
     if ("miss" in lookedUp) {
       const { status, ...rest } = lookedUp.miss;
@@ -26507,7 +29259,7 @@ async function restoreImageCache(nix, request, ctx) {
     const run2 = { started, deadline, drvPath, dir, evaluations: evaluated.ms };
     return await downloadAndImport(nix, env, request, entry, run2, miss, ctx);
   } catch (error2) {
-    await rm8(dir, { recursive: true, force: true }).catch(() => void 0);
+    await rm9(dir, { recursive: true, force: true }).catch(() => void 0);
     ctx.log.warning(`The image cache was not restored: ${errorMessage(error2)}`);
     return miss({ status: "error", detail: errorMessage(error2) });
   }
@@ -26518,7 +29270,7 @@ function cacheSaveState(restore, nix, parts) {
   return {
     key: restore.key,
     hit: restore.hit,
-    skip: restore.serviceDown ? "the cache service failed during the restore; not trying again" : restore.refused,
+    skip: restore.serviceDown ? "the cache service failed during the restore; not trying again" : restore.refused ?? parts.refusal,
     dir: restore.dir,
     nixPath: nix.nixPath,
     nixEnv: nix.env,
@@ -26536,15 +29288,14 @@ function cacheSaveState(restore, nix, parts) {
 }
 
 // src/cache/post-save.ts
-import { existsSync as existsSync8, readFileSync as readFileSync8 } from "node:fs";
-import { join as join23 } from "node:path";
-async function saveImageCacheFromState(rawState, reportDir, log) {
-  if (!rawState) return;
+import { existsSync as existsSync10, readFileSync as readFileSync14 } from "node:fs";
+import { join as join34 } from "node:path";
+async function saveImageCacheFromState(state, reportDir, log) {
   try {
-    const save = await saveImageCache(JSON.parse(rawState), log);
-    const file = reportDir ? join23(reportDir, "report.json") : "";
-    if (file && existsSync8(file)) {
-      const report = JSON.parse(readFileSync8(file, "utf8"));
+    const save = await saveImageCache(state, log);
+    const file = reportDir ? join34(reportDir, "report.json") : "";
+    if (file && existsSync10(file)) {
+      const report = JSON.parse(readFileSync14(file, "utf8"));
       if (report.cache) {
         report.cache.save = save;
         writeReportFiles(reportDir, report, renderSummary(report));
@@ -26557,6 +29308,70 @@ ${cacheSaveLine(save)}
   } catch (error2) {
     log.warning(`Image cache save: ${errorMessage(error2)}`);
   }
+}
+
+// src/cache/save-state.ts
+var STORE_PATH = /^\/[\w/.+-]*\/[0-9a-df-np-sv-z]{32}-[\w+\-.?=]+$/;
+var SUBSTITUTER = /^(?:https?|s3|gs|file):\/\/[^\s]+$/;
+var TRUSTED_KEY = /^[\w.+-]+:[A-Za-z0-9+/]+=*$/;
+var KEY = /^boot-image-vm-v\d+-[\w.@+=,-]{1,400}$/;
+function checkCacheSaveState(raw, expected) {
+  let state;
+  try {
+    state = JSON.parse(raw);
+  } catch {
+    return { reason: "not JSON" };
+  }
+  if (typeof state !== "object" || state === null) return { reason: "not an object" };
+  const reason = nixReason(state, expected) ?? (state.dir !== expected.dir ? `dir is not ${expected.dir}` : void 0) ?? shapeReason(state);
+  return reason ? { reason } : { state };
+}
+function nixReason(state, expected) {
+  const real = typeof state.nixPath === "string" ? expected.realPath(state.nixPath) : void 0;
+  if (!real || !expected.nixPaths.includes(real)) {
+    const found = expected.nixPaths.join(", ") || "none";
+    return `nixPath ${String(state.nixPath).slice(0, 200)} is not a Nix this step finds (${found})`;
+  }
+  const env = state.nixEnv && typeof state.nixEnv === "object" ? state.nixEnv : {};
+  const changed = Object.entries(env).filter(([name, value]) => expected.env[name] !== value);
+  if (changed.length) {
+    return `nixEnv sets ${changed.map(([name]) => name.slice(0, 60)).join(", ")}, which main did not export to the job`;
+  }
+  return void 0;
+}
+function shapeReason(state) {
+  if (!Array.isArray(state.roots) || !Array.isArray(state.drvPaths)) {
+    return "roots or drvPaths is not a list";
+  }
+  const other = state.otherDrvPath === void 0 ? [] : [state.otherDrvPath];
+  const paths = [...state.roots, ...state.drvPaths, ...other];
+  const notStore = paths.find((path) => !STORE_PATH.test(String(path)));
+  if (notStore !== void 0) return `${String(notStore).slice(0, 200)} is not a store path`;
+  if (!KEY.test(String(state.key)))
+    return `key ${String(state.key).slice(0, 200)} is not an image cache key`;
+  if (state.kind !== "image" && state.kind !== "deps") return "kind is neither image nor deps";
+  if (!asList(state.substituters).every((url) => SUBSTITUTER.test(String(url)))) {
+    return "a substituter is not an http(s), s3, gs or file URL";
+  }
+  if (!asList(state.trustedKeys).every((key) => TRUSTED_KEY.test(String(key)))) {
+    return "a trusted key is not name:base64";
+  }
+  const positive = (n) => typeof n === "number" && n > 0 && Number.isFinite(n);
+  if (!positive(state.maxBytes) || !positive(state.timeoutSeconds)) {
+    return "maxBytes or timeoutSeconds is not a positive number";
+  }
+  return void 0;
+}
+function asList(value) {
+  return Array.isArray(value) ? value : [value];
+}
+
+// src/cache/save-policy.ts
+var UNTRUSTED_SAVE_EVENTS = ["pull_request_target", "workflow_run", "issue_comment"];
+function cacheSaveRefusal(mode, event) {
+  if (mode === "never") return "cache-save is never";
+  if (mode === "always" || !event || !UNTRUSTED_SAVE_EVENTS.includes(event)) return void 0;
+  return `not saved on a ${event} event: it may build code from outside the repository into the default branch's cache scope (cache-save: auto; 'always' saves anyway)`;
 }
 
 // src/pipeline/builds.ts
@@ -26585,7 +29400,7 @@ async function runBuilds(run2, nix, keyEnv, ctx) {
           context,
           devshell: inputs.devshell || void 0,
           env: buildEnv2,
-          dir: join24(ctx.reportDir, dir),
+          dir: join35(ctx.reportDir, dir),
           drvPath: index === 0 && context === "host" ? restore.drvPath : void 0
         },
         ctx
@@ -26617,7 +29432,8 @@ function restoreCache(inputs, nix, keyEnv, ctx) {
         flake: inputs.flake,
         image: inputs.image,
         keyEnv,
-        buildDir: join24(ctx.reportDir, "build"),
+        devshell: inputs.devshell || void 0,
+        buildDir: join35(ctx.reportDir, "build"),
         timeoutSeconds: inputs.cacheTimeoutSeconds
       },
       ctx
@@ -26627,18 +29443,25 @@ function restoreCache(inputs, nix, keyEnv, ctx) {
 async function describeCacheSave(run2, nix, keyEnv, restore, builds, ctx) {
   const { inputs } = run2;
   const devshellUsed = Boolean(inputs.devshell) || buildContexts(inputs).includes("devshell");
-  const envPath = devshellUsed && inputs.devshell ? await devshellEnvPath(nix, `${inputs.flake}#${inputs.devshell}`, keyEnv, ctx.tempDir) : void 0;
+  const envPath = devshellUsed && inputs.devshell ? await devshellEnvPath(
+    nix,
+    `${inputs.flake}#${inputs.devshell}`,
+    keyEnv,
+    ctx.tempDir,
+    ctx.signal
+  ) : void 0;
   const state = cacheSaveState(restore, nix, {
     roots: [...builds.flatMap((b) => b.outPath ? [b.outPath] : []), ...envPath ? [envPath] : []],
     drvPaths: builds.flatMap((b) => b.drvPath ? [b.drvPath] : []),
     incomplete: builds.some((build) => build.status !== "passed"),
     maxSizeMiB: inputs.cacheMaxSizeMiB,
-    timeoutSeconds: inputs.cacheTimeoutSeconds
+    timeoutSeconds: inputs.cacheTimeoutSeconds,
+    refusal: cacheSaveRefusal(inputs.cacheSave, ctx.env.GITHUB_EVENT_NAME)
   });
   if (state) run2.hooks.onCacheSave?.(state);
 }
 function contextKey(key, context, ctx) {
-  const extra = createEphemeralKey(join24(key.dir, context));
+  const extra = createEphemeralKey(join35(key.dir, context));
   ctx.secrets.add(extra.privateKey);
   ctx.log.info(
     `${context} build: its own ephemeral key, so Nix builds it instead of reusing the store`
@@ -26648,15 +29471,15 @@ function contextKey(key, context, ctx) {
 
 // src/env/env-stage.ts
 import { mkdir as mkdir11, writeFile as writeFile9 } from "node:fs/promises";
-import { join as join26 } from "node:path";
+import { join as join37 } from "node:path";
 
 // src/env/env-capture.ts
 import { constants as constants5 } from "node:fs";
-import { access as access4, mkdir as mkdir10, mkdtemp as mkdtemp2, realpath, rm as rm9, stat as stat5, statfs as statfs2 } from "node:fs/promises";
-import { join as join25, resolve as resolve6 } from "node:path";
+import { access as access4, mkdir as mkdir10, mkdtemp as mkdtemp2, realpath as realpath2, rm as rm10, stat as stat6, statfs as statfs2 } from "node:fs/promises";
+import { join as join36, resolve as resolve7 } from "node:path";
 
 // src/env/env-diff.ts
-import { createHmac, randomBytes } from "node:crypto";
+import { createHmac, randomBytes as randomBytes2 } from "node:crypto";
 
 // src/env/env-facts.ts
 var isPseudoVariable = (name) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name);
@@ -26673,37 +29496,37 @@ var SETTING_REASON = {
 function factDifferences(host, dev) {
   const out = [];
   if (!dev.ok) return out;
-  const add = (name, a, b, likelihood, reason) => {
+  const add2 = (name, a, b, likelihood, reason) => {
     if ((a ?? null) === (b ?? null)) return;
     const kind = a == null ? "added" : b == null ? "removed" : "changed";
     const values = { ...a == null ? {} : { host: a }, ...b == null ? {} : { devshell: b } };
     out.push({ name, kind, ...values, likelihood, reason });
   };
-  add(".drv", host.drvPath, dev.drvPath, "high", "another derivation is another build");
+  add2(".drv", host.drvPath, dev.drvPath, "high", "another derivation is another build");
   const [h, d] = [host.nix, dev.nix];
-  add("nix version", h.version, d.version, "high", "another nix: other defaults and rules");
+  add2("nix version", h.version, d.version, "high", "another nix: other defaults and rules");
   if (h.version === d.version) {
-    add("nix binary", h.realPath, d.realPath, "medium", "another build of the same nix version");
+    add2("nix binary", h.realPath, d.realPath, "medium", "another build of the same nix version");
   }
-  add("store mode", host.store.mode, dev.store.mode, "high", "in-process builds use TMPDIR");
+  add2("store mode", host.store.mode, dev.store.mode, "high", "in-process builds use TMPDIR");
   if (!host.settingsError && !dev.settingsError) {
     const keys = /* @__PURE__ */ new Set([...Object.keys(host.settings), ...Object.keys(dev.settings)]);
     for (const key of [...keys].sort()) {
       const [likelihood, reason] = SETTING_REASON[key] ?? ["medium", "a nix setting"];
-      add(`nix.conf ${key}`, host.settings[key], dev.settings[key], likelihood, reason);
+      add2(`nix.conf ${key}`, host.settings[key], dev.settings[key], likelihood, reason);
     }
   }
   const [m, n] = [host.tmpdir.socketHeadroom, dev.tmpdir.socketHeadroom];
   if (m !== null && n !== null) {
     const reason = "bytes left for a unix socket's path in the image's build directory";
-    add("socket headroom", `${m} bytes`, `${n} bytes`, n < m ? "high" : "low", reason);
+    add2("socket headroom", `${m} bytes`, `${n} bytes`, n < m ? "high" : "low", reason);
   }
   return out;
 }
 
 // src/env/env-verdicts.ts
 var SUN_PATH_MAX = 108;
-var byteLength2 = (text3) => Buffer.byteLength(text3, "utf8");
+var byteLength2 = (text4) => Buffer.byteLength(text4, "utf8");
 function socketHeadroom(dir) {
   return SUN_PATH_MAX - 1 - byteLength2(dir.replace(/\/+$/, "") + "/");
 }
@@ -26749,7 +29572,7 @@ var SETTING_WEIGHT = {
   "build-users-group": 52,
   substituters: 50
 };
-var firstLine = (text3) => (text3 ?? "").split("\n")[0].slice(0, 300);
+var firstLine = (text4) => (text4 ?? "").split("\n")[0].slice(0, 300);
 function describeDrv(c) {
   return c.drvPath ?? `no .drv (${firstLine(c.evalError) || "not evaluated"})`;
 }
@@ -26767,14 +29590,14 @@ function drvVerdicts(host, dev, image, keyNames) {
       });
     }
   } else if (dev.ok && !dev.drvPath && host.drvPath) {
-    const text3 = `${image} does not evaluate in the devshell: ${firstLine(dev.evalError)}`;
-    out.push({ weight: 92, text: text3 });
+    const text4 = `${image} does not evaluate in the devshell: ${firstLine(dev.evalError)}`;
+    out.push({ weight: 92, text: text4 });
   } else if (!host.drvPath && dev.drvPath) {
-    const text3 = `${image} does not evaluate on the host (${firstLine(host.evalError)}), but does in the devshell: ${dev.drvPath}`;
-    out.push({ weight: 90, text: text3 });
+    const text4 = `${image} does not evaluate on the host (${firstLine(host.evalError)}), but does in the devshell: ${dev.drvPath}`;
+    out.push({ weight: 90, text: text4 });
   } else if (!dev.ok) {
-    const text3 = host.drvPath ? `the host evaluates ${image} to ${host.drvPath}` : `${image} does not evaluate on the host: ${firstLine(host.evalError)}`;
-    out.push({ weight: host.drvPath ? 10 : 70, text: text3 });
+    const text4 = host.drvPath ? `the host evaluates ${image} to ${host.drvPath}` : `${image} does not evaluate on the host: ${firstLine(host.evalError)}`;
+    out.push({ weight: host.drvPath ? 10 : 70, text: text4 });
   } else {
     out.push({ weight: 70, text: `${image} evaluates in neither context: ${describeDrv(host)}` });
   }
@@ -26792,9 +29615,9 @@ function tmpdirVerdicts(host, dev) {
   if (n !== null && dev.builderDir) {
     const where = dev.buildDir && dev.buildDir.startsWith(dev.path.replace(/\/+$/, "") + "/") ? `in-process under ${dev.path.replace(/\/+$/, "")}/` : `in ${dev.builderDir}/`;
     const room = n < 0 ? `already ${-n} bytes over the unix socket path limit` : `leaving ${n} bytes for socket paths`;
-    const text3 = `builds in the devshell run ${where}, ${room} (host: ${m ?? "n/a, daemon"})`;
+    const text4 = `builds in the devshell run ${where}, ${room} (host: ${m ?? "n/a, daemon"})`;
     const weight = m !== null && n < m ? n < 40 ? 86 : 64 : 30;
-    out.push({ weight, text: text3 });
+    out.push({ weight, text: text4 });
   } else {
     out.push({
       weight: 25,
@@ -26813,23 +29636,23 @@ function nixVerdicts(host, dev) {
   const out = [];
   const [h, d] = [host.nix, dev.nix];
   if (!d.onPath) {
-    const text3 = `the devshell has no nix on its PATH: a harness that runs \`nix\` inside it fails`;
-    out.push({ weight: 85, text: text3 });
+    const text4 = `the devshell has no nix on its PATH: a harness that runs \`nix\` inside it fails`;
+    out.push({ weight: 85, text: text4 });
   }
   if (h.version && d.version && h.version !== d.version) {
-    const text3 = `the devshell's nix is ${d.version} (${d.path}), the host's is ${h.version} (${h.path})`;
-    out.push({ weight: 80, text: text3 });
+    const text4 = `the devshell's nix is ${d.version} (${d.path}), the host's is ${h.version} (${h.path})`;
+    out.push({ weight: 80, text: text4 });
   } else if (h.realPath !== d.realPath) {
-    const text3 = `the devshell runs another nix binary (${d.path}) than the host (${h.path}), both ${h.version ?? "of unknown version"}`;
-    out.push({ weight: 45, text: text3 });
+    const text4 = `the devshell runs another nix binary (${d.path}) than the host (${h.path}), both ${h.version ?? "of unknown version"}`;
+    out.push({ weight: 45, text: text4 });
   } else if (d.onPath) {
     out.push({ weight: 5, text: `same nix in both contexts: ${h.version ?? "?"} (${h.path})` });
   }
   if (d.error)
     out.push({ weight: 40, text: `the devshell's nix did not run: ${firstLine(d.error)}` });
   if (host.store.mode !== dev.store.mode) {
-    const text3 = `builds in the devshell go ${dev.store.mode === "daemon" ? "through the daemon" : dev.store.mode}, on the host ${host.store.mode === "daemon" ? "through the daemon" : host.store.mode}`;
-    out.push({ weight: 75, text: text3 });
+    const text4 = `builds in the devshell go ${dev.store.mode === "daemon" ? "through the daemon" : dev.store.mode}, on the host ${host.store.mode === "daemon" ? "through the daemon" : host.store.mode}`;
+    out.push({ weight: 75, text: text4 });
   }
   for (const [c, label] of [
     [host, "host"],
@@ -26846,8 +29669,8 @@ function nixVerdicts(host, dev) {
   for (const key of [...keys].sort()) {
     const [a, b] = [host.settings[key], dev.settings[key]];
     if (a === b || host.settingsError || dev.settingsError) continue;
-    const text3 = `the devshell's nix has ${key} = ${b ?? "(unset)"} (host: ${a ?? "(unset)"})`;
-    out.push({ weight: SETTING_WEIGHT[key] ?? 48, text: text3 });
+    const text4 = `the devshell's nix has ${key} = ${b ?? "(unset)"} (host: ${a ?? "(unset)"})`;
+    out.push({ weight: SETTING_WEIGHT[key] ?? 48, text: text4 });
   }
   return out;
 }
@@ -26882,8 +29705,8 @@ function verdictsFor(host, dev, differences, options) {
   }
   if (variables.length) {
     const count2 = (l) => variables.filter((d) => d.likelihood === l).length;
-    const text3 = `${variables.length} variables differ: ${count2("high")} likely to change a build, ${count2("medium")} possibly, ${count2("low")} unlikely`;
-    out.push({ weight: 8, text: text3 });
+    const text4 = `${variables.length} variables differ: ${count2("high")} likely to change a build, ${count2("medium")} possibly, ${count2("low")} unlikely`;
+    out.push({ weight: 8, text: text4 });
   }
   return out.sort((a, b) => b.weight - a.weight).map((v) => v.text);
 }
@@ -26918,8 +29741,8 @@ function renderSetting(key, value) {
   if (value === null || value === void 0) return "";
   return typeof value === "object" ? JSON.stringify(value) : String(value);
 }
-function parseConfigJson(text3) {
-  const config = JSON.parse(text3);
+function parseConfigJson(text4) {
+  const config = JSON.parse(text4);
   const out = {};
   for (const key of CAPTURED_SETTINGS) {
     if (key in config) out[key] = renderSetting(key, config[key]?.value);
@@ -26936,14 +29759,14 @@ function nixError2(stderr, fallback) {
 
 // src/env/env-render.ts
 var MAX_CELL = 160;
-function cell(text3, max = MAX_CELL) {
-  const flat = text3.replace(/\r?\n/g, "\u23CE").replace(/\|/g, "\\|");
+function cell(text4, max = MAX_CELL) {
+  const flat = text4.replace(/\r?\n/g, "\u23CE").replace(/\|/g, "\\|");
   return flat.length > max ? `${flat.slice(0, max - 1)}\u2026` : flat;
 }
-function code(text3, max = MAX_CELL) {
-  if (text3 === null || text3 === void 0) return "\u2013";
-  if (text3 === "") return "(empty)";
-  const body = cell(text3, max);
+function code(text4, max = MAX_CELL) {
+  if (text4 === null || text4 === void 0) return "\u2013";
+  if (text4 === "") return "(empty)";
+  const body = cell(text4, max);
   const fence2 = body.includes("`") ? "``" : "`";
   return `${fence2}${fence2.length > 1 ? " " : ""}${body}${fence2.length > 1 ? " " : ""}${fence2}`;
 }
@@ -27046,9 +29869,9 @@ function renderDiffMarkdown(report) {
 // src/env/env-diff.ts
 var NAME = /^[A-Za-z_][A-Za-z0-9_]*=/;
 var NAME_AFTER_NEWLINE = /\n([A-Za-z_][A-Za-z0-9_]*=)/;
-function parseEnv0(text3) {
+function parseEnv0(text4) {
   const env = {};
-  const records = text3.split("\0");
+  const records = text4.split("\0");
   for (let i = 0; i < records.length; i++) {
     let record = records[i];
     if (i === 0 && !NAME.test(record)) {
@@ -27062,7 +29885,7 @@ function parseEnv0(text3) {
   }
   return env;
 }
-var REDACTION_KEY = randomBytes(32);
+var REDACTION_KEY = randomBytes2(32);
 function redactedTag(value) {
   const digest2 = createHmac("sha256", REDACTION_KEY).update(value).digest("hex");
   return `<redacted sha256:${digest2.slice(0, 8)}>`;
@@ -27198,20 +30021,20 @@ function storeMode(facts) {
 // src/env/env-capture.ts
 async function resolveOnPath(path, cwd) {
   for (const dir of (path ?? "").split(":")) {
-    const candidate = resolve6(cwd, dir || ".", "nix");
+    const candidate = resolve7(cwd, dir || ".", "nix");
     try {
       await access4(candidate, constants5.X_OK);
-      if ((await stat5(candidate)).isFile()) return candidate;
+      if ((await stat6(candidate)).isFile()) return candidate;
     } catch {
     }
   }
   return null;
 }
-var escapeRegExp = (text3) => text3.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-var realOrSelf = (path) => realpath(path).catch(() => path);
+var escapeRegExp = (text4) => text4.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+var realOrSelf = (path) => realpath2(path).catch(() => path);
 var holds = (promise, test = () => true) => promise.then(test, () => false);
 async function measureDir(path, statfsPath = path) {
-  const exists = await holds(stat5(path), (s2) => s2.isDirectory());
+  const exists = await holds(stat6(path), (s2) => s2.isDirectory());
   const writable = exists && await holds(access4(path, constants5.W_OK));
   const freeBytes = await statfs2(statfsPath).then(
     (s2) => s2.bavail * s2.bsize,
@@ -27225,7 +30048,7 @@ async function storeFacts(env, settings2) {
   const facts = {
     nixRemote: env.NIX_REMOTE ?? null,
     store: settings2.store ?? null,
-    daemonSocket: await holds(stat5(socket), (s2) => s2.isSocket()),
+    daemonSocket: await holds(stat6(socket), (s2) => s2.isSocket()),
     stateDirWritable: await holds(access4(stateDir, constants5.R_OK | constants5.W_OK)),
     uid: process.getuid?.() ?? -1
   };
@@ -27233,14 +30056,11 @@ async function storeFacts(env, settings2) {
 }
 async function probeNix2(p) {
   const [config, evaluation] = await Promise.all([
-    run(p.nix.path, [...p.configShow, "--json"], { env: p.env, cwd: p.cwd }),
+    run(p.nix.path, [...p.configShow, "--json"], { env: p.env, cwd: p.cwd, signal: p.signal }),
     run(
       p.nix.path,
       ["eval", "--raw", "--impure", `${p.request.flake}#${p.request.image}.drvPath`],
-      {
-        env: p.env,
-        cwd: p.cwd
-      }
+      { env: p.env, cwd: p.cwd, signal: p.signal }
     )
   ]);
   let settings2 = {};
@@ -27262,13 +30082,13 @@ async function identify(onPath, fallback, known) {
   const onPathRealPath = onPath ? realPath : null;
   let error2;
   if (!known.has(realPath)) {
-    const result = await run(path, ["--version"]);
+    const result2 = await run(path, ["--version"]);
     let parsed2 = null;
     try {
-      if (result.exitCode !== 0) {
-        throw new Error(result.startError ?? nixError2(result.stderr, "nix --version failed"));
+      if (result2.exitCode !== 0) {
+        throw new Error(result2.startError ?? nixError2(result2.stderr, "nix --version failed"));
       }
-      parsed2 = parseNixVersion(result.stdout);
+      parsed2 = parseNixVersion(result2.stdout);
     } catch (e) {
       error2 = errorMessage(e);
     }
@@ -27287,11 +30107,12 @@ async function captureContexts(nix, request, options) {
     [await realOrSelf(nix.nixPath), { version: nix.version, variant: nix.variant }]
   ]);
   await mkdir10(options.tempDir, { recursive: true });
-  const scratch = await mkdtemp2(join25(options.tempDir, "env-capture-"));
+  const scratch = await mkdtemp2(join36(options.tempDir, "env-capture-"));
+  const shared = { cwd, known, signal: options.signal };
   try {
     const [host, devshell] = await Promise.all([
-      captureHost(nix, request, hostEnv, cwd, known),
-      captureDevshell(nix, request, { hostEnv, scratch, userTmp, cwd, known, debug: options.debug })
+      captureHost(nix, request, { env: hostEnv, ...shared }),
+      captureDevshell(nix, request, { hostEnv, scratch, userTmp, debug: options.debug, ...shared })
     ]);
     const name = drvName(host.drvPath ?? devshell.drvPath ?? `${request.image}.drv`);
     for (const capture of [host, devshell]) {
@@ -27307,22 +30128,24 @@ async function captureContexts(nix, request, options) {
     }
     return { host, devshell };
   } finally {
-    await rm9(scratch, { recursive: true, force: true }).catch(() => void 0);
+    await rm10(scratch, { recursive: true, force: true }).catch(() => void 0);
   }
 }
 var NO_BUILD_DIR = { buildDir: null, builderDir: null, socketHeadroom: null, buildDirNote: "" };
-async function captureHost(nix, request, env, cwd, known) {
+async function captureHost(nix, request, o) {
+  const { env, cwd, known } = o;
   const started = Date.now();
   const onPath = await resolveOnPath(env.PATH, cwd);
-  const identity = await identify(null, nix, known);
-  identity.onPath = onPath;
-  identity.onPathRealPath = onPath ? await realOrSelf(onPath) : null;
+  const identity2 = await identify(null, nix, known);
+  identity2.onPath = onPath;
+  identity2.onPathRealPath = onPath ? await realOrSelf(onPath) : null;
   const probe = await probeNix2({
     env,
-    nix: identity,
+    nix: identity2,
     configShow: nix.capabilities.configShow,
     cwd,
-    request
+    request,
+    signal: o.signal
   });
   const tmp = env.TMPDIR || "/tmp";
   const tmpdir3 = {
@@ -27335,7 +30158,7 @@ async function captureHost(nix, request, env, cwd, known) {
   };
   const store = await storeFacts(env, probe.settings);
   const durationMs = Date.now() - started;
-  return { context: "host", ok: true, env, nix: identity, ...probe, store, tmpdir: tmpdir3, durationMs };
+  return { context: "host", ok: true, env, nix: identity2, ...probe, store, tmpdir: tmpdir3, durationMs };
 }
 async function captureDevshell(nix, request, o) {
   const started = Date.now();
@@ -27343,7 +30166,8 @@ async function captureDevshell(nix, request, o) {
   o.debug?.(`nix develop ${installable} -c env -0 (TMPDIR=${o.scratch})`);
   const entered = await run(nix.nixPath, ["develop", installable, "-c", "env", "-0"], {
     env: { ...o.hostEnv, TMPDIR: o.scratch },
-    cwd: o.cwd
+    cwd: o.cwd,
+    signal: o.signal
   });
   const realEnv = entered.exitCode === 0 ? parseEnv0(entered.stdout) : {};
   const scratchPrefix = new RegExp(escapeRegExp(o.scratch) + "(?=/|:|$)", "g");
@@ -27362,7 +30186,7 @@ async function captureDevshell(nix, request, o) {
   };
   if (entered.exitCode !== 0 || !Object.keys(realEnv).length) {
     const error2 = nixError2(entered.stderr, entered.startError ?? `exit code ${entered.exitCode}`);
-    const identity2 = { ...await identify(null, nix, o.known), onPath: null, onPathRealPath: null };
+    const identity3 = { ...await identify(null, nix, o.known), onPath: null, onPathRealPath: null };
     const store2 = await storeFacts(o.hostEnv, {});
     const durationMs2 = Date.now() - started;
     return {
@@ -27370,7 +30194,7 @@ async function captureDevshell(nix, request, o) {
       ok: false,
       error: error2,
       env,
-      nix: identity2,
+      nix: identity3,
       settings: {},
       store: store2,
       tmpdir: tmpdir3,
@@ -27378,13 +30202,13 @@ async function captureDevshell(nix, request, o) {
       durationMs: durationMs2
     };
   }
-  const identity = await identify(await resolveOnPath(realEnv.PATH, o.cwd), nix, o.known);
-  const same = identity.realPath === await realOrSelf(nix.nixPath);
-  const configShow = same || !identity.version ? nix.capabilities.configShow : capabilitiesFor(identity.version, identity.variant ?? "nix").configShow;
-  const probe = await probeNix2({ env: realEnv, nix: identity, configShow, cwd: o.cwd, request });
+  const identity2 = await identify(await resolveOnPath(realEnv.PATH, o.cwd), nix, o.known);
+  const same = identity2.realPath === await realOrSelf(nix.nixPath);
+  const configShow = same || !identity2.version ? nix.capabilities.configShow : capabilitiesFor(identity2.version, identity2.variant ?? "nix").configShow;
+  const probe = await probeNix2({ env: realEnv, nix: identity2, configShow, cwd: o.cwd, request });
   const store = await storeFacts(realEnv, probe.settings);
   const durationMs = Date.now() - started;
-  return { context: "devshell", ok: true, env, nix: identity, ...probe, store, tmpdir: tmpdir3, durationMs };
+  return { context: "devshell", ok: true, env, nix: identity2, ...probe, store, tmpdir: tmpdir3, durationMs };
 }
 
 // src/env/env-stage.ts
@@ -27396,15 +30220,17 @@ function renderEnvFile(env) {
 }
 async function diffBuildEnvironment(nix, request, ctx) {
   const started = Date.now();
-  const dir = join26(ctx.reportDir, "env");
+  const dir = join37(ctx.reportDir, "env");
   await mkdir11(dir, { recursive: true });
   const installable = `${request.flake}#${request.devshell}`;
   let captures;
   try {
     captures = await captureContexts(nix, request, {
-      env: ctx.env,
+      // What the build gets (src/child-env.ts): the diff compares what the build really sees.
+      env: allowedEnv(ctx),
       tempDir: ctx.tempDir,
-      debug: (message) => ctx.log.debug(message)
+      debug: (message) => ctx.log.debug(message),
+      signal: ctx.signal
     });
   } catch (error3) {
     return captureFailed(dir, errorMessage(error3), started, ctx.secrets);
@@ -27418,30 +30244,30 @@ async function diffBuildEnvironment(nix, request, ctx) {
     storeMode: nix.storeMode
   });
   const error2 = devshell.ok ? void 0 : `nix develop ${installable} failed: ${devshell.error}`;
-  const result = {
+  const result2 = {
     ok: devshell.ok,
     ...error2 ? { error: error2 } : {},
     verdicts,
     differences,
     durationMs: Date.now() - started
   };
-  await writeEnvFiles(dir, diffReport(result, request, host, devshell), host, devshell, ctx.secrets);
-  for (const verdict of verdicts.slice(0, 6)) ctx.log.info(ctx.secrets.redact(verdict));
+  await writeEnvFiles(dir, diffReport(result2, request, host, devshell), host, devshell, ctx.secrets);
+  for (const verdict of verdicts.slice(0, 6)) ctx.log.echo("env", ctx.secrets.redact(verdict));
   ctx.log.info(
-    `env diff: ${differences.length} differences; capture took ${result.durationMs} ms (host ${host.durationMs} ms, devshell ${devshell.durationMs} ms)`
+    `env diff: ${differences.length} differences; capture took ${result2.durationMs} ms (host ${host.durationMs} ms, devshell ${devshell.durationMs} ms)`
   );
   return {
-    ...result,
+    ...result2,
     verdicts: verdicts.map((v) => ctx.secrets.redact(v)),
     ...error2 ? { error: ctx.secrets.redact(error2) } : {}
   };
 }
 async function captureFailed(dir, reason, started, secrets) {
   const message = `the environment capture failed: ${reason}`;
-  const result = { ok: false, error: message, verdicts: [], differences: [], durationMs: 0 };
-  result.durationMs = Date.now() - started;
-  await writeFile9(join26(dir, "diff.json"), secrets.redact(JSON.stringify(result, null, 2)));
-  return result;
+  const result2 = { ok: false, error: message, verdicts: [], differences: [], durationMs: 0 };
+  result2.durationMs = Date.now() - started;
+  await writeFile9(join37(dir, "diff.json"), secrets.redact(JSON.stringify(result2, null, 2)));
+  return result2;
 }
 function withoutSecrets(captures, secrets) {
   secrets.addFromEnvironment(captures.host.env);
@@ -27452,19 +30278,19 @@ function withoutSecrets(captures, secrets) {
   });
   return { host: redacted(captures.host), devshell: redacted(captures.devshell) };
 }
-function diffReport(result, request, host, devshell) {
+function diffReport(result2, request, host, devshell) {
   const keyNames = Object.keys(request.keyEnv);
   const files = devshell.ok ? ENV_FILES : ENV_FILES.filter((f) => f !== "env/devshell.env");
   return {
     schemaVersion: 1,
-    ...result,
+    ...result2,
     request: { flake: request.flake, image: request.image, devshell: request.devshell, keyNames },
     contexts: { host: contextFacts(host), devshell: contextFacts(devshell) },
     files
   };
 }
 async function writeEnvFiles(dir, report, host, devshell, secrets) {
-  const write = (name, text3) => writeFile9(join26(dir, name), secrets.redact(text3));
+  const write = (name, text4) => writeFile9(join37(dir, name), secrets.redact(text4));
   await Promise.all([
     write("diff.md", renderDiffMarkdown(report)),
     write("diff.json", JSON.stringify(report, null, 2) + "\n"),
@@ -27474,10 +30300,10 @@ async function writeEnvFiles(dir, report, host, devshell, secrets) {
 }
 
 // src/env/judge.ts
-function judgeEnvDiff(result) {
+function judgeEnvDiff(result2) {
   return {
-    status: result.ok ? "passed" : "warning",
-    detail: result.ok ? result.verdicts[0] ?? "no differences" : result.error ?? "failed"
+    status: result2.ok ? "passed" : "warning",
+    detail: result2.ok ? result2.verdicts[0] ?? "no differences" : result2.error ?? "failed"
   };
 }
 function judgeEnvDiffError(error2) {
@@ -27494,9 +30320,9 @@ function startEnvDiff(run2, nix, keyEnv) {
     nix,
     { flake: inputs.flake, image: inputs.image, devshell: inputs.devshell, keyEnv },
     { ...ctx, log }
-  ).then((result) => {
-    record.report.envDiff = result;
-    return judgeEnvDiff(result);
+  ).then((result2) => {
+    record.report.envDiff = result2;
+    return judgeEnvDiff(result2);
   }, judgeEnvDiffError).then((judgement) => {
     record.report.stages["env-diff"] = { ...judgement, durationMs: Date.now() - started };
     record.save();
@@ -27505,6 +30331,7 @@ function startEnvDiff(run2, nix, keyEnv) {
 function labelledLog(log, label) {
   return {
     info: (message) => log.info(`[${label}] ${message}`),
+    echo: (source, text4) => log.echo(`${label}: ${source}`, text4),
     debug: (message) => log.debug(`[${label}] ${message}`),
     warning: (message, annotation) => log.warning(message, annotation),
     error: (message, annotation) => log.error(message, annotation),
@@ -27513,10 +30340,11 @@ function labelledLog(log, label) {
 }
 
 // src/qemu/apt.ts
-import { existsSync as existsSync9, readFileSync as readFileSync9 } from "node:fs";
+import { existsSync as existsSync11, readFileSync as readFileSync15 } from "node:fs";
 
 // src/qemu/apt-policy.ts
-function aptPackages(firmware) {
+function aptPackages(firmware, arch = "x86_64") {
+  if (arch === "aarch64") return ["qemu-system-arm", "qemu-efi-aarch64"];
   return firmware === "uefi" ? ["qemu-system-x86", "ovmf"] : ["qemu-system-x86"];
 }
 function aptCommand(step, packages, asRoot) {
@@ -27530,7 +30358,8 @@ var DENIED = /a password is required|a terminal is required|not in the sudoers f
 var STALE = /\b404\s+Not Found\b/i;
 var TRANSIENT = /Temporary failure resolving|Could not resolve|Could not connect|Connection failed|Connection timed out|Connection reset|Error reading from server|Hash Sum mismatch|File has unexpected size|Could not get lock|Unable to acquire the dpkg frontend lock|Unable to lock (?:the )?(?:administration )?directory|\b50[0234]\s+\w|Undetermined Error|Failed to fetch/i;
 var UNKNOWN_PACKAGE = /Unable to locate package|has no installation candidate|is not available, but is referred to|maybe run apt-get update/i;
-function classifyAptFailure(output) {
+function classifyAptFailure(text4) {
+  const output = capLines(text4);
   if (DENIED.test(output)) return "denied";
   if (STALE.test(output)) return "needs-update";
   if (TRANSIENT.test(output)) return "transient";
@@ -27570,17 +30399,17 @@ function nextAptStep(failed2, failure, failures, updated) {
 }
 
 // src/qemu/os-release.ts
-function parseOsRelease(text3) {
+function parseOsRelease(text4) {
   const fields = {};
-  for (const raw of text3.split("\n")) {
+  for (const raw of text4.split("\n")) {
     const line = raw.trim();
     const match = /^([A-Z0-9_]+)=(.*)$/.exec(line);
     if (!match) continue;
     let value = match[2].trim();
-    const quote = value[0];
-    if ((quote === '"' || quote === "'") && value.endsWith(quote) && value.length >= 2) {
+    const quote2 = value[0];
+    if ((quote2 === '"' || quote2 === "'") && value.endsWith(quote2) && value.length >= 2) {
       value = value.slice(1, -1);
-      if (quote === '"') value = value.replace(/\\(["\\$`])/g, "$1");
+      if (quote2 === '"') value = value.replace(/\\(["\\$`])/g, "$1");
     }
     fields[match[1]] = value;
   }
@@ -27597,244 +30426,34 @@ function describeOs(fields) {
 }
 
 // src/qemu/path.ts
-import { accessSync, constants as constants6, statSync as statSync2 } from "node:fs";
-import { delimiter as delimiter3, join as join27 } from "node:path";
+import { accessSync, constants as constants6, statSync as statSync3 } from "node:fs";
+import { delimiter as delimiter3, join as join38 } from "node:path";
 function findOnPath(name, pathVariable) {
   for (const dir of pathVariable.split(delimiter3).filter((d) => d.startsWith("/"))) {
-    const candidate = join27(dir, name);
+    const candidate = join38(dir, name);
     try {
       accessSync(candidate, constants6.X_OK);
-      if (statSync2(candidate).isFile()) return candidate;
+      if (statSync3(candidate).isFile()) return candidate;
     } catch {
     }
   }
   return void 0;
 }
-function ovmfFor(firmware, env) {
-  if (firmware !== "uefi") return {};
+function ovmfFor(target, env) {
+  if (!usesUefi(target.arch, target.firmware)) return {};
   try {
-    return { ovmf: findOvmf(env) };
+    return { ovmf: findUefiFirmware(target.arch, env) };
   } catch (error2) {
     return { reason: errorMessage(error2) };
   }
 }
-function fromPath(firmware, env) {
-  const binary = findOnPath(QEMU_BINARY, env.PATH ?? "");
-  if (!binary) return { reason: `${QEMU_BINARY} is not on PATH (${env.PATH || "empty"})` };
-  const { ovmf, reason } = ovmfFor(firmware, env);
-  if (reason) return { reason: `${binary} is there, but no OVMF: ${reason}` };
+function fromPath(target, env) {
+  const name = qemuBinary(target.arch);
+  const binary = findOnPath(name, env.PATH ?? "");
+  if (!binary) return { reason: `${name} is not on PATH (${env.PATH || "empty"})` };
+  const { ovmf, reason } = ovmfFor(target, env);
+  if (reason) return { reason: `${binary} is there, but no UEFI firmware: ${reason}` };
   return { binary, ovmf };
-}
-
-// src/qemu/run.ts
-import { spawn as spawn5 } from "node:child_process";
-var KILL_AFTER_MS = 5e3;
-function runStoppable(command, args, options) {
-  const { signal } = options;
-  if (signal?.aborted)
-    return Promise.resolve({ exitCode: null, stdout: "", stderr: "", stopped: true });
-  return new Promise((resolve7) => {
-    const child = spawn5(command, args, { env: options.env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    let stopped = false;
-    let startError;
-    let killTimer;
-    const stop = () => {
-      stopped = true;
-      child.kill("SIGTERM");
-      killTimer = setTimeout(() => child.kill("SIGKILL"), KILL_AFTER_MS);
-    };
-    const killOnExit = () => void child.kill("SIGKILL");
-    process.once("exit", killOnExit);
-    signal?.addEventListener("abort", stop, { once: true });
-    const lines2 = (chunk2) => {
-      if (options.onLine) {
-        for (const line of chunk2.split("\n")) if (line.trim()) options.onLine(line);
-      }
-    };
-    child.stdout.setEncoding("utf8").on("data", (chunk2) => {
-      stdout += chunk2;
-      lines2(chunk2);
-    });
-    child.stderr.setEncoding("utf8").on("data", (chunk2) => {
-      stderr += chunk2;
-      lines2(chunk2);
-    });
-    child.on("error", (error2) => startError = error2.message);
-    child.on("close", (code2) => {
-      clearTimeout(killTimer);
-      process.off("exit", killOnExit);
-      signal?.removeEventListener("abort", stop);
-      resolve7({ exitCode: startError ? null : code2, stdout, stderr, startError, stopped });
-    });
-  });
-}
-function pause(ms, signal) {
-  return new Promise((resolve7) => {
-    if (signal?.aborted) return resolve7();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve7();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
-}
-function lastError(text3) {
-  const lines2 = text3.replace(/\r/g, "").split("\n").map((line) => line.trim()).filter(Boolean);
-  const errors = lines2.filter((line) => /^(E:|error:|sudo:)/.test(line));
-  return (errors[errors.length - 1] ?? lines2[lines2.length - 1] ?? "no output").slice(0, 500);
-}
-
-// src/qemu/apt.ts
-function defaultAptEnvironment() {
-  return {
-    osReleaseFiles: ["/etc/os-release", "/usr/lib/os-release"],
-    qemuPath: "/usr/bin/qemu-system-x86_64",
-    asRoot: process.getuid?.() === 0
-  };
-}
-function readOsRelease(files) {
-  const file = files.find((f) => existsSync9(f));
-  return file ? parseOsRelease(readFileSync9(file, "utf8")) : void 0;
-}
-async function fromApt(firmware, ctx, signals, machine = defaultAptEnvironment()) {
-  const os = readOsRelease(machine.osReleaseFiles);
-  if (!os)
-    return {
-      reason: `no os-release file (${machine.osReleaseFiles.join(", ")}): not Debian or Ubuntu`
-    };
-  if (!isDebianLike(os)) return { reason: `${describeOs(os)} is not Debian or Ubuntu` };
-  if (!machine.asRoot && !findOnPath("sudo", ctx.env.PATH ?? "")) {
-    return { reason: "this user is not root and there is no sudo on PATH" };
-  }
-  const packages = aptPackages(firmware);
-  const env = stringEnv(ctx.env);
-  let step = "install";
-  let failures = 0;
-  let updated = false;
-  for (; ; ) {
-    if (signals.stop.aborted) return { reason: "stopped before apt-get ran", stopped: true };
-    const { command, args } = aptCommand(step, packages, machine.asRoot);
-    ctx.log.info(`QEMU (apt): ${command} ${args.join(" ")}`);
-    const ran = await runStoppable(command, args, { env, signal: signals.cancel });
-    if (ran.exitCode === 0) {
-      if (step === "install") break;
-      updated = true;
-      step = "install";
-      continue;
-    }
-    if (ran.stopped) return { reason: "stopped while apt-get ran", stopped: true };
-    failures++;
-    const output = ran.startError ?? `${ran.stdout}
-${ran.stderr}`;
-    const next = nextAptStep(step, classifyAptFailure(output), failures, updated);
-    const said = lastError(output);
-    if (!next.step) return { reason: `${next.why}; apt-get ${step} said: ${said}` };
-    ctx.log.info(`QEMU (apt): apt-get ${step} failed (${said}); ${next.why}`);
-    await pause(next.delayMs, AbortSignal.any([signals.stop, signals.cancel]));
-    step = next.step;
-  }
-  if (!existsSync9(machine.qemuPath)) {
-    return {
-      reason: `apt-get installed ${packages.join(" ")}, but ${machine.qemuPath} is not there`
-    };
-  }
-  const { ovmf, reason } = ovmfFor(firmware, ctx.env);
-  if (reason) return { reason: `apt-get installed ${packages.join(" ")}, but ${reason}` };
-  return { binary: machine.qemuPath, ovmf };
-}
-
-// src/qemu/nix.ts
-import { existsSync as existsSync10 } from "node:fs";
-import { join as join28 } from "node:path";
-
-// src/qemu/nix-output.ts
-function nixQemuArgs(flake, firmware, printOutPaths) {
-  return [
-    "build",
-    "--inputs-from",
-    flake,
-    "nixpkgs#qemu_kvm",
-    ...firmware === "uefi" ? ["nixpkgs#OVMF.fd"] : [],
-    "--no-link",
-    printOutPaths ? "--print-out-paths" : "--json"
-  ];
-}
-function parseBuildOutputs(stdout, printOutPaths) {
-  if (printOutPaths) {
-    return stdout.split("\n").map((line) => line.trim()).filter((line) => line.startsWith("/"));
-  }
-  try {
-    const built = JSON.parse(stdout);
-    if (!Array.isArray(built)) return [];
-    return built.flatMap(
-      (item) => Object.values(item?.outputs ?? {}).filter((p) => typeof p === "string")
-    );
-  } catch {
-    return [];
-  }
-}
-function hasNixpkgsInput(metadataJson) {
-  try {
-    const metadata = JSON.parse(metadataJson);
-    const locks = metadata.locks;
-    if (!locks?.nodes) return void 0;
-    const root = locks.nodes[locks.root ?? "root"];
-    return root?.inputs?.nixpkgs !== void 0;
-  } catch {
-    return void 0;
-  }
-}
-
-// src/qemu/nix.ts
-async function fromNix(nix, request, ctx, signal) {
-  const env = { ...stringEnv(ctx.env), ...nix.env };
-  const metadata = await runStoppable(
-    nix.nixPath,
-    ["flake", "metadata", "--json", "--no-write-lock-file", request.flake],
-    { env, signal }
-  );
-  if (metadata.stopped) return { reason: "stopped while nix flake metadata ran", stopped: true };
-  if (metadata.exitCode !== 0) {
-    return {
-      reason: `could not read the flake's inputs (nix flake metadata ${request.flake}): ${metadata.startError ?? lastError(metadata.stderr)}`
-    };
-  }
-  const has = hasNixpkgsInput(metadata.stdout);
-  if (has === void 0)
-    return { reason: `nix flake metadata printed no lock for ${request.flake}` };
-  if (!has) return { reason: `the flake ${request.flake} has no nixpkgs input` };
-  const args = nixQemuArgs(request.flake, request.firmware, nix.capabilities.printOutPaths);
-  ctx.log.info(`QEMU (nix): ${nix.nixPath} ${args.join(" ")}`);
-  const built = await runStoppable(nix.nixPath, args, { env, signal });
-  if (built.stopped) return { reason: "stopped while nix build ran", stopped: true };
-  if (built.exitCode !== 0) {
-    return {
-      reason: `nix ${args.slice(0, 5).join(" ")} failed: ${built.startError ?? lastError(built.stderr)}`
-    };
-  }
-  const outputs = parseBuildOutputs(built.stdout, nix.capabilities.printOutPaths);
-  const qemu = outputs.find((out) => existsSync10(join28(out, "bin", QEMU_BINARY)));
-  if (!qemu) {
-    return {
-      reason: `nixpkgs#qemu_kvm has no bin/${QEMU_BINARY} (outputs: ${outputs.join(", ") || "none"})`
-    };
-  }
-  const binary = join28(qemu, "bin", QEMU_BINARY);
-  if (request.firmware !== "uefi") return { binary, detail: qemu };
-  const fv = (out, file) => join28(out, "FV", file);
-  const fd = outputs.find(
-    (out) => existsSync10(fv(out, "OVMF_CODE.fd")) && existsSync10(fv(out, "OVMF_VARS.fd"))
-  );
-  if (!fd) return { reason: `nixpkgs#OVMF.fd has no FV/OVMF_CODE.fd and FV/OVMF_VARS.fd` };
-  return {
-    binary,
-    ovmf: { code: fv(fd, "OVMF_CODE.fd"), vars: fv(fd, "OVMF_VARS.fd") },
-    detail: qemu
-  };
 }
 
 // src/qemu/plan.ts
@@ -27853,25 +30472,28 @@ function notTried(mode, source) {
 function notNeeded(source, used) {
   return { source, outcome: "skipped", reason: `not needed: ${used} gave QEMU`, durationMs: 0 };
 }
-function fixFor(source, firmware) {
-  const uefi = firmware === "uefi";
+function fixFor(source, firmware, arch = "x86_64") {
+  const uefi = usesUefi(arch, firmware);
+  const [firmwareName, firmwareDir] = arch === "aarch64" ? ["AAVMF", "/usr/share/AAVMF"] : ["OVMF", "/usr/share/OVMF"];
   switch (source) {
     case "path":
-      return `install QEMU in an earlier step (\`sudo apt-get install qemu-system-x86${uefi ? " ovmf" : ""}\`) or put a directory holding qemu-system-x86_64 on PATH` + (uefi ? ", with OVMF in /usr/share/OVMF or $OVMF" : "");
+      return `install QEMU in an earlier step (\`sudo apt-get install ${aptPackages(firmware, arch).join(" ")}\`) or put a directory holding ${qemuBinary(arch)} on PATH` + (uefi ? `, with ${firmwareName} in ${firmwareDir} or $${firmwareName}` : "");
     case "nix":
       return 'give the flake a `nixpkgs` input (`inputs.nixpkgs.url = "github:NixOS/nixpkgs/nixos-25.05"`) and commit its flake.lock: QEMU then comes from that nixpkgs, pinned, through your substituters';
     case "apt":
       return "run on Debian or Ubuntu as root or with passwordless sudo (GitHub\u2019s ubuntu runners have both)";
   }
 }
-function noQemuError(mode, firmware, attempts) {
-  const what = firmware === "uefi" ? "QEMU and OVMF" : "QEMU";
+function noQemuError(mode, firmware, attempts, arch = "x86_64") {
+  const firmwareName = arch === "aarch64" ? "AAVMF" : "OVMF";
+  const qemu = arch === "x86_64" ? "QEMU" : `QEMU for an ${arch} guest`;
+  const what = usesUefi(arch, firmware) ? `${qemu} and ${firmwareName}` : qemu;
   const lines2 = [
     `No source could provide ${what} (input 'qemu' is '${mode}'). The three ways, and how to make each work:`
   ];
   for (const source of QEMU_SOURCES) {
     const attempt3 = attempts.find((a) => a.source === source) ?? notTried(mode, source);
-    lines2.push(`- ${source}: ${attempt3.reason}. To use it: ${fixFor(source, firmware)}.`);
+    lines2.push(`- ${source}: ${attempt3.reason}. To use it: ${fixFor(source, firmware, arch)}.`);
   }
   if (mode !== "auto") {
     lines2.push(`Or set 'qemu: auto' to try path, then nix, then apt.`);
@@ -27883,7 +30505,7 @@ function describeProvision(provision) {
   const others = passed.length ? `; ${passed.join("; ")}` : "";
   switch (provision.status) {
     case "ready":
-      return `qemu-system-x86_64 ${provision.version ?? "(version unknown)"} from ${provision.source}${others}`;
+      return `${qemuBinary(provision.arch ?? "x86_64")} ${provision.version ?? "(version unknown)"} from ${provision.source}${others}`;
     case "stopped":
       return `stopped before QEMU was ready (not needed any more)${others}`;
     case "failed":
@@ -27894,14 +30516,185 @@ function stoppedAttempt(source, where, cancelled, durationMs) {
   const why = cancelled ? "the job was cancelled" : "provisioning was stopped (QEMU was not needed any more: the build failed or the run ended)";
   return { source, outcome: "skipped", reason: `${where}: ${why}`, durationMs };
 }
+function lastError(text4) {
+  const lines2 = text4.replace(/\r/g, "").split("\n").map((line) => line.trim()).filter(Boolean);
+  const errors = lines2.filter((line) => /^(E:|error:|sudo:)/.test(line));
+  return (errors[errors.length - 1] ?? lines2[lines2.length - 1] ?? "no output").slice(0, 500);
+}
+
+// src/qemu/apt.ts
+function defaultAptEnvironment(arch = "x86_64") {
+  return {
+    osReleaseFiles: ["/etc/os-release", "/usr/lib/os-release"],
+    qemuPath: `/usr/bin/${qemuBinary(arch)}`,
+    asRoot: process.getuid?.() === 0
+  };
+}
+function readOsRelease(files) {
+  const file = files.find((f) => existsSync11(f));
+  return file ? parseOsRelease(readFileSync15(file, "utf8")) : void 0;
+}
+async function fromApt(target, ctx, signals, machine = defaultAptEnvironment(target.arch)) {
+  const os = readOsRelease(machine.osReleaseFiles);
+  if (!os)
+    return {
+      reason: `no os-release file (${machine.osReleaseFiles.join(", ")}): not Debian or Ubuntu`
+    };
+  if (!isDebianLike(os)) return { reason: `${describeOs(os)} is not Debian or Ubuntu` };
+  if (!machine.asRoot && !findOnPath("sudo", ctx.env.PATH ?? "")) {
+    return { reason: "this user is not root and there is no sudo on PATH" };
+  }
+  const packages = aptPackages(target.firmware, target.arch);
+  const env = allowedEnv(ctx);
+  let step = "install";
+  let failures = 0;
+  let updated = false;
+  for (; ; ) {
+    if (signals.stop.aborted) return { reason: "stopped before apt-get ran", stopped: true };
+    const { command, args } = aptCommand(step, packages, machine.asRoot);
+    ctx.log.info(`QEMU (apt): ${command} ${args.join(" ")}`);
+    const ran = await run(command, args, { env, signal: signals.cancel });
+    if (ran.exitCode === 0) {
+      if (step === "install") break;
+      updated = true;
+      step = "install";
+      continue;
+    }
+    if (ran.aborted) return { reason: "stopped while apt-get ran", stopped: true };
+    failures++;
+    const output = ran.startError ?? `${ran.stdout}
+${ran.stderr}`;
+    const next = nextAptStep(step, classifyAptFailure(output), failures, updated);
+    const said = lastError(output);
+    if (!next.step) return { reason: `${next.why}; apt-get ${step} said: ${said}` };
+    ctx.log.echo("QEMU apt", `apt-get ${step} failed (${said}); ${next.why}`);
+    await pause(next.delayMs, AbortSignal.any([signals.stop, signals.cancel]));
+    step = next.step;
+  }
+  if (!existsSync11(machine.qemuPath)) {
+    return {
+      reason: `apt-get installed ${packages.join(" ")}, but ${machine.qemuPath} is not there`
+    };
+  }
+  const { ovmf, reason } = ovmfFor(target, ctx.env);
+  if (reason) return { reason: `apt-get installed ${packages.join(" ")}, but ${reason}` };
+  return { binary: machine.qemuPath, ovmf };
+}
+function pause(ms, signal) {
+  return new Promise((resolve8) => {
+    if (signal?.aborted) return resolve8();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve8();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+// src/qemu/nix.ts
+import { existsSync as existsSync12 } from "node:fs";
+import { join as join39 } from "node:path";
+
+// src/qemu/nix-output.ts
+function nixQemuAttribute(native) {
+  return native ? "qemu_kvm" : "qemu";
+}
+function nixQemuArgs(flake, firmware, printOutPaths, arch = "x86_64", native = true) {
+  return [
+    "build",
+    "--inputs-from",
+    flake,
+    `nixpkgs#${nixQemuAttribute(native)}`,
+    ...arch === "x86_64" && firmware === "uefi" ? ["nixpkgs#OVMF.fd"] : [],
+    "--no-link",
+    printOutPaths ? "--print-out-paths" : "--json"
+  ];
+}
+function parseBuildOutputs(stdout, printOutPaths) {
+  if (printOutPaths) {
+    return stdout.split("\n").map((line) => line.trim()).filter((line) => line.startsWith("/"));
+  }
+  try {
+    const built = readNixJson(stdout);
+    if (!Array.isArray(built)) return [];
+    return built.flatMap(
+      (item) => Object.values(item?.outputs ?? {}).filter((p) => typeof p === "string")
+    );
+  } catch {
+    return [];
+  }
+}
+function hasNixpkgsInput(metadataJson) {
+  try {
+    const metadata = readNixJson(metadataJson);
+    const locks = metadata.locks;
+    if (!locks?.nodes) return void 0;
+    const root = locks.nodes[locks.root ?? "root"];
+    return root?.inputs?.nixpkgs !== void 0;
+  } catch {
+    return void 0;
+  }
+}
+
+// src/qemu/nix.ts
+async function fromNix(nix, request, ctx, signal) {
+  const env = allowedEnv(ctx, nix.env);
+  const metadata = await run(
+    nix.nixPath,
+    ["flake", "metadata", "--json", "--no-write-lock-file", request.flake],
+    { env, signal, maxBytes: MAX_QUERY_BYTES }
+  );
+  if (metadata.aborted) return { reason: "stopped while nix flake metadata ran", stopped: true };
+  if (metadata.exitCode !== 0) {
+    return {
+      reason: `could not read the flake's inputs (nix flake metadata ${request.flake}): ${metadata.startError ?? lastError(metadata.stderr)}`
+    };
+  }
+  const has = hasNixpkgsInput(metadata.stdout);
+  if (has === void 0)
+    return { reason: `nix flake metadata printed no lock for ${request.flake}` };
+  if (!has) return { reason: `the flake ${request.flake} has no nixpkgs input` };
+  const args = nixQemuArgs(
+    request.flake,
+    request.firmware,
+    nix.capabilities.printOutPaths,
+    request.arch,
+    isNative(request.arch)
+  );
+  ctx.log.info(`QEMU (nix): ${nix.nixPath} ${args.join(" ")}`);
+  const built = await run(nix.nixPath, args, { env, signal });
+  if (built.aborted) return { reason: "stopped while nix build ran", stopped: true };
+  if (built.exitCode !== 0) {
+    return {
+      reason: `nix ${args.slice(0, 5).join(" ")} failed: ${built.startError ?? lastError(built.stderr)}`
+    };
+  }
+  return fromOutputs(parseBuildOutputs(built.stdout, nix.capabilities.printOutPaths), request);
+}
+function fromOutputs(outputs, target) {
+  const name = qemuBinary(target.arch);
+  const attribute = `nixpkgs#${nixQemuAttribute(isNative(target.arch))}`;
+  const qemu = outputs.find((out) => existsSync12(join39(out, "bin", name)));
+  if (!qemu) {
+    return { reason: `${attribute} has no bin/${name} (outputs: ${outputs.join(", ") || "none"})` };
+  }
+  const binary = join39(qemu, "bin", name);
+  if (!usesUefi(target.arch, target.firmware)) return { binary, detail: qemu };
+  const [from, roots, code2, vars] = target.arch === "aarch64" ? [attribute, [qemu], "share/qemu/edk2-aarch64-code.fd", "share/qemu/edk2-arm-vars.fd"] : ["nixpkgs#OVMF.fd", outputs, "FV/OVMF_CODE.fd", "FV/OVMF_VARS.fd"];
+  const root = roots.find((out) => existsSync12(join39(out, code2)) && existsSync12(join39(out, vars)));
+  if (!root) return { reason: `${from} has no ${code2} and ${vars}` };
+  return { binary, ovmf: { code: join39(root, code2), vars: join39(root, vars) }, detail: qemu };
+}
 
 // src/qemu/version.ts
-var VERSION = /QEMU emulator version\s+(\d+(?:\.\d+)*\S*(?:\s+\([^)]*\))?)/;
-function parseQemuVersion(text3) {
-  return VERSION.exec(text3)?.[1].trim();
+var VERSION = /QEMU emulator version\s+(\d+(?:\.\d+)*(?:[-+~][\w.+~-]*)?(?: \([^)\n]*\))?)/;
+function parseQemuVersion(text4) {
+  return VERSION.exec(text4)?.[1].trim();
 }
 function readVersionProbe(binary, probe) {
-  if (probe.stopped) return { stopped: `stopped while \`${binary} --version\` ran` };
+  if (probe.aborted) return { stopped: `stopped while \`${binary} --version\` ran` };
   const version = parseQemuVersion(probe.stdout);
   if (probe.exitCode === 0 && version) return { version };
   const said = probe.startError ?? lastError(`${probe.stdout}
@@ -27920,12 +30713,7 @@ function judgeQemu(provision) {
 async function qemuFromPath(request, ctx) {
   if (!sourcesFor(request.mode).includes("path")) return notTried(request.mode, "path");
   const started = Date.now();
-  const tried = await tryOne(
-    "path",
-    fromPath(request.firmware, ctx.env),
-    ctx,
-    new AbortController().signal
-  );
+  const tried = await tryOne("path", fromPath(request, ctx.env), ctx, new AbortController().signal);
   if ("reason" in tried) return attempt2("path", "failed", tried.reason, started);
   return ready(request, ctx, tried, [attempt2("path", "used", tried.detail, started)]);
 }
@@ -27947,7 +30735,7 @@ async function provisionQemu(request, ctx, signals, earlier = []) {
       }
       if ("reason" in tried) {
         attempts.push(attempt2(source, "failed", tried.reason, started));
-        ctx.log.info(`QEMU (${source}): passed over: ${tried.reason}`);
+        ctx.log.echo(`QEMU ${source}`, `passed over: ${tried.reason}`);
         continue;
       }
       return ready(request, ctx, tried, [
@@ -27968,28 +30756,28 @@ async function provisionQemu(request, ctx, signals, earlier = []) {
 async function gather(source, request, ctx, signals) {
   switch (source) {
     case "path":
-      return fromPath(request.firmware, ctx.env);
+      return fromPath(request, ctx.env);
     case "nix": {
       const nix = await request.nix();
       if (!nix) return { reason: request.noNix ?? "setup gave no usable Nix" };
       return fromNix(nix, request, ctx, AbortSignal.any([signals.stop, signals.cancel]));
     }
     case "apt":
-      return fromApt(request.firmware, ctx, signals, request.apt);
+      return fromApt(request, ctx, signals, request.apt);
   }
 }
-async function tryOne(source, result, ctx, signal) {
-  if ("reason" in result) return result;
-  const probe = await runStoppable(result.binary, ["--version"], {
-    env: stringEnv(ctx.env),
+async function tryOne(source, result2, ctx, signal) {
+  if ("reason" in result2) return result2;
+  const probe = await run(result2.binary, ["--version"], {
+    env: allowedEnv(ctx),
     signal
   });
-  const read = readVersionProbe(result.binary, probe);
+  const read = readVersionProbe(result2.binary, probe);
   if ("stopped" in read) return { reason: read.stopped, stopped: true };
   if ("reason" in read) return read;
   const { version } = read;
-  const where = result.detail && result.detail !== result.binary ? ` in ${result.detail}` : "";
-  return { ...result, version, detail: `QEMU ${version} at ${result.binary}${where} (${source})` };
+  const where = result2.detail && result2.detail !== result2.binary ? ` in ${result2.detail}` : "";
+  return { ...result2, version, detail: `QEMU ${version} at ${result2.binary}${where} (${source})` };
 }
 function attempt2(source, outcome, reason = "", started = Date.now()) {
   return { source, outcome, reason, durationMs: Date.now() - started };
@@ -28003,6 +30791,7 @@ function ready(request, ctx, found, attempts) {
   const provision = {
     status: "ready",
     mode: request.mode,
+    arch: request.arch,
     source: used,
     binary: found.binary,
     version: found.version,
@@ -28028,44 +30817,58 @@ function ended(request, status, attempts, ctx) {
   const provision = {
     status,
     mode: request.mode,
+    arch: request.arch,
     attempts: all,
     readyAfterMs: Date.now() - request.startedAt
   };
   if (status === "failed") {
-    provision.error = noQemuError(request.mode, request.firmware, all);
+    provision.error = noQemuError(request.mode, request.firmware, all, request.arch);
     ctx?.log.error(provision.error, { title: "No QEMU" });
   }
   return provision;
 }
 
 // src/pipeline/qemu.ts
+function expectedArch(inputs) {
+  if (inputs.arch !== "auto" || inputs.iso) return guestArchitecture(inputs.arch, inputs.iso).arch;
+  return hostArch() ?? "x86_64";
+}
+function nativeBinary(provision) {
+  const native = provision.status === "ready" && isNative(provision.arch ?? "x86_64");
+  return native ? provision.binary : void 0;
+}
 async function startQemuStage(run2, nix, buildStop) {
   const { inputs, record } = run2;
   if (!inputs.boot) {
     record.report.stages.qemu = { status: "skipped", durationMs: 0, detail: BOOT_OFF };
-    return { settled: true, building: false };
+    return { settled: true };
   }
-  const state = { settled: false, building: false };
-  await startQemu(run2, nix, state, (provision) => {
+  const state = { settled: false };
+  const settle2 = (provision) => {
     record.report.qemu = provision;
     record.report.stages.qemu = judgeQemu(provision);
-    if (provision.status === "ready" && provision.binary) void kvmCheck(run2, provision.binary);
-    if (provision.status === "failed") {
-      buildStop.abort();
-      if (state.building) signalChildren("SIGTERM");
-    }
+    const native = nativeBinary(provision);
+    if (native) void kvmCheck(run2, native);
+    if (provision.status === "failed") buildStop.abort();
     record.save();
-  });
+  };
+  await startQemu(run2, nix, state, expectedArch(inputs), settle2);
+  state.reprovision = async (arch) => {
+    state.settled = false;
+    await startQemu(run2, nix, state, arch, settle2);
+    return run2.beside.qemu;
+  };
   if (inputs.qemu === "path") await run2.beside.qemu;
   return state;
 }
 function qemuFailed(run2) {
   return run2.record.report.qemu?.status === "failed";
 }
-async function startQemu(run2, nix, state, settle) {
+async function startQemu(run2, nix, state, arch, settle2) {
   const { inputs, ctx, beside } = run2;
   const request = {
     mode: inputs.qemu,
+    arch,
     firmware: inputs.firmware,
     flake: inputs.flake,
     startedAt: run2.record.startedAt,
@@ -28074,303 +30877,13 @@ async function startQemu(run2, nix, state, settle) {
     noNix: inputs.iso ? ISO_GIVEN : void 0
   };
   const early = await qemuFromPath(request, ctx);
-  if ("status" in early) state.ready = early.binary;
+  if ("status" in early) state.ready = nativeBinary(early);
   const provisioning = "status" in early ? Promise.resolve(early) : provisionQemu(request, ctx, { stop: beside.stopQemu.signal, cancel: ctx.signal }, [early]);
   beside.qemu = provisioning.then((provision) => {
     state.settled = true;
-    settle(provision);
+    settle2(provision);
     return provision;
   });
-}
-
-// src/report/deliver.ts
-import { readFileSync as readFileSync10 } from "node:fs";
-import { join as join31 } from "node:path";
-
-// src/report/upload-retry.ts
-var UPLOAD_BUDGET_MS = 12e4;
-var FINAL = /non-retryable|storage quota|insufficient usage|not currently supported on GHES|No files were found|Invalid|\((?:400|401|403|404|409|422)\)/i;
-function retryDelayMs(message, attempt3, retryAfterMs2) {
-  if (FINAL.test(message)) return void 0;
-  const backoff = Math.min(3e4, 2e3 * 2 ** (attempt3 - 1));
-  return Math.max(backoff, retryAfterMs2 ?? 0);
-}
-function retryAfterMs(logLine) {
-  const seconds = [...logLine.matchAll(/"retry-after":\s*"(\d+)"/gi)].map((m) => Number(m[1]));
-  return seconds.length ? Math.max(...seconds) * 1e3 : void 0;
-}
-async function watchingRetryAfter(work) {
-  const original = process.stdout.write;
-  let seen;
-  process.stdout.write = function(chunk2, ...rest) {
-    if (typeof chunk2 === "string" && chunk2.includes("etry-after")) {
-      const ms = retryAfterMs(chunk2);
-      if (ms !== void 0) seen = Math.max(seen ?? 0, ms);
-    }
-    return original.call(this, chunk2, ...rest);
-  };
-  try {
-    return { value: await work(), retryAfterMs: seen };
-  } catch (error2) {
-    return { error: error2, retryAfterMs: seen };
-  } finally {
-    process.stdout.write = original;
-  }
-}
-async function retryWithinBudget(attempt3, options) {
-  const now = options.now ?? Date.now;
-  const sleep2 = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
-  const started = now();
-  for (let n = 1; ; n++) {
-    const outcome = await watchingRetryAfter(() => attempt3(n));
-    if (!("error" in outcome) || outcome.error === void 0) return outcome.value;
-    const message = errorMessage(outcome.error);
-    const wait = retryDelayMs(message, n, outcome.retryAfterMs);
-    const elapsed = now() - started;
-    if (wait === void 0) throw outcome.error;
-    if (elapsed + wait >= options.budgetMs) {
-      const tried = `tried ${n} time${n === 1 ? "" : "s"} over ${Math.round(elapsed / 1e3)} s`;
-      throw new Error(`${message} (${tried}, up to the ${options.budgetMs / 1e3} s bound)`);
-    }
-    options.onRetry(message, wait);
-    await sleep2(wait);
-  }
-}
-
-// src/report/artifacts.ts
-import { createHash as createHash6 } from "node:crypto";
-import { rm as rm10 } from "node:fs/promises";
-import { join as join30 } from "node:path";
-
-// src/report/report-scan.ts
-import { createReadStream } from "node:fs";
-import { readdir as readdir5, stat as stat6 } from "node:fs/promises";
-import { join as join29 } from "node:path";
-var INVALID_PATH_CHARS = /[":<>|*?\r\n]/;
-async function sortReportFiles(reportDir, secrets) {
-  const sorted = { files: [], withheld: [], excluded: [] };
-  const needles = secretNeedles(secrets);
-  for (const entry of await listReport(reportDir)) {
-    if (entry.kind !== "file") {
-      sorted.excluded.push(`${entry.path} (${entry.kind})`);
-      continue;
-    }
-    const hit = await holdsSecret(reportDir, entry.path, needles);
-    if (hit instanceof Error) {
-      sorted.excluded.push(`${entry.path} (unreadable: ${hit.message})`);
-    } else if (hit) {
-      sorted.withheld.push(entry.path);
-    } else if (INVALID_PATH_CHARS.test(entry.path)) {
-      sorted.excluded.push(`${entry.path} (a character the artifact service refuses)`);
-    } else {
-      sorted.files.push(join29(reportDir, entry.path));
-    }
-  }
-  return sorted;
-}
-async function listReport(reportDir, prefix = "") {
-  const out = [];
-  const dirents = await readdir5(join29(reportDir, prefix), { withFileTypes: true });
-  for (const dirent of dirents.sort((a, b) => a.name < b.name ? -1 : 1)) {
-    const path = prefix ? `${prefix}/${dirent.name}` : dirent.name;
-    if (dirent.isDirectory()) {
-      out.push(...await listReport(reportDir, path));
-    } else if (dirent.isFile()) {
-      out.push({ path, kind: "file" });
-    } else if (dirent.isSymbolicLink()) {
-      const target = await stat6(join29(reportDir, path)).catch(() => void 0);
-      const kind = !target ? "broken symlink" : target.isFile() ? "file" : target.isDirectory() ? "directory symlink" : "special file";
-      out.push({ path, kind });
-    } else {
-      out.push({ path, kind: "special file" });
-    }
-  }
-  return out;
-}
-function secretNeedles(secrets) {
-  return secrets.values().map((value) => Buffer.from(value, "utf8"));
-}
-async function holdsSecret(reportDir, path, needles) {
-  if (needles.length === 0) return false;
-  if (needles.some((needle) => Buffer.from(path).includes(needle))) return true;
-  const overlap = Math.max(...needles.map((needle) => needle.length)) - 1;
-  let tail = Buffer.alloc(0);
-  try {
-    for await (const chunk2 of createReadStream(join29(reportDir, path))) {
-      const window2 = Buffer.concat([tail, chunk2]);
-      if (needles.some((needle) => window2.includes(needle))) return true;
-      tail = window2.subarray(Math.max(0, window2.length - overlap));
-    }
-  } catch (error2) {
-    return error2 instanceof Error ? error2 : new Error(String(error2));
-  }
-  return false;
-}
-
-// src/report/artifacts.ts
-var INVALID_NAME_CHARS = /[":<>|*?\r\n\\/]/g;
-async function uploadReport(options) {
-  const { reportDir, secrets, log } = options;
-  const env = options.env ?? process.env;
-  let withheld = [];
-  try {
-    const sorted = await sortReportFiles(reportDir, secrets);
-    withheld = sorted.withheld;
-    await withholdAndWarn(reportDir, sorted, log);
-    const { files } = sorted;
-    const withheldNote = withheld.length > 0 ? `; ${count(withheld.length, "file")} withheld (secret)` : "";
-    if (files.length === 0) {
-      return { status: "skipped", detail: `no files to upload${withheldNote}`, withheld };
-    }
-    if (!env.ACTIONS_RUNTIME_TOKEN || !env.ACTIONS_RESULTS_URL) {
-      throw new Error("the runner gave no ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL");
-    }
-    const uploaded = await uploadWithRetries(options, files, env);
-    const url = artifactUrl(uploaded.id, env);
-    log.info(
-      `Report uploaded as artifact "${uploaded.name}" (id ${uploaded.id})${url ? `: ${url}` : ""}`
-    );
-    return {
-      status: "uploaded",
-      artifactId: uploaded.id,
-      name: uploaded.name,
-      ...url ? { artifactUrl: url } : {},
-      detail: `${count(files.length, "file")} (${uploaded.size ?? "?"} bytes zipped) as "${uploaded.name}"${withheldNote}`,
-      withheld
-    };
-  } catch (error2) {
-    const message = secrets.redact(scrubUrls(errorMessage(error2)));
-    log.warning(`The report was not uploaded: ${message}. It is still in ${reportDir}.`, {
-      title: "Report upload failed"
-    });
-    return { status: "failed", detail: `upload failed: ${message}`, withheld };
-  }
-}
-async function withholdAndWarn(reportDir, sorted, log) {
-  for (const path of sorted.withheld) {
-    await rm10(join30(reportDir, path), { force: true });
-    log.warning(
-      `${path} was withheld from the report artifact and deleted: it contains the value of a secret.`,
-      { title: "Report file withheld" }
-    );
-  }
-  if (sorted.excluded.length > 0) {
-    log.warning(`Left out of the report artifact: ${sorted.excluded.join(", ")}.`, {
-      title: "Report files left out"
-    });
-  }
-}
-function uploadWithRetries(options, files, env) {
-  const { name, reportDir, secrets, log } = options;
-  const timeoutMs = options.timeoutMs ?? UPLOAD_BUDGET_MS;
-  const attempt3 = (n) => uploadUnderFreeName(name, files, reportDir, options.retentionDays, env, log, n);
-  const onRetry = (message, waitMs) => log.info(
-    `The report upload failed (${secrets.redact(scrubUrls(message))}); trying again in ${Math.ceil(waitMs / 1e3)} s.`
-  );
-  return withTimeout(
-    retryWithinBudget(attempt3, { budgetMs: timeoutMs, onRetry }),
-    timeoutMs,
-    `the results service did not finish the upload within ${Math.round(timeoutMs / 1e3)} s`
-  );
-}
-function artifactNameCandidates(name, env) {
-  const clean = (part) => (part ?? "").replace(INVALID_NAME_CHARS, "-").replace(/^[_-]+|[_-]+$/g, "");
-  const job = clean(env.GITHUB_JOB);
-  const step = clean(env.GITHUB_ACTION);
-  const base = [name, job, step].filter(Boolean).join("-");
-  const jobRun = jobBackendId(env.ACTIONS_RUNTIME_TOKEN) ?? `${Date.now()}-${Math.random()}`;
-  const unique = createHash6("sha256").update(jobRun).digest("hex").slice(0, 6);
-  return [.../* @__PURE__ */ new Set([name, base, `${base}-${unique}`])];
-}
-async function uploadUnderFreeName(name, files, reportDir, retentionDays, env, log, attempt3 = 1) {
-  const client = new (await actionsArtifact()).DefaultArtifactClient();
-  const candidates2 = artifactNameCandidates(name, env);
-  if (attempt3 > 1) candidates2.push(`${candidates2[candidates2.length - 1]}-retry${attempt3}`);
-  for (const [index, candidate] of candidates2.entries()) {
-    try {
-      const result = await client.uploadArtifact(candidate, files, reportDir, {
-        ...retentionDays ? { retentionDays } : {}
-      });
-      if (result.id === void 0) throw new Error("the results service returned no artifact id");
-      return { id: result.id, size: result.size, name: candidate };
-    } catch (error2) {
-      const taken = /\(409\)|already exists/i.test(errorMessage(error2));
-      if (!taken || index === candidates2.length - 1) throw error2;
-      log.info(`An artifact named "${candidate}" already exists in this run; trying another name.`);
-    }
-  }
-  throw new Error("no artifact name left to try");
-}
-function artifactUrl(id, env) {
-  const { GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: runId } = env;
-  if (!repository || !runId) return void 0;
-  const server = (env.GITHUB_SERVER_URL || "https://github.com").replace(/\/+$/, "");
-  return `${server}/${repository}/actions/runs/${runId}/artifacts/${id}`;
-}
-function jobBackendId(token) {
-  try {
-    const payload = JSON.parse(
-      Buffer.from(token?.split(".")[1] ?? "", "base64url").toString("utf8")
-    );
-    const scope = String(payload.scp ?? "").split(" ").find((part) => part.startsWith("Actions.Results:"));
-    return scope?.split(":")[2] || void 0;
-  } catch {
-    return void 0;
-  }
-}
-function scrubUrls(text3) {
-  return text3.replace(/(https?:\/\/[^\s?'"]+)\?[^\s'"]*/g, "$1");
-}
-function count(n, noun) {
-  return `${n} ${noun}${n === 1 ? "" : "s"}`;
-}
-
-// src/report/deliver.ts
-function emptyReport(result = "setup-failed", decidedBy = "setup") {
-  const now = (/* @__PURE__ */ new Date()).toISOString();
-  return {
-    schemaVersion: 1,
-    result,
-    decidedBy,
-    complete: true,
-    startedAt: now,
-    finishedAt: now,
-    stages: {},
-    builds: []
-  };
-}
-function readReport(reportDir) {
-  try {
-    return JSON.parse(readFileSync10(join31(reportDir, "report.json"), "utf8"));
-  } catch {
-    return void 0;
-  }
-}
-function writeReport(report, reportDir, log) {
-  const summary2 = renderSummary(report);
-  try {
-    writeReportFiles(reportDir, report, summary2);
-  } catch (error2) {
-    log.warning(`The report files were not written to ${reportDir}: ${errorMessage(error2)}`);
-  }
-  return summary2;
-}
-async function deliverReport(report, reportDir, options) {
-  const { mode, name, retentionDays, secrets, log } = options;
-  writeReport(report, reportDir, log);
-  const wanted = mode === "always" || mode === "failure" && report.result !== "passed";
-  report.upload = wanted ? await uploadReport({ reportDir, name, retentionDays, secrets, log }) : { status: "skipped", detail: `upload: ${mode}`, withheld: [] };
-  report.stages.upload = {
-    status: report.upload.status === "failed" ? "warning" : report.upload.status === "skipped" ? "skipped" : "passed",
-    durationMs: 0,
-    detail: report.upload.detail
-  };
-  const summary2 = writeReport(report, reportDir, log);
-  try {
-    await summary.addRaw(summary2).write();
-  } catch (error2) {
-    log.warning(`The job summary was not written: ${errorMessage(error2)}`);
-  }
 }
 
 // src/pipeline/verdict.ts
@@ -28420,10 +30933,10 @@ var RunRecord = class {
   /** One stage in its own log group, judged by the stage's own judge, timed here. */
   async stage(log, name, title, work, judge) {
     const started = Date.now();
-    const result = await log.group(title, work);
-    this.report.stages[name] = { ...judge(result), durationMs: Date.now() - started };
+    const result2 = await log.group(title, work);
+    this.report.stages[name] = { ...judge(result2), durationMs: Date.now() - started };
     this.save();
-    return result;
+    return result2;
   }
   /** The run is over: complete, cancelled if it was. */
   finish(signal) {
@@ -28442,8 +30955,9 @@ var KVM_NOT_CHECKED_YET = {
 };
 async function runPipeline(inputs, ctx, hooks = {}) {
   const beside = { stopQemu: new AbortController() };
+  const childEnv = { keyVar: inputs.rootKeyEnv, passEnv: inputs.passEnv };
   try {
-    return await runStages(inputs, ctx, hooks, beside);
+    return await runStages(inputs, { ...ctx, childEnv }, hooks, beside);
   } finally {
     await stopBeside(beside);
   }
@@ -28464,18 +30978,16 @@ async function runStages(inputs, ctx, hooks, beside) {
   if (inputs.iso) return bootGivenIso(run2, qemu, inputs.iso);
   const setupRun = setupStage(run2, qemu);
   setupRun.then(
-    (result) => nixReady(result.ok ? result.nix : void 0),
+    (result2) => nixReady(result2.ok ? result2.nix : void 0),
     () => nixReady(void 0)
   );
   const setup = await setupRun;
   const nix = setup.nix;
   if (!setup.ok || !nix || ctx.signal.aborted || qemuFailed(run2)) return endRun(run2);
   const keyEnv = { [inputs.rootKeyEnv]: key.publicKeyPath };
-  if (inputs.devshell) beside.envDiff = startEnvDiff(run2, nix, keyEnv);
   const buildCtx = { ...ctx, signal: AbortSignal.any([ctx.signal, buildStop.signal]) };
-  qemu.building = true;
+  if (inputs.devshell) beside.envDiff = startEnvDiff({ ...run2, ctx: buildCtx }, nix, keyEnv);
   const builds = await runBuilds(run2, nix, keyEnv, buildCtx);
-  qemu.building = false;
   if (buildStop.signal.aborted && !ctx.signal.aborted) return stoppedForQemu(run2);
   const iso = builds[0]?.isoPath;
   if (!iso || builds.some((build) => build.status !== "passed") || ctx.signal.aborted) {
@@ -28538,42 +31050,46 @@ function stoppedForQemu(run2) {
 
 export {
   InputError,
+  Secrets,
   INPUT_DEFAULTS,
   parseInputs,
   actionsLog,
   consoleLog,
-  run,
   errorMessage,
   signalChildren,
+  defaultSetupPaths,
   cleanupSetup,
   nixStepEnv,
   missingPaths,
-  TIMED_OUT,
-  withDeadline,
   stopLeftoverQemu,
-  actionsCache,
-  quietly,
-  cacheKeyTaken,
-  cacheLookup,
+  CACHE_PATH2 as CACHE_PATH,
+  probeOutputReader,
+  annotate,
   writeReportFiles,
-  BOOT_HISTORY_FILE,
-  bootHistoryCsv,
-  BASELINE_SCHEMA_VERSION,
-  baselineFrom,
-  baselineJson,
-  parseBaseline,
-  withHistory,
-  compareWithBaseline,
-  judgeBootTime,
-  noComparison,
   annotateComparison,
   renderSummary,
-  saveImageCacheFromState,
-  Secrets,
-  uploadReport,
   emptyReport,
   readReport,
   deliverReport,
+  interruptedReport,
+  addPrivateKeys,
+  EXIT_CODES,
+  exitCodeFor,
+  actionOutputs,
+  uploadIsoArtifact,
+  withHistory,
+  currentBaseline,
+  writeBaselineFile,
+  readBaselineFile,
+  writeBootHistory,
+  saveBaseline,
+  composeImage,
+  writeChangesFiles,
+  compareWithBaseline,
+  regressionView,
+  saveImageCacheFromState,
+  checkCacheSaveState,
+  cacheSaveRefusal,
   decideVerdict,
   runPipeline
 };

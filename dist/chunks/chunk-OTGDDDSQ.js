@@ -1,0 +1,27 @@
+import { createRequire as __bivCreateRequire } from 'node:module';
+import { fileURLToPath as __bivFileURLToPath } from 'node:url';
+import { dirname as __bivDirnameOf } from 'node:path';
+const require = __bivCreateRequire(import.meta.url);
+const __bivFilename = __bivFileURLToPath(import.meta.url);
+const __bivDirname = __bivDirnameOf(__bivFilename);
+
+// src/state.ts
+var STATE = {
+  reportDir: "report-dir",
+  keyDir: "key-dir",
+  cleanupPaths: "cleanup-paths",
+  qemuPid: "qemu-pid",
+  /** The image cache entry post saves (CacheSaveState as JSON). */
+  imageCache: "image-cache",
+  /** baseline.json of a passing run, and the cache key post saves it under. */
+  baselineFile: "baseline-file",
+  baselineKey: "baseline-key",
+  /** Main received the runner's cancel (SIGINT or SIGTERM). */
+  cancelled: "cancelled",
+  /** Main delivered the report (files, artifact, job summary): post need not. */
+  delivered: "report-delivered"
+};
+
+export {
+  STATE
+};
