@@ -65,15 +65,16 @@ kernel_packages() {
 # A name with an architecture (busybox-static:arm64) finds only that architecture's .deb.
 cached_deb() {
   local deb arch=${1#*:}
+  # No :arch given: any architecture (a glob, so $arch stays unquoted in the patterns below).
   [ "$arch" != "$1" ] || arch='*'
-  deb=$(ls "$LAB/cache/${1%%:*}_"*"_$arch.deb" 2>/dev/null | head -n1 || true)
+  deb=$(ls "$LAB/cache/${1%%:*}_"*_$arch.deb 2>/dev/null | head -n1 || true)
   if [ -z "$deb" ]; then
     say "downloading $1" >&2
     # As root, apt's _apt sandbox user cannot write into .lab/cache: download as root, quietly.
     local sandbox=()
     [ "$(id -u)" -ne 0 ] || sandbox=(-o APT::Sandbox::User=root)
     (cd "$LAB/cache" && apt-get download -q "${sandbox[@]}" "$1" >/dev/null)
-    deb=$(ls "$LAB/cache/${1%%:*}_"*"_$arch.deb" | head -n1)
+    deb=$(ls "$LAB/cache/${1%%:*}_"*_$arch.deb | head -n1)
   fi
   echo "$deb"
 }
