@@ -26,7 +26,7 @@ import {
   writeBootHistory,
   writeChangesFiles,
   writeReportFiles
-} from "./chunks/chunk-W2K2OQJA.js";
+} from "./chunks/chunk-7EGNM4GO.js";
 import "./chunks/chunk-3BV2LLEE.js";
 
 // src/cli.ts

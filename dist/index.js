@@ -27,7 +27,7 @@ import {
   runPipeline,
   signalChildren,
   uploadIsoArtifact
-} from "./chunks/chunk-W2K2OQJA.js";
+} from "./chunks/chunk-7EGNM4GO.js";
 import {
   addPath,
   error,

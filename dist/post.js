@@ -25,7 +25,7 @@ import {
   saveBaseline,
   saveImageCacheFromState,
   stopLeftoverQemu
-} from "./chunks/chunk-W2K2OQJA.js";
+} from "./chunks/chunk-7EGNM4GO.js";
 import {
   error,
   getInput,

@@ -199,6 +199,7 @@ export class CappedFile {
   ) {
     this.stream = createWriteStream(path, { flags })
     this.stream.on('error', () => undefined)
+    this.stream.on('drain', () => this.flush())
   }
 
   write(text: string): void {
@@ -208,9 +209,11 @@ export class CappedFile {
     if (room <= 0) return
     const part = bytes <= room ? text : Buffer.from(text).subarray(0, room).toString('utf8')
     this.written += bytes <= room ? bytes : room
-    // Written in blocks: a write per line would queue a request per line when lines pour in.
+    // On disk at once while the disk keeps up (a main killed later loses nothing; a reader sees a
+    // hung command's last line); gathered into one write while the stream drains, so lines that
+    // pour in do not queue a request each.
     this.pending += part
-    if (this.pending.length >= 64 * 1024) this.flush()
+    if (!this.stream.writableNeedDrain) this.flush()
   }
 
   private flush(): void {

@@ -345,10 +345,15 @@ describe('faults during and after the boot', () => {
     caseName('key-rejected'),
     async () => {
       // The image reads PRE_NIXOS_ROOT_KEY; the action hands its key over OTHER_KEY instead, so
-      // the guest trusts a foreign key and rejects the action's.
+      // the guest trusts a foreign key and rejects the action's. The foreign key's variable
+      // reaches nix only by name (pass-env), as any variable of the user's does.
       const foreign = makeKeyPair()
       const fault = await faultRun(
-        { 'root-key-env': 'OTHER_KEY', 'boot-timeout': '90' },
+        {
+          'root-key-env': 'OTHER_KEY',
+          'boot-timeout': '90',
+          'pass-env': [LAB_INPUTS['pass-env'], 'PRE_NIXOS_ROOT_KEY'].join('\n')
+        },
         { env: { PRE_NIXOS_ROOT_KEY: foreign.publicKeyPath } }
       )
       expectCleanEnd(fault, 'boot-failed')

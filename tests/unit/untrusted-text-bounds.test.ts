@@ -3,7 +3,7 @@
 // whatever its shape. A super-linear pattern (unanchored `[^\n]*X[^\n]*`, nested quantifiers)
 // takes seconds on lines a tenth that long; the bound is the issue's demand, kept generous.
 // A new parser of untrusted text gets a row in PARSERS.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -247,6 +247,20 @@ describe('the buffers that hold untrusted text stay within their caps', () => {
     const text = readFileSync(path, 'utf8')
     expect(text.endsWith('\n… cut at 1.0 MiB of 2.0 MiB\n')).toBe(true)
     expect(text.length).toBe(MiB + '\n… cut at 1.0 MiB of 2.0 MiB\n'.length)
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('puts a line on disk before the file is closed (a hung command, a killed main)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bounds-'))
+    const path = join(dir, 'out.log')
+    const file = new CappedFile(path, MiB)
+    file.write('test started\n')
+    // The stream opens the file asynchronously: wait for the line, up to a bound far above it.
+    const onDisk = (): string => (existsSync(path) ? readFileSync(path, 'utf8') : '')
+    const deadline = Date.now() + 5_000
+    while (!onDisk() && Date.now() < deadline) await new Promise(r => setTimeout(r, 10))
+    expect(onDisk()).toBe('test started\n')
+    await file.close()
     rmSync(dir, { recursive: true, force: true })
   })
 })

@@ -20799,6 +20799,7 @@ var CappedFile = class {
     this.maxBytes = maxBytes;
     this.stream = createWriteStream(path, { flags });
     this.stream.on("error", () => void 0);
+    this.stream.on("drain", () => this.flush());
   }
   maxBytes;
   stream;
@@ -20813,7 +20814,7 @@ var CappedFile = class {
     const part = bytes2 <= room ? text4 : Buffer.from(text4).subarray(0, room).toString("utf8");
     this.written += bytes2 <= room ? bytes2 : room;
     this.pending += part;
-    if (this.pending.length >= 64 * 1024) this.flush();
+    if (!this.stream.writableNeedDrain) this.flush();
   }
   flush() {
     if (this.pending) this.stream.write(this.pending);
