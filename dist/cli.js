@@ -26,7 +26,7 @@ import {
   writeBootHistory,
   writeChangesFiles,
   writeReportFiles
-} from "./chunks/chunk-7EGNM4GO.js";
+} from "./chunks/chunk-HQKAMNOP.js";
 import "./chunks/chunk-3BV2LLEE.js";
 
 // src/cli.ts

@@ -27,7 +27,7 @@ import {
   runPipeline,
   signalChildren,
   uploadIsoArtifact
-} from "./chunks/chunk-7EGNM4GO.js";
+} from "./chunks/chunk-HQKAMNOP.js";
 import {
   addPath,
   error,

@@ -25,7 +25,7 @@ import {
   saveBaseline,
   saveImageCacheFromState,
   stopLeftoverQemu
-} from "./chunks/chunk-7EGNM4GO.js";
+} from "./chunks/chunk-HQKAMNOP.js";
 import {
   error,
   getInput,

@@ -54,7 +54,10 @@ const ALLOWED = new Set([
   'HTTP_PROXY',
   'HTTPS_PROXY',
   'ALL_PROXY',
-  'NO_PROXY'
+  'NO_PROXY',
+  // The runner ends the processes a job left behind by this mark in their environment (its orphan
+  // clean-up): a child without it (a KVM check's QEMU when main is killed) would outlive the job.
+  'RUNNER_TRACKING_ID'
 ])
 /** Nix's own variables (NIX_PATH, NIX_CONF_DIR, NIX_CONFIG, …) and the locale's. */
 const ALLOWED_PREFIX = /^(NIX_|LC_)/

@@ -2,12 +2,10 @@
 // (issue 22, item 4). One passing boot of the busybox fixture through the bundled action, with a
 // probe that prints 64 MiB (`head -c 67108864 /dev/zero | tr '\0' a`, over the real SSH session
 // into the guest; the issue's own case, kept whole before): the run completes, probes/<name>.txt
-// keeps the first 8 MiB of stdout and says where it was cut, and the action's peak memory stays
-// below the output's size. Not 1 GiB here: SSH out of a TCG guest moves ~0.9 MiB/s on this
+// keeps the first 8 MiB of stdout and says where it was cut. Memory is a figure, not a test: the
+// `memory` bench figure measures peak RSS (docs/benchmarks-apart.md). Not 1 GiB here: SSH out of a TCG guest moves ~0.9 MiB/s on this
 // machine (measured: 440 MB in 11 min), so 1 GiB would take 20 min; the 1 GiB figure is the
 // memory benchmark's (scripts/bench/figures/memory.ts, the same handler fed from a generator).
-// What this cannot prove: a runner's own limits (the action's peak RSS is read from /proc every
-// 200 ms, on this machine's Node 20).
 import { readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -21,52 +19,23 @@ tallyCases('Bounds')
 const MiB = 1024 ** 2
 
 let run: ActionRun
-let peakRssBytes = 0
-
-/** The largest VmHWM (peak resident set) of the action's node processes so far, from /proc. */
-function sampleChildrenPeak(rootPid: number): number {
-  let peak = 0
-  const walk = (pid: number): void => {
-    try {
-      const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-      // The action's node processes only (not this test's, not QEMU's guest memory).
-      const hwm = /^VmHWM:\s+(\d+) kB/m.exec(status)
-      if (hwm && pid !== rootPid && /^Name:\s+node$/m.test(status))
-        peak = Math.max(peak, Number(hwm[1]) * 1024)
-      const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
-      for (const child of children.split(/\s+/).filter(Boolean)) walk(Number(child))
-    } catch {
-      // gone
-    }
-  }
-  walk(rootPid)
-  return peak
-}
 
 beforeAll(async () => {
-  const sampler = setInterval(() => {
-    peakRssBytes = Math.max(peakRssBytes, sampleChildrenPeak(process.pid))
-  }, 200)
-  try {
-    run = await runAction({
-      inputs: {
-        ...LAB_INPUTS,
-        flake: makeFixtureFlake(),
-        image: 'bootImage',
-        devshell: '',
-        cache: 'false',
-        memory: '512',
-        'boot-timeout': '240',
-        probes: [
-          BUSYBOX_PROBES,
-          "huge [timeout=600]: head -c 67108864 /dev/zero | tr '\\0' a"
-        ].join('\n')
-      },
-      env: LAB_ACTION_ENV
-    })
-  } finally {
-    clearInterval(sampler)
-  }
+  run = await runAction({
+    inputs: {
+      ...LAB_INPUTS,
+      flake: makeFixtureFlake(),
+      image: 'bootImage',
+      devshell: '',
+      cache: 'false',
+      memory: '512',
+      'boot-timeout': '240',
+      probes: [BUSYBOX_PROBES, "huge [timeout=600]: head -c 67108864 /dev/zero | tr '\\0' a"].join(
+        '\n'
+      )
+    },
+    env: LAB_ACTION_ENV
+  })
 }, 900_000)
 
 afterAll(async () => {
@@ -89,12 +58,5 @@ describe('a probe printing 64 MiB', () => {
     const text = readFileSync(file, 'utf8')
     expect(text).toContain(`${'a'.repeat(1000)}`)
     expect(text).toContain('… cut at 8.0 MiB of 64.0 MiB')
-  })
-
-  it("the action's memory stayed below the output's size", () => {
-    // Node, the bundle and a boot's bookkeeping take ~100 MiB here; the output held whole (as a
-    // UTF-16 string while it grew) would add 64 MiB and more on top.
-    expect(peakRssBytes).toBeGreaterThan(0)
-    expect(peakRssBytes).toBeLessThan(64 * MiB + 100 * MiB)
   })
 })

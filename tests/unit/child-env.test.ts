@@ -29,6 +29,7 @@ const JOB_ENV: NodeJS.ProcessEnv = {
   GITHUB_STATE: '/runner/_temp/save_state',
   GITHUB_OUTPUT: '/runner/_temp/set_output',
   RUNNER_TEMP: '/runner/_temp',
+  RUNNER_TRACKING_ID: 'github_0c2d5a1e-runner-tracking',
   ACTIONS_RUNTIME_TOKEN: 'runtime-token-value',
   ACTIONS_RUNTIME_URL: 'https://pipelines.example/',
   ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'oidc-token-value',
@@ -80,7 +81,9 @@ describe('nix and QEMU: the allow-list', () => {
         'XDG_CONFIG_HOME',
         'https_proxy',
         'PRE_NIXOS_ROOT_KEY',
-        'MY_FLAKE_SETTING'
+        'MY_FLAKE_SETTING',
+        // The runner's orphan clean-up finds a child left behind by it.
+        'RUNNER_TRACKING_ID'
       ].sort()
     )
   })

@@ -20322,7 +20322,10 @@ var ALLOWED = /* @__PURE__ */ new Set([
   "HTTP_PROXY",
   "HTTPS_PROXY",
   "ALL_PROXY",
-  "NO_PROXY"
+  "NO_PROXY",
+  // The runner ends the processes a job left behind by this mark in their environment (its orphan
+  // clean-up): a child without it (a KVM check's QEMU when main is killed) would outlive the job.
+  "RUNNER_TRACKING_ID"
 ]);
 var ALLOWED_PREFIX = /^(NIX_|LC_)/;
 function isCredentialName(name) {
