@@ -26,7 +26,7 @@ import {
   writeBootHistory,
   writeChangesFiles,
   writeReportFiles
-} from "./chunks/chunk-HQKAMNOP.js";
+} from "./chunks/chunk-VLKWIL3H.js";
 import "./chunks/chunk-3BV2LLEE.js";
 
 // src/cli.ts

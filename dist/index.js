@@ -27,7 +27,7 @@ import {
   runPipeline,
   signalChildren,
   uploadIsoArtifact
-} from "./chunks/chunk-HQKAMNOP.js";
+} from "./chunks/chunk-VLKWIL3H.js";
 import {
   addPath,
   error,

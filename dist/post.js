@@ -25,7 +25,7 @@ import {
   saveBaseline,
   saveImageCacheFromState,
   stopLeftoverQemu
-} from "./chunks/chunk-HQKAMNOP.js";
+} from "./chunks/chunk-VLKWIL3H.js";
 import {
   error,
   getInput,

@@ -20421,12 +20421,20 @@ function isPrivateKey(text4) {
 function createEphemeralKey(parentDir) {
   const dir = join(parentDir, "ssh-key");
   mkdirSync(dir, { recursive: true, mode: 448 });
-  const pair2 = import_ssh2.default.utils.generateKeyPairSync("ed25519", { comment: "boot-image-vm ephemeral key" });
+  const pair2 = readableKeyPair();
   const privateKeyPath = join(dir, "id_ed25519");
   const publicKeyPath = `${privateKeyPath}.pub`;
   writeFileSync(privateKeyPath, pair2.private, { mode: 384 });
   writeFileSync(publicKeyPath, pair2.public + "\n", { mode: 384 });
   return { dir, privateKeyPath, publicKeyPath, privateKey: pair2.private };
+}
+function readableKeyPair(generate = () => import_ssh2.default.utils.generateKeyPairSync("ed25519", { comment: "boot-image-vm ephemeral key" })) {
+  for (let attempt3 = 1; ; attempt3++) {
+    const pair2 = generate();
+    const parsed = import_ssh2.default.utils.parseKey(pair2.private);
+    if (!(parsed instanceof Error)) return pair2;
+    if (attempt3 === 10) throw new Error(`ssh2 made no readable ed25519 key: ${parsed.message}`);
+  }
 }
 function providedKey(privateKeyPath, parentDir) {
   const privateKey = readFileSync(privateKeyPath, "utf8");
