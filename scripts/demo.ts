@@ -2,7 +2,7 @@
 // a laptop user runs it. Prints the verdict and where the report is.
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
-import { labNixEnv, makeFixtureFlake, REPO_ROOT } from '../tests/helpers/lab.js'
+import { LAB_PASS_ENV, labNixEnv, makeFixtureFlake, REPO_ROOT } from '../tests/helpers/lab.js'
 
 // The fixture guest is busybox + dropbear: these probes gather what it has (the defaults expect systemd).
 const probes = [
@@ -22,7 +22,9 @@ const args = [
   ['--memory', '512'],
   ['--boot-timeout', '180'],
   ['--probes', probes],
-  ['--report-dir', reportDir]
+  ['--report-dir', reportDir],
+  // The fixture reads where the lab's kernel and rootfs are: nix gets only what is named (issue 22).
+  ['--pass-env', LAB_PASS_ENV.join('\n')]
 ].flat()
 const run = spawnSync(process.execPath, args, { stdio: 'inherit', env: labNixEnv() })
 process.exitCode = run.status ?? 1
