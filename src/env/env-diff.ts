@@ -2,7 +2,7 @@
 // context and the devshell's, most likely cause of a different build first.
 import { createHmac, randomBytes } from 'node:crypto'
 import type { EnvDifference, Likelihood } from '../model.js'
-import { isSecretName, type Secrets } from '../secrets.js'
+import { isNamedSecret, isSecretName, type Secrets } from '../secrets.js'
 import type { ContextCapture, ContextFacts, StoreFacts } from './env-types.js'
 import { factDifferences, isPseudoVariable, verdictsFor } from './env-verdicts.js'
 
@@ -51,9 +51,9 @@ export function redactedTag(value: string): string {
  */
 export function redactEnv(env: Record<string, string>, secrets: Secrets): Record<string, string> {
   const known = secrets.values()
-  for (const [name, value] of Object.entries(env)) {
-    if (isSecretName(name) && value.length >= 4) known.push(value)
-  }
+  // Copies elsewhere are hidden only of values that are secrets by the action's one rule: a
+  // KEY_SIZE=2048 or a TOKEN_ENABLED=true must not redact every variable that contains it.
+  for (const [name, value] of Object.entries(env)) if (isNamedSecret(name, value)) known.push(value)
   const out: Record<string, string> = {}
   for (const [name, value] of Object.entries(env)) {
     const secret = value !== '' && (isSecretName(name) || known.some(s => value.includes(s)))

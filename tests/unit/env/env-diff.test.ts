@@ -120,6 +120,17 @@ describe('redactEnv', () => {
     expect(host.PLAIN).toBe('visible')
     expect(host.EMPTY_TOKEN).toBe('')
   })
+
+  it('hides copies only of values that are secrets by the one rule, not of settings', () => {
+    const env = redactEnv(
+      { PRIVATE_KEY_BITS: '2048', TOKEN_ENABLED: 'true', PORT: '2048', FLAG: 'true' },
+      new Secrets()
+    )
+    // The secret-named variables themselves are still tagged; ordinary ones that share a value are not.
+    expect(env.PRIVATE_KEY_BITS).toMatch(/^<redacted sha256:/)
+    expect(env.TOKEN_ENABLED).toMatch(/^<redacted sha256:/)
+    expect(env).toMatchObject({ PORT: '2048', FLAG: 'true' })
+  })
 })
 
 describe('classifyVariable', () => {
