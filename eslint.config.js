@@ -14,7 +14,7 @@ const SHELL_STRINGS = [
   {
     name: 'node:child_process',
     importNames: ['exec', 'execSync'],
-    message: 'Use argument arrays (src/process.ts), never a shell string.'
+    message: 'Use argument arrays (src/shared/process.ts), never a shell string.'
   },
   { name: 'child_process', message: 'Import node:child_process, and use argument arrays.' }
 ]

@@ -1,6 +1,6 @@
 // The pass-env input: names of variables the user hands to nix and QEMU besides the allow-list
-// (src/child-env.ts). A credential is refused here, loudly, rather than dropped later in silence.
-import { isCredentialName } from './child-env.js'
+// (src/shared/child-env.ts). A credential is refused here, loudly, rather than dropped later in silence.
+import { isCredentialName } from './shared/child-env.js'
 import { InputError } from './input-error.js'
 
 export const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/

@@ -5,8 +5,8 @@ import { extraNixConfProblem, githubTokenProblem, nixVersionProblem } from './in
 import { InputError } from './input-error.js'
 import { DEFAULT_PROBES, parseProbes } from './inputs-probes.js'
 import { VARIABLE_NAME, passEnvInput } from './inputs-env.js'
-import { checkIsoFile } from './iso-file.js'
-import { checkPrivateKeyFile } from './key.js'
+import { checkIsoFile } from './iso/iso-file.js'
+import { checkPrivateKeyFile } from './shared/key.js'
 
 export type BuildIn = 'host' | 'devshell' | 'both'
 export type NixMode = 'auto' | 'install' | 'existing'
@@ -14,7 +14,7 @@ export type KvmMode = 'auto' | 'require' | 'off'
 /** Where QEMU and OVMF come from (src/qemu/): auto tries path, then nix, then apt. */
 export type QemuMode = 'auto' | 'path' | 'nix' | 'apt'
 export type Firmware = 'bios' | 'uefi'
-/** The guest's architecture: auto reads it from the ISO (src/iso-arch.ts). */
+/** The guest's architecture: auto reads it from the ISO (src/iso/iso-arch.ts). */
 export type ArchMode = 'auto' | GuestArch
 export type UploadMode = 'always' | 'failure' | 'never'
 export type CompareMode = 'auto' | 'off'
@@ -32,7 +32,7 @@ export interface Inputs {
   devshell: string
   buildIn: BuildIn
   rootKeyEnv: string
-  /** Variables the user hands to nix and QEMU besides the allow-list (src/child-env.ts). */
+  /** Variables the user hands to nix and QEMU besides the allow-list (src/shared/child-env.ts). */
   passEnv: string[]
   /** The user's private key (absolute) in the ephemeral key's place; empty: an ephemeral key. */
   sshKey: string

@@ -2,9 +2,9 @@
 // the build environment against the devshell, boot and probe the image. Composes the stages (each
 // judges its own result: src/<stage>/judge.ts); report.json stays current after each one
 // (pipeline/run-record.ts) and the verdict is decided in one place (pipeline/verdict.ts).
-import type { StageContext } from './context.js'
+import type { StageContext } from './shared/context.js'
 import type { Inputs } from './inputs.js'
-import { createEphemeralKey, providedKey } from './key.js'
+import { createEphemeralKey, providedKey } from './shared/key.js'
 import type { KvmCheck, NixInstallation, Report, SetupResult } from './model.js'
 import { judgeSetup, setupNix } from './setup/index.js'
 import { STOPPED_FOR_QEMU } from './build/index.js'
@@ -42,7 +42,7 @@ export async function runPipeline(
   hooks: PipelineHooks = {}
 ): Promise<Report> {
   const beside: Beside = { stopQemu: new AbortController() }
-  // Every child of every stage gets its environment from this (src/child-env.ts).
+  // Every child of every stage gets its environment from this (src/shared/child-env.ts).
   const childEnv = { keyVar: inputs.rootKeyEnv, passEnv: inputs.passEnv }
   try {
     return await runStages(inputs, { ...ctx, childEnv }, hooks, beside)

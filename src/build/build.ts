@@ -3,15 +3,15 @@
 // derivations whose own builder failed. On success, the ISO inside the output.
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { CappedFile, CAPS } from '../bounds.js'
-import type { StageContext } from '../context.js'
+import { CappedFile, CAPS } from '../shared/bounds.js'
+import type { StageContext } from '../shared/context.js'
 import type { BuildResult, NixInstallation } from '../model.js'
-import { run, type RunResult } from '../process.js'
+import { run, type RunResult } from '../shared/process.js'
 import { collectFailureLogs } from './diagnostics.js'
 import { buildArguments, nixCommand, nixError, parseOutPath, type BuildRequest } from './request.js'
 
 export { buildArguments, nixCommand, nixError, parseOutPath, type BuildRequest } from './request.js'
-import { buildNeeds, checkDisk } from '../disk.js'
+import { buildNeeds, checkDisk } from '../shared/disk.js'
 import { findIso } from './iso-output.js'
 import { buildPlaces, failedOn } from './build-places.js'
 import { BuildEvents } from './events.js'
@@ -23,7 +23,7 @@ import {
 import { findRootFailures, stripAnsi, type ParsedFailure } from './failures.js'
 import { judgeNixFailure } from './verdict.js'
 import { nixShellDirs, removeNewShellDirs, shellTempParent } from './shell-dirs.js'
-import { allowedEnv } from '../child-env.js'
+import { allowedEnv } from '../shared/child-env.js'
 
 export { nixShellDirs, removeNewShellDirs, shellTempParent } from './shell-dirs.js'
 

@@ -19,7 +19,7 @@ export interface ParsedFailure {
 }
 
 import { builderStatus, cannotBuild, missingFeatures, type Found } from './cannot-build.js'
-import { capLines } from '../bounds.js'
+import { capLines } from '../shared/bounds.js'
 
 const ESC = String.fromCharCode(27)
 const BEL = String.fromCharCode(7)

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { NixInstallation } from '../model.js'
-import { run } from '../process.js'
+import { run } from '../shared/process.js'
 
 export interface ImageGraphRequest {
   flake: string

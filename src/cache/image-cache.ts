@@ -7,10 +7,10 @@
 // lookup, download and import share one time bound.
 import { rm } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import type { StageContext } from '../context.js'
+import type { StageContext } from '../shared/context.js'
 import type { CacheResult, NixInstallation } from '../model.js'
 import { evaluateDrvPath } from '../build/index.js'
-import { errorMessage, run } from '../process.js'
+import { errorMessage, run } from '../shared/process.js'
 import { CACHE_PATH, cacheUnavailable, nixFlags } from './actions-cache.js'
 import { cacheKeys } from './keys.js'
 import { downloadAndImport, lookUp } from './restore-entry.js'
@@ -19,8 +19,8 @@ import { analyseReuse, evaluateWithOtherKey, type ReuseAnalysis } from './reuse.
 import type { CacheSaveState } from './save.js'
 import { substituterConfig } from './substituters.js'
 import { flakeLockHash } from './run-facts.js'
-import { cacheRestoreNeeds, checkDisk } from '../disk.js'
-import { allowedEnv } from '../child-env.js'
+import { cacheRestoreNeeds, checkDisk } from '../shared/disk.js'
+import { allowedEnv } from '../shared/child-env.js'
 
 export { importedOutcome } from './import-outcome.js'
 export type { CacheRestore, CacheRestoreRequest } from './restore-types.js'

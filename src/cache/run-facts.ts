@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, readlink, rm } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import type { NixInstallation } from '../model.js'
-import { MAX_QUERY_BYTES, run } from '../process.js'
+import { MAX_QUERY_BYTES, run } from '../shared/process.js'
 import { nixFlags } from './actions-cache.js'
 
 /** What an untrusted user of a daemon is told (the daemon refuses unsigned paths from it). */

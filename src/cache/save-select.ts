@@ -4,7 +4,7 @@
 // uploads what this chooses.
 import { dirname, join } from 'node:path'
 import { nixError } from '../build/index.js'
-import { MAX_QUERY_BYTES, run } from '../process.js'
+import { MAX_QUERY_BYTES, run } from '../shared/process.js'
 import { nixFlags } from './actions-cache.js'
 import type { EntryManifest } from './entry.js'
 import {

@@ -2,7 +2,7 @@
 // context and the devshell's, most likely cause of a different build first.
 import { createHmac, randomBytes } from 'node:crypto'
 import type { EnvDifference, Likelihood } from '../model.js'
-import { isSecretName, type Secrets } from '../secrets.js'
+import { isSecretName, type Secrets } from '../shared/secrets.js'
 import type { ContextCapture, ContextFacts, StoreFacts } from './env-types.js'
 import { factDifferences, isPseudoVariable, verdictsFor } from './env-verdicts.js'
 

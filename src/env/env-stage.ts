@@ -2,14 +2,14 @@
 // env/diff.md, env/diff.json, env/host.env and env/devshell.env (schema: docs/env-diff.md).
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { StageContext } from '../context.js'
+import type { StageContext } from '../shared/context.js'
 import type { EnvDiffResult, NixInstallation } from '../model.js'
-import { errorMessage } from '../process.js'
-import type { Secrets } from '../secrets.js'
+import { errorMessage } from '../shared/process.js'
+import type { Secrets } from '../shared/secrets.js'
 import { captureContexts, type CaptureRequest, type Captures } from './env-capture.js'
 import { contextFacts, diffEnvironments, redactEnv, renderDiffMarkdown } from './env-diff.js'
 import type { ContextCapture, EnvDiffReport } from './env-types.js'
-import { allowedEnv } from '../child-env.js'
+import { allowedEnv } from '../shared/child-env.js'
 
 export const ENV_FILES = ['env/diff.md', 'env/diff.json', 'env/host.env', 'env/devshell.env']
 
@@ -35,7 +35,7 @@ export async function diffBuildEnvironment(
   let captures: Captures
   try {
     captures = await captureContexts(nix, request, {
-      // What the build gets (src/child-env.ts): the diff compares what the build really sees.
+      // What the build gets (src/shared/child-env.ts): the diff compares what the build really sees.
       env: allowedEnv(ctx),
       tempDir: ctx.tempDir,
       debug: message => ctx.log.debug(message),

@@ -1,6 +1,6 @@
 // Boot, probes and the test command once QEMU is provisioned; their records in the report.
 import type { Inputs } from '../inputs.js'
-import { guestArchitecture } from '../iso-arch.js'
+import { guestArchitecture } from '../iso/iso-arch.js'
 import type { GuestPlatform, NixInstallation, QemuProvision, Report } from '../model.js'
 import { nixStepEnv, withNixStepEnv } from '../setup/index.js'
 import { guestPlatform, judgeVm, qemuBinary, runVm, type OvmfFiles } from '../vm/index.js'

@@ -1,9 +1,9 @@
 // The cache restore and every build context, report.json after each; then what the post step
 // needs to save the cache.
 import { join } from 'node:path'
-import type { StageContext } from '../context.js'
+import type { StageContext } from '../shared/context.js'
 import type { Inputs } from '../inputs.js'
-import { createEphemeralKey, type EphemeralKey } from '../key.js'
+import { createEphemeralKey, type EphemeralKey } from '../shared/key.js'
 import type { BuildContext, BuildResult, NixInstallation } from '../model.js'
 import { buildImage, judgeBuilds } from '../build/index.js'
 import {

@@ -2,7 +2,7 @@
 // sources beside. A provisioning that fails stops the build: an image that cannot be booted is not
 // worth waiting for.
 import type { Inputs } from '../inputs.js'
-import { guestArchitecture } from '../iso-arch.js'
+import { guestArchitecture } from '../iso/iso-arch.js'
 import type { GuestArch, NixInstallation, QemuProvision } from '../model.js'
 import { judgeQemu, provisionQemu, qemuFromPath, type QemuRequest } from '../qemu/index.js'
 import { hostArch, isNative } from '../vm/index.js'

@@ -1,13 +1,13 @@
 // What every part of the composition shares: the inputs, the context, post's hooks, the record,
 // the key, and what runs beside the stages.
-import type { StageContext } from '../context.js'
+import type { StageContext } from '../shared/context.js'
 import type { Inputs } from '../inputs.js'
-import type { EphemeralKey } from '../key.js'
+import type { EphemeralKey } from '../shared/key.js'
 import type { KvmCheck, QemuProvision, Report, SetupResult } from '../model.js'
 import type { CacheSaveState } from '../cache/index.js'
 import { checkKvm } from '../vm/index.js'
 import type { RunRecord } from './run-record.js'
-import { allowedEnv } from '../child-env.js'
+import { allowedEnv } from '../shared/child-env.js'
 
 export interface PipelineHooks {
   /** The key exists: post must delete its directory. */

@@ -3,7 +3,7 @@
 // Users installing QEMU on GitHub's runners report flaky mirror downloads, and the image's own
 // unattended upgrades can hold dpkg's lock for a while: those are retried, a few times, with a
 // growing pause. A package apt does not know is usually a stale index: `apt-get update`, once.
-import { capLines } from '../bounds.js'
+import { capLines } from '../shared/bounds.js'
 import type { Firmware } from '../inputs.js'
 import type { GuestArch } from '../model.js'
 

@@ -4,10 +4,10 @@
 // stopped half-way (dpkg would leave the machine's packages broken for the later steps): the stop
 // signal only prevents the next call.
 import { existsSync, readFileSync } from 'node:fs'
-import type { StageContext } from '../context.js'
+import type { StageContext } from '../shared/context.js'
 import type { GuestArch } from '../model.js'
 import { qemuBinary } from '../vm/index.js'
-import { run } from '../process.js'
+import { run } from '../shared/process.js'
 import {
   aptCommand,
   aptPackages,
@@ -18,7 +18,7 @@ import {
 import { describeOs, isDebianLike, parseOsRelease } from './os-release.js'
 import { findOnPath, ovmfFor } from './path.js'
 import { lastError, type QemuTarget, type SourceResult } from './plan.js'
-import { allowedEnv } from '../child-env.js'
+import { allowedEnv } from '../shared/child-env.js'
 
 /** Machine facts, injectable so tests need not be root or on Debian. */
 export interface AptEnvironment {

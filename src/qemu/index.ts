@@ -2,10 +2,10 @@
 // flake's nixpkgs, apt. The pipeline runs the path source before Nix setup (milliseconds) and the
 // rest beside setup and the build; every QEMU of the run (the KVM check, the boot) starts from the
 // binary this returns. Never throws: a source that fails is a reason, and no QEMU is a result.
-import type { StageContext } from '../context.js'
+import type { StageContext } from '../shared/context.js'
 import type { QemuMode } from '../inputs.js'
 import type { NixInstallation, QemuAttempt, QemuProvision, QemuSource } from '../model.js'
-import { errorMessage, run } from '../process.js'
+import { errorMessage, run } from '../shared/process.js'
 import { fromApt, type AptEnvironment } from './apt.js'
 import { fromNix } from './nix.js'
 import { fromPath } from './path.js'
@@ -20,7 +20,7 @@ import {
   type SourceResult
 } from './plan.js'
 import { readVersionProbe } from './version.js'
-import { allowedEnv } from '../child-env.js'
+import { allowedEnv } from '../shared/child-env.js'
 
 export { judgeQemu } from './judge.js'
 

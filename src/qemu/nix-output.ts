@@ -1,5 +1,5 @@
 // The nix source's commands and what it reads back. Pure.
-import { readNixJson } from '../bounds.js'
+import { readNixJson } from '../shared/bounds.js'
 import type { Firmware } from '../inputs.js'
 import type { GuestArch } from '../model.js'
 

@@ -2,13 +2,13 @@
 // practice substituted) with the setup stage's Nix and configuration.
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import type { StageContext } from '../context.js'
+import type { StageContext } from '../shared/context.js'
 import type { NixInstallation } from '../model.js'
-import { MAX_QUERY_BYTES, run } from '../process.js'
+import { MAX_QUERY_BYTES, run } from '../shared/process.js'
 import { isNative, qemuBinary, usesUefi } from '../vm/index.js'
 import { hasNixpkgsInput, nixQemuArgs, nixQemuAttribute, parseBuildOutputs } from './nix-output.js'
 import { lastError, type QemuTarget, type SourceResult } from './plan.js'
-import { allowedEnv } from '../child-env.js'
+import { allowedEnv } from '../shared/child-env.js'
 
 export async function fromNix(
   nix: NixInstallation,

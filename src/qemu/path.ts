@@ -2,7 +2,7 @@
 // usual places. Milliseconds.
 import { accessSync, constants, statSync } from 'node:fs'
 import { delimiter, join } from 'node:path'
-import { errorMessage } from '../process.js'
+import { errorMessage } from '../shared/process.js'
 import { findUefiFirmware, qemuBinary, usesUefi } from '../vm/index.js'
 import type { QemuTarget, SourceResult } from './plan.js'
 

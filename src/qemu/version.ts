@@ -4,7 +4,7 @@
 //   QEMU emulator version 2.7.0, Copyright (c) 2003-2016 Fabrice …    2.x: the copyright after a comma
 //   QEMU emulator version 9.0.50 (v9.0.0-1388-g80e8f06021-dirty)       a build from git
 
-import type { RunResult } from '../process.js'
+import type { RunResult } from '../shared/process.js'
 import { lastError } from './plan.js'
 
 const VERSION = /QEMU emulator version\s+(\d+(?:\.\d+)*(?:[-+~][\w.+~-]*)?(?: \([^)\n]*\))?)/

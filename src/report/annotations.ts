@@ -2,7 +2,7 @@
 // failing derivation and the VM stage the TCG fallback; everything else that failed is said here.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Log } from '../log.js'
+import type { Log } from '../shared/log.js'
 import type { ProbeResult, Report } from '../model.js'
 
 /** Reads a probe's saved output by its report-relative path; undefined when it cannot. */

@@ -7,7 +7,7 @@ import { bootOf, type Baseline, type BaselineProbe } from './baseline.js'
 import { sameMachine } from './boot-history.js'
 import { historyRows, judgeBoot } from './boot-judgement.js'
 import { unifiedDiff } from './unified-diff.js'
-import { formatBytes } from '../bounds.js'
+import { formatBytes } from '../shared/bounds.js'
 
 export { DIFF_MAX_LINES, unifiedDiff } from './unified-diff.js'
 

@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Report } from '../model.js'
-import type { Secrets } from '../secrets.js'
+import type { Secrets } from '../shared/secrets.js'
 import { emptyReport, readReport } from './deliver.js'
 
 /** What post says of a main that stopped before it delivered its report. */

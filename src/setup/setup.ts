@@ -4,11 +4,11 @@
 import { constants, rmSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { StageContext } from '../context.js'
+import type { StageContext } from '../shared/context.js'
 import type { NixMode } from '../inputs.js'
 import type { KvmCheck, KvmSetup, NixCapabilities, NixInstallation, SetupResult } from '../model.js'
-import { diskReport } from '../disk.js'
-import { errorMessage, run } from '../process.js'
+import { diskReport } from '../shared/disk.js'
+import { errorMessage, run } from '../shared/process.js'
 import { capabilitiesFor, parseNixVersion } from './capabilities.js'
 import { can, defaultSetupPaths, findNix, versionMismatch, type SetupPaths } from './find.js'
 import { installNix, PINNED_NIX_VERSION, type DownloadOptions } from './install.js'
@@ -23,7 +23,7 @@ import {
 import { defaultKvmDeviceOptions, ensureKvmDevice, type KvmDeviceOptions } from './setup-kvm.js'
 import { trustSettings, untrustedSettingsWarning } from './untrusted-settings.js'
 import { currentUserGroups } from './user-groups.js'
-import { allowedEnv } from '../child-env.js'
+import { allowedEnv } from '../shared/child-env.js'
 
 export { versionMismatch, type SetupPaths } from './find.js'
 

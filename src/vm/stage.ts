@@ -3,7 +3,7 @@
 // as `status: 'failed'` with an error; the stage never throws for them.
 import { existsSync, readFileSync, renameSync } from 'node:fs'
 import { join, relative } from 'node:path'
-import type { StageContext } from '../context.js'
+import type { StageContext } from '../shared/context.js'
 import { INPUT_DEFAULTS, type Firmware, type KvmMode } from '../inputs.js'
 import type {
   Accelerator,
@@ -22,7 +22,7 @@ import { KEY_REFUSED, type SshSession } from './ssh.js'
 import { runTestCommand } from './test-command.js'
 import { bootTimeline, findFingerprint } from './timeline.js'
 import { bootTimeoutFor, emulatedAccelerator, guestPlatform } from './guest.js'
-import { allowedEnv } from '../child-env.js'
+import { allowedEnv } from '../shared/child-env.js'
 
 export interface VmRequest {
   iso: string

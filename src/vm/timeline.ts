@@ -1,5 +1,5 @@
 // The boot timeline (pure): when the console first showed each milestone, and panic lines.
-import { capLine, CAPS } from '../bounds.js'
+import { capLine, CAPS } from '../shared/bounds.js'
 import type { BootMilestone } from '../model.js'
 
 export interface ConsoleLine {

@@ -23,14 +23,14 @@ describe('import boundaries', () => {
     ['src/vm/probes.ts', '../main.js', 'downwards'],
     ['src/report/deep/part.ts', '../../post.js', 'downwards'],
     ['src/build/build.ts', '../pipeline/run.js', 'downwards'],
-    ['src/process.ts', './vm/index.js', 'downwards'],
+    ['src/shared/process.ts', './vm/index.js', 'downwards'],
     ['src/model.ts', './pipeline.js', 'downwards'],
     ['src/pipeline/boot.ts', '../main.js', 'downwards'],
     ['src/qemu/path.ts', '../vm/machine.js', 'through its index.ts'],
     ['src/cache/save.ts', '../report/summary.js', 'through its index.ts'],
     ['src/pipeline/boot.ts', '../vm/machine.js', 'through its index.ts'],
     ['src/main.ts', './report/deliver.js', 'through its index.ts'],
-    ['src/cli.ts', './pipeline/run.js', 'through its index.ts']
+    ['src/cli/index.ts', './pipeline/run.js', 'through its index.ts']
   ])('%s importing %s fails: %s', async (path, specifier, rule) => {
     const errors = await importErrors(path, specifier)
     expect(errors).toHaveLength(1)

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { INPUT_DEFAULTS, parseInputs, type InputName } from '../../src/inputs.js'
-import { checkPrivateKeyFile, providedKey, publicKeyLine } from '../../src/key.js'
+import { checkPrivateKeyFile, providedKey, publicKeyLine } from '../../src/shared/key.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'ssh-key-input-'))
 const pair = ssh2.utils.generateKeyPairSync('ed25519')

@@ -15,7 +15,7 @@ import {
   HeadAndTail,
   HeadText,
   TailLines
-} from '../../src/bounds.js'
+} from '../../src/shared/bounds.js'
 import { buildPlaces } from '../../src/build/build-places.js'
 import { isEvaluationError } from '../../src/build/evaluation-errors.js'
 import { BuildEvents, parseEventLine } from '../../src/build/events.js'

@@ -4,7 +4,7 @@
 import { readImageGraph, type ImageGraphText } from '../../build/index.js'
 import type { Report } from '../../model.js'
 import type { CommitRef, ImageComposition } from '../../model-changes.js'
-import { errorMessage } from '../../process.js'
+import { errorMessage } from '../../shared/process.js'
 import {
   failingClosures,
   packagesOf,

@@ -2,7 +2,7 @@
 // something regressed, collapsed otherwise) and changes.md (every package), both escaped and
 // capped like every other section. And changes.json, the same for programs. Pure.
 import type { ImageChanges, InputChange, PackageChange } from '../../model-changes.js'
-import { formatBytes } from '../../bounds.js'
+import { formatBytes } from '../../shared/bounds.js'
 import { codeCell, details, escapeCell, table } from '../markdown.js'
 import { inputText, packageText } from './diff.js'
 import { anythingChanged } from './what-changed.js'

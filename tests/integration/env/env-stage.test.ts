@@ -11,13 +11,13 @@ import {
 } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { StageContext } from '../../../src/context.js'
+import type { StageContext } from '../../../src/shared/context.js'
 import type { NixInstallation } from '../../../src/model.js'
 import { capabilitiesFor, parseNixVersion } from '../../../src/setup/capabilities.js'
 import { diffBuildEnvironment } from '../../../src/env/env-stage.js'
 import type { EnvDiffReport } from '../../../src/env/env-types.js'
 import { isPseudoVariable, SUN_PATH_MAX } from '../../../src/env/env-verdicts.js'
-import { Secrets } from '../../../src/secrets.js'
+import { Secrets } from '../../../src/shared/secrets.js'
 import {
   LAB_CHILD_ENV,
   labNixEnv,
@@ -150,7 +150,7 @@ describe('diffBuildEnvironment with real Nix', () => {
     expect(markdown).toContain(tmpVerdict)
     const devEnv = readFileSync(join(dir, 'devshell.env'), 'utf8')
     expect(devEnv).toContain(`TMPDIR=${devshell.tmpdir.path}\n`)
-    // Secret-named variables never reach nix develop (src/child-env.ts): not even redacted.
+    // Secret-named variables never reach nix develop (src/shared/child-env.ts): not even redacted.
     expect(devEnv).not.toMatch(/^MY_API_TOKEN=/m)
     for (const name of readdirSync(dir)) {
       const text = readFileSync(join(dir, name), 'utf8')

@@ -14,7 +14,7 @@ import {
 import { renderEnvFile } from '../../../src/env/env-stage.js'
 import type { ContextCapture, EnvDiffReport } from '../../../src/env/env-types.js'
 import { drvName, plannedBuildDir, socketHeadroom } from '../../../src/env/env-verdicts.js'
-import { Secrets } from '../../../src/secrets.js'
+import { Secrets } from '../../../src/shared/secrets.js'
 
 // The incident's derivation (shared/seed): its build directory name is what fills sun_path.
 const DRV =

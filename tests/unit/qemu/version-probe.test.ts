@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { stoppedAttempt } from '../../../src/qemu/plan.js'
-import { run, type RunResult } from '../../../src/process.js'
+import { run, type RunResult } from '../../../src/shared/process.js'
 import { readVersionProbe } from '../../../src/qemu/version.js'
 
 const work = mkdtempSync(join(tmpdir(), 'bivm-qemu-probe-'))

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest'
 import type { Report } from '../../../src/model.js'
 import { decideVerdict } from '../../../src/pipeline.js'
 import { addPrivateKeys, interruptedReport } from '../../../src/report/interrupted.js'
-import { Secrets } from '../../../src/secrets.js'
+import { Secrets } from '../../../src/shared/secrets.js'
 
 function reportDirWith(report?: Partial<Report>): string {
   const dir = mkdtempSync(join(tmpdir(), 'biv-interrupted-'))

@@ -1,7 +1,7 @@
 // The secret heuristics: names matched on whole parts, values known only by their name taken as
 // secrets only when they could be one. An ordinary runner environment registers nothing.
 import { describe, expect, it } from 'vitest'
-import { Secrets, isNamedSecret, isSecretName } from '../../src/secrets.js'
+import { Secrets, isNamedSecret, isSecretName } from '../../../src/shared/secrets.js'
 
 describe('isSecretName: secret words as whole `_`/`-` separated parts', () => {
   it.each([

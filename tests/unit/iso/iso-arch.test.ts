@@ -3,8 +3,8 @@
 // mkisofs and mformat lay them out); the real fixture ISOs, from grub-mkrescue, are read in
 // tests/integration/vm/aarch64.test.ts.
 import { describe, expect, it } from 'vitest'
-import { findFatFile } from '../../src/fat-dir.js'
-import { isoArchitecture, kernelArchitecture } from '../../src/iso-arch.js'
+import { findFatFile } from '../../../src/iso/fat-dir.js'
+import { isoArchitecture, kernelArchitecture } from '../../../src/iso/iso-arch.js'
 
 const SECTOR = 2048
 

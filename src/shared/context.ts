@@ -10,7 +10,7 @@ export interface StageContext {
   reportDir: string
   /** Private scratch space for this run (under RUNNER_TEMP); never uploaded. */
   tempDir: string
-  /** The environment the action was started with (children get src/child-env.ts's part of it). */
+  /** The environment the action was started with (children get src/shared/child-env.ts's part of it). */
   env: NodeJS.ProcessEnv
   /** What the inputs add to the children's allow-list; absent: none (the default key variable). */
   childEnv?: ChildEnvPolicy

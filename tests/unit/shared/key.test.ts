@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import ssh2 from 'ssh2'
-import { createEphemeralKey, publicKeyLine, readableKeyPair } from '../../src/key.js'
+import { createEphemeralKey, publicKeyLine, readableKeyPair } from '../../../src/shared/key.js'
 
 describe('publicKeyLine', () => {
   it('is the public key of the .pub file, without its comment', () => {

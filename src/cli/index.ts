@@ -5,12 +5,12 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { INPUT_DEFAULTS, parseInputs, type InputName, type Inputs } from './inputs.js'
-import { consoleLog, type Log } from './log.js'
-import { cleanupSetup } from './setup/index.js'
-import { runPipeline } from './pipeline.js'
-import { errorMessage, signalChildren } from './process.js'
-import type { Report } from './model.js'
+import { INPUT_DEFAULTS, parseInputs, type InputName, type Inputs } from '../inputs.js'
+import { consoleLog, type Log } from '../shared/log.js'
+import { cleanupSetup } from '../setup/index.js'
+import { runPipeline } from '../pipeline.js'
+import { errorMessage, signalChildren } from '../shared/process.js'
+import type { Report } from '../model.js'
 import {
   withHistory,
   type Baseline,
@@ -25,8 +25,8 @@ import {
   renderSummary,
   composeImage,
   writeChangesFiles
-} from './report/index.js'
-import { Secrets } from './secrets.js'
+} from '../report/index.js'
+import { Secrets } from '../shared/secrets.js'
 
 const INPUT_NAMES = Object.keys(INPUT_DEFAULTS) as InputName[]
 /** The exit code of a run that passed but has regressions, with --fail-on-regression true. */

@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { afterAll, describe, expect, it } from 'vitest'
-import { run, start } from '../../src/process.js'
+import { run, start } from '../../../src/shared/process.js'
 
 const MiB = 1024 * 1024
 const ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin' }

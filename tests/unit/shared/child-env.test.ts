@@ -1,9 +1,9 @@
-// What each child gets of the action's environment (src/child-env.ts): nix and QEMU an
+// What each child gets of the action's environment (src/shared/child-env.ts): nix and QEMU an
 // allow-list, the test command what a `run:` step gets. A job's environment as the runner gives
 // an action, with every kind of credential in it.
 import { describe, expect, it } from 'vitest'
-import { allowedEnv, isCredentialName, runStepEnv } from '../../src/child-env.js'
-import { parseInputs, INPUT_DEFAULTS, InputError, type InputName } from '../../src/inputs.js'
+import { allowedEnv, isCredentialName, runStepEnv } from '../../../src/shared/child-env.js'
+import { parseInputs, INPUT_DEFAULTS, InputError, type InputName } from '../../../src/inputs.js'
 
 const JOB_ENV: NodeJS.ProcessEnv = {
   PATH: '/usr/bin:/bin',

@@ -10,7 +10,7 @@ import {
   diskShortage,
   nearestExisting,
   type DiskFree
-} from '../../src/disk.js'
+} from '../../../src/shared/disk.js'
 
 const GiB = 2 ** 30
 const free = (over: Partial<DiskFree>): DiskFree => ({

@@ -1,4 +1,4 @@
-// The post step's checks on the state main handed over (src/post-state.ts): paths only inside the
+// The post step's checks on the state main handed over (src/runner/post-state.ts): paths only inside the
 // action's own run directory (links resolved), pids that are processes post may signal.
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -11,7 +11,7 @@ import {
   nixCandidates,
   runDirOf,
   runDirRoots
-} from '../../src/post-state.js'
+} from '../../../src/runner/post-state.js'
 
 const root = mkdtempSync(join(tmpdir(), 'post-state-'))
 afterAll(() => rmSync(root, { recursive: true, force: true }))

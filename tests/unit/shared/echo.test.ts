@@ -9,9 +9,9 @@ import {
   guardCommands,
   ownText,
   readableAsCommand
-} from '../../src/echo.js'
-import { consoleLog } from '../../src/log.js'
-import { runnerCommands } from '../helpers/action-runner.js'
+} from '../../../src/shared/echo.js'
+import { consoleLog } from '../../../src/shared/log.js'
+import { runnerCommands } from '../../helpers/action-runner.js'
 
 /** Text a builder, a trace, the guest or a test command might print. */
 const HOSTILE = [
