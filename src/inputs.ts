@@ -1,25 +1,23 @@
 // Turns raw inputs into one typed, validated object up front. Nothing downstream reads inputs.
 // The same parser serves the action (core.getInput) and the command line (flags).
-import type { GuestArch, ProbeSpec } from './model.js'
+import type {
+  ArchMode,
+  BuildIn,
+  CacheSaveMode,
+  CompareMode,
+  Firmware,
+  KvmMode,
+  NixMode,
+  ProbeSpec,
+  QemuMode,
+  UploadMode
+} from './model/index.js'
 import { extraNixConfProblem, githubTokenProblem, nixVersionProblem } from './inputs-nix.js'
 import { InputError } from './input-error.js'
 import { DEFAULT_PROBES, parseProbes } from './inputs-probes.js'
 import { VARIABLE_NAME, passEnvInput } from './inputs-env.js'
 import { checkIsoFile } from './iso/iso-file.js'
 import { checkPrivateKeyFile } from './shared/key.js'
-
-export type BuildIn = 'host' | 'devshell' | 'both'
-export type NixMode = 'auto' | 'install' | 'existing'
-export type KvmMode = 'auto' | 'require' | 'off'
-/** Where QEMU and OVMF come from (src/qemu/): auto tries path, then nix, then apt. */
-export type QemuMode = 'auto' | 'path' | 'nix' | 'apt'
-export type Firmware = 'bios' | 'uefi'
-/** The guest's architecture: auto reads it from the ISO (src/iso/iso-arch.ts). */
-export type ArchMode = 'auto' | GuestArch
-export type UploadMode = 'always' | 'failure' | 'never'
-export type CompareMode = 'auto' | 'off'
-/** When post saves the image cache: auto skips events that build untrusted code (cache/save-policy.ts). */
-export type CacheSaveMode = 'auto' | 'always' | 'never'
 
 export interface Inputs {
   flake: string

@@ -5,7 +5,7 @@
 import type { StageContext } from './shared/context.js'
 import type { Inputs } from './inputs.js'
 import { createEphemeralKey, providedKey } from './shared/key.js'
-import type { KvmCheck, NixInstallation, Report, SetupResult } from './model.js'
+import type { KvmCheck, NixInstallation, Report, SetupResult } from './model/index.js'
 import { judgeSetup, setupNix } from './setup/index.js'
 import { STOPPED_FOR_QEMU } from './build/index.js'
 import { bootWhenQemuReady } from './pipeline/boot.js'

@@ -3,7 +3,7 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 import type { StageContext } from '../shared/context.js'
-import type { FailedDerivation, NixInstallation } from '../model.js'
+import type { FailedDerivation, NixInstallation } from '../model/index.js'
 import { MAX_QUERY_BYTES, run } from '../shared/process.js'
 import type { BuildEvents } from './events.js'
 import { stripAnsi, type ParsedFailure } from './failures.js'

@@ -1,6 +1,6 @@
 // What a build is asked to do, and the nix command lines it makes of that (pure): the context
 // (host, or inside the devshell through `nix develop -c`), the arguments, the out path, the error.
-import type { BuildContext, NixInstallation } from '../model.js'
+import type { BuildContext, NixInstallation } from '../model/index.js'
 import { readNixJson } from '../shared/bounds.js'
 import { stripAnsi } from './failures.js'
 

@@ -4,7 +4,7 @@
 // finds is imported, never what the manifest adds. Evaluated only when the entry has such paths.
 import { join } from 'node:path'
 import type { StageContext } from '../shared/context.js'
-import type { NixInstallation } from '../model.js'
+import type { NixInstallation } from '../model/index.js'
 import { evaluateDrvPath } from '../build/index.js'
 import { run } from '../shared/process.js'
 import { nixFlags } from './actions-cache.js'

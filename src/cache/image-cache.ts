@@ -8,7 +8,7 @@
 import { rm } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import type { StageContext } from '../shared/context.js'
-import type { CacheResult, NixInstallation } from '../model.js'
+import type { CacheResult, NixInstallation } from '../model/index.js'
 import { evaluateDrvPath } from '../build/index.js'
 import { errorMessage, run } from '../shared/process.js'
 import { CACHE_PATH, cacheUnavailable, nixFlags } from './actions-cache.js'

@@ -3,7 +3,7 @@
 import { rm } from 'node:fs/promises'
 import type { StageContext } from '../shared/context.js'
 import { TIMED_OUT, withDeadline } from '../shared/deadline.js'
-import type { CacheResult, NixInstallation } from '../model.js'
+import type { CacheResult, NixInstallation } from '../model/index.js'
 import { actionsCache, cacheLookup, quietly } from '../shared/toolkit.js'
 import { CACHE_PATH, LOOKUP_TIMEOUT_MS, directoryBytes } from './actions-cache.js'
 import { devshellWanted } from './devshell-wanted.js'

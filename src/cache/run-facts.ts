@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, readlink, rm } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
-import type { NixInstallation } from '../model.js'
+import type { NixInstallation } from '../model/index.js'
 import { MAX_QUERY_BYTES, run } from '../shared/process.js'
 import { nixFlags } from './actions-cache.js'
 

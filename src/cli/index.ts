@@ -10,7 +10,7 @@ import { consoleLog, type Log } from '../shared/log.js'
 import { cleanupSetup } from '../setup/index.js'
 import { runPipeline } from '../pipeline.js'
 import { errorMessage, signalChildren } from '../shared/process.js'
-import type { Report } from '../model.js'
+import type { Report } from '../model/index.js'
 import {
   withHistory,
   type Baseline,

@@ -6,7 +6,7 @@
 import { constants } from 'node:fs'
 import { access, mkdir, mkdtemp, realpath, rm, stat, statfs } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import type { NixInstallation } from '../model.js'
+import type { NixInstallation } from '../model/index.js'
 import { errorMessage, run, stringEnv } from '../shared/process.js'
 import { nixError, parseConfigJson, parseEnv0, storeMode } from './env-diff.js'
 import type { ContextCapture, NixIdentity, StoreFacts, TmpdirFacts } from './env-types.js'

@@ -1,7 +1,7 @@
 // Pure: parse `env -0`, redact, and say in plain words what differs between the build's own
 // context and the devshell's, most likely cause of a different build first.
 import { createHmac, randomBytes } from 'node:crypto'
-import type { EnvDifference, Likelihood } from '../model.js'
+import type { EnvDifference, Likelihood } from '../model/index.js'
 import { isSecretName, type Secrets } from '../shared/secrets.js'
 import type { ContextCapture, ContextFacts, StoreFacts } from './env-types.js'
 import { factDifferences, isPseudoVariable, verdictsFor } from './env-verdicts.js'

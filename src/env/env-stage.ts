@@ -3,7 +3,7 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { StageContext } from '../shared/context.js'
-import type { EnvDiffResult, NixInstallation } from '../model.js'
+import type { EnvDiffResult, NixInstallation } from '../model/index.js'
 import { errorMessage } from '../shared/process.js'
 import type { Secrets } from '../shared/secrets.js'
 import { captureContexts, type CaptureRequest, type Captures } from './env-capture.js'

@@ -1,8 +1,6 @@
 // What env-capture records about one context (the build's own, or `nix develop <flake>#<shell>`),
 // and the diff's full shape as written to env/diff.json (schema: docs/env-diff.md). Types only.
-import type { EnvDiffResult, NixVariant } from '../model.js'
-
-export type ContextName = 'host' | 'devshell'
+import type { BuildContext, EnvDiffResult, NixVariant } from '../model/index.js'
 
 export interface NixIdentity {
   /** The first `nix` on the context's PATH; null when there is none. */
@@ -56,7 +54,7 @@ export interface TmpdirFacts {
 }
 
 export interface ContextFacts {
-  context: ContextName
+  context: BuildContext
   /** False when the context could not be entered (nix develop failed). */
   ok: boolean
   error?: string

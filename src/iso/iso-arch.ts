@@ -5,8 +5,7 @@
 // 0x202). Independent of the machine that built it and of the flake attribute's system.
 import { closeSync, openSync, readSync } from 'node:fs'
 import { findFatFile, type ByteReader } from './fat-dir.js'
-import type { ArchMode } from '../inputs.js'
-import type { GuestArch } from '../model.js'
+import type { ArchMode, GuestArch } from '../model/index.js'
 
 const SECTOR = 2048
 

@@ -1,7 +1,7 @@
 // Boot, probes and the test command once QEMU is provisioned; their records in the report.
 import type { Inputs } from '../inputs.js'
 import { guestArchitecture } from '../iso/iso-arch.js'
-import type { GuestPlatform, NixInstallation, QemuProvision, Report } from '../model.js'
+import type { GuestPlatform, NixInstallation, QemuProvision, Report } from '../model/index.js'
 import { nixStepEnv, withNixStepEnv } from '../setup/index.js'
 import { guestPlatform, judgeVm, qemuBinary, runVm, type OvmfFiles } from '../vm/index.js'
 import type { QemuState } from './qemu.js'

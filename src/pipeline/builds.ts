@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import type { StageContext } from '../shared/context.js'
 import type { Inputs } from '../inputs.js'
 import { createEphemeralKey, type EphemeralKey } from '../shared/key.js'
-import type { BuildContext, BuildResult, NixInstallation } from '../model.js'
+import type { BuildContext, BuildResult, NixInstallation } from '../model/index.js'
 import { buildImage, judgeBuilds } from '../build/index.js'
 import {
   cacheReport,

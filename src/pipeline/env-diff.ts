@@ -1,6 +1,6 @@
 // The env diff beside the build and the boot: nobody waits for it but the report.
 import type { Log } from '../shared/log.js'
-import type { NixInstallation, StageJudgement } from '../model.js'
+import type { NixInstallation, StageJudgement } from '../model/index.js'
 import { diffBuildEnvironment, judgeEnvDiff, judgeEnvDiffError } from '../env/index.js'
 import type { Run } from './run.js'
 

@@ -3,7 +3,7 @@
 // worth waiting for.
 import type { Inputs } from '../inputs.js'
 import { guestArchitecture } from '../iso/iso-arch.js'
-import type { GuestArch, NixInstallation, QemuProvision } from '../model.js'
+import type { GuestArch, NixInstallation, QemuProvision } from '../model/index.js'
 import { judgeQemu, provisionQemu, qemuFromPath, type QemuRequest } from '../qemu/index.js'
 import { hostArch, isNative } from '../vm/index.js'
 import { BOOT_OFF, ISO_GIVEN, kvmCheck, type Run } from './run.js'

@@ -1,7 +1,7 @@
 // report.json as the run goes: each stage's record lands as it ends, and the files are rewritten
 // after each one, so a crash later loses nothing.
 import type { Log } from '../shared/log.js'
-import type { Report, StageJudgement, StageName } from '../model.js'
+import type { Report, StageJudgement, StageName } from '../model/index.js'
 import { renderSummary, writeReportFiles } from '../report/index.js'
 import { decideVerdict } from './verdict.js'
 

@@ -3,7 +3,7 @@
 import type { StageContext } from '../shared/context.js'
 import type { Inputs } from '../inputs.js'
 import type { EphemeralKey } from '../shared/key.js'
-import type { KvmCheck, QemuProvision, Report, SetupResult } from '../model.js'
+import type { KvmCheck, QemuProvision, Report, SetupResult } from '../model/index.js'
 import type { CacheSaveState } from '../cache/index.js'
 import { checkKvm } from '../vm/index.js'
 import type { RunRecord } from './run-record.js'

@@ -1,5 +1,5 @@
 // The run's verdict from what the stages returned: the one place it is decided.
-import type { Report, Result, StageName } from '../model.js'
+import type { Report, Result, StageName } from '../model/index.js'
 
 export interface Verdict {
   result: Result

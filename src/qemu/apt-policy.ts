@@ -4,8 +4,7 @@
 // unattended upgrades can hold dpkg's lock for a while: those are retried, a few times, with a
 // growing pause. A package apt does not know is usually a stale index: `apt-get update`, once.
 import { capLines } from '../shared/bounds.js'
-import type { Firmware } from '../inputs.js'
-import type { GuestArch } from '../model.js'
+import type { Firmware, GuestArch } from '../model/index.js'
 
 export type AptStep = 'install' | 'update'
 

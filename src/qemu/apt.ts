@@ -5,7 +5,7 @@
 // signal only prevents the next call.
 import { existsSync, readFileSync } from 'node:fs'
 import type { StageContext } from '../shared/context.js'
-import type { GuestArch } from '../model.js'
+import type { GuestArch } from '../model/index.js'
 import { qemuBinary } from '../vm/index.js'
 import { run } from '../shared/process.js'
 import {

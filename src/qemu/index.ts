@@ -3,8 +3,13 @@
 // rest beside setup and the build; every QEMU of the run (the KVM check, the boot) starts from the
 // binary this returns. Never throws: a source that fails is a reason, and no QEMU is a result.
 import type { StageContext } from '../shared/context.js'
-import type { QemuMode } from '../inputs.js'
-import type { NixInstallation, QemuAttempt, QemuProvision, QemuSource } from '../model.js'
+import type {
+  NixInstallation,
+  QemuAttempt,
+  QemuMode,
+  QemuProvision,
+  QemuSource
+} from '../model/index.js'
 import { errorMessage, run } from '../shared/process.js'
 import { fromApt, type AptEnvironment } from './apt.js'
 import { fromNix } from './nix.js'

@@ -1,5 +1,5 @@
 // The qemu stage's line in the stage table: where QEMU came from, or why none could.
-import type { QemuProvision, StageRecord } from '../model.js'
+import type { QemuProvision, StageRecord } from '../model/index.js'
 import { describeProvision } from './plan.js'
 
 export function judgeQemu(provision: QemuProvision): StageRecord {

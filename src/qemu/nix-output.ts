@@ -1,7 +1,6 @@
 // The nix source's commands and what it reads back. Pure.
 import { readNixJson } from '../shared/bounds.js'
-import type { Firmware } from '../inputs.js'
-import type { GuestArch } from '../model.js'
+import type { Firmware, GuestArch } from '../model/index.js'
 
 /**
  * The nixpkgs attribute with the guest's QEMU: qemu_kvm builds only the host's own system emulator,

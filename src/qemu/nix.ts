@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { StageContext } from '../shared/context.js'
-import type { NixInstallation } from '../model.js'
+import type { NixInstallation } from '../model/index.js'
 import { MAX_QUERY_BYTES, run } from '../shared/process.js'
 import { isNative, qemuBinary, usesUefi } from '../vm/index.js'
 import { hasNixpkgsInput, nixQemuArgs, nixQemuAttribute, parseBuildOutputs } from './nix-output.js'

@@ -1,7 +1,13 @@
 // Which sources a `qemu` mode tries and in what order, and how to say what each gave or why it was
 // passed over. Pure: the provisioning (index.ts) runs the sources, this decides and describes.
-import type { Firmware, QemuMode } from '../inputs.js'
-import type { GuestArch, QemuAttempt, QemuProvision, QemuSource } from '../model.js'
+import type {
+  Firmware,
+  GuestArch,
+  QemuAttempt,
+  QemuMode,
+  QemuProvision,
+  QemuSource
+} from '../model/index.js'
 import { qemuBinary, usesUefi } from '../vm/index.js'
 import { aptPackages } from './apt-policy.js'
 

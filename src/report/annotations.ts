@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Log } from '../shared/log.js'
-import type { ProbeResult, Report } from '../model.js'
+import type { ProbeResult, Report } from '../model/index.js'
 
 /** Reads a probe's saved output by its report-relative path; undefined when it cannot. */
 export type ProbeOutputReader = (file: string) => string | undefined

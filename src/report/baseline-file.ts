@@ -3,7 +3,7 @@
 import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Log } from '../shared/log.js'
-import type { Comparison, NixInstallation, Report } from '../model.js'
+import type { Comparison, NixInstallation, Report } from '../model/index.js'
 import { errorMessage, run } from '../shared/process.js'
 import { probeOutputReader } from './annotations.js'
 import { BOOT_HISTORY_FILE, bootHistoryCsv } from './boot-chart.js'

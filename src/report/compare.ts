@@ -2,7 +2,7 @@
 // the differences — each a change, some of them regressions. Pure.
 import { runChanges, unitChanges } from './compare-facts.js'
 import { madeOfChanges } from './compare-changes.js'
-import type { ComparedValue, Comparison, ComparisonChange, Regression } from '../model.js'
+import type { ComparedValue, Comparison, ComparisonChange, Regression } from '../model/index.js'
 import { bootOf, type Baseline, type BaselineProbe } from './baseline.js'
 import { sameMachine } from './boot-history.js'
 import { historyRows, judgeBoot } from './boot-judgement.js'

@@ -2,7 +2,7 @@
 // what changed since the last good run, and boot time against the recent runs (a sentence, a
 // chart, a table). Pure rendering, with its own caps, like every section of the summary.
 import type { Log } from '../shared/log.js'
-import type { ComparedValue, Comparison } from '../model.js'
+import type { ComparedValue, Comparison } from '../model/index.js'
 import { bootChart, bootHistoryTable, CHART_CAPTION } from './boot-chart.js'
 import { changesSection } from './changes/render.js'
 import { formatBytes } from '../shared/bounds.js'

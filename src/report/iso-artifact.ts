@@ -4,7 +4,7 @@
 import { dirname } from 'node:path'
 import type { Inputs } from '../inputs.js'
 import type { Log } from '../shared/log.js'
-import type { Report, UploadResult } from '../model.js'
+import type { Report, UploadResult } from '../model/index.js'
 import type { Secrets } from '../shared/secrets.js'
 import { uploadReport } from './artifacts.js'
 

@@ -5,8 +5,14 @@ import { constants, rmSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { StageContext } from '../shared/context.js'
-import type { NixMode } from '../inputs.js'
-import type { KvmCheck, KvmSetup, NixCapabilities, NixInstallation, SetupResult } from '../model.js'
+import type {
+  KvmCheck,
+  KvmSetup,
+  NixCapabilities,
+  NixInstallation,
+  NixMode,
+  SetupResult
+} from '../model/index.js'
 import { diskReport } from '../shared/disk.js'
 import { errorMessage, run } from '../shared/process.js'
 import { capabilitiesFor, parseNixVersion } from './capabilities.js'

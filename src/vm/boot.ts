@@ -3,8 +3,7 @@
 // mode, a reboot, a silent kernel: console-failures.ts), cancellation and (under KVM) a watchdog
 // for a KVM that cannot run guests.
 import type { StageContext } from '../shared/context.js'
-import type { Accelerator, ConsoleFailureRecord, GuestArch } from '../model.js'
-import type { Firmware } from '../inputs.js'
+import type { Accelerator, ConsoleFailureRecord, Firmware, GuestArch } from '../model/index.js'
 import { publicKeyLine } from '../shared/key.js'
 import {
   ConsoleWatch,

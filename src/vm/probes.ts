@@ -3,7 +3,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import type { StageContext } from '../shared/context.js'
-import type { ProbeResult, ProbeSpec } from '../model.js'
+import type { ProbeResult, ProbeSpec } from '../model/index.js'
 import type { ExecResult } from './ssh.js'
 
 export interface ProbeSession {

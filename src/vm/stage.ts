@@ -4,15 +4,17 @@
 import { existsSync, readFileSync, renameSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import type { StageContext } from '../shared/context.js'
-import { INPUT_DEFAULTS, type Firmware, type KvmMode } from '../inputs.js'
+import { INPUT_DEFAULTS } from '../inputs.js'
 import type {
   Accelerator,
   BootResult,
+  Firmware,
   GuestPlatform,
   KvmCheck,
+  KvmMode,
   ProbeSpec,
   VmStageResult
-} from '../model.js'
+} from '../model/index.js'
 import { bootAttempt, type BootOutcome } from './boot.js'
 import { checkKvm } from './kvm.js'
 import type { Machine } from './machine.js'

@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { CappedFile, CAPS, formatBytes } from '../shared/bounds.js'
 import type { StageContext } from '../shared/context.js'
-import type { TestResult } from '../model.js'
+import type { TestResult } from '../model/index.js'
 import { runStepEnv } from '../shared/child-env.js'
 import { run } from '../shared/process.js'
 

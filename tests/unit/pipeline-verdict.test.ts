@@ -1,6 +1,6 @@
 // The verdict when the image is built in both contexts: the worse outcome decides, either way round.
 import { describe, expect, it } from 'vitest'
-import type { BuildResult, Report } from '../../src/model.js'
+import type { BuildResult, Report } from '../../src/model/index.js'
 import { decideVerdict } from '../../src/pipeline.js'
 
 const build = (context: BuildResult['context'], status: BuildResult['status']): BuildResult => ({

@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Log } from '../../shared/log.js'
-import type { ImageChanges } from '../../model-changes.js'
+import type { ImageChanges } from '../../model/index.js'
 import { errorMessage } from '../../shared/process.js'
 import { CHANGES_JSON, CHANGES_MD, changesMarkdown } from './render.js'
 

@@ -12,7 +12,7 @@ import {
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { StageContext } from '../../../src/shared/context.js'
-import type { NixInstallation } from '../../../src/model.js'
+import type { NixInstallation } from '../../../src/model/index.js'
 import { capabilitiesFor, parseNixVersion } from '../../../src/setup/capabilities.js'
 import { diffBuildEnvironment } from '../../../src/env/env-stage.js'
 import type { EnvDiffReport } from '../../../src/env/env-types.js'

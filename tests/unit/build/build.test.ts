@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { NixInstallation } from '../../../src/model.js'
+import type { NixInstallation } from '../../../src/model/index.js'
 import {
   buildArguments,
   nixCommand,

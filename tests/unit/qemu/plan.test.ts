@@ -1,7 +1,7 @@
 // The pure part of QEMU's provisioning: which sources a mode tries, in what order, and how the
 // report and the error say what each gave or why it was passed over.
 import { describe, expect, it } from 'vitest'
-import type { QemuProvision } from '../../../src/model.js'
+import type { QemuProvision } from '../../../src/model/index.js'
 import {
   describeProvision,
   fixFor,

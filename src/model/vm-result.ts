@@ -1,6 +1,6 @@
 // The VM stage's typed results in report.json (schema: docs/report-schema.md): the KVM check, the
 // boot with its timeline and what ended it, each probe and the test command. Types only.
-import type { GuestPlatform } from './model-qemu.js'
+import type { GuestPlatform } from './qemu-provision.js'
 
 export type Accelerator = 'kvm' | 'tcg'
 

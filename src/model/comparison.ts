@@ -1,6 +1,6 @@
 // Types only: the comparison with the last passing run (the regression view), part of report.json
-// (schema: docs/report-schema.md). Imports only model-changes.ts, which imports nothing.
-import type { ImageChanges } from './model-changes.js'
+// (schema: docs/report-schema.md). Imports only image-changes.ts, which imports nothing.
+import type { ImageChanges } from './image-changes.js'
 // ---- comparison with the last passing run (the baseline) ---------------------------------------
 
 export interface Regression {

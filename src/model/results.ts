@@ -1,14 +1,10 @@
 // The typed results each stage returns, and the shape of report.json (schema: docs/report-schema.md).
 // Types only: stages produce these, the report renders them, main decides the verdict from them.
-// The regression view's types (the comparison with the last passing run) are in model-comparison.ts,
-// QEMU provisioning's in model-qemu.ts, the VM stage's in model-vm.ts.
-import type { Comparison } from './model-comparison.js'
-import type { QemuProvision } from './model-qemu.js'
-import type { VmStageResult } from './model-vm.js'
-
-export type * from './model-comparison.js'
-export type * from './model-qemu.js'
-export type * from './model-vm.js'
+// The regression view's types (the comparison with the last passing run) are in comparison.ts,
+// QEMU provisioning's in qemu-provision.ts, the VM stage's in vm-result.ts (all through index.ts).
+import type { Comparison } from './comparison.js'
+import type { QemuProvision } from './qemu-provision.js'
+import type { VmStageResult } from './vm-result.js'
 
 export type Result =
   | 'passed'

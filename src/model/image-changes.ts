@@ -1,6 +1,6 @@
 // Types only: what the image was made of (its flake's inputs, the commit, its packages) and what
 // changed since the last good run — part of baseline.json, report.json and the `changes` output.
-// Imports nothing (model-comparison.ts refers to it).
+// Imports nothing (comparison.ts refers to it).
 
 /** One locked input of the flake (flake.lock's node), named by its path from the root. */
 export interface FlakeInput {
