@@ -3,7 +3,7 @@
 // judges its own result: src/<stage>/judge.ts); report.json stays current after each one
 // (pipeline/run-record.ts) and the verdict is decided in one place (pipeline/verdict.ts).
 import type { StageContext } from './shared/context.js'
-import type { Inputs } from './inputs.js'
+import type { Inputs } from './inputs/index.js'
 import { createEphemeralKey, providedKey } from './shared/key.js'
 import type { KvmCheck, NixInstallation, Report, SetupResult } from './model/index.js'
 import { judgeSetup, setupNix } from './setup/index.js'

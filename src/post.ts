@@ -16,7 +16,7 @@ import { cleanupSetup, defaultSetupPaths } from './setup/index.js'
 import { actionsLog } from './shared/log.js'
 import { errorMessage } from './shared/process.js'
 import { addPrivateKeys, deliverReport, interruptedReport, saveBaseline } from './report/index.js'
-import { INPUT_DEFAULTS, parseInputs, type Inputs } from './inputs.js'
+import { INPUT_DEFAULTS, parseInputs, type Inputs } from './inputs/index.js'
 import { decideVerdict } from './pipeline.js'
 import {
   checkCleanupPaths,

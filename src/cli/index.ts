@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { INPUT_DEFAULTS, parseInputs, type InputName, type Inputs } from '../inputs.js'
+import { INPUT_DEFAULTS, parseInputs, type InputName, type Inputs } from '../inputs/index.js'
 import { consoleLog, type Log } from '../shared/log.js'
 import { cleanupSetup } from '../setup/index.js'
 import { runPipeline } from '../pipeline.js'

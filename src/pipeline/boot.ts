@@ -1,5 +1,5 @@
 // Boot, probes and the test command once QEMU is provisioned; their records in the report.
-import type { Inputs } from '../inputs.js'
+import type { Inputs } from '../inputs/index.js'
 import { guestArchitecture } from '../iso/iso-arch.js'
 import type { GuestPlatform, NixInstallation, QemuProvision, Report } from '../model/index.js'
 import { nixStepEnv, withNixStepEnv } from '../setup/index.js'

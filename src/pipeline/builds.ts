@@ -2,7 +2,7 @@
 // needs to save the cache.
 import { join } from 'node:path'
 import type { StageContext } from '../shared/context.js'
-import type { Inputs } from '../inputs.js'
+import type { Inputs } from '../inputs/index.js'
 import { createEphemeralKey, type EphemeralKey } from '../shared/key.js'
 import type { BuildContext, BuildResult, NixInstallation } from '../model/index.js'
 import { buildImage, judgeBuilds } from '../build/index.js'

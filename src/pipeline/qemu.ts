@@ -1,7 +1,7 @@
 // QEMU's provisioning beside setup and the build: the path source at once, the rest of the mode's
 // sources beside. A provisioning that fails stops the build: an image that cannot be booted is not
 // worth waiting for.
-import type { Inputs } from '../inputs.js'
+import type { Inputs } from '../inputs/index.js'
 import { guestArchitecture } from '../iso/iso-arch.js'
 import type { GuestArch, NixInstallation, QemuProvision } from '../model/index.js'
 import { judgeQemu, provisionQemu, qemuFromPath, type QemuRequest } from '../qemu/index.js'

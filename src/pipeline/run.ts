@@ -1,7 +1,7 @@
 // What every part of the composition shares: the inputs, the context, post's hooks, the record,
 // the key, and what runs beside the stages.
 import type { StageContext } from '../shared/context.js'
-import type { Inputs } from '../inputs.js'
+import type { Inputs } from '../inputs/index.js'
 import type { EphemeralKey } from '../shared/key.js'
 import type { KvmCheck, QemuProvision, Report, SetupResult } from '../model/index.js'
 import type { CacheSaveState } from '../cache/index.js'

@@ -4,7 +4,7 @@
 import * as core from '@actions/core'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Inputs } from '../inputs.js'
+import type { Inputs } from '../inputs/index.js'
 import type { Log } from '../shared/log.js'
 import type { Report, Result, StageName } from '../model/index.js'
 import { errorMessage } from '../shared/process.js'

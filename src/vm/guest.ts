@@ -1,7 +1,7 @@
 // A guest of another architecture than the host's (pure): KVM cannot run it, so the accelerator
 // is TCG or, with input 'kvm: require', a clear error before anything starts; the boot's default
 // time scales with emulation's cost.
-import { INPUT_DEFAULTS } from '../inputs.js'
+import { INPUT_DEFAULTS } from '../inputs/index.js'
 import type { Accelerator, GuestArch, GuestPlatform, KvmMode } from '../model/index.js'
 import { hostArch } from './platform.js'
 

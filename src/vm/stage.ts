@@ -4,7 +4,7 @@
 import { existsSync, readFileSync, renameSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import type { StageContext } from '../shared/context.js'
-import { INPUT_DEFAULTS } from '../inputs.js'
+import { INPUT_DEFAULTS } from '../inputs/index.js'
 import type {
   Accelerator,
   BootResult,

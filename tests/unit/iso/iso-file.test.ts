@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { INPUT_DEFAULTS, parseInputs, type InputName } from '../../../src/inputs.js'
+import { INPUT_DEFAULTS, parseInputs, type InputName } from '../../../src/inputs/index.js'
 import { checkIsoFile } from '../../../src/iso/iso-file.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'iso-file-'))

@@ -1,7 +1,7 @@
 // The `probes` input: one `name [optional, required, timeout=N]: command` per line, each a
 // ProbeSpec; a bad line is an InputError that says which line and what it accepts.
-import { InputError } from './input-error.js'
-import type { ProbeSpec } from './model/index.js'
+import { InputError } from './errors.js'
+import type { ProbeSpec } from '../model/index.js'
 
 /** The default probes: provisioning and networking logs from a systemd guest (NixOS). */
 export const DEFAULT_PROBES = `

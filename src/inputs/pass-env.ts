@@ -1,7 +1,7 @@
 // The pass-env input: names of variables the user hands to nix and QEMU besides the allow-list
 // (src/shared/child-env.ts). A credential is refused here, loudly, rather than dropped later in silence.
-import { isCredentialName } from './shared/child-env.js'
-import { InputError } from './input-error.js'
+import { isCredentialName } from '../shared/child-env.js'
+import { InputError } from './errors.js'
 
 export const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 

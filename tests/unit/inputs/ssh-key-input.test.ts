@@ -5,8 +5,8 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { INPUT_DEFAULTS, parseInputs, type InputName } from '../../src/inputs.js'
-import { checkPrivateKeyFile, providedKey, publicKeyLine } from '../../src/shared/key.js'
+import { INPUT_DEFAULTS, parseInputs, type InputName } from '../../../src/inputs/index.js'
+import { checkPrivateKeyFile, providedKey, publicKeyLine } from '../../../src/shared/key.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'ssh-key-input-'))
 const pair = ssh2.utils.generateKeyPairSync('ed25519')

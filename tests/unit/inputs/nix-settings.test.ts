@@ -1,9 +1,9 @@
 // The inputs that reach Nix's configuration files, tried as a hostile or careless user would
 // (issue 13); the same cases run through the bundled action in tests/e2e/hardening-inputs.test.ts.
 import { describe, expect, it } from 'vitest'
-import { INPUT_DEFAULTS, parseInputs, type InputName } from '../../src/inputs.js'
-import { dropInText } from '../../src/setup/setup-config.js'
-import { versionMismatch } from '../../src/setup/setup.js'
+import { INPUT_DEFAULTS, parseInputs, type InputName } from '../../../src/inputs/index.js'
+import { dropInText } from '../../../src/setup/setup-config.js'
+import { versionMismatch } from '../../../src/setup/setup.js'
 
 const parse = (given: Partial<Record<InputName, string>>) =>
   parseInputs(name => given[name] ?? INPUT_DEFAULTS[name])

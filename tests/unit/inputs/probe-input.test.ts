@@ -1,7 +1,7 @@
 // The probes input: a known option with a bad value says the value is wrong and what it accepts;
 // only a name that is no option at all is called unknown.
 import { describe, expect, it } from 'vitest'
-import { InputError, parseProbes } from '../../src/inputs.js'
+import { InputError, parseProbes } from '../../../src/inputs/index.js'
 
 function refusal(text: string): string {
   try {

@@ -1,6 +1,6 @@
 // The checks for the inputs that reach Nix's configuration files (the action's drop-in and the
 // token file it includes) or the installer's URL. Pure: each returns what is wrong, or undefined;
-// inputs.ts turns that into an InputError naming the input.
+// parse.ts turns that into an InputError naming the input.
 
 /** `2.35.2`, or `2.35.2@sha256:<64 hex digits>` (the installer's hash for versions without one). */
 export const NIX_VERSION = /^\d+\.\d+\.\d+(?:@sha256:[0-9a-fA-F]{64})?$/

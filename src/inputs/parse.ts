@@ -11,13 +11,13 @@ import type {
   ProbeSpec,
   QemuMode,
   UploadMode
-} from './model/index.js'
-import { extraNixConfProblem, githubTokenProblem, nixVersionProblem } from './inputs-nix.js'
-import { InputError } from './input-error.js'
-import { DEFAULT_PROBES, parseProbes } from './inputs-probes.js'
-import { VARIABLE_NAME, passEnvInput } from './inputs-env.js'
-import { checkIsoFile } from './iso/iso-file.js'
-import { checkPrivateKeyFile } from './shared/key.js'
+} from '../model/index.js'
+import { extraNixConfProblem, githubTokenProblem, nixVersionProblem } from './nix-settings.js'
+import { InputError } from './errors.js'
+import { DEFAULT_PROBES, parseProbes } from './probe-input.js'
+import { VARIABLE_NAME, passEnvInput } from './pass-env.js'
+import { checkIsoFile } from '../iso/iso-file.js'
+import { checkPrivateKeyFile } from '../shared/key.js'
 
 export interface Inputs {
   flake: string
@@ -100,9 +100,6 @@ export const INPUT_DEFAULTS = {
 } as const
 
 export type InputName = keyof typeof INPUT_DEFAULTS
-
-export { DEFAULT_PROBES, parseProbes } from './inputs-probes.js'
-export { InputError } from './input-error.js'
 
 function oneOf<T extends string>(input: InputName, value: string, allowed: readonly T[]): T {
   if ((allowed as readonly string[]).includes(value)) return value as T
