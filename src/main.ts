@@ -9,7 +9,7 @@ import { INPUT_DEFAULTS, InputError, parseInputs, type Inputs } from './inputs/i
 import { actionsLog } from './shared/log.js'
 import type { Report } from './model/index.js'
 import { missingPaths, nixStepEnv, type NixStepEnv } from './setup/index.js'
-import { runPipeline, type PipelineHooks } from './pipeline.js'
+import { runPipeline, type PipelineHooks } from './pipeline/index.js'
 import { errorMessage, signalChildren } from './shared/process.js'
 import {
   deliverReport,

@@ -17,7 +17,7 @@ import { actionsLog } from './shared/log.js'
 import { errorMessage } from './shared/process.js'
 import { addPrivateKeys, deliverReport, interruptedReport, saveBaseline } from './report/index.js'
 import { INPUT_DEFAULTS, parseInputs, type Inputs } from './inputs/index.js'
-import { decideVerdict } from './pipeline.js'
+import { decideVerdict } from './pipeline/index.js'
 import {
   checkCleanupPaths,
   checkPid,

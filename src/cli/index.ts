@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util'
 import { INPUT_DEFAULTS, parseInputs, type InputName, type Inputs } from '../inputs/index.js'
 import { consoleLog, type Log } from '../shared/log.js'
 import { cleanupSetup } from '../setup/index.js'
-import { runPipeline } from '../pipeline.js'
+import { runPipeline } from '../pipeline/index.js'
 import { errorMessage, signalChildren } from '../shared/process.js'
 import type { Report } from '../model/index.js'
 import {

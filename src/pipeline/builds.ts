@@ -14,7 +14,7 @@ import {
   restoreImageCache,
   type CacheRestore
 } from '../cache/index.js'
-import type { Run } from './run.js'
+import type { PipelineRun } from './pipeline-run.js'
 
 /** Contexts to build in, in order; the first one's ISO is the one booted. */
 export function buildContexts(inputs: Inputs): BuildContext[] {
@@ -23,7 +23,7 @@ export function buildContexts(inputs: Inputs): BuildContext[] {
 
 /** `ctx` is the run's context with the build's own stop signal. */
 export async function runBuilds(
-  run: Run,
+  run: PipelineRun,
   nix: NixInstallation,
   keyEnv: Record<string, string>,
   ctx: StageContext
@@ -100,7 +100,7 @@ function restoreCache(
 
 /** What the post step saves: the built outputs and the devshell's environment when one was used. */
 async function describeCacheSave(
-  run: Run,
+  run: PipelineRun,
   nix: NixInstallation,
   keyEnv: Record<string, string>,
   restore: CacheRestore,

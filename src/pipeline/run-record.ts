@@ -3,7 +3,7 @@
 import type { Log } from '../shared/log.js'
 import type { Report, StageJudgement, StageName } from '../model/index.js'
 import { renderSummary, writeReportFiles } from '../report/index.js'
-import { decideVerdict } from './verdict.js'
+import { decideVerdict } from './decide-verdict.js'
 
 export class RunRecord {
   readonly report: Report

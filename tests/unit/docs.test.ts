@@ -78,7 +78,7 @@ describe('README', () => {
     expect([...OUTPUT_NAMES]).toEqual(action.outputs.map(output => output.name))
   })
 
-  it('lists the default probes as src/inputs/index.ts has them', async () => {
+  it('lists the default probes as src/inputs/probe-input.ts has them', async () => {
     const { DEFAULT_PROBES } = await import('../../src/inputs/index.js')
     for (const line of DEFAULT_PROBES.trim().split('\n')) expect(readme).toContain(line)
   })

@@ -25,10 +25,10 @@ describe('import boundaries', () => {
     ['src/build/build.ts', '../pipeline/run.js', 'downwards'],
     ['src/shared/process.ts', './vm/index.js', 'downwards'],
     ['src/model/index.ts', './pipeline.js', 'downwards'],
-    ['src/pipeline/boot.ts', '../main.js', 'downwards'],
+    ['src/pipeline/boot-when-ready.ts', '../main.js', 'downwards'],
     ['src/qemu/path.ts', '../vm/machine.js', 'through its index.ts'],
     ['src/cache/save.ts', '../report/summary.js', 'through its index.ts'],
-    ['src/pipeline/boot.ts', '../vm/machine.js', 'through its index.ts'],
+    ['src/pipeline/boot-when-ready.ts', '../vm/machine.js', 'through its index.ts'],
     ['src/main.ts', './report/deliver.js', 'through its index.ts'],
     ['src/cli/index.ts', './pipeline/run.js', 'through its index.ts']
   ])('%s importing %s fails: %s', async (path, specifier, rule) => {
@@ -41,8 +41,8 @@ describe('import boundaries', () => {
     ['src/vm/probes.ts', '../report/index.js'],
     ['src/vm/probes.ts', './ssh-session.js'],
     ['src/vm/probes.ts', '../model.js'],
-    ['src/pipeline/boot.ts', '../vm/index.js'],
-    ['src/pipeline.ts', './pipeline/run.js'],
+    ['src/pipeline/boot-when-ready.ts', '../vm/index.js'],
+    ['src/pipeline/index.ts', './pipeline/run.js'],
     ['src/main.ts', './report/index.js'],
     ['src/main.ts', './pipeline.js']
   ])('%s importing %s is allowed', async (path, specifier) => {

@@ -56,7 +56,7 @@ describe('a provisioning stopped mid `--version` (real process, stand-in binary)
       signal: stop.signal
     })
     await new Promise(resolve => setTimeout(resolve, 200))
-    stop.abort() // what pipeline.ts's stopQemu does once the build failed
+    stop.abort() // what pipeline/index.ts's stopQemu does once the build failed
     const ran = await running
     expect(ran).toMatchObject({ aborted: true, stdout: '' })
     const read = readVersionProbe(binary, ran)

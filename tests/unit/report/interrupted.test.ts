@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import type { Report } from '../../../src/model/index.js'
-import { decideVerdict } from '../../../src/pipeline.js'
+import { decideVerdict } from '../../../src/pipeline/index.js'
 import { addPrivateKeys, interruptedReport } from '../../../src/report/interrupted.js'
 import { Secrets } from '../../../src/shared/secrets.js'
 

@@ -2,11 +2,11 @@
 import type { Log } from '../shared/log.js'
 import type { NixInstallation, StageJudgement } from '../model/index.js'
 import { diffBuildEnvironment, judgeEnvDiff, judgeEnvDiffError } from '../env/index.js'
-import type { Run } from './run.js'
+import type { PipelineRun } from './pipeline-run.js'
 
 /** Starts the diff; its record lands in the report when it ends. Never rejects. */
 export function startEnvDiff(
-  run: Run,
+  run: PipelineRun,
   nix: NixInstallation,
   keyEnv: Record<string, string>
 ): Promise<void> {

@@ -6,7 +6,7 @@ import { guestArchitecture } from '../iso/iso-arch.js'
 import type { GuestArch, NixInstallation, QemuProvision } from '../model/index.js'
 import { judgeQemu, provisionQemu, qemuFromPath, type QemuRequest } from '../qemu/index.js'
 import { hostArch, isNative } from '../vm/index.js'
-import { BOOT_OFF, ISO_GIVEN, kvmCheck, type Run } from './run.js'
+import { BOOT_OFF, ISO_GIVEN, kvmCheck, type PipelineRun } from './pipeline-run.js'
 
 /** What the rest of the run knows of QEMU while it is provisioned. */
 export interface QemuState {
@@ -33,7 +33,7 @@ function nativeBinary(provision: QemuProvision): string | undefined {
 }
 
 export async function startQemuStage(
-  run: Run,
+  run: PipelineRun,
   nix: () => Promise<NixInstallation | undefined>,
   buildStop: AbortController
 ): Promise<QemuState> {
@@ -64,12 +64,12 @@ export async function startQemuStage(
 }
 
 /** Set by the provisioning's handler whenever it settles, so read anew at each point. */
-export function qemuFailed(run: Run): boolean {
+export function qemuFailed(run: PipelineRun): boolean {
   return run.record.report.qemu?.status === 'failed'
 }
 
 async function startQemu(
-  run: Run,
+  run: PipelineRun,
   nix: () => Promise<NixInstallation | undefined>,
   state: QemuState,
   arch: GuestArch,

@@ -4,12 +4,12 @@ import { guestArchitecture } from '../iso/iso-arch.js'
 import type { GuestPlatform, NixInstallation, QemuProvision, Report } from '../model/index.js'
 import { nixStepEnv, withNixStepEnv } from '../setup/index.js'
 import { guestPlatform, judgeVm, qemuBinary, runVm, type OvmfFiles } from '../vm/index.js'
-import type { QemuState } from './qemu.js'
-import { endRun, kvmCheck, type Run } from './run.js'
+import type { QemuState } from './qemu-beside.js'
+import { endRun, kvmCheck, type PipelineRun } from './pipeline-run.js'
 
 /** Boot `iso` once QEMU is provisioned: ready by now unless provisioning is slower than the build. */
 export async function bootWhenQemuReady(
-  run: Run,
+  run: PipelineRun,
   qemu: QemuState,
   iso: string,
   /** Undefined for a given ISO: the test command then runs with the job's own environment. */
@@ -31,7 +31,7 @@ export async function bootWhenQemuReady(
 
 /** The provisioned QEMU, provisioned anew when the image turns out to be for another architecture. */
 async function provisionedFor(
-  run: Run,
+  run: PipelineRun,
   qemu: QemuState,
   guest: GuestPlatform
 ): Promise<QemuProvision | undefined> {
@@ -48,7 +48,7 @@ async function provisionedFor(
 }
 
 async function bootStage(
-  run: Run,
+  run: PipelineRun,
   iso: string,
   qemu: { binary: string; ovmf?: OvmfFiles; guest: GuestPlatform },
   nix: NixInstallation | undefined

@@ -1,7 +1,7 @@
 // The verdict when the image is built in both contexts: the worse outcome decides, either way round.
 import { describe, expect, it } from 'vitest'
-import type { BuildResult, Report } from '../../src/model/index.js'
-import { decideVerdict } from '../../src/pipeline.js'
+import type { BuildResult, Report } from '../../../src/model/index.js'
+import { decideVerdict } from '../../../src/pipeline/index.js'
 
 const build = (context: BuildResult['context'], status: BuildResult['status']): BuildResult => ({
   context,

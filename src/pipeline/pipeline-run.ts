@@ -35,7 +35,7 @@ export interface Beside {
   stopQemu: AbortController
 }
 
-export interface Run {
+export interface PipelineRun {
   inputs: Inputs
   ctx: StageContext
   hooks: PipelineHooks
@@ -50,7 +50,7 @@ export const ISO_GIVEN = "input 'iso' given"
 export const BOOT_OFF = "input 'boot' is false"
 
 /** The run's one KVM check, with the first QEMU there is (input 'kvm: off': none). */
-export function kvmCheck(run: Run, qemu: string): Promise<KvmCheck> {
+export function kvmCheck(run: PipelineRun, qemu: string): Promise<KvmCheck> {
   return (run.beside.kvm ??=
     run.inputs.kvm === 'off'
       ? Promise.resolve({
@@ -70,7 +70,7 @@ export async function stopBeside(beside: Beside): Promise<void> {
 }
 
 /** Every way out: whatever runs beside is stopped or awaited, and its results are in the report. */
-export async function endRun(run: Run): Promise<Report> {
+export async function endRun(run: PipelineRun): Promise<Report> {
   await stopBeside(run.beside)
   return run.record.finish(run.ctx.signal)
 }

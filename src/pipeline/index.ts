@@ -1,18 +1,18 @@
 // The whole job as the mission states it: set up Nix, build the image with an ephemeral key, diff
 // the build environment against the devshell, boot and probe the image. Composes the stages (each
 // judges its own result: src/<stage>/judge.ts); report.json stays current after each one
-// (pipeline/run-record.ts) and the verdict is decided in one place (pipeline/verdict.ts).
-import type { StageContext } from './shared/context.js'
-import type { Inputs } from './inputs/index.js'
-import { createEphemeralKey, providedKey } from './shared/key.js'
-import type { KvmCheck, NixInstallation, Report, SetupResult } from './model/index.js'
-import { judgeSetup, setupNix } from './setup/index.js'
-import { STOPPED_FOR_QEMU } from './build/index.js'
-import { bootWhenQemuReady } from './pipeline/boot.js'
-import { runBuilds } from './pipeline/builds.js'
-import { startEnvDiff } from './pipeline/env-diff.js'
-import { qemuFailed, startQemuStage, type QemuState } from './pipeline/qemu.js'
-import { RunRecord } from './pipeline/run-record.js'
+// (run-record.ts) and the verdict is decided in one place (decide-verdict.ts).
+import type { StageContext } from '../shared/context.js'
+import type { Inputs } from '../inputs/index.js'
+import { createEphemeralKey, providedKey } from '../shared/key.js'
+import type { KvmCheck, NixInstallation, Report, SetupResult } from '../model/index.js'
+import { judgeSetup, setupNix } from '../setup/index.js'
+import { STOPPED_FOR_QEMU } from '../build/index.js'
+import { bootWhenQemuReady } from './boot-when-ready.js'
+import { runBuilds } from './builds.js'
+import { startEnvDiff } from './env-diff-beside.js'
+import { qemuFailed, startQemuStage, type QemuState } from './qemu-beside.js'
+import { RunRecord } from './run-record.js'
 import {
   BOOT_OFF,
   ISO_GIVEN,
@@ -21,12 +21,12 @@ import {
   stopBeside,
   type Beside,
   type PipelineHooks,
-  type Run
-} from './pipeline/run.js'
+  type PipelineRun
+} from './pipeline-run.js'
 
-export { decideVerdict, type Verdict } from './pipeline/verdict.js'
-export { buildContexts } from './pipeline/builds.js'
-export { BOOT_OFF, ISO_GIVEN, type PipelineHooks } from './pipeline/run.js'
+export { decideVerdict, type Verdict } from './decide-verdict.js'
+export { buildContexts } from './builds.js'
+export { BOOT_OFF, ISO_GIVEN, type PipelineHooks } from './pipeline-run.js'
 
 /** What setup's KVM wait gets when QEMU is not there yet (see setupStage). */
 const KVM_NOT_CHECKED_YET: KvmCheck = {
@@ -65,7 +65,7 @@ async function runStages(
     : createEphemeralKey(ctx.tempDir)
   ctx.secrets.add(key.privateKey)
   hooks.onKey?.(key)
-  const run: Run = { inputs, ctx, hooks, beside, record, key }
+  const run: PipelineRun = { inputs, ctx, hooks, beside, record, key }
 
   // The nix source of QEMU waits for setup's Nix; a given ISO needs none (no setup runs).
   let nixReady: (nix: NixInstallation | undefined) => void = () => {}
@@ -105,7 +105,7 @@ async function runStages(
 }
 
 /** Input 'iso': no Nix, no build, no env diff, no cache; only the boot. */
-function bootGivenIso(run: Run, qemu: QemuState, iso: string): Promise<Report> {
+function bootGivenIso(run: PipelineRun, qemu: QemuState, iso: string): Promise<Report> {
   for (const name of ['setup', 'build', 'env-diff'] as const) {
     run.record.report.stages[name] = { status: 'skipped', durationMs: 0, detail: ISO_GIVEN }
   }
@@ -115,7 +115,7 @@ function bootGivenIso(run: Run, qemu: QemuState, iso: string): Promise<Report> {
   return bootWhenQemuReady(run, qemu, iso, undefined)
 }
 
-async function setupStage(run: Run, qemu: QemuState): Promise<SetupResult> {
+async function setupStage(run: PipelineRun, qemu: QemuState): Promise<SetupResult> {
   const { inputs, ctx, record, hooks } = run
   const setup = await record.stage(
     ctx.log,
@@ -148,7 +148,7 @@ async function setupStage(run: Run, qemu: QemuState): Promise<SetupResult> {
 }
 
 /** Stopped for want of QEMU: what the killed build said is not the image's fault. */
-function stoppedForQemu(run: Run): Promise<Report> {
+function stoppedForQemu(run: PipelineRun): Promise<Report> {
   const report = run.record.report
   report.builds = report.builds.filter(build => build.status === 'passed')
   report.stages.build = {
