@@ -1,6 +1,6 @@
 // Types only: where the run's QEMU and OVMF came from (src/qemu-provisioning/), part of report.json
 // (schema: docs/report-schema.md).
-// ---- qemu (src/qemu-provisioning/: where QEMU and OVMF come from) ---------------------------------------------
+// ---- qemu (src/qemu-provisioning/: where QEMU and OVMF come from) -----------------------------
 
 export type QemuSource = 'path' | 'nix' | 'apt'
 

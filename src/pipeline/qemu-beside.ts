@@ -4,7 +4,12 @@
 import type { Inputs } from '../inputs/index.js'
 import { guestArchitecture } from '../iso/iso-arch.js'
 import type { GuestArch, NixInstallation, QemuProvision } from '../model/index.js'
-import { judgeQemu, provisionQemu, qemuFromPath, type QemuRequest } from '../qemu/index.js'
+import {
+  judgeQemu,
+  provisionQemu,
+  qemuFromPath,
+  type QemuRequest
+} from '../qemu-provisioning/index.js'
 import { hostArch, isNative } from '../vm/index.js'
 import { BOOT_OFF, ISO_GIVEN, kvmCheck, type PipelineRun } from './pipeline-run.js'
 

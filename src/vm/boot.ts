@@ -43,7 +43,7 @@ export interface BootAttemptOptions {
   /** Epoch ms: the boot-timeout deadline. */
   deadline: number
   vmDir: string
-  /** The provisioned qemu-system-<arch> and UEFI firmware (src/qemu/). */
+  /** The provisioned qemu-system-<arch> and UEFI firmware (src/qemu-provisioning/). */
   qemu: string
   ovmf?: OvmfFiles
   onQemuStarted?: (pid: number) => void

@@ -147,7 +147,7 @@ async function deviceProblem(device: string): Promise<string | undefined> {
 }
 
 export interface KvmCheckOptions {
-  /** The QEMU to test with: the run's provisioned binary (src/qemu/), never a name guessed here. */
+  /** The QEMU to test with: the run's provisioned binary (src/qemu-provisioning/), never a name guessed here. */
   qemu: string
   /** How long QEMU may take to start the test guest (its first output; default 3 s). */
   timeoutMs?: number

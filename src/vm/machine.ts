@@ -41,7 +41,7 @@ export interface MachineOptions {
   log: Log
   /** Console prefix in the log. */
   name?: string
-  /** The qemu-system-<arch> to start: the run's provisioned binary (src/qemu/). */
+  /** The qemu-system-<arch> to start: the run's provisioned binary (src/qemu-provisioning/). */
   qemu: string
   /** UEFI firmware (OVMF, AAVMF): the provisioned pair (else the usual places are searched). */
   ovmf?: OvmfFiles

@@ -31,7 +31,7 @@ export interface VmRequest {
   /** The guest's architecture against the host's (absent: an x86_64 guest). */
   guest?: GuestPlatform
   firmware: Firmware
-  /** The provisioned qemu-system-<arch> (src/qemu/): the KVM check and the boot start it. */
+  /** The provisioned qemu-system-<arch> (src/qemu-provisioning/): the KVM check and boot start it. */
   qemu: string
   /** The provisioned UEFI pair (OVMF, AAVMF), for uefi and for aarch64. */
   ovmf?: OvmfFiles

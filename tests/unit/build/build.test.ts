@@ -6,7 +6,7 @@ import {
   nixError,
   parseOutPath,
   type BuildRequest
-} from '../../../src/build/build.js'
+} from '../../../src/build/stage.js'
 import { capabilitiesFor } from '../../../src/setup/capabilities.js'
 
 const nix = (version: string): NixInstallation => ({

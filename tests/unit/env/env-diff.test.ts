@@ -11,7 +11,7 @@ import {
   renderDiffMarkdown,
   storeMode
 } from '../../../src/env/env-diff.js'
-import { renderEnvFile } from '../../../src/env/env-stage.js'
+import { renderEnvFile } from '../../../src/env/stage.js'
 import type { ContextCapture, EnvDiffReport } from '../../../src/env/env-types.js'
 import { drvName, plannedBuildDir, socketHeadroom } from '../../../src/env/env-verdicts.js'
 import { Secrets } from '../../../src/shared/secrets.js'

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest'
 import { INPUT_DEFAULTS, parseInputs, type InputName } from '../../../src/inputs/index.js'
 import { dropInText } from '../../../src/setup/setup-config.js'
-import { versionMismatch } from '../../../src/setup/setup.js'
+import { versionMismatch } from '../../../src/setup/stage.js'
 
 const parse = (given: Partial<Record<InputName, string>>) =>
   parseInputs(name => given[name] ?? INPUT_DEFAULTS[name])

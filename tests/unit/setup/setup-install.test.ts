@@ -11,7 +11,7 @@ import { afterEach, expect, it } from 'vitest'
 import type { StageContext } from '../../../src/shared/context.js'
 import { consoleLog } from '../../../src/shared/log.js'
 import { INSTALLER_URL_ENV } from '../../../src/setup/install.js'
-import { setupNix } from '../../../src/setup/setup.js'
+import { setupNix } from '../../../src/setup/stage.js'
 import { Secrets } from '../../../src/shared/secrets.js'
 
 const FAKE_NIX = `#!/bin/sh

@@ -3,7 +3,12 @@
 // an action, with every kind of credential in it.
 import { describe, expect, it } from 'vitest'
 import { allowedEnv, isCredentialName, runStepEnv } from '../../../src/shared/child-env.js'
-import { parseInputs, INPUT_DEFAULTS, InputError, type InputName } from '../../../src/inputs/index.js'
+import {
+  parseInputs,
+  INPUT_DEFAULTS,
+  InputError,
+  type InputName
+} from '../../../src/inputs/index.js'
 
 const JOB_ENV: NodeJS.ProcessEnv = {
   PATH: '/usr/bin:/bin',

@@ -9,8 +9,12 @@ import type { StageContext } from '../../../src/shared/context.js'
 import { consoleLog } from '../../../src/shared/log.js'
 import type { NixInstallation, QemuAttempt, QemuProvision } from '../../../src/model/index.js'
 import { capabilitiesFor } from '../../../src/setup/capabilities.js'
-import { fromApt } from '../../../src/qemu/apt.js'
-import { provisionQemu, qemuFromPath, type QemuRequest } from '../../../src/qemu/index.js'
+import { fromApt } from '../../../src/qemu-provisioning/apt.js'
+import {
+  provisionQemu,
+  qemuFromPath,
+  type QemuRequest
+} from '../../../src/qemu-provisioning/index.js'
 import { Secrets } from '../../../src/shared/secrets.js'
 import { labNixEnv, makeFixtureFlake } from '../../helpers/lab.js'
 import { makeStandinFlake } from '../../helpers/nixpkgs-standin.js'

@@ -5,9 +5,9 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { stoppedAttempt } from '../../../src/qemu/plan.js'
+import { stoppedAttempt } from '../../../src/qemu-provisioning/plan.js'
 import { run, type RunResult } from '../../../src/shared/process.js'
-import { readVersionProbe } from '../../../src/qemu/version.js'
+import { readVersionProbe } from '../../../src/qemu-provisioning/version.js'
 
 const work = mkdtempSync(join(tmpdir(), 'bivm-qemu-probe-'))
 afterAll(() => rmSync(work, { recursive: true, force: true }))

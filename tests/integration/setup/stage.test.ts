@@ -17,7 +17,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { StageContext } from '../../../src/shared/context.js'
 import { consoleLog } from '../../../src/shared/log.js'
 import type { KvmCheck } from '../../../src/model/index.js'
-import { cleanupSetup, setupNix, type SetupNixOptions } from '../../../src/setup/setup.js'
+import { cleanupSetup, setupNix, type SetupNixOptions } from '../../../src/setup/stage.js'
 import { Secrets } from '../../../src/shared/secrets.js'
 import { labNixEnv } from '../../helpers/lab.js'
 

@@ -1,9 +1,17 @@
 // The provisioning's small parsers: `qemu-system-x86_64 --version`, /etc/os-release, and what
 // `nix flake metadata --json` and `nix build --json` print (shapes recorded from Nix 2.8 here).
 import { describe, expect, it } from 'vitest'
-import { hasNixpkgsInput, nixQemuArgs, parseBuildOutputs } from '../../../src/qemu/nix-output.js'
-import { describeOs, isDebianLike, parseOsRelease } from '../../../src/qemu/os-release.js'
-import { parseQemuVersion } from '../../../src/qemu/version.js'
+import {
+  hasNixpkgsInput,
+  nixQemuArgs,
+  parseBuildOutputs
+} from '../../../src/qemu-provisioning/nix-output.js'
+import {
+  describeOs,
+  isDebianLike,
+  parseOsRelease
+} from '../../../src/qemu-provisioning/os-release.js'
+import { parseQemuVersion } from '../../../src/qemu-provisioning/version.js'
 
 describe('parseQemuVersion', () => {
   it('reads Debian, Ubuntu and nixpkgs builds', () => {

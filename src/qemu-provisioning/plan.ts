@@ -1,5 +1,5 @@
 // Which sources a `qemu` mode tries and in what order, and how to say what each gave or why it was
-// passed over. Pure: the provisioning (index.ts) runs the sources, this decides and describes.
+// passed over. Pure: the provisioning (stage.ts) runs the sources, this decides and describes.
 import type {
   Firmware,
   GuestArch,

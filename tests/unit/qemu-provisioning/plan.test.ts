@@ -9,7 +9,7 @@ import {
   notNeeded,
   notTried,
   sourcesFor
-} from '../../../src/qemu/plan.js'
+} from '../../../src/qemu-provisioning/plan.js'
 import { qemuLines } from '../../../src/report/summary-qemu.js'
 
 describe('sourcesFor', () => {

@@ -8,7 +8,7 @@ import {
   aptPackages,
   classifyAptFailure,
   nextAptStep
-} from '../../../src/qemu/apt-policy.js'
+} from '../../../src/qemu-provisioning/apt-policy.js'
 
 describe('aptCommand', () => {
   it('installs without recommends, through sudo -n when not root, directly as root', () => {

@@ -27,8 +27,6 @@ import {
 import { readVersionProbe } from './version.js'
 import { allowedEnv } from '../shared/child-env.js'
 
-export { judgeQemu } from './judge.js'
-
 export interface QemuRequest extends QemuTarget {
   mode: QemuMode
   flake: string
