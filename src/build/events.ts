@@ -2,7 +2,8 @@
 // a reducer that follows activities, per-derivation builds and their logs, progress and errors,
 // and rebuilds the human-readable log from them. No I/O here.
 import { capLine, capLines, CAPS, TailLines, tailCutNote } from '../shared/bounds.js'
-import { derivationName, stripAnsi } from './failures.js'
+import { derivationName } from './failures.js'
+import { stripAnsi } from '../shared/nix-error.js'
 
 export const ActivityType = {
   copyPath: 100,

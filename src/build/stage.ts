@@ -8,9 +8,9 @@ import type { StageContext } from '../shared/context.js'
 import type { BuildResult, NixInstallation } from '../model/index.js'
 import { run, type RunResult } from '../shared/process.js'
 import { collectFailureLogs } from './diagnostics.js'
-import { buildArguments, nixCommand, nixError, parseOutPath, type BuildRequest } from './request.js'
+import { buildArguments, nixCommand, parseOutPath, type BuildRequest } from './request.js'
 
-export { buildArguments, nixCommand, nixError, parseOutPath, type BuildRequest } from './request.js'
+export { buildArguments, nixCommand, parseOutPath, type BuildRequest } from './request.js'
 import { buildNeeds, checkDisk } from '../shared/disk.js'
 import { findIso } from './iso-output.js'
 import { buildPlaces, failedOn } from './build-places.js'
@@ -20,7 +20,8 @@ import {
   machineFailureMessage,
   type MachineFailure
 } from './machine-failures.js'
-import { findRootFailures, stripAnsi, type ParsedFailure } from './failures.js'
+import { findRootFailures, type ParsedFailure } from './failures.js'
+import { nixError, stripAnsi } from '../shared/nix-error.js'
 import { judgeNixFailure } from './verdict.js'
 import { nixShellDirs, removeNewShellDirs, shellTempParent } from './shell-dirs.js'
 import { allowedEnv } from '../shared/child-env.js'

@@ -6,7 +6,7 @@ import { isSecretName, type Secrets } from '../shared/secrets.js'
 import type { ContextCapture, ContextFacts, StoreFacts } from './env-types.js'
 import { factDifferences, isPseudoVariable, verdictsFor } from './env-verdicts.js'
 
-export { CAPTURED_SETTINGS, nixError, parseConfigJson, renderSetting } from './nix-output.js'
+export { CAPTURED_SETTINGS, nixReason, parseConfigJson, renderSetting } from './nix-output.js'
 
 export { renderDiffMarkdown } from './env-render.js'
 export { plannedBuildDir, socketHeadroom, SUN_PATH_MAX } from './env-verdicts.js'

@@ -33,7 +33,6 @@ export function cutAt(keptBytes: number, totalBytes: number): Cut {
 }
 
 /** "1.0 MiB": the size in the unit that keeps it short (bounds.ts says it for everyone). */
-export { formatBytes as bytesText } from './bounds.js'
 
 /**
  * Splits a byte stream into lines at `\r\n`, `\r` or `\n` (a `\r\n` split across two chunks is

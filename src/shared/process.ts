@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import type { Writable } from 'node:stream'
 import { LineSplitter, OutputTail, type Cut } from './process-output.js'
 
-export { bytesText, LineSplitter, MAX_QUERY_BYTES, type Cut } from './process-output.js'
+export { LineSplitter, MAX_QUERY_BYTES, type Cut } from './process-output.js'
 
 export interface RunOptions {
   cwd?: string

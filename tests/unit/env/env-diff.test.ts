@@ -4,7 +4,7 @@ import {
   classifyVariable,
   contextFacts,
   diffEnvironments,
-  nixError,
+  nixReason,
   parseConfigJson,
   parseEnv0,
   redactEnv,
@@ -242,7 +242,7 @@ describe('nix output', () => {
   it('keeps the error, without colours or the dirty-tree warning', () => {
     const stderr =
       "warning: Git tree '/x' is dirty\n\x1b[31;1merror:\x1b[0m flake has no devShell\n"
-    expect(nixError(stderr, 'failed')).toBe('error: flake has no devShell')
+    expect(nixReason(stderr, 'failed')).toBe('error: flake has no devShell')
   })
 })
 
