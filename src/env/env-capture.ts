@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path'
 import type { NixInstallation } from '../model/index.js'
 import { errorMessage, run, stringEnv } from '../shared/process.js'
 import { nixReason, parseConfigJson, parseEnv0, storeMode } from './env-diff.js'
-import type { ContextCapture, NixIdentity, StoreFacts, TmpdirFacts } from './env-types.js'
+import type { ContextCapture, NixIdentity, StoreFacts, TmpdirFacts } from './types.js'
 import { capabilitiesFor, parseNixVersion, type NixVersion } from '../setup/index.js'
 import { drvName, plannedBuildDir } from './env-verdicts.js'
 

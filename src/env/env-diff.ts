@@ -3,7 +3,7 @@
 import { createHmac, randomBytes } from 'node:crypto'
 import type { EnvDifference, Likelihood } from '../model/index.js'
 import { isSecretName, type Secrets } from '../shared/secrets.js'
-import type { ContextCapture, ContextFacts, StoreFacts } from './env-types.js'
+import type { ContextCapture, ContextFacts, StoreFacts } from './types.js'
 import { factDifferences, isPseudoVariable, verdictsFor } from './env-verdicts.js'
 
 export { CAPTURED_SETTINGS, nixReason, parseConfigJson, renderSetting } from './nix-output.js'

@@ -2,7 +2,7 @@
 // paths, and the plain-language verdicts of the environment diff.
 import type { EnvDifference } from '../model/index.js'
 import { isPseudoVariable } from './env-facts.js'
-import type { ContextCapture, StoreFacts, TmpdirFacts } from './env-types.js'
+import type { ContextCapture, StoreFacts, TmpdirFacts } from './types.js'
 
 export { factDifferences, isPseudoVariable } from './env-facts.js'
 

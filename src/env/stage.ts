@@ -8,7 +8,7 @@ import { errorMessage } from '../shared/process.js'
 import type { Secrets } from '../shared/secrets.js'
 import { captureContexts, type CaptureRequest, type Captures } from './env-capture.js'
 import { contextFacts, diffEnvironments, redactEnv, renderDiffMarkdown } from './env-diff.js'
-import type { ContextCapture, EnvDiffReport } from './env-types.js'
+import type { ContextCapture, EnvDiffReport } from './types.js'
 import { allowedEnv } from '../shared/child-env.js'
 
 export const ENV_FILES = ['env/diff.md', 'env/diff.json', 'env/host.env', 'env/devshell.env']

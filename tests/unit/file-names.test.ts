@@ -1,7 +1,8 @@
 // One name, one meaning (issue 25): no two files in src/ share a name across folders where one
 // imports the other, so `boot.ts` or `qemu.ts` in an import says which one. The names every stage
-// folder shares by design (its index.ts, the stage.ts that composes it, its judge.ts) are the
-// exception: another folder reaches a stage only through its index.ts (eslint.config.js).
+// folder shares by design (its index.ts, the stage.ts that composes it, its judge.ts, its
+// types.ts) are the exception: another folder reaches a stage only through its index.ts
+// (eslint.config.js).
 import { readdirSync, readFileSync } from 'node:fs'
 import { basename, dirname, join, relative, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -9,7 +10,7 @@ import { REPO_ROOT } from '../helpers/action-runner.js'
 
 const SRC = join(REPO_ROOT, 'src')
 /** The shape of a stage folder: the same names in each, by design. */
-const SHAPE = new Set(['index.ts', 'stage.ts', 'judge.ts'])
+const SHAPE = new Set(['index.ts', 'stage.ts', 'judge.ts', 'types.ts'])
 
 function sources(dir = SRC): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap(entry =>

@@ -15,7 +15,7 @@ import type { StageContext } from '../../../src/shared/context.js'
 import type { NixInstallation } from '../../../src/model/index.js'
 import { capabilitiesFor, parseNixVersion } from '../../../src/setup/capabilities.js'
 import { diffBuildEnvironment } from '../../../src/env/stage.js'
-import type { EnvDiffReport } from '../../../src/env/env-types.js'
+import type { EnvDiffReport } from '../../../src/env/types.js'
 import { isPseudoVariable, SUN_PATH_MAX } from '../../../src/env/env-verdicts.js'
 import { Secrets } from '../../../src/shared/secrets.js'
 import {

@@ -12,7 +12,7 @@ import {
   storeMode
 } from '../../../src/env/env-diff.js'
 import { renderEnvFile } from '../../../src/env/stage.js'
-import type { ContextCapture, EnvDiffReport } from '../../../src/env/env-types.js'
+import type { ContextCapture, EnvDiffReport } from '../../../src/env/types.js'
 import { drvName, plannedBuildDir, socketHeadroom } from '../../../src/env/env-verdicts.js'
 import { Secrets } from '../../../src/shared/secrets.js'
 
