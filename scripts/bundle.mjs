@@ -4,7 +4,7 @@ import { rmSync } from 'node:fs'
 
 rmSync('dist', { recursive: true, force: true })
 await build({
-  entryPoints: { index: 'src/index.ts', post: 'src/post-index.ts', cli: 'src/cli.ts' },
+  entryPoints: { index: 'src/index.ts', post: 'src/post-index.ts', cli: 'src/cli/index.ts' },
   outdir: 'dist',
   bundle: true,
   splitting: true,

@@ -4,13 +4,13 @@ import * as core from '@actions/core'
 import { mkdtempSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { tmpdir } from 'node:os'
-import type { StageContext } from './context.js'
-import { INPUT_DEFAULTS, InputError, parseInputs, type Inputs } from './inputs.js'
-import { actionsLog } from './log.js'
-import type { Report } from './model.js'
+import type { StageContext } from './shared/context.js'
+import { INPUT_DEFAULTS, InputError, parseInputs, type Inputs } from './inputs/index.js'
+import { actionsLog } from './shared/log.js'
+import type { Report } from './model/index.js'
 import { missingPaths, nixStepEnv, type NixStepEnv } from './setup/index.js'
-import { runPipeline, type PipelineHooks } from './pipeline.js'
-import { errorMessage, signalChildren } from './process.js'
+import { runPipeline, type PipelineHooks } from './pipeline/index.js'
+import { errorMessage, signalChildren } from './shared/process.js'
 import {
   deliverReport,
   emptyReport,
@@ -23,8 +23,8 @@ import {
   actionOutputs,
   uploadIsoArtifact
 } from './report/index.js'
-import { Secrets } from './secrets.js'
-import { STATE } from './state.js'
+import { Secrets } from './shared/secrets.js'
+import { STATE } from './runner/state.js'
 
 export async function run(): Promise<void> {
   const secrets = new Secrets(value => core.setSecret(value))

@@ -13,11 +13,11 @@ import {
   saveImageCacheFromState
 } from './cache/index.js'
 import { cleanupSetup, defaultSetupPaths } from './setup/index.js'
-import { actionsLog } from './log.js'
-import { errorMessage } from './process.js'
+import { actionsLog } from './shared/log.js'
+import { errorMessage } from './shared/process.js'
 import { addPrivateKeys, deliverReport, interruptedReport, saveBaseline } from './report/index.js'
-import { INPUT_DEFAULTS, parseInputs, type Inputs } from './inputs.js'
-import { decideVerdict } from './pipeline.js'
+import { INPUT_DEFAULTS, parseInputs, type Inputs } from './inputs/index.js'
+import { decideVerdict } from './pipeline/index.js'
 import {
   checkCleanupPaths,
   checkPid,
@@ -27,9 +27,9 @@ import {
   realPath,
   runDirRoots,
   type RunDirRoots
-} from './post-state.js'
-import { Secrets } from './secrets.js'
-import { STATE } from './state.js'
+} from './runner/post-state.js'
+import { Secrets } from './shared/secrets.js'
+import { STATE } from './runner/state.js'
 import { stopLeftoverQemu } from './vm/index.js'
 
 type StateName = (typeof STATE)[keyof typeof STATE]

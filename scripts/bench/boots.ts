@@ -3,7 +3,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Report } from '../../src/model.js'
+import type { Report } from '../../src/model/index.js'
 import {
   parseActionInputs,
   runScripts,

@@ -11,7 +11,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { join } from 'node:path'
-import type { Report } from '../../src/model.js'
+import type { Report } from '../../src/model/index.js'
 import { runAction, type ActionRun } from '../../tests/helpers/action-runner.js'
 import { setUpBakedKeyImage, type BakedKeySetup } from '../../tests/helpers/cache-reuse.js'
 import {

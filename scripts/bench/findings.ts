@@ -112,7 +112,7 @@ export function findings(
         `${med('  node alone') ?? '—'}; the rest is loading and evaluating the bundle ` +
         `(dist/index.js and the chunks it imports statically, ${bundle}); @actions/artifact and ` +
         `@actions/cache (the Azure storage SDK, undici) load only when first used ` +
-        `(src/toolkit.ts). The post step loads ${postBundle} at its start, so the runner pays ` +
+        `(src/shared/toolkit.ts). The post step loads ${postBundle} at its start, so the runner pays ` +
         `this twice per job — part of the action's time outside the boot wait above.`
     )
   }

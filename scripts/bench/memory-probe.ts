@@ -16,9 +16,9 @@
 import { createWriteStream, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { CappedFile, CAPS, HeadText } from '../../src/bounds.js'
+import { CappedFile, CAPS, HeadText } from '../../src/shared/bounds.js'
 import { BuildEvents } from '../../src/build/events.js'
-import { LineSplitter } from '../../src/process-output.js'
+import { LineSplitter } from '../../src/shared/process-output.js'
 import { renderProbeFile } from '../../src/vm/probes.js'
 
 const MB = 1000 * 1000

@@ -7,7 +7,7 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Comparison, Report } from '../../src/model.js'
+import type { Comparison, Report } from '../../src/model/index.js'
 import { runAction, type ActionRun } from '../../tests/helpers/action-runner.js'
 import { startFakeResultsService } from '../../tests/helpers/fake-results-service.js'
 import {

@@ -7,7 +7,7 @@
 // activity naming the builder, then the builder's own activity relayed back, whose machine is ""
 // (local to the builder) and which carries the log lines. So a named machine wins over "".
 // Activity 108 (substitute) has fields [storePath, substituter URI].
-import type { BuiltDerivation, SubstitutedPath } from '../model.js'
+import type { BuiltDerivation, SubstitutedPath } from '../model/index.js'
 
 /** What the report says for a derivation built on the machine that ran `nix build`. */
 export const LOCAL_MACHINE = 'local'

@@ -2,13 +2,14 @@
 // events carried when the store keeps none), its derivation JSON, and an error annotation.
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join, relative } from 'node:path'
-import type { StageContext } from '../context.js'
-import type { FailedDerivation, NixInstallation } from '../model.js'
-import { MAX_QUERY_BYTES, run } from '../process.js'
+import type { StageContext } from '../shared/context.js'
+import type { FailedDerivation, NixInstallation } from '../model/index.js'
+import { MAX_QUERY_BYTES, run } from '../shared/process.js'
 import type { BuildEvents } from './events.js'
-import { stripAnsi, type ParsedFailure } from './failures.js'
-import { allowedEnv } from '../child-env.js'
-import { CAPS } from '../bounds.js'
+import type { ParsedFailure } from './failures.js'
+import { stripAnsi } from '../shared/nix-error.js'
+import { allowedEnv } from '../shared/child-env.js'
+import { CAPS } from '../shared/bounds.js'
 
 /** Lines of the log kept in the report, annotations and the summary. */
 export const TAIL_LINES = 25

@@ -1,8 +1,9 @@
 // Nix's structured build events (`--log-format internal-json`): a pure parser of one stderr line and
 // a reducer that follows activities, per-derivation builds and their logs, progress and errors,
 // and rebuilds the human-readable log from them. No I/O here.
-import { capLine, capLines, CAPS, TailLines, tailCutNote } from '../bounds.js'
-import { derivationName, stripAnsi } from './failures.js'
+import { capLine, capLines, CAPS, TailLines, tailCutNote } from '../shared/bounds.js'
+import { derivationName } from './failures.js'
+import { stripAnsi } from '../shared/nix-error.js'
 
 export const ActivityType = {
   copyPath: 100,

@@ -19,21 +19,11 @@ export interface ParsedFailure {
 }
 
 import { builderStatus, cannotBuild, missingFeatures, type Found } from './cannot-build.js'
-import { capLines } from '../bounds.js'
+import { capLines } from '../shared/bounds.js'
+import { stripAnsi } from '../shared/nix-error.js'
 
-const ESC = String.fromCharCode(27)
-const BEL = String.fromCharCode(7)
-/** CSI sequences (colours), OSC sequences (hyperlinks, titles) and two-byte escapes. */
-const ANSI = new RegExp(
-  `${ESC}\\[[0-9;?]*[ -/]*[@-~]|${ESC}\\][^${BEL}${ESC}]*(?:${BEL}|${ESC}\\\\)|${ESC}[@-Z\\\\-_]`,
-  'g'
-)
 const DRV = String.raw`(/[^\s']*?/[0-9a-z]{32}-[^\s'/!^]+?\.drv)`
 const drvIn = (text: string): string | undefined => new RegExp(DRV).exec(text)?.[1]
-
-export function stripAnsi(text: string): string {
-  return text.replace(ANSI, '')
-}
 
 /**
  * What Nix printed, as this family of parsers reads it (failures, machine failures, evaluation

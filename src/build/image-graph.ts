@@ -5,8 +5,8 @@
 // Nothing is evaluated here: the .drv already exists once the image evaluated.
 import { existsSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import type { NixInstallation } from '../model.js'
-import { run } from '../process.js'
+import type { NixInstallation } from '../model/index.js'
+import { run } from '../shared/process.js'
 
 export interface ImageGraphRequest {
   flake: string

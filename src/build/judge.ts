@@ -1,5 +1,5 @@
 // The build stage's line in the stage table: each context built or how it failed, and the cache.
-import type { BuildResult, StageJudgement } from '../model.js'
+import type { BuildResult, StageJudgement } from '../model/index.js'
 
 export function judgeBuilds(builds: BuildResult[], cancelled: boolean): StageJudgement {
   const failed = builds.filter(build => build.status !== 'passed')

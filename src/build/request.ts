@@ -1,8 +1,7 @@
 // What a build is asked to do, and the nix command lines it makes of that (pure): the context
 // (host, or inside the devshell through `nix develop -c`), the arguments, the out path, the error.
-import type { BuildContext, NixInstallation } from '../model.js'
-import { readNixJson } from '../bounds.js'
-import { stripAnsi } from './failures.js'
+import type { BuildContext, NixInstallation } from '../model/index.js'
+import { readNixJson } from '../shared/bounds.js'
 
 export interface BuildRequest {
   flake: string
@@ -62,11 +61,4 @@ export function parseOutPath(stdout: string, printOutPaths: boolean): string | u
   } catch {
     return undefined
   }
-}
-
-/** Nix's error, from its first `error:` line on (warnings before it dropped). */
-export function nixError(stderr: string): string {
-  const lines = stripAnsi(stderr).replace(/\r/g, '').trimEnd().split('\n')
-  const first = lines.findIndex(line => line.startsWith('error:'))
-  return (first < 0 ? lines : lines.slice(first)).join('\n').trim()
 }

@@ -1,6 +1,6 @@
 // What a failed `nix build` means, read from what Nix printed: the machine's fault (no sandbox,
 // no disk, no builder, a broken store), derivations whose builders failed (the flake's), the
-// evaluator's error, or nothing Nix explained. Pure: explainFailure (build.ts) acts on it, and
+// evaluator's error, or nothing Nix explained. Pure: explainFailure (stage.ts) acts on it, and
 // the corpus of real logs (tests/fixtures/real/nix) is held to it.
 import { isEvaluationError } from './evaluation-errors.js'
 import { findDependents, type ParsedFailure } from './failures.js'

@@ -1,6 +1,6 @@
 // The parts of the image cache that touch @actions/cache and the entry's directory, shared by the
 // restore (main) and the save (post).
-import { actionsCache } from '../toolkit.js'
+import { actionsCache } from '../shared/toolkit.js'
 import { readdir, stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 

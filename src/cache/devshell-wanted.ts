@@ -3,10 +3,10 @@
 // it (`keep`), but a manifest can be forged: only what this run's own evaluation of the devshell
 // finds is imported, never what the manifest adds. Evaluated only when the entry has such paths.
 import { join } from 'node:path'
-import type { StageContext } from '../context.js'
-import type { NixInstallation } from '../model.js'
+import type { StageContext } from '../shared/context.js'
+import type { NixInstallation } from '../model/index.js'
 import { evaluateDrvPath } from '../build/index.js'
-import { run } from '../process.js'
+import { run } from '../shared/process.js'
 import { nixFlags } from './actions-cache.js'
 import { readManifest } from './entry.js'
 import type { CacheRestoreRequest } from './restore-types.js'

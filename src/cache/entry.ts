@@ -6,8 +6,8 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
-import { nixError } from '../build/index.js'
-import { run } from '../process.js'
+import { nixError } from '../shared/nix-error.js'
+import { run } from '../shared/process.js'
 import { nixFlags } from './actions-cache.js'
 import { storeHash, type PathInfo } from './keys.js'
 

@@ -1,7 +1,7 @@
 // Pure: what a restore brought, in the report's words: hit (this image's own entry), partial
 // (what does not depend on the run's key, or the closest entry), or a restore in vain.
 import type { ImportOutcome } from './entry.js'
-import { formatBytes } from '../bounds.js'
+import { formatBytes } from '../shared/bounds.js'
 import { storeName } from './keys.js'
 import type { ReuseAnalysis } from './reuse.js'
 

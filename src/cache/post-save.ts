@@ -3,9 +3,9 @@
 import * as core from '@actions/core'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Log } from '../log.js'
-import type { Report } from '../model.js'
-import { errorMessage } from '../process.js'
+import type { Log } from '../shared/log.js'
+import type { Report } from '../model/index.js'
+import { errorMessage } from '../shared/process.js'
 import { writeReportFiles, renderSummary, cacheSaveLine } from '../report/index.js'
 import { saveImageCache, type CacheSaveState } from './image-cache.js'
 

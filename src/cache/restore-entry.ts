@@ -1,10 +1,10 @@
 // The image cache entry's part of a restore: the lookup (brief: a service that is down costs
 // seconds, not the budget), the download within the budget, the import of what the build uses.
 import { rm } from 'node:fs/promises'
-import type { StageContext } from '../context.js'
-import { TIMED_OUT, withDeadline } from '../deadline.js'
-import type { CacheResult, NixInstallation } from '../model.js'
-import { actionsCache, cacheLookup, quietly } from '../toolkit.js'
+import type { StageContext } from '../shared/context.js'
+import { TIMED_OUT, withDeadline } from '../shared/deadline.js'
+import type { CacheResult, NixInstallation } from '../model/index.js'
+import { actionsCache, cacheLookup, quietly } from '../shared/toolkit.js'
 import { CACHE_PATH, LOOKUP_TIMEOUT_MS, directoryBytes } from './actions-cache.js'
 import { devshellWanted } from './devshell-wanted.js'
 import { entryFileSizes, importEntry } from './entry.js'

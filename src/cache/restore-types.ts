@@ -1,6 +1,6 @@
 // The image cache's restore: what it is asked, and what it returns (the report's CacheResult and
 // what the build and the post step need from it).
-import type { CacheResult } from '../model.js'
+import type { CacheResult } from '../model/index.js'
 import type { ReuseAnalysis } from './reuse.js'
 import type { SubstituterConfig } from './substituters.js'
 

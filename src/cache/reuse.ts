@@ -4,10 +4,10 @@
 import ssh2 from 'ssh2'
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
-import type { StageContext } from '../context.js'
-import type { NixInstallation } from '../model.js'
+import type { StageContext } from '../shared/context.js'
+import type { NixInstallation } from '../model/index.js'
 import { evaluateDrvPath } from '../build/index.js'
-import { MAX_QUERY_BYTES, run } from '../process.js'
+import { MAX_QUERY_BYTES, run } from '../shared/process.js'
 import { splitByKey, type EntryBasis } from './keys.js'
 
 export interface ReuseAnalysis {

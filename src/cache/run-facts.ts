@@ -5,8 +5,8 @@ import { createHash } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, readlink, rm } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
-import type { NixInstallation } from '../model.js'
-import { MAX_QUERY_BYTES, run } from '../process.js'
+import type { NixInstallation } from '../model/index.js'
+import { MAX_QUERY_BYTES, run } from '../shared/process.js'
 import { nixFlags } from './actions-cache.js'
 
 /** What an untrusted user of a daemon is told (the daemon refuses unsigned paths from it). */

@@ -2,7 +2,7 @@
 // The entry's paths are imported unsigned by later runs in the same cache scope; events that run
 // code from outside the repository under the default branch's scope must not write that scope.
 // Pure.
-import type { CacheSaveMode } from '../inputs.js'
+import type { CacheSaveMode } from '../model/index.js'
 
 /**
  * Events whose runs have the default branch's cache scope while they commonly build a pull

@@ -3,8 +3,8 @@
 // what only this store has, and the plan that fits under cache-max-size. save.ts writes and
 // uploads what this chooses.
 import { dirname, join } from 'node:path'
-import { nixError } from '../build/index.js'
-import { MAX_QUERY_BYTES, run } from '../process.js'
+import { nixError } from '../shared/nix-error.js'
+import { MAX_QUERY_BYTES, run } from '../shared/process.js'
 import { nixFlags } from './actions-cache.js'
 import type { EntryManifest } from './entry.js'
 import {

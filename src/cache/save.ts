@@ -2,19 +2,19 @@
 // substituter, and, for an image that bakes the run's key, independent of that key: save-select.ts),
 // write it as a binary cache directory with `nix copy --to`, upload it with @actions/cache. Bounded
 // in time; never throws.
-import { actionsCache, cacheKeyTaken, quietly } from '../toolkit.js'
-import { TIMED_OUT, withDeadline } from '../deadline.js'
+import { actionsCache, cacheKeyTaken, quietly } from '../shared/toolkit.js'
+import { TIMED_OUT, withDeadline } from '../shared/deadline.js'
 import { rm } from 'node:fs/promises'
-import type { Log } from '../log.js'
-import type { CacheSave } from '../model.js'
-import { errorMessage, signalChildren } from '../process.js'
-import { cacheSaveNeeds, checkDisk } from '../disk.js'
+import type { Log } from '../shared/log.js'
+import type { CacheSave } from '../model/index.js'
+import { errorMessage, signalChildren } from '../shared/process.js'
+import { cacheSaveNeeds, checkDisk } from '../shared/disk.js'
 import { CACHE_PATH, cacheUnavailable, directoryBytes } from './actions-cache.js'
 import { writeEntry } from './entry.js'
-import { formatBytes } from '../bounds.js'
+import { formatBytes } from '../shared/bounds.js'
 import { chooseEntry, entryManifest, type EntryChoice } from './save-select.js'
 import type { CacheSaveState } from './save-state.js'
-import { allowedEnv } from '../child-env.js'
+import { allowedEnv } from '../shared/child-env.js'
 
 export type { CacheSaveState } from './save-state.js'
 

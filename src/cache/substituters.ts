@@ -3,7 +3,7 @@
 // NixOS image is most of it). Asked with `nix path-info --json --store <substituter>`, which
 // lists a missing path as invalid (Nix < 2.19: `"valid": false`; later: `null`) and exits 0 on
 // every Nix from 2.8, in batches, several at once, bounded in time.
-import { MAX_QUERY_BYTES, run } from '../process.js'
+import { MAX_QUERY_BYTES, run } from '../shared/process.js'
 import { nixFlags } from './actions-cache.js'
 import { parsePathInfo, type PathInfo } from './keys.js'
 

@@ -6,10 +6,10 @@
 import { constants } from 'node:fs'
 import { access, mkdir, mkdtemp, realpath, rm, stat, statfs } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import type { NixInstallation } from '../model.js'
-import { errorMessage, run, stringEnv } from '../process.js'
-import { nixError, parseConfigJson, parseEnv0, storeMode } from './env-diff.js'
-import type { ContextCapture, NixIdentity, StoreFacts, TmpdirFacts } from './env-types.js'
+import type { NixInstallation } from '../model/index.js'
+import { errorMessage, run, stringEnv } from '../shared/process.js'
+import { nixReason, parseConfigJson, parseEnv0, storeMode } from './env-diff.js'
+import type { ContextCapture, NixIdentity, StoreFacts, TmpdirFacts } from './types.js'
 import { capabilitiesFor, parseNixVersion, type NixVersion } from '../setup/index.js'
 import { drvName, plannedBuildDir } from './env-verdicts.js'
 
@@ -98,7 +98,7 @@ async function probeNix(p: Probe) {
   let settingsError: string | undefined
   try {
     if (config.exitCode !== 0)
-      throw new Error(nixError(config.stderr, config.startError ?? 'failed'))
+      throw new Error(nixReason(config.stderr, config.startError ?? 'failed'))
     settings = parseConfigJson(config.stdout)
   } catch (error) {
     settingsError = errorMessage(error)
@@ -107,7 +107,7 @@ async function probeNix(p: Probe) {
   const evalError =
     evaluation.exitCode === 0
       ? undefined
-      : nixError(evaluation.stderr, evaluation.startError ?? `exit code ${evaluation.exitCode}`)
+      : nixReason(evaluation.stderr, evaluation.startError ?? `exit code ${evaluation.exitCode}`)
   return { settings, settingsError, drvPath, evalError }
 }
 
@@ -129,7 +129,7 @@ async function identify(
     let parsed: NixVersion | null = null
     try {
       if (result.exitCode !== 0) {
-        throw new Error(result.startError ?? nixError(result.stderr, 'nix --version failed'))
+        throw new Error(result.startError ?? nixReason(result.stderr, 'nix --version failed'))
       }
       parsed = parseNixVersion(result.stdout)
     } catch (e) {
@@ -271,7 +271,7 @@ async function captureDevshell(
     ...NO_BUILD_DIR
   }
   if (entered.exitCode !== 0 || !Object.keys(realEnv).length) {
-    const error = nixError(entered.stderr, entered.startError ?? `exit code ${entered.exitCode}`)
+    const error = nixReason(entered.stderr, entered.startError ?? `exit code ${entered.exitCode}`)
     const identity = { ...(await identify(null, nix, o.known)), onPath: null, onPathRealPath: null }
     const store = await storeFacts(o.hostEnv, {})
     const durationMs = Date.now() - started

@@ -1,12 +1,12 @@
 // Pure: parse `env -0`, redact, and say in plain words what differs between the build's own
 // context and the devshell's, most likely cause of a different build first.
 import { createHmac, randomBytes } from 'node:crypto'
-import type { EnvDifference, Likelihood } from '../model.js'
-import { isNamedSecret, isSecretName, type Secrets } from '../secrets.js'
-import type { ContextCapture, ContextFacts, StoreFacts } from './env-types.js'
+import type { EnvDifference, Likelihood } from '../model/index.js'
+import { isNamedSecret, isSecretName, type Secrets } from '../shared/secrets.js'
+import type { ContextCapture, ContextFacts, StoreFacts } from './types.js'
 import { factDifferences, isPseudoVariable, verdictsFor } from './env-verdicts.js'
 
-export { CAPTURED_SETTINGS, nixError, parseConfigJson, renderSetting } from './nix-output.js'
+export { CAPTURED_SETTINGS, nixReason, parseConfigJson, renderSetting } from './nix-output.js'
 
 export { renderDiffMarkdown } from './env-render.js'
 export { plannedBuildDir, socketHeadroom, SUN_PATH_MAX } from './env-verdicts.js'

@@ -1,7 +1,7 @@
 // Pure: what differs between the contexts besides variables (the .drv, the Nix version, nix.conf
 // settings, the store), as EnvDifference rows with pseudo-variable names.
-import type { EnvDifference, Likelihood } from '../model.js'
-import type { ContextCapture } from './env-types.js'
+import type { EnvDifference, Likelihood } from '../model/index.js'
+import type { ContextCapture } from './types.js'
 
 // ---- facts as pseudo-variables ----------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 // Pure: env/diff.md — verdicts on top, then the .drv, nix and TMPDIR side by side, then every
 // variable that differs, most likely to change a build first.
-import type { EnvDifference } from '../model.js'
-import type { ContextFacts, EnvDiffReport } from './env-types.js'
+import type { EnvDifference } from '../model/index.js'
+import type { ContextFacts, EnvDiffReport } from './types.js'
 import { isPseudoVariable, SUN_PATH_MAX } from './env-verdicts.js'
 
 const MAX_CELL = 160

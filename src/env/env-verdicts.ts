@@ -1,8 +1,8 @@
 // Pure: where a build's directory lands in a context, how much room that leaves for unix socket
 // paths, and the plain-language verdicts of the environment diff.
-import type { EnvDifference } from '../model.js'
+import type { EnvDifference } from '../model/index.js'
 import { isPseudoVariable } from './env-facts.js'
-import type { ContextCapture, StoreFacts, TmpdirFacts } from './env-types.js'
+import type { ContextCapture, StoreFacts, TmpdirFacts } from './types.js'
 
 export { factDifferences, isPseudoVariable } from './env-facts.js'
 

@@ -1,6 +1,6 @@
 // The env diff's line in the stage table: it only ever warns, never fails the run.
-import { errorMessage } from '../process.js'
-import type { EnvDiffResult, StageJudgement } from '../model.js'
+import { errorMessage } from '../shared/process.js'
+import type { EnvDiffResult, StageJudgement } from '../model/index.js'
 
 export function judgeEnvDiff(result: EnvDiffResult): StageJudgement {
   return {

@@ -1,5 +1,6 @@
 // Pure: what the env capture reads from nix (`nix config show --json` settings as text, and
 // nix's error without its warnings) for the diff's facts.
+import { nixError } from '../shared/nix-error.js'
 
 /** The settings worth comparing (the rest of `nix config show` rarely changes a build). */
 export const CAPTURED_SETTINGS = [
@@ -45,15 +46,12 @@ export function parseConfigJson(text: string): Record<string, string> {
   return out
 }
 
-const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g // eslint-disable-line no-control-regex
+const DIRTY_TREE = /^warning: Git tree '.*' is dirty$/
 
-/** Nix's stderr without colours and the dirty-tree warning, from the first error line on. */
-export function nixError(stderr: string, fallback: string): string {
-  const lines = stderr
-    .replace(ANSI, '')
+/** nixError as a short reason: no blank lines nor the dirty-tree warning, 20 lines, 2000 characters. */
+export function nixReason(stderr: string, fallback: string): string {
+  const lines = nixError(stderr)
     .split('\n')
-    .filter(line => line.trim() && !/^warning: Git tree '.*' is dirty$/.test(line))
-  const first = lines.findIndex(line => line.startsWith('error'))
-  const kept = (first >= 0 ? lines.slice(first) : lines).slice(0, 20).join('\n').slice(0, 2000)
-  return kept || fallback
+    .filter(line => line.trim() && !DIRTY_TREE.test(line))
+  return lines.slice(0, 20).join('\n').slice(0, 2000) || fallback
 }

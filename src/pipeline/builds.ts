@@ -1,10 +1,10 @@
 // The cache restore and every build context, report.json after each; then what the post step
 // needs to save the cache.
 import { join } from 'node:path'
-import type { StageContext } from '../context.js'
-import type { Inputs } from '../inputs.js'
-import { createEphemeralKey, type EphemeralKey } from '../key.js'
-import type { BuildContext, BuildResult, NixInstallation } from '../model.js'
+import type { StageContext } from '../shared/context.js'
+import type { Inputs } from '../inputs/index.js'
+import { createEphemeralKey, type EphemeralKey } from '../shared/key.js'
+import type { BuildContext, BuildResult, NixInstallation } from '../model/index.js'
 import { buildImage, judgeBuilds } from '../build/index.js'
 import {
   cacheReport,
@@ -14,7 +14,7 @@ import {
   restoreImageCache,
   type CacheRestore
 } from '../cache/index.js'
-import type { Run } from './run.js'
+import type { PipelineRun } from './pipeline-run.js'
 
 /** Contexts to build in, in order; the first one's ISO is the one booted. */
 export function buildContexts(inputs: Inputs): BuildContext[] {
@@ -23,7 +23,7 @@ export function buildContexts(inputs: Inputs): BuildContext[] {
 
 /** `ctx` is the run's context with the build's own stop signal. */
 export async function runBuilds(
-  run: Run,
+  run: PipelineRun,
   nix: NixInstallation,
   keyEnv: Record<string, string>,
   ctx: StageContext
@@ -100,7 +100,7 @@ function restoreCache(
 
 /** What the post step saves: the built outputs and the devshell's environment when one was used. */
 async function describeCacheSave(
-  run: Run,
+  run: PipelineRun,
   nix: NixInstallation,
   keyEnv: Record<string, string>,
   restore: CacheRestore,

@@ -1,9 +1,9 @@
 // report.json as the run goes: each stage's record lands as it ends, and the files are rewritten
 // after each one, so a crash later loses nothing.
-import type { Log } from '../log.js'
-import type { Report, StageJudgement, StageName } from '../model.js'
+import type { Log } from '../shared/log.js'
+import type { Report, StageJudgement, StageName } from '../model/index.js'
 import { renderSummary, writeReportFiles } from '../report/index.js'
-import { decideVerdict } from './verdict.js'
+import { decideVerdict } from './decide-verdict.js'
 
 export class RunRecord {
   readonly report: Report

@@ -2,8 +2,8 @@
 // failing derivation and the VM stage the TCG fallback; everything else that failed is said here.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Log } from '../log.js'
-import type { ProbeResult, Report } from '../model.js'
+import type { Log } from '../shared/log.js'
+import type { ProbeResult, Report } from '../model/index.js'
 
 /** Reads a probe's saved output by its report-relative path; undefined when it cannot. */
 export type ProbeOutputReader = (file: string) => string | undefined

@@ -3,16 +3,16 @@
 // refusing or an unresponsive results service all end as status 'failed' with a warning. A
 // failure another try can fix (a rate limit, a 5xx, a storage error) is tried again as a whole,
 // honouring Retry-After, within a bound (upload-retry.ts).
-import { actionsArtifact } from '../toolkit.js'
-import { withTimeout } from '../deadline.js'
+import { actionsArtifact } from '../shared/toolkit.js'
+import { withTimeout } from '../shared/deadline.js'
 import { UPLOAD_BUDGET_MS, retryWithinBudget } from './upload-retry.js'
 import { createHash } from 'node:crypto'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { Log } from '../log.js'
-import type { UploadResult } from '../model.js'
-import { errorMessage } from '../process.js'
-import type { Secrets } from '../secrets.js'
+import type { Log } from '../shared/log.js'
+import type { UploadResult } from '../model/index.js'
+import { errorMessage } from '../shared/process.js'
+import type { Secrets } from '../shared/secrets.js'
 import { sortReportFiles, type SortedReport } from './report-scan.js'
 
 export { scanForSecrets } from './report-scan.js'

@@ -2,9 +2,9 @@
 // baseline.json files in and out, and boot-history.csv. The thin, impure side of baseline.ts.
 import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Log } from '../log.js'
-import type { Comparison, NixInstallation, Report } from '../model.js'
-import { errorMessage, run } from '../process.js'
+import type { Log } from '../shared/log.js'
+import type { Comparison, NixInstallation, Report } from '../model/index.js'
+import { errorMessage, run } from '../shared/process.js'
 import { probeOutputReader } from './annotations.js'
 import { BOOT_HISTORY_FILE, bootHistoryCsv } from './boot-chart.js'
 import {
@@ -14,7 +14,7 @@ import {
   type Baseline,
   type BaselineFacts
 } from './baseline.js'
-import { allowedEnv } from '../child-env.js'
+import { allowedEnv } from '../shared/child-env.js'
 
 export const BASELINE_FILE = 'baseline.json'
 

@@ -3,13 +3,13 @@
 // restored by prefix to get the newest (which carries the window of recent runs); a version 1
 // entry (no firmware in its key) is restored when there is no version 2 one yet. Never fails a run: unavailable is said quietly, errors are warnings,
 // and every call is bounded in time.
-import { actionsCache, cacheKeyTaken, cacheLookup, quietly } from '../toolkit.js'
-import { TIMED_OUT, withDeadline } from '../deadline.js'
+import { actionsCache, cacheKeyTaken, cacheLookup, quietly } from '../shared/toolkit.js'
+import { TIMED_OUT, withDeadline } from '../shared/deadline.js'
 import { createHash } from 'node:crypto'
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
-import type { Log } from '../log.js'
-import { errorMessage } from '../process.js'
+import type { Log } from '../shared/log.js'
+import { errorMessage } from '../shared/process.js'
 import { BASELINE_SCHEMA_VERSION, parseBaseline, type Baseline } from './baseline.js'
 
 /**

@@ -3,8 +3,7 @@
 // last few passing runs (its window, boot-history.ts). Pure: a Report and a way to read probe files
 // in, a Baseline out (schema: docs/report-schema.md, "baseline.json").
 import { createHash } from 'node:crypto'
-import type { Accelerator, Report, Result } from '../model.js'
-import type { ImageComposition } from '../model-changes.js'
+import type { Accelerator, ImageComposition, Report, Result } from '../model/index.js'
 import { mergeHistory, runLabel, type BaselineRun } from './boot-history.js'
 import { normaliseProbeOutput } from './probe-normalise.js'
 

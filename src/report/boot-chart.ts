@@ -1,7 +1,7 @@
 // Boot time and its phases over the recent runs: a Mermaid `xychart-beta` block for the job
 // summary (GitHub renders it), and the same figures as a Markdown table and as CSV for the
 // artifact (boot-history.csv). Pure.
-import type { BootHistoryRow } from '../model.js'
+import type { BootHistoryRow } from '../model/index.js'
 import { PHASES } from './boot-history.js'
 import { escapeCell, table } from './markdown.js'
 

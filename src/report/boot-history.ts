@@ -1,7 +1,7 @@
 // The recent passing runs a baseline carries (its window), and a boot's phases. Pure. One run's
 // boot time says little under shared runners and TCG (back to back boots vary by half), so boot
 // time is judged against several runs of the same image, accelerator and firmware.
-import type { Accelerator, BootMilestone } from '../model.js'
+import type { Accelerator, BootMilestone } from '../model/index.js'
 
 /** Runs kept per accelerator and firmware: enough for a spread, small enough to stay recent. */
 export const HISTORY_RUNS = 8

@@ -8,7 +8,7 @@
 // its own runs' band both in seconds and once each run is scaled by how slow the rest of its boot
 // was; a whole boot past its band with no such phase grew alike everywhere, like a busier host,
 // and is said so, not counted. With too few runs, it says so and judges nothing.
-import type { BootHistoryRow, BootJudgement, NoiseBand, PhaseJudgement } from '../model.js'
+import type { BootHistoryRow, BootJudgement, NoiseBand, PhaseJudgement } from '../model/index.js'
 import {
   MIN_HISTORY_RUNS,
   PHASES,

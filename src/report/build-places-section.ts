@@ -1,6 +1,6 @@
 // The build section's "where": which machine built each derivation (remote builders named, this
 // machine `local`), and what the substituters served instead of a build. Pure markdown.
-import type { BuildResult } from '../model.js'
+import type { BuildResult } from '../model/index.js'
 import { codeCell, escapeCell, table } from './markdown.js'
 
 const ROWS = 30

@@ -1,5 +1,5 @@
 // The summary's cache section: the restore before the build, and the post step's save.
-import type { BuildResult, CacheResult, CacheSave } from '../model.js'
+import type { BuildResult, CacheResult, CacheSave } from '../model/index.js'
 import { codeCell, escapeCell, formatDuration } from './markdown.js'
 
 const plural = (count: number, word: string): string => `${count} ${word}${count === 1 ? '' : 's'}`

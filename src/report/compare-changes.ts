@@ -1,8 +1,7 @@
 // The comparison's part about what the image was made of: the inputs, the commit and the packages
 // of the last good run against this run's, as changes (never regressions: they are the suspects of
 // one) and as the ImageChanges the summary, changes.json and the `changes` output show. Pure.
-import type { BootJudgement, ComparisonChange } from '../model.js'
-import type { ImageChanges } from '../model-changes.js'
+import type { BootJudgement, ComparisonChange, ImageChanges } from '../model/index.js'
 import type { Baseline } from './baseline.js'
 import { inputText, packageText } from './changes/diff.js'
 import { whatChanged } from './changes/what-changed.js'

@@ -1,6 +1,6 @@
 // Pure: the changes between two runs besides boot time, sizes and probes: failed units and the
 // system state (the guest's health), the test command, the Nix version and the accelerator.
-import type { ComparisonChange } from '../model.js'
+import type { ComparisonChange } from '../model/index.js'
 import type { Baseline } from './baseline.js'
 
 /** Units that fail now or no longer fail, and a changed system state. */

@@ -2,12 +2,12 @@
 // the differences — each a change, some of them regressions. Pure.
 import { runChanges, unitChanges } from './compare-facts.js'
 import { madeOfChanges } from './compare-changes.js'
-import type { ComparedValue, Comparison, ComparisonChange, Regression } from '../model.js'
+import type { ComparedValue, Comparison, ComparisonChange, Regression } from '../model/index.js'
 import { bootOf, type Baseline, type BaselineProbe } from './baseline.js'
 import { sameMachine } from './boot-history.js'
 import { historyRows, judgeBoot } from './boot-judgement.js'
 import { unifiedDiff } from './unified-diff.js'
-import { formatBytes } from '../bounds.js'
+import { formatBytes } from '../shared/bounds.js'
 
 export { DIFF_MAX_LINES, unifiedDiff } from './unified-diff.js'
 

@@ -1,11 +1,11 @@
 // "Compared with the last good run": the summary section and the annotations of a Comparison —
 // what changed since the last good run, and boot time against the recent runs (a sentence, a
 // chart, a table). Pure rendering, with its own caps, like every section of the summary.
-import type { Log } from '../log.js'
-import type { ComparedValue, Comparison } from '../model.js'
+import type { Log } from '../shared/log.js'
+import type { ComparedValue, Comparison } from '../model/index.js'
 import { bootChart, bootHistoryTable, CHART_CAPTION } from './boot-chart.js'
 import { changesSection } from './changes/render.js'
-import { formatBytes } from '../bounds.js'
+import { formatBytes } from '../shared/bounds.js'
 import { codeCell, details, escapeCell, fence, table } from './markdown.js'
 
 export const COMPARISON_LIMITS = { changes: 30, diffs: 10, annotations: 5 }

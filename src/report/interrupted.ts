@@ -3,8 +3,8 @@
 // report so that the verdict, the summary and the artifact still reach the user.
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Report } from '../model.js'
-import type { Secrets } from '../secrets.js'
+import type { Report } from '../model/index.js'
+import type { Secrets } from '../shared/secrets.js'
 import { emptyReport, readReport } from './deliver.js'
 
 /** What post says of a main that stopped before it delivered its report. */

@@ -2,10 +2,10 @@
 // (input `iso`). The report's uploader does it, so the ISO gets the same secret scan (a file
 // holding a secret is withheld), the same retries and the same free-name rule for matrix legs.
 import { dirname } from 'node:path'
-import type { Inputs } from '../inputs.js'
-import type { Log } from '../log.js'
-import type { Report, UploadResult } from '../model.js'
-import type { Secrets } from '../secrets.js'
+import type { Inputs } from '../inputs/index.js'
+import type { Log } from '../shared/log.js'
+import type { Report, UploadResult } from '../model/index.js'
+import type { Secrets } from '../shared/secrets.js'
 import { uploadReport } from './artifacts.js'
 
 /**

@@ -4,7 +4,7 @@
 // output) is escaped, stripped of what XML 1.0 forbids, and capped. Pure but for writeJunitFile.
 import { renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { ProbeResult, Report, StageName, StageRecord, TestResult } from '../model.js'
+import type { ProbeResult, Report, StageName, StageRecord, TestResult } from '../model/index.js'
 import { stripControl, tailBytes } from './markdown.js'
 import { STAGES } from './summary-sections.js'
 

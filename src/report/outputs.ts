@@ -1,6 +1,6 @@
 // The action's outputs (every one in action.yml, on every path) and the command line's exit codes,
 // both derived from the report alone.
-import type { BuildResult, Report, Result } from '../model.js'
+import type { BuildResult, Report, Result } from '../model/index.js'
 import { join } from 'node:path'
 import { changesOutput } from './changes/render.js'
 import { JUNIT_FILE } from './junit.js'

@@ -3,7 +3,7 @@
 // counters, the order of sockets in a table, and in a log the lines whose presence, count or order
 // depends on timing. Pure; each rule was seen to vary between two boots of one unchanged image
 // (tests/fixtures/probes/).
-import { capLines } from '../bounds.js'
+import { capLines } from '../shared/bounds.js'
 
 const MASKS: [RegExp, string][] = [
   // Host keys and fingerprints (a fresh host key each boot).

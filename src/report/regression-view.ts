@@ -1,10 +1,9 @@
 // The regression view of a finished run, in Actions: the newest baseline of the same image restored
 // from the cache, the comparison, this run's baseline (baseline.json in the report directory when
 // it passed, carrying the window of recent runs), boot-history.csv, and the key post saves under. Never throws: a failure is the comparison's 'error'.
-import type { CompareMode } from '../inputs.js'
-import type { Log } from '../log.js'
-import type { Comparison, Report } from '../model.js'
-import { errorMessage } from '../process.js'
+import type { CompareMode, Comparison, Report } from '../model/index.js'
+import type { Log } from '../shared/log.js'
+import { errorMessage } from '../shared/process.js'
 import { withHistory, type Baseline } from './baseline.js'
 import { currentBaseline, writeBaselineFile, writeBootHistory } from './baseline-file.js'
 import {

@@ -2,7 +2,7 @@
 // Each file is written to a temporary name and renamed, so a reader never sees half a file.
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Report } from '../model.js'
+import type { Report } from '../model/index.js'
 import { probeOutputReader } from './annotations.js'
 import { writeJunitFile } from './junit.js'
 import { STAGES } from './summary-sections.js'

@@ -3,7 +3,7 @@
 import { createReadStream } from 'node:fs'
 import { readdir, realpath, stat } from 'node:fs/promises'
 import { join, sep } from 'node:path'
-import type { Secrets } from '../secrets.js'
+import type { Secrets } from '../shared/secrets.js'
 
 /** Characters the artifact service refuses in a file path inside an artifact. */
 const INVALID_PATH_CHARS = /[":<>|*?\r\n]/

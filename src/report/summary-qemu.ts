@@ -1,6 +1,6 @@
 // The summary's lines about QEMU (part of the setup section): which source gave which version,
 // how long the boot waited for it, and why each other source was passed over. Pure.
-import type { QemuProvision } from '../model.js'
+import type { QemuProvision } from '../model/index.js'
 import { codeCell, escapeCell, formatDuration } from './markdown.js'
 
 export function qemuLines(qemu: QemuProvision | undefined): string[] {

@@ -9,7 +9,7 @@ import type {
   Report,
   StageName,
   StageStatus
-} from '../model.js'
+} from '../model/index.js'
 import {
   clipTail,
   codeCell,

@@ -1,6 +1,6 @@
 // The job summary (and summary.md): verdict first, then what explains it, then every stage. Pure:
 // a Report in, markdown out, always under GitHub's 1 MiB step-summary limit.
-import type { BuildResult, Report } from '../model.js'
+import type { BuildResult, Report } from '../model/index.js'
 import { byteLength, escapeCell, fence, headBytes } from './markdown.js'
 import {
   bootSection,

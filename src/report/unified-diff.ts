@@ -1,5 +1,5 @@
 // A small unified diff of two texts (a probe's normalised output then and now). Pure.
-import { capLines } from '../bounds.js'
+import { capLines } from '../shared/bounds.js'
 
 export const DIFF_MAX_LINES = 40
 /** Lines of each text compared: a probe's output is the guest's, and may be any length. */

@@ -3,8 +3,8 @@
 // minute, or a storage error that outlives the blob SDK's own retries, would cost the report —
 // which the runner's disk does not keep. Here the whole upload is tried again, after at least
 // what the service asked for in Retry-After, until a bound; past it, the error says how long.
-import { capLine, CAPS } from '../bounds.js'
-import { errorMessage } from '../process.js'
+import { capLine, CAPS } from '../shared/bounds.js'
+import { errorMessage } from '../shared/process.js'
 
 /** How long the upload may keep trying, in all (attempts and waits). */
 export const UPLOAD_BUDGET_MS = 120_000

@@ -5,7 +5,7 @@
 //   nix (Nix) 2.23.0pre20240526_7de033d6     a pre-release: compared by its numbers
 //   nix (Lix, like Nix) 2.91.1               Lix (a fork of Nix 2.18 with its own numbering)
 //   nix (Determinate Nix 3.6.2) 2.29.0       Determinate Nix: the Nix version it is built on last
-import type { NixCapabilities, NixVariant } from '../model.js'
+import type { NixCapabilities, NixVariant } from '../model/index.js'
 
 export interface NixVersion {
   /** The Nix-compatible version (for Determinate Nix the upstream one it builds on). */

@@ -6,9 +6,9 @@ import { existsSync } from 'node:fs'
 import { chmod, mkdir, writeFile } from 'node:fs/promises'
 import { userInfo } from 'node:os'
 import { join } from 'node:path'
-import type { StageContext } from '../context.js'
-import { errorMessage, run } from '../process.js'
-import { allowedEnv } from '../child-env.js'
+import type { StageContext } from '../shared/context.js'
+import { errorMessage, run } from '../shared/process.js'
+import { allowedEnv } from '../shared/child-env.js'
 
 /**
  * The Nix version installed when `nix-version` is empty, and the SHA-256 of its installer,

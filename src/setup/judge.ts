@@ -1,5 +1,5 @@
 // The setup stage's line in the stage table: which Nix, and what happened to the KVM device.
-import type { SetupResult, StageJudgement } from '../model.js'
+import type { SetupResult, StageJudgement } from '../model/index.js'
 
 export function judgeSetup(result: SetupResult): StageJudgement {
   return {

@@ -4,8 +4,8 @@
 import { existsSync } from 'node:fs'
 import { chmod, mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { errorMessage, run } from '../process.js'
-import type { Secrets } from '../secrets.js'
+import { errorMessage, run } from '../shared/process.js'
+import type { Secrets } from '../shared/secrets.js'
 
 export interface DropInOptions {
   /** Where the files go: <tempDir>/nix. */

@@ -4,7 +4,7 @@
 // it directly; later steps get it through GITHUB_ENV and GITHUB_PATH as soon as setup succeeded.
 // Pure.
 import { delimiter, dirname, join } from 'node:path'
-import type { NixInstallation } from '../model.js'
+import type { NixInstallation } from '../model/index.js'
 
 export interface NixStepEnv {
   /** Directories for PATH, the first one first: Nix's own, then ~/.nix-profile/bin. */

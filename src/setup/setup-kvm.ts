@@ -4,9 +4,9 @@
 import { constants } from 'node:fs'
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import type { Log } from '../log.js'
-import type { KvmSetup } from '../model.js'
-import { run, type RunResult } from '../process.js'
+import type { Log } from '../shared/log.js'
+import type { KvmSetup } from '../model/index.js'
+import { run, type RunResult } from '../shared/process.js'
 
 export const KVM_UDEV_RULE = 'KERNEL=="kvm", GROUP="kvm", MODE="0666", OPTIONS+="static_node=kvm"\n'
 export const KVM_UDEV_RULE_PATH = '/etc/udev/rules.d/99-boot-image-vm-kvm.rules'

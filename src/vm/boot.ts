@@ -2,10 +2,9 @@
 // exiting, a console that shows the boot cannot go on (a panic, NixOS's stage-1 prompt, emergency
 // mode, a reboot, a silent kernel: console-failures.ts), cancellation and (under KVM) a watchdog
 // for a KVM that cannot run guests.
-import type { StageContext } from '../context.js'
-import type { Accelerator, ConsoleFailureRecord, GuestArch } from '../model.js'
-import type { Firmware } from '../inputs.js'
-import { publicKeyLine } from '../key.js'
+import type { StageContext } from '../shared/context.js'
+import type { Accelerator, ConsoleFailureRecord, Firmware, GuestArch } from '../model/index.js'
+import { publicKeyLine } from '../shared/key.js'
 import {
   ConsoleWatch,
   findConsoleFailure,
@@ -18,7 +17,7 @@ import type { OvmfFiles } from './qemu.js'
 import { waitForSsh, type SshSession } from './ssh.js'
 import { isSshdLine } from './timeline.js'
 import { serialConsole } from './platform.js'
-import { allowedEnv } from '../child-env.js'
+import { allowedEnv } from '../shared/child-env.js'
 
 /** Under KVM, a console that stays silent this long counts as a KVM that cannot run the guest. */
 export const KVM_SILENT_CONSOLE_SECONDS = 8
@@ -44,7 +43,7 @@ export interface BootAttemptOptions {
   /** Epoch ms: the boot-timeout deadline. */
   deadline: number
   vmDir: string
-  /** The provisioned qemu-system-<arch> and UEFI firmware (src/qemu/). */
+  /** The provisioned qemu-system-<arch> and UEFI firmware (src/qemu-provisioning/). */
   qemu: string
   ovmf?: OvmfFiles
   onQemuStarted?: (pid: number) => void

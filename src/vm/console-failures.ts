@@ -4,7 +4,7 @@
 // kernel that never prints after the bootloader handed over. Each becomes one line for the first
 // screen; quoteConsole gives the lines around it. Console text is untrusted: every pattern here is
 // linear, and what is kept of it is capped.
-import type { ConsoleFailureRecord } from '../model.js'
+import type { ConsoleFailureRecord } from '../model/index.js'
 import { findPanic, isEmergencyEntry, type ConsoleLine } from './timeline.js'
 
 export type ConsoleFailureKind = ConsoleFailureRecord['kind']

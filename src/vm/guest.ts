@@ -1,8 +1,8 @@
 // A guest of another architecture than the host's (pure): KVM cannot run it, so the accelerator
 // is TCG or, with input 'kvm: require', a clear error before anything starts; the boot's default
 // time scales with emulation's cost.
-import { INPUT_DEFAULTS, type KvmMode } from '../inputs.js'
-import type { Accelerator, GuestArch, GuestPlatform } from '../model.js'
+import { INPUT_DEFAULTS } from '../inputs/index.js'
+import type { Accelerator, GuestArch, GuestPlatform, KvmMode } from '../model/index.js'
 import { hostArch } from './platform.js'
 
 /** A guest on a host of another architecture: every instruction is translated by TCG. */

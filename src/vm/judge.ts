@@ -1,5 +1,5 @@
 // The VM stage's lines in the stage table: boot, probes and the test command, each its own row.
-import type { StageName, StageRecord, VmStageResult } from '../model.js'
+import type { StageName, StageRecord, VmStageResult } from '../model/index.js'
 
 /** The rows for boot, probes (only after a boot) and test (only when one ran). */
 export function judgeVm(

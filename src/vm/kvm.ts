@@ -7,9 +7,9 @@ import { constants } from 'node:fs'
 import { access, mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { GuestArch, KvmCheck } from '../model.js'
-import { errorMessage, start } from '../process.js'
-import { allowedEnv } from '../child-env.js'
+import type { GuestArch, KvmCheck } from '../model/index.js'
+import { errorMessage, start } from '../shared/process.js'
+import { allowedEnv } from '../shared/child-env.js'
 import { cpuModel, hostArch } from './platform.js'
 
 export const KVM_DEVICE = '/dev/kvm'
@@ -147,7 +147,7 @@ async function deviceProblem(device: string): Promise<string | undefined> {
 }
 
 export interface KvmCheckOptions {
-  /** The QEMU to test with: the run's provisioned binary (src/qemu/), never a name guessed here. */
+  /** The QEMU to test with: the run's provisioned binary (src/qemu-provisioning/), never a name guessed here. */
   qemu: string
   /** How long QEMU may take to start the test guest (its first output; default 3 s). */
   timeoutMs?: number
@@ -162,7 +162,7 @@ export interface KvmCheckOptions {
   accel?: 'kvm' | 'tcg'
   /** The host's architecture (default: this machine's): KVM runs only guests of it. */
   host?: GuestArch
-  /** QEMU's environment; default: src/child-env.ts's allow-list of this process's. */
+  /** QEMU's environment; default: src/shared/child-env.ts's allow-list of this process's. */
   env?: Record<string, string>
 }
 

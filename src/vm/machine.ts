@@ -11,18 +11,17 @@ import {
   type WriteStream
 } from 'node:fs'
 import { join } from 'node:path'
-import { CAPS, HeadAndTail } from '../bounds.js'
-import { withTimeout } from '../deadline.js'
-import type { Log } from '../log.js'
-import type { Accelerator, GuestArch } from '../model.js'
-import type { Firmware } from '../inputs.js'
-import { start, type Started, type StartOptions } from '../process.js'
+import { CAPS, HeadAndTail } from '../shared/bounds.js'
+import { withTimeout } from '../shared/deadline.js'
+import type { Log } from '../shared/log.js'
+import type { Accelerator, Firmware, GuestArch } from '../model/index.js'
+import { start, type Started, type StartOptions } from '../shared/process.js'
 import { findUefiFirmware, qemuArgs, type OvmfFiles } from './qemu.js'
 import { usesUefi } from './platform.js'
 import { QmpClient } from './qmp.js'
 import { screendumpPng, type ScreenshotWay } from './screenshot.js'
 import { cleanConsoleText, type ConsoleLine } from './timeline.js'
-import { allowedEnv } from '../child-env.js'
+import { allowedEnv } from '../shared/child-env.js'
 
 export interface MachineOptions {
   /** The guest's architecture: the machine, CPU, devices and firmware QEMU gets (qemu.ts). */
@@ -42,13 +41,13 @@ export interface MachineOptions {
   log: Log
   /** Console prefix in the log. */
   name?: string
-  /** The qemu-system-<arch> to start: the run's provisioned binary (src/qemu/). */
+  /** The qemu-system-<arch> to start: the run's provisioned binary (src/qemu-provisioning/). */
   qemu: string
   /** UEFI firmware (OVMF, AAVMF): the provisioned pair (else the usual places are searched). */
   ovmf?: OvmfFiles
   /** Applied to every console line before it reaches the log. */
   redact?: (text: string) => string
-  /** QEMU's environment; default: src/child-env.ts's allow-list of this process's. */
+  /** QEMU's environment; default: src/shared/child-env.ts's allow-list of this process's. */
   env?: Record<string, string>
 }
 

@@ -2,8 +2,7 @@
 // model per accelerator, the serial console's device, and where distributions put the UEFI
 // firmware. Pure (the environment is passed in).
 import { join } from 'node:path'
-import type { Accelerator, GuestArch } from '../model.js'
-import type { Firmware } from '../inputs.js'
+import type { Accelerator, Firmware, GuestArch } from '../model/index.js'
 
 /** The qemu-system binary that emulates (or, under KVM, virtualizes) a guest of `arch`. */
 export function qemuBinary(arch: GuestArch): string {

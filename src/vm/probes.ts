@@ -2,8 +2,8 @@
 // recorded in probes/<name>.txt. A missing command is recorded, never a crash.
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
-import type { StageContext } from '../context.js'
-import type { ProbeResult, ProbeSpec } from '../model.js'
+import type { StageContext } from '../shared/context.js'
+import type { ProbeResult, ProbeSpec } from '../model/index.js'
 import type { ExecResult } from './ssh.js'
 
 export interface ProbeSession {

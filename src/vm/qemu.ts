@@ -2,8 +2,7 @@
 // port for the SSH forward.
 import { existsSync } from 'node:fs'
 import { createServer } from 'node:net'
-import type { Accelerator, GuestArch } from '../model.js'
-import type { Firmware } from '../inputs.js'
+import type { Accelerator, Firmware, GuestArch } from '../model/index.js'
 import { cpuModel, uefiCandidates, uefiPackage, usesUefi, type UefiFiles } from './platform.js'
 
 export interface QemuConfig {

@@ -1,6 +1,6 @@
 // A minimal QMP client over QEMU's unix socket: greeting, capabilities, one command at a time.
 import { connect, type Socket } from 'node:net'
-import { withTimeout } from '../deadline.js'
+import { withTimeout } from '../shared/deadline.js'
 
 interface Pending {
   resolve: (value: unknown) => void

@@ -1,7 +1,7 @@
 // One SSH connection that every probe reuses, and the fingerprint of a host key in OpenSSH's form.
 import { createHash } from 'node:crypto'
 import ssh2 from 'ssh2'
-import { CAPS, HeadText } from '../bounds.js'
+import { CAPS, HeadText } from '../shared/bounds.js'
 
 export interface ExecResult {
   /** null when the command died by a signal or timed out. */

@@ -3,16 +3,18 @@
 // as `status: 'failed'` with an error; the stage never throws for them.
 import { existsSync, readFileSync, renameSync } from 'node:fs'
 import { join, relative } from 'node:path'
-import type { StageContext } from '../context.js'
-import { INPUT_DEFAULTS, type Firmware, type KvmMode } from '../inputs.js'
+import type { StageContext } from '../shared/context.js'
+import { INPUT_DEFAULTS } from '../inputs/index.js'
 import type {
   Accelerator,
   BootResult,
+  Firmware,
   GuestPlatform,
   KvmCheck,
+  KvmMode,
   ProbeSpec,
   VmStageResult
-} from '../model.js'
+} from '../model/index.js'
 import { bootAttempt, type BootOutcome } from './boot.js'
 import { checkKvm } from './kvm.js'
 import type { Machine } from './machine.js'
@@ -22,14 +24,14 @@ import { KEY_REFUSED, type SshSession } from './ssh.js'
 import { runTestCommand } from './test-command.js'
 import { bootTimeline, findFingerprint } from './timeline.js'
 import { bootTimeoutFor, emulatedAccelerator, guestPlatform } from './guest.js'
-import { allowedEnv } from '../child-env.js'
+import { allowedEnv } from '../shared/child-env.js'
 
 export interface VmRequest {
   iso: string
   /** The guest's architecture against the host's (absent: an x86_64 guest). */
   guest?: GuestPlatform
   firmware: Firmware
-  /** The provisioned qemu-system-<arch> (src/qemu/): the KVM check and the boot start it. */
+  /** The provisioned qemu-system-<arch> (src/qemu-provisioning/): the KVM check and boot start it. */
   qemu: string
   /** The provisioned UEFI pair (OVMF, AAVMF), for uefi and for aarch64. */
   ovmf?: OvmfFiles

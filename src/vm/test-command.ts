@@ -3,11 +3,11 @@
 // so that a hang (its timeout) or a cancel (the stage's signal) ends it as a group.
 import { mkdirSync } from 'node:fs'
 import { join, relative } from 'node:path'
-import { CappedFile, CAPS, formatBytes } from '../bounds.js'
-import type { StageContext } from '../context.js'
-import type { TestResult } from '../model.js'
-import { runStepEnv } from '../child-env.js'
-import { run } from '../process.js'
+import { CappedFile, CAPS, formatBytes } from '../shared/bounds.js'
+import type { StageContext } from '../shared/context.js'
+import type { TestResult } from '../model/index.js'
+import { runStepEnv } from '../shared/child-env.js'
+import { run } from '../shared/process.js'
 
 export interface TestCommandOptions {
   command: string
@@ -18,7 +18,7 @@ export interface TestCommandOptions {
   timeoutSeconds: number
 }
 
-/** What a `run:` step would get (src/child-env.ts), and the documented BOOT_IMAGE_VM_*. */
+/** What a `run:` step would get (src/shared/child-env.ts), and the documented BOOT_IMAGE_VM_*. */
 export function testCommandEnv(
   options: TestCommandOptions,
   env: NodeJS.ProcessEnv

@@ -1,6 +1,6 @@
 // The boot timeline (pure): when the console first showed each milestone, and panic lines.
-import { capLine, CAPS } from '../bounds.js'
-import type { BootMilestone } from '../model.js'
+import { capLine, CAPS } from '../shared/bounds.js'
+import type { BootMilestone } from '../model/index.js'
 
 export interface ConsoleLine {
   /** Seconds since QEMU started. */

@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Report } from '../../src/model.js'
+import type { Report } from '../../src/model/index.js'
 import { runAction, type ActionRun } from '../helpers/action-runner.js'
 import { setUpBakedKeyImage, nix, type BakedKeySetup } from '../helpers/cache-reuse.js'
 import {

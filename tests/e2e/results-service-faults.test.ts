@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Report } from '../../src/model.js'
+import type { Report } from '../../src/model/index.js'
 import { runAction, type ActionRun } from '../helpers/action-runner.js'
 import { runtimeToken, type FakeResultsService } from '../helpers/fake-results-service.js'
 import {

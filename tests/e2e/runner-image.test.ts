@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parsePathInfo } from '../../src/cache/keys.js'
-import type { Report } from '../../src/model.js'
+import type { Report } from '../../src/model/index.js'
 import type { ActionRun, RunOptions } from '../helpers/action-runner.js'
 import { BUSYBOX_PROBES, LAB_INPUTS, artifactOf, jobLog } from '../helpers/e2e.js'
 import {

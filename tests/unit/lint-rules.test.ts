@@ -19,18 +19,29 @@ async function importErrors(path: string, specifier: string): Promise<string[]> 
 
 describe('import boundaries', () => {
   it.each([
-    ['src/vm/probes.ts', '../pipeline.js', 'downwards'],
+    ['src/vm/probes.ts', '../pipeline/index.js', 'downwards'],
     ['src/vm/probes.ts', '../main.js', 'downwards'],
+    ['src/vm/probes.ts', '../runner/state.js', 'downwards'],
     ['src/report/deep/part.ts', '../../post.js', 'downwards'],
-    ['src/build/build.ts', '../pipeline/run.js', 'downwards'],
-    ['src/process.ts', './vm/index.js', 'downwards'],
-    ['src/model.ts', './pipeline.js', 'downwards'],
-    ['src/pipeline/boot.ts', '../main.js', 'downwards'],
-    ['src/qemu/path.ts', '../vm/machine.js', 'through its index.ts'],
+    ['src/build/stage.ts', '../pipeline/pipeline-run.js', 'downwards'],
+    ['src/shared/process.ts', '../vm/index.js', 'downwards'],
+    ['src/shared/log.ts', '../inputs/index.js', 'downwards'],
+    ['src/model/results.ts', '../pipeline/index.js', 'downwards'],
+    ['src/model/results.ts', '../shared/bounds.js', 'downwards'],
+    ['src/iso/iso-arch.ts', '../inputs/index.js', 'downwards'],
+    ['src/inputs/parse.ts', '../setup/index.js', 'downwards'],
+    ['src/pipeline/boot-when-ready.ts', '../main.js', 'downwards'],
+    ['src/pipeline/boot-when-ready.ts', '../runner/state.js', 'downwards'],
+    ['src/cli/index.ts', '../runner/state.js', 'downwards'],
+    ['src/cli/index.ts', '../post.js', 'downwards'],
+    ['src/qemu-provisioning/path.ts', '../vm/machine.js', 'through its index.ts'],
     ['src/cache/save.ts', '../report/summary.js', 'through its index.ts'],
-    ['src/pipeline/boot.ts', '../vm/machine.js', 'through its index.ts'],
+    ['src/pipeline/boot-when-ready.ts', '../vm/machine.js', 'through its index.ts'],
     ['src/main.ts', './report/deliver.js', 'through its index.ts'],
-    ['src/cli.ts', './pipeline/run.js', 'through its index.ts']
+    ['src/main.ts', './pipeline/pipeline-run.js', 'through its index.ts'],
+    ['src/runner/post-state.ts', '../cache/save-state.js', 'through its index.ts'],
+    ['src/cli/index.ts', '../pipeline/pipeline-run.js', 'through its index.ts'],
+    ['src/vm/probes.ts', '../model/results.js', 'model through src/model/index.ts']
   ])('%s importing %s fails: %s', async (path, specifier, rule) => {
     const errors = await importErrors(path, specifier)
     expect(errors).toHaveLength(1)
@@ -40,11 +51,19 @@ describe('import boundaries', () => {
   it.each([
     ['src/vm/probes.ts', '../report/index.js'],
     ['src/vm/probes.ts', './ssh-session.js'],
-    ['src/vm/probes.ts', '../model.js'],
-    ['src/pipeline/boot.ts', '../vm/index.js'],
-    ['src/pipeline.ts', './pipeline/run.js'],
+    ['src/vm/probes.ts', '../model/index.js'],
+    ['src/vm/probes.ts', '../shared/process.js'],
+    ['src/vm/probes.ts', '../inputs/index.js'],
+    ['src/report/changes/files.ts', '../../build/index.js'],
+    ['src/inputs/parse.ts', '../iso/iso-file.js'],
+    ['src/iso/iso-arch.ts', '../shared/bounds.js'],
+    ['src/model/results.ts', './comparison.js'],
+    ['src/pipeline/boot-when-ready.ts', '../vm/index.js'],
+    ['src/pipeline/index.ts', './pipeline-run.js'],
     ['src/main.ts', './report/index.js'],
-    ['src/main.ts', './pipeline.js']
+    ['src/main.ts', './pipeline/index.js'],
+    ['src/main.ts', './runner/state.js'],
+    ['src/cli/index.ts', '../pipeline/index.js']
   ])('%s importing %s is allowed', async (path, specifier) => {
     expect(await importErrors(path, specifier)).toEqual([])
   })

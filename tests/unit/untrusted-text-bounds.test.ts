@@ -15,26 +15,22 @@ import {
   HeadAndTail,
   HeadText,
   TailLines
-} from '../../src/bounds.js'
+} from '../../src/shared/bounds.js'
 import { buildPlaces } from '../../src/build/build-places.js'
 import { isEvaluationError } from '../../src/build/evaluation-errors.js'
 import { BuildEvents, parseEventLine } from '../../src/build/events.js'
-import {
-  derivationName,
-  findDependents,
-  findRootFailures,
-  stripAnsi
-} from '../../src/build/failures.js'
+import { derivationName, findDependents, findRootFailures } from '../../src/build/failures.js'
 import { findMachineFailure, unreachableBuilder } from '../../src/build/machine-failures.js'
-import { nixError, parseOutPath } from '../../src/build/request.js'
+import { parseOutPath } from '../../src/build/request.js'
+import { nixError, stripAnsi } from '../../src/shared/nix-error.js'
 import { narinfoStorePath } from '../../src/cache/keys.js'
 import { parseEnv0 } from '../../src/env/env-diff.js'
-import { nixError as envNixError } from '../../src/env/nix-output.js'
-import { parseOsRelease } from '../../src/qemu/os-release.js'
-import { classifyAptFailure } from '../../src/qemu/apt-policy.js'
-import { hasNixpkgsInput, parseBuildOutputs } from '../../src/qemu/nix-output.js'
-import { lastError } from '../../src/qemu/plan.js'
-import { parseQemuVersion } from '../../src/qemu/version.js'
+import { nixReason } from '../../src/env/nix-output.js'
+import { parseOsRelease } from '../../src/qemu-provisioning/os-release.js'
+import { classifyAptFailure } from '../../src/qemu-provisioning/apt-policy.js'
+import { hasNixpkgsInput, parseBuildOutputs } from '../../src/qemu-provisioning/nix-output.js'
+import { lastError } from '../../src/qemu-provisioning/plan.js'
+import { parseQemuVersion } from '../../src/qemu-provisioning/version.js'
 import { failedUnits, probeStdout } from '../../src/report/annotations.js'
 import { parseFailedUnits, parseSystemState, probeOutputBody } from '../../src/report/baseline.js'
 import { normaliseProbeOutput } from '../../src/report/probe-normalise.js'
@@ -105,7 +101,7 @@ const PARSERS: Record<string, Parser> = {
   'build/events BuildEvents.push': text => new BuildEvents().push(text),
   'build/events BuildEvents (a build log line, an error)': text =>
     new BuildEvents().pushAll(eventLines(text)),
-  'build/failures stripAnsi': stripAnsi,
+  'shared/nix-error stripAnsi': stripAnsi,
   'build/failures derivationName': derivationName,
   'build/failures findRootFailures': text => findRootFailures(text, drv),
   'build/failures findDependents': findDependents,
@@ -113,7 +109,7 @@ const PARSERS: Record<string, Parser> = {
   'build/machine-failures unreachableBuilder': text =>
     unreachableBuilder(text, ['missing system features: kvm']),
   'build/evaluation-errors isEvaluationError': isEvaluationError,
-  'build/request nixError': nixError,
+  'shared/nix-error nixError': nixError,
   'build/request parseOutPath': text => [parseOutPath(text, true), parseOutPath(text, false)],
   'build/build-places buildPlaces': text =>
     buildPlaces([
@@ -121,7 +117,7 @@ const PARSERS: Record<string, Parser> = {
       { type: 108, fields: [text, text] }
     ]),
   'env/env-diff parseEnv0': text => parseEnv0(`${text}\0A=${text}\0`),
-  'env/nix-output nixError': text => envNixError(text, 'fallback'),
+  'env/nix-output nixReason': text => nixReason(text, 'fallback'),
   'setup/capabilities parseNixVersion': text => {
     try {
       return parseNixVersion(text)

@@ -2,9 +2,8 @@
 // of its derivation graph (read through build/index.ts), the failed derivations' own closures.
 // compositionFrom is pure; composeImage asks Nix. Neither throws: what is missing is a note.
 import { readImageGraph, type ImageGraphText } from '../../build/index.js'
-import type { Report } from '../../model.js'
-import type { CommitRef, ImageComposition } from '../../model-changes.js'
-import { errorMessage } from '../../process.js'
+import type { CommitRef, ImageComposition, Report } from '../../model/index.js'
+import { errorMessage } from '../../shared/process.js'
 import {
   failingClosures,
   packagesOf,

@@ -10,7 +10,7 @@ import type {
   PackageChange,
   PackageCounts,
   PackageVersions
-} from '../../model-changes.js'
+} from '../../model/index.js'
 
 const SHA = /^[0-9a-f]{7,64}$/i
 

@@ -1,7 +1,7 @@
 // The image's derivation graph, from `nix show-derivation -r` (Nix < 2.15) or `nix derivation
 // show -r` JSON, walked into its packages: name → versions, what the image holds apart from
 // build-only noise, and each failed derivation's own closure. Pure; linear in the graph's size.
-import type { ImageComposition, PackageVersions } from '../../model-changes.js'
+import type { ImageComposition, PackageVersions } from '../../model/index.js'
 import { isBuildNoise, parseDrvName, storeName } from './drv-name.js'
 
 export interface DrvNode {

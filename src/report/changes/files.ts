@@ -2,9 +2,9 @@
 // package change since the last good run. A failed write is a warning, never the run's failure.
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Log } from '../../log.js'
-import type { ImageChanges } from '../../model-changes.js'
-import { errorMessage } from '../../process.js'
+import type { Log } from '../../shared/log.js'
+import type { ImageChanges } from '../../model/index.js'
+import { errorMessage } from '../../shared/process.js'
 import { CHANGES_JSON, CHANGES_MD, changesMarkdown } from './render.js'
 
 export function writeChangesFiles(

@@ -1,7 +1,7 @@
 // flake.lock → the flake's inputs, as locked: each node reached from the root, named by its path
 // ("nixpkgs", "home-manager/nixpkgs"); a `follows` (an array) is the node it follows, not a new
 // input. Pure; a malformed lock gives what it can and never throws.
-import type { FlakeInput } from '../../model-changes.js'
+import type { FlakeInput } from '../../model/index.js'
 
 interface LockNode {
   inputs?: Record<string, string | string[]>

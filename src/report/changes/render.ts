@@ -1,8 +1,8 @@
 // What changed since the last good run, for people: the summary's part (first screen when
 // something regressed, collapsed otherwise) and changes.md (every package), both escaped and
 // capped like every other section. And changes.json, the same for programs. Pure.
-import type { ImageChanges, InputChange, PackageChange } from '../../model-changes.js'
-import { formatBytes } from '../../bounds.js'
+import type { ImageChanges, InputChange, PackageChange } from '../../model/index.js'
+import { formatBytes } from '../../shared/bounds.js'
 import { codeCell, details, escapeCell, table } from '../markdown.js'
 import { inputText, packageText } from './diff.js'
 import { anythingChanged } from './what-changed.js'

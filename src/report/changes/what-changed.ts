@@ -1,12 +1,7 @@
 // What changed in the image's making since the last good run, with its suspects and one sentence
 // in plain words: "since the last good run (2026-11-30, abc1234): nixpkgs 2026-11-20 → 2026-12-01;
 // 41 packages changed; in the failing closure: systemd 256.1 → 256.2". Pure.
-import type {
-  ImageChanges,
-  ImageComposition,
-  PackageChange,
-  Suspects
-} from '../../model-changes.js'
+import type { ImageChanges, ImageComposition, PackageChange, Suspects } from '../../model/index.js'
 import {
   commitRange,
   countPackages,

@@ -1,7 +1,7 @@
 // The image cache's entry with real Nix (the lab's, root, in-process store): a path a substituter
 // serves is asked about, left out of the entry, and fetched from the substituter by the import;
 // what the build does not use is not imported. (A process over its time bound is killed by the
-// runner: tests/unit/process.test.ts.)
+// runner: tests/unit/shared/process.test.ts.)
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { importEntry, readManifest, writeEntry } from '../../../src/cache/entry.js'
 import { parsePathInfo } from '../../../src/cache/keys.js'
 import { servedPaths, substituterConfig } from '../../../src/cache/substituters.js'
-import { stringEnv } from '../../../src/process.js'
+import { stringEnv } from '../../../src/shared/process.js'
 import { deleteStorePaths, labNixEnv } from '../../helpers/lab.js'
 
 const work = mkdtempSync(join(tmpdir(), 'boot-image-vm-cache-entry-'))

@@ -10,12 +10,12 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import type { StageContext } from '../../../src/context.js'
+import type { StageContext } from '../../../src/shared/context.js'
 import { devshellWanted } from '../../../src/cache/devshell-wanted.js'
 import { MANIFEST, importEntry, readManifest, writeEntry } from '../../../src/cache/entry.js'
-import type { NixInstallation } from '../../../src/model.js'
-import { stringEnv } from '../../../src/process.js'
-import { Secrets } from '../../../src/secrets.js'
+import type { NixInstallation } from '../../../src/model/index.js'
+import { stringEnv } from '../../../src/shared/process.js'
+import { Secrets } from '../../../src/shared/secrets.js'
 import { capabilitiesFor, parseNixVersion } from '../../../src/setup/index.js'
 import {
   addFixturePackage,

@@ -4,9 +4,9 @@ import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import type { StageContext } from '../../../src/context.js'
-import { consoleLog } from '../../../src/log.js'
-import { Secrets } from '../../../src/secrets.js'
+import type { StageContext } from '../../../src/shared/context.js'
+import { consoleLog } from '../../../src/shared/log.js'
+import { Secrets } from '../../../src/shared/secrets.js'
 import { runTestCommand, type TestCommandOptions } from '../../../src/vm/test-command.js'
 
 function context(lines: string[]): StageContext {

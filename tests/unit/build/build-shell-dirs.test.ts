@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { nixShellDirs, removeNewShellDirs, shellTempParent } from '../../../src/build/build.js'
+import { nixShellDirs, removeNewShellDirs, shellTempParent } from '../../../src/build/stage.js'
 
 const dirs: string[] = []
 afterEach(() => {

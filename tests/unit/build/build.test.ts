@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import type { NixInstallation } from '../../../src/model.js'
+import type { NixInstallation } from '../../../src/model/index.js'
 import {
   buildArguments,
   nixCommand,
-  nixError,
   parseOutPath,
   type BuildRequest
-} from '../../../src/build/build.js'
+} from '../../../src/build/stage.js'
+import { nixError } from '../../../src/shared/nix-error.js'
 import { capabilitiesFor } from '../../../src/setup/capabilities.js'
 
 const nix = (version: string): NixInstallation => ({

@@ -6,9 +6,9 @@ import {
   derivationName,
   findDependents,
   findRootFailures,
-  stripAnsi,
   type ParsedFailure
 } from '../../../src/build/failures.js'
+import { stripAnsi } from '../../../src/shared/nix-error.js'
 import { isEvaluationError } from '../../../src/build/evaluation-errors.js'
 
 const dir = join(import.meta.dirname, '../../fixtures/transcripts')

@@ -13,7 +13,7 @@ import {
   type ParsedFailure
 } from '../../../src/build/failures.js'
 import { judgeNixFailure, type NixVerdict } from '../../../src/build/verdict.js'
-import { parseQemuVersion } from '../../../src/qemu/version.js'
+import { parseQemuVersion } from '../../../src/qemu-provisioning/version.js'
 import { kvmFailureFromOutput } from '../../../src/vm/kvm.js'
 
 const real = join(import.meta.dirname, '../../fixtures/real')

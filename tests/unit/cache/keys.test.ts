@@ -15,7 +15,7 @@ import {
 } from '../../../src/cache/keys.js'
 import { cacheSaveState } from '../../../src/cache/image-cache.js'
 import { incompleteKey } from '../../../src/cache/save.js'
-import type { NixInstallation } from '../../../src/model.js'
+import type { NixInstallation } from '../../../src/model/index.js'
 
 const drv = '/nix/store/0jg9y4y59avx3wxxr4iv6hvds2kl463h-boot-image-vm-fixture.iso.drv'
 const parts = {

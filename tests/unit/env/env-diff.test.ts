@@ -4,17 +4,17 @@ import {
   classifyVariable,
   contextFacts,
   diffEnvironments,
-  nixError,
+  nixReason,
   parseConfigJson,
   parseEnv0,
   redactEnv,
   renderDiffMarkdown,
   storeMode
 } from '../../../src/env/env-diff.js'
-import { renderEnvFile } from '../../../src/env/env-stage.js'
-import type { ContextCapture, EnvDiffReport } from '../../../src/env/env-types.js'
+import { renderEnvFile } from '../../../src/env/stage.js'
+import type { ContextCapture, EnvDiffReport } from '../../../src/env/types.js'
 import { drvName, plannedBuildDir, socketHeadroom } from '../../../src/env/env-verdicts.js'
-import { Secrets } from '../../../src/secrets.js'
+import { Secrets } from '../../../src/shared/secrets.js'
 
 // The incident's derivation (shared/seed): its build directory name is what fills sun_path.
 const DRV =
@@ -253,7 +253,7 @@ describe('nix output', () => {
   it('keeps the error, without colours or the dirty-tree warning', () => {
     const stderr =
       "warning: Git tree '/x' is dirty\n\x1b[31;1merror:\x1b[0m flake has no devShell\n"
-    expect(nixError(stderr, 'failed')).toBe('error: flake has no devShell')
+    expect(nixReason(stderr, 'failed')).toBe('error: flake has no devShell')
   })
 })
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { Annotation, Log } from '../../../src/log.js'
+import type { Annotation, Log } from '../../../src/shared/log.js'
 import { annotate, failedUnits, probeStdout } from '../../../src/report/annotations.js'
 import { renderProbeFile } from '../../../src/vm/probes.js'
 import { build, failedReport, FAILURE_KINDS, passedReport, probe } from './fixtures.js'

@@ -5,13 +5,13 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { consoleLog } from '../../../src/log.js'
+import { consoleLog } from '../../../src/shared/log.js'
 import {
   artifactNameCandidates,
   scanForSecrets,
   uploadReport
 } from '../../../src/report/artifacts.js'
-import { Secrets } from '../../../src/secrets.js'
+import { Secrets } from '../../../src/shared/secrets.js'
 import {
   clientEnv,
   runtimeToken,

@@ -11,7 +11,7 @@ import {
   saveBaseline,
   type BaselineScope
 } from '../../../src/report/baseline-store.js'
-import { consoleLog } from '../../../src/log.js'
+import { consoleLog } from '../../../src/shared/log.js'
 import { baselineJson, withHistory } from '../../../src/report/baseline.js'
 import {
   clientEnv,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { CacheResult } from '../../../src/model.js'
+import type { CacheResult } from '../../../src/model/index.js'
 import { cacheSaveLine, cacheSection } from '../../../src/report/summary-sections.js'
 
 const partial: CacheResult = {

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parseBaseline, type Baseline } from '../../../src/report/baseline.js'
 import { compareWithBaseline } from '../../../src/report/compare.js'
-import type { Log } from '../../../src/log.js'
+import type { Log } from '../../../src/shared/log.js'
 import { annotateComparison, comparisonSection } from '../../../src/report/comparison-section.js'
 
 const PKGSRC = { name: 'pkgsrc', type: 'git', url: 'file:///srv/pkgsrc', ref: 'master' }

@@ -6,7 +6,7 @@ import type {
   Report,
   Result,
   StageName
-} from '../../../src/model.js'
+} from '../../../src/model/index.js'
 
 export const ISO_DRV =
   '/nix/store/sxdfwpm10pwks6cppwbk2w9vqyxk8dpg-nixos-24.05-x86_64-linux.iso.drv'

@@ -3,10 +3,10 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import type { Report } from '../../../src/model.js'
-import { decideVerdict } from '../../../src/pipeline.js'
+import type { Report } from '../../../src/model/index.js'
+import { decideVerdict } from '../../../src/pipeline/index.js'
 import { addPrivateKeys, interruptedReport } from '../../../src/report/interrupted.js'
-import { Secrets } from '../../../src/secrets.js'
+import { Secrets } from '../../../src/shared/secrets.js'
 
 function reportDirWith(report?: Partial<Report>): string {
   const dir = mkdtempSync(join(tmpdir(), 'biv-interrupted-'))

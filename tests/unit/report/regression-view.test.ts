@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { consoleLog } from '../../../src/log.js'
+import { consoleLog } from '../../../src/shared/log.js'
 import { regressionView, runDescription } from '../../../src/report/regression-view.js'
 import { failedReport, passedReport } from './fixtures.js'
 import {

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { Report } from '../../../src/model.js'
+import type { Report } from '../../../src/model/index.js'
 import { reportJson, writeReportFiles } from '../../../src/report/report-file.js'
 import { failedReport, passedReport } from './fixtures.js'
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { Report } from '../../../src/model.js'
+import type { Report } from '../../../src/model/index.js'
 import { SUMMARY_LIMIT_BYTES, renderSummary } from '../../../src/report/summary.js'
 import { build, failedReport, failure, passedReport, probe } from './fixtures.js'
 

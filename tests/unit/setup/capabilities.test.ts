@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import type { NixCapabilities, NixVariant } from '../../../src/model.js'
+import type { NixCapabilities, NixVariant } from '../../../src/model/index.js'
 import {
   capabilitiesFor,
   compareVersions,

@@ -5,8 +5,8 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import type { StageContext } from '../../../src/context.js'
-import { consoleLog } from '../../../src/log.js'
+import type { StageContext } from '../../../src/shared/context.js'
+import { consoleLog } from '../../../src/shared/log.js'
 import {
   downloadVerified,
   INSTALLER_SHA256,
@@ -17,7 +17,7 @@ import {
   PINNED_NIX_VERSION,
   resolveInstallerPin
 } from '../../../src/setup/install.js'
-import { Secrets } from '../../../src/secrets.js'
+import { Secrets } from '../../../src/shared/secrets.js'
 
 // A stand-in installer: records its arguments in $MARKER instead of installing anything.
 const SCRIPT = '#!/bin/sh\nprintf "%s\\n" "$@" > "$MARKER"\n'

@@ -10,7 +10,7 @@ import {
   storeModeFor,
   userConfFiles
 } from '../../../src/setup/setup-config.js'
-import { Secrets } from '../../../src/secrets.js'
+import { Secrets } from '../../../src/shared/secrets.js'
 
 let work = ''
 afterEach(() => {

@@ -1,7 +1,7 @@
 // What setup hands the test command and later steps (issue 13): Nix's directory and the user's
 // profile on PATH, and setup's variables. Pure.
 import { describe, expect, it } from 'vitest'
-import type { NixInstallation } from '../../../src/model.js'
+import type { NixInstallation } from '../../../src/model/index.js'
 import { capabilitiesFor } from '../../../src/setup/capabilities.js'
 import { missingPaths, nixStepEnv, withNixStepEnv } from '../../../src/setup/setup-env.js'
 

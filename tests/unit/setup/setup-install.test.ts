@@ -8,11 +8,11 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, expect, it } from 'vitest'
-import type { StageContext } from '../../../src/context.js'
-import { consoleLog } from '../../../src/log.js'
+import type { StageContext } from '../../../src/shared/context.js'
+import { consoleLog } from '../../../src/shared/log.js'
 import { INSTALLER_URL_ENV } from '../../../src/setup/install.js'
-import { setupNix } from '../../../src/setup/setup.js'
-import { Secrets } from '../../../src/secrets.js'
+import { setupNix } from '../../../src/setup/stage.js'
+import { Secrets } from '../../../src/shared/secrets.js'
 
 const FAKE_NIX = `#!/bin/sh
 case "$1" in

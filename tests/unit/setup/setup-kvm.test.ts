@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { consoleLog } from '../../../src/log.js'
+import { consoleLog } from '../../../src/shared/log.js'
 import {
   ensureKvmDevice,
   KVM_UDEV_RULE,
@@ -10,7 +10,7 @@ import {
   udevAbsence,
   type KvmDeviceOptions
 } from '../../../src/setup/setup-kvm.js'
-import type { RunResult } from '../../../src/process.js'
+import type { RunResult } from '../../../src/shared/process.js'
 
 let work = ''
 afterEach(() => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import type { FlakeInput } from '../../../../src/model-changes.js'
+import type { FlakeInput } from '../../../../src/model/index.js'
 import {
   commitRange,
   diffInputs,
