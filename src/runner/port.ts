@@ -22,6 +22,8 @@ export interface RunnerPort {
   addPath(dir: string): void
   /** The step fails with this message (the run goes on). */
   setFailed(message: string): void
+  /** The runner's cancel (SIGINT, then SIGTERM): `listener` hears each signal once. */
+  onCancel(listener: (signal: NodeJS.Signals) => void): void
   log: Log
   /** The environment the step was started with. */
   env: NodeJS.ProcessEnv
@@ -40,6 +42,10 @@ export const actionsRunner: RunnerPort = {
   exportVariable: (name, value) => core.exportVariable(name, value),
   addPath: dir => core.addPath(dir),
   setFailed: message => core.setFailed(message),
+  onCancel: listener => {
+    process.once('SIGINT', listener)
+    process.once('SIGTERM', listener)
+  },
   log: actionsLog,
   env: process.env
 }
