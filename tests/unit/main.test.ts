@@ -14,6 +14,7 @@ import { run } from '../../src/main.js'
 import type { Report } from '../../src/model.js'
 import type { PipelineStages } from '../../src/pipeline.js'
 import { STATE } from '../../src/state.js'
+import { BAD_INPUTS } from '../e2e/hardening-cases.js'
 import { builtIso, fakeIso, fakeRunner, standInStages, type FakeRunner } from './stand-ins.js'
 
 const scratch = mkdtempSync(join(tmpdir(), 'main-in-process-'))
@@ -61,6 +62,21 @@ describe('a bad input', () => {
     expect(report.stages.upload?.status).toBe('warning')
     expect(runner.failures).toHaveLength(1)
   })
+
+  // The e2e table (tests/e2e/hardening-inputs.test.ts runs it through the bundled action).
+  it.each(BAD_INPUTS.map(c => [`${c.input}: ${JSON.stringify(c.value)}`, c] as const))(
+    '%s: fails naming the input and what it accepts, before any stage',
+    async (_, c) => {
+      const { runner, standIns, report } = await runMain({ ...c.with, [c.input]: c.value })
+      expect(standIns.calls).toEqual([])
+      expect(runner.failures).toHaveLength(1)
+      expect(runner.failures[0]).toContain(`Input '${c.input}'`)
+      expect(runner.failures[0]).toMatch(c.accepts)
+      expect(report.result).toBe('setup-failed')
+      expect(report.setup?.error).toContain(`Input '${c.input}'`)
+      expect(runner.summaries[0]).toContain(`Input '${c.input}'`)
+    }
+  )
 
   it('a bad artifact-name: the step fails naming it, the report is still delivered', async () => {
     const { runner, report } = await runMain({ 'artifact-name': 'bad/name' })
