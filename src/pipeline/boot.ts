@@ -23,7 +23,7 @@ export async function bootWhenQemuReady(
   if (provision?.status !== 'ready' || !provision.binary || run.ctx.signal.aborted) {
     return endRun(run)
   }
-  provision.bootWaitedMs = Date.now() - waitStarted
+  run.record.qemuWaited(provision, Date.now() - waitStarted)
   run.record.save()
   await bootStage(run, iso, { binary: provision.binary, ovmf: provision.ovmf, guest }, nix)
   return endRun(run)

@@ -76,6 +76,11 @@ export class RunRecord {
     this.report.stages.qemu = judgement
   }
 
+  /** How long the boot waited for `provision` (the report's QEMU record) once the image was ready. */
+  qemuWaited(provision: QemuProvision, ms: number): void {
+    provision.bootWaitedMs = ms
+  }
+
   cacheRestored(cache: CacheResult): void {
     this.report.cache = cache
   }

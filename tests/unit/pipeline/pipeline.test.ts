@@ -94,6 +94,8 @@ describe('a run that builds and boots', () => {
       expect(report.stages[stage]?.status, stage).toBe('passed')
     }
     expect(report.cache?.status).toBe('miss')
+    // The boot's wait for QEMU is on the report's QEMU record.
+    expect(report.qemu).toMatchObject({ status: 'ready', bootWaitedMs: expect.any(Number) })
     expect(report.builds).toHaveLength(1)
     expect(hooks.seen).toEqual(['key', 'cleanup /stand-in/work/nix.conf', 'setup true'])
     expectWritten(report, written)
