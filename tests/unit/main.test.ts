@@ -105,6 +105,19 @@ describe('a run', () => {
     expect(runner.paths).toContain('/stand-in/bin')
   })
 
+  it("exports the action's Nix for later steps as soon as setup is done, before the build", async () => {
+    let pathsAtBuild: string[] = []
+    const { runner } = await runMain({}, runner => ({
+      buildImage: async (_nix, request) => {
+        pathsAtBuild = [...runner.paths]
+        return builtIso(iso, request.context)
+      }
+    }))
+    // A main killed during the build still leaves later steps the action's Nix.
+    expect(pathsAtBuild).toEqual(['/stand-in/bin'])
+    expect(runner.paths).toEqual(['/stand-in/bin'])
+  })
+
   it('fails the step with the result when the boot fails', async () => {
     const { runner, report } = await runMain(
       {},

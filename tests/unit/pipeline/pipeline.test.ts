@@ -20,7 +20,14 @@ import {
 } from '../../../src/pipeline.js'
 import { STOPPED_FOR_QEMU } from '../../../src/build/index.js'
 import { Secrets } from '../../../src/secrets.js'
-import { builtIso, fakeIso, qemuReady, recordingLog, standInStages } from '../stand-ins.js'
+import {
+  builtIso,
+  fakeIso,
+  qemuReady,
+  recordingLog,
+  standInStages,
+  VM_PASSED
+} from '../stand-ins.js'
 
 const scratch = mkdtempSync(join(tmpdir(), 'pipeline-in-process-'))
 afterAll(() => rmSync(scratch, { recursive: true, force: true }))
@@ -237,6 +244,27 @@ describe('a QEMU provisioning that fails', () => {
     expectWritten(report, written)
   })
 
+  it("qemu: 'path' with none on PATH: setup-failed before any build", async () => {
+    const { report, standIns } = await run(
+      { qemu: 'path' },
+      {
+        qemuFromPath: async request => ({
+          ...qemuReady(request.arch),
+          mode: 'path',
+          status: 'failed',
+          binary: undefined,
+          error: "stand-in: No source could provide QEMU (input 'qemu' is 'path')"
+        })
+      }
+    )
+    for (const absent of ['setupNix', 'restoreImageCache', 'buildImage', 'runVm'])
+      expect(standIns.called(), absent).not.toContain(absent)
+    expect(report).toMatchObject({ result: 'setup-failed', decidedBy: 'qemu', complete: true })
+    expect(report.builds).toEqual([])
+    expect(report.stages.build).toBeUndefined()
+    expect(report.stages.qemu?.status).toBe('failed')
+  })
+
   it('with a given ISO: no boot, setup-failed, decided by qemu', async () => {
     const { report, standIns } = await run(
       { iso, qemu: 'path' },
@@ -319,6 +347,29 @@ describe('a cancel', () => {
     })
     expect(report.stages.build?.status).toBe('passed')
     expectWritten(report, written)
+  })
+
+  it('while the test command runs: test-failed, cancelled', async () => {
+    const cancel = new AbortController()
+    const { report } = await run(
+      { 'test-command': 'sleep 600' },
+      {
+        runVm: async () => {
+          cancel.abort()
+          return {
+            ...VM_PASSED,
+            test: { exitCode: null, timedOut: false, durationMs: 1, file: 'test/output.log' }
+          }
+        }
+      },
+      context(cancel.signal)
+    )
+    expect(report).toMatchObject({
+      result: 'test-failed',
+      decidedBy: 'test',
+      complete: true,
+      cancelled: true
+    })
   })
 
   it('during the boot of a given ISO: boot-failed', async () => {
