@@ -2,7 +2,6 @@
 // access-token configuration — and deliver the report when main was stopped before it could.
 // Every value main handed over is checked first (post-state.ts: state can be forged); one that
 // fails is ignored with a warning. Housekeeping never fails the job, and the step always ends.
-import * as core from '@actions/core'
 import { rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { resolve } from 'node:path'
@@ -13,7 +12,6 @@ import {
   saveImageCacheFromState
 } from './cache/index.js'
 import { cleanupSetup, defaultSetupPaths } from './setup/index.js'
-import { actionsLog } from './shared/log.js'
 import { errorMessage } from './shared/process.js'
 import { addPrivateKeys, deliverReport, interruptedReport, saveBaseline } from './report/index.js'
 import { INPUT_DEFAULTS, parseInputs, type Inputs } from './inputs/index.js'
@@ -28,117 +26,130 @@ import {
   runDirRoots,
   type RunDirRoots
 } from './runner/post-state.js'
+import { actionsRunner, type RunnerPort } from './runner/port.js'
 import { Secrets } from './shared/secrets.js'
 import { STATE } from './runner/state.js'
 import { stopLeftoverQemu } from './vm/index.js'
 
 type StateName = (typeof STATE)[keyof typeof STATE]
 
-export async function run(): Promise<void> {
-  const dirs = runDirRoots(process.env, tmpdir())
-  const reportDir = statePath(STATE.reportDir, dirs, 'report', false)
-  const inputs = postInputs()
+/** The post step; `runner`: state, inputs, the job summary, the log and the environment. */
+export async function run(runner: RunnerPort = actionsRunner): Promise<void> {
+  const { log } = runner
+  const dirs = runDirRoots(runner.env, tmpdir())
+  const reportDir = statePath(runner, STATE.reportDir, dirs, 'report', false)
+  const inputs = postInputs(runner)
   try {
-    await stopQemu()
-    const keyDir = statePath(STATE.keyDir, dirs, 'work', true)
+    await stopQemu(runner)
+    const keyDir = statePath(runner, STATE.keyDir, dirs, 'work', true)
     try {
-      await deliverInterruptedReport(reportDir, keyDir, inputs)
+      await deliverInterruptedReport(runner, reportDir, keyDir, inputs)
     } catch (error) {
-      core.warning(`The report of the stopped main step was not delivered: ${errorMessage(error)}`)
+      log.warning(`The report of the stopped main step was not delivered: ${errorMessage(error)}`)
     }
     if (keyDir) rmSync(keyDir, { recursive: true, force: true })
-    const cleanup = core.getState(STATE.cleanupPaths)
+    const cleanup = runner.getState(STATE.cleanupPaths)
     if (cleanup) {
       const { paths, reasons } = checkCleanupPaths(cleanup, dirs)
-      for (const reason of reasons) core.warning(ignoredState(STATE.cleanupPaths, reason))
+      for (const reason of reasons) log.warning(ignoredState(STATE.cleanupPaths, reason))
       cleanupSetup(paths)
     }
   } catch (error) {
-    core.warning(`Post step clean-up: ${errorMessage(error)}`)
+    log.warning(`Post step clean-up: ${errorMessage(error)}`)
   }
   // The image cache, even when a later stage failed (main handed over what was built).
-  await saveImageCache(reportDir, inputs)
+  await saveImageCache(runner, reportDir, inputs)
   // A passing run becomes the baseline of the next (main decided whether it may).
-  await saveRunBaseline(dirs)
+  await saveRunBaseline(runner, dirs)
 }
 
 /** A path from state, checked (post-state.ts); undefined when unset, gone or refused. */
 function statePath(
+  runner: RunnerPort,
   name: StateName,
   dirs: RunDirRoots,
   part: 'work' | 'report',
   inside: boolean
 ): string | undefined {
-  const raw = core.getState(name)
+  const raw = runner.getState(name)
   if (!raw) return undefined
   const checked = checkRunPath(raw, dirs, part, inside)
-  if ('reason' in checked) core.warning(ignoredState(name, checked.reason))
+  if ('reason' in checked) runner.log.warning(ignoredState(name, checked.reason))
   return 'path' in checked ? checked.path : undefined
 }
 
 /** The inputs, or undefined when they do not parse (main reported that, or crashed). */
-function postInputs(): Inputs | undefined {
+function postInputs(runner: RunnerPort): Inputs | undefined {
   try {
-    return parseInputs(name => core.getInput(name))
+    return parseInputs(name => runner.getInput(name))
   } catch {
     return undefined
   }
 }
 
-async function stopQemu(): Promise<void> {
-  const raw = core.getState(STATE.qemuPid)
+async function stopQemu(runner: RunnerPort): Promise<void> {
+  const { log } = runner
+  const raw = runner.getState(STATE.qemuPid)
   if (!raw) return
   const checked = checkPid(raw)
-  if ('reason' in checked) return core.warning(ignoredState(STATE.qemuPid, checked.reason))
+  if ('reason' in checked) return log.warning(ignoredState(STATE.qemuPid, checked.reason))
   const outcome = await stopLeftoverQemu(checked.pid)
   if (outcome === 'not QEMU') {
-    core.warning(ignoredState(STATE.qemuPid, `process ${checked.pid} is not a QEMU: left alone`))
+    log.warning(ignoredState(STATE.qemuPid, `process ${checked.pid} is not a QEMU: left alone`))
   } else if (outcome !== 'not running') {
-    core.info(`QEMU (pid ${checked.pid}): ${outcome}`)
+    log.info(`QEMU (pid ${checked.pid}): ${outcome}`)
   }
 }
 
 /** Saves the entry main described, when it checks out and this run's event may save. */
-async function saveImageCache(reportDir: string | undefined, inputs?: Inputs): Promise<void> {
-  const raw = core.getState(STATE.imageCache)
+async function saveImageCache(
+  runner: RunnerPort,
+  reportDir: string | undefined,
+  inputs?: Inputs
+): Promise<void> {
+  const { env, log } = runner
+  const raw = runner.getState(STATE.imageCache)
   if (!raw) return
   const checked = checkCacheSaveState(raw, {
     dir: resolve(process.cwd(), CACHE_PATH),
-    nixPaths: nixCandidates(process.env.PATH ?? '', defaultSetupPaths(process.env).nixLocations),
+    nixPaths: nixCandidates(env.PATH ?? '', defaultSetupPaths(env).nixLocations),
     realPath,
-    env: process.env
+    env
   })
-  if ('reason' in checked) return core.warning(ignoredState(STATE.imageCache, checked.reason))
+  if ('reason' in checked) return log.warning(ignoredState(STATE.imageCache, checked.reason))
   // Decided again here: a forged state cannot lift the refusal.
-  const refusal = cacheSaveRefusal(inputs?.cacheSave ?? 'auto', process.env.GITHUB_EVENT_NAME)
+  const refusal = cacheSaveRefusal(inputs?.cacheSave ?? 'auto', env.GITHUB_EVENT_NAME)
   const state = { ...checked.state, skip: checked.state.skip ?? refusal }
-  await saveImageCacheFromState(state, reportDir ?? '', actionsLog)
+  await saveImageCacheFromState(state, reportDir ?? '', log)
 }
 
-async function saveRunBaseline(dirs: RunDirRoots): Promise<void> {
-  const file = statePath(STATE.baselineFile, dirs, 'report', true)
-  const key = core.getState(STATE.baselineKey)
+async function saveRunBaseline(runner: RunnerPort, dirs: RunDirRoots): Promise<void> {
+  const { log } = runner
+  const file = statePath(runner, STATE.baselineFile, dirs, 'report', true)
+  const key = runner.getState(STATE.baselineKey)
   if (!file || !key) return
   if (!/^boot-image-vm-baseline-v\d+\//.test(key)) {
-    return core.warning(ignoredState(STATE.baselineKey, 'not a baseline key'))
+    return log.warning(ignoredState(STATE.baselineKey, 'not a baseline key'))
   }
-  core.info(`Baseline: ${await saveBaseline(file, key, actionsLog)}`)
+  log.info(`Baseline: ${await saveBaseline(file, key, log)}`)
 }
 
 /** Main never delivered its report (SIGKILLed after a cancel, or crashed): post does it. */
 async function deliverInterruptedReport(
+  runner: RunnerPort,
   reportDir: string | undefined,
   keyDir: string | undefined,
   parsed: Inputs | undefined
 ): Promise<void> {
-  if (!reportDir || core.getState(STATE.delivered)) return
-  const cancelled = core.getState(STATE.cancelled) === 'true'
+  const { log } = runner
+  if (!reportDir || runner.getState(STATE.delivered)) return
+  const cancelled = runner.getState(STATE.cancelled) === 'true'
   const report = interruptedReport(reportDir, cancelled, decideVerdict)
-  core.error(`boot-image-vm: ${report.result} (${report.error})`, {
+  log.error(`boot-image-vm: ${report.result} (${report.error})`, {
     title: 'boot-image-vm: main step stopped before it finished'
   })
-  const secrets = new Secrets(value => core.setSecret(value))
-  secrets.addFromEnvironment(process.env)
+  const secrets = new Secrets(value => runner.setSecret(value))
+  secrets.addFromEnvironment(runner.env)
   if (keyDir) addPrivateKeys(keyDir, secrets)
   secrets.add(parsed?.githubToken)
   // Main reported a bad input itself; only a crash gets here without inputs: the defaults.
@@ -152,6 +163,7 @@ async function deliverInterruptedReport(
     name: inputs.artifactName,
     retentionDays: inputs.retentionDays,
     secrets,
-    log: actionsLog
+    log,
+    writeSummary: markdown => runner.writeSummary(markdown)
   })
 }

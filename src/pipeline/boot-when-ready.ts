@@ -3,7 +3,7 @@ import type { Inputs } from '../inputs/index.js'
 import { guestArchitecture } from '../iso/iso-arch.js'
 import type { GuestPlatform, NixInstallation, QemuProvision, Report } from '../model/index.js'
 import { nixStepEnv, withNixStepEnv } from '../setup/index.js'
-import { guestPlatform, judgeVm, qemuBinary, runVm, type OvmfFiles } from '../vm/index.js'
+import { guestPlatform, judgeVm, qemuBinary, type OvmfFiles } from '../vm/index.js'
 import type { QemuState } from './qemu-beside.js'
 import { endRun, kvmCheck, type PipelineRun } from './pipeline-run.js'
 
@@ -23,7 +23,7 @@ export async function bootWhenQemuReady(
   if (provision?.status !== 'ready' || !provision.binary || run.ctx.signal.aborted) {
     return endRun(run)
   }
-  provision.bootWaitedMs = Date.now() - waitStarted
+  run.record.qemuWaited(provision, Date.now() - waitStarted)
   run.record.save()
   await bootStage(run, iso, { binary: provision.binary, ovmf: provision.ovmf, guest }, nix)
   return endRun(run)
@@ -55,7 +55,7 @@ async function bootStage(
 ): Promise<void> {
   const { inputs, ctx, record } = run
   const vmStarted = Date.now()
-  const vm = await runVm(
+  const vm = await run.stages.runVm(
     {
       iso,
       guest: qemu.guest,
@@ -79,8 +79,7 @@ async function bootStage(
     // The test command runs with the action's Nix, as later steps do.
     nix ? { ...ctx, env: withNixStepEnv(ctx.env, nixStepEnv(nix, ctx.env)) } : ctx
   )
-  record.report.vm = vm
-  Object.assign(record.report.stages, judgeVm(vm, Date.now() - vmStarted))
+  record.booted(vm, judgeVm(vm, Date.now() - vmStarted))
 }
 
 /** Which key the guest refused, and what to do about it. */

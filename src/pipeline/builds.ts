@@ -5,15 +5,8 @@ import type { StageContext } from '../shared/context.js'
 import type { Inputs } from '../inputs/index.js'
 import { createEphemeralKey, type EphemeralKey } from '../shared/key.js'
 import type { BuildContext, BuildResult, NixInstallation } from '../model/index.js'
-import { buildImage, judgeBuilds } from '../build/index.js'
-import {
-  cacheReport,
-  cacheSaveRefusal,
-  cacheSaveState,
-  devshellEnvPath,
-  restoreImageCache,
-  type CacheRestore
-} from '../cache/index.js'
+import { judgeBuilds } from '../build/index.js'
+import { cacheReport, cacheSaveRefusal, cacheSaveState, type CacheRestore } from '../cache/index.js'
 import type { PipelineRun } from './pipeline-run.js'
 
 /** Contexts to build in, in order; the first one's ISO is the one booted. */
@@ -31,8 +24,8 @@ export async function runBuilds(
   const { inputs, record } = run
   const cancelled = (): boolean => ctx.signal.aborted
   const contexts = buildContexts(inputs)
-  const restore = await restoreCache(inputs, nix, keyEnv, ctx)
-  record.report.cache = cacheReport(restore)
+  const restore = await restoreCache(run, nix, keyEnv, ctx)
+  record.cacheRestored(cacheReport(restore))
   const builds: BuildResult[] = []
   const started = Date.now()
   for (const [index, context] of contexts.entries()) {
@@ -43,7 +36,7 @@ export async function runBuilds(
     const buildEnv =
       index === 0 ? keyEnv : { [inputs.rootKeyEnv]: contextKey(run.key, context, ctx) }
     const build = await ctx.log.group(`Build ${inputs.image} (${context})`, () =>
-      buildImage(
+      run.stages.buildImage(
         nix,
         {
           flake: inputs.flake,
@@ -58,15 +51,15 @@ export async function runBuilds(
       )
     )
     builds.push(build)
-    record.report.builds = builds
+    record.built(builds)
     record.save()
   }
   const judged = judgeBuilds(builds, cancelled())
-  record.report.stages.build = {
-    ...judged,
-    detail: `${judged.detail}; cache: ${restore.status}`,
-    durationMs: Date.now() - started
-  }
+  record.judged(
+    'build',
+    { ...judged, detail: `${judged.detail}; cache: ${restore.status}` },
+    Date.now() - started
+  )
   record.save()
   // Saved by the post step even when a later stage fails: what was built is worth keeping.
   if (restore.key && !cancelled()) await describeCacheSave(run, nix, keyEnv, restore, builds, ctx)
@@ -74,7 +67,7 @@ export async function runBuilds(
 }
 
 function restoreCache(
-  inputs: Inputs,
+  { inputs, stages }: PipelineRun,
   nix: NixInstallation,
   keyEnv: Record<string, string>,
   ctx: StageContext
@@ -83,7 +76,7 @@ function restoreCache(
     return Promise.resolve({ status: 'disabled', hit: false, detail: "input 'cache' is false" })
   }
   return ctx.log.group('Restore the image cache', () =>
-    restoreImageCache(
+    stages.restoreImageCache(
       nix,
       {
         flake: inputs.flake,
@@ -111,7 +104,7 @@ async function describeCacheSave(
   const devshellUsed = Boolean(inputs.devshell) || buildContexts(inputs).includes('devshell')
   const envPath =
     devshellUsed && inputs.devshell
-      ? await devshellEnvPath(
+      ? await run.stages.devshellEnvPath(
           nix,
           `${inputs.flake}#${inputs.devshell}`,
           keyEnv,

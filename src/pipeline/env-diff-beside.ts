@@ -1,7 +1,7 @@
 // The env diff beside the build and the boot: nobody waits for it but the report.
 import type { Log } from '../shared/log.js'
 import type { NixInstallation, StageJudgement } from '../model/index.js'
-import { diffBuildEnvironment, judgeEnvDiff, judgeEnvDiffError } from '../env/index.js'
+import { judgeEnvDiff, judgeEnvDiffError } from '../env/index.js'
 import type { PipelineRun } from './pipeline-run.js'
 
 /** Starts the diff; its record lands in the report when it ends. Never rejects. */
@@ -14,17 +14,18 @@ export function startEnvDiff(
   const started = Date.now()
   const log = labelledLog(ctx.log, 'env diff')
   log.info(`Diffing the build environment against ${inputs.devshell}, beside the build`)
-  return diffBuildEnvironment(
-    nix,
-    { flake: inputs.flake, image: inputs.image, devshell: inputs.devshell, keyEnv },
-    { ...ctx, log }
-  )
+  return run.stages
+    .diffBuildEnvironment(
+      nix,
+      { flake: inputs.flake, image: inputs.image, devshell: inputs.devshell, keyEnv },
+      { ...ctx, log }
+    )
     .then((result): StageJudgement => {
-      record.report.envDiff = result
+      record.envDiffed(result)
       return judgeEnvDiff(result)
     }, judgeEnvDiffError)
     .then(judgement => {
-      record.report.stages['env-diff'] = { ...judgement, durationMs: Date.now() - started }
+      record.judged('env-diff', judgement, Date.now() - started)
       record.save()
     })
 }

@@ -6,13 +6,14 @@ import type { StageContext } from '../shared/context.js'
 import type { Inputs } from '../inputs/index.js'
 import { createEphemeralKey, providedKey } from '../shared/key.js'
 import type { KvmCheck, NixInstallation, Report, SetupResult } from '../model/index.js'
-import { judgeSetup, setupNix } from '../setup/index.js'
+import { judgeSetup } from '../setup/index.js'
 import { STOPPED_FOR_QEMU } from '../build/index.js'
 import { bootWhenQemuReady } from './boot-when-ready.js'
 import { runBuilds } from './builds.js'
 import { startEnvDiff } from './env-diff-beside.js'
 import { qemuFailed, startQemuStage, type QemuState } from './qemu-beside.js'
 import { RunRecord } from './run-record.js'
+import { REAL_STAGES, type PipelineStages } from './stages.js'
 import {
   BOOT_OFF,
   ISO_GIVEN,
@@ -27,6 +28,7 @@ import {
 export { decideVerdict, type Verdict } from './decide-verdict.js'
 export { buildContexts } from './builds.js'
 export { BOOT_OFF, ISO_GIVEN, type PipelineHooks } from './pipeline-run.js'
+export { REAL_STAGES, type PipelineStages } from './stages.js'
 
 /** What setup's KVM wait gets when QEMU is not there yet (see setupStage). */
 const KVM_NOT_CHECKED_YET: KvmCheck = {
@@ -39,13 +41,15 @@ const KVM_NOT_CHECKED_YET: KvmCheck = {
 export async function runPipeline(
   inputs: Inputs,
   ctx: StageContext,
-  hooks: PipelineHooks = {}
+  hooks: PipelineHooks = {},
+  /** The stage entry points: the real ones unless a test gives its own. */
+  stages: PipelineStages = REAL_STAGES
 ): Promise<Report> {
   const beside: Beside = { stopQemu: new AbortController() }
   // Every child of every stage gets its environment from this (src/shared/child-env.ts).
   const childEnv = { keyVar: inputs.rootKeyEnv, passEnv: inputs.passEnv }
   try {
-    return await runStages(inputs, { ...ctx, childEnv }, hooks, beside)
+    return await runStages(inputs, { ...ctx, childEnv }, hooks, beside, stages)
   } finally {
     // A stage that threw still leaves nothing behind.
     await stopBeside(beside)
@@ -56,7 +60,8 @@ async function runStages(
   inputs: Inputs,
   ctx: StageContext,
   hooks: PipelineHooks,
-  beside: Beside
+  beside: Beside,
+  stages: PipelineStages
 ): Promise<Report> {
   const record = new RunRecord(ctx.reportDir)
   // The user's key (input 'ssh-key') replaces the ephemeral one everywhere, and is masked the same.
@@ -65,7 +70,7 @@ async function runStages(
     : createEphemeralKey(ctx.tempDir)
   ctx.secrets.add(key.privateKey)
   hooks.onKey?.(key)
-  const run: PipelineRun = { inputs, ctx, hooks, beside, record, key }
+  const run: PipelineRun = { inputs, ctx, hooks, beside, record, key, stages }
 
   // The nix source of QEMU waits for setup's Nix; a given ISO needs none (no setup runs).
   let nixReady: (nix: NixInstallation | undefined) => void = () => {}
@@ -98,7 +103,7 @@ async function runStages(
     return endRun(run)
   }
   if (!inputs.boot) {
-    record.report.stages.boot = { status: 'skipped', durationMs: 0, detail: BOOT_OFF }
+    record.skip('boot', BOOT_OFF)
     return endRun(run)
   }
   return bootWhenQemuReady(run, qemu, iso, nix)
@@ -107,22 +112,22 @@ async function runStages(
 /** Input 'iso': no Nix, no build, no env diff, no cache; only the boot. */
 function bootGivenIso(run: PipelineRun, qemu: QemuState, iso: string): Promise<Report> {
   for (const name of ['setup', 'build', 'env-diff'] as const) {
-    run.record.report.stages[name] = { status: 'skipped', durationMs: 0, detail: ISO_GIVEN }
+    run.record.skip(name, ISO_GIVEN)
   }
-  run.record.report.cache = { status: 'disabled', detail: ISO_GIVEN }
+  run.record.cacheRestored({ status: 'disabled', detail: ISO_GIVEN })
   run.record.save()
   run.ctx.log.info(`Booting the given ISO ${iso}: no Nix, no build, no env diff, no cache.`)
   return bootWhenQemuReady(run, qemu, iso, undefined)
 }
 
 async function setupStage(run: PipelineRun, qemu: QemuState): Promise<SetupResult> {
-  const { inputs, ctx, record, hooks } = run
+  const { inputs, ctx, record, hooks, stages } = run
   const setup = await record.stage(
     ctx.log,
     'setup',
     'Set up Nix',
     () =>
-      setupNix(
+      stages.setupNix(
         {
           mode: inputs.nix,
           nixVersion: inputs.nixVersion,
@@ -141,7 +146,7 @@ async function setupStage(run: PipelineRun, qemu: QemuState): Promise<SetupResul
       ),
     judgeSetup
   )
-  record.report.setup = setup
+  record.setupDone(setup)
   hooks.onCleanupPaths?.(setup.cleanupPaths)
   hooks.onSetup?.(setup)
   return setup
@@ -149,12 +154,6 @@ async function setupStage(run: PipelineRun, qemu: QemuState): Promise<SetupResul
 
 /** Stopped for want of QEMU: what the killed build said is not the image's fault. */
 function stoppedForQemu(run: PipelineRun): Promise<Report> {
-  const report = run.record.report
-  report.builds = report.builds.filter(build => build.status === 'passed')
-  report.stages.build = {
-    ...(report.stages.build ?? { durationMs: 0 }),
-    status: 'skipped',
-    detail: STOPPED_FOR_QEMU
-  }
+  run.record.buildStopped(STOPPED_FOR_QEMU)
   return endRun(run)
 }

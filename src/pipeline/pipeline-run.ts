@@ -5,8 +5,8 @@ import type { Inputs } from '../inputs/index.js'
 import type { EphemeralKey } from '../shared/key.js'
 import type { KvmCheck, QemuProvision, Report, SetupResult } from '../model/index.js'
 import type { CacheSaveState } from '../cache/index.js'
-import { checkKvm } from '../vm/index.js'
 import type { RunRecord } from './run-record.js'
+import type { PipelineStages } from './stages.js'
 import { allowedEnv } from '../shared/child-env.js'
 
 export interface PipelineHooks {
@@ -42,6 +42,8 @@ export interface PipelineRun {
   beside: Beside
   record: RunRecord
   key: EphemeralKey
+  /** The stage entry points (the real ones, or a test's). */
+  stages: PipelineStages
 }
 
 /** The reason for every stage that input 'iso' leaves out. */
@@ -58,7 +60,7 @@ export function kvmCheck(run: PipelineRun, qemu: string): Promise<KvmCheck> {
           reason: "not checked: input 'kvm' is off",
           durationMs: 0
         })
-      : checkKvm({ qemu, env: allowedEnv(run.ctx) }))
+      : run.stages.checkKvm({ qemu, env: allowedEnv(run.ctx) }))
 }
 
 /** Stop what runs beside the stages and wait for it: provisioning first (it may start the KVM check). */

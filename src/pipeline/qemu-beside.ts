@@ -4,12 +4,7 @@
 import type { Inputs } from '../inputs/index.js'
 import { guestArchitecture } from '../iso/iso-arch.js'
 import type { GuestArch, NixInstallation, QemuProvision } from '../model/index.js'
-import {
-  judgeQemu,
-  provisionQemu,
-  qemuFromPath,
-  type QemuRequest
-} from '../qemu-provisioning/index.js'
+import { judgeQemu, type QemuRequest } from '../qemu-provisioning/index.js'
 import { hostArch, isNative } from '../vm/index.js'
 import { BOOT_OFF, ISO_GIVEN, kvmCheck, type PipelineRun } from './pipeline-run.js'
 
@@ -45,13 +40,12 @@ export async function startQemuStage(
   const { inputs, record } = run
   // Without a boot (input 'boot' false) no QEMU is provisioned at all.
   if (!inputs.boot) {
-    record.report.stages.qemu = { status: 'skipped', durationMs: 0, detail: BOOT_OFF }
+    record.skip('qemu', BOOT_OFF)
     return { settled: true }
   }
   const state: QemuState = { settled: false }
   const settle = (provision: QemuProvision): void => {
-    record.report.qemu = provision
-    record.report.stages.qemu = judgeQemu(provision)
+    record.qemuSettled(provision, judgeQemu(provision))
     const native = nativeBinary(provision)
     if (native) void kvmCheck(run, native)
     // The build's nix and the env diff's end here: their runs take this stop as their signal.
@@ -80,7 +74,7 @@ async function startQemu(
   arch: GuestArch,
   settle: (provision: QemuProvision) => void
 ): Promise<void> {
-  const { inputs, ctx, beside } = run
+  const { inputs, ctx, beside, stages } = run
   const request: QemuRequest = {
     mode: inputs.qemu,
     arch,
@@ -91,12 +85,14 @@ async function startQemu(
     // A given ISO needs no Nix: the nix source of QEMU is passed over.
     noNix: inputs.iso ? ISO_GIVEN : undefined
   }
-  const early = await qemuFromPath(request, ctx)
+  const early = await stages.qemuFromPath(request, ctx)
   if ('status' in early) state.ready = nativeBinary(early)
   const provisioning =
     'status' in early
       ? Promise.resolve(early)
-      : provisionQemu(request, ctx, { stop: beside.stopQemu.signal, cancel: ctx.signal }, [early])
+      : stages.provisionQemu(request, ctx, { stop: beside.stopQemu.signal, cancel: ctx.signal }, [
+          early
+        ])
   beside.qemu = provisioning.then(provision => {
     state.settled = true
     settle(provision)

@@ -1,7 +1,18 @@
 // report.json as the run goes: each stage's record lands as it ends, and the files are rewritten
 // after each one, so a crash later loses nothing.
 import type { Log } from '../shared/log.js'
-import type { Report, StageJudgement, StageName } from '../model/index.js'
+import type {
+  BuildResult,
+  CacheResult,
+  EnvDiffResult,
+  QemuProvision,
+  Report,
+  SetupResult,
+  StageJudgement,
+  StageName,
+  StageRecord,
+  VmStageResult
+} from '../model/index.js'
 import { renderSummary, writeReportFiles } from '../report/index.js'
 import { decideVerdict } from './decide-verdict.js'
 
@@ -40,9 +51,60 @@ export class RunRecord {
   ): Promise<T> {
     const started = Date.now()
     const result = await log.group(title, work)
-    this.report.stages[name] = { ...judge(result), durationMs: Date.now() - started }
+    this.judged(name, judge(result), Date.now() - started)
     this.save()
     return result
+  }
+
+  /** A stage left out, and why (input 'iso', input 'boot: false'). */
+  skip(name: StageName, detail: string): void {
+    this.report.stages[name] = { status: 'skipped', durationMs: 0, detail }
+  }
+
+  /** A stage's judgement, timed by the part that ran it. */
+  judged(name: StageName, judgement: StageJudgement, durationMs: number): void {
+    this.report.stages[name] = { ...judgement, durationMs }
+  }
+
+  setupDone(setup: SetupResult): void {
+    this.report.setup = setup
+  }
+
+  /** QEMU's provisioning settled: its record and the stage's row. */
+  qemuSettled(provision: QemuProvision, judgement: StageRecord): void {
+    this.report.qemu = provision
+    this.report.stages.qemu = judgement
+  }
+
+  /** How long the boot waited for `provision` (the report's QEMU record) once the image was ready. */
+  qemuWaited(provision: QemuProvision, ms: number): void {
+    provision.bootWaitedMs = ms
+  }
+
+  cacheRestored(cache: CacheResult): void {
+    this.report.cache = cache
+  }
+
+  /** The builds so far, in the order they ran. */
+  built(builds: BuildResult[]): void {
+    this.report.builds = builds
+  }
+
+  /** The build was stopped for want of QEMU: only what it finished stays, the row says why. */
+  buildStopped(detail: string): void {
+    this.report.builds = this.report.builds.filter(build => build.status === 'passed')
+    const build = this.report.stages.build
+    this.report.stages.build = { ...(build ?? { durationMs: 0 }), status: 'skipped', detail }
+  }
+
+  envDiffed(result: EnvDiffResult): void {
+    this.report.envDiff = result
+  }
+
+  /** The VM stage's record and the rows it judged (boot, probes, test). */
+  booted(vm: VmStageResult, rows: Partial<Record<StageName, StageRecord>>): void {
+    this.report.vm = vm
+    Object.assign(this.report.stages, rows)
   }
 
   /** The run is over: complete, cancelled if it was. */

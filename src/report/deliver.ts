@@ -19,6 +19,12 @@ export interface DeliveryOptions {
   retentionDays?: number
   secrets: Secrets
   log: Log
+  /** Where the job summary goes (main's and post's runner); default: @actions/core's. */
+  writeSummary?: (markdown: string) => Promise<void>
+}
+
+const coreSummary = async (markdown: string): Promise<void> => {
+  await core.summary.addRaw(markdown).write()
 }
 
 /** A finished report with nothing in it yet: what is delivered when no stage wrote one. */
@@ -68,7 +74,7 @@ export async function deliverReport(
   reportDir: string,
   options: DeliveryOptions
 ): Promise<void> {
-  const { mode, name, retentionDays, secrets, log } = options
+  const { mode, name, retentionDays, secrets, log, writeSummary = coreSummary } = options
   writeReport(report, reportDir, log)
   const wanted = mode === 'always' || (mode === 'failure' && report.result !== 'passed')
   report.upload = wanted
@@ -87,7 +93,7 @@ export async function deliverReport(
   // The uploaded copy says the upload was under way; the job summary and the local copy say how it went.
   const summary = writeReport(report, reportDir, log)
   try {
-    await core.summary.addRaw(summary).write()
+    await writeSummary(summary)
   } catch (error) {
     log.warning(`The job summary was not written: ${errorMessage(error)}`)
   }
