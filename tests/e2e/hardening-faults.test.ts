@@ -32,6 +32,7 @@ let service: FakeResultsService
 let flake: string
 const scratch: string[] = []
 const runs: ActionRun[] = []
+const services: FakeResultsService[] = []
 
 beforeAll(async () => {
   service = await startResultsService()
@@ -45,10 +46,17 @@ beforeAll(async () => {
   )
 })
 afterAll(async () => {
-  await service.close()
+  await Promise.all([service, ...services].map(started => started.close()))
   await Promise.all(runs.map(run => run.cleanup()))
   for (const dir of scratch) rmSync(dir, { recursive: true, force: true })
 })
+
+/** A results service for one case alone: its faults and its calls are that case's. */
+async function ownService(): Promise<FakeResultsService> {
+  const started = await startResultsService()
+  services.push(started)
+  return started
+}
 
 function scratchDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix))
@@ -118,9 +126,10 @@ function expectCleanEnd({ run, tmp }: FaultRun, result: string): void {
 async function expectStageLogs(
   run: ActionRun,
   result: string,
-  qemuStarted = true
+  qemuStarted = true,
+  results = service
 ): Promise<Record<string, string>> {
-  const files = await artifactOf(service, run)
+  const files = await artifactOf(results, run)
   const report = JSON.parse(files['report.json']) as {
     result: string
     stages: Record<string, unknown>
@@ -177,63 +186,55 @@ describe('faults before or without a boot', () => {
     expect(report.vm).toBeUndefined()
   })
 
-  it(
+  // The results service's faults: a case that sets them has a service of its own, so the three
+  // run at once (each waits mostly on the clients' backoffs and the action's bounds, not the CPU;
+  // none boots a VM: notAnIso ends at the build).
+  it.concurrent(
     caseName('results-fail-all'),
     async () => {
-      service.setFaults({ failAll: 500 })
-      const calls = service.calls.length
-      try {
-        const fault = await faultRun({ image: 'notAnIso' })
-        // The cache lookup was tried, failed, and was given up on: a build without the cache.
-        const tried = service.calls.slice(calls).map(call => call.service)
-        expect(tried).toContain('CacheService')
-        expect(tried).toContain('ArtifactService')
-        expectCleanEnd(fault, 'build-failed')
-        expect(fault.run.outputs['artifact-id']).toBe('')
-        const warnings = fault.run.annotations.filter(a => a.level === 'warning')
-        expect(warnings.map(a => a.title).join('\n')).toContain('Report upload failed')
-        // The report stays on the runner, saying what happened.
-        const report = JSON.parse(
-          readFileSync(join(fault.run.outputs['report-dir'], 'report.json'), 'utf8')
-        )
-        expect(report.result).toBe('build-failed')
-        expect(report.upload.status).toBe('failed')
-      } finally {
-        service.setFaults({})
-      }
+      const results = await ownService()
+      results.setFaults({ failAll: 500 })
+      const fault = await faultRun({ image: 'notAnIso' }, { resultsService: results })
+      // The cache lookup was tried, failed, and was given up on: a build without the cache.
+      const tried = results.calls.map(call => call.service)
+      expect(tried).toContain('CacheService')
+      expect(tried).toContain('ArtifactService')
+      expectCleanEnd(fault, 'build-failed')
+      expect(fault.run.outputs['artifact-id']).toBe('')
+      const warnings = fault.run.annotations.filter(a => a.level === 'warning')
+      expect(warnings.map(a => a.title).join('\n')).toContain('Report upload failed')
+      // The report stays on the runner, saying what happened.
+      const report = JSON.parse(
+        readFileSync(join(fault.run.outputs['report-dir'], 'report.json'), 'utf8')
+      )
+      expect(report.result).toBe('build-failed')
+      expect(report.upload.status).toBe('failed')
     },
     BOOT_TEST_TIMEOUT
   )
 
-  it(caseName('results-fail-then-recover'), async () => {
+  it.concurrent(caseName('results-fail-then-recover'), async () => {
+    const results = await ownService()
     // Only the artifact calls fail: the cache lookup would otherwise absorb the failures.
-    service.setFaults({ failFirst: 2, only: 'ArtifactService' })
-    const calls = service.calls.length
-    try {
-      const fault = await faultRun({ image: 'notAnIso' })
-      expectCleanEnd(fault, 'build-failed')
-      await expectStageLogs(fault.run, 'build-failed')
-      // The two failures reached the upload, which went on to succeed.
-      const creates = service.calls.slice(calls).filter(call => call.method === 'CreateArtifact')
-      expect(creates.length).toBeGreaterThanOrEqual(3)
-    } finally {
-      service.setFaults({})
-    }
+    results.setFaults({ failFirst: 2, only: 'ArtifactService' })
+    const fault = await faultRun({ image: 'notAnIso' }, { resultsService: results })
+    expectCleanEnd(fault, 'build-failed')
+    await expectStageLogs(fault.run, 'build-failed', true, results)
+    // The two failures reached the upload, which went on to succeed.
+    const creates = results.calls.filter(call => call.method === 'CreateArtifact')
+    expect(creates.length).toBeGreaterThanOrEqual(3)
   })
 
-  it(
+  it.concurrent(
     caseName('results-hang'),
     async () => {
-      service.setFaults({ hang: true })
-      try {
-        const fault = await faultRun({ image: 'notAnIso' })
-        // Bounded: the cache lookup (20 s; then the baseline is not looked up) and the upload (60 s).
-        expectCleanEnd(fault, 'build-failed')
-        const warnings = fault.run.annotations.filter(a => a.level === 'warning')
-        expect(warnings.map(a => a.message).join('\n')).toMatch(/did not finish the upload/)
-      } finally {
-        service.setFaults({})
-      }
+      const results = await ownService()
+      results.setFaults({ hang: true })
+      const fault = await faultRun({ image: 'notAnIso' }, { resultsService: results })
+      // Bounded: the cache lookup (20 s; then the baseline is not looked up) and the upload (120 s).
+      expectCleanEnd(fault, 'build-failed')
+      const warnings = fault.run.annotations.filter(a => a.level === 'warning')
+      expect(warnings.map(a => a.message).join('\n')).toMatch(/did not finish the upload/)
     },
     BOOT_TEST_TIMEOUT
   )

