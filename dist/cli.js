@@ -26,10 +26,10 @@ import {
   writeBootHistory,
   writeChangesFiles,
   writeReportFiles
-} from "./chunks/chunk-VLKWIL3H.js";
+} from "./chunks/chunk-SNAIBZAT.js";
 import "./chunks/chunk-3BV2LLEE.js";
 
-// src/cli.ts
+// src/cli/index.ts
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";

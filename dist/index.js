@@ -5,14 +5,15 @@ const require = __bivCreateRequire(import.meta.url);
 const __bivFilename = __bivFileURLToPath(import.meta.url);
 const __bivDirname = __bivDirnameOf(__bivFilename);
 import {
-  STATE
-} from "./chunks/chunk-OTGDDDSQ.js";
+  STATE,
+  actionsRunner
+} from "./chunks/chunk-FFJ3D4MT.js";
 import {
   INPUT_DEFAULTS,
   InputError,
+  REAL_STAGES,
   Secrets,
   actionOutputs,
-  actionsLog,
   annotate,
   annotateComparison,
   deliverReport,
@@ -27,163 +28,152 @@ import {
   runPipeline,
   signalChildren,
   uploadIsoArtifact
-} from "./chunks/chunk-VLKWIL3H.js";
-import {
-  addPath,
-  error,
-  exportVariable,
-  getInput,
-  saveState,
-  setFailed,
-  setOutput,
-  setSecret,
-  warning
-} from "./chunks/chunk-3BV2LLEE.js";
+} from "./chunks/chunk-SNAIBZAT.js";
+import "./chunks/chunk-3BV2LLEE.js";
 
 // src/main.ts
 import { mkdtempSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
-async function run() {
-  const secrets = new Secrets((value) => setSecret(value));
-  secrets.addFromEnvironment(process.env);
-  const { reportDir, tempDir } = makeRunDirs();
-  const signal = cancelOnSignals();
-  const inputs = await parseInputsOrReport(reportDir, secrets);
+async function run(runner = actionsRunner, stages = REAL_STAGES) {
+  const secrets = new Secrets((value) => runner.setSecret(value));
+  secrets.addFromEnvironment(runner.env);
+  const { reportDir, tempDir } = makeRunDirs(runner);
+  const signal = cancelOnSignals(runner);
+  const inputs = await parseInputsOrReport(runner, reportDir, secrets);
   if (!inputs) return;
   secrets.add(inputs.githubToken);
-  const ctx = {
-    log: actionsLog,
-    secrets,
-    reportDir,
-    tempDir,
-    env: process.env,
-    signal
-  };
+  const { log } = runner;
+  const ctx = { log, secrets, reportDir, tempDir, env: runner.env, signal };
   let report;
   try {
-    report = await runPipeline(inputs, ctx, handOverToPost());
-  } catch (error2) {
-    report = crashReport(reportDir, errorMessage(error2));
-    error(errorMessage(error2), { title: "boot-image-vm crashed" });
+    report = await runPipeline(inputs, ctx, handOverToPost(runner), stages);
+  } catch (error) {
+    report = crashReport(reportDir, errorMessage(error));
+    log.error(errorMessage(error), { title: "boot-image-vm crashed" });
   }
-  if (!inputs.boot) await shipIso(report, inputs, secrets);
-  await compareWithLastGoodRun(report, reportDir, inputs);
-  await deliver(report, reportDir, {
+  if (!inputs.boot) await shipIso(runner, report, inputs, secrets);
+  await compareWithLastGoodRun(runner, report, reportDir, inputs);
+  await deliver(runner, report, reportDir, {
     mode: inputs.upload,
     name: inputs.artifactName,
     retentionDays: inputs.retentionDays,
     secrets,
-    log: actionsLog
+    log
   });
-  annotate(report, actionsLog, probeOutputReader(reportDir));
-  annotateComparison(report.comparison, actionsLog);
-  failUnlessPassed(report, inputs);
+  annotate(report, log, probeOutputReader(reportDir));
+  annotateComparison(report.comparison, log);
+  failUnlessPassed(runner, report, inputs);
 }
-function makeRunDirs() {
-  const base = reportBase();
+function makeRunDirs(runner) {
+  const base = reportBase(runner);
   const reportDir = join(base, "report");
   const tempDir = join(base, "work");
   mkdirSync(reportDir, { recursive: true });
   mkdirSync(tempDir, { recursive: true, mode: 448 });
-  saveState(STATE.reportDir, reportDir);
-  setOutput("report-dir", reportDir);
+  runner.saveState(STATE.reportDir, reportDir);
+  runner.setOutput("report-dir", reportDir);
   return { reportDir, tempDir };
 }
-function cancelOnSignals() {
+function cancelOnSignals(runner) {
   const cancel = new AbortController();
   const onSignal = (signal) => {
     if (cancel.signal.aborted) return void signalChildren("SIGKILL");
-    warning(`Received ${signal}: stopping the current stage and writing the report.`);
-    saveState(STATE.cancelled, "true");
+    runner.log.warning(`Received ${signal}: stopping the current stage and writing the report.`);
+    runner.saveState(STATE.cancelled, "true");
     cancel.abort();
   };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  runner.onCancel(onSignal);
   return cancel.signal;
 }
-async function parseInputsOrReport(reportDir, secrets) {
+async function parseInputsOrReport(runner, reportDir, secrets) {
   try {
-    return parseInputs((name) => getInput(name));
-  } catch (error2) {
-    const message = errorMessage(error2);
-    setFailed(message);
+    return parseInputs((name) => runner.getInput(name));
+  } catch (error) {
+    const message = errorMessage(error);
+    runner.setFailed(message);
     const report = inputErrorReport(message);
-    await deliver(report, reportDir, {
+    await deliver(runner, report, reportDir, {
       mode: "failure",
       // A bad artifact-name would fail the upload too: the report goes under the default name.
-      name: (error2 instanceof InputError && error2.input === "artifact-name" ? "" : getInput("artifact-name").trim()) || INPUT_DEFAULTS["artifact-name"],
+      name: (error instanceof InputError && error.input === "artifact-name" ? "" : runner.getInput("artifact-name").trim()) || INPUT_DEFAULTS["artifact-name"],
       secrets,
-      log: actionsLog
+      log: runner.log
     });
-    if (!(error2 instanceof InputError)) throw error2;
+    if (!(error instanceof InputError)) throw error;
     return void 0;
   }
 }
-function handOverToPost() {
+function handOverToPost(runner) {
+  const save = (name, value) => runner.saveState(name, value);
   return {
-    onKey: (key) => saveState(STATE.keyDir, key.dir),
-    onCleanupPaths: (paths) => saveState(STATE.cleanupPaths, JSON.stringify(paths)),
-    onQemuStarted: (pid) => saveState(STATE.qemuPid, String(pid)),
-    onCacheSave: (state) => saveState(STATE.imageCache, JSON.stringify(state)),
+    onKey: (key) => save(STATE.keyDir, key.dir),
+    onCleanupPaths: (paths) => save(STATE.cleanupPaths, JSON.stringify(paths)),
+    onQemuStarted: (pid) => save(STATE.qemuPid, String(pid)),
+    onCacheSave: (state) => save(STATE.imageCache, JSON.stringify(state)),
     onSetup: (setup) => {
-      if (setup.ok && setup.nix) exportNixEnv(nixStepEnv(setup.nix, process.env));
+      if (setup.ok && setup.nix) exportNixEnv(runner, nixStepEnv(setup.nix, runner.env));
     }
   };
 }
-async function compareWithLastGoodRun(report, reportDir, inputs) {
-  const view = await actionsLog.group(
+async function compareWithLastGoodRun(runner, report, reportDir, inputs) {
+  const { log, env } = runner;
+  const view = await log.group(
     "Compare with the last good run",
-    () => regressionView(report, reportDir, { ...inputs, env: process.env, log: actionsLog })
+    () => regressionView(report, reportDir, { ...inputs, env, log })
   );
   report.comparison = view.comparison;
   if (view.saveKey && view.baselineFile) {
-    saveState(STATE.baselineFile, view.baselineFile);
-    saveState(STATE.baselineKey, view.saveKey);
+    runner.saveState(STATE.baselineFile, view.baselineFile);
+    runner.saveState(STATE.baselineKey, view.saveKey);
   }
 }
-function failUnlessPassed(report, inputs) {
+function failUnlessPassed(runner, report, inputs) {
   const regressions = report.comparison?.regressions.length ?? 0;
-  if (report.result !== "passed") setFailed(`boot-image-vm: ${report.result}`);
+  if (report.result !== "passed") runner.setFailed(`boot-image-vm: ${report.result}`);
   else if (inputs.failOnRegression && regressions) {
-    setFailed(
+    runner.setFailed(
       `boot-image-vm: passed, but with ${regressions} regression(s) since the last good run (fail-on-regression)`
     );
   }
 }
-async function shipIso(report, inputs, secrets) {
-  report.isoArtifact = await actionsLog.group(
+async function shipIso(runner, report, inputs, secrets) {
+  const { log } = runner;
+  report.isoArtifact = await log.group(
     "Upload the ISO as an artifact",
-    () => uploadIsoArtifact(report, inputs, { secrets, log: actionsLog })
+    () => uploadIsoArtifact(report, inputs, { secrets, log })
   );
   const boot = report.stages.boot;
   if (boot) boot.detail = `${boot.detail}; the ISO: ${report.isoArtifact.detail}`;
   if (report.result === "passed" && report.isoArtifact.status !== "uploaded") {
-    setFailed(`boot-image-vm: the ISO was not uploaded: ${report.isoArtifact.detail}`);
+    runner.setFailed(`boot-image-vm: the ISO was not uploaded: ${report.isoArtifact.detail}`);
   }
 }
-function exportNixEnv(step) {
-  for (const [name, value] of Object.entries(step.variables)) exportVariable(name, value);
-  for (const dir of missingPaths(step, process.env.PATH).reverse()) addPath(dir);
+function exportNixEnv(runner, step) {
+  for (const [name, value] of Object.entries(step.variables)) runner.exportVariable(name, value);
+  for (const dir of missingPaths(step, runner.env.PATH).reverse()) runner.addPath(dir);
 }
-function reportBase() {
-  const runnerTemp = process.env.RUNNER_TEMP;
+function reportBase(runner) {
+  const runnerTemp = runner.env.RUNNER_TEMP;
   if (runnerTemp) {
     try {
       return mkdtempSync(join(runnerTemp, "boot-image-vm-"));
-    } catch (error2) {
-      warning(
-        `RUNNER_TEMP (${runnerTemp}) cannot hold the report (${errorMessage(error2)}); using ${tmpdir()} instead.`
+    } catch (error) {
+      runner.log.warning(
+        `RUNNER_TEMP (${runnerTemp}) cannot hold the report (${errorMessage(error)}); using ${tmpdir()} instead.`
       );
     }
   }
   return mkdtempSync(join(tmpdir(), "boot-image-vm-"));
 }
-async function deliver(report, reportDir, options) {
-  await deliverReport(report, reportDir, options);
+async function deliver(runner, report, reportDir, options) {
+  await deliverReport(report, reportDir, {
+    ...options,
+    writeSummary: (markdown) => runner.writeSummary(markdown)
+  });
   for (const [name, value] of Object.entries(actionOutputs(report, { reportDir })))
-    setOutput(name, value);
-  saveState(STATE.delivered, "true");
+    runner.setOutput(name, value);
+  runner.saveState(STATE.delivered, "true");
 }
 function inputErrorReport(message) {
   const report = emptyReport();

@@ -5,13 +5,13 @@ const require = __bivCreateRequire(import.meta.url);
 const __bivFilename = __bivFileURLToPath(import.meta.url);
 const __bivDirname = __bivDirnameOf(__bivFilename);
 import {
-  STATE
-} from "./chunks/chunk-OTGDDDSQ.js";
+  STATE,
+  actionsRunner
+} from "./chunks/chunk-FFJ3D4MT.js";
 import {
   CACHE_PATH,
   INPUT_DEFAULTS,
   Secrets,
-  actionsLog,
   addPrivateKeys,
   cacheSaveRefusal,
   checkCacheSaveState,
@@ -25,22 +25,15 @@ import {
   saveBaseline,
   saveImageCacheFromState,
   stopLeftoverQemu
-} from "./chunks/chunk-VLKWIL3H.js";
-import {
-  error,
-  getInput,
-  getState,
-  info,
-  setSecret,
-  warning
-} from "./chunks/chunk-3BV2LLEE.js";
+} from "./chunks/chunk-SNAIBZAT.js";
+import "./chunks/chunk-3BV2LLEE.js";
 
 // src/post.ts
 import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { resolve } from "node:path";
 
-// src/post-state.ts
+// src/runner/post-state.ts
 import { accessSync, constants, realpathSync, statSync } from "node:fs";
 import { delimiter, isAbsolute, join, relative, sep } from "node:path";
 var RUN_DIR_NAME = /^boot-image-vm-[A-Za-z0-9]{6}$/;
@@ -136,89 +129,94 @@ function nixCandidates(pathVariable, locations) {
 }
 
 // src/post.ts
-async function run() {
-  const dirs = runDirRoots(process.env, tmpdir());
-  const reportDir = statePath(STATE.reportDir, dirs, "report", false);
-  const inputs = postInputs();
+async function run(runner = actionsRunner) {
+  const { log } = runner;
+  const dirs = runDirRoots(runner.env, tmpdir());
+  const reportDir = statePath(runner, STATE.reportDir, dirs, "report", false);
+  const inputs = postInputs(runner);
   try {
-    await stopQemu();
-    const keyDir = statePath(STATE.keyDir, dirs, "work", true);
+    await stopQemu(runner);
+    const keyDir = statePath(runner, STATE.keyDir, dirs, "work", true);
     try {
-      await deliverInterruptedReport(reportDir, keyDir, inputs);
-    } catch (error2) {
-      warning(`The report of the stopped main step was not delivered: ${errorMessage(error2)}`);
+      await deliverInterruptedReport(runner, reportDir, keyDir, inputs);
+    } catch (error) {
+      log.warning(`The report of the stopped main step was not delivered: ${errorMessage(error)}`);
     }
     if (keyDir) rmSync(keyDir, { recursive: true, force: true });
-    const cleanup = getState(STATE.cleanupPaths);
+    const cleanup = runner.getState(STATE.cleanupPaths);
     if (cleanup) {
       const { paths, reasons } = checkCleanupPaths(cleanup, dirs);
-      for (const reason of reasons) warning(ignoredState(STATE.cleanupPaths, reason));
+      for (const reason of reasons) log.warning(ignoredState(STATE.cleanupPaths, reason));
       cleanupSetup(paths);
     }
-  } catch (error2) {
-    warning(`Post step clean-up: ${errorMessage(error2)}`);
+  } catch (error) {
+    log.warning(`Post step clean-up: ${errorMessage(error)}`);
   }
-  await saveImageCache(reportDir, inputs);
-  await saveRunBaseline(dirs);
+  await saveImageCache(runner, reportDir, inputs);
+  await saveRunBaseline(runner, dirs);
 }
-function statePath(name, dirs, part, inside) {
-  const raw = getState(name);
+function statePath(runner, name, dirs, part, inside) {
+  const raw = runner.getState(name);
   if (!raw) return void 0;
   const checked = checkRunPath(raw, dirs, part, inside);
-  if ("reason" in checked) warning(ignoredState(name, checked.reason));
+  if ("reason" in checked) runner.log.warning(ignoredState(name, checked.reason));
   return "path" in checked ? checked.path : void 0;
 }
-function postInputs() {
+function postInputs(runner) {
   try {
-    return parseInputs((name) => getInput(name));
+    return parseInputs((name) => runner.getInput(name));
   } catch {
     return void 0;
   }
 }
-async function stopQemu() {
-  const raw = getState(STATE.qemuPid);
+async function stopQemu(runner) {
+  const { log } = runner;
+  const raw = runner.getState(STATE.qemuPid);
   if (!raw) return;
   const checked = checkPid(raw);
-  if ("reason" in checked) return warning(ignoredState(STATE.qemuPid, checked.reason));
+  if ("reason" in checked) return log.warning(ignoredState(STATE.qemuPid, checked.reason));
   const outcome = await stopLeftoverQemu(checked.pid);
   if (outcome === "not QEMU") {
-    warning(ignoredState(STATE.qemuPid, `process ${checked.pid} is not a QEMU: left alone`));
+    log.warning(ignoredState(STATE.qemuPid, `process ${checked.pid} is not a QEMU: left alone`));
   } else if (outcome !== "not running") {
-    info(`QEMU (pid ${checked.pid}): ${outcome}`);
+    log.info(`QEMU (pid ${checked.pid}): ${outcome}`);
   }
 }
-async function saveImageCache(reportDir, inputs) {
-  const raw = getState(STATE.imageCache);
+async function saveImageCache(runner, reportDir, inputs) {
+  const { env, log } = runner;
+  const raw = runner.getState(STATE.imageCache);
   if (!raw) return;
   const checked = checkCacheSaveState(raw, {
     dir: resolve(process.cwd(), CACHE_PATH),
-    nixPaths: nixCandidates(process.env.PATH ?? "", defaultSetupPaths(process.env).nixLocations),
+    nixPaths: nixCandidates(env.PATH ?? "", defaultSetupPaths(env).nixLocations),
     realPath,
-    env: process.env
+    env
   });
-  if ("reason" in checked) return warning(ignoredState(STATE.imageCache, checked.reason));
-  const refusal = cacheSaveRefusal(inputs?.cacheSave ?? "auto", process.env.GITHUB_EVENT_NAME);
+  if ("reason" in checked) return log.warning(ignoredState(STATE.imageCache, checked.reason));
+  const refusal = cacheSaveRefusal(inputs?.cacheSave ?? "auto", env.GITHUB_EVENT_NAME);
   const state = { ...checked.state, skip: checked.state.skip ?? refusal };
-  await saveImageCacheFromState(state, reportDir ?? "", actionsLog);
+  await saveImageCacheFromState(state, reportDir ?? "", log);
 }
-async function saveRunBaseline(dirs) {
-  const file = statePath(STATE.baselineFile, dirs, "report", true);
-  const key = getState(STATE.baselineKey);
+async function saveRunBaseline(runner, dirs) {
+  const { log } = runner;
+  const file = statePath(runner, STATE.baselineFile, dirs, "report", true);
+  const key = runner.getState(STATE.baselineKey);
   if (!file || !key) return;
   if (!/^boot-image-vm-baseline-v\d+\//.test(key)) {
-    return warning(ignoredState(STATE.baselineKey, "not a baseline key"));
+    return log.warning(ignoredState(STATE.baselineKey, "not a baseline key"));
   }
-  info(`Baseline: ${await saveBaseline(file, key, actionsLog)}`);
+  log.info(`Baseline: ${await saveBaseline(file, key, log)}`);
 }
-async function deliverInterruptedReport(reportDir, keyDir, parsed) {
-  if (!reportDir || getState(STATE.delivered)) return;
-  const cancelled = getState(STATE.cancelled) === "true";
+async function deliverInterruptedReport(runner, reportDir, keyDir, parsed) {
+  const { log } = runner;
+  if (!reportDir || runner.getState(STATE.delivered)) return;
+  const cancelled = runner.getState(STATE.cancelled) === "true";
   const report = interruptedReport(reportDir, cancelled, decideVerdict);
-  error(`boot-image-vm: ${report.result} (${report.error})`, {
+  log.error(`boot-image-vm: ${report.result} (${report.error})`, {
     title: "boot-image-vm: main step stopped before it finished"
   });
-  const secrets = new Secrets((value) => setSecret(value));
-  secrets.addFromEnvironment(process.env);
+  const secrets = new Secrets((value) => runner.setSecret(value));
+  secrets.addFromEnvironment(runner.env);
   if (keyDir) addPrivateKeys(keyDir, secrets);
   secrets.add(parsed?.githubToken);
   const inputs = parsed ?? {
@@ -231,7 +229,8 @@ async function deliverInterruptedReport(reportDir, keyDir, parsed) {
     name: inputs.artifactName,
     retentionDays: inputs.retentionDays,
     secrets,
-    log: actionsLog
+    log,
+    writeSummary: (markdown) => runner.writeSummary(markdown)
   });
 }
 

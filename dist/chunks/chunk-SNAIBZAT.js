@@ -20136,7 +20136,7 @@ var require_lib2 = __commonJS({
   }
 });
 
-// src/secrets.ts
+// src/shared/secrets.ts
 var SECRET_PART = /(?:^|[_-])(?:TOKENS?|SECRETS?|PASSWORDS?|PASSWD|PASSPHRASE|CREDENTIALS?|AUTH|(?:PRIVATE|API|ACCESS)[_-]?KEYS?)(?=$|[_-])/i;
 var SECRET_NAMES = /* @__PURE__ */ new Set([
   "ACTIONS_RUNTIME_TOKEN",
@@ -20196,7 +20196,7 @@ var Secrets = class {
   }
 };
 
-// src/inputs-nix.ts
+// src/inputs/nix-settings.ts
 var NIX_VERSION = /^\d+\.\d+\.\d+(?:@sha256:[0-9a-fA-F]{64})?$/;
 function nixVersionProblem(value) {
   if (!value || NIX_VERSION.test(value)) return void 0;
@@ -20216,7 +20216,7 @@ function extraNixConfProblem(lines2) {
   return void 0;
 }
 
-// src/input-error.ts
+// src/inputs/errors.ts
 var InputError = class extends Error {
   constructor(input, message) {
     super(`Input '${input}': ${message}`);
@@ -20226,7 +20226,7 @@ var InputError = class extends Error {
   input;
 };
 
-// src/inputs-probes.ts
+// src/inputs/probe-input.ts
 var DEFAULT_PROBES = `
 system-state [timeout=120]: systemctl is-system-running --wait || true; systemctl is-system-running
 failed-units [optional]: systemctl list-units --failed --no-pager --plain
@@ -20289,7 +20289,7 @@ function probeTimeout(value, where, input) {
   );
 }
 
-// src/child-env.ts
+// src/shared/child-env.ts
 var DEFAULT_KEY_VAR = "PRE_NIXOS_ROOT_KEY";
 var ALLOWED = /* @__PURE__ */ new Set([
   "PATH",
@@ -20352,7 +20352,7 @@ function runStepEnv(env, extra) {
   return { ...out, ...extra };
 }
 
-// src/inputs-env.ts
+// src/inputs/pass-env.ts
 var VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 function passEnvInput(value) {
   const names = value.split(/\r?\n/).map((line) => line.trim()).filter(Boolean);
@@ -20373,7 +20373,7 @@ function passEnvInput(value) {
   return [...new Set(names)];
 }
 
-// src/iso-file.ts
+// src/iso/iso-file.ts
 import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 var SIGNATURE_OFFSET = 16 * 2048 + 1;
@@ -20402,7 +20402,7 @@ function checkIsoFile(path) {
   return bytes2.toString("latin1") === SIGNATURE ? { path: absolute } : { problem: notIso };
 }
 
-// src/key.ts
+// src/shared/key.ts
 var import_ssh2 = __toESM(require_lib2(), 1);
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve as resolve2 } from "node:path";
@@ -20472,7 +20472,7 @@ function checkPrivateKeyFile(path) {
   return { path: absolute };
 }
 
-// src/inputs.ts
+// src/inputs/parse.ts
 var INPUT_DEFAULTS = {
   flake: ".",
   image: "bootImage",
@@ -20661,10 +20661,11 @@ function comparisonSettings(get) {
   };
 }
 
-// src/echo.ts
-import { randomBytes } from "node:crypto";
+// src/shared/process.ts
+import { spawn } from "node:child_process";
+import { readdirSync, readFileSync as readFileSync2 } from "node:fs";
 
-// src/bounds.ts
+// src/shared/bounds.ts
 import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
 var MiB = 1024 * 1024;
@@ -20888,7 +20889,7 @@ function readNixJson(text4) {
   return JSON.parse(text4);
 }
 
-// src/process-output.ts
+// src/shared/process-output.ts
 var MAX_LINE_BYTES = 64 * 1024;
 var MAX_OUTPUT_BYTES = 1024 * 1024;
 var MAX_QUERY_BYTES = 256 * 1024 * 1024;
@@ -20988,77 +20989,7 @@ var OutputTail = class {
   }
 };
 
-// src/echo.ts
-var MAX_ECHO_LINE_CHARS = MAX_LINE_BYTES;
-var LINE_BREAK = /\r\n|\r|\n/;
-var ANSI_SEQUENCE = /\x1b\[[0-9;?]*[ -/]*[@-~]/g;
-var CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
-var RUNNER_COMMAND = /^[\s\u0085]*::|##\[/;
-function echoLines(text4) {
-  const lines2 = text4.split(LINE_BREAK);
-  if (lines2.length > 1 && lines2[lines2.length - 1] === "") lines2.pop();
-  return lines2.map((line) => capLine2(line).replace(ANSI_SEQUENCE, "").replace(CONTROL, ""));
-}
-function capLine2(line) {
-  if (line.length <= MAX_ECHO_LINE_CHARS) return line;
-  return `${line.slice(0, MAX_ECHO_LINE_CHARS)} \u2026 (line cut at ${MAX_ECHO_LINE_CHARS} of ${line.length} characters)`;
-}
-function readableAsCommand(line) {
-  return RUNNER_COMMAND.test(line);
-}
-function guardCommands(lines2, token = newToken) {
-  const out = [];
-  for (const line of lines2) {
-    if (!readableAsCommand(line)) {
-      out.push(line);
-      continue;
-    }
-    let stop = token();
-    while (line.includes(stop)) stop = token();
-    out.push(`::stop-commands::${stop}`, line, `::${stop}::`);
-  }
-  return out;
-}
-function newToken() {
-  return randomBytes(16).toString("hex");
-}
-function echoText(source, text4) {
-  return guardCommands(echoLines(text4).map((line) => `[${source}] ${line}`));
-}
-function ownText(message) {
-  return guardCommands(message.split(LINE_BREAK));
-}
-
-// src/log.ts
-var actionsLog = {
-  info: (message) => info(ownText(message).join("\n")),
-  echo: (source, text4) => info(echoText(source, text4).join("\n")),
-  debug: (message) => debug(message),
-  warning: (message, annotation) => warning(message, annotation ?? {}),
-  error: (message, annotation) => error(message, annotation ?? {}),
-  group: (name, fn) => group(name, fn)
-};
-function consoleLog(write = (line) => process.stderr.write(line + "\n")) {
-  const titled = (level, message, annotation) => `${level}: ${annotation?.title ? annotation.title + ": " : ""}${message}`;
-  const say = (lines2) => lines2.forEach((line) => write(line));
-  return {
-    info: (message) => say(ownText(message)),
-    echo: (source, text4) => say(echoText(source, text4)),
-    debug: (message) => {
-      if (process.env.BOOT_IMAGE_VM_DEBUG) say(ownText(`debug: ${message}`));
-    },
-    warning: (message, annotation) => say(ownText(titled("warning", message, annotation))),
-    error: (message, annotation) => say(ownText(titled("error", message, annotation))),
-    group: async (name, fn) => {
-      write(`\u2500\u2500 ${name}`);
-      return fn();
-    }
-  };
-}
-
-// src/process.ts
-import { spawn } from "node:child_process";
-import { readdirSync, readFileSync as readFileSync2 } from "node:fs";
+// src/shared/process.ts
 var liveGroups = /* @__PURE__ */ new Set();
 process.once("exit", () => {
   for (const group2 of liveGroups) signalGroupOf(group2, "SIGKILL");
@@ -21229,12 +21160,12 @@ function signalProcess(pid, signal) {
   return false;
 }
 
-// src/setup/setup.ts
+// src/setup/stage.ts
 import { constants as constants3, rmSync } from "node:fs";
 import { mkdir as mkdir4, writeFile as writeFile4 } from "node:fs/promises";
 import { join as join5 } from "node:path";
 
-// src/disk.ts
+// src/shared/disk.ts
 import { existsSync } from "node:fs";
 import { stat, statfs } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -21900,7 +21831,7 @@ function currentUserGroups() {
   }
 }
 
-// src/setup/setup.ts
+// src/setup/stage.ts
 async function setupNix(options, ctx) {
   const paths = { ...defaultSetupPaths(ctx.env), ...options.paths };
   const progress = {
@@ -22249,9 +22180,9 @@ function byteLength(text4) {
   return Buffer.byteLength(text4, "utf8");
 }
 var ANSI = /\u001b(?:\[[0-?]*[ -/]*[@-~]|\][^\u0007\u001b]*(?:\u0007|\u001b\\)|[@-Z\\-_])/g;
-var CONTROL2 = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
+var CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
 function stripControl(text4) {
-  return text4.replace(ANSI, "").replace(CONTROL2, "");
+  return text4.replace(ANSI, "").replace(CONTROL, "");
 }
 function escapeHtml(text4) {
   return text4.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
@@ -23807,13 +23738,212 @@ function writeBootHistory(reportDir, comparison, log) {
   }
 }
 
-// src/build/build.ts
+// src/build/stage.ts
 import { mkdir as mkdir6 } from "node:fs/promises";
 import { join as join15 } from "node:path";
 
 // src/build/diagnostics.ts
 import { mkdir as mkdir5, writeFile as writeFile5 } from "node:fs/promises";
 import { join as join12, relative } from "node:path";
+
+// src/shared/nix-error.ts
+var ESC = String.fromCharCode(27);
+var BEL = String.fromCharCode(7);
+var ANSI2 = new RegExp(
+  `${ESC}\\[[0-9;?]*[ -/]*[@-~]|${ESC}\\][^${BEL}${ESC}]*(?:${BEL}|${ESC}\\\\)|${ESC}[@-Z\\\\-_]`,
+  "g"
+);
+function stripAnsi(text4) {
+  return text4.replace(ANSI2, "");
+}
+function nixError(stderr) {
+  const lines2 = stripAnsi(stderr).replace(/\r/g, "").trimEnd().split("\n");
+  const first = lines2.findIndex((line) => line.startsWith("error:"));
+  return (first < 0 ? lines2 : lines2.slice(first)).join("\n").trim();
+}
+
+// src/build/diagnostics.ts
+var TAIL_LINES = 25;
+var LOG_BYTES = CAPS.fileBytes;
+function failureFileNames(failures) {
+  const count2 = /* @__PURE__ */ new Map();
+  for (const failure of failures) count2.set(failure.name, (count2.get(failure.name) ?? 0) + 1);
+  return failures.map((failure) => {
+    const safe = failure.name.replace(/[^A-Za-z0-9._+-]/g, "_");
+    if ((count2.get(failure.name) ?? 0) < 2) return safe;
+    const hash = failure.drv.slice(failure.drv.lastIndexOf("/") + 1).slice(0, 8);
+    return `${hash}-${safe}`;
+  });
+}
+function lines(text4) {
+  const all = stripAnsi(text4).replace(/\r/g, "").split("\n");
+  while (all.length && all[all.length - 1] === "") all.pop();
+  return all;
+}
+async function fullLog(nix, failure, events, env, signal) {
+  const result2 = await run(nix.nixPath, ["log", failure.drv], { env, signal, maxBytes: LOG_BYTES });
+  if (result2.exitCode === 0 && result2.stdout.trim()) {
+    const cut = result2.cut?.stdout ? ` (its end: ${result2.cut.stdout.note})` : "";
+    return { log: lines(result2.stdout), source: `nix log ${failure.drv}${cut}` };
+  }
+  const said = lines(result2.startError ?? result2.stderr).filter((l) => l.startsWith("error:"));
+  const why = said.length ? said.join(" ") : `exit code ${result2.exitCode}`;
+  const captured = events.logOf(failure.drv);
+  if (captured.length) {
+    return { log: captured, source: `the build's events (nix log had none: ${why})` };
+  }
+  if (failure.tail.length) {
+    return {
+      log: failure.tail,
+      source: `the tail Nix quoted in its error (nix log had none: ${why})`
+    };
+  }
+  return { log: [], source: `nowhere: nix log had none (${why}) and the build printed nothing` };
+}
+async function derivationJson(nix, drv, env, signal) {
+  const result2 = await run(nix.nixPath, [...nix.capabilities.derivationShow, drv], {
+    env,
+    signal,
+    maxBytes: MAX_QUERY_BYTES
+  });
+  if (result2.exitCode === 0) {
+    try {
+      return JSON.stringify(JSON.parse(result2.stdout), null, 2) + "\n";
+    } catch {
+      return result2.stdout;
+    }
+  }
+  const command = ["nix", ...nix.capabilities.derivationShow, drv].join(" ");
+  const error2 = stripAnsi(result2.startError ?? result2.stderr).trim();
+  return JSON.stringify({ error: `${command} failed: ${error2}` }, null, 2) + "\n";
+}
+async function collectFailureLogs(nix, failures, events, dir, ctx) {
+  const failedDir = join12(dir, "failed");
+  await mkdir5(failedDir, { recursive: true });
+  const env = allowedEnv(ctx, nix.env);
+  const names = failureFileNames(failures);
+  const collected = [];
+  for (const [index, failure] of failures.entries()) {
+    const { log, source } = await fullLog(nix, failure, events, env, ctx.signal);
+    const logFile = join12(failedDir, `${names[index]}.log`);
+    const header = [`# ${failure.drv}`, `# ${failure.reason}`, `# log from ${source}`, ""];
+    await writeFile5(logFile, ctx.secrets.redact([...header, ...log].join("\n") + "\n"));
+    const json = await derivationJson(nix, failure.drv, env, ctx.signal);
+    await writeFile5(join12(failedDir, `${names[index]}.drv.json`), ctx.secrets.redact(json));
+    const tail = log.slice(-TAIL_LINES).map((line) => ctx.secrets.redact(line));
+    const shown = tail.length ? tail : failure.tail.map((line) => ctx.secrets.redact(line));
+    const remote = failure.machine && failure.machine !== "local" ? ` on ${failure.machine}` : "";
+    ctx.log.error(shown.join("\n") || `(no log) ${failure.drv}`, {
+      title: `build failed${remote}: ${failure.name} \u2014 ${failure.reason}`
+    });
+    collected.push({
+      drv: failure.drv,
+      name: failure.name,
+      reason: failure.reason,
+      exitCode: failure.exitCode,
+      log: relative(ctx.reportDir, logFile),
+      tail: shown,
+      ...failure.machine ? { machine: failure.machine } : {}
+    });
+  }
+  return collected;
+}
+
+// src/build/request.ts
+function nixCommand(nix, request, args) {
+  if (request.context !== "devshell") return { command: nix.nixPath, args };
+  if (!request.devshell) throw new Error("a devshell build needs the devshell attribute");
+  const shell = `${request.flake}#${request.devshell}`;
+  return { command: nix.nixPath, args: ["develop", shell, "-c", nix.nixPath, ...args] };
+}
+function buildArguments(nix, request) {
+  const args = [
+    "build",
+    `${request.flake}#${request.image}`,
+    "--impure",
+    "--no-link",
+    "-L",
+    "--keep-going",
+    "--log-format",
+    "internal-json",
+    nix.capabilities.printOutPaths ? "--print-out-paths" : "--json"
+  ];
+  if (request.system) args.push("--system", request.system);
+  return args;
+}
+function parseOutPath(stdout, printOutPaths) {
+  if (printOutPaths)
+    return stdout.split("\n").find((line) => line.trim().startsWith("/"))?.trim();
+  try {
+    const built = readNixJson(stdout);
+    const outputs = built[0]?.outputs ?? {};
+    return outputs.out ?? Object.values(outputs)[0];
+  } catch {
+    return void 0;
+  }
+}
+
+// src/build/iso-output.ts
+import { readdir, stat as stat2 } from "node:fs/promises";
+import { join as join13 } from "node:path";
+async function findIso(outPath) {
+  const isoDir = join13(outPath, "iso");
+  const entries3 = await readdir(isoDir).catch(() => void 0);
+  const isos = (entries3 ?? []).filter((name) => name.endsWith(".iso"));
+  if (isos.length === 1) return { isoPath: join13(isoDir, isos[0]) };
+  if (isos.length > 1) {
+    return { error: `several ISOs in ${isoDir}: ${isos.join(", ")}; expected exactly one` };
+  }
+  const found = await listing(outPath);
+  return {
+    error: `no ISO in the build output: expected ${isoDir}/*.iso, but ${outPath} holds ${found}`
+  };
+}
+async function listing(path) {
+  const info2 = await stat2(path).catch(() => void 0);
+  if (!info2) return "nothing (it does not exist)";
+  if (!info2.isDirectory()) return "a single file, not a directory";
+  const names = [];
+  for (const entry of await readdir(path, { withFileTypes: true })) {
+    if (!entry.isDirectory()) names.push(entry.name);
+    else {
+      const inner = await readdir(join13(path, entry.name)).catch(() => []);
+      names.push(
+        ...inner.length ? inner.map((name) => `${entry.name}/${name}`) : [`${entry.name}/`]
+      );
+    }
+  }
+  const shown = names.slice(0, 20).join(", ") + (names.length > 20 ? ", \u2026" : "");
+  return names.length ? shown : "nothing (an empty directory)";
+}
+
+// src/build/build-places.ts
+var LOCAL_MACHINE = "local";
+var BUILD = 105;
+var SUBSTITUTE = 108;
+var text = (value) => typeof value === "string" ? value : "";
+function buildPlaces(activities) {
+  const machines = /* @__PURE__ */ new Map();
+  const substituted = /* @__PURE__ */ new Map();
+  for (const { type, fields } of activities) {
+    if (type === BUILD) {
+      const drv = text(fields[0]);
+      if (!drv) continue;
+      const machine = text(fields[1]);
+      if (!machines.get(drv)) machines.set(drv, machine);
+    } else if (type === SUBSTITUTE) {
+      const path = text(fields[0]);
+      if (path && !substituted.has(path)) substituted.set(path, text(fields[1]));
+    }
+  }
+  return {
+    built: [...machines].map(([drv, machine]) => ({ drv, machine: machine || LOCAL_MACHINE })),
+    substituted: [...substituted].map(([path, from]) => ({ path, from }))
+  };
+}
+function failedOn(failure, built) {
+  return failure.machine ?? built.find((entry) => entry.drv === failure.drv)?.machine;
+}
 
 // src/build/cannot-build.ts
 var featureSet = (list) => list.split(",").map((s2) => s2.trim()).filter(Boolean);
@@ -23885,17 +24015,8 @@ function cannotBuild(lines2, start2, drv) {
 }
 
 // src/build/failures.ts
-var ESC = String.fromCharCode(27);
-var BEL = String.fromCharCode(7);
-var ANSI2 = new RegExp(
-  `${ESC}\\[[0-9;?]*[ -/]*[@-~]|${ESC}\\][^${BEL}${ESC}]*(?:${BEL}|${ESC}\\\\)|${ESC}[@-Z\\\\-_]`,
-  "g"
-);
 var DRV = String.raw`(/[^\s']*?/[0-9a-z]{32}-[^\s'/!^]+?\.drv)`;
 var drvIn = (text4) => new RegExp(DRV).exec(text4)?.[1];
-function stripAnsi(text4) {
-  return text4.replace(ANSI2, "");
-}
 function nixText(text4) {
   return stripAnsi(capLines(text4));
 }
@@ -24060,194 +24181,6 @@ function findRootFailures(text4, activeBuild) {
 }
 function findDependents(text4) {
   return scan(text4).dependents;
-}
-
-// src/build/diagnostics.ts
-var TAIL_LINES = 25;
-var LOG_BYTES = CAPS.fileBytes;
-function failureFileNames(failures) {
-  const count2 = /* @__PURE__ */ new Map();
-  for (const failure of failures) count2.set(failure.name, (count2.get(failure.name) ?? 0) + 1);
-  return failures.map((failure) => {
-    const safe = failure.name.replace(/[^A-Za-z0-9._+-]/g, "_");
-    if ((count2.get(failure.name) ?? 0) < 2) return safe;
-    const hash = failure.drv.slice(failure.drv.lastIndexOf("/") + 1).slice(0, 8);
-    return `${hash}-${safe}`;
-  });
-}
-function lines(text4) {
-  const all = stripAnsi(text4).replace(/\r/g, "").split("\n");
-  while (all.length && all[all.length - 1] === "") all.pop();
-  return all;
-}
-async function fullLog(nix, failure, events, env, signal) {
-  const result2 = await run(nix.nixPath, ["log", failure.drv], { env, signal, maxBytes: LOG_BYTES });
-  if (result2.exitCode === 0 && result2.stdout.trim()) {
-    const cut = result2.cut?.stdout ? ` (its end: ${result2.cut.stdout.note})` : "";
-    return { log: lines(result2.stdout), source: `nix log ${failure.drv}${cut}` };
-  }
-  const said = lines(result2.startError ?? result2.stderr).filter((l) => l.startsWith("error:"));
-  const why = said.length ? said.join(" ") : `exit code ${result2.exitCode}`;
-  const captured = events.logOf(failure.drv);
-  if (captured.length) {
-    return { log: captured, source: `the build's events (nix log had none: ${why})` };
-  }
-  if (failure.tail.length) {
-    return {
-      log: failure.tail,
-      source: `the tail Nix quoted in its error (nix log had none: ${why})`
-    };
-  }
-  return { log: [], source: `nowhere: nix log had none (${why}) and the build printed nothing` };
-}
-async function derivationJson(nix, drv, env, signal) {
-  const result2 = await run(nix.nixPath, [...nix.capabilities.derivationShow, drv], {
-    env,
-    signal,
-    maxBytes: MAX_QUERY_BYTES
-  });
-  if (result2.exitCode === 0) {
-    try {
-      return JSON.stringify(JSON.parse(result2.stdout), null, 2) + "\n";
-    } catch {
-      return result2.stdout;
-    }
-  }
-  const command = ["nix", ...nix.capabilities.derivationShow, drv].join(" ");
-  const error2 = stripAnsi(result2.startError ?? result2.stderr).trim();
-  return JSON.stringify({ error: `${command} failed: ${error2}` }, null, 2) + "\n";
-}
-async function collectFailureLogs(nix, failures, events, dir, ctx) {
-  const failedDir = join12(dir, "failed");
-  await mkdir5(failedDir, { recursive: true });
-  const env = allowedEnv(ctx, nix.env);
-  const names = failureFileNames(failures);
-  const collected = [];
-  for (const [index, failure] of failures.entries()) {
-    const { log, source } = await fullLog(nix, failure, events, env, ctx.signal);
-    const logFile = join12(failedDir, `${names[index]}.log`);
-    const header = [`# ${failure.drv}`, `# ${failure.reason}`, `# log from ${source}`, ""];
-    await writeFile5(logFile, ctx.secrets.redact([...header, ...log].join("\n") + "\n"));
-    const json = await derivationJson(nix, failure.drv, env, ctx.signal);
-    await writeFile5(join12(failedDir, `${names[index]}.drv.json`), ctx.secrets.redact(json));
-    const tail = log.slice(-TAIL_LINES).map((line) => ctx.secrets.redact(line));
-    const shown = tail.length ? tail : failure.tail.map((line) => ctx.secrets.redact(line));
-    const remote = failure.machine && failure.machine !== "local" ? ` on ${failure.machine}` : "";
-    ctx.log.error(shown.join("\n") || `(no log) ${failure.drv}`, {
-      title: `build failed${remote}: ${failure.name} \u2014 ${failure.reason}`
-    });
-    collected.push({
-      drv: failure.drv,
-      name: failure.name,
-      reason: failure.reason,
-      exitCode: failure.exitCode,
-      log: relative(ctx.reportDir, logFile),
-      tail: shown,
-      ...failure.machine ? { machine: failure.machine } : {}
-    });
-  }
-  return collected;
-}
-
-// src/build/request.ts
-function nixCommand(nix, request, args) {
-  if (request.context !== "devshell") return { command: nix.nixPath, args };
-  if (!request.devshell) throw new Error("a devshell build needs the devshell attribute");
-  const shell = `${request.flake}#${request.devshell}`;
-  return { command: nix.nixPath, args: ["develop", shell, "-c", nix.nixPath, ...args] };
-}
-function buildArguments(nix, request) {
-  const args = [
-    "build",
-    `${request.flake}#${request.image}`,
-    "--impure",
-    "--no-link",
-    "-L",
-    "--keep-going",
-    "--log-format",
-    "internal-json",
-    nix.capabilities.printOutPaths ? "--print-out-paths" : "--json"
-  ];
-  if (request.system) args.push("--system", request.system);
-  return args;
-}
-function parseOutPath(stdout, printOutPaths) {
-  if (printOutPaths)
-    return stdout.split("\n").find((line) => line.trim().startsWith("/"))?.trim();
-  try {
-    const built = readNixJson(stdout);
-    const outputs = built[0]?.outputs ?? {};
-    return outputs.out ?? Object.values(outputs)[0];
-  } catch {
-    return void 0;
-  }
-}
-function nixError(stderr) {
-  const lines2 = stripAnsi(stderr).replace(/\r/g, "").trimEnd().split("\n");
-  const first = lines2.findIndex((line) => line.startsWith("error:"));
-  return (first < 0 ? lines2 : lines2.slice(first)).join("\n").trim();
-}
-
-// src/build/iso-output.ts
-import { readdir, stat as stat2 } from "node:fs/promises";
-import { join as join13 } from "node:path";
-async function findIso(outPath) {
-  const isoDir = join13(outPath, "iso");
-  const entries3 = await readdir(isoDir).catch(() => void 0);
-  const isos = (entries3 ?? []).filter((name) => name.endsWith(".iso"));
-  if (isos.length === 1) return { isoPath: join13(isoDir, isos[0]) };
-  if (isos.length > 1) {
-    return { error: `several ISOs in ${isoDir}: ${isos.join(", ")}; expected exactly one` };
-  }
-  const found = await listing(outPath);
-  return {
-    error: `no ISO in the build output: expected ${isoDir}/*.iso, but ${outPath} holds ${found}`
-  };
-}
-async function listing(path) {
-  const info2 = await stat2(path).catch(() => void 0);
-  if (!info2) return "nothing (it does not exist)";
-  if (!info2.isDirectory()) return "a single file, not a directory";
-  const names = [];
-  for (const entry of await readdir(path, { withFileTypes: true })) {
-    if (!entry.isDirectory()) names.push(entry.name);
-    else {
-      const inner = await readdir(join13(path, entry.name)).catch(() => []);
-      names.push(
-        ...inner.length ? inner.map((name) => `${entry.name}/${name}`) : [`${entry.name}/`]
-      );
-    }
-  }
-  const shown = names.slice(0, 20).join(", ") + (names.length > 20 ? ", \u2026" : "");
-  return names.length ? shown : "nothing (an empty directory)";
-}
-
-// src/build/build-places.ts
-var LOCAL_MACHINE = "local";
-var BUILD = 105;
-var SUBSTITUTE = 108;
-var text = (value) => typeof value === "string" ? value : "";
-function buildPlaces(activities) {
-  const machines = /* @__PURE__ */ new Map();
-  const substituted = /* @__PURE__ */ new Map();
-  for (const { type, fields } of activities) {
-    if (type === BUILD) {
-      const drv = text(fields[0]);
-      if (!drv) continue;
-      const machine = text(fields[1]);
-      if (!machines.get(drv)) machines.set(drv, machine);
-    } else if (type === SUBSTITUTE) {
-      const path = text(fields[0]);
-      if (path && !substituted.has(path)) substituted.set(path, text(fields[1]));
-    }
-  }
-  return {
-    built: [...machines].map(([drv, machine]) => ({ drv, machine: machine || LOCAL_MACHINE })),
-    substituted: [...substituted].map(([path, from]) => ({ path, from }))
-  };
-}
-function failedOn(failure, built) {
-  return failure.machine ?? built.find((entry) => entry.drv === failure.drv)?.machine;
 }
 
 // src/build/events.ts
@@ -24629,7 +24562,7 @@ async function removeNewShellDirs(dir, before) {
   return removed;
 }
 
-// src/build/build.ts
+// src/build/stage.ts
 var PROGRESS_INTERVAL_MS = 5e3;
 var AppendFile = class {
   constructor(path, redact) {
@@ -24975,8 +24908,8 @@ function parseRuntimeClosure(json) {
 
 // src/report/changes/flake-lock.ts
 var MAX_INPUTS = 200;
-var CONTROL3 = /[\u0000-\u001f\u007f]/g;
-var text3 = (value) => typeof value === "string" && value ? value.replace(CONTROL3, " ").slice(0, 500) : void 0;
+var CONTROL2 = /[\u0000-\u001f\u007f]/g;
+var text3 = (value) => typeof value === "string" && value ? value.replace(CONTROL2, " ").slice(0, 500) : void 0;
 function withoutUserinfo(url) {
   return url?.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/i, "$1");
 }
@@ -25632,7 +25565,7 @@ function noComparison(status, detail, source) {
 import { readFileSync as readFileSync7 } from "node:fs";
 import { join as join20 } from "node:path";
 
-// src/deadline.ts
+// src/shared/deadline.ts
 var TIMED_OUT = /* @__PURE__ */ Symbol("timed out");
 async function withDeadline(work, ms) {
   let timer;
@@ -25652,7 +25585,7 @@ async function withTimeout(work, ms, message) {
   return outcome;
 }
 
-// src/toolkit.ts
+// src/shared/toolkit.ts
 var actionsCache = () => import("./cache-SXVXI4JB.js");
 var actionsArtifact = () => import("./artifact-F323T2UA.js");
 async function quietly(work, failures) {
@@ -25934,6 +25867,9 @@ function count(n, noun) {
 }
 
 // src/report/deliver.ts
+var coreSummary = async (markdown) => {
+  await summary.addRaw(markdown).write();
+};
 function emptyReport(result2 = "setup-failed", decidedBy = "setup") {
   const now = (/* @__PURE__ */ new Date()).toISOString();
   return {
@@ -25964,7 +25900,7 @@ function writeReport(report, reportDir, log) {
   return summary2;
 }
 async function deliverReport(report, reportDir, options) {
-  const { mode, name, retentionDays, secrets, log } = options;
+  const { mode, name, retentionDays, secrets, log, writeSummary = coreSummary } = options;
   writeReport(report, reportDir, log);
   const wanted = mode === "always" || mode === "failure" && report.result !== "passed";
   report.upload = wanted ? await uploadReport({ reportDir, name, retentionDays, secrets, log }) : { status: "skipped", detail: `upload: ${mode}`, withheld: [] };
@@ -25975,7 +25911,7 @@ async function deliverReport(report, reportDir, options) {
   };
   const summary2 = writeReport(report, reportDir, log);
   try {
-    await summary.addRaw(summary2).write();
+    await writeSummary(summary2);
   } catch (error2) {
     log.warning(`The job summary was not written: ${errorMessage(error2)}`);
   }
@@ -26212,10 +26148,10 @@ function writeSafely(write, log) {
   }
 }
 
-// src/iso-arch.ts
+// src/iso/iso-arch.ts
 import { closeSync as closeSync2, openSync as openSync2, readSync as readSync2 } from "node:fs";
 
-// src/fat-dir.ts
+// src/iso/fat-dir.ts
 function readBootSector(read, base) {
   const sector = read(base, 512);
   if (sector.length < 512 || sector.readUInt16LE(510) !== 43605) return void 0;
@@ -26275,7 +26211,7 @@ function findFatFile(read, base, path) {
   return void 0;
 }
 
-// src/iso-arch.ts
+// src/iso/iso-arch.ts
 var SECTOR = 2048;
 var EFI_LOADERS = [
   ["BOOTAA64.EFI", "aarch64"],
@@ -28273,7 +28209,7 @@ function judgeVm(vm, bootMs) {
   return records;
 }
 
-// src/pipeline/run.ts
+// src/pipeline/pipeline-run.ts
 var ISO_GIVEN = "input 'iso' given";
 var BOOT_OFF = "input 'boot' is false";
 function kvmCheck(run2, qemu) {
@@ -28281,7 +28217,7 @@ function kvmCheck(run2, qemu) {
     runsGuest: false,
     reason: "not checked: input 'kvm' is off",
     durationMs: 0
-  }) : checkKvm({ qemu, env: allowedEnv(run2.ctx) });
+  }) : run2.stages.checkKvm({ qemu, env: allowedEnv(run2.ctx) });
 }
 async function stopBeside(beside) {
   beside.stopQemu.abort();
@@ -28294,7 +28230,7 @@ async function endRun(run2) {
   return run2.record.finish(run2.ctx.signal);
 }
 
-// src/pipeline/boot.ts
+// src/pipeline/boot-when-ready.ts
 async function bootWhenQemuReady(run2, qemu, iso, nix) {
   const waitStarted = Date.now();
   if (!qemu.settled) run2.ctx.log.info("The image is ready; waiting for QEMU to be provisioned.");
@@ -28304,7 +28240,7 @@ async function bootWhenQemuReady(run2, qemu, iso, nix) {
   if (provision?.status !== "ready" || !provision.binary || run2.ctx.signal.aborted) {
     return endRun(run2);
   }
-  provision.bootWaitedMs = Date.now() - waitStarted;
+  run2.record.qemuWaited(provision, Date.now() - waitStarted);
   run2.record.save();
   await bootStage(run2, iso, { binary: provision.binary, ovmf: provision.ovmf, guest }, nix);
   return endRun(run2);
@@ -28323,7 +28259,7 @@ async function provisionedFor(run2, qemu, guest) {
 async function bootStage(run2, iso, qemu, nix) {
   const { inputs, ctx, record } = run2;
   const vmStarted = Date.now();
-  const vm = await runVm(
+  const vm = await run2.stages.runVm(
     {
       iso,
       guest: qemu.guest,
@@ -28346,8 +28282,7 @@ async function bootStage(run2, iso, qemu, nix) {
     // The test command runs with the action's Nix, as later steps do.
     nix ? { ...ctx, env: withNixStepEnv(ctx.env, nixStepEnv(nix, ctx.env)) } : ctx
   );
-  record.report.vm = vm;
-  Object.assign(record.report.stages, judgeVm(vm, Date.now() - vmStarted));
+  record.booted(vm, judgeVm(vm, Date.now() - vmStarted));
 }
 function keyRefusedHint(inputs) {
   if (inputs.sshKey) {
@@ -29394,8 +29329,8 @@ async function runBuilds(run2, nix, keyEnv, ctx) {
   const { inputs, record } = run2;
   const cancelled = () => ctx.signal.aborted;
   const contexts = buildContexts(inputs);
-  const restore = await restoreCache(inputs, nix, keyEnv, ctx);
-  record.report.cache = cacheReport(restore);
+  const restore = await restoreCache(run2, nix, keyEnv, ctx);
+  record.cacheRestored(cacheReport(restore));
   const builds = [];
   const started = Date.now();
   for (const [index, context] of contexts.entries()) {
@@ -29404,7 +29339,7 @@ async function runBuilds(run2, nix, keyEnv, ctx) {
     const buildEnv2 = index === 0 ? keyEnv : { [inputs.rootKeyEnv]: contextKey(run2.key, context, ctx) };
     const build = await ctx.log.group(
       `Build ${inputs.image} (${context})`,
-      () => buildImage(
+      () => run2.stages.buildImage(
         nix,
         {
           flake: inputs.flake,
@@ -29419,26 +29354,26 @@ async function runBuilds(run2, nix, keyEnv, ctx) {
       )
     );
     builds.push(build);
-    record.report.builds = builds;
+    record.built(builds);
     record.save();
   }
   const judged = judgeBuilds(builds, cancelled());
-  record.report.stages.build = {
-    ...judged,
-    detail: `${judged.detail}; cache: ${restore.status}`,
-    durationMs: Date.now() - started
-  };
+  record.judged(
+    "build",
+    { ...judged, detail: `${judged.detail}; cache: ${restore.status}` },
+    Date.now() - started
+  );
   record.save();
   if (restore.key && !cancelled()) await describeCacheSave(run2, nix, keyEnv, restore, builds, ctx);
   return builds;
 }
-function restoreCache(inputs, nix, keyEnv, ctx) {
+function restoreCache({ inputs, stages }, nix, keyEnv, ctx) {
   if (!inputs.cache) {
     return Promise.resolve({ status: "disabled", hit: false, detail: "input 'cache' is false" });
   }
   return ctx.log.group(
     "Restore the image cache",
-    () => restoreImageCache(
+    () => stages.restoreImageCache(
       nix,
       {
         flake: inputs.flake,
@@ -29455,7 +29390,7 @@ function restoreCache(inputs, nix, keyEnv, ctx) {
 async function describeCacheSave(run2, nix, keyEnv, restore, builds, ctx) {
   const { inputs } = run2;
   const devshellUsed = Boolean(inputs.devshell) || buildContexts(inputs).includes("devshell");
-  const envPath = devshellUsed && inputs.devshell ? await devshellEnvPath(
+  const envPath = devshellUsed && inputs.devshell ? await run2.stages.devshellEnvPath(
     nix,
     `${inputs.flake}#${inputs.devshell}`,
     keyEnv,
@@ -29481,7 +29416,7 @@ function contextKey(key, context, ctx) {
   return extra.publicKeyPath;
 }
 
-// src/env/env-stage.ts
+// src/env/stage.ts
 import { mkdir as mkdir11, writeFile as writeFile9 } from "node:fs/promises";
 import { join as join37 } from "node:path";
 
@@ -29491,7 +29426,7 @@ import { access as access4, mkdir as mkdir10, mkdtemp as mkdtemp2, realpath as r
 import { join as join36, resolve as resolve7 } from "node:path";
 
 // src/env/env-diff.ts
-import { createHmac, randomBytes as randomBytes2 } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 
 // src/env/env-facts.ts
 var isPseudoVariable = (name) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name);
@@ -29761,12 +29696,10 @@ function parseConfigJson(text4) {
   }
   return out;
 }
-var ANSI3 = /\x1b\[[0-9;?]*[A-Za-z]/g;
-function nixError2(stderr, fallback) {
-  const lines2 = stderr.replace(ANSI3, "").split("\n").filter((line) => line.trim() && !/^warning: Git tree '.*' is dirty$/.test(line));
-  const first = lines2.findIndex((line) => line.startsWith("error"));
-  const kept = (first >= 0 ? lines2.slice(first) : lines2).slice(0, 20).join("\n").slice(0, 2e3);
-  return kept || fallback;
+var DIRTY_TREE = /^warning: Git tree '.*' is dirty$/;
+function nixReason2(stderr, fallback) {
+  const lines2 = nixError(stderr).split("\n").filter((line) => line.trim() && !DIRTY_TREE.test(line));
+  return lines2.slice(0, 20).join("\n").slice(0, 2e3) || fallback;
 }
 
 // src/env/env-render.ts
@@ -29897,16 +29830,14 @@ function parseEnv0(text4) {
   }
   return env;
 }
-var REDACTION_KEY = randomBytes2(32);
+var REDACTION_KEY = randomBytes(32);
 function redactedTag(value) {
   const digest2 = createHmac("sha256", REDACTION_KEY).update(value).digest("hex");
   return `<redacted sha256:${digest2.slice(0, 8)}>`;
 }
 function redactEnv(env, secrets) {
   const known = secrets.values();
-  for (const [name, value] of Object.entries(env)) {
-    if (isSecretName(name) && value.length >= 4) known.push(value);
-  }
+  for (const [name, value] of Object.entries(env)) if (isNamedSecret(name, value)) known.push(value);
   const out = {};
   for (const [name, value] of Object.entries(env)) {
     const secret = value !== "" && (isSecretName(name) || known.some((s2) => value.includes(s2)));
@@ -30079,13 +30010,13 @@ async function probeNix2(p) {
   let settingsError;
   try {
     if (config.exitCode !== 0)
-      throw new Error(nixError2(config.stderr, config.startError ?? "failed"));
+      throw new Error(nixReason2(config.stderr, config.startError ?? "failed"));
     settings2 = parseConfigJson(config.stdout);
   } catch (error2) {
     settingsError = errorMessage(error2);
   }
   const drvPath = evaluation.exitCode === 0 ? evaluation.stdout.trim() || null : null;
-  const evalError = evaluation.exitCode === 0 ? void 0 : nixError2(evaluation.stderr, evaluation.startError ?? `exit code ${evaluation.exitCode}`);
+  const evalError = evaluation.exitCode === 0 ? void 0 : nixReason2(evaluation.stderr, evaluation.startError ?? `exit code ${evaluation.exitCode}`);
   return { settings: settings2, settingsError, drvPath, evalError };
 }
 async function identify(onPath, fallback, known) {
@@ -30098,7 +30029,7 @@ async function identify(onPath, fallback, known) {
     let parsed2 = null;
     try {
       if (result2.exitCode !== 0) {
-        throw new Error(result2.startError ?? nixError2(result2.stderr, "nix --version failed"));
+        throw new Error(result2.startError ?? nixReason2(result2.stderr, "nix --version failed"));
       }
       parsed2 = parseNixVersion(result2.stdout);
     } catch (e) {
@@ -30197,7 +30128,7 @@ async function captureDevshell(nix, request, o) {
     ...NO_BUILD_DIR
   };
   if (entered.exitCode !== 0 || !Object.keys(realEnv).length) {
-    const error2 = nixError2(entered.stderr, entered.startError ?? `exit code ${entered.exitCode}`);
+    const error2 = nixReason2(entered.stderr, entered.startError ?? `exit code ${entered.exitCode}`);
     const identity3 = { ...await identify(null, nix, o.known), onPath: null, onPathRealPath: null };
     const store2 = await storeFacts(o.hostEnv, {});
     const durationMs2 = Date.now() - started;
@@ -30223,7 +30154,7 @@ async function captureDevshell(nix, request, o) {
   return { context: "devshell", ok: true, env, nix: identity2, ...probe, store, tmpdir: tmpdir3, durationMs };
 }
 
-// src/env/env-stage.ts
+// src/env/stage.ts
 var ENV_FILES = ["env/diff.md", "env/diff.json", "env/host.env", "env/devshell.env"];
 function renderEnvFile(env) {
   const escape = (value) => value.replace(/\\/g, "\\\\").replace(/\r/g, "\\r").replace(/\n/g, "\\n");
@@ -30238,7 +30169,7 @@ async function diffBuildEnvironment(nix, request, ctx) {
   let captures;
   try {
     captures = await captureContexts(nix, request, {
-      // What the build gets (src/child-env.ts): the diff compares what the build really sees.
+      // What the build gets (src/shared/child-env.ts): the diff compares what the build really sees.
       env: allowedEnv(ctx),
       tempDir: ctx.tempDir,
       debug: (message) => ctx.log.debug(message),
@@ -30322,21 +30253,21 @@ function judgeEnvDiffError(error2) {
   return { status: "warning", detail: `the env diff failed: ${errorMessage(error2)}` };
 }
 
-// src/pipeline/env-diff.ts
+// src/pipeline/env-diff-beside.ts
 function startEnvDiff(run2, nix, keyEnv) {
   const { inputs, ctx, record } = run2;
   const started = Date.now();
   const log = labelledLog(ctx.log, "env diff");
   log.info(`Diffing the build environment against ${inputs.devshell}, beside the build`);
-  return diffBuildEnvironment(
+  return run2.stages.diffBuildEnvironment(
     nix,
     { flake: inputs.flake, image: inputs.image, devshell: inputs.devshell, keyEnv },
     { ...ctx, log }
   ).then((result2) => {
-    record.report.envDiff = result2;
+    record.envDiffed(result2);
     return judgeEnvDiff(result2);
   }, judgeEnvDiffError).then((judgement) => {
-    record.report.stages["env-diff"] = { ...judgement, durationMs: Date.now() - started };
+    record.judged("env-diff", judgement, Date.now() - started);
     record.save();
   });
 }
@@ -30351,10 +30282,10 @@ function labelledLog(log, label) {
   };
 }
 
-// src/qemu/apt.ts
+// src/qemu-provisioning/apt.ts
 import { existsSync as existsSync11, readFileSync as readFileSync15 } from "node:fs";
 
-// src/qemu/apt-policy.ts
+// src/qemu-provisioning/apt-policy.ts
 function aptPackages(firmware, arch = "x86_64") {
   if (arch === "aarch64") return ["qemu-system-arm", "qemu-efi-aarch64"];
   return firmware === "uefi" ? ["qemu-system-x86", "ovmf"] : ["qemu-system-x86"];
@@ -30410,7 +30341,7 @@ function nextAptStep(failed2, failure, failures, updated) {
   return { delayMs: 0, why: "apt-get failed for a reason a retry would not change" };
 }
 
-// src/qemu/os-release.ts
+// src/qemu-provisioning/os-release.ts
 function parseOsRelease(text4) {
   const fields = {};
   for (const raw of text4.split("\n")) {
@@ -30437,7 +30368,7 @@ function describeOs(fields) {
   return `${name} (ID=${fields.ID ?? "unset"}${like})`;
 }
 
-// src/qemu/path.ts
+// src/qemu-provisioning/path.ts
 import { accessSync, constants as constants6, statSync as statSync3 } from "node:fs";
 import { delimiter as delimiter3, join as join38 } from "node:path";
 function findOnPath(name, pathVariable) {
@@ -30468,7 +30399,7 @@ function fromPath(target, env) {
   return { binary, ovmf };
 }
 
-// src/qemu/plan.ts
+// src/qemu-provisioning/plan.ts
 var QEMU_SOURCES = ["path", "nix", "apt"];
 function sourcesFor(mode) {
   return mode === "auto" ? [...QEMU_SOURCES] : [mode];
@@ -30534,7 +30465,7 @@ function lastError(text4) {
   return (errors[errors.length - 1] ?? lines2[lines2.length - 1] ?? "no output").slice(0, 500);
 }
 
-// src/qemu/apt.ts
+// src/qemu-provisioning/apt.ts
 function defaultAptEnvironment(arch = "x86_64") {
   return {
     osReleaseFiles: ["/etc/os-release", "/usr/lib/os-release"],
@@ -30605,11 +30536,11 @@ function pause(ms, signal) {
   });
 }
 
-// src/qemu/nix.ts
+// src/qemu-provisioning/nix.ts
 import { existsSync as existsSync12 } from "node:fs";
 import { join as join39 } from "node:path";
 
-// src/qemu/nix-output.ts
+// src/qemu-provisioning/nix-output.ts
 function nixQemuAttribute(native) {
   return native ? "qemu_kvm" : "qemu";
 }
@@ -30650,7 +30581,7 @@ function hasNixpkgsInput(metadataJson) {
   }
 }
 
-// src/qemu/nix.ts
+// src/qemu-provisioning/nix.ts
 async function fromNix(nix, request, ctx, signal) {
   const env = allowedEnv(ctx, nix.env);
   const metadata = await run(
@@ -30700,7 +30631,7 @@ function fromOutputs(outputs, target) {
   return { binary, ovmf: { code: join39(root, code2), vars: join39(root, vars) }, detail: qemu };
 }
 
-// src/qemu/version.ts
+// src/qemu-provisioning/version.ts
 var VERSION = /QEMU emulator version\s+(\d+(?:\.\d+)*(?:[-+~][\w.+~-]*)?(?: \([^)\n]*\))?)/;
 function parseQemuVersion(text4) {
   return VERSION.exec(text4)?.[1].trim();
@@ -30714,14 +30645,7 @@ ${probe.stderr}`);
   return { reason: `${binary} --version did not name a QEMU version (${said})` };
 }
 
-// src/qemu/judge.ts
-function judgeQemu(provision) {
-  const spent = provision.attempts.reduce((sum, a) => sum + a.durationMs, 0);
-  const status = provision.status === "ready" ? "passed" : provision.status === "failed" ? "failed" : "skipped";
-  return { status, durationMs: spent, detail: describeProvision(provision) };
-}
-
-// src/qemu/index.ts
+// src/qemu-provisioning/stage.ts
 async function qemuFromPath(request, ctx) {
   if (!sourcesFor(request.mode).includes("path")) return notTried(request.mode, "path");
   const started = Date.now();
@@ -30840,7 +30764,14 @@ function ended(request, status, attempts, ctx) {
   return provision;
 }
 
-// src/pipeline/qemu.ts
+// src/qemu-provisioning/judge.ts
+function judgeQemu(provision) {
+  const spent = provision.attempts.reduce((sum, a) => sum + a.durationMs, 0);
+  const status = provision.status === "ready" ? "passed" : provision.status === "failed" ? "failed" : "skipped";
+  return { status, durationMs: spent, detail: describeProvision(provision) };
+}
+
+// src/pipeline/qemu-beside.ts
 function expectedArch(inputs) {
   if (inputs.arch !== "auto" || inputs.iso) return guestArchitecture(inputs.arch, inputs.iso).arch;
   return hostArch() ?? "x86_64";
@@ -30852,13 +30783,12 @@ function nativeBinary(provision) {
 async function startQemuStage(run2, nix, buildStop) {
   const { inputs, record } = run2;
   if (!inputs.boot) {
-    record.report.stages.qemu = { status: "skipped", durationMs: 0, detail: BOOT_OFF };
+    record.skip("qemu", BOOT_OFF);
     return { settled: true };
   }
   const state = { settled: false };
   const settle2 = (provision) => {
-    record.report.qemu = provision;
-    record.report.stages.qemu = judgeQemu(provision);
+    record.qemuSettled(provision, judgeQemu(provision));
     const native = nativeBinary(provision);
     if (native) void kvmCheck(run2, native);
     if (provision.status === "failed") buildStop.abort();
@@ -30877,7 +30807,7 @@ function qemuFailed(run2) {
   return run2.record.report.qemu?.status === "failed";
 }
 async function startQemu(run2, nix, state, arch, settle2) {
-  const { inputs, ctx, beside } = run2;
+  const { inputs, ctx, beside, stages } = run2;
   const request = {
     mode: inputs.qemu,
     arch,
@@ -30888,9 +30818,11 @@ async function startQemu(run2, nix, state, arch, settle2) {
     // A given ISO needs no Nix: the nix source of QEMU is passed over.
     noNix: inputs.iso ? ISO_GIVEN : void 0
   };
-  const early = await qemuFromPath(request, ctx);
+  const early = await stages.qemuFromPath(request, ctx);
   if ("status" in early) state.ready = nativeBinary(early);
-  const provisioning = "status" in early ? Promise.resolve(early) : provisionQemu(request, ctx, { stop: beside.stopQemu.signal, cancel: ctx.signal }, [early]);
+  const provisioning = "status" in early ? Promise.resolve(early) : stages.provisionQemu(request, ctx, { stop: beside.stopQemu.signal, cancel: ctx.signal }, [
+    early
+  ]);
   beside.qemu = provisioning.then((provision) => {
     state.settled = true;
     settle2(provision);
@@ -30898,7 +30830,7 @@ async function startQemu(run2, nix, state, arch, settle2) {
   });
 }
 
-// src/pipeline/verdict.ts
+// src/pipeline/decide-verdict.ts
 function decideVerdict(report) {
   if (report.setup && !report.setup.ok) return { result: "setup-failed", decidedBy: "setup" };
   if (report.qemu?.status === "failed") return { result: "setup-failed", decidedBy: "qemu" };
@@ -30946,9 +30878,50 @@ var RunRecord = class {
   async stage(log, name, title, work, judge) {
     const started = Date.now();
     const result2 = await log.group(title, work);
-    this.report.stages[name] = { ...judge(result2), durationMs: Date.now() - started };
+    this.judged(name, judge(result2), Date.now() - started);
     this.save();
     return result2;
+  }
+  /** A stage left out, and why (input 'iso', input 'boot: false'). */
+  skip(name, detail) {
+    this.report.stages[name] = { status: "skipped", durationMs: 0, detail };
+  }
+  /** A stage's judgement, timed by the part that ran it. */
+  judged(name, judgement, durationMs) {
+    this.report.stages[name] = { ...judgement, durationMs };
+  }
+  setupDone(setup) {
+    this.report.setup = setup;
+  }
+  /** QEMU's provisioning settled: its record and the stage's row. */
+  qemuSettled(provision, judgement) {
+    this.report.qemu = provision;
+    this.report.stages.qemu = judgement;
+  }
+  /** How long the boot waited for `provision` (the report's QEMU record) once the image was ready. */
+  qemuWaited(provision, ms) {
+    provision.bootWaitedMs = ms;
+  }
+  cacheRestored(cache) {
+    this.report.cache = cache;
+  }
+  /** The builds so far, in the order they ran. */
+  built(builds) {
+    this.report.builds = builds;
+  }
+  /** The build was stopped for want of QEMU: only what it finished stays, the row says why. */
+  buildStopped(detail) {
+    this.report.builds = this.report.builds.filter((build2) => build2.status === "passed");
+    const build = this.report.stages.build;
+    this.report.stages.build = { ...build ?? { durationMs: 0 }, status: "skipped", detail };
+  }
+  envDiffed(result2) {
+    this.report.envDiff = result2;
+  }
+  /** The VM stage's record and the rows it judged (boot, probes, test). */
+  booted(vm, rows) {
+    this.report.vm = vm;
+    Object.assign(this.report.stages, rows);
   }
   /** The run is over: complete, cancelled if it was. */
   finish(signal) {
@@ -30959,27 +30932,40 @@ var RunRecord = class {
   }
 };
 
-// src/pipeline.ts
+// src/pipeline/stages.ts
+var REAL_STAGES = {
+  setupNix,
+  qemuFromPath,
+  provisionQemu,
+  checkKvm,
+  restoreImageCache,
+  buildImage,
+  devshellEnvPath,
+  diffBuildEnvironment,
+  runVm
+};
+
+// src/pipeline/index.ts
 var KVM_NOT_CHECKED_YET = {
   runsGuest: false,
   reason: "not checked before the build: QEMU is provisioned beside it (the kvm system feature only matters to derivations that require it)",
   durationMs: 0
 };
-async function runPipeline(inputs, ctx, hooks = {}) {
+async function runPipeline(inputs, ctx, hooks = {}, stages = REAL_STAGES) {
   const beside = { stopQemu: new AbortController() };
   const childEnv = { keyVar: inputs.rootKeyEnv, passEnv: inputs.passEnv };
   try {
-    return await runStages(inputs, { ...ctx, childEnv }, hooks, beside);
+    return await runStages(inputs, { ...ctx, childEnv }, hooks, beside, stages);
   } finally {
     await stopBeside(beside);
   }
 }
-async function runStages(inputs, ctx, hooks, beside) {
+async function runStages(inputs, ctx, hooks, beside, stages) {
   const record = new RunRecord(ctx.reportDir);
   const key = inputs.sshKey ? providedKey(inputs.sshKey, ctx.tempDir) : createEphemeralKey(ctx.tempDir);
   ctx.secrets.add(key.privateKey);
   hooks.onKey?.(key);
-  const run2 = { inputs, ctx, hooks, beside, record, key };
+  const run2 = { inputs, ctx, hooks, beside, record, key, stages };
   let nixReady = () => {
   };
   const setupNixPromise = new Promise((r) => nixReady = r);
@@ -31006,27 +30992,27 @@ async function runStages(inputs, ctx, hooks, beside) {
     return endRun(run2);
   }
   if (!inputs.boot) {
-    record.report.stages.boot = { status: "skipped", durationMs: 0, detail: BOOT_OFF };
+    record.skip("boot", BOOT_OFF);
     return endRun(run2);
   }
   return bootWhenQemuReady(run2, qemu, iso, nix);
 }
 function bootGivenIso(run2, qemu, iso) {
   for (const name of ["setup", "build", "env-diff"]) {
-    run2.record.report.stages[name] = { status: "skipped", durationMs: 0, detail: ISO_GIVEN };
+    run2.record.skip(name, ISO_GIVEN);
   }
-  run2.record.report.cache = { status: "disabled", detail: ISO_GIVEN };
+  run2.record.cacheRestored({ status: "disabled", detail: ISO_GIVEN });
   run2.record.save();
   run2.ctx.log.info(`Booting the given ISO ${iso}: no Nix, no build, no env diff, no cache.`);
   return bootWhenQemuReady(run2, qemu, iso, void 0);
 }
 async function setupStage(run2, qemu) {
-  const { inputs, ctx, record, hooks } = run2;
+  const { inputs, ctx, record, hooks, stages } = run2;
   const setup = await record.stage(
     ctx.log,
     "setup",
     "Set up Nix",
-    () => setupNix(
+    () => stages.setupNix(
       {
         mode: inputs.nix,
         nixVersion: inputs.nixVersion,
@@ -31044,20 +31030,83 @@ async function setupStage(run2, qemu) {
     ),
     judgeSetup
   );
-  record.report.setup = setup;
+  record.setupDone(setup);
   hooks.onCleanupPaths?.(setup.cleanupPaths);
   hooks.onSetup?.(setup);
   return setup;
 }
 function stoppedForQemu(run2) {
-  const report = run2.record.report;
-  report.builds = report.builds.filter((build) => build.status === "passed");
-  report.stages.build = {
-    ...report.stages.build ?? { durationMs: 0 },
-    status: "skipped",
-    detail: STOPPED_FOR_QEMU
-  };
+  run2.record.buildStopped(STOPPED_FOR_QEMU);
   return endRun(run2);
+}
+
+// src/shared/echo.ts
+import { randomBytes as randomBytes2 } from "node:crypto";
+var MAX_ECHO_LINE_CHARS = MAX_LINE_BYTES;
+var LINE_BREAK = /\r\n|\r|\n/;
+var ANSI_SEQUENCE = /\x1b\[[0-9;?]*[ -/]*[@-~]/g;
+var CONTROL3 = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
+var RUNNER_COMMAND = /^[\s\u0085]*::|##\[/;
+function echoLines(text4) {
+  const lines2 = text4.split(LINE_BREAK);
+  if (lines2.length > 1 && lines2[lines2.length - 1] === "") lines2.pop();
+  return lines2.map((line) => capLine2(line).replace(ANSI_SEQUENCE, "").replace(CONTROL3, ""));
+}
+function capLine2(line) {
+  if (line.length <= MAX_ECHO_LINE_CHARS) return line;
+  return `${line.slice(0, MAX_ECHO_LINE_CHARS)} \u2026 (line cut at ${MAX_ECHO_LINE_CHARS} of ${line.length} characters)`;
+}
+function readableAsCommand(line) {
+  return RUNNER_COMMAND.test(line);
+}
+function guardCommands(lines2, token = newToken) {
+  const out = [];
+  for (const line of lines2) {
+    if (!readableAsCommand(line)) {
+      out.push(line);
+      continue;
+    }
+    let stop = token();
+    while (line.includes(stop)) stop = token();
+    out.push(`::stop-commands::${stop}`, line, `::${stop}::`);
+  }
+  return out;
+}
+function newToken() {
+  return randomBytes2(16).toString("hex");
+}
+function echoText(source, text4) {
+  return guardCommands(echoLines(text4).map((line) => `[${source}] ${line}`));
+}
+function ownText(message) {
+  return guardCommands(message.split(LINE_BREAK));
+}
+
+// src/shared/log.ts
+var actionsLog = {
+  info: (message) => info(ownText(message).join("\n")),
+  echo: (source, text4) => info(echoText(source, text4).join("\n")),
+  debug: (message) => debug(message),
+  warning: (message, annotation) => warning(message, annotation ?? {}),
+  error: (message, annotation) => error(message, annotation ?? {}),
+  group: (name, fn) => group(name, fn)
+};
+function consoleLog(write = (line) => process.stderr.write(line + "\n")) {
+  const titled = (level, message, annotation) => `${level}: ${annotation?.title ? annotation.title + ": " : ""}${message}`;
+  const say = (lines2) => lines2.forEach((line) => write(line));
+  return {
+    info: (message) => say(ownText(message)),
+    echo: (source, text4) => say(echoText(source, text4)),
+    debug: (message) => {
+      if (process.env.BOOT_IMAGE_VM_DEBUG) say(ownText(`debug: ${message}`));
+    },
+    warning: (message, annotation) => say(ownText(titled("warning", message, annotation))),
+    error: (message, annotation) => say(ownText(titled("error", message, annotation))),
+    group: async (name, fn) => {
+      write(`\u2500\u2500 ${name}`);
+      return fn();
+    }
+  };
 }
 
 export {
@@ -31065,8 +31114,6 @@ export {
   Secrets,
   INPUT_DEFAULTS,
   parseInputs,
-  actionsLog,
-  consoleLog,
   errorMessage,
   signalChildren,
   defaultSetupPaths,
@@ -31103,5 +31150,8 @@ export {
   checkCacheSaveState,
   cacheSaveRefusal,
   decideVerdict,
-  runPipeline
+  REAL_STAGES,
+  runPipeline,
+  actionsLog,
+  consoleLog
 };
