@@ -26,6 +26,7 @@ import { envDiff } from './bench/figures/env-diff.js'
 import { kvm } from './bench/figures/kvm.js'
 import { memory } from './bench/figures/memory.js'
 import { overhead } from './bench/figures/overhead.js'
+import { parsers } from './bench/figures/parsers.js'
 import { readiness } from './bench/figures/readiness.js'
 import { findings } from './bench/findings.js'
 import { machine } from './bench/machine.js'
@@ -41,6 +42,7 @@ const FIGURES: Figure[] = [
   cache,
   envDiff,
   changesGraph,
+  parsers,
   memory
 ]
 /** The order of the boot units in a round (rotated from round to round). */
