@@ -105,16 +105,40 @@ const KVM_CANNOT_RUN: VmRequest['kvmCheck'] = {
 }
 
 describe('runVm', () => {
-  // One boot for two proofs: the fallback with probes and test command, and UEFI firmware (every
-  // end-to-end run and the KVM restart below boot BIOS). UEFI under TCG takes longer: its own timeout.
-  it('boots UEFI under kvm:auto by falling back to TCG, runs the probes and the test command', async () => {
+  it('falls back to TCG under kvm:auto when the check says KVM cannot run a guest, and says so', async () => {
+    const { ctx, warnings, controller } = harness()
+    const result = await runVm(
+      await request('bootImage', {
+        kvm: 'auto',
+        kvmCheck: KVM_CANNOT_RUN,
+        // The choice is made once QEMU runs: stopped there (the boot is proven by the case below).
+        onQemuStarted: pid => {
+          pids.push(pid)
+          controller.abort()
+        }
+      }),
+      ctx
+    )
+    expect(result.boot.accel).toBe('tcg')
+    expect(result.boot.kvmCheck?.runsGuest).toBe(false)
+    expect(warnings.join('\n')).toMatch(/Booting without KVM.*5–10× slower/)
+    const args = readFileSync(join(ctx.reportDir, 'vm', 'qemu-args.txt'), 'utf8')
+    expect(args).toMatch(/^-accel\ntcg$/m)
+    expect(result.boot.error).toMatch(/cancelled/)
+  })
+
+  // One boot for three proofs: the restart under TCG when KVM was trusted wrongly, UEFI firmware
+  // (every end-to-end run boots BIOS), and the probes and test command. Its own timeout: the KVM
+  // attempt's silent 8 s, then UEFI under TCG, the slowest boot of the fixture.
+  it('restarts under TCG when KVM was said to work but the guest does not run; boots UEFI, runs the probes and the test command', async () => {
     const { ctx, lines, warnings } = harness()
     ctx.secrets.add('s3cr3t-value-xyz')
+    const before = pids.length
     const result = await runVm(
       await request('bootImage', {
         firmware: 'uefi',
         kvm: 'auto',
-        kvmCheck: KVM_CANNOT_RUN,
+        kvmCheck: { runsGuest: true, reason: 'pretend it works', durationMs: 1 },
         probes: [
           { name: 'kernel', command: 'uname -a', required: true, timeoutSeconds: 10 },
           { name: 'fails', command: 'echo boom >&2; exit 3', required: true, timeoutSeconds: 10 },
@@ -142,9 +166,22 @@ describe('runVm', () => {
     )
     const { boot } = result
     expect(boot.error).toBeUndefined()
-    expect(boot).toMatchObject({ status: 'passed', accel: 'tcg' })
-    expect(boot.kvmCheck?.runsGuest).toBe(false)
-    expect(warnings.join('\n')).toMatch(/Booting without KVM.*5–10× slower/)
+    expect(boot.status).toBe('passed')
+    const vm = join(ctx.reportDir, 'vm')
+    const args = readFileSync(join(vm, 'qemu-args.txt'), 'utf8')
+    if (boot.accel === 'kvm') {
+      // This machine's KVM really runs guests: the claim was true, nothing to restart.
+      expect(args).toMatch(/^-accel\nkvm$/m)
+    } else {
+      // No /dev/kvm, or a nested one that never runs the guest: the restart under TCG.
+      expect(boot.accel).toBe('tcg')
+      expect(warnings.join('\n')).toMatch(/KVM could not run the guest.*restarting under TCG/)
+      expect(warnings.join('\n')).toMatch(/Booting without KVM.*5–10× slower/)
+      expect(readFileSync(join(vm, 'qemu-args-kvm.txt'), 'utf8')).toMatch(/^-accel\nkvm$/m)
+      expect(args).toMatch(/^-accel\ntcg$/m)
+      // The KVM attempt's QEMU and the TCG one.
+      expect(pids.length).toBeGreaterThanOrEqual(before + 2)
+    }
     expect(boot.bootSeconds).toBeGreaterThan(0)
     expect(boot.timeline.map(m => m.name)).toEqual(
       expect.arrayContaining(['kernel', 'init', 'network', 'sshd', 'ready'])
@@ -175,10 +212,7 @@ describe('runVm', () => {
     expect(output).toMatch(/^hi$/m)
     expect(output).toContain(`user=root`)
 
-    const vm = join(ctx.reportDir, 'vm')
     expect(readFileSync(join(vm, 'serial.log'), 'utf8')).toContain('boot-image-vm: ready')
-    const args = readFileSync(join(vm, 'qemu-args.txt'), 'utf8')
-    expect(args).toMatch(/^-accel\ntcg$/m)
     expect(args).toMatch(/if=pflash,format=raw,readonly=on,file=.*OVMF_CODE/)
     expect(args).toMatch(/^q35$/m)
     expect(existsSync(join(vm, 'qemu.log'))).toBe(true)
@@ -196,30 +230,6 @@ describe('runVm', () => {
     expect(result.boot.status).toBe('failed')
     expect(result.boot.error).toMatch(/'kvm' is 'require', but KVM cannot run a guest/)
     expect(pids.length).toBe(before)
-  })
-
-  it('restarts under TCG when KVM was said to work but the guest does not run', async () => {
-    const { ctx, warnings } = harness()
-    const result = await runVm(
-      await request('bootImage', {
-        kvm: 'auto',
-        kvmCheck: { runsGuest: true, reason: 'pretend it works', durationMs: 1 }
-      }),
-      ctx
-    )
-    expect(result.boot.status).toBe('passed')
-    const vm = join(ctx.reportDir, 'vm')
-    if (result.boot.accel === 'kvm') {
-      // This machine's KVM really runs guests: the claim was true, nothing to restart.
-      expect(readFileSync(join(vm, 'qemu-args.txt'), 'utf8')).toMatch(/^-accel\nkvm$/m)
-      return
-    }
-    // No /dev/kvm, or a nested one that never runs the guest: the restart under TCG.
-    expect(result.boot.accel).toBe('tcg')
-    expect(warnings.join('\n')).toMatch(/KVM could not run the guest.*restarting under TCG/)
-    expect(readFileSync(join(vm, 'qemu-args-kvm.txt'), 'utf8')).toMatch(/^-accel\nkvm$/m)
-    expect(readFileSync(join(vm, 'qemu-args.txt'), 'utf8')).toMatch(/^-accel\ntcg$/m)
-    expect(pids.length).toBeGreaterThanOrEqual(2)
   })
 
   // The guest that panics and the one without sshd: tests/e2e/hardening-faults.test.ts boots both
