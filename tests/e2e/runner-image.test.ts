@@ -1,8 +1,8 @@
 // The bundled action in a runner-shaped root (scripts/runner-image.sh, tests/helpers/runner-image.ts):
 // as `runner` (uid 1001) under Node 24, fetched as a git archive (no node_modules), with multi-user
 // Nix (nix-daemon as root, sandbox = true, `nix: existing`) and no QEMU or OVMF in the image. Each
-// leg runs on a fresh overlay, so what one leg installs or builds the next does not see (the one
-// leg with two runs says why it may).
+// leg runs on a fresh overlay, so what one leg installs or builds the next does not see (but for each
+// suite's warm runner, which says why its runs may share one).
 // A boot under TCG is most of a leg's time, so a boot is shared where proofs read different parts
 // of one run, a run needs no boot where its proof ends with the build (boot: false), and a proof
 // that cannot differ by the image's Nix or QEMU runs on one suite, saying why. What does differ
@@ -72,15 +72,18 @@ interface Leg {
   run(inputs: Record<string, string>, options?: Partial<RunOptions>): Promise<ActionRun>
 }
 
-/** One leg: a fresh overlay of the suite's image, always torn down; prints what it cost. */
+/**
+ * One leg: a fresh overlay of the suite's image, always torn down; prints what it cost. `on`: the
+ * suite's warm runner instead (entered once, closed after the suite's last case).
+ */
 async function leg(
   suite: RunnerSuite,
   name: string,
   body: (leg: Leg) => Promise<void>,
-  options: EnterOptions = {}
+  options: EnterOptions & { on?: () => Promise<RunnerImage> } = {}
 ): Promise<void> {
   const started = Date.now()
-  const image = await enterRunnerImage(suite, options)
+  const image = options.on ? await options.on() : await enterRunnerImage(suite, options)
   const enteredMs = Date.now() - started
   const steps: string[] = []
   try {
@@ -110,7 +113,7 @@ async function leg(
       }
     })
   } finally {
-    await image.close()
+    if (!options.on) await image.close()
     console.log(
       `[bench] runner-image ${suite} ${name}: leg ${Date.now() - started} ms (enter ${enteredMs} ms; ${steps.join('; ')})`
     )
@@ -173,6 +176,17 @@ const hasQemu = (image: RunnerImage): boolean =>
 
 for (const suite of SUITES) {
   describe.skipIf(!isRoot)(`runner image ${suite}`, () => {
+    // The suite's warm runner: one job's runner that several runs use one after the other, for
+    // runs whose proofs need neither a fresh store nor a runner without QEMU. The control run is
+    // its first (no QEMU yet: it proves the provisioning); the cancel and SIGKILL runs and the
+    // default probes then find that QEMU on PATH. Each run checks it left nothing behind, and
+    // each passes on a fresh runner too (it provisions QEMU itself when it finds none).
+    let warm: Promise<RunnerImage> | undefined
+    const warmRunner = (): Promise<RunnerImage> => (warm ??= enterRunnerImage(suite))
+    afterAll(async () => {
+      await (await warm)?.close()
+    })
+
     it('is shaped like the runner: no QEMU, no OVMF, runner reaches the daemon, sandbox on', async () => {
       await leg(suite, 'shape', async ({ image }) => {
         expect(hasQemu(image)).toBe(false)
@@ -299,96 +313,106 @@ for (const suite of SUITES) {
     it(
       'the control image passes under UEFI: QEMU and OVMF provisioned by the action (qemu: apt), the test command under its Nix; build-in: both on socketImage, daemon builds, so the devshell TMPDIR does not reach them',
       async () => {
-        await leg(suite, 'control', async ({ image, run }) => {
-          expect(hasQemu(image)).toBe(false)
-          // The incident's TMPDIR depth: fails in-process (tests/e2e/devshell.test.ts), not here.
-          const tmpdir = '/tmp/nix-shell.abcdef/pytest-of-runner/pytest-0/boot-image-ssh-key0'
-          image.exec(['mkdir', '-p', tmpdir])
-          // qemu: apt asked for by name; OVMF comes with it for UEFI. The seed's harness runs
-          // `nix develop … -c pytest`: the test command needs the action's Nix.
-          const result = await run(
-            {
-              image: 'socketImage',
-              'build-in': 'both',
-              firmware: 'uefi',
-              qemu: 'apt',
-              'test-command': 'nix --version && nix develop .#bootImageTest -c true'
-            },
-            { env: { TMPDIR: tmpdir } }
-          )
-          // The control: QEMU from apt, the boot, the test command.
-          expect(result.outputs.result, jobLog(result).slice(-4000)).toBe('passed')
-          expect(result.outputs.accel).toBe('tcg')
-          // The setup section names where QEMU came from (the image has none: apt).
-          expect(result.summary).toMatch(/apt/)
-          const local = reportOf(image, result)
-          expect(local.vm?.test?.exitCode).toBe(0)
-          const files = await artifactOf(service, result)
-          expect(files['vm/serial.log']).toContain('boot-image-vm: ready')
-          // firmware: uefi booted with OVMF.
-          expect(files['vm/qemu-args.txt'] ?? '').toMatch(/pflash/)
-          // build-in: both.
-          const report = JSON.parse(files['report.json']) as {
-            builds: { context: string; status: string }[]
-            envDiff: {
-              verdicts: string[]
-              differences: { name: string; likelihood: string; reason: string }[]
+        await leg(
+          suite,
+          'control',
+          async ({ image, run }) => {
+            expect(hasQemu(image)).toBe(false)
+            // The incident's TMPDIR depth: fails in-process (tests/e2e/devshell.test.ts), not here.
+            const tmpdir = '/tmp/nix-shell.abcdef/pytest-of-runner/pytest-0/boot-image-ssh-key0'
+            image.exec(['mkdir', '-p', tmpdir])
+            // qemu: apt asked for by name; OVMF comes with it for UEFI. The seed's harness runs
+            // `nix develop … -c pytest`: the test command needs the action's Nix.
+            const result = await run(
+              {
+                image: 'socketImage',
+                'build-in': 'both',
+                firmware: 'uefi',
+                qemu: 'apt',
+                'test-command': 'nix --version && nix develop .#bootImageTest -c true'
+              },
+              { env: { TMPDIR: tmpdir } }
+            )
+            // The control: QEMU from apt, the boot, the test command.
+            expect(result.outputs.result, jobLog(result).slice(-4000)).toBe('passed')
+            expect(result.outputs.accel).toBe('tcg')
+            // The setup section names where QEMU came from (the image has none: apt).
+            expect(result.summary).toMatch(/apt/)
+            const local = reportOf(image, result)
+            expect(local.vm?.test?.exitCode).toBe(0)
+            const files = await artifactOf(service, result)
+            expect(files['vm/serial.log']).toContain('boot-image-vm: ready')
+            // firmware: uefi booted with OVMF.
+            expect(files['vm/qemu-args.txt'] ?? '').toMatch(/pflash/)
+            // build-in: both.
+            const report = JSON.parse(files['report.json']) as {
+              builds: { context: string; status: string }[]
+              envDiff: {
+                verdicts: string[]
+                differences: { name: string; likelihood: string; reason: string }[]
+              }
             }
-          }
-          expect(report.builds.map(b => [b.context, b.status])).toEqual([
-            ['host', 'passed'],
-            ['devshell', 'passed']
-          ])
-          // The verdict says where daemon builds run instead of counting socket-path bytes.
-          expect(report.envDiff.verdicts.join('\n')).toMatch(/daemon/)
-          expect(report.envDiff.verdicts.join('\n')).not.toMatch(
-            /in-process under|bytes for socket paths/
-          )
-          const tmp = report.envDiff.differences.find(d => d.name === 'TMPDIR')
-          // Daemon builds do not use the client's TMPDIR: the difference is rated low, and says why.
-          expect(tmp?.likelihood, tmp?.reason).toBe('low')
-          expect(tmp?.reason).toMatch(/daemon/)
-          expectCleanEnd(image, result)
-        })
+            expect(report.builds.map(b => [b.context, b.status])).toEqual([
+              ['host', 'passed'],
+              ['devshell', 'passed']
+            ])
+            // The verdict says where daemon builds run instead of counting socket-path bytes.
+            expect(report.envDiff.verdicts.join('\n')).toMatch(/daemon/)
+            expect(report.envDiff.verdicts.join('\n')).not.toMatch(
+              /in-process under|bytes for socket paths/
+            )
+            const tmp = report.envDiff.differences.find(d => d.name === 'TMPDIR')
+            // Daemon builds do not use the client's TMPDIR: the difference is rated low, and says why.
+            expect(tmp?.likelihood, tmp?.reason).toBe('low')
+            expect(tmp?.reason).toMatch(/daemon/)
+            expectCleanEnd(image, result)
+          },
+          { on: warmRunner }
+        )
       },
       LEG_TIMEOUT
     )
 
-    // Two runs on one runner, one after the other: the first provisions QEMU from apt, the second
-    // finds it on PATH. Neither proof is about provisioning (the control's is); each run checks
-    // that it left nothing behind before the next starts.
+    // Two runs on the warm runner, one after the other, after the control's: both find its QEMU
+    // on PATH (without the control, the first provisions it from apt). Neither proof is about
+    // provisioning (the control's is); each run checks that it left nothing behind.
     it(
       'cancel mid-boot: post finishes the report; then main SIGKILLed mid-boot: post alone delivers the report; nothing left behind',
       async () => {
-        await leg(suite, 'cancel-then-killed', async ({ image, run }) => {
-          const cancelWatch = bootWatch(image)
-          // The runner's cancel (SIGINT, SIGTERM +7.5 s, SIGKILL +10 s) once the boot's QEMU (not
-          // the KVM check's) has run 3 s.
-          const cancelled = await run({ image: 'bootImage' }, { cancelWhen: cancelWatch.qemuUp })
-          cancelWatch.stop()
-          console.log(
-            `runner image ${suite}: cancelled main ended by ${cancelled.main.signal ?? `exit ${cancelled.main.exitCode}`} after ${cancelled.main.durationMs} ms`
-          )
-          const files = await artifactOf(service, cancelled)
-          expect(JSON.parse(files['report.json']).cancelled, jobLog(cancelled).slice(-4000)).toBe(
-            true
-          )
-          expect(files['summary.md'] ?? cancelled.summary).toMatch(/cancel/i)
-          expectCleanEnd(image, cancelled)
+        await leg(
+          suite,
+          'cancel-then-killed',
+          async ({ image, run }) => {
+            const cancelWatch = bootWatch(image)
+            // The runner's cancel (SIGINT, SIGTERM +7.5 s, SIGKILL +10 s) once the boot's QEMU (not
+            // the KVM check's) has run 3 s.
+            const cancelled = await run({ image: 'bootImage' }, { cancelWhen: cancelWatch.qemuUp })
+            cancelWatch.stop()
+            console.log(
+              `runner image ${suite}: cancelled main ended by ${cancelled.main.signal ?? `exit ${cancelled.main.exitCode}`} after ${cancelled.main.durationMs} ms`
+            )
+            const files = await artifactOf(service, cancelled)
+            expect(JSON.parse(files['report.json']).cancelled, jobLog(cancelled).slice(-4000)).toBe(
+              true
+            )
+            expect(files['summary.md'] ?? cancelled.summary).toMatch(/cancel/i)
+            expectCleanEnd(image, cancelled)
 
-          const killWatch = bootWatch(image)
-          // Where the runner's cancel ends when main overruns its 10 s: SIGKILL. Main here would
-          // end in time, so the stand-in kills it at once; what counts is what post does alone.
-          const killed = await run({ image: 'bootImage' }, { killWhen: killWatch.qemuUp })
-          killWatch.stop()
-          expect(killed.main.signal, jobLog(killed).slice(-4000)).toBe('SIGKILL')
-          const report = JSON.parse((await artifactOf(service, killed))['report.json']) as Report
-          expect(report.result).toBe('boot-failed')
-          expect(report.cancelled).toBe(true)
-          expect(report.error).toMatch(/post step completed this report/)
-          expect(killed.summary).toMatch(/boot-failed/)
-          expectCleanEnd(image, killed)
-        })
+            const killWatch = bootWatch(image)
+            // Where the runner's cancel ends when main overruns its 10 s: SIGKILL. Main here would
+            // end in time, so the stand-in kills it at once; what counts is what post does alone.
+            const killed = await run({ image: 'bootImage' }, { killWhen: killWatch.qemuUp })
+            killWatch.stop()
+            expect(killed.main.signal, jobLog(killed).slice(-4000)).toBe('SIGKILL')
+            const report = JSON.parse((await artifactOf(service, killed))['report.json']) as Report
+            expect(report.result).toBe('boot-failed')
+            expect(report.cancelled).toBe(true)
+            expect(report.error).toMatch(/post step completed this report/)
+            expect(killed.summary).toMatch(/boot-failed/)
+            expectCleanEnd(image, killed)
+          },
+          { on: warmRunner }
+        )
       },
       LEG_TIMEOUT
     )
@@ -570,25 +594,31 @@ for (const suite of SUITES) {
     // every suite. What differs by suite is the Nix that builds the ISO (its key baked in through
     // the daemon, with the image's own grub-mkrescue) and the QEMU that boots it: the control run
     // proves both on each suite. forky's QEMU 11 is the newest, and no other file boots this guest
-    // on it (the rest use the host's QEMU 7.2).
+    // on it (the rest use the host's QEMU 7.2). On the warm runner: the probes read the guest, not
+    // how its QEMU came.
     it.skipIf(suite !== 'forky')(
       'the default probes on systemd + OpenSSH, key baked in at build',
       async () => {
-        await leg(suite, 'systemd-default-probes', async ({ image, run }) => {
-          const result = await run({ image: 'systemdImage', probes: '', memory: '768' })
-          expect(result.outputs.result, jobLog(result).slice(-4000)).toBe('passed')
-          const report = reportOf(image, result)
-          const names = report.vm?.probes.map(p => p.name) ?? []
-          expect(names).toEqual(
-            expect.arrayContaining(['system-state', 'failed-units', 'addresses'])
-          )
-          for (const probe of report.vm?.probes ?? []) {
-            expect(probe, probe.name).toMatchObject({ exitCode: 0, timedOut: false })
-          }
-          const files = await artifactOf(service, result)
-          expect(files['probes/system-state.txt']).toMatch(/running/)
-          expectCleanEnd(image, result)
-        })
+        await leg(
+          suite,
+          'systemd-default-probes',
+          async ({ image, run }) => {
+            const result = await run({ image: 'systemdImage', probes: '', memory: '768' })
+            expect(result.outputs.result, jobLog(result).slice(-4000)).toBe('passed')
+            const report = reportOf(image, result)
+            const names = report.vm?.probes.map(p => p.name) ?? []
+            expect(names).toEqual(
+              expect.arrayContaining(['system-state', 'failed-units', 'addresses'])
+            )
+            for (const probe of report.vm?.probes ?? []) {
+              expect(probe, probe.name).toMatchObject({ exitCode: 0, timedOut: false })
+            }
+            const files = await artifactOf(service, result)
+            expect(files['probes/system-state.txt']).toMatch(/running/)
+            expectCleanEnd(image, result)
+          },
+          { on: warmRunner }
+        )
       },
       LEG_TIMEOUT
     )
