@@ -1,9 +1,13 @@
 // The bundled action in a runner-shaped root (scripts/runner-image.sh, tests/helpers/runner-image.ts):
 // as `runner` (uid 1001) under Node 24, fetched as a git archive (no node_modules), with multi-user
 // Nix (nix-daemon as root, sandbox = true, `nix: existing`) and no QEMU or OVMF in the image. Each
-// leg runs on a fresh overlay, so what one leg installs or builds the next does not see.
-// Legs marked [needs QEMU provisioning] boot a guest: they pass only once the action provisions
-// QEMU itself (the `qemu` input, issue 13); until then they are the red proof of that gap.
+// leg runs on a fresh overlay, so what one leg installs or builds the next does not see (but for each
+// suite's warm runner, which says why its runs may share one).
+// A boot under TCG is most of a leg's time, so a boot is shared where proofs read different parts
+// of one run, a run needs no boot where its proof ends with the build (boot: false), and a proof
+// that cannot differ by the image's Nix or QEMU runs on one suite, saying why. What does differ
+// (the daemon, the sandbox, trusted and untrusted users, the cache's import, QEMU and OVMF from
+// apt) runs on every suite.
 import {
   cpSync,
   existsSync,
@@ -44,6 +48,8 @@ import { AARCH64_LAB_MISSING } from '../helpers/lab.js'
 
 const SUITES: RunnerSuite[] = ['bookworm', 'trixie', 'forky']
 const LEG_TIMEOUT = 900_000
+/** cacheExpensive's rounds of sha256 here (the fixture's default: 1000, ~20 s of CPU). */
+const EXPENSIVE_ROUNDS = 10
 const isRoot = process.getuid?.() === 0
 // chroot and mount need root: scripts/runner-image.sh and this file run under .ci/run as root.
 if (!isRoot) console.warn('runner-image.test.ts: skipped, it needs root (chroot, mount)')
@@ -66,15 +72,18 @@ interface Leg {
   run(inputs: Record<string, string>, options?: Partial<RunOptions>): Promise<ActionRun>
 }
 
-/** One leg: a fresh overlay of the suite's image, always torn down; prints what it cost. */
+/**
+ * One leg: a fresh overlay of the suite's image, always torn down; prints what it cost. `on`: the
+ * suite's warm runner instead (entered once, closed after the suite's last case).
+ */
 async function leg(
   suite: RunnerSuite,
   name: string,
   body: (leg: Leg) => Promise<void>,
-  options: EnterOptions = {}
+  options: EnterOptions & { on?: () => Promise<RunnerImage> } = {}
 ): Promise<void> {
   const started = Date.now()
-  const image = await enterRunnerImage(suite, options)
+  const image = options.on ? await options.on() : await enterRunnerImage(suite, options)
   const enteredMs = Date.now() - started
   const steps: string[] = []
   try {
@@ -97,16 +106,29 @@ async function leg(
           resultsService: service,
           ...runOptions
         })
-        steps.push(`main ${result.main.durationMs} ms, post ${result.post.durationMs} ms`)
+        steps.push(
+          `main ${result.main.durationMs} ms, post ${result.post.durationMs} ms${stageTimes(image, result)}`
+        )
         return result
       }
     })
   } finally {
-    await image.close()
+    if (!options.on) await image.close()
     console.log(
       `[bench] runner-image ${suite} ${name}: leg ${Date.now() - started} ms (enter ${enteredMs} ms; ${steps.join('; ')})`
     )
   }
+}
+
+/** Where a run's main spent its time, by stage, for the leg's [bench] line ('' without a report). */
+function stageTimes(image: RunnerImage, run: ActionRun): string {
+  const file = join(image.hostPath(run.outputs['report-dir'] ?? '/nonexistent'), 'report.json')
+  if (!existsSync(file)) return ''
+  const stages = (JSON.parse(readFileSync(file, 'utf8')) as Report).stages
+  const times = Object.entries(stages)
+    .filter(([, stage]) => stage && stage.durationMs > 0)
+    .map(([name, stage]) => `${name} ${((stage?.durationMs ?? 0) / 1000).toFixed(1)} s`)
+  return times.length ? ` [${times.join(', ')}]` : ''
 }
 
 /** The local report.json (post has added to it), read through the image's root. */
@@ -154,6 +176,17 @@ const hasQemu = (image: RunnerImage): boolean =>
 
 for (const suite of SUITES) {
   describe.skipIf(!isRoot)(`runner image ${suite}`, () => {
+    // The suite's warm runner: one job's runner that several runs use one after the other, for
+    // runs whose proofs need neither a fresh store nor a runner without QEMU. The control run is
+    // its first (no QEMU yet: it proves the provisioning); the cancel and SIGKILL runs and the
+    // default probes then find that QEMU on PATH. Each run checks it left nothing behind, and
+    // each passes on a fresh runner too (it provisions QEMU itself when it finds none).
+    let warm: Promise<RunnerImage> | undefined
+    const warmRunner = (): Promise<RunnerImage> => (warm ??= enterRunnerImage(suite))
+    afterAll(async () => {
+      await (await warm)?.close()
+    })
+
     it('is shaped like the runner: no QEMU, no OVMF, runner reaches the daemon, sandbox on', async () => {
       await leg(suite, 'shape', async ({ image }) => {
         expect(hasQemu(image)).toBe(false)
@@ -195,29 +228,6 @@ for (const suite of SUITES) {
     })
 
     it(
-      'the control image passes: QEMU provisioned by the action',
-      async () => {
-        await leg(suite, 'control', async ({ image, run }) => {
-          expect(hasQemu(image)).toBe(false)
-          // The seed's harness runs `nix develop … -c pytest`: the test command needs the action's Nix.
-          const result = await run({
-            image: 'bootImage',
-            'test-command': 'nix --version && nix develop .#bootImageTest -c true'
-          })
-          expect(result.outputs.result, jobLog(result).slice(-4000)).toBe('passed')
-          expect(result.outputs.accel).toBe('tcg')
-          // The setup section names where QEMU came from (the image has none: apt).
-          expect(result.summary).toMatch(/apt/)
-          expect(reportOf(image, result).vm?.test?.exitCode).toBe(0)
-          const files = await artifactOf(service, result)
-          expect(files['vm/serial.log']).toContain('boot-image-vm: ready')
-          expectCleanEnd(image, result)
-        })
-      },
-      LEG_TIMEOUT
-    )
-
-    it(
       'qemu: path finds no QEMU: setup-failed before any build',
       async () => {
         await leg(suite, 'qemu-path', async ({ image, run }) => {
@@ -241,7 +251,9 @@ for (const suite of SUITES) {
       'a build failure two levels down: the leaf blamed, its whole log read from the daemon',
       async () => {
         await leg(suite, 'build-failure', async ({ image, run }) => {
-          const result = await run({ image: 'failingDeep' })
+          // boot: false: the proof ends with the build. With a boot, apt's QEMU beside the build
+          // (never stopped half-way) held main ~15 s after the failure and proved nothing here.
+          const result = await run({ image: 'failingDeep', boot: 'false' })
           expect(result.outputs.result, jobLog(result).slice(-4000)).toBe('build-failed')
           const failed = JSON.parse(result.outputs['failed-drvs']) as {
             name: string
@@ -263,44 +275,6 @@ for (const suite of SUITES) {
           expect(log.split('\n').filter(l => /^line \d+$/.test(l))).toHaveLength(40)
           const report = reportOf(image, result)
           expect(JSON.stringify(report.builds)).toMatch(/boot-image-vm-rootfs/)
-          expectCleanEnd(image, result)
-        })
-      },
-      LEG_TIMEOUT
-    )
-
-    it(
-      'build-in: both on socketImage: daemon builds, so the devshell TMPDIR does not reach them',
-      async () => {
-        await leg(suite, 'build-in-both', async ({ image, run }) => {
-          // The incident's TMPDIR depth: fails in-process (tests/e2e/devshell.test.ts), not here.
-          const tmpdir = '/tmp/nix-shell.abcdef/pytest-of-runner/pytest-0/boot-image-ssh-key0'
-          image.exec(['mkdir', '-p', tmpdir])
-          const result = await run(
-            { image: 'socketImage', 'build-in': 'both' },
-            { env: { TMPDIR: tmpdir } }
-          )
-          const report = JSON.parse((await artifactOf(service, result))['report.json']) as {
-            builds: { context: string; status: string }[]
-            envDiff: {
-              verdicts: string[]
-              differences: { name: string; likelihood: string; reason: string }[]
-            }
-          }
-          expect(report.builds.map(b => [b.context, b.status])).toEqual([
-            ['host', 'passed'],
-            ['devshell', 'passed']
-          ])
-          // The verdict says where daemon builds run instead of counting socket-path bytes.
-          expect(report.envDiff.verdicts.join('\n')).toMatch(/daemon/)
-          expect(report.envDiff.verdicts.join('\n')).not.toMatch(
-            /in-process under|bytes for socket paths/
-          )
-          const tmp = report.envDiff.differences.find(d => d.name === 'TMPDIR')
-          // Daemon builds do not use the client's TMPDIR: the difference is rated low, and says why.
-          expect(tmp?.likelihood, tmp?.reason).toBe('low')
-          expect(tmp?.reason).toMatch(/daemon/)
-          expect(result.outputs.result).toBe('passed')
           expectCleanEnd(image, result)
         })
       },
@@ -332,60 +306,113 @@ for (const suite of SUITES) {
       LEG_TIMEOUT
     )
 
+    // One run, three proofs that each need a boot on this suite's QEMU and a build through its
+    // daemon: they read different parts of the run (the QEMU stage, the builds and env diff, the
+    // guest and its test command), so nothing one sets up changes what another checks. A plain
+    // BIOS boot with the default `qemu` input is the cache-hit leg's below.
     it(
-      'firmware: uefi boots with OVMF',
+      'the control image passes under UEFI: QEMU and OVMF provisioned by the action (qemu: apt), the test command under its Nix; build-in: both on socketImage, daemon builds, so the devshell TMPDIR does not reach them',
       async () => {
-        await leg(suite, 'uefi', async ({ image, run }) => {
-          // qemu: apt asked for by name; OVMF comes with it for UEFI.
-          const result = await run({ image: 'bootImage', firmware: 'uefi', qemu: 'apt' })
-          expect(result.outputs.result, jobLog(result).slice(-4000)).toBe('passed')
-          const files = await artifactOf(service, result)
-          expect(files['vm/serial.log']).toContain('boot-image-vm: ready')
-          expect(files['vm/qemu-args.txt'] ?? '').toMatch(/pflash/)
-          expectCleanEnd(image, result)
-        })
+        await leg(
+          suite,
+          'control',
+          async ({ image, run }) => {
+            expect(hasQemu(image)).toBe(false)
+            // The incident's TMPDIR depth: fails in-process (tests/e2e/devshell.test.ts), not here.
+            const tmpdir = '/tmp/nix-shell.abcdef/pytest-of-runner/pytest-0/boot-image-ssh-key0'
+            image.exec(['mkdir', '-p', tmpdir])
+            // qemu: apt asked for by name; OVMF comes with it for UEFI. The seed's harness runs
+            // `nix develop … -c pytest`: the test command needs the action's Nix.
+            const result = await run(
+              {
+                image: 'socketImage',
+                'build-in': 'both',
+                firmware: 'uefi',
+                qemu: 'apt',
+                'test-command': 'nix --version && nix develop .#bootImageTest -c true'
+              },
+              { env: { TMPDIR: tmpdir } }
+            )
+            // The control: QEMU from apt, the boot, the test command.
+            expect(result.outputs.result, jobLog(result).slice(-4000)).toBe('passed')
+            expect(result.outputs.accel).toBe('tcg')
+            // The setup section names where QEMU came from (the image has none: apt).
+            expect(result.summary).toMatch(/apt/)
+            const local = reportOf(image, result)
+            expect(local.vm?.test?.exitCode).toBe(0)
+            const files = await artifactOf(service, result)
+            expect(files['vm/serial.log']).toContain('boot-image-vm: ready')
+            // firmware: uefi booted with OVMF.
+            expect(files['vm/qemu-args.txt'] ?? '').toMatch(/pflash/)
+            // build-in: both.
+            const report = JSON.parse(files['report.json']) as {
+              builds: { context: string; status: string }[]
+              envDiff: {
+                verdicts: string[]
+                differences: { name: string; likelihood: string; reason: string }[]
+              }
+            }
+            expect(report.builds.map(b => [b.context, b.status])).toEqual([
+              ['host', 'passed'],
+              ['devshell', 'passed']
+            ])
+            // The verdict says where daemon builds run instead of counting socket-path bytes.
+            expect(report.envDiff.verdicts.join('\n')).toMatch(/daemon/)
+            expect(report.envDiff.verdicts.join('\n')).not.toMatch(
+              /in-process under|bytes for socket paths/
+            )
+            const tmp = report.envDiff.differences.find(d => d.name === 'TMPDIR')
+            // Daemon builds do not use the client's TMPDIR: the difference is rated low, and says why.
+            expect(tmp?.likelihood, tmp?.reason).toBe('low')
+            expect(tmp?.reason).toMatch(/daemon/)
+            expectCleanEnd(image, result)
+          },
+          { on: warmRunner }
+        )
       },
       LEG_TIMEOUT
     )
 
+    // Two runs on the warm runner, one after the other, after the control's: both find its QEMU
+    // on PATH (without the control, the first provisions it from apt). Neither proof is about
+    // provisioning (the control's is); each run checks that it left nothing behind.
     it(
-      'cancel mid-boot: post finishes the report, nothing left behind',
+      'cancel mid-boot: post finishes the report; then main SIGKILLed mid-boot: post alone delivers the report; nothing left behind',
       async () => {
-        await leg(suite, 'cancel', async ({ image, run }) => {
-          const boot = bootWatch(image)
-          // The runner's cancel (SIGINT, SIGTERM +7.5 s, SIGKILL +10 s) once the boot's QEMU (not
-          // the KVM check's) has run 3 s.
-          const result = await run({ image: 'bootImage' }, { cancelWhen: boot.qemuUp })
-          boot.stop()
-          console.log(
-            `runner image ${suite}: cancelled main ended by ${result.main.signal ?? `exit ${result.main.exitCode}`} after ${result.main.durationMs} ms`
-          )
-          const files = await artifactOf(service, result)
-          expect(JSON.parse(files['report.json']).cancelled, jobLog(result).slice(-4000)).toBe(true)
-          expect(files['summary.md'] ?? result.summary).toMatch(/cancel/i)
-          expectCleanEnd(image, result)
-        })
-      },
-      LEG_TIMEOUT
-    )
+        await leg(
+          suite,
+          'cancel-then-killed',
+          async ({ image, run }) => {
+            const cancelWatch = bootWatch(image)
+            // The runner's cancel (SIGINT, SIGTERM +7.5 s, SIGKILL +10 s) once the boot's QEMU (not
+            // the KVM check's) has run 3 s.
+            const cancelled = await run({ image: 'bootImage' }, { cancelWhen: cancelWatch.qemuUp })
+            cancelWatch.stop()
+            console.log(
+              `runner image ${suite}: cancelled main ended by ${cancelled.main.signal ?? `exit ${cancelled.main.exitCode}`} after ${cancelled.main.durationMs} ms`
+            )
+            const files = await artifactOf(service, cancelled)
+            expect(JSON.parse(files['report.json']).cancelled, jobLog(cancelled).slice(-4000)).toBe(
+              true
+            )
+            expect(files['summary.md'] ?? cancelled.summary).toMatch(/cancel/i)
+            expectCleanEnd(image, cancelled)
 
-    it(
-      'main SIGKILLed mid-boot: post alone delivers the report',
-      async () => {
-        await leg(suite, 'killed', async ({ image, run }) => {
-          const boot = bootWatch(image)
-          // Where the runner's cancel ends when main overruns its 10 s: SIGKILL. Main here would
-          // end in time, so the stand-in kills it at once; what counts is what post does alone.
-          const result = await run({ image: 'bootImage' }, { killWhen: boot.qemuUp })
-          boot.stop()
-          expect(result.main.signal, jobLog(result).slice(-4000)).toBe('SIGKILL')
-          const report = JSON.parse((await artifactOf(service, result))['report.json']) as Report
-          expect(report.result).toBe('boot-failed')
-          expect(report.cancelled).toBe(true)
-          expect(report.error).toMatch(/post step completed this report/)
-          expect(result.summary).toMatch(/boot-failed/)
-          expectCleanEnd(image, result)
-        })
+            const killWatch = bootWatch(image)
+            // Where the runner's cancel ends when main overruns its 10 s: SIGKILL. Main here would
+            // end in time, so the stand-in kills it at once; what counts is what post does alone.
+            const killed = await run({ image: 'bootImage' }, { killWhen: killWatch.qemuUp })
+            killWatch.stop()
+            expect(killed.main.signal, jobLog(killed).slice(-4000)).toBe('SIGKILL')
+            const report = JSON.parse((await artifactOf(service, killed))['report.json']) as Report
+            expect(report.result).toBe('boot-failed')
+            expect(report.cancelled).toBe(true)
+            expect(report.error).toMatch(/post step completed this report/)
+            expect(killed.summary).toMatch(/boot-failed/)
+            expectCleanEnd(image, killed)
+          },
+          { on: warmRunner }
+        )
       },
       LEG_TIMEOUT
     )
@@ -395,8 +422,10 @@ for (const suite of SUITES) {
       async () => {
         let first: Report | undefined
         // bootKeyImage takes root's key at boot: the same .drv on every run, so an exact hit.
+        // The first runner's save needs no boot (the entry is saved after the build); the second
+        // boots what it imported.
         await leg(suite, 'cache-save', async ({ image, run }) => {
-          const result = await run({ image: 'bootKeyImage', cache: 'true' })
+          const result = await run({ image: 'bootKeyImage', cache: 'true', boot: 'false' })
           first = reportOf(image, result)
           expect(first.cache?.status, jobLog(result).slice(-4000)).toBe('miss')
           expect(first.cache?.save?.status, JSON.stringify(first.cache)).toBe('saved')
@@ -404,12 +433,18 @@ for (const suite of SUITES) {
           expectCleanEnd(image, result)
         })
         await leg(suite, 'cache-hit', async ({ image, run }) => {
+          expect(hasQemu(image)).toBe(false)
           const result = await run({ image: 'bootKeyImage', cache: 'true' })
           const report = reportOf(image, result)
           expect(report.cache?.status, JSON.stringify(report.cache)).toBe('hit')
           expect(report.cache?.key).toBe(first?.cache?.key)
           expect(report.builds[0].built).toEqual([])
+          // The imported image boots with this run's key, under BIOS, on QEMU that the default
+          // `qemu` input (auto) provisioned from apt: nothing on PATH, no flake nixpkgs.
           expect(result.outputs.result, jobLog(result).slice(-4000)).toBe('passed')
+          expect(report.qemu?.source).toBe('apt')
+          expect(result.summary).toMatch(/apt/)
+          expect(result.outputs.accel).toBe('tcg')
           expectCleanEnd(image, result)
         })
       },
@@ -422,7 +457,7 @@ for (const suite of SUITES) {
         // An entry for this image must exist: saved by the trusted leg above, or seeded here.
         if (!savedKeys.has(suite)) {
           await leg(suite, 'cache-seed', async ({ image, run }) => {
-            const result = await run({ image: 'bootKeyImage', cache: 'true' })
+            const result = await run({ image: 'bootKeyImage', cache: 'true', boot: 'false' })
             expect(reportOf(image, result).cache?.save?.status, jobLog(result).slice(-4000)).toBe(
               'saved'
             )
@@ -433,7 +468,9 @@ for (const suite of SUITES) {
           'cache-untrusted',
           async ({ image, run }) => {
             expect(image.exec(['nix', 'show-config']).out).toMatch(/^trusted-users = root$/m)
-            const result = await run({ image: 'bootKeyImage', cache: 'true' })
+            // What an untrusted user changes is the import and the build; the boot after them is
+            // the trusted leg's (and the control's): boot: false.
+            const result = await run({ image: 'bootKeyImage', cache: 'true', boot: 'false' })
             const report = reportOf(image, result)
             expect(report.cache?.status, JSON.stringify(report.cache)).toBe('error')
             const warning = result.annotations.find(
@@ -443,7 +480,8 @@ for (const suite of SUITES) {
             console.log(`runner image ${suite}: untrusted import warning: ${warning?.message}`)
             expect(report.builds[0].status).toBe('passed')
             expect(report.builds[0].built?.length).toBeGreaterThan(0)
-            expect(result.outputs.result).toMatch(/passed|boot-failed/)
+            // The cache's error is a warning, not the verdict.
+            expect(result.outputs.result).toBe('passed')
             expectCleanEnd(image, result)
           },
           { trusted: false }
@@ -471,7 +509,9 @@ for (const suite of SUITES) {
         })
         try {
           await leg(suite, 'reuse-save', async ({ image, run }) => {
-            setup = setUpBakedKeyImage(imagePlace(image))
+            // 10 rounds, not 1000: the proof is which derivations build and which are restored
+            // (the build's events), not how long; tests/e2e/cache-reuse.test.ts times the saving.
+            setup = setUpBakedKeyImage(imagePlace(image), { rounds: EXPENSIVE_ROUNDS })
             cpSync(image.hostPath(setup.substituter), copy, { recursive: true })
             const result = await run(inputs(setup), { env: setup.actionEnv })
             const report = reportOf(image, result)
@@ -532,7 +572,7 @@ for (const suite of SUITES) {
             expectCleanEnd(image, result)
             const restore = report.cache
             console.log(
-              `[bench] runner-image ${suite} bakedKeyImage: time to verdict (main) ` +
+              `[bench] runner-image ${suite} bakedKeyImage (${EXPENSIVE_ROUNDS} rounds): time to verdict (main) ` +
                 `${(first!.mainMs / 1000).toFixed(1)} s without an entry, ` +
                 `${(result.main.durationMs / 1000).toFixed(1)} s with it (restore ${restore?.restoreMs} ms, ` +
                 `${restore?.bytesRestored} B; build stage ${((saved.stages.build?.durationMs ?? 0) / 1000).toFixed(1)} s → ` +
@@ -549,24 +589,36 @@ for (const suite of SUITES) {
       LEG_TIMEOUT
     )
 
-    it(
+    // One suite is enough: the guest (the lab's Debian systemd root with OpenSSH, and the probes'
+    // commands in it) and the client (ssh2 in the bundle, under the same Node 24) are the same in
+    // every suite. What differs by suite is the Nix that builds the ISO (its key baked in through
+    // the daemon, with the image's own grub-mkrescue) and the QEMU that boots it: the control run
+    // proves both on each suite. forky's QEMU 11 is the newest, and no other file boots this guest
+    // on it (the rest use the host's QEMU 7.2). On the warm runner: the probes read the guest, not
+    // how its QEMU came.
+    it.skipIf(suite !== 'forky')(
       'the default probes on systemd + OpenSSH, key baked in at build',
       async () => {
-        await leg(suite, 'systemd-default-probes', async ({ image, run }) => {
-          const result = await run({ image: 'systemdImage', probes: '', memory: '768' })
-          expect(result.outputs.result, jobLog(result).slice(-4000)).toBe('passed')
-          const report = reportOf(image, result)
-          const names = report.vm?.probes.map(p => p.name) ?? []
-          expect(names).toEqual(
-            expect.arrayContaining(['system-state', 'failed-units', 'addresses'])
-          )
-          for (const probe of report.vm?.probes ?? []) {
-            expect(probe, probe.name).toMatchObject({ exitCode: 0, timedOut: false })
-          }
-          const files = await artifactOf(service, result)
-          expect(files['probes/system-state.txt']).toMatch(/running/)
-          expectCleanEnd(image, result)
-        })
+        await leg(
+          suite,
+          'systemd-default-probes',
+          async ({ image, run }) => {
+            const result = await run({ image: 'systemdImage', probes: '', memory: '768' })
+            expect(result.outputs.result, jobLog(result).slice(-4000)).toBe('passed')
+            const report = reportOf(image, result)
+            const names = report.vm?.probes.map(p => p.name) ?? []
+            expect(names).toEqual(
+              expect.arrayContaining(['system-state', 'failed-units', 'addresses'])
+            )
+            for (const probe of report.vm?.probes ?? []) {
+              expect(probe, probe.name).toMatchObject({ exitCode: 0, timedOut: false })
+            }
+            const files = await artifactOf(service, result)
+            expect(files['probes/system-state.txt']).toMatch(/running/)
+            expectCleanEnd(image, result)
+          },
+          { on: warmRunner }
+        )
       },
       LEG_TIMEOUT
     )

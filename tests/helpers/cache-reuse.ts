@@ -79,7 +79,7 @@ export interface BakedKeySetup {
   substituter: string
   /** The action's extra-nix-conf input: the substituter and its key. */
   extraNixConf: string
-  /** The action's env additions (the nonce). */
+  /** The action's env additions (the nonce, and the rounds when given). */
   actionEnv: Record<string, string>
 }
 
@@ -87,10 +87,16 @@ export interface BakedKeySetup {
  * A new nonce (fresh derivations) for a place's flake: the served path built, signed, copied to
  * a file:// binary cache and deleted. A string is a flake copy on this machine.
  */
-export function setUpBakedKeyImage(where: SetupPlace | string = hostPlace()): BakedKeySetup {
+export function setUpBakedKeyImage(
+  where: SetupPlace | string = hostPlace(),
+  options: { rounds?: number } = {}
+): BakedKeySetup {
   const place = typeof where === 'string' ? hostPlace(where) : where
   const nonce = randomBytes(8).toString('hex')
-  const vars = { BOOT_IMAGE_VM_CACHE_NONCE: nonce }
+  const vars: Record<string, string> = { BOOT_IMAGE_VM_CACHE_NONCE: nonce }
+  // cacheExpensive's rounds (the fixture's default 1000 unless given): the action's runs need the
+  // same value (actionEnv) to evaluate the same derivation.
+  if (options.rounds !== undefined) vars.BOOT_IMAGE_VM_CACHE_ROUNDS = String(options.rounds)
   const run = (args: string[], input?: string): string => place.nix(args, vars, input)
   const outPath = (attr: string): string =>
     run(['eval', '--raw', '--impure', `${place.flake}#${attr}.outPath`])
