@@ -14,7 +14,7 @@ import type { Comparison, Report } from '../../src/model/index.js'
 import type { ImageChanges } from '../../src/model/index.js'
 import { runAction, type ActionRun } from '../helpers/action-runner.js'
 import type { FakeResultsService } from '../helpers/fake-results-service.js'
-import { LAB_ACTION_ENV, LAB_INPUTS, jobLog, startResultsService } from '../helpers/e2e.js'
+import { LAB_ACTION_ENV, LAB_BOOT_INPUTS, jobLog, startResultsService } from '../helpers/e2e.js'
 import { makeFlakeWithInput, type FlakeWithInput } from '../helpers/pkgsrc.js'
 
 const TIMEOUT = 10 * 60_000
@@ -41,11 +41,9 @@ async function run(env: Record<string, string> = {}): Promise<ActionRun> {
     inputs: {
       flake: fixture.flake,
       image: 'changesImage',
-      memory: '512',
-      'boot-timeout': '240',
       probes: 'kernel: uname -r',
       upload: 'never',
-      ...LAB_INPUTS
+      ...LAB_BOOT_INPUTS
     },
     env: { ...LAB_ACTION_ENV, GITHUB_RUN_ID: String(++runNumber), ...env },
     resultsService: service

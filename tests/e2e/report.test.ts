@@ -9,7 +9,7 @@ import {
   LAB_ACTION_ENV,
   artifactOf,
   startResultsService,
-  LAB_INPUTS
+  LAB_BOOT_INPUTS
 } from '../helpers/e2e.js'
 import type { FakeResultsService } from '../helpers/fake-results-service.js'
 import { addFixturePackage, makeFixtureFlake } from '../helpers/lab.js'
@@ -38,10 +38,8 @@ afterAll(async () => {
 async function run(inputs: Record<string, string>): Promise<ActionRun> {
   const result = await runAction({
     inputs: {
-      ...LAB_INPUTS,
+      ...LAB_BOOT_INPUTS,
       flake,
-      memory: '512',
-      'boot-timeout': '240',
       probes: BUSYBOX_PROBES,
       ...inputs
     },
