@@ -5,16 +5,18 @@
 // release also puts 12 s of sleep into /init, is named with both revisions and both versions next
 // to the boot-time regression it caused; libfoo 1.2 breaks libfoo-check, and the failed build
 // names libfoo as the suspect in its closure. Each run leaves junit.xml, which a JUnit parser reads.
-// What the stand-in cannot prove: GitHub's compare pages themselves (the links are only built).
+// The first run is also the upload: failure case of a passing run (report.test.ts's, once a boot of
+// its own). What the stand-in cannot prove: GitHub's compare pages themselves (the links are only
+// built).
 import { XMLParser, XMLValidator } from 'fast-xml-parser'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Comparison, Report } from '../../src/model/index.js'
 import type { ImageChanges } from '../../src/model/index.js'
 import { runAction, type ActionRun } from '../helpers/action-runner.js'
 import type { FakeResultsService } from '../helpers/fake-results-service.js'
-import { LAB_ACTION_ENV, LAB_INPUTS, jobLog, startResultsService } from '../helpers/e2e.js'
+import { LAB_ACTION_ENV, LAB_BOOT_INPUTS, jobLog, startResultsService } from '../helpers/e2e.js'
 import { makeFlakeWithInput, type FlakeWithInput } from '../helpers/pkgsrc.js'
 
 const TIMEOUT = 10 * 60_000
@@ -36,16 +38,18 @@ afterAll(async () => {
   fixture?.cleanup()
 })
 
-async function run(env: Record<string, string> = {}): Promise<ActionRun> {
+async function run(
+  env: Record<string, string> = {},
+  inputs: Record<string, string> = {}
+): Promise<ActionRun> {
   const result = await runAction({
     inputs: {
       flake: fixture.flake,
       image: 'changesImage',
-      memory: '512',
-      'boot-timeout': '240',
       probes: 'kernel: uname -r',
       upload: 'never',
-      ...LAB_INPUTS
+      ...LAB_BOOT_INPUTS,
+      ...inputs
     },
     env: { ...LAB_ACTION_ENV, GITHUB_RUN_ID: String(++runNumber), ...env },
     resultsService: service
@@ -87,8 +91,18 @@ describe('what changed since the last good run, through the bundled action', () 
     async () => {
       firstRev = fixture.rev()
       for (let i = 1; i <= 3; i++) {
-        const result = await run({ GITHUB_SHA: SHA })
+        const artifactsBefore = service.artifacts.length
+        // The first run also carries report.test.ts's upload: failure case (it booted a run of its
+        // own for it): a passing run uploads nothing and keeps the report on disk.
+        const result = await run({ GITHUB_SHA: SHA }, i === 1 ? { upload: 'failure' } : {})
         expect(result.outputs.result, result.summary.slice(0, 4000)).toBe('passed')
+        if (i === 1) {
+          expect(service.artifacts.length).toBe(artifactsBefore)
+          expect(result.outputs['artifact-id']).toBe('')
+          const dir = result.outputs['report-dir']
+          expect(existsSync(join(dir, 'report.json'))).toBe(true)
+          expect(statSync(join(dir, 'vm', 'serial.log')).size).toBeGreaterThan(0)
+        }
         const baseline = JSON.parse(
           readFileSync(join(result.outputs['report-dir'], 'baseline.json'), 'utf8')
         )

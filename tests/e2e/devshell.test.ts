@@ -12,7 +12,7 @@ import {
   artifactOf,
   jobLog,
   startResultsService,
-  LAB_INPUTS
+  LAB_BOOT_INPUTS
 } from '../helpers/e2e.js'
 import { makeFixtureFlake } from '../helpers/lab.js'
 
@@ -51,10 +51,8 @@ function tmpdirOf(name: string): string {
 async function run(inputs: Record<string, string>, tmpdir: string): Promise<ActionRun> {
   const result = await runAction({
     inputs: {
-      ...LAB_INPUTS,
+      ...LAB_BOOT_INPUTS,
       flake,
-      memory: '512',
-      'boot-timeout': '240',
       probes: BUSYBOX_PROBES,
       ...inputs
     },

@@ -14,7 +14,7 @@ import {
   artifactOf,
   jobLog,
   startResultsService,
-  LAB_INPUTS
+  LAB_BOOT_INPUTS
 } from '../helpers/e2e.js'
 import { makeFixtureFlake } from '../helpers/lab.js'
 import { SECRET_CANARIES, SECRET_PLACES } from './hardening-cases.js'
@@ -46,11 +46,9 @@ beforeAll(async () => {
   const flake = makeFixtureFlake()
   run = await runAction({
     inputs: {
-      ...LAB_INPUTS,
+      ...LAB_BOOT_INPUTS,
       flake,
       devshell: '',
-      memory: '512',
-      'boot-timeout': '240',
       probes: 'kernel: uname -a\nenv [optional]: env',
       'github-token': canary('github-token input'),
       'test-command': [

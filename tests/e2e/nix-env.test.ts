@@ -18,7 +18,7 @@ import {
   artifactOf,
   jobLog,
   startResultsService,
-  LAB_INPUTS
+  LAB_BOOT_INPUTS
 } from '../helpers/e2e.js'
 import { mainOf, toolsWithoutNix, waitForProcess } from '../helpers/processes.js'
 import { addFixturePackage, makeFixtureFlake } from '../helpers/lab.js'
@@ -53,7 +53,7 @@ async function run(
   options: Partial<Parameters<typeof runAction>[0]> = {}
 ): Promise<ActionRun> {
   const result = await runAction({
-    inputs: { ...LAB_INPUTS, flake, devshell: '', memory: '512', 'boot-timeout': '240', ...inputs },
+    inputs: { ...LAB_BOOT_INPUTS, flake, devshell: '', ...inputs },
     env: { ...LAB_ACTION_ENV, PATH: pathWithoutNix, GITHUB_JOB: `nix-env-${runs.length}` },
     // `.#bootImageTest` in the test command is the fixture flake: it is the workspace.
     workspace: flake,

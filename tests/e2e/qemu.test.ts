@@ -16,7 +16,7 @@ import {
   LAB_ACTION_ENV,
   artifactOf,
   startResultsService,
-  LAB_INPUTS
+  LAB_BOOT_INPUTS
 } from '../helpers/e2e.js'
 import { addFixturePackage, makeFixtureFlake } from '../helpers/lab.js'
 import { makeStandinFlake } from '../helpers/nixpkgs-standin.js'
@@ -51,9 +51,7 @@ async function run(
 ): Promise<ActionRun> {
   const result = await runAction({
     inputs: {
-      ...LAB_INPUTS,
-      memory: '512',
-      'boot-timeout': '240',
+      ...LAB_BOOT_INPUTS,
       probes: BUSYBOX_PROBES,
       ...inputs
     },

@@ -13,7 +13,7 @@ import {
   LAB_ACTION_ENV,
   artifactOf,
   startResultsService,
-  LAB_INPUTS
+  LAB_BOOT_INPUTS
 } from '../helpers/e2e.js'
 import { toolsWithoutNix } from '../helpers/processes.js'
 import { fixtureIso, makeFixtureFlake, makeKeyPair } from '../helpers/lab.js'
@@ -42,10 +42,8 @@ async function run(inputs: Record<string, string>, withNix = false): Promise<Act
   const path: Record<string, string> = withNix ? {} : { PATH: pathWithoutNix }
   const result = await runAction({
     inputs: {
-      ...LAB_INPUTS,
+      ...LAB_BOOT_INPUTS,
       flake,
-      memory: '512',
-      'boot-timeout': '240',
       probes: BUSYBOX_PROBES,
       ...inputs
     },

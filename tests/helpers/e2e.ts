@@ -27,6 +27,16 @@ export const LAB_ACTION_ENV: Record<string, string> = {
 export const LAB_INPUTS: Record<string, string> = { 'pass-env': LAB_PASS_ENV.join('\n') }
 
 /**
+ * LAB_INPUTS and what a booting run of the fixture guest takes on this machine: 512 MiB, and a
+ * boot-timeout that a TCG boot on a loaded 2-core machine meets (20-70 s).
+ */
+export const LAB_BOOT_INPUTS: Record<string, string> = {
+  ...LAB_INPUTS,
+  memory: '512',
+  'boot-timeout': '240'
+}
+
+/**
  * The fake results service for tests that run the bundled action: Azurite behind
  * *.blob.core.windows.net over TLS unless told otherwise, so the steps' @actions clients take the
  * paths they take on GitHub (runAction hands the steps service.childEnv). Start one per file
