@@ -104,11 +104,12 @@ describe('the qemu input through the bundled action', () => {
 
   it('a provisioning that fails while the image builds stops the build (setup-failed, nothing left)', async () => {
     const { flake } = makeStandinFlake({ brokenQemu: true })
-    // An image whose build would take ten minutes: the run must not wait for it.
+    // An image whose build would take ten minutes: the run must not wait for it. The odd number is
+    // this test's alone: the check below looks machine-wide, and other files run beside this one.
     addFixturePackage(
       flake,
       'slowImage',
-      `drv { name = "slow-image"; nonce = "${randomBytes(8).toString('hex')}"; args = [ "-c" "sleep 600" ]; }`
+      `drv { name = "slow-image"; nonce = "${randomBytes(8).toString('hex')}"; args = [ "-c" "sleep 613.7" ]; }`
     )
     const result = await run({ flake, image: 'slowImage', qemu: 'nix', cache: 'false' })
     expect(result.outputs.result).toBe('setup-failed')
@@ -123,6 +124,6 @@ describe('the qemu input through the bundled action', () => {
     expect(report.stages.build?.detail).toMatch(/stopped: no source could provide QEMU/)
     expect(report.builds).toEqual([])
     expect(result.leftovers).toEqual([])
-    expect(spawnSync('pgrep', ['-f', 'sleep 600'], { encoding: 'utf8' }).stdout.trim()).toBe('')
+    expect(spawnSync('pgrep', ['-f', 'sleep 613.7'], { encoding: 'utf8' }).stdout.trim()).toBe('')
   })
 })

@@ -5,7 +5,10 @@
 // /dev/null (it exists and is read-write) for the device, and a 1 ms run budget for a KVM that
 // starts guests but never runs them (the nested case).
 import { spawnSync } from 'node:child_process'
-import { describe, expect, it } from 'vitest'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
 import { checkKvm } from '../../../src/vm/kvm.js'
 import { qemuBinary } from '../../../src/vm/platform.js'
 
@@ -14,9 +17,15 @@ const qemu = qemuBinary('x86_64')
 /** Stands in for /dev/kvm where the device check must pass. */
 const STAND_IN_DEVICE = '/dev/null'
 
+// The check's test guest lives in a directory under TMPDIR: this file's own, so the guests it
+// counts are its own, whatever another test file runs beside it (npm test runs two at once).
+const ownTmp = mkdtempSync(join(tmpdir(), 'kvm-test-file-'))
+process.env.TMPDIR = ownTmp
+afterAll(() => rmSync(ownTmp, { recursive: true, force: true }))
+
 function testGuests(): string[] {
   const out = spawnSync('pgrep', ['-af', 'kvm-test.rom'], { encoding: 'utf8' }).stdout
-  return out.split('\n').filter(line => line.includes('qemu-system'))
+  return out.split('\n').filter(line => line.includes('qemu-system') && line.includes(ownTmp))
 }
 
 describe('checkKvm', () => {
