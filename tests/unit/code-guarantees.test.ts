@@ -4,7 +4,7 @@
 // a port someone else holds is never used, and the README's "Reliability" section names the
 // places the secrets file searches (its figures are what a run counted: readme-reliability.test.ts).
 import { ESLint } from 'eslint'
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
@@ -15,22 +15,12 @@ import { Secrets } from '../../src/shared/secrets.js'
 import { freePort, qemuArgs } from '../../src/vm/qemu.js'
 import { SECRET_PLACES } from '../e2e/hardening-cases.js'
 import { REPO_ROOT } from '../helpers/action-runner.js'
+import { SRC, sourceFiles } from '../helpers/source-files.js'
 
-const SRC = join(REPO_ROOT, 'src')
 /** The one place a shell gets a string: the test-command input, run on the host by design. */
 const SHELL_RUNNER = 'src/vm/test-command.ts'
 /** The one process runner: every spawn in src/ goes through it. */
 const PROCESS_RUNNER = 'src/shared/process.ts'
-
-function sources(dir = SRC): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap(entry =>
-    entry.isDirectory()
-      ? sources(join(dir, entry.name))
-      : entry.name.endsWith('.ts')
-        ? [join(dir, entry.name)]
-        : []
-  )
-}
 
 const scratch: string[] = []
 afterAll(() => {
@@ -43,7 +33,7 @@ function tempDir(): string {
 }
 
 describe('commands are argument arrays, never shell strings', () => {
-  const files = sources().map(path => ({
+  const files = sourceFiles().map(path => ({
     path: relative(REPO_ROOT, path),
     text: readFileSync(path, 'utf8')
   }))

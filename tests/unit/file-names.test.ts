@@ -3,29 +3,18 @@
 // folder shares by design (its index.ts, the stage.ts that composes it, its judge.ts, its
 // types.ts) are the exception: another folder reaches a stage only through its index.ts
 // (eslint.config.js).
-import { readdirSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { basename, dirname, join, relative, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { REPO_ROOT } from '../helpers/action-runner.js'
+import { SRC, sourceFiles } from '../helpers/source-files.js'
 
-const SRC = join(REPO_ROOT, 'src')
 /** The shape of a stage folder: the same names in each, by design. */
 const SHAPE = new Set(['index.ts', 'stage.ts', 'judge.ts', 'types.ts'])
-
-function sources(dir = SRC): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap(entry =>
-    entry.isDirectory()
-      ? sources(join(dir, entry.name))
-      : entry.name.endsWith('.ts')
-        ? [join(dir, entry.name)]
-        : []
-  )
-}
 
 /** Each file (relative to src/) → the files it imports (static, re-export or dynamic). */
 function importGraph(): Map<string, string[]> {
   return new Map(
-    sources().map(file => {
+    sourceFiles().map(file => {
       const text = readFileSync(file, 'utf8')
       const specifiers = [...text.matchAll(/(?:from\s+|import\s*\(\s*)'(\.\.?\/[^']+)'/g)]
       const targets = specifiers.map(match =>
