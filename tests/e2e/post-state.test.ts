@@ -5,15 +5,14 @@
 // run nothing, delete nothing, upload nothing and signal nothing that state names outside the
 // action's own run directory, warn about each value, and end with 0.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { REPO_ROOT, runScripts, type ActionRun } from '../helpers/action-runner.js'
 import type { FakeResultsService } from '../helpers/fake-results-service.js'
 import { LAB_ACTION_ENV, jobLog, startResultsService } from '../helpers/e2e.js'
-
-const STORE_PATH = '/nix/store/0a1b2c3d4f5g6h7i8j9k0l1m2n3p4q5r-forged'
+import { forgedState } from '../helpers/forged-state.js'
 
 let scratch: string
 let victim: string
@@ -29,37 +28,10 @@ function files(dir: string): string[] {
 beforeAll(async () => {
   scratch = mkdtempSync(join(tmpdir(), 'post-state-'))
   // What the forged state points at: files that must survive, a program that must not run.
-  victim = join(scratch, 'victim')
-  mkdirSync(join(victim, 'keys'), { recursive: true })
-  writeFileSync(join(victim, 'keys', 'id_ed25519'), 'not to be deleted\n')
-  writeFileSync(join(victim, 'secret.txt'), 'not to be uploaded\n')
-  const marker = join(scratch, 'ran')
-  const fakeNix = join(scratch, 'nix')
-  writeFileSync(fakeNix, `#!/bin/sh\necho "$@" > ${marker}\n`, { mode: 0o755 })
   sleeper = spawn('sleep', ['600'], { stdio: 'ignore' })
-  const imageCache = {
-    key: 'boot-image-vm-v2-x86_64-linux-forged',
-    hit: false,
-    dir: victim,
-    nixPath: fakeNix,
-    nixEnv: {},
-    roots: [STORE_PATH],
-    drvPaths: [`${STORE_PATH}.drv`],
-    kind: 'image',
-    substituters: [],
-    trustedKeys: [],
-    maxBytes: 1024 * 1024 * 1024,
-    timeoutSeconds: 30
-  }
-  const state = {
-    'report-dir': victim,
-    'key-dir': '/',
-    'cleanup-paths': JSON.stringify([join(victim, 'secret.txt'), '/']),
-    'qemu-pid': String(sleeper.pid),
-    'image-cache': JSON.stringify(imageCache),
-    'baseline-file': join(victim, 'secret.txt'),
-    'baseline-key': 'boot-image-vm-baseline-v2/octo-org%2Fboot-image-vm-test/main/forged'
-  }
+  const forged = forgedState(scratch, sleeper.pid!)
+  victim = forged.victim
+  const state = forged.state
   // The stand-in main: it writes only the state, as `::save-state` lines would have.
   const main = join(scratch, 'main.mjs')
   const lines = Object.entries(state).map(([name, value]) => `${name}=${value}`)

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Report } from '../../src/model/index.js'
 import { run } from '../../src/post.js'
 import { STATE } from '../../src/runner/state.js'
+import { forgedState } from '../helpers/forged-state.js'
 import { fakeRunner } from './stand-ins.js'
 
 const scratch = mkdtempSync(join(tmpdir(), 'post-in-process-'))
@@ -44,40 +45,8 @@ describe('the post step with no state', () => {
 
 describe('the post step with a forged state', () => {
   it('ignores each value with a warning; deletes, runs and signals nothing it names', async () => {
-    const victim = join(scratch, 'victim')
-    mkdirSync(join(victim, 'keys'), { recursive: true })
-    writeFileSync(join(victim, 'keys', 'id_ed25519'), 'not to be deleted\n')
-    writeFileSync(join(victim, 'secret.txt'), 'not to be uploaded\n')
-    const marker = join(scratch, 'ran')
-    const fakeNix = join(scratch, 'nix')
-    writeFileSync(fakeNix, `#!/bin/sh\necho "$@" > ${marker}\n`, { mode: 0o755 })
-    const store = '/nix/store/0a1b2c3d4f5g6h7i8j9k0l1m2n3p4q5r-forged'
-    const imageCache = {
-      key: 'boot-image-vm-v2-x86_64-linux-forged',
-      hit: false,
-      dir: victim,
-      nixPath: fakeNix,
-      nixEnv: {},
-      roots: [store],
-      drvPaths: [`${store}.drv`],
-      kind: 'image',
-      substituters: [],
-      trustedKeys: [],
-      maxBytes: 1024 * 1024 * 1024,
-      timeoutSeconds: 30
-    }
-    const runner = fakeRunner({
-      env: runnerEnv(),
-      state: {
-        [STATE.reportDir]: victim,
-        [STATE.keyDir]: '/',
-        [STATE.cleanupPaths]: JSON.stringify([join(victim, 'secret.txt'), '/']),
-        [STATE.qemuPid]: String(sleeper.pid),
-        [STATE.imageCache]: JSON.stringify(imageCache),
-        [STATE.baselineFile]: join(victim, 'secret.txt'),
-        [STATE.baselineKey]: 'boot-image-vm-baseline-v2/octo-org%2Fboot-image-vm-test/main/forged'
-      }
-    })
+    const { victim, marker, state } = forgedState(scratch, sleeper.pid!)
+    const runner = fakeRunner({ env: runnerEnv(), state })
     await run(runner)
     const warnings = runner.warnings()
     for (const name of [
